@@ -1,0 +1,2 @@
+/* agent.c: not yet written */
+#include "agents/model.h"

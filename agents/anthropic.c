@@ -1,0 +1,2 @@
+/* anthropic.c: not yet written */
+#include "agents/model.h"

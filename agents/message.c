@@ -1,0 +1,2 @@
+/* message.c: not yet written */
+#include "agents/model.h"

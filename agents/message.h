@@ -1,0 +1,98 @@
+/*
+ * message.h - the provider-neutral conversation model.
+ *
+ * A conversation is a system prompt plus messages; a message is a role plus
+ * content blocks (text, tool call, tool result, thinking, image).  Providers
+ * translate to and from their wire formats (agents/anthropic.c,
+ * agents/openai.c).  Per the design (DESIGN.md section 5) each message
+ * caches its serialized wire JSON, computed once per provider format, so a
+ * request body for turn N costs O(new bytes), not O(history).
+ *
+ * Ownership: a conversation owns its messages; a message owns its blocks and
+ * every string in them.  Not thread-safe: a conversation belongs to one actor.
+ */
+#ifndef SEER_AGENTS_MESSAGE_H
+#define SEER_AGENTS_MESSAGE_H
+
+#include <stddef.h>
+#include "pipeline/err.h"
+
+typedef enum seer_role {
+    SEER_ROLE_USER = 0,
+    SEER_ROLE_ASSISTANT,
+    SEER_ROLE_TOOL /* tool results; Anthropic folds them into a user message */
+} seer_role;
+
+typedef enum seer_block_type {
+    SEER_BLK_TEXT = 0,
+    SEER_BLK_TOOL_CALL,
+    SEER_BLK_TOOL_RESULT,
+    SEER_BLK_THINKING,
+    SEER_BLK_REDACTED_THINKING,
+    SEER_BLK_IMAGE
+} seer_block_type;
+
+typedef struct seer_block {
+    seer_block_type type;
+    char *text;       /* TEXT, THINKING: the text; TOOL_RESULT: result text;
+                         IMAGE: base64 data; REDACTED_THINKING: opaque data */
+    char *id;         /* TOOL_CALL: call id; TOOL_RESULT: the call it answers */
+    char *name;       /* TOOL_CALL: tool name; IMAGE: media type */
+    char *args;       /* TOOL_CALL: arguments as JSON text, verbatim from the model */
+    char *args_error; /* TOOL_CALL: set when args is not a JSON object (OpenAI
+                         sends a string that may be invalid); the agent loop
+                         reports it to the model as a tool error */
+    char *signature;  /* THINKING: signature to send back unchanged */
+    int is_error;     /* TOOL_RESULT */
+} seer_block;
+
+typedef struct seer_message {
+    seer_role role;
+    seer_block *blocks;
+    size_t n_blocks;
+    /* cached wire serialization (see above); owned; invalidated on edit */
+    char *wire;
+    size_t wire_len;
+    int wire_format; /* 0 = none, else a provider's SEER_WIRE_* */
+} seer_message;
+
+typedef struct seer_conv {
+    char *system;     /* may be NULL */
+    seer_message **msgs;
+    size_t n, cap;
+} seer_conv;
+
+/* ---- construction (all return NULL / SEER_ENOMEM on OOM) --------------- */
+
+seer_message *seer_message_new(seer_role role);
+void seer_message_free(seer_message *m);
+/* Deep copy. */
+seer_message *seer_message_dup(const seer_message *m);
+seer_err seer_message_add_text(seer_message *m, const char *text);
+seer_err seer_message_add_tool_call(seer_message *m, const char *id, const char *name,
+                                    const char *args_json);
+seer_err seer_message_add_tool_result(seer_message *m, const char *call_id, const char *text,
+                                      int is_error);
+seer_err seer_message_add_thinking(seer_message *m, const char *thinking, const char *signature);
+seer_err seer_message_add_redacted_thinking(seer_message *m, const char *data);
+seer_err seer_message_add_image(seer_message *m, const char *media_type, const char *b64);
+/* Appends a block by value, taking ownership of its strings. */
+seer_err seer_message_push_block(seer_message *m, seer_block *b);
+/* Concatenation of the TEXT blocks (caller frees). */
+char *seer_message_text(const seer_message *m);
+/* Number of TOOL_CALL blocks. */
+size_t seer_message_n_tool_calls(const seer_message *m);
+/* Drops the cached wire bytes (call after editing blocks). */
+void seer_message_touch(seer_message *m);
+
+void seer_conv_init(seer_conv *c);
+void seer_conv_clear(seer_conv *c); /* frees everything, leaves c empty */
+seer_err seer_conv_set_system(seer_conv *c, const char *system);
+/* Appends m; the conversation takes ownership (also on failure: freed). */
+seer_err seer_conv_push(seer_conv *c, seer_message *m);
+/* Drops messages from index `keep` on (rollback). */
+void seer_conv_truncate(seer_conv *c, size_t keep);
+
+void seer_block_clear(seer_block *b);
+
+#endif

@@ -1,0 +1,2 @@
+/* mockllm.c: not yet written */
+#include "agents/model.h"

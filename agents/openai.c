@@ -1,0 +1,2 @@
+/* openai.c: not yet written */
+#include "agents/model.h"

@@ -1,0 +1,2 @@
+/* tools.c: not yet written */
+#include "agents/model.h"

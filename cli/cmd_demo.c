@@ -1,0 +1,2 @@
+/* not yet written */
+#include "pipeline/err.h"

@@ -1,0 +1,2 @@
+/* not yet written */
+int main(void) { return 0; }

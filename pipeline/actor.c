@@ -1,0 +1,2 @@
+/* actor.c: not yet written */
+#include "pipeline/err.h"

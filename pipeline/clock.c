@@ -1,0 +1,2 @@
+/* clock.c: not yet written */
+#include "pipeline/err.h"

@@ -1,0 +1,2 @@
+/* err.c: not yet written */
+#include "pipeline/err.h"

@@ -1,0 +1,2 @@
+/* limiter.c: not yet written */
+#include "pipeline/err.h"

@@ -1,0 +1,2 @@
+/* loop.c: not yet written */
+#include "pipeline/err.h"

@@ -1,0 +1,2 @@
+/* progress.c: not yet written */
+#include "pipeline/err.h"

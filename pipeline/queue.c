@@ -1,0 +1,2 @@
+/* queue.c: not yet written */
+#include "pipeline/err.h"

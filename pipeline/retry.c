@@ -1,0 +1,2 @@
+/* retry.c: not yet written */
+#include "pipeline/err.h"

@@ -1,0 +1,35 @@
+/*
+ * secrets.h - the redactor that keeps secrets out of every output.
+ *
+ * DESIGN: seer keeps exactly one process-wide registry of secret values (API
+ * keys, bearer tokens, sandbox secrets).  It is deliberate global state: a
+ * secret must be scrubbed from every log line, error, transcript and archive
+ * no matter which object produced the text, and threading a handle through
+ * every formatter would make forgetting it the common bug.  Values are added
+ * when they are read from the environment or a .env file and never removed.
+ * All functions are thread-safe (a mutex guards the registry).
+ */
+#ifndef SEER_PIPELINE_SECRETS_H
+#define SEER_PIPELINE_SECRETS_H
+
+#include <stddef.h>
+
+/* Registers a secret value (copied).  Values shorter than 6 bytes are ignored
+ * (they would redact ordinary words).  Thread-safe. */
+void seer_secret_register(const char *value);
+
+/* Rewrites buf in place, replacing every occurrence of a registered secret by
+ * "[REDACTED]" (truncating if buf is too small).  Thread-safe. */
+void seer_secret_redact(char *buf, size_t cap);
+
+/* Returns a newly malloc'd redacted copy of s (caller frees), NULL on OOM.
+ * Thread-safe. */
+char *seer_secret_redact_dup(const char *s, size_t len);
+
+/* Non-zero if s contains any registered secret.  Thread-safe. */
+int seer_secret_contains(const char *s, size_t len);
+
+/* Frees the registry (tests and exit only).  Not thread-safe with users. */
+void seer_secret_reset(void);
+
+#endif

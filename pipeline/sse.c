@@ -1,0 +1,2 @@
+/* sse.c: not yet written */
+#include "pipeline/err.h"

@@ -1,0 +1,2 @@
+/* supervisor.c: not yet written */
+#include "pipeline/err.h"

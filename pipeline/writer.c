@@ -1,0 +1,2 @@
+/* writer.c: not yet written */
+#include "pipeline/err.h"
