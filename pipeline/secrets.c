@@ -1,2 +1,179 @@
-/* secrets.c: not yet written */
-#include "pipeline/err.h"
+/*
+ * secrets.c - the process-wide secret registry and redactor.
+ *
+ * Values read from the environment or a .env file (API keys, tokens) are
+ * registered here; every formatter of errors, logs and transcripts passes its
+ * text through seer_secret_redact so no registered value can be written out.
+ *
+ * DESIGN: one global registry (see secrets.h for why it is global): a mutex
+ * and a dynamic array of malloc'd copies, only ever grown.  Redaction holds
+ * the mutex while scanning, so a concurrent register is either fully seen or
+ * not at all.  Scanning is naive (for each position, try each secret, longest
+ * first so a secret that contains another is replaced whole); the registry
+ * holds a handful of values and texts are short, so that is cheap enough.
+ * Registration is idempotent: duplicates are stored once.
+ */
+#include "pipeline/secrets.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SECRET_MIN_LEN 6
+static const char REDACTED[] = "[REDACTED]";
+#define REDACTED_LEN (sizeof REDACTED - 1)
+
+typedef struct secret {
+    char *value;
+    size_t len;
+} secret;
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static secret *reg_items; /* sorted by len, longest first */
+static size_t reg_count, reg_cap;
+
+void seer_secret_register(const char *value)
+{
+    if (value == NULL)
+        return;
+    size_t len = strlen(value);
+    if (len < SECRET_MIN_LEN)
+        return;
+
+    pthread_mutex_lock(&reg_mu);
+    for (size_t i = 0; i < reg_count; i++) {
+        if (reg_items[i].len == len && memcmp(reg_items[i].value, value, len) == 0) {
+            pthread_mutex_unlock(&reg_mu);
+            return;
+        }
+    }
+    if (reg_count == reg_cap) {
+        size_t ncap = reg_cap ? reg_cap * 2 : 8;
+        secret *n = realloc(reg_items, ncap * sizeof *n);
+        if (n == NULL) {
+            /* Out of memory: nothing safe to do but keep what we have. */
+            pthread_mutex_unlock(&reg_mu);
+            return;
+        }
+        reg_items = n;
+        reg_cap = ncap;
+    }
+    char *copy = malloc(len + 1);
+    if (copy == NULL) {
+        pthread_mutex_unlock(&reg_mu);
+        return;
+    }
+    memcpy(copy, value, len + 1);
+    /* insertion keeping longest first */
+    size_t pos = reg_count;
+    while (pos > 0 && reg_items[pos - 1].len < len) {
+        reg_items[pos] = reg_items[pos - 1];
+        pos--;
+    }
+    reg_items[pos].value = copy;
+    reg_items[pos].len = len;
+    reg_count++;
+    pthread_mutex_unlock(&reg_mu);
+}
+
+/* Length of the registered secret starting at s[0..avail), 0 if none.
+ * Caller must hold reg_mu. */
+static size_t match_at(const char *s, size_t avail)
+{
+    for (size_t i = 0; i < reg_count; i++) {
+        const secret *k = &reg_items[i];
+        if (k->len <= avail && s[0] == k->value[0] && memcmp(s, k->value, k->len) == 0)
+            return k->len;
+    }
+    return 0;
+}
+
+/* Writes the redacted form of s[0..len) into out (if non-NULL, room for
+ * `cap` bytes incl. NUL; truncates).  Returns the full redacted length.
+ * Caller must hold reg_mu. */
+static size_t redact_into(const char *s, size_t len, char *out, size_t cap)
+{
+    size_t o = 0, total = 0;
+    for (size_t i = 0; i < len;) {
+        size_t m = match_at(s + i, len - i);
+        const char *piece = m ? REDACTED : s + i;
+        size_t plen = m ? REDACTED_LEN : 1;
+        if (out != NULL) {
+            for (size_t j = 0; j < plen && o + 1 < cap; j++)
+                out[o++] = piece[j];
+        }
+        total += plen;
+        i += m ? m : 1;
+    }
+    if (out != NULL && cap > 0)
+        out[o] = '\0';
+    return total;
+}
+
+void seer_secret_redact(char *buf, size_t cap)
+{
+    if (buf == NULL || cap == 0)
+        return;
+    size_t len = strnlen(buf, cap);
+    if (len == cap) { /* not terminated: treat the last byte as the end */
+        len = cap - 1;
+        buf[len] = '\0';
+    }
+    pthread_mutex_lock(&reg_mu);
+    if (reg_count == 0) {
+        pthread_mutex_unlock(&reg_mu);
+        return;
+    }
+    /* Redaction may grow the text, so work from a copy of the input. */
+    char *copy = malloc(len + 1);
+    if (copy == NULL) {
+        /* Cannot redact safely: blank the buffer rather than leak. */
+        pthread_mutex_unlock(&reg_mu);
+        buf[0] = '\0';
+        return;
+    }
+    memcpy(copy, buf, len + 1);
+    redact_into(copy, len, buf, cap);
+    pthread_mutex_unlock(&reg_mu);
+    free(copy);
+}
+
+char *seer_secret_redact_dup(const char *s, size_t len)
+{
+    if (s == NULL)
+        return NULL;
+    pthread_mutex_lock(&reg_mu);
+    size_t need = redact_into(s, len, NULL, 0);
+    char *out = malloc(need + 1);
+    if (out != NULL) {
+        size_t got = redact_into(s, len, out, need + 1);
+        assert(got == need);
+        (void)got;
+    }
+    pthread_mutex_unlock(&reg_mu);
+    return out;
+}
+
+int seer_secret_contains(const char *s, size_t len)
+{
+    if (s == NULL)
+        return 0;
+    int found = 0;
+    pthread_mutex_lock(&reg_mu);
+    for (size_t i = 0; i < len && !found && reg_count > 0; i++)
+        found = match_at(s + i, len - i) != 0;
+    pthread_mutex_unlock(&reg_mu);
+    return found;
+}
+
+void seer_secret_reset(void)
+{
+    pthread_mutex_lock(&reg_mu);
+    for (size_t i = 0; i < reg_count; i++)
+        free(reg_items[i].value);
+    free(reg_items);
+    reg_items = NULL;
+    reg_count = reg_cap = 0;
+    pthread_mutex_unlock(&reg_mu);
+}
