@@ -1,0 +1,421 @@
+/*
+ * test_limiter.c - the per-endpoint limiter (pipeline/limiter.h), driven by
+ * a fake clock: bucket refill math, the connection cap, the adaptive
+ * decrease / cooldown / floor / ceiling / growth, TPM correction with the
+ * actual token count, oversize requests, and a threaded check that the cap
+ * holds under contention.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "pipeline/clock.h"
+#include "pipeline/limiter.h"
+
+static seer_fake_clock fc;
+
+static seer_limiter *mk(int maxconn, double rpm, double tpm)
+{
+    seer_limits lim;
+    seer_limits_default(&lim);
+    lim.max_connections = maxconn;
+    lim.rpm = rpm;
+    lim.tpm = tpm;
+    seer_fake_clock_init(&fc, SEER_SEC(1000));
+    seer_limiter *l = seer_limiter_new("test/model", &lim, &fc.clock);
+    assert_non_null(l);
+    return l;
+}
+
+/* acquire + immediate success release: consumes bucket tokens only. */
+static seer_lim_status take(seer_limiter *l, uint32_t tokens, uint64_t *wait)
+{
+    char why[128];
+    uint64_t w = 0;
+    seer_lim_status s = seer_limiter_acquire(l, tokens, &w, why, sizeof why);
+    if (s == SEER_LIM_OK)
+        seer_limiter_release(l, SEER_LIM_FAILED, tokens, -1);
+    if (wait)
+        *wait = w;
+    return s;
+}
+
+static void t_defaults(void **st)
+{
+    (void)st;
+    seer_limits lim;
+    memset(&lim, 0x7f, sizeof lim);
+    seer_limits_default(&lim);
+    assert_int_equal(lim.max_connections, 0);
+    assert_int_equal(lim.adaptive_start, 20);
+    assert_int_equal(lim.adaptive_min, 10);
+    assert_int_equal(lim.adaptive_max, 100);
+    assert_true(lim.rpm == 0 && lim.tpm == 0);
+
+    seer_limiter *l = seer_limiter_new("anthropic/x", NULL, NULL);
+    assert_non_null(l);
+    assert_string_equal(seer_limiter_name(l), "anthropic/x");
+    assert_int_equal(seer_limiter_cap(l), 20);
+    assert_int_equal(seer_limiter_inflight(l), 0);
+    seer_limiter_free(l);
+}
+
+static void t_rpm_refill(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(1000, 60, 0); /* 1 request per second */
+    uint64_t w;
+    for (int i = 0; i < 60; i++)
+        assert_int_equal(take(l, 0, &w), SEER_LIM_OK);
+    assert_int_equal(take(l, 0, &w), SEER_LIM_WAIT_RPM);
+    assert_true(w >= SEER_SEC(1) - SEER_MS(1) && w <= SEER_SEC(1) + SEER_MS(1));
+
+    /* Waiting a bit less is not enough; waiting what it said is. */
+    seer_fake_clock_advance(&fc, w / 2);
+    uint64_t w2;
+    assert_int_equal(take(l, 0, &w2), SEER_LIM_WAIT_RPM);
+    assert_true(w2 > 0 && w2 <= w - w / 2 + SEER_MS(1));
+    seer_fake_clock_advance(&fc, w2);
+    assert_int_equal(take(l, 0, &w), SEER_LIM_OK);
+    assert_int_equal(take(l, 0, &w), SEER_LIM_WAIT_RPM);
+
+    /* 30 s refill 30 tokens. */
+    seer_fake_clock_advance(&fc, SEER_SEC(30));
+    int n = 0;
+    while (take(l, 0, &w) == SEER_LIM_OK)
+        n++;
+    assert_int_equal(n, 30);
+
+    /* Refill stops at capacity. */
+    seer_fake_clock_advance(&fc, SEER_SEC(600));
+    n = 0;
+    while (take(l, 0, &w) == SEER_LIM_OK)
+        n++;
+    assert_int_equal(n, 60);
+    seer_limiter_free(l);
+}
+
+static void t_fractional_rpm(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(10, 6, 0); /* one every 10 s */
+    uint64_t w;
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(take(l, 0, &w), SEER_LIM_OK);
+    assert_int_equal(take(l, 0, &w), SEER_LIM_WAIT_RPM);
+    assert_true(w >= SEER_SEC(10) - SEER_MS(1) && w <= SEER_SEC(10) + SEER_MS(1));
+    seer_fake_clock_advance(&fc, SEER_SEC(9));
+    assert_int_equal(take(l, 0, &w), SEER_LIM_WAIT_RPM);
+    seer_fake_clock_advance(&fc, SEER_SEC(1) + SEER_MS(1));
+    assert_int_equal(take(l, 0, &w), SEER_LIM_OK);
+    seer_limiter_free(l);
+}
+
+static void t_concurrency_cap(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(3, 0, 0);
+    char why[128];
+    uint64_t w = 99;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(seer_limiter_acquire(l, 10, &w, why, sizeof why), SEER_LIM_OK);
+    assert_int_equal(seer_limiter_inflight(l), 3);
+    assert_int_equal(seer_limiter_acquire(l, 10, &w, why, sizeof why), SEER_LIM_WAIT_SLOT);
+    assert_true(w == 0);
+    assert_non_null(strstr(why, "test/model"));
+    assert_non_null(strstr(why, "3 connections"));
+    /* time does not help a slot wait */
+    seer_fake_clock_advance(&fc, SEER_SEC(3600));
+    assert_int_equal(seer_limiter_acquire(l, 10, &w, NULL, 0), SEER_LIM_WAIT_SLOT);
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 10, -1);
+    assert_int_equal(seer_limiter_inflight(l), 2);
+    assert_int_equal(seer_limiter_acquire(l, 10, &w, why, sizeof why), SEER_LIM_OK);
+    /* a fixed cap never adapts */
+    for (int i = 0; i < 3; i++)
+        seer_limiter_release(l, SEER_LIM_RATE_LIMITED, 10, -1);
+    assert_int_equal(seer_limiter_cap(l), 3);
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_OK);
+        seer_limiter_release(l, SEER_LIM_SUCCESS, 1, -1);
+    }
+    assert_int_equal(seer_limiter_cap(l), 3);
+    seer_limiter_free(l);
+}
+
+/* One request with the given outcome. */
+static void run_one(seer_limiter *l, seer_lim_outcome o)
+{
+    uint64_t w;
+    assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_OK);
+    seer_limiter_release(l, o, 1, -1);
+}
+
+static void t_adaptive_decrease(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(0, 0, 0);
+    assert_int_equal(seer_limiter_cap(l), 20);
+    run_one(l, SEER_LIM_RATE_LIMITED);
+    assert_int_equal(seer_limiter_cap(l), 16);
+    /* same episode: more 429s within 15 s change nothing */
+    for (int i = 0; i < 5; i++) {
+        seer_fake_clock_advance(&fc, SEER_SEC(2));
+        run_one(l, SEER_LIM_RATE_LIMITED);
+    }
+    assert_int_equal(seer_limiter_cap(l), 16);
+    seer_fake_clock_advance(&fc, SEER_SEC(5)); /* 15 s since the decrease */
+    run_one(l, SEER_LIM_RATE_LIMITED);
+    assert_int_equal(seer_limiter_cap(l), 12);
+    seer_fake_clock_advance(&fc, SEER_SEC(15));
+    run_one(l, SEER_LIM_RATE_LIMITED);
+    assert_int_equal(seer_limiter_cap(l), 10); /* 9.6 -> floor 10 */
+    seer_fake_clock_advance(&fc, SEER_SEC(15));
+    run_one(l, SEER_LIM_RATE_LIMITED);
+    assert_int_equal(seer_limiter_cap(l), 10);
+    /* failures (500s) are not rate limits */
+    seer_fake_clock_advance(&fc, SEER_SEC(100));
+    for (int i = 0; i < 30; i++)
+        run_one(l, SEER_LIM_FAILED);
+    assert_int_equal(seer_limiter_cap(l), 10);
+    seer_limiter_free(l);
+}
+
+static void t_adaptive_growth(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(0, 0, 0);
+    /* growth without any rate limit: +1 per 10 successes */
+    for (int i = 0; i < 9; i++)
+        run_one(l, SEER_LIM_SUCCESS);
+    assert_int_equal(seer_limiter_cap(l), 20);
+    run_one(l, SEER_LIM_SUCCESS);
+    assert_int_equal(seer_limiter_cap(l), 21);
+
+    run_one(l, SEER_LIM_RATE_LIMITED);
+    assert_int_equal(seer_limiter_cap(l), 16);
+    /* not quiet yet: successes within 15 s of the 429 do not count */
+    for (int i = 0; i < 50; i++)
+        run_one(l, SEER_LIM_SUCCESS);
+    assert_int_equal(seer_limiter_cap(l), 16);
+    seer_fake_clock_advance(&fc, SEER_SEC(15));
+    for (int i = 0; i < 30; i++)
+        run_one(l, SEER_LIM_SUCCESS);
+    assert_int_equal(seer_limiter_cap(l), 19);
+    /* a rate limit resets the count of quiet successes */
+    for (int i = 0; i < 9; i++)
+        run_one(l, SEER_LIM_SUCCESS);
+    seer_fake_clock_advance(&fc, SEER_SEC(1));
+    run_one(l, SEER_LIM_RATE_LIMITED); /* new episode: 19*0.8 = 15 */
+    assert_int_equal(seer_limiter_cap(l), 15);
+    seer_fake_clock_advance(&fc, SEER_SEC(15));
+    run_one(l, SEER_LIM_SUCCESS);
+    assert_int_equal(seer_limiter_cap(l), 15);
+    seer_limiter_free(l);
+}
+
+static void t_adaptive_ceiling(void **st)
+{
+    (void)st;
+    seer_limits lim;
+    seer_limits_default(&lim);
+    lim.adaptive_start = 98;
+    seer_fake_clock_init(&fc, 1);
+    seer_limiter *l = seer_limiter_new("c", &lim, &fc.clock);
+    assert_non_null(l);
+    for (int i = 0; i < 100; i++)
+        run_one(l, SEER_LIM_SUCCESS);
+    assert_int_equal(seer_limiter_cap(l), 100);
+    run_one(l, SEER_LIM_RATE_LIMITED);
+    assert_int_equal(seer_limiter_cap(l), 80);
+    seer_limiter_free(l);
+
+    /* start outside [min,max] is clamped; zero fields mean the defaults */
+    memset(&lim, 0, sizeof lim);
+    lim.adaptive_start = 500;
+    l = seer_limiter_new("c", &lim, &fc.clock);
+    assert_int_equal(seer_limiter_cap(l), 100);
+    seer_limiter_free(l);
+    memset(&lim, 0, sizeof lim);
+    l = seer_limiter_new("c", &lim, &fc.clock);
+    assert_int_equal(seer_limiter_cap(l), 20);
+    seer_limiter_free(l);
+    lim.adaptive_min = 2;
+    lim.adaptive_start = 3;
+    lim.adaptive_max = 4;
+    l = seer_limiter_new("c", &lim, &fc.clock);
+    assert_int_equal(seer_limiter_cap(l), 3);
+    run_one(l, SEER_LIM_RATE_LIMITED);
+    assert_int_equal(seer_limiter_cap(l), 2);
+    seer_limiter_free(l);
+}
+
+/* The adaptive cap is what acquire enforces. */
+static void t_adaptive_cap_enforced(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(0, 0, 0);
+    run_one(l, SEER_LIM_RATE_LIMITED); /* cap 16 */
+    uint64_t w;
+    int n = 0;
+    while (seer_limiter_acquire(l, 1, &w, NULL, 0) == SEER_LIM_OK)
+        n++;
+    assert_int_equal(n, 16);
+    /* a decrease below the in-flight count blocks until enough release */
+    seer_fake_clock_advance(&fc, SEER_SEC(15));
+    seer_limiter_release(l, SEER_LIM_RATE_LIMITED, 1, -1); /* cap 12, 15 in flight */
+    assert_int_equal(seer_limiter_cap(l), 12);
+    assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_WAIT_SLOT);
+    for (int i = 0; i < 3; i++)
+        seer_limiter_release(l, SEER_LIM_FAILED, 1, -1);
+    assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_WAIT_SLOT);
+    seer_limiter_release(l, SEER_LIM_FAILED, 1, -1);
+    assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_OK);
+    while (seer_limiter_inflight(l) > 0)
+        seer_limiter_release(l, SEER_LIM_FAILED, 1, -1);
+    seer_limiter_free(l);
+}
+
+static void t_tpm_correction(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(100, 0, 6000); /* 100 tokens per second */
+    char why[128];
+    uint64_t w;
+    assert_int_equal(seer_limiter_acquire(l, 4000, &w, why, sizeof why), SEER_LIM_OK);
+    assert_int_equal(seer_limiter_acquire(l, 3000, &w, why, sizeof why), SEER_LIM_WAIT_TPM);
+    /* needs 1000 more at 100/s */
+    assert_true(w >= SEER_SEC(10) - SEER_MS(1) && w <= SEER_SEC(10) + SEER_MS(1));
+    assert_non_null(strstr(why, "TPM"));
+    assert_non_null(strstr(why, "test/model"));
+    /* The first request really used 1000: 3000 come back. */
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 4000, 1000);
+    assert_int_equal(seer_limiter_acquire(l, 3000, &w, why, sizeof why), SEER_LIM_OK);
+    /* left: 2000.  Release with unknown usage keeps the estimate. */
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 3000, -1);
+    assert_int_equal(seer_limiter_acquire(l, 2500, &w, NULL, 0), SEER_LIM_WAIT_TPM);
+    assert_true(w >= SEER_SEC(5) - SEER_MS(1) && w <= SEER_SEC(5) + SEER_MS(1));
+    /* usage learnt later charges more: 2000 - 1500 = 500 left */
+    seer_limiter_charge(l, 1500);
+    assert_int_equal(seer_limiter_acquire(l, 1000, &w, NULL, 0), SEER_LIM_WAIT_TPM);
+    assert_true(w >= SEER_SEC(5) - SEER_MS(1) && w <= SEER_SEC(5) + SEER_MS(1));
+    seer_fake_clock_advance(&fc, w);
+    assert_int_equal(seer_limiter_acquire(l, 1000, &w, NULL, 0), SEER_LIM_OK);
+    /* a refund never lifts the bucket above capacity */
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 1000, 0);
+    seer_limiter_charge(l, -100000);
+    assert_int_equal(seer_limiter_acquire(l, 6000, &w, NULL, 0), SEER_LIM_OK);
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 6000, -1);
+    assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_WAIT_TPM);
+    seer_limiter_free(l);
+}
+
+static void t_oversize_request(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(100, 0, 600); /* 10 tokens per second */
+    uint64_t w;
+    /* bucket not full: an oversize request waits until it is */
+    assert_int_equal(take(l, 100, &w), SEER_LIM_OK);
+    assert_int_equal(seer_limiter_acquire(l, 5000, &w, NULL, 0), SEER_LIM_WAIT_TPM);
+    assert_true(w >= SEER_SEC(10) - SEER_MS(1) && w <= SEER_SEC(10) + SEER_MS(1));
+    seer_fake_clock_advance(&fc, w);
+    /* full: admitted, leaving a debt of 4400 */
+    assert_int_equal(seer_limiter_acquire(l, 5000, &w, NULL, 0), SEER_LIM_OK);
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 5000, -1);
+    assert_int_equal(seer_limiter_acquire(l, 10, &w, NULL, 0), SEER_LIM_WAIT_TPM);
+    assert_true(w >= SEER_SEC(441) - SEER_MS(1) && w <= SEER_SEC(441) + SEER_MS(1));
+    seer_fake_clock_advance(&fc, w);
+    assert_int_equal(seer_limiter_acquire(l, 10, &w, NULL, 0), SEER_LIM_OK);
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 10, -1);
+    seer_limiter_free(l);
+}
+
+/* With both buckets short, nothing is taken and the longer wait is named. */
+static void t_both_buckets(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(100, 6, 600); /* 0.1 req/s, 10 tok/s */
+    uint64_t w;
+    char why[128];
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(take(l, 0, &w), SEER_LIM_OK);
+    /* RPM empty (10 s), TPM full */
+    assert_int_equal(seer_limiter_acquire(l, 600, &w, why, sizeof why), SEER_LIM_WAIT_RPM);
+    assert_non_null(strstr(why, "RPM"));
+    seer_fake_clock_advance(&fc, SEER_SEC(10) + SEER_MS(1));
+    assert_int_equal(take(l, 600, &w), SEER_LIM_OK); /* TPM now 0, RPM 0 */
+    seer_fake_clock_advance(&fc, SEER_SEC(10) + SEER_MS(1)); /* RPM 1, TPM ~100 */
+    assert_int_equal(seer_limiter_acquire(l, 500, &w, why, sizeof why), SEER_LIM_WAIT_TPM);
+    assert_true(w >= SEER_SEC(40) - SEER_MS(2) && w <= SEER_SEC(40) + SEER_MS(1));
+    /* the refused attempt took no RPM token: a small request still fits */
+    assert_int_equal(take(l, 50, &w), SEER_LIM_OK);
+    seer_limiter_free(l);
+}
+
+/* ---- threads: the cap holds under contention ---------------------------- */
+
+typedef struct {
+    seer_limiter *l;
+    atomic_int *cur, *peak;
+    int iters;
+} thr_arg;
+
+static void *hammer(void *p)
+{
+    thr_arg *a = p;
+    for (int i = 0; i < a->iters; i++) {
+        uint64_t w;
+        if (seer_limiter_acquire(a->l, 1, &w, NULL, 0) != SEER_LIM_OK)
+            continue;
+        int now = atomic_fetch_add(a->cur, 1) + 1;
+        int pk = atomic_load(a->peak);
+        while (now > pk && !atomic_compare_exchange_weak(a->peak, &pk, now))
+            ;
+        atomic_fetch_sub(a->cur, 1);
+        seer_limiter_release(a->l, (i % 7) ? SEER_LIM_SUCCESS : SEER_LIM_FAILED, 1, 1);
+    }
+    return NULL;
+}
+
+static void t_threads(void **st)
+{
+    (void)st;
+    seer_limits lim;
+    seer_limits_default(&lim);
+    lim.max_connections = 3;
+    seer_limiter *l = seer_limiter_new("threads", &lim, NULL);
+    atomic_int cur = 0, peak = 0;
+    pthread_t th[8];
+    thr_arg a = {l, &cur, &peak, 5000};
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, hammer, &a), 0);
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    assert_true(atomic_load(&peak) >= 1 && atomic_load(&peak) <= 3);
+    assert_int_equal(seer_limiter_inflight(l), 0);
+    seer_limiter_free(l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest t[] = {
+        cmocka_unit_test(t_defaults),
+        cmocka_unit_test(t_rpm_refill),
+        cmocka_unit_test(t_fractional_rpm),
+        cmocka_unit_test(t_concurrency_cap),
+        cmocka_unit_test(t_adaptive_decrease),
+        cmocka_unit_test(t_adaptive_growth),
+        cmocka_unit_test(t_adaptive_ceiling),
+        cmocka_unit_test(t_adaptive_cap_enforced),
+        cmocka_unit_test(t_tpm_correction),
+        cmocka_unit_test(t_oversize_request),
+        cmocka_unit_test(t_both_buckets),
+        cmocka_unit_test(t_threads),
+    };
+    return cmocka_run_group_tests(t, NULL, NULL);
+}
