@@ -88,11 +88,32 @@ typedef struct seer_model_options {
  * defaults.  Caller frees strings with seer_model_options_clear. */
 void seer_model_options_init(seer_model_options *o);
 void seer_model_options_clear(seer_model_options *o);
-/* Applies "key=value" (temperature, top_p, max_tokens, thinking_budget,
- * reasoning_effort, stop, header, extra_body, base_url, api_key_env, stream,
- * prompt_cache, timeout, max_connections, rpm, tpm, max_retries, script,
- * role).  Error names the key. */
+/* Applies one "key=value" (whitespace around key and value is trimmed).
+ * Keys:
+ *   temperature=F       sampling temperature, 0..2
+ *   top_p=F             nucleus sampling, 0..1
+ *   max_tokens=N        output token cap (> 0)
+ *   thinking_budget=N   anthropic extended thinking budget (0 = off)
+ *   reasoning_effort=S  minimal|low|medium|high
+ *   stop=S              adds one stop sequence (repeat the key for more)
+ *   header=NAME: VALUE  adds an extra request header (repeatable)
+ *   extra_body=JSON     object merged into the request body
+ *   base_url=URL        overrides the provider's *_BASE_URL
+ *   api_key_env=NAME    read the key from this variable instead
+ *   stream=BOOL         SSE streaming (true/false, 1/0, yes/no, on/off)
+ *   prompt_cache=BOOL   anthropic cache_control on the stable prefix
+ *   timeout=DUR         per-attempt timeout: N (seconds), Nms, Ns or Nm
+ *   max_connections=N   fixed connection cap (0 = adaptive)
+ *   rpm=F, tpm=F        requests / tokens per minute (0 = unlimited)
+ *   max_retries=N       retries after the first attempt
+ *   script=FILE         mockllm: scripted outputs (alias mock_script)
+ *   role=S              mockllm: auditor|target|judge|agent (alias mock_role)
+ * Returns SEER_EINVAL with a message naming the key (and listing the known
+ * keys for an unknown one); o is unchanged on error.  Not thread-safe. */
 seer_err seer_model_options_set(seer_model_options *o, const char *kv, seer_error *err);
+/* Deep copy of src into dst (dst is overwritten, not cleared first).
+ * SEER_ENOMEM leaves dst cleared.  Not thread-safe on dst. */
+seer_err seer_model_options_copy(seer_model_options *dst, const seer_model_options *src);
 
 /* Environment: process variables overlaid on ./.env (the process wins, as
  * the SDKs' dotenv helpers do).  Values that look like keys (names ending in
@@ -100,7 +121,14 @@ seer_err seer_model_options_set(seer_model_options *o, const char *kv, seer_erro
 typedef struct seer_env seer_env;
 /* dotenv_path NULL = "./.env" (missing is fine).  Errors name file:line. */
 seer_env *seer_env_load(const char *dotenv_path, seer_error *err);
+/* Snapshot semantics: later process setenv() is not seen.  An explicit
+ * dotenv_path that does not exist is an error (SEER_ENOTFOUND).  The env is
+ * immutable after load (except seer_env_set) and readable from any thread. */
 const char *seer_env_get(const seer_env *e, const char *name); /* NULL if unset/empty */
+/* Sets or replaces a variable in the snapshot (CLI overrides, tests); the
+ * value is registered with the redactor if the name looks like a key.  Not
+ * thread-safe with readers. */
+seer_err seer_env_set(seer_env *e, const char *name, const char *value);
 void seer_env_free(seer_env *e);
 
 typedef struct seer_model seer_model;
