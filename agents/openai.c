@@ -1,2 +1,1535 @@
-/* openai.c: not yet written */
-#include "agents/model.h"
+/*
+ * openai.c - the OpenAI-compatible chat completions provider.
+ *
+ * One provider, five flavours (seer_model.flavor): OpenAI itself, OpenRouter,
+ * and the local servers vLLM, Ollama and llama.cpp, which all speak
+ * `POST {base}/chat/completions`.  This file turns a seer_model_request into
+ * that HTTP request and the answer -- one JSON document, or an SSE stream of
+ * chunks -- back into a seer_model_reply.  It does no I/O: agents/model.c
+ * owns the loop, the limiter and the retries.
+ *
+ * Wire mapping (see ../shared/reference/protocols.md):
+ *   - system prompt -> {"role":"system"} first;
+ *   - USER text -> "content" string (one text block) or parts
+ *     [{"type":"text"},{"type":"image_url","image_url":{"url":"data:..."}}];
+ *   - ASSISTANT -> "content" (text or null) + "tool_calls"
+ *     [{id,type:"function",function:{name,arguments}}] where arguments is a
+ *     JSON *string*.  Arguments that are not a JSON object (the model sent
+ *     invalid JSON; the tool loop already told it so) are sent back as "{}":
+ *     servers such as vLLM parse them and would reject the whole request.
+ *   - TOOL_RESULT blocks (in any message) -> one {"role":"tool",
+ *     "tool_call_id","content"} message each; is_error results get an
+ *     "Error: " prefix because the format has no error flag.  Text or images
+ *     next to tool results follow as a user message.
+ *   - THINKING / REDACTED_THINKING blocks are never sent back, in any
+ *     flavour: chat completions has no standard input field for them (OpenAI
+ *     keeps reasoning server-side, the open models' chat templates drop past
+ *     reasoning, OpenRouter's reasoning_details round-trip is not modelled),
+ *     and keeping the serialization flavour-independent lets one wire cache
+ *     serve every flavour.
+ * Per flavour:
+ *   - max tokens: OpenAI proper gets "max_completion_tokens" (the o-series
+ *     reasoning models reject the deprecated "max_tokens"); every other
+ *     flavour gets "max_tokens", which all of them understand.
+ *   - reasoning effort: "reasoning_effort" everywhere except OpenRouter,
+ *     which takes {"reasoning":{"effort":..}} (or {"max_tokens":N} from
+ *     thinking_budget).  thinking_budget is ignored by the other flavours.
+ *   - OpenRouter adds the attribution headers HTTP-Referer and X-Title
+ *     (seer's defaults unless extra headers name them); routing preferences
+ *     ({"provider":{"order":[..],"allow_fallbacks":..}}) come through
+ *     extra_body_json, whose top-level keys are merged into the body and win
+ *     over seer's own (except "messages" and "stream", which are refused).
+ *   - Authorization: Bearer only when a key is set (local servers often have
+ *     none) and no extra header already sets Authorization.
+ *   - prefill: the provider reports supports_prefill = 0 because OpenAI and
+ *     OpenRouter cannot continue an assistant message.  A request that
+ *     carries a prefill anyway is honoured for vLLM
+ *     ("continue_final_message":true,"add_generation_prompt":false) and
+ *     llama.cpp (a trailing assistant message is continued) and refused with
+ *     SEER_EINVAL elsewhere.  The reply then holds only the continuation.
+ * Replies: choices[0].message content, tool_calls (arguments kept verbatim in
+ * args; args_error set when they are not a JSON object), reasoning /
+ * reasoning_content -> a THINKING block; finish_reason stop|length|
+ * tool_calls|content_filter|error; usage prompt_tokens minus cached tokens
+ * -> input_tokens (OpenAI counts cached tokens inside prompt_tokens; seer
+ * follows Anthropic's meaning, uncached input only, so input_tokens +
+ * cache_read_tokens is the whole prompt for every provider and the limiter
+ * and price table treat both alike), completion_tokens -> output_tokens, prompt_tokens_details.cached_tokens ->
+ * cache_read_tokens, completion_tokens_details.reasoning_tokens ->
+ * reasoning_tokens.  Errors {"error":{message,type,code,metadata}} (and the
+ * looser shapes of Ollama and older vLLM) become err: 401/403 SEER_EAUTH,
+ * 429 SEER_ERATELIMIT, 402 (out of credits, named in the message) and the
+ * rest SEER_EHTTP, malformed JSON SEER_EPARSE.
+ *
+ * DESIGN: every function here is pure with respect to the model (read-only)
+ * and may run on any thread.  build() runs on the worker of the actor that
+ * owns the conversation; it writes each message's serialized JSON into
+ * seer_message.wire once (wire_format SEER_WIRE_OPENAI) and then builds the
+ * body by concatenating those cached pieces, so turn N costs O(new bytes)
+ * (DESIGN.md section 5).  A message's cache may hold several wire messages
+ * separated by commas (a TOOL message becomes one "tool" message per
+ * result).  body_check() runs on the loop thread and only parses a body that
+ * contains the bytes "error".  A stream object belongs to one call: feed()
+ * runs on the loop thread, finish() on whichever thread completes the call,
+ * never concurrently.  Streamed chunks are JSON inside SSE events, so the
+ * SSE parser's buffering keeps multi-byte UTF-8 intact across network
+ * pieces; deltas are emitted per parsed fragment.
+ */
+#include <assert.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "agents/provider.h"
+#include "pipeline/secrets.h"
+#include "pipeline/sse.h"
+
+#define OAI_DEFAULT_MAX_TOKENS 4096
+#define OAI_REFERER_DEFAULT "https://github.com/seer-audit/seer"
+#define OAI_TITLE_DEFAULT "seer"
+#define OAI_RAW_JSON_MAX (8u << 20) /* a JSON body answering a stream request */
+
+/* ---- growable byte buffer -------------------------------------------------- */
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_reserve(sbuf *b, size_t extra)
+{
+    if (b->oom) return;
+    if (b->len + extra + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1) {
+        if (cap > SIZE_MAX / 2) {
+            b->oom = 1;
+            return;
+        }
+        cap *= 2;
+    }
+    char *np = realloc(b->p, cap);
+    if (!np) {
+        b->oom = 1;
+        return;
+    }
+    b->p = np;
+    b->cap = cap;
+}
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    sb_reserve(b, n);
+    if (b->oom) return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_puts(sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+static void sb_putc(sbuf *b, char c)
+{
+    sb_put(b, &c, 1);
+}
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    assert(n >= 0 && (size_t)n < sizeof tmp); /* only used for numbers */
+    if (n > 0) sb_put(b, tmp, (size_t)n);
+}
+
+static void sb_free(sbuf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+/* Takes the buffer's bytes (never NULL unless OOM); b is left empty. */
+static char *sb_take(sbuf *b, size_t *len)
+{
+    if (b->oom) {
+        sb_free(b);
+        return NULL;
+    }
+    if (!b->p) sb_reserve(b, 0);
+    if (b->oom) return NULL;
+    b->p[b->len] = '\0';
+    char *p = b->p;
+    if (len) *len = b->len;
+    memset(b, 0, sizeof *b);
+    return p;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes available), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) len = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef) len = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4, min = 0x10000;
+    else return 0;
+    if (n < len) return 0;
+    unsigned cp = c & (0x3f >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return len;
+}
+
+/* Appends s (n bytes) as a quoted JSON string.  Invalid UTF-8 becomes
+ * U+FFFD: a JSON body must be valid UTF-8 and tool output may not be. */
+static void sb_json_strn(sbuf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    sb_reserve(b, n + 2);
+    sb_putc(b, '"');
+    size_t run = 0; /* start of the pending run of plain bytes */
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = u[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t seq = c >= 0x80 ? utf8_seq(u + i, n - i) : 0;
+        if (seq) {
+            i += seq;
+            continue;
+        }
+        sb_put(b, s + run, i - run);
+        switch (c) {
+        case '"': sb_put(b, "\\\"", 2); break;
+        case '\\': sb_put(b, "\\\\", 2); break;
+        case '\n': sb_put(b, "\\n", 2); break;
+        case '\r': sb_put(b, "\\r", 2); break;
+        case '\t': sb_put(b, "\\t", 2); break;
+        case '\b': sb_put(b, "\\b", 2); break;
+        case '\f': sb_put(b, "\\f", 2); break;
+        default:
+            if (c < 0x20) {
+                char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                sb_put(b, e, 6);
+            } else {
+                sb_put(b, "\xef\xbf\xbd", 3); /* invalid UTF-8 byte */
+            }
+        }
+        i++;
+        run = i;
+    }
+    sb_put(b, s + run, n - run);
+    sb_putc(b, '"');
+}
+
+static void sb_json_str(sbuf *b, const char *s)
+{
+    if (!s) s = "";
+    sb_json_strn(b, s, strlen(s));
+}
+
+/* Shortest decimal that reads back as d (JSON has no NaN/Inf: callers
+ * filter those). */
+static void sb_double(sbuf *b, double d)
+{
+    char tmp[40];
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d) break;
+    }
+    sb_puts(b, tmp);
+}
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static char *xstrndup(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (!p) return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+static const char *flavor_name(seer_oai_flavor f)
+{
+    switch (f) {
+    case SEER_OAI_OPENAI: return "openai";
+    case SEER_OAI_OPENROUTER: return "openrouter";
+    case SEER_OAI_VLLM: return "vllm";
+    case SEER_OAI_OLLAMA: return "ollama";
+    case SEER_OAI_LLAMACPP: return "llamacpp";
+    }
+    return "openai";
+}
+
+static const char *flavor_default_base(seer_oai_flavor f)
+{
+    switch (f) {
+    case SEER_OAI_OPENAI: return "https://api.openai.com/v1";
+    case SEER_OAI_OPENROUTER: return "https://openrouter.ai/api/v1";
+    case SEER_OAI_VLLM: return "http://localhost:8000/v1";
+    case SEER_OAI_OLLAMA: return "http://localhost:11434/v1";
+    case SEER_OAI_LLAMACPP: return "http://localhost:8080/v1";
+    }
+    return "https://api.openai.com/v1";
+}
+
+static const char *model_label(const seer_model *m)
+{
+    if (m->name) return m->name;
+    return m->model_id ? m->model_id : "?";
+}
+
+/* Whether `text` is a JSON object; on failure writes why into why[]. */
+static int json_is_object(const char *text, char *why, size_t whylen)
+{
+    size_t n = strlen(text);
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(text, n, &end, 0);
+    int ok = j && cJSON_IsObject(j);
+    if (!ok && why) {
+        if (!j) {
+            size_t off = end && end >= text ? (size_t)(end - text) : 0;
+            snprintf(why, whylen, "arguments are not valid JSON (error at byte %zu)", off);
+        } else {
+            snprintf(why, whylen, "arguments must be a JSON object");
+        }
+    }
+    cJSON_Delete(j);
+    return ok;
+}
+
+/* ---- message serialization (cached in seer_message.wire) -------------------- */
+
+static void wire_tool_result(sbuf *b, const seer_block *blk)
+{
+    sb_puts(b, "{\"role\":\"tool\",\"tool_call_id\":");
+    sb_json_str(b, blk->id);
+    sb_puts(b, ",\"content\":");
+    if (blk->is_error) {
+        const char *t = blk->text ? blk->text : "";
+        sbuf tmp = {0};
+        sb_puts(&tmp, "Error: ");
+        sb_puts(&tmp, t);
+        if (tmp.oom) b->oom = 1;
+        else sb_json_strn(b, tmp.p, tmp.len);
+        sb_free(&tmp);
+    } else {
+        sb_json_str(b, blk->text);
+    }
+    sb_putc(b, '}');
+}
+
+static void wire_image_part(sbuf *b, const seer_block *blk)
+{
+    sb_puts(b, "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:");
+    /* media types and base64 need no escaping, but be safe: escape anyway by
+     * building the URL as a JSON string body (strip the quotes we add). */
+    sbuf url = {0};
+    sb_puts(&url, blk->name ? blk->name : "image/png");
+    sb_puts(&url, ";base64,");
+    sb_puts(&url, blk->text ? blk->text : "");
+    sbuf q = {0};
+    sb_json_strn(&q, url.p ? url.p : "", url.len);
+    if (url.oom || q.oom) b->oom = 1;
+    else sb_put(b, q.p + 1, q.len - 2);
+    sb_free(&url);
+    sb_free(&q);
+    sb_puts(b, "\"}}");
+}
+
+/* A user message from the TEXT/IMAGE blocks of msg (role "user"). */
+static void wire_user(sbuf *b, const seer_message *msg)
+{
+    size_t n_text = 0, n_img = 0;
+    const seer_block *only = NULL;
+    for (size_t i = 0; i < msg->n_blocks; i++) {
+        const seer_block *blk = &msg->blocks[i];
+        if (blk->type == SEER_BLK_TEXT) n_text++, only = blk;
+        else if (blk->type == SEER_BLK_IMAGE) n_img++;
+    }
+    sb_puts(b, "{\"role\":\"user\",\"content\":");
+    if (n_img == 0 && n_text <= 1) {
+        sb_json_str(b, only ? only->text : "");
+    } else {
+        sb_putc(b, '[');
+        int first = 1;
+        for (size_t i = 0; i < msg->n_blocks; i++) {
+            const seer_block *blk = &msg->blocks[i];
+            if (blk->type != SEER_BLK_TEXT && blk->type != SEER_BLK_IMAGE) continue;
+            if (!first) sb_putc(b, ',');
+            first = 0;
+            if (blk->type == SEER_BLK_TEXT) {
+                sb_puts(b, "{\"type\":\"text\",\"text\":");
+                sb_json_str(b, blk->text);
+                sb_putc(b, '}');
+            } else {
+                wire_image_part(b, blk);
+            }
+        }
+        sb_putc(b, ']');
+    }
+    sb_putc(b, '}');
+}
+
+static void wire_assistant(sbuf *b, const seer_message *msg)
+{
+    sbuf text = {0};
+    size_t n_text = 0, n_calls = 0;
+    for (size_t i = 0; i < msg->n_blocks; i++) {
+        const seer_block *blk = &msg->blocks[i];
+        if (blk->type == SEER_BLK_TEXT) {
+            sb_puts(&text, blk->text ? blk->text : "");
+            n_text++;
+        } else if (blk->type == SEER_BLK_TOOL_CALL) {
+            n_calls++;
+        }
+    }
+    if (text.oom) b->oom = 1;
+    sb_puts(b, "{\"role\":\"assistant\",\"content\":");
+    if (n_text == 0 && n_calls > 0) sb_puts(b, "null");
+    else sb_json_strn(b, text.p ? text.p : "", text.len);
+    sb_free(&text);
+    if (n_calls > 0) {
+        sb_puts(b, ",\"tool_calls\":[");
+        int first = 1;
+        for (size_t i = 0; i < msg->n_blocks; i++) {
+            const seer_block *blk = &msg->blocks[i];
+            if (blk->type != SEER_BLK_TOOL_CALL) continue;
+            if (!first) sb_putc(b, ',');
+            first = 0;
+            sb_puts(b, "{\"id\":");
+            sb_json_str(b, blk->id);
+            sb_puts(b, ",\"type\":\"function\",\"function\":{\"name\":");
+            sb_json_str(b, blk->name);
+            sb_puts(b, ",\"arguments\":");
+            const char *args = blk->args && *blk->args ? blk->args : "{}";
+            if (blk->args_error || !json_is_object(args, NULL, 0)) args = "{}";
+            sb_json_str(b, args);
+            sb_puts(b, "}}");
+        }
+        sb_putc(b, ']');
+    }
+    sb_putc(b, '}');
+}
+
+/* Serializes one seer_message into one or more comma-separated wire
+ * messages (never zero). */
+static void wire_message(sbuf *b, const seer_message *msg)
+{
+    size_t n_results = 0, n_other = 0;
+    for (size_t i = 0; i < msg->n_blocks; i++) {
+        seer_block_type t = msg->blocks[i].type;
+        if (t == SEER_BLK_TOOL_RESULT) n_results++;
+        else if (t == SEER_BLK_TEXT || t == SEER_BLK_IMAGE) n_other++;
+    }
+    if (msg->role == SEER_ROLE_ASSISTANT) {
+        wire_assistant(b, msg);
+        return;
+    }
+    int first = 1;
+    for (size_t i = 0; i < msg->n_blocks; i++) {
+        if (msg->blocks[i].type != SEER_BLK_TOOL_RESULT) continue;
+        if (!first) sb_putc(b, ',');
+        first = 0;
+        wire_tool_result(b, &msg->blocks[i]);
+    }
+    /* A user message keeps its place even when empty; a tool message only
+     * adds a user message for stray text/images (or when it is empty, so
+     * that every message serializes to at least one wire message). */
+    if (n_other > 0 || n_results == 0) {
+        if (!first) sb_putc(b, ',');
+        wire_user(b, msg);
+    }
+}
+
+/* Appends msg's cached wire bytes, computing and caching them first. */
+static seer_err append_cached(sbuf *body, seer_message *msg)
+{
+    if (msg->wire_format != SEER_WIRE_OPENAI || !msg->wire) {
+        sbuf w = {0};
+        wire_message(&w, msg);
+        size_t len = 0;
+        char *bytes = sb_take(&w, &len);
+        if (!bytes) return SEER_ENOMEM;
+        free(msg->wire);
+        msg->wire = bytes;
+        msg->wire_len = len;
+        msg->wire_format = SEER_WIRE_OPENAI;
+    }
+    assert(msg->wire && msg->wire_len > 0);
+    sb_put(body, msg->wire, msg->wire_len);
+    return body->oom ? SEER_ENOMEM : SEER_OK;
+}
+
+/* ---- build ------------------------------------------------------------------- */
+
+static int key_in(const cJSON *extra, const char *key)
+{
+    return extra && cJSON_GetObjectItemCaseSensitive(extra, key) != NULL;
+}
+
+/* Emits `,"key":` unless extra overrides the key; returns whether it did. */
+static int field(sbuf *b, const cJSON *extra, const char *key)
+{
+    if (key_in(extra, key)) return 0;
+    sb_putc(b, ',');
+    sb_json_str(b, key);
+    sb_putc(b, ':');
+    return 1;
+}
+
+static void build_tools(sbuf *b, const seer_model_request *req, const cJSON *extra)
+{
+    if (req->n_tools == 0) return;
+    if (field(b, extra, "tools")) {
+        sb_putc(b, '[');
+        for (size_t i = 0; i < req->n_tools; i++) {
+            const seer_tool_def *t = &req->tools[i];
+            if (i) sb_putc(b, ',');
+            sb_puts(b, "{\"type\":\"function\",\"function\":{\"name\":");
+            sb_json_str(b, t->name);
+            if (t->description) {
+                sb_puts(b, ",\"description\":");
+                sb_json_str(b, t->description);
+            }
+            sb_puts(b, ",\"parameters\":");
+            sb_puts(b, t->schema_json && *t->schema_json ? t->schema_json
+                                                          : "{\"type\":\"object\",\"properties\":{}}");
+            sb_puts(b, "}}");
+        }
+        sb_putc(b, ']');
+    }
+    if (field(b, extra, "tool_choice")) {
+        switch (req->tool_choice.kind) {
+        case SEER_TOOL_CHOICE_AUTO: sb_puts(b, "\"auto\""); break;
+        case SEER_TOOL_CHOICE_ANY: sb_puts(b, "\"required\""); break;
+        case SEER_TOOL_CHOICE_NONE: sb_puts(b, "\"none\""); break;
+        case SEER_TOOL_CHOICE_TOOL:
+            sb_puts(b, "{\"type\":\"function\",\"function\":{\"name\":");
+            sb_json_str(b, req->tool_choice.name);
+            sb_puts(b, "}}");
+            break;
+        }
+    }
+}
+
+static void build_sampling(sbuf *b, const seer_model *m, const cJSON *extra)
+{
+    const seer_model_options *o = &m->opts;
+    int max = o->max_tokens > 0 ? o->max_tokens : OAI_DEFAULT_MAX_TOKENS;
+    const char *max_key = m->flavor == SEER_OAI_OPENAI ? "max_completion_tokens" : "max_tokens";
+    if (field(b, extra, max_key)) sb_printf(b, "%d", max);
+    if (o->temperature >= 0 && isfinite(o->temperature) && field(b, extra, "temperature"))
+        sb_double(b, o->temperature);
+    if (o->top_p >= 0 && isfinite(o->top_p) && field(b, extra, "top_p")) sb_double(b, o->top_p);
+    if (o->stop && o->stop[0] && field(b, extra, "stop")) {
+        sb_putc(b, '[');
+        for (size_t i = 0; o->stop[i]; i++) {
+            if (i) sb_putc(b, ',');
+            sb_json_str(b, o->stop[i]);
+        }
+        sb_putc(b, ']');
+    }
+    if (m->flavor == SEER_OAI_OPENROUTER) {
+        int effort = o->reasoning_effort && *o->reasoning_effort;
+        if ((effort || o->thinking_budget > 0) && field(b, extra, "reasoning")) {
+            if (effort) {
+                sb_puts(b, "{\"effort\":");
+                sb_json_str(b, o->reasoning_effort);
+                sb_putc(b, '}');
+            } else {
+                sb_printf(b, "{\"max_tokens\":%d}", o->thinking_budget);
+            }
+        }
+    } else if (o->reasoning_effort && *o->reasoning_effort &&
+               field(b, extra, "reasoning_effort")) {
+        sb_json_str(b, o->reasoning_effort);
+    }
+}
+
+/* Parses and checks extra_body_json; *out NULL when there is none. */
+static seer_err parse_extra(const seer_model *m, cJSON **out, seer_error *err)
+{
+    *out = NULL;
+    const char *s = m->opts.extra_body_json;
+    if (!s || !*s) return SEER_OK;
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(s, strlen(s), &end, 0);
+    if (!j) {
+        int line = 0, col = 0;
+        seer_offset_to_linecol(s, end && end >= s ? (size_t)(end - s) : 0, &line, &col);
+        return seer_error_set(err, SEER_EINVAL, "extra_body is not valid JSON (line %d, column %d)", line, col);
+    }
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return seer_error_set(err, SEER_EINVAL, "extra_body must be a JSON object");
+    }
+    static const char *const reserved[] = {"messages", "stream"};
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+        if (key_in(j, reserved[i])) {
+            cJSON_Delete(j);
+            return seer_error_set(err, SEER_EINVAL, "extra_body may not set \"%s\"", reserved[i]);
+        }
+    }
+    *out = j;
+    return SEER_OK;
+}
+
+static void build_extra(sbuf *b, const cJSON *extra)
+{
+    if (!extra) return;
+    for (const cJSON *it = extra->child; it; it = it->next) {
+        char *v = cJSON_PrintUnformatted(it);
+        if (!v) {
+            b->oom = 1;
+            return;
+        }
+        sb_putc(b, ',');
+        sb_json_str(b, it->string);
+        sb_putc(b, ':');
+        sb_puts(b, v);
+        cJSON_free(v);
+    }
+}
+
+static seer_err build_body(const seer_model *m, const seer_model_request *req, const cJSON *extra,
+                           sbuf *b)
+{
+    sb_puts(b, "{\"model\":");
+    sb_json_str(b, m->model_id ? m->model_id : "");
+    sb_puts(b, ",\"messages\":[");
+    int first = 1;
+    const seer_conv *c = req->conv;
+    if (c && c->system && *c->system) {
+        sb_puts(b, "{\"role\":\"system\",\"content\":");
+        sb_json_str(b, c->system);
+        sb_putc(b, '}');
+        first = 0;
+    }
+    for (size_t i = 0; c && i < c->n; i++) {
+        if (!first) sb_putc(b, ',');
+        first = 0;
+        seer_err e = append_cached(b, c->msgs[i]);
+        if (e != SEER_OK) return e;
+    }
+    if (req->prefill) {
+        if (!first) sb_putc(b, ',');
+        sb_puts(b, "{\"role\":\"assistant\",\"content\":");
+        sb_json_str(b, req->prefill);
+        sb_putc(b, '}');
+    }
+    sb_putc(b, ']');
+    build_tools(b, req, extra);
+    build_sampling(b, m, extra);
+    if (req->prefill && m->flavor == SEER_OAI_VLLM) {
+        if (field(b, extra, "continue_final_message")) sb_puts(b, "true");
+        if (field(b, extra, "add_generation_prompt")) sb_puts(b, "false");
+    }
+    if (m->opts.stream) {
+        sb_puts(b, ",\"stream\":true");
+        if (field(b, extra, "stream_options")) sb_puts(b, "{\"include_usage\":true}");
+    }
+    build_extra(b, extra);
+    sb_putc(b, '}');
+    return b->oom ? SEER_ENOMEM : SEER_OK;
+}
+
+static int has_crlf(const char *s)
+{
+    return strpbrk(s, "\r\n") != NULL;
+}
+
+/* Whether extra headers name `name` (case-insensitive). */
+static int extra_has_header(const seer_model *m, const char *name)
+{
+    size_t n = strlen(name);
+    for (char **h = m->opts.extra_headers; h && *h; h++)
+        if (strncasecmp(*h, name, n) == 0 && (*h)[n] == ':') return 1;
+    return 0;
+}
+
+static seer_err build_headers(const seer_model *m, seer_http_request *r, seer_error *err)
+{
+    seer_err e = seer_http_request_header(r, "Content-Type", "application/json");
+    if (e == SEER_OK)
+        e = seer_http_request_header(r, "Accept",
+                                     m->opts.stream ? "text/event-stream" : "application/json");
+    if (e == SEER_OK && m->api_key && *m->api_key && !extra_has_header(m, "authorization")) {
+        if (has_crlf(m->api_key))
+            return seer_error_set(err, SEER_EAUTH, "the API key contains a line break");
+        size_t n = strlen(m->api_key) + 8;
+        char *v = malloc(n);
+        if (!v) return seer_error_set(err, SEER_ENOMEM, "out of memory");
+        snprintf(v, n, "Bearer %s", m->api_key);
+        e = seer_http_request_header(r, "Authorization", v);
+        explicit_bzero(v, n);
+        free(v);
+    }
+    if (e == SEER_OK && m->flavor == SEER_OAI_OPENROUTER) {
+        if (!extra_has_header(m, "http-referer"))
+            e = seer_http_request_header(r, "HTTP-Referer", OAI_REFERER_DEFAULT);
+        if (e == SEER_OK && !extra_has_header(m, "x-title"))
+            e = seer_http_request_header(r, "X-Title", OAI_TITLE_DEFAULT);
+    }
+    for (char **h = m->opts.extra_headers; e == SEER_OK && h && *h; h++) {
+        const char *colon = strchr(*h, ':');
+        if (!colon || colon == *h || has_crlf(*h))
+            return seer_error_set(err, SEER_EINVAL,
+                                  "extra header #%zu is not \"Name: value\" on one line",
+                                  (size_t)(h - m->opts.extra_headers) + 1);
+        char *name = xstrndup(*h, (size_t)(colon - *h));
+        if (!name) return seer_error_set(err, SEER_ENOMEM, "out of memory");
+        const char *val = colon + 1;
+        while (*val == ' ' || *val == '\t') val++;
+        e = seer_http_request_header(r, name, val);
+        free(name);
+    }
+    if (e != SEER_OK) return seer_error_set(err, e, "building request headers failed");
+    return SEER_OK;
+}
+
+/* Builds the HTTP request for req.  Caller owns *out.  Writes the wire cache
+ * of req->conv's messages (the conversation belongs to the calling actor).
+ * Thread-safe with respect to m. */
+static seer_err oai_build(const seer_model *m, const seer_model_request *req,
+                          seer_http_request **out, seer_error *err)
+{
+    assert(m && req && out);
+    *out = NULL;
+    if (req->prefill && m->flavor != SEER_OAI_VLLM && m->flavor != SEER_OAI_LLAMACPP)
+        return seer_error_set(err, SEER_EINVAL, "%s cannot continue a prefilled assistant message",
+                              flavor_name(m->flavor));
+    for (size_t i = 0; i < req->n_tools; i++)
+        if (!req->tools[i].name || !*req->tools[i].name)
+            return seer_error_set(err, SEER_EINVAL, "tool #%zu has no name", i + 1);
+    if (req->tool_choice.kind == SEER_TOOL_CHOICE_TOOL &&
+        (!req->tool_choice.name || !*req->tool_choice.name))
+        return seer_error_set(err, SEER_EINVAL, "tool_choice names no tool");
+
+    cJSON *extra = NULL;
+    seer_err e = parse_extra(m, &extra, err);
+    if (e != SEER_OK) return e;
+
+    sbuf url = {0};
+    const char *base = m->base_url && *m->base_url ? m->base_url : flavor_default_base(m->flavor);
+    size_t blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/') blen--;
+    sb_put(&url, base, blen);
+    sb_puts(&url, "/chat/completions");
+    char *urls = sb_take(&url, NULL);
+    seer_http_request *r = urls ? seer_http_request_new("POST", urls) : NULL;
+    free(urls);
+    if (!r) {
+        cJSON_Delete(extra);
+        return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    }
+    e = build_headers(m, r, err);
+    if (e == SEER_OK) {
+        sbuf body = {0};
+        e = build_body(m, req, extra, &body);
+        size_t len = 0;
+        char *bytes = e == SEER_OK ? sb_take(&body, &len) : NULL;
+        sb_free(&body);
+        if (!bytes) {
+            e = seer_error_set(err, SEER_ENOMEM, "out of memory building the request");
+        } else {
+            seer_http_request_body(r, bytes, len);
+            r->est_tokens = (uint32_t)(len / 4 > UINT32_MAX ? UINT32_MAX : len / 4);
+        }
+    }
+    cJSON_Delete(extra);
+    if (e != SEER_OK) {
+        seer_http_request_free(r);
+        return e;
+    }
+    r->endpoint = m->endpoint;
+    if (m->opts.timeout_ms > 0) r->timeout_ms = m->opts.timeout_ms;
+    *out = r;
+    return SEER_OK;
+}
+
+/* ---- replies: shared pieces ---------------------------------------------------- */
+
+static seer_stop_reason map_finish(const char *f)
+{
+    if (!f) return SEER_STOP_NONE;
+    if (!strcmp(f, "stop") || !strcmp(f, "eos") || !strcmp(f, "end_turn")) return SEER_STOP_END_TURN;
+    if (!strcmp(f, "length") || !strcmp(f, "max_tokens")) return SEER_STOP_MAX_TOKENS;
+    if (!strcmp(f, "tool_calls") || !strcmp(f, "function_call")) return SEER_STOP_TOOL_USE;
+    if (!strcmp(f, "content_filter")) return SEER_STOP_CONTENT_FILTER;
+    if (!strcmp(f, "error")) return SEER_STOP_ERROR;
+    return SEER_STOP_END_TURN; /* unknown server-specific reasons: the turn ended */
+}
+
+static seer_err status_err(long status)
+{
+    if (status == 401 || status == 403) return SEER_EAUTH;
+    if (status == 429) return SEER_ERATELIMIT;
+    return SEER_EHTTP;
+}
+
+/* Fills out's error fields; the message passes through the redactor. */
+static void reply_fail(seer_model_reply *out, seer_err code, long status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void reply_fail(seer_model_reply *out, seer_err code, long status, const char *fmt, ...)
+{
+    char msg[sizeof out->errmsg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    seer_error e;
+    seer_error_set(&e, code, "%s", msg);
+    seer_message_free(out->message);
+    out->message = NULL;
+    out->err = code;
+    out->stop = SEER_STOP_ERROR;
+    out->http_status = status;
+    snprintf(out->errmsg, sizeof out->errmsg, "%s", e.msg);
+}
+
+/* The numeric status an error object carries (its "code", or "status"), or
+ * dflt. */
+static long error_code_of(const cJSON *errobj, long dflt)
+{
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(errobj, "code");
+    if (!cJSON_IsNumber(code)) code = cJSON_GetObjectItemCaseSensitive(errobj, "status");
+    if (cJSON_IsNumber(code) && code->valuedouble >= 400 && code->valuedouble < 600)
+        return (long)code->valuedouble;
+    if (cJSON_IsString(code) && code->valuestring[0] >= '4' && code->valuestring[0] <= '5' &&
+        strlen(code->valuestring) == 3 && isdigit((unsigned char)code->valuestring[1]) &&
+        isdigit((unsigned char)code->valuestring[2]))
+        return strtol(code->valuestring, NULL, 10);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(errobj, "type");
+    const char *t = cJSON_IsString(type) ? type->valuestring : "";
+    const char *c = cJSON_IsString(code) ? code->valuestring : "";
+    if (strstr(t, "rate_limit") || strstr(c, "rate_limit")) return 429;
+    return dflt;
+}
+
+/* Finds the error object of a parsed body: {"error":{..}}, {"error":"text"}
+ * (Ollama) or {"object":"error",..} (older vLLM).  NULL if none. */
+static const cJSON *find_error(const cJSON *root)
+{
+    if (!cJSON_IsObject(root)) return NULL;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+    if (cJSON_IsObject(e) || cJSON_IsString(e)) return e;
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "object");
+    if (cJSON_IsString(obj) && !strcmp(obj->valuestring, "error")) return root;
+    return NULL;
+}
+
+/* Appends " (key=value)" details of an error object to d. */
+static void error_details(sbuf *d, const cJSON *eo)
+{
+    static const char *const keys[] = {"type", "code", "param"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(eo, keys[i]);
+        if (cJSON_IsString(v) && *v->valuestring) {
+            sb_printf(d, " [%s=", keys[i]);
+            sb_put(d, v->valuestring, strnlen(v->valuestring, 80));
+            sb_putc(d, ']');
+        }
+    }
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(eo, "metadata");
+    const cJSON *pn = cJSON_GetObjectItemCaseSensitive(meta, "provider_name");
+    if (cJSON_IsString(pn)) {
+        sb_puts(d, " [provider=");
+        sb_put(d, pn->valuestring, strnlen(pn->valuestring, 80));
+        sb_putc(d, ']');
+    }
+    const cJSON *raw = cJSON_GetObjectItemCaseSensitive(meta, "raw");
+    if (cJSON_IsString(raw)) {
+        sb_puts(d, " [upstream: ");
+        sb_put(d, raw->valuestring, strnlen(raw->valuestring, 200));
+        sb_putc(d, ']');
+    }
+    const cJSON *reasons = cJSON_GetObjectItemCaseSensitive(meta, "reasons");
+    if (cJSON_IsArray(reasons) && cJSON_GetArraySize(reasons) > 0) {
+        sb_puts(d, " [moderation:");
+        const cJSON *r;
+        cJSON_ArrayForEach(r, reasons) if (cJSON_IsString(r)) {
+            sb_putc(d, ' ');
+            sb_put(d, r->valuestring, strnlen(r->valuestring, 40));
+        }
+        sb_putc(d, ']');
+    }
+}
+
+/* Fills out from an error object (eo may be NULL: then `fallback` is the
+ * text).  status is the HTTP status to report. */
+static void reply_from_error(const seer_model *m, seer_model_reply *out, long status,
+                             const cJSON *eo, const char *fallback, size_t fallback_len)
+{
+    sbuf d = {0};
+    if (eo && cJSON_IsString(eo)) {
+        sb_put(&d, eo->valuestring, strnlen(eo->valuestring, 300));
+    } else if (eo) {
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(eo, "message");
+        if (cJSON_IsString(msg)) sb_put(&d, msg->valuestring, strnlen(msg->valuestring, 300));
+        else sb_puts(&d, "error");
+        error_details(&d, eo);
+    } else if (fallback && fallback_len) {
+        sb_put(&d, fallback, fallback_len > 200 ? 200 : fallback_len);
+    } else {
+        sb_puts(&d, "empty response body");
+    }
+    const char *what = d.oom || !d.p ? "error" : d.p;
+    const char *hint = "";
+    if (status == 402) hint = "out of credits (payment required, not retried): ";
+    else if (status == 401 || status == 403) hint = "authentication failed: ";
+    else if (status == 429) hint = "rate limited: ";
+    reply_fail(out, status_err(status), status, "%s: HTTP %ld: %s%s", model_label(m), status, hint,
+               what);
+    sb_free(&d);
+}
+
+/* Reports a JSON syntax error at end-of-parse position `end` in body. */
+static void reply_parse_error(const seer_model *m, seer_model_reply *out, long status,
+                              const char *what, const char *body, const char *end)
+{
+    int line = 1, col = 1;
+    if (body && end && end >= body) seer_offset_to_linecol(body, (size_t)(end - body), &line, &col);
+    reply_fail(out, SEER_EPARSE, status, "%s: malformed %s (line %d, column %d)", model_label(m),
+               what, line, col);
+}
+
+static void parse_usage(const cJSON *u, seer_usage *out)
+{
+    if (!cJSON_IsObject(u)) return;
+    const cJSON *v;
+    int64_t prompt = 0;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens")))
+        prompt = (int64_t)v->valuedouble;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens")))
+        out->output_tokens = (int64_t)v->valuedouble;
+    const cJSON *pd = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens_details");
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(pd, "cached_tokens")))
+        out->cache_read_tokens = (int64_t)v->valuedouble;
+    /* seer counts input like Anthropic does: uncached input only, so that
+     * input + cache_read is the whole prompt for every provider. */
+    out->input_tokens = prompt > out->cache_read_tokens ? prompt - out->cache_read_tokens : 0;
+    const cJSON *cd = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens_details");
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(cd, "reasoning_tokens")))
+        out->reasoning_tokens = (int64_t)v->valuedouble;
+}
+
+static char *dup_str_item(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+}
+
+/* A tool call as collected from a reply or a stream. */
+typedef struct oai_call {
+    long index;
+    char *id;
+    char *name;
+    sbuf args;
+} oai_call;
+
+static void call_clear(oai_call *c)
+{
+    free(c->id);
+    free(c->name);
+    sb_free(&c->args);
+    memset(c, 0, sizeof *c);
+}
+
+/* Adds a TOOL_CALL block; invalid arguments are kept raw with args_error. */
+static seer_err add_call(seer_message *msg, const oai_call *c, size_t ordinal)
+{
+    seer_block b;
+    memset(&b, 0, sizeof b);
+    b.type = SEER_BLK_TOOL_CALL;
+    char gen[32];
+    snprintf(gen, sizeof gen, "call_seer_%zu", ordinal);
+    b.id = strdup(c->id && *c->id ? c->id : gen);
+    b.name = strdup(c->name ? c->name : "");
+    const char *raw = c->args.len ? c->args.p : "";
+    /* Empty arguments mean "no arguments" (several servers send "" for
+     * argument-less tools). */
+    int blank = 1;
+    for (const char *p = raw; *p; p++)
+        if (!isspace((unsigned char)*p)) blank = 0;
+    b.args = strdup(blank ? "{}" : raw);
+    if (!b.id || !b.name || !b.args) {
+        seer_block_clear(&b);
+        return SEER_ENOMEM;
+    }
+    char why[96];
+    if (!blank && !json_is_object(b.args, why, sizeof why)) {
+        b.args_error = strdup(why);
+        if (!b.args_error) {
+            seer_block_clear(&b);
+            return SEER_ENOMEM;
+        }
+    }
+    return seer_message_push_block(msg, &b);
+}
+
+/* Assembles the assistant message and stop reason into out. */
+static void reply_assemble(const seer_model *m, seer_model_reply *out, const char *reasoning,
+                           const char *text, oai_call *calls, size_t n_calls, const char *finish,
+                           const char *matched_stop)
+{
+    seer_message *msg = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_err e = msg ? SEER_OK : SEER_ENOMEM;
+    if (e == SEER_OK && reasoning && *reasoning) e = seer_message_add_thinking(msg, reasoning, NULL);
+    if (e == SEER_OK && text && *text) e = seer_message_add_text(msg, text);
+    for (size_t i = 0; e == SEER_OK && i < n_calls; i++) e = add_call(msg, &calls[i], i);
+    if (e != SEER_OK) {
+        seer_message_free(msg);
+        reply_fail(out, SEER_ENOMEM, out->http_status, "%s: out of memory parsing the reply",
+                   model_label(m));
+        return;
+    }
+    seer_message_free(out->message);
+    out->message = msg;
+    out->err = SEER_OK;
+    out->errmsg[0] = '\0';
+    free(out->stop_raw);
+    out->stop_raw = finish ? strdup(finish) : NULL;
+    out->stop = map_finish(finish);
+    if (out->stop == SEER_STOP_END_TURN && n_calls > 0) out->stop = SEER_STOP_TOOL_USE;
+    if (out->stop == SEER_STOP_END_TURN && matched_stop) out->stop = SEER_STOP_STOP_SEQUENCE;
+    if (out->stop == SEER_STOP_ERROR) {
+        /* OpenRouter: the upstream provider failed mid-generation. */
+        seer_message_free(out->message);
+        out->message = NULL;
+        reply_fail(out, SEER_EHTTP, out->http_status,
+                   "%s: the provider reported finish_reason \"error\"", model_label(m));
+    }
+}
+
+/* Content may be a string or (some servers) an array of text parts. */
+static void collect_content(const cJSON *content, sbuf *text)
+{
+    if (cJSON_IsString(content)) {
+        sb_puts(text, content->valuestring);
+    } else if (cJSON_IsArray(content)) {
+        const cJSON *part;
+        cJSON_ArrayForEach(part, content)
+        {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+            if (cJSON_IsString(t)) sb_puts(text, t->valuestring);
+        }
+    }
+}
+
+static const cJSON *reasoning_of(const cJSON *msg)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(msg, "reasoning_content");
+    if (!cJSON_IsString(r)) r = cJSON_GetObjectItemCaseSensitive(msg, "reasoning");
+    return cJSON_IsString(r) ? r : NULL;
+}
+
+/* The string vLLM reports in choice.stop_reason when a stop sequence ended
+ * the turn (a number there means a stop token). */
+static const char *matched_stop_of(const cJSON *choice)
+{
+    const cJSON *sr = cJSON_GetObjectItemCaseSensitive(choice, "stop_reason");
+    return cJSON_IsString(sr) ? sr->valuestring : NULL;
+}
+
+static void reply_meta(seer_model_reply *out, const seer_http_response *resp, const cJSON *root)
+{
+    if (resp) {
+        out->attempts = resp->attempts;
+        out->latency_ns = resp->elapsed_ns;
+        const char *rid = seer_http_response_header(resp, "x-request-id");
+        if (rid && !out->request_id) out->request_id = strdup(rid);
+    }
+    if (root) {
+        if (!out->request_id) out->request_id = dup_str_item(root, "id");
+        if (!out->model) out->model = dup_str_item(root, "model");
+    }
+}
+
+/* Parses a complete chat.completion object (status 2xx) into out. */
+static void reply_from_completion(const seer_model *m, seer_model_reply *out, const cJSON *root)
+{
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+    const cJSON *choice = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
+    if (!cJSON_IsObject(msg)) {
+        reply_fail(out, SEER_EPARSE, out->http_status,
+                   "%s: reply has no choices[0].message", model_label(m));
+        return;
+    }
+    parse_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), &out->usage);
+    sbuf text = {0};
+    collect_content(cJSON_GetObjectItemCaseSensitive(msg, "content"), &text);
+    const cJSON *r = reasoning_of(msg);
+    const cJSON *tcs = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
+    size_t n = cJSON_IsArray(tcs) ? (size_t)cJSON_GetArraySize(tcs) : 0;
+    oai_call *calls = n ? calloc(n, sizeof *calls) : NULL;
+    size_t k = 0;
+    int oom = text.oom || (n && !calls);
+    const cJSON *tc;
+    if (calls) cJSON_ArrayForEach(tc, tcs)
+    {
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
+        if (!cJSON_IsObject(fn)) continue;
+        oai_call *c = &calls[k++];
+        c->index = (long)k - 1;
+        c->id = dup_str_item(tc, "id");
+        c->name = dup_str_item(fn, "name");
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
+        if (cJSON_IsString(a)) {
+            sb_puts(&c->args, a->valuestring);
+        } else if (a && !cJSON_IsNull(a)) { /* an object (Ollama-style) */
+            char *s = cJSON_PrintUnformatted(a);
+            if (s) sb_puts(&c->args, s);
+            else oom = 1;
+            cJSON_free(s);
+        }
+        if (c->args.oom) oom = 1;
+    }
+    if (oom) {
+        reply_fail(out, SEER_ENOMEM, out->http_status, "%s: out of memory parsing the reply",
+                   model_label(m));
+    } else {
+        const cJSON *fr = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
+        reply_assemble(m, out, r ? r->valuestring : NULL, text.p, calls, k,
+                       cJSON_IsString(fr) ? fr->valuestring : NULL, matched_stop_of(choice));
+    }
+    for (size_t i = 0; i < k; i++) call_clear(&calls[i]);
+    free(calls);
+    sb_free(&text);
+}
+
+/* Parses a whole body (any status) into out. */
+static void reply_from_body(const seer_model *m, seer_model_reply *out, long status,
+                            const char *body, size_t len)
+{
+    int ok_status = status >= 200 && status < 300;
+    const char *end = NULL;
+    cJSON *root = body && len ? cJSON_ParseWithLengthOpts(body, len, &end, 0) : NULL;
+    if (!root) {
+        if (ok_status) reply_parse_error(m, out, status, "JSON reply", body, end);
+        else reply_from_error(m, out, status, NULL, body, len);
+        return;
+    }
+    const cJSON *eo = find_error(root);
+    if (eo || !ok_status) {
+        long st = ok_status ? error_code_of(cJSON_IsObject(eo) ? eo : NULL, 500) : status;
+        reply_from_error(m, out, st, eo, body, len);
+    } else {
+        reply_from_completion(m, out, root);
+    }
+    if (out->err == SEER_OK) reply_meta(out, NULL, root);
+    cJSON_Delete(root);
+}
+
+/* Parses a finished non-streamed response.  out must be zeroed or hold only
+ * what model.c put there; the caller owns what is filled in. */
+static void oai_parse(const seer_model *m, const seer_http_response *resp, seer_model_reply *out)
+{
+    assert(m && resp && out);
+    out->http_status = resp->status;
+    if (resp->err != SEER_OK) {
+        reply_fail(out, resp->err, resp->status, "%s: %s", model_label(m),
+                   resp->errmsg[0] ? resp->errmsg : seer_strerror(resp->err));
+        reply_meta(out, resp, NULL);
+        return;
+    }
+    reply_meta(out, resp, NULL); /* first: x-request-id wins over the body's id */
+    reply_from_body(m, out, resp->status, resp->body, resp->body_len);
+}
+
+/* Loop thread: 0, or the status a 2xx body's embedded error stands for. */
+static int oai_body_check(void *arg, const char *body, size_t len)
+{
+    (void)arg;
+    if (!body || !len || !memmem(body, len, "\"error\"", 7)) return 0;
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    int st = 0;
+    const cJSON *eo = find_error(root);
+    if (eo) {
+        st = (int)error_code_of(cJSON_IsObject(eo) ? eo : NULL, 500);
+    } else if (root) {
+        const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+        const cJSON *fr = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(choices, 0),
+                                                           "finish_reason");
+        if (cJSON_IsString(fr) && !strcmp(fr->valuestring, "error")) st = 502;
+    }
+    cJSON_Delete(root);
+    return st;
+}
+
+/* ---- streaming ----------------------------------------------------------------- */
+
+static int cmp_call_index(const void *a, const void *b)
+{
+    const oai_call *x = a, *y = b;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+struct seer_provider_stream {
+    const seer_model *m;
+    seer_sse *sse;
+    sbuf text, reasoning;
+    oai_call *calls;
+    size_t n_calls, cap_calls;
+    char *finish, *model, *id, *matched_stop;
+    seer_usage usage;
+    int done;          /* saw data: [DONE] */
+    int events;        /* data events seen */
+    int fail_status;   /* non-zero: the attempt failed (error chunk) */
+    char failmsg[512];
+    seer_err parse_err; /* a chunk was malformed: ignore the rest */
+    char parse_msg[160];
+    int oom;
+    int json_mode;     /* the body is plain JSON, not SSE */
+    sbuf raw;
+    seer_delta_emit_fn emit;
+    void *emit_arg;
+};
+
+static void emit_delta(seer_provider_stream *s, seer_delta_kind kind, const char *text)
+{
+    if (!s->emit || !text || !*text) return;
+    seer_model_delta *d = calloc(1, sizeof *d);
+    if (!d) return; /* deltas are a display aid; the reply is built anyway */
+    d->kind = kind;
+    d->text = strdup(text);
+    if (!d->text) {
+        free(d);
+        return;
+    }
+    s->emit(s->emit_arg, d);
+}
+
+static oai_call *stream_call(seer_provider_stream *s, const cJSON *tc)
+{
+    const cJSON *ix = cJSON_GetObjectItemCaseSensitive(tc, "index");
+    const cJSON *idj = cJSON_GetObjectItemCaseSensitive(tc, "id");
+    long index;
+    if (cJSON_IsNumber(ix)) {
+        index = (long)ix->valuedouble;
+    } else if (s->n_calls > 0 && (!cJSON_IsString(idj) || !*idj->valuestring ||
+                                  (s->calls[s->n_calls - 1].id &&
+                                   !strcmp(s->calls[s->n_calls - 1].id, idj->valuestring)))) {
+        index = s->calls[s->n_calls - 1].index; /* no index: continue the last call */
+    } else {
+        index = s->n_calls ? s->calls[s->n_calls - 1].index + 1 : 0;
+    }
+    for (size_t i = 0; i < s->n_calls; i++)
+        if (s->calls[i].index == index) return &s->calls[i];
+    if (s->n_calls == s->cap_calls) {
+        size_t cap = s->cap_calls ? s->cap_calls * 2 : 4;
+        oai_call *nc = realloc(s->calls, cap * sizeof *nc);
+        if (!nc) return NULL;
+        s->calls = nc;
+        s->cap_calls = cap;
+    }
+    oai_call *c = &s->calls[s->n_calls++];
+    memset(c, 0, sizeof *c);
+    c->index = index;
+    return c;
+}
+
+static void stream_tool_calls(seer_provider_stream *s, const cJSON *tcs)
+{
+    const cJSON *tc;
+    cJSON_ArrayForEach(tc, tcs)
+    {
+        oai_call *c = stream_call(s, tc);
+        if (!c) {
+            s->oom = 1;
+            return;
+        }
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(tc, "id");
+        if (!c->id && cJSON_IsString(id) && *id->valuestring) {
+            c->id = strdup(id->valuestring);
+            if (!c->id) s->oom = 1;
+        }
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
+        /* The name arrives whole, once; some servers repeat it later. */
+        if (!c->name && cJSON_IsString(name) && *name->valuestring) {
+            c->name = strdup(name->valuestring);
+            if (!c->name) s->oom = 1;
+            emit_delta(s, SEER_DELTA_TOOL_CALL, c->name);
+        }
+        const cJSON *args = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
+        if (cJSON_IsString(args)) {
+            sb_puts(&c->args, args->valuestring);
+        } else if (cJSON_IsObject(args)) {
+            char *a = cJSON_PrintUnformatted(args);
+            if (a) sb_puts(&c->args, a);
+            else s->oom = 1;
+            cJSON_free(a);
+        }
+        if (c->args.oom) s->oom = 1;
+    }
+}
+
+static void stream_set(char **slot, const cJSON *obj, const char *key, int *oom)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsString(v)) return;
+    char *p = strdup(v->valuestring);
+    if (!p) {
+        *oom = 1;
+        return;
+    }
+    free(*slot);
+    *slot = p;
+}
+
+/* Handles one chunk object; returns 0 or a status that fails the attempt. */
+static int stream_chunk(seer_provider_stream *s, const cJSON *root)
+{
+    const cJSON *eo = find_error(root);
+    if (eo) {
+        s->fail_status = (int)error_code_of(cJSON_IsObject(eo) ? eo : NULL, 500);
+        seer_model_reply tmp;
+        memset(&tmp, 0, sizeof tmp);
+        reply_from_error(s->m, &tmp, s->fail_status, eo, NULL, 0);
+        snprintf(s->failmsg, sizeof s->failmsg, "%.400s (in the stream after HTTP 200)", tmp.errmsg);
+        return s->fail_status;
+    }
+    if (!s->id) stream_set(&s->id, root, "id", &s->oom);
+    if (!s->model) stream_set(&s->model, root, "model", &s->oom);
+    parse_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), &s->usage);
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+    const cJSON *choice = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
+    if (!choice) return 0; /* the usage chunk has no choices */
+    const cJSON *delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");
+    if (!cJSON_IsObject(delta)) delta = cJSON_GetObjectItemCaseSensitive(choice, "message");
+    if (cJSON_IsObject(delta)) {
+        const cJSON *r = reasoning_of(delta);
+        if (r && *r->valuestring) {
+            sb_puts(&s->reasoning, r->valuestring);
+            emit_delta(s, SEER_DELTA_THINKING, r->valuestring);
+        }
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(delta, "content");
+        if (cJSON_IsString(content) && *content->valuestring) {
+            sb_puts(&s->text, content->valuestring);
+            emit_delta(s, SEER_DELTA_TEXT, content->valuestring);
+        } else if (cJSON_IsArray(content)) {
+            sbuf t = {0};
+            collect_content(content, &t);
+            if (t.len) {
+                sb_put(&s->text, t.p, t.len);
+                emit_delta(s, SEER_DELTA_TEXT, t.p);
+            }
+            sb_free(&t);
+        }
+        const cJSON *tcs = cJSON_GetObjectItemCaseSensitive(delta, "tool_calls");
+        if (cJSON_IsArray(tcs)) stream_tool_calls(s, tcs);
+    }
+    const cJSON *fr = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
+    if (cJSON_IsString(fr)) {
+        stream_set(&s->finish, choice, "finish_reason", &s->oom);
+        if (!strcmp(fr->valuestring, "error")) {
+            s->fail_status = 502;
+            snprintf(s->failmsg, sizeof s->failmsg,
+                     "%s: the provider reported finish_reason \"error\" mid-stream",
+                     model_label(s->m));
+            return s->fail_status;
+        }
+        const char *ms = matched_stop_of(choice);
+        if (ms && !s->matched_stop) {
+            s->matched_stop = strdup(ms);
+            if (!s->matched_stop) s->oom = 1;
+        }
+    }
+    if (s->text.oom || s->reasoning.oom) s->oom = 1;
+    return 0;
+}
+
+static int on_sse_event(void *arg, const seer_sse_event *ev)
+{
+    seer_provider_stream *s = arg;
+    if (s->fail_status || s->parse_err) return 1;
+    if (ev->data_len == 0) return 0;
+    if (ev->event[0] && strcmp(ev->event, "message") && strcmp(ev->event, "error")) return 0;
+    s->events++;
+    if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) {
+        s->done = 1;
+        return 0;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(ev->data, ev->data_len, &end, 0);
+    if (!root || !cJSON_IsObject(root)) {
+        int line = 1, col = 1;
+        if (end && end >= ev->data) seer_offset_to_linecol(ev->data, (size_t)(end - ev->data), &line, &col);
+        s->parse_err = SEER_EPARSE;
+        snprintf(s->parse_msg, sizeof s->parse_msg,
+                 "malformed stream chunk #%d (line %d, column %d)", s->events, line, col);
+        cJSON_Delete(root);
+        return 1;
+    }
+    int st = stream_chunk(s, root);
+    cJSON_Delete(root);
+    return st ? 1 : 0;
+}
+
+static seer_provider_stream *oai_stream_new(const seer_model *m)
+{
+    seer_provider_stream *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->m = m;
+    s->sse = seer_sse_new(0, on_sse_event, NULL, s);
+    if (!s->sse) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void stream_clear(seer_provider_stream *s)
+{
+    sb_free(&s->text);
+    sb_free(&s->reasoning);
+    sb_free(&s->raw);
+    for (size_t i = 0; i < s->n_calls; i++) call_clear(&s->calls[i]);
+    s->n_calls = 0;
+    free(s->finish);
+    free(s->model);
+    free(s->id);
+    free(s->matched_stop);
+    s->finish = s->model = s->id = s->matched_stop = NULL;
+    memset(&s->usage, 0, sizeof s->usage);
+    s->done = s->events = s->fail_status = s->oom = s->json_mode = 0;
+    s->parse_err = SEER_OK;
+    s->failmsg[0] = s->parse_msg[0] = '\0';
+}
+
+static void oai_stream_reset(seer_provider_stream *s)
+{
+    assert(s);
+    seer_sse_reset(s->sse);
+    stream_clear(s);
+}
+
+static void oai_stream_free(seer_provider_stream *s)
+{
+    if (!s) return;
+    stream_clear(s);
+    free(s->calls);
+    seer_sse_free(s->sse);
+    free(s);
+}
+
+/* Loop thread: consumes body bytes, emits deltas; 0 or a failing status. */
+static int oai_stream_feed(seer_provider_stream *s, const char *data, size_t len,
+                           seer_delta_emit_fn emit, void *arg)
+{
+    assert(s);
+    if (s->fail_status) return s->fail_status;
+    if (s->parse_err || len == 0) return 0;
+    if (!s->json_mode && s->events == 0 && !seer_sse_pending(s->sse) && s->raw.len == 0) {
+        size_t i = 0;
+        while (i < len && isspace((unsigned char)data[i])) i++;
+        if (i < len && (data[i] == '{' || data[i] == '[')) s->json_mode = 1;
+    }
+    if (s->json_mode) { /* a server that answered the stream request with JSON */
+        if (s->raw.len + len > OAI_RAW_JSON_MAX) {
+            s->parse_err = SEER_EPARSE;
+            snprintf(s->parse_msg, sizeof s->parse_msg, "non-SSE reply larger than %u bytes",
+                     OAI_RAW_JSON_MAX);
+            return 0;
+        }
+        sb_put(&s->raw, data, len);
+        if (s->raw.oom) s->oom = 1;
+        return 0;
+    }
+    s->emit = emit;
+    s->emit_arg = arg;
+    seer_err e = seer_sse_feed(s->sse, data, len);
+    s->emit = NULL;
+    s->emit_arg = NULL;
+    if (s->fail_status) return s->fail_status;
+    if (e != SEER_OK && e != SEER_ECANCELED && !s->parse_err) {
+        s->parse_err = SEER_EPARSE;
+        snprintf(s->parse_msg, sizeof s->parse_msg, "invalid SSE stream (%s)", seer_strerror(e));
+    }
+    return 0;
+}
+
+/* Builds the reply once the transfer completed (any thread, after the last
+ * feed).  out as for parse. */
+static void oai_stream_finish(seer_provider_stream *s, const seer_http_response *resp,
+                              seer_model_reply *out)
+{
+    assert(s && resp && out);
+    const seer_model *m = s->m;
+    out->http_status = resp->status;
+    int ok_status = resp->status >= 200 && resp->status < 300;
+    if (resp->err == SEER_ECANCELED) {
+        reply_fail(out, SEER_ECANCELED, resp->status, "%s: cancelled", model_label(m));
+    } else if (s->fail_status) {
+        reply_fail(out, status_err(s->fail_status), s->fail_status, "%s", s->failmsg);
+    } else if (resp->err != SEER_OK) {
+        reply_fail(out, resp->err, resp->status, "%s: %s", model_label(m),
+                   resp->errmsg[0] ? resp->errmsg : seer_strerror(resp->err));
+    } else if (!ok_status) {
+        reply_from_body(m, out, resp->status, resp->body, resp->body_len);
+    } else if (s->oom) {
+        reply_fail(out, SEER_ENOMEM, resp->status, "%s: out of memory reading the stream",
+                   model_label(m));
+    } else if (s->parse_err) {
+        reply_fail(out, s->parse_err, resp->status, "%s: %s", model_label(m), s->parse_msg);
+    } else if (s->json_mode) {
+        reply_from_body(m, out, resp->status, s->raw.p, s->raw.len);
+    } else if (!s->done && !s->finish) {
+        reply_fail(out, SEER_EPROTO, resp->status,
+                   "%s: stream truncated: ended without finish_reason or [DONE] after %d events",
+                   model_label(m), s->events);
+    } else {
+        /* Parallel calls arrive interleaved; order them by index. */
+        if (s->n_calls > 1) qsort(s->calls, s->n_calls, sizeof *s->calls, cmp_call_index);
+        out->usage = s->usage;
+        reply_assemble(m, out, s->reasoning.p, s->text.p, s->calls, s->n_calls, s->finish,
+                       s->matched_stop);
+        if (out->err == SEER_OK) {
+            if (s->model && !out->model) out->model = strdup(s->model);
+            if (s->id && !out->request_id) {
+                const char *rid = seer_http_response_header(resp, "x-request-id");
+                out->request_id = strdup(rid ? rid : s->id);
+            }
+        }
+    }
+    reply_meta(out, resp, NULL);
+}
+
+/* ---- the provider --------------------------------------------------------------- */
+
+const seer_provider seer_provider_openai = {
+    .name = "openai",
+    .wire_format = SEER_WIRE_OPENAI,
+    .supports_prefill = 0,
+    .build = oai_build,
+    .parse = oai_parse,
+    .body_check = oai_body_check,
+    .stream_new = oai_stream_new,
+    .stream_feed = oai_stream_feed,
+    .stream_reset = oai_stream_reset,
+    .stream_finish = oai_stream_finish,
+    .stream_free = oai_stream_free,
+};
