@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pipeline/secrets.h"
@@ -49,6 +50,26 @@ const char *seer_strerror(seer_err code)
     return err_names[code];
 }
 
+/* Redacts the complete text before cutting it to fit e->msg, so a secret
+ * that straddles the 511-byte boundary cannot leak as a prefix.  Takes
+ * ownership of `full` (from vasprintf; NULL or n < 0 on OOM). */
+static void store_redacted(seer_error *e, char *full, int n)
+{
+    char *red = (full != NULL && n >= 0) ? seer_secret_redact_dup(full, (size_t)n) : NULL;
+    free(full);
+    if (red == NULL) {
+        snprintf(e->msg, sizeof e->msg, "%s (message lost: out of memory)",
+                 seer_strerror(e->code));
+        return;
+    }
+    size_t len = strlen(red);
+    if (len >= sizeof e->msg)
+        len = sizeof e->msg - 1;
+    memcpy(e->msg, red, len);
+    e->msg[len] = '\0';
+    free(red);
+}
+
 seer_err seer_error_set(seer_error *e, seer_err code, const char *fmt, ...)
 {
     if (e == NULL)
@@ -56,13 +77,15 @@ seer_err seer_error_set(seer_error *e, seer_err code, const char *fmt, ...)
     e->code = code;
     if (fmt == NULL) {
         snprintf(e->msg, sizeof e->msg, "%s", seer_strerror(code));
-    } else {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
+        seer_secret_redact(e->msg, sizeof e->msg);
+        return code;
     }
-    seer_secret_redact(e->msg, sizeof e->msg);
+    va_list ap;
+    va_start(ap, fmt);
+    char *full = NULL;
+    int n = vasprintf(&full, fmt, ap);
+    va_end(ap);
+    store_redacted(e, full, n);
     return code;
 }
 
@@ -70,31 +93,26 @@ void seer_error_prefix(seer_error *e, const char *fmt, ...)
 {
     if (e == NULL || fmt == NULL)
         return;
-    char prefix[sizeof e->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    char *prefix = NULL;
+    int pn = vasprintf(&prefix, fmt, ap);
     va_end(ap);
-
-    char old[sizeof e->msg];
-    memcpy(old, e->msg, sizeof old);
-    old[sizeof old - 1] = '\0';
-    /* Assemble by hand: snprintf("%s: %s") trips -Wformat-truncation. */
-    size_t n = strnlen(prefix, sizeof e->msg - 1);
-    memcpy(e->msg, prefix, n);
-    if (old[0] != '\0') {
-        const char sep[] = ": ";
-        for (size_t i = 0; sep[i] != '\0' && n + 1 < sizeof e->msg; i++)
-            e->msg[n++] = sep[i];
-        size_t olen = strlen(old);
-        size_t room = sizeof e->msg - 1 - n;
-        if (olen > room)
-            olen = room;
-        memcpy(e->msg + n, old, olen);
-        n += olen;
+    if (pn < 0) {
+        prefix = NULL; /* vasprintf leaves it undefined on failure */
+        pn = 0;
     }
-    e->msg[n] = '\0';
-    seer_secret_redact(e->msg, sizeof e->msg);
+
+    char *full = NULL;
+    int n;
+    if (e->msg[0] != '\0')
+        n = asprintf(&full, "%s: %.*s", prefix ? prefix : "", (int)sizeof e->msg - 1, e->msg);
+    else
+        n = asprintf(&full, "%s", prefix ? prefix : "");
+    if (n < 0)
+        full = NULL;
+    free(prefix);
+    store_redacted(e, full, n);
 }
 
 void seer_error_clear(seer_error *e)

@@ -15,6 +15,7 @@
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pipeline/clock.h"
@@ -54,9 +55,15 @@ void seer_stats_note(seer_stats *s, const char *fmt, ...)
     char tmp[sizeof s->note];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    char *full = NULL;
+    int n = vasprintf(&full, fmt, ap);
     va_end(ap);
-    seer_secret_redact(tmp, sizeof tmp);
+    /* redact before truncating, so a cut secret cannot leak its prefix */
+    char *red = n >= 0 ? seer_secret_redact_dup(full, (size_t)n) : NULL;
+    if (n >= 0)
+        free(full);
+    snprintf(tmp, sizeof tmp, "%s", red ? red : "(note lost: out of memory)");
+    free(red);
     uint64_t now = seer_now_ns();
 
     pthread_mutex_lock(&s->note_mu);
