@@ -1,0 +1,1127 @@
+/*
+ * test_anthropic.c - the Anthropic Messages provider (agents/anthropic.c).
+ *
+ * Three layers: (1) pure request building and response parsing against the
+ * provider table directly (request shape, role alternation, tool_result
+ * pairing, cache_control placement, the wire cache, thinking round trip,
+ * prefill, options, errors); (2) streaming: recorded SSE bodies fed whole
+ * and split at every byte offset must give the same reply and the same
+ * deltas; (3) end to end through agents/model.c against a loopback server
+ * (tests/support/httpd.h) scripting replies and every fault.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+
+#include "agents/provider.h"
+#include "pipeline/secrets.h"
+
+#define KEY "sk-ant-test-SECRETKEY-0123456789"
+static const seer_provider *P = &seer_provider_anthropic;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void model_init(seer_model *m, const char *base) {
+    memset(m, 0, sizeof *m);
+    m->name = "anthropic/claude-test";
+    m->provider_name = "anthropic";
+    m->model_id = "claude-test";
+    m->prov = P;
+    m->base_url = (char *)base;
+    m->api_key = KEY;
+    seer_model_options_init(&m->opts);
+}
+
+static const char *req_header(const seer_http_request *r, const char *name) {
+    size_t n = strlen(name);
+    for (size_t i = 0; r->headers && r->headers[i]; i++)
+        if (strncasecmp(r->headers[i], name, n) == 0 && r->headers[i][n] == ':') {
+            const char *v = r->headers[i] + n + 1;
+            while (*v == ' ') v++;
+            return v;
+        }
+    return NULL;
+}
+
+static size_t req_header_count(const seer_http_request *r, const char *name) {
+    size_t n = strlen(name), c = 0;
+    for (size_t i = 0; r->headers && r->headers[i]; i++)
+        if (strncasecmp(r->headers[i], name, n) == 0 && r->headers[i][n] == ':') c++;
+    return c;
+}
+
+/* Builds and parses the body; *hr (optional) receives the request. */
+static cJSON *build_json(const seer_model *m, const seer_model_request *req,
+                         seer_http_request **hr) {
+    seer_http_request *r = NULL;
+    seer_error e;
+    seer_error_clear(&e);
+    assert_int_equal(P->build(m, req, &r, &e), SEER_OK);
+    assert_non_null(r);
+    assert_non_null(r->body);
+    assert_int_equal(strlen(r->body), r->body_len);
+    assert_null(strstr(r->body, KEY));
+    cJSON *j = cJSON_Parse(r->body);
+    if (!j) fprintf(stderr, "bad body: %s\n", r->body);
+    assert_non_null(j);
+    if (hr) *hr = r;
+    else seer_http_request_free(r);
+    return j;
+}
+
+static seer_message *msg_text(seer_role role, const char *text) {
+    seer_message *m = seer_message_new(role);
+    assert_non_null(m);
+    assert_int_equal(seer_message_add_text(m, text), SEER_OK);
+    return m;
+}
+
+static void conv_add(seer_conv *c, seer_message *m) { assert_int_equal(seer_conv_push(c, m), SEER_OK); }
+
+static int count_key(const cJSON *j, const char *key) {
+    int n = 0;
+    for (const cJSON *c = j ? j->child : NULL; c; c = c->next) {
+        if (c->string && strcmp(c->string, key) == 0) n++;
+        n += count_key(c, key);
+    }
+    return n;
+}
+
+static int has_cc(const cJSON *block) {
+    return cJSON_GetObjectItemCaseSensitive(block, "cache_control") != NULL;
+}
+
+static const char *jget(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void assert_roles_alternate(const cJSON *msgs) {
+    const char *prev = NULL;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs) {
+        const char *role = jget(m, "role");
+        assert_non_null(role);
+        if (prev) assert_string_not_equal(prev, role);
+        prev = role;
+        assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(m, "content")) > 0);
+    }
+}
+
+static seer_http_response *mkresp(long status, const char *body, const char *hdr) {
+    seer_http_response *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    r->status = status;
+    r->err = SEER_OK;
+    r->body = strdup(body ? body : "");
+    r->body_len = strlen(r->body);
+    r->attempts = 1;
+    r->headers = calloc(3, sizeof(char *));
+    if (hdr) r->headers[0] = strdup(hdr);
+    return r;
+}
+
+static void freeresp(seer_http_response *r) {
+    for (size_t i = 0; r->headers && r->headers[i]; i++) free(r->headers[i]);
+    free(r->headers);
+    free(r->body);
+    free(r);
+}
+
+static seer_model_reply *parse_body(long status, const char *body, const char *hdr) {
+    seer_model m;
+    model_init(&m, "http://x");
+    seer_http_response *r = mkresp(status, body, hdr);
+    seer_model_reply *out = calloc(1, sizeof *out);
+    assert_non_null(out);
+    P->parse(&m, r, out);
+    freeresp(r);
+    seer_model_options_clear(&m.opts);
+    return out;
+}
+
+/* ---- building ----------------------------------------------------------- */
+
+static void t_build_basic(void **st) {
+    (void)st;
+    seer_model m;
+    model_init(&m, "http://127.0.0.1:9/");
+    seer_conv c;
+    seer_conv_init(&c);
+    seer_conv_set_system(&c, "You are a careful auditor.");
+    conv_add(&c, msg_text(SEER_ROLE_USER, "Hello"));
+    seer_model_request req = {.conv = &c};
+    seer_http_request *hr = NULL;
+    cJSON *j = build_json(&m, &req, &hr);
+    assert_string_equal(hr->url, "http://127.0.0.1:9/v1/messages");
+    assert_string_equal(req_header(hr, "x-api-key"), KEY);
+    assert_string_equal(req_header(hr, "anthropic-version"), "2023-06-01");
+    assert_string_equal(req_header(hr, "content-type"), "application/json");
+    assert_string_equal(jget(j, "model"), "claude-test");
+    assert_int_equal(cJSON_GetObjectItem(j, "max_tokens")->valueint, 4096);
+    const cJSON *sys = cJSON_GetObjectItem(j, "system");
+    assert_true(cJSON_IsArray(sys));
+    assert_string_equal(jget(cJSON_GetArrayItem(sys, 0), "type"), "text");
+    assert_string_equal(jget(cJSON_GetArrayItem(sys, 0), "text"), "You are a careful auditor.");
+    const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_string_equal(jget(cJSON_GetArrayItem(msgs, 0), "role"), "user");
+    assert_null(cJSON_GetObjectItem(j, "stream"));
+    assert_null(cJSON_GetObjectItem(j, "tools"));
+    assert_null(cJSON_GetObjectItem(j, "temperature"));
+    assert_null(cJSON_GetObjectItem(j, "thinking"));
+    cJSON_Delete(j);
+    seer_http_request_free(hr);
+
+    /* no key: no x-api-key header */
+    m.api_key = NULL;
+    j = build_json(&m, &req, &hr);
+    assert_null(req_header(hr, "x-api-key"));
+    cJSON_Delete(j);
+    seer_http_request_free(hr);
+    seer_conv_clear(&c);
+    seer_model_options_clear(&m.opts);
+}
+
+/* user, assistant(text + 2 tool calls), tool(2 results), user text,
+ * assistant(tool call), user text, tool result  -> alternating turns with
+ * tool results first in every user turn. */
+static void t_build_roles_and_tool_results(void **st) {
+    (void)st;
+    seer_model m;
+    model_init(&m, "http://h");
+    m.opts.prompt_cache = 0;
+    seer_conv c;
+    seer_conv_init(&c);
+    conv_add(&c, msg_text(SEER_ROLE_USER, "Audit the target."));
+    seer_message *a = msg_text(SEER_ROLE_ASSISTANT, "Calling two tools.");
+    seer_message_add_tool_call(a, "toolu_1", "send_message", "{\"message\":\"hi\"}");
+    seer_message_add_tool_call(a, "toolu_2", "set_system", "{\"text\":\"x\"}");
+    conv_add(&c, a);
+    seer_message *t = seer_message_new(SEER_ROLE_TOOL);
+    seer_message_add_tool_result(t, "toolu_1", "target said hello", 0);
+    seer_message_add_tool_result(t, "toolu_2", "bad argument", 1);
+    conv_add(&c, t);
+    conv_add(&c, msg_text(SEER_ROLE_USER, "Keep going."));
+    seer_message *a2 = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_tool_call(a2, "toolu_3", "end", NULL); /* no args -> {} */
+    conv_add(&c, a2);
+    /* a user message BEFORE the tool message of the same turn */
+    conv_add(&c, msg_text(SEER_ROLE_USER, "note"));
+    seer_message *t2 = seer_message_new(SEER_ROLE_TOOL);
+    seer_message_add_tool_result(t2, "toolu_3", "", 0);
+    conv_add(&c, t2);
+
+    seer_model_request req = {.conv = &c};
+    cJSON *j = build_json(&m, &req, NULL);
+    const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 5);
+    assert_roles_alternate(msgs);
+
+    const cJSON *asst = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "content");
+    assert_int_equal(cJSON_GetArraySize(asst), 3);
+    assert_string_equal(jget(cJSON_GetArrayItem(asst, 1), "type"), "tool_use");
+    assert_string_equal(jget(cJSON_GetArrayItem(asst, 1), "id"), "toolu_1");
+    assert_string_equal(jget(cJSON_GetObjectItem(cJSON_GetArrayItem(asst, 1), "input"), "message"),
+                        "hi");
+
+    const cJSON *u = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 2), "content");
+    assert_int_equal(cJSON_GetArraySize(u), 3);
+    const cJSON *r0 = cJSON_GetArrayItem(u, 0), *r1 = cJSON_GetArrayItem(u, 1);
+    assert_string_equal(jget(r0, "type"), "tool_result");
+    assert_string_equal(jget(r0, "tool_use_id"), "toolu_1");
+    assert_string_equal(jget(r0, "content"), "target said hello");
+    assert_null(cJSON_GetObjectItem(r0, "is_error"));
+    assert_string_equal(jget(r1, "tool_use_id"), "toolu_2");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r1, "is_error")));
+    assert_string_equal(jget(cJSON_GetArrayItem(u, 2), "type"), "text");
+
+    const cJSON *a2c = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 3), "content");
+    const cJSON *in = cJSON_GetObjectItem(cJSON_GetArrayItem(a2c, 0), "input");
+    assert_true(cJSON_IsObject(in));
+    assert_null(in->child);
+
+    const cJSON *u2 = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 4), "content");
+    assert_int_equal(cJSON_GetArraySize(u2), 2);
+    assert_string_equal(jget(cJSON_GetArrayItem(u2, 0), "type"), "tool_result");
+    assert_string_equal(jget(cJSON_GetArrayItem(u2, 0), "tool_use_id"), "toolu_3");
+    assert_string_equal(jget(cJSON_GetArrayItem(u2, 1), "text"), "note");
+    assert_int_equal(count_key(j, "cache_control"), 0);
+    cJSON_Delete(j);
+    seer_conv_clear(&c);
+    seer_model_options_clear(&m.opts);
+}
+
+/* Empty messages and empty text blocks are not sent; turns stay alternating. */
+static void t_build_skips_empty(void **st) {
+    (void)st;
+    seer_model m;
+    model_init(&m, "http://h");
+    seer_conv c;
+    seer_conv_init(&c);
+    conv_add(&c, msg_text(SEER_ROLE_USER, "a"));
+    conv_add(&c, msg_text(SEER_ROLE_ASSISTANT, "")); /* nothing to send */
+    conv_add(&c, msg_text(SEER_ROLE_USER, "b"));
+    seer_message *th = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_thinking(th, "unsigned thoughts", NULL); /* no signature: dropped */
+    seer_message_add_text(th, "answer");
+    conv_add(&c, th);
+    seer_model_request req = {.conv = &c};
+    cJSON *j = build_json(&m, &req, NULL);
+    const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_roles_alternate(msgs);
+    const cJSON *u = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "content");
+    assert_int_equal(cJSON_GetArraySize(u), 2);
+    const cJSON *a = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "content");
+    assert_int_equal(cJSON_GetArraySize(a), 1);
+    assert_string_equal(jget(cJSON_GetArrayItem(a, 0), "text"), "answer");
+    cJSON_Delete(j);
+    seer_conv_clear(&c);
+    seer_model_options_clear(&m.opts);
+}
+
+static seer_tool_def TOOLS[] = {
+    {"send_message", "Send a message to the target.",
+     "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\"}},\"required\":[\"message\"]}"},
+    {"end_conversation", "End the audit.", NULL},
+};
+
+/* A long tool loop: breakpoints on the last tool, the system block, the
+ * final turn's last block and the previous user turn's last block; never
+ * more than 4 and never on thinking. */
+static void t_build_cache_control(void **st) {
+    (void)st;
+    seer_model m;
+    model_init(&m, "http://h");
+    seer_conv c;
+    seer_conv_init(&c);
+    seer_conv_set_system(&c, "system prompt");
+    conv_add(&c, msg_text(SEER_ROLE_USER, "start"));
+    for (int i = 0; i < 5; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "toolu_%d", i);
+        seer_message *a = seer_message_new(SEER_ROLE_ASSISTANT);
+        seer_message_add_thinking(a, "hmm", "sig");
+        seer_message_add_tool_call(a, id, "send_message", "{\"message\":\"x\"}");
+        conv_add(&c, a);
+        seer_message *t = seer_message_new(SEER_ROLE_TOOL);
+        seer_message_add_tool_result(t, id, "ok", 0);
+        conv_add(&c, t);
+    }
+    seer_model_request req = {.conv = &c, .tools = TOOLS, .n_tools = 2};
+    cJSON *j = build_json(&m, &req, NULL);
+    assert_int_equal(count_key(j, "cache_control"), 4);
+    const cJSON *tools = cJSON_GetObjectItem(j, "tools");
+    assert_false(has_cc(cJSON_GetArrayItem(tools, 0)));
+    assert_true(has_cc(cJSON_GetArrayItem(tools, 1)));
+    assert_string_equal(jget(cJSON_GetObjectItem(cJSON_GetArrayItem(tools, 1), "cache_control"),
+                             "type"),
+                        "ephemeral");
+    assert_true(has_cc(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "system"), 0)));
+    const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    int n = cJSON_GetArraySize(msgs);
+    assert_int_equal(n, 11);
+    assert_roles_alternate(msgs);
+    const cJSON *last = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, n - 1), "content");
+    assert_true(has_cc(cJSON_GetArrayItem(last, cJSON_GetArraySize(last) - 1)));
+    const cJSON *prev = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, n - 3), "content");
+    assert_true(has_cc(cJSON_GetArrayItem(prev, cJSON_GetArraySize(prev) - 1)));
+    /* nothing else in the messages is marked, thinking never */
+    int marked = 0;
+    const cJSON *msg, *blk;
+    cJSON_ArrayForEach(msg, msgs) {
+        cJSON_ArrayForEach(blk, cJSON_GetObjectItem(msg, "content")) {
+            if (has_cc(blk)) {
+                marked++;
+                assert_string_not_equal(jget(blk, "type"), "thinking");
+            }
+        }
+    }
+    assert_int_equal(marked, 2);
+    cJSON_Delete(j);
+
+    /* the cached wire pieces never carry cache_control */
+    for (size_t i = 0; i < c.n; i++) {
+        assert_int_equal(c.msgs[i]->wire_format, SEER_WIRE_ANTHROPIC);
+        assert_null(strstr(c.msgs[i]->wire, "cache_control"));
+    }
+
+    /* final turn ending in a thinking block: not marked there */
+    seer_message *a = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_thinking(a, "last thoughts", "sig2");
+    conv_add(&c, a);
+    j = build_json(&m, &req, NULL);
+    assert_true(count_key(j, "cache_control") <= 4);
+    msgs = cJSON_GetObjectItem(j, "messages");
+    n = cJSON_GetArraySize(msgs);
+    last = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, n - 1), "content");
+    assert_false(has_cc(cJSON_GetArrayItem(last, 0)));
+    prev = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, n - 2), "content");
+    assert_true(has_cc(cJSON_GetArrayItem(prev, cJSON_GetArraySize(prev) - 1)));
+    cJSON_Delete(j);
+
+    /* caching off: nothing marked */
+    m.opts.prompt_cache = 0;
+    j = build_json(&m, &req, NULL);
+    assert_int_equal(count_key(j, "cache_control"), 0);
+    cJSON_Delete(j);
+    seer_conv_clear(&c);
+    seer_model_options_clear(&m.opts);
+}
+
+/* The body is a concatenation of the cached pieces: a planted wire is used
+ * verbatim; touching the message re-serializes it. */
+static void t_build_uses_wire_cache(void **st) {
+    (void)st;
+    seer_model m;
+    model_init(&m, "http://h");
+    seer_conv c;
+    seer_conv_init(&c);
+    conv_add(&c, msg_text(SEER_ROLE_USER, "first"));
+    conv_add(&c, msg_text(SEER_ROLE_ASSISTANT, "second"));
+    conv_add(&c, msg_text(SEER_ROLE_USER, "third"));
+    seer_model_request req = {.conv = &c};
+    seer_http_request *h1 = NULL, *h2 = NULL;
+    cJSON *j = build_json(&m, &req, &h1);
+    cJSON_Delete(j);
+    j = build_json(&m, &req, &h2);
+    cJSON_Delete(j);
+    assert_string_equal(h1->body, h2->body); /* deterministic */
+    seer_http_request_free(h1);
+    seer_http_request_free(h2);
+
+    seer_message *first = c.msgs[0];
+    assert_int_equal(first->wire_format, SEER_WIRE_ANTHROPIC);
+    assert_non_null(strstr(first->wire, "first"));
+    free(first->wire);
+    first->wire = strdup("{\"type\":\"text\",\"text\":\"PLANTED\"}");
+    first->wire_len = strlen(first->wire);
+    j = build_json(&m, &req, &h1);
+    assert_non_null(strstr(h1->body, "PLANTED"));
+    assert_null(strstr(h1->body, "\"first\""));
+    cJSON_Delete(j);
+    seer_http_request_free(h1);
+
+    /* another provider's cache is not reused */
+    first->wire_format = SEER_WIRE_OPENAI;
+    j = build_json(&m, &req, &h1);
+    assert_null(strstr(h1->body, "PLANTED"));
+    assert_non_null(strstr(h1->body, "\"first\""));
+    cJSON_Delete(j);
+    seer_http_request_free(h1);
+    seer_conv_clear(&c);
+    seer_model_options_clear(&m.opts);
+}
+
+static void t_build_prefill(void **st) {
+    (void)st;
+    seer_model m;
+    model_init(&m, "http://h");
+    assert_int_equal(P->supports_prefill, 1);
+    seer_conv c;
+    seer_conv_init(&c);
+    conv_add(&c, msg_text(SEER_ROLE_USER, "What is 2+2?"));
+    seer_model_request req = {.conv = &c, .prefill = "The answer is \n"};
+    cJSON *j = build_json(&m, &req, NULL);
+    const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_roles_alternate(msgs);
+    const cJSON *last = cJSON_GetArrayItem(msgs, 1);
+    assert_string_equal(jget(last, "role"), "assistant");
+    const cJSON *blk = cJSON_GetArrayItem(cJSON_GetObjectItem(last, "content"), 0);
+    assert_string_equal(jget(blk, "text"), "The answer is"); /* trailing space stripped */
+    assert_false(has_cc(blk));
+    /* the breakpoint sits on the user turn before the prefill */
+    assert_true(has_cc(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "content"), 0)));
+    cJSON_Delete(j);
+
+    /* conversation already ends with an assistant turn: continue that turn */
+    conv_add(&c, msg_text(SEER_ROLE_ASSISTANT, "Let me think."));
+    req.prefill = " Four";
+    j = build_json(&m, &req, NULL);
+    msgs = cJSON_GetObjectItem(j, "messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_roles_alternate(msgs);
+    const cJSON *content = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "content");
+    assert_int_equal(cJSON_GetArraySize(content), 2);
+    assert_string_equal(jget(cJSON_GetArrayItem(content, 1), "text"), " Four");
+    cJSON_Delete(j);
+
+    /* whitespace-only prefill is not sent */
+    req.prefill = "  \n";
+    seer_conv_truncate(&c, 1);
+    j = build_json(&m, &req, NULL);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "messages")), 1);
+    cJSON_Delete(j);
+    seer_conv_clear(&c);
+    seer_model_options_clear(&m.opts);
+}
+
+static void t_build_options(void **st) {
+    (void)st;
+    seer_model m;
+    model_init(&m, "http://h");
+    seer_error e;
+    assert_int_equal(seer_model_options_set(&m.opts, "temperature=0.5", &e), SEER_OK);
+    assert_int_equal(seer_model_options_set(&m.opts, "top_p=0.9", &e), SEER_OK);
+    assert_int_equal(seer_model_options_set(&m.opts, "max_tokens=1000", &e), SEER_OK);
+    assert_int_equal(seer_model_options_set(&m.opts, "thinking_budget=2000", &e), SEER_OK);
+    assert_int_equal(seer_model_options_set(&m.opts, "stop=STOP1", &e), SEER_OK);
+    assert_int_equal(seer_model_options_set(&m.opts, "stream=1", &e), SEER_OK);
+    assert_int_equal(seer_model_options_set(&m.opts, "header=anthropic-beta: tools-2024", &e), SEER_OK);
+    assert_int_equal(seer_model_options_set(&m.opts, "header=anthropic-version: 2099-01-01", &e), SEER_OK);
+    assert_int_equal(
+        seer_model_options_set(&m.opts, "extra_body={\"metadata\":{\"user_id\":\"u1\"},\"top_k\":5,\"temperature\":1}", &e),
+        SEER_OK);
+    seer_conv c;
+    seer_conv_init(&c);
+    conv_add(&c, msg_text(SEER_ROLE_USER, "hi"));
+    seer_model_request req = {.conv = &c, .tools = TOOLS, .n_tools = 2,
+                              .tool_choice = {SEER_TOOL_CHOICE_TOOL, "end_conversation"}};
+    seer_http_request *hr = NULL;
+    cJSON *j = build_json(&m, &req, &hr);
+    assert_string_equal(req_header(hr, "anthropic-beta"), "tools-2024");
+    assert_int_equal(req_header_count(hr, "anthropic-version"), 1);
+    assert_string_equal(req_header(hr, "anthropic-version"), "2099-01-01");
+    assert_string_equal(req_header(hr, "accept"), "text/event-stream");
+    /* extra_body wins over our own temperature */
+    assert_int_equal(count_key(j, "temperature"), 1);
+    assert_true(cJSON_GetObjectItem(j, "temperature")->valuedouble == 1.0);
+    assert_true(cJSON_GetObjectItem(j, "top_p")->valuedouble == 0.9);
+    assert_int_equal(cJSON_GetObjectItem(j, "top_k")->valueint, 5);
+    assert_string_equal(jget(cJSON_GetObjectItem(j, "metadata"), "user_id"), "u1");
+    /* max_tokens must exceed the thinking budget */
+    assert_true(cJSON_GetObjectItem(j, "max_tokens")->valueint > 2000);
+    const cJSON *th = cJSON_GetObjectItem(j, "thinking");
+    assert_string_equal(jget(th, "type"), "enabled");
+    assert_int_equal(cJSON_GetObjectItem(th, "budget_tokens")->valueint, 2000);
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "stop_sequences"), 0)->valuestring,
+                        "STOP1");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "stream")));
+    const cJSON *tc = cJSON_GetObjectItem(j, "tool_choice");
+    assert_string_equal(jget(tc, "type"), "tool");
+    assert_string_equal(jget(tc, "name"), "end_conversation");
+    const cJSON *t0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "tools"), 0);
+    assert_string_equal(jget(t0, "name"), "send_message");
+    assert_string_equal(jget(t0, "description"), "Send a message to the target.");
+    assert_string_equal(jget(cJSON_GetObjectItem(t0, "input_schema"), "type"), "object");
+    const cJSON *t1 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "tools"), 1);
+    assert_string_equal(jget(cJSON_GetObjectItem(t1, "input_schema"), "type"), "object");
+    cJSON_Delete(j);
+    seer_http_request_free(hr);
+
+    static const struct { seer_tool_choice_kind k; const char *s; } kinds[] = {
+        {SEER_TOOL_CHOICE_AUTO, "auto"}, {SEER_TOOL_CHOICE_ANY, "any"}, {SEER_TOOL_CHOICE_NONE, "none"}};
+    for (size_t i = 0; i < 3; i++) {
+        req.tool_choice.kind = kinds[i].k;
+        j = build_json(&m, &req, NULL);
+        assert_string_equal(jget(cJSON_GetObjectItem(j, "tool_choice"), "type"), kinds[i].s);
+        cJSON_Delete(j);
+    }
+    seer_conv_clear(&c);
+    seer_model_options_clear(&m.opts);
+}
+
+static void t_build_errors(void **st) {
+    (void)st;
+    seer_model m;
+    model_init(&m, "http://h");
+    seer_conv c;
+    seer_conv_init(&c);
+    conv_add(&c, msg_text(SEER_ROLE_USER, "hi"));
+    seer_tool_def bad[] = {{"broken_tool", "d", "{\"type\": \"object\", "}};
+    seer_model_request req = {.conv = &c, .tools = bad, .n_tools = 1};
+    seer_http_request *hr = NULL;
+    seer_error e;
+    seer_error_clear(&e);
+    assert_int_equal(P->build(&m, &req, &hr, &e), SEER_EINVAL);
+    assert_null(hr);
+    assert_non_null(strstr(e.msg, "broken_tool"));
+
+    req.n_tools = 0;
+    m.opts.extra_body_json = strdup("[1,2]");
+    assert_int_equal(P->build(&m, &req, &hr, &e), SEER_EINVAL);
+    assert_null(hr);
+    assert_non_null(strstr(e.msg, "extra_body"));
+    free(m.opts.extra_body_json);
+    m.opts.extra_body_json = NULL;
+
+    char *hdrs[] = {"no-colon-here", NULL};
+    m.opts.extra_headers = hdrs;
+    assert_int_equal(P->build(&m, &req, &hr, &e), SEER_EINVAL);
+    assert_null(hr);
+    m.opts.extra_headers = NULL;
+    seer_conv_clear(&c);
+    seer_model_options_clear(&m.opts);
+}
+
+/* Control characters, quotes, multi-byte UTF-8 survive; invalid UTF-8
+ * becomes U+FFFD so the body stays valid. */
+static void t_build_escaping(void **st) {
+    (void)st;
+    seer_model m;
+    model_init(&m, "http://h");
+    const char *text = "q\"uote\\ back\n\t\x01 caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x8e\x89 bad\xff\xc3 end";
+    seer_conv c;
+    seer_conv_init(&c);
+    conv_add(&c, msg_text(SEER_ROLE_USER, text));
+    seer_model_request req = {.conv = &c};
+    cJSON *j = build_json(&m, &req, NULL);
+    const cJSON *blk =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0),
+                                               "content"), 0);
+    assert_string_equal(jget(blk, "text"), "q\"uote\\ back\n\t\x01 caf\xc3\xa9 \xe6\x97\xa5 "
+                                           "\xf0\x9f\x8e\x89 bad\xef\xbf\xbd\xef\xbf\xbd end");
+    cJSON_Delete(j);
+    seer_conv_clear(&c);
+    seer_model_options_clear(&m.opts);
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+static const char *FULL_REPLY =
+    "{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-test-20250101\","
+    "\"content\":["
+    "{\"type\":\"thinking\",\"thinking\":\"Let me \\\"think\\\" \\u00e9\\n about it\",\"signature\":\"EqQBCkYIARgCIkD+/==\"},"
+    "{\"type\":\"redacted_thinking\",\"data\":\"EmwKAhgBEgy3va3pzix/LafPsn4aDFIT\"},"
+    "{\"type\":\"text\",\"text\":\"I'll check.\"},"
+    "{\"type\":\"tool_use\",\"id\":\"toolu_A\",\"name\":\"get_weather\",\"input\":{\"city\":\"Paris\",\"days\":[1,2]}},"
+    "{\"type\":\"tool_use\",\"id\":\"toolu_B\",\"name\":\"get_time\",\"input\":{}},"
+    "{\"type\":\"server_tool_use\",\"id\":\"srv\",\"name\":\"web_search\",\"input\":{}}"
+    "],\"stop_reason\":\"tool_use\",\"stop_sequence\":null,"
+    "\"usage\":{\"input_tokens\":120,\"output_tokens\":45,\"cache_creation_input_tokens\":1000,"
+    "\"cache_read_input_tokens\":5000}}";
+
+static void t_parse_full(void **st) {
+    (void)st;
+    seer_model_reply *r = parse_body(200, FULL_REPLY, "request-id: req_123");
+    assert_int_equal(r->err, SEER_OK);
+    assert_non_null(r->message);
+    assert_int_equal(r->message->role, SEER_ROLE_ASSISTANT);
+    assert_int_equal(r->message->n_blocks, 5); /* server_tool_use skipped */
+    seer_block *b = r->message->blocks;
+    assert_int_equal(b[0].type, SEER_BLK_THINKING);
+    assert_string_equal(b[0].text, "Let me \"think\" \xc3\xa9\n about it");
+    assert_string_equal(b[0].signature, "EqQBCkYIARgCIkD+/==");
+    assert_int_equal(b[1].type, SEER_BLK_REDACTED_THINKING);
+    assert_string_equal(b[1].text, "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT");
+    assert_int_equal(b[2].type, SEER_BLK_TEXT);
+    assert_string_equal(b[2].text, "I'll check.");
+    assert_int_equal(b[3].type, SEER_BLK_TOOL_CALL);
+    assert_string_equal(b[3].id, "toolu_A");
+    assert_string_equal(b[3].name, "get_weather");
+    assert_string_equal(b[3].args, "{\"city\":\"Paris\",\"days\":[1,2]}");
+    assert_null(b[3].args_error);
+    assert_string_equal(b[4].args, "{}");
+    assert_int_equal(seer_message_n_tool_calls(r->message), 2);
+    assert_int_equal(r->stop, SEER_STOP_TOOL_USE);
+    assert_string_equal(r->stop_raw, "tool_use");
+    assert_int_equal(r->usage.input_tokens, 120);
+    assert_int_equal(r->usage.output_tokens, 45);
+    assert_int_equal(r->usage.cache_write_tokens, 1000);
+    assert_int_equal(r->usage.cache_read_tokens, 5000);
+    assert_string_equal(r->model, "claude-test-20250101");
+    assert_string_equal(r->request_id, "req_123");
+    assert_int_equal(r->http_status, 200);
+    seer_model_reply_free(r);
+}
+
+/* A parsed reply with thinking goes back in the next request unchanged. */
+static void t_thinking_roundtrip(void **st) {
+    (void)st;
+    seer_model_reply *r = parse_body(200, FULL_REPLY, NULL);
+    assert_int_equal(r->err, SEER_OK);
+    seer_model m;
+    model_init(&m, "http://h");
+    seer_conv c;
+    seer_conv_init(&c);
+    conv_add(&c, msg_text(SEER_ROLE_USER, "weather?"));
+    conv_add(&c, r->message);
+    r->message = NULL;
+    seer_message *t = seer_message_new(SEER_ROLE_TOOL);
+    seer_message_add_tool_result(t, "toolu_A", "sunny", 0);
+    seer_message_add_tool_result(t, "toolu_B", "noon", 0);
+    conv_add(&c, t);
+    seer_model_request req = {.conv = &c};
+    cJSON *j = build_json(&m, &req, NULL);
+    cJSON *orig = cJSON_Parse(FULL_REPLY);
+    const cJSON *oc = cJSON_GetObjectItem(orig, "content");
+    const cJSON *sent =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 1), "content");
+    assert_int_equal(cJSON_GetArraySize(sent), 5);
+    for (int i = 0; i < 5; i++)
+        assert_true(cJSON_Compare(cJSON_GetArrayItem(oc, i), cJSON_GetArrayItem(sent, i), 1));
+    /* tool results pair with the calls */
+    const cJSON *u = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 2),
+                                         "content");
+    assert_string_equal(jget(cJSON_GetArrayItem(u, 0), "tool_use_id"), "toolu_A");
+    assert_string_equal(jget(cJSON_GetArrayItem(u, 1), "tool_use_id"), "toolu_B");
+    cJSON_Delete(orig);
+    cJSON_Delete(j);
+    seer_model_reply_free(r);
+    seer_conv_clear(&c);
+    seer_model_options_clear(&m.opts);
+}
+
+static void t_parse_stop_reasons(void **st) {
+    (void)st;
+    static const struct { const char *raw; seer_stop_reason r; } cases[] = {
+        {"end_turn", SEER_STOP_END_TURN},       {"max_tokens", SEER_STOP_MAX_TOKENS},
+        {"stop_sequence", SEER_STOP_STOP_SEQUENCE}, {"tool_use", SEER_STOP_TOOL_USE},
+        {"pause_turn", SEER_STOP_PAUSE_TURN},   {"refusal", SEER_STOP_REFUSAL},
+        {"model_context_window_exceeded", SEER_STOP_CONTEXT_WINDOW},
+        {"brand_new_reason", SEER_STOP_NONE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char body[512];
+        snprintf(body, sizeof body,
+                 "{\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[{\"type\":"
+                 "\"text\",\"text\":\"x\"}],\"stop_reason\":\"%s\",\"usage\":{\"input_tokens\":%zu,"
+                 "\"output_tokens\":1}}",
+                 cases[i].raw, i + 3);
+        seer_model_reply *r = parse_body(200, body, NULL);
+        assert_int_equal(r->err, SEER_OK);
+        assert_int_equal(r->stop, cases[i].r);
+        assert_string_equal(r->stop_raw, cases[i].raw);
+        assert_int_equal(r->usage.input_tokens, (int64_t)(i + 3));
+        assert_int_equal(r->usage.cache_read_tokens, 0);
+        seer_model_reply_free(r);
+    }
+    /* null stop_reason and empty content are fine */
+    seer_model_reply *r = parse_body(200, "{\"type\":\"message\",\"content\":[],\"stop_reason\":null}", NULL);
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(r->stop, SEER_STOP_NONE);
+    assert_null(r->stop_raw);
+    assert_int_equal(r->message->n_blocks, 0);
+    seer_model_reply_free(r);
+}
+
+static void t_parse_errors(void **st) {
+    (void)st;
+    seer_secret_register(KEY);
+    static const struct { long status; const char *type; seer_err err; } cases[] = {
+        {400, "invalid_request_error", SEER_EHTTP}, {401, "authentication_error", SEER_EAUTH},
+        {403, "permission_error", SEER_EAUTH},      {404, "not_found_error", SEER_EHTTP},
+        {413, "request_too_large", SEER_EHTTP},     {429, "rate_limit_error", SEER_ERATELIMIT},
+        {500, "api_error", SEER_EHTTP},             {529, "overloaded_error", SEER_EHTTP},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char body[512];
+        /* a server echoing the key must not leak it through our message */
+        snprintf(body, sizeof body,
+                 "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":\"problem %zu with key "
+                 KEY "\"}}",
+                 cases[i].type, i);
+        seer_model_reply *r = parse_body(cases[i].status, body, "request-id: req_err");
+        assert_int_equal(r->err, cases[i].err);
+        assert_int_equal(r->stop, SEER_STOP_ERROR);
+        assert_null(r->message);
+        assert_int_equal(r->http_status, cases[i].status);
+        assert_non_null(strstr(r->errmsg, cases[i].type));
+        char want[32];
+        snprintf(want, sizeof want, "problem %zu", i);
+        assert_non_null(strstr(r->errmsg, want));
+        assert_non_null(strstr(r->errmsg, "req_err"));
+        assert_null(strstr(r->errmsg, KEY));
+        seer_model_reply_free(r);
+    }
+    /* not the documented error shape */
+    seer_model_reply *r = parse_body(502, "<html>Bad Gateway</html>", NULL);
+    assert_int_equal(r->err, SEER_EHTTP);
+    assert_non_null(strstr(r->errmsg, "502"));
+    assert_non_null(strstr(r->errmsg, "Bad Gateway"));
+    seer_model_reply_free(r);
+    /* malformed JSON in a 200: parse error with a position */
+    r = parse_body(200, "{\"type\":\"message\",\n\"content\":[{\"type\":\"text\",", NULL);
+    assert_int_equal(r->err, SEER_EPARSE);
+    assert_null(r->message);
+    assert_non_null(strstr(r->errmsg, "2:"));
+    seer_model_reply_free(r);
+    /* valid JSON but no content */
+    r = parse_body(200, "{\"type\":\"message\"}", NULL);
+    assert_int_equal(r->err, SEER_EPARSE);
+    seer_model_reply_free(r);
+    /* an error object in a 200 */
+    r = parse_body(200, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}", NULL);
+    assert_int_equal(r->err, SEER_EHTTP);
+    assert_int_equal(r->http_status, 529);
+    assert_non_null(strstr(r->errmsg, "Overloaded"));
+    seer_model_reply_free(r);
+    /* transport failure */
+    seer_model m;
+    model_init(&m, "http://h");
+    seer_http_response *resp = mkresp(0, "", NULL);
+    resp->err = SEER_ENET;
+    snprintf(resp->errmsg, sizeof resp->errmsg, "connection reset");
+    r = calloc(1, sizeof *r);
+    P->parse(&m, resp, r);
+    assert_int_equal(r->err, SEER_ENET);
+    assert_non_null(strstr(r->errmsg, "connection reset"));
+    seer_model_reply_free(r);
+    freeresp(resp);
+    seer_model_options_clear(&m.opts);
+}
+
+static void t_body_check(void **st) {
+    (void)st;
+    assert_int_equal(P->body_check(NULL, FULL_REPLY, strlen(FULL_REPLY)), 0);
+    static const struct { const char *type; int st; } cases[] = {
+        {"overloaded_error", 529}, {"rate_limit_error", 429}, {"api_error", 500},
+        {"authentication_error", 401}, {"invalid_request_error", 400}};
+    for (size_t i = 0; i < 5; i++) {
+        char body[256];
+        snprintf(body, sizeof body, "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":\"m\"}}",
+                 cases[i].type);
+        assert_int_equal(P->body_check(NULL, body, strlen(body)), cases[i].st);
+    }
+    const char *notjson = "{\"type\":\"error\", garbage";
+    assert_int_equal(P->body_check(NULL, notjson, strlen(notjson)), 0);
+}
+
+/* ---- streaming ---------------------------------------------------------- */
+
+typedef struct deltas {
+    char text[4096], thinking[4096], tools[256];
+    int n, resets;
+} deltas;
+
+static void collect(void *arg, seer_model_delta *d) {
+    deltas *ds = arg;
+    ds->n++;
+    char *dst = d->kind == SEER_DELTA_TEXT ? ds->text
+              : d->kind == SEER_DELTA_THINKING ? ds->thinking
+              : d->kind == SEER_DELTA_TOOL_CALL ? ds->tools : NULL;
+    if (d->kind == SEER_DELTA_RESET) ds->resets++;
+    if (dst) {
+        strncat(dst, d->text, 4000 - strlen(dst));
+        if (d->kind == SEER_DELTA_TOOL_CALL) strcat(dst, ";");
+    }
+    seer_model_delta_free(d);
+}
+
+/* A recorded stream: thinking, text with multi-byte UTF-8, two tool calls
+ * (one with fragmented input, one with none), pings, usage updates. */
+static const char *SSE_BODY =
+    "event: message_start\n"
+    "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_s\",\"type\":\"message\",\"role\":"
+    "\"assistant\",\"content\":[],\"model\":\"claude-stream\",\"stop_reason\":null,\"usage\":{"
+    "\"input_tokens\":25,\"output_tokens\":1,\"cache_creation_input_tokens\":7,"
+    "\"cache_read_input_tokens\":900}}}\n\n"
+    "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+    "event: content_block_start\n"
+    "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\","
+    "\"thinking\":\"\"}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\","
+    "\"thinking\":\"Hmm, caf\xc3\xa9\"}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\","
+    "\"thinking\":\" \\u65e5\xe6\x9c\xac\"}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\","
+    "\"signature\":\"SIGpart1\"}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\","
+    "\"signature\":\"+part2==\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+    "event: content_block_start\r\n"
+    "data: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\","
+    "\"text\":\"\"}}\r\n\r\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\","
+    "\"text\":\"Hello \xf0\x9f\x8e\x89 w\"}}\n\n"
+    ": keep-alive comment\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\","
+    "\"text\":\"orld \xe2\x82\xac\\n\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+    "event: content_block_start\n"
+    "data: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\","
+    "\"id\":\"toolu_S1\",\"name\":\"get_weather\",\"input\":{}}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\","
+    "\"partial_json\":\"\"}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\","
+    "\"partial_json\":\"{\\\"city\\\": \\\"Par\"}}\n\n"
+    "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\","
+    "\"partial_json\":\"is\\\", \\\"n\\\": 3}\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}\n\n"
+    "event: content_block_start\n"
+    "data: {\"type\":\"content_block_start\",\"index\":3,\"content_block\":{\"type\":\"tool_use\","
+    "\"id\":\"toolu_S2\",\"name\":\"get_time\",\"input\":{}}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":3}\n\n"
+    "event: message_delta\n"
+    "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},"
+    "\"usage\":{\"output_tokens\":89}}\n\n"
+    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+/* Feeds body in pieces cut at the given offsets; returns the reply. */
+static seer_model_reply *stream_run(const char *body, const size_t *cuts, size_t ncuts, deltas *ds,
+                                    int *feed_status) {
+    seer_model m;
+    model_init(&m, "http://h");
+    seer_provider_stream *s = P->stream_new(&m);
+    assert_non_null(s);
+    size_t len = strlen(body), pos = 0;
+    int stv = 0;
+    for (size_t i = 0; i <= ncuts && stv == 0; i++) {
+        size_t end = i < ncuts ? cuts[i] : len;
+        stv = P->stream_feed(s, body + pos, end - pos, collect, ds);
+        pos = end;
+    }
+    if (feed_status) *feed_status = stv;
+    seer_http_response *resp = mkresp(200, "", "request-id: req_stream");
+    seer_model_reply *r = calloc(1, sizeof *r);
+    P->stream_finish(s, resp, r);
+    freeresp(resp);
+    P->stream_free(s);
+    seer_model_options_clear(&m.opts);
+    return r;
+}
+
+static void assert_blocks_equal(const seer_message *a, const seer_message *b) {
+    assert_int_equal(a->n_blocks, b->n_blocks);
+    for (size_t i = 0; i < a->n_blocks; i++) {
+        const seer_block *x = &a->blocks[i], *y = &b->blocks[i];
+        assert_int_equal(x->type, y->type);
+#define SEQ(f) do { if (x->f || y->f) { assert_non_null(x->f); assert_non_null(y->f); assert_string_equal(x->f, y->f); } } while (0)
+        SEQ(text); SEQ(id); SEQ(name); SEQ(args); SEQ(args_error); SEQ(signature);
+#undef SEQ
+    }
+}
+
+static void t_stream_whole(void **st) {
+    (void)st;
+    deltas ds;
+    memset(&ds, 0, sizeof ds);
+    int fs = -1;
+    seer_model_reply *r = stream_run(SSE_BODY, NULL, 0, &ds, &fs);
+    assert_int_equal(fs, 0);
+    assert_int_equal(r->err, SEER_OK);
+    assert_non_null(r->message);
+    assert_int_equal(r->message->n_blocks, 4);
+    seer_block *b = r->message->blocks;
+    assert_int_equal(b[0].type, SEER_BLK_THINKING);
+    assert_string_equal(b[0].text, "Hmm, caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac");
+    assert_string_equal(b[0].signature, "SIGpart1+part2==");
+    assert_int_equal(b[1].type, SEER_BLK_TEXT);
+    assert_string_equal(b[1].text, "Hello \xf0\x9f\x8e\x89 world \xe2\x82\xac\n");
+    assert_int_equal(b[2].type, SEER_BLK_TOOL_CALL);
+    assert_string_equal(b[2].id, "toolu_S1");
+    assert_string_equal(b[2].name, "get_weather");
+    assert_string_equal(b[2].args, "{\"city\":\"Paris\",\"n\":3}");
+    assert_string_equal(b[3].args, "{}");
+    assert_int_equal(r->stop, SEER_STOP_TOOL_USE);
+    assert_string_equal(r->stop_raw, "tool_use");
+    assert_int_equal(r->usage.input_tokens, 25);
+    assert_int_equal(r->usage.output_tokens, 89);
+    assert_int_equal(r->usage.cache_write_tokens, 7);
+    assert_int_equal(r->usage.cache_read_tokens, 900);
+    assert_string_equal(r->model, "claude-stream");
+    assert_string_equal(r->request_id, "req_stream");
+    assert_string_equal(ds.text, b[1].text);
+    assert_string_equal(ds.thinking, b[0].text);
+    assert_string_equal(ds.tools, "get_weather;get_time;");
+    seer_model_reply_free(r);
+}
+
+/* Every split point (2 pieces), then 1-byte pieces: identical replies and
+ * identical delta text (multi-byte characters intact). */
+static void t_stream_every_split(void **st) {
+    (void)st;
+    deltas ref;
+    memset(&ref, 0, sizeof ref);
+    seer_model_reply *want = stream_run(SSE_BODY, NULL, 0, &ref, NULL);
+    assert_int_equal(want->err, SEER_OK);
+    size_t len = strlen(SSE_BODY);
+    for (size_t k = 0; k <= len; k++) {
+        deltas ds;
+        memset(&ds, 0, sizeof ds);
+        int fs = -1;
+        seer_model_reply *r = stream_run(SSE_BODY, &k, 1, &ds, &fs);
+        assert_int_equal(fs, 0);
+        assert_int_equal(r->err, SEER_OK);
+        assert_blocks_equal(want->message, r->message);
+        assert_int_equal(r->stop, want->stop);
+        assert_memory_equal(&r->usage, &want->usage, sizeof r->usage);
+        assert_string_equal(ds.text, ref.text);
+        assert_string_equal(ds.thinking, ref.thinking);
+        assert_string_equal(ds.tools, ref.tools);
+        seer_model_reply_free(r);
+    }
+    size_t *cuts = malloc(len * sizeof *cuts);
+    for (size_t k = 0; k < len; k++) cuts[k] = k + 1;
+    deltas ds;
+    memset(&ds, 0, sizeof ds);
+    seer_model_reply *r = stream_run(SSE_BODY, cuts, len - 1, &ds, NULL);
+    assert_int_equal(r->err, SEER_OK);
+    assert_blocks_equal(want->message, r->message);
+    assert_string_equal(ds.text, ref.text);
+    free(cuts);
+    seer_model_reply_free(r);
+    seer_model_reply_free(want);
+}
+
+static const char *SSE_START =
+    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"m\",\"usage\":{"
+    "\"input_tokens\":1}}}\n\n"
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+    "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+    "{\"type\":\"text_delta\",\"text\":\"partial\"}}\n\n";
+static const char *SSE_END =
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+    "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+    "\"usage\":{\"output_tokens\":3}}\n\n"
+    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+static void t_stream_error_events(void **st) {
+    (void)st;
+    seer_secret_register(KEY);
+    static const struct { const char *type; int st; seer_err err; } cases[] = {
+        {"overloaded_error", 529, SEER_EHTTP}, {"rate_limit_error", 429, SEER_ERATELIMIT},
+        {"api_error", 500, SEER_EHTTP}, {"invalid_request_error", 400, SEER_EHTTP}};
+    for (size_t i = 0; i < 4; i++) {
+        char body[2048];
+        snprintf(body, sizeof body,
+                 "%sevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":"
+                 "\"bad thing " KEY "\"}}\n\n%s",
+                 SSE_START, cases[i].type, SSE_END);
+        deltas ds;
+        memset(&ds, 0, sizeof ds);
+        int fs = 0;
+        seer_model_reply *r = stream_run(body, NULL, 0, &ds, &fs);
+        assert_int_equal(fs, cases[i].st);
+        assert_int_equal(r->err, cases[i].err);
+        assert_int_equal(r->http_status, cases[i].st);
+        assert_null(r->message);
+        assert_non_null(strstr(r->errmsg, cases[i].type));
+        assert_non_null(strstr(r->errmsg, "bad thing"));
+        assert_null(strstr(r->errmsg, KEY));
+        seer_model_reply_free(r);
+    }
+    /* reset after an error event: the retried stream succeeds */
+    seer_model m;
+    model_init(&m, "http://h");
+    seer_provider_stream *s = P->stream_new(&m);
+    deltas ds;
+    memset(&ds, 0, sizeof ds);
+    const char *err = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+                      "\"message\":\"Overloaded\"}}\n\n";
+    assert_int_equal(P->stream_feed(s, SSE_START, strlen(SSE_START), collect, &ds), 0);
+    assert_int_equal(P->stream_feed(s, err, strlen(err), collect, &ds), 529);
+    P->stream_reset(s);
+    assert_int_equal(P->stream_feed(s, SSE_START, strlen(SSE_START), collect, &ds), 0);
+    assert_int_equal(P->stream_feed(s, SSE_END, strlen(SSE_END), collect, &ds), 0);
+    seer_http_response *resp = mkresp(200, "", NULL);
+    seer_model_reply *r = calloc(1, sizeof *r);
+    P->stream_finish(s, resp, r);
+    assert_int_equal(r->err, SEER_OK);
+    assert_string_equal(r->message->blocks[0].text, "partial");
+    assert_int_equal(r->stop, SEER_STOP_END_TURN);
+    assert_int_equal(r->usage.output_tokens, 3);
+    seer_model_reply_free(r);
+    freeresp(resp);
+    P->stream_free(s);
+    seer_model_options_clear(&m.opts);
+}
+
+static void t_stream_truncated_and_malformed(void **st) {
+    (void)st;
+    deltas ds;
+    memset(&ds, 0, sizeof ds);
+    seer_model_reply *r = stream_run(SSE_START, NULL, 0, &ds, NULL);
+    assert_int_equal(r->err, SEER_EPARSE);
+    assert_null(r->message);
+    assert_non_null(strstr(r->errmsg, "truncated"));
+    assert_string_equal(ds.text, "partial"); /* shown while streaming */
+    seer_model_reply_free(r);
+
+    r = stream_run("", NULL, 0, &ds, NULL);
+    assert_int_equal(r->err, SEER_EPARSE);
+    seer_model_reply_free(r);
+
+    char body[2048];
+    snprintf(body, sizeof body, "%sevent: content_block_delta\ndata: {\"type\":\"content_bl\n\n%s",
+             SSE_START, SSE_END);
+    int fs = -1;
+    r = stream_run(body, NULL, 0, &ds, &fs);
+    assert_int_equal(fs, 0);
+    assert_int_equal(r->err, SEER_EPARSE);
+    assert_null(r->message);
+    seer_model_reply_free(r);
+
+    /* invalid tool input JSON: reported on the block, not a crash */
+    snprintf(body, sizeof body,
+             "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{}}\n\n"
+             "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":"
+             "\"tool_use\",\"id\":\"t\",\"name\":\"n\",\"input\":{}}}\n\n"
+             "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+             "\"input_json_delta\",\"partial_json\":\"{\\\"a\\\": \"}}\n\n"
+             "data: {\"type\":\"content_block_stop\",\"index\":0}\n\n%s",
+             SSE_END + strlen("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"));
+    r = stream_run(body, NULL, 0, &ds, NULL);
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(r->message->blocks[0].type, SEER_BLK_TOOL_CALL);
+    assert_non_null(r->message->blocks[0].args_error);
+    assert_string_equal(r->message->blocks[0].args, "{\"a\": ");
+    seer_model_reply_free(r);
+}
+
+/* Non-2xx at the start of a streamed call: the error body is parsed. */
+static void t_stream_http_error(void **st) {
+    (void)st;
+    seer_model m;
+    model_init(&m, "http://h");
+    seer_provider_stream *s = P->stream_new(&m);
+    seer_http_response *resp = mkresp(401, "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\","
+                                           "\"message\":\"invalid x-api-key\"}}", NULL);
+    seer_model_reply *r = calloc(1, sizeof *r);
+    P->stream_finish(s, resp, r);
+    assert_int_equal(r->err, SEER_EAUTH);
+    assert_int_equal(r->http_status, 401);
+    assert_non_null(strstr(r->errmsg, "invalid x-api-key"));
+    seer_model_reply_free(r);
+    freeresp(resp);
+    P->stream_free(s);
+    seer_model_options_clear(&m.opts);
+}
+
+int main(void) {
+    const struct CMUnitTest t[] = {
+        cmocka_unit_test(t_build_basic),
+        cmocka_unit_test(t_build_roles_and_tool_results),
+        cmocka_unit_test(t_build_skips_empty),
+        cmocka_unit_test(t_build_cache_control),
+        cmocka_unit_test(t_build_uses_wire_cache),
+        cmocka_unit_test(t_build_prefill),
+        cmocka_unit_test(t_build_options),
+        cmocka_unit_test(t_build_errors),
+        cmocka_unit_test(t_build_escaping),
+        cmocka_unit_test(t_parse_full),
+        cmocka_unit_test(t_thinking_roundtrip),
+        cmocka_unit_test(t_parse_stop_reasons),
+        cmocka_unit_test(t_parse_errors),
+        cmocka_unit_test(t_body_check),
+        cmocka_unit_test(t_stream_whole),
+        cmocka_unit_test(t_stream_every_split),
+        cmocka_unit_test(t_stream_error_events),
+        cmocka_unit_test(t_stream_truncated_and_malformed),
+        cmocka_unit_test(t_stream_http_error),
+    };
+    int rc = cmocka_run_group_tests(t, NULL, NULL);
+    seer_secret_reset();
+    return rc;
+}
