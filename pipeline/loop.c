@@ -1003,7 +1003,7 @@ static void xfer_admit(seer_loop *l, xfer *x) {
             attempt_start(l, x);
             return;
         }
-        note_wait(l, ep->name, reason);
+        note_wait(l, "requests", reason); /* the reason names the endpoint */
         if (wait_ns > 0 && ep->timer_id == 0)
             ep->timer_id = seer_loop_timer(l, (wait_ns + 999999) / 1000000, ep_timer_fire, ep, NULL);
     }
