@@ -814,9 +814,9 @@ static void reply_fail(seer_model_reply *out, seer_err code, long status, const 
 static long error_code_of(const cJSON *errobj, long dflt)
 {
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(errobj, "code");
-    if (!cJSON_IsNumber(code)) code = cJSON_GetObjectItemCaseSensitive(errobj, "status");
-    if (cJSON_IsNumber(code) && code->valuedouble >= 400 && code->valuedouble < 600)
-        return (long)code->valuedouble;
+    const cJSON *num = cJSON_IsNumber(code) ? code : cJSON_GetObjectItemCaseSensitive(errobj, "status");
+    if (cJSON_IsNumber(num) && num->valuedouble >= 400 && num->valuedouble < 600)
+        return (long)num->valuedouble;
     if (cJSON_IsString(code) && code->valuestring[0] >= '4' && code->valuestring[0] <= '5' &&
         strlen(code->valuestring) == 3 && isdigit((unsigned char)code->valuestring[1]) &&
         isdigit((unsigned char)code->valuestring[2]))

@@ -1,0 +1,1289 @@
+/*
+ * test_openai.c - the OpenAI-compatible provider (agents/openai.c).
+ *
+ * Three layers.  Pure build tests: the request a seer_model_request becomes
+ * (URL, headers, body) for every flavour, checked by parsing the body back
+ * with cJSON.  Pure parse tests: every finish reason, tool calls with valid
+ * and invalid arguments, usage, every error shape, the body check, and the
+ * streaming parser fed recorded chunk streams split at every byte offset.
+ * End-to-end tests: seer_model_open("openai/..") etc. against the fake
+ * provider (tests/support/fake_provider.h) through agents/model.c and the
+ * real I/O loop, with every fault, asserting attempts and final state.
+ *
+ * DESIGN: single-threaded except for the end-to-end group, which starts a
+ * loop and a pool per test and stops them before the next.  No timing
+ * assertions; retry waits are kept at zero through retry-after headers and a
+ * tiny backoff policy.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "agents/provider.h"
+#include "pipeline/pool.h"
+#include "pipeline/secrets.h"
+#include "pipeline/sse.h"
+#include "tests/support/fake_provider.h"
+
+#define TEST_KEY "sk-test-openai-0123456789abcdef"
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static seer_model *mk_model(seer_oai_flavor f, const char *key)
+{
+    seer_model *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    static const char *const prov[] = {"openai", "openrouter", "vllm", "ollama", "llamacpp"};
+    char name[128];
+    snprintf(name, sizeof name, "%s/test-model", prov[f]);
+    m->name = strdup(name);
+    m->provider_name = strdup(prov[f]);
+    m->model_id = strdup(f == SEER_OAI_OPENROUTER ? "vendor/test-model" : "test-model");
+    m->prov = &seer_provider_openai;
+    m->flavor = f;
+    m->base_url = strdup("http://127.0.0.1:9/v1");
+    m->api_key = key ? strdup(key) : NULL;
+    seer_model_options_init(&m->opts);
+    return m;
+}
+
+static void free_model(seer_model *m)
+{
+    free(m->name);
+    free(m->provider_name);
+    free(m->model_id);
+    free(m->base_url);
+    free(m->api_key);
+    seer_model_options_clear(&m->opts);
+    free(m);
+}
+
+static char **strv(int n, ...)
+{
+    char **v = calloc((size_t)n + 1, sizeof *v);
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) v[i] = strdup(va_arg(ap, const char *));
+    va_end(ap);
+    return v;
+}
+
+static const char *req_header(const seer_http_request *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (char **h = r->headers; h && *h; h++)
+        if (strncasecmp(*h, name, n) == 0 && (*h)[n] == ':') {
+            const char *v = *h + n + 1;
+            while (*v == ' ') v++;
+            return v;
+        }
+    return NULL;
+}
+
+/* Builds req for m; returns the parsed body and the request in *out. */
+static cJSON *build_ok(seer_model *m, const seer_model_request *req, seer_http_request **out)
+{
+    seer_error e;
+    seer_error_clear(&e);
+    seer_http_request *hr = NULL;
+    seer_err rc = seer_provider_openai.build(m, req, &hr, &e);
+    if (rc != SEER_OK) fail_msg("build failed: %s", e.msg);
+    assert_non_null(hr);
+    assert_non_null(hr->body);
+    assert_int_equal(strlen(hr->body), hr->body_len);
+    cJSON *j = cJSON_Parse(hr->body);
+    if (!j) fail_msg("body is not JSON: %s", hr->body);
+    if (out) *out = hr;
+    else seer_http_request_free(hr);
+    return j;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const cJSON *jget(const cJSON *o, const char *k)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+/* A conversation: system, user, assistant(text + 2 calls + thinking),
+ * tool(2 results, one an error), user(text + image). */
+static void mk_conv(seer_conv *c)
+{
+    seer_conv_init(c);
+    assert_int_equal(seer_conv_set_system(c, "You are \"careful\".\nBe brief."), SEER_OK);
+    seer_message *u = seer_message_new(SEER_ROLE_USER);
+    seer_message_add_text(u, "Look up a and b");
+    seer_conv_push(c, u);
+    seer_message *a = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_thinking(a, "private reasoning", "sig");
+    seer_message_add_text(a, "Looking up.");
+    seer_message_add_tool_call(a, "call_1", "lookup", "{\"q\":\"a\"}");
+    seer_message_add_tool_call(a, "call_2", "lookup", "{\"q\":\"b\"}");
+    seer_conv_push(c, a);
+    seer_message *t = seer_message_new(SEER_ROLE_TOOL);
+    seer_message_add_tool_result(t, "call_1", "A is 1", 0);
+    seer_message_add_tool_result(t, "call_2", "no such key", 1);
+    seer_conv_push(c, t);
+    seer_message *u2 = seer_message_new(SEER_ROLE_USER);
+    seer_message_add_text(u2, "And this picture?");
+    seer_message_add_image(u2, "image/png", "iVBORw0KGgo=");
+    seer_conv_push(c, u2);
+}
+
+static seer_http_response *mk_resp(long status, const char *body, const char *hdr)
+{
+    seer_http_response *r = calloc(1, sizeof *r);
+    r->status = status;
+    r->err = SEER_OK;
+    if (body) {
+        r->body = strdup(body);
+        r->body_len = strlen(body);
+    }
+    r->headers = calloc(2, sizeof *r->headers);
+    if (hdr) r->headers[0] = strdup(hdr);
+    r->attempts = 1;
+    return r;
+}
+
+static seer_model_reply *parse(seer_model *m, long status, const char *body)
+{
+    seer_http_response *resp = mk_resp(status, body, NULL);
+    seer_model_reply *r = calloc(1, sizeof *r);
+    seer_provider_openai.parse(m, resp, r);
+    seer_http_response_free(resp);
+    return r;
+}
+
+/* ---- build: message mapping ------------------------------------------------------ */
+
+static void test_build_messages(void **state)
+{
+    (void)state;
+    seer_model *m = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    seer_conv c;
+    mk_conv(&c);
+    seer_model_request req = {.conv = &c};
+    seer_http_request *hr;
+    cJSON *j = build_ok(m, &req, &hr);
+
+    assert_string_equal(hr->url, "http://127.0.0.1:9/v1/chat/completions");
+    assert_string_equal(jstr(j, "model"), "test-model");
+    const cJSON *msgs = jget(j, "messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 6); /* system, user, asst, tool, tool, user */
+    const cJSON *s = cJSON_GetArrayItem(msgs, 0);
+    assert_string_equal(jstr(s, "role"), "system");
+    assert_string_equal(jstr(s, "content"), "You are \"careful\".\nBe brief.");
+    const cJSON *u = cJSON_GetArrayItem(msgs, 1);
+    assert_string_equal(jstr(u, "role"), "user");
+    assert_string_equal(jstr(u, "content"), "Look up a and b");
+
+    const cJSON *a = cJSON_GetArrayItem(msgs, 2);
+    assert_string_equal(jstr(a, "role"), "assistant");
+    assert_string_equal(jstr(a, "content"), "Looking up.");
+    assert_null(jget(a, "reasoning"));
+    assert_null(jget(a, "reasoning_content"));
+    assert_null(strstr(hr->body, "private reasoning")); /* thinking is not sent back */
+    const cJSON *tcs = jget(a, "tool_calls");
+    assert_int_equal(cJSON_GetArraySize(tcs), 2);
+    const cJSON *tc = cJSON_GetArrayItem(tcs, 1);
+    assert_string_equal(jstr(tc, "id"), "call_2");
+    assert_string_equal(jstr(tc, "type"), "function");
+    assert_string_equal(jstr(jget(tc, "function"), "name"), "lookup");
+    /* arguments is a JSON *string* holding the object */
+    const cJSON *args = jget(jget(tc, "function"), "arguments");
+    assert_true(cJSON_IsString(args));
+    assert_string_equal(args->valuestring, "{\"q\":\"b\"}");
+
+    const cJSON *t1 = cJSON_GetArrayItem(msgs, 3), *t2 = cJSON_GetArrayItem(msgs, 4);
+    assert_string_equal(jstr(t1, "role"), "tool");
+    assert_string_equal(jstr(t1, "tool_call_id"), "call_1");
+    assert_string_equal(jstr(t1, "content"), "A is 1");
+    assert_string_equal(jstr(t2, "role"), "tool");
+    assert_string_equal(jstr(t2, "tool_call_id"), "call_2");
+    assert_string_equal(jstr(t2, "content"), "Error: no such key");
+
+    const cJSON *u2 = cJSON_GetArrayItem(msgs, 5);
+    const cJSON *parts = jget(u2, "content");
+    assert_true(cJSON_IsArray(parts));
+    assert_int_equal(cJSON_GetArraySize(parts), 2);
+    assert_string_equal(jstr(cJSON_GetArrayItem(parts, 0), "type"), "text");
+    const cJSON *img = cJSON_GetArrayItem(parts, 1);
+    assert_string_equal(jstr(img, "type"), "image_url");
+    assert_string_equal(jstr(jget(img, "image_url"), "url"), "data:image/png;base64,iVBORw0KGgo=");
+
+    /* no tools: neither tools nor tool_choice; default max tokens for OpenAI */
+    assert_null(jget(j, "tools"));
+    assert_null(jget(j, "tool_choice"));
+    assert_int_equal((int)cJSON_GetNumberValue(jget(j, "max_completion_tokens")), 4096);
+    assert_null(jget(j, "max_tokens"));
+    assert_null(jget(j, "stream"));
+    assert_null(jget(j, "temperature"));
+
+    cJSON_Delete(j);
+    seer_http_request_free(hr);
+    seer_conv_clear(&c);
+    free_model(m);
+}
+
+static void test_build_tool_pairing_order(void **state)
+{
+    (void)state;
+    /* Results answered out of order and a user message carrying results
+     * (Anthropic-style) map to one tool message per result, in order. */
+    seer_model *m = mk_model(SEER_OAI_VLLM, NULL);
+    seer_conv c;
+    seer_conv_init(&c);
+    seer_message *a = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_tool_call(a, "x1", "f", "{}");
+    seer_message_add_tool_call(a, "x2", "g", "not json{");
+    seer_message_add_tool_call(a, "x3", "h", "");
+    seer_conv_push(&c, a);
+    seer_message *u = seer_message_new(SEER_ROLE_USER);
+    seer_message_add_tool_result(u, "x2", "bad args", 1);
+    seer_message_add_tool_result(u, "x1", "ok", 0);
+    seer_message_add_tool_result(u, "x3", "done", 0);
+    seer_message_add_text(u, "continue");
+    seer_conv_push(&c, u);
+    seer_model_request req = {.conv = &c};
+    cJSON *j = build_ok(m, &req, NULL);
+    const cJSON *msgs = jget(j, "messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 5);
+    const cJSON *am = cJSON_GetArrayItem(msgs, 0);
+    assert_true(cJSON_IsNull(jget(am, "content"))); /* only calls: content null */
+    const cJSON *tcs = jget(am, "tool_calls");
+    /* invalid or empty arguments are sent back as "{}" */
+    assert_string_equal(jstr(jget(cJSON_GetArrayItem(tcs, 1), "function"), "arguments"), "{}");
+    assert_string_equal(jstr(jget(cJSON_GetArrayItem(tcs, 2), "function"), "arguments"), "{}");
+    const char *want[] = {"x2", "x1", "x3"};
+    for (int i = 0; i < 3; i++) {
+        const cJSON *t = cJSON_GetArrayItem(msgs, i + 1);
+        assert_string_equal(jstr(t, "role"), "tool");
+        assert_string_equal(jstr(t, "tool_call_id"), want[i]);
+    }
+    const cJSON *last = cJSON_GetArrayItem(msgs, 4);
+    assert_string_equal(jstr(last, "role"), "user");
+    assert_string_equal(jstr(last, "content"), "continue");
+    /* vLLM: max_tokens, no Authorization without a key */
+    assert_int_equal((int)cJSON_GetNumberValue(jget(j, "max_tokens")), 4096);
+    cJSON_Delete(j);
+    seer_conv_clear(&c);
+    free_model(m);
+}
+
+static void test_build_escaping(void **state)
+{
+    (void)state;
+    seer_model *m = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    seer_conv c;
+    seer_conv_init(&c);
+    seer_message *u = seer_message_new(SEER_ROLE_USER);
+    /* control chars, quotes, backslash, valid multibyte, an invalid byte */
+    seer_message_add_text(u, "a\"b\\c\x01\td\xc3\xa9 \xe4\xb8\x96 \xf0\x9f\x99\x82 bad\xff end");
+    seer_conv_push(&c, u);
+    seer_model_request req = {.conv = &c};
+    cJSON *j = build_ok(m, &req, NULL);
+    const char *got = jstr(cJSON_GetArrayItem(jget(j, "messages"), 0), "content");
+    assert_string_equal(got, "a\"b\\c\x01\td\xc3\xa9 \xe4\xb8\x96 \xf0\x9f\x99\x82 bad\xef\xbf\xbd end");
+    cJSON_Delete(j);
+    seer_conv_clear(&c);
+    free_model(m);
+}
+
+/* The body is a concatenation of the cached pieces: a message's cached wire
+ * bytes are used as they are, computed only when missing or stale. */
+static void test_build_wire_cache(void **state)
+{
+    (void)state;
+    seer_model *m = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    seer_conv c;
+    mk_conv(&c);
+    seer_model_request req = {.conv = &c};
+    cJSON *j = build_ok(m, &req, NULL);
+    cJSON_Delete(j);
+    for (size_t i = 0; i < c.n; i++) {
+        assert_int_equal(c.msgs[i]->wire_format, SEER_WIRE_OPENAI);
+        assert_non_null(c.msgs[i]->wire);
+        assert_int_equal(strlen(c.msgs[i]->wire), c.msgs[i]->wire_len);
+    }
+    /* Plant different bytes in the cache of message 0: the next body must
+     * carry them verbatim (no re-serialization of history). */
+    free(c.msgs[0]->wire);
+    c.msgs[0]->wire = strdup("{\"role\":\"user\",\"content\":\"FROM-CACHE\"}");
+    c.msgs[0]->wire_len = strlen(c.msgs[0]->wire);
+    /* A stale cache of another format is recomputed. */
+    free(c.msgs[1]->wire);
+    c.msgs[1]->wire = strdup("{\"anthropic\":true}");
+    c.msgs[1]->wire_len = strlen(c.msgs[1]->wire);
+    c.msgs[1]->wire_format = SEER_WIRE_ANTHROPIC;
+    seer_http_request *hr;
+    j = build_ok(m, &req, &hr);
+    const cJSON *msgs = jget(j, "messages");
+    assert_string_equal(jstr(cJSON_GetArrayItem(msgs, 1), "content"), "FROM-CACHE");
+    assert_null(strstr(hr->body, "anthropic"));
+    assert_string_equal(jstr(cJSON_GetArrayItem(msgs, 2), "content"), "Looking up.");
+    assert_int_equal(c.msgs[1]->wire_format, SEER_WIRE_OPENAI);
+    /* Editing through message.c drops the cache; the next build refreshes it. */
+    seer_message_add_text(c.msgs[0], " more");
+    assert_null(c.msgs[0]->wire);
+    cJSON_Delete(j);
+    seer_http_request_free(hr);
+    j = build_ok(m, &req, NULL);
+    msgs = jget(j, "messages");
+    const cJSON *parts = jget(cJSON_GetArrayItem(msgs, 1), "content");
+    assert_true(cJSON_IsArray(parts)); /* two text blocks now */
+    assert_string_equal(jstr(cJSON_GetArrayItem(parts, 1), "text"), " more");
+    cJSON_Delete(j);
+    seer_conv_clear(&c);
+    free_model(m);
+}
+
+static void test_build_tools_and_choice(void **state)
+{
+    (void)state;
+    seer_model *m = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    seer_conv c;
+    seer_conv_init(&c);
+    seer_message *u = seer_message_new(SEER_ROLE_USER);
+    seer_message_add_text(u, "hi");
+    seer_conv_push(&c, u);
+    seer_tool_def tools[2] = {
+        {.name = "lookup", .description = "Looks a key up",
+         .schema_json = "{\"type\":\"object\",\"properties\":{\"q\":{\"type\":\"string\"}},"
+                        "\"required\":[\"q\"]}"},
+        {.name = "noargs", .description = NULL, .schema_json = NULL},
+    };
+    seer_model_request req = {.conv = &c, .tools = tools, .n_tools = 2};
+    struct {
+        seer_tool_choice_kind kind;
+        const char *want;
+    } cases[] = {{SEER_TOOL_CHOICE_AUTO, "auto"},
+                 {SEER_TOOL_CHOICE_ANY, "required"},
+                 {SEER_TOOL_CHOICE_NONE, "none"},
+                 {SEER_TOOL_CHOICE_TOOL, NULL}};
+    for (size_t i = 0; i < 4; i++) {
+        req.tool_choice.kind = cases[i].kind;
+        req.tool_choice.name = "lookup";
+        cJSON *j = build_ok(m, &req, NULL);
+        const cJSON *ts = jget(j, "tools");
+        assert_int_equal(cJSON_GetArraySize(ts), 2);
+        const cJSON *t0 = cJSON_GetArrayItem(ts, 0);
+        assert_string_equal(jstr(t0, "type"), "function");
+        const cJSON *fn = jget(t0, "function");
+        assert_string_equal(jstr(fn, "name"), "lookup");
+        assert_string_equal(jstr(fn, "description"), "Looks a key up");
+        assert_string_equal(jstr(jget(fn, "parameters"), "type"), "object");
+        assert_non_null(jget(jget(jget(fn, "parameters"), "properties"), "q"));
+        const cJSON *fn1 = jget(cJSON_GetArrayItem(ts, 1), "function");
+        assert_string_equal(jstr(jget(fn1, "parameters"), "type"), "object");
+        const cJSON *tc = jget(j, "tool_choice");
+        if (cases[i].want) {
+            assert_string_equal(tc->valuestring, cases[i].want);
+        } else {
+            assert_string_equal(jstr(tc, "type"), "function");
+            assert_string_equal(jstr(jget(tc, "function"), "name"), "lookup");
+        }
+        cJSON_Delete(j);
+    }
+    /* a forced tool with no name is refused */
+    req.tool_choice.kind = SEER_TOOL_CHOICE_TOOL;
+    req.tool_choice.name = NULL;
+    seer_http_request *hr = NULL;
+    seer_error e;
+    assert_int_equal(seer_provider_openai.build(m, &req, &hr, &e), SEER_EINVAL);
+    assert_null(hr);
+    seer_conv_clear(&c);
+    free_model(m);
+}
+
+static void test_build_sampling_and_stream(void **state)
+{
+    (void)state;
+    seer_model *m = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    m->opts.temperature = 0.7;
+    m->opts.top_p = 0.95;
+    m->opts.max_tokens = 1234;
+    m->opts.reasoning_effort = strdup("high");
+    m->opts.stop = strv(2, "END", "\n\n");
+    m->opts.stream = 1;
+    seer_conv c;
+    seer_conv_init(&c);
+    seer_message *u = seer_message_new(SEER_ROLE_USER);
+    seer_message_add_text(u, "hi");
+    seer_conv_push(&c, u);
+    seer_model_request req = {.conv = &c};
+    seer_http_request *hr;
+    cJSON *j = build_ok(m, &req, &hr);
+    assert_true(cJSON_GetNumberValue(jget(j, "temperature")) == 0.7);
+    assert_true(cJSON_GetNumberValue(jget(j, "top_p")) == 0.95);
+    assert_int_equal((int)cJSON_GetNumberValue(jget(j, "max_completion_tokens")), 1234);
+    assert_string_equal(jstr(j, "reasoning_effort"), "high");
+    assert_int_equal(cJSON_GetArraySize(jget(j, "stop")), 2);
+    assert_string_equal(cJSON_GetArrayItem(jget(j, "stop"), 1)->valuestring, "\n\n");
+    assert_true(cJSON_IsTrue(jget(j, "stream")));
+    assert_true(cJSON_IsTrue(jget(jget(j, "stream_options"), "include_usage")));
+    assert_string_equal(req_header(hr, "accept"), "text/event-stream");
+    cJSON_Delete(j);
+    seer_http_request_free(hr);
+
+    /* OpenRouter: max_tokens and reasoning{effort}; thinking_budget alone
+     * becomes reasoning{max_tokens}. */
+    seer_model *r = mk_model(SEER_OAI_OPENROUTER, TEST_KEY);
+    r->opts.reasoning_effort = strdup("low");
+    j = build_ok(r, &req, NULL);
+    assert_int_equal((int)cJSON_GetNumberValue(jget(j, "max_tokens")), 4096);
+    assert_null(jget(j, "max_completion_tokens"));
+    assert_null(jget(j, "reasoning_effort"));
+    assert_string_equal(jstr(jget(j, "reasoning"), "effort"), "low");
+    cJSON_Delete(j);
+    free(r->opts.reasoning_effort);
+    r->opts.reasoning_effort = NULL;
+    r->opts.thinking_budget = 2048;
+    j = build_ok(r, &req, NULL);
+    assert_int_equal((int)cJSON_GetNumberValue(jget(jget(j, "reasoning"), "max_tokens")), 2048);
+    cJSON_Delete(j);
+    free_model(r);
+
+    /* Ollama / llama.cpp: max_tokens, reasoning_effort, no thinking budget */
+    for (seer_oai_flavor f = SEER_OAI_OLLAMA; f <= SEER_OAI_LLAMACPP; f++) {
+        seer_model *o = mk_model(f, NULL);
+        o->opts.reasoning_effort = strdup("medium");
+        o->opts.thinking_budget = 100;
+        j = build_ok(o, &req, NULL);
+        assert_int_equal((int)cJSON_GetNumberValue(jget(j, "max_tokens")), 4096);
+        assert_string_equal(jstr(j, "reasoning_effort"), "medium");
+        assert_null(jget(j, "reasoning"));
+        cJSON_Delete(j);
+        free_model(o);
+    }
+    seer_conv_clear(&c);
+    free_model(m);
+}
+
+static void test_build_headers_and_auth(void **state)
+{
+    (void)state;
+    seer_secret_register(TEST_KEY);
+    seer_conv c;
+    seer_conv_init(&c);
+    seer_message *u = seer_message_new(SEER_ROLE_USER);
+    seer_message_add_text(u, "hi");
+    seer_conv_push(&c, u);
+    seer_model_request req = {.conv = &c};
+
+    /* OpenAI with a key: bearer header, JSON content type, key nowhere else */
+    seer_model *m = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    seer_http_request *hr;
+    cJSON *j = build_ok(m, &req, &hr);
+    assert_string_equal(req_header(hr, "authorization"), "Bearer " TEST_KEY);
+    assert_string_equal(req_header(hr, "content-type"), "application/json");
+    assert_string_equal(req_header(hr, "accept"), "application/json");
+    assert_null(req_header(hr, "http-referer"));
+    assert_null(req_header(hr, "x-title"));
+    assert_null(strstr(hr->body, TEST_KEY));
+    assert_null(strstr(hr->url, TEST_KEY));
+    cJSON_Delete(j);
+    seer_http_request_free(hr);
+    free_model(m);
+
+    /* Local server without a key: no Authorization header at all */
+    for (seer_oai_flavor f = SEER_OAI_VLLM; f <= SEER_OAI_LLAMACPP; f++) {
+        m = mk_model(f, NULL);
+        j = build_ok(m, &req, &hr);
+        assert_null(req_header(hr, "authorization"));
+        cJSON_Delete(j);
+        seer_http_request_free(hr);
+        free_model(m);
+    }
+    /* an empty key is no key */
+    m = mk_model(SEER_OAI_VLLM, "");
+    j = build_ok(m, &req, &hr);
+    assert_null(req_header(hr, "authorization"));
+    cJSON_Delete(j);
+    seer_http_request_free(hr);
+    free_model(m);
+
+    /* OpenRouter: default attribution headers */
+    m = mk_model(SEER_OAI_OPENROUTER, TEST_KEY);
+    j = build_ok(m, &req, &hr);
+    assert_non_null(req_header(hr, "http-referer"));
+    assert_string_equal(req_header(hr, "x-title"), "seer");
+    assert_string_equal(jstr(j, "model"), "vendor/test-model");
+    cJSON_Delete(j);
+    seer_http_request_free(hr);
+    /* ...overridden by extra headers, which are sent once each */
+    m->opts.extra_headers = strv(3, "HTTP-Referer: https://example.org/app", "X-Title:My Audit",
+                                 "X-Custom: 1");
+    j = build_ok(m, &req, &hr);
+    assert_string_equal(req_header(hr, "http-referer"), "https://example.org/app");
+    assert_string_equal(req_header(hr, "x-title"), "My Audit");
+    assert_string_equal(req_header(hr, "x-custom"), "1");
+    size_t n_ref = 0;
+    for (char **h = hr->headers; *h; h++)
+        if (strncasecmp(*h, "http-referer:", 13) == 0) n_ref++;
+    assert_int_equal(n_ref, 1);
+    cJSON_Delete(j);
+    seer_http_request_free(hr);
+    free_model(m);
+
+    /* an extra Authorization header replaces the bearer (custom gateways) */
+    m = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    m->opts.extra_headers = strv(1, "Authorization: Token abc");
+    j = build_ok(m, &req, &hr);
+    assert_string_equal(req_header(hr, "authorization"), "Token abc");
+    cJSON_Delete(j);
+    seer_http_request_free(hr);
+    free_model(m);
+
+    /* malformed extra headers and header injection are refused */
+    const char *bad[] = {"NoColon", ": empty name", "X-A: b\r\nX-Evil: 1"};
+    for (size_t i = 0; i < 3; i++) {
+        m = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+        m->opts.extra_headers = strv(1, bad[i]);
+        seer_error e;
+        hr = NULL;
+        assert_int_equal(seer_provider_openai.build(m, &req, &hr, &e), SEER_EINVAL);
+        assert_null(hr);
+        assert_non_null(strstr(e.msg, "extra header"));
+        free_model(m);
+    }
+    /* a key with a line break never reaches a header (nor the message) */
+    m = mk_model(SEER_OAI_OPENAI, "sk-bad\r\nX-Evil: 1");
+    seer_error e;
+    hr = NULL;
+    assert_int_equal(seer_provider_openai.build(m, &req, &hr, &e), SEER_EAUTH);
+    assert_null(strstr(e.msg, "sk-bad"));
+    free_model(m);
+    seer_conv_clear(&c);
+}
+
+static void test_build_extra_body(void **state)
+{
+    (void)state;
+    seer_model *m = mk_model(SEER_OAI_OPENROUTER, TEST_KEY);
+    m->opts.temperature = 0.5;
+    m->opts.extra_body_json = strdup(
+        "{\"provider\":{\"order\":[\"deepinfra\",\"together\"],\"allow_fallbacks\":false,"
+        "\"require_parameters\":true,\"data_collection\":\"deny\"},\"temperature\":0.1,"
+        "\"transforms\":[]}");
+    seer_conv c;
+    seer_conv_init(&c);
+    seer_message *u = seer_message_new(SEER_ROLE_USER);
+    seer_message_add_text(u, "hi");
+    seer_conv_push(&c, u);
+    seer_model_request req = {.conv = &c};
+    seer_http_request *hr;
+    cJSON *j = build_ok(m, &req, &hr);
+    const cJSON *p = jget(j, "provider");
+    assert_int_equal(cJSON_GetArraySize(jget(p, "order")), 2);
+    assert_string_equal(cJSON_GetArrayItem(jget(p, "order"), 0)->valuestring, "deepinfra");
+    assert_true(cJSON_IsFalse(jget(p, "allow_fallbacks")));
+    assert_true(cJSON_IsTrue(jget(p, "require_parameters")));
+    assert_string_equal(jstr(p, "data_collection"), "deny");
+    assert_true(cJSON_IsArray(jget(j, "transforms")));
+    /* extra keys win and appear exactly once */
+    assert_true(cJSON_GetNumberValue(jget(j, "temperature")) == 0.1);
+    const char *first = strstr(hr->body, "\"temperature\"");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "\"temperature\""));
+    cJSON_Delete(j);
+    seer_http_request_free(hr);
+
+    const char *bad[] = {"[1,2]", "{\"a\":", "{\"messages\":[]}", "{\"stream\":false}"};
+    for (size_t i = 0; i < 4; i++) {
+        free(m->opts.extra_body_json);
+        m->opts.extra_body_json = strdup(bad[i]);
+        seer_error e;
+        hr = NULL;
+        assert_int_equal(seer_provider_openai.build(m, &req, &hr, &e), SEER_EINVAL);
+        assert_null(hr);
+        assert_non_null(strstr(e.msg, "extra_body"));
+    }
+    seer_conv_clear(&c);
+    free_model(m);
+}
+
+static void test_build_prefill(void **state)
+{
+    (void)state;
+    assert_int_equal(seer_provider_openai.supports_prefill, 0);
+    seer_conv c;
+    seer_conv_init(&c);
+    seer_message *u = seer_message_new(SEER_ROLE_USER);
+    seer_message_add_text(u, "Say hi");
+    seer_conv_push(&c, u);
+    seer_model_request req = {.conv = &c, .prefill = "Hello"};
+    for (seer_oai_flavor f = SEER_OAI_OPENAI; f <= SEER_OAI_LLAMACPP; f++) {
+        seer_model *m = mk_model(f, TEST_KEY);
+        if (f == SEER_OAI_VLLM || f == SEER_OAI_LLAMACPP) {
+            cJSON *j = build_ok(m, &req, NULL);
+            const cJSON *msgs = jget(j, "messages");
+            const cJSON *last = cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1);
+            assert_string_equal(jstr(last, "role"), "assistant");
+            assert_string_equal(jstr(last, "content"), "Hello");
+            if (f == SEER_OAI_VLLM) {
+                assert_true(cJSON_IsTrue(jget(j, "continue_final_message")));
+                assert_true(cJSON_IsFalse(jget(j, "add_generation_prompt")));
+            } else {
+                assert_null(jget(j, "continue_final_message"));
+            }
+            cJSON_Delete(j);
+        } else {
+            seer_http_request *hr = NULL;
+            seer_error e;
+            assert_int_equal(seer_provider_openai.build(m, &req, &hr, &e), SEER_EINVAL);
+            assert_null(hr);
+            assert_non_null(strstr(e.msg, "prefill"));
+        }
+        free_model(m);
+    }
+    seer_conv_clear(&c);
+}
+
+/* ---- parse -------------------------------------------------------------------------- */
+
+static const char *completion_fmt =
+    "{\"id\":\"chatcmpl-9\",\"object\":\"chat.completion\",\"model\":\"test-model-2024\","
+    "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":%s%s},"
+    "\"finish_reason\":%s}],"
+    "\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":30,"
+    "\"prompt_tokens_details\":{\"cached_tokens\":64},"
+    "\"completion_tokens_details\":{\"reasoning_tokens\":12}}}";
+
+static char *completion(const char *content, const char *extra, const char *finish)
+{
+    char *b = malloc(4096);
+    snprintf(b, 4096, completion_fmt, content, extra ? extra : "", finish);
+    return b;
+}
+
+static void test_parse_finish_reasons(void **state)
+{
+    (void)state;
+    seer_model *m = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    struct {
+        const char *finish;
+        seer_stop_reason want;
+    } cases[] = {{"\"stop\"", SEER_STOP_END_TURN},
+                 {"\"length\"", SEER_STOP_MAX_TOKENS},
+                 {"\"tool_calls\"", SEER_STOP_TOOL_USE},
+                 {"\"content_filter\"", SEER_STOP_CONTENT_FILTER},
+                 {"\"function_call\"", SEER_STOP_TOOL_USE},
+                 {"null", SEER_STOP_NONE}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *body = completion("\"Hi there\"", NULL, cases[i].finish);
+        seer_model_reply *r = parse(m, 200, body);
+        assert_int_equal(r->err, SEER_OK);
+        assert_int_equal(r->stop, cases[i].want);
+        assert_non_null(r->message);
+        char *text = seer_message_text(r->message);
+        assert_string_equal(text, "Hi there");
+        free(text);
+        if (cases[i].finish[0] == '"') {
+            assert_non_null(r->stop_raw);
+            assert_memory_equal(r->stop_raw, cases[i].finish + 1, strlen(r->stop_raw));
+        }
+        assert_string_equal(r->model, "test-model-2024");
+        seer_model_reply_free(r);
+        free(body);
+    }
+    /* OpenRouter's "error" finish reason is a failed call */
+    char *body = completion("\"partial\"", NULL, "\"error\"");
+    seer_model_reply *r = parse(m, 200, body);
+    assert_int_not_equal(r->err, SEER_OK);
+    assert_int_equal(r->stop, SEER_STOP_ERROR);
+    assert_null(r->message);
+    seer_model_reply_free(r);
+    free(body);
+    /* a vLLM stop string is a stop sequence */
+    body = strdup("{\"choices\":[{\"message\":{\"content\":\"x\"},\"finish_reason\":\"stop\","
+                  "\"stop_reason\":\"END\"}]}");
+    r = parse(m, 200, body);
+    assert_int_equal(r->stop, SEER_STOP_STOP_SEQUENCE);
+    seer_model_reply_free(r);
+    free(body);
+    free_model(m);
+}
+
+static void test_parse_usage_and_reasoning(void **state)
+{
+    (void)state;
+    seer_model *m = mk_model(SEER_OAI_VLLM, NULL);
+    char *body = completion("\"Answer\"", ",\"reasoning_content\":\"thinking hard\"", "\"stop\"");
+    seer_model_reply *r = parse(m, 200, body);
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(r->usage.input_tokens, 100 - 64);
+    assert_int_equal(r->usage.cache_read_tokens, 64);
+    assert_int_equal(r->usage.output_tokens, 30);
+    assert_int_equal(r->usage.reasoning_tokens, 12);
+    assert_int_equal(r->usage.cache_write_tokens, 0);
+    assert_int_equal(r->message->n_blocks, 2);
+    assert_int_equal(r->message->blocks[0].type, SEER_BLK_THINKING);
+    assert_string_equal(r->message->blocks[0].text, "thinking hard");
+    assert_int_equal(r->message->blocks[1].type, SEER_BLK_TEXT);
+    assert_string_equal(r->request_id, "chatcmpl-9");
+    seer_model_reply_free(r);
+    free(body);
+    /* OpenRouter/Ollama spell it "reasoning"; content may be null */
+    body = completion("null", ",\"reasoning\":\"hmm\"", "\"length\"");
+    r = parse(m, 200, body);
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(r->message->n_blocks, 1);
+    assert_int_equal(r->message->blocks[0].type, SEER_BLK_THINKING);
+    assert_int_equal(r->stop, SEER_STOP_MAX_TOKENS);
+    seer_model_reply_free(r);
+    free(body);
+    /* x-request-id header wins over the body id */
+    seer_http_response *resp = mk_resp(200, "{\"id\":\"body-id\",\"choices\":[{\"message\":"
+                                            "{\"content\":\"x\"},\"finish_reason\":\"stop\"}]}",
+                                       "x-request-id: req-123");
+    r = calloc(1, sizeof *r);
+    seer_provider_openai.parse(m, resp, r);
+    assert_string_equal(r->request_id, "req-123");
+    seer_model_reply_free(r);
+    seer_http_response_free(resp);
+    free_model(m);
+}
+
+static void test_parse_tool_calls(void **state)
+{
+    (void)state;
+    seer_model *m = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    const char *calls =
+        ",\"tool_calls\":["
+        "{\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"lookup\","
+        "\"arguments\":\"{\\\"q\\\":\\\"\\u00e9\\\"}\"}},"
+        "{\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"lookup\","
+        "\"arguments\":\"{\\\"q\\\": oops\"}},"
+        "{\"id\":\"call_c\",\"type\":\"function\",\"function\":{\"name\":\"noargs\","
+        "\"arguments\":\"\"}},"
+        "{\"id\":\"call_d\",\"type\":\"function\",\"function\":{\"name\":\"arr\","
+        "\"arguments\":\"[1,2]\"}},"
+        "{\"type\":\"function\",\"function\":{\"name\":\"obj\",\"arguments\":{\"k\":1}}}]";
+    char *body = completion("null", calls, "\"tool_calls\"");
+    seer_model_reply *r = parse(m, 200, body);
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(r->stop, SEER_STOP_TOOL_USE);
+    assert_int_equal(seer_message_n_tool_calls(r->message), 5);
+    seer_block *b = r->message->blocks;
+    assert_string_equal(b[0].id, "call_a");
+    assert_string_equal(b[0].name, "lookup");
+    assert_string_equal(b[0].args, "{\"q\":\"\xc3\xa9\"}");
+    assert_null(b[0].args_error);
+    /* invalid JSON: raw text kept, error set, no crash */
+    assert_string_equal(b[1].args, "{\"q\": oops");
+    assert_non_null(b[1].args_error);
+    assert_non_null(strstr(b[1].args_error, "JSON"));
+    /* empty means no arguments */
+    assert_string_equal(b[2].args, "{}");
+    assert_null(b[2].args_error);
+    /* valid JSON that is not an object is still an error */
+    assert_string_equal(b[3].args, "[1,2]");
+    assert_non_null(b[3].args_error);
+    /* an object instead of a string (Ollama-style) is accepted; a missing
+     * id gets a generated one so results can pair with it */
+    assert_string_equal(b[4].args, "{\"k\":1}");
+    assert_null(b[4].args_error);
+    assert_non_null(b[4].id);
+    assert_true(strlen(b[4].id) > 0);
+    seer_model_reply_free(r);
+    free(body);
+    /* "stop" with tool calls (forced tool_choice) still means tool use */
+    body = completion("null",
+                      ",\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":{"
+                      "\"name\":\"f\",\"arguments\":\"{}\"}}]",
+                      "\"stop\"");
+    r = parse(m, 200, body);
+    assert_int_equal(r->stop, SEER_STOP_TOOL_USE);
+    assert_string_equal(r->stop_raw, "stop");
+    seer_model_reply_free(r);
+    free(body);
+    free_model(m);
+}
+
+static void test_parse_errors(void **state)
+{
+    (void)state;
+    seer_secret_register(TEST_KEY);
+    seer_model *m = mk_model(SEER_OAI_OPENROUTER, TEST_KEY);
+    struct {
+        long status;
+        const char *body;
+        seer_err want;
+        long want_status;
+        const char *needle;
+    } cases[] = {
+        {401, "{\"error\":{\"message\":\"Incorrect API key provided: " TEST_KEY
+              "\",\"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\"}}",
+         SEER_EAUTH, 401, "Incorrect API key"},
+        {403, "{\"error\":{\"message\":\"forbidden\",\"code\":403}}", SEER_EAUTH, 403, "forbidden"},
+        {402, "{\"error\":{\"code\":402,\"message\":\"Insufficient credits\"}}", SEER_EHTTP, 402,
+         "credits"},
+        {429, "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\","
+              "\"code\":\"rate_limit_exceeded\"}}",
+         SEER_ERATELIMIT, 429, "Rate limit reached"},
+        {500, "{\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\"}}",
+         SEER_EHTTP, 500, "server had an error"},
+        {400, "{\"error\":{\"message\":\"Invalid 'messages'\",\"type\":\"invalid_request_error\","
+              "\"param\":\"messages\",\"code\":null}}",
+         SEER_EHTTP, 400, "param=messages"},
+        {502, "{\"error\":{\"code\":502,\"message\":\"Provider returned error\",\"metadata\":"
+              "{\"provider_name\":\"DeepInfra\",\"raw\":\"upstream exploded\"}}}",
+         SEER_EHTTP, 502, "DeepInfra"},
+        {404, "{\"error\":\"model 'llama9' not found\"}", SEER_EHTTP, 404, "llama9"}, /* Ollama */
+        {400, "{\"object\":\"error\",\"message\":\"max_tokens too large\",\"type\":"
+              "\"BadRequestError\",\"param\":null,\"code\":400}",
+         SEER_EHTTP, 400, "max_tokens too large"}, /* older vLLM */
+        {503, "<html>Service Unavailable</html>", SEER_EHTTP, 503, "Service Unavailable"},
+        {504, "", SEER_EHTTP, 504, "empty"},
+        /* errors in the body of a 200 */
+        {200, "{\"error\":{\"code\":429,\"message\":\"upstream rate limit\"}}", SEER_ERATELIMIT, 429,
+         "upstream rate limit"},
+        {200, "{\"error\":{\"message\":\"no code\"}}", SEER_EHTTP, 500, "no code"},
+        /* malformed JSON and missing choices */
+        {200, "{\"choices\":[{\"message\":{\"content\":\"x\"", SEER_EPARSE, 200, "line 1"},
+        {200, "{\"id\":\"x\",\"choices\":[]}", SEER_EPARSE, 200, "choices"},
+        {200, "", SEER_EPARSE, 200, "malformed"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        seer_model_reply *r = parse(m, cases[i].status, cases[i].body);
+        if (r->err != cases[i].want)
+            fail_msg("case %zu: err %d want %d (%s)", i, r->err, cases[i].want, r->errmsg);
+        assert_int_equal(r->stop, SEER_STOP_ERROR);
+        assert_int_equal(r->http_status, cases[i].want_status);
+        assert_null(r->message);
+        if (!strstr(r->errmsg, cases[i].needle))
+            fail_msg("case %zu: '%s' not in '%s'", i, cases[i].needle, r->errmsg);
+        assert_null(strstr(r->errmsg, TEST_KEY));
+        assert_non_null(strstr(r->errmsg, "openrouter/test-model"));
+        seer_model_reply_free(r);
+    }
+    /* transport failures keep their code */
+    seer_http_response *resp = mk_resp(0, NULL, NULL);
+    resp->err = SEER_ENET;
+    snprintf(resp->errmsg, sizeof resp->errmsg, "Connection reset by peer");
+    seer_model_reply *r = calloc(1, sizeof *r);
+    seer_provider_openai.parse(m, resp, r);
+    assert_int_equal(r->err, SEER_ENET);
+    assert_non_null(strstr(r->errmsg, "reset"));
+    seer_model_reply_free(r);
+    seer_http_response_free(resp);
+    free_model(m);
+}
+
+static void test_body_check(void **state)
+{
+    (void)state;
+    int (*check)(void *, const char *, size_t) = seer_provider_openai.body_check;
+    assert_non_null(check);
+    struct {
+        const char *body;
+        int want;
+    } cases[] = {
+        {"{\"choices\":[{\"message\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}", 0},
+        /* the word "error" inside content is not an error */
+        {"{\"choices\":[{\"message\":{\"content\":\"an \\\"error\\\": here\"},"
+         "\"finish_reason\":\"stop\"}]}", 0},
+        {"{\"error\":{\"code\":429,\"message\":\"rate\"}}", 429},
+        {"{\"error\":{\"code\":402,\"message\":\"credits\"}}", 402},
+        {"{\"error\":{\"code\":400,\"message\":\"bad\"}}", 400},
+        {"{\"error\":{\"code\":503,\"message\":\"down\"}}", 503},
+        {"{\"error\":{\"message\":\"no code\"}}", 500},
+        {"{\"error\":{\"code\":\"rate_limit_exceeded\",\"message\":\"x\"}}", 429},
+        {"{\"error\":\"plain\"}", 500},
+        {"{\"choices\":[{\"message\":{\"content\":\"\"},\"finish_reason\":\"error\"}],"
+         "\"x\":\"error\"}", 502},
+        {"{\"error\": broken", 0}, /* malformed: parse reports it, no retry */
+        {"", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = check(NULL, cases[i].body, strlen(cases[i].body));
+        if (got != cases[i].want) fail_msg("case %zu: %d want %d", i, got, cases[i].want);
+    }
+}
+
+/* ---- streaming ------------------------------------------------------------------------ */
+
+typedef struct delta_log {
+    char text[4096];
+    char thinking[1024];
+    char tools[256];
+    int n;
+} delta_log;
+
+static void collect(void *arg, seer_model_delta *d)
+{
+    delta_log *l = arg;
+    l->n++;
+    char *dst = d->kind == SEER_DELTA_TEXT       ? l->text
+                : d->kind == SEER_DELTA_THINKING ? l->thinking
+                                                 : l->tools;
+    size_t cap = d->kind == SEER_DELTA_TEXT ? sizeof l->text
+                 : d->kind == SEER_DELTA_THINKING ? sizeof l->thinking
+                                                  : sizeof l->tools;
+    if (d->kind == SEER_DELTA_TOOL_CALL && dst[0]) strncat(dst, ",", cap - strlen(dst) - 1);
+    strncat(dst, d->text, cap - strlen(dst) - 1);
+    seer_model_delta_free(d);
+}
+
+/* Feeds `s` in pieces cut at the given offsets; returns the first non-zero
+ * feed status (or 0) and the finished reply. */
+static seer_model_reply *stream_run(seer_model *m, const char *data, const size_t *cuts,
+                                    size_t n_cuts, long status, delta_log *log, int *feed_rc)
+{
+    seer_provider_stream *s = seer_provider_openai.stream_new(m);
+    assert_non_null(s);
+    size_t len = strlen(data), pos = 0;
+    int rc = 0;
+    for (size_t i = 0; i <= n_cuts; i++) {
+        size_t end = i < n_cuts ? cuts[i] : len;
+        assert_true(end >= pos && end <= len);
+        int r = seer_provider_openai.stream_feed(s, data + pos, end - pos, collect, log);
+        if (r && !rc) rc = r;
+        pos = end;
+    }
+    if (feed_rc) *feed_rc = rc;
+    seer_http_response *resp = mk_resp(status, NULL, NULL);
+    seer_model_reply *r = calloc(1, sizeof *r);
+    seer_provider_openai.stream_finish(s, resp, r);
+    seer_http_response_free(resp);
+    seer_provider_openai.stream_free(s);
+    return r;
+}
+
+static void assert_reply_equal(const seer_model_reply *a, const seer_model_reply *b)
+{
+    assert_int_equal(a->err, b->err);
+    assert_int_equal(a->stop, b->stop);
+    assert_int_equal(a->usage.input_tokens, b->usage.input_tokens);
+    assert_int_equal(a->usage.output_tokens, b->usage.output_tokens);
+    assert_int_equal(a->usage.cache_read_tokens, b->usage.cache_read_tokens);
+    assert_int_equal(a->usage.reasoning_tokens, b->usage.reasoning_tokens);
+    if (!a->message) {
+        assert_null(b->message);
+        return;
+    }
+    assert_non_null(b->message);
+    assert_int_equal(a->message->n_blocks, b->message->n_blocks);
+    for (size_t i = 0; i < a->message->n_blocks; i++) {
+        const seer_block *x = &a->message->blocks[i], *y = &b->message->blocks[i];
+        assert_int_equal(x->type, y->type);
+#define SAME(f)                                                                                    \
+    if (x->f || y->f) {                                                                            \
+        assert_non_null(x->f);                                                                     \
+        assert_non_null(y->f);                                                                     \
+        assert_string_equal(x->f, y->f);                                                           \
+    }
+        SAME(text)
+        SAME(id)
+        SAME(name)
+        SAME(args)
+        SAME(args_error)
+#undef SAME
+    }
+}
+
+#define CHUNK(json) "data: " json "\n\n"
+static const char stream_text[] =
+    CHUNK("{\"id\":\"chatcmpl-s1\",\"object\":\"chat.completion.chunk\",\"model\":\"m-1\","
+          "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+          "\"finish_reason\":null}]}")
+    ": OPENROUTER PROCESSING\n\n"
+    CHUNK("{\"id\":\"chatcmpl-s1\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":"
+          "\"Think \xc3\xa9 \"},\"finish_reason\":null}]}")
+    CHUNK("{\"id\":\"chatcmpl-s1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+          "\"H\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \"},\"finish_reason\":null}]}")
+    ": keep-alive\n\n"
+    CHUNK("{\"id\":\"chatcmpl-s1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+          "\"\xf0\x9f\x99\x82!\\n\"},\"finish_reason\":null}]}")
+    CHUNK("{\"id\":\"chatcmpl-s1\",\"choices\":[{\"index\":0,\"delta\":{},"
+          "\"finish_reason\":\"stop\"}]}")
+    CHUNK("{\"id\":\"chatcmpl-s1\",\"choices\":[],\"usage\":{\"prompt_tokens\":100,"
+          "\"completion_tokens\":20,\"prompt_tokens_details\":{\"cached_tokens\":60},"
+          "\"completion_tokens_details\":{\"reasoning_tokens\":5}}}")
+    "data: [DONE]\n\n";
+
+/* Two parallel calls, fragments interleaved, the second index first, CRLF
+ * line ends, no index-0 content. */
+static const char stream_tools[] =
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,"
+    "\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":\"function\",\"function\":"
+    "{\"name\":\"fetch\",\"arguments\":\"\"}}]}}]}\r\n\r\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_a\","
+    "\"type\":\"function\",\"function\":{\"name\":\"lookup\",\"arguments\":\"\"}}]}}]}\r\n\r\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+    "{\"arguments\":\"{\\\"q\\\":\"}}]}}]}\r\n\r\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":"
+    "{\"arguments\":\"{\\\"url\\\":\\\"h\"}}]}}]}\r\n\r\n"
+    ": ping\r\n\r\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+    "{\"arguments\":\"\\\"\xc3\xbc\\\"}\"}}]}}]}\r\n\r\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":"
+    "{\"arguments\":\"ttp://x\\\"}\"}}]}}]}\r\n\r\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":2,\"id\":\"call_c\","
+    "\"type\":\"function\",\"function\":{\"name\":\"broken\",\"arguments\":\"{oops\"}}]}}]}\r\n\r\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\r\n\r\n"
+    "data: [DONE]\r\n\r\n";
+
+static void check_text_reply(const seer_model_reply *r, const delta_log *log)
+{
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(r->stop, SEER_STOP_END_TURN);
+    assert_int_equal(r->message->n_blocks, 2);
+    assert_int_equal(r->message->blocks[0].type, SEER_BLK_THINKING);
+    assert_string_equal(r->message->blocks[0].text, "Think \xc3\xa9 ");
+    assert_string_equal(r->message->blocks[1].text,
+                        "H\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x99\x82!\n");
+    assert_int_equal(r->usage.input_tokens, 40);
+    assert_int_equal(r->usage.cache_read_tokens, 60);
+    assert_int_equal(r->usage.output_tokens, 20);
+    assert_int_equal(r->usage.reasoning_tokens, 5);
+    assert_string_equal(r->model, "m-1");
+    /* the deltas add up to the reply, characters intact */
+    assert_string_equal(log->text, r->message->blocks[1].text);
+    assert_string_equal(log->thinking, r->message->blocks[0].text);
+}
+
+static void test_stream_every_split(void **state)
+{
+    (void)state;
+    seer_model *m = mk_model(SEER_OAI_OPENROUTER, TEST_KEY);
+    const char *streams[] = {stream_text, stream_tools};
+    for (size_t k = 0; k < 2; k++) {
+        const char *data = streams[k];
+        size_t len = strlen(data);
+        delta_log base_log = {0};
+        seer_model_reply *base = stream_run(m, data, NULL, 0, 200, &base_log, NULL);
+        assert_int_equal(base->err, SEER_OK);
+        if (k == 0) check_text_reply(base, &base_log);
+        for (size_t cut = 1; cut < len; cut++) {
+            delta_log log = {0};
+            seer_model_reply *r = stream_run(m, data, &cut, 1, 200, &log, NULL);
+            assert_reply_equal(base, r);
+            assert_string_equal(log.text, base_log.text);
+            assert_string_equal(log.thinking, base_log.thinking);
+            assert_string_equal(log.tools, base_log.tools);
+            seer_model_reply_free(r);
+        }
+        /* every byte alone */
+        size_t *cuts = malloc(len * sizeof *cuts);
+        for (size_t i = 0; i + 1 < len; i++) cuts[i] = i + 1;
+        delta_log log = {0};
+        seer_model_reply *r = stream_run(m, data, cuts, len - 1, 200, &log, NULL);
+        assert_reply_equal(base, r);
+        assert_string_equal(log.text, base_log.text);
+        free(cuts);
+        seer_model_reply_free(r);
+        seer_model_reply_free(base);
+    }
+    free_model(m);
+}
+
+static void test_stream_parallel_tool_calls(void **state)
+{
+    (void)state;
+    seer_model *m = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    delta_log log = {0};
+    seer_model_reply *r = stream_run(m, stream_tools, NULL, 0, 200, &log, NULL);
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(r->stop, SEER_STOP_TOOL_USE);
+    assert_int_equal(r->message->n_blocks, 3); /* no empty text block */
+    const seer_block *b = r->message->blocks;
+    /* ordered by index, not by arrival */
+    assert_string_equal(b[0].id, "call_a");
+    assert_string_equal(b[0].name, "lookup");
+    assert_string_equal(b[0].args, "{\"q\":\"\xc3\xbc\"}");
+    assert_null(b[0].args_error);
+    assert_string_equal(b[1].id, "call_b");
+    assert_string_equal(b[1].name, "fetch");
+    assert_string_equal(b[1].args, "{\"url\":\"http://x\"}");
+    assert_null(b[1].args_error);
+    assert_string_equal(b[2].name, "broken");
+    assert_string_equal(b[2].args, "{oops");
+    assert_non_null(b[2].args_error);
+    /* tool names are announced as they start */
+    assert_string_equal(log.tools, "fetch,lookup,broken");
+    seer_model_reply_free(r);
+
+    /* servers that omit "index" but repeat the id continue the same call */
+    const char *noidx =
+        CHUNK("{\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"t1\",\"function\":{\"name\":"
+              "\"f\",\"arguments\":\"{\\\"a\\\"\"}}]}}]}")
+        CHUNK("{\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\":1}\"}}]}}]}")
+        CHUNK("{\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"t2\",\"function\":{\"name\":"
+              "\"g\",\"arguments\":\"{}\"}}]}}]}")
+        CHUNK("{\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}") "data: [DONE]\n\n";
+    memset(&log, 0, sizeof log);
+    r = stream_run(m, noidx, NULL, 0, 200, &log, NULL);
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(seer_message_n_tool_calls(r->message), 2);
+    assert_string_equal(r->message->blocks[0].args, "{\"a\":1}");
+    assert_string_equal(r->message->blocks[1].id, "t2");
+    seer_model_reply_free(r);
+    free_model(m);
+}
+
+static void test_stream_faults(void **state)
+{
+    (void)state;
+    seer_secret_register(TEST_KEY);
+    seer_model *m = mk_model(SEER_OAI_OPENROUTER, TEST_KEY);
+    delta_log log = {0};
+    int rc = 0;
+
+    /* an error chunk after the 200 fails the attempt with its code */
+    const char *mid_err =
+        CHUNK("{\"choices\":[{\"delta\":{\"content\":\"par\"}}]}")
+        CHUNK("{\"error\":{\"code\":429,\"message\":\"Rate limited upstream " TEST_KEY "\"},"
+              "\"choices\":[{\"delta\":{},\"finish_reason\":\"error\"}]}")
+        CHUNK("{\"choices\":[{\"delta\":{\"content\":\"ignored\"}}]}");
+    seer_model_reply *r = stream_run(m, mid_err, NULL, 0, 200, &log, &rc);
+    assert_int_equal(rc, 429);
+    assert_int_equal(r->err, SEER_ERATELIMIT);
+    assert_int_equal(r->http_status, 429);
+    assert_null(r->message);
+    assert_non_null(strstr(r->errmsg, "Rate limited upstream"));
+    assert_null(strstr(r->errmsg, TEST_KEY));
+    assert_string_equal(log.text, "par");
+    seer_model_reply_free(r);
+
+    /* no code -> 500; an error without an error object but finish "error" -> 502 */
+    rc = 0;
+    r = stream_run(m, CHUNK("{\"error\":{\"message\":\"boom\"}}"), NULL, 0, 200, &log, &rc);
+    assert_int_equal(rc, 500);
+    assert_int_equal(r->err, SEER_EHTTP);
+    seer_model_reply_free(r);
+    rc = 0;
+    r = stream_run(m, CHUNK("{\"choices\":[{\"delta\":{},\"finish_reason\":\"error\"}]}"), NULL, 0,
+                   200, &log, &rc);
+    assert_int_equal(rc, 502);
+    assert_int_not_equal(r->err, SEER_OK);
+    seer_model_reply_free(r);
+
+    /* truncated: no finish_reason and no [DONE] */
+    r = stream_run(m, CHUNK("{\"choices\":[{\"delta\":{\"content\":\"half\"}}]}"), NULL, 0, 200,
+                   &log, &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r->err, SEER_EPROTO);
+    assert_non_null(strstr(r->errmsg, "truncated"));
+    assert_null(r->message);
+    seer_model_reply_free(r);
+    /* cut in the middle of an event */
+    r = stream_run(m, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: {\"cho",
+                   NULL, 0, 200, &log, &rc);
+    assert_int_equal(r->err, SEER_EPROTO);
+    seer_model_reply_free(r);
+    /* finish_reason without [DONE] is complete (some servers omit it) */
+    r = stream_run(m, CHUNK("{\"choices\":[{\"delta\":{\"content\":\"ok\"},\"finish_reason\":"
+                            "\"length\"}]}"),
+                   NULL, 0, 200, &log, &rc);
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(r->stop, SEER_STOP_MAX_TOKENS);
+    seer_model_reply_free(r);
+
+    /* malformed chunk: EPARSE, the rest ignored, no crash */
+    r = stream_run(m,
+                   CHUNK("{\"choices\":[{\"delta\":{\"content\":\"a\"}}]}") CHUNK("{\"choices\":[")
+                       CHUNK("{\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}")
+                           "data: [DONE]\n\n",
+                   NULL, 0, 200, &log, &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r->err, SEER_EPARSE);
+    assert_non_null(strstr(r->errmsg, "chunk #2"));
+    seer_model_reply_free(r);
+
+    /* a non-2xx status: the (error) body is parsed */
+    seer_provider_stream *s = seer_provider_openai.stream_new(m);
+    seer_http_response *resp =
+        mk_resp(402, "{\"error\":{\"code\":402,\"message\":\"Insufficient credits\"}}", NULL);
+    r = calloc(1, sizeof *r);
+    seer_provider_openai.stream_finish(s, resp, r);
+    assert_int_equal(r->err, SEER_EHTTP);
+    assert_int_equal(r->http_status, 402);
+    assert_non_null(strstr(r->errmsg, "out of credits"));
+    seer_model_reply_free(r);
+    seer_http_response_free(resp);
+
+    /* reset forgets everything: a failed attempt then a clean one */
+    memset(&log, 0, sizeof log);
+    assert_int_equal(seer_provider_openai.stream_feed(s, mid_err, strlen(mid_err), collect, &log),
+                     429);
+    seer_provider_openai.stream_reset(s);
+    assert_int_equal(
+        seer_provider_openai.stream_feed(s, stream_text, strlen(stream_text), collect, &log), 0);
+    resp = mk_resp(200, NULL, NULL);
+    r = calloc(1, sizeof *r);
+    seer_provider_openai.stream_finish(s, resp, r);
+    memset(&log, 0, sizeof log);
+    strcpy(log.text, "H\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x99\x82!\n");
+    strcpy(log.thinking, "Think \xc3\xa9 ");
+    check_text_reply(r, &log);
+    seer_model_reply_free(r);
+    seer_http_response_free(resp);
+
+    /* a server that answers the stream request with plain JSON */
+    seer_provider_openai.stream_reset(s);
+    const char *json = "{\"choices\":[{\"message\":{\"content\":\"whole\"},\"finish_reason\":"
+                       "\"stop\"}]}";
+    assert_int_equal(seer_provider_openai.stream_feed(s, json, 10, collect, &log), 0);
+    assert_int_equal(seer_provider_openai.stream_feed(s, json + 10, strlen(json) - 10, collect, &log),
+                     0);
+    resp = mk_resp(200, NULL, NULL);
+    r = calloc(1, sizeof *r);
+    seer_provider_openai.stream_finish(s, resp, r);
+    assert_int_equal(r->err, SEER_OK);
+    char *t = seer_message_text(r->message);
+    assert_string_equal(t, "whole");
+    free(t);
+    seer_model_reply_free(r);
+    seer_http_response_free(resp);
+
+    /* cancellation wins */
+    seer_provider_openai.stream_reset(s);
+    resp = mk_resp(0, NULL, NULL);
+    resp->err = SEER_ECANCELED;
+    r = calloc(1, sizeof *r);
+    seer_provider_openai.stream_finish(s, resp, r);
+    assert_int_equal(r->err, SEER_ECANCELED);
+    seer_model_reply_free(r);
+    seer_http_response_free(resp);
+    seer_provider_openai.stream_free(s);
+    free_model(m);
+}
+
+/* ---- main ------------------------------------------------------------------------------ */
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_build_messages),
+        cmocka_unit_test(test_build_tool_pairing_order),
+        cmocka_unit_test(test_build_escaping),
+        cmocka_unit_test(test_build_wire_cache),
+        cmocka_unit_test(test_build_tools_and_choice),
+        cmocka_unit_test(test_build_sampling_and_stream),
+        cmocka_unit_test(test_build_headers_and_auth),
+        cmocka_unit_test(test_build_extra_body),
+        cmocka_unit_test(test_build_prefill),
+        cmocka_unit_test(test_parse_finish_reasons),
+        cmocka_unit_test(test_parse_usage_and_reasoning),
+        cmocka_unit_test(test_parse_tool_calls),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_body_check),
+        cmocka_unit_test(test_stream_every_split),
+        cmocka_unit_test(test_stream_parallel_tool_calls),
+        cmocka_unit_test(test_stream_faults),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    seer_secret_reset();
+    return rc;
+}
