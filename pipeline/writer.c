@@ -682,7 +682,9 @@ void seer_writer_free(seer_writer *w)
 
 /* ------------------------------------------------- synchronous helpers */
 
-seer_err seer_write_file_atomic(const char *path, const void *data, size_t len, seer_error *err)
+/* Weak only while agents/transcript.c carries a duplicate (see writer.h). */
+__attribute__((weak)) seer_err seer_write_file_atomic(const char *path, const char *data,
+                                                      size_t len, seer_error *err)
 {
     if (path == NULL || path[0] == '\0' || (data == NULL && len > 0))
         return seer_error_set(err, SEER_EINVAL, "write file: empty path or no data");

@@ -79,8 +79,12 @@ int seer_writer_path_ok(const char *relpath);
 
 /* Atomically replaces the file at path (any path) with data: temp file in
  * the same directory, fsync, rename, fsync directory.  Thread-safe (no
- * shared state), blocks on the disk. */
-seer_err seer_write_file_atomic(const char *path, const void *data, size_t len, seer_error *err);
+ * shared state), blocks on the disk.
+ * NOTE: agents/transcript.c currently defines a function of the same name
+ * and prototype (the prototype here matches it exactly so both headers may
+ * be included together); until it is removed there, this definition is
+ * weak and the linker keeps the other one.  Same behaviour either way. */
+seer_err seer_write_file_atomic(const char *path, const char *data, size_t len, seer_error *err);
 
 /* Appends data as one line (adding '\n' if missing) with a single write(),
  * then fsyncs.  Creates the file (mode 0644) if missing.  Thread-safe (no
