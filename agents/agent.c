@@ -66,6 +66,7 @@ struct seer_agent {
     char *id;
     char *role;
     seer_model *model;
+    seer_usage_ledger *ledger;
     seer_loop *loop;
     seer_pool *pool;
     seer_toolset *tools;
@@ -565,6 +566,9 @@ static void on_model_reply(seer_agent *a, seer_msg *msg)
         return;
     }
     seer_usage_add(&a->usage, &r->usage);
+    if (a->ledger)
+        seer_usage_ledger_add(a->ledger, seer_model_name(a->model), a->role, &r->usage,
+                              r->mock || seer_model_is_mock(a->model));
     cJSON *f = cJSON_CreateObject();
     if (f) {
         cJSON_AddNumberToObject(f, "turn", a->turn);
@@ -860,6 +864,7 @@ seer_agent *seer_agent_new(const seer_agent_config *cfg, seer_error *err)
     a->finish_tool = cfg->finish_tool ? strdup(cfg->finish_tool) : NULL;
     a->out_dir = cfg->out_dir ? strdup(cfg->out_dir) : NULL;
     a->model = cfg->model;
+    a->ledger = cfg->usage;
     a->loop = cfg->loop;
     a->pool = cfg->pool;
     a->tools = cfg->tools;

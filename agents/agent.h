@@ -34,6 +34,7 @@
 #include "agents/message.h"
 #include "agents/model.h"
 #include "agents/tools.h"
+#include "agents/usage.h"
 #include "pipeline/actor.h"
 #include "pipeline/loop.h"
 #include "pipeline/pool.h"
@@ -102,6 +103,8 @@ typedef struct seer_agent_config {
     int64_t max_tokens;      /* input + output tokens over all calls; 0 = none */
     uint64_t deadline_ms;    /* wall budget from START; 0 = none */
     const char *out_dir;     /* journal + transcript directory; NULL = none */
+    seer_usage_ledger *usage; /* borrowed; every reply's usage is added under
+                                 (model name, role); may be NULL */
     void (*on_event)(void *arg, const seer_agent_event *ev); /* may be NULL */
     void *on_event_arg;
     void (*on_done)(void *arg, seer_agent *a); /* may be NULL; after the end

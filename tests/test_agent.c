@@ -376,8 +376,21 @@ static void t_parallel_tools_paired_in_order(void **state)
     push_completion(&f->srv, "Let me use tools.", calls, 20, 10);
     push_completion(&f->srv, "All done: 42.", NULL, 40, 5);
     seer_agent_config cfg = base_cfg(f);
+    seer_usage_ledger *ledger = seer_usage_ledger_new();
+    cfg.usage = ledger;
+    cfg.role = "auditor";
     seer_agent *a;
     assert_int_equal(run(f, &cfg, &a), SEER_AGENT_STOPPED);
+    /* usage is accounted per (model, role) in the run's ledger */
+    assert_int_equal(seer_usage_ledger_rows(ledger), 1);
+    seer_usage_row row;
+    assert_int_equal(seer_usage_ledger_row(ledger, 0, &row), SEER_OK);
+    assert_string_equal(row.model, "openai/gpt-test");
+    assert_string_equal(row.role, "auditor");
+    assert_int_equal(row.calls, 2);
+    assert_int_equal(row.usage.input_tokens, 60);
+    assert_false(row.mock);
+    seer_usage_ledger_free(ledger);
     assert_string_equal(seer_agent_status_name(SEER_AGENT_STOPPED), "completed");
     assert_int_equal(seer_agent_turns(a), 2);
     assert_int_equal(seer_agent_tool_calls(a), 3);
