@@ -743,6 +743,19 @@ static int status_for_error_type(const char *t) {
     return 500;
 }
 
+/* If j (a 2xx body) is an error object, the status it stands for, else 0. */
+static long error_body_status(const cJSON *j) {
+    const char *type = jstr(j, "type");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    int is_err = (type && strcmp(type, "error") == 0) ||
+                 (cJSON_IsObject(e) && !cJSON_GetObjectItemCaseSensitive(j, "content"));
+    if (!is_err) return 0;
+    const cJSON *code = e ? cJSON_GetObjectItemCaseSensitive(e, "code") : NULL;
+    if (cJSON_IsNumber(code) && code->valuedouble >= 400 && code->valuedouble < 600)
+        return (long)code->valuedouble;
+    return status_for_error_type(e ? jstr(e, "type") : NULL);
+}
+
 static seer_err err_for_status(long st) {
     if (st == 401 || st == 403) return SEER_EAUTH;
     if (st == 429) return SEER_ERATELIMIT;
@@ -868,10 +881,8 @@ static void parse_success(const char *body, size_t len, const char *rid, seer_mo
                    line, col, len);
         return;
     }
-    const char *type = jstr(j, "type");
-    if (type && strcmp(type, "error") == 0) {
-        const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-        long st = status_for_error_type(e ? jstr(e, "type") : NULL);
+    long st = error_body_status(j);
+    if (st) {
         cJSON_Delete(j);
         reply_error_body(body, len, st, rid, out);
         out->http_status = st;
@@ -924,21 +935,18 @@ static void anth_parse(const seer_model *m, const seer_http_response *resp, seer
     parse_success(resp->body, resp->body_len, out->request_id, out);
 }
 
-/* Cheap check for {"type":"error",...} in the body of a 200. */
+/* Cheap check for an error object in the body of a 200: Anthropic's
+ * {"type":"error","error":{type,message}}, or a proxy's {"error":{...}}
+ * (OpenRouter style, status in "code") with no content. */
 static int anth_body_check(void *arg, const char *body, size_t len) {
     (void)arg;
     if (!body || len == 0) return 0;
     size_t scan = len < 128 ? len : 128;
     if (!memmem(body, scan, "\"error\"", 7)) return 0;
     cJSON *j = cJSON_ParseWithLength(body, len);
-    int st = 0;
-    const char *type = j ? jstr(j, "type") : NULL;
-    if (type && strcmp(type, "error") == 0) {
-        const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-        st = status_for_error_type(e ? jstr(e, "type") : NULL);
-    }
+    long st = j ? error_body_status(j) : 0;
     cJSON_Delete(j);
-    return st;
+    return (int)st;
 }
 
 /* ---- streaming ---------------------------------------------------------- */
