@@ -324,7 +324,7 @@ static void t_sweep(void **st)
                                      (unsigned long long)d.delay_ns, d.rate_limited, d.reason,
                                      want, (unsigned long long)delay);
                         assert_true(strlen(d.reason) > 0);
-                        char code[8];
+                        char code[24];
                         snprintf(code, sizeof code, "%ld", status);
                         assert_non_null(strstr(d.reason, code));
                         checked++;
