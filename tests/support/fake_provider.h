@@ -148,7 +148,7 @@ void fp_turn_free(fp_turn *t);
  * arguments string / Anthropic partial_json fragments) to test clients
  * against invalid tool arguments. */
 void fp_text(fp_turn *t, const char *text);
-void fp_text_n(fp_turn *t, const char *text, size_t len); /* huge or binary-safe text */
+void fp_text_n(fp_turn *t, const char *text, size_t len); /* text without NUL bytes */
 void fp_tool_call(fp_turn *t, const char *id, const char *name, const char *input_json);
 void fp_thinking(fp_turn *t, const char *thinking, const char *signature);
 void fp_redacted_thinking(fp_turn *t, const char *data);

@@ -31,6 +31,7 @@
  * closes.  The request passed to the handler lives only for the call.
  */
 #include "tests/support/httpd.h"
+#include "tests/support/httpd_ext.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -788,6 +789,10 @@ static void raise_nofile(void) {
 }
 
 thttpd *thttpd_start(thttpd_handler h, void *arg) {
+    return thttpd_start_port(h, arg, 0);
+}
+
+thttpd *thttpd_start_port(thttpd_handler h, void *arg, uint16_t port) {
     assert(h);
     raise_nofile();
     thttpd *s = calloc(1, sizeof *s);
@@ -800,7 +805,7 @@ thttpd *thttpd_start(thttpd_handler h, void *arg) {
     if (s->lfd < 0) goto fail;
     int one = 1;
     setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (bind(s->lfd, (struct sockaddr *)&sa, sizeof sa) != 0) goto fail;
     if (listen(s->lfd, 65535) != 0) goto fail; /* clamped to somaxconn */
