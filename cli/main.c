@@ -1,2 +1,253 @@
-/* not yet written */
-int main(void) { return 0; }
+/*
+ * main.c - the `seer` executable: dispatches subcommands and owns the flag
+ * parser every command uses.
+ *
+ * `seer --help`, `seer --version`, `seer COMMAND --help`, and `seer COMMAND
+ * ...` for the commands listed in seer_cli_commands.  Anything else is a
+ * usage error (exit 2) that names what was not understood.
+ *
+ * DESIGN
+ *
+ * main runs single-threaded: it blocks SIGINT/SIGTERM first (so that every
+ * thread a command later creates inherits the mask and the signals can be
+ * received in one place -- the supervisor's signalfd or a command's own
+ * sigtimedwait), then hands argv to the command.  The library never exits;
+ * only this file and the commands turn errors into exit statuses.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pipeline/supervisor.h"
+
+#ifndef SEER_VERSION
+#define SEER_VERSION "0.1.0"
+#endif
+
+const seer_cli_cmd seer_cli_commands[] = {
+    {"agent", "run one agent: a model with a system prompt, a prompt and tools", seer_cmd_agent},
+    {"ask", "ask a model one question and print the answer", seer_cmd_ask},
+    {"demo", "run N offline mock agents concurrently on the pipeline", seer_cmd_demo},
+    {NULL, NULL, NULL},
+};
+
+/* ---- flag parsing ----------------------------------------------------------- */
+
+int seer_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "seer %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see 'seer %s --help')\n", cmd);
+    va_end(ap);
+    return SEER_EXIT_USAGE;
+}
+
+static void print_help(const char *usage_line, const seer_cli_opt *opts)
+{
+    printf("usage: %s\n\nflags:\n", usage_line);
+    for (const seer_cli_opt *o = opts; o->name; o++) {
+        char left[64];
+        const char *mv = o->kind == SEER_CLI_BOOL ? "" : (o->metavar ? o->metavar : "VALUE");
+        if (o->short_name)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name, *mv ? " " : "",
+                     mv);
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", o->name, *mv ? " " : "", mv);
+        printf("  %-28s %s\n", left, o->help ? o->help : "");
+    }
+    printf("  %-28s %s\n", "-h, --help", "show this help");
+}
+
+/* Stores value into o's destination.  Returns 0 or a usage error. */
+static int store(const char *cmd, const seer_cli_opt *o, const char *shown, const char *value)
+{
+    switch (o->kind) {
+    case SEER_CLI_STR:
+        *(const char **)o->dst = value;
+        return 0;
+    case SEER_CLI_INT: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end)
+            return seer_cli_usage_error(cmd, "flag '%s' needs a whole number, not '%s'", shown,
+                                        value);
+        if ((o->min || o->max) && (v < o->min || v > o->max))
+            return seer_cli_usage_error(cmd, "flag '%s' must be between %ld and %ld", shown,
+                                        o->min, o->max);
+        *(long *)o->dst = v;
+        return 0;
+    }
+    case SEER_CLI_LIST: {
+        seer_cli_list *l = o->dst;
+        if (l->n >= sizeof l->items / sizeof l->items[0])
+            return seer_cli_usage_error(cmd, "flag '%s' given too many times", shown);
+        l->items[l->n++] = value;
+        return 0;
+    }
+    case SEER_CLI_BOOL:
+        *(int *)o->dst = 1;
+        return 0;
+    }
+    return seer_cli_usage_error(cmd, "internal error parsing '%s'", shown);
+}
+
+int seer_cli_parse(const char *cmd, const char *usage_line, const seer_cli_opt *opts, int argc,
+                   char **argv, const char **pos, size_t max_pos, size_t *n_pos)
+{
+    *n_pos = 0;
+    int flags_done = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (flags_done || arg[0] != '-' || arg[1] == '\0') {
+            if (*n_pos >= max_pos)
+                return seer_cli_usage_error(cmd, "unexpected argument '%s'", arg);
+            pos[(*n_pos)++] = arg;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            flags_done = 1;
+            continue;
+        }
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            print_help(usage_line, opts);
+            return 1;
+        }
+        const seer_cli_opt *o = NULL;
+        const char *inline_val = NULL;
+        char shown[80];
+        if (arg[1] == '-') {
+            const char *name = arg + 2;
+            const char *eq = strchr(name, '=');
+            size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+            for (const seer_cli_opt *c = opts; c->name && !o; c++)
+                if (strlen(c->name) == nl && strncmp(c->name, name, nl) == 0)
+                    o = c;
+            snprintf(shown, sizeof shown, "--%.*s", (int)(nl > 60 ? 60 : nl), name);
+            if (eq)
+                inline_val = eq + 1;
+        } else {
+            for (const seer_cli_opt *c = opts; c->name && !o; c++)
+                if (c->short_name && c->short_name == arg[1])
+                    o = c;
+            snprintf(shown, sizeof shown, "-%c", arg[1]);
+            if (arg[2])
+                inline_val = arg + 2;
+        }
+        if (!o)
+            return seer_cli_usage_error(cmd, "unknown flag '%s'", shown);
+        if (o->kind == SEER_CLI_BOOL) {
+            if (inline_val)
+                return seer_cli_usage_error(cmd, "flag '%s' takes no value", shown);
+            store(cmd, o, shown, "1");
+            continue;
+        }
+        const char *value = inline_val;
+        if (!value) {
+            if (i + 1 >= argc)
+                return seer_cli_usage_error(cmd, "flag '%s' needs a value (%s)", shown,
+                                            o->metavar ? o->metavar : "VALUE");
+            value = argv[++i];
+        }
+        int rc = store(cmd, o, shown, value);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+char *seer_cli_read_file(const char *cmd, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "seer %s: %s: %s\n", cmd, path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        if (r == 0)
+            break;
+        n += r;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        fprintf(stderr, "seer %s: %s: cannot read\n", cmd, path);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+void seer_cli_timestamp(char *buf, size_t cap)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(buf, cap, "%Y%m%d-%H%M%S", &tm);
+}
+
+/* ---- dispatch ---------------------------------------------------------------- */
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: seer [--help] [--version] COMMAND [FLAGS]\n\n"
+                 "seer runs LLM agents that audit other models, on a pipeline of\n"
+                 "actors, queues and one I/O loop.\n\ncommands:\n");
+    for (const seer_cli_cmd *c = seer_cli_commands; c->name; c++)
+        fprintf(out, "  %-8s %s\n", c->name, c->summary);
+    fprintf(out, "\n'seer COMMAND --help' shows a command's flags.\n"
+                 "Models are named provider/model: anthropic/claude-sonnet-4-5, "
+                 "openai/gpt-4.1,\nopenrouter/moonshotai/kimi-k2, vllm/M, ollama/M, llamacpp/M, "
+                 "mockllm/model (offline).\nKeys come from the environment or ./.env "
+                 "(ANTHROPIC_API_KEY, OPENAI_API_KEY, OPENROUTER_API_KEY).\n");
+}
+
+int main(int argc, char **argv)
+{
+    /* before any thread exists: every thread inherits the blocked mask */
+    seer_signals_block();
+    if (argc < 2) {
+        usage(stderr);
+        return SEER_EXIT_USAGE;
+    }
+    const char *a = argv[1];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0) {
+        usage(stdout);
+        return SEER_EXIT_OK;
+    }
+    if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+        printf("seer %s\n", SEER_VERSION);
+        return SEER_EXIT_OK;
+    }
+    if (a[0] == '-') {
+        fprintf(stderr, "seer: unknown flag '%s' (see 'seer --help')\n", a);
+        return SEER_EXIT_USAGE;
+    }
+    for (const seer_cli_cmd *c = seer_cli_commands; c->name; c++)
+        if (strcmp(c->name, a) == 0)
+            return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "seer: unknown command '%s' (see 'seer --help')\n", a);
+    return SEER_EXIT_USAGE;
+}
