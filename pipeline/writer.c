@@ -16,7 +16,12 @@
  * MAX_OPEN; least recently used is fsynced and closed first), opened with
  * O_APPEND, each line in one write().  A file written since its last fsync
  * is dirty; dirty files are fsynced when sync_ms has passed since the last
- * sync round, at every flush, before being evicted, and at close.  When an
+ * sync round, at every flush, and at close.  An evicted dirty file is closed
+ * without waiting for the disk and its path is remembered in `unsynced`; the
+ * next sync round reopens it read-only and fsyncs it (on Linux fsync on any
+ * descriptor flushes the file), so eviction never costs an fsync.  A round
+ * with more than SYNCFS_THRESHOLD dirty files makes one syncfs() call
+ * instead of one fsync per file.  When an
  * append creates a file, its directory is fsynced at the next sync round so
  * the new name is durable too.  Replace closes any cached descriptor for
  * the path first (it would point at the old inode), then does temp file +
@@ -47,8 +52,10 @@
 
 #include "pipeline/clock.h"
 
-#define MAX_OPEN 64
+#define MAX_OPEN 128
 #define DEFAULT_SYNC_MS 100
+/* Above this many dirty files a sync round uses syncfs() instead. */
+#define SYNCFS_THRESHOLD 32
 /* Submitters wait (back-pressure) once this many bytes are queued. */
 #define MAX_PENDING_BYTES ((size_t)256 * 1024 * 1024)
 
@@ -66,6 +73,12 @@ typedef struct op {
     flush_ticket *ticket; /* flush only; lives on the flusher's stack */
     struct op *next;
 } op;
+
+/* A file closed while dirty: fsynced (by path) at the next sync round. */
+typedef struct unsynced_file {
+    char *path;
+    int created;
+} unsynced_file;
 
 typedef struct open_file {
     char *path; /* NULL = slot free */
@@ -91,6 +104,8 @@ struct seer_writer {
 
     /* writer thread only */
     open_file files[MAX_OPEN];
+    unsynced_file *unsynced;
+    size_t n_unsynced, cap_unsynced;
     uint64_t use_clock;
     uint64_t last_sync_ns;
     int any_dirty;
@@ -263,6 +278,19 @@ static void set_sticky(seer_writer *w, int errnum, const char *what, const char 
     pthread_mutex_unlock(&w->mu);
 }
 
+/* fsyncs the directory holding path (relative to the run dir). */
+static void sync_parent_dir(seer_writer *w, const char *path)
+{
+    const char *base;
+    char *parent = split_parent(path, &base);
+    int pfd = parent ? open_dir_at(w->dirfd, parent) : -1;
+    if (pfd < 0 || fsync(pfd) != 0)
+        set_sticky(w, parent ? errno : ENOMEM, "fsync directory of", path);
+    if (pfd >= 0)
+        close(pfd);
+    free(parent);
+}
+
 /* fsyncs f (and its directory if it was created).  Writer thread only. */
 static void sync_file(seer_writer *w, open_file *f)
 {
@@ -272,32 +300,96 @@ static void sync_file(seer_writer *w, open_file *f)
         f->dirty = 0;
     }
     if (f->created) {
-        const char *base;
-        char *parent = split_parent(f->path, &base);
-        int pfd = parent ? open_dir_at(w->dirfd, parent) : -1;
-        if (pfd < 0 || fsync(pfd) != 0)
-            set_sticky(w, parent ? errno : ENOMEM, "fsync directory of", f->path);
-        if (pfd >= 0)
-            close(pfd);
-        free(parent);
+        sync_parent_dir(w, f->path);
         f->created = 0;
     }
 }
 
+static int cmp_unsynced(const void *a, const void *b)
+{
+    return strcmp(((const unsynced_file *)a)->path, ((const unsynced_file *)b)->path);
+}
+
+/* fsyncs the files evicted while dirty, each once.  Writer thread only. */
+static void sync_unsynced(seer_writer *w)
+{
+    if (w->n_unsynced == 0)
+        return; /* also: qsort must not see a NULL array */
+    qsort(w->unsynced, w->n_unsynced, sizeof *w->unsynced, cmp_unsynced);
+    for (size_t i = 0; i < w->n_unsynced; i++) {
+        unsynced_file *u = &w->unsynced[i];
+        int created = u->created;
+        while (i + 1 < w->n_unsynced && strcmp(u->path, w->unsynced[i + 1].path) == 0) {
+            created |= w->unsynced[i + 1].created;
+            free(w->unsynced[++i].path);
+        }
+        int fd = openat(w->dirfd, u->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) != 0)
+            set_sticky(w, errno, "fsync", u->path);
+        if (fd >= 0)
+            close(fd);
+        if (created)
+            sync_parent_dir(w, u->path);
+        free(u->path);
+    }
+    w->n_unsynced = 0;
+}
+
 static void sync_all(seer_writer *w)
 {
+    size_t ndirty = w->n_unsynced;
+    for (int i = 0; i < MAX_OPEN; i++)
+        ndirty += w->files[i].path != NULL && (w->files[i].dirty || w->files[i].created);
+    if (ndirty > SYNCFS_THRESHOLD) {
+        /* Many dirty files: one syncfs() (data and directory entries of the
+         * whole file system) is far cheaper than hundreds of fsyncs. */
+        if (syncfs(w->dirfd) == 0) {
+            for (int i = 0; i < MAX_OPEN; i++)
+                w->files[i].dirty = w->files[i].created = 0;
+            for (size_t i = 0; i < w->n_unsynced; i++)
+                free(w->unsynced[i].path);
+            w->n_unsynced = 0;
+            w->any_dirty = 0;
+            w->last_sync_ns = seer_now_ns();
+            return;
+        }
+        /* fall back to one fsync per file, which names the failing file */
+    }
     for (int i = 0; i < MAX_OPEN; i++)
         if (w->files[i].path != NULL)
             sync_file(w, &w->files[i]);
+    sync_unsynced(w);
     w->any_dirty = 0;
     w->last_sync_ns = seer_now_ns();
 }
 
-static void close_file(seer_writer *w, open_file *f)
+/* Closes f.  If it is dirty and `defer`, its fsync is left to the next
+ * sync round (eviction); otherwise it is synced now.  Writer thread only. */
+static void close_file(seer_writer *w, open_file *f, int defer)
 {
-    sync_file(w, f);
+    int deferred = 0;
+    if (defer && (f->dirty || f->created)) {
+        if (w->n_unsynced == w->cap_unsynced) {
+            size_t ncap = w->cap_unsynced ? w->cap_unsynced * 2 : 64;
+            unsynced_file *n = realloc(w->unsynced, ncap * sizeof *n);
+            if (n != NULL) {
+                w->unsynced = n;
+                w->cap_unsynced = ncap;
+            }
+        }
+        if (w->n_unsynced < w->cap_unsynced) {
+            w->unsynced[w->n_unsynced].path = f->path; /* ownership moves */
+            w->unsynced[w->n_unsynced].created = f->created;
+            w->n_unsynced++;
+            w->any_dirty = 1;
+            deferred = 1;
+        }
+    }
+    if (!deferred) {
+        sync_file(w, f); /* also the fallback when the list cannot grow */
+        free(f->path);
+    }
     close(f->fd);
-    free(f->path);
     memset(f, 0, sizeof *f);
     f->fd = -1;
 }
@@ -321,20 +413,22 @@ static open_file *get_file(seer_writer *w, const char *path)
     }
     if (free_slot == NULL) {
         assert(lru != NULL);
-        close_file(w, lru);
+        close_file(w, lru, 1);
         free_slot = lru;
-    }
-    const char *base;
-    char *parent = split_parent(path, &base);
-    int rc = parent ? mkdirs_at(w->dirfd, parent) : ENOMEM;
-    free(parent);
-    if (rc != 0) {
-        set_sticky(w, rc, "creating directories for", path);
-        return NULL;
     }
     int created = 0;
     int fd = openat(w->dirfd, path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
+        /* new file: create missing directories first (only now, so reopening
+         * an evicted file costs one syscall) */
+        const char *base;
+        char *parent = split_parent(path, &base);
+        int rc = parent ? mkdirs_at(w->dirfd, parent) : ENOMEM;
+        free(parent);
+        if (rc != 0) {
+            set_sticky(w, rc, "creating directories for", path);
+            return NULL;
+        }
         fd = openat(w->dirfd, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         created = 1;
     }
@@ -374,7 +468,7 @@ static void do_replace(seer_writer *w, op *o)
 {
     for (int i = 0; i < MAX_OPEN; i++)
         if (w->files[i].path != NULL && strcmp(w->files[i].path, o->path) == 0)
-            close_file(w, &w->files[i]);
+            close_file(w, &w->files[i], 0);
     const char *base;
     char *parent = split_parent(o->path, &base);
     int rc = parent ? mkdirs_at(w->dirfd, parent) : ENOMEM;
@@ -465,9 +559,12 @@ static void *writer_main(void *arg)
             break;
     }
     pthread_mutex_unlock(&w->mu);
+    sync_all(w);
     for (int i = 0; i < MAX_OPEN; i++)
         if (w->files[i].path != NULL)
-            close_file(w, &w->files[i]);
+            close_file(w, &w->files[i], 0);
+    free(w->unsynced);
+    w->unsynced = NULL;
     return NULL;
 }
 
@@ -549,13 +646,17 @@ static seer_err submit(seer_writer *w, op *o)
         return SEER_ECLOSED;
     }
     o->next = NULL;
+    int was_empty = w->head == NULL;
     if (w->tail != NULL)
         w->tail->next = o;
     else
         w->head = o;
     w->tail = o;
     w->pending_bytes += o->len;
-    pthread_cond_signal(&w->work);
+    /* The writer only sleeps on an empty queue (it checks under mu), so
+     * only the first op of a batch needs to wake it. */
+    if (was_empty)
+        pthread_cond_signal(&w->work);
     pthread_mutex_unlock(&w->mu);
     return SEER_OK;
 }
