@@ -2,7 +2,7 @@
  * test_signals.c - SIGINT/SIGTERM handling by the supervisor, in a child
  * process.
  *
- * The test program re-executes itself (/proc/self/exe --child DIR MODE N) to
+ * The test program re-executes itself (its own path, --child DIR MODE N) to
  * get a fresh process that blocks the signals before any thread exists and
  * runs N jobs under a supervisor with handle_signals.  Jobs write what real
  * jobs write: one line per event appended to DIR/journal.jsonl, and, when
@@ -208,6 +208,10 @@ static int child_main(const char *dir, const char *mode, int njobs)
 
 /* ---- the parent ------------------------------------------------------------- */
 
+/* This program's path, resolved at start (exec'ing "/proc/self/exe" under
+ * valgrind would start the tool, not us). */
+static char self_path[4096];
+
 typedef struct run {
     char dir[64];
     pid_t pid;
@@ -232,7 +236,7 @@ static void spawn(run *r, const char *mode, int njobs)
             dup2(fd, 2);
             close(fd);
         }
-        execl("/proc/self/exe", "test_signals", "--child", r->dir, mode, n, (char *)NULL);
+        execl(self_path, "test_signals", "--child", r->dir, mode, n, (char *)NULL);
         _exit(99);
     }
 }
@@ -463,6 +467,12 @@ int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "--child") == 0)
         return child_main(argv[2], argv[3], atoi(argv[4]));
+    ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+    if (n <= 0) {
+        fprintf(stderr, "test_signals: cannot resolve /proc/self/exe\n");
+        return 1;
+    }
+    self_path[n] = '\0';
     const struct CMUnitTest t[] = {
         cmocka_unit_test(t_sigint),
         cmocka_unit_test(t_sigterm),
