@@ -1260,6 +1260,418 @@ static void test_stream_faults(void **state)
     free_model(m);
 }
 
+
+/* ---- end to end: agents/model.c + the I/O loop + the fake provider ------------------ */
+
+typedef struct e2e {
+    fake_provider *fp;
+    seer_env *env;
+    seer_loop *loop;
+    seer_pool *pool;
+    seer_model *m;
+    seer_conv conv;
+} e2e;
+
+/* Starts the fake provider, a loop and a pool, and opens `name` pointing at
+ * the fake through the flavour's environment variables. */
+static void e2e_open(e2e *t, const char *name, const char *key_var, const char *url_var,
+                     const char *key, int stream, const char *extra_body)
+{
+    memset(t, 0, sizeof *t);
+    t->fp = fake_provider_start(&(fake_provider_opts){.api_key = key ? TEST_KEY : NULL,
+                                                      .no_auth_check = key == NULL});
+    assert_non_null(t->fp);
+    seer_error e;
+    t->env = seer_env_load(NULL, &e);
+    assert_non_null(t->env);
+    if (key_var) assert_int_equal(seer_env_set(t->env, key_var, key ? key : ""), SEER_OK);
+    assert_int_equal(seer_env_set(t->env, url_var, fake_provider_openai_url(t->fp)), SEER_OK);
+    t->loop = seer_loop_new(NULL, &e);
+    assert_non_null(t->loop);
+    assert_int_equal(seer_loop_start(t->loop), SEER_OK);
+    t->pool = seer_pool_new(2, &e);
+    assert_non_null(t->pool);
+    seer_model_options o;
+    seer_model_options_init(&o);
+    o.stream = stream;
+    o.retry.max_attempts = 4;
+    o.retry.base_ns = 1000000;   /* 1 ms: retries without retry-after stay quick */
+    o.retry.cap_ns = 5000000;
+    o.timeout_ms = 30000;
+    if (extra_body) o.extra_body_json = strdup(extra_body);
+    t->m = seer_model_open(name, &o, t->env, &e);
+    seer_model_options_clear(&o);
+    if (!t->m) fail_msg("open %s: %s", name, e.msg);
+    seer_conv_init(&t->conv);
+    seer_conv_set_system(&t->conv, "You are a test.");
+    seer_message *u = seer_message_new(SEER_ROLE_USER);
+    seer_message_add_text(u, "Hello \xe4\xb8\x96\xe7\x95\x8c");
+    seer_conv_push(&t->conv, u);
+}
+
+static void e2e_close(e2e *t)
+{
+    /* Loop and pool first: model.c's call_deliver() wakes the sync caller
+     * before its worker finishes freeing the call (which still reads the
+     * model), so the model may only go once the workers have been joined. */
+    seer_loop_free(t->loop);
+    seer_pool_free(t->pool);
+    seer_model_free(t->m);
+    fake_provider_stop(t->fp);
+    seer_env_free(t->env);
+    seer_conv_clear(&t->conv);
+}
+
+typedef struct sync_log {
+    delta_log d;
+    int resets;
+} sync_log;
+
+static void on_delta(void *arg, const seer_model_delta *d)
+{
+    sync_log *l = arg;
+    if (d->kind == SEER_DELTA_RESET) {
+        l->resets++;
+        memset(&l->d, 0, sizeof l->d);
+        return;
+    }
+    seer_model_delta *copy = calloc(1, sizeof *copy);
+    copy->kind = d->kind;
+    copy->text = strdup(d->text ? d->text : "");
+    collect(&l->d, copy);
+}
+
+static seer_model_reply *e2e_call(e2e *t, sync_log *log)
+{
+    seer_tool_def tools[1] = {{.name = "lookup", .description = "look up",
+                               .schema_json = "{\"type\":\"object\"}"}};
+    seer_model_request req = {.conv = &t->conv, .tools = tools, .n_tools = 1};
+    seer_model_reply *r = seer_model_generate_sync(t->m, t->loop, t->pool, &req,
+                                                   log ? on_delta : NULL, log);
+    assert_non_null(r);
+    return r;
+}
+
+/* The key appears in no recorded request except in its Authorization
+ * header, and never in the reply's error text. */
+static void assert_no_leak(e2e *t, const seer_model_reply *r)
+{
+    assert_null(strstr(r->errmsg, TEST_KEY));
+    for (size_t i = 0; i < fake_provider_count(t->fp); i++) {
+        const fp_request *q = fake_provider_request(t->fp, i);
+        assert_null(strstr(q->body, TEST_KEY));
+        assert_null(strstr(q->path, TEST_KEY));
+        for (size_t h = 0; h < q->n_headers; h++)
+            if (strcmp(q->hdr_names[h], "authorization") != 0)
+                assert_null(strstr(q->hdr_values[h], TEST_KEY));
+    }
+}
+
+static fp_turn *turn_tools(void)
+{
+    fp_turn *t = fp_turn_reply();
+    fp_text(t, "Looking \xe4\xb8\x96\xe7\x95\x8c up \xf0\x9f\x99\x82 both keys now, please wait.");
+    fp_tool_call(t, "call_1", "lookup", "{\"q\":\"alpha\",\"n\":1}");
+    fp_tool_call(t, "call_2", "lookup", "{\"q\":\"beta \xc3\xa9\"}");
+    fp_usage(t, 120, 40, 0, 100);
+    return t;
+}
+
+static void assert_tools_reply(const seer_model_reply *r)
+{
+    if (r->err != SEER_OK) fail_msg("reply failed: %s", r->errmsg);
+    assert_int_equal(r->stop, SEER_STOP_TOOL_USE);
+    char *text = seer_message_text(r->message);
+    assert_string_equal(text, "Looking \xe4\xb8\x96\xe7\x95\x8c up \xf0\x9f\x99\x82 both keys now, please wait.");
+    free(text);
+    assert_int_equal(seer_message_n_tool_calls(r->message), 2);
+    const seer_block *b = &r->message->blocks[r->message->n_blocks - 1];
+    assert_string_equal(b->id, "call_2");
+    assert_string_equal(b->name, "lookup");
+    cJSON *args = cJSON_Parse(b->args);
+    assert_non_null(args);
+    assert_string_equal(jstr(args, "q"), "beta \xc3\xa9");
+    cJSON_Delete(args);
+    assert_null(b->args_error);
+    assert_int_equal(r->usage.cache_read_tokens, 100);
+    assert_int_equal(r->usage.input_tokens, 120);
+    assert_int_equal(r->usage.output_tokens, 40);
+}
+
+static void test_e2e_plain(void **state)
+{
+    (void)state;
+    e2e t;
+    e2e_open(&t, "openai/gpt-test", "OPENAI_API_KEY", "OPENAI_BASE_URL", TEST_KEY, 0, NULL);
+    fake_provider_push(t.fp, turn_tools());
+    seer_model_reply *r = e2e_call(&t, NULL);
+    assert_tools_reply(r);
+    assert_int_equal(r->attempts, 1);
+    assert_int_equal(r->http_status, 200);
+    assert_int_equal(fake_provider_count(t.fp), 1);
+    const fp_request *q = fake_provider_request(t.fp, 0);
+    assert_int_equal(q->format, FP_FORMAT_OPENAI);
+    assert_int_equal(q->stream, 0);
+    assert_string_equal(fp_request_header(q, "authorization"), "Bearer " TEST_KEY);
+    cJSON *body = cJSON_Parse(q->body);
+    assert_string_equal(jstr(body, "model"), "gpt-test");
+    assert_string_equal(jstr(cJSON_GetArrayItem(jget(body, "messages"), 0), "role"), "system");
+    cJSON_Delete(body);
+    assert_no_leak(&t, r);
+
+    /* the tool loop's next turn: the reply goes into the history and the
+     * tool results pair with its call ids */
+    seer_conv_push(&t.conv, r->message);
+    r->message = NULL;
+    seer_model_reply_free(r);
+    seer_message *tm = seer_message_new(SEER_ROLE_TOOL);
+    seer_message_add_tool_result(tm, "call_1", "alpha=1", 0);
+    seer_message_add_tool_result(tm, "call_2", "beta unknown", 1);
+    seer_conv_push(&t.conv, tm);
+    fp_turn *done = fp_turn_reply();
+    fp_text(done, "Done.");
+    fake_provider_push(t.fp, done);
+    r = e2e_call(&t, NULL);
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(r->stop, SEER_STOP_END_TURN);
+    q = fake_provider_request(t.fp, 1);
+    body = cJSON_Parse(q->body);
+    const cJSON *msgs = jget(body, "messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 5);
+    const cJSON *am = cJSON_GetArrayItem(msgs, 2);
+    assert_string_equal(jstr(am, "role"), "assistant");
+    const cJSON *tcs = jget(am, "tool_calls");
+    for (int i = 0; i < 2; i++) {
+        const cJSON *tmsg = cJSON_GetArrayItem(msgs, 3 + i);
+        assert_string_equal(jstr(tmsg, "role"), "tool");
+        assert_string_equal(jstr(tmsg, "tool_call_id"), jstr(cJSON_GetArrayItem(tcs, i), "id"));
+        assert_true(cJSON_IsString(jget(jget(cJSON_GetArrayItem(tcs, i), "function"), "arguments")));
+    }
+    cJSON_Delete(body);
+    seer_model_reply_free(r);
+    e2e_close(&t);
+}
+
+static void test_e2e_stream(void **state)
+{
+    (void)state;
+    e2e t;
+    e2e_open(&t, "openai/gpt-test", "OPENAI_API_KEY", "OPENAI_BASE_URL", TEST_KEY, 1, NULL);
+    /* every byte in its own HTTP chunk: events and UTF-8 characters split */
+    fp_turn *a = turn_tools();
+    fp_split_bytes(a, 1);
+    fp_fragment(a, 3);
+    fake_provider_push(t.fp, a);
+    fp_turn *b = turn_tools();
+    fp_split_bytes(b, 7);
+    fake_provider_push(t.fp, b);
+    for (int i = 0; i < 2; i++) {
+        sync_log log;
+        memset(&log, 0, sizeof log);
+        seer_model_reply *r = e2e_call(&t, &log);
+        assert_tools_reply(r);
+        assert_int_equal(r->attempts, 1);
+        char *text = seer_message_text(r->message);
+        assert_string_equal(log.d.text, text);
+        free(text);
+        assert_string_equal(log.d.tools, "lookup,lookup");
+        assert_int_equal(log.resets, 0);
+        seer_model_reply_free(r);
+    }
+    const fp_request *q = fake_provider_request(t.fp, 0);
+    assert_int_equal(q->stream, 1);
+    cJSON *body = cJSON_Parse(q->body);
+    assert_true(cJSON_IsTrue(jget(jget(body, "stream_options"), "include_usage")));
+    cJSON_Delete(body);
+    e2e_close(&t);
+}
+
+/* One scripted failure followed by a good turn; returns the reply. */
+static seer_model_reply *e2e_fault_then_ok(e2e *t, fp_turn *fault, sync_log *log)
+{
+    fake_provider_push(t->fp, fault);
+    fake_provider_push(t->fp, turn_tools());
+    return e2e_call(t, log);
+}
+
+static void test_e2e_retried_faults(void **state)
+{
+    (void)state;
+    for (int stream = 0; stream <= 1; stream++) {
+        for (int k = 0; k < 5; k++) {
+            e2e t;
+            e2e_open(&t, "openai/gpt-test", "OPENAI_API_KEY", "OPENAI_BASE_URL", TEST_KEY, stream,
+                     NULL);
+            fp_turn *f;
+            switch (k) {
+            case 0:
+                f = fp_turn_error(429, "rate_limit_exceeded", "slow down");
+                fp_retry_after(f, 0);
+                break;
+            case 1: f = fp_turn_error(500, "server_error", "oops"); break;
+            case 2:
+                f = turn_tools();
+                fp_fault(f, FP_FAULT_RESET, -1);
+                break;
+            case 3:
+                f = turn_tools();
+                fp_fault(f, FP_FAULT_ERROR_IN_200, -1);
+                fp_fault_error(f, 429, "rate_limit_exceeded", "upstream busy");
+                break;
+            default:
+                f = turn_tools();
+                fp_fault(f, FP_FAULT_ERROR_IN_200, -1);
+                fp_fault_error(f, 503, "overloaded", "try later");
+                break;
+            }
+            sync_log log;
+            memset(&log, 0, sizeof log);
+            seer_model_reply *r = e2e_fault_then_ok(&t, f, stream ? &log : NULL);
+            if (r->err != SEER_OK) fail_msg("stream=%d fault %d: %s", stream, k, r->errmsg);
+            assert_tools_reply(r);
+            assert_int_equal(r->attempts, 2);
+            assert_int_equal(fake_provider_count(t.fp), 2);
+            assert_int_equal(fake_provider_pending(t.fp), 0);
+            if (stream) { /* after a reset the deltas start over: no duplicated text */
+                char *text = seer_message_text(r->message);
+                assert_string_equal(log.d.text, text);
+                free(text);
+            }
+            assert_no_leak(&t, r);
+            seer_model_reply_free(r);
+            e2e_close(&t);
+        }
+    }
+}
+
+static void test_e2e_final_faults(void **state)
+{
+    (void)state;
+    seer_secret_register(TEST_KEY);
+    for (int stream = 0; stream <= 1; stream++) {
+        for (int k = 0; k < 5; k++) {
+            e2e t;
+            e2e_open(&t, "openrouter/vendor/model-x", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL",
+                     TEST_KEY, stream, NULL);
+            fp_turn *f;
+            seer_err want;
+            const char *needle;
+            switch (k) {
+            case 0:
+                f = fp_turn_error(401, "invalid_api_key", "Incorrect API key provided: " TEST_KEY);
+                want = SEER_EAUTH;
+                needle = "Incorrect API key";
+                break;
+            case 1:
+                f = fp_turn_error(402, "payment_required", "Insufficient credits");
+                want = SEER_EHTTP;
+                needle = "credits";
+                break;
+            case 2:
+                f = turn_tools();
+                fp_fault(f, FP_FAULT_ERROR_IN_200, -1);
+                fp_fault_error(f, 402, "payment_required", "Insufficient credits");
+                want = SEER_EHTTP;
+                needle = "credits";
+                break;
+            case 3:
+                f = turn_tools();
+                fp_fault(f, FP_FAULT_MALFORMED, -1);
+                want = SEER_EPARSE;
+                needle = "malformed";
+                break;
+            default:
+                f = turn_tools();
+                fp_fault(f, FP_FAULT_EARLY_END, -1);
+                want = stream ? SEER_EPROTO : SEER_OK;
+                needle = "truncated";
+                break;
+            }
+            fake_provider_push(t.fp, f);
+            fp_turn *never = fp_turn_reply();
+            fp_text(never, "must not be requested");
+            fake_provider_push(t.fp, never);
+            seer_model_reply *r = e2e_call(&t, NULL);
+            if (want == SEER_OK) { /* EARLY_END only affects streams */
+                assert_int_equal(r->err, SEER_OK);
+            } else {
+                if (r->err != want)
+                    fail_msg("stream=%d fault %d: err %d want %d (%s)", stream, k, r->err, want,
+                             r->errmsg);
+                assert_int_equal(r->stop, SEER_STOP_ERROR);
+                assert_null(r->message);
+                if (!strstr(r->errmsg, needle))
+                    fail_msg("stream=%d fault %d: '%s' not in '%s'", stream, k, needle, r->errmsg);
+                assert_int_equal(r->attempts, 1);
+                assert_int_equal(fake_provider_count(t.fp), 1);
+                assert_int_equal(fake_provider_pending(t.fp), 1);
+            }
+            /* OpenRouter attribution headers on every request */
+            const fp_request *q = fake_provider_request(t.fp, 0);
+            assert_non_null(fp_request_header(q, "http-referer"));
+            assert_non_null(fp_request_header(q, "x-title"));
+            assert_no_leak(&t, r);
+            seer_model_reply_free(r);
+            e2e_close(&t);
+        }
+    }
+}
+
+static void test_e2e_retries_exhausted(void **state)
+{
+    (void)state;
+    e2e t;
+    e2e_open(&t, "openai/gpt-test", "OPENAI_API_KEY", "OPENAI_BASE_URL", TEST_KEY, 0, NULL);
+    for (int i = 0; i < 5; i++) {
+        fp_turn *f = fp_turn_error(429, "rate_limit_exceeded", "still slow");
+        fp_retry_after(f, 0);
+        fake_provider_push(t.fp, f);
+    }
+    seer_model_reply *r = e2e_call(&t, NULL);
+    assert_int_equal(r->err, SEER_ERATELIMIT);
+    assert_int_equal(r->http_status, 429);
+    assert_int_equal(r->attempts, 4); /* max_attempts */
+    assert_int_equal(fake_provider_count(t.fp), 4);
+    assert_non_null(strstr(r->errmsg, "still slow"));
+    seer_model_reply_free(r);
+    e2e_close(&t);
+}
+
+static void test_e2e_openrouter_routing_and_local(void **state)
+{
+    (void)state;
+    e2e t;
+    e2e_open(&t, "openrouter/moonshotai/kimi-k2", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL",
+             TEST_KEY, 1,
+             "{\"provider\":{\"order\":[\"groq\"],\"allow_fallbacks\":false,"
+             "\"data_collection\":\"deny\"}}");
+    fake_provider_push(t.fp, turn_tools());
+    seer_model_reply *r = e2e_call(&t, NULL);
+    assert_tools_reply(r);
+    const fp_request *q = fake_provider_request(t.fp, 0);
+    cJSON *body = cJSON_Parse(q->body);
+    assert_string_equal(jstr(body, "model"), "moonshotai/kimi-k2");
+    assert_string_equal(cJSON_GetArrayItem(jget(jget(body, "provider"), "order"), 0)->valuestring,
+                        "groq");
+    assert_true(cJSON_IsFalse(jget(jget(body, "provider"), "allow_fallbacks")));
+    assert_int_equal((int)cJSON_GetNumberValue(jget(body, "max_tokens")), 4096);
+    assert_string_equal(fp_request_header(q, "x-title"), "seer");
+    cJSON_Delete(body);
+    assert_no_leak(&t, r);
+    seer_model_reply_free(r);
+    e2e_close(&t);
+
+    /* a local vLLM server without a key: no Authorization header */
+    e2e_open(&t, "vllm/qwen3", NULL, "VLLM_BASE_URL", NULL, 0, NULL);
+    fake_provider_push(t.fp, turn_tools());
+    r = e2e_call(&t, NULL);
+    assert_tools_reply(r);
+    q = fake_provider_request(t.fp, 0);
+    assert_null(fp_request_header(q, "authorization"));
+    seer_model_reply_free(r);
+    e2e_close(&t);
+}
+
 /* ---- main ------------------------------------------------------------------------------ */
 
 int main(void)
@@ -1282,6 +1694,12 @@ int main(void)
         cmocka_unit_test(test_stream_every_split),
         cmocka_unit_test(test_stream_parallel_tool_calls),
         cmocka_unit_test(test_stream_faults),
+        cmocka_unit_test(test_e2e_plain),
+        cmocka_unit_test(test_e2e_stream),
+        cmocka_unit_test(test_e2e_retried_faults),
+        cmocka_unit_test(test_e2e_final_faults),
+        cmocka_unit_test(test_e2e_retries_exhausted),
+        cmocka_unit_test(test_e2e_openrouter_routing_and_local),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     seer_secret_reset();
