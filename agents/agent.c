@@ -67,6 +67,7 @@ struct seer_agent {
     char *role;
     seer_model *model;
     seer_usage_ledger *ledger;
+    seer_stats *stats;
     seer_loop *loop;
     seer_pool *pool;
     seer_toolset *tools;
@@ -566,6 +567,11 @@ static void on_model_reply(seer_agent *a, seer_msg *msg)
         return;
     }
     seer_usage_add(&a->usage, &r->usage);
+    if (a->stats) {
+        atomic_fetch_add(&a->stats->tokens_in, r->usage.input_tokens + r->usage.cache_read_tokens +
+                                                   r->usage.cache_write_tokens);
+        atomic_fetch_add(&a->stats->tokens_out, r->usage.output_tokens);
+    }
     if (a->ledger)
         seer_usage_ledger_add(a->ledger, seer_model_name(a->model), a->role, &r->usage,
                               r->mock || seer_model_is_mock(a->model));
@@ -865,6 +871,7 @@ seer_agent *seer_agent_new(const seer_agent_config *cfg, seer_error *err)
     a->out_dir = cfg->out_dir ? strdup(cfg->out_dir) : NULL;
     a->model = cfg->model;
     a->ledger = cfg->usage;
+    a->stats = cfg->stats;
     a->loop = cfg->loop;
     a->pool = cfg->pool;
     a->tools = cfg->tools;

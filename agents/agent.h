@@ -38,6 +38,7 @@
 #include "pipeline/actor.h"
 #include "pipeline/loop.h"
 #include "pipeline/pool.h"
+#include "pipeline/stats.h"
 
 typedef struct seer_agent seer_agent;
 
@@ -105,6 +106,8 @@ typedef struct seer_agent_config {
     const char *out_dir;     /* journal + transcript directory; NULL = none */
     seer_usage_ledger *usage; /* borrowed; every reply's usage is added under
                                  (model name, role); may be NULL */
+    seer_stats *stats;       /* borrowed; tokens are added for the progress
+                                display (supervisor's stats); may be NULL */
     void (*on_event)(void *arg, const seer_agent_event *ev); /* may be NULL */
     void *on_event_arg;
     void (*on_done)(void *arg, seer_agent *a); /* may be NULL; after the end

@@ -125,6 +125,7 @@ static seer_actor *demo_factory(seer_job *job, void *arg, seer_error *err)
         .max_turns = (int)d->max_turns,
         .out_dir = j->dir,
         .usage = d->ledger,
+        .stats = seer_supervisor_stats(s),
         .on_done = demo_done,
         .on_done_arg = j,
     };
