@@ -17,12 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
 
 #include "agents/provider.h"
+#include "pipeline/pool.h"
 #include "pipeline/secrets.h"
+#include "tests/support/fake_provider.h"
 
 #define KEY "sk-ant-test-SECRETKEY-0123456789"
 static const seer_provider *P = &seer_provider_anthropic;
@@ -1099,6 +1102,469 @@ static void t_stream_http_error(void **st) {
     seer_model_options_clear(&m.opts);
 }
 
+
+/* ---- end to end: agents/model.c against the fake provider ------------- */
+
+/* An empty .env file, so a stray ./.env cannot change the tests. */
+static char dotenv_path[64];
+
+static seer_env *load_env(void) {
+    if (!dotenv_path[0]) {
+        snprintf(dotenv_path, sizeof dotenv_path, "/tmp/seer-test-anthropic-XXXXXX");
+        int fd = mkstemp(dotenv_path);
+        assert_true(fd >= 0);
+        close(fd);
+    }
+    seer_error e;
+    seer_env *env = seer_env_load(dotenv_path, &e);
+    if (!env) fprintf(stderr, "env: %s\n", e.msg);
+    return env;
+}
+
+typedef struct fixture {
+    fake_provider *fp;
+    seer_loop *loop;
+    seer_pool *pool;
+    seer_env *env;
+    seer_model *model;
+} fixture;
+
+static int fx_setup(void **st) {
+    fixture *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    fx->fp = fake_provider_start(&(fake_provider_opts){.api_key = KEY});
+    assert_non_null(fx->fp);
+    setenv("ANTHROPIC_API_KEY", KEY, 1);
+    setenv("ANTHROPIC_BASE_URL", fake_provider_url(fx->fp), 1);
+    seer_error e;
+    fx->env = load_env();
+    assert_non_null(fx->env);
+    fx->loop = seer_loop_new(NULL, &e);
+    assert_non_null(fx->loop);
+    assert_int_equal(seer_loop_start(fx->loop), SEER_OK);
+    fx->pool = seer_pool_new(2, &e);
+    assert_non_null(fx->pool);
+    *st = fx;
+    return 0;
+}
+
+static int fx_teardown(void **st) {
+    fixture *fx = *st;
+    seer_loop_stop(fx->loop);
+    seer_pool_free(fx->pool);
+    seer_model_free(fx->model);
+    seer_loop_free(fx->loop);
+    seer_env_free(fx->env);
+    fake_provider_stop(fx->fp);
+    free(fx);
+    unsetenv("ANTHROPIC_API_KEY");
+    unsetenv("ANTHROPIC_BASE_URL");
+    return 0;
+}
+
+/* Opens anthropic/claude-test with fast retries plus extra "k=v" options. */
+static void fx_open(fixture *fx, const char *const *kv) {
+    seer_model_options o;
+    seer_model_options_init(&o);
+    o.retry.base_ns = 5 * 1000000ull;
+    o.retry.cap_ns = 20 * 1000000ull;
+    seer_error e;
+    for (size_t i = 0; kv && kv[i]; i++) assert_int_equal(seer_model_options_set(&o, kv[i], &e), SEER_OK);
+    seer_error_clear(&e);
+    fx->model = seer_model_open("anthropic/claude-test", &o, fx->env, &e);
+    if (!fx->model) fprintf(stderr, "open: %s\n", e.msg);
+    assert_non_null(fx->model);
+    seer_model_options_clear(&o);
+}
+
+typedef struct sync_deltas {
+    char text[8192];
+    char tools[256];
+    int resets;
+} sync_deltas;
+
+static void on_delta(void *arg, const seer_model_delta *d) {
+    sync_deltas *sd = arg;
+    if (d->kind == SEER_DELTA_RESET) {
+        sd->resets++;
+        sd->text[0] = sd->tools[0] = '\0';
+    } else if (d->kind == SEER_DELTA_TEXT) {
+        strncat(sd->text, d->text, sizeof sd->text - strlen(sd->text) - 1);
+    } else if (d->kind == SEER_DELTA_TOOL_CALL) {
+        strncat(sd->tools, d->text, sizeof sd->tools - strlen(sd->tools) - 2);
+        strcat(sd->tools, ";");
+    }
+}
+
+static seer_model_reply *fx_ask(fixture *fx, seer_conv *c, sync_deltas *sd) {
+    seer_model_request req = {.conv = c, .tools = TOOLS, .n_tools = 2};
+    return seer_model_generate_sync(fx->model, fx->loop, fx->pool, &req, sd ? on_delta : NULL, sd);
+}
+
+/* The key reaches the fake only in x-api-key: never in a path, a body or
+ * another header. */
+static void assert_no_leak(fake_provider *fp) {
+    size_t n = fake_provider_count(fp);
+    for (size_t i = 0; i < n; i++) {
+        const fp_request *r = fake_provider_request(fp, i);
+        assert_null(strstr(r->path, KEY));
+        assert_null(memmem(r->body, r->body_len, KEY, strlen(KEY)));
+        for (size_t h = 0; h < r->n_headers; h++)
+            if (strcmp(r->hdr_names[h], "x-api-key") != 0) assert_null(strstr(r->hdr_values[h], KEY));
+        assert_string_equal(fp_request_header(r, "x-api-key"), KEY);
+        assert_string_equal(fp_request_header(r, "anthropic-version"), "2023-06-01");
+    }
+}
+
+static void conv_start(seer_conv *c) {
+    seer_conv_init(c);
+    seer_conv_set_system(c, "You are the target.");
+    conv_add(c, msg_text(SEER_ROLE_USER, "Hello there"));
+}
+
+static void t_e2e_plain(void **st) {
+    fixture *fx = *st;
+    fx_open(fx, NULL);
+    fp_turn *t = fp_turn_reply();
+    fp_text(t, "General Kenobi \xe2\x9c\xa8");
+    fp_usage(t, 11, 7, 3, 100);
+    fake_provider_push(fx->fp, t);
+    seer_conv c;
+    conv_start(&c);
+    seer_model_reply *r = fx_ask(fx, &c, NULL);
+    assert_int_equal(r->err, SEER_OK);
+    char *text = seer_message_text(r->message);
+    assert_string_equal(text, "General Kenobi \xe2\x9c\xa8");
+    free(text);
+    assert_int_equal(r->stop, SEER_STOP_END_TURN);
+    assert_int_equal(r->usage.input_tokens, 11);
+    assert_int_equal(r->usage.output_tokens, 7);
+    assert_int_equal(r->usage.cache_write_tokens, 3);
+    assert_int_equal(r->usage.cache_read_tokens, 100);
+    assert_non_null(r->request_id);
+    assert_int_equal(r->attempts, 1);
+    assert_int_equal(fake_provider_count(fx->fp), 1);
+    const fp_request *q = fake_provider_request(fx->fp, 0);
+    assert_string_equal(q->path, "/v1/messages");
+    assert_int_equal(q->format, FP_FORMAT_ANTHROPIC);
+    assert_int_equal(q->stream, 0);
+    cJSON *j = cJSON_Parse(q->body);
+    assert_string_equal(jget(j, "model"), "claude-test");
+    assert_true(count_key(j, "cache_control") <= 4);
+    cJSON_Delete(j);
+    assert_no_leak(fx->fp);
+    seer_model_reply_free(r);
+    seer_conv_clear(&c);
+}
+
+/* Streaming, thinking + parallel tool calls split at every byte, then the
+ * tool loop's second request carries the thinking back unchanged and the
+ * results paired with the calls. */
+static void t_e2e_stream_tool_loop(void **st) {
+    fixture *fx = *st;
+    const char *opts[] = {"stream=true", NULL};
+    fx_open(fx, opts);
+    fp_turn *t = fp_turn_reply();
+    fp_thinking(t, "They want \xc3\xa9t\xc3\xa9 data", "sig-\xe2\x82\xac-abc");
+    fp_text(t, "Looking up both \xf0\x9f\x8c\x8d.");
+    fp_tool_call(t, "toolu_1", "send_message", "{\"message\":\"a\"}");
+    fp_tool_call(t, "toolu_2", "send_message", "{\"message\":\"b \xe6\x97\xa5\"}");
+    fp_split_bytes(t, 1);
+    fake_provider_push(fx->fp, t);
+    t = fp_turn_reply();
+    fp_text(t, "Both done.");
+    fake_provider_push(fx->fp, t);
+
+    seer_conv c;
+    conv_start(&c);
+    sync_deltas sd;
+    memset(&sd, 0, sizeof sd);
+    seer_model_reply *r = fx_ask(fx, &c, &sd);
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(r->stop, SEER_STOP_TOOL_USE);
+    assert_int_equal(seer_message_n_tool_calls(r->message), 2);
+    seer_block *b = r->message->blocks;
+    assert_int_equal(b[0].type, SEER_BLK_THINKING);
+    assert_string_equal(b[0].text, "They want \xc3\xa9t\xc3\xa9 data");
+    assert_string_equal(b[0].signature, "sig-\xe2\x82\xac-abc");
+    assert_string_equal(b[1].text, "Looking up both \xf0\x9f\x8c\x8d.");
+    assert_string_equal(b[3].args, "{\"message\":\"b \xe6\x97\xa5\"}");
+    assert_string_equal(sd.text, "Looking up both \xf0\x9f\x8c\x8d.");
+    assert_string_equal(sd.tools, "send_message;send_message;");
+    assert_int_equal(fake_provider_request(fx->fp, 0)->stream, 1);
+
+    conv_add(&c, r->message);
+    r->message = NULL;
+    seer_model_reply_free(r);
+    seer_message *res = seer_message_new(SEER_ROLE_TOOL);
+    seer_message_add_tool_result(res, "toolu_1", "target: A", 0);
+    seer_message_add_tool_result(res, "toolu_2", "target: B", 1);
+    conv_add(&c, res);
+    memset(&sd, 0, sizeof sd);
+    r = fx_ask(fx, &c, &sd);
+    assert_int_equal(r->err, SEER_OK);
+    assert_string_equal(sd.text, "Both done.");
+    assert_int_equal(fake_provider_count(fx->fp), 2);
+    cJSON *j = cJSON_Parse(fake_provider_request(fx->fp, 1)->body);
+    assert_non_null(j);
+    const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 3);
+    assert_roles_alternate(msgs);
+    const cJSON *a = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "content");
+    assert_string_equal(jget(cJSON_GetArrayItem(a, 0), "thinking"), "They want \xc3\xa9t\xc3\xa9 data");
+    assert_string_equal(jget(cJSON_GetArrayItem(a, 0), "signature"), "sig-\xe2\x82\xac-abc");
+    const cJSON *u = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 2), "content");
+    assert_string_equal(jget(cJSON_GetArrayItem(u, 0), "tool_use_id"), "toolu_1");
+    assert_string_equal(jget(cJSON_GetArrayItem(u, 1), "tool_use_id"), "toolu_2");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(u, 1), "is_error")));
+    assert_true(count_key(j, "cache_control") <= 4);
+    assert_true(has_cc(cJSON_GetArrayItem(u, 1)));
+    cJSON_Delete(j);
+    assert_no_leak(fx->fp);
+    seer_model_reply_free(r);
+    seer_conv_clear(&c);
+}
+
+/* One fault scenario: the fault turn, then (if want_ok) a good turn. */
+typedef struct fault_case {
+    const char *name;
+    int stream;
+    seer_err want_err;   /* final outcome */
+    int want_attempts;   /* attempts recorded by the fake and the reply */
+} fault_case;
+
+static fp_turn *good_turn(void) {
+    fp_turn *t = fp_turn_reply();
+    fp_text(t, "recovered reply text that is long enough to be cut in the middle");
+    return t;
+}
+
+static void run_fault(fixture *fx, const fault_case *fc, const char *const *extra_opts) {
+    const char *opts[6] = {0};
+    size_t n = 0;
+    if (fc->stream) opts[n++] = "stream=true";
+    for (size_t i = 0; extra_opts && extra_opts[i]; i++) opts[n++] = extra_opts[i];
+    fx_open(fx, opts);
+    seer_conv c;
+    conv_start(&c);
+    sync_deltas sd;
+    memset(&sd, 0, sizeof sd);
+    seer_model_reply *r = fx_ask(fx, &c, &sd);
+    if (r->err != fc->want_err) fprintf(stderr, "%s: %s\n", fc->name, r->errmsg);
+    assert_int_equal(r->err, fc->want_err);
+    assert_int_equal(r->attempts, fc->want_attempts);
+    assert_int_equal(fake_provider_count(fx->fp), (size_t)fc->want_attempts);
+    assert_null(strstr(r->errmsg, KEY));
+    if (fc->want_err == SEER_OK) {
+        char *text = seer_message_text(r->message);
+        assert_string_equal(text, "recovered reply text that is long enough to be cut in the middle");
+        if (fc->stream) assert_string_equal(sd.text, text); /* no duplicated text */
+        free(text);
+        assert_int_equal(fake_provider_pending(fx->fp), 0);
+    } else {
+        assert_null(r->message);
+        assert_int_equal(r->stop, SEER_STOP_ERROR);
+    }
+    assert_no_leak(fx->fp);
+    seer_model_reply_free(r);
+    seer_conv_clear(&c);
+}
+
+static void t_e2e_429_retry_after(void **st) {
+    fixture *fx = *st;
+    fp_turn *t = fp_turn_error(429, "rate_limit_error", "slow down");
+    fp_retry_after(t, 0);
+    fake_provider_push(fx->fp, t);
+    fake_provider_push(fx->fp, good_turn());
+    run_fault(fx, &(fault_case){"429", 0, SEER_OK, 2}, NULL);
+}
+
+static void t_e2e_529_then_ok_stream(void **st) {
+    fixture *fx = *st;
+    fake_provider_push(fx->fp, fp_turn_error(529, "overloaded_error", "Overloaded"));
+    fake_provider_push(fx->fp, good_turn());
+    run_fault(fx, &(fault_case){"529", 1, SEER_OK, 2}, NULL);
+}
+
+static void t_e2e_500_then_ok(void **st) {
+    fixture *fx = *st;
+    fake_provider_push(fx->fp, fp_turn_error(500, "api_error", "Internal"));
+    fake_provider_push(fx->fp, good_turn());
+    run_fault(fx, &(fault_case){"500", 0, SEER_OK, 2}, NULL);
+}
+
+static void t_e2e_401_final(void **st) {
+    fixture *fx = *st;
+    fake_provider_push(fx->fp, fp_turn_error(401, "authentication_error", "invalid x-api-key"));
+    fake_provider_push(fx->fp, good_turn()); /* must not be consumed */
+    run_fault(fx, &(fault_case){"401", 0, SEER_EAUTH, 1}, NULL);
+    assert_int_equal(fake_provider_pending(fx->fp), 1);
+}
+
+static void t_e2e_429_exhausted(void **st) {
+    fixture *fx = *st;
+    for (int i = 0; i < 3; i++) {
+        fp_turn *t = fp_turn_error(429, "rate_limit_error", "slow down");
+        fp_retry_after_ms(t, 1);
+        fake_provider_push(fx->fp, t);
+    }
+    const char *o[] = {"max_retries=2", NULL};
+    run_fault(fx, &(fault_case){"429x3", 0, SEER_ERATELIMIT, 3}, o);
+}
+
+/* Connection reset half way through the body: retried, no lost or doubled
+ * text.  (One model per test: the model is freed only in the teardown, after
+ * the pool's workers have been joined.) */
+static void reset_mid_body(fixture *fx, int stream) {
+    fp_turn *t = good_turn();
+    fp_fault(t, FP_FAULT_RESET, -1);
+    fake_provider_push(fx->fp, t);
+    fake_provider_push(fx->fp, good_turn());
+    run_fault(fx, &(fault_case){"reset", stream, SEER_OK, 2}, NULL);
+}
+static void t_e2e_reset_mid_body(void **st) { reset_mid_body(*st, 0); }
+static void t_e2e_reset_mid_stream(void **st) { reset_mid_body(*st, 1); }
+
+static void t_e2e_stall_timeout(void **st) {
+    fixture *fx = *st;
+    fp_turn *t = good_turn();
+    fp_fault(t, FP_FAULT_STALL, -1);
+    fake_provider_push(fx->fp, t);
+    fake_provider_push(fx->fp, good_turn());
+    const char *o[] = {"timeout=1500ms", NULL};
+    run_fault(fx, &(fault_case){"stall", 1, SEER_OK, 2}, o);
+}
+
+static void t_e2e_stall_final(void **st) {
+    fixture *fx = *st;
+    fp_turn *t = good_turn();
+    fp_fault(t, FP_FAULT_STALL, 40);
+    fake_provider_push(fx->fp, t);
+    const char *o[] = {"timeout=800ms", "max_retries=0", NULL};
+    run_fault(fx, &(fault_case){"stall-final", 0, SEER_ETIMEDOUT, 1}, o);
+}
+
+/* Incomplete HTTP framing is a transport error (retried); a stream that
+ * ends cleanly without message_stop is a parse error (final). */
+static void t_e2e_truncated_stream(void **st) {
+    fixture *fx = *st;
+    fp_turn *t = good_turn();
+    fp_fault(t, FP_FAULT_TRUNCATE, -1);
+    fake_provider_push(fx->fp, t);
+    fake_provider_push(fx->fp, good_turn());
+    run_fault(fx, &(fault_case){"truncate", 1, SEER_OK, 2}, NULL);
+}
+
+static void t_e2e_early_end_stream(void **st) {
+    fixture *fx = *st;
+    fp_turn *t = good_turn();
+    fp_fault(t, FP_FAULT_EARLY_END, -1);
+    fake_provider_push(fx->fp, t);
+    fake_provider_push(fx->fp, good_turn());
+    run_fault(fx, &(fault_case){"early-end", 1, SEER_EPARSE, 1}, NULL);
+}
+
+static void t_e2e_error_event_after_200(void **st) {
+    fixture *fx = *st;
+    fp_turn *t = good_turn();
+    fp_fault(t, FP_FAULT_ERROR_IN_200, 3);
+    fake_provider_push(fx->fp, t);
+    t = good_turn();
+    fp_fault(t, FP_FAULT_ERROR_IN_200, -1);
+    fp_fault_error(t, 429, "rate_limit_error", "slow");
+    fake_provider_push(fx->fp, t);
+    fake_provider_push(fx->fp, good_turn());
+    run_fault(fx, &(fault_case){"error-event", 1, SEER_OK, 3}, NULL);
+}
+
+static void t_e2e_error_event_final(void **st) {
+    fixture *fx = *st;
+    for (int i = 0; i < 2; i++) {
+        fp_turn *t = good_turn();
+        fp_fault(t, FP_FAULT_ERROR_IN_200, -1);
+        fake_provider_push(fx->fp, t);
+    }
+    const char *o[] = {"max_retries=1", NULL};
+    run_fault(fx, &(fault_case){"error-event-final", 1, SEER_EHTTP, 2}, o);
+}
+
+static void t_e2e_error_in_200_json(void **st) {
+    fixture *fx = *st;
+    fp_turn *t = good_turn();
+    fp_fault(t, FP_FAULT_ERROR_IN_200, -1);
+    fake_provider_push(fx->fp, t);
+    fake_provider_push(fx->fp, good_turn());
+    run_fault(fx, &(fault_case){"error-in-200", 0, SEER_OK, 2}, NULL);
+}
+
+static void t_e2e_malformed(void **st) {
+    fixture *fx = *st;
+    fp_turn *t = good_turn();
+    fp_fault(t, FP_FAULT_MALFORMED, -1);
+    fake_provider_push(fx->fp, t);
+    fake_provider_push(fx->fp, good_turn());
+    run_fault(fx, &(fault_case){"malformed", 0, SEER_EPARSE, 1}, NULL);
+}
+
+static void t_e2e_malformed_stream(void **st) {
+    fixture *fx = *st;
+    fp_turn *t = good_turn();
+    fp_fault(t, FP_FAULT_MALFORMED, -1);
+    fake_provider_push(fx->fp, t);
+    fake_provider_push(fx->fp, good_turn());
+    run_fault(fx, &(fault_case){"malformed-stream", 1, SEER_EPARSE, 1}, NULL);
+}
+
+/* Prefill reaches the server as the final assistant turn (trailing white
+ * space removed); the reply carries the model's continuation. */
+static void t_e2e_prefill(void **st) {
+    fixture *fx = *st;
+    fx_open(fx, NULL);
+    assert_true(seer_model_supports_prefill(fx->model));
+    fp_turn *t = fp_turn_reply();
+    fp_text(t, " Paris.");
+    fake_provider_push(fx->fp, t);
+    seer_conv c;
+    conv_start(&c);
+    seer_model_request req = {.conv = &c, .prefill = "The capital of France is "};
+    seer_model_reply *r = seer_model_generate_sync(fx->model, fx->loop, fx->pool, &req, NULL, NULL);
+    assert_int_equal(r->err, SEER_OK);
+    char *text = seer_message_text(r->message);
+    size_t n = strlen(text);
+    assert_true(n >= 7 && strcmp(text + n - 7, " Paris.") == 0);
+    free(text);
+    cJSON *j = cJSON_Parse(fake_provider_request(fx->fp, 0)->body);
+    const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    const cJSON *last = cJSON_GetArrayItem(msgs, 1);
+    assert_string_equal(jget(last, "role"), "assistant");
+    assert_string_equal(jget(cJSON_GetArrayItem(cJSON_GetObjectItem(last, "content"), 0), "text"),
+                        "The capital of France is");
+    cJSON_Delete(j);
+    seer_model_reply_free(r);
+    seer_conv_clear(&c);
+}
+
+/* Wrong key: the fake answers 401 itself; final, no retry, and the error
+ * text does not contain the key we sent. */
+static void t_e2e_wrong_key(void **st) {
+    fixture *fx = *st;
+    setenv("ANTHROPIC_API_KEY", "sk-ant-WRONG-key-000000000", 1);
+    seer_env_free(fx->env);
+    fx->env = load_env();
+    fx_open(fx, NULL);
+    seer_conv c;
+    conv_start(&c);
+    seer_model_reply *r = fx_ask(fx, &c, NULL);
+    assert_int_equal(r->err, SEER_EAUTH);
+    assert_int_equal(r->http_status, 401);
+    assert_int_equal(r->attempts, 1);
+    assert_null(strstr(r->errmsg, "sk-ant-WRONG-key-000000000"));
+    assert_int_equal(fake_provider_count(fx->fp), 1);
+    seer_model_reply_free(r);
+    seer_conv_clear(&c);
+}
+
 int main(void) {
     const struct CMUnitTest t[] = {
         cmocka_unit_test(t_build_basic),
@@ -1120,8 +1586,31 @@ int main(void) {
         cmocka_unit_test(t_stream_error_events),
         cmocka_unit_test(t_stream_truncated_and_malformed),
         cmocka_unit_test(t_stream_http_error),
+#define E2E(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+        E2E(t_e2e_plain),
+        E2E(t_e2e_stream_tool_loop),
+        E2E(t_e2e_429_retry_after),
+        E2E(t_e2e_529_then_ok_stream),
+        E2E(t_e2e_500_then_ok),
+        E2E(t_e2e_401_final),
+        E2E(t_e2e_429_exhausted),
+        E2E(t_e2e_reset_mid_body),
+        E2E(t_e2e_reset_mid_stream),
+        E2E(t_e2e_stall_timeout),
+        E2E(t_e2e_stall_final),
+        E2E(t_e2e_truncated_stream),
+        E2E(t_e2e_early_end_stream),
+        E2E(t_e2e_error_event_after_200),
+        E2E(t_e2e_error_event_final),
+        E2E(t_e2e_error_in_200_json),
+        E2E(t_e2e_malformed),
+        E2E(t_e2e_malformed_stream),
+        E2E(t_e2e_prefill),
+        E2E(t_e2e_wrong_key),
+#undef E2E
     };
     int rc = cmocka_run_group_tests(t, NULL, NULL);
+    if (dotenv_path[0]) unlink(dotenv_path);
     seer_secret_reset();
     return rc;
 }
