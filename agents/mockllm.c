@@ -1028,7 +1028,7 @@ static seer_err role_echo(const seer_mock_call *c, uint64_t h, seer_message *msg
     char *ex = excerpt(last, 200);
     sbuf b = {0};
     sb_printf(&b,
-              "[mockllm] This is a mock reply from %s; no model was called. You said: \"%s\" "
+              "[mockllm] This is a mock reply from mockllm/%s; no model was called. You said: \"%s\" "
               "(digest %08" PRIx64 ").",
               c->model_id, ex ? ex : "", fnv1a(FNV_INIT, last) & 0xffffffffu);
     free(ex);
