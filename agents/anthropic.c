@@ -953,7 +953,6 @@ static int anth_body_check(void *arg, const char *body, size_t len) {
 
 typedef struct sblock {
     int type;   /* seer_block_type, or -1 for a block type we skip */
-    int open;   /* between content_block_start and _stop */
     sbuf text;  /* text / thinking / redacted data / tool input JSON */
     sbuf sig;   /* thinking signature */
     char *id, *name;
@@ -961,7 +960,6 @@ typedef struct sblock {
 } sblock;
 
 struct seer_provider_stream {
-    const seer_model *m;
     seer_sse *sse;
     sblock *blocks;
     size_t n_blocks;
@@ -1053,7 +1051,6 @@ static void on_block_start(seer_provider_stream *s, const cJSON *ev) {
     const char *type = cb ? jstr(cb, "type") : NULL;
     sblock_clear(b);
     b->type = -1;
-    b->open = 1;
     if (!type) return;
     if (strcmp(type, "text") == 0) {
         b->type = SEER_BLK_TEXT;
@@ -1174,7 +1171,6 @@ static int on_sse_event(void *arg, const seer_sse_event *sev) {
     } else if (strcmp(type, "content_block_stop") == 0) {
         sblock *b = stream_block(s, ev);
         if (b) {
-            b->open = 0;
             close_tool_block(s, b);
         }
     } else if (strcmp(type, "message_delta") == 0) {
@@ -1198,7 +1194,7 @@ static int on_sse_event(void *arg, const seer_sse_event *sev) {
 static seer_provider_stream *anth_stream_new(const seer_model *m) {
     seer_provider_stream *s = calloc(1, sizeof *s);
     if (!s) return NULL;
-    s->m = m;
+    (void)m;
     s->sse = seer_sse_new(0, on_sse_event, NULL, s);
     if (!s->sse) {
         free(s);

@@ -589,6 +589,41 @@ static void t_build_escaping(void **st) {
     seer_model_options_clear(&m.opts);
 }
 
+/* Images become base64 sources; tool arguments that are not a JSON object
+ * (e.g. from another provider) are sent as {}. */
+static void t_build_image_and_bad_args(void **st) {
+    (void)st;
+    seer_model m;
+    model_init(&m, "http://h");
+    seer_conv c;
+    seer_conv_init(&c);
+    seer_message *u = msg_text(SEER_ROLE_USER, "What is in this picture?");
+    assert_int_equal(seer_message_add_image(u, "image/jpeg", "aGVsbG8="), SEER_OK);
+    conv_add(&c, u);
+    seer_message *a = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_tool_call(a, "call_1", "f", "{\"unterminated\": ");
+    seer_message_add_tool_call(a, "call_2", "g", "[1,2]");
+    conv_add(&c, a);
+    seer_model_request req = {.conv = &c};
+    cJSON *j = build_json(&m, &req, NULL);
+    const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    const cJSON *img = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "content"), 1);
+    assert_string_equal(jget(img, "type"), "image");
+    const cJSON *src = cJSON_GetObjectItem(img, "source");
+    assert_string_equal(jget(src, "type"), "base64");
+    assert_string_equal(jget(src, "media_type"), "image/jpeg");
+    assert_string_equal(jget(src, "data"), "aGVsbG8=");
+    const cJSON *ac = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "content");
+    for (int i = 0; i < 2; i++) {
+        const cJSON *in = cJSON_GetObjectItem(cJSON_GetArrayItem(ac, i), "input");
+        assert_true(cJSON_IsObject(in));
+        assert_null(in->child);
+    }
+    cJSON_Delete(j);
+    seer_conv_clear(&c);
+    seer_model_options_clear(&m.opts);
+}
+
 /* ---- parsing ------------------------------------------------------------ */
 
 static const char *FULL_REPLY =
@@ -1576,6 +1611,7 @@ int main(void) {
         cmocka_unit_test(t_build_options),
         cmocka_unit_test(t_build_errors),
         cmocka_unit_test(t_build_escaping),
+        cmocka_unit_test(t_build_image_and_bad_args),
         cmocka_unit_test(t_parse_full),
         cmocka_unit_test(t_thinking_roundtrip),
         cmocka_unit_test(t_parse_stop_reasons),
