@@ -286,7 +286,9 @@ void seer_retry_decide(const seer_retry_policy *p, const seer_retry_input *in,
         retryable = in->status == 0 ? 0 : status_retryable(in->status);
     }
     int should = parse_should_retry(in->should_retry);
+    int overridden = 0;
     if (should == 1) {
+        overridden = !retryable;
         retryable = 1;
     } else if (should == 0) {
         retryable = 0;
@@ -332,5 +334,6 @@ void seer_retry_decide(const seer_retry_policy *p, const seer_retry_input *in,
 
     out->retry = 1;
     out->delay_ns = delay;
-    reasonf(out, "%s; %s; attempt %d/%d", what, how, done + 1, max);
+    reasonf(out, "%s; %s%s; attempt %d/%d", what, overridden ? "x-should-retry: true; " : "", how,
+            done + 1, max);
 }

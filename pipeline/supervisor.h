@@ -78,7 +78,8 @@ typedef struct seer_supervisor_config {
     int quiet;                   /* non-zero: no progress output at all */
     FILE *progress_out;          /* NULL = stderr */
     uint64_t progress_interval_ms; /* 0 = 250 ms on a TTY, 10 s plain */
-    const seer_clock *clock;     /* NULL = real clock (elapsed time, grace) */
+    const seer_clock *clock;     /* progress elapsed/ETA; NULL = real.  The
+                                  * cancel grace always uses the real clock. */
     int handle_signals;          /* watch SIGINT/SIGTERM (see above) */
     const char *unfinished_path; /* JSON record written on interruption; may be NULL */
     /* Called on the thread in seer_supervisor_wait after an interruption,
@@ -93,7 +94,8 @@ typedef struct seer_supervisor_config {
     uint64_t cancel_grace_ms;
 } seer_supervisor_config;
 
-/* Fills the defaults documented above (all zero/NULL except nothing). */
+/* Fills the defaults documented above: max_jobs 8, queue_capacity 1024,
+ * progress AUTO, everything else zero/NULL. */
 void seer_supervisor_config_default(seer_supervisor_config *cfg);
 
 /* Blocks SIGINT and SIGTERM in the calling thread; threads created after

@@ -139,7 +139,7 @@ static const tcase cases[] = {
     {"retry-after exactly max_server_wait honoured", 429, SEER_OK, "60", NULL, NULL, 1, 0, 0, 0, 1, SEER_SEC(60), 1, "retry-after 60.0s"},
     {"retry-after 0 honoured", 503, SEER_OK, "0", NULL, NULL, 1, 0, 0, 0, 1, 0, 0, "retry-after 0.0s"},
     {"invalid retry-after: backoff", 429, SEER_OK, "-5", NULL, NULL, 2, 0, 0, 0, 1, SEER_SEC(1), 1, "backoff 1.0s"},
-    {"rule 2: should-retry true beats 401", 401, SEER_OK, NULL, NULL, "true", 1, 0, 0, 0, 1, SEER_MS(500), 0, "attempt 2/6"},
+    {"rule 2: should-retry true beats 401", 401, SEER_OK, NULL, NULL, "true", 1, 0, 0, 0, 1, SEER_MS(500), 0, "401 unauthorized; x-should-retry: true; backoff 0.5s; attempt 2/6"},
     {"rule 2: should-retry TRUE case-insensitive", 400, SEER_OK, NULL, NULL, " TRUE ", 1, 0, 0, 0, 1, SEER_MS(500), 0, "400"},
     {"rule 2: should-retry false beats 503", 503, SEER_OK, "1", NULL, "false", 1, 0, 0, 0, 0, 0, 0, "x-should-retry: false"},
     {"rule 2: should-retry false beats 429", 429, SEER_OK, NULL, NULL, "False", 1, 0, 0, 0, 0, 0, 1, "x-should-retry"},
