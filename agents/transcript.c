@@ -17,15 +17,15 @@
  * the agent (which ends with an I/O error rather than silently losing its
  * record).  The rendered file is written to a temporary name, fsynced and
  * renamed over the old one, so readers see the old or the new file, never a
- * half.  The pipeline's writer thread (pipeline/writer.c) will take these
- * writes off the workers once it lands; the file formats stay the same.
+ * half (pipeline/writer.h's seer_write_file_atomic).  Moving these writes
+ * onto the run's writer thread (seer_writer_append) is the next step; the
+ * file formats stay the same.
  */
 #include "agents/transcript.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,37 +85,6 @@ static int write_all(int fd, const char *p, size_t len)
         len -= (size_t)w;
     }
     return 0;
-}
-
-seer_err seer_write_file_atomic(const char *path, const char *data, size_t len,
-                                seer_error *err)
-{
-    assert(path && (data || len == 0));
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return seer_error_set(err, SEER_EINVAL, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0)
-        return seer_error_set(err, SEER_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return seer_error_set(err, SEER_EIO, "%s: write failed: %s", tmp, strerror(e));
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return seer_error_set(err, SEER_EIO, "%s: cannot replace: %s", path, strerror(e));
-    }
-    char dcopy[PATH_MAX];
-    snprintf(dcopy, sizeof dcopy, "%s", path);
-    int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd); /* best effort: the rename is already visible */
-        close(dfd);
-    }
-    return SEER_OK;
 }
 
 static char *path_join(const char *dir, const char *file)

@@ -35,6 +35,7 @@
 #include <cjson/cJSON.h>
 #include "agents/message.h"
 #include "pipeline/err.h"
+#include "pipeline/writer.h"
 
 #define SEER_TRANSCRIPT_FORMAT "seer.agent-transcript/1"
 #define SEER_JOURNAL_FILE "journal.jsonl"
@@ -83,10 +84,8 @@ void seer_transcript_close(seer_transcript *t);
  * Image data is left out.  NULL on OOM.  Caller owns it.  Thread-safe. */
 cJSON *seer_message_to_json(const seer_message *m);
 
-/* Writes `len` bytes to path atomically: path.tmp.<pid>, fsync, rename,
- * fsync of the directory.  Errors name the path.  Thread-safe. */
-seer_err seer_write_file_atomic(const char *path, const char *data, size_t len,
-                                seer_error *err);
+/* seer_write_file_atomic (temp file, fsync, rename, fsync of the directory)
+ * is pipeline/writer.h's, included above for the callers of this header. */
 
 /* mkdir -p.  Errors name the path.  Thread-safe. */
 seer_err seer_mkdir_p(const char *dir, seer_error *err);
