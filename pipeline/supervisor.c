@@ -102,6 +102,7 @@ struct seer_supervisor {
     int stopping;             /* free() began: start nothing */
 
     pthread_mutex_t record_mu;
+    int final_written;        /* guarded by record_mu: never overwrite it */
 
     pthread_t dispatcher;
     int dispatcher_running;   /* created and not yet joined */
@@ -308,7 +309,8 @@ static const char *unfinished_label(const seer_job *j)
     return NULL;
 }
 
-/* Writes cfg.unfinished_path; final = the run has stopped.  When
+/* Writes cfg.unfinished_path; final = the run has stopped (a non-final
+ * record never replaces a final one).  When
  * want_ids, returns a malloc'd array of strdup'd ids (count in *n). */
 static char **write_record(seer_supervisor *s, int final, size_t *n_out, int want_ids)
 {
@@ -354,7 +356,12 @@ static char **write_record(seer_supervisor *s, int final, size_t *n_out, int wan
     long done = s->n_done, failed = s->n_failed, cancelled = s->n_cancelled;
     pthread_mutex_unlock(&s->mu);
 
-    if (!oom && s->cfg.unfinished_path != NULL) {
+    /* The first-signal record is written on the watch thread and can lose
+     * the race with the final one from wait(): the final one must stand. */
+    int stale = !final && s->final_written;
+    if (final)
+        s->final_written = 1;
+    if (!oom && !stale && s->cfg.unfinished_path != NULL) {
         cJSON_AddStringToObject(root, "reason", signal_name(signo));
         cJSON_AddBoolToObject(root, "final", final);
         cJSON_AddNumberToObject(root, "done", (double)done);
