@@ -770,6 +770,32 @@ static void t_mockllm_scripted(void **state)
     seer_model_free(mock);
 }
 
+static void t_pause_turn_continues(void **state)
+{
+    fx *f = *state;
+    char script[400];
+    snprintf(script, sizeof script, "%s-pause.json", f->dir);
+    FILE *fp = fopen(script, "w");
+    assert_non_null(fp);
+    fputs("[{\"text\":\"part one\",\"stop_reason\":\"pause_turn\"},{\"text\":\"part two\"}]", fp);
+    fclose(fp);
+    char opt[512];
+    snprintf(opt, sizeof opt, "script=%s", script);
+    const char *kv[] = {opt, NULL};
+    seer_model *mock = open_model(f, "mockllm/model", kv);
+    seer_agent_config cfg = base_cfg(f);
+    cfg.model = mock;
+    seer_agent *a;
+    seer_agent_end e = run(f, &cfg, &a);
+    unlink(script);
+    /* pause_turn is not an end: the model is called again */
+    assert_int_equal(e, SEER_AGENT_STOPPED);
+    assert_int_equal(seer_agent_turns(a), 2);
+    assert_string_equal(seer_agent_final_text(a), "part two");
+    seer_agent_free(a);
+    seer_model_free(mock);
+}
+
 static void t_transcript_render_torn_and_malformed(void **state)
 {
     fx *f = *state;
@@ -833,6 +859,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_bad_config, setup, teardown),
         cmocka_unit_test_setup_teardown(t_many_agents_concurrently, setup, teardown),
         cmocka_unit_test_setup_teardown(t_mockllm_scripted, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_pause_turn_continues, setup, teardown),
         cmocka_unit_test_setup_teardown(t_transcript_render_torn_and_malformed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

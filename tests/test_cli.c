@@ -16,10 +16,14 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -320,6 +324,67 @@ static void t_missing_key_named_no_secret_printed(void **state)
     cJSON_Delete(t);
 }
 
+/* Ctrl-C while the model call is on the wire: the agent stops at a safe
+ * point, its transcript says cancelled, and the exit status is 130. */
+static void t_sigint_cancels_agent(void **state)
+{
+    (void)state;
+    /* a server that accepts connections (kernel backlog) and never answers */
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(ls >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(ls, 16), 0);
+    socklen_t sl = sizeof sa;
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &sl), 0);
+    char url[96];
+    snprintf(url, sizeof url, "OPENAI_BASE_URL=http://127.0.0.1:%d/v1", ntohs(sa.sin_port));
+    const char *env[] = {url, "OPENAI_API_KEY=sk-test-sigint-000000", NULL};
+
+    char outp[512], errp[512];
+    snprintf(outp, sizeof outp, "%s/.stdout", workdir);
+    snprintf(errp, sizeof errp, "%s/.stderr", workdir);
+    const char *args[] = {seer_bin, "agent", "--model", "openai/gpt-test", "--system-text", "s",
+                          "--prompt", "p", "--out", "sig", NULL};
+    const char *envp[8] = {env[0], env[1], "PATH=/usr/bin:/bin", NULL};
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (chdir(workdir) != 0)
+            _exit(121);
+        int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (o < 0 || e < 0)
+            _exit(122);
+        dup2(o, 1);
+        dup2(e, 2);
+        execve(seer_bin, (char *const *)args, (char *const *)envp);
+        _exit(127);
+    }
+    /* wait until the journal shows the model request, then interrupt */
+    char jpath[512], buf[1 << 14];
+    snprintf(jpath, sizeof jpath, "%s/sig/journal.jsonl", workdir);
+    int seen = 0;
+    for (int i = 0; i < 3000 && !seen; i++) {
+        slurp(jpath, buf, sizeof buf);
+        seen = strstr(buf, "model_request") != NULL;
+        if (!seen)
+            usleep(10000);
+    }
+    assert_true(seen);
+    kill(pid, SIGINT);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    close(ls);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 130);
+    cJSON *t = load_json("sig/transcript.json");
+    cJSON *meta = cJSON_GetObjectItem(t, "metadata");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(meta, "status")), "cancelled");
+    cJSON_Delete(t);
+}
+
 static void t_demo(void **state)
 {
     (void)state;
@@ -360,6 +425,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_agent_max_turns, setup, teardown),
         cmocka_unit_test_setup_teardown(t_ask_prints_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(t_missing_key_named_no_secret_printed, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_sigint_cancels_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(t_demo, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
