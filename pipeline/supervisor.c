@@ -805,6 +805,8 @@ static void teardown(seer_supervisor *s)
     if (s->pending != NULL)
         join_dispatcher(s);
     stop_watch(s);
+    if (s->progress != NULL)
+        seer_progress_finish(s->progress); /* close a live TTY line (idempotent) */
 
     /* 2. in-flight I/O ends (cancelled), then the workers drain */
     if (s->loop != NULL)

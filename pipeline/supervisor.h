@@ -152,6 +152,8 @@ int seer_supervisor_wait(seer_supervisor *s);
 /* Stops everything: running jobs get CANCEL, the loop stops (in-flight
  * transfers end cancelled), the pool drains and joins, jobs that still have
  * not ended are recorded CANCELLED and their actors stopped.  Then frees.
+ * SIGINT/SIGTERM stay blocked in the threads that blocked them: a signal
+ * after free stays pending (the process is normally about to exit).
  * Not from a worker or the loop thread.  NULL is a no-op. */
 void seer_supervisor_free(seer_supervisor *s);
 
