@@ -1498,7 +1498,7 @@ static void test_e2e_retried_faults(void **state)
 {
     (void)state;
     for (int stream = 0; stream <= 1; stream++) {
-        for (int k = 0; k < 5; k++) {
+        for (int k = 0; k < 7; k++) {
             e2e t;
             e2e_open(&t, "openai/gpt-test", "OPENAI_API_KEY", "OPENAI_BASE_URL", TEST_KEY, stream,
                      NULL);
@@ -1518,10 +1518,19 @@ static void test_e2e_retried_faults(void **state)
                 fp_fault(f, FP_FAULT_ERROR_IN_200, -1);
                 fp_fault_error(f, 429, "rate_limit_exceeded", "upstream busy");
                 break;
-            default:
+            case 4:
                 f = turn_tools();
                 fp_fault(f, FP_FAULT_ERROR_IN_200, -1);
                 fp_fault_error(f, 503, "overloaded", "try later");
+                break;
+            case 5: /* connection closed with the HTTP framing incomplete */
+                f = turn_tools();
+                fp_fault(f, FP_FAULT_TRUNCATE, -1);
+                break;
+            default: /* the server stalls mid-body: the attempt times out */
+                f = turn_tools();
+                fp_fault(f, FP_FAULT_STALL, 40);
+                t.m->opts.timeout_ms = 1500;
                 break;
             }
             sync_log log;
