@@ -51,6 +51,7 @@ typedef struct bench {
     atomic_long jobs_left;
     atomic_long errors;
     atomic_long completed; /* requests */
+    uint32_t *lat_us;      /* per request: seer_http_start to done, in us */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int finished;
@@ -107,13 +108,19 @@ static void job_handle(seer_actor *self, void *state, seer_msg *m) {
                 fprintf(stderr, "bench: request failed: err=%d status=%ld %s\n", r->err, r->status,
                         r->errmsg);
         }
-        atomic_fetch_add(&b->completed, 1);
+        long k = atomic_fetch_add(&b->completed, 1);
+        b->lat_us[k] = (uint32_t)(r->elapsed_ns / 1000);
         if (--j->left == 0) {
             job_finish(b);
             return;
         }
     }
     job_send(j);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
 }
 
 static double tv_s(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }
@@ -129,6 +136,7 @@ static int run_one(int port, long n_jobs, int requests, long delay_ms, int worke
     b.body = body;
     b.body_len = (size_t)body_bytes;
     atomic_init(&b.jobs_left, n_jobs);
+    b.lat_us = calloc((size_t)(n_jobs * requests), sizeof *b.lat_us);
     pthread_mutex_init(&b.mu, NULL);
     pthread_cond_init(&b.cv, NULL);
 
@@ -165,9 +173,12 @@ static int run_one(int port, long n_jobs, int requests, long delay_ms, int worke
     double ideal = (double)requests * (double)delay_ms / 1000.0;
     double cpu = tv_s(ru1.ru_utime) - tv_s(ru0.ru_utime) + tv_s(ru1.ru_stime) - tv_s(ru0.ru_stime);
     long total = n_jobs * requests;
-    printf("| %6ld | %3d | %7ld | %7.2f | %7.2f | %+6.1f%% | %7.3f | %8.1f | %ld |\n", n_jobs, requests,
-           total, wall, ideal, (wall / ideal - 1.0) * 100.0, cpu / ((double)total / 1000.0),
-           (double)ru1.ru_maxrss / 1024.0, atomic_load(&b.errors));
+    qsort(b.lat_us, (size_t)total, sizeof *b.lat_us, cmp_u32);
+    printf("| %6ld | %3d | %7ld | %7.2f | %7.2f | %+6.1f%% | %7.3f | %8.1f | %7.3f / %7.3f / %7.3f | %ld |\n",
+           n_jobs, requests, total, wall, ideal, (wall / ideal - 1.0) * 100.0,
+           cpu / ((double)total / 1000.0), (double)ru1.ru_maxrss / 1024.0,
+           b.lat_us[total / 2] / 1e6, b.lat_us[total * 99 / 100] / 1e6, b.lat_us[total - 1] / 1e6,
+           atomic_load(&b.errors));
     fflush(stdout);
 
     seer_loop_stop(b.loop);
@@ -177,6 +188,7 @@ static int run_one(int port, long n_jobs, int requests, long delay_ms, int worke
     seer_pool_free(pool);
     free(jobs);
     free(body);
+    free(b.lat_us);
     seer_stats_destroy(&stats);
     return atomic_load(&b.errors) ? 1 : 0;
 }
@@ -253,8 +265,10 @@ int main(int argc, char **argv) {
     printf("# bench_loop: delay %ld ms, %d sequential requests per job, %ld-byte POST bodies, 256-byte answers, "
            "%d workers (0 = cores), server pid %d port %d\n",
            delay_ms, requests, body_bytes, workers, (int)srv, port);
-    printf("| jobs N | K | requests | wall s | ideal s | over ideal | CPU s / 1k req | peak RSS MB | errors |\n");
-    printf("|-------:|--:|---------:|-------:|--------:|-----------:|---------------:|------------:|-------:|\n");
+    printf("| jobs N | K | requests | wall s | ideal s | over ideal | CPU s / 1k req | peak RSS MB | "
+           "latency s p50 / p99 / max | errors |\n");
+    printf("|-------:|--:|---------:|-------:|--------:|-----------:|---------------:|------------:|"
+           "--------------------------:|-------:|\n");
     fflush(stdout);
     int rc = 0;
     char *list = strdup(jobs_list);

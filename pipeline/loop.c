@@ -56,6 +56,17 @@
  * into its endpoint's FIFO, which is why an endpoint must outlive its
  * transfers.  An endpoint serves the transfers of one loop.
  *
+ * Shards.  libcurl 7.88 does two things per transfer whose cost grows with
+ * the number of connections in a multi handle's cache: finding a reusable
+ * connection walks every connection to the host, and removing a handle
+ * walks the whole cache (close_connect_only).  At 10,000 connections that
+ * makes each request cost O(n).  So transfers are spread over several multi
+ * handles ("shards"), each with its own connection cache, all driven from
+ * the same epoll set: a new attempt goes to the least loaded shard, and a
+ * shard is added when all hold SHARD_TARGET transfers.  Keep-alive reuse
+ * works within a shard, which is plenty when each shard carries hundreds of
+ * transfers.
+ *
  * Shutdown.  seer_loop_stop marks the command list closed (posts fail from
  * then on), wakes the loop and joins it; the loop thread then disposes of
  * the commands it had not run, completes every transfer with
@@ -81,6 +92,8 @@
 #include <unistd.h>
 
 #define EPOLL_BATCH 1024
+#define SHARD_TARGET 256   /* transfers per libcurl multi before adding one */
+#define MAX_SHARDS 128
 #define EASY_POOL_MAX 4096 /* idle easy handles kept for reuse */
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_IDLE_TIMEOUT_MS 120000L
@@ -199,8 +212,18 @@ typedef struct evsrc {
     struct evsrc *next_dead;
 } evsrc;
 
+/* One libcurl multi handle and its connection cache.  See "Shards" in the
+ * DESIGN comment. */
+typedef struct shard {
+    seer_loop *loop;
+    CURLM *multi;
+    uint64_t due_ns;        /* libcurl's timer for this multi, 0 = none */
+    long active;            /* easy handles attached */
+} shard;
+
 typedef struct curlsock {
     evsrc src;              /* must be first */
+    shard *sh;
 } curlsock;
 
 typedef struct watch {
@@ -236,6 +259,7 @@ typedef struct xfer {
     seer_http_response *resp; /* the current attempt's data; handed to done */
     enum xstate state;
     CURL *easy;               /* while WIRE */
+    shard *sh;                /* while WIRE: the multi holding easy */
     struct curl_slist *slist; /* request headers, while WIRE */
     uint64_t timer_id;        /* BACKOFF: the retry timer */
     struct xfer *park_prev, *park_next;
@@ -276,9 +300,9 @@ struct seer_loop {
     atomic_bool stop_flag;
 
     /* loop thread only */
-    CURLM *multi;
+    shard *shards[MAX_SHARDS];
+    int n_shards;
     int curl_depth;              /* >0 while inside libcurl */
-    uint64_t curl_due_ns;        /* libcurl's timer, 0 = none */
     ltimer **heap;
     size_t heap_len, heap_cap;
     u64map timers;               /* id -> ltimer */
@@ -604,13 +628,14 @@ void seer_loop_unwatch(seer_loop *l, int fd) {
 /* ---- libcurl glue -------------------------------------------------------- */
 
 static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp) {
-    seer_loop *l = userp;
+    shard *sh = userp;
+    seer_loop *l = sh->loop;
     curlsock *cs = socketp;
     (void)easy;
     if (what == CURL_POLL_REMOVE) {
         if (cs) {
             epoll_ctl(l->epfd, EPOLL_CTL_DEL, s, NULL);
-            curl_multi_assign(l->multi, s, NULL);
+            curl_multi_assign(sh->multi, s, NULL);
             bury(l, &cs->src);
         }
         return 0;
@@ -624,6 +649,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
         if (!cs) return -1;
         cs->src.kind = EV_CURL;
         cs->src.fd = s;
+        cs->sh = sh;
         op = EPOLL_CTL_ADD;
     }
     struct epoll_event ev = {.events = e, .data.ptr = cs};
@@ -641,25 +667,60 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
             return -1;
         }
     }
-    if (!socketp) curl_multi_assign(l->multi, s, cs);
+    if (!socketp) curl_multi_assign(sh->multi, s, cs);
     return 0;
 }
 
 static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
-    seer_loop *l = userp;
+    shard *sh = userp;
     (void)multi;
     if (timeout_ms < 0)
-        l->curl_due_ns = 0;
+        sh->due_ns = 0;
     else
-        l->curl_due_ns = seer_now_ns() + (uint64_t)timeout_ms * 1000000u;
+        sh->due_ns = seer_now_ns() + (uint64_t)timeout_ms * 1000000u;
     return 0;
 }
 
-static void curl_action(seer_loop *l, curl_socket_t s, int flags) {
+static void curl_action(seer_loop *l, shard *sh, curl_socket_t s, int flags) {
     int running;
     l->curl_depth++;
-    curl_multi_socket_action(l->multi, s, flags, &running);
+    curl_multi_socket_action(sh->multi, s, flags, &running);
     l->curl_depth--;
+}
+
+static shard *shard_new(seer_loop *l) {
+    shard *sh = calloc(1, sizeof *sh);
+    if (!sh) return NULL;
+    sh->loop = l;
+    sh->multi = curl_multi_init();
+    if (!sh->multi) {
+        free(sh);
+        return NULL;
+    }
+    curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
+    curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
+    curl_multi_setopt(sh->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    curl_multi_setopt(sh->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0L);
+    curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, (long)(4 * SHARD_TARGET));
+    curl_multi_setopt(sh->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    return sh;
+}
+
+/* The least loaded shard, or a new one when all are at SHARD_TARGET. */
+static shard *shard_pick(seer_loop *l) {
+    shard *best = l->shards[0];
+    for (int i = 1; i < l->n_shards; i++)
+        if (l->shards[i]->active < best->active) best = l->shards[i];
+    if (best->active >= SHARD_TARGET && l->n_shards < MAX_SHARDS) {
+        shard *sh = shard_new(l);
+        if (sh) {
+            l->shards[l->n_shards++] = sh;
+            best = sh;
+        }
+    }
+    return best;
 }
 
 static CURL *easy_get(seer_loop *l) {
@@ -1087,13 +1148,16 @@ static void attempt_start(seer_loop *l, xfer *x) {
         }
     }
     x->easy = e;
-    if (curl_multi_add_handle(l->multi, e) != CURLM_OK) {
+    shard *sh = shard_pick(l);
+    if (curl_multi_add_handle(sh->multi, e) != CURLM_OK) {
         x->easy = NULL;
         easy_put(l, e);
         attempt_fail_to_start(l, x, "curl_multi_add_handle failed");
         return;
     }
     x->state = XS_WIRE;
+    x->sh = sh;
+    sh->active++;
     STAT(l, req_inflight, 1);
     STAT(l, req_total, 1);
     return;
@@ -1107,8 +1171,11 @@ oom:
 static void wire_detach(seer_loop *l, xfer *x) {
     assert(x->state == XS_WIRE && x->easy);
     l->curl_depth++;
-    curl_multi_remove_handle(l->multi, x->easy);
+    curl_multi_remove_handle(x->sh->multi, x->easy);
     l->curl_depth--;
+    x->sh->active--;
+    assert(x->sh->active >= 0);
+    x->sh = NULL;
     easy_put(l, x->easy);
     x->easy = NULL;
     curl_slist_free_all(x->slist);
@@ -1206,10 +1273,10 @@ static void attempt_done(seer_loop *l, xfer *x, CURLcode res) {
     }
 }
 
-static void check_multi_info(seer_loop *l) {
+static void check_shard_info(seer_loop *l, shard *sh) {
     CURLMsg *m;
     int left;
-    while ((m = curl_multi_info_read(l->multi, &left)) != NULL) {
+    while ((m = curl_multi_info_read(sh->multi, &left)) != NULL) {
         if (m->msg != CURLMSG_DONE) continue;
         CURL *e = m->easy_handle;
         CURLcode res = m->data.result;
@@ -1218,6 +1285,11 @@ static void check_multi_info(seer_loop *l) {
         assert(x && x->easy == e);
         attempt_done(l, x, res);
     }
+}
+
+/* Completed attempts of every shard (done callbacks run from here). */
+static void check_multi_info(seer_loop *l) {
+    for (int i = 0; i < l->n_shards; i++) check_shard_info(l, l->shards[i]);
 }
 
 /* Cancels x in whatever state it is (loop thread, outside libcurl). */
@@ -1351,7 +1423,10 @@ static int next_timeout_ms(seer_loop *l) {
     if (cmd_pending(l)) return 0;
     uint64_t due = 0;
     if (l->heap_len) due = l->heap[0]->due_ns;
-    if (l->curl_due_ns && (!due || l->curl_due_ns < due)) due = l->curl_due_ns;
+    for (int i = 0; i < l->n_shards; i++) {
+        uint64_t d = l->shards[i]->due_ns;
+        if (d && (!due || d < due)) due = d;
+    }
     if (!due) return -1;
     uint64_t now = seer_now_ns();
     if (due <= now) return 0;
@@ -1375,7 +1450,7 @@ static void handle_events(seer_loop *l, struct epoll_event *evs, int n) {
             if (evs[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
             if (evs[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
             if (evs[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
-            curl_action(l, s->fd, flags);
+            curl_action(l, ((curlsock *)s)->sh, s->fd, flags);
             break;
         }
         case EV_WATCH: {
@@ -1400,9 +1475,13 @@ static void *loop_main(void *p) {
         if (n > 0) handle_events(l, evs, n);
         empty_graveyard(l);
         run_commands(l);
-        if (l->curl_due_ns && l->curl_due_ns <= seer_now_ns()) {
-            l->curl_due_ns = 0;
-            curl_action(l, CURL_SOCKET_TIMEOUT, 0);
+        uint64_t now = seer_now_ns();
+        for (int i = 0; i < l->n_shards; i++) {
+            shard *sh = l->shards[i];
+            if (sh->due_ns && sh->due_ns <= now) {
+                sh->due_ns = 0;
+                curl_action(l, sh, CURL_SOCKET_TIMEOUT, 0);
+            }
         }
         check_multi_info(l);
         run_timers(l);
@@ -1495,20 +1574,13 @@ seer_loop *seer_loop_new(seer_stats *stats, seer_error *err) {
     if (l->wake.fd < 0) goto sys_fail;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->wake};
     if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake.fd, &ev) != 0) goto sys_fail;
-    l->multi = curl_multi_init();
-    if (!l->multi) {
+    l->shards[0] = shard_new(l);
+    if (!l->shards[0]) {
         seer_error_set(err, SEER_ENOMEM, "curl_multi_init failed");
         seer_loop_free(l);
         return NULL;
     }
-    curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-    curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
-    curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-    curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
-    curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
-    curl_multi_setopt(l->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0L);
-    curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, 20000L);
-    curl_multi_setopt(l->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    l->n_shards = 1;
     return l;
 sys_fail:
     seer_error_set(err, SEER_EIO, "creating the I/O loop: %s", strerror(errno));
@@ -1544,7 +1616,7 @@ void seer_loop_stop(seer_loop *l) {
             pthread_join(l->thread, NULL);
             l->thread_joined = true;
         }
-    } else if (!was_closed && l->multi) {
+    } else if (!was_closed && l->n_shards > 0) {
         /* never ran: dispose of what was posted, here */
         seer_loop *saved = tl_loop;
         tl_loop = l;
@@ -1559,7 +1631,10 @@ void seer_loop_free(seer_loop *l) {
     assert(l->xfers.len == 0 && l->heap_len == 0);
     for (size_t i = 0; i < l->easy_pool_len; i++) curl_easy_cleanup(l->easy_pool[i]);
     free(l->easy_pool);
-    if (l->multi) curl_multi_cleanup(l->multi);
+    for (int i = 0; i < l->n_shards; i++) {
+        curl_multi_cleanup(l->shards[i]->multi);
+        free(l->shards[i]);
+    }
     empty_graveyard(l);
     free(l->heap);
     map_free(&l->timers);
