@@ -54,12 +54,13 @@
  * -> input_tokens (OpenAI counts cached tokens inside prompt_tokens; seer
  * follows Anthropic's meaning, uncached input only, so input_tokens +
  * cache_read_tokens is the whole prompt for every provider and the limiter
- * and price table treat both alike), completion_tokens -> output_tokens, prompt_tokens_details.cached_tokens ->
- * cache_read_tokens, completion_tokens_details.reasoning_tokens ->
- * reasoning_tokens.  Errors {"error":{message,type,code,metadata}} (and the
- * looser shapes of Ollama and older vLLM) become err: 401/403 SEER_EAUTH,
- * 429 SEER_ERATELIMIT, 402 (out of credits, named in the message) and the
- * rest SEER_EHTTP, malformed JSON SEER_EPARSE.
+ * and price table treat both alike), completion_tokens -> output_tokens,
+ * prompt_tokens_details.cached_tokens -> cache_read_tokens,
+ * completion_tokens_details.reasoning_tokens -> reasoning_tokens.  Errors
+ * {"error":{message,type,code,metadata}} (and the looser shapes of Ollama
+ * and older vLLM) become err: 401/403 SEER_EAUTH, 429 SEER_ERATELIMIT, 402
+ * (out of credits, named in the message) and the rest SEER_EHTTP, malformed
+ * JSON SEER_EPARSE.
  *
  * DESIGN: every function here is pure with respect to the model (read-only)
  * and may run on any thread.  build() runs on the worker of the actor that
@@ -89,9 +90,9 @@
 #include "pipeline/sse.h"
 
 #define OAI_DEFAULT_MAX_TOKENS 4096
-#define OAI_REFERER_DEFAULT "https://github.com/seer-audit/seer"
-#define OAI_TITLE_DEFAULT "seer"
-#define OAI_RAW_JSON_MAX (8u << 20) /* a JSON body answering a stream request */
+#define OAI_REFERER_DEFAULT    "https://github.com/seer-audit/seer"
+#define OAI_TITLE_DEFAULT      "seer"
+#define OAI_RAW_JSON_MAX       (8u << 20) /* a JSON body answering a stream request */
 
 /* ---- growable byte buffer -------------------------------------------------- */
 
@@ -182,10 +183,14 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     size_t len;
     unsigned min;
     if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, min = 0x10000;
-    else return 0;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, min = 0x10000;
+    else
+        return 0;
     if (n < len) return 0;
     unsigned cp = c & (0x3f >> (len - 1));
     for (size_t i = 1; i < len; i++) {
@@ -219,13 +224,27 @@ static void sb_json_strn(sbuf *b, const char *s, size_t n)
         }
         sb_put(b, s + run, i - run);
         switch (c) {
-        case '"': sb_put(b, "\\\"", 2); break;
-        case '\\': sb_put(b, "\\\\", 2); break;
-        case '\n': sb_put(b, "\\n", 2); break;
-        case '\r': sb_put(b, "\\r", 2); break;
-        case '\t': sb_put(b, "\\t", 2); break;
-        case '\b': sb_put(b, "\\b", 2); break;
-        case '\f': sb_put(b, "\\f", 2); break;
+        case '"':
+            sb_put(b, "\\\"", 2);
+            break;
+        case '\\':
+            sb_put(b, "\\\\", 2);
+            break;
+        case '\n':
+            sb_put(b, "\\n", 2);
+            break;
+        case '\r':
+            sb_put(b, "\\r", 2);
+            break;
+        case '\t':
+            sb_put(b, "\\t", 2);
+            break;
+        case '\b':
+            sb_put(b, "\\b", 2);
+            break;
+        case '\f':
+            sb_put(b, "\\f", 2);
+            break;
         default:
             if (c < 0x20) {
                 char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
@@ -273,11 +292,16 @@ static char *xstrndup(const char *s, size_t n)
 static const char *flavor_name(seer_oai_flavor f)
 {
     switch (f) {
-    case SEER_OAI_OPENAI: return "openai";
-    case SEER_OAI_OPENROUTER: return "openrouter";
-    case SEER_OAI_VLLM: return "vllm";
-    case SEER_OAI_OLLAMA: return "ollama";
-    case SEER_OAI_LLAMACPP: return "llamacpp";
+    case SEER_OAI_OPENAI:
+        return "openai";
+    case SEER_OAI_OPENROUTER:
+        return "openrouter";
+    case SEER_OAI_VLLM:
+        return "vllm";
+    case SEER_OAI_OLLAMA:
+        return "ollama";
+    case SEER_OAI_LLAMACPP:
+        return "llamacpp";
     }
     return "openai";
 }
@@ -285,11 +309,16 @@ static const char *flavor_name(seer_oai_flavor f)
 static const char *flavor_default_base(seer_oai_flavor f)
 {
     switch (f) {
-    case SEER_OAI_OPENAI: return "https://api.openai.com/v1";
-    case SEER_OAI_OPENROUTER: return "https://openrouter.ai/api/v1";
-    case SEER_OAI_VLLM: return "http://localhost:8000/v1";
-    case SEER_OAI_OLLAMA: return "http://localhost:11434/v1";
-    case SEER_OAI_LLAMACPP: return "http://localhost:8080/v1";
+    case SEER_OAI_OPENAI:
+        return "https://api.openai.com/v1";
+    case SEER_OAI_OPENROUTER:
+        return "https://openrouter.ai/api/v1";
+    case SEER_OAI_VLLM:
+        return "http://localhost:8000/v1";
+    case SEER_OAI_OLLAMA:
+        return "http://localhost:11434/v1";
+    case SEER_OAI_LLAMACPP:
+        return "http://localhost:8080/v1";
     }
     return "https://api.openai.com/v1";
 }
@@ -331,8 +360,10 @@ static void wire_tool_result(sbuf *b, const seer_block *blk)
         sbuf tmp = {0};
         sb_puts(&tmp, "Error: ");
         sb_puts(&tmp, t);
-        if (tmp.oom) b->oom = 1;
-        else sb_json_strn(b, tmp.p, tmp.len);
+        if (tmp.oom)
+            b->oom = 1;
+        else
+            sb_json_strn(b, tmp.p, tmp.len);
         sb_free(&tmp);
     } else {
         sb_json_str(b, blk->text);
@@ -351,8 +382,10 @@ static void wire_image_part(sbuf *b, const seer_block *blk)
     sb_puts(&url, blk->text ? blk->text : "");
     sbuf q = {0};
     sb_json_strn(&q, url.p ? url.p : "", url.len);
-    if (url.oom || q.oom) b->oom = 1;
-    else sb_put(b, q.p + 1, q.len - 2);
+    if (url.oom || q.oom)
+        b->oom = 1;
+    else
+        sb_put(b, q.p + 1, q.len - 2);
     sb_free(&url);
     sb_free(&q);
     sb_puts(b, "\"}}");
@@ -365,8 +398,10 @@ static void wire_user(sbuf *b, const seer_message *msg)
     const seer_block *only = NULL;
     for (size_t i = 0; i < msg->n_blocks; i++) {
         const seer_block *blk = &msg->blocks[i];
-        if (blk->type == SEER_BLK_TEXT) n_text++, only = blk;
-        else if (blk->type == SEER_BLK_IMAGE) n_img++;
+        if (blk->type == SEER_BLK_TEXT)
+            n_text++, only = blk;
+        else if (blk->type == SEER_BLK_IMAGE)
+            n_img++;
     }
     sb_puts(b, "{\"role\":\"user\",\"content\":");
     if (n_img == 0 && n_text <= 1) {
@@ -407,8 +442,10 @@ static void wire_assistant(sbuf *b, const seer_message *msg)
     }
     if (text.oom) b->oom = 1;
     sb_puts(b, "{\"role\":\"assistant\",\"content\":");
-    if (n_text == 0 && n_calls > 0) sb_puts(b, "null");
-    else sb_json_strn(b, text.p ? text.p : "", text.len);
+    if (n_text == 0 && n_calls > 0)
+        sb_puts(b, "null");
+    else
+        sb_json_strn(b, text.p ? text.p : "", text.len);
     sb_free(&text);
     if (n_calls > 0) {
         sb_puts(b, ",\"tool_calls\":[");
@@ -440,8 +477,10 @@ static void wire_message(sbuf *b, const seer_message *msg)
     size_t n_results = 0, n_other = 0;
     for (size_t i = 0; i < msg->n_blocks; i++) {
         seer_block_type t = msg->blocks[i].type;
-        if (t == SEER_BLK_TOOL_RESULT) n_results++;
-        else if (t == SEER_BLK_TEXT || t == SEER_BLK_IMAGE) n_other++;
+        if (t == SEER_BLK_TOOL_RESULT)
+            n_results++;
+        else if (t == SEER_BLK_TEXT || t == SEER_BLK_IMAGE)
+            n_other++;
     }
     if (msg->role == SEER_ROLE_ASSISTANT) {
         wire_assistant(b, msg);
@@ -514,17 +553,24 @@ static void build_tools(sbuf *b, const seer_model_request *req, const cJSON *ext
                 sb_json_str(b, t->description);
             }
             sb_puts(b, ",\"parameters\":");
-            sb_puts(b, t->schema_json && *t->schema_json ? t->schema_json
-                                                          : "{\"type\":\"object\",\"properties\":{}}");
+            sb_puts(b, t->schema_json && *t->schema_json
+                           ? t->schema_json
+                           : "{\"type\":\"object\",\"properties\":{}}");
             sb_puts(b, "}}");
         }
         sb_putc(b, ']');
     }
     if (field(b, extra, "tool_choice")) {
         switch (req->tool_choice.kind) {
-        case SEER_TOOL_CHOICE_AUTO: sb_puts(b, "\"auto\""); break;
-        case SEER_TOOL_CHOICE_ANY: sb_puts(b, "\"required\""); break;
-        case SEER_TOOL_CHOICE_NONE: sb_puts(b, "\"none\""); break;
+        case SEER_TOOL_CHOICE_AUTO:
+            sb_puts(b, "\"auto\"");
+            break;
+        case SEER_TOOL_CHOICE_ANY:
+            sb_puts(b, "\"required\"");
+            break;
+        case SEER_TOOL_CHOICE_NONE:
+            sb_puts(b, "\"none\"");
+            break;
         case SEER_TOOL_CHOICE_TOOL:
             sb_puts(b, "{\"type\":\"function\",\"function\":{\"name\":");
             sb_json_str(b, req->tool_choice.name);
@@ -562,8 +608,7 @@ static void build_sampling(sbuf *b, const seer_model *m, const cJSON *extra)
                 sb_printf(b, "{\"max_tokens\":%d}", o->thinking_budget);
             }
         }
-    } else if (o->reasoning_effort && *o->reasoning_effort &&
-               field(b, extra, "reasoning_effort")) {
+    } else if (o->reasoning_effort && *o->reasoning_effort && field(b, extra, "reasoning_effort")) {
         sb_json_str(b, o->reasoning_effort);
     }
 }
@@ -579,7 +624,8 @@ static seer_err parse_extra(const seer_model *m, cJSON **out, seer_error *err)
     if (!j) {
         int line = 0, col = 0;
         seer_offset_to_linecol(s, end && end >= s ? (size_t)(end - s) : 0, &line, &col);
-        return seer_error_set(err, SEER_EINVAL, "extra_body is not valid JSON (line %d, column %d)", line, col);
+        return seer_error_set(err, SEER_EINVAL, "extra_body is not valid JSON (line %d, column %d)",
+                              line, col);
     }
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
@@ -701,7 +747,8 @@ static seer_err build_headers(const seer_model *m, seer_http_request *r, seer_er
         char *name = xstrndup(*h, (size_t)(colon - *h));
         if (!name) return seer_error_set(err, SEER_ENOMEM, "out of memory");
         const char *val = colon + 1;
-        while (*val == ' ' || *val == '\t') val++;
+        while (*val == ' ' || *val == '\t')
+            val++;
         e = seer_http_request_header(r, name, val);
         free(name);
     }
@@ -734,7 +781,8 @@ static seer_err oai_build(const seer_model *m, const seer_model_request *req,
     sbuf url = {0};
     const char *base = m->base_url && *m->base_url ? m->base_url : flavor_default_base(m->flavor);
     size_t blen = strlen(base);
-    while (blen > 0 && base[blen - 1] == '/') blen--;
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
     sb_put(&url, base, blen);
     sb_puts(&url, "/chat/completions");
     char *urls = sb_take(&url, NULL);
@@ -774,7 +822,8 @@ static seer_err oai_build(const seer_model *m, const seer_model_request *req,
 static seer_stop_reason map_finish(const char *f)
 {
     if (!f) return SEER_STOP_NONE;
-    if (!strcmp(f, "stop") || !strcmp(f, "eos") || !strcmp(f, "end_turn")) return SEER_STOP_END_TURN;
+    if (!strcmp(f, "stop") || !strcmp(f, "eos") || !strcmp(f, "end_turn"))
+        return SEER_STOP_END_TURN;
     if (!strcmp(f, "length") || !strcmp(f, "max_tokens")) return SEER_STOP_MAX_TOKENS;
     if (!strcmp(f, "tool_calls") || !strcmp(f, "function_call")) return SEER_STOP_TOOL_USE;
     if (!strcmp(f, "content_filter")) return SEER_STOP_CONTENT_FILTER;
@@ -814,7 +863,8 @@ static void reply_fail(seer_model_reply *out, seer_err code, long status, const 
 static long error_code_of(const cJSON *errobj, long dflt)
 {
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(errobj, "code");
-    const cJSON *num = cJSON_IsNumber(code) ? code : cJSON_GetObjectItemCaseSensitive(errobj, "status");
+    const cJSON *num =
+        cJSON_IsNumber(code) ? code : cJSON_GetObjectItemCaseSensitive(errobj, "status");
     if (cJSON_IsNumber(num) && num->valuedouble >= 400 && num->valuedouble < 600)
         return (long)num->valuedouble;
     if (cJSON_IsString(code) && code->valuestring[0] >= '4' && code->valuestring[0] <= '5' &&
@@ -869,7 +919,9 @@ static void error_details(sbuf *d, const cJSON *eo)
     if (cJSON_IsArray(reasons) && cJSON_GetArraySize(reasons) > 0) {
         sb_puts(d, " [moderation:");
         const cJSON *r;
-        cJSON_ArrayForEach(r, reasons) if (cJSON_IsString(r)) {
+        cJSON_ArrayForEach(r, reasons)
+        {
+            if (!cJSON_IsString(r)) continue;
             sb_putc(d, ' ');
             sb_put(d, r->valuestring, strnlen(r->valuestring, 40));
         }
@@ -887,8 +939,10 @@ static void reply_from_error(const seer_model *m, seer_model_reply *out, long st
         sb_put(&d, eo->valuestring, strnlen(eo->valuestring, 300));
     } else if (eo) {
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(eo, "message");
-        if (cJSON_IsString(msg)) sb_put(&d, msg->valuestring, strnlen(msg->valuestring, 300));
-        else sb_puts(&d, "error");
+        if (cJSON_IsString(msg))
+            sb_put(&d, msg->valuestring, strnlen(msg->valuestring, 300));
+        else
+            sb_puts(&d, "error");
         error_details(&d, eo);
     } else if (fallback && fallback_len) {
         sb_put(&d, fallback, fallback_len > 200 ? 200 : fallback_len);
@@ -897,9 +951,12 @@ static void reply_from_error(const seer_model *m, seer_model_reply *out, long st
     }
     const char *what = d.oom || !d.p ? "error" : d.p;
     const char *hint = "";
-    if (status == 402) hint = "out of credits (payment required, not retried): ";
-    else if (status == 401 || status == 403) hint = "authentication failed: ";
-    else if (status == 429) hint = "rate limited: ";
+    if (status == 402)
+        hint = "out of credits (payment required, not retried): ";
+    else if (status == 401 || status == 403)
+        hint = "authentication failed: ";
+    else if (status == 429)
+        hint = "rate limited: ";
     reply_fail(out, status_err(status), status, "%s: HTTP %ld: %s%s", model_label(m), status, hint,
                what);
     sb_free(&d);
@@ -996,9 +1053,11 @@ static void reply_assemble(const seer_model *m, seer_model_reply *out, const cha
 {
     seer_message *msg = seer_message_new(SEER_ROLE_ASSISTANT);
     seer_err e = msg ? SEER_OK : SEER_ENOMEM;
-    if (e == SEER_OK && reasoning && *reasoning) e = seer_message_add_thinking(msg, reasoning, NULL);
+    if (e == SEER_OK && reasoning && *reasoning)
+        e = seer_message_add_thinking(msg, reasoning, NULL);
     if (e == SEER_OK && text && *text) e = seer_message_add_text(msg, text);
-    for (size_t i = 0; e == SEER_OK && i < n_calls; i++) e = add_call(msg, &calls[i], i);
+    for (size_t i = 0; e == SEER_OK && i < n_calls; i++)
+        e = add_call(msg, &calls[i], i);
     if (e != SEER_OK) {
         seer_message_free(msg);
         reply_fail(out, SEER_ENOMEM, out->http_status, "%s: out of memory parsing the reply",
@@ -1074,8 +1133,8 @@ static void reply_from_completion(const seer_model *m, seer_model_reply *out, co
     const cJSON *choice = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
     if (!cJSON_IsObject(msg)) {
-        reply_fail(out, SEER_EPARSE, out->http_status,
-                   "%s: reply has no choices[0].message", model_label(m));
+        reply_fail(out, SEER_EPARSE, out->http_status, "%s: reply has no choices[0].message",
+                   model_label(m));
         return;
     }
     parse_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), &out->usage);
@@ -1089,24 +1148,26 @@ static void reply_from_completion(const seer_model *m, seer_model_reply *out, co
     int oom = text.oom || (n && !calls);
     const cJSON *tc;
     if (calls) cJSON_ArrayForEach(tc, tcs)
-    {
-        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
-        if (!cJSON_IsObject(fn)) continue;
-        oai_call *c = &calls[k++];
-        c->index = (long)k - 1;
-        c->id = dup_str_item(tc, "id");
-        c->name = dup_str_item(fn, "name");
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
-        if (cJSON_IsString(a)) {
-            sb_puts(&c->args, a->valuestring);
-        } else if (a && !cJSON_IsNull(a)) { /* an object (Ollama-style) */
-            char *s = cJSON_PrintUnformatted(a);
-            if (s) sb_puts(&c->args, s);
-            else oom = 1;
-            cJSON_free(s);
+        {
+            const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
+            if (!cJSON_IsObject(fn)) continue;
+            oai_call *c = &calls[k++];
+            c->index = (long)k - 1;
+            c->id = dup_str_item(tc, "id");
+            c->name = dup_str_item(fn, "name");
+            const cJSON *a = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
+            if (cJSON_IsString(a)) {
+                sb_puts(&c->args, a->valuestring);
+            } else if (a && !cJSON_IsNull(a)) { /* an object (Ollama-style) */
+                char *s = cJSON_PrintUnformatted(a);
+                if (s)
+                    sb_puts(&c->args, s);
+                else
+                    oom = 1;
+                cJSON_free(s);
+            }
+            if (c->args.oom) oom = 1;
         }
-        if (c->args.oom) oom = 1;
-    }
     if (oom) {
         reply_fail(out, SEER_ENOMEM, out->http_status, "%s: out of memory parsing the reply",
                    model_label(m));
@@ -1115,7 +1176,8 @@ static void reply_from_completion(const seer_model *m, seer_model_reply *out, co
         reply_assemble(m, out, r ? r->valuestring : NULL, text.p, calls, k,
                        cJSON_IsString(fr) ? fr->valuestring : NULL, matched_stop_of(choice));
     }
-    for (size_t i = 0; i < k; i++) call_clear(&calls[i]);
+    for (size_t i = 0; i < k; i++)
+        call_clear(&calls[i]);
     free(calls);
     sb_free(&text);
 }
@@ -1128,8 +1190,10 @@ static void reply_from_body(const seer_model *m, seer_model_reply *out, long sta
     const char *end = NULL;
     cJSON *root = body && len ? cJSON_ParseWithLengthOpts(body, len, &end, 0) : NULL;
     if (!root) {
-        if (ok_status) reply_parse_error(m, out, status, "JSON reply", body, end);
-        else reply_from_error(m, out, status, NULL, body, len);
+        if (ok_status)
+            reply_parse_error(m, out, status, "JSON reply", body, end);
+        else
+            reply_from_error(m, out, status, NULL, body, len);
         return;
     }
     const cJSON *eo = find_error(root);
@@ -1171,8 +1235,8 @@ static int oai_body_check(void *arg, const char *body, size_t len)
         st = (int)error_code_of(cJSON_IsObject(eo) ? eo : NULL, 500);
     } else if (root) {
         const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
-        const cJSON *fr = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(choices, 0),
-                                                           "finish_reason");
+        const cJSON *fr =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(choices, 0), "finish_reason");
         if (cJSON_IsString(fr) && !strcmp(fr->valuestring, "error")) st = 502;
     }
     cJSON_Delete(root);
@@ -1195,14 +1259,14 @@ struct seer_provider_stream {
     size_t n_calls, cap_calls;
     char *finish, *model, *id, *matched_stop;
     seer_usage usage;
-    int done;          /* saw data: [DONE] */
-    int events;        /* data events seen */
-    int fail_status;   /* non-zero: the attempt failed (error chunk) */
+    int done;        /* saw data: [DONE] */
+    int events;      /* data events seen */
+    int fail_status; /* non-zero: the attempt failed (error chunk) */
     char failmsg[512];
     seer_err parse_err; /* a chunk was malformed: ignore the rest */
     char parse_msg[160];
     int oom;
-    int json_mode;     /* the body is plain JSON, not SSE */
+    int json_mode; /* the body is plain JSON, not SSE */
     sbuf raw;
     seer_delta_emit_fn emit;
     void *emit_arg;
@@ -1279,8 +1343,10 @@ static void stream_tool_calls(seer_provider_stream *s, const cJSON *tcs)
             sb_puts(&c->args, args->valuestring);
         } else if (cJSON_IsObject(args)) {
             char *a = cJSON_PrintUnformatted(args);
-            if (a) sb_puts(&c->args, a);
-            else s->oom = 1;
+            if (a)
+                sb_puts(&c->args, a);
+            else
+                s->oom = 1;
             cJSON_free(a);
         }
         if (c->args.oom) s->oom = 1;
@@ -1309,7 +1375,8 @@ static int stream_chunk(seer_provider_stream *s, const cJSON *root)
         seer_model_reply tmp;
         memset(&tmp, 0, sizeof tmp);
         reply_from_error(s->m, &tmp, s->fail_status, eo, NULL, 0);
-        snprintf(s->failmsg, sizeof s->failmsg, "%.400s (in the stream after HTTP 200)", tmp.errmsg);
+        snprintf(s->failmsg, sizeof s->failmsg, "%.400s (in the stream after HTTP 200)",
+                 tmp.errmsg);
         return s->fail_status;
     }
     if (!s->id) stream_set(&s->id, root, "id", &s->oom);
@@ -1377,7 +1444,8 @@ static int on_sse_event(void *arg, const seer_sse_event *ev)
     cJSON *root = cJSON_ParseWithLengthOpts(ev->data, ev->data_len, &end, 0);
     if (!root || !cJSON_IsObject(root)) {
         int line = 1, col = 1;
-        if (end && end >= ev->data) seer_offset_to_linecol(ev->data, (size_t)(end - ev->data), &line, &col);
+        if (end && end >= ev->data)
+            seer_offset_to_linecol(ev->data, (size_t)(end - ev->data), &line, &col);
         s->parse_err = SEER_EPARSE;
         snprintf(s->parse_msg, sizeof s->parse_msg,
                  "malformed stream chunk #%d (line %d, column %d)", s->events, line, col);
@@ -1407,7 +1475,8 @@ static void stream_clear(seer_provider_stream *s)
     sb_free(&s->text);
     sb_free(&s->reasoning);
     sb_free(&s->raw);
-    for (size_t i = 0; i < s->n_calls; i++) call_clear(&s->calls[i]);
+    for (size_t i = 0; i < s->n_calls; i++)
+        call_clear(&s->calls[i]);
     s->n_calls = 0;
     free(s->finish);
     free(s->model);
@@ -1445,7 +1514,8 @@ static int oai_stream_feed(seer_provider_stream *s, const char *data, size_t len
     if (s->parse_err || len == 0) return 0;
     if (!s->json_mode && s->events == 0 && !seer_sse_pending(s->sse) && s->raw.len == 0) {
         size_t i = 0;
-        while (i < len && isspace((unsigned char)data[i])) i++;
+        while (i < len && isspace((unsigned char)data[i]))
+            i++;
         if (i < len && (data[i] == '{' || data[i] == '[')) s->json_mode = 1;
     }
     if (s->json_mode) { /* a server that answered the stream request with JSON */

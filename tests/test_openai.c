@@ -69,7 +69,8 @@ static char **strv(int n, ...)
     char **v = calloc((size_t)n + 1, sizeof *v);
     va_list ap;
     va_start(ap, n);
-    for (int i = 0; i < n; i++) v[i] = strdup(va_arg(ap, const char *));
+    for (int i = 0; i < n; i++)
+        v[i] = strdup(va_arg(ap, const char *));
     va_end(ap);
     return v;
 }
@@ -80,7 +81,8 @@ static const char *req_header(const seer_http_request *r, const char *name)
     for (char **h = r->headers; h && *h; h++)
         if (strncasecmp(*h, name, n) == 0 && (*h)[n] == ':') {
             const char *v = *h + n + 1;
-            while (*v == ' ') v++;
+            while (*v == ' ')
+                v++;
             return v;
         }
     return NULL;
@@ -99,8 +101,10 @@ static cJSON *build_ok(seer_model *m, const seer_model_request *req, seer_http_r
     assert_int_equal(strlen(hr->body), hr->body_len);
     cJSON *j = cJSON_Parse(hr->body);
     if (!j) fail_msg("body is not JSON: %s", hr->body);
-    if (out) *out = hr;
-    else seer_http_request_free(hr);
+    if (out)
+        *out = hr;
+    else
+        seer_http_request_free(hr);
     return j;
 }
 
@@ -293,7 +297,8 @@ static void test_build_escaping(void **state)
     seer_model_request req = {.conv = &c};
     cJSON *j = build_ok(m, &req, NULL);
     const char *got = jstr(cJSON_GetArrayItem(jget(j, "messages"), 0), "content");
-    assert_string_equal(got, "a\"b\\c\x01\td\xc3\xa9 \xe4\xb8\x96 \xf0\x9f\x99\x82 bad\xef\xbf\xbd end");
+    assert_string_equal(got,
+                        "a\"b\\c\x01\td\xc3\xa9 \xe4\xb8\x96 \xf0\x9f\x99\x82 bad\xef\xbf\xbd end");
     cJSON_Delete(j);
     seer_conv_clear(&c);
     free_model(m);
@@ -357,7 +362,8 @@ static void test_build_tools_and_choice(void **state)
     seer_message_add_text(u, "hi");
     seer_conv_push(&c, u);
     seer_tool_def tools[2] = {
-        {.name = "lookup", .description = "Looks a key up",
+        {.name = "lookup",
+         .description = "Looks a key up",
          .schema_json = "{\"type\":\"object\",\"properties\":{\"q\":{\"type\":\"string\"}},"
                         "\"required\":[\"q\"]}"},
         {.name = "noargs", .description = NULL, .schema_json = NULL},
@@ -521,8 +527,8 @@ static void test_build_headers_and_auth(void **state)
     cJSON_Delete(j);
     seer_http_request_free(hr);
     /* ...overridden by extra headers, which are sent once each */
-    m->opts.extra_headers = strv(3, "HTTP-Referer: https://example.org/app", "X-Title:My Audit",
-                                 "X-Custom: 1");
+    m->opts.extra_headers =
+        strv(3, "HTTP-Referer: https://example.org/app", "X-Title:My Audit", "X-Custom: 1");
     j = build_ok(m, &req, &hr);
     assert_string_equal(req_header(hr, "http-referer"), "https://example.org/app");
     assert_string_equal(req_header(hr, "x-title"), "My Audit");
@@ -571,10 +577,10 @@ static void test_build_extra_body(void **state)
     (void)state;
     seer_model *m = mk_model(SEER_OAI_OPENROUTER, TEST_KEY);
     m->opts.temperature = 0.5;
-    m->opts.extra_body_json = strdup(
-        "{\"provider\":{\"order\":[\"deepinfra\",\"together\"],\"allow_fallbacks\":false,"
-        "\"require_parameters\":true,\"data_collection\":\"deny\"},\"temperature\":0.1,"
-        "\"transforms\":[]}");
+    m->opts.extra_body_json =
+        strdup("{\"provider\":{\"order\":[\"deepinfra\",\"together\"],\"allow_fallbacks\":false,"
+               "\"require_parameters\":true,\"data_collection\":\"deny\"},\"temperature\":0.1,"
+               "\"transforms\":[]}");
     seer_conv c;
     seer_conv_init(&c);
     seer_message *u = seer_message_new(SEER_ROLE_USER);
@@ -673,12 +679,10 @@ static void test_parse_finish_reasons(void **state)
     struct {
         const char *finish;
         seer_stop_reason want;
-    } cases[] = {{"\"stop\"", SEER_STOP_END_TURN},
-                 {"\"length\"", SEER_STOP_MAX_TOKENS},
-                 {"\"tool_calls\"", SEER_STOP_TOOL_USE},
-                 {"\"content_filter\"", SEER_STOP_CONTENT_FILTER},
-                 {"\"function_call\"", SEER_STOP_TOOL_USE},
-                 {"null", SEER_STOP_NONE}};
+    } cases[] = {
+        {"\"stop\"", SEER_STOP_END_TURN},          {"\"length\"", SEER_STOP_MAX_TOKENS},
+        {"\"tool_calls\"", SEER_STOP_TOOL_USE},    {"\"content_filter\"", SEER_STOP_CONTENT_FILTER},
+        {"\"function_call\"", SEER_STOP_TOOL_USE}, {"null", SEER_STOP_NONE}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *body = completion("\"Hi there\"", NULL, cases[i].finish);
         seer_model_reply *r = parse(m, 200, body);
@@ -743,8 +747,9 @@ static void test_parse_usage_and_reasoning(void **state)
     seer_model_reply_free(r);
     free(body);
     /* x-request-id header wins over the body id */
-    seer_http_response *resp = mk_resp(200, "{\"id\":\"body-id\",\"choices\":[{\"message\":"
-                                            "{\"content\":\"x\"},\"finish_reason\":\"stop\"}]}",
+    seer_http_response *resp = mk_resp(200,
+                                       "{\"id\":\"body-id\",\"choices\":[{\"message\":"
+                                       "{\"content\":\"x\"},\"finish_reason\":\"stop\"}]}",
                                        "x-request-id: req-123");
     r = calloc(1, sizeof *r);
     seer_provider_openai.parse(m, resp, r);
@@ -822,32 +827,37 @@ static void test_parse_errors(void **state)
         long want_status;
         const char *needle;
     } cases[] = {
-        {401, "{\"error\":{\"message\":\"Incorrect API key provided: " TEST_KEY
-              "\",\"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\"}}",
+        {401,
+         "{\"error\":{\"message\":\"Incorrect API key provided: " TEST_KEY
+         "\",\"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\"}}",
          SEER_EAUTH, 401, "Incorrect API key"},
         {403, "{\"error\":{\"message\":\"forbidden\",\"code\":403}}", SEER_EAUTH, 403, "forbidden"},
         {402, "{\"error\":{\"code\":402,\"message\":\"Insufficient credits\"}}", SEER_EHTTP, 402,
          "credits"},
-        {429, "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\","
-              "\"code\":\"rate_limit_exceeded\"}}",
+        {429,
+         "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\","
+         "\"code\":\"rate_limit_exceeded\"}}",
          SEER_ERATELIMIT, 429, "Rate limit reached"},
         {500, "{\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\"}}",
          SEER_EHTTP, 500, "server had an error"},
-        {400, "{\"error\":{\"message\":\"Invalid 'messages'\",\"type\":\"invalid_request_error\","
-              "\"param\":\"messages\",\"code\":null}}",
+        {400,
+         "{\"error\":{\"message\":\"Invalid 'messages'\",\"type\":\"invalid_request_error\","
+         "\"param\":\"messages\",\"code\":null}}",
          SEER_EHTTP, 400, "param=messages"},
-        {502, "{\"error\":{\"code\":502,\"message\":\"Provider returned error\",\"metadata\":"
-              "{\"provider_name\":\"DeepInfra\",\"raw\":\"upstream exploded\"}}}",
+        {502,
+         "{\"error\":{\"code\":502,\"message\":\"Provider returned error\",\"metadata\":"
+         "{\"provider_name\":\"DeepInfra\",\"raw\":\"upstream exploded\"}}}",
          SEER_EHTTP, 502, "DeepInfra"},
         {404, "{\"error\":\"model 'llama9' not found\"}", SEER_EHTTP, 404, "llama9"}, /* Ollama */
-        {400, "{\"object\":\"error\",\"message\":\"max_tokens too large\",\"type\":"
-              "\"BadRequestError\",\"param\":null,\"code\":400}",
+        {400,
+         "{\"object\":\"error\",\"message\":\"max_tokens too large\",\"type\":"
+         "\"BadRequestError\",\"param\":null,\"code\":400}",
          SEER_EHTTP, 400, "max_tokens too large"}, /* older vLLM */
         {503, "<html>Service Unavailable</html>", SEER_EHTTP, 503, "Service Unavailable"},
         {504, "", SEER_EHTTP, 504, "empty"},
         /* errors in the body of a 200 */
-        {200, "{\"error\":{\"code\":429,\"message\":\"upstream rate limit\"}}", SEER_ERATELIMIT, 429,
-         "upstream rate limit"},
+        {200, "{\"error\":{\"code\":429,\"message\":\"upstream rate limit\"}}", SEER_ERATELIMIT,
+         429, "upstream rate limit"},
         {200, "{\"error\":{\"message\":\"no code\"}}", SEER_EHTTP, 500, "no code"},
         /* malformed JSON and missing choices */
         {200, "{\"choices\":[{\"message\":{\"content\":\"x\"", SEER_EPARSE, 200, "line 1"},
@@ -892,7 +902,8 @@ static void test_body_check(void **state)
         {"{\"choices\":[{\"message\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}", 0},
         /* the word "error" inside content is not an error */
         {"{\"choices\":[{\"message\":{\"content\":\"an \\\"error\\\": here\"},"
-         "\"finish_reason\":\"stop\"}]}", 0},
+         "\"finish_reason\":\"stop\"}]}",
+         0},
         {"{\"error\":{\"code\":429,\"message\":\"rate\"}}", 429},
         {"{\"error\":{\"code\":402,\"message\":\"credits\"}}", 402},
         {"{\"error\":{\"code\":400,\"message\":\"bad\"}}", 400},
@@ -901,7 +912,8 @@ static void test_body_check(void **state)
         {"{\"error\":{\"code\":\"rate_limit_exceeded\",\"message\":\"x\"}}", 429},
         {"{\"error\":\"plain\"}", 500},
         {"{\"choices\":[{\"message\":{\"content\":\"\"},\"finish_reason\":\"error\"}],"
-         "\"x\":\"error\"}", 502},
+         "\"x\":\"error\"}",
+         502},
         {"{\"error\": broken", 0}, /* malformed: parse reports it, no retry */
         {"", 0},
     };
@@ -927,7 +939,7 @@ static void collect(void *arg, seer_model_delta *d)
     char *dst = d->kind == SEER_DELTA_TEXT       ? l->text
                 : d->kind == SEER_DELTA_THINKING ? l->thinking
                                                  : l->tools;
-    size_t cap = d->kind == SEER_DELTA_TEXT ? sizeof l->text
+    size_t cap = d->kind == SEER_DELTA_TEXT       ? sizeof l->text
                  : d->kind == SEER_DELTA_THINKING ? sizeof l->thinking
                                                   : sizeof l->tools;
     if (d->kind == SEER_DELTA_TOOL_CALL && dst[0]) strncat(dst, ",", cap - strlen(dst) - 1);
@@ -993,24 +1005,143 @@ static void assert_reply_equal(const seer_model_reply *a, const seer_model_reply
 }
 
 #define CHUNK(json) "data: " json "\n\n"
-static const char stream_text[] =
-    CHUNK("{\"id\":\"chatcmpl-s1\",\"object\":\"chat.completion.chunk\",\"model\":\"m-1\","
-          "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
-          "\"finish_reason\":null}]}")
-    ": OPENROUTER PROCESSING\n\n"
-    CHUNK("{\"id\":\"chatcmpl-s1\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":"
-          "\"Think \xc3\xa9 \"},\"finish_reason\":null}]}")
+static const char stream_text[] = CHUNK(
+    "{\"id\":\"chatcmpl-s1\",\"object\":\"chat.completion.chunk\",\"model\":\"m-1\","
+    "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+    "\"finish_reason\":null}]}") ": OPENROUTER PROCESSING\n\n" CHUNK("{\"id\":\"chatcmpl-s1\","
+                                                                     "\"choices\":[{\"index\":0,"
+                                                                     "\"delta\":{\"reasoning\":"
+                                                                     "\"Think \xc3\xa9 "
+                                                                     "\"},\"finish_reason\":null}]"
+                                                                     "}")
     CHUNK("{\"id\":\"chatcmpl-s1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
-          "\"H\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \"},\"finish_reason\":null}]}")
-    ": keep-alive\n\n"
-    CHUNK("{\"id\":\"chatcmpl-s1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
-          "\"\xf0\x9f\x99\x82!\\n\"},\"finish_reason\":null}]}")
-    CHUNK("{\"id\":\"chatcmpl-s1\",\"choices\":[{\"index\":0,\"delta\":{},"
-          "\"finish_reason\":\"stop\"}]}")
-    CHUNK("{\"id\":\"chatcmpl-s1\",\"choices\":[],\"usage\":{\"prompt_tokens\":100,"
-          "\"completion_tokens\":20,\"prompt_tokens_details\":{\"cached_tokens\":60},"
-          "\"completion_tokens_details\":{\"reasoning_tokens\":5}}}")
-    "data: [DONE]\n\n";
+          "\"H\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \"},\"finish_reason\":null}]}") ": "
+                                                                                   "keep-"
+                                                                                   "alive\n"
+                                                                                   "\n" CHUNK("{\"i"
+                                                                                              "d\":"
+                                                                                              "\"ch"
+                                                                                              "atcm"
+                                                                                              "pl-"
+                                                                                              "s1\""
+                                                                                              ",\"c"
+                                                                                              "hoic"
+                                                                                              "es\""
+                                                                                              ":[{"
+                                                                                              "\"in"
+                                                                                              "dex"
+                                                                                              "\":"
+                                                                                              "0,"
+                                                                                              "\"de"
+                                                                                              "lta"
+                                                                                              "\":{"
+                                                                                              "\"co"
+                                                                                              "nten"
+                                                                                              "t\":"
+                                                                                              "\""
+                                                                                              "\xf0"
+                                                                                              "\x9f"
+                                                                                              "\x99"
+                                                                                              "\x82"
+                                                                                              "!\\n"
+                                                                                              "\"},"
+                                                                                              "\"fi"
+                                                                                              "nish"
+                                                                                              "_rea"
+                                                                                              "son"
+                                                                                              "\":"
+                                                                                              "null"
+                                                                                              "}]}")
+                                                                                       CHUNK(
+                                                                                           "{\"id\""
+                                                                                           ":\"chat"
+                                                                                           "cmpl-"
+                                                                                           "s1\","
+                                                                                           "\"choic"
+                                                                                           "es\":[{"
+                                                                                           "\"index"
+                                                                                           "\":0,"
+                                                                                           "\"delta"
+                                                                                           "\":{},"
+                                                                                           "\"finis"
+                                                                                           "h_"
+                                                                                           "reason"
+                                                                                           "\":"
+                                                                                           "\"stop"
+                                                                                           "\"}]}")
+                                                                                           CHUNK(
+                                                                                               "{\""
+                                                                                               "id"
+                                                                                               "\":"
+                                                                                               "\"c"
+                                                                                               "hat"
+                                                                                               "cmp"
+                                                                                               "l-"
+                                                                                               "s1"
+                                                                                               "\","
+                                                                                               "\"c"
+                                                                                               "hoi"
+                                                                                               "ces"
+                                                                                               "\":"
+                                                                                               "[],"
+                                                                                               "\"u"
+                                                                                               "sag"
+                                                                                               "e\""
+                                                                                               ":{"
+                                                                                               "\"p"
+                                                                                               "rom"
+                                                                                               "pt_"
+                                                                                               "tok"
+                                                                                               "ens"
+                                                                                               "\":"
+                                                                                               "100"
+                                                                                               ","
+                                                                                               "\"c"
+                                                                                               "omp"
+                                                                                               "let"
+                                                                                               "ion"
+                                                                                               "_to"
+                                                                                               "ken"
+                                                                                               "s\""
+                                                                                               ":20"
+                                                                                               ",\""
+                                                                                               "pro"
+                                                                                               "mpt"
+                                                                                               "_to"
+                                                                                               "ken"
+                                                                                               "s_"
+                                                                                               "det"
+                                                                                               "ail"
+                                                                                               "s\""
+                                                                                               ":{"
+                                                                                               "\"c"
+                                                                                               "ach"
+                                                                                               "ed_"
+                                                                                               "tok"
+                                                                                               "ens"
+                                                                                               "\":"
+                                                                                               "60}"
+                                                                                               ","
+                                                                                               "\"c"
+                                                                                               "omp"
+                                                                                               "let"
+                                                                                               "ion"
+                                                                                               "_to"
+                                                                                               "ken"
+                                                                                               "s_"
+                                                                                               "det"
+                                                                                               "ail"
+                                                                                               "s\""
+                                                                                               ":{"
+                                                                                               "\"r"
+                                                                                               "eas"
+                                                                                               "oni"
+                                                                                               "ng_"
+                                                                                               "tok"
+                                                                                               "ens"
+                                                                                               "\":"
+                                                                                               "5}}"
+                                                                                               "}") "data: [DONE]\n\n";
 
 /* Two parallel calls, fragments interleaved, the second index first, CRLF
  * line ends, no index-0 content. */
@@ -1076,7 +1207,8 @@ static void test_stream_every_split(void **state)
         }
         /* every byte alone */
         size_t *cuts = malloc(len * sizeof *cuts);
-        for (size_t i = 0; i + 1 < len; i++) cuts[i] = i + 1;
+        for (size_t i = 0; i + 1 < len; i++)
+            cuts[i] = i + 1;
         delta_log log = {0};
         seer_model_reply *r = stream_run(m, data, cuts, len - 1, 200, &log, NULL);
         assert_reply_equal(base, r);
@@ -1115,13 +1247,16 @@ static void test_stream_parallel_tool_calls(void **state)
     seer_model_reply_free(r);
 
     /* servers that omit "index" but repeat the id continue the same call */
-    const char *noidx =
-        CHUNK("{\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"t1\",\"function\":{\"name\":"
-              "\"f\",\"arguments\":\"{\\\"a\\\"\"}}]}}]}")
-        CHUNK("{\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\":1}\"}}]}}]}")
-        CHUNK("{\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"t2\",\"function\":{\"name\":"
-              "\"g\",\"arguments\":\"{}\"}}]}}]}")
-        CHUNK("{\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}") "data: [DONE]\n\n";
+    const char *noidx = CHUNK(
+        "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"t1\",\"function\":{\"name\":"
+        "\"f\",\"arguments\":\"{\\\"a\\\"\"}}]}}]}")
+        CHUNK(
+            "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\":1}\"}}]}}]}")
+            CHUNK("{\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"t2\",\"function\":{\"name\":"
+                  "\"g\",\"arguments\":\"{}\"}}]}}]}")
+                CHUNK(
+                    "{\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}") "data: "
+                                                                                       "[DONE]\n\n";
     memset(&log, 0, sizeof log);
     r = stream_run(m, noidx, NULL, 0, 200, &log, NULL);
     assert_int_equal(r->err, SEER_OK);
@@ -1141,11 +1276,10 @@ static void test_stream_faults(void **state)
     int rc = 0;
 
     /* an error chunk after the 200 fails the attempt with its code */
-    const char *mid_err =
-        CHUNK("{\"choices\":[{\"delta\":{\"content\":\"par\"}}]}")
+    const char *mid_err = CHUNK("{\"choices\":[{\"delta\":{\"content\":\"par\"}}]}")
         CHUNK("{\"error\":{\"code\":429,\"message\":\"Rate limited upstream " TEST_KEY "\"},"
               "\"choices\":[{\"delta\":{},\"finish_reason\":\"error\"}]}")
-        CHUNK("{\"choices\":[{\"delta\":{\"content\":\"ignored\"}}]}");
+            CHUNK("{\"choices\":[{\"delta\":{\"content\":\"ignored\"}}]}");
     seer_model_reply *r = stream_run(m, mid_err, NULL, 0, 200, &log, &rc);
     assert_int_equal(rc, 429);
     assert_int_equal(r->err, SEER_ERATELIMIT);
@@ -1178,24 +1312,25 @@ static void test_stream_faults(void **state)
     assert_null(r->message);
     seer_model_reply_free(r);
     /* cut in the middle of an event */
-    r = stream_run(m, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: {\"cho",
-                   NULL, 0, 200, &log, &rc);
+    r = stream_run(m, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: {\"cho", NULL,
+                   0, 200, &log, &rc);
     assert_int_equal(r->err, SEER_EPROTO);
     seer_model_reply_free(r);
     /* finish_reason without [DONE] is complete (some servers omit it) */
-    r = stream_run(m, CHUNK("{\"choices\":[{\"delta\":{\"content\":\"ok\"},\"finish_reason\":"
-                            "\"length\"}]}"),
+    r = stream_run(m,
+                   CHUNK("{\"choices\":[{\"delta\":{\"content\":\"ok\"},\"finish_reason\":"
+                         "\"length\"}]}"),
                    NULL, 0, 200, &log, &rc);
     assert_int_equal(r->err, SEER_OK);
     assert_int_equal(r->stop, SEER_STOP_MAX_TOKENS);
     seer_model_reply_free(r);
 
     /* malformed chunk: EPARSE, the rest ignored, no crash */
-    r = stream_run(m,
-                   CHUNK("{\"choices\":[{\"delta\":{\"content\":\"a\"}}]}") CHUNK("{\"choices\":[")
-                       CHUNK("{\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}")
-                           "data: [DONE]\n\n",
-                   NULL, 0, 200, &log, &rc);
+    r = stream_run(
+        m,
+        CHUNK("{\"choices\":[{\"delta\":{\"content\":\"a\"}}]}") CHUNK("{\"choices\":[")
+            CHUNK("{\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}") "data: [DONE]\n\n",
+        NULL, 0, 200, &log, &rc);
     assert_int_equal(rc, 0);
     assert_int_equal(r->err, SEER_EPARSE);
     assert_non_null(strstr(r->errmsg, "chunk #2"));
@@ -1235,8 +1370,8 @@ static void test_stream_faults(void **state)
     const char *json = "{\"choices\":[{\"message\":{\"content\":\"whole\"},\"finish_reason\":"
                        "\"stop\"}]}";
     assert_int_equal(seer_provider_openai.stream_feed(s, json, 10, collect, &log), 0);
-    assert_int_equal(seer_provider_openai.stream_feed(s, json + 10, strlen(json) - 10, collect, &log),
-                     0);
+    assert_int_equal(
+        seer_provider_openai.stream_feed(s, json + 10, strlen(json) - 10, collect, &log), 0);
     resp = mk_resp(200, NULL, NULL);
     r = calloc(1, sizeof *r);
     seer_provider_openai.stream_finish(s, resp, r);
@@ -1260,7 +1395,6 @@ static void test_stream_faults(void **state)
     free_model(m);
 }
 
-
 /* ---- end to end: agents/model.c + the I/O loop + the fake provider ------------------ */
 
 typedef struct e2e {
@@ -1278,8 +1412,8 @@ static void e2e_open(e2e *t, const char *name, const char *key_var, const char *
                      const char *key, int stream, const char *extra_body)
 {
     memset(t, 0, sizeof *t);
-    t->fp = fake_provider_start(&(fake_provider_opts){.api_key = key ? TEST_KEY : NULL,
-                                                      .no_auth_check = key == NULL});
+    t->fp = fake_provider_start(
+        &(fake_provider_opts){.api_key = key ? TEST_KEY : NULL, .no_auth_check = key == NULL});
     assert_non_null(t->fp);
     seer_error e;
     t->env = seer_env_load(NULL, &e);
@@ -1295,7 +1429,7 @@ static void e2e_open(e2e *t, const char *name, const char *key_var, const char *
     seer_model_options_init(&o);
     o.stream = stream;
     o.retry.max_attempts = 4;
-    o.retry.base_ns = 1000000;   /* 1 ms: retries without retry-after stay quick */
+    o.retry.base_ns = 1000000; /* 1 ms: retries without retry-after stay quick */
     o.retry.cap_ns = 5000000;
     o.timeout_ms = 30000;
     if (extra_body) o.extra_body_json = strdup(extra_body);
@@ -1343,11 +1477,11 @@ static void on_delta(void *arg, const seer_model_delta *d)
 
 static seer_model_reply *e2e_call(e2e *t, sync_log *log)
 {
-    seer_tool_def tools[1] = {{.name = "lookup", .description = "look up",
-                               .schema_json = "{\"type\":\"object\"}"}};
+    seer_tool_def tools[1] = {
+        {.name = "lookup", .description = "look up", .schema_json = "{\"type\":\"object\"}"}};
     seer_model_request req = {.conv = &t->conv, .tools = tools, .n_tools = 1};
-    seer_model_reply *r = seer_model_generate_sync(t->m, t->loop, t->pool, &req,
-                                                   log ? on_delta : NULL, log);
+    seer_model_reply *r =
+        seer_model_generate_sync(t->m, t->loop, t->pool, &req, log ? on_delta : NULL, log);
     assert_non_null(r);
     return r;
 }
@@ -1382,7 +1516,8 @@ static void assert_tools_reply(const seer_model_reply *r)
     if (r->err != SEER_OK) fail_msg("reply failed: %s", r->errmsg);
     assert_int_equal(r->stop, SEER_STOP_TOOL_USE);
     char *text = seer_message_text(r->message);
-    assert_string_equal(text, "Looking \xe4\xb8\x96\xe7\x95\x8c up \xf0\x9f\x99\x82 both keys now, please wait.");
+    assert_string_equal(
+        text, "Looking \xe4\xb8\x96\xe7\x95\x8c up \xf0\x9f\x99\x82 both keys now, please wait.");
     free(text);
     assert_int_equal(seer_message_n_tool_calls(r->message), 2);
     const seer_block *b = &r->message->blocks[r->message->n_blocks - 1];
@@ -1445,7 +1580,8 @@ static void test_e2e_plain(void **state)
         const cJSON *tmsg = cJSON_GetArrayItem(msgs, 3 + i);
         assert_string_equal(jstr(tmsg, "role"), "tool");
         assert_string_equal(jstr(tmsg, "tool_call_id"), jstr(cJSON_GetArrayItem(tcs, i), "id"));
-        assert_true(cJSON_IsString(jget(jget(cJSON_GetArrayItem(tcs, i), "function"), "arguments")));
+        assert_true(
+            cJSON_IsString(jget(jget(cJSON_GetArrayItem(tcs, i), "function"), "arguments")));
     }
     cJSON_Delete(body);
     seer_model_reply_free(r);
@@ -1508,7 +1644,9 @@ static void test_e2e_retried_faults(void **state)
                 f = fp_turn_error(429, "rate_limit_exceeded", "slow down");
                 fp_retry_after(f, 0);
                 break;
-            case 1: f = fp_turn_error(500, "server_error", "oops"); break;
+            case 1:
+                f = fp_turn_error(500, "server_error", "oops");
+                break;
             case 2:
                 f = turn_tools();
                 fp_fault(f, FP_FAULT_RESET, -1);
