@@ -361,6 +361,67 @@ static void t_many_concurrent(void **state) {
     free(rs);
 }
 
+/* Transfers started from several threads at once, some cancelled by
+ * another thread while in flight: every done runs exactly once. */
+enum { STARTERS = 4, STARTS_EACH = 100 };
+
+typedef struct starter {
+    fx *f;
+    res *rs;
+    uint64_t ids[STARTS_EACH];
+} starter;
+
+static void *starter_main(void *p) {
+    starter *st = p;
+    for (int i = 0; i < STARTS_EACH; i++) {
+        char path[48];
+        /* every 10th request stalls until cancelled */
+        if (i % 10 == 0)
+            snprintf(path, sizeof path, "/stall");
+        else
+            snprintf(path, sizeof path, "/n/%d", i);
+        st->ids[i] = seer_http_start(st->f->loop, mkreq(st->f, "GET", path, &st->rs[i]), on_done);
+    }
+    return NULL;
+}
+
+static void t_start_from_many_threads(void **state) {
+    fx *f = *state;
+    pthread_t th[STARTERS];
+    starter st[STARTERS];
+    for (int t = 0; t < STARTERS; t++) {
+        st[t].f = f;
+        st[t].rs = calloc(STARTS_EACH, sizeof(res));
+        pthread_create(&th[t], NULL, starter_main, &st[t]);
+    }
+    for (int t = 0; t < STARTERS; t++) pthread_join(th[t], NULL);
+    assert_true(wait_until(f, pred_stall, STARTERS * STARTS_EACH / 10));
+    for (int t = 0; t < STARTERS; t++)
+        for (int i = 0; i < STARTS_EACH; i += 10) seer_http_cancel(f->loop, st[t].ids[i]);
+    assert_true(wait_until(f, pred_done, STARTERS * STARTS_EACH));
+    pthread_mutex_lock(&f->mu);
+    for (int t = 0; t < STARTERS; t++) {
+        for (int i = 0; i < STARTS_EACH; i++) {
+            res *r = &st[t].rs[i];
+            assert_true(st[t].ids[i] != 0);
+            assert_int_equal(r->calls, 1);
+            if (i % 10 == 0) {
+                assert_int_equal(r->resp->err, SEER_ECANCELED);
+            } else {
+                char want[32];
+                snprintf(want, sizeof want, "resp-%d", i);
+                assert_int_equal(r->resp->err, SEER_OK);
+                assert_string_equal(r->resp->body, want);
+            }
+            res_free(r);
+        }
+        free(st[t].rs);
+    }
+    assert_int_equal(f->bad_thread, 0);
+    pthread_mutex_unlock(&f->mu);
+    assert_int_equal(seer_loop_transfers(f->loop), 0);
+}
+
 /* Chains: each finished request starts the next one from the loop thread,
  * so connections come back to the pool and are reused. */
 static void chain_done(void *arg, seer_http_response *resp) {
@@ -1085,6 +1146,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(t_fd_watch_pipe, setup, teardown),
         cmocka_unit_test_setup_teardown(t_many_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(t_keepalive_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_start_from_many_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(t_post_body_and_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(t_slow_responses, setup, teardown),
         cmocka_unit_test_setup_teardown(t_fin_then_retry, setup, teardown),
