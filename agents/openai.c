@@ -90,7 +90,10 @@
 #include "pipeline/sse.h"
 
 #define OAI_DEFAULT_MAX_TOKENS 4096
-#define OAI_REFERER_DEFAULT    "https://github.com/seer-audit/seer"
+/* OpenRouter attribution defaults.  The referer is a reserved .invalid name
+ * so that seer's traffic is never credited to somebody else's site; set
+ * "header=HTTP-Referer: <your url>" to be attributed. */
+#define OAI_REFERER_DEFAULT    "https://seer.invalid/"
 #define OAI_TITLE_DEFAULT      "seer"
 #define OAI_RAW_JSON_MAX       (8u << 20) /* a JSON body answering a stream request */
 
