@@ -273,7 +273,7 @@ static int parse_duration_ms(const char *v, long *out)
 
 static const char *const option_keys =
     "temperature, top_p, max_tokens, thinking_budget, reasoning_effort, stop, header, "
-    "extra_body, base_url, api_key_env, stream, prompt_cache, timeout, max_connections, "
+    "extra_body, base_url, api_key_env, stream, prompt_cache, timeout, idle_timeout, max_connections, "
     "rpm, tpm, max_retries, script, role";
 
 /* Replaces *slot with a copy of v. */
@@ -394,6 +394,11 @@ seer_err seer_model_options_set(seer_model_options *o, const char *kv, seer_erro
             expect = "a duration such as 90, 90s, 1500ms or 2m";
         else
             o->timeout_ms = l;
+    } else if (strcmp(key, "idle_timeout") == 0) {
+        if (parse_duration_ms(v, &l) || l <= 0)
+            expect = "a duration such as 30, 30s, 500ms or 2m";
+        else
+            o->idle_timeout_ms = l;
     } else if (strcmp(key, "max_connections") == 0) {
         if (parse_long(v, 0, 100000, &l))
             expect = "an integer >= 0 (0 = adaptive)";
@@ -637,6 +642,7 @@ typedef struct model_call {
     seer_http_response *resp;     /* set by done */
     seer_mock_call *mock;         /* mockllm calls */
     uint64_t mock_id;
+    char *prefill;                /* prefill as sent (trailing space stripped) */
 } model_call;
 
 static seer_model_reply *reply_error(seer_err code, const char *fmt, ...)
@@ -666,7 +672,41 @@ static void call_free(model_call *c)
         c->m->prov->stream_free(c->stream);
     seer_http_response_free(c->resp);
     seer_mock_call_free(c->mock);
+    free(c->prefill);
     free(c);
+}
+
+/* Makes the stored assistant message include the prefill the model
+ * continued (Petri's semantics): the prefill goes in front of the first text
+ * block, or becomes a text block of its own when the reply has none. */
+static void apply_prefill(seer_model_reply *r, const char *prefill)
+{
+    seer_message *msg = r->message;
+    for (size_t i = 0; i < msg->n_blocks; i++) {
+        seer_block *b = &msg->blocks[i];
+        if (b->type != SEER_BLK_TEXT)
+            continue;
+        size_t a = strlen(prefill), n = b->text ? strlen(b->text) : 0;
+        char *t = malloc(a + n + 1);
+        if (!t)
+            return; /* keep the reply as generated rather than fail it */
+        memcpy(t, prefill, a);
+        if (n)
+            memcpy(t + a, b->text, n);
+        t[a + n] = '\0';
+        free(b->text);
+        b->text = t;
+        seer_message_touch(msg);
+        return;
+    }
+    seer_block nb = {.type = SEER_BLK_TEXT, .text = strdup(prefill)};
+    if (!nb.text || seer_message_push_block(msg, &nb) != SEER_OK)
+        return;
+    /* the prefill precedes anything else the model produced */
+    seer_block tmp = msg->blocks[msg->n_blocks - 1];
+    memmove(&msg->blocks[1], &msg->blocks[0], (msg->n_blocks - 1) * sizeof *msg->blocks);
+    msg->blocks[0] = tmp;
+    seer_message_touch(msg);
 }
 
 /* Hands the reply to its destination, drops the actor reference and frees
@@ -679,9 +719,16 @@ static void call_deliver(model_call *c, seer_model_reply *r)
             r->latency_ns = seer_now_ns() - c->start_ns;
         if (r->err != SEER_OK)
             r->stop = SEER_STOP_ERROR;
+        if (r->err == SEER_OK && r->message && c->prefill)
+            apply_prefill(r, c->prefill);
     }
-    if (c->sync) {
-        sync_wait *w = c->sync;
+    /* Free the call before waking anyone: once the reply is out, the caller
+     * may free the model that c->m points to. */
+    sync_wait *w = c->sync;
+    seer_actor *to = c->reply_to;
+    uint64_t tag = c->tag;
+    call_free(c);
+    if (w) {
         pthread_mutex_lock(&w->lock);
         w->reply = r;
         w->done = 1;
@@ -691,11 +738,9 @@ static void call_deliver(model_call *c, seer_model_reply *r)
         /* r == NULL (OOM) still produces a message so the actor is not left
          * waiting forever; its data is NULL and the handler must treat that
          * as SEER_ENOMEM. */
-        seer_actor_post(c->reply_to, SEER_MSG_MODEL_REPLY, c->tag, r,
-                        reply_free_void);
-        seer_actor_unref(c->reply_to);
+        seer_actor_post(to, SEER_MSG_MODEL_REPLY, tag, r, reply_free_void);
+        seer_actor_unref(to);
     }
-    call_free(c);
 }
 
 /* Removes a mock call from the pending table; returns whether it had been
@@ -839,6 +884,15 @@ static uint64_t call_start(model_call *c, seer_loop *loop, const seer_model_requ
 {
     seer_model *m = c->m;
     assert(req && req->conv);
+    if (req->prefill && req->prefill[0]) {
+        size_t n = strlen(req->prefill);
+        while (n > 0 && isspace((unsigned char)req->prefill[n - 1]))
+            n--;
+        if (n > 0 && !(c->prefill = strndup(req->prefill, n))) {
+            call_deliver(c, reply_error(SEER_ENOMEM, "%s: out of memory", m->name));
+            return 0;
+        }
+    }
     if (!m->prov) {
         c->mock = seer_mock_prepare(m, req);
         mock_pending *p = calloc(1, sizeof *p);
@@ -887,6 +941,8 @@ static uint64_t call_start(model_call *c, seer_loop *loop, const seer_model_requ
         c->est_tokens += (uint32_t)out;
     hr->est_tokens = c->est_tokens;
     hr->timeout_ms = m->opts.timeout_ms;
+    if (m->opts.idle_timeout_ms > 0)
+        hr->idle_timeout_ms = m->opts.idle_timeout_ms;
     hr->endpoint = m->endpoint;
     hr->body_check = m->prov->body_check ? http_body_check : NULL;
     hr->arg = c;

@@ -78,6 +78,7 @@ typedef struct seer_model_options {
     int stream;               /* use SSE streaming */
     int prompt_cache;         /* anthropic cache_control on the stable prefix; default 1 */
     long timeout_ms;          /* per attempt; default 600 s */
+    long idle_timeout_ms;     /* abort an attempt silent this long; 0 = loop default (120 s) */
     seer_limits limits;       /* rate limits for this model's endpoint */
     seer_retry_policy retry;
     char *mock_script;        /* mockllm: file of scripted outputs */
@@ -103,6 +104,7 @@ void seer_model_options_clear(seer_model_options *o);
  *   stream=BOOL         SSE streaming (true/false, 1/0, yes/no, on/off)
  *   prompt_cache=BOOL   anthropic cache_control on the stable prefix
  *   timeout=DUR         per-attempt timeout: N (seconds), Nms, Ns or Nm
+ *   idle_timeout=DUR    abort an attempt that receives nothing for DUR
  *   max_connections=N   fixed connection cap (0 = adaptive)
  *   rpm=F, tpm=F        requests / tokens per minute (0 = unlimited)
  *   max_retries=N       retries after the first attempt
