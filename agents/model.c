@@ -613,7 +613,13 @@ const char *seer_model_provider(const seer_model *m) { return m->provider_name; 
 int seer_model_is_mock(const seer_model *m) { return m->prov == NULL; }
 int seer_model_supports_prefill(const seer_model *m)
 {
-    return m->prov ? m->prov->supports_prefill : 1;
+    if (!m->prov)
+        return 1;
+    /* vLLM (continue_final_message) and llama.cpp (a trailing assistant
+     * turn) continue a prefill although OpenAI proper cannot */
+    if (m->prov == &seer_provider_openai)
+        return m->flavor == SEER_OAI_VLLM || m->flavor == SEER_OAI_LLAMACPP;
+    return m->prov->supports_prefill;
 }
 seer_endpoint *seer_model_endpoint(seer_model *m) { return m->endpoint; }
 

@@ -174,21 +174,21 @@ static void t_open_every_provider(void **state)
     seer_env_set(e, "OPENROUTER_API_KEY", "sk-or-test-0003");
     struct {
         const char *name, *provider, *id, *url;
-        int has_key, mock, flavor;
+        int has_key, mock, flavor, prefill;
     } cases[] = {
         {"anthropic/claude-sonnet-4-5", "anthropic", "claude-sonnet-4-5",
-         "https://api.anthropic.com", 1, 0, -1},
+         "https://api.anthropic.com", 1, 0, -1, 1},
         {"openai/gpt-4.1", "openai", "gpt-4.1", "https://api.openai.com/v1", 1, 0,
-         SEER_OAI_OPENAI},
+         SEER_OAI_OPENAI, 0},
         {"openrouter/moonshotai/kimi-k2", "openrouter", "moonshotai/kimi-k2",
-         "https://openrouter.ai/api/v1", 1, 0, SEER_OAI_OPENROUTER},
+         "https://openrouter.ai/api/v1", 1, 0, SEER_OAI_OPENROUTER, 0},
         {"vllm/meta/llama-3", "vllm", "meta/llama-3", "http://localhost:8000/v1", 0, 0,
-         SEER_OAI_VLLM},
+         SEER_OAI_VLLM, 1},
         {"ollama/qwen3:8b", "ollama", "qwen3:8b", "http://localhost:11434/v1", 0, 0,
-         SEER_OAI_OLLAMA},
+         SEER_OAI_OLLAMA, 0},
         {"llamacpp/any", "llamacpp", "any", "http://localhost:8080/v1", 0, 0,
-         SEER_OAI_LLAMACPP},
-        {"mockllm/model", "mockllm", "model", NULL, 0, 1, -1},
+         SEER_OAI_LLAMACPP, 1},
+        {"mockllm/model", "mockllm", "model", NULL, 0, 1, -1, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         seer_error err;
@@ -199,6 +199,7 @@ static void t_open_every_provider(void **state)
         assert_string_equal(seer_model_provider(m), cases[i].provider);
         assert_string_equal(m->model_id, cases[i].id);
         assert_int_equal(seer_model_is_mock(m), cases[i].mock);
+        assert_int_equal(seer_model_supports_prefill(m), cases[i].prefill);
         if (cases[i].url)
             assert_string_equal(m->base_url, cases[i].url);
         assert_int_equal(m->api_key != NULL, cases[i].has_key);
