@@ -7,5 +7,4 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 [ -d build ] || meson setup build
 ninja -C build
-MODEL="${SEER_MODEL:-mockllm/model}"
-exec build/seer demo --model "$MODEL" --jobs "${SEER_JOBS:-50}" --out "${SEER_OUT:-runs/demo}"
+exec build/seer demo --jobs "${SEER_JOBS:-50}" --out "${SEER_OUT:-runs/demo-$(date +%Y%m%d-%H%M%S)}"
