@@ -67,6 +67,15 @@
  * works within a shard, which is plenty when each shard carries hundreds of
  * transfers.
  *
+ * Parked sockets.  After each response libcurl tells us to stop watching
+ * the connection's socket (it goes back to the cache) and to watch it again
+ * on reuse: two epoll_ctl calls per request.  Sockets libcurl opened and
+ * will close through our callbacks stay in the epoll set while parked
+ * (idle, reading), so reuse costs nothing; an event on a parked socket (the
+ * server closed it) just drops the registration.  The close callback keeps
+ * the fd table exact, so a recycled fd number is never taken for a parked
+ * socket.
+ *
  * Shutdown.  seer_loop_stop marks the command list closed (posts fail from
  * then on), wakes the loop and joins it; the loop thread then disposes of
  * the commands it had not run, completes every transfer with
@@ -224,6 +233,8 @@ typedef struct shard {
 typedef struct curlsock {
     evsrc src;              /* must be first */
     shard *sh;
+    uint32_t events;        /* what epoll watches for it now */
+    bool idle;              /* libcurl said REMOVE: a parked keep-alive socket */
 } curlsock;
 
 typedef struct watch {
@@ -302,6 +313,10 @@ struct seer_loop {
     /* loop thread only */
     shard *shards[MAX_SHARDS];
     int n_shards;
+    curlsock **csocks;           /* libcurl sockets in the epoll set, by fd */
+    unsigned char *conn_fd;      /* by fd: opened (and closed) through our
+                                  * socket callbacks, so safe to park */
+    size_t csocks_cap;
     int curl_depth;              /* >0 while inside libcurl */
     ltimer **heap;
     size_t heap_len, heap_cap;
@@ -627,16 +642,81 @@ void seer_loop_unwatch(seer_loop *l, int fd) {
 
 /* ---- libcurl glue -------------------------------------------------------- */
 
+/* The table slot for fd (grown as needed), NULL on OOM. */
+static curlsock **csock_slot(seer_loop *l, int fd) {
+    if ((size_t)fd >= l->csocks_cap) {
+        size_t ncap = l->csocks_cap ? l->csocks_cap : 256;
+        while (ncap <= (size_t)fd) ncap *= 2;
+        curlsock **n = xrealloc_array(l->csocks, ncap, sizeof *n);
+        if (!n) return NULL;
+        l->csocks = n;
+        unsigned char *c = realloc(l->conn_fd, ncap);
+        if (!c) return NULL; /* csocks grew; cap unchanged, still consistent */
+        l->conn_fd = c;
+        memset(n + l->csocks_cap, 0, (ncap - l->csocks_cap) * sizeof *n);
+        memset(c + l->csocks_cap, 0, ncap - l->csocks_cap);
+        l->csocks_cap = ncap;
+    }
+    return &l->csocks[fd];
+}
+
+/* Stops watching a libcurl socket and frees its record after the batch. */
+static void csock_forget(seer_loop *l, curlsock *cs) {
+    epoll_ctl(l->epfd, EPOLL_CTL_DEL, cs->src.fd, NULL);
+    if ((size_t)cs->src.fd < l->csocks_cap && l->csocks[cs->src.fd] == cs)
+        l->csocks[cs->src.fd] = NULL;
+    bury(l, &cs->src);
+}
+
+/* libcurl closes its sockets through here (CURLOPT_CLOSESOCKETFUNCTION),
+ * so a socket kept in the epoll set while idle is never mistaken for a new
+ * one that got the same fd number. */
+static int on_curl_close(void *clientp, curl_socket_t s) {
+    seer_loop *l = clientp;
+    if (s >= 0 && (size_t)s < l->csocks_cap) {
+        if (l->csocks[s]) csock_forget(l, l->csocks[s]);
+        l->conn_fd[s] = 0;
+    }
+    return close(s);
+}
+
+/* libcurl opens its connection sockets through here
+ * (CURLOPT_OPENSOCKETFUNCTION), which marks them as closing through
+ * on_curl_close.  Other sockets (the threaded resolver's socketpair) are
+ * closed directly by libcurl and therefore never parked. */
+static curl_socket_t on_curl_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
+    seer_loop *l = clientp;
+    (void)purpose;
+    int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd < 0) return CURL_SOCKET_BAD;
+    if (csock_slot(l, fd)) l->conn_fd[fd] = 1;
+    return fd;
+}
+
 static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp) {
     shard *sh = userp;
     seer_loop *l = sh->loop;
     curlsock *cs = socketp;
     (void)easy;
     if (what == CURL_POLL_REMOVE) {
-        if (cs) {
-            epoll_ctl(l->epfd, EPOLL_CTL_DEL, s, NULL);
+        /* Usually a keep-alive connection going back to the cache.  Keep it
+         * in the epoll set (reading, so a close by the server is noticed) so
+         * that its next request costs no epoll_ctl. */
+        if (cs && !((size_t)s < l->csocks_cap && l->conn_fd[s])) {
             curl_multi_assign(sh->multi, s, NULL);
-            bury(l, &cs->src);
+            csock_forget(l, cs);
+            return 0;
+        }
+        if (cs) {
+            if (cs->events != EPOLLIN) {
+                struct epoll_event ev = {.events = EPOLLIN, .data.ptr = cs};
+                if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, s, &ev) != 0) {
+                    csock_forget(l, cs);
+                    return 0;
+                }
+                cs->events = EPOLLIN;
+            }
+            cs->idle = true;
         }
         return 0;
     }
@@ -644,13 +724,27 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
     if (what & CURL_POLL_IN) e |= EPOLLIN;
     if (what & CURL_POLL_OUT) e |= EPOLLOUT;
     int op = EPOLL_CTL_MOD;
+    curlsock **slot = NULL;
     if (!cs) {
-        cs = calloc(1, sizeof *cs);
-        if (!cs) return -1;
-        cs->src.kind = EV_CURL;
-        cs->src.fd = s;
-        cs->sh = sh;
-        op = EPOLL_CTL_ADD;
+        slot = csock_slot(l, s);
+        if (!slot) return -1;
+        cs = *slot;
+        if (cs) { /* a parked socket coming back into use */
+            assert(!cs->src.dead);
+            bool was_idle = cs->idle;
+            cs->idle = false;
+            cs->sh = sh;
+            curl_multi_assign(sh->multi, s, cs);
+            if (was_idle && cs->events == e) return 0;
+            socketp = cs;
+        } else {
+            cs = calloc(1, sizeof *cs);
+            if (!cs) return -1;
+            cs->src.kind = EV_CURL;
+            cs->src.fd = s;
+            cs->sh = sh;
+            op = EPOLL_CTL_ADD;
+        }
     }
     struct epoll_event ev = {.events = e, .data.ptr = cs};
     if (epoll_ctl(l->epfd, op, s, &ev) != 0) {
@@ -667,7 +761,11 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
             return -1;
         }
     }
-    if (!socketp) curl_multi_assign(sh->multi, s, cs);
+    cs->events = e;
+    if (!socketp) {
+        *slot = cs;
+        curl_multi_assign(sh->multi, s, cs);
+    }
     return 0;
 }
 
@@ -1128,6 +1226,10 @@ static void attempt_start(seer_loop *l, xfer *x) {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_curl_close);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, l);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_curl_open);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, l);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      q->connect_timeout_ms > 0 ? q->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
     if (q->timeout_ms > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, q->timeout_ms);
@@ -1450,7 +1552,14 @@ static void handle_events(seer_loop *l, struct epoll_event *evs, int n) {
             if (evs[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
             if (evs[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
             if (evs[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
-            curl_action(l, ((curlsock *)s)->sh, s->fd, flags);
+            curlsock *cs = (curlsock *)s;
+            if (cs->idle) {
+                /* the server closed (or wrote to) a parked keep-alive
+                 * connection: stop watching; libcurl finds it dead on reuse */
+                csock_forget(l, cs);
+                break;
+            }
+            curl_action(l, cs->sh, s->fd, flags);
             break;
         }
         case EV_WATCH: {
@@ -1632,9 +1741,13 @@ void seer_loop_free(seer_loop *l) {
     for (size_t i = 0; i < l->easy_pool_len; i++) curl_easy_cleanup(l->easy_pool[i]);
     free(l->easy_pool);
     for (int i = 0; i < l->n_shards; i++) {
-        curl_multi_cleanup(l->shards[i]->multi);
+        curl_multi_cleanup(l->shards[i]->multi); /* closes through on_curl_close */
         free(l->shards[i]);
     }
+    for (size_t fd = 0; fd < l->csocks_cap; fd++)
+        if (l->csocks[fd]) free(l->csocks[fd]); /* none expected: all closed */
+    free(l->csocks);
+    free(l->conn_fd);
     empty_graveyard(l);
     free(l->heap);
     map_free(&l->timers);
