@@ -127,6 +127,10 @@ static void handler(void *arg, const thttpd_request *r, thttpd_plan *p) {
                            "Retry-After: 1\r\n");
         else
             thttpd_respond(p, 200, "text/plain", "ok", 2, NULL);
+    } else if (strcmp(path, "/closeafter") == 0) {
+        /* a complete keep-alive response, then FIN without warning */
+        thttpd_respond(p, 200, "text/plain", "bye", 3, NULL);
+        thttpd_close(p);
     } else if (strcmp(path, "/401") == 0) {
         thttpd_respond(p, 401, "application/json", "{\"error\":\"auth\"}", 16, NULL);
     } else if (strcmp(path, "/503long") == 0) {
@@ -458,6 +462,28 @@ static void t_keepalive_reuse(void **state) {
      * when the next request is placed), far below one per request */
     assert_true(thttpd_connections(f->srv) <= 2 * CHAINS);
     assert_true(thttpd_connections(f->srv) >= 1);
+}
+
+/* The server closes a keep-alive connection while it sits idle in the
+ * client's cache: the next requests must open a new one and succeed. */
+static void t_idle_connection_closed_by_server(void **state) {
+    fx *f = *state;
+    for (int round = 0; round < 3; round++) {
+        res a = {0}, b = {0};
+        run_one(f, mkreq(f, "GET", "/closeafter", &a), &a);
+        assert_int_equal(a.resp->status, 200);
+        assert_string_equal(a.resp->body, "bye");
+        usleep(50000); /* let the FIN reach the parked socket */
+        run_one(f, mkreq(f, "GET", "/n/7", &b), &b);
+        assert_int_equal(b.resp->err, SEER_OK);
+        assert_string_equal(b.resp->body, "resp-7");
+        res_free(&a);
+        res_free(&b);
+    }
+    /* /closeafter always lands on a fresh connection (the previous one
+     * died with it or was reused by /n/7): at least 4 connections */
+    assert_true(thttpd_connections(f->srv) >= 4);
+    assert_int_equal(thttpd_requests(f->srv), 6);
 }
 
 static void t_post_body_and_headers(void **state) {
@@ -1147,6 +1173,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(t_many_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(t_keepalive_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(t_start_from_many_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_idle_connection_closed_by_server, setup, teardown),
         cmocka_unit_test_setup_teardown(t_post_body_and_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(t_slow_responses, setup, teardown),
         cmocka_unit_test_setup_teardown(t_fin_then_retry, setup, teardown),
