@@ -47,7 +47,7 @@ typedef struct bench {
     char url[64];
     const char *body;
     size_t body_len;
-    int requests;          /* per job */
+    int requests; /* per job */
     atomic_long jobs_left;
     atomic_long errors;
     atomic_long completed; /* requests */
@@ -64,13 +64,15 @@ typedef struct job {
 } job;
 
 /* Loop thread: hand the response to the job's actor. */
-static void job_http_done(void *arg, seer_http_response *resp) {
+static void job_http_done(void *arg, seer_http_response *resp)
+{
     seer_actor *a = arg;
     seer_actor_post(a, SEER_MSG_HTTP_DONE, 0, resp, (void (*)(void *))seer_http_response_free);
     seer_actor_unref(a); /* the reference the request held */
 }
 
-static void job_send(job *j) {
+static void job_send(job *j)
+{
     bench *b = j->b;
     seer_http_request *q = seer_http_request_new("POST", b->url);
     char *body = malloc(b->body_len);
@@ -88,7 +90,8 @@ static void job_send(job *j) {
     seer_http_start(b->loop, q, job_http_done);
 }
 
-static void job_finish(bench *b) {
+static void job_finish(bench *b)
+{
     if (atomic_fetch_sub(&b->jobs_left, 1) == 1) {
         pthread_mutex_lock(&b->mu);
         b->finished = 1;
@@ -98,7 +101,8 @@ static void job_finish(bench *b) {
 }
 
 /* Worker: one message at a time for this job. */
-static void job_handle(seer_actor *self, void *state, seer_msg *m) {
+static void job_handle(seer_actor *self, void *state, seer_msg *m)
+{
     job *j = state;
     bench *b = j->b;
     if (m->type == SEER_MSG_HTTP_DONE) {
@@ -118,15 +122,20 @@ static void job_handle(seer_actor *self, void *state, seer_msg *m) {
     job_send(j);
 }
 
-static int cmp_u32(const void *a, const void *b) {
+static int cmp_u32(const void *a, const void *b)
+{
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : x > y;
 }
 
-static double tv_s(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }
+static double tv_s(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
 
 /* Runs one measurement in this (child) process and prints its row. */
-static int run_one(int port, long n_jobs, int requests, long delay_ms, int workers, long body_bytes) {
+static int run_one(int port, long n_jobs, int requests, long delay_ms, int workers, long body_bytes)
+{
     seer_error err;
     bench b = {.requests = requests};
     snprintf(b.url, sizeof b.url, "http://127.0.0.1:%d/v1/messages", port);
@@ -162,9 +171,11 @@ static int run_one(int port, long n_jobs, int requests, long delay_ms, int worke
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
     uint64_t t0 = seer_now_ns();
-    for (long i = 0; i < n_jobs; i++) seer_actor_post(jobs[i].self, SEER_MSG_START, 0, NULL, NULL);
+    for (long i = 0; i < n_jobs; i++)
+        seer_actor_post(jobs[i].self, SEER_MSG_START, 0, NULL, NULL);
     pthread_mutex_lock(&b.mu);
-    while (!b.finished) pthread_cond_wait(&b.cv, &b.mu);
+    while (!b.finished)
+        pthread_cond_wait(&b.cv, &b.mu);
     pthread_mutex_unlock(&b.mu);
     uint64_t t1 = seer_now_ns();
     getrusage(RUSAGE_SELF, &ru1);
@@ -174,7 +185,8 @@ static int run_one(int port, long n_jobs, int requests, long delay_ms, int worke
     double cpu = tv_s(ru1.ru_utime) - tv_s(ru0.ru_utime) + tv_s(ru1.ru_stime) - tv_s(ru0.ru_stime);
     long total = n_jobs * requests;
     qsort(b.lat_us, (size_t)total, sizeof *b.lat_us, cmp_u32);
-    printf("| %6ld | %3d | %7ld | %7.2f | %7.2f | %+6.1f%% | %7.3f | %8.1f | %7.3f / %7.3f / %7.3f | %ld |\n",
+    printf("| %6ld | %3d | %7ld | %7.2f | %7.2f | %+6.1f%% | %7.3f | %8.1f | %7.3f / %7.3f / %7.3f "
+           "| %ld |\n",
            n_jobs, requests, total, wall, ideal, (wall / ideal - 1.0) * 100.0,
            cpu / ((double)total / 1000.0), (double)ru1.ru_maxrss / 1024.0,
            b.lat_us[total / 2] / 1e6, b.lat_us[total * 99 / 100] / 1e6, b.lat_us[total - 1] / 1e6,
@@ -183,7 +195,8 @@ static int run_one(int port, long n_jobs, int requests, long delay_ms, int worke
 
     seer_loop_stop(b.loop);
     seer_pool_shutdown(pool, 1);
-    for (long i = 0; i < n_jobs; i++) seer_actor_unref(jobs[i].self);
+    for (long i = 0; i < n_jobs; i++)
+        seer_actor_unref(jobs[i].self);
     seer_loop_free(b.loop);
     seer_pool_free(pool);
     free(jobs);
@@ -194,7 +207,8 @@ static int run_one(int port, long n_jobs, int requests, long delay_ms, int worke
 }
 
 /* Starts the delay server; returns its pid and port. */
-static pid_t start_server(const char *path, long delay_ms, long body_bytes, int *port) {
+static pid_t start_server(const char *path, long delay_ms, long body_bytes, int *port)
+{
     int pfd[2];
     if (pipe(pfd) != 0) return -1;
     pid_t pid = fork();
@@ -222,7 +236,8 @@ static pid_t start_server(const char *path, long delay_ms, long body_bytes, int 
     return pid;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     const char *jobs_list = "100,1000,10000";
     int requests = 10, workers = 0;
     long delay_ms = 1000, body_bytes = 1024;
@@ -262,13 +277,16 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench: cannot start %s\n", server);
         return 1;
     }
-    printf("# bench_loop: delay %ld ms, %d sequential requests per job, %ld-byte POST bodies, 256-byte answers, "
+    printf("# bench_loop: delay %ld ms, %d sequential requests per job, %ld-byte POST bodies, "
+           "256-byte answers, "
            "%d workers (0 = cores), server pid %d port %d\n",
            delay_ms, requests, body_bytes, workers, (int)srv, port);
-    printf("| jobs N | K | requests | wall s | ideal s | over ideal | CPU s / 1k req | peak RSS MB | "
-           "latency s p50 / p99 / max | errors |\n");
-    printf("|-------:|--:|---------:|-------:|--------:|-----------:|---------------:|------------:|"
-           "--------------------------:|-------:|\n");
+    printf(
+        "| jobs N | K | requests | wall s | ideal s | over ideal | CPU s / 1k req | peak RSS MB | "
+        "latency s p50 / p99 / max | errors |\n");
+    printf(
+        "|-------:|--:|---------:|-------:|--------:|-----------:|---------------:|------------:|"
+        "--------------------------:|-------:|\n");
     fflush(stdout);
     int rc = 0;
     char *list = strdup(jobs_list);

@@ -39,17 +39,17 @@
 #include <unistd.h>
 
 #define MAX_LISTENERS 16
-#define RBUF 8192
+#define RBUF          8192
 
 typedef struct conn {
-    int fd;                 /* -1 once closed */
-    bool pending;           /* an answer is queued */
-    bool want_out;          /* EPOLLOUT armed: unsent answer bytes */
+    int fd;        /* -1 once closed */
+    bool pending;  /* an answer is queued */
+    bool want_out; /* EPOLLOUT armed: unsent answer bytes */
     size_t rlen;
     char rbuf[RBUF];
-    const char *out;        /* unsent part of the answer */
+    const char *out; /* unsent part of the answer */
     size_t out_len;
-    struct conn *qnext;     /* pending-answer FIFO */
+    struct conn *qnext; /* pending-answer FIFO */
     uint64_t due_ns;
 } conn;
 
@@ -61,18 +61,21 @@ static char *answer;
 static size_t answer_len;
 static conn *q_head, *q_tail;
 
-static uint64_t now_ns(void) {
+static uint64_t now_ns(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void die(const char *what) {
+static void die(const char *what)
+{
     perror(what);
     exit(1);
 }
 
-static void conn_close(conn *c) {
+static void conn_close(conn *c)
+{
     if (c->fd >= 0) {
         epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
@@ -81,14 +84,16 @@ static void conn_close(conn *c) {
     if (!c->pending) free(c);
 }
 
-static void set_events(conn *c, uint32_t ev) {
+static void set_events(conn *c, uint32_t ev)
+{
     struct epoll_event e = {.events = ev, .data.ptr = c};
     epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &e);
 }
 
 /* Looks for one complete request at the start of rbuf; returns its length
  * (head + body) or 0 if more bytes are needed, -1 if malformed. */
-static long request_len(conn *c) {
+static long request_len(conn *c)
+{
     char *end = memmem(c->rbuf, c->rlen, "\r\n\r\n", 4);
     if (!end) return c->rlen == RBUF ? -1 : 0;
     size_t head = (size_t)(end - c->rbuf) + 4;
@@ -104,7 +109,8 @@ static long request_len(conn *c) {
 }
 
 /* Reads what is there; queues an answer when a request is complete. */
-static void on_readable(conn *c) {
+static void on_readable(conn *c)
+{
     while (!c->pending) {
         ssize_t n = read(c->fd, c->rbuf + c->rlen, RBUF - c->rlen);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -133,7 +139,8 @@ static void on_readable(conn *c) {
     }
 }
 
-static void flush_out(conn *c) {
+static void flush_out(conn *c)
+{
     while (c->out_len) {
         ssize_t n = write(c->fd, c->out, c->out_len);
         if (n < 0) {
@@ -153,7 +160,8 @@ static void flush_out(conn *c) {
     if (c->rlen && request_len(c) > 0) on_readable(c); /* pipelined request */
 }
 
-static void answer_due(void) {
+static void answer_due(void)
+{
     uint64_t now = now_ns();
     while (q_head && q_head->due_ns <= now) {
         conn *c = q_head;
@@ -170,7 +178,8 @@ static void answer_due(void) {
     }
 }
 
-static void on_accept(int lfd) {
+static void on_accept(int lfd)
+{
     for (;;) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -193,7 +202,8 @@ static void on_accept(int lfd) {
     }
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     int port = 0;
     long body_bytes = 200;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -206,7 +216,8 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--listeners") == 0)
             n_listeners = atoi(argv[i + 1]);
         else {
-            fprintf(stderr, "usage: %s [--port P] [--delay-ms D] [--body-bytes B] [--listeners L]\n",
+            fprintf(stderr,
+                    "usage: %s [--port P] [--delay-ms D] [--body-bytes B] [--listeners L]\n",
                     argv[0]);
             return 2;
         }

@@ -100,12 +100,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EPOLL_BATCH 1024
-#define SHARD_TARGET 256   /* transfers per libcurl multi before adding one */
-#define MAX_SHARDS 128
-#define EASY_POOL_MAX 4096 /* idle easy handles kept for reuse */
+#define EPOLL_BATCH                1024
+#define SHARD_TARGET               256 /* transfers per libcurl multi before adding one */
+#define MAX_SHARDS                 128
+#define EASY_POOL_MAX              4096 /* idle easy handles kept for reuse */
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
-#define DEFAULT_IDLE_TIMEOUT_MS 120000L
+#define DEFAULT_IDLE_TIMEOUT_MS    120000L
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -113,7 +113,8 @@
  * shared with the loop thread. */
 static _Thread_local seer_loop *tl_loop;
 
-static void *xrealloc_array(void *p, size_t n, size_t size) {
+static void *xrealloc_array(void *p, size_t n, size_t size)
+{
     if (size && n > SIZE_MAX / size) return NULL;
     return realloc(p, n * size);
 }
@@ -125,15 +126,17 @@ static void *xrealloc_array(void *p, size_t n, size_t size) {
 typedef struct u64map {
     uint64_t *keys; /* 0 = empty slot */
     void **vals;
-    size_t cap;     /* power of two, or 0 */
+    size_t cap; /* power of two, or 0 */
     size_t len;
 } u64map;
 
-static size_t map_home(const u64map *m, uint64_t k) {
+static size_t map_home(const u64map *m, uint64_t k)
+{
     return (size_t)((k * 0x9E3779B97F4A7C15ull) >> 32) & (m->cap - 1);
 }
 
-static int map_grow(u64map *m) {
+static int map_grow(u64map *m)
+{
     size_t ncap = m->cap ? m->cap * 2 : 64;
     u64map n = {calloc(ncap, sizeof(uint64_t)), calloc(ncap, sizeof(void *)), ncap, 0};
     if (!n.keys || !n.vals) {
@@ -144,7 +147,8 @@ static int map_grow(u64map *m) {
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->keys[i]) continue;
         size_t j = map_home(&n, m->keys[i]);
-        while (n.keys[j]) j = (j + 1) & (ncap - 1);
+        while (n.keys[j])
+            j = (j + 1) & (ncap - 1);
         n.keys[j] = m->keys[i];
         n.vals[j] = m->vals[i];
         n.len++;
@@ -155,18 +159,21 @@ static int map_grow(u64map *m) {
     return 0;
 }
 
-static int map_put(u64map *m, uint64_t k, void *v) {
+static int map_put(u64map *m, uint64_t k, void *v)
+{
     assert(k != 0);
     if ((m->len + 1) * 4 > m->cap * 3 && map_grow(m) != 0) return -1;
     size_t j = map_home(m, k);
-    while (m->keys[j] && m->keys[j] != k) j = (j + 1) & (m->cap - 1);
+    while (m->keys[j] && m->keys[j] != k)
+        j = (j + 1) & (m->cap - 1);
     if (!m->keys[j]) m->len++;
     m->keys[j] = k;
     m->vals[j] = v;
     return 0;
 }
 
-static void *map_get(const u64map *m, uint64_t k) {
+static void *map_get(const u64map *m, uint64_t k)
+{
     if (!m->cap || !k) return NULL;
     size_t j = map_home(m, k);
     while (m->keys[j]) {
@@ -176,10 +183,12 @@ static void *map_get(const u64map *m, uint64_t k) {
     return NULL;
 }
 
-static void *map_del(u64map *m, uint64_t k) {
+static void *map_del(u64map *m, uint64_t k)
+{
     if (!m->cap || !k) return NULL;
     size_t mask = m->cap - 1, j = map_home(m, k);
-    while (m->keys[j] && m->keys[j] != k) j = (j + 1) & mask;
+    while (m->keys[j] && m->keys[j] != k)
+        j = (j + 1) & mask;
     if (!m->keys[j]) return NULL;
     void *v = m->vals[j];
     m->keys[j] = 0;
@@ -203,7 +212,8 @@ static void *map_del(u64map *m, uint64_t k) {
     return v;
 }
 
-static void map_free(u64map *m) {
+static void map_free(u64map *m)
+{
     free(m->keys);
     free(m->vals);
     memset(m, 0, sizeof *m);
@@ -217,7 +227,7 @@ enum { EV_WAKE = 1, EV_CURL, EV_WATCH };
 typedef struct evsrc {
     int kind;
     int fd;
-    bool dead;              /* unregistered during this batch; free after it */
+    bool dead; /* unregistered during this batch; free after it */
     struct evsrc *next_dead;
 } evsrc;
 
@@ -226,19 +236,19 @@ typedef struct evsrc {
 typedef struct shard {
     seer_loop *loop;
     CURLM *multi;
-    uint64_t due_ns;        /* libcurl's timer for this multi, 0 = none */
-    long active;            /* easy handles attached */
+    uint64_t due_ns; /* libcurl's timer for this multi, 0 = none */
+    long active;     /* easy handles attached */
 } shard;
 
 typedef struct curlsock {
-    evsrc src;              /* must be first */
+    evsrc src; /* must be first */
     shard *sh;
-    uint32_t events;        /* what epoll watches for it now */
-    bool idle;              /* libcurl said REMOVE: a parked keep-alive socket */
+    uint32_t events; /* what epoll watches for it now */
+    bool idle;       /* libcurl said REMOVE: a parked keep-alive socket */
 } curlsock;
 
 typedef struct watch {
-    evsrc src;              /* must be first */
+    evsrc src; /* must be first */
     unsigned events;
     seer_fd_fn fn;
     void *arg;
@@ -247,7 +257,7 @@ typedef struct watch {
 typedef struct ltimer {
     uint64_t id;
     uint64_t due_ns;
-    size_t idx;             /* position in the heap */
+    size_t idx; /* position in the heap */
     seer_timer_fn fn;
     void *arg;
     void (*arg_free)(void *);
@@ -274,14 +284,14 @@ typedef struct xfer {
     struct curl_slist *slist; /* request headers, while WIRE */
     uint64_t timer_id;        /* BACKOFF: the retry timer */
     struct xfer *park_prev, *park_next;
-    uint64_t t_start_ns;      /* when the loop took the request */
+    uint64_t t_start_ns; /* when the loop took the request */
     uint64_t t_first_attempt_ns;
-    uint64_t t_parked_ns;     /* when it last entered PARKED */
+    uint64_t t_parked_ns; /* when it last entered PARKED */
     size_t hdr_len, hdr_cap;
     size_t body_cap;
-    int chunk_status;         /* status returned by on_chunk/body_check */
-    bool holds_slot;          /* limiter slot taken for this attempt */
-    bool counted_queued;      /* counted in stats->req_queued */
+    int chunk_status;    /* status returned by on_chunk/body_check */
+    bool holds_slot;     /* limiter slot taken for this attempt */
+    bool counted_queued; /* counted in stats->req_queued */
     char errbuf[CURL_ERROR_SIZE];
 } xfer;
 
@@ -297,12 +307,12 @@ struct seer_endpoint {
 struct seer_loop {
     seer_stats *stats;
     int epfd;
-    evsrc wake;                  /* the eventfd */
+    evsrc wake; /* the eventfd */
     pthread_t thread;
-    bool thread_started;         /* only touched by start/stop callers */
+    bool thread_started; /* only touched by start/stop callers */
     bool thread_joined;
 
-    pthread_mutex_t mu;          /* guards cmds, closed */
+    pthread_mutex_t mu; /* guards cmds, closed */
     cmd *cmd_head, *cmd_tail;
     bool closed;
 
@@ -313,16 +323,16 @@ struct seer_loop {
     /* loop thread only */
     shard *shards[MAX_SHARDS];
     int n_shards;
-    curlsock **csocks;           /* libcurl sockets in the epoll set, by fd */
-    unsigned char *conn_fd;      /* by fd: opened (and closed) through our
-                                  * socket callbacks, so safe to park */
+    curlsock **csocks;      /* libcurl sockets in the epoll set, by fd */
+    unsigned char *conn_fd; /* by fd: opened (and closed) through our
+                             * socket callbacks, so safe to park */
     size_t csocks_cap;
-    int curl_depth;              /* >0 while inside libcurl */
+    int curl_depth; /* >0 while inside libcurl */
     ltimer **heap;
     size_t heap_len, heap_cap;
-    u64map timers;               /* id -> ltimer */
-    u64map xfers;                /* id -> xfer */
-    watch **watches;             /* indexed by fd */
+    u64map timers;   /* id -> ltimer */
+    u64map xfers;    /* id -> xfer */
+    watch **watches; /* indexed by fd */
     size_t watches_cap;
     evsrc *graveyard;
     CURL **easy_pool;
@@ -330,15 +340,17 @@ struct seer_loop {
     uint64_t rng;
 };
 
-static void stat_add(atomic_long *c, long d) {
+static void stat_add(atomic_long *c, long d)
+{
     atomic_fetch_add_explicit(c, d, memory_order_relaxed);
 }
-#define STAT(l, field, d)                                        \
-    do {                                                         \
-        if ((l)->stats) stat_add(&(l)->stats->field, (d));       \
+#define STAT(l, field, d)                                                                          \
+    do {                                                                                           \
+        if ((l)->stats) stat_add(&(l)->stats->field, (d));                                         \
     } while (0)
 
-static uint64_t rng_next(seer_loop *l) {
+static uint64_t rng_next(seer_loop *l)
+{
     /* xorshift64*: fine for jitter, never for secrets */
     uint64_t x = l->rng;
     x ^= x >> 12;
@@ -348,14 +360,18 @@ static uint64_t rng_next(seer_loop *l) {
     return x * 0x2545F4914F6CDD1Dull;
 }
 
-static double rng_unit(seer_loop *l) { return (double)(rng_next(l) >> 11) / 9007199254740992.0; }
+static double rng_unit(seer_loop *l)
+{
+    return (double)(rng_next(l) >> 11) / 9007199254740992.0;
+}
 
 /* ---- commands ----------------------------------------------------------- */
 
 /* Appends a command; on a closed loop disposes of it and returns ECLOSED.
  * Any thread. */
 static seer_err cmd_push(seer_loop *l, void (*fn)(seer_loop *, void *), void *arg,
-                         void (*dispose)(void *)) {
+                         void (*dispose)(void *))
+{
     cmd *c = malloc(sizeof *c);
     if (!c) {
         if (dispose) dispose(arg);
@@ -389,7 +405,8 @@ static seer_err cmd_push(seer_loop *l, void (*fn)(seer_loop *, void *), void *ar
     return SEER_OK;
 }
 
-static cmd *cmd_take_all(seer_loop *l) {
+static cmd *cmd_take_all(seer_loop *l)
+{
     pthread_mutex_lock(&l->mu);
     cmd *c = l->cmd_head;
     l->cmd_head = l->cmd_tail = NULL;
@@ -397,14 +414,16 @@ static cmd *cmd_take_all(seer_loop *l) {
     return c;
 }
 
-static bool cmd_pending(seer_loop *l) {
+static bool cmd_pending(seer_loop *l)
+{
     pthread_mutex_lock(&l->mu);
     bool p = l->cmd_head != NULL;
     pthread_mutex_unlock(&l->mu);
     return p;
 }
 
-static void run_commands(seer_loop *l) {
+static void run_commands(seer_loop *l)
+{
     cmd *c = cmd_take_all(l);
     while (c) {
         cmd *next = c->next;
@@ -414,7 +433,8 @@ static void run_commands(seer_loop *l) {
     }
 }
 
-static void dispose_commands(seer_loop *l) {
+static void dispose_commands(seer_loop *l)
+{
     cmd *c;
     while ((c = cmd_take_all(l)) != NULL) {
         while (c) {
@@ -428,16 +448,19 @@ static void dispose_commands(seer_loop *l) {
 
 /* ---- timer heap (loop thread) ------------------------------------------- */
 
-static bool timer_less(const ltimer *a, const ltimer *b) {
+static bool timer_less(const ltimer *a, const ltimer *b)
+{
     return a->due_ns < b->due_ns || (a->due_ns == b->due_ns && a->id < b->id);
 }
 
-static void heap_set(seer_loop *l, size_t i, ltimer *t) {
+static void heap_set(seer_loop *l, size_t i, ltimer *t)
+{
     l->heap[i] = t;
     t->idx = i;
 }
 
-static void heap_up(seer_loop *l, size_t i) {
+static void heap_up(seer_loop *l, size_t i)
+{
     ltimer *t = l->heap[i];
     while (i > 0) {
         size_t p = (i - 1) / 2;
@@ -448,7 +471,8 @@ static void heap_up(seer_loop *l, size_t i) {
     heap_set(l, i, t);
 }
 
-static void heap_down(seer_loop *l, size_t i) {
+static void heap_down(seer_loop *l, size_t i)
+{
     ltimer *t = l->heap[i];
     for (;;) {
         size_t c = 2 * i + 1;
@@ -461,7 +485,8 @@ static void heap_down(seer_loop *l, size_t i) {
     heap_set(l, i, t);
 }
 
-static int heap_push(seer_loop *l, ltimer *t) {
+static int heap_push(seer_loop *l, ltimer *t)
+{
     if (l->heap_len == l->heap_cap) {
         size_t ncap = l->heap_cap ? l->heap_cap * 2 : 64;
         ltimer **nh = xrealloc_array(l->heap, ncap, sizeof *nh);
@@ -475,7 +500,8 @@ static int heap_push(seer_loop *l, ltimer *t) {
     return 0;
 }
 
-static void heap_remove(seer_loop *l, ltimer *t) {
+static void heap_remove(seer_loop *l, ltimer *t)
+{
     size_t i = t->idx;
     assert(i < l->heap_len && l->heap[i] == t);
     map_del(&l->timers, t->id);
@@ -487,19 +513,22 @@ static void heap_remove(seer_loop *l, ltimer *t) {
     }
 }
 
-static void timer_dispose(void *p) {
+static void timer_dispose(void *p)
+{
     ltimer *t = p;
     if (t->arg_free) t->arg_free(t->arg);
     free(t);
 }
 
-static void cmd_timer_add(seer_loop *l, void *p) {
+static void cmd_timer_add(seer_loop *l, void *p)
+{
     ltimer *t = p;
     if (heap_push(l, t) != 0) timer_dispose(t); /* OOM: it never fires */
 }
 
 /* Cancels on the loop thread; returns 1 if the timer was pending. */
-static int timer_cancel_now(seer_loop *l, uint64_t id) {
+static int timer_cancel_now(seer_loop *l, uint64_t id)
+{
     ltimer *t = map_get(&l->timers, id);
     if (!t) return 0;
     heap_remove(l, t);
@@ -507,12 +536,19 @@ static int timer_cancel_now(seer_loop *l, uint64_t id) {
     return 1;
 }
 
-static void cmd_timer_cancel(seer_loop *l, void *p) { timer_cancel_now(l, (uint64_t)(uintptr_t)p); }
+static void cmd_timer_cancel(seer_loop *l, void *p)
+{
+    timer_cancel_now(l, (uint64_t)(uintptr_t)p);
+}
 
-static uint64_t ms_to_ns(uint64_t ms) { return ms > UINT64_MAX / 1000000u ? UINT64_MAX / 2 : ms * 1000000u; }
+static uint64_t ms_to_ns(uint64_t ms)
+{
+    return ms > UINT64_MAX / 1000000u ? UINT64_MAX / 2 : ms * 1000000u;
+}
 
 uint64_t seer_loop_timer(seer_loop *l, uint64_t delay_ms, seer_timer_fn fn, void *arg,
-                         void (*arg_free)(void *)) {
+                         void (*arg_free)(void *))
+{
     assert(l && fn);
     ltimer *t = calloc(1, sizeof *t);
     if (!t) {
@@ -539,7 +575,8 @@ uint64_t seer_loop_timer(seer_loop *l, uint64_t delay_ms, seer_timer_fn fn, void
     return cmd_push(l, cmd_timer_add, t, timer_dispose) == SEER_OK ? id : 0;
 }
 
-int seer_loop_timer_cancel(seer_loop *l, uint64_t id) {
+int seer_loop_timer_cancel(seer_loop *l, uint64_t id)
+{
     if (!id) return 0;
     if (tl_loop == l) return timer_cancel_now(l, id);
     return cmd_push(l, cmd_timer_cancel, (void *)(uintptr_t)id, NULL) == SEER_OK;
@@ -548,7 +585,8 @@ int seer_loop_timer_cancel(seer_loop *l, uint64_t id) {
 /* Runs the timers due now.  Timers added while running (id >= limit) wait
  * for the next turn so a timer that re-arms itself with delay 0 cannot
  * starve the loop. */
-static void run_timers(seer_loop *l) {
+static void run_timers(seer_loop *l)
+{
     uint64_t now = seer_now_ns();
     uint64_t limit = atomic_load(&l->next_id);
     while (l->heap_len && l->heap[0]->due_ns <= now && l->heap[0]->id < limit) {
@@ -561,14 +599,16 @@ static void run_timers(seer_loop *l) {
 
 /* ---- fd watches and the epoll set ------------------------------------- */
 
-static uint32_t to_epoll(unsigned ev) {
+static uint32_t to_epoll(unsigned ev)
+{
     uint32_t e = 0;
     if (ev & SEER_IO_READ) e |= EPOLLIN | EPOLLRDHUP;
     if (ev & SEER_IO_WRITE) e |= EPOLLOUT;
     return e;
 }
 
-static unsigned from_epoll(uint32_t e) {
+static unsigned from_epoll(uint32_t e)
+{
     unsigned ev = 0;
     if (e & EPOLLIN) ev |= SEER_IO_READ;
     if (e & EPOLLOUT) ev |= SEER_IO_WRITE;
@@ -577,14 +617,16 @@ static unsigned from_epoll(uint32_t e) {
     return ev;
 }
 
-static void bury(seer_loop *l, evsrc *s) {
+static void bury(seer_loop *l, evsrc *s)
+{
     assert(!s->dead);
     s->dead = true;
     s->next_dead = l->graveyard;
     l->graveyard = s;
 }
 
-static void empty_graveyard(seer_loop *l) {
+static void empty_graveyard(seer_loop *l)
+{
     while (l->graveyard) {
         evsrc *s = l->graveyard;
         l->graveyard = s->next_dead;
@@ -592,13 +634,15 @@ static void empty_graveyard(seer_loop *l) {
     }
 }
 
-seer_err seer_loop_watch(seer_loop *l, int fd, unsigned events, seer_fd_fn fn, void *arg) {
+seer_err seer_loop_watch(seer_loop *l, int fd, unsigned events, seer_fd_fn fn, void *arg)
+{
     assert(l && fn && fd >= 0);
     assert(seer_loop_on_thread(l));
     if ((size_t)fd < l->watches_cap && l->watches[fd]) return SEER_EBUSY;
     if ((size_t)fd >= l->watches_cap) {
         size_t ncap = l->watches_cap ? l->watches_cap : 64;
-        while (ncap <= (size_t)fd) ncap *= 2;
+        while (ncap <= (size_t)fd)
+            ncap *= 2;
         watch **nw = xrealloc_array(l->watches, ncap, sizeof *nw);
         if (!nw) return SEER_ENOMEM;
         memset(nw + l->watches_cap, 0, (ncap - l->watches_cap) * sizeof *nw);
@@ -621,7 +665,8 @@ seer_err seer_loop_watch(seer_loop *l, int fd, unsigned events, seer_fd_fn fn, v
     return SEER_OK;
 }
 
-seer_err seer_loop_rewatch(seer_loop *l, int fd, unsigned events) {
+seer_err seer_loop_rewatch(seer_loop *l, int fd, unsigned events)
+{
     assert(seer_loop_on_thread(l));
     if (fd < 0 || (size_t)fd >= l->watches_cap || !l->watches[fd]) return SEER_ENOTFOUND;
     watch *w = l->watches[fd];
@@ -631,7 +676,8 @@ seer_err seer_loop_rewatch(seer_loop *l, int fd, unsigned events) {
     return SEER_OK;
 }
 
-void seer_loop_unwatch(seer_loop *l, int fd) {
+void seer_loop_unwatch(seer_loop *l, int fd)
+{
     assert(seer_loop_on_thread(l));
     if (fd < 0 || (size_t)fd >= l->watches_cap || !l->watches[fd]) return;
     watch *w = l->watches[fd];
@@ -643,10 +689,12 @@ void seer_loop_unwatch(seer_loop *l, int fd) {
 /* ---- libcurl glue -------------------------------------------------------- */
 
 /* The table slot for fd (grown as needed), NULL on OOM. */
-static curlsock **csock_slot(seer_loop *l, int fd) {
+static curlsock **csock_slot(seer_loop *l, int fd)
+{
     if ((size_t)fd >= l->csocks_cap) {
         size_t ncap = l->csocks_cap ? l->csocks_cap : 256;
-        while (ncap <= (size_t)fd) ncap *= 2;
+        while (ncap <= (size_t)fd)
+            ncap *= 2;
         curlsock **n = xrealloc_array(l->csocks, ncap, sizeof *n);
         if (!n) return NULL;
         l->csocks = n;
@@ -661,7 +709,8 @@ static curlsock **csock_slot(seer_loop *l, int fd) {
 }
 
 /* Stops watching a libcurl socket and frees its record after the batch. */
-static void csock_forget(seer_loop *l, curlsock *cs) {
+static void csock_forget(seer_loop *l, curlsock *cs)
+{
     epoll_ctl(l->epfd, EPOLL_CTL_DEL, cs->src.fd, NULL);
     if ((size_t)cs->src.fd < l->csocks_cap && l->csocks[cs->src.fd] == cs)
         l->csocks[cs->src.fd] = NULL;
@@ -671,7 +720,8 @@ static void csock_forget(seer_loop *l, curlsock *cs) {
 /* libcurl closes its sockets through here (CURLOPT_CLOSESOCKETFUNCTION),
  * so a socket kept in the epoll set while idle is never mistaken for a new
  * one that got the same fd number. */
-static int on_curl_close(void *clientp, curl_socket_t s) {
+static int on_curl_close(void *clientp, curl_socket_t s)
+{
     seer_loop *l = clientp;
     if (s >= 0 && (size_t)s < l->csocks_cap) {
         if (l->csocks[s]) csock_forget(l, l->csocks[s]);
@@ -684,7 +734,8 @@ static int on_curl_close(void *clientp, curl_socket_t s) {
  * (CURLOPT_OPENSOCKETFUNCTION), which marks them as closing through
  * on_curl_close.  Other sockets (the threaded resolver's socketpair) are
  * closed directly by libcurl and therefore never parked. */
-static curl_socket_t on_curl_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
+static curl_socket_t on_curl_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
     seer_loop *l = clientp;
     (void)purpose;
     int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
@@ -693,7 +744,8 @@ static curl_socket_t on_curl_open(void *clientp, curlsocktype purpose, struct cu
     return fd;
 }
 
-static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp) {
+static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
     shard *sh = userp;
     seer_loop *l = sh->loop;
     curlsock *cs = socketp;
@@ -769,7 +821,8 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
     return 0;
 }
 
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
     shard *sh = userp;
     (void)multi;
     if (timeout_ms < 0)
@@ -779,14 +832,16 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
     return 0;
 }
 
-static void curl_action(seer_loop *l, shard *sh, curl_socket_t s, int flags) {
+static void curl_action(seer_loop *l, shard *sh, curl_socket_t s, int flags)
+{
     int running;
     l->curl_depth++;
     curl_multi_socket_action(sh->multi, s, flags, &running);
     l->curl_depth--;
 }
 
-static shard *shard_new(seer_loop *l) {
+static shard *shard_new(seer_loop *l)
+{
     shard *sh = calloc(1, sizeof *sh);
     if (!sh) return NULL;
     sh->loop = l;
@@ -807,7 +862,8 @@ static shard *shard_new(seer_loop *l) {
 }
 
 /* The least loaded shard, or a new one when all are at SHARD_TARGET. */
-static shard *shard_pick(seer_loop *l) {
+static shard *shard_pick(seer_loop *l)
+{
     shard *best = l->shards[0];
     for (int i = 1; i < l->n_shards; i++)
         if (l->shards[i]->active < best->active) best = l->shards[i];
@@ -821,12 +877,14 @@ static shard *shard_pick(seer_loop *l) {
     return best;
 }
 
-static CURL *easy_get(seer_loop *l) {
+static CURL *easy_get(seer_loop *l)
+{
     if (l->easy_pool_len) return l->easy_pool[--l->easy_pool_len];
     return curl_easy_init();
 }
 
-static void easy_put(seer_loop *l, CURL *e) {
+static void easy_put(seer_loop *l, CURL *e)
+{
     if (l->easy_pool_len < EASY_POOL_MAX) {
         if (!l->easy_pool) {
             l->easy_pool = calloc(EASY_POOL_MAX, sizeof *l->easy_pool);
@@ -844,7 +902,8 @@ static void easy_put(seer_loop *l, CURL *e) {
 
 /* ---- requests and responses --------------------------------------------- */
 
-seer_http_request *seer_http_request_new(const char *method, const char *url) {
+seer_http_request *seer_http_request_new(const char *method, const char *url)
+{
     seer_http_request *r = calloc(1, sizeof *r);
     if (!r) return NULL;
     r->method = method;
@@ -859,9 +918,11 @@ seer_http_request *seer_http_request_new(const char *method, const char *url) {
     return r;
 }
 
-seer_err seer_http_request_header(seer_http_request *r, const char *name, const char *value) {
+seer_err seer_http_request_header(seer_http_request *r, const char *name, const char *value)
+{
     size_t n = 0;
-    while (r->headers && r->headers[n]) n++;
+    while (r->headers && r->headers[n])
+        n++;
     char **nh = xrealloc_array(r->headers, n + 2, sizeof *nh);
     if (!nh) return SEER_ENOMEM;
     r->headers = nh;
@@ -875,46 +936,55 @@ seer_err seer_http_request_header(seer_http_request *r, const char *name, const 
     return SEER_OK;
 }
 
-void seer_http_request_body(seer_http_request *r, char *body, size_t len) {
+void seer_http_request_body(seer_http_request *r, char *body, size_t len)
+{
     free(r->body);
     r->body = body;
     r->body_len = len;
 }
 
-void seer_http_request_free(seer_http_request *r) {
+void seer_http_request_free(seer_http_request *r)
+{
     if (!r) return;
-    for (size_t i = 0; r->headers && r->headers[i]; i++) free(r->headers[i]);
+    for (size_t i = 0; r->headers && r->headers[i]; i++)
+        free(r->headers[i]);
     free(r->headers);
     free(r->url);
     free(r->body);
     free(r);
 }
 
-const char *seer_http_response_header(const seer_http_response *r, const char *name) {
+const char *seer_http_response_header(const seer_http_response *r, const char *name)
+{
     if (!r || !r->headers || !name) return NULL;
     size_t n = strlen(name);
     for (size_t i = 0; r->headers[i]; i++) {
         const char *h = r->headers[i];
         if (strncasecmp(h, name, n) == 0 && h[n] == ':') {
             const char *v = h + n + 1;
-            while (*v == ' ' || *v == '\t') v++;
+            while (*v == ' ' || *v == '\t')
+                v++;
             return v;
         }
     }
     return NULL;
 }
 
-static void resp_clear_attempt(seer_http_response *r) {
-    for (size_t i = 0; r->headers && r->headers[i]; i++) free(r->headers[i]);
+static void resp_clear_attempt(seer_http_response *r)
+{
+    for (size_t i = 0; r->headers && r->headers[i]; i++)
+        free(r->headers[i]);
     if (r->headers) r->headers[0] = NULL;
     r->body_len = 0;
     if (r->body) r->body[0] = '\0';
     r->status = 0;
 }
 
-void seer_http_response_free(seer_http_response *r) {
+void seer_http_response_free(seer_http_response *r)
+{
     if (!r) return;
-    for (size_t i = 0; r->headers && r->headers[i]; i++) free(r->headers[i]);
+    for (size_t i = 0; r->headers && r->headers[i]; i++)
+        free(r->headers[i]);
     free(r->headers);
     free(r->body);
     free(r);
@@ -923,7 +993,8 @@ void seer_http_response_free(seer_http_response *r) {
 /* ---- endpoints ----------------------------------------------------------- */
 
 seer_endpoint *seer_endpoint_new(const char *name, const seer_limits *limits,
-                                 const seer_retry_policy *policy, const seer_clock *clock) {
+                                 const seer_retry_policy *policy, const seer_clock *clock)
+{
     seer_endpoint *ep = calloc(1, sizeof *ep);
     if (!ep) return NULL;
     seer_limits deflim;
@@ -945,7 +1016,8 @@ seer_endpoint *seer_endpoint_new(const char *name, const seer_limits *limits,
     return ep;
 }
 
-void seer_endpoint_free(seer_endpoint *ep) {
+void seer_endpoint_free(seer_endpoint *ep)
+{
     if (!ep) return;
     assert(ep->park_head == NULL && "endpoint freed while requests wait on it");
     seer_limiter_free(ep->lim);
@@ -953,10 +1025,17 @@ void seer_endpoint_free(seer_endpoint *ep) {
     free(ep);
 }
 
-seer_limiter *seer_endpoint_limiter(seer_endpoint *ep) { return ep ? ep->lim : NULL; }
-const char *seer_endpoint_name(const seer_endpoint *ep) { return ep ? ep->name : NULL; }
+seer_limiter *seer_endpoint_limiter(seer_endpoint *ep)
+{
+    return ep ? ep->lim : NULL;
+}
+const char *seer_endpoint_name(const seer_endpoint *ep)
+{
+    return ep ? ep->name : NULL;
+}
 
-static void park_push(seer_endpoint *ep, xfer *x) {
+static void park_push(seer_endpoint *ep, xfer *x)
+{
     x->park_next = NULL;
     x->park_prev = ep->park_tail;
     if (ep->park_tail)
@@ -966,7 +1045,8 @@ static void park_push(seer_endpoint *ep, xfer *x) {
     ep->park_tail = x;
 }
 
-static void park_unlink(seer_endpoint *ep, xfer *x) {
+static void park_unlink(seer_endpoint *ep, xfer *x)
+{
     if (x->park_prev)
         x->park_prev->park_next = x->park_next;
     else
@@ -983,14 +1063,16 @@ static void park_unlink(seer_endpoint *ep, xfer *x) {
 static void pump(seer_loop *l, seer_endpoint *ep);
 static void attempt_start(seer_loop *l, xfer *x);
 
-static void note_wait(seer_loop *l, const char *who, const char *reason) {
+static void note_wait(seer_loop *l, const char *who, const char *reason)
+{
     if (l->stats) seer_stats_note(l->stats, "%s waiting: %s", who, reason);
 }
 
 /* Hands the response to done and frees the transfer.  x must be in no
  * state-specific structure any more (not parked, not on the wire, no
  * timer). */
-static void xfer_finish(seer_loop *l, xfer *x, seer_err err, const char *msg) {
+static void xfer_finish(seer_loop *l, xfer *x, seer_err err, const char *msg)
+{
     assert(x->easy == NULL && x->timer_id == 0 && x->park_prev == NULL && x->park_next == NULL);
     seer_http_response *r = x->resp;
     r->err = err;
@@ -1016,7 +1098,8 @@ static void xfer_finish(seer_loop *l, xfer *x, seer_err err, const char *msg) {
 
 /* Completion for a transfer that never reached the loop's tables (loop
  * closed, bad request, OOM).  Runs on the calling thread. */
-static void xfer_complete_early(xfer *x, seer_err err, const char *msg) {
+static void xfer_complete_early(xfer *x, seer_err err, const char *msg)
+{
     seer_http_response *r = x->resp;
     r->err = err;
     snprintf(r->errmsg, sizeof r->errmsg, "%s", msg);
@@ -1029,15 +1112,18 @@ static void xfer_complete_early(xfer *x, seer_err err, const char *msg) {
     done(arg, r);
 }
 
-static void xfer_dispose_closed(void *p) {
+static void xfer_dispose_closed(void *p)
+{
     xfer_complete_early(p, SEER_ECANCELED, "I/O loop stopped");
 }
 
-static size_t on_header(char *data, size_t size, size_t n, void *p) {
+static size_t on_header(char *data, size_t size, size_t n, void *p)
+{
     xfer *x = p;
     size_t len = size * n;
     seer_http_response *r = x->resp;
-    while (len && (data[len - 1] == '\r' || data[len - 1] == '\n')) len--;
+    while (len && (data[len - 1] == '\r' || data[len - 1] == '\n'))
+        len--;
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         /* a new response (1xx interim or redirect): keep only the last */
         resp_clear_attempt(r);
@@ -1059,20 +1145,24 @@ static size_t on_header(char *data, size_t size, size_t n, void *p) {
     char *h = malloc(len + 1);
     if (!h) return 0;
     size_t nlen = (size_t)(colon - data);
-    for (size_t i = 0; i < nlen; i++) h[i] = (char)tolower((unsigned char)data[i]);
+    for (size_t i = 0; i < nlen; i++)
+        h[i] = (char)tolower((unsigned char)data[i]);
     memcpy(h + nlen, colon, len - nlen);
-    while (len > nlen + 1 && (h[len - 1] == ' ' || h[len - 1] == '\t')) len--;
+    while (len > nlen + 1 && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+        len--;
     h[len] = '\0';
     r->headers[x->hdr_len++] = h;
     r->headers[x->hdr_len] = NULL;
     return size * n;
 }
 
-static int body_append(xfer *x, const char *data, size_t len) {
+static int body_append(xfer *x, const char *data, size_t len)
+{
     seer_http_response *r = x->resp;
     if (r->body_len + len + 1 > x->body_cap) {
         size_t ncap = x->body_cap ? x->body_cap : 1024;
-        while (ncap < r->body_len + len + 1) ncap *= 2;
+        while (ncap < r->body_len + len + 1)
+            ncap *= 2;
         char *nb = realloc(r->body, ncap);
         if (!nb) return -1;
         r->body = nb;
@@ -1084,7 +1174,8 @@ static int body_append(xfer *x, const char *data, size_t len) {
     return 0;
 }
 
-static size_t on_write(char *data, size_t size, size_t n, void *p) {
+static size_t on_write(char *data, size_t size, size_t n, void *p)
+{
     xfer *x = p;
     size_t len = size * n;
     long st = x->resp->status;
@@ -1099,7 +1190,8 @@ static size_t on_write(char *data, size_t size, size_t n, void *p) {
     return body_append(x, data, len) == 0 ? len : 0;
 }
 
-static void stats_unqueue(seer_loop *l, xfer *x) {
+static void stats_unqueue(seer_loop *l, xfer *x)
+{
     if (x->counted_queued) {
         x->counted_queued = false;
         STAT(l, req_queued, -1);
@@ -1107,7 +1199,8 @@ static void stats_unqueue(seer_loop *l, xfer *x) {
     }
 }
 
-static void ep_timer_fire(seer_loop *l, void *arg) {
+static void ep_timer_fire(seer_loop *l, void *arg)
+{
     seer_endpoint *ep = arg;
     ep->timer_id = 0;
     pump(l, ep);
@@ -1115,16 +1208,18 @@ static void ep_timer_fire(seer_loop *l, void *arg) {
 
 /* Starts parked transfers of ep, oldest first, while the limiter admits
  * them; arms a timer when a bucket says how long to wait. */
-static void pump(seer_loop *l, seer_endpoint *ep) {
+static void pump(seer_loop *l, seer_endpoint *ep)
+{
     while (ep->park_head) {
         xfer *x = ep->park_head;
         uint64_t wait_ns = 0;
         char reason[128] = "";
-        seer_lim_status st = seer_limiter_acquire(ep->lim, x->req->est_tokens, &wait_ns, reason,
-                                                  sizeof reason);
+        seer_lim_status st =
+            seer_limiter_acquire(ep->lim, x->req->est_tokens, &wait_ns, reason, sizeof reason);
         if (st != SEER_LIM_OK) {
             if (wait_ns > 0 && ep->timer_id == 0)
-                ep->timer_id = seer_loop_timer(l, (wait_ns + 999999) / 1000000, ep_timer_fire, ep, NULL);
+                ep->timer_id =
+                    seer_loop_timer(l, (wait_ns + 999999) / 1000000, ep_timer_fire, ep, NULL);
             return;
         }
         park_unlink(ep, x);
@@ -1140,7 +1235,8 @@ static void pump(seer_loop *l, seer_endpoint *ep) {
 
 /* Admission: through the limiter (FIFO behind those already waiting) or
  * straight to the wire when there is no endpoint. */
-static void xfer_admit(seer_loop *l, xfer *x) {
+static void xfer_admit(seer_loop *l, xfer *x)
+{
     seer_endpoint *ep = x->req->endpoint;
     if (!ep) {
         attempt_start(l, x);
@@ -1154,8 +1250,8 @@ static void xfer_admit(seer_loop *l, xfer *x) {
     if (x == ep->park_head) {
         uint64_t wait_ns = 0;
         char reason[128] = "";
-        seer_lim_status st = seer_limiter_acquire(ep->lim, x->req->est_tokens, &wait_ns, reason,
-                                                  sizeof reason);
+        seer_lim_status st =
+            seer_limiter_acquire(ep->lim, x->req->est_tokens, &wait_ns, reason, sizeof reason);
         if (st == SEER_LIM_OK) {
             park_unlink(ep, x);
             x->holds_slot = true;
@@ -1164,13 +1260,15 @@ static void xfer_admit(seer_loop *l, xfer *x) {
         }
         note_wait(l, "requests", reason); /* the reason names the endpoint */
         if (wait_ns > 0 && ep->timer_id == 0)
-            ep->timer_id = seer_loop_timer(l, (wait_ns + 999999) / 1000000, ep_timer_fire, ep, NULL);
+            ep->timer_id =
+                seer_loop_timer(l, (wait_ns + 999999) / 1000000, ep_timer_fire, ep, NULL);
     }
     x->counted_queued = true;
     STAT(l, req_queued, 1);
 }
 
-static void attempt_fail_to_start(seer_loop *l, xfer *x, const char *why) {
+static void attempt_fail_to_start(seer_loop *l, xfer *x, const char *why)
+{
     if (x->holds_slot) {
         seer_endpoint *ep = x->req->endpoint;
         x->holds_slot = false;
@@ -1180,7 +1278,8 @@ static void attempt_fail_to_start(seer_loop *l, xfer *x, const char *why) {
     xfer_finish(l, x, SEER_ENOMEM, why);
 }
 
-static void attempt_start(seer_loop *l, xfer *x) {
+static void attempt_start(seer_loop *l, xfer *x)
+{
     seer_http_request *q = x->req;
     seer_http_response *r = x->resp;
     assert(x->easy == NULL);
@@ -1231,7 +1330,8 @@ static void attempt_start(seer_loop *l, xfer *x) {
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_curl_open);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, l);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     q->connect_timeout_ms > 0 ? q->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
+                     q->connect_timeout_ms > 0 ? q->connect_timeout_ms
+                                               : DEFAULT_CONNECT_TIMEOUT_MS);
     if (q->timeout_ms > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, q->timeout_ms);
     long idle_ms = q->idle_timeout_ms > 0 ? q->idle_timeout_ms : DEFAULT_IDLE_TIMEOUT_MS;
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -1246,7 +1346,8 @@ static void attempt_start(seer_loop *l, xfer *x) {
         if (strcmp(m, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
         if (q->body || strcmp(m, "POST") == 0) {
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->body ? q->body : "");
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(q->body ? q->body_len : 0));
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                             (curl_off_t)(q->body ? q->body_len : 0));
         }
     }
     x->easy = e;
@@ -1270,7 +1371,8 @@ oom:
 }
 
 /* Takes x off the wire (removing its easy handle) without completing it. */
-static void wire_detach(seer_loop *l, xfer *x) {
+static void wire_detach(seer_loop *l, xfer *x)
+{
     assert(x->state == XS_WIRE && x->easy);
     l->curl_depth++;
     curl_multi_remove_handle(x->sh->multi, x->easy);
@@ -1285,7 +1387,8 @@ static void wire_detach(seer_loop *l, xfer *x) {
     STAT(l, req_inflight, -1);
 }
 
-static void retry_timer_fire(seer_loop *l, void *arg) {
+static void retry_timer_fire(seer_loop *l, void *arg)
+{
     xfer *x = arg;
     assert(x->state == XS_BACKOFF);
     x->timer_id = 0;
@@ -1294,19 +1397,25 @@ static void retry_timer_fire(seer_loop *l, void *arg) {
     xfer_admit(l, x);
 }
 
-static seer_err curl_to_err(CURLcode c) {
+static seer_err curl_to_err(CURLcode c)
+{
     switch (c) {
-    case CURLE_OPERATION_TIMEDOUT: return SEER_ETIMEDOUT;
-    case CURLE_OUT_OF_MEMORY: return SEER_ENOMEM;
+    case CURLE_OPERATION_TIMEDOUT:
+        return SEER_ETIMEDOUT;
+    case CURLE_OUT_OF_MEMORY:
+        return SEER_ENOMEM;
     case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL: return SEER_EINVAL;
-    default: return SEER_ENET;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return SEER_EINVAL;
+    default:
+        return SEER_ENET;
     }
 }
 
 /* One attempt ended with curl result `res`: release the limiter slot, then
  * retry (timer) or complete. */
-static void attempt_done(seer_loop *l, xfer *x, CURLcode res) {
+static void attempt_done(seer_loop *l, xfer *x, CURLcode res)
+{
     seer_http_request *q = x->req;
     seer_http_response *r = x->resp;
     long hv = 0;
@@ -1375,7 +1484,8 @@ static void attempt_done(seer_loop *l, xfer *x, CURLcode res) {
     }
 }
 
-static void check_shard_info(seer_loop *l, shard *sh) {
+static void check_shard_info(seer_loop *l, shard *sh)
+{
     CURLMsg *m;
     int left;
     while ((m = curl_multi_info_read(sh->multi, &left)) != NULL) {
@@ -1390,12 +1500,15 @@ static void check_shard_info(seer_loop *l, shard *sh) {
 }
 
 /* Completed attempts of every shard (done callbacks run from here). */
-static void check_multi_info(seer_loop *l) {
-    for (int i = 0; i < l->n_shards; i++) check_shard_info(l, l->shards[i]);
+static void check_multi_info(seer_loop *l)
+{
+    for (int i = 0; i < l->n_shards; i++)
+        check_shard_info(l, l->shards[i]);
 }
 
 /* Cancels x in whatever state it is (loop thread, outside libcurl). */
-static void xfer_cancel_now(seer_loop *l, xfer *x) {
+static void xfer_cancel_now(seer_loop *l, xfer *x)
+{
     seer_endpoint *ep = x->req->endpoint;
     switch (x->state) {
     case XS_PARKED:
@@ -1421,12 +1534,14 @@ static void xfer_cancel_now(seer_loop *l, xfer *x) {
     xfer_finish(l, x, SEER_ECANCELED, "cancelled");
 }
 
-static void cmd_http_cancel(seer_loop *l, void *p) {
+static void cmd_http_cancel(seer_loop *l, void *p)
+{
     xfer *x = map_get(&l->xfers, (uint64_t)(uintptr_t)p);
     if (x) xfer_cancel_now(l, x);
 }
 
-void seer_http_cancel(seer_loop *l, uint64_t id) {
+void seer_http_cancel(seer_loop *l, uint64_t id)
+{
     if (!l || !id) return;
     if (tl_loop == l && l->curl_depth == 0) {
         cmd_http_cancel(l, (void *)(uintptr_t)id);
@@ -1435,7 +1550,8 @@ void seer_http_cancel(seer_loop *l, uint64_t id) {
     cmd_push(l, cmd_http_cancel, (void *)(uintptr_t)id, NULL);
 }
 
-static void cmd_http_start(seer_loop *l, void *p) {
+static void cmd_http_start(seer_loop *l, void *p)
+{
     xfer *x = p;
     if (map_put(&l->xfers, x->id, x) != 0) {
         atomic_fetch_sub(&l->n_transfers, 1);
@@ -1446,13 +1562,15 @@ static void cmd_http_start(seer_loop *l, void *p) {
     xfer_admit(l, x);
 }
 
-static void xfer_dispose_counted(void *p) {
+static void xfer_dispose_counted(void *p)
+{
     xfer *x = p;
     atomic_fetch_sub(&x->loop->n_transfers, 1);
     xfer_dispose_closed(x);
 }
 
-uint64_t seer_http_start(seer_loop *l, seer_http_request *req, seer_http_done_fn done) {
+uint64_t seer_http_start(seer_loop *l, seer_http_request *req, seer_http_done_fn done)
+{
     assert(l && req && done);
     xfer *x = calloc(1, sizeof *x);
     seer_http_response *r = calloc(1, sizeof *r);
@@ -1481,7 +1599,10 @@ uint64_t seer_http_start(seer_loop *l, seer_http_request *req, seer_http_done_fn
     return cmd_push(l, cmd_http_start, x, xfer_dispose_counted) == SEER_OK ? id : 0;
 }
 
-long seer_loop_transfers(seer_loop *l) { return atomic_load(&l->n_transfers); }
+long seer_loop_transfers(seer_loop *l)
+{
+    return atomic_load(&l->n_transfers);
+}
 
 /* ---- posting ------------------------------------------------------------ */
 
@@ -1491,7 +1612,8 @@ typedef struct post {
     void (*arg_free)(void *);
 } post;
 
-static void post_run(seer_loop *l, void *p) {
+static void post_run(seer_loop *l, void *p)
+{
     post *ps = p;
     void (*fn)(seer_loop *, void *) = ps->fn;
     void *arg = ps->arg;
@@ -1499,14 +1621,16 @@ static void post_run(seer_loop *l, void *p) {
     fn(l, arg);
 }
 
-static void post_dispose(void *p) {
+static void post_dispose(void *p)
+{
     post *ps = p;
     if (ps->arg_free) ps->arg_free(ps->arg);
     free(ps);
 }
 
 seer_err seer_loop_post(seer_loop *l, void (*fn)(seer_loop *, void *), void *arg,
-                        void (*arg_free)(void *)) {
+                        void (*arg_free)(void *))
+{
     assert(l && fn);
     post *ps = malloc(sizeof *ps);
     if (!ps) {
@@ -1521,7 +1645,8 @@ seer_err seer_loop_post(seer_loop *l, void (*fn)(seer_loop *, void *), void *arg
 
 /* ---- the loop ------------------------------------------------------------ */
 
-static int next_timeout_ms(seer_loop *l) {
+static int next_timeout_ms(seer_loop *l)
+{
     if (cmd_pending(l)) return 0;
     uint64_t due = 0;
     if (l->heap_len) due = l->heap[0]->due_ns;
@@ -1536,7 +1661,8 @@ static int next_timeout_ms(seer_loop *l) {
     return ms > 60000 ? 60000 : (int)ms;
 }
 
-static void handle_events(seer_loop *l, struct epoll_event *evs, int n) {
+static void handle_events(seer_loop *l, struct epoll_event *evs, int n)
+{
     for (int i = 0; i < n; i++) {
         evsrc *s = evs[i].data.ptr;
         if (s->dead) continue;
@@ -1567,14 +1693,16 @@ static void handle_events(seer_loop *l, struct epoll_event *evs, int n) {
             w->fn(l, s->fd, from_epoll(evs[i].events), w->arg);
             break;
         }
-        default: assert(!"unknown event source");
+        default:
+            assert(!"unknown event source");
         }
     }
 }
 
 static void shutdown_on_loop(seer_loop *l);
 
-static void *loop_main(void *p) {
+static void *loop_main(void *p)
+{
     seer_loop *l = p;
     tl_loop = l;
     struct epoll_event *evs = malloc(EPOLL_BATCH * sizeof *evs);
@@ -1605,7 +1733,8 @@ static void *loop_main(void *p) {
 /* Completes everything still known with SEER_ECANCELED and drops timers and
  * watches.  Runs on the loop thread (or on the stopping thread when the loop
  * never started); the command list is already closed. */
-static void shutdown_on_loop(seer_loop *l) {
+static void shutdown_on_loop(seer_loop *l)
+{
     dispose_commands(l);
     /* No transfer can be added any more (closed), so a snapshot of the ids
      * covers them all; done callbacks may cancel others, hence the lookup. */
@@ -1644,9 +1773,13 @@ static void shutdown_on_loop(seer_loop *l) {
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
-static void curl_init_once(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_ALL); }
+static void curl_init_once(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_ALL);
+}
 
-static void raise_nofile(void) {
+static void raise_nofile(void)
+{
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
@@ -1654,7 +1787,8 @@ static void raise_nofile(void) {
     }
 }
 
-seer_loop *seer_loop_new(seer_stats *stats, seer_error *err) {
+seer_loop *seer_loop_new(seer_stats *stats, seer_error *err)
+{
     pthread_once(&curl_once, curl_init_once);
     if (curl_init_rc != CURLE_OK) {
         seer_error_set(err, SEER_EINTERNAL, "curl_global_init failed: %s",
@@ -1697,7 +1831,8 @@ sys_fail:
     return NULL;
 }
 
-seer_err seer_loop_start(seer_loop *l) {
+seer_err seer_loop_start(seer_loop *l)
+{
     assert(l);
     if (l->thread_started) return SEER_EBUSY;
     pthread_mutex_lock(&l->mu);
@@ -1709,7 +1844,8 @@ seer_err seer_loop_start(seer_loop *l) {
     return SEER_OK;
 }
 
-void seer_loop_stop(seer_loop *l) {
+void seer_loop_stop(seer_loop *l)
+{
     if (!l) return;
     assert(!seer_loop_on_thread(l) && "seer_loop_stop called from the loop thread");
     pthread_mutex_lock(&l->mu);
@@ -1734,11 +1870,13 @@ void seer_loop_stop(seer_loop *l) {
     }
 }
 
-void seer_loop_free(seer_loop *l) {
+void seer_loop_free(seer_loop *l)
+{
     if (!l) return;
     seer_loop_stop(l);
     assert(l->xfers.len == 0 && l->heap_len == 0);
-    for (size_t i = 0; i < l->easy_pool_len; i++) curl_easy_cleanup(l->easy_pool[i]);
+    for (size_t i = 0; i < l->easy_pool_len; i++)
+        curl_easy_cleanup(l->easy_pool[i]);
     free(l->easy_pool);
     for (int i = 0; i < l->n_shards; i++) {
         curl_multi_cleanup(l->shards[i]->multi); /* closes through on_curl_close */
@@ -1759,4 +1897,7 @@ void seer_loop_free(seer_loop *l) {
     free(l);
 }
 
-int seer_loop_on_thread(const seer_loop *l) { return l && tl_loop == l; }
+int seer_loop_on_thread(const seer_loop *l)
+{
+    return l && tl_loop == l;
+}

@@ -50,9 +50,9 @@ typedef struct fx {
     pthread_cond_t cv;
     hit hits[64];
     int n_hits;
-    int stall_seen;     /* requests that reached a stalling path */
+    int stall_seen; /* requests that reached a stalling path */
     int done_count;
-    int bad_thread;     /* a callback ran off the loop thread */
+    int bad_thread; /* a callback ran off the loop thread */
 } fx;
 
 static fx *g; /* the current test's fixture (handlers get it as arg too) */
@@ -60,7 +60,8 @@ static fx *g; /* the current test's fixture (handlers get it as arg too) */
 /* Returns the hit number (1-based) for key k, 0 for an untracked or
  * overflowing key.  Caller holds f->mu.  Runs on the server thread, so no
  * cmocka asserts here. */
-static int bump(fx *f, const char *k) {
+static int bump(fx *f, const char *k)
+{
     if (!k[0]) return 0;
     for (int i = 0; i < f->n_hits; i++)
         if (strcmp(f->hits[i].key, k) == 0) return ++f->hits[i].n;
@@ -70,7 +71,8 @@ static int bump(fx *f, const char *k) {
     return f->hits[f->n_hits++].n;
 }
 
-static void qparam(const char *path, const char *name, char *out, size_t cap) {
+static void qparam(const char *path, const char *name, char *out, size_t cap)
+{
     out[0] = '\0';
     const char *q = strchr(path, '?');
     size_t nl = strlen(name);
@@ -87,7 +89,8 @@ static void qparam(const char *path, const char *name, char *out, size_t cap) {
     }
 }
 
-static void handler(void *arg, const thttpd_request *r, thttpd_plan *p) {
+static void handler(void *arg, const thttpd_request *r, thttpd_plan *p)
+{
     fx *f = arg;
     char path[128], key[128], ms[16];
     snprintf(path, sizeof path, "%s", r->path);
@@ -185,7 +188,8 @@ static void handler(void *arg, const thttpd_request *r, thttpd_plan *p) {
     }
 }
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     fx *f = calloc(1, sizeof *f);
     if (!f) return -1;
     pthread_mutex_init(&f->mu, NULL);
@@ -200,7 +204,8 @@ static int setup(void **state) {
     return 0;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     fx *f = *state;
     seer_loop_free(f->loop);
     thttpd_stop(f->srv);
@@ -212,27 +217,37 @@ static int teardown(void **state) {
     return 0;
 }
 
-static void deadline_in(struct timespec *ts, int secs) {
+static void deadline_in(struct timespec *ts, int secs)
+{
     clock_gettime(CLOCK_REALTIME, ts);
     ts->tv_sec += secs;
 }
 
 /* Waits (up to WAIT_S) until pred(f, a) holds; returns whether it did. */
-static int wait_until(fx *f, int (*pred)(fx *, long), long a) {
+static int wait_until(fx *f, int (*pred)(fx *, long), long a)
+{
     struct timespec ts;
     deadline_in(&ts, WAIT_S);
     pthread_mutex_lock(&f->mu);
     int rc = 0;
-    while (!pred(f, a) && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+    while (!pred(f, a) && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&f->cv, &f->mu, &ts);
     int ok = pred(f, a);
     pthread_mutex_unlock(&f->mu);
     return ok;
 }
-static int pred_done(fx *f, long n) { return f->done_count >= n; }
-static int pred_stall(fx *f, long n) { return f->stall_seen >= n; }
+static int pred_done(fx *f, long n)
+{
+    return f->done_count >= n;
+}
+static int pred_stall(fx *f, long n)
+{
+    return f->stall_seen >= n;
+}
 
 /* Polls a stats counter (no condvar for those): up to WAIT_S. */
-static int wait_counter(atomic_long *c, long want) {
+static int wait_counter(atomic_long *c, long want)
+{
     for (int i = 0; i < WAIT_S * 200; i++) {
         if (atomic_load(c) == want) return 1;
         usleep(5000);
@@ -245,19 +260,20 @@ static int wait_counter(atomic_long *c, long want) {
 typedef struct res {
     seer_http_response *resp;
     int done;
-    int calls;            /* done calls (must end at 1) */
-    char stream[2][256];  /* on_chunk data per attempt (1, 2) */
+    int calls;           /* done calls (must end at 1) */
+    char stream[2][256]; /* on_chunk data per attempt (1, 2) */
     int last_attempt;
     int attempt_went_down;
-    int fail_overloaded;  /* on_chunk returns 529 on an overloaded event */
+    int fail_overloaded; /* on_chunk returns 529 on an overloaded event */
     int body_checks;
     uint64_t t_done_ns;
     int index;
-    int chain_left;       /* for keep-alive chains */
+    int chain_left; /* for keep-alive chains */
     seer_endpoint *ep;
 } res;
 
-static void on_done(void *arg, seer_http_response *resp) {
+static void on_done(void *arg, seer_http_response *resp)
+{
     res *r = arg;
     fx *f = g;
     pthread_mutex_lock(&f->mu);
@@ -272,7 +288,8 @@ static void on_done(void *arg, seer_http_response *resp) {
     pthread_mutex_unlock(&f->mu);
 }
 
-static int on_chunk(void *arg, int attempt, const char *data, size_t len) {
+static int on_chunk(void *arg, int attempt, const char *data, size_t len)
+{
     res *r = arg;
     if (!seer_loop_on_thread(g->loop)) g->bad_thread++;
     if (attempt < r->last_attempt) r->attempt_went_down = 1;
@@ -288,13 +305,15 @@ static int on_chunk(void *arg, int attempt, const char *data, size_t len) {
     return 0;
 }
 
-static int body_check(void *arg, const char *body, size_t len) {
+static int body_check(void *arg, const char *body, size_t len)
+{
     res *r = arg;
     r->body_checks++;
     return memmem(body, len, "\"error\"", 7) ? 500 : 0;
 }
 
-static seer_http_request *mkreq(fx *f, const char *method, const char *path, res *r) {
+static seer_http_request *mkreq(fx *f, const char *method, const char *path, res *r)
+{
     char url[256];
     snprintf(url, sizeof url, "%s%s", thttpd_url(f->srv), path);
     seer_http_request *q = seer_http_request_new(method, url);
@@ -304,7 +323,8 @@ static seer_http_request *mkreq(fx *f, const char *method, const char *path, res
 }
 
 /* An endpoint whose retries are quick so tests do not wait on backoff. */
-static seer_endpoint *quick_endpoint(int max_conn) {
+static seer_endpoint *quick_endpoint(int max_conn)
+{
     seer_limits lim;
     seer_limits_default(&lim);
     lim.max_connections = max_conn;
@@ -318,13 +338,15 @@ static seer_endpoint *quick_endpoint(int max_conn) {
     return ep;
 }
 
-static void res_free(res *r) {
+static void res_free(res *r)
+{
     seer_http_response_free(r->resp);
     r->resp = NULL;
 }
 
 /* Runs one request to completion and returns its response in r. */
-static void run_one(fx *f, seer_http_request *q, res *r) {
+static void run_one(fx *f, seer_http_request *q, res *r)
+{
     long before = f->done_count;
     uint64_t id = seer_http_start(f->loop, q, on_done);
     assert_true(id != 0);
@@ -335,7 +357,8 @@ static void run_one(fx *f, seer_http_request *q, res *r) {
 
 /* ------------------------------------------------------------ HTTP tests */
 
-static void t_many_concurrent(void **state) {
+static void t_many_concurrent(void **state)
+{
     fx *f = *state;
     enum { N = 500 };
     res *rs = calloc(N, sizeof *rs);
@@ -375,7 +398,8 @@ typedef struct starter {
     uint64_t ids[STARTS_EACH];
 } starter;
 
-static void *starter_main(void *p) {
+static void *starter_main(void *p)
+{
     starter *st = p;
     for (int i = 0; i < STARTS_EACH; i++) {
         char path[48];
@@ -389,7 +413,8 @@ static void *starter_main(void *p) {
     return NULL;
 }
 
-static void t_start_from_many_threads(void **state) {
+static void t_start_from_many_threads(void **state)
+{
     fx *f = *state;
     pthread_t th[STARTERS];
     starter st[STARTERS];
@@ -398,10 +423,12 @@ static void t_start_from_many_threads(void **state) {
         st[t].rs = calloc(STARTS_EACH, sizeof(res));
         pthread_create(&th[t], NULL, starter_main, &st[t]);
     }
-    for (int t = 0; t < STARTERS; t++) pthread_join(th[t], NULL);
+    for (int t = 0; t < STARTERS; t++)
+        pthread_join(th[t], NULL);
     assert_true(wait_until(f, pred_stall, STARTERS * STARTS_EACH / 10));
     for (int t = 0; t < STARTERS; t++)
-        for (int i = 0; i < STARTS_EACH; i += 10) seer_http_cancel(f->loop, st[t].ids[i]);
+        for (int i = 0; i < STARTS_EACH; i += 10)
+            seer_http_cancel(f->loop, st[t].ids[i]);
     assert_true(wait_until(f, pred_done, STARTERS * STARTS_EACH));
     pthread_mutex_lock(&f->mu);
     for (int t = 0; t < STARTERS; t++) {
@@ -428,7 +455,8 @@ static void t_start_from_many_threads(void **state) {
 
 /* Chains: each finished request starts the next one from the loop thread,
  * so connections come back to the pool and are reused. */
-static void chain_done(void *arg, seer_http_response *resp) {
+static void chain_done(void *arg, seer_http_response *resp)
+{
     res *r = arg;
     int ok = resp->err == SEER_OK && resp->status == 200;
     seer_http_response_free(resp);
@@ -445,7 +473,8 @@ static void chain_done(void *arg, seer_http_response *resp) {
     pthread_mutex_unlock(&g->mu);
 }
 
-static void t_keepalive_reuse(void **state) {
+static void t_keepalive_reuse(void **state)
+{
     fx *f = *state;
     enum { CHAINS = 20, EACH = 25 };
     res rs[CHAINS];
@@ -456,7 +485,8 @@ static void t_keepalive_reuse(void **state) {
         seer_http_start(f->loop, mkreq(f, "GET", "/n/0", &rs[i]), chain_done);
     }
     assert_true(wait_until(f, pred_done, CHAINS));
-    for (int i = 0; i < CHAINS; i++) assert_int_equal(rs[i].done, 1);
+    for (int i = 0; i < CHAINS; i++)
+        assert_int_equal(rs[i].done, 1);
     assert_int_equal(thttpd_requests(f->srv), CHAINS * EACH);
     /* one connection per chain (plus slack for a connection still closing
      * when the next request is placed), far below one per request */
@@ -466,7 +496,8 @@ static void t_keepalive_reuse(void **state) {
 
 /* The server closes a keep-alive connection while it sits idle in the
  * client's cache: the next requests must open a new one and succeed. */
-static void t_idle_connection_closed_by_server(void **state) {
+static void t_idle_connection_closed_by_server(void **state)
+{
     fx *f = *state;
     for (int round = 0; round < 3; round++) {
         res a = {0}, b = {0};
@@ -486,7 +517,8 @@ static void t_idle_connection_closed_by_server(void **state) {
     assert_int_equal(thttpd_requests(f->srv), 6);
 }
 
-static void t_post_body_and_headers(void **state) {
+static void t_post_body_and_headers(void **state)
+{
     fx *f = *state;
     res r = {0};
     seer_http_request *q = mkreq(f, NULL, "/echo", &r);
@@ -515,7 +547,8 @@ static void t_post_body_and_headers(void **state) {
     res_free(&d);
 }
 
-static void t_slow_responses(void **state) {
+static void t_slow_responses(void **state)
+{
     fx *f = *state;
     enum { N = 50 };
     res rs[N];
@@ -533,7 +566,8 @@ static void t_slow_responses(void **state) {
     }
 }
 
-static void t_fin_then_retry(void **state) {
+static void t_fin_then_retry(void **state)
+{
     fx *f = *state;
     /* without an endpoint: no retry, a transport error */
     res a = {0};
@@ -558,7 +592,8 @@ static void t_fin_then_retry(void **state) {
     seer_endpoint_free(ep);
 }
 
-static void t_rst_mid_body_then_retry(void **state) {
+static void t_rst_mid_body_then_retry(void **state)
+{
     fx *f = *state;
     seer_endpoint *ep = quick_endpoint(0);
     res r = {0};
@@ -575,7 +610,8 @@ static void t_rst_mid_body_then_retry(void **state) {
     seer_endpoint_free(ep);
 }
 
-static void t_429_retry_after(void **state) {
+static void t_429_retry_after(void **state)
+{
     fx *f = *state;
     seer_endpoint *ep = quick_endpoint(0);
     res r = {0};
@@ -596,7 +632,8 @@ static void t_429_retry_after(void **state) {
     seer_endpoint_free(ep);
 }
 
-static void t_401_not_retried(void **state) {
+static void t_401_not_retried(void **state)
+{
     fx *f = *state;
     seer_endpoint *ep = quick_endpoint(0);
     res r = {0};
@@ -613,7 +650,8 @@ static void t_401_not_retried(void **state) {
     seer_endpoint_free(ep);
 }
 
-static void t_retries_exhausted(void **state) {
+static void t_retries_exhausted(void **state)
+{
     fx *f = *state;
     seer_endpoint *ep = quick_endpoint(0); /* max 3 attempts */
     res r = {0};
@@ -628,7 +666,8 @@ static void t_retries_exhausted(void **state) {
     seer_endpoint_free(ep);
 }
 
-static void t_attempt_timeout(void **state) {
+static void t_attempt_timeout(void **state)
+{
     fx *f = *state;
     res r = {0};
     seer_http_request *q = mkreq(f, "GET", "/stall", &r);
@@ -640,7 +679,8 @@ static void t_attempt_timeout(void **state) {
     res_free(&r);
 }
 
-static void t_idle_timeout(void **state) {
+static void t_idle_timeout(void **state)
+{
     fx *f = *state;
     /* headers and one byte, then silence: no total timeout is set, only the
      * idle one, and it must end the attempt */
@@ -663,7 +703,8 @@ static void t_idle_timeout(void **state) {
     res_free(&s);
 }
 
-static void t_connect_refused(void **state) {
+static void t_connect_refused(void **state)
+{
     fx *f = *state;
     /* port 1 on loopback: nobody listens there, the connect is refused */
     res r = {0};
@@ -683,7 +724,8 @@ static void t_connect_refused(void **state) {
     res_free(&u);
 }
 
-static void t_stream_order_and_attempts(void **state) {
+static void t_stream_order_and_attempts(void **state)
+{
     fx *f = *state;
     seer_endpoint *ep = quick_endpoint(0);
     res r = {0};
@@ -704,7 +746,8 @@ static void t_stream_order_and_attempts(void **state) {
     seer_endpoint_free(ep);
 }
 
-static void t_chunk_529_retries(void **state) {
+static void t_chunk_529_retries(void **state)
+{
     fx *f = *state;
     seer_endpoint *ep = quick_endpoint(0);
     res r = {0};
@@ -732,7 +775,8 @@ static void t_chunk_529_retries(void **state) {
     seer_endpoint_free(ep);
 }
 
-static void t_error_body_buffered_when_streaming(void **state) {
+static void t_error_body_buffered_when_streaming(void **state)
+{
     fx *f = *state;
     res r = {0};
     seer_http_request *q = mkreq(f, "GET", "/errstream", &r);
@@ -744,7 +788,8 @@ static void t_error_body_buffered_when_streaming(void **state) {
     res_free(&r);
 }
 
-static void t_body_check_retries(void **state) {
+static void t_body_check_retries(void **state)
+{
     fx *f = *state;
     seer_endpoint *ep = quick_endpoint(0);
     res r = {0};
@@ -760,7 +805,8 @@ static void t_body_check_retries(void **state) {
     seer_endpoint_free(ep);
 }
 
-static void t_limiter_caps_concurrency(void **state) {
+static void t_limiter_caps_concurrency(void **state)
+{
     fx *f = *state;
     enum { N = 8 };
     seer_endpoint *ep = quick_endpoint(2);
@@ -792,7 +838,8 @@ static void t_limiter_caps_concurrency(void **state) {
 
 /* ------------------------------------------------------------ cancel */
 
-static void t_cancel_on_wire(void **state) {
+static void t_cancel_on_wire(void **state)
+{
     fx *f = *state;
     res r = {0};
     uint64_t id = seer_http_start(f->loop, mkreq(f, "GET", "/stall", &r), on_done);
@@ -810,7 +857,8 @@ static void t_cancel_on_wire(void **state) {
     res_free(&r);
 }
 
-static void t_cancel_waiting_on_limiter(void **state) {
+static void t_cancel_waiting_on_limiter(void **state)
+{
     fx *f = *state;
     seer_endpoint *ep = quick_endpoint(1);
     res a = {0}, b = {0};
@@ -839,7 +887,8 @@ static void t_cancel_waiting_on_limiter(void **state) {
     seer_endpoint_free(ep);
 }
 
-static void t_cancel_during_backoff(void **state) {
+static void t_cancel_during_backoff(void **state)
+{
     fx *f = *state;
     seer_endpoint *ep = quick_endpoint(0);
     res r = {0};
@@ -858,7 +907,8 @@ static void t_cancel_during_backoff(void **state) {
     seer_endpoint_free(ep);
 }
 
-static void t_stop_cancels_everything(void **state) {
+static void t_stop_cancels_everything(void **state)
+{
     fx *f = *state;
     enum { N = 10 };
     seer_endpoint *ep = quick_endpoint(N); /* N on the wire, one parked */
@@ -916,7 +966,8 @@ typedef struct targ {
     int tag;
 } targ;
 
-static void targ_fire(seer_loop *l, void *p) {
+static void targ_fire(seer_loop *l, void *p)
+{
     targ *a = p;
     pthread_mutex_lock(&a->t->mu);
     if (seer_loop_on_thread(l)) a->t->on_thread++;
@@ -925,7 +976,8 @@ static void targ_fire(seer_loop *l, void *p) {
     free(a);
 }
 
-static void targ_free(void *p) {
+static void targ_free(void *p)
+{
     targ *a = p;
     pthread_mutex_lock(&a->t->mu);
     a->t->freed++;
@@ -933,21 +985,24 @@ static void targ_free(void *p) {
     free(a);
 }
 
-static targ *mk_targ(trec *t, int tag) {
+static targ *mk_targ(trec *t, int tag)
+{
     targ *a = malloc(sizeof *a);
     a->t = t;
     a->tag = tag;
     return a;
 }
 
-static int trec_count(trec *t) {
+static int trec_count(trec *t)
+{
     pthread_mutex_lock(&t->mu);
     int n = t->n;
     pthread_mutex_unlock(&t->mu);
     return n;
 }
 
-static void t_timers_in_order(void **state) {
+static void t_timers_in_order(void **state)
+{
     fx *f = *state;
     trec t = {.mu = PTHREAD_MUTEX_INITIALIZER};
     static const uint64_t delays[] = {120, 10, 60, 10, 0, 200};
@@ -959,12 +1014,14 @@ static void t_timers_in_order(void **state) {
     }
     uint64_t extra = seer_loop_timer(f->loop, 100, targ_fire, mk_targ(&t, 99), targ_free);
     assert_true(seer_loop_timer_cancel(f->loop, extra));
-    for (int i = 0; i < WAIT_S * 100 && trec_count(&t) < 6; i++) usleep(10000);
+    for (int i = 0; i < WAIT_S * 100 && trec_count(&t) < 6; i++)
+        usleep(10000);
     usleep(150000); /* the cancelled one would have fired by now */
     pthread_mutex_lock(&t.mu);
     assert_int_equal(t.n, 6);
     int want[] = {4, 1, 3, 2, 0, 5};
-    for (int i = 0; i < 6; i++) assert_int_equal(t.order[i], want[i]);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(t.order[i], want[i]);
     assert_int_equal(t.freed, 1);
     assert_int_equal(t.on_thread, 6);
     pthread_mutex_unlock(&t.mu);
@@ -979,7 +1036,8 @@ typedef struct lcancel {
     int done;
 } lcancel;
 
-static void do_loop_cancel(seer_loop *l, void *p) {
+static void do_loop_cancel(seer_loop *l, void *p)
+{
     lcancel *c = p;
     uint64_t id = seer_loop_timer(l, 50, targ_fire, mk_targ(c->t, 7), targ_free);
     c->pending_then = seer_loop_timer_cancel(l, id);
@@ -991,7 +1049,8 @@ static void do_loop_cancel(seer_loop *l, void *p) {
     pthread_mutex_unlock(&g->mu);
 }
 
-static void t_timer_cancel_on_loop(void **state) {
+static void t_timer_cancel_on_loop(void **state)
+{
     fx *f = *state;
     trec t = {.mu = PTHREAD_MUTEX_INITIALIZER};
     lcancel c = {.t = &t};
@@ -1017,7 +1076,8 @@ typedef struct pmsg {
     int thread, seq;
 } pmsg;
 
-static void pmsg_run(seer_loop *l, void *p) {
+static void pmsg_run(seer_loop *l, void *p)
+{
     pmsg *m = p;
     /* loop thread only: no lock needed for ps */
     if (!seer_loop_on_thread(l)) m->ps->off_thread++;
@@ -1039,7 +1099,8 @@ typedef struct poster {
     int fails;
 } poster;
 
-static void *poster_main(void *p) {
+static void *poster_main(void *p)
+{
     poster *po = p;
     for (int i = 1; i <= POSTS_EACH; i++) {
         pmsg *m = malloc(sizeof *m);
@@ -1051,7 +1112,8 @@ static void *poster_main(void *p) {
     return NULL;
 }
 
-static void t_post_many_threads(void **state) {
+static void t_post_many_threads(void **state)
+{
     fx *f = *state;
     pstate ps = {0};
     pthread_t th[POSTERS];
@@ -1072,7 +1134,8 @@ static void t_post_many_threads(void **state) {
     pthread_mutex_unlock(&f->mu);
 }
 
-static void t_post_before_start_and_after_stop(void **state) {
+static void t_post_before_start_and_after_stop(void **state)
+{
     (void)state;
     trec t = {.mu = PTHREAD_MUTEX_INITIALIZER};
     seer_error err;
@@ -1095,7 +1158,8 @@ static void t_post_before_start_and_after_stop(void **state) {
     assert_non_null(l);
     assert_int_equal(seer_loop_post(l, targ_fire, mk_targ(&t, 5), targ_free), SEER_OK);
     assert_int_equal(seer_loop_start(l), SEER_OK);
-    for (int i = 0; i < WAIT_S * 100 && trec_count(&t) < 1; i++) usleep(10000);
+    for (int i = 0; i < WAIT_S * 100 && trec_count(&t) < 1; i++)
+        usleep(10000);
     assert_int_equal(trec_count(&t), 1);
     /* a long timer pending at stop is dropped with arg_free */
     assert_true(seer_loop_timer(l, 60000, targ_fire, mk_targ(&t, 6), targ_free) != 0);
@@ -1114,7 +1178,8 @@ typedef struct pipew {
     int watch_rc;
 } pipew;
 
-static void pipe_cb(seer_loop *l, int fd, unsigned ev, void *arg) {
+static void pipe_cb(seer_loop *l, int fd, unsigned ev, void *arg)
+{
     pipew *p = arg;
     p->events++;
     if (ev & SEER_IO_READ) {
@@ -1135,16 +1200,19 @@ static void pipe_cb(seer_loop *l, int fd, unsigned ev, void *arg) {
     }
 }
 
-static void do_watch(seer_loop *l, void *arg) {
+static void do_watch(seer_loop *l, void *arg)
+{
     pipew *p = arg;
     p->watch_rc = seer_loop_watch(l, p->rfd, SEER_IO_READ, pipe_cb, p);
     /* watching the same fd twice is refused */
-    if (p->watch_rc == SEER_OK && seer_loop_watch(l, p->rfd, SEER_IO_READ, pipe_cb, p) != SEER_EBUSY)
+    if (p->watch_rc == SEER_OK &&
+        seer_loop_watch(l, p->rfd, SEER_IO_READ, pipe_cb, p) != SEER_EBUSY)
         p->watch_rc = -1;
     if (seer_loop_rewatch(l, 1 << 20, SEER_IO_READ) != SEER_ENOTFOUND) p->watch_rc = -2;
 }
 
-static void t_fd_watch_pipe(void **state) {
+static void t_fd_watch_pipe(void **state)
+{
     fx *f = *state;
     int fds[2];
     assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
@@ -1163,7 +1231,8 @@ static void t_fd_watch_pipe(void **state) {
     close(fds[0]);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_timers_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(t_timer_cancel_on_loop, setup, teardown),
