@@ -1,0 +1,120 @@
+"""Test interface file for seer's expose server (tests/test_sandbox.c)."""
+import os
+from typing import List, Optional, Literal, Dict
+
+
+@expose
+def add(a: int, b: int = 2) -> int:
+    """Adds two integers.
+
+    Args:
+        a: the first addend
+        b: the second addend
+    """
+    print("this print must not reach the protocol stream")
+    return a + b
+
+
+@expose(name="describe_model", description="Says where a model lives.")
+def model_info(model: str) -> dict:
+    return {"path": get_model_path(model)}
+
+
+@expose
+def shapes(names: List[str], scale: float, mode: Literal["fast", "slow"] = "fast",
+           note: Optional[str] = None, table: Dict[str, int] = None, flag: bool = False):
+    """Exercises schema generation."""
+    return {"n": len(names), "mode": mode}
+
+
+@expose
+def fail(message: str):
+    """Always raises."""
+    raise ValueError(message)
+
+
+@expose
+def env(name: str) -> Optional[str]:
+    """Reads an environment variable inside the sandbox."""
+    return os.environ.get(name)
+
+
+@expose
+def read(path: str) -> str:
+    """Reads a file."""
+    with open(path) as f:
+        return f.read()
+
+
+@expose
+def write(path: str, text: str) -> int:
+    """Writes a file."""
+    with open(path, "w") as f:
+        return f.write(text)
+
+
+@expose
+def connect(host: str, port: int) -> str:
+    """Tries a TCP connection; returns 'connected' or the error."""
+    import socket
+    try:
+        s = socket.create_connection((host, port), timeout=3)
+        s.close()
+        return "connected"
+    except OSError as e:
+        return f"refused: {e}"
+
+
+@expose
+def allocate(mb: int) -> int:
+    """Allocates mb megabytes."""
+    block = bytearray(mb * 1024 * 1024)
+    return len(block)
+
+
+@expose
+def spawn(n: int) -> int:
+    """Starts n sleeping processes; returns how many started."""
+    import subprocess
+    procs = []
+    try:
+        for _ in range(n):
+            procs.append(subprocess.Popen(["sleep", "5"]))
+    except OSError:
+        pass
+    started = len(procs)
+    for p in procs:
+        p.kill()
+        p.wait()
+    return started
+
+
+@expose
+def hang(seconds: float = 3600) -> str:
+    """Sleeps (a hung server)."""
+    import time
+    time.sleep(seconds)
+    return "woke"
+
+
+@expose
+def crash(code: int = 3) -> str:
+    """Exits the whole server mid-call."""
+    os._exit(code)
+
+
+@expose
+def garbage() -> str:
+    """Writes non-protocol bytes to stdout and then hangs."""
+    import time
+    sys_out = os.fdopen(1, "w", closefd=False)
+    sys_out.write("this is not json\n{\"half\":\n")
+    sys_out.flush()
+    time.sleep(3600)
+    return "never"
+
+
+@expose
+def pid() -> int:
+    """The server's process id (changes after a restart)."""
+    return os.getpid()
