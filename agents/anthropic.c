@@ -966,6 +966,7 @@ struct seer_provider_stream {
     seer_usage usage;
     char *stop_raw, *model;
     int started, finished; /* message_start / message_stop seen */
+    int cut;               /* the body ended before message_stop */
     /* malformed stream: first problem, reported by finish */
     seer_err fail;
     char failmsg[200];
@@ -998,7 +999,7 @@ static void stream_clear(seer_provider_stream *s) {
     free(s->err_type);
     free(s->err_msg);
     s->stop_raw = s->model = s->err_type = s->err_msg = NULL;
-    s->started = s->finished = 0;
+    s->started = s->finished = s->cut = 0;
     s->fail = SEER_OK;
     s->failmsg[0] = '\0';
     s->err_status = 0;
@@ -1208,6 +1209,11 @@ static int anth_stream_feed(seer_provider_stream *s, const char *data, size_t le
     assert(s);
     if (s->err_status) return s->err_status;
     if (s->fail != SEER_OK) return 0; /* reported by finish; ignore the rest */
+    if (!data && len == 0) { /* end of body: a clean close before message_stop is
+                              * a truncated turn; fail the attempt so it is retried */
+        s->cut = !s->finished;
+        return s->cut ? 502 : 0;
+    }
     s->emit = emit;
     s->emit_arg = arg;
     seer_err rc = seer_sse_feed(s->sse, data, len);
@@ -1241,6 +1247,11 @@ static void anth_stream_finish(seer_provider_stream *s, const seer_http_response
     if (resp->err != SEER_OK) {
         reply_fail(out, resp->err, "anthropic: %s",
                    resp->errmsg[0] ? resp->errmsg : seer_strerror(resp->err));
+        return;
+    }
+    if (s->cut && s->fail == SEER_OK) {
+        reply_fail(out, SEER_EPARSE, "anthropic: stream truncated (no %s)",
+                   s->started ? "message_stop" : "message_start");
         return;
     }
     if (!is_2xx(resp->status)) {

@@ -1270,6 +1270,7 @@ struct seer_provider_stream {
     char parse_msg[160];
     int oom;
     int json_mode; /* the body is plain JSON, not SSE */
+    int cut;       /* the body ended without finish_reason or [DONE] */
     sbuf raw;
     seer_delta_emit_fn emit;
     void *emit_arg;
@@ -1487,7 +1488,7 @@ static void stream_clear(seer_provider_stream *s)
     free(s->matched_stop);
     s->finish = s->model = s->id = s->matched_stop = NULL;
     memset(&s->usage, 0, sizeof s->usage);
-    s->done = s->events = s->fail_status = s->oom = s->json_mode = 0;
+    s->done = s->events = s->fail_status = s->oom = s->json_mode = s->cut = 0;
     s->parse_err = SEER_OK;
     s->failmsg[0] = s->parse_msg[0] = '\0';
 }
@@ -1514,6 +1515,11 @@ static int oai_stream_feed(seer_provider_stream *s, const char *data, size_t len
 {
     assert(s);
     if (s->fail_status) return s->fail_status;
+    if (!data && len == 0) { /* end of body: a clean close before the end of
+                              * the turn is a truncated stream; retry it */
+        s->cut = !s->parse_err && !s->json_mode && !s->done && !s->finish;
+        return s->cut ? 502 : 0;
+    }
     if (s->parse_err || len == 0) return 0;
     if (!s->json_mode && s->events == 0 && !seer_sse_pending(s->sse) && s->raw.len == 0) {
         size_t i = 0;
@@ -1561,6 +1567,10 @@ static void oai_stream_finish(seer_provider_stream *s, const seer_http_response 
     } else if (resp->err != SEER_OK) {
         reply_fail(out, resp->err, resp->status, "%s: %s", model_label(m),
                    resp->errmsg[0] ? resp->errmsg : seer_strerror(resp->err));
+    } else if (s->cut) {
+        reply_fail(out, SEER_EPROTO, resp->status,
+                   "%s: stream truncated: ended without finish_reason or [DONE] after %d events",
+                   model_label(m), s->events);
     } else if (!ok_status) {
         reply_from_body(m, out, resp->status, resp->body, resp->body_len);
     } else if (s->oom) {

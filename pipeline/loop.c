@@ -1436,6 +1436,13 @@ static void attempt_done(seer_loop *l, xfer *x, CURLcode res)
     } else if (status >= 200 && status < 300 && !q->on_chunk && q->body_check) {
         int s = q->body_check(q->arg, r->body ? r->body : "", r->body_len);
         if (s) status = s;
+    } else if (status >= 200 && status < 300 && q->on_chunk) {
+        /* end of body: the consumer may judge the stream incomplete */
+        int s = q->on_chunk(q->arg, r->attempts, NULL, 0);
+        if (s) {
+            status = s;
+            r->status = s;
+        }
     }
     bool ok = transport == SEER_OK && status >= 200 && status < 300;
     seer_endpoint *ep = q->endpoint;

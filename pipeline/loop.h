@@ -99,7 +99,13 @@ typedef struct seer_http_response seer_http_response;
  * what it had.  Return 0 to continue, or an HTTP-like status (e.g. 529 for an
  * `overloaded_error` SSE event, 500 for a truncated stream) to fail this
  * attempt as if the server had sent that status: the retry policy then
- * decides. */
+ * decides.
+ *
+ * End of body: when a 2xx streamed attempt completes without a transport
+ * error, on_chunk is called once more with data == NULL and len == 0.  Return
+ * a status there to fail the attempt too -- e.g. 502 when the stream closed
+ * cleanly before its final event (a truncated turn must be retried, not
+ * recorded). */
 typedef int (*seer_http_chunk_fn)(void *arg, int attempt, const char *data, size_t len);
 
 /* Completion (loop thread).  The callback owns resp (seer_http_response_free). */

@@ -1480,7 +1480,8 @@ static void t_e2e_stall_final(void **st) {
 }
 
 /* Incomplete HTTP framing is a transport error (retried); a stream that
- * ends cleanly without message_stop is a parse error (final). */
+ * ends cleanly without message_stop is a truncated turn: the attempt fails
+ * with 502 at the end of the body and is retried too, never recorded. */
 static void t_e2e_truncated_stream(void **st) {
     fixture *fx = *st;
     fp_turn *t = good_turn();
@@ -1496,7 +1497,20 @@ static void t_e2e_early_end_stream(void **st) {
     fp_fault(t, FP_FAULT_EARLY_END, -1);
     fake_provider_push(fx->fp, t);
     fake_provider_push(fx->fp, good_turn());
-    run_fault(fx, &(fault_case){"early-end", 1, SEER_EPARSE, 1}, NULL);
+    run_fault(fx, &(fault_case){"early-end", 1, SEER_OK, 2}, NULL);
+}
+
+/* Every attempt ends early: after the retries the call fails as truncated
+ * (no partial turn is returned). */
+static void t_e2e_early_end_exhausted(void **st) {
+    fixture *fx = *st;
+    for (int i = 0; i < 3; i++) {
+        fp_turn *t = good_turn();
+        fp_fault(t, FP_FAULT_EARLY_END, -1);
+        fake_provider_push(fx->fp, t);
+    }
+    const char *o[] = {"max_retries=2", NULL};
+    run_fault(fx, &(fault_case){"early-end-all", 1, SEER_EPARSE, 3}, o);
 }
 
 static void t_e2e_error_event_after_200(void **st) {
@@ -1637,6 +1651,7 @@ int main(void) {
         E2E(t_e2e_stall_final),
         E2E(t_e2e_truncated_stream),
         E2E(t_e2e_early_end_stream),
+        E2E(t_e2e_early_end_exhausted),
         E2E(t_e2e_error_event_after_200),
         E2E(t_e2e_error_event_final),
         E2E(t_e2e_error_in_200_json),

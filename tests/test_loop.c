@@ -265,6 +265,8 @@ typedef struct res {
     int last_attempt;
     int attempt_went_down;
     int fail_overloaded; /* on_chunk returns 529 on an overloaded event */
+    int fail_at_end;     /* status on_chunk returns at the end of the body */
+    int ends_seen;       /* end-of-body calls (data == NULL) */
     int body_checks;
     uint64_t t_done_ns;
     int index;
@@ -294,6 +296,11 @@ static int on_chunk(void *arg, int attempt, const char *data, size_t len)
     if (!seer_loop_on_thread(g->loop)) g->bad_thread++;
     if (attempt < r->last_attempt) r->attempt_went_down = 1;
     r->last_attempt = attempt;
+    if (!data) { /* end of body */
+        assert_int_equal(len, 0);
+        r->ends_seen++;
+        return r->ends_seen == 1 ? r->fail_at_end : 0;
+    }
     if (attempt >= 1 && attempt <= 2) {
         size_t have = strlen(r->stream[attempt - 1]);
         if (have + len < sizeof r->stream[0]) {
@@ -771,6 +778,37 @@ static void t_chunk_529_retries(void **state)
     assert_int_equal(s.resp->err, SEER_OK);
     assert_int_equal(s.resp->status, 529);
     assert_int_equal(s.resp->attempts, 1);
+    res_free(&s);
+    seer_endpoint_free(ep);
+}
+
+/* The end-of-body call lets a consumer fail a stream that closed cleanly
+ * but incomplete; with an endpoint the attempt is retried. */
+static void t_chunk_end_of_body_retries(void **state)
+{
+    fx *f = *state;
+    seer_endpoint *ep = quick_endpoint(0);
+    res r = {0};
+    r.fail_at_end = 502;
+    seer_http_request *q = mkreq(f, "GET", "/overload?k=e", &r);
+    q->endpoint = ep;
+    q->on_chunk = on_chunk;
+    run_one(f, q, &r);
+    assert_int_equal(r.resp->err, SEER_OK);
+    assert_int_equal(r.resp->status, 200);
+    assert_int_equal(r.resp->attempts, 2);
+    assert_int_equal(r.ends_seen, 2); /* once per completed attempt */
+    res_free(&r);
+
+    /* without an endpoint the status is final and reported */
+    res s = {0};
+    s.fail_at_end = 502;
+    q = mkreq(f, "GET", "/overload?k=e2", &s);
+    q->on_chunk = on_chunk;
+    run_one(f, q, &s);
+    assert_int_equal(s.resp->status, 502);
+    assert_int_equal(s.resp->attempts, 1);
+    assert_int_equal(s.ends_seen, 1);
     res_free(&s);
     seer_endpoint_free(ep);
 }
@@ -1255,6 +1293,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_connect_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(t_stream_order_and_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(t_chunk_529_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_chunk_end_of_body_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(t_error_body_buffered_when_streaming, setup, teardown),
         cmocka_unit_test_setup_teardown(t_body_check_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(t_limiter_caps_concurrency, setup, teardown),
