@@ -949,6 +949,10 @@ static uint64_t call_start(model_call *c, seer_loop *loop, const seer_model_requ
     hr->timeout_ms = m->opts.timeout_ms;
     if (m->opts.idle_timeout_ms > 0)
         hr->idle_timeout_ms = m->opts.idle_timeout_ms;
+    else if (!m->opts.stream && m->opts.timeout_ms > 0)
+        /* a non-streamed reply sends no byte until the whole generation is
+         * done, so silence is normal: only the attempt timeout applies */
+        hr->idle_timeout_ms = m->opts.timeout_ms;
     hr->endpoint = m->endpoint;
     hr->body_check = m->prov->body_check ? http_body_check : NULL;
     hr->arg = c;

@@ -1479,6 +1479,19 @@ static void t_e2e_stall_final(void **st) {
     run_fault(fx, &(fault_case){"stall-final", 0, SEER_ETIMEDOUT, 1}, o);
 }
 
+/* A server silent mid-stream is caught by the idle timeout (a dead TCP
+ * connection must not hang an audit), well before the attempt timeout. */
+static void t_e2e_idle_timeout(void **st) {
+    fixture *fx = *st;
+    fp_turn *t = good_turn();
+    fp_fault(t, FP_FAULT_STALL, 40);
+    fake_provider_push(fx->fp, t);
+    const char *o[] = {"idle_timeout=1", "timeout=60", "max_retries=0", NULL};
+    uint64_t t0 = seer_now_ns();
+    run_fault(fx, &(fault_case){"idle", 1, SEER_ETIMEDOUT, 1}, o);
+    assert_true(seer_now_ns() - t0 < SEER_SEC(30));
+}
+
 /* Incomplete HTTP framing is a transport error (retried); a stream that
  * ends cleanly without message_stop is a truncated turn: the attempt fails
  * with 502 at the end of the body and is retried too, never recorded. */
@@ -1649,6 +1662,7 @@ int main(void) {
         E2E(t_e2e_reset_mid_stream),
         E2E(t_e2e_stall_timeout),
         E2E(t_e2e_stall_final),
+        E2E(t_e2e_idle_timeout),
         E2E(t_e2e_truncated_stream),
         E2E(t_e2e_early_end_stream),
         E2E(t_e2e_early_end_exhausted),
