@@ -52,6 +52,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -376,6 +377,12 @@ static int reset_hwm(void) {
     return w == 1 ? 0 : -1;
 }
 
+/* Bytes the allocator has handed out and not had back (glibc). */
+static long heap_live_kb(void) {
+    struct mallinfo2 mi = mallinfo2();
+    return (long)((mi.uordblks + mi.hblkhd) / 1024);
+}
+
 static int64_t cpu_us(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -546,6 +553,7 @@ static int seer_client(const char *url, int n, int turns, int stream, size_t wor
 
     conv_result res = {0};
     long rss_base = status_kb("VmRSS");
+    long heap_base = heap_live_kb();
     int hwm_reset = reset_hwm() == 0;
     int64_t cpu0 = cpu_us();
     uint64_t t0 = seer_now_ns();
@@ -554,6 +562,7 @@ static int seer_client(const char *url, int n, int turns, int stream, size_t wor
     int64_t cpu = cpu_us() - cpu0;
     long peak = status_kb("VmHWM");
     long rss_end = status_kb("VmRSS");
+    long heap_end = heap_live_kb(); /* the ended conversations, still held */
     free_agents(agents, n);
     rig_close(&rig);
     fixture_free(&fx);
@@ -572,6 +581,8 @@ static int seer_client(const char *url, int n, int turns, int stream, size_t wor
     cJSON_AddNumberToObject(o, "rss_base_kb", (double)rss_base);
     cJSON_AddNumberToObject(o, "rss_peak_kb", (double)peak);
     cJSON_AddNumberToObject(o, "rss_end_kb", (double)rss_end);
+    cJSON_AddNumberToObject(o, "heap_base_kb", (double)heap_base);
+    cJSON_AddNumberToObject(o, "heap_end_kb", (double)heap_end);
     cJSON_AddBoolToObject(o, "hwm_reset", hwm_reset);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
