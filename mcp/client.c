@@ -114,6 +114,8 @@ struct seer_mcp_client {
     pending *wait_head, *wait_tail;
     uint64_t init_id;
     int relisting, relist_again;
+    seer_err dead_err;   /* why new requests fail once state >= CS_FAILED */
+    char dead_msg[384];
 
     /* shared, under mu */
     pthread_mutex_t mu;
@@ -282,16 +284,11 @@ static void arm(pending *p, uint64_t delay_ns)
 static void submit_local(seer_mcp_client *c, pending *p)
 {
     if (c->state >= CS_FAILED) {
-        seer_err e;
-        char msg[384];
-        pthread_mutex_lock(&c->mu);
-        e = c->state == CS_FAILED && c->ready_err != SEER_OK ? c->ready_err : SEER_ECLOSED;
-        snprintf(msg, sizeof msg, "%s", c->ready_msg[0] ? c->ready_msg : "MCP client closed");
-        pthread_mutex_unlock(&c->mu);
         p->start_ns = seer_now_ns();
         p->hnext = *bucket(c, p->id);
         *bucket(c, p->id) = p;
-        complete(p, NULL, e, "%s", msg);
+        complete(p, NULL, c->dead_err ? c->dead_err : SEER_ECLOSED, "%s",
+                 c->dead_msg[0] ? c->dead_msg : "MCP client closed");
         return;
     }
     p->hnext = *bucket(c, p->id);
@@ -364,6 +361,15 @@ static void set_ready(seer_mcp_client *c, seer_err e, const char *msg)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Records why the client can no longer serve requests (first reason wins). */
+static void set_dead(seer_mcp_client *c, seer_err e, const char *msg)
+{
+    if (c->dead_err != SEER_OK)
+        return;
+    c->dead_err = e;
+    snprintf(c->dead_msg, sizeof c->dead_msg, "%s", msg);
+}
+
 /* The handshake failed (or the server said something we cannot speak): fail
  * everything and shut the transport down. */
 static void fail_client(seer_mcp_client *c, seer_err e, const char *msg)
@@ -371,6 +377,7 @@ static void fail_client(seer_mcp_client *c, seer_err e, const char *msg)
     set_ready(c, e, msg);
     if (c->state >= CS_FAILED)
         return;
+    set_dead(c, e, msg);
     c->state = CS_FAILED;
     complete_all(c, e, msg);
     c->t->ops->close(c->t);
@@ -705,6 +712,7 @@ static void on_closed(void *arg, seer_err err, const char *msg)
     else
         snprintf(buf, sizeof buf, "MCP server '%s' died: %s", c->name, msg ? msg : "");
     c->state = CS_CLOSED;
+    set_dead(c, err == SEER_OK ? SEER_ECLOSED : SEER_EIO, buf);
     complete_all(c, err == SEER_OK ? SEER_ECLOSED : SEER_EIO, buf);
     set_ready(c, err == SEER_OK ? SEER_ECLOSED : SEER_EIO, buf);
     /* last access: seer_mcp_client_free may free c as soon as it sees this */
@@ -737,6 +745,7 @@ static void cmd_start(seer_loop *l, void *arg)
         char msg[384];
         snprintf(msg, sizeof msg, "MCP server '%.60s': %.300s", c->name, err.msg);
         c->state = CS_FAILED;
+        set_dead(c, err.code, msg);
         set_ready(c, err.code, msg);
         complete_all(c, err.code, msg);
         mark_transport_closed(c); /* never started: no on_closed will come */
@@ -808,6 +817,7 @@ static void cmd_close(seer_loop *l, void *arg)
     char msg[160];
     snprintf(msg, sizeof msg, "MCP server '%s': client closed", c->name);
     set_ready(c, SEER_ECLOSED, msg);
+    set_dead(c, SEER_ECLOSED, msg);
     if (c->state < CS_CLOSING)
         c->state = CS_CLOSING;
     complete_all(c, SEER_ECANCELED, msg);

@@ -41,6 +41,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +75,7 @@ typedef struct stdio_t {
     seer_loop *loop;
     seer_mcp_transport_cb cb;
     void *cb_arg;
-    volatile pid_t pid;
+    _Atomic pid_t pid; /* read racily by seer_mcp_stdio_pid */
     int in_fd, out_fd, pidfd;
     int in_watched;
     char *rbuf;
@@ -84,6 +85,7 @@ typedef struct stdio_t {
     size_t wlen, wcap;
     int stage;
     int started, finished;
+    int close_requested; /* by the client; otherwise an exit is a crash */
     uint64_t timer;     /* shutdown grace timer */
     uint64_t reap_timer; /* polling fallback */
 } stdio_t;
@@ -245,7 +247,7 @@ pid_t seer_mcp_stdio_pid(const seer_mcp_transport *t)
 {
     if (!t || t->ops != &stdio_ops)
         return 0;
-    return ((const stdio_t *)t)->pid;
+    return atomic_load(&((const stdio_t *)t)->pid);
 }
 
 /* ---- spawning ------------------------------------------------------------------ */
@@ -335,6 +337,7 @@ static void on_out(seer_loop *l, int fd, unsigned ev, void *arg);
 static void on_in(seer_loop *l, int fd, unsigned ev, void *arg);
 static void on_pidfd(seer_loop *l, int fd, unsigned ev, void *arg);
 static void reap_poll(seer_loop *l, void *arg);
+static void begin_shutdown(stdio_t *s);
 
 static seer_err stdio_start(seer_mcp_transport *t, seer_loop *loop, const seer_mcp_transport_cb *cb,
                             void *cb_arg, seer_error *err)
@@ -405,7 +408,7 @@ static seer_err stdio_start(seer_mcp_transport *t, seer_loop *loop, const seer_m
     if (s->pidfd < 0)
         s->reap_timer = seer_loop_timer(loop, REAP_POLL_MS, reap_poll, s, NULL);
     if (s->out_fd < 0)
-        t->ops->close(t); /* could not watch: shut down at once, report on exit */
+        begin_shutdown(s); /* could not watch: shut down at once, report on exit */
 out:
     free(exe);
     close_fd(&in_p[0]);
@@ -629,6 +632,7 @@ static void stdio_close(seer_mcp_transport *t)
     stdio_t *s = (stdio_t *)t;
     if (!s->started || s->finished)
         return;
+    s->close_requested = 1;
     begin_shutdown(s);
 }
 
@@ -636,7 +640,7 @@ static void stdio_close(seer_mcp_transport *t)
 static void finish(stdio_t *s, int status)
 {
     assert(!s->finished);
-    int was_running = s->stage == ST_RUNNING;
+    int crashed = !s->close_requested;
     s->pid = 0;
     if (s->out_fd >= 0) {
         read_some(s); /* the last lines it wrote before exiting */
@@ -663,7 +667,7 @@ static void finish(stdio_t *s, int status)
         snprintf(msg, sizeof msg, "server ended");
     /* last action: the client may free us as soon as it knows */
     if (s->cb.on_closed)
-        s->cb.on_closed(s->cb_arg, was_running ? SEER_EIO : SEER_OK, msg);
+        s->cb.on_closed(s->cb_arg, crashed ? SEER_EIO : SEER_OK, msg);
 }
 
 static int try_reap(stdio_t *s)
