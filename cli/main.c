@@ -30,10 +30,13 @@
 #define SEER_VERSION "0.1.0"
 #endif
 
+int seer_cmd_serve(int argc, char **argv); /* cli/cmd_serve.c (owned by sandbox) */
+
 const seer_cli_cmd seer_cli_commands[] = {
     {"agent", "run one agent: a model with a system prompt, a prompt and tools", seer_cmd_agent},
     {"ask", "ask a model one question and print the answer", seer_cmd_ask},
     {"demo", "run N offline mock agents concurrently on the pipeline", seer_cmd_demo},
+    {"serve", "serve a Python interface file's @expose functions over MCP stdio", seer_cmd_serve},
     {NULL, NULL, NULL},
 };
 

@@ -188,6 +188,8 @@ static void add_system_binds(strv *a)
     sv_add(a, "/proc");
     sv_add(a, "--dev");
     sv_add(a, "/dev");
+    sv_add(a, "--perms"); /* writable by the unprivileged server, like a real /tmp */
+    sv_add(a, "1777");
     sv_add(a, "--tmpfs");
     sv_add(a, "/tmp");
 }
@@ -223,6 +225,37 @@ static void add_privdrop(strv *a)
     sv_add(a, "--bounding-set=-all");
     sv_add(a, "--no-new-privs");
     sv_add(a, "--");
+}
+
+/* Creates dest's missing parent directories world-traversable (0755): bwrap
+ * would make them 0700 as root, which the unprivileged server cannot
+ * enter.  Existing system directories are left alone. */
+static void add_parents(strv *a, const char *dest)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", dest);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (strcmp(buf, "/tmp") && strcmp(buf, "/usr") && strcmp(buf, "/dev") &&
+            strcmp(buf, "/proc")) {
+            sv_add(a, "--perms");
+            sv_add(a, "0755");
+            sv_add(a, "--dir");
+            sv_add(a, buf);
+        }
+        *p = '/';
+    }
+}
+
+/* --ro-bind / --bind src dest, with dest's parents made reachable. */
+static void add_bind(strv *a, const char *how, const char *src, const char *dest)
+{
+    add_parents(a, dest);
+    sv_add(a, how);
+    sv_add(a, src);
+    sv_add(a, dest);
 }
 
 /* Runs argv with envp, stdin/stdout on /dev/null and stderr captured into
@@ -938,28 +971,23 @@ seer_err seer_sandbox_prepare(const seer_sandbox_config *c, const seer_sandbox_s
         sv_add(&a, SEER_SANDBOX_WORKSPACE);
         for (size_t i = 0; i < c->n_models; i++) {
             char *inner = model_inner_path(c, i);
-            sv_add(&a, "--ro-bind");
-            sv_add(&a, c->models[i].path);
             if (inner)
-                sv_add(&a, inner);
+                add_bind(&a, "--ro-bind", c->models[i].path, inner);
             else
                 a.oom = 1;
             free(inner);
         }
         for (size_t i = 0; i < c->n_mount; i++) {
             const seer_sandbox_path *m = &c->mount[i];
-            sv_add(&a, m->writable ? "--bind" : "--ro-bind");
-            sv_add(&a, m->from);
+            char dest[PATH_MAX];
             if (m->to[0] == '/')
-                sv_add(&a, m->to);
+                snprintf(dest, sizeof dest, "%s", m->to);
             else
-                sv_addf(&a, "%s/%s", SEER_SANDBOX_WORKSPACE, m->to);
+                snprintf(dest, sizeof dest, "%s/%s", SEER_SANDBOX_WORKSPACE, m->to);
+            add_bind(&a, m->writable ? "--bind" : "--ro-bind", m->from, dest);
         }
-        if (script) {
-            sv_add(&a, "--ro-bind");
-            sv_add(&a, script);
-            sv_add(&a, SEER_SANDBOX_EXPOSE_PATH);
-        }
+        if (script)
+            add_bind(&a, "--ro-bind", script, SEER_SANDBOX_EXPOSE_PATH);
         sv_add(&a, "--chdir");
         sv_add(&a, SEER_SANDBOX_WORKSPACE);
         sv_add(&a, "--");

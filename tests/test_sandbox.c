@@ -25,6 +25,20 @@
 #include <unistd.h>
 
 #include "sandbox/runfile.h"
+#include <pthread.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "mcp/client.h"
+#include "pipeline/actor.h"
+#include "pipeline/loop.h"
+#include "pipeline/pool.h"
+#include "sandbox/bwrap.h"
+#include "sandbox/sandbox.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -231,6 +245,737 @@ static void test_runfile_load_from_disk(void **state)
     assert_non_null(strstr(err.msg, "/nonexistent/run.json"));
 }
 
+/* ---- fixtures for the live tests ------------------------------------------------- */
+
+#define MAXR 64
+
+typedef struct collector {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    seer_tool_result *res[MAXR];
+    uint64_t tags[MAXR];
+    int n;
+} collector;
+
+static void collect(seer_actor *self, void *state, seer_msg *m)
+{
+    (void)self;
+    collector *c = state;
+    if (m->type != SEER_MSG_TOOL_RESULT)
+        return;
+    pthread_mutex_lock(&c->mu);
+    if (c->n < MAXR) {
+        c->res[c->n] = m->data;
+        c->tags[c->n] = m->tag;
+        c->n++;
+        m->data = NULL;
+    }
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+typedef struct fixture {
+    seer_loop *loop;
+    seer_pool *pool;
+    collector col;
+    seer_actor *actor;
+    char dir[64];     /* a fresh run directory */
+    char src[1024];   /* the source tree */
+    uint64_t next_tag;
+    seer_runfile *rf;
+    seer_toolset *ts;
+} fixture;
+
+static int have_bwrap = -1;
+
+static int bwrap_ok(void)
+{
+    if (have_bwrap < 0) {
+        seer_error err;
+        have_bwrap = seer_bwrap_check(&err) == SEER_OK;
+        if (!have_bwrap)
+            fprintf(stderr, "note: %s -- isolation tests skipped\n", err.msg);
+    }
+    return have_bwrap;
+}
+
+static void find_source(char *out, size_t cap)
+{
+    const char *env = getenv("SEER_SOURCE_DIR");
+    if (env && env[0]) {
+        snprintf(out, cap, "%s", env);
+        return;
+    }
+    char *r = realpath(__FILE__, NULL); /* .../tests/test_sandbox.c */
+    if (r) {
+        char *sl = strrchr(r, '/');
+        if (sl) {
+            *sl = '\0';
+            sl = strrchr(r, '/');
+            if (sl)
+                *sl = '\0';
+        }
+        snprintf(out, cap, "%s", r);
+        free(r);
+        return;
+    }
+    snprintf(out, cap, ".");
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    seer_error err;
+    f->loop = seer_loop_new(NULL, &err);
+    assert_non_null(f->loop);
+    assert_int_equal(seer_loop_start(f->loop), SEER_OK);
+    f->pool = seer_pool_new(2, &err);
+    assert_non_null(f->pool);
+    pthread_mutex_init(&f->col.mu, NULL);
+    pthread_cond_init(&f->col.cv, NULL);
+    f->actor = seer_actor_new(f->pool, collect, &f->col, NULL);
+    assert_non_null(f->actor);
+    snprintf(f->dir, sizeof f->dir, "/tmp/seer-sandbox-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    find_source(f->src, sizeof f->src);
+    *state = f;
+    return 0;
+}
+
+static void rm_rf(const char *path)
+{
+    char *argv[] = {"/bin/rm", "-rf", (char *)path, NULL};
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    seer_toolset_free(f->ts);
+    seer_runfile_free(f->rf);
+    seer_actor_stop(f->actor);
+    seer_actor_unref(f->actor);
+    seer_pool_free(f->pool);
+    seer_loop_free(f->loop);
+    for (int i = 0; i < f->col.n; i++)
+        seer_tool_result_free(f->col.res[i]);
+    pthread_cond_destroy(&f->col.cv);
+    pthread_mutex_destroy(&f->col.mu);
+    rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Parses `json` (a run file; "@SRC" and "@DIR" are replaced by the source
+ * tree and the run directory) and starts sandbox `name`.  Returns the
+ * sandbox or NULL with err filled. */
+static seer_toolset *start(fixture *f, const char *json, const char *name, seer_error *err)
+{
+    char text[8192], *o = text;
+    for (const char *p = json; *p && o < text + sizeof text - PATH_MAX;) {
+        if (strncmp(p, "@SRC", 4) == 0) {
+            o += sprintf(o, "%s", f->src);
+            p += 4;
+        } else if (strncmp(p, "@DIR", 4) == 0) {
+            o += sprintf(o, "%s", f->dir);
+            p += 4;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    seer_runfile_free(f->rf);
+    f->rf = NULL;
+    seer_error_clear(err);
+    if (seer_runfile_parse(text, strlen(text), "run.json", f->dir, &f->rf, err) != SEER_OK)
+        fail_msg("run file: %s", err->msg);
+    const seer_sandbox_config *c = seer_runfile_find(f->rf, name);
+    assert_non_null(c);
+    char sdir[PATH_MAX];
+    snprintf(sdir, sizeof sdir, "%s/sandboxes/%s", f->dir, name);
+    seer_sandbox_options o2 = {0};
+    o2.loop = f->loop;
+    o2.dir = sdir;
+    o2.term_grace_ms = 300;
+    o2.kill_grace_ms = 300;
+    return seer_sandbox_new(c, &o2, err);
+}
+
+static seer_toolset *start_ok(fixture *f, const char *json, const char *name)
+{
+    seer_error err;
+    seer_toolset *ts = start(f, json, name, &err);
+    if (!ts)
+        fail_msg("sandbox did not start: %s", err.msg);
+    f->ts = ts;
+    return ts;
+}
+
+/* Calls a tool and waits (generously) for its result.  The collector keeps
+ * ownership. */
+static seer_tool_result *call(fixture *f, const char *name, const char *args)
+{
+    uint64_t tag = ++f->next_tag;
+    seer_toolset_call(f->ts, name, args, f->actor, tag);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 60;
+    pthread_mutex_lock(&f->col.mu);
+    for (;;) {
+        for (int i = 0; i < f->col.n; i++)
+            if (f->col.tags[i] == tag) {
+                seer_tool_result *r = f->col.res[i];
+                pthread_mutex_unlock(&f->col.mu);
+                assert_non_null(r);
+                return r;
+            }
+        if (pthread_cond_timedwait(&f->col.cv, &f->col.mu, &until) != 0)
+            break;
+    }
+    pthread_mutex_unlock(&f->col.mu);
+    fail_msg("no result for %s", name);
+    return NULL;
+}
+
+static const seer_tool_def *find_def(seer_tool_def *defs, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(defs[i].name, name) == 0)
+            return &defs[i];
+    return NULL;
+}
+
+static int alive(pid_t pid)
+{
+    return pid > 0 && kill(pid, 0) == 0;
+}
+
+/* The interface file copied into the workspace, served by the expose server. */
+#define IFACE_SANDBOX(NAME, EXTRA)                                                              \
+    "{\"sandboxes\": {\"" NAME "\": {\"command\": [\"seer\", \"serve\", \"expose\", "          \
+    "\"iface.py\"], \"workspace\": {\"copy\": [\"@SRC/tests/sandbox/iface.py\"]}" EXTRA "}}}"
+
+#define SKIP_WITHOUT_BWRAP()                                                                    \
+    do {                                                                                        \
+        if (!bwrap_ok())                                                                        \
+            skip();                                                                             \
+    } while (0)
+
+/* ---- the spawn plan ----------------------------------------------------------------------- */
+
+static int argv_has(char **argv, const char *s)
+{
+    for (; *argv; argv++)
+        if (strcmp(*argv, s) == 0)
+            return 1;
+    return 0;
+}
+
+static int argv_contains(char **argv, const char *s)
+{
+    for (; *argv; argv++)
+        if (strstr(*argv, s))
+            return 1;
+    return 0;
+}
+
+static const char *env_of(char **envp, const char *name)
+{
+    size_t n = strlen(name);
+    for (; envp && *envp; envp++)
+        if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+            return *envp + n + 1;
+    return NULL;
+}
+
+static void test_spawn_plan(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_BWRAP();
+    char dir[] = "/tmp/seer-plan-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    setenv("TEST_SB_PLAN_SECRET", "plan-secret-value-123", 1);
+    setenv("SEER_TEST_NOT_NAMED", "should-not-pass", 1);
+    const char *json =
+        "{\"sandboxes\": {\"p\": {\"command\": [\"srv\", \"--x\"], \"env\": {\"MODE\": \"t\"},"
+        " \"secrets\": [\"TEST_SB_PLAN_SECRET\"], \"memory_mb\": 64, \"cpu_seconds\": 5,"
+        " \"max_processes\": 7},"
+        "  \"n\": {\"command\": [\"srv\"], \"network\": true},"
+        "  \"miss\": {\"command\": [\"srv\"], \"secrets\": [\"TEST_SB_NO_SUCH_SECRET\"]},"
+        "  \"mnt\": {\"command\": [\"srv\"], \"workspace\": {\"mount\": [\"/nonexistent/x\"]}}}}";
+    seer_runfile *rf = NULL;
+    seer_error err;
+    assert_int_equal(seer_runfile_parse(json, strlen(json), "run.json", dir, &rf, &err), SEER_OK);
+    char sdir[128];
+    snprintf(sdir, sizeof sdir, "%s/p", dir);
+    seer_sandbox_spawn_opts o = {sdir, NULL, NULL, NULL};
+    seer_sandbox_spawn sp;
+    assert_int_equal(seer_sandbox_prepare(seer_runfile_find(rf, "p"), &o, &sp, &err), SEER_OK);
+    assert_string_equal(sp.argv[0], seer_bwrap_path());
+    assert_true(argv_has(sp.argv, "--unshare-net"));
+    assert_true(argv_has(sp.argv, "--die-with-parent"));
+    assert_true(argv_has(sp.argv, "--unshare-pid"));
+    assert_true(argv_has(sp.argv, SEER_SANDBOX_WORKSPACE));
+    assert_true(argv_has(sp.argv, "srv"));
+    assert_true(argv_has(sp.argv, "--x"));
+    /* secrets travel in the environment, never on the command line */
+    assert_false(argv_contains(sp.argv, "plan-secret-value-123"));
+    assert_string_equal(env_of(sp.envp, "TEST_SB_PLAN_SECRET"), "plan-secret-value-123");
+    assert_string_equal(env_of(sp.envp, "MODE"), "t");
+    assert_null(env_of(sp.envp, "SEER_TEST_NOT_NAMED"));
+    assert_string_equal(env_of(sp.envp, "HOME"), SEER_SANDBOX_WORKSPACE);
+    assert_int_equal(sp.n_rlimits, 3);
+    assert_int_equal(sp.rlimits[0].resource, RLIMIT_AS);
+    assert_true(sp.rlimits[0].limit.rlim_cur == 64ull << 20);
+    assert_int_equal(sp.rlimits[2].resource, RLIMIT_NPROC);
+    assert_true(sp.rlimits[2].limit.rlim_cur == 7);
+    struct stat st;
+    assert_int_equal(stat(sp.workspace, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    seer_mcp_spawn_spec spec;
+    seer_sandbox_spawn_spec(&sp, &spec);
+    assert_ptr_equal(spec.argv, sp.argv);
+    assert_int_equal(spec.new_process_group, 1);
+    seer_sandbox_spawn_clear(&sp);
+
+    snprintf(sdir, sizeof sdir, "%s/n", dir);
+    assert_int_equal(seer_sandbox_prepare(seer_runfile_find(rf, "n"), &o, &sp, &err), SEER_OK);
+    assert_false(argv_has(sp.argv, "--unshare-net"));
+    seer_sandbox_spawn_clear(&sp);
+
+    assert_int_equal(seer_sandbox_prepare(seer_runfile_find(rf, "miss"), &o, &sp, &err),
+                     SEER_EAUTH);
+    assert_non_null(strstr(err.msg, "TEST_SB_NO_SUCH_SECRET"));
+    assert_null(sp.argv);
+    assert_int_equal(seer_sandbox_prepare(seer_runfile_find(rf, "mnt"), &o, &sp, &err),
+                     SEER_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "/nonexistent/x"));
+    seer_runfile_free(rf);
+    unsetenv("TEST_SB_PLAN_SECRET");
+    unsetenv("SEER_TEST_NOT_NAMED");
+    rm_rf(dir);
+}
+
+static void test_refuses_without_bwrap(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/seer-nobw-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *json = "{\"sandboxes\": {\"b\": {\"command\": [\"true\"]},"
+                       " \"u\": {\"command\": [\"true\"], \"isolation\": \"none\"}}}";
+    seer_runfile *rf = NULL;
+    seer_error err;
+    assert_int_equal(seer_runfile_parse(json, strlen(json), "run.json", dir, &rf, &err), SEER_OK);
+    seer_sandbox_spawn_opts o = {dir, NULL, NULL, NULL};
+    seer_sandbox_spawn sp;
+    setenv("SEER_BWRAP", "/nonexistent/bwrap", 1);
+    assert_int_equal(seer_sandbox_prepare(seer_runfile_find(rf, "b"), &o, &sp, &err), SEER_ESPAWN);
+    assert_non_null(strstr(err.msg, "sandbox b refuses to start unisolated"));
+    assert_non_null(strstr(err.msg, "\"isolation\": \"none\""));
+    assert_non_null(strstr(err.msg, "/nonexistent/bwrap"));
+    /* opting out works without bubblewrap, as a plain child in the workspace */
+    assert_int_equal(seer_sandbox_prepare(seer_runfile_find(rf, "u"), &o, &sp, &err), SEER_OK);
+    assert_string_equal(sp.argv[0], "true");
+    assert_string_equal(sp.cwd, sp.workspace);
+    seer_sandbox_spawn_clear(&sp);
+    unsetenv("SEER_BWRAP");
+    seer_runfile_free(rf);
+    rm_rf(dir);
+}
+
+/* ---- the expose server ---------------------------------------------------------------------- */
+
+static void test_expose_server_tools(void **state)
+{
+    fixture *f = *state;
+    /* unisolated so this runs everywhere python3 does */
+    seer_toolset *ts = start_ok(f, IFACE_SANDBOX("py", ", \"isolation\": \"none\", "
+                                                       "\"expose\": [\"add\", \"shapes\", "
+                                                       "\"fail\", \"describe_model\"]"),
+                                "py");
+    seer_tool_def *defs = NULL;
+    size_t n = 0;
+    seer_error err;
+    assert_int_equal(seer_toolset_list(ts, &defs, &n, &err), SEER_OK);
+    assert_int_equal(n, 4); /* only the exposed ones */
+    assert_null(find_def(defs, n, "read"));
+    const seer_tool_def *add = find_def(defs, n, "add");
+    assert_non_null(add);
+    assert_string_equal(add->description, "Adds two integers.");
+    cJSON *sch = cJSON_Parse(add->schema_json);
+    assert_non_null(sch);
+    const cJSON *props = cJSON_GetObjectItem(sch, "properties");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(props, "a"), "type")->valuestring,
+                        "integer");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(props, "a"), "description")->valuestring,
+        "the first addend");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(props, "b"), "default")->valueint, 2);
+    const cJSON *req = cJSON_GetObjectItem(sch, "required");
+    assert_int_equal(cJSON_GetArraySize(req), 1);
+    assert_string_equal(cJSON_GetArrayItem(req, 0)->valuestring, "a");
+    cJSON_Delete(sch);
+
+    sch = cJSON_Parse(find_def(defs, n, "shapes")->schema_json);
+    props = cJSON_GetObjectItem(sch, "properties");
+    const cJSON *names = cJSON_GetObjectItem(props, "names");
+    assert_string_equal(cJSON_GetObjectItem(names, "type")->valuestring, "array");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(names, "items"), "type")->valuestring,
+                        "string");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(props, "scale"), "type")->valuestring,
+                        "number");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(props, "flag"), "type")->valuestring,
+                        "boolean");
+    const cJSON *mode = cJSON_GetObjectItem(cJSON_GetObjectItem(props, "mode"), "enum");
+    assert_int_equal(cJSON_GetArraySize(mode), 2);
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(props, "note"), "anyOf"));
+    cJSON_Delete(sch);
+    assert_string_equal(find_def(defs, n, "describe_model")->description,
+                        "Says where a model lives.");
+    seer_tool_defs_free(defs, n);
+
+    seer_tool_result *r = call(f, "add", "{\"a\": 5, \"b\": 4}");
+    assert_false(r->is_error);
+    assert_string_equal(r->content, "9"); /* the print() went to the log, not the protocol */
+    r = call(f, "add", "{\"b\": 4}");
+    assert_true(r->is_error);
+    assert_non_null(strstr(r->content, "missing argument"));
+    r = call(f, "fail", "{\"message\": \"boom\"}");
+    assert_true(r->is_error);
+    assert_string_equal(r->content, "ValueError: boom");
+    r = call(f, "shapes", "{\"names\": [\"a\", \"b\", \"c\"], \"scale\": 1.5}");
+    assert_false(r->is_error);
+    assert_non_null(r->structured_json);
+    cJSON *sj = cJSON_Parse(r->structured_json);
+    assert_int_equal(cJSON_GetObjectItem(sj, "n")->valueint, 3);
+    cJSON_Delete(sj);
+    /* not exposed: refused without reaching the server */
+    r = call(f, "read", "{\"path\": \"/etc/hostname\"}");
+    assert_true(r->is_error);
+    assert_true(r->refused);
+    seer_sandbox_stats st;
+    seer_sandbox_get_stats(ts, &st);
+    assert_int_equal(st.refused, 1);
+    assert_int_equal(st.calls, 4);
+    assert_int_equal(st.starts, 1);
+}
+
+/* ---- isolation, proven from inside ----------------------------------------------------------- */
+
+/* A TCP listener on the host's loopback; returns its fd and port. */
+static int listen_loopback(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void test_isolation_from_inside(void **state)
+{
+    fixture *f = *state;
+    SKIP_WITHOUT_BWRAP();
+    /* the caller's .env, outside the workspace */
+    char envfile[256];
+    snprintf(envfile, sizeof envfile, "%s/.env", f->dir);
+    FILE *fp = fopen(envfile, "w");
+    assert_non_null(fp);
+    fputs("OPENAI_API_KEY=sk-do-not-leak-123456\n", fp);
+    fclose(fp);
+    setenv("SEER_TEST_UNNAMED", "unnamed-value", 1);
+    setenv("TEST_SB_SECRET", "secret-value-abcdef", 1);
+    start_ok(f, IFACE_SANDBOX("iso", ", \"env\": {\"NAMED\": \"yes\"}, "
+                                     "\"secrets\": [\"TEST_SB_SECRET\"]"),
+             "iso");
+    int port, lfd = listen_loopback(&port);
+    char args[512];
+    snprintf(args, sizeof args, "{\"host\": \"127.0.0.1\", \"port\": %d}", port);
+    seer_tool_result *r = call(f, "connect", args);
+    assert_false(r->is_error);
+    assert_non_null(strstr(r->content, "refused")); /* no network namespace route to the host */
+    close(lfd);
+
+    snprintf(args, sizeof args, "{\"path\": \"%s\"}", envfile);
+    r = call(f, "read", args);
+    assert_true(r->is_error);
+    assert_non_null(strstr(r->content, "FileNotFoundError"));
+    assert_null(strstr(r->content, "sk-do-not-leak"));
+    r = call(f, "read", "{\"path\": \"/etc/shadow\"}");
+    assert_true(r->is_error);
+    r = call(f, "read", "{\"path\": \"/root/.bashrc\"}");
+    assert_true(r->is_error);
+
+    r = call(f, "env", "{\"name\": \"SEER_TEST_UNNAMED\"}");
+    assert_false(r->is_error);
+    assert_string_equal(r->content, "null");
+    r = call(f, "env", "{\"name\": \"NAMED\"}");
+    assert_string_equal(r->content, "yes");
+    r = call(f, "env", "{\"name\": \"TEST_SB_SECRET\"}");
+    assert_false(r->is_error);
+    /* the secret reached the server, and the redactor keeps it out of results */
+    assert_null(strstr(r->content, "secret-value-abcdef"));
+    assert_non_null(strstr(r->content, "REDACTED"));
+    r = call(f, "env", "{\"name\": \"HOME\"}");
+    assert_string_equal(r->content, SEER_SANDBOX_WORKSPACE);
+
+    /* the workspace is private and writable; /usr is not */
+    r = call(f, "write", "{\"path\": \"out.txt\", \"text\": \"hello\"}");
+    assert_false(r->is_error);
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/out.txt", seer_sandbox_workspace(f->ts));
+    assert_int_equal(access(out, R_OK), 0);
+    r = call(f, "write", "{\"path\": \"/usr/evil\", \"text\": \"x\"}");
+    assert_true(r->is_error);
+    r = call(f, "write", "{\"path\": \"/tmp/scratch\", \"text\": \"x\"}");
+    assert_false(r->is_error); /* a private tmpfs */
+    assert_int_not_equal(access("/tmp/scratch", F_OK), 0);
+    unsetenv("SEER_TEST_UNNAMED");
+    unsetenv("TEST_SB_SECRET");
+}
+
+static void test_network_when_asked(void **state)
+{
+    fixture *f = *state;
+    SKIP_WITHOUT_BWRAP();
+    start_ok(f, IFACE_SANDBOX("net", ", \"network\": true"), "net");
+    int port, lfd = listen_loopback(&port);
+    char args[128];
+    snprintf(args, sizeof args, "{\"host\": \"127.0.0.1\", \"port\": %d}", port);
+    seer_tool_result *r = call(f, "connect", args);
+    assert_string_equal(r->content, "connected");
+    close(lfd);
+}
+
+static void test_limits_enforced(void **state)
+{
+    fixture *f = *state;
+    SKIP_WITHOUT_BWRAP();
+    start_ok(f, IFACE_SANDBOX("lim", ", \"memory_mb\": 300, \"max_processes\": 6"), "lim");
+    seer_tool_result *r = call(f, "allocate", "{\"mb\": 16}");
+    assert_false(r->is_error);
+    r = call(f, "allocate", "{\"mb\": 1024}");
+    assert_true(r->is_error);
+    assert_non_null(strstr(r->content, "MemoryError"));
+    r = call(f, "spawn", "{\"n\": 40}");
+    assert_false(r->is_error);
+    long started = strtol(r->content, NULL, 10);
+    assert_true(started < 40);
+    /* the server survived both */
+    r = call(f, "add", "{\"a\": 1}");
+    assert_string_equal(r->content, "3");
+    seer_sandbox_stats st;
+    seer_sandbox_get_stats(f->ts, &st);
+    assert_int_equal(st.starts, 1);
+}
+
+/* ---- faults ---------------------------------------------------------------------------------- */
+
+static void test_hang_times_out_and_restarts(void **state)
+{
+    fixture *f = *state;
+    SKIP_WITHOUT_BWRAP();
+    start_ok(f, IFACE_SANDBOX("hang", ", \"timeout\": 3"), "hang");
+    seer_tool_result *r = call(f, "pid", "{}");
+    assert_false(r->is_error);
+    pid_t host_pid = seer_sandbox_pid(f->ts);
+    assert_true(alive(host_pid));
+    r = call(f, "hang", "{}");
+    assert_true(r->is_error);
+    assert_non_null(strstr(r->content, "did not answer within 3 s"));
+    assert_non_null(strstr(r->content, "restarted"));
+    r = call(f, "add", "{\"a\": 40}");
+    assert_false(r->is_error);
+    assert_string_equal(r->content, "42");
+    assert_int_not_equal(seer_sandbox_pid(f->ts), host_pid);
+    seer_sandbox_stats st;
+    seer_sandbox_get_stats(f->ts, &st);
+    assert_int_equal(st.timeouts, 1);
+    assert_int_equal(st.starts, 2);
+    /* the hung server's whole tree is gone (the reaper killed and reaped it) */
+    for (int i = 0; i < 100 && alive(host_pid); i++)
+        nanosleep(&(struct timespec){0, 50000000}, NULL);
+    assert_false(alive(host_pid));
+}
+
+static void test_crash_then_restart_bounded(void **state)
+{
+    fixture *f = *state;
+    SKIP_WITHOUT_BWRAP();
+    start_ok(f, IFACE_SANDBOX("crash", ", \"restarts\": 1"), "crash");
+    pid_t first = seer_sandbox_pid(f->ts);
+    seer_tool_result *r = call(f, "crash", "{\"code\": 3}");
+    assert_true(r->is_error);
+    assert_non_null(strstr(r->content, "died during crash"));
+    r = call(f, "add", "{\"a\": 1, \"b\": 1}");
+    assert_false(r->is_error);
+    assert_string_equal(r->content, "2");
+    pid_t second = seer_sandbox_pid(f->ts);
+    assert_int_not_equal(first, second);
+    r = call(f, "crash", "{}");
+    assert_true(r->is_error);
+    assert_non_null(strstr(r->content, "no restarts are left"));
+    r = call(f, "add", "{\"a\": 1}");
+    assert_true(r->is_error);
+    assert_non_null(strstr(r->content, "restart is used up"));
+    seer_sandbox_stats st;
+    seer_sandbox_get_stats(f->ts, &st);
+    assert_int_equal(st.crashes, 2);
+    assert_int_equal(st.starts, 2);
+    seer_toolset_free(f->ts);
+    f->ts = NULL;
+    assert_false(alive(first));
+    assert_false(alive(second));
+    /* nothing left to reap: every child was waited for */
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+}
+
+static void test_garbage_then_recovers(void **state)
+{
+    fixture *f = *state;
+    SKIP_WITHOUT_BWRAP();
+    start_ok(f, IFACE_SANDBOX("junk", ", \"timeout\": 2"), "junk");
+    seer_tool_result *r = call(f, "garbage", "{}");
+    assert_true(r->is_error);
+    assert_non_null(strstr(r->content, "did not answer"));
+    r = call(f, "add", "{\"a\": 2, \"b\": 2}");
+    assert_string_equal(r->content, "4");
+}
+
+/* ---- hidden models ----------------------------------------------------------------------------- */
+
+static void test_hidden_models_never_visible(void **state)
+{
+    fixture *f = *state;
+    SKIP_WITHOUT_BWRAP();
+    char mdir[256];
+    snprintf(mdir, sizeof mdir, "%s/weights/secret-llama-7b", f->dir);
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s/weights", f->dir);
+    assert_int_equal(mkdir(tmp, 0755), 0);
+    assert_int_equal(mkdir(mdir, 0755), 0);
+    snprintf(tmp, sizeof tmp, "%s/config.json", mdir);
+    FILE *fp = fopen(tmp, "w");
+    assert_non_null(fp);
+    fputs("{\"name\": \"acme/secret-llama-7b\"}", fp);
+    fclose(fp);
+    start_ok(f,
+             "{\"sandboxes\": {\"hid\": {\"command\": [\"seer\", \"serve\", \"expose\", "
+             "\"hidden.py\"], \"workspace\": {\"copy\": [\"@SRC/tests/sandbox/hidden.py\"]},"
+             " \"models\": [{\"name\": \"acme/secret-llama-7b\", \"path\": "
+             "\"@DIR/weights/secret-llama-7b\", \"hidden\": true}]}}}",
+             "hid");
+    seer_tool_def *defs = NULL;
+    size_t n = 0;
+    seer_error err;
+    assert_int_equal(seer_toolset_list(f->ts, &defs, &n, &err), SEER_OK);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        assert_null(strcasestr(defs[i].description, "secret-llama"));
+        assert_null(strcasestr(defs[i].schema_json, "secret-llama"));
+        assert_null(strstr(defs[i].schema_json, f->dir));
+    }
+    assert_non_null(strstr(find_def(defs, n, "where")->description, "model-1"));
+    seer_tool_defs_free(defs, n);
+
+    seer_tool_result *r = call(f, "where", "{}");
+    assert_false(r->is_error);
+    assert_null(strcasestr(r->content, "secret-llama"));
+    assert_null(strstr(r->content, f->dir));
+    /* mounted at a neutral path, readable, and named by its alias */
+    assert_string_equal(r->content, "model model-1 at /models/model-1 says model-1");
+    r = call(f, "models", "{}");
+    assert_null(strcasestr(r->content, "secret-llama"));
+    assert_null(strcasestr(r->structured_json, "secret-llama"));
+    r = call(f, "load", "{\"model\": \"acme/secret-llama-7b\"}");
+    assert_true(r->is_error);
+    assert_null(strcasestr(r->content, "secret-llama"));
+    assert_non_null(strstr(r->content, "model-1"));
+    /* errors from seer itself are scrubbed too */
+    r = call(f, "load", "{\"model\": \"ACME/Secret-Llama-7B-v2\"}");
+    assert_true(r->is_error);
+    assert_null(strcasestr(r->content, "secret-llama"));
+
+    char *s = seer_sandbox_scrub(f->ts, "see /x/weights/Secret-Llama-7b/ and acme/secret-llama-7b");
+    assert_non_null(s);
+    assert_null(strcasestr(s, "secret-llama"));
+    free(s);
+}
+
+/* ---- a launcher (the "remote" is env(1) on this machine) ----------------------------------------- */
+
+static void test_launcher(void **state)
+{
+    fixture *f = *state;
+    char *server = seer_sandbox_expose_server_path();
+    assert_non_null(server);
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"sandboxes\": {\"far\": {\"launcher\": [\"/usr/bin/env\", \"-i\", "
+             "\"PATH=/usr/bin:/bin\"], \"command\": [\"python3\", \"%s\", "
+             "\"@SRC/tests/sandbox/hidden.py\"], \"env\": {\"REMOTE_FLAG\": \"on\"},"
+             " \"models\": [{\"name\": \"acme/far-model\", \"path\": \"/remote/far-model\", "
+             "\"hidden\": true}]}}}",
+             server);
+    free(server);
+    start_ok(f, json, "far");
+    assert_null(seer_sandbox_workspace(f->ts));
+    seer_tool_result *r = call(f, "models", "{}");
+    assert_false(r->is_error);
+    /* SEER_MODELS reached the remote side; the hidden name did not come back */
+    assert_non_null(strstr(r->content, "model-1"));
+    assert_null(strstr(r->content, "far-model"));
+}
+
+/* ---- seer serve expose ----------------------------------------------------------------------------- */
+
+static void test_cli_serve_expose(void **state)
+{
+    fixture *f = *state;
+    const char *bdir = getenv("SEER_BUILD_DIR");
+    char seer[2048];
+    if (bdir)
+        snprintf(seer, sizeof seer, "%s/seer", bdir);
+    else
+        snprintf(seer, sizeof seer, "%s/../seer", f->src); /* best effort */
+    if (access(seer, X_OK) != 0) {
+        fprintf(stderr, "note: %s not built -- skipped\n", seer);
+        skip();
+    }
+    char spec[4096];
+    snprintf(spec, sizeof spec, "stdio:%s serve expose %s/tests/sandbox/iface.py", seer, f->src);
+    seer_error err;
+    seer_mcp_transport *t = seer_mcp_transport_from_spec(spec, NULL, &err);
+    assert_non_null(t);
+    seer_mcp_client *c = seer_mcp_client_new(f->loop, t, NULL, &err);
+    assert_non_null(c);
+    cJSON *tools = NULL;
+    assert_int_equal(seer_mcp_client_list_tools(c, &tools, &err), SEER_OK);
+    assert_true(cJSON_GetArraySize(tools) >= 10);
+    cJSON_Delete(tools);
+    cJSON *res = NULL;
+    assert_int_equal(seer_mcp_client_call_sync(c, "add", "{\"a\": 20, \"b\": 22}", 30000, &res,
+                                               &err),
+                     SEER_OK);
+    char *txt = cJSON_PrintUnformatted(res);
+    assert_non_null(strstr(txt, "\"42\""));
+    free(txt);
+    cJSON_Delete(res);
+    seer_mcp_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +983,18 @@ int main(void)
         cmocka_unit_test(test_runfile_syntax_error_names_line_and_column),
         cmocka_unit_test(test_runfile_field_errors),
         cmocka_unit_test(test_runfile_load_from_disk),
+        cmocka_unit_test(test_spawn_plan),
+        cmocka_unit_test(test_refuses_without_bwrap),
+        cmocka_unit_test_setup_teardown(test_expose_server_tools, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_isolation_from_inside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_network_when_asked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits_enforced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hang_times_out_and_restarts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_then_restart_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_then_recovers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hidden_models_never_visible, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_launcher, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_serve_expose, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
