@@ -30,6 +30,8 @@
 #define SEER_VERSION "0.1.0"
 #endif
 
+int seer_cmd_archive(int argc, char **argv); /* cli/cmd_archive.c (owned by transcripts) */
+int seer_cmd_verify(int argc, char **argv);  /* cli/cmd_archive.c */
 int seer_cmd_serve(int argc, char **argv); /* cli/cmd_serve.c (owned by sandbox) */
 
 const seer_cli_cmd seer_cli_commands[] = {
@@ -37,6 +39,9 @@ const seer_cli_cmd seer_cli_commands[] = {
     {"ask", "ask a model one question and print the answer", seer_cmd_ask},
     {"demo", "run N offline mock agents concurrently on the pipeline", seer_cmd_demo},
     {"serve", "serve a Python interface file's @expose functions over MCP stdio", seer_cmd_serve},
+    {"archive", "pack a run directory with a SHA-256 manifest (.tar.zst, .tar.gz, .zip)",
+     seer_cmd_archive},
+    {"verify", "check a run archive against its manifest; optionally extract it", seer_cmd_verify},
     {NULL, NULL, NULL},
 };
 
