@@ -34,6 +34,8 @@ int seer_cmd_archive(int argc, char **argv); /* cli/cmd_archive.c (owned by tran
 int seer_cmd_verify(int argc, char **argv);  /* cli/cmd_archive.c */
 int seer_cmd_serve(int argc, char **argv); /* cli/cmd_serve.c (owned by sandbox) */
 
+int seer_cmd_mcp(int argc, char **argv); /* cli/cmd_mcp.c */
+
 const seer_cli_cmd seer_cli_commands[] = {
     {"agent", "run one agent: a model with a system prompt, a prompt and tools", seer_cmd_agent},
     {"ask", "ask a model one question and print the answer", seer_cmd_ask},
@@ -42,6 +44,7 @@ const seer_cli_cmd seer_cli_commands[] = {
     {"archive", "pack a run directory with a SHA-256 manifest (.tar.zst, .tar.gz, .zip)",
      seer_cmd_archive},
     {"verify", "check a run archive against its manifest; optionally extract it", seer_cmd_verify},
+    {"mcp", "list or call the tools of an MCP server (stdio:COMMAND... or URL)", seer_cmd_mcp},
     {NULL, NULL, NULL},
 };
 

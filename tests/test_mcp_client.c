@@ -1102,15 +1102,16 @@ static void srv_line(void *user, seer_mcp_inproc_conn *conn, const char *line, s
         for (; text[i] && i < sizeof buf - 1; i++)
             buf[i] = (char)(text[i] >= 'a' && text[i] <= 'z' ? text[i] - 32 : text[i]);
         buf[i] = '\0';
-        cJSON *r = text_result(buf);
-        reply_json(conn, seer_rpc_encode_result(m.id, r));
-        cJSON_Delete(r);
-        /* and an answer from another thread, after returning */
+        /* an extra answer from another thread, after returning (started
+         * first so the test can join it once the real answer is in) */
         seer_mcp_inproc_conn_ref(conn);
         if (atomic_fetch_add(&s->started_th, 1) == 0)
             pthread_create(&s->th, NULL, late_answer, conn);
         else
             seer_mcp_inproc_conn_unref(conn);
+        cJSON *r = text_result(buf);
+        reply_json(conn, seer_rpc_encode_result(m.id, r));
+        cJSON_Delete(r);
     }
     seer_rpc_msg_clear(&m);
 }
@@ -1153,6 +1154,82 @@ static void t_inproc_transport(void **st)
     assert_true(atomic_load(&s.lines) >= 4); /* initialize, pong, initialized, list, call */
 }
 
+/* ---- the CLI: seer mcp tools / call against the fake server ---------------------- */
+
+/* Runs cmd with a shell, collects stdout+stderr into out, returns the exit
+ * status (or -1). */
+static int run(const char *cmd, char *out, size_t cap)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void t_cli(void **st)
+{
+    (void)st;
+    char seer[PATH_MAX + 16];
+    const char *bd = getenv("SEER_BUILD_DIR");
+    if (bd) {
+        snprintf(seer, sizeof seer, "%s/seer", bd);
+    } else {
+        snprintf(seer, sizeof seer, "%s", self_path);
+        char *slash = strrchr(seer, '/');
+        snprintf(slash ? slash : seer, sizeof seer - (size_t)(slash ? slash - seer : 0),
+                 "/../seer");
+    }
+    if (access(seer, X_OK) != 0) {
+        print_message("skipped: %s not built\n", seer);
+        skip();
+    }
+    char cmd[3 * PATH_MAX], out[65536];
+    snprintf(cmd, sizeof cmd, "'%s' mcp tools 'stdio:%s --fake-server plain' 2>&1", seer,
+             self_path);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    cJSON *tools = cJSON_Parse(out);
+    assert_true(cJSON_IsArray(tools));
+    assert_int_equal(cJSON_GetArraySize(tools), 5); /* both pages */
+    cJSON_Delete(tools);
+
+    snprintf(cmd, sizeof cmd,
+             "'%s' mcp call 'stdio:%s --fake-server plain' echo '{\"message\":\"cli hi\"}' 2>&1",
+             seer, self_path);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    cJSON *res = cJSON_Parse(out);
+    assert_non_null(res);
+    seer_tool_result *r = seer_mcp_tool_result_from_json(res);
+    assert_string_equal(r->content, "cli hi");
+    seer_tool_result_free(r);
+    cJSON_Delete(res);
+
+    /* an isError result is printed and exits 1 */
+    snprintf(cmd, sizeof cmd, "'%s' mcp call 'stdio:%s --fake-server plain' tool_error 2>&1",
+             seer, self_path);
+    assert_int_equal(run(cmd, out, sizeof out), 1);
+    assert_non_null(strstr(out, "it broke"));
+    /* a crashed server exits 1 and says so */
+    snprintf(cmd, sizeof cmd, "'%s' mcp call 'stdio:%s --fake-server plain' crash 2>&1", seer,
+             self_path);
+    assert_int_equal(run(cmd, out, sizeof out), 1);
+    assert_non_null(strstr(out, "exited with status 3"));
+    /* usage errors: exit 2, naming the problem */
+    snprintf(cmd, sizeof cmd, "'%s' mcp call 'stdio:%s --fake-server plain' echo '[1]' 2>&1",
+             seer, self_path);
+    assert_int_equal(run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "JSON object"));
+    snprintf(cmd, sizeof cmd, "'%s' mcp tools http://127.0.0.1:9/mcp 2>&1", seer);
+    assert_int_equal(run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "not supported yet"));
+    snprintf(cmd, sizeof cmd, "'%s' mcp frobnicate x 2>&1", seer);
+    assert_int_equal(run(cmd, out, sizeof out), 2);
+    snprintf(cmd, sizeof cmd, "'%s' mcp tools 'stdio:/nonexistent/srv' 2>&1", seer);
+    assert_int_equal(run(cmd, out, sizeof out), 1);
+    assert_non_null(strstr(out, "/nonexistent/srv"));
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "--fake-server") == 0)
@@ -1179,6 +1256,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(t_free_with_calls_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(t_toolset_adapter, setup, teardown),
         cmocka_unit_test_setup_teardown(t_inproc_transport, setup, teardown),
+        cmocka_unit_test(t_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
