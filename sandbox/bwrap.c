@@ -179,6 +179,10 @@ static void add_system_binds(strv *a)
         "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf",
         "/etc/ssl", "/etc/ca-certificates", "/etc/alternatives", "/etc/ld.so.cache",
         "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/mime.types"};
+    sv_add(a, "--perms"); /* bwrap as root would create it 0700 */
+    sv_add(a, "0755");
+    sv_add(a, "--dir");
+    sv_add(a, "/etc");
     for (size_t i = 0; i < sizeof etc / sizeof etc[0]; i++) {
         sv_add(a, "--ro-bind-try");
         sv_add(a, etc[i]);
@@ -352,7 +356,7 @@ seer_err seer_bwrap_check(seer_error *err)
     const char *bwrap = seer_bwrap_path();
     pthread_mutex_lock(&probe_mu);
     if (!probe_done || strcmp(probe_path, bwrap) != 0) {
-        snprintf(probe_path, sizeof probe_path, "%s", bwrap);
+        snprintf(probe_path, sizeof probe_path, "%s", bwrap ? bwrap : "");
         probe_code = probe_bwrap(bwrap, probe_msg, sizeof probe_msg);
         probe_done = 1;
     }
