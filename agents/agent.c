@@ -79,6 +79,7 @@ struct seer_agent {
     int64_t max_tokens;
     uint64_t deadline_ms;
     char *out_dir;
+    char *nudge; /* continue nudge, or NULL */
     void (*on_event)(void *, const seer_agent_event *);
     void *on_event_arg;
     void (*on_done)(void *, seer_agent *);
@@ -100,6 +101,7 @@ struct seer_agent {
     uint64_t deadline_timer;
     seer_usage usage;
     uint64_t tool_calls, refused;
+    int nudges;
     char *answer;
     char *final_text;
     seer_err err_code;
@@ -555,6 +557,30 @@ static void run_tool_calls(seer_agent *a, seer_message *m)
 
 /* ---- message handlers ---------------------------------------------------------------- */
 
+/* The model answered without a tool call and the agent must go on: tell it
+ * so (a user message) and ask again; the limits still apply. */
+static void nudge(seer_agent *a)
+{
+    seer_message *m = seer_message_new(SEER_ROLE_USER);
+    seer_err e = m ? seer_message_add_text(m, a->nudge) : SEER_ENOMEM;
+    if (e == SEER_OK)
+        e = conv_append(a, m);
+    else
+        seer_message_free(m);
+    if (e != SEER_OK) {
+        end_agent(a, SEER_AGENT_ERROR, e, "appending the continue nudge: %s", seer_strerror(e));
+        return;
+    }
+    a->nudges++;
+    cJSON *f = cJSON_CreateObject();
+    if (f) {
+        cJSON_AddNumberToObject(f, "turn", a->turn);
+        cJSON_AddNumberToObject(f, "nudges", a->nudges);
+    }
+    journal(a, "nudge", f);
+    ask_model(a);
+}
+
 static void on_model_reply(seer_agent *a, seer_msg *msg)
 {
     if (!a->model_inflight || msg->tag != (uint64_t)a->turn)
@@ -649,6 +675,10 @@ static void on_model_reply(seer_agent *a, seer_msg *msg)
     }
     if (r->stop == SEER_STOP_PAUSE_TURN) {
         ask_model(a);
+        return;
+    }
+    if (a->nudge) {
+        nudge(a);
         return;
     }
     end_agent(a, SEER_AGENT_STOPPED, SEER_OK, NULL);
@@ -799,6 +829,7 @@ static void agent_destroy(void *state)
     free(a->role);
     free(a->finish_tool);
     free(a->out_dir);
+    free(a->nudge);
     free(a->answer);
     free(a->final_text);
     pthread_cond_destroy(&a->cv);
@@ -850,6 +881,12 @@ seer_agent *seer_agent_new(const seer_agent_config *cfg, seer_error *err)
         seer_error_set(err, SEER_EINVAL, "agent needs an I/O loop");
         return NULL;
     }
+    if (cfg->continue_nudge && cfg->max_turns < 0 && cfg->max_tokens <= 0 && !cfg->deadline_ms) {
+        seer_error_set(err, SEER_EINVAL,
+                       "an agent with a continue nudge needs a limit (max_turns, max_tokens or "
+                       "a deadline), or it may never end");
+        return NULL;
+    }
     if (cfg->finish_tool && !seer_tool_name_valid(cfg->finish_tool)) {
         seer_error_set(err, SEER_EINVAL, "finishing tool name '%s' is invalid", cfg->finish_tool);
         return NULL;
@@ -869,6 +906,7 @@ seer_agent *seer_agent_new(const seer_agent_config *cfg, seer_error *err)
     a->role = strdup(cfg->role ? cfg->role : "agent");
     a->finish_tool = cfg->finish_tool ? strdup(cfg->finish_tool) : NULL;
     a->out_dir = cfg->out_dir ? strdup(cfg->out_dir) : NULL;
+    a->nudge = cfg->continue_nudge ? strdup(cfg->continue_nudge) : NULL;
     a->model = cfg->model;
     a->ledger = cfg->usage;
     a->stats = cfg->stats;
@@ -883,7 +921,7 @@ seer_agent *seer_agent_new(const seer_agent_config *cfg, seer_error *err)
     a->on_done = cfg->on_done;
     a->on_done_arg = cfg->on_done_arg;
     if (!a->id || !a->role || (cfg->finish_tool && !a->finish_tool) ||
-        (cfg->out_dir && !a->out_dir)) {
+        (cfg->out_dir && !a->out_dir) || (cfg->continue_nudge && !a->nudge)) {
         seer_error_set(err, SEER_ENOMEM, "agent: out of memory");
         agent_destroy(a);
         return NULL;
@@ -1030,6 +1068,11 @@ uint64_t seer_agent_tool_calls(const seer_agent *a)
 uint64_t seer_agent_refused_calls(const seer_agent *a)
 {
     return a->refused;
+}
+
+int seer_agent_nudges(const seer_agent *a)
+{
+    return a->nudges;
 }
 
 const char *seer_agent_out_dir(const seer_agent *a)

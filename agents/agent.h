@@ -9,7 +9,8 @@
  *       router), collect the TOOL_RESULTs, append ONE tool message holding
  *       every result in call order, ask again;
  *     - pause_turn: ask again;
- *     - no tool calls: end (stop);
+ *     - no tool calls: end (stop), or with cfg.continue_nudge, append the
+ *       nudge as a user message and ask again;
  *     - the finishing tool (cfg.finish_tool) called: end (finish_tool) once
  *       the turn's results are in;
  *     - a limit (max_turns model calls, max_tokens total, deadline) is
@@ -113,6 +114,13 @@ typedef struct seer_agent_config {
     void (*on_done)(void *arg, seer_agent *a); /* may be NULL; after the end
                                                   event, journal rendered */
     void *on_done_arg;
+    /* Continue nudge.  NULL (the default) = a reply without tool calls ends
+     * the agent (stop).  Otherwise such a reply does not end it: this text
+     * is appended as a user message (journaled, and seen by on_event as a
+     * MESSAGE) and the model is asked again, so only the finishing tool or a
+     * limit (max_turns, which must then be > 0, or max_tokens, deadline)
+     * ends the run.  Petri's auditor loop works this way. */
+    const char *continue_nudge;
 } seer_agent_config;
 
 /* Creates an agent (not started).  Copies every string and the tool list
@@ -154,6 +162,7 @@ const char *seer_agent_final_text(const seer_agent *a); /* last assistant text
                                                             or NULL */
 uint64_t seer_agent_tool_calls(const seer_agent *a);  /* dispatched or answered */
 uint64_t seer_agent_refused_calls(const seer_agent *a);
+int seer_agent_nudges(const seer_agent *a);           /* continue nudges sent */
 const char *seer_agent_out_dir(const seer_agent *a);  /* NULL if none */
 
 /* Stops the actor and drops the caller's reference.  Call after the end
