@@ -252,12 +252,19 @@ pid_t seer_mcp_stdio_pid(const seer_mcp_transport *t)
 
 /* ---- spawning ------------------------------------------------------------------ */
 
-/* Finds argv0 in PATH (from the child's environment when given).  Returns a
- * malloc'd path or NULL (errno set). */
-static char *resolve_exe(const char *argv0, char *const *envp)
+/* Finds argv0 in PATH (from the child's environment when given) and writes
+ * the path into out (PATH_MAX bytes; on the stack, so that a child whose
+ * exec fails leaks nothing).  Returns 0, or -1 with errno set. */
+static int resolve_exe(const char *argv0, char *const *envp, char *out)
 {
-    if (strchr(argv0, '/'))
-        return strdup(argv0);
+    if (strchr(argv0, '/')) {
+        if (strlen(argv0) >= PATH_MAX) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        strcpy(out, argv0);
+        return access(out, X_OK); /* fail here rather than in the child */
+    }
     const char *path = NULL;
     if (envp) {
         for (char *const *e = envp; *e; e++)
@@ -272,11 +279,9 @@ static char *resolve_exe(const char *argv0, char *const *envp)
     for (const char *p = path;;) {
         const char *colon = strchr(p, ':');
         size_t dl = colon ? (size_t)(colon - p) : strlen(p);
-        char buf[PATH_MAX];
-        if (snprintf(buf, sizeof buf, "%.*s/%s", (int)dl, dl ? p : ".", argv0) <
-            (int)sizeof buf) {
-            if (access(buf, X_OK) == 0)
-                return strdup(buf);
+        if (snprintf(out, PATH_MAX, "%.*s/%s", (int)dl, dl ? p : ".", argv0) < PATH_MAX) {
+            if (access(out, X_OK) == 0)
+                return 0;
             if (errno == EACCES)
                 saw_eacces = 1;
         }
@@ -285,7 +290,7 @@ static char *resolve_exe(const char *argv0, char *const *envp)
         p = colon + 1;
     }
     errno = saw_eacces ? EACCES : ENOENT;
-    return NULL;
+    return -1;
 }
 
 static int set_nonblock(int fd)
@@ -354,8 +359,8 @@ static seer_err stdio_start(seer_mcp_transport *t, seer_loop *loop, const seer_m
     sigaddset(&pipe_set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
 
-    char *exe = resolve_exe(s->argv[0], s->envp);
-    if (!exe)
+    char exe[PATH_MAX];
+    if (resolve_exe(s->argv[0], s->envp, exe) != 0)
         return seer_error_set(err, SEER_ESPAWN, "cannot run '%s': %s", s->argv[0],
                               strerror(errno));
     int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, rep[2] = {-1, -1}, err_fd = -1;
@@ -410,7 +415,6 @@ static seer_err stdio_start(seer_mcp_transport *t, seer_loop *loop, const seer_m
     if (s->out_fd < 0)
         begin_shutdown(s); /* could not watch: shut down at once, report on exit */
 out:
-    free(exe);
     close_fd(&in_p[0]);
     close_fd(&in_p[1]);
     close_fd(&out_p[0]);
