@@ -59,6 +59,9 @@
 #include <string.h>
 
 #include "mcp/jsonrpc.h"
+#ifdef SEER_MCP_HAVE_HTTP
+#include "mcp/http_transport.h"
+#endif
 #include "mcp/stdio_transport.h"
 #include "pipeline/clock.h"
 #include "pipeline/secrets.h"
@@ -1360,6 +1363,12 @@ seer_mcp_transport *seer_mcp_transport_from_spec(const char *spec, const char *s
         return t;
     }
     if (strncmp(spec, "http://", 7) == 0 || strncmp(spec, "https://", 8) == 0) {
+#ifdef SEER_MCP_HAVE_HTTP
+        seer_mcp_http_options ho = {0};
+        ho.url = spec;
+        ho.token_env = getenv("SEER_MCP_TOKEN") ? "SEER_MCP_TOKEN" : NULL;
+        return seer_mcp_http_transport_new(&ho, err);
+#endif
         seer_error_set(err, SEER_EINVAL,
                        "MCP spec '%.200s': the Streamable HTTP transport is not supported yet "
                        "(use stdio:COMMAND ARGS...)",

@@ -190,9 +190,10 @@ seer_tool_result *seer_mcp_tool_result_from_reply(const seer_mcp_client *c,
 
 /* Builds a transport from a command-line SPEC: "stdio:COMMAND ARGS..." (a
  * child process; stderr appended to stderr_log, NULL = discarded) or an
- * http(s):// URL (Streamable HTTP: not supported yet -> SEER_EINVAL with a
- * clear message).  NULL with err on failure.  Caller owns the transport.
- * Thread-safe. */
+ * http(s):// URL (Streamable HTTP, with a bearer token from the environment
+ * variable SEER_MCP_TOKEN when set; in a build without the HTTP transport:
+ * SEER_EINVAL saying it is not supported yet).  NULL with err on failure.
+ * Caller owns the transport.  Thread-safe. */
 seer_mcp_transport *seer_mcp_transport_from_spec(const char *spec, const char *stderr_log,
                                                  seer_error *err);
 

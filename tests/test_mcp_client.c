@@ -1220,9 +1220,14 @@ static void t_cli(void **st)
              seer, self_path);
     assert_int_equal(run(cmd, out, sizeof out), 2);
     assert_non_null(strstr(out, "JSON object"));
+    /* nothing listens on port 9: refused (or, without the HTTP transport,
+     * a usage error saying so) */
     snprintf(cmd, sizeof cmd, "'%s' mcp tools http://127.0.0.1:9/mcp 2>&1", seer);
-    assert_int_equal(run(cmd, out, sizeof out), 2);
-    assert_non_null(strstr(out, "not supported yet"));
+    int st_http = run(cmd, out, sizeof out);
+    if (st_http == 2)
+        assert_non_null(strstr(out, "not supported yet"));
+    else
+        assert_int_equal(st_http, 1);
     snprintf(cmd, sizeof cmd, "'%s' mcp frobnicate x 2>&1", seer);
     assert_int_equal(run(cmd, out, sizeof out), 2);
     snprintf(cmd, sizeof cmd, "'%s' mcp tools 'stdio:/nonexistent/srv' 2>&1", seer);
