@@ -35,6 +35,7 @@ int seer_cmd_verify(int argc, char **argv);  /* cli/cmd_archive.c */
 int seer_cmd_serve(int argc, char **argv); /* cli/cmd_serve.c (owned by sandbox) */
 
 int seer_cmd_mcp(int argc, char **argv); /* cli/cmd_mcp.c */
+int seer_cmd_judge(int argc, char **argv); /* cli/cmd_judge.c (owned by judge) */
 
 const seer_cli_cmd seer_cli_commands[] = {
     {"agent", "run one agent: a model with a system prompt, a prompt and tools", seer_cmd_agent},
@@ -45,6 +46,7 @@ const seer_cli_cmd seer_cli_commands[] = {
      seer_cmd_archive},
     {"verify", "check a run archive against its manifest; optionally extract it", seer_cmd_verify},
     {"mcp", "list or call the tools of an MCP server (stdio:COMMAND... or URL)", seer_cmd_mcp},
+    {"judge", "rescore a run's transcripts with one or more judge models", seer_cmd_judge},
     {NULL, NULL, NULL},
 };
 

@@ -1024,6 +1024,73 @@ cJSON *seer_judge_result_json(const seer_judge_result *r, const seer_dimset *dim
     return o;
 }
 
+/* Fills *pj from r (pointers into r and into the two arrays returned, which
+ * the caller frees: *scores with free, *hl with cJSON_Delete). */
+static seer_err petri_judge_of(const seer_judge_result *r, const seer_dimset *dims,
+                               seer_petri_judge *pj, seer_petri_score **scores, cJSON **hl)
+{
+    memset(pj, 0, sizeof *pj);
+    *scores = NULL;
+    *hl = NULL;
+    cJSON *j = seer_judge_result_json(r, NULL);
+    if (!j)
+        return SEER_ENOMEM;
+    *hl = cJSON_DetachItemFromObject(j, "highlights");
+    cJSON_Delete(j);
+    if (!*hl)
+        return SEER_ENOMEM;
+    size_t n = r->status == SEER_JUDGE_OK ? r->n_dims : 0;
+    *scores = calloc(n ? n : 1, sizeof **scores);
+    if (!*scores) {
+        cJSON_Delete(*hl);
+        *hl = NULL;
+        return SEER_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        long k = seer_dimset_find(dims, r->dims[i]);
+        (*scores)[i].name = r->dims[i];
+        (*scores)[i].value = r->scores[i];
+        (*scores)[i].description = k >= 0 ? dims->dims[k].rubric : NULL;
+    }
+    pj->judge_model = r->judge;
+    pj->response = r->response;
+    pj->summary = r->summary;
+    pj->justification = r->status == SEER_JUDGE_OK ? r->justification : r->reason;
+    pj->scores = *scores;
+    pj->n_scores = n;
+    pj->highlights = *hl;
+    return SEER_OK;
+}
+
+seer_err seer_judge_record(seer_petri *p, const seer_judge_result *r, const seer_dimset *dims,
+                           seer_error *err)
+{
+    seer_petri_judge pj;
+    seer_petri_score *scores;
+    cJSON *hl;
+    if (petri_judge_of(r, dims, &pj, &scores, &hl))
+        return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    seer_err rc = seer_petri_set_judge(p, &pj, err);
+    free(scores);
+    cJSON_Delete(hl);
+    return rc;
+}
+
+seer_err seer_judge_record_file(const char *run_dir, const char *sample_id,
+                                const seer_judge_result *r, const seer_dimset *dims,
+                                seer_error *err)
+{
+    seer_petri_judge pj;
+    seer_petri_score *scores;
+    cJSON *hl;
+    if (petri_judge_of(r, dims, &pj, &scores, &hl))
+        return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    seer_err rc = seer_petri_append_judge(run_dir, sample_id, &pj, err);
+    free(scores);
+    cJSON_Delete(hl);
+    return rc;
+}
+
 /* ---- the judging actor ------------------------------------------------------- */
 
 typedef struct judging {

@@ -178,6 +178,19 @@ int seer_judge_result_score(const seer_judge_result *r, const char *name);
  * on OOM.  Thread-safe. */
 cJSON *seer_judge_result_json(const seer_judge_result *r, const seer_dimset *dims);
 
+/* Records a judging in a sample's Petri journal (transcripts/petri.h) as a
+ * seer_judge line: judge model, response, summary, justification, scores
+ * with their rubrics (none when the judging failed) and the highlights of
+ * seer_judge_result_json.  The transcript then shows it in
+ * metadata.judge_output.  Same threading as seer_petri_set_judge. */
+seer_err seer_judge_record(seer_petri *p, const seer_judge_result *r, const seer_dimset *dims,
+                           seer_error *err);
+/* The same for a finished sample on disk (rescoring): appends to
+ * RUN/journals/<sample_id>.jsonl and re-renders its transcript. */
+seer_err seer_judge_record_file(const char *run_dir, const char *sample_id,
+                                const seer_judge_result *r, const seer_dimset *dims,
+                                seer_error *err);
+
 /* ---- running a judging ------------------------------------------------------ */
 
 #define SEER_JUDGE_RETRIES_DEFAULT 2
