@@ -44,6 +44,7 @@ struct seer_mcp_inproc_conn {
     seer_loop *loop;       /* set at start */
     inproc_t *t;           /* loop thread only; NULL after close */
     seer_mcp_inproc_server srv;
+    void *data;            /* the server's, touched only from its callbacks */
 };
 
 struct inproc_t {
@@ -69,6 +70,16 @@ void seer_mcp_inproc_conn_unref(seer_mcp_inproc_conn *c)
         return;
     pthread_mutex_destroy(&c->mu);
     free(c);
+}
+
+void seer_mcp_inproc_conn_set_data(seer_mcp_inproc_conn *c, void *data)
+{
+    c->data = data;
+}
+
+void *seer_mcp_inproc_conn_data(const seer_mcp_inproc_conn *c)
+{
+    return c->data;
 }
 
 static void conn_unref_v(void *c)

@@ -52,4 +52,20 @@ seer_err seer_mcp_inproc_reply(seer_mcp_inproc_conn *conn, const char *line, siz
 void seer_mcp_inproc_conn_ref(seer_mcp_inproc_conn *conn);
 void seer_mcp_inproc_conn_unref(seer_mcp_inproc_conn *conn);
 
+/* One pointer of the server's own per connection (e.g. its session), NULL
+ * at first.  Only from on_line/on_close, which never run at once for one
+ * connection. */
+void seer_mcp_inproc_conn_set_data(seer_mcp_inproc_conn *conn, void *data);
+void *seer_mcp_inproc_conn_data(const seer_mcp_inproc_conn *conn);
+
+/* Serves srv (mcp/server.h: seer's MCP server library) in-process: the
+ * connection gets its own session, fed on `pool` and closed with the
+ * transport.  srv and pool are borrowed and must outlive the transport's
+ * client.  NULL with err on OOM.  Defined only in builds that include the
+ * server library (then SEER_MCP_HAVE_SERVER is defined for every user of
+ * mcp_dep).  Thread-safe. */
+typedef struct seer_mcp_server seer_mcp_server;
+seer_mcp_transport *seer_mcp_inproc_serve(seer_mcp_server *srv, seer_pool *pool,
+                                          seer_error *err);
+
 #endif

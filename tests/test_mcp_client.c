@@ -36,6 +36,9 @@
 #include "mcp/jsonrpc.h"
 #include "mcp/stdio_transport.h"
 #include "mcp/toolset.h"
+#ifdef SEER_MCP_HAVE_SERVER
+#include "mcp/server.h"
+#endif
 #include "pipeline/actor.h"
 #include "pipeline/loop.h"
 #include "pipeline/pool.h"
@@ -1154,6 +1157,69 @@ static void t_inproc_transport(void **st)
     assert_true(atomic_load(&s.lines) >= 4); /* initialize, pong, initialized, list, call */
 }
 
+/* ---- seer's own server library behind the in-process transport ------------------ */
+
+#ifdef SEER_MCP_HAVE_SERVER
+static void add_tool_fn(void *user, seer_mcp_call *call, const cJSON *args)
+{
+    (void)user;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%g", cJSON_GetObjectItem(args, "a")->valuedouble +
+                                        cJSON_GetObjectItem(args, "b")->valuedouble);
+    seer_mcp_call_complete(call, seer_tool_result_new(buf, 0));
+}
+#endif
+
+static void t_inproc_server_library(void **st)
+{
+#ifdef SEER_MCP_HAVE_SERVER
+    env *e = *st;
+    seer_error err;
+    seer_mcp_server_opts so = {.name = "seer-test"};
+    seer_mcp_server *srv = seer_mcp_server_new(&so, &err);
+    assert_non_null(srv);
+    seer_mcp_tool tl = {.name = "math.add",
+                        .description = "adds",
+                        .input_schema_json = "{\"type\":\"object\",\"properties\":{\"a\":"
+                                             "{\"type\":\"number\"},\"b\":{\"type\":"
+                                             "\"number\"}},\"required\":[\"a\",\"b\"]}"};
+    assert_int_equal(seer_mcp_server_add_tool(srv, &tl, add_tool_fn, NULL, &err), SEER_OK);
+    seer_mcp_transport *t = seer_mcp_inproc_serve(srv, e->pool, &err);
+    seer_mcp_client *c = seer_mcp_client_new(e->loop, t, NULL, &err);
+    assert_int_equal(seer_mcp_client_wait_ready(c, &err), SEER_OK);
+    assert_string_equal(seer_mcp_client_protocol(c), "2025-11-25");
+    /* through the toolset adapter: "math.add" is offered as "math_add" */
+    seer_toolset *ts = seer_mcp_toolset_new("seer", c, 1, 0, &err);
+    seer_tool_def *defs = NULL;
+    size_t n = 0;
+    assert_int_equal(seer_toolset_list(ts, &defs, &n, &err), SEER_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(defs[0].name, "math_add");
+    seer_tool_defs_free(defs, n);
+    char *out = call_text(c, "math.add", "{\"a\":2,\"b\":40}", SEER_OK);
+    assert_string_equal(out, "42");
+    free(out);
+    /* bad arguments come back as an error, whichever way the server says it */
+    cJSON *res = NULL;
+    seer_err rc = seer_mcp_client_call_sync(c, "math.add", "{\"a\":\"x\"}", 0, &res, &err);
+    if (rc == SEER_OK) {
+        seer_tool_result *r = seer_mcp_tool_result_from_json(res);
+        assert_true(r->is_error);
+        seer_tool_result_free(r);
+        cJSON_Delete(res);
+    } else {
+        assert_int_equal(rc, SEER_EPROTO);
+    }
+    seer_toolset_free(ts); /* frees the client: the session is closed */
+    seer_pool_shutdown(e->pool, 1);
+    seer_mcp_server_free(srv);
+#else
+    (void)st;
+    print_message("skipped: this build has no MCP server library (mcp/server.c)\n");
+    skip();
+#endif
+}
+
 /* ---- the CLI: seer mcp tools / call against the fake server ---------------------- */
 
 /* Runs cmd with a shell, collects stdout+stderr into out, returns the exit
@@ -1261,6 +1327,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(t_free_with_calls_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(t_toolset_adapter, setup, teardown),
         cmocka_unit_test_setup_teardown(t_inproc_transport, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_inproc_server_library, setup, teardown),
         cmocka_unit_test(t_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
