@@ -35,12 +35,15 @@ int seer_cmd_verify(int argc, char **argv);  /* cli/cmd_archive.c */
 int seer_cmd_serve(int argc, char **argv); /* cli/cmd_serve.c (owned by sandbox) */
 
 int seer_cmd_mcp(int argc, char **argv); /* cli/cmd_mcp.c */
+int seer_cmd_serve_target(int argc, char **argv); /* cli/cmd_serve_target.c (owned by audit) */
 int seer_cmd_judge(int argc, char **argv); /* cli/cmd_judge.c (owned by judge) */
 
 const seer_cli_cmd seer_cli_commands[] = {
     {"agent", "run one agent: a model with a system prompt, a prompt and tools", seer_cmd_agent},
     {"ask", "ask a model one question and print the answer", seer_cmd_ask},
     {"demo", "run N offline mock agents concurrently on the pipeline", seer_cmd_demo},
+    {"serve target", "serve the target conversation toolset (Petri's auditor tools) over MCP",
+     seer_cmd_serve_target},
     {"serve", "serve a Python interface file's @expose functions over MCP stdio", seer_cmd_serve},
     {"archive", "pack a run directory with a SHA-256 manifest (.tar.zst, .tar.gz, .zip)",
      seer_cmd_archive},
@@ -258,9 +261,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "seer: unknown flag '%s' (see 'seer --help')\n", a);
         return SEER_EXIT_USAGE;
     }
-    for (const seer_cli_cmd *c = seer_cli_commands; c->name; c++)
+    for (const seer_cli_cmd *c = seer_cli_commands; c->name; c++) {
+        /* "serve target": a two-word command, matched before plain "serve" */
+        const char *sp = strchr(c->name, ' ');
+        if (sp && argc >= 3 && strncmp(c->name, a, (size_t)(sp - c->name)) == 0 &&
+            a[sp - c->name] == '\0' && strcmp(sp + 1, argv[2]) == 0)
+            return c->run(argc - 2, argv + 2);
         if (strcmp(c->name, a) == 0)
             return c->run(argc - 1, argv + 1);
+    }
     fprintf(stderr, "seer: unknown command '%s' (see 'seer --help')\n", a);
     return SEER_EXIT_USAGE;
 }

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -784,6 +785,131 @@ static void test_mock_target(void **state)
     assert_int_equal(fake_provider_count(fx->fp), 0);
 }
 
+/* ---- `seer serve target` as an MCP stdio server ----------------------------------- */
+
+typedef struct child {
+    pid_t pid;
+    FILE *in;  /* to the server's stdin */
+    FILE *out; /* from its stdout */
+} child;
+
+static int spawn_seer(child *c, const char *const *args)
+{
+    const char *bd = getenv("SEER_BUILD_DIR");
+    if (!bd) return -1;
+    char exe[512];
+    snprintf(exe, sizeof exe, "%s/seer", bd);
+    int to[2], from[2];
+    assert_int_equal(pipe(to), 0);
+    assert_int_equal(pipe(from), 0);
+    c->pid = fork();
+    assert_true(c->pid >= 0);
+    if (c->pid == 0) {
+        dup2(to[0], 0);
+        dup2(from[1], 1);
+        close(to[0]), close(to[1]), close(from[0]), close(from[1]);
+        char *av[32];
+        int n = 0;
+        av[n++] = exe;
+        for (int i = 0; args[i] && n < 31; i++)
+            av[n++] = (char *)args[i];
+        av[n] = NULL;
+        execv(exe, av);
+        _exit(127);
+    }
+    close(to[0]);
+    close(from[1]);
+    c->in = fdopen(to[1], "w");
+    c->out = fdopen(from[0], "r");
+    return 0;
+}
+
+/* Sends one request line and returns the parsed response line. */
+static cJSON *rpc(child *c, const char *line)
+{
+    fprintf(c->in, "%s\n", line);
+    fflush(c->in);
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&buf, &cap, c->out);
+    assert_true(n > 0);
+    cJSON *j = cJSON_Parse(buf);
+    if (!j) fprintf(stderr, "not JSON: %s\n", buf);
+    free(buf);
+    assert_non_null(j);
+    return j;
+}
+
+static const char *call_text(const cJSON *resp)
+{
+    const cJSON *content = cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "result"), "content");
+    const cJSON *t = cJSON_GetObjectItem(cJSON_GetArrayItem(content, 0), "text");
+    assert_true(cJSON_IsString(t));
+    return t->valuestring;
+}
+
+static void test_serve_target_stdio(void **state)
+{
+    fixture *fx = *state;
+    child c;
+    const char *const args[] = {
+        "serve",       "target",   "--target-model", "mockllm/model", "--out", fx->dir,
+        "--sample-id", "served-1", "--seed",         "Say hi.",       NULL};
+    if (spawn_seer(&c, args) != 0) skip(); /* SEER_BUILD_DIR unset: not run by meson */
+    cJSON *r = rpc(&c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
+                       "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":"
+                       "{\"name\":\"test\",\"version\":\"1\"}}}");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "result"), "serverInfo"),
+                            "name")
+            ->valuestring,
+        "seer-target");
+    cJSON_Delete(r);
+    fprintf(c.in, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
+    r = rpc(&c, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
+    const cJSON *tools = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "result"), "tools");
+    assert_int_equal(cJSON_GetArraySize(tools), 7);
+    int has_send = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tools) has_send |=
+        !strcmp(cJSON_GetObjectItem(t, "name")->valuestring, "send_tool_call_result");
+    assert_true(has_send);
+    cJSON_Delete(r);
+    r = rpc(&c, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
+                "\"set_target_system_message\",\"arguments\":{\"system_message\":\"Be kind.\"}}}");
+    assert_non_null(strstr(call_text(r), "cleared"));
+    cJSON_Delete(r);
+    r = rpc(&c, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":"
+                "\"send_message\",\"arguments\":{\"message\":\"Hello\",\"prefill\":\"Sure:\"}}}");
+    assert_non_null(strstr(call_text(r), "<target_response message_index=\"2\">\nSure:"));
+    assert_non_null(strstr(call_text(r), "mockllm target"));
+    cJSON_Delete(r);
+    r = rpc(&c, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":"
+                "\"send_tool_call_result\",\"arguments\":{\"tool_call_id\":\"nope\",\"result\":"
+                "\"x\"}}}");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "result"), "isError")));
+    assert_non_null(strstr(call_text(r), "no pending tool calls"));
+    cJSON_Delete(r);
+    fclose(c.in); /* EOF: the server finishes the transcript and exits 0 */
+    int status = 0;
+    assert_int_equal(waitpid(c.pid, &status, 0), c.pid);
+    fclose(c.out);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    seer_error e;
+    assert_int_equal(seer_petri_journal_state(fx->dir, "served-1", &e), SEER_PETRI_FINISHED);
+    char *path = NULL;
+    assert_int_equal(seer_petri_render_journal(fx->dir, "served-1", &path, &e), SEER_OK);
+    seer_petri_doc *doc = seer_petri_load(path, &e);
+    assert_non_null(doc);
+    size_t nb = 0;
+    const seer_petri_branch *br = seer_petri_doc_branches(doc, SEER_VIEW_TARGET, &nb, &e);
+    assert_int_equal(nb, 1);
+    assert_int_equal(br[0].n, 3);
+    seer_petri_doc_free(doc);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -798,6 +924,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_calls_queue_in_order, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_in_flight, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_mock_target, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_serve_target_stdio, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,213 @@
+/*
+ * cmd_serve_target.c - `seer serve target --target-model M`: the target
+ * conversation toolset (audit/target.h) as a standalone MCP server, so any
+ * MCP client -- another framework's auditor, an IDE, a person with an MCP
+ * inspector -- can audit a model with Petri's tools through seer.
+ *
+ * The server speaks MCP over stdio (one JSON-RPC message per line on
+ * stdin/stdout; nothing else is ever written to stdout).  With --out DIR the
+ * conversation is also journaled as a Petri sample (DIR/journals/ID.jsonl)
+ * and rendered to DIR/transcripts/ when the client disconnects, so a session
+ * driven by any client leaves a transcript that opens in Petri's viewer.
+ * Streamable HTTP (--http) needs the MCP HTTP server library, which is not
+ * part of seer yet: the flag is accepted and refused with that reason.
+ *
+ * DESIGN
+ *
+ * main() blocked SIGINT/SIGTERM before any thread; this command turns them
+ * into a signalfd that seer_mcp_serve_fds watches as its stop fd, so Ctrl-C
+ * or a client's TERM ends the session in order: in-flight calls are
+ * cancelled and answered, the journal is finished and rendered, then
+ * everything is freed.  The calling thread reads stdin; the pool runs the
+ * toolset's actor; the loop carries the target's HTTP requests.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "audit/target.h"
+#include "cli/cli.h"
+#include "mcp/server.h"
+
+int seer_cmd_serve_target(int argc, char **argv);
+
+static const char serve_usage[] =
+    "seer serve target --target-model M [-M key=value ...] [--out DIR] [--sample-id ID]\n"
+    "                         [--seed TEXT] [--http HOST:PORT]";
+
+static const char instructions[] =
+    "Tools to audit a target AI model (Petri's auditor tools): set_target_system_message, "
+    "create_tool / remove_tool (synthetic tools from a Python signature with a docstring; "
+    "you invent their results), send_message (optional prefill), send_tool_call_result "
+    "(the target continues once every pending call has a result), rollback_conversation, "
+    "end_conversation.";
+
+typedef struct serve_rt {
+    seer_env *env;
+    seer_model *model;
+    seer_pool *pool;
+    seer_loop *loop;
+    seer_petri *journal;
+    seer_toolset *ts;
+    seer_mcp_server *srv;
+    int sigfd;
+} serve_rt;
+
+static void rt_close(serve_rt *rt)
+{
+    if (rt->srv) seer_mcp_server_free(rt->srv); /* frees the toolset (owned) */
+    if (rt->loop) seer_loop_stop(rt->loop);
+    if (rt->pool) seer_pool_shutdown(rt->pool, 1);
+    seer_petri_close(rt->journal);
+    seer_model_free(rt->model);
+    if (rt->loop) seer_loop_free(rt->loop);
+    if (rt->pool) seer_pool_free(rt->pool);
+    seer_env_free(rt->env);
+    if (rt->sigfd >= 0) close(rt->sigfd);
+}
+
+/* Finishes and renders the journal; prints where the transcript went. */
+static int finish_journal(serve_rt *rt, const char *status)
+{
+    seer_error err;
+    char *path = NULL;
+    if (seer_petri_finish(rt->journal, status, NULL, &err) != SEER_OK ||
+        seer_petri_render(rt->journal, &path, &err) != SEER_OK) {
+        fprintf(stderr, "seer serve target: transcript: %s\n", err.msg);
+        return SEER_EXIT_FAIL;
+    }
+    fprintf(stderr, "seer serve target: transcript written to %s\n", path);
+    free(path);
+    return SEER_EXIT_OK;
+}
+
+int seer_cmd_serve_target(int argc, char **argv)
+{
+    const char *model_name = NULL, *out = NULL, *sample_id = NULL, *seed = NULL, *http = NULL;
+    seer_cli_list mopts = {.n = 0};
+    const seer_cli_opt opts[] = {
+        {"target-model", 't', SEER_CLI_STR, &model_name, "M",
+         "the model under audit, provider/model (mockllm/model offline)", 0, 0},
+        {"model-opt", 'M', SEER_CLI_LIST, &mopts, "key=value", "target model option", 0, 0},
+        {"out", 'o', SEER_CLI_STR, &out, "DIR",
+         "journal the session as a Petri sample in DIR and render its transcript", 0, 0},
+        {"sample-id", 0, SEER_CLI_STR, &sample_id, "ID",
+         "sample id with --out (default "
+         "serve-<time>)",
+         0, 0},
+        {"seed", 0, SEER_CLI_STR, &seed, "TEXT", "seed instruction recorded with --out", 0, 0},
+        {"http", 0, SEER_CLI_STR, &http, "HOST:PORT", "serve Streamable HTTP instead of stdio", 0,
+         0},
+        {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
+    };
+    const char *pos[1];
+    size_t npos;
+    int rc = seer_cli_parse("serve target", serve_usage, opts, argc, argv, pos, 0, &npos);
+    if (rc) return rc == 1 ? SEER_EXIT_OK : rc;
+    if (!model_name)
+        return seer_cli_usage_error("serve target", "flag '--target-model' is required");
+    if (http)
+        return seer_cli_usage_error("serve target",
+                                    "flag '--http': Streamable HTTP serving is not available in "
+                                    "this build (the MCP HTTP server library is not part of seer "
+                                    "yet); serve over stdio");
+    if ((sample_id || seed) && !out)
+        return seer_cli_usage_error("serve target",
+                                    "flags '--sample-id' and '--seed' need '--out'");
+
+    serve_rt rt = {.sigfd = -1};
+    seer_error err = {0};
+    int status = SEER_EXIT_FAIL;
+    rt.env = seer_env_load(NULL, &err);
+    if (!rt.env) {
+        fprintf(stderr, "seer serve target: %s\n", err.msg);
+        return SEER_EXIT_FAIL;
+    }
+    seer_model_options o;
+    seer_model_options_init(&o);
+    for (size_t i = 0; i < mopts.n; i++) {
+        if (seer_model_options_set(&o, mopts.items[i], &err) != SEER_OK) {
+            seer_model_options_clear(&o);
+            rt_close(&rt);
+            return seer_cli_usage_error("serve target", "flag '-M %s': %s", mopts.items[i],
+                                        err.msg);
+        }
+    }
+    /* mockllm plays the target role even when the auditor gives it tools */
+    if (strncmp(model_name, "mockllm/", 8) == 0 && !o.mock_role && !o.mock_script)
+        o.mock_role = strdup("target");
+    rt.model = seer_model_open(model_name, &o, rt.env, &err);
+    seer_model_options_clear(&o);
+    if (!rt.model) {
+        fprintf(stderr, "seer serve target: %s\n", err.msg);
+        goto done;
+    }
+    rt.pool = seer_pool_new(0, &err);
+    rt.loop = rt.pool ? seer_loop_new(NULL, &err) : NULL;
+    if (!rt.pool || !rt.loop || seer_loop_start(rt.loop) != SEER_OK) {
+        fprintf(stderr, "seer serve target: cannot start the pipeline: %s\n", err.msg);
+        goto done;
+    }
+    if (out) {
+        char idbuf[64];
+        if (!sample_id) {
+            char ts[32];
+            seer_cli_timestamp(ts, sizeof ts);
+            snprintf(idbuf, sizeof idbuf, "serve-%s", ts);
+            sample_id = idbuf;
+        }
+        seer_petri_meta meta = {.sample_id = sample_id,
+                                .auditor_model = "mcp-client",
+                                .target_model = seer_model_name(rt.model),
+                                .seed_instruction = seed,
+                                .mock = seer_model_is_mock(rt.model)};
+        rt.journal = seer_petri_open(out, NULL, &meta, &err);
+        if (!rt.journal) {
+            fprintf(stderr, "seer serve target: %s\n", err.msg);
+            goto done;
+        }
+    }
+    seer_target_config tc = {
+        .model = rt.model, .loop = rt.loop, .pool = rt.pool, .journal = rt.journal};
+    rt.ts = seer_target_toolset_new(&tc, &err);
+    seer_mcp_server_opts so = {
+        .name = "seer-target", .title = "seer target conversation", .instructions = instructions};
+    rt.srv = rt.ts ? seer_mcp_server_new(&so, &err) : NULL;
+    if (!rt.srv || seer_mcp_server_add_toolset(rt.srv, rt.ts, rt.pool, 1, &err) != SEER_OK) {
+        fprintf(stderr, "seer serve target: %s\n", err.msg);
+        seer_toolset_free(rt.ts);
+        goto done;
+    }
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    rt.sigfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+    if (rt.sigfd < 0) {
+        fprintf(stderr, "seer serve target: signalfd: %s\n", strerror(errno));
+        goto done;
+    }
+    fprintf(stderr, "seer serve target: serving %s over MCP stdio%s\n", seer_model_name(rt.model),
+            seer_model_is_mock(rt.model) ? " (MOCK target: mockllm, offline)" : "");
+    seer_err e = seer_mcp_serve_fds(rt.srv, STDIN_FILENO, STDOUT_FILENO, rt.sigfd, 0, &err);
+    if (e != SEER_OK) fprintf(stderr, "seer serve target: %s\n", err.msg);
+    status = e == SEER_OK ? SEER_EXIT_OK : SEER_EXIT_FAIL;
+    /* every call has been answered; let the pool run what the answers left
+     * (the server's completions, the toolset's actor) before freeing, so
+     * no edit reaches the journal after its final line */
+    seer_pool_shutdown(rt.pool, 1);
+    seer_mcp_server_free(rt.srv); /* frees the toolset too */
+    rt.srv = NULL;
+    if (rt.journal) {
+        int jr = finish_journal(&rt, e == SEER_OK ? "completed" : "failed");
+        if (status == SEER_EXIT_OK)
+            status = jr;
+    }
+done:
+    rt_close(&rt);
+    return status;
+}
