@@ -15,6 +15,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -854,6 +855,54 @@ static void test_garbage_then_recovers(void **state)
     assert_string_equal(r->content, "4");
 }
 
+/* Host processes whose command line is exactly "sleep SECONDS". */
+static int count_sleepers(long seconds)
+{
+    char want[32];
+    int wl = snprintf(want, sizeof want, "sleep%c%ld", 0, seconds) + 1;
+    DIR *d = opendir("/proc");
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        char path[300], buf[64];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        ssize_t r = read(fd, buf, sizeof buf);
+        close(fd);
+        if (r == wl && memcmp(buf, want, (size_t)wl) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_process_tree_dies_with_sandbox(void **state)
+{
+    fixture *f = *state;
+    SKIP_WITHOUT_BWRAP();
+    long secs = 40000 + getpid() % 10000; /* unique on this machine */
+    start_ok(f, IFACE_SANDBOX("tree", ""), "tree");
+    char args[64];
+    snprintf(args, sizeof args, "{\"seconds\": %ld}", secs);
+    seer_tool_result *r = call(f, "daemon", args);
+    assert_false(r->is_error);
+    r = call(f, "daemon", args);
+    assert_false(r->is_error);
+    assert_int_equal(count_sleepers(secs), 2); /* detached, in their own sessions */
+    pid_t server = seer_sandbox_pid(f->ts);
+    seer_toolset_free(f->ts);
+    f->ts = NULL;
+    for (int i = 0; i < 100 && count_sleepers(secs) > 0; i++)
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
+    assert_int_equal(count_sleepers(secs), 0);
+    assert_false(alive(server));
+}
+
 /* ---- hidden models ----------------------------------------------------------------------------- */
 
 static void test_hidden_models_never_visible(void **state)
@@ -992,6 +1041,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hang_times_out_and_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_then_restart_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_then_recovers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_process_tree_dies_with_sandbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hidden_models_never_visible, setup, teardown),
         cmocka_unit_test_setup_teardown(test_launcher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_serve_expose, setup, teardown),

@@ -118,3 +118,14 @@ def garbage() -> str:
 def pid() -> int:
     """The server's process id (changes after a restart)."""
     return os.getpid()
+
+
+@expose
+def daemon(seconds: int) -> int:
+    """Starts a detached background process (its own session) that would
+    outlive this server if the sandbox did not kill the whole tree."""
+    import subprocess
+    p = subprocess.Popen(["sleep", str(seconds)], start_new_session=True,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    return p.pid
