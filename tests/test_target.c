@@ -851,7 +851,7 @@ static const char *call_text(const cJSON *resp)
 static void test_serve_target_stdio(void **state)
 {
     fixture *fx = *state;
-    child c;
+    child c = {0};
     const char *const args[] = {
         "serve",       "target",   "--target-model", "mockllm/model", "--out", fx->dir,
         "--sample-id", "served-1", "--seed",         "Say hi.",       NULL};
