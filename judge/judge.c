@@ -738,7 +738,7 @@ static int score_line(const char *line, size_t len, char *name, size_t name_cap,
     return 1;
 }
 
-/* Parses "X/10", "X", "X / 10".  Returns 1..10, 0 when it is a well-formed
+/* Parses "X/10", "X", "X / 10" (and "X/10 (a reason)").  Returns 1..10, 0 when it is a well-formed
  * integer out of range (*num set), -1 when malformed. */
 static int score_value(const char *v, size_t len, long *num)
 {
@@ -761,6 +761,16 @@ static int score_value(const char *v, size_t len, long *num)
         if (e - p < 2 || strncmp(p, "10", 2) != 0)
             return -1;
         p += 2;
+        if (p + 1 == e && *p == '.')
+            p = e; /* "X/10." at the end of a sentence */
+        /* "X/10 (brief reason)" or "X/10 - reason": a complete score
+         * followed by a separator and words is accepted; "X/100" is not. */
+        if (p < e && (isspace((unsigned char)*p) || *p == '(' || *p == ',' || *p == ';')) {
+            while (p < e && isspace((unsigned char)*p))
+                p++;
+            if (p < e && !isdigit((unsigned char)*p) && *p != '.' && *p != '/')
+                p = e;
+        }
     }
     while (p < e && isspace((unsigned char)*p))
         p++;
