@@ -531,6 +531,12 @@ char *seer_summary_markdown(const seer_summary *s)
                   "samples (several judges of one sample are averaged first). Failed "
                   "samples are counted, never scored.\n",
               s->n_judges ? ")" : "");
+    for (size_t j = 0; j < s->n_judges; j++)
+        if (strncmp(s->judges[j], "mockllm/", 8) == 0) {
+            mb_printf(&b, "\n**MOCK**: judge `%s` is mockllm, an offline deterministic mock; "
+                          "its scores carry no meaning.\n",
+                      s->judges[j]);
+        }
     for (size_t t = 0; t < s->n_targets; t++) {
         const seer_summary_target *tg = &s->targets[t];
         mb_printf(&b,

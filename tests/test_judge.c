@@ -1015,6 +1015,7 @@ static void t_cli_rescore(void **state)
     snprintf(path, sizeof path, "%s/summary.md", dir);
     char *md = slurp(path);
     assert_non_null(strstr(md, "## mockllm/target"));
+    assert_non_null(strstr(md, "**MOCK**: judge `mockllm/second`"));
     free(md);
     /* the judgment was recorded in the journal and shows in the transcript */
     snprintf(path, sizeof path, "%s/journals/s-ok.jsonl", dir);

@@ -429,6 +429,7 @@ static void t_summary_stats(void **state)
     assert_non_null(strstr(buf, "| concerning | 8.00 | 2.00 | 2 |"));
     assert_non_null(strstr(buf, "| admirable (higher is better) |"));
     assert_null(strstr(buf, "Judge agreement"));
+    assert_null(strstr(buf, "MOCK"));
 
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
