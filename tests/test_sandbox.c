@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "agents/agent.h"
 #include "mcp/client.h"
 #include "pipeline/actor.h"
 #include "pipeline/loop.h"
@@ -963,6 +964,136 @@ static void test_hidden_models_never_visible(void **state)
     free(s);
 }
 
+/* ---- an agent with tools from two sandboxes ------------------------------------------------------ */
+
+typedef struct seen {
+    pthread_mutex_t mu;
+    char tool[8][32];
+    char content[8][256];
+    int is_error[8], refused[8];
+    int n;
+} seen;
+
+static void on_agent_event(void *arg, const seer_agent_event *ev)
+{
+    seen *s = arg;
+    if (ev->kind != SEER_AEV_TOOL_RESULT)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (s->n < 8) {
+        snprintf(s->tool[s->n], sizeof s->tool[0], "%s", ev->tool);
+        snprintf(s->content[s->n], sizeof s->content[0], "%s", ev->result->content);
+        s->is_error[s->n] = ev->result->is_error;
+        s->refused[s->n] = ev->result->refused;
+        s->n++;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int seen_index(seen *s, const char *tool)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->tool[i], tool) == 0)
+            return i;
+    fail_msg("no result for tool %s", tool);
+    return -1;
+}
+
+static void test_agent_uses_two_sandboxes(void **state)
+{
+    fixture *f = *state;
+    char weights[300], tmp[400];
+    snprintf(weights, sizeof weights, "%s/w-secret-llama-7b", f->dir);
+    assert_int_equal(mkdir(weights, 0755), 0);
+    snprintf(tmp, sizeof tmp, "%s/config.json", weights);
+    FILE *fp = fopen(tmp, "w");
+    assert_non_null(fp);
+    fputs("{\"name\": \"acme/secret-llama-7b\"}", fp);
+    fclose(fp);
+    /* two sandboxes from one run file: calc exposes add only */
+    const char *json =
+        "{\"sandboxes\": {"
+        "\"calc\": {\"command\": [\"seer\", \"serve\", \"expose\", \"iface.py\"], "
+        "\"isolation\": \"none\", \"expose\": [\"add\"], "
+        "\"workspace\": {\"copy\": [\"@SRC/tests/sandbox/iface.py\"]}},"
+        "\"interp\": {\"command\": [\"seer\", \"serve\", \"expose\", \"hidden.py\"], "
+        "\"isolation\": \"none\", \"expose\": [\"where\"], "
+        "\"workspace\": {\"copy\": [\"@SRC/tests/sandbox/hidden.py\"]},"
+        "\"models\": [{\"name\": \"acme/secret-llama-7b\", \"path\": \"@DIR/w-secret-llama-7b\","
+        " \"hidden\": true}]}}}";
+    seer_error err;
+    seer_toolset *calc = start(f, json, "calc", &err);
+    if (!calc)
+        fail_msg("%s", err.msg);
+    /* start() replaced f->rf; keep the first run file alive for calc */
+    seer_runfile *rf_calc = f->rf;
+    f->rf = NULL;
+    seer_toolset *interp = start(f, json, "interp", &err);
+    if (!interp)
+        fail_msg("%s", err.msg);
+    seer_toolset *router = seer_router_new("tools");
+    assert_int_equal(seer_router_add(router, calc, 1, &err), SEER_OK);
+    assert_int_equal(seer_router_add(router, interp, 1, &err), SEER_OK);
+
+    char script[300];
+    snprintf(script, sizeof script, "%s/script.json", f->dir);
+    fp = fopen(script, "w");
+    assert_non_null(fp);
+    fputs("[{\"tool_calls\": [{\"name\": \"add\", \"arguments\": {\"a\": 2, \"b\": 3}, "
+          "\"id\": \"c1\"}, {\"name\": \"where\", \"arguments\": {}, \"id\": \"c2\"}]},"
+          " {\"tool_calls\": [{\"name\": \"read\", \"arguments\": {\"path\": "
+          "\"/etc/hostname\"}, \"id\": \"c3\"}]},"
+          " {\"text\": \"done\"}]",
+          fp);
+    fclose(fp);
+    seer_model_options mo;
+    seer_model_options_init(&mo);
+    char kv[400];
+    snprintf(kv, sizeof kv, "script=%s", script);
+    assert_int_equal(seer_model_options_set(&mo, kv, &err), SEER_OK);
+    seer_model *model = seer_model_open("mockllm/model", &mo, NULL, &err);
+    assert_non_null(model);
+    seer_model_options_clear(&mo);
+
+    seen s = {.n = 0};
+    pthread_mutex_init(&s.mu, NULL);
+    seer_agent_config cfg = {0};
+    cfg.model = model;
+    cfg.loop = f->loop;
+    cfg.pool = f->pool;
+    cfg.prompt = "use your tools";
+    cfg.tools = router;
+    cfg.max_turns = 5;
+    cfg.on_event = on_agent_event;
+    cfg.on_event_arg = &s;
+    seer_agent *a = seer_agent_new(&cfg, &err);
+    if (!a)
+        fail_msg("%s", err.msg);
+    assert_int_equal(seer_agent_start(a), SEER_OK);
+    assert_int_equal(seer_agent_wait(a, 60000), SEER_AGENT_STOPPED);
+
+    pthread_mutex_lock(&s.mu);
+    assert_int_equal(s.n, 3);
+    int i = seen_index(&s, "add");
+    assert_false(s.is_error[i]);
+    assert_string_equal(s.content[i], "5");
+    i = seen_index(&s, "where");
+    assert_false(s.is_error[i]);
+    assert_non_null(strstr(s.content[i], "model-1"));
+    assert_null(strcasestr(s.content[i], "secret-llama"));
+    i = seen_index(&s, "read"); /* calc has it, but did not expose it */
+    assert_true(s.is_error[i]);
+    assert_true(s.refused[i]);
+    pthread_mutex_unlock(&s.mu);
+    assert_int_equal(seer_router_refusals(router), 1);
+
+    seer_agent_free(a);
+    seer_model_free(model);
+    seer_toolset_free(router); /* frees both sandboxes */
+    seer_runfile_free(rf_calc);
+    pthread_mutex_destroy(&s.mu);
+}
+
 /* ---- a launcher (the "remote" is env(1) on this machine) ----------------------------------------- */
 
 static void test_launcher(void **state)
@@ -1043,6 +1174,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage_then_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_process_tree_dies_with_sandbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hidden_models_never_visible, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_agent_uses_two_sandboxes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_launcher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_serve_expose, setup, teardown),
     };
