@@ -223,7 +223,7 @@ static seer_err walk_dir(walk *w, const char *rel, seer_error *err)
         }
     }
     closedir(d);
-    if (rc == SEER_OK)
+    if (rc == SEER_OK && names.n)
         qsort(names.v, names.n, sizeof *names.v, cmp_str);
     for (size_t i = 0; rc == SEER_OK && i < names.n; i++) {
         char sub[PATH_MAX], full[PATH_MAX];
@@ -746,7 +746,8 @@ seer_err seer_archive_verify(const char *path, seer_verify_report *rep, seer_err
     free(buf);
     if (rc != SEER_OK)
         goto out;
-    qsort(d, nd, sizeof *d, cmp_digest);
+    if (nd)
+        qsort(d, nd, sizeof *d, cmp_digest);
     for (size_t i = 1; i < nd; i++) {
         if (strcmp(d[i].name, d[i - 1].name) == 0) {
             rep->malformed++;
