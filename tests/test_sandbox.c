@@ -782,6 +782,18 @@ static void test_limits_enforced(void **state)
     assert_int_equal(st.starts, 1);
 }
 
+static void test_cpu_limit_kills_then_restarts(void **state)
+{
+    fixture *f = *state;
+    SKIP_WITHOUT_BWRAP();
+    start_ok(f, IFACE_SANDBOX("cpu", ", \"cpu_seconds\": 1, \"timeout\": 60"), "cpu");
+    seer_tool_result *r = call(f, "spin", "{\"seconds\": 30}");
+    assert_true(r->is_error);
+    assert_non_null(strstr(r->content, "died during spin"));
+    r = call(f, "add", "{\"a\": 1, \"b\": 2}");
+    assert_string_equal(r->content, "3");
+}
+
 /* ---- faults ---------------------------------------------------------------------------------- */
 
 static void test_hang_times_out_and_restarts(void **state)
@@ -854,6 +866,22 @@ static void test_garbage_then_recovers(void **state)
     assert_non_null(strstr(r->content, "did not answer"));
     r = call(f, "add", "{\"a\": 2, \"b\": 2}");
     assert_string_equal(r->content, "4");
+}
+
+static void test_flood_then_recovers(void **state)
+{
+    fixture *f = *state;
+    SKIP_WITHOUT_BWRAP();
+    start_ok(f, IFACE_SANDBOX("flood", ", \"timeout\": 4"), "flood");
+    seer_tool_result *r = call(f, "flood", "{\"mb\": 20}");
+    assert_true(r->is_error);
+    assert_non_null(strstr(r->content, "did not answer"));
+    r = call(f, "add", "{\"a\": 5, \"b\": 5}");
+    assert_false(r->is_error);
+    assert_string_equal(r->content, "10");
+    seer_sandbox_stats st;
+    seer_sandbox_get_stats(f->ts, &st);
+    assert_int_equal(st.starts, 2);
 }
 
 /* Host processes whose command line is exactly "sleep SECONDS". */
@@ -1169,9 +1197,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_isolation_from_inside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_when_asked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_enforced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cpu_limit_kills_then_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hang_times_out_and_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_then_restart_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_then_recovers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flood_then_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_process_tree_dies_with_sandbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hidden_models_never_visible, setup, teardown),
         cmocka_unit_test_setup_teardown(test_agent_uses_two_sandboxes, setup, teardown),

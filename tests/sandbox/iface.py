@@ -129,3 +129,31 @@ def daemon(seconds: int) -> int:
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     return p.pid
+
+
+@expose
+def flood(mb: int = 20) -> str:
+    """Floods stdout: one line longer than any client accepts, then many
+    short non-protocol lines, then hangs without answering."""
+    import time
+    out = os.fdopen(1, "wb", closefd=False)
+    chunk = b"x" * (1 << 20)
+    for _ in range(mb):
+        out.write(chunk)
+    out.write(b"\n")
+    for i in range(100000):
+        out.write(b'{"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "spam"}}\n')
+    out.flush()
+    time.sleep(3600)
+    return "never"
+
+
+@expose
+def spin(seconds: float) -> str:
+    """Burns CPU for the given wall time."""
+    import time
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        n += 1
+    return "spun"
