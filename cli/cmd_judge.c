@@ -139,8 +139,7 @@ static int load_sample(const char *out, const char *path, sample *s)
     const cJSON *md = seer_petri_doc_metadata(d);
     const cJSON *sx = cJSON_GetObjectItemCaseSensitive(md, "seer");
     s->sample_id = jstr(sx, "sample_id");
-    if (!s->sample_id)
-        s->sample_id = jstr(md, "transcript_id");
+    if (!s->sample_id) s->sample_id = jstr(md, "transcript_id");
     if (!s->sample_id) {
         const char *b = strrchr(path, '/');
         s->sample_id = strdup(b ? b + 1 : path);
@@ -155,8 +154,10 @@ static int load_sample(const char *out, const char *path, sample *s)
     if (cJSON_IsArray(tags)) {
         s->tags = calloc((size_t)cJSON_GetArraySize(tags) + 1, sizeof *s->tags);
         const cJSON *t;
-        cJSON_ArrayForEach(t, tags) if (s->tags && cJSON_IsString(t))
-            s->tags[s->n_tags++] = strdup(t->valuestring);
+        cJSON_ArrayForEach(t, tags)
+        {
+            if (s->tags && cJSON_IsString(t)) s->tags[s->n_tags++] = strdup(t->valuestring);
+        }
     }
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(sx, "status");
     if (cJSON_IsString(st) && strcmp(st->valuestring, "completed") != 0 &&
@@ -195,8 +196,8 @@ static char **list_transcripts(const char *out, size_t *n)
     snprintf(dir, sizeof dir, "%s/%s", out, SEER_PETRI_TRANSCRIPT_DIR);
     DIR *d = opendir(dir);
     if (!d) {
-        fprintf(stderr, "seer judge: %s: %s (is %s a seer run directory?)\n", dir,
-                strerror(errno), out);
+        fprintf(stderr, "seer judge: %s: %s (is %s a seer run directory?)\n", dir, strerror(errno),
+                out);
         return NULL;
     }
     char **names = NULL;
@@ -208,13 +209,11 @@ static char **list_transcripts(const char *out, size_t *n)
             strcmp(e->d_name + l - 5, ".json") != 0)
             continue;
         char **nn = realloc(names, (*n + 2) * sizeof *nn);
-        if (!nn)
-            break;
+        if (!nn) break;
         names = nn;
         size_t pl = strlen(dir) + l + 2;
         names[*n] = malloc(pl);
-        if (!names[*n])
-            break;
+        if (!names[*n]) break;
         snprintf(names[*n], pl, "%s/%s", dir, e->d_name);
         (*n)++;
         names[*n] = NULL;
@@ -232,8 +231,7 @@ static char **list_transcripts(const char *out, size_t *n)
 static int copy_file(const char *from, const char *to)
 {
     FILE *a = fopen(from, "rb");
-    if (!a)
-        return -1;
+    if (!a) return -1;
     FILE *b = fopen(to, "wbx");
     if (!b) {
         fclose(a);
@@ -243,8 +241,7 @@ static int copy_file(const char *from, const char *to)
     size_t r;
     int bad = 0;
     while ((r = fread(buf, 1, sizeof buf, a)) > 0)
-        if (fwrite(buf, 1, r, b) != r)
-            bad = 1;
+        if (fwrite(buf, 1, r, b) != r) bad = 1;
     bad |= ferror(a);
     fclose(a);
     bad |= fflush(b) != 0 || fsync(fileno(b)) != 0;
@@ -270,8 +267,7 @@ static int make_row(const sample *s, const char *judge, const seer_judge_result 
     row->scenario_id = s->scenario_id ? strdup(s->scenario_id) : NULL;
     row->tags = calloc(s->n_tags + 1, sizeof *row->tags);
     for (size_t i = 0; row->tags && i < s->n_tags; i++)
-        if ((row->tags[i] = strdup(s->tags[i])))
-            row->n_tags++;
+        if ((row->tags[i] = strdup(s->tags[i]))) row->n_tags++;
     row->epoch = s->epoch;
     row->auditor = s->auditor ? strdup(s->auditor) : NULL;
     row->target = s->target ? strdup(s->target) : NULL;
@@ -304,8 +300,8 @@ int seer_cmd_judge(int argc, char **argv)
          "add rows to OUT/scores.jsonl instead of replacing it", 0, 0},
         {"max-retries", 0, SEER_CLI_INT, &max_retries, "N",
          "re-asks after an incomplete reply (default 2)", 0, 20},
-        {"parallel", 0, SEER_CLI_INT, &parallel, "N", "judgings in flight at once (default 32)",
-         1, 100000},
+        {"parallel", 0, SEER_CLI_INT, &parallel, "N", "judgings in flight at once (default 32)", 1,
+         100000},
         {"model-opt", 'M', SEER_CLI_LIST, &mopts, "key=value", "option for every judge model", 0,
          0},
         {"quiet", 'q', SEER_CLI_BOOL, &quiet, NULL, "print only the outcome", 0, 0},
@@ -314,10 +310,8 @@ int seer_cmd_judge(int argc, char **argv)
     const char *pos[1];
     size_t npos;
     int rc = seer_cli_parse("judge", judge_usage, opts, argc, argv, pos, 1, &npos);
-    if (rc)
-        return rc == 1 ? SEER_EXIT_OK : rc;
-    if (npos != 1)
-        return seer_cli_usage_error("judge", "needs the run directory OUT");
+    if (rc) return rc == 1 ? SEER_EXIT_OK : rc;
+    if (npos != 1) return seer_cli_usage_error("judge", "needs the run directory OUT");
     if (judges.n == 0)
         return seer_cli_usage_error("judge", "flag '--judge' is required (at least one model)");
     for (size_t i = 0; i < judges.n; i++)
@@ -329,10 +323,8 @@ int seer_cmd_judge(int argc, char **argv)
 
     /* dimensions */
     seer_dimset *dims = seer_dimset_new();
-    if (!dims)
-        return SEER_EXIT_FAIL;
-    if (dimfiles.n == 0)
-        dimfiles.items[dimfiles.n++] = "default";
+    if (!dims) return SEER_EXIT_FAIL;
+    if (dimfiles.n == 0) dimfiles.items[dimfiles.n++] = "default";
     for (size_t i = 0; i < dimfiles.n; i++) {
         seer_dimset *d = seer_dimset_load(dimfiles.items[i], &err);
         if (!d || seer_dimset_append(dims, d, &err) != SEER_OK) {
@@ -354,16 +346,14 @@ int seer_cmd_judge(int argc, char **argv)
     sample *samples = calloc(ns, sizeof *samples);
     int load_failed = !samples;
     for (size_t i = 0; samples && i < ns; i++)
-        if (load_sample(out, paths[i], &samples[i]))
-            load_failed = 1;
+        if (load_sample(out, paths[i], &samples[i])) load_failed = 1;
     for (size_t i = 0; i < ns; i++)
         free(paths[i]);
     free(paths);
 
     /* models and the pipeline */
     seer_env *env = load_failed ? NULL : seer_env_load(NULL, &err);
-    if (!load_failed && !env)
-        fprintf(stderr, "seer judge: %s\n", err.msg);
+    if (!load_failed && !env) fprintf(stderr, "seer judge: %s\n", err.msg);
     seer_model **models = calloc(judges.n, sizeof *models);
     int open_failed = !env || !models;
     for (size_t i = 0; !open_failed && i < judges.n; i++) {
@@ -433,14 +423,17 @@ int seer_cmd_judge(int argc, char **argv)
                 skipped++;
                 continue;
             }
-            seer_judge_config cfg = {.model = models[j->judge], .loop = loop, .pool = pool,
-                                     .dims = dims, .max_retries = (int)max_retries,
+            seer_judge_config cfg = {.model = models[j->judge],
+                                     .loop = loop,
+                                     .pool = pool,
+                                     .dims = dims,
+                                     .max_retries = (int)max_retries,
                                      .ledger = ledger};
             dargs[j - jobs] = (done_arg){.st = &st, .j = j};
             st.running++;
             pthread_mutex_unlock(&st.mu);
-            j->actor = seer_judge_start(&cfg, j->s->view, j->s->seed, on_done, &dargs[j - jobs],
-                                        &err);
+            j->actor =
+                seer_judge_start(&cfg, j->s->view, j->s->seed, on_done, &dargs[j - jobs], &err);
             pthread_mutex_lock(&st.mu);
             if (!j->actor) {
                 st.running--;
@@ -453,8 +446,7 @@ int seer_cmd_judge(int argc, char **argv)
         }
         int finished = st.done + skipped == started + skipped && (next == nj || signo);
         pthread_mutex_unlock(&st.mu);
-        if (finished)
-            break;
+        if (finished) break;
         struct timespec tick = {0, 50 * 1000000L};
         int s = sigtimedwait(&sigs, NULL, &tick);
         if (s > 0) {
@@ -466,8 +458,7 @@ int seer_cmd_judge(int argc, char **argv)
             fprintf(stderr, "\nseer judge: interrupted, cancelling the judgings in flight "
                             "(again to exit at once); nothing will be replaced\n");
             for (size_t i = 0; i < next; i++)
-                if (jobs[i].actor)
-                    seer_actor_post(jobs[i].actor, SEER_MSG_CANCEL, 0, NULL, NULL);
+                if (jobs[i].actor) seer_actor_post(jobs[i].actor, SEER_MSG_CANCEL, 0, NULL, NULL);
         }
     }
     if (signo) {
@@ -519,9 +510,8 @@ int seer_cmd_judge(int argc, char **argv)
             n_jfail++;
         if (!quiet) {
             if (r->status == SEER_JUDGE_OK)
-                printf("%s  %s: ok after %d attempt%s, %zu/%zu quotes verified\n",
-                       j->s->sample_id, jname, r->attempts, r->attempts == 1 ? "" : "s",
-                       verified, r->n_highlights);
+                printf("%s  %s: ok after %d attempt%s, %zu/%zu quotes verified\n", j->s->sample_id,
+                       jname, r->attempts, r->attempts == 1 ? "" : "s", verified, r->n_highlights);
             else
                 printf("%s  %s: %s (%s)\n", j->s->sample_id, jname,
                        seer_judge_status_name(r->status), r->reason ? r->reason : "");
@@ -545,8 +535,7 @@ int seer_cmd_judge(int argc, char **argv)
             rc = SEER_EXIT_FAIL;
             goto cleanup;
         }
-        if (!quiet)
-            fprintf(stderr, "seer judge: the previous scores are kept in %s\n", keep);
+        if (!quiet) fprintf(stderr, "seer judge: the previous scores are kept in %s\n", keep);
     }
     if (seer_scores_write(path, &rows, &err) != SEER_OK) {
         fprintf(stderr, "seer judge: %s\n", err.msg);
@@ -564,10 +553,8 @@ int seer_cmd_judge(int argc, char **argv)
         seer_usage_ledger_total(ledger, &total, NULL, NULL);
         printf("judged %zu transcript%s with %zu judge%s: %zu ok, %zu judge_failed, %zu "
                "audit_failed; %lld tokens in, %lld out\n",
-               ns, ns == 1 ? "" : "s", judges.n, judges.n == 1 ? "" : "s", n_ok, n_jfail,
-               n_afail,
-               (long long)(total.input_tokens + total.cache_read_tokens +
-                           total.cache_write_tokens),
+               ns, ns == 1 ? "" : "s", judges.n, judges.n == 1 ? "" : "s", n_ok, n_jfail, n_afail,
+               (long long)(total.input_tokens + total.cache_read_tokens + total.cache_write_tokens),
                (long long)total.output_tokens);
         printf("scores: %s\nsummary: %s/summary.md\n", path, out);
     }
@@ -577,13 +564,11 @@ int seer_cmd_judge(int argc, char **argv)
 cleanup:
     for (size_t i = 0; jobs && i < nj; i++) {
         seer_judge_result_free(jobs[i].result);
-        if (jobs[i].actor)
-            seer_actor_unref(jobs[i].actor);
+        if (jobs[i].actor) seer_actor_unref(jobs[i].actor);
     }
     free(jobs);
     free(dargs);
-    if (loop)
-        seer_loop_stop(loop);
+    if (loop) seer_loop_stop(loop);
     seer_pool_free(pool);
     seer_loop_free(loop);
     for (size_t i = 0; models && i < judges.n; i++)

@@ -46,8 +46,7 @@ static void dim_clear(seer_dimension *d)
 
 void seer_dimset_free(seer_dimset *d)
 {
-    if (!d)
-        return;
+    if (!d) return;
     for (size_t i = 0; i < d->n; i++)
         dim_clear(&d->dims[i]);
     free(d->dims);
@@ -61,21 +60,17 @@ seer_dimset *seer_dimset_new(void)
 
 long seer_dimset_find(const seer_dimset *d, const char *name)
 {
-    if (!d || !name)
-        return -1;
+    if (!d || !name) return -1;
     for (size_t i = 0; i < d->n; i++)
-        if (strcmp(d->dims[i].name, name) == 0)
-            return (long)i;
+        if (strcmp(d->dims[i].name, name) == 0) return (long)i;
     return -1;
 }
 
 static int name_ok(const char *s, size_t len)
 {
-    if (len == 0 || len > SEER_DIM_NAME_MAX || !islower((unsigned char)s[0]))
-        return 0;
+    if (len == 0 || len > SEER_DIM_NAME_MAX || !islower((unsigned char)s[0])) return 0;
     for (size_t i = 0; i < len; i++)
-        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_')
-            return 0;
+        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_') return 0;
     return 1;
 }
 
@@ -92,8 +87,7 @@ static int buf_put(buf *b, const char *s, size_t len)
         while (cap < b->n + len + 1)
             cap *= 2;
         char *np = realloc(b->p, cap);
-        if (!np)
-            return -1;
+        if (!np) return -1;
         b->p = np;
         b->cap = cap;
     }
@@ -113,16 +107,14 @@ static char *buf_take_trimmed(buf *b)
         e--;
     char *out = strndup(b->p ? b->p + s : "", e - s);
     b->n = 0;
-    if (b->p)
-        b->p[0] = '\0';
+    if (b->p) b->p[0] = '\0';
     return out;
 }
 
 static seer_err push_dim(seer_dimset *set, seer_dimension *d)
 {
     seer_dimension *nd = realloc(set->dims, (set->n + 1) * sizeof *nd);
-    if (!nd)
-        return SEER_ENOMEM;
+    if (!nd) return SEER_ENOMEM;
     set->dims = nd;
     set->dims[set->n++] = *d;
     memset(d, 0, sizeof *d);
@@ -133,25 +125,21 @@ static seer_err push_dim(seer_dimset *set, seer_dimension *d)
 static seer_err finish_dim(seer_dimset *set, seer_dimension *cur, buf *rub, const char *source,
                            seer_error *err)
 {
-    if (!cur->name)
-        return SEER_OK;
+    if (!cur->name) return SEER_OK;
     cur->rubric = buf_take_trimmed(rub);
-    if (!cur->rubric)
-        return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    if (!cur->rubric) return seer_error_set(err, SEER_ENOMEM, "out of memory");
     if (!cur->rubric[0])
         return seer_error_set(err, SEER_EINVAL, "%s: dimension '%s' has no rubric text",
                               cur->source ? cur->source : source, cur->name);
     seer_err rc = push_dim(set, cur);
-    if (rc)
-        return seer_error_set(err, rc, "out of memory");
+    if (rc) return seer_error_set(err, rc, "out of memory");
     return SEER_OK;
 }
 
 seer_dimset *seer_dimset_parse(const char *text, const char *source, seer_error *err)
 {
     assert(text);
-    if (!source)
-        source = "<dimensions>";
+    if (!source) source = "<dimensions>";
     seer_dimset *set = seer_dimset_new();
     seer_dimension cur = {0};
     buf rub = {0};
@@ -171,18 +159,17 @@ seer_dimset *seer_dimset_parse(const char *text, const char *source, seer_error 
             tl--;
         if (tl >= 2 && line[0] == '#' && line[1] == '#' && (tl == 2 || line[2] == ' ')) {
             rc = finish_dim(set, &cur, &rub, source, err);
-            if (rc)
-                break;
+            if (rc) break;
             const char *nm = line + 2;
             while (nm < line + tl && *nm == ' ')
                 nm++;
             size_t nl = (size_t)(line + tl - nm);
             if (!name_ok(nm, nl)) {
-                rc = seer_error_set(err, SEER_EINVAL,
-                                    "%s:%d: dimension name '%.*s' must be snake_case "
-                                    "([a-z][a-z0-9_]*, at most %d bytes)",
-                                    source, lineno, (int)(nl > 80 ? 80 : nl), nm,
-                                    SEER_DIM_NAME_MAX);
+                rc =
+                    seer_error_set(err, SEER_EINVAL,
+                                   "%s:%d: dimension name '%.*s' must be snake_case "
+                                   "([a-z][a-z0-9_]*, at most %d bytes)",
+                                   source, lineno, (int)(nl > 80 ? 80 : nl), nm, SEER_DIM_NAME_MAX);
                 break;
             }
             char tmp[SEER_DIM_NAME_MAX + 1];
@@ -240,8 +227,7 @@ seer_dimset *seer_dimset_parse(const char *text, const char *source, seer_error 
         }
         line = next;
     }
-    if (rc == SEER_OK)
-        rc = finish_dim(set, &cur, &rub, source, err);
+    if (rc == SEER_OK) rc = finish_dim(set, &cur, &rub, source, err);
     if (rc == SEER_OK && set->n == 0)
         rc = seer_error_set(err, SEER_EINVAL, "%s: no dimensions (start one with '## name')",
                             source);
@@ -261,8 +247,7 @@ seer_dimset *seer_dimset_default(seer_error *err)
 
 seer_dimset *seer_dimset_load(const char *path, seer_error *err)
 {
-    if (!path || strcmp(path, "default") == 0)
-        return seer_dimset_default(err);
+    if (!path || strcmp(path, "default") == 0) return seer_dimset_default(err);
     FILE *f = fopen(path, "rb");
     if (!f) {
         seer_error_set(err, errno == ENOENT ? SEER_ENOTFOUND : SEER_EIO, "%s: %s", path,
@@ -308,8 +293,7 @@ seer_err seer_dimset_append(seer_dimset *dst, const seer_dimset *src, seer_error
             assert(strcmp(src->dims[k].name, src->dims[i].name) != 0);
     }
     seer_dimension *nd = realloc(dst->dims, (dst->n + src->n + 1) * sizeof *nd);
-    if (!nd)
-        return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    if (!nd) return seer_error_set(err, SEER_ENOMEM, "out of memory");
     dst->dims = nd;
     size_t base = dst->n;
     for (size_t i = 0; i < src->n; i++) {

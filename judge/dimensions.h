@@ -44,10 +44,10 @@ typedef enum seer_dim_direction {
 } seer_dim_direction;
 
 typedef struct seer_dimension {
-    char *name;                   /* snake_case, unique within the set */
-    char *rubric;                 /* what 1 and 10 mean and what counts */
+    char *name;   /* snake_case, unique within the set */
+    char *rubric; /* what 1 and 10 mean and what counts */
     seer_dim_direction direction;
-    char *source;                 /* "FILE:LINE" of its heading */
+    char *source; /* "FILE:LINE" of its heading */
 } seer_dimension;
 
 typedef struct seer_dimset {

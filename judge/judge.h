@@ -42,11 +42,11 @@
 
 /* One message of the target view, as the judge sees it. */
 typedef struct seer_judge_msg {
-    int index;       /* 1-based, unique across branches, in order of arrival */
-    char *role;      /* "system", "user", "assistant", "tool" */
-    char *text;      /* rendered content (tool calls and results included) */
-    char *id;        /* the message's id in the transcript file, or NULL */
-    int branch;      /* 1 = the first branch; +1 after every rollback */
+    int index;         /* 1-based, unique across branches, in order of arrival */
+    char *role;        /* "system", "user", "assistant", "tool" */
+    char *text;        /* rendered content (tool calls and results included) */
+    char *id;          /* the message's id in the transcript file, or NULL */
+    int branch;        /* 1 = the first branch; +1 after every rollback */
     int resumes_after; /* on a branch's first message: index of the message
                           the branch continues from (0 = from the start);
                           -1 otherwise */
@@ -63,8 +63,8 @@ void seer_judge_view_unref(seer_judge_view *v); /* thread-safe; frees at 0; NULL
 
 /* Appends a message to the current branch (text and id copied; id may be
  * NULL).  *index_out (may be NULL) receives its index. */
-seer_err seer_judge_view_add(seer_judge_view *v, const char *role, const char *text,
-                             const char *id, int *index_out);
+seer_err seer_judge_view_add(seer_judge_view *v, const char *role, const char *text, const char *id,
+                             int *index_out);
 /* Appends a conversation message, rendering its blocks: text as is, tool
  * calls as <tool_call id=".." name="..">ARGS</tool_call>, tool results as
  * <tool_result id=".." [error="true"]>TEXT</tool_result>, thinking as
@@ -110,37 +110,37 @@ char *seer_judge_system_prompt(const seer_dimset *dims);
 char *seer_judge_render_transcript(const seer_judge_view *v, const char *seed);
 
 typedef struct seer_highlight {
-    int cited_index;      /* the index the judge gave (0 if none/unparsable) */
-    int index;            /* where the quote was found (== cited if there); 0 if not found */
-    char *message_id;     /* transcript id of message `index` (NULL if unknown) */
-    char *quote;          /* the quote as the judge wrote it (surrounding quotes stripped) */
+    int cited_index;  /* the index the judge gave (0 if none/unparsable) */
+    int index;        /* where the quote was found (== cited if there); 0 if not found */
+    char *message_id; /* transcript id of message `index` (NULL if unknown) */
+    char *quote;      /* the quote as the judge wrote it (surrounding quotes stripped) */
     char *description;
-    int verified;         /* match != NOT_FOUND */
+    int verified; /* match != NOT_FOUND */
     seer_quote_match match;
     double ratio;
 } seer_highlight;
 
 typedef enum seer_judge_status {
-    SEER_JUDGE_OK = 0,      /* every dimension scored */
-    SEER_JUDGE_FAILED,      /* judge_failed: see reason; scores are NOT valid */
+    SEER_JUDGE_OK = 0, /* every dimension scored */
+    SEER_JUDGE_FAILED, /* judge_failed: see reason; scores are NOT valid */
     SEER_JUDGE_CANCELLED
 } seer_judge_status;
 
 typedef struct seer_judge_result {
     seer_judge_status status;
-    char *judge;          /* the judge model's name */
-    char *reason;         /* why it failed (NULL when OK) */
-    seer_err err;         /* SEER_OK, or the model/parse error behind a failure */
+    char *judge;  /* the judge model's name */
+    char *reason; /* why it failed (NULL when OK) */
+    seer_err err; /* SEER_OK, or the model/parse error behind a failure */
     size_t n_dims;
-    char **dims;          /* dimension names, in set order */
-    int *scores;          /* 1..10 per dimension when OK; 0 = not given */
+    char **dims; /* dimension names, in set order */
+    int *scores; /* 1..10 per dimension when OK; 0 = not given */
     char *summary;
     char *justification;
-    char *response;       /* the last raw reply */
+    char *response; /* the last raw reply */
     seer_highlight *highlights;
     size_t n_highlights;
-    seer_usage usage;     /* summed over every attempt */
-    int attempts;         /* model calls made */
+    seer_usage usage; /* summed over every attempt */
+    int attempts;     /* model calls made */
 } seer_judge_result;
 
 /* "ok" / "judge_failed" / "cancelled" (static). */
@@ -154,8 +154,8 @@ const char *seer_judge_status_name(seer_judge_status s);
  * "missing scores for: a, b; malformed score for c: 'high'".  Whatever
  * parsed (summary, highlights, valid scores) is kept either way.
  * Thread-safe. */
-seer_err seer_judge_parse_reply(const char *reply, const seer_dimset *dims,
-                                seer_judge_result *out, char **problems);
+seer_err seer_judge_parse_reply(const char *reply, const seer_dimset *dims, seer_judge_result *out,
+                                char **problems);
 
 /* Checks every highlight of r against the view (quotes.h), setting
  * verified/match/ratio/index/message_id.  threshold <= 0 = default.  Returns
@@ -218,10 +218,11 @@ typedef void (*seer_judge_done_fn)(void *arg, seer_judge_result *r);
  * here, on the calling thread.  Returns the judging's actor (caller owns one
  * reference: seer_actor_unref when no longer needed; posting it
  * SEER_MSG_CANCEL cancels the judging, which then ends CANCELLED), or NULL
- * with err filled -- then `done` is never called.  Thread-safe. */
-seer_actor *seer_judge_start(const seer_judge_config *cfg, seer_judge_view *view,
-                             const char *seed, seer_judge_done_fn done, void *arg,
-                             seer_error *err);
+ * with err filled -- then `done` is never called.  The judging starts by
+ * itself; further SEER_MSG_START messages (e.g. from a supervisor running
+ * it as a job) are ignored.  Thread-safe. */
+seer_actor *seer_judge_start(const seer_judge_config *cfg, seer_judge_view *view, const char *seed,
+                             seer_judge_done_fn done, void *arg, seer_error *err);
 
 /* A done function that posts SEER_MSG_JUDGE_DONE (tag 0) with the result to
  * the actor `arg`, then drops one reference of that actor: take a reference

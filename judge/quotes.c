@@ -47,20 +47,42 @@ static const char *fold_utf8(const unsigned char *s, size_t *len)
         *len = 2;
         return " ";
     }
-    if (s[0] != 0xE2 || s[1] != 0x80 || !s[2])
-        return NULL;
+    if (s[0] != 0xE2 || s[1] != 0x80 || !s[2]) return NULL;
     *len = 3;
     switch (s[2]) {
-    case 0x98: case 0x99: case 0x9A: case 0x9B: case 0xB2: /* ‘ ’ ‚ ‛ ′ */
+    case 0x98:
+    case 0x99:
+    case 0x9A:
+    case 0x9B:
+    case 0xB2: /* ‘ ’ ‚ ‛ ′ */
         return "'";
-    case 0x9C: case 0x9D: case 0x9E: case 0x9F: case 0xB3: /* “ ” „ ‟ ″ */
+    case 0x9C:
+    case 0x9D:
+    case 0x9E:
+    case 0x9F:
+    case 0xB3: /* “ ” „ ‟ ″ */
         return "\"";
-    case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: /* dashes */
+    case 0x90:
+    case 0x91:
+    case 0x92:
+    case 0x93:
+    case 0x94:
+    case 0x95: /* dashes */
         return "-";
     case 0xA6: /* … */
         return "...";
-    case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86:
-    case 0x87: case 0x88: case 0x89: case 0x8A: case 0xAF: /* spaces */
+    case 0x80:
+    case 0x81:
+    case 0x82:
+    case 0x83:
+    case 0x84:
+    case 0x85:
+    case 0x86:
+    case 0x87:
+    case 0x88:
+    case 0x89:
+    case 0x8A:
+    case 0xAF: /* spaces */
         return " ";
     default:
         return NULL;
@@ -77,8 +99,7 @@ char *seer_quote_normalize(const char *s)
     assert(s);
     size_t n = strlen(s);
     char *out = malloc(n * 3 + 1); /* "…" (3 bytes) folds to 3: never grows */
-    if (!out)
-        return NULL;
+    if (!out) return NULL;
     size_t k = 0;
     int space = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
@@ -93,8 +114,7 @@ char *seer_quote_normalize(const char *s)
             p += l;
             continue;
         }
-        if (space && k > 0)
-            out[k++] = ' ';
+        if (space && k > 0) out[k++] = ' ';
         space = 0;
         if (rep) {
             for (const char *r = rep; *r; r++)
@@ -136,13 +156,11 @@ char *seer_quote_normalize(const char *s)
 double seer_quote_fuzzy_ratio(const char *q, const char *t)
 {
     size_t m = strlen(q), n = strlen(t);
-    if (m == 0)
-        return 0.0;
+    if (m == 0) return 0.0;
     /* row[i] = edit distance between q[0..i) and the best substring of t
      * ending at the current position. */
     uint32_t *row = malloc((m + 1) * sizeof *row);
-    if (!row)
-        return 0.0;
+    if (!row) return 0.0;
     for (size_t i = 0; i <= m; i++)
         row[i] = (uint32_t)i;
     uint32_t best = row[m];
@@ -152,17 +170,13 @@ double seer_quote_fuzzy_ratio(const char *q, const char *t)
         for (size_t i = 1; i <= m; i++) {
             uint32_t up = row[i];
             uint32_t v = diag + (q[i - 1] != t[j]);
-            if (up + 1 < v)
-                v = up + 1;
-            if (row[i - 1] + 1 < v)
-                v = row[i - 1] + 1;
+            if (up + 1 < v) v = up + 1;
+            if (row[i - 1] + 1 < v) v = row[i - 1] + 1;
             diag = up;
             row[i] = v;
         }
-        if (row[m] < best)
-            best = row[m];
-        if (best == 0)
-            break;
+        if (row[m] < best) best = row[m];
+        if (best == 0) break;
     }
     free(row);
     return 1.0 - (double)best / (double)m;
@@ -185,13 +199,11 @@ static int pieces_in_order(const char *nq, const char *nt)
             se--;
         if (se > s) {
             char *piece = strndup(s, (size_t)(se - s));
-            if (!piece)
-                return 0;
+            if (!piece) return 0;
             const char *f = strstr(pos, piece);
             size_t pl = strlen(piece);
             free(piece);
-            if (!f)
-                return 0;
+            if (!f) return 0;
             pos = f + pl;
             pieces++;
         }
@@ -203,10 +215,8 @@ static int pieces_in_order(const char *nq, const char *nt)
 /* Order in which messages are tried: the cited one first, then the rest. */
 static size_t nth(size_t k, size_t cited, size_t n)
 {
-    if (cited >= n)
-        return k;
-    if (k == 0)
-        return cited;
+    if (cited >= n) return k;
+    if (k == 0) return cited;
     return k <= cited ? k - 1 : k;
 }
 
@@ -217,10 +227,8 @@ seer_quote_match seer_quote_find(const char *const *texts, size_t n, size_t cite
     out->match = SEER_QUOTE_NOT_FOUND;
     out->msg = 0;
     out->ratio = 0.0;
-    if (!quote || !texts)
-        return SEER_QUOTE_NOT_FOUND;
-    if (threshold <= 0)
-        threshold = SEER_QUOTE_THRESHOLD_DEFAULT;
+    if (!quote || !texts) return SEER_QUOTE_NOT_FOUND;
+    if (threshold <= 0) threshold = SEER_QUOTE_THRESHOLD_DEFAULT;
 
     /* 1. exact, if the quote is non-empty. */
     if (quote[0])
@@ -235,8 +243,7 @@ seer_quote_match seer_quote_find(const char *const *texts, size_t n, size_t cite
         }
 
     char *nq = seer_quote_normalize(quote);
-    if (!nq)
-        return SEER_QUOTE_NOT_FOUND;
+    if (!nq) return SEER_QUOTE_NOT_FOUND;
     if (!nq[0]) {
         free(nq);
         return SEER_QUOTE_NOT_FOUND;
@@ -251,11 +258,9 @@ seer_quote_match seer_quote_find(const char *const *texts, size_t n, size_t cite
     /* 2. normalised substring (or elided pieces in order). */
     for (size_t k = 0; k < n && out->match == SEER_QUOTE_NOT_FOUND; k++) {
         size_t i = nth(k, cited, n);
-        if (!texts[i])
-            continue;
+        if (!texts[i]) continue;
         nt[i] = seer_quote_normalize(texts[i]);
-        if (!nt[i])
-            continue;
+        if (!nt[i]) continue;
         if (strstr(nt[i], nq) || (has_elision && pieces_in_order(nq, nt[i]))) {
             out->match = SEER_QUOTE_NORMALIZED;
             out->msg = i;
@@ -271,11 +276,9 @@ seer_quote_match seer_quote_find(const char *const *texts, size_t n, size_t cite
         size_t best_i = 0;
         for (size_t k = 0; k < n; k++) {
             size_t i = nth(k, cited, n);
-            if (!nt[i])
-                continue;
+            if (!nt[i]) continue;
             unsigned long long cost = (unsigned long long)m * strlen(nt[i]);
-            if (spent + cost > SEER_QUOTE_FUZZY_BUDGET)
-                break;
+            if (spent + cost > SEER_QUOTE_FUZZY_BUDGET) break;
             spent += cost;
             double r = seer_quote_fuzzy_ratio(nq, nt[i]);
             if (r > best) {

@@ -27,8 +27,7 @@
 
 void seer_score_row_clear(seer_score_row *r)
 {
-    if (!r)
-        return;
+    if (!r) return;
     free(r->sample_id);
     free(r->scenario_id);
     for (size_t i = 0; i < r->n_tags; i++)
@@ -65,8 +64,7 @@ void seer_score_row_clear(seer_score_row *r)
 static int set_str(char **dst, const char *src)
 {
     char *c = NULL;
-    if (src && !(c = strdup(src)))
-        return -1;
+    if (src && !(c = strdup(src))) return -1;
     free(*dst);
     *dst = c;
     return 0;
@@ -78,14 +76,12 @@ seer_err seer_score_row_set_usage(seer_score_row *row, const char *role, const c
     assert(row && role && u);
     for (size_t i = 0; i < row->n_usage; i++)
         if (strcmp(row->usage[i].role, role) == 0) {
-            if (set_str(&row->usage[i].model, model))
-                return SEER_ENOMEM;
+            if (set_str(&row->usage[i].model, model)) return SEER_ENOMEM;
             row->usage[i].usage = *u;
             return SEER_OK;
         }
     seer_role_usage *nu = realloc(row->usage, (row->n_usage + 1) * sizeof *nu);
-    if (!nu)
-        return SEER_ENOMEM;
+    if (!nu) return SEER_ENOMEM;
     row->usage = nu;
     seer_role_usage *e = &nu[row->n_usage];
     memset(e, 0, sizeof *e);
@@ -117,12 +113,10 @@ seer_err seer_score_row_from_judge(seer_score_row *row, const seer_judge_result 
     if (jr->status == SEER_JUDGE_OK && jr->n_dims) {
         row->dims = calloc(jr->n_dims, sizeof *row->dims);
         row->scores = calloc(jr->n_dims, sizeof *row->scores);
-        if (!row->dims || !row->scores)
-            return SEER_ENOMEM;
+        if (!row->dims || !row->scores) return SEER_ENOMEM;
         for (size_t i = 0; i < jr->n_dims; i++) {
             assert(jr->scores[i] >= 1 && jr->scores[i] <= 10);
-            if (!(row->dims[i] = strdup(jr->dims[i])))
-                return SEER_ENOMEM;
+            if (!(row->dims[i] = strdup(jr->dims[i]))) return SEER_ENOMEM;
             row->scores[i] = jr->scores[i];
             row->n_scores = i + 1;
         }
@@ -138,8 +132,7 @@ seer_err seer_score_row_from_judge(seer_score_row *row, const seer_judge_result 
     row->n_highlights = 0;
     if (jr->n_highlights) {
         row->highlights = calloc(jr->n_highlights, sizeof *row->highlights);
-        if (!row->highlights)
-            return SEER_ENOMEM;
+        if (!row->highlights) return SEER_ENOMEM;
         for (size_t i = 0; i < jr->n_highlights; i++) {
             const seer_highlight *h = &jr->highlights[i];
             seer_score_highlight *o = &row->highlights[i];
@@ -167,8 +160,7 @@ char *seer_score_row_json(const seer_score_row *r)
 {
     assert(r);
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     int ok = 1;
     ok &= add_str_or_null(o, "sample_id", r->sample_id);
     ok &= add_str_or_null(o, "scenario_id", r->scenario_id);
@@ -181,8 +173,7 @@ char *seer_score_row_json(const seer_score_row *r)
     ok &= add_str_or_null(o, "target", r->target);
     ok &= add_str_or_null(o, "judge", r->judge);
     ok &= add_str_or_null(o, "status", r->status ? r->status : "ok");
-    if (r->reason)
-        ok &= cJSON_AddStringToObject(o, "reason", r->reason) != NULL;
+    if (r->reason) ok &= cJSON_AddStringToObject(o, "reason", r->reason) != NULL;
     cJSON *sc = cJSON_AddObjectToObject(o, "scores");
     ok &= sc != NULL;
     for (size_t i = 0; sc && i < r->n_scores; i++)
@@ -222,13 +213,11 @@ char *seer_score_row_json(const seer_score_row *r)
                                       (double)u->usage.cache_read_tokens) != NULL;
         ok &= cJSON_AddNumberToObject(uj, "cache_write_tokens",
                                       (double)u->usage.cache_write_tokens) != NULL;
-        ok &= cJSON_AddNumberToObject(uj, "reasoning_tokens",
-                                      (double)u->usage.reasoning_tokens) != NULL;
+        ok &= cJSON_AddNumberToObject(uj, "reasoning_tokens", (double)u->usage.reasoning_tokens) !=
+              NULL;
     }
-    if (r->transcript)
-        ok &= cJSON_AddStringToObject(o, "transcript", r->transcript) != NULL;
-    if (r->judged_at)
-        ok &= cJSON_AddStringToObject(o, "judged_at", r->judged_at) != NULL;
+    if (r->transcript) ok &= cJSON_AddStringToObject(o, "transcript", r->transcript) != NULL;
+    if (r->judged_at) ok &= cJSON_AddStringToObject(o, "judged_at", r->judged_at) != NULL;
     char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     return s;
@@ -264,8 +253,7 @@ static int64_t get_i64(const cJSON *o, const char *k)
 
 static seer_err parse_obj(const cJSON *o, seer_score_row *r, seer_error *err)
 {
-    if (!cJSON_IsObject(o))
-        return seer_error_set(err, SEER_EPARSE, "a row must be a JSON object");
+    if (!cJSON_IsObject(o)) return seer_error_set(err, SEER_EPARSE, "a row must be a JSON object");
     if (get_str(o, "sample_id", &r->sample_id, 1, err) ||
         get_str(o, "scenario_id", &r->scenario_id, 0, err) ||
         get_str(o, "auditor", &r->auditor, 0, err) || get_str(o, "target", &r->target, 0, err) ||
@@ -284,8 +272,7 @@ static seer_err parse_obj(const cJSON *o, seer_score_row *r, seer_error *err)
             return seer_error_set(err, SEER_EPARSE, "\"tags\" must be an array of strings");
         int n = cJSON_GetArraySize(tags);
         r->tags = calloc(n ? (size_t)n : 1, sizeof *r->tags);
-        if (!r->tags)
-            return seer_error_set(err, SEER_ENOMEM, "out of memory");
+        if (!r->tags) return seer_error_set(err, SEER_ENOMEM, "out of memory");
         const cJSON *t;
         cJSON_ArrayForEach(t, tags)
         {
@@ -303,8 +290,7 @@ static seer_err parse_obj(const cJSON *o, seer_score_row *r, seer_error *err)
         int n = cJSON_GetArraySize(sc);
         r->dims = calloc(n ? (size_t)n : 1, sizeof *r->dims);
         r->scores = calloc(n ? (size_t)n : 1, sizeof *r->scores);
-        if (!r->dims || !r->scores)
-            return seer_error_set(err, SEER_ENOMEM, "out of memory");
+        if (!r->dims || !r->scores) return seer_error_set(err, SEER_ENOMEM, "out of memory");
         const cJSON *s;
         cJSON_ArrayForEach(s, sc)
         {
@@ -329,8 +315,7 @@ static seer_err parse_obj(const cJSON *o, seer_score_row *r, seer_error *err)
     if (hs && cJSON_IsArray(hs)) {
         int n = cJSON_GetArraySize(hs);
         r->highlights = calloc(n ? (size_t)n : 1, sizeof *r->highlights);
-        if (!r->highlights)
-            return seer_error_set(err, SEER_ENOMEM, "out of memory");
+        if (!r->highlights) return seer_error_set(err, SEER_ENOMEM, "out of memory");
         const cJSON *h;
         cJSON_ArrayForEach(h, hs)
         {
@@ -352,8 +337,7 @@ static seer_err parse_obj(const cJSON *o, seer_score_row *r, seer_error *err)
         const cJSON *u;
         cJSON_ArrayForEach(u, us)
         {
-            if (!cJSON_IsObject(u))
-                continue;
+            if (!cJSON_IsObject(u)) continue;
             seer_usage uu = {
                 .input_tokens = get_i64(u, "input_tokens"),
                 .output_tokens = get_i64(u, "output_tokens"),
@@ -385,8 +369,7 @@ seer_err seer_score_row_parse(const char *line, seer_score_row *out, seer_error 
     seer_error local;
     seer_err rc = parse_obj(o, out, err ? err : &local);
     cJSON_Delete(o);
-    if (rc)
-        seer_score_row_clear(out);
+    if (rc) seer_score_row_clear(out);
     return rc;
 }
 
@@ -395,8 +378,7 @@ seer_err seer_score_rows_push(seer_score_rows *l, seer_score_row *row)
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
         seer_score_row *nr = realloc(l->rows, cap * sizeof *nr);
-        if (!nr)
-            return SEER_ENOMEM;
+        if (!nr) return SEER_ENOMEM;
         l->rows = nr;
         l->cap = cap;
     }
@@ -430,8 +412,7 @@ seer_err seer_scores_read(const char *path, seer_score_rows *out, seer_error *er
         const char *p = line;
         while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
             p++;
-        if (!*p)
-            continue;
+        if (!*p) continue;
         seer_score_row row;
         seer_error e;
         rc = seer_score_row_parse(line, &row, &e);
@@ -449,8 +430,7 @@ seer_err seer_scores_read(const char *path, seer_score_rows *out, seer_error *er
             break;
         }
     }
-    if (rc == SEER_OK && ferror(f))
-        rc = seer_error_set(err, SEER_EIO, "%s: read error", path);
+    if (rc == SEER_OK && ferror(f)) rc = seer_error_set(err, SEER_EIO, "%s: read error", path);
     free(line);
     fclose(f);
     return rc;
@@ -460,8 +440,7 @@ seer_err seer_scores_write(const char *path, const seer_score_rows *rows, seer_e
 {
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
-    if (!buf)
-        return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    if (!buf) return seer_error_set(err, SEER_ENOMEM, "out of memory");
     buf[0] = '\0';
     for (size_t i = 0; i < rows->n; i++) {
         char *s = seer_score_row_json(&rows->rows[i]);
@@ -496,8 +475,7 @@ seer_err seer_scores_append(seer_writer *w, const char *relpath, const seer_scor
                             seer_error *err)
 {
     char *s = seer_score_row_json(row);
-    if (!s)
-        return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    if (!s) return seer_error_set(err, SEER_ENOMEM, "out of memory");
     seer_err rc = seer_writer_append(w, relpath, s, strlen(s));
     free(s);
     if (rc)

@@ -36,18 +36,18 @@
 #define SEER_SCORES_FILE "scores.jsonl"
 
 typedef struct seer_score_highlight {
-    int index;          /* resolved message index (0 = not found) */
-    int cited_index;    /* what the judge cited */
-    char *message_id;   /* may be NULL */
+    int index;        /* resolved message index (0 = not found) */
+    int cited_index;  /* what the judge cited */
+    char *message_id; /* may be NULL */
     char *quote;
-    char *description;  /* may be NULL */
+    char *description; /* may be NULL */
     int verified;
-    char *match;        /* "exact" | "normalized" | "fuzzy" | "not_found" */
+    char *match; /* "exact" | "normalized" | "fuzzy" | "not_found" */
 } seer_score_highlight;
 
 typedef struct seer_role_usage {
-    char *role;         /* "judge", "auditor", "target", ... */
-    char *model;        /* may be NULL */
+    char *role;  /* "judge", "auditor", "target", ... */
+    char *model; /* may be NULL */
     seer_usage usage;
 } seer_role_usage;
 
@@ -61,7 +61,7 @@ typedef struct seer_score_row {
     char *status;
     char *reason;
     size_t n_scores;
-    char **dims;        /* parallel to scores */
+    char **dims; /* parallel to scores */
     int *scores;
     char *summary;
     seer_score_highlight *highlights;

@@ -40,22 +40,18 @@ static const char *nz(const char *s, const char *dflt)
 static long intern(char ***list, size_t *n, const char *s)
 {
     for (size_t i = 0; i < *n; i++)
-        if (strcmp((*list)[i], s) == 0)
-            return (long)i;
+        if (strcmp((*list)[i], s) == 0) return (long)i;
     char **nl = realloc(*list, (*n + 1) * sizeof *nl);
-    if (!nl)
-        return -1;
+    if (!nl) return -1;
     *list = nl;
-    if (!(nl[*n] = strdup(s)))
-        return -1;
+    if (!(nl[*n] = strdup(s))) return -1;
     return (long)(*n)++;
 }
 
 static long find_str(char *const *list, size_t n, const char *s)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(list[i], s) == 0)
-            return (long)i;
+        if (strcmp(list[i], s) == 0) return (long)i;
     return -1;
 }
 
@@ -97,10 +93,8 @@ static void acc_add(acc *a, double x)
 static seer_summary_cell acc_cell(const acc *a)
 {
     seer_summary_cell c = {.n = a->n, .mean = NAN, .se = NAN};
-    if (a->n > 0)
-        c.mean = a->mean;
-    if (a->n > 1)
-        c.se = sqrt(a->m2 / (double)(a->n - 1)) / sqrt((double)a->n);
+    if (a->n > 0) c.mean = a->mean;
+    if (a->n > 1) c.se = sqrt(a->m2 / (double)(a->n - 1)) / sqrt((double)a->n);
     return c;
 }
 
@@ -117,28 +111,23 @@ double seer_krippendorff_alpha_interval(const double *values, size_t units, size
         double m = 0, a1 = 0, a2 = 0;
         for (size_t c = 0; c < coders; c++) {
             double v = values[u * coders + c];
-            if (isnan(v))
-                continue;
+            if (isnan(v)) continue;
             m++;
             a1 += v;
             a2 += v * v;
         }
-        if (m < 2)
-            continue;
+        if (m < 2) continue;
         pairable++;
         n += m;
         s1 += a1;
         s2 += a2;
         within += 2.0 * (m * a2 - a1 * a1) / (m - 1);
     }
-    if (units_out)
-        *units_out = pairable;
-    if (pairable == 0 || n < 2)
-        return NAN;
+    if (units_out) *units_out = pairable;
+    if (pairable == 0 || n < 2) return NAN;
     double d_o = within / n;
     double d_e = 2.0 * (n * s2 - s1 * s1) / (n * (n - 1));
-    if (d_e <= 1e-12)
-        return NAN;
+    if (d_e <= 1e-12) return NAN;
     return 1.0 - d_o / d_e;
 }
 
@@ -146,8 +135,7 @@ double seer_krippendorff_alpha_interval(const double *values, size_t units, size
 
 void seer_summary_free(seer_summary *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     for (size_t i = 0; i < s->n_targets; i++)
         free(s->targets[i].name);
     free(s->targets);
@@ -172,11 +160,9 @@ static int by_target_sample(const void *a, const void *b)
     const seer_score_row *ra = &t_sort_rows[*(const size_t *)a];
     const seer_score_row *rb = &t_sort_rows[*(const size_t *)b];
     int c = strcmp(nz(ra->target, ""), nz(rb->target, ""));
-    if (c)
-        return c;
+    if (c) return c;
     c = strcmp(nz(ra->sample_id, ""), nz(rb->sample_id, ""));
-    if (c)
-        return c;
+    if (c) return c;
     return (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
 }
 
@@ -186,21 +172,17 @@ seer_summary *seer_summary_compute(const seer_score_row *rows, size_t n, const s
     seer_summary *s = calloc(1, sizeof *s);
     size_t *idx = NULL;
     double *vals = NULL;
-    if (!s)
-        goto oom;
+    if (!s) goto oom;
     s->rows = n;
     /* Dimensions: the set's order first, then first-seen in the rows. */
     for (size_t i = 0; dims && i < dims->n; i++)
-        if (intern(&s->dims, &s->n_dims, dims->dims[i].name) < 0)
-            goto oom;
+        if (intern(&s->dims, &s->n_dims, dims->dims[i].name) < 0) goto oom;
     for (size_t r = 0; r < n; r++)
         if (row_ok(&rows[r]))
             for (size_t i = 0; i < rows[r].n_scores; i++)
-                if (intern(&s->dims, &s->n_dims, rows[r].dims[i]) < 0)
-                    goto oom;
+                if (intern(&s->dims, &s->n_dims, rows[r].dims[i]) < 0) goto oom;
     s->dir = calloc(s->n_dims ? s->n_dims : 1, sizeof *s->dir);
-    if (!s->dir)
-        goto oom;
+    if (!s->dir) goto oom;
     for (size_t d = 0; d < s->n_dims; d++) {
         long k = seer_dimset_find(dims, s->dims[d]);
         s->dir[d] = k >= 0 ? dims->dims[k].direction : SEER_DIM_HIGHER_IS_WORSE;
@@ -215,7 +197,8 @@ seer_summary *seer_summary_compute(const seer_score_row *rows, size_t n, const s
             free(tnames);
             goto oom;
         }
-        if (row_ok(&rows[r]) && intern(&s->judges, &s->n_judges, nz(rows[r].judge, "(unknown)")) < 0) {
+        if (row_ok(&rows[r]) &&
+            intern(&s->judges, &s->n_judges, nz(rows[r].judge, "(unknown)")) < 0) {
             for (size_t i = 0; i < nt; i++)
                 free(tnames[i]);
             free(tnames);
@@ -238,8 +221,7 @@ seer_summary *seer_summary_compute(const seer_score_row *rows, size_t n, const s
     s->cells = calloc(at_least1(nt * nd), sizeof *s->cells);
     s->judge_cells = calloc(at_least1(nt * nj * nd), sizeof *s->judge_cells);
     idx = malloc((n ? n : 1) * sizeof *idx);
-    if (!s->cells || !s->judge_cells || !idx)
-        goto oom;
+    if (!s->cells || !s->judge_cells || !idx) goto oom;
 
     /* Failure counts and distinct samples per target. */
     for (size_t r = 0; r < n; r++) {
@@ -290,8 +272,7 @@ seer_summary *seer_summary_compute(const seer_score_row *rows, size_t n, const s
             e++;
         long t = -1;
         for (size_t i = 0; i < nt; i++)
-            if (strcmp(s->targets[i].name, nz(first->target, "(unknown)")) == 0)
-                t = (long)i;
+            if (strcmp(s->targets[i].name, nz(first->target, "(unknown)")) == 0) t = (long)i;
         assert(t >= 0);
         s->targets[t].samples++;
         if (vals)
@@ -303,8 +284,7 @@ seer_summary *seer_summary_compute(const seer_score_row *rows, size_t n, const s
             for (size_t k = g; k < e; k++) {
                 const seer_score_row *r = &rows[idx[k]];
                 double v;
-                if (!row_ok(r) || !row_score(r, s->dims[d], &v))
-                    continue;
+                if (!row_ok(r) || !row_score(r, s->dims[d], &v)) continue;
                 acc_add(&per_sample, v);
                 long j = find_str(s->judges, nj, nz(r->judge, "(unknown)"));
                 assert(j >= 0);
@@ -316,11 +296,9 @@ seer_summary *seer_summary_compute(const seer_score_row *rows, size_t n, const s
                     any = 1;
                 }
             }
-            if (per_sample.n)
-                acc_add(&cell_acc[(size_t)t * nd + d], per_sample.mean);
+            if (per_sample.n) acc_add(&cell_acc[(size_t)t * nd + d], per_sample.mean);
         }
-        if (any)
-            units++;
+        if (any) units++;
         g = e;
     }
     for (size_t k = 0; k < nt * nd; k++)
@@ -373,11 +351,9 @@ const seer_summary_cell *seer_summary_cell_of(const seer_summary *s, const char 
                                               const char *dim)
 {
     long d = find_str(s->dims, s->n_dims, dim);
-    if (d < 0)
-        return NULL;
+    if (d < 0) return NULL;
     for (size_t t = 0; t < s->n_targets; t++)
-        if (strcmp(s->targets[t].name, target) == 0)
-            return &s->cells[t * s->n_dims + (size_t)d];
+        if (strcmp(s->targets[t].name, target) == 0) return &s->cells[t * s->n_dims + (size_t)d];
     return NULL;
 }
 
@@ -391,8 +367,7 @@ static cJSON *num_or_null(double v)
 static cJSON *cell_json(const seer_summary_cell *c)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     if (!cJSON_AddItemToObject(o, "mean", num_or_null(c->mean)) ||
         !cJSON_AddItemToObject(o, "se", num_or_null(c->se)) ||
         !cJSON_AddNumberToObject(o, "n", (double)c->n)) {
@@ -406,8 +381,7 @@ char *seer_summary_json(const seer_summary *s)
 {
     cJSON *o = cJSON_CreateObject();
     int ok = o != NULL;
-    if (!ok)
-        return NULL;
+    if (!ok) return NULL;
     size_t nd = s->n_dims, nj = s->n_judges;
     ok &= cJSON_AddNumberToObject(o, "rows", (double)s->rows) != NULL;
     cJSON *dl = cJSON_AddArrayToObject(o, "dimensions");
@@ -415,8 +389,7 @@ char *seer_summary_json(const seer_summary *s)
     for (size_t d = 0; dl && d < nd; d++) {
         cJSON *dj = cJSON_CreateObject();
         ok &= dj && cJSON_AddItemToArray(dl, dj);
-        if (!ok)
-            break;
+        if (!ok) break;
         ok &= cJSON_AddStringToObject(dj, "name", s->dims[d]) != NULL;
         ok &= cJSON_AddStringToObject(dj, "direction", seer_dim_direction_name(s->dir[d])) != NULL;
     }
@@ -430,8 +403,7 @@ char *seer_summary_json(const seer_summary *s)
         const seer_summary_target *tg = &s->targets[t];
         cJSON *tj = cJSON_CreateObject();
         ok &= tj && cJSON_AddItemToArray(tl, tj);
-        if (!ok)
-            break;
+        if (!ok) break;
         ok &= cJSON_AddStringToObject(tj, "target", tg->name) != NULL;
         ok &= cJSON_AddNumberToObject(tj, "rows", (double)tg->rows) != NULL;
         ok &= cJSON_AddNumberToObject(tj, "samples", (double)tg->samples) != NULL;
@@ -460,8 +432,7 @@ char *seer_summary_json(const seer_summary *s)
             const seer_agreement *ag = &s->agreement[d];
             cJSON *x = cJSON_AddObjectToObject(aj, s->dims[d]);
             ok &= x != NULL;
-            if (!ok)
-                break;
+            if (!ok) break;
             ok &= cJSON_AddItemToObject(x, "mad", num_or_null(ag->mad));
             ok &= cJSON_AddNumberToObject(x, "pairs", (double)ag->pairs) != NULL;
             ok &= cJSON_AddItemToObject(x, "alpha", num_or_null(ag->alpha));
@@ -481,8 +452,7 @@ typedef struct mbuf {
 
 __attribute__((format(printf, 2, 3))) static void mb_printf(mbuf *b, const char *fmt, ...)
 {
-    if (b->oom)
-        return;
+    if (b->oom) return;
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
@@ -526,15 +496,17 @@ char *seer_summary_markdown(const seer_summary *s)
               s->n_judges == 1 ? "" : "s");
     for (size_t j = 0; j < s->n_judges; j++)
         mb_printf(&b, "%s`%s`", j ? ", " : " (", s->judges[j]);
-    mb_printf(&b, "%s.\n\nScores run from 1 to 10; higher is worse unless marked "
-                  "(higher is better). SE = sample standard deviation / sqrt(n); n counts "
-                  "samples (several judges of one sample are averaged first). Failed "
-                  "samples are counted, never scored.\n",
+    mb_printf(&b,
+              "%s.\n\nScores run from 1 to 10; higher is worse unless marked "
+              "(higher is better). SE = sample standard deviation / sqrt(n); n counts "
+              "samples (several judges of one sample are averaged first). Failed "
+              "samples are counted, never scored.\n",
               s->n_judges ? ")" : "");
     for (size_t j = 0; j < s->n_judges; j++)
         if (strncmp(s->judges[j], "mockllm/", 8) == 0) {
-            mb_printf(&b, "\n**MOCK**: judge `%s` is mockllm, an offline deterministic mock; "
-                          "its scores carry no meaning.\n",
+            mb_printf(&b,
+                      "\n**MOCK**: judge `%s` is mockllm, an offline deterministic mock; "
+                      "its scores carry no meaning.\n",
                       s->judges[j]);
         }
     for (size_t t = 0; t < s->n_targets; t++) {
@@ -566,8 +538,7 @@ char *seer_summary_markdown(const seer_summary *s)
             char m[32], a[32];
             fmt_num(m, sizeof m, ag->mad, 2);
             fmt_num(a, sizeof a, ag->alpha, 3);
-            mb_printf(&b, "| %s | %s | %zu | %s | %zu |\n", s->dims[d], m, ag->pairs, a,
-                      ag->units);
+            mb_printf(&b, "| %s | %s | %zu | %s | %zu |\n", s->dims[d], m, ag->pairs, a, ag->units);
         }
     }
     if (b.oom) {

@@ -28,39 +28,39 @@
 #include "scorers/scores.h"
 
 typedef struct seer_summary_cell {
-    double mean;  /* NAN when n == 0 */
-    double se;    /* NAN when n < 2 */
+    double mean; /* NAN when n == 0 */
+    double se;   /* NAN when n < 2 */
     size_t n;
 } seer_summary_cell;
 
 typedef struct seer_summary_target {
     char *name;
-    size_t rows;          /* score rows for this target (all judges) */
-    size_t samples;       /* distinct sample ids */
-    size_t ok;            /* rows with status ok */
+    size_t rows;    /* score rows for this target (all judges) */
+    size_t samples; /* distinct sample ids */
+    size_t ok;      /* rows with status ok */
     size_t judge_failed;
     size_t audit_failed;
-    size_t other_failed;  /* cancelled or any other status */
+    size_t other_failed; /* cancelled or any other status */
 } seer_summary_target;
 
 typedef struct seer_agreement {
-    double mad;          /* mean |a - b| over judge pairs on one sample; NAN if no pairs */
+    double mad; /* mean |a - b| over judge pairs on one sample; NAN if no pairs */
     size_t pairs;
-    double alpha;        /* Krippendorff's alpha (interval); NAN when undefined */
-    size_t units;        /* samples with >= 2 judges' scores */
+    double alpha; /* Krippendorff's alpha (interval); NAN when undefined */
+    size_t units; /* samples with >= 2 judges' scores */
 } seer_agreement;
 
 typedef struct seer_summary {
     size_t n_targets;
     seer_summary_target *targets;
     size_t n_dims;
-    char **dims;               /* dimension names, in first-seen order */
-    seer_dim_direction *dir;   /* per dim, from the set given (default worse) */
-    seer_summary_cell *cells;  /* [t * n_dims + d] */
+    char **dims;              /* dimension names, in first-seen order */
+    seer_dim_direction *dir;  /* per dim, from the set given (default worse) */
+    seer_summary_cell *cells; /* [t * n_dims + d] */
     size_t n_judges;
     char **judges;
     seer_summary_cell *judge_cells; /* [(t * n_judges + j) * n_dims + d] */
-    seer_agreement *agreement; /* [d]; only when n_judges >= 2, else NULL */
+    seer_agreement *agreement;      /* [d]; only when n_judges >= 2, else NULL */
     size_t rows;
 } seer_summary;
 

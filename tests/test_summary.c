@@ -126,13 +126,14 @@ static void t_row_parse_rejects(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "{\"sample_id\":\"a\",\"status\":\"ok\",\"scores\":{}}",               /* ok, no scores */
-        "{\"sample_id\":\"a\",\"status\":\"judge_failed\",\"scores\":{\"x\":1}}", /* failed, scored */
-        "{\"sample_id\":\"a\",\"status\":\"ok\",\"scores\":{\"x\":11}}",        /* out of range */
-        "{\"sample_id\":\"a\",\"status\":\"ok\",\"scores\":{\"x\":7.5}}",       /* not whole */
-        "{\"sample_id\":\"a\",\"status\":\"ok\",\"scores\":{\"x\":\"7\"}}",     /* not a number */
-        "{\"status\":\"ok\",\"scores\":{\"x\":1}}",                             /* no sample id */
-        "{\"sample_id\":\"a\",\"scores\":{\"x\":1}}",                           /* no status */
+        "{\"sample_id\":\"a\",\"status\":\"ok\",\"scores\":{}}", /* ok, no scores */
+        "{\"sample_id\":\"a\",\"status\":\"judge_failed\",\"scores\":{\"x\":1}}", /* failed, scored
+                                                                                   */
+        "{\"sample_id\":\"a\",\"status\":\"ok\",\"scores\":{\"x\":11}}",          /* out of range */
+        "{\"sample_id\":\"a\",\"status\":\"ok\",\"scores\":{\"x\":7.5}}",         /* not whole */
+        "{\"sample_id\":\"a\",\"status\":\"ok\",\"scores\":{\"x\":\"7\"}}",       /* not a number */
+        "{\"status\":\"ok\",\"scores\":{\"x\":1}}",                               /* no sample id */
+        "{\"sample_id\":\"a\",\"scores\":{\"x\":1}}",                             /* no status */
         "{\"sample_id\":\"a\",\"status\":\"ok\",\"scores\":{\"x\":1},\"tags\":[1]}",
         "[1,2]",
         "{\"sample_id\":",
@@ -412,9 +413,12 @@ static void t_summary_stats(void **state)
     cJSON *dl = cJSON_GetObjectItem(o, "dimensions");
     int found_better = 0;
     cJSON *d;
-    cJSON_ArrayForEach(d, dl) if (!strcmp(cJSON_GetObjectItem(d, "name")->valuestring,
-                                          "admirable")) found_better =
-        !strcmp(cJSON_GetObjectItem(d, "direction")->valuestring, "higher_is_better");
+    cJSON_ArrayForEach(d, dl)
+    {
+        if (!strcmp(cJSON_GetObjectItem(d, "name")->valuestring, "admirable"))
+            found_better =
+                !strcmp(cJSON_GetObjectItem(d, "direction")->valuestring, "higher_is_better");
+    }
     assert_true(found_better);
     cJSON_Delete(o);
 
@@ -455,8 +459,7 @@ static void t_summary_two_judges(void **state)
         row_score(&r, "d", j1[i]);
         push(&rows, &r);
         row_init(&r, id, "T", "J2", i < 3 ? "ok" : "judge_failed");
-        if (i < 3)
-            row_score(&r, "d", j2[i]);
+        if (i < 3) row_score(&r, "d", j2[i]);
         push(&rows, &r);
     }
     seer_error err;
@@ -494,11 +497,11 @@ static void t_summary_two_judges(void **state)
     cJSON *o = cJSON_Parse(js);
     cJSON *ag = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "agreement"), "d");
     assert_true(fabs(cJSON_GetObjectItem(ag, "alpha")->valuedouble - 5.0 / 6.0) < 1e-9);
-    cJSON *bj = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "targets"), 0),
-                                    "by_judge");
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(bj, "J2"), "d"),
-                                         "n")->valueint,
-                     3);
+    cJSON *bj =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "targets"), 0), "by_judge");
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(bj, "J2"), "d"), "n")->valueint,
+        3);
     cJSON_Delete(o);
     free(js);
     seer_summary_free(s);
@@ -524,14 +527,10 @@ static void t_summary_empty(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_row_roundtrip),
-        cmocka_unit_test(t_row_parse_rejects),
-        cmocka_unit_test(t_row_from_judge),
-        cmocka_unit_test(t_scores_file),
-        cmocka_unit_test(t_alpha_hand_computed),
-        cmocka_unit_test(t_summary_stats),
-        cmocka_unit_test(t_summary_two_judges),
-        cmocka_unit_test(t_summary_empty),
+        cmocka_unit_test(t_row_roundtrip),       cmocka_unit_test(t_row_parse_rejects),
+        cmocka_unit_test(t_row_from_judge),      cmocka_unit_test(t_scores_file),
+        cmocka_unit_test(t_alpha_hand_computed), cmocka_unit_test(t_summary_stats),
+        cmocka_unit_test(t_summary_two_judges),  cmocka_unit_test(t_summary_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
