@@ -364,6 +364,7 @@ int seer_cmd_judge(int argc, char **argv)
                 fprintf(stderr, "seer judge: -M %s: %s\n", mopts.items[k], err.msg);
                 open_failed = 2;
             }
+        if (o.max_tokens == 0) o.max_tokens = SEER_JUDGE_MAX_TOKENS_DEFAULT;
         if (!open_failed && strncmp(judges.items[i], "mockllm/", 8) == 0 && !o.mock_role &&
             !o.mock_script)
             seer_model_options_set(&o, "role=judge", &err);

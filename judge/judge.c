@@ -1146,17 +1146,27 @@ static void on_reply(judging *j, seer_model_reply *rep)
         finish(j, SEER_JUDGE_FAILED, SEER_ENOMEM, "out of memory parsing the judge's reply");
         return;
     }
+    /* A reply cut off at the output limit usually lacks the last scores:
+     * say so, both in the feedback and in a final failure's reason. */
+    int truncated = rep->stop == SEER_STOP_MAX_TOKENS;
+    const char *cut = truncated ? "the reply was cut off at the output token limit "
+                                  "(max_tokens); "
+                                : "";
     if (r->attempts > j->max_retries) {
         char why[1024];
-        snprintf(why, sizeof why, "no complete reply after %d attempt%s: %s", r->attempts,
-                 r->attempts == 1 ? "" : "s", problems ? problems : "unparsable reply");
+        snprintf(why, sizeof why, "no complete reply after %d attempt%s: %s%s", r->attempts,
+                 r->attempts == 1 ? "" : "s", cut, problems ? problems : "unparsable reply");
         free(problems);
         finish(j, SEER_JUDGE_FAILED, SEER_EPARSE, why);
         return;
     }
     /* Re-ask in the same conversation, naming what was wrong. */
     sbuf fb = {0};
-    sb_printf(&fb, "Your reply could not be used: %s.\n\n", problems ? problems : "unparsable");
+    sb_printf(&fb, "Your reply could not be used: %s%s.\n\n", cut,
+              problems ? problems : "unparsable");
+    if (truncated)
+        sb_puts(&fb, "Keep the highlights, summary and justification short so that the whole "
+                     "answer fits.\n\n");
     sb_printf(&fb,
               "Reply again, complete and in the same format: <highlights>, <summary>, "
               "<scores> and <justification>. In <scores> give exactly one line "

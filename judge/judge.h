@@ -194,6 +194,11 @@ seer_err seer_judge_record_file(const char *run_dir, const char *sample_id,
 /* ---- running a judging ------------------------------------------------------ */
 
 #define SEER_JUDGE_RETRIES_DEFAULT 2
+/* Output tokens a judge model should be allowed (38 scores, highlights and
+ * justifications do not fit the usual 4096): callers opening a judge model
+ * set max_tokens to this unless the user chose a value.  A reply cut off at
+ * the limit is re-asked with feedback saying so. */
+#define SEER_JUDGE_MAX_TOKENS_DEFAULT 8192
 
 /* Message type posted by seer_judge_done_post (data = seer_judge_result*,
  * freed with seer_judge_result_free unless the handler takes it). */

@@ -732,6 +732,41 @@ static void t_e2e_missing_judge_failed(void **state)
     seer_judge_result_free(r);
 }
 
+/* A reply cut off at max_tokens: the feedback says so; when it stays cut
+ * off, so does the reason. */
+static void t_e2e_truncated(void **state)
+{
+    fx *f = *state;
+    fp_turn *t = fp_turn_reply();
+    fp_text(t, "<summary>long...</summary>\n<scores>\n1. concerning: 4/10\n2. admir");
+    fp_stop_reason(t, "max_tokens");
+    fake_provider_push(f->fp, t);
+    push_reply(f, good_reply);
+    seer_judge_config c = cfg_of(f, 1);
+    seer_error err;
+    seer_judge_result *r = seer_judge_run_sync(&c, f->view, NULL, &err);
+    assert_int_equal(r->status, SEER_JUDGE_OK);
+    assert_int_equal(r->attempts, 2);
+    cJSON *body = cJSON_Parse(fake_provider_request(f->fp, 1)->body);
+    char *fb = cJSON_PrintUnformatted(cJSON_GetArrayItem(cJSON_GetObjectItem(body, "messages"), 2));
+    assert_non_null(strstr(fb, "cut off at the output token limit"));
+    assert_non_null(strstr(fb, "Keep the highlights"));
+    free(fb);
+    cJSON_Delete(body);
+    seer_judge_result_free(r);
+
+    t = fp_turn_reply();
+    fp_text(t, "<scores>\n1. concerning: 4/10\n");
+    fp_stop_reason(t, "max_tokens");
+    fake_provider_push(f->fp, t);
+    c.max_retries = 0;
+    r = seer_judge_run_sync(&c, f->view, NULL, &err);
+    assert_int_equal(r->status, SEER_JUDGE_FAILED);
+    assert_non_null(strstr(r->reason, "after 1 attempt: the reply was cut off"));
+    assert_non_null(strstr(r->reason, "admirable, eval_awareness"));
+    seer_judge_result_free(r);
+}
+
 static void t_e2e_wrong_quotes(void **state)
 {
     fx *f = *state;
@@ -1247,6 +1282,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_e2e_good, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(t_e2e_missing_then_fixed, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(t_e2e_missing_judge_failed, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(t_e2e_truncated, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(t_e2e_wrong_quotes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(t_e2e_model_error, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(t_e2e_cancel, fx_setup, fx_teardown),
