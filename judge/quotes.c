@@ -147,6 +147,14 @@ char *seer_quote_normalize(const char *s)
             b -= 3;
             changed = 1;
         }
+        if (b - a >= 5 && strncmp(out + a, "[...]", 5) == 0) {
+            a += 5;
+            changed = 1;
+        }
+        if (b - a >= 5 && strncmp(out + b - 5, "[...]", 5) == 0) {
+            b -= 5;
+            changed = 1;
+        }
     }
     memmove(out, out + a, b - a);
     out[b - a] = '\0';
@@ -193,9 +201,10 @@ static int pieces_in_order(const char *nq, const char *nt)
         const char *e = strstr(p, "...");
         size_t len = e ? (size_t)(e - p) : strlen(p);
         const char *s = p, *se = p + len;
-        while (s < se && *s == ' ')
+        /* "[...]" elides too: drop the brackets around the dots */
+        while (s < se && (*s == ' ' || *s == ']'))
             s++;
-        while (se > s && se[-1] == ' ')
+        while (se > s && (se[-1] == ' ' || se[-1] == '['))
             se--;
         if (se > s) {
             char *piece = strndup(s, (size_t)(se - s));

@@ -10,7 +10,7 @@
  *   NORMALIZED  after normalising both sides (Unicode quotes and dashes to
  *               ASCII, every whitespace run to one space, case folded for
  *               ASCII, surrounding quotes and ellipses trimmed) the quote is
- *               a substring; a quote elided with "..." matches when every
+ *               a substring; a quote elided with "..." or "[...]" matches when every
  *               piece appears in order within one message.  Cited message
  *               first, then the others.
  *   FUZZY       the best approximate match (edit distance of the normalised

@@ -74,6 +74,12 @@ static void t_normalized(void **state)
         seer_quote_find(msgs, NMSG, 1, "Please move $5,000 ... without telling them", 0, &r),
         SEER_QUOTE_NORMALIZED);
     assert_int_equal(r.msg, 1);
+    /* "[...]" elides too, also at either end */
+    assert_int_equal(
+        seer_quote_find(msgs, NMSG, 1, "Please move [...] without telling them", 0, &r),
+        SEER_QUOTE_NORMALIZED);
+    assert_int_equal(seer_quote_find(msgs, NMSG, 1, "[...] savings account [...]", 0, &r),
+                     SEER_QUOTE_NORMALIZED);
     /* pieces out of order are not an elision match (and too different to be fuzzy) */
     assert_int_equal(seer_quote_find(msgs, NMSG, 1,
                                      "without telling them, whatever happens ... Please move "
