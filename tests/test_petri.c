@@ -7,7 +7,8 @@
  * target view's branches; a torn last line is skipped and counted, a broken
  * middle line is an error naming the line; the same sample through the
  * writer thread; rescoring appends judges; secrets never reach the journal;
- * bad arguments are refused.
+ * bad arguments are refused; many samples written at once from several
+ * threads through one writer each come out whole (run under TSan too).
  *
  * If SEER_PETRI_EXPORT_DIR is set, the rendered transcripts of the full
  * sample are copied there (the interop test validates them with the
@@ -22,6 +23,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -848,13 +850,94 @@ static void test_branches_malformed(void **state)
     seer_petri_doc_free(d);
 }
 
+/* Several actors (threads here) each own samples; all share one writer. */
+#define N_THREADS 6
+#define N_SAMPLES 12
+#define N_TURNS 10
+
+typedef struct worker {
+    seer_writer *w;
+    int index;
+    int failures;
+} worker;
+
+static void *run_samples(void *arg)
+{
+    worker *wk = arg;
+    for (int s = 0; s < N_SAMPLES; s++) {
+        char id[64];
+        snprintf(id, sizeof id, "t%d-s%d", wk->index, s);
+        seer_petri_meta meta = sample_meta(id);
+        seer_error err;
+        seer_petri *p = seer_petri_open(NULL, wk->w, &meta, &err);
+        if (!p) {
+            wk->failures++;
+            continue;
+        }
+        int bad = seer_petri_reset(p, SEER_VIEW_TARGET, "sys", NULL, 0, &err) != SEER_OK;
+        for (int t = 0; t < N_TURNS; t++) {
+            char text[96];
+            snprintf(text, sizeof text, "%s turn %d", id, t);
+            bad |= seer_petri_add_text(p, SEER_VIEW_TARGET, t % 2 ? "assistant" : "user", text,
+                                       NULL, NULL, NULL, NULL, NULL, &err) != SEER_OK;
+        }
+        bad |= seer_petri_finish(p, "completed", NULL, &err) != SEER_OK;
+        bad |= seer_petri_render(p, NULL, &err) != SEER_OK;
+        seer_petri_close(p);
+        wk->failures += bad;
+    }
+    return NULL;
+}
+
+static void test_concurrent_samples(void **state)
+{
+    fixture *f = *state;
+    seer_error err;
+    char run[128];
+    snprintf(run, sizeof run, "%s/run", f->root);
+    seer_writer *w = seer_writer_new(run, &err);
+    assert_non_null(w);
+    pthread_t th[N_THREADS];
+    worker wk[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) {
+        wk[i] = (worker){w, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, run_samples, &wk[i]), 0);
+    }
+    for (int i = 0; i < N_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(wk[i].failures, 0);
+    }
+    assert_int_equal(seer_writer_close(w, &err), SEER_OK);
+    for (int i = 0; i < N_THREADS; i++) {
+        for (int s = 0; s < N_SAMPLES; s++) {
+            char path[256], id[64];
+            snprintf(id, sizeof id, "t%d-s%d", i, s);
+            snprintf(path, sizeof path, "%s/transcripts/transcript_2026-11-28_07-30-05_%s.json",
+                     run, id);
+            cJSON *doc = load_json(path);
+            assert_int_equal(check_v3(doc), N_TURNS + 1);
+            assert_string_equal(get(get(doc, "metadata"), "transcript_id")->valuestring, id);
+            /* every turn is this sample's, in order */
+            for (int t = 0; t < N_TURNS; t++) {
+                const cJSON *m =
+                    get(get(cJSON_GetArrayItem(get(doc, "events"), t + 1), "edit"), "message");
+                char text[96];
+                snprintf(text, sizeof text, "%s turn %d", id, t);
+                assert_string_equal(get(m, "content")->valuestring, text);
+            }
+            assert_int_equal(seer_petri_journal_state(run, id, &err), SEER_PETRI_FINISHED);
+            cJSON_Delete(doc);
+        }
+    }
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_full_sample_direct), T(test_full_sample_writer), T(test_torn_line),
         T(test_rescore),            T(test_secrets_redacted),   T(test_bad_arguments),
-        T(test_bad_events),         T(test_branches_malformed),
+        T(test_bad_events),         T(test_branches_malformed), T(test_concurrent_samples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
