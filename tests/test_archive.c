@@ -6,7 +6,8 @@
  * added, no manifest) fails verify with the right problem; hostile archives
  * built here with libarchive (.., absolute paths, escaping symlinks and
  * hardlinks, device nodes) are refused before anything is written; broken
- * inputs give clear errors.
+ * inputs give clear errors; `seer archive` and `seer verify` (run as a
+ * subprocess from SEER_BUILD_DIR) print the outcome and exit 0, 1 or 2.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pipeline/writer.h"
@@ -575,6 +577,75 @@ static void test_errors(void **state)
     assert_int_equal(count_entries(dest), -1); /* refused before writing */
 }
 
+/* ---- the commands ------------------------------------------------------- */
+
+/* Runs `seer ARGS` capturing stdout+stderr into out; returns the exit
+ * status, or -1. */
+static int seer_run(const char *args, char *out, size_t cap)
+{
+    const char *bd = getenv("SEER_BUILD_DIR");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s/seer' %s 2>&1", bd ? bd : ".", args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_commands(void **state)
+{
+    fixture *f = *state;
+    const char *bd = getenv("SEER_BUILD_DIR");
+    char exe[512];
+    snprintf(exe, sizeof exe, "%s/seer", bd ? bd : ".");
+    if (access(exe, X_OK) != 0) {
+        print_message("seer not built at %s (set SEER_BUILD_DIR); skipping\n", exe);
+        skip();
+    }
+    char out[8192], args[1024], arc[256], bad[256], dest[256];
+    snprintf(arc, sizeof arc, "%s/cli.tar.gz", f->out);
+    snprintf(args, sizeof args, "archive '%s' -o '%s'", f->run, arc);
+    assert_int_equal(seer_run(args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "6 files"));
+    snprintf(args, sizeof args, "verify '%s'", arc);
+    assert_int_equal(seer_run(args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "OK, 6 files match"));
+    /* default output name: OUT.tar.zst beside OUT */
+    snprintf(args, sizeof args, "archive '%s/'", f->run);
+    assert_int_equal(seer_run(args, out, sizeof out), 0);
+    snprintf(args, sizeof args, "%s/OUT.tar.zst", f->root);
+    assert_int_equal(access(args, F_OK), 0);
+    /* tampered: exit 1 naming the file */
+    snprintf(bad, sizeof bad, "%s/cli-bad.tar.gz", f->out);
+    rewrite(arc, bad, &(tamper){.change = "big.bin"});
+    snprintf(args, sizeof args, "verify '%s' -x '%s/never'", bad, f->root);
+    assert_int_equal(seer_run(args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "checksum mismatch: big.bin"));
+    assert_non_null(strstr(out, "FAILED"));
+    snprintf(args, sizeof args, "%s/never", f->root);
+    assert_int_not_equal(access(args, F_OK), 0); /* not extracted */
+    /* a clean archive extracts with -x */
+    snprintf(dest, sizeof dest, "%s/cli-x", f->root);
+    snprintf(args, sizeof args, "verify '%s' -x '%s'", arc, dest);
+    assert_int_equal(seer_run(args, out, sizeof out), 0);
+    snprintf(args, sizeof args, "%s/OUT/big.bin", dest);
+    assert_int_equal(access(args, F_OK), 0);
+    /* errors and usage */
+    snprintf(args, sizeof args, "archive '%s/nope'", f->root);
+    assert_int_equal(seer_run(args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "nope"));
+    assert_int_equal(seer_run("verify", out, sizeof out), 2);
+    assert_int_equal(seer_run("archive", out, sizeof out), 2);
+    assert_int_equal(seer_run("verify a b", out, sizeof out), 2);
+    assert_int_equal(seer_run("archive --bogus x", out, sizeof out), 2);
+    assert_non_null(strstr(out, "bogus"));
+    snprintf(args, sizeof args, "verify '%s/missing.zip'", f->root);
+    assert_int_equal(seer_run(args, out, sizeof out), 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
@@ -589,6 +660,7 @@ int main(void)
         T(test_malformed_manifest),
         T(test_hostile),
         T(test_errors),
+        T(test_commands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
