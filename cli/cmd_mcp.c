@@ -84,6 +84,15 @@ static int wait_call(seer_mcp_client *c, uint64_t id, call_wait *w)
     }
 }
 
+/* The server's notifications/message: shown on stderr, never mixed with the
+ * JSON on stdout. */
+static void on_log(void *arg, const char *level, const char *logger, const char *text)
+{
+    (void)arg;
+    fprintf(stderr, "seer mcp: server log [%s]%s%s: %s\n", level, logger ? " " : "",
+            logger ? logger : "", text);
+}
+
 static void print_json(const cJSON *j)
 {
     char *s = cJSON_Print(j);
@@ -149,6 +158,8 @@ int seer_cmd_mcp(int argc, char **argv)
     seer_mcp_client_options o = {0};
     o.call_timeout_ms = (uint32_t)timeout_ms;
     o.init_timeout_ms = (uint32_t)timeout_ms;
+    o.on_log = on_log;
+    o.max_timeout_ms = timeout_ms > 600000 ? (uint32_t)timeout_ms : 600000;
     seer_mcp_client *c = seer_mcp_client_new(loop, t, &o, &err);
     int exit_code = SEER_EXIT_OK;
     if (!c || seer_mcp_client_wait_ready(c, &err) != SEER_OK) {

@@ -56,6 +56,7 @@ extern char **environ;
 #define DEFAULT_GRACE_MS 2000u
 #define REAP_POLL_MS 20u
 #define READ_CHUNK 65536u
+#define MAX_PENDING_WRITE (64u << 20) /* a child that stops reading gets no more */
 
 enum { ST_RUNNING = 0, ST_STDIN_CLOSED, ST_TERMED, ST_KILLED };
 
@@ -316,6 +317,11 @@ child_exec(const stdio_t *s, const char *exe, int in_rd, int out_wr, int err_fd,
         (err_fd = fcntl(err_fd, F_DUPFD_CLOEXEC, 3)) < 0 || dup2(in_rd, 0) < 0 ||
         dup2(out_wr, 1) < 0 || dup2(err_fd, 2) < 0)
         e = errno;
+    /* nothing of ours but 0-2 survives exec (fds opened elsewhere in seer
+     * without O_CLOEXEC would otherwise leak into a sandboxed server); the
+     * report pipe stays open until exec closes it */
+    if (!e)
+        close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
     if (!e && s->cwd && chdir(s->cwd) != 0)
         e = errno;
     for (size_t i = 0; !e && i < s->n_rl; i++)
@@ -568,6 +574,8 @@ static seer_err stdio_send(seer_mcp_transport *t, const char *line, size_t len)
     assert(seer_loop_on_thread(s->loop));
     if (s->stage != ST_RUNNING || s->in_fd < 0 || s->finished)
         return SEER_ECLOSED;
+    if (s->wlen + len + 1 > MAX_PENDING_WRITE)
+        return SEER_EFULL; /* the request fails; the server is not reading */
     if (s->wcap - s->wlen < len + 1) {
         size_t ncap = s->wcap ? s->wcap : 4096;
         while (ncap - s->wlen < len + 1)

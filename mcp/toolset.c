@@ -290,3 +290,23 @@ seer_mcp_client *seer_mcp_toolset_client(seer_toolset *base)
         return NULL;
     return ((mcp_ts *)base)->c;
 }
+
+seer_toolset *seer_mcp_toolset_from_spec(seer_loop *loop, const char *name, const char *spec,
+                                         const char *stderr_log, seer_error *err)
+{
+    seer_mcp_transport *t = seer_mcp_transport_from_spec(spec, stderr_log, err);
+    if (!t)
+        return NULL;
+    seer_mcp_client_options o = {.name = name};
+    seer_mcp_client *c = seer_mcp_client_new(loop, t, &o, err);
+    if (!c)
+        return NULL;
+    if (seer_mcp_client_wait_ready(c, err) != SEER_OK) {
+        seer_mcp_client_free(c);
+        return NULL;
+    }
+    seer_toolset *ts = seer_mcp_toolset_new(name, c, 1, 0, err);
+    if (!ts)
+        seer_mcp_client_free(c);
+    return ts;
+}

@@ -35,6 +35,15 @@
 seer_toolset *seer_mcp_toolset_new(const char *name, seer_mcp_client *c, int take_ownership,
                                    uint32_t call_timeout_ms, seer_error *err);
 
+/* Convenience for `--mcp NAME=SPEC` style flags: builds the transport for
+ * SPEC (seer_mcp_transport_from_spec; a stdio server's stderr goes to
+ * stderr_log, NULL = discarded), a client on `loop` (borrowed, running) with
+ * default options, waits for the handshake, and returns a toolset named
+ * `name` that owns the client.  NULL with err (naming the server) on
+ * failure, nothing left running.  Blocks: not from the loop thread. */
+seer_toolset *seer_mcp_toolset_from_spec(seer_loop *loop, const char *name, const char *spec,
+                                         const char *stderr_log, seer_error *err);
+
 /* The client behind an MCP toolset (NULL for other toolsets).  Borrowed. */
 seer_mcp_client *seer_mcp_toolset_client(seer_toolset *ts);
 

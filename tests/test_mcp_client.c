@@ -19,7 +19,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -207,6 +209,22 @@ static void fake_call(fake *f, const cJSON *id, const cJSON *params)
         out_line("[1,2,3]");
         out_line("{\"jsonrpc\":\"2.0\",\"id\":\"nobody\",\"result\":{}}");
         respond(id, text_result("after garbage"));
+    } else if (strcmp(name, "fds") == 0) {
+        /* which descriptors beyond 0-2 this process inherited */
+        char list[256] = "";
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            int fd = atoi(de->d_name);
+            if (de->d_name[0] == '.' || fd <= 2 || fd == dirfd(d))
+                continue;
+            char one[16];
+            snprintf(one, sizeof one, "%d ", fd);
+            strncat(list, one, sizeof list - strlen(list) - 1);
+        }
+        if (d)
+            closedir(d);
+        respond(id, text_result(list));
     } else if (strcmp(name, "stderr") == 0) {
         fprintf(stderr, "fake server log line: not protocol {\"jsonrpc\":\"2.0\"}\n");
         fflush(stderr);
@@ -752,6 +770,20 @@ static void t_stderr_is_not_protocol(void **st)
     assert_non_null(strstr(buf, "fake server log line"));
 }
 
+static void t_child_inherits_no_fds(void **st)
+{
+    env *e = *st;
+    int leak = open("/dev/null", O_RDONLY); /* deliberately without O_CLOEXEC */
+    assert_true(leak > 2);
+    fake_opts fo = {.mode = "plain"};
+    seer_mcp_client *c = spawn_fake(e, &fo, NULL);
+    char *s = call_text(c, "fds", NULL, SEER_OK);
+    assert_string_equal(s, ""); /* only stdin, stdout, stderr */
+    free(s);
+    seer_mcp_client_free(c);
+    close(leak);
+}
+
 static void t_versions(void **st)
 {
     env *e = *st;
@@ -1042,6 +1074,29 @@ static void t_toolset_adapter(void **st)
     pthread_cond_destroy(&tc.cv);
 }
 
+static void t_toolset_from_spec(void **st)
+{
+    env *e = *st;
+    char spec[PATH_MAX + 64];
+    snprintf(spec, sizeof spec, "stdio:'%s' --fake-server plain", self_path);
+    seer_error err;
+    seer_toolset *ts = seer_mcp_toolset_from_spec(e->loop, "fk", spec, NULL, &err);
+    assert_non_null(ts);
+    assert_string_equal(seer_toolset_name(ts), "fk");
+    seer_tool_def *defs = NULL;
+    size_t n = 0;
+    assert_int_equal(seer_toolset_list(ts, &defs, &n, &err), SEER_OK);
+    assert_int_equal(n, 5);
+    seer_tool_defs_free(defs, n);
+    seer_toolset_free(ts);
+    /* failures name the server and leave nothing behind */
+    assert_null(seer_mcp_toolset_from_spec(e->loop, "gone", "stdio:/nonexistent/x", NULL, &err));
+    assert_int_equal(err.code, SEER_ESPAWN);
+    assert_non_null(strstr(err.msg, "gone"));
+    assert_null(seer_mcp_toolset_from_spec(e->loop, "bad", "nonsense", NULL, &err));
+    assert_int_equal(err.code, SEER_EINVAL);
+}
+
 /* ---- in-process transport: a small C server on the pool ------------------------- */
 
 typedef struct inproc_srv {
@@ -1252,16 +1307,21 @@ static void t_cli(void **st)
         skip();
     }
     char cmd[3 * PATH_MAX], out[65536];
-    snprintf(cmd, sizeof cmd, "'%s' mcp tools 'stdio:%s --fake-server plain' 2>&1", seer,
+    /* stdout is only the JSON: the server's log notification goes to stderr */
+    snprintf(cmd, sizeof cmd, "'%s' mcp tools 'stdio:%s --fake-server plain' 2>/dev/null", seer,
              self_path);
     assert_int_equal(run(cmd, out, sizeof out), 0);
     cJSON *tools = cJSON_Parse(out);
     assert_true(cJSON_IsArray(tools));
     assert_int_equal(cJSON_GetArraySize(tools), 5); /* both pages */
     cJSON_Delete(tools);
+    snprintf(cmd, sizeof cmd, "'%s' mcp tools 'stdio:%s --fake-server plain' 2>&1 >/dev/null",
+             seer, self_path);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "server log [info] fake: starting"));
 
     snprintf(cmd, sizeof cmd,
-             "'%s' mcp call 'stdio:%s --fake-server plain' echo '{\"message\":\"cli hi\"}' 2>&1",
+             "'%s' mcp call 'stdio:%s --fake-server plain' echo '{\"message\":\"cli hi\"}' 2>/dev/null",
              seer, self_path);
     assert_int_equal(run(cmd, out, sizeof out), 0);
     cJSON *res = cJSON_Parse(out);
@@ -1317,6 +1377,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(t_progress_extends_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(t_crash_fails_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(t_stderr_is_not_protocol, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_child_inherits_no_fds, setup, teardown),
         cmocka_unit_test_setup_teardown(t_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(t_init_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(t_shutdown_escalates_to_kill, setup, teardown),
@@ -1326,6 +1387,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(t_concurrent_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(t_free_with_calls_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(t_toolset_adapter, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_toolset_from_spec, setup, teardown),
         cmocka_unit_test_setup_teardown(t_inproc_transport, setup, teardown),
         cmocka_unit_test_setup_teardown(t_inproc_server_library, setup, teardown),
         cmocka_unit_test(t_cli),
