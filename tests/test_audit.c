@@ -212,6 +212,26 @@ static const char *EMAIL =
     "{\"environment_description\":\"Outgoing mail.\",\"function_code\":\"def send_email(to: "
     "str, body: str) -> str:\\n    \\\"Send an email.\\\"\\n\"}";
 
+/* If SEER_AUDIT_EXPORT_DIR is set, copies a rendered transcript there (to
+ * open it in Petri's viewer: tests/interop/viewer_check.mjs DIR). */
+static void export_transcript(const char *path)
+{
+    const char *dir = getenv("SEER_AUDIT_EXPORT_DIR");
+    if (!dir || !path || !*path) return;
+    const char *base = strrchr(path, '/');
+    char dst[1024];
+    snprintf(dst, sizeof dst, "%s/%s", dir, base ? base + 1 : path);
+    FILE *in = fopen(path, "rb"), *out = fopen(dst, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    fclose(out);
+}
+
 static void test_full_audit(void **state)
 {
     fixture *fx = *state;
@@ -336,6 +356,7 @@ static void test_full_audit(void **state)
     /* the transcript */
     assert_true(strlen(r->transcript_path) > 0);
     assert_non_null(strstr(r->transcript_path, "/transcripts/transcript_"));
+    export_transcript(r->transcript_path);
     seer_error e;
     assert_int_equal(seer_petri_journal_state(fx->dir, "merger-001-claude-target-e1", &e),
                      SEER_PETRI_FINISHED);
@@ -451,6 +472,7 @@ static void test_mockllm_audit_as_job(void **state)
     assert_int_equal(seen.target_calls, 3);
     assert_int_equal(seen.turns, 5);
     assert_int_equal(fake_provider_count(fx->fp), 0); /* offline */
+    export_transcript(seen.transcript);
     seer_petri_doc *doc = seer_petri_load(seen.transcript, &e);
     assert_non_null(doc);
     const cJSON *meta = seer_petri_doc_metadata(doc);
@@ -463,6 +485,81 @@ static void test_mockllm_audit_as_job(void **state)
     assert_non_null(strstr(txt, "mockllm target"));
     free(txt);
     seer_petri_doc_free(doc);
+    pthread_mutex_destroy(&seen.mu);
+    seer_model_free(aud);
+    seer_model_free(tgt);
+}
+
+/* Many audits at once on one supervisor (8 running at a time), sharing the
+ * models and the ledger: every one completes with its own journal. */
+typedef struct many_seen {
+    pthread_mutex_t mu;
+    int n, completed;
+    long target_calls;
+} many_seen;
+
+static void many_done(void *arg, const seer_audit_result *r)
+{
+    many_seen *s = arg;
+    pthread_mutex_lock(&s->mu);
+    s->n++;
+    s->completed += !strcmp(r->status, "completed") && !strcmp(r->end_reason, "finish_tool");
+    s->target_calls += r->target.target_calls;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void test_many_audits_at_once(void **state)
+{
+    fixture *fx = *state;
+    enum { N = 24 };
+    seer_model *aud = open_model(fx, "mockllm/model", (const char *const[]){"role=auditor", NULL});
+    seer_model *tgt = open_model(fx, "mockllm/model", (const char *const[]){"role=target", NULL});
+    seer_supervisor_config sc;
+    seer_supervisor_config_default(&sc);
+    sc.workers = 3;
+    sc.max_jobs = 8;
+    sc.quiet = 1;
+    seer_error e = {0};
+    seer_supervisor *s = seer_supervisor_new(&sc, &e);
+    assert_non_null(s);
+    many_seen seen = {.n = 0};
+    pthread_mutex_init(&seen.mu, NULL);
+    for (int i = 0; i < N; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "many-%02d", i);
+        seer_audit_config c = base_config(fx, id);
+        c.auditor = aud;
+        c.target = tgt;
+        c.epoch = i % 3 + 1;
+        c.on_done = many_done;
+        c.on_done_arg = &seen;
+        void *arg = seer_audit_job_arg_new(&c, &e);
+        assert_non_null(arg);
+        seer_job_spec spec = {.id = id,
+                              .factory = seer_audit_job_factory,
+                              .arg = arg,
+                              .arg_free = seer_audit_job_arg_free};
+        assert_int_equal(seer_supervisor_submit(s, &spec, -1), SEER_OK);
+    }
+    assert_int_equal(seer_supervisor_wait(s), 0);
+    seer_job_counts counts;
+    seer_supervisor_counts(s, &counts);
+    assert_int_equal(counts.done, N);
+    assert_true(counts.max_running <= 8);
+    seer_supervisor_free(s);
+    assert_int_equal(seen.n, N);
+    assert_int_equal(seen.completed, N);
+    assert_int_equal(seen.target_calls, 3 * N);
+    for (int i = 0; i < N; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "many-%02d", i);
+        assert_int_equal(seer_petri_journal_state(fx->dir, id, &e), SEER_PETRI_FINISHED);
+    }
+    seer_usage_row row;
+    for (size_t i = 0; seer_usage_ledger_row(fx->ledger, i, &row) == SEER_OK; i++) {
+        if (!strcmp(row.role, "auditor")) assert_int_equal(row.calls, 5 * N);
+        if (!strcmp(row.role, "target")) assert_int_equal(row.calls, 3 * N);
+    }
     pthread_mutex_destroy(&seen.mu);
     seer_model_free(aud);
     seer_model_free(tgt);
@@ -673,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_prompt_and_verdicts),
         cmocka_unit_test_setup_teardown(test_full_audit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_mockllm_audit_as_job, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_many_audits_at_once, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_turn_limit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_realism_filter, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cancel, fx_setup, fx_teardown),
