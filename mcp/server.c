@@ -77,7 +77,9 @@ struct seer_mcp_server {
     size_t n_tools, cap_tools;
     ts_adapter **adapters;
     size_t n_adapters;
-    atomic_long sessions; /* open sessions, for the assert in free */
+    pthread_mutex_t mu;   /* n_sessions */
+    pthread_cond_t idle;  /* signalled when n_sessions drops to 0 */
+    long n_sessions;      /* sessions not yet freed */
 };
 
 int seer_mcp_tool_name_valid(const char *name)
@@ -132,7 +134,8 @@ seer_mcp_server *seer_mcp_server_new(const seer_mcp_server_opts *opts, seer_erro
     srv->title = dup_or_null(opts->title, &oom);
     srv->instructions = dup_or_null(opts->instructions, &oom);
     srv->page_size = opts->page_size ? opts->page_size : 100;
-    atomic_init(&srv->sessions, 0);
+    pthread_mutex_init(&srv->mu, NULL);
+    pthread_cond_init(&srv->idle, NULL);
     if (oom) {
         seer_mcp_server_free(srv);
         seer_error_set(err, SEER_ENOMEM, "mcp server: out of memory");
@@ -286,8 +289,12 @@ static void session_free(seer_mcp_session *s)
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->send_mu);
     pthread_cond_destroy(&s->idle);
-    atomic_fetch_sub(&s->srv->sessions, 1);
+    seer_mcp_server *srv = s->srv;
     free(s);
+    pthread_mutex_lock(&srv->mu);
+    if (--srv->n_sessions == 0)
+        pthread_cond_broadcast(&srv->idle);
+    pthread_mutex_unlock(&srv->mu);
 }
 
 static void session_unref(seer_mcp_session *s)
@@ -313,7 +320,9 @@ seer_mcp_session *seer_mcp_session_new(seer_mcp_server *srv, seer_mcp_send_fn se
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->send_mu, NULL);
     pthread_cond_init(&s->idle, NULL);
-    atomic_fetch_add(&srv->sessions, 1);
+    pthread_mutex_lock(&srv->mu);
+    srv->n_sessions++;
+    pthread_mutex_unlock(&srv->mu);
     return s;
 }
 
@@ -1148,7 +1157,9 @@ void seer_mcp_server_free(seer_mcp_server *srv)
 {
     if (!srv)
         return;
-    assert(atomic_load(&srv->sessions) == 0 && "mcp server freed with open sessions");
+    pthread_mutex_lock(&srv->mu);
+    assert(srv->n_sessions == 0 && "mcp server freed with open sessions");
+    pthread_mutex_unlock(&srv->mu);
     for (size_t i = 0; i < srv->n_adapters; i++)
         adapter_free(srv->adapters[i]);
     free(srv->adapters);
@@ -1161,7 +1172,17 @@ void seer_mcp_server_free(seer_mcp_server *srv)
     free(srv->version);
     free(srv->title);
     free(srv->instructions);
+    pthread_mutex_destroy(&srv->mu);
+    pthread_cond_destroy(&srv->idle);
     free(srv);
+}
+
+void seer_mcp_server_wait_idle(seer_mcp_server *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    while (srv->n_sessions)
+        pthread_cond_wait(&srv->idle, &srv->mu);
+    pthread_mutex_unlock(&srv->mu);
 }
 
 /* ---- stdio: one message per line over a pair of descriptors ------------------------ */

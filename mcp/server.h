@@ -99,6 +99,11 @@ seer_err seer_mcp_server_add_tool(seer_mcp_server *srv, const seer_mcp_tool *too
 seer_err seer_mcp_server_add_toolset(seer_mcp_server *srv, seer_toolset *ts, seer_pool *pool,
                                      int take_ownership, seer_error *err);
 
+/* Blocks until every session of srv has been closed and has finished its
+ * calls (a closed session lingers until its cancelled calls complete).
+ * Thread-safe; not from a tool's own thread. */
+void seer_mcp_server_wait_idle(seer_mcp_server *srv);
+
 /* Number of tools.  Thread-safe after configuration. */
 size_t seer_mcp_server_tool_count(const seer_mcp_server *srv);
 
