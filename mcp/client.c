@@ -98,7 +98,8 @@ struct pending {
 
 typedef struct stats_atomic {
     _Atomic uint64_t requests, responses, unmatched, malformed, discarded, notifications,
-        progress, log_messages, list_changed, relists, server_requests, timeouts, cancelled;
+        progress, log_messages, list_changed, relists, server_requests, timeouts, cancelled,
+        offloaded;
 } stats_atomic;
 
 struct seer_mcp_client {
@@ -130,7 +131,8 @@ struct seer_mcp_client {
     char *server_info;
     cJSON *tools_cache;
     int transport_closed;
-    int close_ran; /* cmd_close has run (its last access to the client) */
+    int close_ran;
+    long offloads; /* lines being parsed on the parse pool */ /* cmd_close has run (its last access to the client) */
 };
 
 #define BUMP(c, f) atomic_fetch_add_explicit(&(c)->st.f, 1, memory_order_relaxed)
@@ -671,32 +673,114 @@ static void handle_response(seer_mcp_client *c, seer_rpc_msg *m)
     complete_reply(p, &r);
 }
 
-static void on_line(void *arg, const char *line, size_t len)
+/* Acts on one decoded line (loop thread); clears m. */
+static void dispatch(seer_mcp_client *c, seer_rpc_msg *m, int valid)
 {
-    seer_mcp_client *c = arg;
-    seer_rpc_msg m;
-    if (seer_rpc_decode(line, len, &m) != SEER_OK) {
+    if (!valid) {
         BUMP(c, malformed);
-        seer_rpc_msg_clear(&m);
+        seer_rpc_msg_clear(m);
         return;
     }
-    switch (m.kind) {
+    switch (m->kind) {
     case SEER_RPC_NOTIFICATION:
-        handle_notification(c, &m);
+        handle_notification(c, m);
         break;
     case SEER_RPC_REQUEST:
         if (c->state <= CS_READY)
-            handle_request(c, &m);
+            handle_request(c, m);
         break;
     case SEER_RPC_RESULT:
     case SEER_RPC_ERROR:
-        handle_response(c, &m);
+        handle_response(c, m);
         break;
     default:
         BUMP(c, malformed);
         break;
     }
-    seer_rpc_msg_clear(&m);
+    seer_rpc_msg_clear(m);
+}
+
+/* ---- parsing long lines on the pool -------------------------------------------- */
+
+typedef struct offload {
+    seer_mcp_client *c;
+    char *line;
+    size_t len;
+    int valid;
+    seer_rpc_msg m;
+} offload;
+
+/* Last access to the client for this offload: free may be waiting for it. */
+static void offload_release(offload *o)
+{
+    seer_mcp_client *c = o->c;
+    free(o->line);
+    seer_rpc_msg_clear(&o->m);
+    free(o);
+    pthread_mutex_lock(&c->mu);
+    c->offloads--;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void offload_drop(void *arg)
+{
+    offload_release(arg);
+}
+
+static void offload_done(seer_loop *l, void *arg)
+{
+    offload *o = arg;
+    (void)l;
+    dispatch(o->c, &o->m, o->valid); /* an answer after close finds no pending: counted */
+    offload_release(o);
+}
+
+static void offload_parse(void *arg)
+{
+    offload *o = arg;
+    o->valid = seer_rpc_decode(o->line, o->len, &o->m) == SEER_OK;
+    free(o->line);
+    o->line = NULL;
+    seer_loop_post(o->c->loop, offload_done, o, offload_drop); /* drop runs on failure */
+}
+
+/* Hands a long line to the parse pool.  Returns 0 if it could not (then the
+ * caller parses it here). */
+static int offload_line(seer_mcp_client *c, const char *line, size_t len)
+{
+    offload *o = calloc(1, sizeof *o);
+    if (!o || !(o->line = malloc(len))) {
+        free(o);
+        return 0;
+    }
+    memcpy(o->line, line, len);
+    o->len = len;
+    o->c = c;
+    pthread_mutex_lock(&c->mu);
+    c->offloads++;
+    pthread_mutex_unlock(&c->mu);
+    if (seer_pool_submit(c->o.parse_pool, offload_parse, offload_drop, o) != SEER_OK) {
+        /* not queued: the pool did not take ownership */
+        pthread_mutex_lock(&c->mu);
+        c->offloads--;
+        pthread_mutex_unlock(&c->mu);
+        free(o->line);
+        free(o);
+        return 0;
+    }
+    BUMP(c, offloaded);
+    return 1;
+}
+
+static void on_line(void *arg, const char *line, size_t len)
+{
+    seer_mcp_client *c = arg;
+    if (c->o.parse_pool && len > c->o.offload_bytes && offload_line(c, line, len))
+        return;
+    seer_rpc_msg m;
+    int valid = seer_rpc_decode(line, len, &m) == SEER_OK;
+    dispatch(c, &m, valid);
 }
 
 static void on_discard(void *arg, const char *why)
@@ -860,6 +944,8 @@ seer_mcp_client *seer_mcp_client_new(seer_loop *loop, seer_mcp_transport *t,
         c->o.max_timeout_ms = DEFAULT_MAX_MS;
     if (c->o.call_timeout_ms > c->o.max_timeout_ms)
         c->o.call_timeout_ms = c->o.max_timeout_ms;
+    if (!c->o.offload_bytes)
+        c->o.offload_bytes = 64 * 1024;
     c->name = strdup(c->o.name ? c->o.name : t->ops->kind);
     c->want_version =
         strdup(c->o.protocol_version ? c->o.protocol_version : SEER_MCP_PROTOCOL_LATEST);
@@ -1164,6 +1250,7 @@ void seer_mcp_client_get_stats(seer_mcp_client *c, seer_mcp_client_stats *o)
     LOAD(server_requests);
     LOAD(timeouts);
     LOAD(cancelled);
+    LOAD(offloaded);
 #undef LOAD
 }
 
@@ -1179,7 +1266,7 @@ void seer_mcp_client_free(seer_mcp_client *c)
     assert(!seer_loop_on_thread(c->loop));
     if (seer_loop_post(c->loop, cmd_close, c, NULL) == SEER_OK) {
         pthread_mutex_lock(&c->mu);
-        while (!c->transport_closed || !c->close_ran)
+        while (!c->transport_closed || !c->close_ran || c->offloads)
             pthread_cond_wait(&c->cv, &c->mu);
         pthread_mutex_unlock(&c->mu);
     } else {

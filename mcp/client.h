@@ -47,6 +47,10 @@ typedef struct seer_mcp_client_options {
     uint32_t max_timeout_ms;   /* hard maximum for any request, progress
                                 * included; 0 = 600000 */
     const char *protocol_version; /* to request; NULL = SEER_MCP_PROTOCOL_LATEST */
+    seer_pool *parse_pool;     /* optional: lines longer than offload_bytes are
+                                * parsed on this pool instead of the I/O loop
+                                * (borrowed; must outlive the client) */
+    size_t offload_bytes;      /* 0 = 64 KiB */
     /* Optional callbacks (loop thread, short).  cb_arg is passed to each. */
     void (*on_log)(void *cb_arg, const char *level, const char *logger, const char *text);
     void (*on_progress)(void *cb_arg, uint64_t request_id, double progress, double total,
@@ -87,6 +91,7 @@ typedef struct seer_mcp_client_stats {
     uint64_t server_requests;/* requests from the server (ping answered, others -32601) */
     uint64_t timeouts;       /* requests that timed out */
     uint64_t cancelled;      /* requests cancelled by us */
+    uint64_t offloaded;      /* long lines parsed on the parse pool */
 } seer_mcp_client_stats;
 
 /* Creates a client over transport `t` (taken in every case) and starts

@@ -355,6 +355,8 @@ typedef struct fake_opts {
     size_t max_line;
     uint32_t term_ms, kill_ms;
     uint32_t call_ms, max_ms, init_ms;
+    seer_pool *parse_pool;
+    size_t offload_bytes;
 } fake_opts;
 
 static seer_mcp_client *spawn_fake(env *e, const fake_opts *fo, pid_t *pid_out)
@@ -374,6 +376,8 @@ static seer_mcp_client *spawn_fake(env *e, const fake_opts *fo, pid_t *pid_out)
     o.call_timeout_ms = fo->call_ms;
     o.max_timeout_ms = fo->max_ms;
     o.init_timeout_ms = fo->init_ms;
+    o.parse_pool = fo->parse_pool;
+    o.offload_bytes = fo->offload_bytes;
     seer_mcp_client *c = seer_mcp_client_new(e->loop, t, &o, &err);
     assert_non_null(c);
     if (pid_out) {
@@ -913,6 +917,40 @@ static void t_oversized_and_garbage_lines(void **st)
     seer_mcp_client_free(c);
 }
 
+static void t_long_lines_parsed_on_pool(void **st)
+{
+    env *e = *st;
+    fake_opts fo = {.mode = "plain", .parse_pool = e->pool, .offload_bytes = 1024};
+    seer_mcp_client *c = spawn_fake(e, &fo, NULL);
+    size_t n = 200000;
+    char *args = malloc(n + 64);
+    strcpy(args, "{\"message\":\"");
+    size_t at = strlen(args);
+    for (size_t i = 0; i < n; i++)
+        args[at + i] = (char)('a' + i % 26);
+    strcpy(args + at + n, "\"}");
+    char *s = call_text(c, "echo", args, SEER_OK);
+    assert_int_equal(strlen(s), n);
+    assert_int_equal(memcmp(s, args + at, n), 0);
+    free(s);
+    /* a long garbage line goes to the pool too, and is counted */
+    seer_mcp_client_stats cs;
+    stats(c, &cs);
+    uint64_t malformed = cs.malformed;
+    s = call_text(c, "big", "{\"size\":5000}", SEER_OK);
+    assert_string_equal(s, "after big");
+    free(s);
+    /* short lines stay on the loop */
+    s = call_text(c, "echo", "{\"message\":\"short\"}", SEER_OK);
+    assert_string_equal(s, "short");
+    free(s);
+    stats(c, &cs);
+    assert_int_equal(cs.offloaded, 2);
+    assert_int_equal(cs.malformed - malformed, 1);
+    free(args);
+    seer_mcp_client_free(c);
+}
+
 /* Many calls in flight from several threads at once. */
 typedef struct hammer_arg {
     seer_mcp_client *c;
@@ -1384,6 +1422,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(t_spawn_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(t_list_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(t_oversized_and_garbage_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_long_lines_parsed_on_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(t_concurrent_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(t_free_with_calls_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(t_toolset_adapter, setup, teardown),
