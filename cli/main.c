@@ -37,6 +37,7 @@ int seer_cmd_serve(int argc, char **argv); /* cli/cmd_serve.c (owned by sandbox)
 int seer_cmd_mcp(int argc, char **argv); /* cli/cmd_mcp.c */
 int seer_cmd_serve_target(int argc, char **argv); /* cli/cmd_serve_target.c (owned by audit) */
 int seer_cmd_judge(int argc, char **argv); /* cli/cmd_judge.c (owned by judge) */
+int seer_cmd_scenarios(int argc, char **argv); /* cli/cmd_scenarios.c (owned by scenarios) */
 
 const seer_cli_cmd seer_cli_commands[] = {
     {"agent", "run one agent: a model with a system prompt, a prompt and tools", seer_cmd_agent},
@@ -50,6 +51,8 @@ const seer_cli_cmd seer_cli_commands[] = {
     {"verify", "check a run archive against its manifest; optionally extract it", seer_cmd_verify},
     {"mcp", "list or call the tools of an MCP server (stdio:COMMAND... or URL)", seer_cmd_mcp},
     {"judge", "rescore a run's transcripts with one or more judge models", seer_cmd_judge},
+    {"scenarios", "list, show and validate seed instructions (--seeds selections)",
+     seer_cmd_scenarios},
     {NULL, NULL, NULL},
 };
 
