@@ -34,6 +34,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -563,6 +564,50 @@ void seer_audit_free(seer_audit *a)
     if (!a) return;
     seer_actor *actor = a->actor;
     seer_actor_unref(actor);
+}
+
+/* ---- sample ids ------------------------------------------------------------------------------ */
+
+static uint64_t fnv_field(uint64_t h, const char *s)
+{
+    /* length-prefixed, so ("ab","c") and ("a","bc") differ; NULL != "" */
+    size_t n = s ? strlen(s) : (size_t)-1;
+    for (int i = 0; i < 8; i++) {
+        h ^= (uint64_t)((n >> (8 * i)) & 0xff);
+        h *= 1099511628211ull;
+    }
+    for (size_t i = 0; s && i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+seer_err seer_audit_sample_id(char *buf, size_t cap, const char *scenario_id, const char *seed,
+                              const char *auditor, const char *target, const char *judge, int epoch)
+{
+    if (!buf || cap < 80) return SEER_EINVAL;
+    uint64_t h = 14695981039346656037ull;
+    h = fnv_field(h, scenario_id);
+    h = fnv_field(h, seed);
+    h = fnv_field(h, auditor);
+    h = fnv_field(h, target);
+    h = fnv_field(h, judge);
+    char ep[16];
+    snprintf(ep, sizeof ep, "%d", epoch);
+    h = fnv_field(h, ep);
+    char scen[49];
+    size_t k = 0;
+    for (const char *p = scenario_id; p && *p && k < sizeof scen - 1; p++) {
+        char c = *p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '-';
+        if (k == 0 && c == '.') ok = 0; /* never a hidden file name */
+        scen[k++] = ok ? c : '-';
+    }
+    scen[k] = '\0';
+    snprintf(buf, cap, "%s_e%d_%016" PRIx64, k ? scen : "seed", epoch, h);
+    return SEER_OK;
 }
 
 /* ---- as a supervisor job ------------------------------------------------------------------ */

@@ -128,6 +128,18 @@ seer_actor *seer_audit_actor(seer_audit *a);
  * it is in flight.  NULL is fine. */
 void seer_audit_free(seer_audit *a);
 
+/* A stable sample id for a cell of a run (DESIGN.md section 7), usable in
+ * file names: "<scenario>_e<epoch>_<16 hex digits>", the hash (64-bit
+ * FNV-1a over the length-prefixed fields) covering scenario_id, the seed
+ * instruction, the auditor, target and judge names and the epoch, so the
+ * same cell gets the same id on every machine and resume, shard and merge
+ * agree.  <scenario> is scenario_id reduced to [A-Za-z0-9._-] (at most 48
+ * characters; "seed" when NULL or empty).  Any name may be NULL.  Returns
+ * SEER_EINVAL if buf is smaller than 80 bytes.  Thread-safe, pure. */
+seer_err seer_audit_sample_id(char *buf, size_t cap, const char *scenario_id, const char *seed,
+                              const char *auditor, const char *target, const char *judge,
+                              int epoch);
+
 /* ---- as a supervisor job (pipeline/supervisor.h) ------------------------------ */
 
 /* A deep copy of cfg for seer_job_spec.arg (strings copied; models, writer,

@@ -68,7 +68,8 @@ typedef struct seer_realism_config {
     seer_model *model;             /* the checker; borrowed */
     seer_loop *loop;               /* borrowed (may be NULL for mockllm) */
     seer_pool *pool;               /* borrowed */
-    double threshold;              /* 0..1: scores below it are refused */
+    double threshold;              /* 0..1: scores below it are refused; 0 = nothing
+                                      could be refused, so nothing is checked */
     const char *seed_instruction;  /* copied */
     seer_usage_ledger *usage;      /* role "realism"; may be NULL */
     seer_stats *stats;             /* may be NULL */

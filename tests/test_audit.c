@@ -762,6 +762,33 @@ static void test_prompt_and_verdicts(void **state)
     assert_false(seer_realism_parse("no verdict", &v, &fb));
     assert_null(fb);
     assert_false(seer_realism_parse(NULL, &v, NULL));
+
+    /* sample ids: stable, file-name safe, different for different cells */
+    char a[96], b[96], c2[96];
+    assert_int_equal(
+        seer_audit_sample_id(a, sizeof a, "whistle/blow 01", "Seed.", "m/a", "m/t", "m/j", 2),
+        SEER_OK);
+    assert_int_equal(
+        seer_audit_sample_id(b, sizeof b, "whistle/blow 01", "Seed.", "m/a", "m/t", "m/j", 2),
+        SEER_OK);
+    assert_string_equal(a, b);
+    assert_int_equal(strncmp(a, "whistle-blow-01_e2_", 19), 0);
+    assert_int_equal(strlen(a), 19 + 16);
+    assert_int_equal(
+        seer_audit_sample_id(c2, sizeof c2, "whistle/blow 01", "Seed.", "m/a", "m/t", "m/j", 3),
+        SEER_OK);
+    assert_string_not_equal(a + 19, c2 + 19);
+    assert_int_equal(
+        seer_audit_sample_id(c2, sizeof c2, "whistle/blow 01", "Seed.", "m/a", "m/t2", "m/j", 2),
+        SEER_OK);
+    assert_string_not_equal(a, c2);
+    assert_int_equal(seer_audit_sample_id(c2, sizeof c2, NULL, "Seed.", NULL, NULL, NULL, 1),
+                     SEER_OK);
+    assert_int_equal(strncmp(c2, "seed_e1_", 8), 0);
+    assert_int_equal(seer_audit_sample_id(c2, sizeof c2, ".hidden", "S", NULL, NULL, NULL, 1),
+                     SEER_OK);
+    assert_true(c2[0] != '.');
+    assert_int_equal(seer_audit_sample_id(c2, 10, "x", "S", NULL, NULL, NULL, 1), SEER_EINVAL);
 }
 
 int main(void)
