@@ -427,9 +427,14 @@ static seer_err sb_list(seer_toolset *ts, seer_tool_def **out, size_t *n_out, se
     sandbox *s = (sandbox *)ts;
     *out = NULL;
     *n_out = 0;
-    gen *g = gen_get(s, err);
-    if (!g)
-        return err ? err->code : SEER_EINTERNAL;
+    seer_error gerr;
+    seer_error_clear(&gerr);
+    gen *g = gen_get(s, &gerr);
+    if (!g) {
+        if (err)
+            *err = gerr;
+        return gerr.code;
+    }
     cJSON *tools = NULL;
     seer_error lerr;
     seer_error_clear(&lerr);
@@ -722,8 +727,13 @@ static void sb_cancel(seer_toolset *ts, uint64_t call_id)
     c->cancelled = 1;
     uint64_t req = c->req;
     gen *g = c->g;
-    if (req)
+    /* A dying generation's client may already be inside seer_mcp_client_free
+     * (its reaper started once users reached 0): do not touch it.  The call
+     * completes as cancelled when that free finishes it. */
+    if (req && !g->dying)
         g->users++;
+    else
+        req = 0;
     pthread_mutex_unlock(&s->mu);
     if (req) {
         seer_mcp_client_cancel(g->client, req, "cancelled by the agent");
