@@ -831,6 +831,63 @@ static void test_bad_events(void **state)
     assert_int_equal(seer_petri_render_journal(f->root, "missing", NULL, &err), SEER_ENOTFOUND);
 }
 
+/* A reset replaces a view's messages: a new branch with nothing shared, and
+ * tool calls made in the new messages are remembered. */
+static void test_reset_messages(void **state)
+{
+    fixture *f = *state;
+    seer_error err;
+    seer_petri_meta meta = sample_meta("reset");
+    seer_petri *p = seer_petri_open(f->root, NULL, &meta, &err);
+    assert_non_null(p);
+    assert_int_equal(seer_petri_add_text(p, SEER_VIEW_TARGET, "user", "old branch", NULL, NULL,
+                                         NULL, NULL, NULL, &err),
+                     SEER_OK);
+    seer_message *u = seer_message_new(SEER_ROLE_USER);
+    seer_message *a = seer_message_new(SEER_ROLE_ASSISTANT);
+    assert_int_equal(seer_message_add_text(u, "new start"), SEER_OK);
+    assert_int_equal(seer_message_add_tool_call(a, "c7", "lookup", "{}"), SEER_OK);
+    const seer_message *msgs[] = {u, a};
+    assert_int_equal(seer_petri_reset(p, SEER_VIEW_TARGET, "new system", msgs, 2, &err), SEER_OK);
+    const seer_message *toolmsg[] = {seer_message_new(SEER_ROLE_TOOL)};
+    assert_int_equal(seer_petri_reset(p, SEER_VIEW_TARGET, NULL, toolmsg, 1, &err), SEER_EINVAL);
+    seer_message_free((seer_message *)toolmsg[0]);
+    seer_message_free(u);
+    seer_message_free(a);
+    assert_int_equal(seer_petri_add_text(p, SEER_VIEW_TARGET, "tool", "found", NULL, "c7", NULL,
+                                         NULL, NULL, &err),
+                     SEER_OK);
+    /* rolling back into the reset's messages works: 4 messages held now */
+    assert_int_equal(seer_petri_rollback(p, SEER_VIEW_TARGET, 1, &err), SEER_OK);
+    assert_int_equal(seer_petri_rollback(p, SEER_VIEW_TARGET, 4, &err), SEER_EINVAL);
+    char *path = NULL;
+    assert_int_equal(seer_petri_render(p, &path, &err), SEER_OK);
+    seer_petri_close(p);
+    seer_petri_doc *d = seer_petri_load(path, &err);
+    assert_non_null(d);
+    cJSON *doc = load_json(path);
+    check_v3(doc);
+    cJSON_Delete(doc);
+    const cJSON *ev = seer_petri_doc_events(d);
+    const cJSON *nm = get(get(cJSON_GetArrayItem(ev, 1), "edit"), "new_messages");
+    assert_int_equal(cJSON_GetArraySize(nm), 3);
+    assert_string_equal(get(cJSON_GetArrayItem(nm, 0), "content")->valuestring, "new system");
+    assert_string_equal(
+        get(cJSON_GetArrayItem(get(cJSON_GetArrayItem(nm, 2), "tool_calls"), 0), "function")
+            ->valuestring,
+        "lookup");
+    const cJSON *tm = get(get(cJSON_GetArrayItem(ev, 2), "edit"), "message");
+    assert_string_equal(get(tm, "function")->valuestring, "lookup");
+    size_t n = 0;
+    const seer_petri_branch *b = seer_petri_doc_branches(d, SEER_VIEW_TARGET, &n, &err);
+    assert_int_equal(n, 2);
+    assert_int_equal(b[0].n, 1);
+    assert_int_equal(b[1].n, 4);
+    assert_int_equal(b[1].fork, 0);
+    seer_petri_doc_free(d);
+    free(path);
+}
+
 /* A malformed rollback in a hand-edited transcript is reported. */
 static void test_branches_malformed(void **state)
 {
@@ -938,6 +995,7 @@ int main(void)
         T(test_full_sample_direct), T(test_full_sample_writer), T(test_torn_line),
         T(test_rescore),            T(test_secrets_redacted),   T(test_bad_arguments),
         T(test_bad_events),         T(test_branches_malformed), T(test_concurrent_samples),
+        T(test_reset_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -109,6 +109,23 @@ static int link_target_safe(const char *t)
     return 1;
 }
 
+/* Why extracting entry e would be unsafe, or NULL if it is not. */
+static const char *entry_problem(struct archive_entry *e)
+{
+    const char *name = archive_entry_pathname(e);
+    const char *hl = archive_entry_hardlink(e);
+    mode_t type = archive_entry_filetype(e);
+    if (!seer_archive_path_safe(name))
+        return "absolute, empty or '..' path";
+    if (hl && !seer_archive_path_safe(hl))
+        return "hardlink target outside the destination";
+    if (!hl && type == AE_IFLNK && !link_target_safe(archive_entry_symlink(e)))
+        return "symlink target outside the destination";
+    if (!hl && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
+        return "not a file, directory or link";
+    return NULL;
+}
+
 /* ---- manifest lines (sha256sum's format, with its escaping) ------------- */
 
 /* Appends "HEX  NAME\n" to *buf; names with '\\' or '\n' are escaped and
@@ -666,10 +683,7 @@ seer_err seer_archive_verify(const char *path, seer_verify_report *rep, seer_err
             name = "";
         mode_t type = archive_entry_filetype(e);
         const char *hl = archive_entry_hardlink(e);
-        const char *sl = archive_entry_symlink(e);
-        if (!seer_archive_path_safe(name) || (hl && !seer_archive_path_safe(hl)) ||
-            (type == AE_IFLNK && !link_target_safe(sl)) ||
-            (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)) {
+        if (entry_problem(e)) {
             rep->unsafe++;
             if (problem(rep, "unsafe entry", name) != 0)
                 rc = oom(err);
@@ -856,17 +870,7 @@ static seer_err check_entries(const char *path, seer_error *err)
             break;
         }
         const char *name = archive_entry_pathname(e);
-        mode_t type = archive_entry_filetype(e);
-        const char *hl = archive_entry_hardlink(e);
-        const char *why = NULL;
-        if (!seer_archive_path_safe(name))
-            why = "absolute, empty or '..' path";
-        else if (hl && !seer_archive_path_safe(hl))
-            why = "hardlink target outside the destination";
-        else if (type == AE_IFLNK && !link_target_safe(archive_entry_symlink(e)))
-            why = "symlink target outside the destination";
-        else if (!hl && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
-            why = "not a file, directory or link";
+        const char *why = entry_problem(e);
         if (why) {
             rc = seer_error_set(err, SEER_EINVAL, "%s: refusing entry '%s': %s", path,
                                 name ? name : "", why);
@@ -908,6 +912,13 @@ seer_err seer_archive_extract(const char *path, const char *dest_dir, seer_error
             break;
         if (r < ARCHIVE_WARN) {
             rc = seer_error_set(err, SEER_EPARSE, "%s: %s", path, archive_error_string(a));
+            break;
+        }
+        /* checked again: the file may have changed since pass 1 */
+        const char *why = entry_problem(e);
+        if (why) {
+            rc = seer_error_set(err, SEER_EINVAL, "%s: refusing entry '%s': %s", path,
+                                archive_entry_pathname(e) ? archive_entry_pathname(e) : "", why);
             break;
         }
         char target[PATH_MAX], name[PATH_MAX];

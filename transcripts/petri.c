@@ -833,6 +833,14 @@ seer_err seer_petri_reset(seer_petri *p, unsigned views, const char *system,
         new_id(id);
         cJSON_AddStringToObject(mm, "id", id);
         cJSON_AddItemToArray(arr, mm);
+        /* later tool messages may answer calls made in these messages */
+        for (size_t b = 0; b < msgs[i]->n_blocks; b++) {
+            const seer_block *blk = &msgs[i]->blocks[b];
+            if (blk->type == SEER_BLK_TOOL_CALL && remember_call(p, blk->id, blk->name) != 0) {
+                cJSON_Delete(arr);
+                return oom(err);
+            }
+        }
     }
     cJSON *ev = event_new("transcript_event");
     cJSON *vj = views_json(views);
