@@ -35,7 +35,8 @@ static void usage(FILE *to)
                 "(stdin/stdout), for a sandbox's \"command\" or any MCP client.\n"
                 "get_model_path(name) reads SEER_MODELS (JSON: name -> path).\n"
                 "Environment: SEER_PYTHON (interpreter, default python3),\n"
-                "SEER_EXPOSE_SERVER (path of expose_server.py).\n");
+                "SEER_EXPOSE_SERVER (path of expose_server.py).\n"
+                "See also: seer serve target --help.\n");
 }
 
 int seer_cmd_serve(int argc, char **argv)
@@ -45,7 +46,8 @@ int seer_cmd_serve(int argc, char **argv)
         return argc < 2 ? SEER_EXIT_USAGE : SEER_EXIT_OK;
     }
     if (strcmp(argv[1], "expose") != 0)
-        return seer_cli_usage_error("serve", "unknown server '%s' (expected: expose)", argv[1]);
+        return seer_cli_usage_error("serve", "unknown server '%s' (expected: expose, target)",
+                                    argv[1]);
     if (argc < 3)
         return seer_cli_usage_error("serve", "expose needs FILE.py");
     if (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {

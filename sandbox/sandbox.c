@@ -244,19 +244,20 @@ static void scrub_field(sandbox *s, char **p)
 
 /* ---- generations ------------------------------------------------------------------- */
 
-static seer_mcp_transport *make_transport(sandbox *s, seer_error *err)
+static seer_mcp_transport *transport_for(const seer_sandbox_config *c,
+                                         const seer_sandbox_spawn *spawn, const seer_env *env,
+                                         uint32_t term_ms, uint32_t kill_ms, seer_error *err)
 {
-    const seer_sandbox_config *c = s->cfg;
     if (c->kind != SEER_SANDBOX_HTTP) {
         seer_mcp_spawn_spec spec;
-        seer_sandbox_spawn_spec(&s->spawn, &spec);
-        spec.term_grace_ms = s->term_ms;
-        spec.kill_grace_ms = s->kill_ms;
+        seer_sandbox_spawn_spec(spawn, &spec);
+        spec.term_grace_ms = term_ms;
+        spec.kill_grace_ms = kill_ms;
         return seer_mcp_stdio_new(&spec, err);
     }
     const char *token = NULL;
     if (c->token_secret) {
-        token = s->env ? seer_env_get(s->env, c->token_secret) : getenv(c->token_secret);
+        token = env ? seer_env_get(env, c->token_secret) : getenv(c->token_secret);
         if (!token || !token[0]) {
             seer_error_set(err, SEER_EAUTH, "sandbox %s: secret %s (its bearer token) is not set",
                            c->name, c->token_secret);
@@ -278,6 +279,30 @@ static seer_mcp_transport *make_transport(sandbox *s, seer_error *err)
     }
     return seer_mcp_transport_from_spec(c->url, NULL, err);
 #endif
+}
+
+static seer_mcp_transport *make_transport(sandbox *s, seer_error *err)
+{
+    return transport_for(s->cfg, &s->spawn, s->env, s->term_ms, s->kill_ms, err);
+}
+
+seer_mcp_transport *seer_sandbox_transport(const seer_sandbox_config *c,
+                                           const seer_sandbox_options *o, seer_error *err)
+{
+    assert(c && o);
+    seer_sandbox_spawn spawn;
+    memset(&spawn, 0, sizeof spawn);
+    if (c->kind != SEER_SANDBOX_HTTP) {
+        seer_sandbox_spawn_opts so = {o->dir, o->env, o->expose_server, o->python};
+        if (seer_sandbox_prepare(c, &so, &spawn, err) != SEER_OK)
+            return NULL;
+    }
+    /* the stdio transport copies the spec: the spawn can go right away */
+    seer_mcp_transport *t =
+        transport_for(c, &spawn, o->env, o->term_grace_ms ? o->term_grace_ms : 1000,
+                      o->kill_grace_ms ? o->kill_grace_ms : 1000, err);
+    seer_sandbox_spawn_clear(&spawn);
+    return t;
 }
 
 /* Starts a new generation (non-blocking).  Caller holds no lock. */

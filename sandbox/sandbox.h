@@ -29,6 +29,7 @@
 #include <sys/types.h>
 #include "agents/model.h"
 #include "agents/tools.h"
+#include "mcp/transport.h"
 #include "pipeline/err.h"
 #include "pipeline/loop.h"
 #include "sandbox/runfile.h"
@@ -65,6 +66,17 @@ typedef struct seer_sandbox_stats {
  * then complete as cancelled).  Thread-safe. */
 seer_toolset *seer_sandbox_new(const seer_sandbox_config *c, const seer_sandbox_options *opts,
                                seer_error *err);
+
+/* Prepares sandbox c exactly as seer_sandbox_new does (workspace,
+ * isolation check, secrets) and returns a transport to its server for a
+ * caller that drives its own MCP client -- the CLI's `seer mcp tools NAME
+ * --config RUN.json`.  No expose filter, timeout policy, restarts or
+ * hidden-model scrubbing apply: this is the experimenter's view, never give
+ * it to an agent.  NULL with err filled on failure.  Caller owns the
+ * transport (hand it to seer_mcp_client_new, or seer_mcp_transport_free).
+ * Blocking (file copies, bwrap probe): setup time only.  Thread-safe. */
+seer_mcp_transport *seer_sandbox_transport(const seer_sandbox_config *c,
+                                           const seer_sandbox_options *opts, seer_error *err);
 
 /* Non-zero if ts was made by seer_sandbox_new. */
 int seer_sandbox_is(const seer_toolset *ts);

@@ -1185,6 +1185,61 @@ static void test_launcher(void **state)
     assert_null(strstr(r->content, "far-model"));
 }
 
+static void test_raw_transport_for_the_cli(void **state)
+{
+    fixture *f = *state;
+    /* parse through start()'s substitutions without starting a toolset */
+    char json[2048];
+    snprintf(json, sizeof json, IFACE_SANDBOX("raw", ", \"isolation\": \"none\", "
+                                                     "\"expose\": [\"add\"]"));
+    char text[4096], *o = text;
+    for (const char *p = json; *p;) {
+        if (strncmp(p, "@SRC", 4) == 0) {
+            o += sprintf(o, "%s", f->src);
+            p += 4;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    seer_error err;
+    assert_int_equal(seer_runfile_parse(text, strlen(text), "run.json", f->dir, &f->rf, &err),
+                     SEER_OK);
+    char sdir[256];
+    snprintf(sdir, sizeof sdir, "%s/raw", f->dir);
+    seer_sandbox_options so = {.loop = f->loop, .dir = sdir};
+    seer_mcp_transport *t = seer_sandbox_transport(seer_runfile_find(f->rf, "raw"), &so, &err);
+    if (!t)
+        fail_msg("%s", err.msg);
+    seer_mcp_client *c = seer_mcp_client_new(f->loop, t, NULL, &err);
+    assert_non_null(c);
+    cJSON *tools = NULL;
+    assert_int_equal(seer_mcp_client_list_tools(c, &tools, &err), SEER_OK);
+    /* the experimenter's view: every tool, not only the exposed one */
+    int have_read = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, tools) have_read |=
+        strcmp(cJSON_GetObjectItem(it, "name")->valuestring, "read") == 0;
+    assert_true(have_read);
+    cJSON_Delete(tools);
+    cJSON *res = NULL;
+    assert_int_equal(seer_mcp_client_call_sync(c, "add", "{\"a\": 1, \"b\": 1}", 30000, &res,
+                                               &err),
+                     SEER_OK);
+    cJSON_Delete(res);
+    seer_mcp_client_free(c);
+
+    /* a bwrap sandbox without bubblewrap is refused here too */
+    setenv("SEER_BWRAP", "/nonexistent/bwrap", 1);
+    const char *bj = "{\"sandboxes\": {\"b\": {\"command\": [\"true\"]}}}";
+    seer_runfile *rf2 = NULL;
+    assert_int_equal(seer_runfile_parse(bj, strlen(bj), "run.json", f->dir, &rf2, &err), SEER_OK);
+    assert_null(seer_sandbox_transport(seer_runfile_find(rf2, "b"), &so, &err));
+    assert_int_equal(err.code, SEER_ESPAWN);
+    unsetenv("SEER_BWRAP");
+    seer_runfile_free(rf2);
+}
+
 /* ---- seer serve expose ----------------------------------------------------------------------------- */
 
 static void test_cli_serve_expose(void **state)
@@ -1246,6 +1301,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agent_uses_two_sandboxes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_launcher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_serve_expose, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_raw_transport_for_the_cli, setup, teardown),
     };
     const char *only = getenv("SEER_TEST_FILTER"); /* e.g. "test_hidden*" */
     if (only && only[0])
