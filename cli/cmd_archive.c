@@ -2,7 +2,8 @@
  * cmd_archive.c - `seer archive` and `seer verify`: pack a run directory
  * with a SHA-256 manifest, and check (optionally unpack) such an archive.
  *
- *   seer archive OUT [-o FILE]     FILE defaults to OUT.tar.zst; the format
+ *   seer archive OUT [-o FILE]     FILE defaults to OUT.tar.zst (.tar.gz
+ *                                  where libarchive lacks zstd); the format
  *                                  follows FILE's extension (.tar.zst,
  *                                  .tar.gz, .zip)
  *   seer verify FILE [-x DIR]      recompute every checksum; with -x,
@@ -54,11 +55,15 @@ int seer_cmd_archive(int argc, char **argv)
         return seer_cli_usage_error("archive", "expected the run directory OUT");
     char *def = NULL;
     if (!out || !*out) {
-        /* OUT.tar.zst beside OUT, without OUT's trailing slashes */
+        /* OUT.tar.zst beside OUT (OUT.tar.gz where libarchive has no
+         * zstd), without OUT's trailing slashes */
         size_t n = strlen(pos[0]);
         while (n > 1 && pos[0][n - 1] == '/')
             n--;
-        if (asprintf(&def, "%.*s.tar.zst", (int)n, pos[0]) < 0) {
+        if (!seer_archive_zstd_ok())
+            printf("note: this libarchive cannot write zstd, so the archive is .tar.gz\n");
+        if (asprintf(&def, "%.*s%s", (int)n, pos[0],
+                     seer_archive_zstd_ok() ? ".tar.zst" : ".tar.gz") < 0) {
             fprintf(stderr, "seer archive: out of memory\n");
             return SEER_EXIT_FAIL;
         }
@@ -76,6 +81,8 @@ int seer_cmd_archive(int argc, char **argv)
     }
     printf("wrote %s: %zu files, %llu bytes, plus %s\n", written, st.files,
            (unsigned long long)st.bytes, SEER_MANIFEST_NAME);
+    if (st.zstd_fallback)
+        printf("note: this libarchive cannot write zstd, so the archive is .tar.gz\n");
     if (st.skipped)
         printf("left out %zu entries that are not regular files (symlinks, sockets)\n",
                st.skipped);

@@ -283,6 +283,39 @@ static void test_default_extension_and_self(void **state)
     assert_int_equal(access(p, F_OK), 0);
 }
 
+/* Where libarchive cannot write zstd: a name without extension falls back
+ * to .tar.gz and says so; an explicit .tar.zst is a clear error. */
+static void test_zstd_fallback(void **state)
+{
+    fixture *f = *state;
+    seer_error err;
+    assert_true(seer_archive_zstd_ok()); /* Debian 12's libarchive13 has it */
+    setenv("SEER_ARCHIVE_NO_ZSTD", "1", 1);
+    assert_false(seer_archive_zstd_ok());
+    char out[256];
+    snprintf(out, sizeof out, "%s/nozstd", f->out);
+    char *written = NULL;
+    seer_archive_stats st;
+    assert_int_equal(seer_archive_create(f->run, out, &written, &st, &err), SEER_OK);
+    assert_non_null(strstr(written, "/nozstd.tar.gz"));
+    assert_int_equal(st.zstd_fallback, 1);
+    seer_verify_report rep;
+    assert_int_equal(seer_archive_verify(written, &rep, &err), SEER_OK);
+    assert_true(seer_verify_report_ok(&rep));
+    seer_verify_report_free(&rep);
+    free(written);
+    snprintf(out, sizeof out, "%s/explicit.tar.zst", f->out);
+    assert_int_equal(seer_archive_create(f->run, out, NULL, NULL, &err), SEER_EINVAL);
+    assert_non_null(strstr(err.msg, "cannot write zstd"));
+    assert_non_null(strstr(err.msg, ".tar.gz"));
+    assert_int_not_equal(access(out, F_OK), 0);
+    assert_int_equal(count_entries(f->out), 1); /* no temp file left */
+    unsetenv("SEER_ARCHIVE_NO_ZSTD");
+    assert_true(seer_archive_zstd_ok());
+    assert_int_equal(seer_archive_create(f->run, out, NULL, &st, &err), SEER_OK);
+    assert_int_equal(st.zstd_fallback, 0);
+}
+
 /* ---- tampering ---------------------------------------------------------- */
 
 typedef struct tamper {
@@ -618,6 +651,17 @@ static void test_commands(void **state)
     assert_int_equal(seer_run(args, out, sizeof out), 0);
     snprintf(args, sizeof args, "%s/OUT.tar.zst", f->root);
     assert_int_equal(access(args, F_OK), 0);
+    /* without zstd the default is OUT.tar.gz, with a note */
+    snprintf(args, sizeof args, "%s/OUT.tar.gz", f->root);
+    assert_int_not_equal(access(args, F_OK), 0);
+    snprintf(args, sizeof args, "archive '%s'", f->run);
+    setenv("SEER_ARCHIVE_NO_ZSTD", "1", 1);
+    int st_nz = seer_run(args, out, sizeof out);
+    unsetenv("SEER_ARCHIVE_NO_ZSTD");
+    assert_int_equal(st_nz, 0);
+    assert_non_null(strstr(out, "cannot write zstd"));
+    snprintf(args, sizeof args, "%s/OUT.tar.gz", f->root);
+    assert_int_equal(access(args, F_OK), 0);
     /* tampered: exit 1 naming the file */
     snprintf(bad, sizeof bad, "%s/cli-bad.tar.gz", f->out);
     rewrite(arc, bad, &(tamper){.change = "big.bin"});
@@ -656,6 +700,7 @@ int main(void)
         T(test_round_trip_gz),
         T(test_round_trip_zip),
         T(test_default_extension_and_self),
+        T(test_zstd_fallback),
         T(test_tampered),
         T(test_malformed_manifest),
         T(test_hostile),

@@ -352,6 +352,21 @@ static seer_err pack_file(struct archive *a, const char *root, const char *prefi
     return rc;
 }
 
+int seer_archive_zstd_ok(void)
+{
+    const char *off = getenv("SEER_ARCHIVE_NO_ZSTD");
+    if (off && *off && strcmp(off, "0") != 0)
+        return 0;
+    struct archive *a = archive_write_new();
+    if (!a)
+        return 0;
+    /* ARCHIVE_WARN would mean an external zstd program: not in-process */
+    int ok = archive_write_set_format_pax_restricted(a) == ARCHIVE_OK &&
+             archive_write_add_filter_zstd(a) == ARCHIVE_OK;
+    archive_write_free(a);
+    return ok;
+}
+
 static seer_err set_format(struct archive *a, seer_archive_format fmt, const char *out,
                            seer_error *err)
 {
@@ -370,7 +385,7 @@ static seer_err set_format(struct archive *a, seer_archive_format fmt, const cha
         if (r == ARCHIVE_OK) {
             /* ARCHIVE_WARN means libarchive would shell out to a zstd
              * program: refuse, the library must do it itself */
-            r = archive_write_add_filter_zstd(a);
+            r = seer_archive_zstd_ok() ? archive_write_add_filter_zstd(a) : ARCHIVE_WARN;
             if (r != ARCHIVE_OK)
                 return seer_error_set(err, SEER_EINVAL,
                                       "%s: this libarchive cannot write zstd (%s); name the "
@@ -432,10 +447,17 @@ seer_err seer_archive_create(const char *run_dir, const char *out_path, char **w
     if (stat(run_dir, &rst) != 0 || !S_ISDIR(rst.st_mode))
         return seer_error_set(err, SEER_ENOTFOUND, "%s: not a directory", run_dir);
     seer_archive_format fmt;
-    char *out = seer_archive_format_of(out_path, &fmt) ? strdup(out_path)
-                                                        : NULL;
-    if (!out && asprintf(&out, "%s.tar.zst", out_path) < 0)
-        out = NULL;
+    int fell_back = 0;
+    char *out = seer_archive_format_of(out_path, &fmt) ? strdup(out_path) : NULL;
+    if (!out) {
+        /* no extension given: .tar.zst, or .tar.gz where zstd is missing */
+        if (!seer_archive_zstd_ok()) {
+            fmt = SEER_ARCHIVE_TAR_GZ;
+            fell_back = 1;
+        }
+        if (asprintf(&out, "%s%s", out_path, fell_back ? ".tar.gz" : ".tar.zst") < 0)
+            out = NULL;
+    }
     char *prefix = prefix_of(run_dir);
     size_t tlen = out ? strlen(out) + 16 : 0;
     char *tmp = out ? malloc(tlen) : NULL;
@@ -535,7 +557,7 @@ out:
         unlink(tmp);
     if (rc == SEER_OK) {
         if (stats)
-            *stats = (seer_archive_stats){w.files.n, bytes, w.skipped};
+            *stats = (seer_archive_stats){w.files.n, bytes, w.skipped, fell_back};
         if (written) {
             *written = out;
             out = NULL;

@@ -10,7 +10,9 @@
  * so `cd folder && sha256sum -c MANIFEST.sha256` also checks an extracted
  * copy.  The format follows the output's extension: .tar.zst (the default
  * when the name has no known extension, which is then appended), .tar.gz /
- * .tgz, .zip.  The archive is written to a temporary file in the same
+ * .tgz, .zip; where libarchive cannot write zstd, a name without extension
+ * gets .tar.gz instead, and an explicit .tar.zst is an error saying so.
+ * The archive is written to a temporary file in the same
  * directory, fsynced and renamed, so FILE is either absent, the old file, or
  * complete.
  *
@@ -53,7 +55,14 @@ typedef struct seer_archive_stats {
     size_t files;     /* files packed, not counting the manifest */
     uint64_t bytes;   /* their total size */
     size_t skipped;   /* symlinks, sockets and the like left out */
+    int zstd_fallback; /* no extension was given and this libarchive cannot
+                          write zstd, so .tar.gz was written instead */
 } seer_archive_stats;
+
+/* Non-zero if this libarchive compresses zstd in-process.  Setting the
+ * environment variable SEER_ARCHIVE_NO_ZSTD=1 makes it answer 0 (tests, or a
+ * broken zstd).  Thread-safe. */
+int seer_archive_zstd_ok(void);
 
 /* Packs run_dir into out_path (see above).  If out_path has no known
  * extension, ".tar.zst" is appended; the path actually written is returned
