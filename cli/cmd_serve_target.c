@@ -5,21 +5,24 @@
  * inspector -- can audit a model with Petri's tools through seer.
  *
  * The server speaks MCP over stdio (one JSON-RPC message per line on
- * stdin/stdout; nothing else is ever written to stdout).  With --out DIR the
- * conversation is also journaled as a Petri sample (DIR/journals/ID.jsonl)
- * and rendered to DIR/transcripts/ when the client disconnects, so a session
- * driven by any client leaves a transcript that opens in Petri's viewer.
- * Streamable HTTP (--http) needs the MCP HTTP server library, which is not
- * part of seer yet: the flag is accepted and refused with that reason.
+ * stdin/stdout; nothing else is ever written to stdout), or with --http
+ * HOST:PORT over Streamable HTTP at http://HOST:PORT/mcp (mcp/httpd_serve.h:
+ * loopback only unless a bearer token is given with --token-env; one target
+ * conversation shared by every session, so run one server per audit).  With
+ * --out DIR the conversation is also journaled as a Petri sample
+ * (DIR/journals/ID.jsonl) and rendered to DIR/transcripts/ when the session
+ * ends, so a session driven by any client leaves a transcript that opens in
+ * Petri's viewer.
  *
  * DESIGN
  *
  * main() blocked SIGINT/SIGTERM before any thread; this command turns them
- * into a signalfd that seer_mcp_serve_fds watches as its stop fd, so Ctrl-C
- * or a client's TERM ends the session in order: in-flight calls are
- * cancelled and answered, the journal is finished and rendered, then
- * everything is freed.  The calling thread reads stdin; the pool runs the
- * toolset's actor; the loop carries the target's HTTP requests.
+ * into a signalfd that seer_mcp_serve_fds watches as its stop fd (stdio), or
+ * that the main thread waits on (HTTP), so Ctrl-C or a TERM ends the session
+ * in order: in-flight calls are cancelled and answered, the journal is
+ * finished and rendered, then everything is freed.  With stdio the calling
+ * thread reads stdin; with HTTP libmicrohttpd's threads handle connections.
+ * The pool runs the toolset's actor; the loop carries the target's requests.
  */
 #include <errno.h>
 #include <signal.h>
@@ -31,13 +34,14 @@
 
 #include "audit/target.h"
 #include "cli/cli.h"
+#include "mcp/httpd_serve.h"
 #include "mcp/server.h"
 
 int seer_cmd_serve_target(int argc, char **argv);
 
 static const char serve_usage[] =
     "seer serve target --target-model M [-M key=value ...] [--out DIR] [--sample-id ID]\n"
-    "                         [--seed TEXT] [--http HOST:PORT]";
+    "                         [--seed TEXT] [--http HOST:PORT [--token-env NAME]]";
 
 static const char instructions[] =
     "Tools to audit a target AI model (Petri's auditor tools): set_target_system_message, "
@@ -85,9 +89,51 @@ static int finish_journal(serve_rt *rt, const char *status)
     return SEER_EXIT_OK;
 }
 
+/* "HOST:PORT" or "[V6]:PORT" (HOST may be empty = loopback).  0 or -1. */
+static int parse_host_port(const char *spec, char *host, size_t cap, long *port)
+{
+    const char *colon;
+    if (spec[0] == '[') {
+        const char *rb = strchr(spec, ']');
+        if (!rb || rb[1] != ':') return -1;
+        snprintf(host, cap, "%.*s", (int)(rb - spec - 1), spec + 1);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(spec, ':');
+        if (!colon) return -1;
+        snprintf(host, cap, "%.*s", (int)(colon - spec), spec);
+    }
+    char *end;
+    errno = 0;
+    *port = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || *port < 0 || *port > 65535) return -1;
+    return 0;
+}
+
+/* Serves over Streamable HTTP until SIGINT/SIGTERM (read from rt->sigfd). */
+static seer_err serve_http(serve_rt *rt, const char *host, long port, const char *token,
+                           seer_error *err)
+{
+    seer_mcp_httpd_options ho = {.host = host[0] ? host : NULL, .port = (int)port, .token = token};
+    seer_mcp_httpd *h = seer_mcp_httpd_start(rt->srv, &ho, err);
+    if (!h) return err->code;
+    int v6 = strchr(host, ':') != NULL;
+    fprintf(stderr,
+            "seer serve target: serving %s over MCP Streamable HTTP at http://%s%s%s:%d/mcp%s "
+            "(Ctrl-C stops)\n",
+            seer_model_name(rt->model), v6 ? "[" : "", host[0] ? host : "127.0.0.1", v6 ? "]" : "",
+            seer_mcp_httpd_port(h), token ? ", bearer token required" : "");
+    struct signalfd_siginfo si;
+    while (read(rt->sigfd, &si, sizeof si) < 0 && errno == EINTR)
+        ;
+    seer_mcp_httpd_stop(h);
+    return SEER_OK;
+}
+
 int seer_cmd_serve_target(int argc, char **argv)
 {
     const char *model_name = NULL, *out = NULL, *sample_id = NULL, *seed = NULL, *http = NULL;
+    const char *token_env = NULL;
     seer_cli_list mopts = {.n = 0};
     const seer_cli_opt opts[] = {
         {"target-model", 't', SEER_CLI_STR, &model_name, "M",
@@ -100,8 +146,10 @@ int seer_cmd_serve_target(int argc, char **argv)
          "serve-<time>)",
          0, 0},
         {"seed", 0, SEER_CLI_STR, &seed, "TEXT", "seed instruction recorded with --out", 0, 0},
-        {"http", 0, SEER_CLI_STR, &http, "HOST:PORT", "serve Streamable HTTP instead of stdio", 0,
-         0},
+        {"http", 0, SEER_CLI_STR, &http, "HOST:PORT",
+         "serve Streamable HTTP at http://HOST:PORT/mcp instead of stdio (port 0 = any)", 0, 0},
+        {"token-env", 0, SEER_CLI_STR, &token_env, "NAME",
+         "with --http: require 'Authorization: Bearer' with the token in $NAME", 0, 0},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
     };
     const char *pos[1];
@@ -110,11 +158,21 @@ int seer_cmd_serve_target(int argc, char **argv)
     if (rc) return rc == 1 ? SEER_EXIT_OK : rc;
     if (!model_name)
         return seer_cli_usage_error("serve target", "flag '--target-model' is required");
-    if (http)
+    char host[256] = "";
+    long port = -1;
+    if (http && parse_host_port(http, host, sizeof host, &port) != 0)
         return seer_cli_usage_error("serve target",
-                                    "flag '--http': Streamable HTTP serving is not available in "
-                                    "this build (the MCP HTTP server library is not part of seer "
-                                    "yet); serve over stdio");
+                                    "flag '--http': expected HOST:PORT (e.g. 127.0.0.1:8765 or "
+                                    "[::1]:8765), not '%s'",
+                                    http);
+    const char *token = NULL;
+    if (token_env) {
+        if (!http) return seer_cli_usage_error("serve target", "flag '--token-env' needs '--http'");
+        token = getenv(token_env);
+        if (!token || !*token)
+            return seer_cli_usage_error(
+                "serve target", "flag '--token-env': the variable %s is unset or empty", token_env);
+    }
     if ((sample_id || seed) && !out)
         return seer_cli_usage_error("serve target",
                                     "flags '--sample-id' and '--seed' need '--out'");
@@ -191,10 +249,18 @@ int seer_cmd_serve_target(int argc, char **argv)
         fprintf(stderr, "seer serve target: signalfd: %s\n", strerror(errno));
         goto done;
     }
-    fprintf(stderr, "seer serve target: serving %s over MCP stdio%s\n", seer_model_name(rt.model),
-            seer_model_is_mock(rt.model) ? " (MOCK target: mockllm, offline)" : "");
-    seer_err e = seer_mcp_serve_fds(rt.srv, STDIN_FILENO, STDOUT_FILENO, rt.sigfd, 0, &err);
+    if (seer_model_is_mock(rt.model))
+        fprintf(stderr, "seer serve target: MOCK target (mockllm, offline)\n");
+    seer_err e;
+    if (http) {
+        e = serve_http(&rt, host, port, token, &err);
+    } else {
+        fprintf(stderr, "seer serve target: serving %s over MCP stdio\n",
+                seer_model_name(rt.model));
+        e = seer_mcp_serve_fds(rt.srv, STDIN_FILENO, STDOUT_FILENO, rt.sigfd, 0, &err);
+    }
     if (e != SEER_OK) fprintf(stderr, "seer serve target: %s\n", err.msg);
+    seer_mcp_server_wait_idle(rt.srv);
     status = e == SEER_OK ? SEER_EXIT_OK : SEER_EXIT_FAIL;
     /* every call has been answered; let the pool run what the answers left
      * (the server's completions, the toolset's actor) before freeing, so
@@ -204,8 +270,7 @@ int seer_cmd_serve_target(int argc, char **argv)
     rt.srv = NULL;
     if (rt.journal) {
         int jr = finish_journal(&rt, e == SEER_OK ? "completed" : "failed");
-        if (status == SEER_EXIT_OK)
-            status = jr;
+        if (status == SEER_EXIT_OK) status = jr;
     }
 done:
     rt_close(&rt);

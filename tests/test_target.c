@@ -19,12 +19,16 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -793,6 +797,33 @@ typedef struct child {
     FILE *out; /* from its stdout */
 } child;
 
+/* Runs seer with args (stdin from /dev/null, output discarded); returns its
+ * exit status, or -1 when SEER_BUILD_DIR is unset. */
+static int seer_status(const char *const *args)
+{
+    const char *bd = getenv("SEER_BUILD_DIR");
+    if (!bd) return -1;
+    char exe[512];
+    snprintf(exe, sizeof exe, "%s/seer", bd);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int nul = open("/dev/null", O_RDWR);
+        dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
+        char *av[32];
+        int n = 0;
+        av[n++] = exe;
+        for (int i = 0; args[i] && n < 31; i++)
+            av[n++] = (char *)args[i];
+        av[n] = NULL;
+        execv(exe, av);
+        _exit(127);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 static int spawn_seer(child *c, const char *const *args)
 {
     const char *bd = getenv("SEER_BUILD_DIR");
@@ -910,6 +941,135 @@ static void test_serve_target_stdio(void **state)
     free(path);
 }
 
+/* Streamable HTTP: a session over curl, then SIGINT ends the server in
+ * order (transcript rendered, exit 0). */
+typedef struct hbuf {
+    char data[65536];
+    size_t n;
+    char session[128];
+} hbuf;
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+    hbuf *b = arg;
+    size_t n = size * nmemb;
+    size_t k = n < sizeof b->data - 1 - b->n ? n : sizeof b->data - 1 - b->n;
+    memcpy(b->data + b->n, p, k);
+    b->n += k;
+    b->data[b->n] = '\0';
+    return n;
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+    hbuf *b = arg;
+    size_t n = size * nmemb;
+    if (n > 16 && strncasecmp(p, "mcp-session-id:", 15) == 0) {
+        const char *v = p + 15;
+        while (*v == ' ')
+            v++;
+        size_t k = strcspn(v, "\r\n");
+        snprintf(b->session, sizeof b->session, "%.*s", (int)k, v);
+    }
+    return n;
+}
+
+static void http_post(int port, hbuf *b, const char *body)
+{
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/mcp", port);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, "Accept: application/json, text/event-stream");
+    char sid[160];
+    if (b->session[0]) {
+        snprintf(sid, sizeof sid, "Mcp-Session-Id: %s", b->session);
+        h = curl_slist_append(h, sid);
+    }
+    b->n = 0;
+    b->data[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    assert_int_equal(code, 200);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+}
+
+static void test_serve_target_http(void **state)
+{
+    fixture *fx = *state;
+    const char *bd = getenv("SEER_BUILD_DIR");
+    if (!bd) skip();
+    char exe[512];
+    snprintf(exe, sizeof exe, "%s/seer", bd);
+    int errp[2];
+    assert_int_equal(pipe(errp), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(errp[1], 2);
+        close(errp[0]), close(errp[1]);
+        execl(exe, exe, "serve", "target", "--target-model", "mockllm/model", "--http",
+              "127.0.0.1:0", "--out", fx->dir, "--sample-id", "http-1", (char *)NULL);
+        _exit(127);
+    }
+    close(errp[1]);
+    FILE *err = fdopen(errp[0], "r");
+    char line[512];
+    int port = 0;
+    while (!port && fgets(line, sizeof line, err)) {
+        char *p = strstr(line, "http://127.0.0.1:");
+        if (p) port = atoi(p + strlen("http://127.0.0.1:"));
+    }
+    assert_true(port > 0);
+    hbuf *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    http_post(port, b,
+              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+              "\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":"
+              "\"t\",\"version\":\"1\"}}}");
+    assert_non_null(strstr(b->data, "seer-target"));
+    assert_true(b->session[0] != '\0');
+    http_post(port, b,
+              "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":"
+              "\"send_message\",\"arguments\":{\"message\":\"Hello over HTTP\"}}}");
+    assert_non_null(strstr(b->data, "message_index=\\\"2\\\""));
+    assert_non_null(strstr(b->data, "Hello over HTTP"));
+    free(b);
+    kill(pid, SIGINT);
+    while (fgets(line, sizeof line, err))
+        ; /* drain until the server exits */
+    fclose(err);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    seer_error e;
+    assert_int_equal(seer_petri_journal_state(fx->dir, "http-1", &e), SEER_PETRI_FINISHED);
+
+    /* usage errors */
+    assert_int_equal(seer_status((const char *const[]){"serve", "target", "--target-model",
+                                                       "mockllm/model", "--http", "nope", NULL}),
+                     2);
+    assert_int_equal(seer_status((const char *const[]){"serve", "target", "--target-model",
+                                                       "mockllm/model", "--token-env", "X", NULL}),
+                     2);
+    assert_int_equal(seer_status((const char *const[]){"serve", "target", NULL}), 2);
+    assert_int_equal(seer_status((const char *const[]){"serve", "target", "--target-model",
+                                                       "nosuchprovider/x", NULL}),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -925,6 +1085,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_in_flight, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_mock_target, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_serve_target_stdio, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_serve_target_http, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
