@@ -845,12 +845,22 @@ static void parse_json(pctx *c, const char *text, size_t len)
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &fail, 0);
     if (!root) {
         size_t off = fail && fail >= text && fail <= text + len ? (size_t)(fail - text) : 0;
+        /* cJSON stops somewhere in the trailing blanks when the text ends
+         * early: point just after the last real character instead */
+        int early = is_blank(text + off, len - off) ||
+                    (off < len && is_blank(text + off + 1, len - off - 1));
+        if (early)
+            for (off = len; off > 0 && isspace((unsigned char)text[off - 1]); off--)
+                ;
         char *z = dup_n(text, off);
         int line = 1, col = 1;
         if (z)
             seer_offset_to_linecol(z, off, &line, &col);
         free(z);
-        PROB(c, line, col, "malformed JSON (expected a list of seeds)");
+        if (early)
+            PROB(c, line, col, "malformed JSON: the text ends before the list is closed");
+        else
+            PROB(c, line, col, "malformed JSON (expected a list of seeds)");
         return;
     }
     if (!cJSON_IsArray(root)) {
@@ -1006,7 +1016,7 @@ seer_err seer_scenarios_parse(const char *text, size_t len, const char *name,
     } else {
         if (fmt == SEER_SCENARIO_AUTO) {
             const char *p = json_ws(text, text + len);
-            if (p < text + len && *p == '[')
+            if ((p < text + len && (*p == '[' || *p == '{')) || ends_with(name, ".json"))
                 fmt = SEER_SCENARIO_JSON;
             else if (ends_with(name, ".md") || ends_with(name, ".markdown"))
                 fmt = SEER_SCENARIO_MARKDOWN;

@@ -66,8 +66,9 @@ typedef struct seer_scenario_problems {
     size_t n, cap;
 } seer_scenario_problems;
 
-/* How to read a file's text.  AUTO: JSON if the text starts with '[' (after
- * white space), seer Markdown if the name ends in ".md", plain text else. */
+/* How to read a file's text.  AUTO: JSON if the name ends in ".json" or the
+ * text starts with '[' or '{' (after white space), seer Markdown if the name
+ * ends in ".md", plain text else. */
 typedef enum seer_scenario_format {
     SEER_SCENARIO_AUTO = 0,
     SEER_SCENARIO_MARKDOWN,
