@@ -47,6 +47,14 @@
  * journal lines and the rendered file go through the run's writer thread
  * (DESIGN.md section 1); otherwise this module writes them itself (one
  * write() per line on an O_APPEND descriptor; atomic replace for renders).
+ *
+ * Durability: without a writer a line is in the kernel when the call
+ * returns, so a crash of the process loses at most the line being written
+ * (a power loss, what was not yet fsynced: see seer_petri_sync).  With a
+ * writer the line is queued; the writer thread writes it within moments and
+ * fsyncs in batches, so a process crash can also lose the lines still in its
+ * queue.  Either way the journal on disk is whole lines plus at most one torn
+ * line at the end, which the renderer skips and counts.
  */
 #ifndef SEER_TRANSCRIPTS_PETRI_H
 #define SEER_TRANSCRIPTS_PETRI_H
