@@ -784,7 +784,7 @@ void seer_sandbox_spawn_spec(const seer_sandbox_spawn *s, seer_mcp_spawn_spec *s
     spec->new_process_group = 1;
 }
 
-static void set_rlimits(const seer_sandbox_config *c, seer_sandbox_spawn *s)
+static void set_rlimits(const seer_sandbox_config *c, seer_sandbox_spawn *s, int with_nproc)
 {
     if (c->memory_mb) {
         rlim_t v = (rlim_t)c->memory_mb * 1024 * 1024;
@@ -795,7 +795,7 @@ static void set_rlimits(const seer_sandbox_config *c, seer_sandbox_spawn *s)
         s->rlimits[s->n_rlimits++] =
             (seer_mcp_rlimit){RLIMIT_CPU, {(rlim_t)c->cpu_seconds, (rlim_t)c->cpu_seconds + 1}};
     }
-    if (c->max_processes) {
+    if (c->max_processes && with_nproc) {
         rlim_t v = (rlim_t)c->max_processes;
         s->rlimits[s->n_rlimits++] = (seer_mcp_rlimit){RLIMIT_NPROC, {v, v}};
     }
@@ -995,6 +995,14 @@ seer_err seer_sandbox_prepare(const seer_sandbox_config *c, const seer_sandbox_s
         sv_add(&a, "--chdir");
         sv_add(&a, SEER_SANDBOX_WORKSPACE);
         sv_add(&a, "--");
+        /* RLIMIT_NPROC is set inside the sandbox, not on bwrap: a user
+         * namespace remembers its creator's limit and checks the creator's
+         * whole uid against it, seer's own threads included. */
+        if (c->max_processes) {
+            sv_add(&a, "/usr/bin/prlimit");
+            sv_addf(&a, "--nproc=%ld:%ld", c->max_processes, c->max_processes);
+            sv_add(&a, "--");
+        }
         add_privdrop(&a);
     } else {
         /* Unisolated: mounts become symlinks in the workspace. */
@@ -1031,7 +1039,7 @@ seer_err seer_sandbox_prepare(const seer_sandbox_config *c, const seer_sandbox_s
         e = seer_error_set(err, SEER_ENOMEM, "out of memory");
         goto fail;
     }
-    set_rlimits(c, s);
+    set_rlimits(c, s, !bw);
     free(script);
     return SEER_OK;
 fail:

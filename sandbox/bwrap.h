@@ -13,8 +13,9 @@
  *         --proc /proc --dev /dev --tmpfs /tmp
  *         --bind WORKSPACE /workspace --chdir /workspace
  *         --ro-bind MODEL /models/ALIAS ... --ro-bind|--bind MOUNT DEST ...
- *         [-- setpriv --reuid=65534 ... when seer runs as root]
- *         -- COMMAND...
+ *         -- [prlimit --nproc=N:N --]
+ *            [setpriv --reuid=65534 ... -- when seer runs as root]
+ *            COMMAND...
  *
  * with an environment of exactly PATH, HOME, TMPDIR, LANG, SEER_* and the
  * variables and secrets the run file names (given to bwrap as its own
@@ -22,6 +23,9 @@
  * a command line that `ps` shows).  When seer runs as root (containers),
  * the server drops to uid/gid 65534 with no capabilities inside the
  * sandbox: root is exempt from RLIMIT_NPROC and would ignore file modes.
+ * RLIMIT_AS and RLIMIT_CPU are set on bwrap and inherited; RLIMIT_NPROC is
+ * set inside (prlimit), because a user namespace checks its creator's
+ * limit against all of the creator's tasks, seer's own threads included.
  *
  * `seer serve expose FILE.py` as a sandbox command is rewritten to run the
  * Python expose server directly (python3 /opt/seer/expose_server.py FILE.py

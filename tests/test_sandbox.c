@@ -533,11 +533,13 @@ static void test_spawn_plan(void **state)
     assert_string_equal(env_of(sp.envp, "MODE"), "t");
     assert_null(env_of(sp.envp, "SEER_TEST_NOT_NAMED"));
     assert_string_equal(env_of(sp.envp, "HOME"), SEER_SANDBOX_WORKSPACE);
-    assert_int_equal(sp.n_rlimits, 3);
+    assert_int_equal(sp.n_rlimits, 2);
     assert_int_equal(sp.rlimits[0].resource, RLIMIT_AS);
     assert_true(sp.rlimits[0].limit.rlim_cur == 64ull << 20);
-    assert_int_equal(sp.rlimits[2].resource, RLIMIT_NPROC);
-    assert_true(sp.rlimits[2].limit.rlim_cur == 7);
+    assert_int_equal(sp.rlimits[1].resource, RLIMIT_CPU);
+    assert_true(sp.rlimits[1].limit.rlim_cur == 5);
+    /* the process limit is applied inside the sandbox */
+    assert_true(argv_has(sp.argv, "--nproc=7:7"));
     struct stat st;
     assert_int_equal(stat(sp.workspace, &st), 0);
     assert_true(S_ISDIR(st.st_mode));
