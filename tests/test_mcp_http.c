@@ -7,6 +7,15 @@
  * token never in the log), JSON and SSE answers with progress, 202 for
  * notifications, cancellation of a waiting call, and stop while a request
  * waits.
+ *
+ * The second half drives the Streamable HTTP CLIENT transport
+ * (mcp/http_transport.h) through mcpclient's seer_mcp_client: against this
+ * server (tools, progress over SSE, a lost session re-initialized, bearer
+ * tokens from a named variable, an unreachable server), and against a
+ * scripted loopback server (tests/support/httpd.h) for the wire details a
+ * friendly server never shows: headers echoed on every request, priming
+ * events, a stream that closes after `retry:` and is resumed with GET +
+ * Last-Event-ID, and a 400 that says the session is gone.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +32,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "mcp/client.h"
+#include "mcp/http_transport.h"
 #include "mcp/httpd_serve.h"
+#include "pipeline/loop.h"
+#include "tests/support/httpd.h"
 
 /* ---- a blocking HTTP client ------------------------------------------------------- */
 
@@ -666,6 +679,379 @@ static void test_stop_with_waiting_call(void **state)
     pthread_join(st, NULL);
 }
 
+/* ---- the client transport ------------------------------------------------------------ */
+
+typedef struct client_env {
+    seer_loop *loop;
+    seer_mcp_client *c;
+    seer_mcp_transport *t; /* owned by c */
+} client_env;
+
+static void client_open(client_env *e, const char *url, const char *token_env)
+{
+    seer_error err;
+    e->loop = seer_loop_new(NULL, &err);
+    assert_non_null(e->loop);
+    assert_int_equal(seer_loop_start(e->loop), SEER_OK);
+    seer_mcp_http_options ho = {.url = url, .token_env = token_env};
+    e->t = seer_mcp_http_transport_new(&ho, &err);
+    assert_non_null(e->t);
+    seer_mcp_client_options co = {.name = "http-test", .init_timeout_ms = 20000,
+                                  .call_timeout_ms = 20000};
+    e->c = seer_mcp_client_new(e->loop, e->t, &co, &err);
+    assert_non_null(e->c);
+}
+
+static void client_close(client_env *e)
+{
+    seer_mcp_client_free(e->c);
+    seer_loop_free(e->loop);
+}
+
+static void url_of(fixture *f, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "http://127.0.0.1:%d/mcp", f->port);
+}
+
+/* Waits for an async call's reply (done runs on the loop thread). */
+typedef struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    seer_err err;
+    uint32_t progress;
+    char text[512];
+} waiter;
+
+static void on_reply(void *arg, seer_mcp_reply *r)
+{
+    waiter *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->err = r->err;
+    w->progress = r->progress;
+    if (r->result) {
+        char *txt = cJSON_PrintUnformatted(r->result);
+        snprintf(w->text, sizeof w->text, "%s", txt ? txt : "");
+        free(txt);
+    } else {
+        snprintf(w->text, sizeof w->text, "%s", r->errmsg);
+    }
+    w->done = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void waiter_wait(waiter *w)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    pthread_mutex_lock(&w->mu);
+    while (!w->done)
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != 0)
+            break;
+    pthread_mutex_unlock(&w->mu);
+    assert_true(w->done);
+}
+
+static char *call_text(client_env *e, const char *tool, const char *args, seer_err *rc)
+{
+    seer_error err;
+    cJSON *res = NULL;
+    *rc = seer_mcp_client_call_sync(e->c, tool, args, 20000, &res, &err);
+    if (*rc != SEER_OK)
+        return strdup(err.msg);
+    char *s = cJSON_PrintUnformatted(res);
+    cJSON_Delete(res);
+    return s;
+}
+
+static void test_client_against_seer(void **state)
+{
+    fixture *f = *state;
+    char url[128];
+    url_of(f, url, sizeof url);
+    client_env e;
+    client_open(&e, url, NULL);
+    seer_error err;
+    assert_int_equal(seer_mcp_client_wait_ready(e.c, &err), SEER_OK);
+    assert_string_equal(seer_mcp_client_protocol(e.c), "2025-11-25");
+    char sid[128];
+    seer_mcp_http_transport_session(e.t, sid, sizeof sid);
+    assert_true(strlen(sid) >= 16);
+    assert_int_equal(seer_mcp_httpd_sessions(f->h), 1);
+    cJSON *tools = NULL;
+    assert_int_equal(seer_mcp_client_list_tools(e.c, &tools, &err), SEER_OK);
+    assert_int_equal(cJSON_GetArraySize(tools), 3);
+    cJSON_Delete(tools);
+    seer_err rc;
+    char *txt = call_text(&e, "echo", "{\"message\":\"through the transport\"}", &rc);
+    assert_int_equal(rc, SEER_OK);
+    assert_non_null(strstr(txt, "through the transport"));
+    free(txt);
+    /* a call with progress is answered as SSE: three progress events first */
+    waiter w = {.done = 0};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    assert_true(seer_mcp_client_call_tool(e.c, "steps", "{}", 20000, on_reply, &w, &err) > 0);
+    waiter_wait(&w);
+    assert_int_equal(w.err, SEER_OK);
+    assert_int_equal(w.progress, 3);
+    assert_non_null(strstr(w.text, "stepped"));
+    seer_mcp_http_stats st;
+    seer_mcp_http_transport_stats(e.t, &st);
+    /* initialize and tools/list come back as JSON; tool calls ask for
+     * progress, so they come back as SSE */
+    assert_int_equal(st.json_bodies, 2);
+    assert_int_equal(st.sse_streams, 2);
+    assert_int_equal(st.posts, 5);
+    assert_true(st.accepted >= 1); /* notifications/initialized */
+    assert_int_equal(st.reinits, 0);
+    /* closing sends DELETE: the server forgets the session */
+    client_close(&e);
+    assert_int_equal(seer_mcp_httpd_sessions(f->h), 0);
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+}
+
+static void test_client_reinitializes(void **state)
+{
+    fixture *f = *state;
+    char url[128];
+    url_of(f, url, sizeof url);
+    client_env e;
+    client_open(&e, url, NULL);
+    seer_error err;
+    assert_int_equal(seer_mcp_client_wait_ready(e.c, &err), SEER_OK);
+    char sid[128];
+    seer_mcp_http_transport_session(e.t, sid, sizeof sid);
+    /* the server forgets the session behind the client's back */
+    char sh[200];
+    snprintf(sh, sizeof sh, "Mcp-Session-Id: %s", sid);
+    const char *del[] = {sh, NULL};
+    resp r = http("DELETE", f->port, NULL, del, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    seer_err rc;
+    char *txt = call_text(&e, "echo", "{\"message\":\"after the loss\"}", &rc);
+    assert_int_equal(rc, SEER_OK);
+    assert_non_null(strstr(txt, "after the loss"));
+    free(txt);
+    seer_mcp_http_stats st;
+    seer_mcp_http_transport_stats(e.t, &st);
+    assert_int_equal(st.reinits, 1);
+    char sid2[128];
+    seer_mcp_http_transport_session(e.t, sid2, sizeof sid2);
+    assert_true(strlen(sid2) >= 16);
+    assert_string_not_equal(sid, sid2);
+    assert_int_equal(seer_mcp_httpd_sessions(f->h), 1);
+    client_close(&e);
+}
+
+static void test_client_bearer(void **state)
+{
+    (void)state;
+    seer_mcp_httpd_options o = {.token = TOKEN};
+    fixture *f = make(&o);
+    char url[128];
+    url_of(f, url, sizeof url);
+    seer_error err;
+    /* a variable that is not set is named, and nothing starts */
+    unsetenv("SEER_TEST_MCP_TOKEN");
+    seer_mcp_http_options ho = {.url = url, .token_env = "SEER_TEST_MCP_TOKEN"};
+    assert_null(seer_mcp_http_transport_new(&ho, &err));
+    assert_non_null(strstr(err.msg, "SEER_TEST_MCP_TOKEN"));
+    ho.url = "ftp://example.com/mcp";
+    ho.token_env = NULL;
+    assert_null(seer_mcp_http_transport_new(&ho, &err));
+    /* the right token */
+    setenv("SEER_TEST_MCP_TOKEN", TOKEN, 1);
+    client_env e;
+    client_open(&e, url, "SEER_TEST_MCP_TOKEN");
+    assert_int_equal(seer_mcp_client_wait_ready(e.c, &err), SEER_OK);
+    seer_err rc;
+    char *txt = call_text(&e, "echo", "{\"message\":\"authorized\"}", &rc);
+    assert_int_equal(rc, SEER_OK);
+    free(txt);
+    client_close(&e);
+    /* a wrong one: the handshake fails saying 401, never quoting a token */
+    setenv("SEER_TEST_MCP_TOKEN", "wrong-token-value-123456", 1);
+    client_open(&e, url, "SEER_TEST_MCP_TOKEN");
+    assert_int_not_equal(seer_mcp_client_wait_ready(e.c, &err), SEER_OK);
+    assert_non_null(strstr(err.msg, "401"));
+    assert_null(strstr(err.msg, "wrong-token-value-123456"));
+    assert_null(strstr(err.msg, TOKEN));
+    client_close(&e);
+    unsetenv("SEER_TEST_MCP_TOKEN");
+    void *st = f;
+    teardown(&st);
+}
+
+static void test_client_unreachable(void **state)
+{
+    (void)state;
+    /* a port nobody listens on: bind one, note it, close it */
+    seer_error err;
+    seer_mcp_server_opts so = {.name = "gone"};
+    seer_mcp_server *srv = seer_mcp_server_new(&so, &err);
+    seer_mcp_httpd *h = seer_mcp_httpd_start(srv, NULL, &err);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/mcp", seer_mcp_httpd_port(h));
+    seer_mcp_httpd_stop(h);
+    seer_mcp_server_free(srv);
+    client_env e;
+    client_open(&e, url, NULL);
+    assert_int_not_equal(seer_mcp_client_wait_ready(e.c, &err), SEER_OK);
+    assert_non_null(strstr(err.msg, "HTTP"));
+    client_close(&e);
+}
+
+/* ---- a scripted server for resumption and lost sessions -------------------------------- */
+
+typedef struct script {
+    pthread_mutex_t mu;
+    int calls_posted;
+    int gets;
+    int lost_once;          /* answer the next ping with 400 "session" */
+    int bad_headers;        /* a request lacked what it must carry */
+    char last_event_id[64];
+    int inits;
+} script;
+
+static void script_handler(void *arg, const thttpd_request *req, thttpd_plan *plan)
+{
+    script *sc = arg;
+    pthread_mutex_lock(&sc->mu);
+    const char *accept = thttpd_header(req, "accept");
+    const char *sid = thttpd_header(req, "mcp-session-id");
+    const char *pv = thttpd_header(req, "mcp-protocol-version");
+    if (strcmp(req->method, "GET") == 0) {
+        sc->gets++;
+        const char *lei = thttpd_header(req, "last-event-id");
+        snprintf(sc->last_event_id, sizeof sc->last_event_id, "%s", lei ? lei : "");
+        if (!sid || strcmp(sid, "sess-1") != 0)
+            sc->bad_headers++;
+        thttpd_begin_stream(plan, 200, "text/event-stream", NULL, 1);
+        const char *ev = "id: e2\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":"
+                         "{\"content\":[{\"type\":\"text\",\"text\":\"resumed answer\"}]}}\n\n";
+        thttpd_chunk(plan, ev, strlen(ev));
+        thttpd_end(plan);
+        pthread_mutex_unlock(&sc->mu);
+        return;
+    }
+    if (strcmp(req->method, "DELETE") == 0) {
+        thttpd_respond(plan, 200, "text/plain", "", 0, NULL);
+        pthread_mutex_unlock(&sc->mu);
+        return;
+    }
+    if (!accept || !strstr(accept, "application/json") || !strstr(accept, "text/event-stream"))
+        sc->bad_headers++;
+    cJSON *j = cJSON_Parse(req->body);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "method");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
+    const char *method = cJSON_IsString(m) ? m->valuestring : "";
+    if (strcmp(method, "initialize") == 0) {
+        sc->inits++;
+        char body[512];
+        snprintf(body, sizeof body,
+                 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"result\":{\"protocolVersion\":\"2025-06-18\","
+                 "\"capabilities\":{\"tools\":{}},\"serverInfo\":{\"name\":\"scripted\","
+                 "\"version\":\"1\"}}}",
+                 (int)id->valuedouble);
+        /* answered as SSE with a priming event, the session only in the headers */
+        thttpd_begin_stream(plan, 200, "text/event-stream", "Mcp-Session-Id: sess-1\r\n", 1);
+        char ev[700];
+        snprintf(ev, sizeof ev, "id: p0\ndata:\n\nevent: message\ndata: %s\n\n", body);
+        thttpd_chunk(plan, ev, strlen(ev));
+        thttpd_end(plan);
+    } else {
+        if (!sid || strcmp(sid, "sess-1") != 0 || !pv || strcmp(pv, "2025-06-18") != 0)
+            sc->bad_headers++;
+        if (!id) {
+            thttpd_respond(plan, 202, NULL, "", 0, NULL);
+        } else if (strcmp(method, "tools/call") == 0) {
+            sc->calls_posted++;
+            /* priming event, one progress, a retry hint, then the stream closes */
+            thttpd_begin_stream(plan, 200, "text/event-stream", NULL, 1);
+            char ev[600];
+            snprintf(ev, sizeof ev,
+                     "id: e0\ndata:\n\n"
+                     "id: e1\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":"
+                     "\"notifications/progress\",\"params\":{\"progressToken\":%d,\"progress\":1}}\n\n"
+                     "retry: 20\n\n",
+                     (int)id->valuedouble);
+            thttpd_chunk(plan, ev, strlen(ev));
+            thttpd_end(plan);
+        } else if (strcmp(method, "ping") == 0 && sc->lost_once) {
+            sc->lost_once = 0;
+            const char *b = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32000,\"message\":"
+                            "\"Bad Request: No valid session ID provided\"},\"id\":null}";
+            thttpd_respond(plan, 400, "application/json", b, strlen(b), NULL);
+        } else {
+            char body[128];
+            snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"result\":{}}",
+                     (int)id->valuedouble);
+            thttpd_respond(plan, 200, "application/json", body, strlen(body), NULL);
+        }
+    }
+    cJSON_Delete(j);
+    pthread_mutex_unlock(&sc->mu);
+}
+
+static void test_client_resumes_and_recovers(void **state)
+{
+    (void)state;
+    script sc = {.lost_once = 0};
+    pthread_mutex_init(&sc.mu, NULL);
+    thttpd *srv = thttpd_start(script_handler, &sc);
+    assert_non_null(srv);
+    char url[128];
+    snprintf(url, sizeof url, "%s/mcp", thttpd_url(srv));
+    client_env e;
+    client_open(&e, url, NULL);
+    seer_error err;
+    assert_int_equal(seer_mcp_client_wait_ready(e.c, &err), SEER_OK);
+    assert_string_equal(seer_mcp_client_protocol(e.c), "2025-06-18");
+    /* the scripted GET answers request id 3: initialize is 1, this ping 2 */
+    cJSON *res = NULL;
+    assert_int_equal(seer_mcp_client_request_sync(e.c, "ping", NULL, 20000, &res, &err), SEER_OK);
+    cJSON_Delete(res);
+    waiter w = {.done = 0};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    uint64_t id = seer_mcp_client_call_tool(e.c, "anything", "{}", 20000, on_reply, &w, &err);
+    assert_int_equal(id, 3);
+    waiter_wait(&w);
+    assert_int_equal(w.err, SEER_OK);
+    assert_non_null(strstr(w.text, "resumed answer"));
+    assert_int_equal(w.progress, 1);
+    pthread_mutex_lock(&sc.mu);
+    assert_int_equal(sc.gets, 1);
+    assert_string_equal(sc.last_event_id, "e1");
+    pthread_mutex_unlock(&sc.mu);
+    seer_mcp_http_stats st;
+    seer_mcp_http_transport_stats(e.t, &st);
+    assert_int_equal(st.resumes, 1);
+    assert_true(st.primings >= 2);
+    /* a 400 that says the session is gone: re-initialize once, then resend */
+    pthread_mutex_lock(&sc.mu);
+    sc.lost_once = 1;
+    pthread_mutex_unlock(&sc.mu);
+    assert_int_equal(seer_mcp_client_request_sync(e.c, "ping", NULL, 20000, &res, &err), SEER_OK);
+    cJSON_Delete(res);
+    seer_mcp_http_transport_stats(e.t, &st);
+    assert_int_equal(st.reinits, 1);
+    pthread_mutex_lock(&sc.mu);
+    assert_int_equal(sc.inits, 2);
+    assert_int_equal(sc.bad_headers, 0); /* session, revision and Accept every time */
+    pthread_mutex_unlock(&sc.mu);
+    client_close(&e);
+    thttpd_stop(srv);
+    pthread_mutex_destroy(&sc.mu);
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -680,6 +1066,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_waiting_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_wakes_waiting_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_with_waiting_call, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_against_seer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_reinitializes, setup, teardown),
+        cmocka_unit_test(test_client_bearer),
+        cmocka_unit_test(test_client_unreachable),
+        cmocka_unit_test(test_client_resumes_and_recovers),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
