@@ -671,6 +671,32 @@ static void test_expose_server_tools(void **state)
     assert_int_equal(st.starts, 1);
 }
 
+static void test_broken_interface_file_is_reported(void **state)
+{
+    fixture *f = *state;
+    seer_error err;
+    seer_toolset *ts = start(f,
+                             "{\"sandboxes\": {\"bad\": {\"command\": [\"seer\", \"serve\", "
+                             "\"expose\", \"broken.py\"], \"isolation\": \"none\", "
+                             "\"workspace\": {\"copy\": [\"@SRC/tests/sandbox/broken.py\"]}}}}",
+                             "bad", &err);
+    assert_null(ts);
+    assert_int_not_equal(err.code, SEER_OK);
+    /* the message says which sandbox, why, and where the whole log is */
+    assert_non_null(strstr(err.msg, "sandbox bad: the server did not start"));
+    assert_non_null(strstr(err.msg, "broken.py"));
+    assert_non_null(strstr(err.msg, "server.log"));
+    char log[512];
+    snprintf(log, sizeof log, "%s/sandboxes/bad/server.log", f->dir);
+    FILE *fp = fopen(log, "r");
+    assert_non_null(fp);
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    assert_non_null(strstr(buf, "weights for the probe are missing"));
+}
+
 /* ---- isolation, proven from inside ----------------------------------------------------------- */
 
 /* A TCP listener on the host's loopback; returns its fd and port. */
@@ -1289,6 +1315,7 @@ int main(void)
         cmocka_unit_test(test_spawn_plan),
         cmocka_unit_test(test_refuses_without_bwrap),
         cmocka_unit_test_setup_teardown(test_expose_server_tools, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_broken_interface_file_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_isolation_from_inside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_when_asked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_enforced, setup, teardown),
