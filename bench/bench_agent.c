@@ -614,6 +614,7 @@ typedef struct side_result {
     double wall_s;
     long turns, errors, served;
     long base_kb, peak_kb;
+    double heap_kb_per_conv; /* seer: live heap of the ended conversations / N (0 = unknown) */
     char first_error[256];
     char version[64];       /* SDK and Node versions (sdk side) */
 } side_result;
@@ -800,6 +801,8 @@ static void parse_side(const char *text, int status, int n, int turns, side_resu
     r->peak_kb = (long)jnum(o, "rss_peak_kb");
     r->us_per_turn = r->turns > 0 ? cpu / (double)r->turns : -1;
     r->kb_per_conv = (double)(r->peak_kb - r->base_kb) / n;
+    double hb = jnum(o, "heap_base_kb"), he = jnum(o, "heap_end_kb");
+    if (hb > 0 && he > 0) r->heap_kb_per_conv = (he - hb) / n;
     const cJSON *fe = cJSON_GetObjectItemCaseSensitive(o, "first_error");
     if (cJSON_IsString(fe)) snprintf(r->first_error, sizeof r->first_error, "%s", fe->valuestring);
     const cJSON *sv = cJSON_GetObjectItemCaseSensitive(o, "sdk_version");
@@ -870,9 +873,20 @@ static side_result median(side_result *runs, int r) {
     return m;
 }
 
+/* The load average now (the machine may be shared). */
+static void print_load(FILE *out, const char *when) {
+    char load[128] = "?";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fgets(load, sizeof load, f)) load[strcspn(load, "\n")] = '\0';
+        fclose(f);
+    }
+    fprintf(out, "# load average %s: %s\n", when, load);
+}
+
 static void print_machine(FILE *out) {
     struct utsname u;
-    char model[256] = "?", load[128] = "?";
+    char model[256] = "?";
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (f) {
         char line[512];
@@ -885,17 +899,13 @@ static void print_machine(FILE *out) {
             }
         fclose(f);
     }
-    f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fgets(load, sizeof load, f)) load[strcspn(load, "\n")] = '\0';
-        fclose(f);
-    }
     time_t now = time(NULL);
     char date[64];
     strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
     uname(&u);
-    fprintf(out, "# %s, %s %s, %ld CPUs (%s), load %s\n", date, u.sysname, u.release,
-            sysconf(_SC_NPROCESSORS_ONLN), model, load);
+    fprintf(out, "# %s, %s %s, %ld CPUs (%s)\n", date, u.sysname, u.release,
+            sysconf(_SC_NPROCESSORS_ONLN), model);
+    print_load(out, "before");
 }
 
 static int parse_list(const char *s, int *out, int max) {
@@ -1043,10 +1053,15 @@ int main(int argc, char **argv) {
             for (int r = 0; r < o.repeat; r++)
                 for (int sdk = 0; sdk <= o.sdk; sdk++) {
                     run_side(&o, dir, sdk, o.agents[c], mode, &runs[sdk][r]);
-                    fprintf(stderr, "bench_agent: %-6s %-4s N=%-5d %8.1f us/turn %9.1f KB/conv %6.2f s%s\n",
+                    side_result *x = &runs[sdk][r];
+                    char heap[64] = "";
+                    if (x->heap_kb_per_conv > 0)
+                        snprintf(heap, sizeof heap, " (live heap at end %.1f KB/conv)",
+                                 x->heap_kb_per_conv);
+                    fprintf(stderr, "bench_agent: %-6s %-4s N=%-5d %8.1f us/turn %9.1f KB/conv%s %6.2f s%s\n",
                             mode ? "stream" : "json", sdk ? "sdk" : "seer", o.agents[c],
-                            runs[sdk][r].us_per_turn, runs[sdk][r].kb_per_conv, runs[sdk][r].wall_s,
-                            runs[sdk][r].ok ? "" : "  (FAILED)");
+                            x->us_per_turn, x->kb_per_conv, heap, x->wall_s,
+                            x->ok ? "" : "  (FAILED)");
                     if (sdk && runs[sdk][r].version[0])
                         snprintf(sdk_version, sizeof sdk_version, "%s", runs[sdk][r].version);
                 }
@@ -1057,6 +1072,7 @@ int main(int argc, char **argv) {
         }
     }
 
+    print_load(stdout, "after");
     if (o.sdk) printf("# SDK side: %s\n", sdk_version[0] ? sdk_version : "(no result)");
     if (o.repeat > 1) printf("# median of %d runs per cell\n", o.repeat);
     printf("\n| mode | agents | seer CPU us/turn | SDK CPU us/turn | seer/SDK CPU (target <= 0.20) "
