@@ -36,6 +36,7 @@ int seer_cmd_serve(int argc, char **argv); /* cli/cmd_serve.c (owned by sandbox)
 
 int seer_cmd_mcp(int argc, char **argv); /* cli/cmd_mcp.c */
 int seer_cmd_serve_target(int argc, char **argv); /* cli/cmd_serve_target.c (owned by audit) */
+int seer_cmd_serve_builtin(int argc, char **argv); /* cli/cmd_serve_builtin.c (owned by mcpserver) */
 int seer_cmd_judge(int argc, char **argv); /* cli/cmd_judge.c (owned by judge) */
 int seer_cmd_scenarios(int argc, char **argv); /* cli/cmd_scenarios.c (owned by scenarios) */
 
@@ -45,6 +46,8 @@ const seer_cli_cmd seer_cli_commands[] = {
     {"demo", "run N offline mock agents concurrently on the pipeline", seer_cmd_demo},
     {"serve target", "serve the target conversation toolset (Petri's auditor tools) over MCP",
      seer_cmd_serve_target},
+    {"serve builtin", "serve the builtin demo tools (calculator, clock) over MCP stdio or HTTP",
+     seer_cmd_serve_builtin},
     {"serve", "serve a Python interface file's @expose functions over MCP stdio", seer_cmd_serve},
     {"archive", "pack a run directory with a SHA-256 manifest (.tar.zst, .tar.gz, .zip)",
      seer_cmd_archive},

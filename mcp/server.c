@@ -1246,6 +1246,23 @@ static void feed_line(seer_mcp_session *s, const char *line, size_t len)
     seer_mcp_session_handle(s, line, len, NULL);
 }
 
+/* After EOF on input: the client may still read, so let the calls in flight
+ * answer (`echo REQUEST | seer serve ...` works), unless stop_fd fires or
+ * the output is gone. */
+static void drain(seer_mcp_session *s, int stop_fd, fd_out *out)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        size_t n = s->n_calls;
+        pthread_mutex_unlock(&s->mu);
+        if (!n || atomic_load(&out->failed))
+            return;
+        struct pollfd pfd = {.fd = stop_fd, .events = POLLIN};
+        if (poll(&pfd, stop_fd >= 0 ? 1 : 0, 20) > 0)
+            return;
+    }
+}
+
 seer_err seer_mcp_serve_fds(seer_mcp_server *srv, int in_fd, int out_fd, int stop_fd,
                             size_t max_line, seer_error *err)
 {
@@ -1305,6 +1322,7 @@ seer_err seer_mcp_serve_fds(seer_mcp_server *srv, int in_fd, int out_fd, int sto
         if (r == 0) { /* EOF: a last line without newline still counts */
             if (len && !discarding)
                 feed_line(s, buf, len);
+            drain(s, stop_fd, &out);
             break;
         }
         size_t scan = len;

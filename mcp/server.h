@@ -194,8 +194,9 @@ size_t seer_mcp_session_inflight(seer_mcp_session *s);
 /* ---- stdio ------------------------------------------------------------------- */
 
 /* Serves srv over a pair of file descriptors with one JSON-RPC message per
- * line, blocking the calling thread until in_fd reaches EOF, stop_fd (if >= 0)
- * becomes readable (e.g. a signalfd), or an I/O error.  The calling thread
+ * line, blocking the calling thread until in_fd reaches EOF (after which the
+ * calls in flight may still answer), stop_fd (if >= 0) becomes readable (e.g.
+ * a signalfd; calls in flight are cancelled), or an I/O error.  The calling thread
  * reads and dispatches; completions write from whatever thread finishes a
  * call, serialized by a mutex, with blocking writes.  Lines longer than
  * max_line (0 = 16 MiB) are answered with a parse error and skipped.  On

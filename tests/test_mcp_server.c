@@ -968,6 +968,48 @@ static void test_serve_fds_stop_and_inflight(void **state)
     close(stop[1]);
 }
 
+static void *complete_soon(void *arg)
+{
+    parked *p = arg;
+    for (int i = 0; i < 3000 && !p->call; i++) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (p->call)
+        seer_mcp_call_complete(p->call, seer_tool_result_new("finished after EOF", 0));
+    return NULL;
+}
+
+static void test_serve_fds_eof_drains(void **state)
+{
+    fixture *f = *state;
+    int to_srv[2], from_srv[2];
+    assert_int_equal(pipe(to_srv), 0);
+    assert_int_equal(pipe(from_srv), 0);
+    const char *script =
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+        "\"2025-11-25\"}}\n"
+        "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"park\"}}\n";
+    assert_int_equal(write(to_srv[1], script, strlen(script)), (ssize_t)strlen(script));
+    close(to_srv[1]); /* EOF before the tool answers */
+    pthread_t fin;
+    assert_int_equal(pthread_create(&fin, NULL, complete_soon, &f->park), 0);
+    serve_args a = {.srv = f->srv, .in = to_srv[0], .out = from_srv[1], .stop = -1};
+    serve_thread(&a); /* returns only once the call has answered */
+    pthread_join(fin, NULL);
+    assert_int_equal(a.rc, SEER_OK);
+    assert_int_equal(atomic_load(&f->park.cancels), 0);
+    close(from_srv[1]);
+    char *l1 = read_line(from_srv[0]);
+    char *l2 = read_line(from_srv[0]);
+    assert_non_null(l2);
+    assert_non_null(strstr(l2, "finished after EOF"));
+    free(l1);
+    free(l2);
+    close(to_srv[0]);
+    close(from_srv[0]);
+}
+
 static void test_serve_fds_write_error(void **state)
 {
     fixture *f = *state;
@@ -1008,6 +1050,7 @@ int main(void)
         cmocka_unit_test(test_toolset_adapter),
         cmocka_unit_test_setup_teardown(test_serve_fds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serve_fds_stop_and_inflight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serve_fds_eof_drains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serve_fds_write_error, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
