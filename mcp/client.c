@@ -45,8 +45,10 @@
  * Shutdown.  seer_mcp_client_free posts `close`: every pending request
  * completes with SEER_ECANCELED, the transport starts its orderly shutdown,
  * and when it reports on_closed the loop sets transport_closed under `mu` as
- * its very last access to the client; the freeing thread then frees the
- * transport and the client.
+ * its very last access to the client; the freeing thread then drops the
+ * owner's reference.  Long lines being parsed on the parse pool hold a
+ * reference each, so the memory (client and transport) goes with the last
+ * of them -- never waiting for a pool that may be the caller's own.
  */
 #include "mcp/client.h"
 
@@ -131,8 +133,11 @@ struct seer_mcp_client {
     char *server_info;
     cJSON *tools_cache;
     int transport_closed;
-    int close_ran;
-    long offloads; /* lines being parsed on the parse pool */ /* cmd_close has run (its last access to the client) */
+    int close_ran; /* cmd_close has run (its last access to the client) */
+
+    /* the owner's reference plus one per line being parsed on the parse
+     * pool; the last one frees the client (and the transport) */
+    _Atomic long refs;
 };
 
 #define BUMP(c, f) atomic_fetch_add_explicit(&(c)->st.f, 1, memory_order_relaxed)
@@ -710,17 +715,16 @@ typedef struct offload {
     seer_rpc_msg m;
 } offload;
 
-/* Last access to the client for this offload: free may be waiting for it. */
+static void client_unref(seer_mcp_client *c);
+
+/* Drops the offload and its reference on the client. */
 static void offload_release(offload *o)
 {
     seer_mcp_client *c = o->c;
     free(o->line);
     seer_rpc_msg_clear(&o->m);
     free(o);
-    pthread_mutex_lock(&c->mu);
-    c->offloads--;
-    pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->mu);
+    client_unref(c);
 }
 
 static void offload_drop(void *arg)
@@ -732,7 +736,9 @@ static void offload_done(seer_loop *l, void *arg)
 {
     offload *o = arg;
     (void)l;
-    dispatch(o->c, &o->m, o->valid); /* an answer after close finds no pending: counted */
+    if (o->c->state < CS_CLOSING)
+        dispatch(o->c, &o->m, o->valid);
+    /* else the client is closing or freed by its owner: no callbacks any more */
     offload_release(o);
 }
 
@@ -757,14 +763,10 @@ static int offload_line(seer_mcp_client *c, const char *line, size_t len)
     memcpy(o->line, line, len);
     o->len = len;
     o->c = c;
-    pthread_mutex_lock(&c->mu);
-    c->offloads++;
-    pthread_mutex_unlock(&c->mu);
+    atomic_fetch_add(&c->refs, 1);
     if (seer_pool_submit(c->o.parse_pool, offload_parse, offload_drop, o) != SEER_OK) {
         /* not queued: the pool did not take ownership */
-        pthread_mutex_lock(&c->mu);
-        c->offloads--;
-        pthread_mutex_unlock(&c->mu);
+        atomic_fetch_sub(&c->refs, 1); /* the owner still holds one */
         free(o->line);
         free(o);
         return 0;
@@ -954,6 +956,7 @@ seer_mcp_client *seer_mcp_client_new(seer_loop *loop, seer_mcp_transport *t,
     c->loop = loop;
     c->t = t;
     atomic_init(&c->next_id, 1);
+    atomic_init(&c->refs, 1);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     if (!c->name || !c->want_version) {
@@ -1259,20 +1262,10 @@ const char *seer_mcp_client_name(const seer_mcp_client *c)
     return c->name;
 }
 
-void seer_mcp_client_free(seer_mcp_client *c)
+static void client_unref(seer_mcp_client *c)
 {
-    if (!c)
+    if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
-    assert(!seer_loop_on_thread(c->loop));
-    if (seer_loop_post(c->loop, cmd_close, c, NULL) == SEER_OK) {
-        pthread_mutex_lock(&c->mu);
-        while (!c->transport_closed || !c->close_ran || c->offloads)
-            pthread_cond_wait(&c->cv, &c->mu);
-        pthread_mutex_unlock(&c->mu);
-    } else {
-        /* the loop is gone: nothing runs on it any more, so finish here */
-        complete_all(c, SEER_ECANCELED, "MCP client closed (loop stopped)");
-    }
     c->t->ops->free(c->t);
     cJSON_Delete(c->tools_cache);
     free(c->server_info);
@@ -1281,6 +1274,25 @@ void seer_mcp_client_free(seer_mcp_client *c)
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     free(c);
+}
+
+void seer_mcp_client_free(seer_mcp_client *c)
+{
+    if (!c)
+        return;
+    assert(!seer_loop_on_thread(c->loop));
+    if (seer_loop_post(c->loop, cmd_close, c, NULL) == SEER_OK) {
+        pthread_mutex_lock(&c->mu);
+        while (!c->transport_closed || !c->close_ran)
+            pthread_cond_wait(&c->cv, &c->mu);
+        pthread_mutex_unlock(&c->mu);
+    } else {
+        /* the loop is gone: nothing runs on it any more, so finish here */
+        complete_all(c, SEER_ECANCELED, "MCP client closed (loop stopped)");
+    }
+    /* lines still being parsed on the pool keep the memory alive; they find
+     * the client closed (no pending requests, no sends) */
+    client_unref(c);
 }
 
 /* ---- results ------------------------------------------------------------------------------- */
