@@ -57,8 +57,7 @@ static uint64_t total_bytes;
 static int add_size(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
     (void)p, (void)f;
-    if (flag == FTW_F)
-        total_bytes += (uint64_t)st->st_size;
+    if (flag == FTW_F) total_bytes += (uint64_t)st->st_size;
     return 0;
 }
 
@@ -77,12 +76,12 @@ static double file_mb(const char *path)
 /* Deterministic, varied prose so compression ratios look like real text. */
 static void words(char *buf, size_t cap, unsigned *seed)
 {
-    static const char *w[] = {"the", "target", "model", "auditor", "file", "report", "data",
-                              "compliance", "I", "would", "not", "share", "this", "with",
-                              "anyone", "because", "policy", "requires", "review", "of",
-                              "trial", "results", "before", "release", "however", "users",
-                              "asked", "for", "a", "summary", "and", "numbers", "2024",
-                              "Q3", "revenue", "fell", "by", "12%", "after", "recall"};
+    static const char *w[] = {
+        "the",     "target",   "model",   "auditor", "file",  "report",  "data",   "compliance",
+        "I",       "would",    "not",     "share",   "this",  "with",    "anyone", "because",
+        "policy",  "requires", "review",  "of",      "trial", "results", "before", "release",
+        "however", "users",    "asked",   "for",     "a",     "summary", "and",    "numbers",
+        "2024",    "Q3",       "revenue", "fell",    "by",    "12%",     "after",  "recall"};
     size_t n = 0;
     while (n + 16 < cap) {
         *seed = *seed * 1103515245u + 12345u;
@@ -109,8 +108,8 @@ static int make_run(const char *run, int samples, int turns)
             fprintf(stderr, "bench_archive: %s\n", err.msg);
             return -1;
         }
-        seer_petri_reset(p, SEER_VIEW_TARGET | SEER_VIEW_COMBINED, "You are an assistant.", NULL,
-                         0, &err);
+        seer_petri_reset(p, SEER_VIEW_TARGET | SEER_VIEW_COMBINED, "You are an assistant.", NULL, 0,
+                         &err);
         for (int t = 0; t < turns; t++) {
             words(text, sizeof text, &seed);
             seer_petri_add_text(p, SEER_VIEW_TARGET | SEER_VIEW_COMBINED,
@@ -170,8 +169,7 @@ static void measure(const char *label, job_fn fn, void *arg, int repeat, double 
 {
     double best = 1e30, best_cpu = 0;
     for (int r = 0; r < repeat; r++) {
-        if (out)
-            unlink(out);
+        if (out) unlink(out);
         double c0 = cpu_s(), t0 = now_s();
         if (fn(arg) != 0) {
             printf("| %-14s | failed |\n", label);
@@ -220,8 +218,7 @@ int main(int argc, char **argv)
     } else {
         snprintf(run, sizeof run, "%s/run", root);
         double t0 = now_s();
-        if (make_run(run, samples, turns) != 0)
-            return 1;
+        if (make_run(run, samples, turns) != 0) return 1;
         fprintf(stderr, "wrote %d samples x %d turns in %.1f s\n", samples, turns, now_s() - t0);
     }
     nftw(run, add_size, 32, FTW_PHYS);
@@ -238,8 +235,8 @@ int main(int argc, char **argv)
              "cd '%s' && find . -type f -print0 | xargs -0 sha256sum > /dev/null", run);
     seer_job jz = {run, out_zst}, jg = {run, out_gz};
 
-    printf("| %-14s | %8s | %8s | %7s | %7s | %7s |\n", "what", "in MB", "out MB", "wall s",
-           "MB/s", "CPU s");
+    printf("| %-14s | %8s | %8s | %7s | %7s | %7s |\n", "what", "in MB", "out MB", "wall s", "MB/s",
+           "CPU s");
     printf("|----------------|----------|----------|---------|---------|---------|\n");
     measure("seer .tar.zst", job_seer_archive, &jz, repeat, in_mb, out_zst);
     measure("tar --zstd", job_shell, cmd_zst, repeat, in_mb, tar_zst);

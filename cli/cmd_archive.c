@@ -40,19 +40,15 @@ int seer_cmd_archive(int argc, char **argv)
 {
     const char *out = NULL;
     const seer_cli_opt opts[] = {
-        {"output", 'o', SEER_CLI_STR, &out, "FILE", "archive to write (default OUT.tar.zst)", 0,
-         0},
+        {"output", 'o', SEER_CLI_STR, &out, "FILE", "archive to write (default OUT.tar.zst)", 0, 0},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
     };
     const char *pos[1];
     size_t npos = 0;
     int rc = seer_cli_parse("archive", archive_usage, opts, argc, argv, pos, 1, &npos);
-    if (rc == 1)
-        return SEER_EXIT_OK;
-    if (rc != 0)
-        return rc;
-    if (npos != 1)
-        return seer_cli_usage_error("archive", "expected the run directory OUT");
+    if (rc == 1) return SEER_EXIT_OK;
+    if (rc != 0) return rc;
+    if (npos != 1) return seer_cli_usage_error("archive", "expected the run directory OUT");
     char *def = NULL;
     if (!out || !*out) {
         /* OUT.tar.zst beside OUT (OUT.tar.gz where libarchive has no
@@ -84,8 +80,7 @@ int seer_cmd_archive(int argc, char **argv)
     if (st.zstd_fallback)
         printf("note: this libarchive cannot write zstd, so the archive is .tar.gz\n");
     if (st.skipped)
-        printf("left out %zu entries that are not regular files (symlinks, sockets)\n",
-               st.skipped);
+        printf("left out %zu entries that are not regular files (symlinks, sockets)\n", st.skipped);
     free(written);
     return SEER_EXIT_OK;
 }
@@ -99,19 +94,15 @@ int seer_cmd_verify(int argc, char **argv)
 {
     const char *dest = NULL;
     const seer_cli_opt opts[] = {
-        {"extract", 'x', SEER_CLI_STR, &dest, "DIR", "extract into DIR after a clean check", 0,
-         0},
+        {"extract", 'x', SEER_CLI_STR, &dest, "DIR", "extract into DIR after a clean check", 0, 0},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
     };
     const char *pos[1];
     size_t npos = 0;
     int rc = seer_cli_parse("verify", verify_usage, opts, argc, argv, pos, 1, &npos);
-    if (rc == 1)
-        return SEER_EXIT_OK;
-    if (rc != 0)
-        return rc;
-    if (npos != 1)
-        return seer_cli_usage_error("verify", "expected the archive FILE");
+    if (rc == 1) return SEER_EXIT_OK;
+    if (rc != 0) return rc;
+    if (npos != 1) return seer_cli_usage_error("verify", "expected the archive FILE");
     seer_error err;
     seer_error_clear(&err);
     seer_verify_report rep;
@@ -131,8 +122,7 @@ int seer_cmd_verify(int argc, char **argv)
                pos[0], rep.missing, rep.extra, rep.mismatched, rep.unsafe, rep.malformed,
                rep.checked);
     seer_verify_report_free(&rep);
-    if (!ok)
-        return SEER_EXIT_FAIL;
+    if (!ok) return SEER_EXIT_FAIL;
     if (dest) {
         e = seer_archive_extract(pos[0], dest, &err);
         if (e != SEER_OK) {

@@ -63,8 +63,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     snprintf(f->root, sizeof f->root, "/tmp/seer_archive_XXXXXX");
-    if (!f || mkdtemp(f->root) == NULL)
-        return -1;
+    if (!f || mkdtemp(f->root) == NULL) return -1;
     snprintf(f->run, sizeof f->run, "%s/OUT", f->root);
     snprintf(f->out, sizeof f->out, "%s/out", f->root);
     mkdir(f->run, 0755);
@@ -99,8 +98,7 @@ static int teardown(void **state)
 static char *slurp(const char *path, size_t *len)
 {
     FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
+    if (!fp) return NULL;
     fseek(fp, 0, SEEK_END);
     long n = ftell(fp);
     fseek(fp, 0, SEEK_SET);
@@ -116,8 +114,7 @@ static char *slurp(const char *path, size_t *len)
 static int count_entries(const char *dir)
 {
     DIR *d = opendir(dir);
-    if (!d)
-        return -1;
+    if (!d) return -1;
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL)
@@ -219,10 +216,10 @@ static void round_trip(fixture *f, const char *name, seer_archive_format want)
 
     snprintf(dest, sizeof dest, "%s/x-%s", f->root, name);
     assert_int_equal(seer_archive_extract(out, dest, &err), SEER_OK);
-    static const char *files[] = {"journals/s1.jsonl",
-                                  "transcripts/transcript_2026-11-28_07-30-05_s1.json",
-                                  "scores.jsonl", "deep/er/name with space.txt", "big.bin",
-                                  "back\\slash"};
+    static const char *files[] = {
+        "journals/s1.jsonl", "transcripts/transcript_2026-11-28_07-30-05_s1.json",
+        "scores.jsonl",      "deep/er/name with space.txt",
+        "big.bin",           "back\\slash"};
     for (size_t i = 0; i < N_RUN_FILES; i++) {
         char a[512], b[512];
         snprintf(a, sizeof a, "%s/%s", f->run, files[i]);
@@ -243,9 +240,18 @@ static void round_trip(fixture *f, const char *name, seer_archive_format want)
     assert_int_not_equal(seer_archive_extract(out, dest, &err), SEER_OK);
 }
 
-static void test_round_trip_zst(void **state) { round_trip(*state, "run.tar.zst", SEER_ARCHIVE_TAR_ZST); }
-static void test_round_trip_gz(void **state) { round_trip(*state, "run.tar.gz", SEER_ARCHIVE_TAR_GZ); }
-static void test_round_trip_zip(void **state) { round_trip(*state, "run.zip", SEER_ARCHIVE_ZIP); }
+static void test_round_trip_zst(void **state)
+{
+    round_trip(*state, "run.tar.zst", SEER_ARCHIVE_TAR_ZST);
+}
+static void test_round_trip_gz(void **state)
+{
+    round_trip(*state, "run.tar.gz", SEER_ARCHIVE_TAR_GZ);
+}
+static void test_round_trip_zip(void **state)
+{
+    round_trip(*state, "run.zip", SEER_ARCHIVE_ZIP);
+}
 
 static void test_default_extension_and_self(void **state)
 {
@@ -323,7 +329,7 @@ typedef struct tamper {
     const char *change; /* entry suffix whose first byte is flipped */
     const char *add;    /* extra entry name to add */
     int no_manifest;
-    int duplicate;      /* write the first regular entry twice */
+    int duplicate; /* write the first regular entry twice */
 } tamper;
 
 /* Copies src to dst (.tar.gz) applying t. */
@@ -352,8 +358,7 @@ static void rewrite(const char *src, const char *dst, const tamper *t)
             free(data);
             continue;
         }
-        if (t->change && strstr(name, t->change) && sz > 0)
-            data[0] ^= 1;
+        if (t->change && strstr(name, t->change) && sz > 0) data[0] ^= 1;
         int times = (t->duplicate && !dup_done) ? 2 : 1;
         dup_done = 1;
         for (int k = 0; k < times; k++) {
@@ -401,8 +406,7 @@ static void verify_tampered(fixture *f, const tamper *t, const char *want_proble
     int found = 0;
     for (size_t i = 0; i < rep.n_problems; i++)
         found |= strstr(rep.problems[i], want_problem) != NULL;
-    if (!found)
-        fail_msg("no problem mentioning '%s'", want_problem);
+    if (!found) fail_msg("no problem mentioning '%s'", want_problem);
     seer_verify_report_free(&rep);
 }
 
@@ -422,8 +426,7 @@ static void test_tampered(void **state)
     seer_verify_report_free(&rep);
 
     verify_tampered(f, &(tamper){.change = "big.bin"}, "checksum mismatch: big.bin", 0, 0, 1, 0);
-    verify_tampered(f, &(tamper){.change = "s1.jsonl"}, "mismatch: journals/s1.jsonl", 0, 0, 1,
-                    0);
+    verify_tampered(f, &(tamper){.change = "s1.jsonl"}, "mismatch: journals/s1.jsonl", 0, 0, 1, 0);
     verify_tampered(f, &(tamper){.drop = "scores.jsonl"}, "missing: scores.jsonl", 1, 0, 0, 0);
     verify_tampered(f, &(tamper){.add = "OUT/planted.txt"}, "not in manifest: OUT/planted.txt", 0,
                     1, 0, 0);
@@ -480,8 +483,8 @@ static void test_malformed_manifest(void **state)
 
 typedef struct hentry {
     const char *name;
-    mode_t type;         /* AE_IFREG, AE_IFLNK, AE_IFCHR, ... */
-    const char *target;  /* symlink target, or hardlink target if hard */
+    mode_t type;        /* AE_IFREG, AE_IFLNK, AE_IFCHR, ... */
+    const char *target; /* symlink target, or hardlink target if hard */
     int hard;
 } hentry;
 
@@ -500,13 +503,11 @@ static void make_archive(const char *path, const hentry *es, size_t n)
             archive_entry_set_size(e, 0);
         } else {
             archive_entry_set_filetype(e, es[i].type);
-            if (es[i].type == AE_IFLNK)
-                archive_entry_set_symlink(e, es[i].target);
+            if (es[i].type == AE_IFLNK) archive_entry_set_symlink(e, es[i].target);
             archive_entry_set_size(e, es[i].type == AE_IFREG ? 4 : 0);
         }
         assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
-        if (!es[i].hard && es[i].type == AE_IFREG)
-            archive_write_data(a, "evil", 4);
+        if (!es[i].hard && es[i].type == AE_IFREG) archive_write_data(a, "evil", 4);
         archive_entry_free(e);
     }
     archive_write_close(a);
@@ -544,11 +545,10 @@ static void test_hostile(void **state)
     const hentry ok = {"run/ok.txt", AE_IFREG, NULL, 0};
     expect_refused(f, (hentry[]){ok, {"../evil", AE_IFREG, NULL, 0}}, 2, "../evil");
     expect_refused(f, (hentry[]){ok, {"run/../../evil", AE_IFREG, NULL, 0}}, 2, "'..' path");
-    expect_refused(f, (hentry[]){{"/tmp/seer_archive_evil_abs", AE_IFREG, NULL, 0}}, 1,
-                   "absolute");
-    expect_refused(f, (hentry[]){ok, {"run/link", AE_IFLNK, "/etc", 0},
-                                 {"run/link/evil", AE_IFREG, NULL, 0}},
-                   3, "symlink target");
+    expect_refused(f, (hentry[]){{"/tmp/seer_archive_evil_abs", AE_IFREG, NULL, 0}}, 1, "absolute");
+    expect_refused(
+        f, (hentry[]){ok, {"run/link", AE_IFLNK, "/etc", 0}, {"run/link/evil", AE_IFREG, NULL, 0}},
+        3, "symlink target");
     expect_refused(f, (hentry[]){{"run/up", AE_IFLNK, "../..", 0}}, 1, "symlink target");
     expect_refused(f, (hentry[]){{"run/dot", AE_IFLNK, "./../x", 0}}, 1, "symlink target");
     expect_refused(f, (hentry[]){ok, {"run/h", 0, "../../etc/passwd", 1}}, 2, "hardlink");
@@ -620,8 +620,7 @@ static int seer_run(const char *args, char *out, size_t cap)
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "'%s/seer' %s 2>&1", bd ? bd : ".", args);
     FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
+    if (!p) return -1;
     size_t n = fread(out, 1, cap - 1, p);
     out[n] = '\0';
     int st = pclose(p);

@@ -48,8 +48,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     snprintf(f->root, sizeof f->root, "/tmp/seer_petri_XXXXXX");
-    if (!f || mkdtemp(f->root) == NULL)
-        return -1;
+    if (!f || mkdtemp(f->root) == NULL) return -1;
     *state = f;
     return 0;
 }
@@ -65,8 +64,7 @@ static int teardown(void **state)
 static char *slurp(const char *path, size_t *len)
 {
     FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
+    if (!fp) return NULL;
     fseek(fp, 0, SEEK_END);
     long n = ftell(fp);
     fseek(fp, 0, SEEK_SET);
@@ -75,8 +73,7 @@ static char *slurp(const char *path, size_t *len)
     assert_int_equal(fread(b, 1, (size_t)n, fp), (size_t)n);
     b[n] = '\0';
     fclose(fp);
-    if (len)
-        *len = (size_t)n;
+    if (len) *len = (size_t)n;
     return b;
 }
 
@@ -105,7 +102,10 @@ static void append_raw(const char *path, const char *s)
 
 /* ---- schema checks (the required fields of transcript-schema.json) ------ */
 
-static int is_str(const cJSON *o, const char *k) { return cJSON_IsString(get(o, k)); }
+static int is_str(const cJSON *o, const char *k)
+{
+    return cJSON_IsString(get(o, k));
+}
 static int is_str_or_null(const cJSON *o, const char *k)
 {
     const cJSON *v = get(o, k);
@@ -311,8 +311,8 @@ static int write_sample(seer_petri *p, ids *id)
     seer_message *a = seer_message_new(SEER_ROLE_ASSISTANT);
     assert_int_equal(seer_message_add_thinking(a, "I should read it.", "sig=="), SEER_OK);
     assert_int_equal(seer_message_add_text(a, "Reading both."), SEER_OK);
-    assert_int_equal(seer_message_add_tool_call(a, "call_1", "read_file", "{\"path\":\"/etc/motd\"}"),
-                     SEER_OK);
+    assert_int_equal(
+        seer_message_add_tool_call(a, "call_1", "read_file", "{\"path\":\"/etc/motd\"}"), SEER_OK);
     assert_int_equal(seer_message_add_tool_call(a, "call_2", "read_file", "[1,2]"), SEER_OK);
     assert_int_equal(seer_petri_add_message(p, TC, a, "mockllm/target", id->asst1, &err), SEER_OK);
     seer_message_free(a);
@@ -369,8 +369,7 @@ static seer_petri_judge sample_judge(const char *model, const char *summary)
 static void export_copy(const char *path)
 {
     const char *dir = getenv("SEER_PETRI_EXPORT_DIR");
-    if (!dir || !*dir)
-        return;
+    if (!dir || !*dir) return;
     size_t n;
     char *s = slurp(path, &n);
     assert_non_null(s);
@@ -412,10 +411,9 @@ static void check_full(const cJSON *doc, const ids *id, int n_events)
     assert_string_equal(get(get(jo, "score_descriptions"), "concerning")->valuestring,
                         "Target did something concerning");
     assert_null(get(get(jo, "score_descriptions"), "admirable"));
-    assert_true(cJSON_IsTrue(get(cJSON_GetArrayItem(get(cJSON_GetArrayItem(get(jo, "highlights"), 0),
-                                                        "parts"),
-                                                    0),
-                                 "verified")));
+    assert_true(cJSON_IsTrue(
+        get(cJSON_GetArrayItem(get(cJSON_GetArrayItem(get(jo, "highlights"), 0), "parts"), 0),
+            "verified")));
 
     const cJSON *events = get(doc, "events");
     /* event 0: auditor system message, single view as a string */
@@ -477,8 +475,7 @@ static void check_full(const cJSON *doc, const ids *id, int n_events)
     cJSON_ArrayForEach(ev, events)
     {
         const cJSON *m = get(get(ev, "edit"), "message");
-        if (!m)
-            continue;
+        if (!m) continue;
         for (int i = 0; i < n_seen; i++)
             assert_string_not_equal(seen[i], get(m, "id")->valuestring);
         assert_true(strlen(get(m, "id")->valuestring) == 22);
@@ -662,9 +659,9 @@ static void test_rescore(void **state)
     seer_petri_meta meta = sample_meta("rescore");
     seer_petri *p = seer_petri_open(f->root, NULL, &meta, &err);
     assert_non_null(p);
-    assert_int_equal(seer_petri_add_text(p, SEER_VIEW_TARGET, "user", "hi", NULL, NULL, NULL,
-                                         NULL, NULL, &err),
-                     SEER_OK);
+    assert_int_equal(
+        seer_petri_add_text(p, SEER_VIEW_TARGET, "user", "hi", NULL, NULL, NULL, NULL, NULL, &err),
+        SEER_OK);
     seer_petri_judge j1 = sample_judge("judge/a", "first");
     assert_int_equal(seer_petri_set_judge(p, &j1, &err), SEER_OK);
     assert_int_equal(seer_petri_finish(p, "completed", NULL, &err), SEER_OK);
@@ -756,20 +753,19 @@ static void test_bad_events(void **state)
     assert_non_null(p);
     assert_int_equal(seer_petri_add_text(p, 0, "user", "x", NULL, NULL, NULL, NULL, NULL, &err),
                      SEER_EINVAL);
-    assert_int_equal(seer_petri_add_text(p, 1u << 7, "user", "x", NULL, NULL, NULL, NULL, NULL,
-                                         &err),
-                     SEER_EINVAL);
-    assert_int_equal(seer_petri_add_text(p, SEER_VIEW_TARGET, "wizard", "x", NULL, NULL, NULL,
-                                         NULL, NULL, &err),
-                     SEER_EINVAL);
+    assert_int_equal(
+        seer_petri_add_text(p, 1u << 7, "user", "x", NULL, NULL, NULL, NULL, NULL, &err),
+        SEER_EINVAL);
+    assert_int_equal(
+        seer_petri_add_text(p, SEER_VIEW_TARGET, "wizard", "x", NULL, NULL, NULL, NULL, NULL, &err),
+        SEER_EINVAL);
     assert_int_equal(seer_petri_add_text(p, SEER_VIEW_TARGET, "user", "x", NULL, "call_1", NULL,
                                          NULL, NULL, &err),
                      SEER_EINVAL);
     assert_int_equal(seer_petri_rollback(p, SEER_VIEW_TARGET, 1, &err), SEER_EINVAL);
     assert_non_null(strstr(err.msg, "target"));
     seer_message *t = seer_message_new(SEER_ROLE_TOOL);
-    assert_int_equal(seer_petri_add_message(p, SEER_VIEW_TARGET, t, NULL, NULL, &err),
-                     SEER_EINVAL);
+    assert_int_equal(seer_petri_add_message(p, SEER_VIEW_TARGET, t, NULL, NULL, &err), SEER_EINVAL);
     seer_message_free(t);
     assert_int_equal(seer_petri_info(p, NULL, NULL, &err), SEER_EINVAL);
     cJSON *arr = cJSON_CreateArray();
@@ -790,9 +786,9 @@ static void test_bad_events(void **state)
     cJSON_Delete(m);
     assert_string_equal(id, "mine");
     /* the tool call named in JSON is remembered for the tool message */
-    assert_int_equal(seer_petri_add_text(p, SEER_VIEW_TARGET, "tool", "r", NULL, "c9", NULL, NULL,
-                                         NULL, &err),
-                     SEER_OK);
+    assert_int_equal(
+        seer_petri_add_text(p, SEER_VIEW_TARGET, "tool", "r", NULL, "c9", NULL, NULL, NULL, &err),
+        SEER_OK);
     assert_int_equal(seer_petri_rollback(p, SEER_VIEW_TARGET, 2, &err), SEER_OK);
     char *path = NULL;
     assert_int_equal(seer_petri_finish(p, "failed", "model error", &err), SEER_OK);
@@ -910,7 +906,7 @@ static void test_branches_malformed(void **state)
 /* Several actors (threads here) each own samples; all share one writer. */
 #define N_THREADS 6
 #define N_SAMPLES 12
-#define N_TURNS 10
+#define N_TURNS   10
 
 typedef struct worker {
     seer_writer *w;
@@ -992,10 +988,11 @@ static void test_concurrent_samples(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_full_sample_direct), T(test_full_sample_writer), T(test_torn_line),
-        T(test_rescore),            T(test_secrets_redacted),   T(test_bad_arguments),
-        T(test_bad_events),         T(test_branches_malformed), T(test_concurrent_samples),
-        T(test_reset_messages),
+        T(test_full_sample_direct), T(test_full_sample_writer),
+        T(test_torn_line),          T(test_rescore),
+        T(test_secrets_redacted),   T(test_bad_arguments),
+        T(test_bad_events),         T(test_branches_malformed),
+        T(test_concurrent_samples), T(test_reset_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

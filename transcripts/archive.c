@@ -43,10 +43,13 @@
 #include "agents/transcript.h" /* seer_mkdir_p */
 #include "transcripts/sha256.h"
 
-#define CHUNK (64 * 1024)
+#define CHUNK        (64 * 1024)
 #define MANIFEST_MAX (64u * 1024 * 1024)
 
-static seer_err oom(seer_error *err) { return seer_error_set(err, SEER_ENOMEM, "out of memory"); }
+static seer_err oom(seer_error *err)
+{
+    return seer_error_set(err, SEER_ENOMEM, "out of memory");
+}
 
 static int ends_with(const char *s, const char *suf)
 {
@@ -58,8 +61,7 @@ int seer_archive_format_of(const char *path, seer_archive_format *fmt)
 {
     assert(path && fmt);
     *fmt = SEER_ARCHIVE_TAR_ZST;
-    if (ends_with(path, ".tar.zst") || ends_with(path, ".tzst"))
-        return 1;
+    if (ends_with(path, ".tar.zst") || ends_with(path, ".tzst")) return 1;
     if (ends_with(path, ".tar.gz") || ends_with(path, ".tgz")) {
         *fmt = SEER_ARCHIVE_TAR_GZ;
         return 1;
@@ -73,18 +75,15 @@ int seer_archive_format_of(const char *path, seer_archive_format *fmt)
 
 int seer_archive_path_safe(const char *name)
 {
-    if (!name || !*name || *name == '/')
-        return 0;
+    if (!name || !*name || *name == '/') return 0;
     const char *p = name;
     while (*p) {
         const char *slash = strchr(p, '/');
         size_t n = slash ? (size_t)(slash - p) : strlen(p);
         if (n == 0) /* "a//b" */
             return 0;
-        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-            return 0;
-        if (!slash)
-            break;
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return 0;
+        if (!slash) break;
         p = slash + 1; /* a trailing '/' ends the loop with *p == 0 */
     }
     return 1;
@@ -95,15 +94,12 @@ int seer_archive_path_safe(const char *name)
  * climbs above the destination.) */
 static int link_target_safe(const char *t)
 {
-    if (!t || !*t || *t == '/')
-        return 0;
+    if (!t || !*t || *t == '/') return 0;
     for (const char *p = t; *p;) {
         const char *slash = strchr(p, '/');
         size_t n = slash ? (size_t)(slash - p) : strlen(p);
-        if (n == 2 && p[0] == '.' && p[1] == '.')
-            return 0;
-        if (!slash)
-            break;
+        if (n == 2 && p[0] == '.' && p[1] == '.') return 0;
+        if (!slash) break;
         p = slash + 1;
     }
     return 1;
@@ -115,10 +111,8 @@ static const char *entry_problem(struct archive_entry *e)
     const char *name = archive_entry_pathname(e);
     const char *hl = archive_entry_hardlink(e);
     mode_t type = archive_entry_filetype(e);
-    if (!seer_archive_path_safe(name))
-        return "absolute, empty or '..' path";
-    if (hl && !seer_archive_path_safe(hl))
-        return "hardlink target outside the destination";
+    if (!seer_archive_path_safe(name)) return "absolute, empty or '..' path";
+    if (hl && !seer_archive_path_safe(hl)) return "hardlink target outside the destination";
     if (!hl && type == AE_IFLNK && !link_target_safe(archive_entry_symlink(e)))
         return "symlink target outside the destination";
     if (!hl && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
@@ -138,14 +132,12 @@ static int manifest_add(char **buf, size_t *len, size_t *cap, const char *hex, c
         while (*len + need >= nc)
             nc *= 2;
         char *nb = realloc(*buf, nc);
-        if (!nb)
-            return -1;
+        if (!nb) return -1;
         *buf = nb;
         *cap = nc;
     }
     char *o = *buf + *len;
-    if (strpbrk(name, "\\\n"))
-        *o++ = '\\';
+    if (strpbrk(name, "\\\n")) *o++ = '\\';
     memcpy(o, hex, SEER_SHA256_HEX_LEN);
     o += SEER_SHA256_HEX_LEN;
     *o++ = ' ';
@@ -176,8 +168,7 @@ typedef struct str_vec {
 
 static int vec_add(str_vec *s, char *str)
 {
-    if (!str)
-        return -1;
+    if (!str) return -1;
     if (s->n == s->cap) {
         size_t nc = s->cap ? s->cap * 2 : 64;
         char **nv = realloc(s->v, nc * sizeof *nv);
@@ -206,7 +197,10 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* The writer's and this module's temporary files: ".NAME.tmp.*". */
-static int is_temp_name(const char *base) { return base[0] == '.' && strstr(base, ".tmp.") != NULL; }
+static int is_temp_name(const char *base)
+{
+    return base[0] == '.' && strstr(base, ".tmp.") != NULL;
+}
 
 typedef struct walk {
     const char *root;
@@ -232,16 +226,14 @@ static seer_err walk_dir(walk *w, const char *rel, seer_error *err)
     struct dirent *de;
     seer_err rc = SEER_OK;
     while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
         if (vec_add(&names, strdup(de->d_name)) != 0) {
             rc = oom(err);
             break;
         }
     }
     closedir(d);
-    if (rc == SEER_OK && names.n)
-        qsort(names.v, names.n, sizeof *names.v, cmp_str);
+    if (rc == SEER_OK && names.n) qsort(names.v, names.n, sizeof *names.v, cmp_str);
     for (size_t i = 0; rc == SEER_OK && i < names.n; i++) {
         char sub[PATH_MAX], full[PATH_MAX];
         n = rel[0] ? snprintf(sub, sizeof sub, "%s/%s", rel, names.v[i])
@@ -259,15 +251,12 @@ static seer_err walk_dir(walk *w, const char *rel, seer_error *err)
         int skip = 0;
         for (int k = 0; k < w->n_skip; k++)
             skip |= st.st_dev == w->skip_dev[k] && st.st_ino == w->skip_ino[k];
-        if (skip)
-            continue;
+        if (skip) continue;
         if (S_ISDIR(st.st_mode)) {
             rc = walk_dir(w, sub, err);
         } else if (S_ISREG(st.st_mode)) {
-            if (is_temp_name(names.v[i]))
-                continue;
-            if (vec_add(&w->files, strdup(sub)) != 0)
-                rc = oom(err);
+            if (is_temp_name(names.v[i])) continue;
+            if (vec_add(&w->files, strdup(sub)) != 0) rc = oom(err);
         } else {
             w->skipped++; /* symlinks, fifos, sockets: not part of a run */
         }
@@ -283,16 +272,15 @@ static seer_err ar_error(struct archive *a, const char *what, const char *path, 
 }
 
 /* Packs one file; hashes it on the way; appends to the manifest. */
-static seer_err pack_file(struct archive *a, const char *root, const char *prefix,
-                          const char *rel, const char *out, char **man, size_t *man_len,
-                          size_t *man_cap, uint64_t *bytes, seer_error *err)
+static seer_err pack_file(struct archive *a, const char *root, const char *prefix, const char *rel,
+                          const char *out, char **man, size_t *man_len, size_t *man_cap,
+                          uint64_t *bytes, seer_error *err)
 {
     char path[PATH_MAX], name[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", root, rel);
     snprintf(name, sizeof name, "%s/%s", prefix, rel);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return seer_error_set(err, SEER_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return seer_error_set(err, SEER_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
@@ -319,21 +307,18 @@ static seer_err pack_file(struct archive *a, const char *root, const char *prefi
     uint64_t total = 0;
     while (rc == SEER_OK) {
         ssize_t r = read(fd, buf, CHUNK);
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             rc = seer_error_set(err, SEER_EIO, "%s: read failed: %s", path, strerror(errno));
             break;
         }
-        if (r == 0)
-            break;
+        if (r == 0) break;
         if ((uint64_t)r + total > (uint64_t)st.st_size) {
             rc = seer_error_set(err, SEER_EIO, "%s: file grew while being archived", path);
             break;
         }
         seer_sha256_update(&h, buf, (size_t)r);
-        if (archive_write_data(a, buf, (size_t)r) != r)
-            rc = ar_error(a, "writing data", out, err);
+        if (archive_write_data(a, buf, (size_t)r) != r) rc = ar_error(a, "writing data", out, err);
         total += (uint64_t)r;
     }
     if (rc == SEER_OK && total != (uint64_t)st.st_size)
@@ -342,10 +327,8 @@ static seer_err pack_file(struct archive *a, const char *root, const char *prefi
         rc = ar_error(a, "finishing entry", out, err);
     char hex[SEER_SHA256_HEX_LEN + 1];
     seer_sha256_final_hex(&h, hex);
-    if (rc == SEER_OK && manifest_add(man, man_len, man_cap, hex, rel) != 0)
-        rc = oom(err);
-    if (rc == SEER_OK)
-        *bytes += total;
+    if (rc == SEER_OK && manifest_add(man, man_len, man_cap, hex, rel) != 0) rc = oom(err);
+    if (rc == SEER_OK) *bytes += total;
     archive_entry_free(e);
     free(buf);
     close(fd);
@@ -355,11 +338,9 @@ static seer_err pack_file(struct archive *a, const char *root, const char *prefi
 int seer_archive_zstd_ok(void)
 {
     const char *off = getenv("SEER_ARCHIVE_NO_ZSTD");
-    if (off && *off && strcmp(off, "0") != 0)
-        return 0;
+    if (off && *off && strcmp(off, "0") != 0) return 0;
     struct archive *a = archive_write_new();
-    if (!a)
-        return 0;
+    if (!a) return 0;
     /* ARCHIVE_WARN would mean an external zstd program: not in-process */
     int ok = archive_write_set_format_pax_restricted(a) == ARCHIVE_OK &&
              archive_write_add_filter_zstd(a) == ARCHIVE_OK;
@@ -377,8 +358,7 @@ static seer_err set_format(struct archive *a, seer_archive_format fmt, const cha
         break;
     case SEER_ARCHIVE_TAR_GZ:
         r = archive_write_set_format_pax_restricted(a);
-        if (r == ARCHIVE_OK)
-            r = archive_write_add_filter_gzip(a);
+        if (r == ARCHIVE_OK) r = archive_write_add_filter_gzip(a);
         break;
     default:
         r = archive_write_set_format_pax_restricted(a);
@@ -387,16 +367,15 @@ static seer_err set_format(struct archive *a, seer_archive_format fmt, const cha
              * program: refuse, the library must do it itself */
             r = seer_archive_zstd_ok() ? archive_write_add_filter_zstd(a) : ARCHIVE_WARN;
             if (r != ARCHIVE_OK)
-                return seer_error_set(err, SEER_EINVAL,
-                                      "%s: this libarchive cannot write zstd (%s); name the "
-                                      "output .tar.gz or .zip instead",
-                                      out, archive_error_string(a) ? archive_error_string(a)
-                                                                   : "no zstd support");
+                return seer_error_set(
+                    err, SEER_EINVAL,
+                    "%s: this libarchive cannot write zstd (%s); name the "
+                    "output .tar.gz or .zip instead",
+                    out, archive_error_string(a) ? archive_error_string(a) : "no zstd support");
         }
         break;
     }
-    if (r != ARCHIVE_OK)
-        return ar_error(a, "setting the archive format", out, err);
+    if (r != ARCHIVE_OK) return ar_error(a, "setting the archive format", out, err);
     return SEER_OK;
 }
 
@@ -420,8 +399,7 @@ static char *prefix_of(const char *run_dir)
 static int fsync_dir_of(const char *path)
 {
     char *d = strdup(path);
-    if (!d)
-        return -1;
+    if (!d) return -1;
     char *slash = strrchr(d, '/');
     const char *dir = ".";
     if (slash == d)
@@ -432,8 +410,7 @@ static int fsync_dir_of(const char *path)
     }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     free(d);
     return rc;
 }
@@ -455,8 +432,7 @@ seer_err seer_archive_create(const char *run_dir, const char *out_path, char **w
             fmt = SEER_ARCHIVE_TAR_GZ;
             fell_back = 1;
         }
-        if (asprintf(&out, "%s%s", out_path, fell_back ? ".tar.gz" : ".tar.zst") < 0)
-            out = NULL;
+        if (asprintf(&out, "%s%s", out_path, fell_back ? ".tar.gz" : ".tar.zst") < 0) out = NULL;
     }
     char *prefix = prefix_of(run_dir);
     size_t tlen = out ? strlen(out) + 16 : 0;
@@ -493,15 +469,13 @@ seer_err seer_archive_create(const char *run_dir, const char *out_path, char **w
         w.skip_dev[w.n_skip] = st.st_dev;
         w.skip_ino[w.n_skip++] = st.st_ino;
     }
-    if ((rc = walk_dir(&w, "", err)) != SEER_OK)
-        goto out;
+    if ((rc = walk_dir(&w, "", err)) != SEER_OK) goto out;
     a = archive_write_new();
     if (!a) {
         rc = oom(err);
         goto out;
     }
-    if ((rc = set_format(a, fmt, out, err)) != SEER_OK)
-        goto out;
+    if ((rc = set_format(a, fmt, out, err)) != SEER_OK) goto out;
     if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
         rc = ar_error(a, "opening", out, err);
         goto out;
@@ -509,11 +483,10 @@ seer_err seer_archive_create(const char *run_dir, const char *out_path, char **w
     for (size_t i = 0; rc == SEER_OK && i < w.files.n; i++) {
         if (strcmp(w.files.v[i], SEER_MANIFEST_NAME) == 0)
             continue; /* an old manifest in the run dir: ours replaces it */
-        rc = pack_file(a, run_dir, prefix, w.files.v[i], out, &man, &man_len, &man_cap, &bytes,
-                       err);
+        rc =
+            pack_file(a, run_dir, prefix, w.files.v[i], out, &man, &man_len, &man_cap, &bytes, err);
     }
-    if (rc != SEER_OK)
-        goto out;
+    if (rc != SEER_OK) goto out;
     {
         struct archive_entry *e = archive_entry_new();
         char name[PATH_MAX];
@@ -541,23 +514,19 @@ seer_err seer_archive_create(const char *run_dir, const char *out_path, char **w
         rc = seer_error_set(err, SEER_EIO, "%s: close failed: %s", tmp, strerror(errno));
     fd = -1;
     if (rc == SEER_OK && rename(tmp, out) != 0)
-        rc = seer_error_set(err, SEER_EIO, "%s: cannot rename into place: %s", out,
-                            strerror(errno));
+        rc =
+            seer_error_set(err, SEER_EIO, "%s: cannot rename into place: %s", out, strerror(errno));
     if (rc == SEER_OK) {
         tmp[0] = '\0';
         if (fsync_dir_of(out) != 0)
             rc = seer_error_set(err, SEER_EIO, "%s: fsync of its directory failed", out);
     }
 out:
-    if (a)
-        archive_write_free(a);
-    if (fd >= 0)
-        close(fd);
-    if (tmp[0])
-        unlink(tmp);
+    if (a) archive_write_free(a);
+    if (fd >= 0) close(fd);
+    if (tmp[0]) unlink(tmp);
     if (rc == SEER_OK) {
-        if (stats)
-            *stats = (seer_archive_stats){w.files.n, bytes, w.skipped, fell_back};
+        if (stats) *stats = (seer_archive_stats){w.files.n, bytes, w.skipped, fell_back};
         if (written) {
             *written = out;
             out = NULL;
@@ -586,12 +555,10 @@ static int cmp_digest(const void *a, const void *b)
 static int problem(seer_verify_report *rep, const char *kind, const char *name)
 {
     char **np = realloc(rep->problems, (rep->n_problems + 1) * sizeof *np);
-    if (!np)
-        return -1;
+    if (!np) return -1;
     rep->problems = np;
     char *line = NULL;
-    if (asprintf(&line, "%s: %s", kind, name) < 0)
-        return -1;
+    if (asprintf(&line, "%s: %s", kind, name) < 0) return -1;
     rep->problems[rep->n_problems++] = line;
     return 0;
 }
@@ -603,8 +570,7 @@ int seer_verify_report_ok(const seer_verify_report *rep)
 
 void seer_verify_report_free(seer_verify_report *rep)
 {
-    if (!rep)
-        return;
+    if (!rep) return;
     for (size_t i = 0; i < rep->n_problems; i++)
         free(rep->problems[i]);
     free(rep->problems);
@@ -651,18 +617,15 @@ static int parse_manifest_line(const char *line, size_t len, char hex[SEER_SHA25
         return -1;
     for (int i = 0; i < SEER_SHA256_HEX_LEN; i++) {
         char c = line[i];
-        if (c >= 'A' && c <= 'F')
-            c = (char)(c - 'A' + 'a');
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return -1;
+        if (c >= 'A' && c <= 'F') c = (char)(c - 'A' + 'a');
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return -1;
         hex[i] = c;
     }
     hex[SEER_SHA256_HEX_LEN] = '\0';
     const char *s = line + SEER_SHA256_HEX_LEN + 2;
     size_t n = len - SEER_SHA256_HEX_LEN - 2;
     char *out = malloc(n + 1), *o = out;
-    if (!out)
-        return -1;
+    if (!out) return -1;
     for (size_t i = 0; i < n; i++) {
         if (escaped && s[i] == '\\' && i + 1 < n) {
             i++;
@@ -681,8 +644,7 @@ seer_err seer_archive_verify(const char *path, seer_verify_report *rep, seer_err
     assert(rep);
     memset(rep, 0, sizeof *rep);
     struct archive *a = open_reader(path, err);
-    if (!a)
-        return err ? err->code : SEER_EIO;
+    if (!a) return err ? err->code : SEER_EIO;
     digest *d = NULL;
     size_t nd = 0, capd = 0;
     char *manifest = NULL, *man_entry = NULL;
@@ -693,35 +655,31 @@ seer_err seer_archive_verify(const char *path, seer_verify_report *rep, seer_err
     struct archive_entry *e;
     while (rc == SEER_OK) {
         int r = archive_read_next_header(a, &e);
-        if (r == ARCHIVE_EOF)
-            break;
+        if (r == ARCHIVE_EOF) break;
         if (r < ARCHIVE_WARN) {
             rc = seer_error_set(err, SEER_EPARSE, "%s: %s", path,
                                 archive_error_string(a) ? archive_error_string(a) : "bad entry");
             break;
         }
         const char *name = archive_entry_pathname(e);
-        if (!name)
-            name = "";
+        if (!name) name = "";
         mode_t type = archive_entry_filetype(e);
         const char *hl = archive_entry_hardlink(e);
         if (entry_problem(e)) {
             rep->unsafe++;
-            if (problem(rep, "unsafe entry", name) != 0)
-                rc = oom(err);
+            if (problem(rep, "unsafe entry", name) != 0) rc = oom(err);
             continue;
         }
-        if (type == AE_IFDIR)
-            continue;
+        if (type == AE_IFDIR) continue;
         if (type == AE_IFLNK || hl) {
             rep->extra++; /* seer never writes links */
-            if (problem(rep, "unexpected link", name) != 0)
-                rc = oom(err);
+            if (problem(rep, "unexpected link", name) != 0) rc = oom(err);
             continue;
         }
         const char *base = strrchr(name, '/');
         base = base ? base + 1 : name;
-        int is_manifest = strcmp(base, SEER_MANIFEST_NAME) == 0 && strchr(name, '/') == strrchr(name, '/');
+        int is_manifest =
+            strcmp(base, SEER_MANIFEST_NAME) == 0 && strchr(name, '/') == strrchr(name, '/');
         if (is_manifest) {
             n_manifests++;
             la_int64_t sz = archive_entry_size(e);
@@ -780,10 +738,8 @@ seer_err seer_archive_verify(const char *path, seer_verify_report *rep, seer_err
     }
     archive_read_free(a);
     free(buf);
-    if (rc != SEER_OK)
-        goto out;
-    if (nd)
-        qsort(d, nd, sizeof *d, cmp_digest);
+    if (rc != SEER_OK) goto out;
+    if (nd) qsort(d, nd, sizeof *d, cmp_digest);
     for (size_t i = 1; i < nd; i++) {
         if (strcmp(d[i].name, d[i - 1].name) == 0) {
             rep->malformed++;
@@ -795,8 +751,7 @@ seer_err seer_archive_verify(const char *path, seer_verify_report *rep, seer_err
     }
     if (!manifest) {
         rep->malformed++;
-        if (problem(rep, "no manifest", SEER_MANIFEST_NAME) != 0)
-            rc = oom(err);
+        if (problem(rep, "no manifest", SEER_MANIFEST_NAME) != 0) rc = oom(err);
         goto out;
     }
     /* entries are named relative to the manifest's folder */
@@ -816,8 +771,7 @@ seer_err seer_archive_verify(const char *path, seer_verify_report *rep, seer_err
             rep->malformed++;
             char where[64];
             snprintf(where, sizeof where, "%s line %zu", SEER_MANIFEST_NAME, lineno);
-            if (problem(rep, "malformed manifest line", where) != 0)
-                rc = oom(err);
+            if (problem(rep, "malformed manifest line", where) != 0) rc = oom(err);
         } else if (asprintf(&full, "%.*s%s", (int)plen, man_entry, rel) < 0) {
             full = NULL;
             rc = oom(err);
@@ -826,8 +780,7 @@ seer_err seer_archive_verify(const char *path, seer_verify_report *rep, seer_err
             digest *hit = nd ? bsearch(&key, d, nd, sizeof *d, cmp_digest) : NULL;
             if (!hit) {
                 rep->missing++;
-                if (problem(rep, "missing", rel) != 0)
-                    rc = oom(err);
+                if (problem(rep, "missing", rel) != 0) rc = oom(err);
             } else {
                 /* duplicates (already reported) must all match too */
                 size_t lo = (size_t)(hit - d), hi = lo + 1;
@@ -842,8 +795,7 @@ seer_err seer_archive_verify(const char *path, seer_verify_report *rep, seer_err
                 }
                 if (bad) {
                     rep->mismatched++;
-                    if (problem(rep, "checksum mismatch", rel) != 0)
-                        rc = oom(err);
+                    if (problem(rep, "checksum mismatch", rel) != 0) rc = oom(err);
                 } else {
                     rep->checked++;
                 }
@@ -856,8 +808,7 @@ seer_err seer_archive_verify(const char *path, seer_verify_report *rep, seer_err
     for (size_t i = 0; rc == SEER_OK && i < nd; i++) {
         if (!seen[i]) {
             rep->extra++;
-            if (problem(rep, "not in manifest", d[i].name) != 0)
-                rc = oom(err);
+            if (problem(rep, "not in manifest", d[i].name) != 0) rc = oom(err);
         }
     }
     free(seen);
@@ -867,8 +818,7 @@ out:
     free(d);
     free(manifest);
     free(man_entry);
-    if (rc != SEER_OK)
-        seer_verify_report_free(rep);
+    if (rc != SEER_OK) seer_verify_report_free(rep);
     return rc;
 }
 
@@ -878,14 +828,12 @@ out:
 static seer_err check_entries(const char *path, seer_error *err)
 {
     struct archive *a = open_reader(path, err);
-    if (!a)
-        return err ? err->code : SEER_EIO;
+    if (!a) return err ? err->code : SEER_EIO;
     seer_err rc = SEER_OK;
     struct archive_entry *e;
     for (;;) {
         int r = archive_read_next_header(a, &e);
-        if (r == ARCHIVE_EOF)
-            break;
+        if (r == ARCHIVE_EOF) break;
         if (r < ARCHIVE_WARN) {
             rc = seer_error_set(err, SEER_EPARSE, "%s: %s", path,
                                 archive_error_string(a) ? archive_error_string(a) : "bad entry");
@@ -907,15 +855,13 @@ static seer_err check_entries(const char *path, seer_error *err)
 seer_err seer_archive_extract(const char *path, const char *dest_dir, seer_error *err)
 {
     if (!path || !dest_dir || !*dest_dir)
-        return seer_error_set(err, SEER_EINVAL, "extract: an archive and a destination are required");
+        return seer_error_set(err, SEER_EINVAL,
+                              "extract: an archive and a destination are required");
     seer_err rc = check_entries(path, err);
-    if (rc != SEER_OK)
-        return rc;
-    if ((rc = seer_mkdir_p(dest_dir, err)) != SEER_OK)
-        return rc;
+    if (rc != SEER_OK) return rc;
+    if ((rc = seer_mkdir_p(dest_dir, err)) != SEER_OK) return rc;
     struct archive *a = open_reader(path, err);
-    if (!a)
-        return err ? err->code : SEER_EIO;
+    if (!a) return err ? err->code : SEER_EIO;
     struct archive *disk = archive_write_disk_new();
     if (!disk) {
         archive_read_free(a);
@@ -926,12 +872,10 @@ seer_err seer_archive_extract(const char *path, const char *dest_dir, seer_error
                                              ARCHIVE_EXTRACT_NO_OVERWRITE);
     struct archive_entry *e;
     char *buf = malloc(CHUNK);
-    if (!buf)
-        rc = oom(err);
+    if (!buf) rc = oom(err);
     while (rc == SEER_OK) {
         int r = archive_read_next_header(a, &e);
-        if (r == ARCHIVE_EOF)
-            break;
+        if (r == ARCHIVE_EOF) break;
         if (r < ARCHIVE_WARN) {
             rc = seer_error_set(err, SEER_EPARSE, "%s: %s", path, archive_error_string(a));
             break;
@@ -980,8 +924,8 @@ seer_err seer_archive_extract(const char *path, const char *dest_dir, seer_error
             }
         }
         if (rc == SEER_OK && got < 0)
-            rc = seer_error_set(err, SEER_EPARSE, "%s: %s: %s", path, name,
-                                archive_error_string(a));
+            rc =
+                seer_error_set(err, SEER_EPARSE, "%s: %s: %s", path, name, archive_error_string(a));
         if (rc == SEER_OK && archive_write_finish_entry(disk) != ARCHIVE_OK)
             rc = seer_error_set(err, SEER_EIO, "%s: finishing '%s': %s", path, name,
                                 archive_error_string(disk));

@@ -52,9 +52,9 @@ int seer_archive_format_of(const char *path, seer_archive_format *fmt);
 
 /* What seer_archive_create packed. */
 typedef struct seer_archive_stats {
-    size_t files;     /* files packed, not counting the manifest */
-    uint64_t bytes;   /* their total size */
-    size_t skipped;   /* symlinks, sockets and the like left out */
+    size_t files;      /* files packed, not counting the manifest */
+    uint64_t bytes;    /* their total size */
+    size_t skipped;    /* symlinks, sockets and the like left out */
     int zstd_fallback; /* no extension was given and this libarchive cannot
                           write zstd, so .tar.gz was written instead */
 } seer_archive_stats;

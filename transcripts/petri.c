@@ -80,8 +80,7 @@ static const char *const view_names[N_VIEWS] = {"auditor", "target", "combined",
 const char *seer_petri_view_name(unsigned view)
 {
     for (unsigned i = 0; i < N_VIEWS; i++)
-        if (view == (1u << i))
-            return view_names[i];
+        if (view == (1u << i)) return view_names[i];
     return NULL;
 }
 
@@ -95,8 +94,7 @@ static void new_id(char out[SEER_PETRI_ID_MAX])
     while (got < sizeof rnd) {
         ssize_t r = getrandom(rnd + got, sizeof rnd - got, 0);
         if (r < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             /* no entropy source: fall back to the clock (ids need only be
              * unique within a transcript) */
             uint64_t x = seer_now_ns() ^ ((uint64_t)getpid() << 32);
@@ -113,12 +111,14 @@ static void new_id(char out[SEER_PETRI_ID_MAX])
     out[sizeof rnd] = '\0';
 }
 
-static void now_iso(char buf[32]) { seer_iso8601(seer_wall_ms(), buf, 32); }
+static void now_iso(char buf[32])
+{
+    seer_iso8601(seer_wall_ms(), buf, 32);
+}
 
 static int sample_id_ok(const char *s)
 {
-    if (!s || !*s || *s == '.')
-        return 0;
+    if (!s || !*s || *s == '.') return 0;
     size_t n = 0;
     for (const char *c = s; *c; c++, n++) {
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
@@ -131,8 +131,7 @@ static int sample_id_ok(const char *s)
 static char *xasprintf(const char *fmt, const char *a, const char *b)
 {
     char *s = NULL;
-    if (asprintf(&s, fmt, a, b) < 0)
-        return NULL;
+    if (asprintf(&s, fmt, a, b) < 0) return NULL;
     return s;
 }
 
@@ -147,20 +146,27 @@ static unsigned popcount4(unsigned v)
 /* "view": one name or a list of names. */
 static cJSON *views_json(unsigned views)
 {
-    if (popcount4(views) == 1)
-        return cJSON_CreateString(seer_petri_view_name(views));
+    if (popcount4(views) == 1) return cJSON_CreateString(seer_petri_view_name(views));
     cJSON *a = cJSON_CreateArray();
     for (unsigned i = 0; a && i < N_VIEWS; i++)
-        if (views & (1u << i))
-            cJSON_AddItemToArray(a, cJSON_CreateString(view_names[i]));
+        if (views & (1u << i)) cJSON_AddItemToArray(a, cJSON_CreateString(view_names[i]));
     return a;
 }
 
-static int views_ok(unsigned views) { return views != 0 && (views & ~SEER_VIEW_ALL) == 0; }
+static int views_ok(unsigned views)
+{
+    return views != 0 && (views & ~SEER_VIEW_ALL) == 0;
+}
 
-static cJSON *str_or_null(const char *s) { return s ? cJSON_CreateString(s) : cJSON_CreateNull(); }
+static cJSON *str_or_null(const char *s)
+{
+    return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
 
-static seer_err oom(seer_error *err) { return seer_error_set(err, SEER_ENOMEM, "out of memory"); }
+static seer_err oom(seer_error *err)
+{
+    return seer_error_set(err, SEER_ENOMEM, "out of memory");
+}
 
 /* ---- id stacks and tool-call names -------------------------------------- */
 
@@ -169,13 +175,11 @@ static int stack_push(id_stack *s, const char *id)
     if (s->n == s->cap) {
         size_t nc = s->cap ? s->cap * 2 : 16;
         char **ni = realloc(s->ids, nc * sizeof *ni);
-        if (!ni)
-            return -1;
+        if (!ni) return -1;
         s->ids = ni;
         s->cap = nc;
     }
-    if (!(s->ids[s->n] = strdup(id)))
-        return -1;
+    if (!(s->ids[s->n] = strdup(id))) return -1;
     s->n++;
     return 0;
 }
@@ -189,13 +193,11 @@ static void stack_truncate(id_stack *s, size_t keep)
 
 static int remember_call(seer_petri *p, const char *id, const char *function)
 {
-    if (!id || !function)
-        return 0;
+    if (!id || !function) return 0;
     if (p->n_calls == p->cap_calls) {
         size_t nc = p->cap_calls ? p->cap_calls * 2 : 16;
         call_name *n = realloc(p->calls, nc * sizeof *n);
-        if (!n)
-            return -1;
+        if (!n) return -1;
         p->calls = n;
         p->cap_calls = nc;
     }
@@ -213,11 +215,9 @@ static int remember_call(seer_petri *p, const char *id, const char *function)
 
 static const char *call_function(const seer_petri *p, const char *id)
 {
-    if (!id)
-        return NULL;
+    if (!id) return NULL;
     for (size_t i = p->n_calls; i-- > 0;)
-        if (strcmp(p->calls[i].id, id) == 0)
-            return p->calls[i].function;
+        if (strcmp(p->calls[i].id, id) == 0) return p->calls[i].function;
     return NULL;
 }
 
@@ -228,8 +228,7 @@ static int write_all(int fd, const char *data, size_t len)
     while (len > 0) {
         ssize_t n = write(fd, data, len);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return errno;
         }
         data += n;
@@ -244,12 +243,10 @@ static seer_err emit(seer_petri *p, cJSON *line, seer_error *err)
     assert(p && !p->finished);
     char *s = line ? cJSON_PrintUnformatted(line) : NULL;
     cJSON_Delete(line);
-    if (!s)
-        return oom(err);
+    if (!s) return oom(err);
     char *r = seer_secret_redact_dup(s, strlen(s));
     free(s);
-    if (!r)
-        return oom(err);
+    if (!r) return oom(err);
     size_t len = strlen(r);
     seer_err rc = SEER_OK;
     if (p->writer) {
@@ -261,8 +258,8 @@ static seer_err emit(seer_petri *p, cJSON *line, seer_error *err)
         r[len] = '\n'; /* overwrite the NUL: one write() for the whole line */
         int e = write_all(p->fd, r, len + 1);
         if (e)
-            rc = seer_error_set(err, SEER_EIO, "%s: write failed: %s", p->journal_path,
-                                strerror(e));
+            rc =
+                seer_error_set(err, SEER_EIO, "%s: write failed: %s", p->journal_path, strerror(e));
     }
     free(r);
     return rc;
@@ -286,8 +283,7 @@ static cJSON *event_new(const char *type)
 static seer_err emit_event(seer_petri *p, cJSON *ev, seer_error *err)
 {
     seer_err rc = emit(p, ev, err);
-    if (rc == SEER_OK)
-        p->count++;
+    if (rc == SEER_OK) p->count++;
     return rc;
 }
 
@@ -297,8 +293,7 @@ static seer_err emit_event(seer_petri *p, cJSON *ev, seer_error *err)
 static cJSON *tool_call_json(const seer_block *b)
 {
     cJSON *tc = cJSON_CreateObject();
-    if (!tc)
-        return NULL;
+    if (!tc) return NULL;
     cJSON_AddStringToObject(tc, "id", b->id ? b->id : "");
     cJSON_AddStringToObject(tc, "function", b->name ? b->name : "");
     cJSON *args = b->args ? cJSON_Parse(b->args) : NULL;
@@ -306,13 +301,11 @@ static cJSON *tool_call_json(const seer_block *b)
     if (args && !cJSON_IsObject(args)) {
         cJSON_Delete(args);
         args = NULL;
-        if (!perr)
-            perr = "arguments are not a JSON object";
+        if (!perr) perr = "arguments are not a JSON object";
     } else if (!args && b->args && *b->args && !perr) {
         perr = "arguments are not valid JSON";
     }
-    if (!args)
-        args = cJSON_CreateObject();
+    if (!args) args = cJSON_CreateObject();
     cJSON_AddItemToObject(tc, "arguments", args);
     cJSON_AddStringToObject(tc, "type", "function");
     if (perr) {
@@ -329,8 +322,7 @@ static cJSON *tool_call_json(const seer_block *b)
 static cJSON *content_part(const seer_block *b)
 {
     cJSON *c = cJSON_CreateObject();
-    if (!c)
-        return NULL;
+    if (!c) return NULL;
     switch (b->type) {
     case SEER_BLK_TEXT:
         cJSON_AddStringToObject(c, "type", "text");
@@ -339,8 +331,7 @@ static cJSON *content_part(const seer_block *b)
     case SEER_BLK_THINKING:
         cJSON_AddStringToObject(c, "type", "reasoning");
         cJSON_AddStringToObject(c, "reasoning", b->text ? b->text : "");
-        if (b->signature)
-            cJSON_AddStringToObject(c, "signature", b->signature);
+        if (b->signature) cJSON_AddStringToObject(c, "signature", b->signature);
         break;
     case SEER_BLK_REDACTED_THINKING:
         /* the opaque data is the provider's, not the model's words */
@@ -349,8 +340,8 @@ static cJSON *content_part(const seer_block *b)
         cJSON_AddBoolToObject(c, "redacted", 1);
         break;
     case SEER_BLK_IMAGE: {
-        char *uri = xasprintf("data:%s;base64,%s", b->name ? b->name : "image/png",
-                              b->text ? b->text : "");
+        char *uri =
+            xasprintf("data:%s;base64,%s", b->name ? b->name : "image/png", b->text ? b->text : "");
         cJSON_AddStringToObject(c, "type", "image");
         cJSON_AddStringToObject(c, "image", uri ? uri : "");
         free(uri);
@@ -371,19 +362,25 @@ static cJSON *main_message_json(const seer_message *m, const char *model, int *e
     const seer_block *only_text = NULL;
     for (size_t i = 0; i < m->n_blocks; i++) {
         switch (m->blocks[i].type) {
-        case SEER_BLK_TEXT: n_text++; only_text = &m->blocks[i]; break;
-        case SEER_BLK_TOOL_CALL: n_calls++; break;
-        case SEER_BLK_TOOL_RESULT: break;
-        default: n_other++; break;
+        case SEER_BLK_TEXT:
+            n_text++;
+            only_text = &m->blocks[i];
+            break;
+        case SEER_BLK_TOOL_CALL:
+            n_calls++;
+            break;
+        case SEER_BLK_TOOL_RESULT:
+            break;
+        default:
+            n_other++;
+            break;
         }
     }
     *empty = (n_text + n_other + n_calls == 0 && m->n_blocks > 0);
-    if (*empty)
-        return NULL;
+    if (*empty) return NULL;
     const char *role = m->role == SEER_ROLE_ASSISTANT ? "assistant" : "user";
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     cJSON_AddStringToObject(o, "role", role);
     if (n_other == 0 && n_text <= 1) {
         cJSON_AddStringToObject(o, "content", only_text && only_text->text ? only_text->text : "");
@@ -391,8 +388,7 @@ static cJSON *main_message_json(const seer_message *m, const char *model, int *e
         cJSON *arr = cJSON_AddArrayToObject(o, "content");
         for (size_t i = 0; arr && i < m->n_blocks; i++) {
             const seer_block *b = &m->blocks[i];
-            if (b->type == SEER_BLK_TOOL_CALL || b->type == SEER_BLK_TOOL_RESULT)
-                continue;
+            if (b->type == SEER_BLK_TOOL_CALL || b->type == SEER_BLK_TOOL_RESULT) continue;
             cJSON *part = content_part(b);
             if (!part) {
                 cJSON_Delete(o);
@@ -404,8 +400,7 @@ static cJSON *main_message_json(const seer_message *m, const char *model, int *e
     if (m->role == SEER_ROLE_ASSISTANT) {
         cJSON *calls = cJSON_AddArrayToObject(o, "tool_calls");
         for (size_t i = 0; calls && i < m->n_blocks; i++) {
-            if (m->blocks[i].type != SEER_BLK_TOOL_CALL)
-                continue;
+            if (m->blocks[i].type != SEER_BLK_TOOL_CALL) continue;
             cJSON *tc = tool_call_json(&m->blocks[i]);
             if (!tc) {
                 cJSON_Delete(o);
@@ -413,8 +408,7 @@ static cJSON *main_message_json(const seer_message *m, const char *model, int *e
             }
             cJSON_AddItemToArray(calls, tc);
         }
-        if (n_calls == 0)
-            cJSON_ReplaceItemInObject(o, "tool_calls", cJSON_CreateNull());
+        if (n_calls == 0) cJSON_ReplaceItemInObject(o, "tool_calls", cJSON_CreateNull());
         cJSON_AddItemToObject(o, "model", str_or_null(model));
     }
     return o;
@@ -424,8 +418,7 @@ static cJSON *tool_message_json(const char *text, const char *call_id, const cha
                                 const char *error_text)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     cJSON_AddStringToObject(o, "role", "tool");
     cJSON_AddStringToObject(o, "content", text ? text : "");
     cJSON_AddItemToObject(o, "tool_call_id", str_or_null(call_id));
@@ -445,11 +438,9 @@ static cJSON *tool_message_json(const char *text, const char *call_id, const cha
 /* Gives msg an id (generated unless it has a string one), remembers its tool
  * calls, writes the add edit and records the id in every view.  Consumes
  * msg. */
-static seer_err add_edit(seer_petri *p, unsigned views, cJSON *msg, char *id_out,
-                         seer_error *err)
+static seer_err add_edit(seer_petri *p, unsigned views, cJSON *msg, char *id_out, seer_error *err)
 {
-    if (!msg)
-        return oom(err);
+    if (!msg) return oom(err);
     char id[SEER_PETRI_ID_MAX];
     const cJSON *jid = cJSON_GetObjectItemCaseSensitive(msg, "id");
     if (cJSON_IsString(jid) && jid->valuestring[0] && strlen(jid->valuestring) < sizeof id) {
@@ -504,13 +495,10 @@ static seer_err add_edit(seer_petri *p, unsigned views, cJSON *msg, char *id_out
     cJSON_AddItemToObject(edit, "message", msg);
     cJSON_AddItemToObject(ev, "edit", edit);
     seer_err rc = emit_event(p, ev, err);
-    if (rc != SEER_OK)
-        return rc;
+    if (rc != SEER_OK) return rc;
     for (unsigned i = 0; i < N_VIEWS; i++)
-        if ((views & (1u << i)) && stack_push(&p->views[i], id) != 0)
-            return oom(err);
-    if (id_out)
-        strcpy(id_out, id);
+        if ((views & (1u << i)) && stack_push(&p->views[i], id) != 0) return oom(err);
+    if (id_out) strcpy(id_out, id);
     return SEER_OK;
 }
 
@@ -521,8 +509,7 @@ static cJSON *meta_line(const seer_petri_meta *m)
     char now[32];
     now_iso(now);
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     cJSON_AddStringToObject(o, "type", "seer_meta");
     cJSON_AddStringToObject(o, "format", SEER_PETRI_JOURNAL_FORMAT);
     cJSON_AddStringToObject(o, "sample_id", m->sample_id);
@@ -548,21 +535,17 @@ static cJSON *meta_line(const seer_petri_meta *m)
 static int iso_ok(const char *s)
 {
     static const char pat[] = "dddd-dd-ddTdd:dd:dd";
-    if (!s || strlen(s) < sizeof pat - 1)
-        return 0;
+    if (!s || strlen(s) < sizeof pat - 1) return 0;
     for (size_t i = 0; i < sizeof pat - 1; i++) {
-        if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i])
-            return 0;
+        if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i]) return 0;
     }
     return 1;
 }
 
 static void petri_free(seer_petri *p)
 {
-    if (!p)
-        return;
-    if (p->fd >= 0)
-        close(p->fd);
+    if (!p) return;
+    if (p->fd >= 0) close(p->fd);
     for (unsigned i = 0; i < N_VIEWS; i++) {
         stack_truncate(&p->views[i], 0);
         free(p->views[i].ids);
@@ -583,8 +566,7 @@ static void petri_free(seer_petri *p)
 seer_petri *seer_petri_open(const char *run_dir, seer_writer *writer, const seer_petri_meta *meta,
                             seer_error *err)
 {
-    if (writer)
-        run_dir = seer_writer_dir(writer);
+    if (writer) run_dir = seer_writer_dir(writer);
     if (!run_dir || !*run_dir || !meta) {
         seer_error_set(err, SEER_EINVAL, "petri: a run directory and metadata are required");
         return NULL;
@@ -638,8 +620,7 @@ seer_petri *seer_petri_open(const char *run_dir, seer_writer *writer, const seer
         char *jdir = xasprintf("%s/%s", run_dir, SEER_PETRI_JOURNAL_DIR);
         rc = jdir ? seer_mkdir_p(jdir, err) : oom(err);
         free(jdir);
-        if (rc == SEER_OK)
-            rc = seer_write_file_atomic(p->journal_path, r, len + 1, err);
+        if (rc == SEER_OK) rc = seer_write_file_atomic(p->journal_path, r, len + 1, err);
         if (rc == SEER_OK) {
             p->fd = open(p->journal_path, O_WRONLY | O_APPEND | O_CLOEXEC);
             if (p->fd < 0)
@@ -661,11 +642,9 @@ static seer_err check_open(seer_petri *p, unsigned views, seer_error *err)
 {
     assert(p);
     if (p->finished)
-        return seer_error_set(err, SEER_EINVAL, "petri %s: sample already finished",
-                              p->sample_id);
+        return seer_error_set(err, SEER_EINVAL, "petri %s: sample already finished", p->sample_id);
     if (!views_ok(views))
-        return seer_error_set(err, SEER_EINVAL, "petri %s: bad view set 0x%x", p->sample_id,
-                              views);
+        return seer_error_set(err, SEER_EINVAL, "petri %s: bad view set 0x%x", p->sample_id, views);
     return SEER_OK;
 }
 
@@ -673,10 +652,8 @@ seer_err seer_petri_add_message(seer_petri *p, unsigned views, const seer_messag
                                 const char *model, char *id_out, seer_error *err)
 {
     seer_err rc = check_open(p, views, err);
-    if (rc != SEER_OK)
-        return rc;
-    if (!m)
-        return seer_error_set(err, SEER_EINVAL, "petri: NULL message");
+    if (rc != SEER_OK) return rc;
+    if (!m) return seer_error_set(err, SEER_EINVAL, "petri: NULL message");
     size_t n_results = 0;
     for (size_t i = 0; i < m->n_blocks; i++)
         n_results += m->blocks[i].type == SEER_BLK_TOOL_RESULT;
@@ -687,21 +664,17 @@ seer_err seer_petri_add_message(seer_petri *p, unsigned views, const seer_messag
     /* tool results first: Anthropic folds them at the front of a user turn */
     for (size_t i = 0; i < m->n_blocks; i++) {
         const seer_block *b = &m->blocks[i];
-        if (b->type != SEER_BLK_TOOL_RESULT)
-            continue;
+        if (b->type != SEER_BLK_TOOL_RESULT) continue;
         cJSON *tm = tool_message_json(b->text, b->id, call_function(p, b->id),
                                       b->is_error ? (b->text ? b->text : "error") : NULL);
         rc = add_edit(p, views, tm, first ? id_out : NULL, err);
-        if (rc != SEER_OK)
-            return rc;
+        if (rc != SEER_OK) return rc;
         first = 0;
     }
-    if (m->role == SEER_ROLE_TOOL)
-        return SEER_OK;
+    if (m->role == SEER_ROLE_TOOL) return SEER_OK;
     int empty = 0;
     cJSON *mm = main_message_json(m, model, &empty);
-    if (empty)
-        return SEER_OK;
+    if (empty) return SEER_OK;
     return add_edit(p, views, mm, first ? id_out : NULL, err);
 }
 
@@ -710,8 +683,7 @@ seer_err seer_petri_add_text(seer_petri *p, unsigned views, const char *role, co
                              const char *error_text, char *id_out, seer_error *err)
 {
     seer_err rc = check_open(p, views, err);
-    if (rc != SEER_OK)
-        return rc;
+    if (rc != SEER_OK) return rc;
     if (!role || (strcmp(role, "system") && strcmp(role, "user") && strcmp(role, "assistant") &&
                   strcmp(role, "tool")))
         return seer_error_set(err, SEER_EINVAL, "petri: bad role '%s'", role ? role : "(null)");
@@ -741,8 +713,7 @@ seer_err seer_petri_add_json(seer_petri *p, unsigned views, const cJSON *message
                              seer_error *err)
 {
     seer_err rc = check_open(p, views, err);
-    if (rc != SEER_OK)
-        return rc;
+    if (rc != SEER_OK) return rc;
     const cJSON *role = cJSON_GetObjectItemCaseSensitive(message, "role");
     if (!cJSON_IsObject(message) || !cJSON_IsString(role) ||
         !cJSON_GetObjectItemCaseSensitive(message, "content"))
@@ -754,14 +725,11 @@ seer_err seer_petri_add_json(seer_petri *p, unsigned views, const cJSON *message
 seer_err seer_petri_rollback(seer_petri *p, unsigned views, size_t count, seer_error *err)
 {
     seer_err rc = check_open(p, views, err);
-    if (rc != SEER_OK)
-        return rc;
+    if (rc != SEER_OK) return rc;
     int first = -1;
     for (unsigned i = 0; i < N_VIEWS; i++) {
-        if (!(views & (1u << i)))
-            continue;
-        if (first < 0)
-            first = (int)i;
+        if (!(views & (1u << i))) continue;
+        if (first < 0) first = (int)i;
         if (p->views[i].n < count)
             return seer_error_set(err, SEER_EINVAL,
                                   "petri %s: cannot roll back %zu of %zu messages in view %s",
@@ -785,11 +753,9 @@ seer_err seer_petri_rollback(seer_petri *p, unsigned views, size_t count, seer_e
     cJSON_AddItemToObject(edit, "to_id", str_or_null(to_id));
     cJSON_AddItemToObject(ev, "edit", edit);
     rc = emit_event(p, ev, err);
-    if (rc != SEER_OK)
-        return rc;
+    if (rc != SEER_OK) return rc;
     for (unsigned i = 0; i < N_VIEWS; i++)
-        if (views & (1u << i))
-            stack_truncate(&p->views[i], p->views[i].n - count);
+        if (views & (1u << i)) stack_truncate(&p->views[i], p->views[i].n - count);
     return SEER_OK;
 }
 
@@ -797,11 +763,9 @@ seer_err seer_petri_reset(seer_petri *p, unsigned views, const char *system,
                           const seer_message *const *msgs, size_t n, seer_error *err)
 {
     seer_err rc = check_open(p, views, err);
-    if (rc != SEER_OK)
-        return rc;
+    if (rc != SEER_OK) return rc;
     cJSON *arr = cJSON_CreateArray();
-    if (!arr)
-        return oom(err);
+    if (!arr) return oom(err);
     if (system) {
         cJSON *sm = cJSON_CreateObject();
         char id[SEER_PETRI_ID_MAX];
@@ -823,8 +787,7 @@ seer_err seer_petri_reset(seer_petri *p, unsigned views, const char *system,
         }
         int empty = 0;
         cJSON *mm = main_message_json(msgs[i], NULL, &empty);
-        if (empty)
-            continue;
+        if (empty) continue;
         if (!mm) {
             cJSON_Delete(arr);
             return oom(err);
@@ -879,12 +842,10 @@ seer_err seer_petri_reset(seer_petri *p, unsigned views, const char *system,
     }
     rc = emit_event(p, ev, err);
     for (unsigned v = 0; rc == SEER_OK && v < N_VIEWS; v++) {
-        if (!(views & (1u << v)))
-            continue;
+        if (!(views & (1u << v))) continue;
         stack_truncate(&p->views[v], 0);
         for (size_t j = 0; j < n_new; j++)
-            if (stack_push(&p->views[v], ids[j]) != 0)
-                rc = oom(err);
+            if (stack_push(&p->views[v], ids[j]) != 0) rc = oom(err);
     }
     for (size_t j = 0; j < n_new; j++)
         free(ids[j]);
@@ -893,12 +854,10 @@ seer_err seer_petri_reset(seer_petri *p, unsigned views, const char *system,
 }
 
 seer_err seer_petri_tool_creation(seer_petri *p, const char *model, const char *name,
-                                  const char *description, const cJSON *parameters,
-                                  seer_error *err)
+                                  const char *description, const cJSON *parameters, seer_error *err)
 {
     seer_err rc = check_open(p, SEER_VIEW_TARGET, err);
-    if (rc != SEER_OK)
-        return rc;
+    if (rc != SEER_OK) return rc;
     if (!name || !*name)
         return seer_error_set(err, SEER_EINVAL, "petri: a created tool needs a name");
     if (parameters && !cJSON_IsObject(parameters))
@@ -930,10 +889,8 @@ seer_err seer_petri_tool_creation(seer_petri *p, const char *model, const char *
 seer_err seer_petri_decision(seer_petri *p, const cJSON *content, seer_error *err)
 {
     seer_err rc = check_open(p, SEER_VIEW_TARGET, err);
-    if (rc != SEER_OK)
-        return rc;
-    if (!content)
-        return seer_error_set(err, SEER_EINVAL, "petri: a decision needs content");
+    if (rc != SEER_OK) return rc;
+    if (!content) return seer_error_set(err, SEER_EINVAL, "petri: a decision needs content");
     cJSON *ev = event_new("decision_event");
     cJSON *c = cJSON_Duplicate(content, 1);
     if (!ev || !c) {
@@ -948,8 +905,7 @@ seer_err seer_petri_decision(seer_petri *p, const cJSON *content, seer_error *er
 seer_err seer_petri_info(seer_petri *p, const char *text, const cJSON *obj, seer_error *err)
 {
     seer_err rc = check_open(p, SEER_VIEW_TARGET, err);
-    if (rc != SEER_OK)
-        return rc;
+    if (rc != SEER_OK) return rc;
     if ((text == NULL) == (obj == NULL) || (obj && !cJSON_IsObject(obj)))
         return seer_error_set(err, SEER_EINVAL, "petri: info is one string or one object");
     cJSON *ev = event_new("info_event");
@@ -1013,8 +969,7 @@ seer_err seer_petri_set_judge(seer_petri *p, const seer_petri_judge *j, seer_err
 {
     assert(p);
     cJSON *line = judge_line(j, err);
-    if (!line)
-        return err ? err->code : SEER_EINVAL;
+    if (!line) return err ? err->code : SEER_EINVAL;
     /* judging follows the audit: allowed after finish */
     int was = p->finished;
     p->finished = 0;
@@ -1026,23 +981,20 @@ seer_err seer_petri_set_judge(seer_petri *p, const seer_petri_judge *j, seer_err
 seer_err seer_petri_finish(seer_petri *p, const char *status, const char *error, seer_error *err)
 {
     seer_err rc = check_open(p, SEER_VIEW_TARGET, err);
-    if (rc != SEER_OK)
-        return rc;
+    if (rc != SEER_OK) return rc;
     if (!status || !*status)
         return seer_error_set(err, SEER_EINVAL, "petri: finish needs a status");
     char ts[32];
     now_iso(ts);
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return oom(err);
+    if (!o) return oom(err);
     cJSON_AddStringToObject(o, "type", "seer_finish");
     cJSON_AddStringToObject(o, "timestamp", ts);
     cJSON_AddStringToObject(o, "status", status);
     cJSON_AddItemToObject(o, "error", str_or_null(error));
     cJSON_AddNumberToObject(o, "events", (double)p->count);
     rc = emit(p, o, err);
-    if (rc == SEER_OK)
-        p->finished = 1;
+    if (rc == SEER_OK) p->finished = 1;
     return rc;
 }
 
@@ -1051,8 +1003,7 @@ seer_err seer_petri_sync(seer_petri *p, seer_error *err)
     assert(p);
     if (p->writer) {
         seer_err rc = seer_writer_flush(p->writer);
-        if (rc != SEER_OK)
-            return seer_writer_error(p->writer, err);
+        if (rc != SEER_OK) return seer_writer_error(p->writer, err);
         return SEER_OK;
     }
     if (fsync(p->fd) != 0)
@@ -1061,16 +1012,23 @@ seer_err seer_petri_sync(seer_petri *p, seer_error *err)
     return SEER_OK;
 }
 
-uint64_t seer_petri_count(const seer_petri *p) { return p->count; }
-const char *seer_petri_sample_id(const seer_petri *p) { return p->sample_id; }
-const char *seer_petri_journal_path(const seer_petri *p) { return p->journal_path; }
+uint64_t seer_petri_count(const seer_petri *p)
+{
+    return p->count;
+}
+const char *seer_petri_sample_id(const seer_petri *p)
+{
+    return p->sample_id;
+}
+const char *seer_petri_journal_path(const seer_petri *p)
+{
+    return p->journal_path;
+}
 
 void seer_petri_close(seer_petri *p)
 {
-    if (!p)
-        return;
-    if (p->fd >= 0)
-        (void)fsync(p->fd);
+    if (!p) return;
+    if (p->fd >= 0) (void)fsync(p->fd);
     petri_free(p);
 }
 
@@ -1087,8 +1045,7 @@ static char *slurp(const char *path, size_t *len, seer_error *err)
     size_t cap = 1 << 14, n = 0;
     char *buf = malloc(cap);
     for (;;) {
-        if (!buf)
-            break;
+        if (!buf) break;
         if (n + 1 >= cap) {
             char *nb = realloc(buf, cap * 2);
             if (!nb) {
@@ -1100,8 +1057,7 @@ static char *slurp(const char *path, size_t *len, seer_error *err)
             cap *= 2;
         }
         ssize_t r = read(fd, buf + n, cap - n - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             int e = errno;
             free(buf);
@@ -1109,8 +1065,7 @@ static char *slurp(const char *path, size_t *len, seer_error *err)
             seer_error_set(err, SEER_EIO, "%s: read failed: %s", path, strerror(e));
             return NULL;
         }
-        if (r == 0)
-            break;
+        if (r == 0) break;
         n += (size_t)r;
     }
     close(fd);
@@ -1197,12 +1152,10 @@ static cJSON *doc_from_journal(const char *path, char *text, size_t len, size_t 
             cJSON_ArrayForEach(prev, judges)
             {
                 const cJSON *pm = cJSON_GetObjectItemCaseSensitive(prev, "judge_model");
-                if (cJSON_Compare(pm, jm, 1))
-                    break;
+                if (cJSON_Compare(pm, jm, 1)) break;
                 idx++;
             }
-            if (prev)
-                cJSON_DeleteItemFromArray(judges, idx);
+            if (prev) cJSON_DeleteItemFromArray(judges, idx);
             last_judge_out = cJSON_GetObjectItemCaseSensitive(o, "judge_output");
             cJSON_AddItemToArray(judges, o);
         } else if (strcmp(t, "seer_finish") == 0) {
@@ -1233,8 +1186,9 @@ static cJSON *doc_from_journal(const char *path, char *text, size_t len, size_t 
     move_item(md, "target_model", meta, "target_model");
     cJSON_AddItemToObject(md, "created_at", cJSON_Duplicate(created, 0));
     cJSON_AddStringToObject(md, "updated_at",
-                            last_ts[0] ? last_ts : cJSON_IsString(created) ? created->valuestring
-                                                                           : "");
+                            last_ts[0]                ? last_ts
+                            : cJSON_IsString(created) ? created->valuestring
+                                                      : "");
     cJSON_AddStringToObject(md, "version", SEER_PETRI_VERSION);
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(meta, "seed_instruction");
     cJSON_AddItemToObject(md, "description", cJSON_Duplicate(seed, 0));
@@ -1265,8 +1219,7 @@ static cJSON *doc_from_journal(const char *path, char *text, size_t len, size_t 
     cJSON_AddItemToObject(doc, "events", events);
     cJSON_Delete(meta);
     cJSON_Delete(finish);
-    if (torn_out)
-        *torn_out = torn;
+    if (torn_out) *torn_out = torn;
     return doc;
 fail:
     (void)rc;
@@ -1281,8 +1234,7 @@ static cJSON *load_journal(const char *path, size_t *torn, seer_error *err)
 {
     size_t len = 0;
     char *text = slurp(path, &len, err);
-    if (!text)
-        return NULL;
+    if (!text) return NULL;
     cJSON *doc = doc_from_journal(path, text, len, torn, err);
     free(text);
     return doc;
@@ -1342,8 +1294,7 @@ static seer_err render_at(const char *run_dir, seer_writer *w, const char *sampl
         char *tdir = xasprintf("%s/%s", run_dir, SEER_PETRI_TRANSCRIPT_DIR);
         rc = tdir ? seer_mkdir_p(tdir, err) : oom(err);
         free(tdir);
-        if (rc == SEER_OK)
-            rc = seer_write_file_atomic(out, s, strlen(s), err);
+        if (rc == SEER_OK) rc = seer_write_file_atomic(out, s, strlen(s), err);
     }
     if (rc == SEER_OK && path_out) {
         *path_out = out;
@@ -1363,8 +1314,7 @@ seer_err seer_petri_render(seer_petri *p, char **path_out, seer_error *err)
 {
     assert(p);
     seer_err rc = seer_petri_sync(p, err);
-    if (rc != SEER_OK)
-        return rc;
+    if (rc != SEER_OK) return rc;
     return render_at(p->run_dir, p->writer, p->sample_id, path_out, err);
 }
 
@@ -1391,8 +1341,7 @@ seer_petri_state seer_petri_journal_state(const char *run_dir, const char *sampl
     cJSON *doc = load_journal(path, NULL, &e2);
     free(path);
     if (!doc) {
-        if (e2.code != SEER_ENOTFOUND && err)
-            *err = e2;
+        if (e2.code != SEER_ENOTFOUND && err) *err = e2;
         return SEER_PETRI_MISSING;
     }
     const cJSON *seer =
@@ -1412,8 +1361,8 @@ seer_err seer_petri_append_judge(const char *run_dir, const char *sample_id,
         return oom(err);
     struct stat st;
     if (stat(path, &st) != 0) {
-        seer_err rc = seer_error_set(err, SEER_ENOTFOUND, "%s: no journal: %s", path,
-                                     strerror(errno));
+        seer_err rc =
+            seer_error_set(err, SEER_ENOTFOUND, "%s: no journal: %s", path, strerror(errno));
         free(path);
         return rc;
     }
@@ -1429,8 +1378,7 @@ seer_err seer_petri_append_judge(const char *run_dir, const char *sample_id,
         rc = seer_append_line(path, r, strlen(r), err);
     free(r);
     free(path);
-    if (rc != SEER_OK)
-        return rc;
+    if (rc != SEER_OK) return rc;
     return render_at(run_dir, NULL, sample_id, NULL, err);
 }
 
@@ -1470,13 +1418,12 @@ seer_petri_doc *seer_petri_load(const char *path, seer_error *err)
             d->root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
             if (!d->root) {
                 int line = 0, col = 0;
-                seer_offset_to_linecol(text, end && end >= text ? (size_t)(end - text) : 0,
-                                       &line, &col);
+                seer_offset_to_linecol(text, end && end >= text ? (size_t)(end - text) : 0, &line,
+                                       &col);
                 seer_error_set(err, SEER_EPARSE, "%s:%d:%d: malformed JSON", path, line, col);
             } else if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(d->root, "metadata")) ||
                        !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(d->root, "events"))) {
-                seer_error_set(err, SEER_EPARSE, "%s: not a transcript (no metadata/events)",
-                               path);
+                seer_error_set(err, SEER_EPARSE, "%s: not a transcript (no metadata/events)", path);
                 cJSON_Delete(d->root);
                 d->root = NULL;
             }
@@ -1500,7 +1447,10 @@ const cJSON *seer_petri_doc_events(const seer_petri_doc *d)
     return cJSON_GetObjectItemCaseSensitive(d->root, "events");
 }
 
-size_t seer_petri_doc_torn_lines(const seer_petri_doc *d) { return d->torn; }
+size_t seer_petri_doc_torn_lines(const seer_petri_doc *d)
+{
+    return d->torn;
+}
 
 static void branches_free(seer_petri_doc *d)
 {
@@ -1514,13 +1464,11 @@ static void branches_free(seer_petri_doc *d)
 static int event_in_view(const cJSON *ev, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, "view");
-    if (cJSON_IsString(v))
-        return strcmp(v->valuestring, name) == 0;
+    if (cJSON_IsString(v)) return strcmp(v->valuestring, name) == 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, v)
     {
-        if (cJSON_IsString(it) && strcmp(it->valuestring, name) == 0)
-            return 1;
+        if (cJSON_IsString(it) && strcmp(it->valuestring, name) == 0) return 1;
     }
     return 0;
 }
@@ -1535,8 +1483,7 @@ static int vec_push(msg_vec *m, const cJSON *x)
     if (m->n == m->cap) {
         size_t nc = m->cap ? m->cap * 2 : 32;
         const cJSON **nv = realloc(m->v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
+        if (!nv) return -1;
         m->v = nv;
         m->cap = nc;
     }
@@ -1548,12 +1495,10 @@ static int vec_push(msg_vec *m, const cJSON *x)
 static int close_branch(seer_petri_doc *d, const msg_vec *cur, size_t fork)
 {
     seer_petri_branch *nb = realloc(d->branches, (d->n_branches + 1) * sizeof *nb);
-    if (!nb)
-        return -1;
+    if (!nb) return -1;
     d->branches = nb;
     const cJSON **copy = malloc(cur->n * sizeof *copy);
-    if (!copy)
-        return -1;
+    if (!copy) return -1;
     memcpy(copy, cur->v, cur->n * sizeof *copy);
     d->branches[d->n_branches++] = (seer_petri_branch){copy, cur->n, fork};
     return 0;
@@ -1591,8 +1536,7 @@ const seer_petri_branch *seer_petri_doc_branches(seer_petri_doc *d, unsigned vie
                 seer_error_set(err, SEER_EPARSE, "petri: event %zu: add without a message", k);
                 goto fail;
             }
-            if (vec_push(&cur, m) != 0)
-                goto oom;
+            if (vec_push(&cur, m) != 0) goto oom;
             added = 1;
         } else if (strcmp(o, "rollback") == 0) {
             const cJSON *c = cJSON_GetObjectItemCaseSensitive(edit, "count");
@@ -1603,16 +1547,13 @@ const seer_petri_branch *seer_petri_doc_branches(seer_petri_doc *d, unsigned vie
                 goto fail;
             }
             size_t cnt = (size_t)c->valuedouble;
-            if (cnt == 0)
-                continue;
-            if (added && close_branch(d, &cur, fork) != 0)
-                goto oom;
+            if (cnt == 0) continue;
+            if (added && close_branch(d, &cur, fork) != 0) goto oom;
             cur.n -= cnt;
             fork = cur.n;
             added = 0;
         } else if (strcmp(o, "reset") == 0) {
-            if (added && close_branch(d, &cur, fork) != 0)
-                goto oom;
+            if (added && close_branch(d, &cur, fork) != 0) goto oom;
             cur.n = 0;
             fork = 0;
             added = 0;
@@ -1620,8 +1561,7 @@ const seer_petri_branch *seer_petri_doc_branches(seer_petri_doc *d, unsigned vie
             const cJSON *m;
             cJSON_ArrayForEach(m, nm)
             {
-                if (vec_push(&cur, m) != 0)
-                    goto oom;
+                if (vec_push(&cur, m) != 0) goto oom;
                 added = 1;
             }
         } else {
@@ -1630,8 +1570,7 @@ const seer_petri_branch *seer_petri_doc_branches(seer_petri_doc *d, unsigned vie
             goto fail;
         }
     }
-    if (added && close_branch(d, &cur, fork) != 0)
-        goto oom;
+    if (added && close_branch(d, &cur, fork) != 0) goto oom;
     free(cur.v);
     *n_out = d->n_branches;
     return d->n_branches ? d->branches : NULL;
@@ -1645,8 +1584,7 @@ fail:
 
 void seer_petri_doc_free(seer_petri_doc *d)
 {
-    if (!d)
-        return;
+    if (!d) return;
     branches_free(d);
     cJSON_Delete(d->root);
     free(d);

@@ -66,9 +66,9 @@
 #include "pipeline/err.h"
 #include "pipeline/writer.h"
 
-#define SEER_PETRI_VERSION "v3.0"
+#define SEER_PETRI_VERSION        "v3.0"
 #define SEER_PETRI_JOURNAL_FORMAT "seer.petri-journal/1"
-#define SEER_PETRI_JOURNAL_DIR "journals"
+#define SEER_PETRI_JOURNAL_DIR    "journals"
 #define SEER_PETRI_TRANSCRIPT_DIR "transcripts"
 /* Size of a buffer that holds any id this module returns (with its NUL). */
 #define SEER_PETRI_ID_MAX 64
@@ -91,18 +91,18 @@ const char *seer_petri_view_name(unsigned view);
  * names: [A-Za-z0-9._-], 1..128 chars, not starting with '.').  NULL fields
  * are written as null (or omitted for seer extras). */
 typedef struct seer_petri_meta {
-    const char *sample_id;        /* required; stable hash of the cell */
-    const char *transcript_id;    /* NULL = sample_id */
+    const char *sample_id;     /* required; stable hash of the cell */
+    const char *transcript_id; /* NULL = sample_id */
     const char *auditor_model;
     const char *target_model;
     const char *judge_model;      /* the planned judge, if known */
     const char *seed_instruction; /* also written as metadata.description */
     const char *scenario_id;
-    const char *const *tags;      /* n_tags strings */
+    const char *const *tags; /* n_tags strings */
     size_t n_tags;
-    const char *created_at;       /* ISO-8601 UTC "...Z"; NULL = now */
-    int epoch;                    /* 1-based; 0 = not given */
-    int mock;                     /* non-zero: some role ran on mockllm */
+    const char *created_at; /* ISO-8601 UTC "...Z"; NULL = now */
+    int epoch;              /* 1-based; 0 = not given */
+    int mock;               /* non-zero: some role ran on mockllm */
 } seer_petri_meta;
 
 /* One judge's verdict.  Borrowed for the call (copied). */
@@ -113,9 +113,9 @@ typedef struct seer_petri_score {
 } seer_petri_score;
 
 typedef struct seer_petri_judge {
-    const char *judge_model; /* may be NULL */
-    const char *response;    /* the judge's full reply; NULL = "" */
-    const char *summary;     /* NULL = "" */
+    const char *judge_model;   /* may be NULL */
+    const char *response;      /* the judge's full reply; NULL = "" */
+    const char *summary;       /* NULL = "" */
     const char *justification; /* may be NULL */
     const seer_petri_score *scores;
     size_t n_scores;

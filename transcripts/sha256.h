@@ -16,14 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SEER_SHA256_LEN 32
+#define SEER_SHA256_LEN     32
 #define SEER_SHA256_HEX_LEN 64 /* without the NUL */
 
 typedef struct seer_sha256 {
     uint32_t h[8];
-    uint64_t len;      /* bytes hashed so far */
-    uint8_t buf[64];   /* partial block */
-    size_t n;          /* bytes in buf */
+    uint64_t len;    /* bytes hashed so far */
+    uint8_t buf[64]; /* partial block */
+    size_t n;        /* bytes in buf */
 } seer_sha256;
 
 /* Starts a new digest. */
