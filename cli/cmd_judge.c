@@ -397,7 +397,7 @@ int seer_cmd_judge(int argc, char **argv)
     pthread_mutex_init(&st.mu, NULL);
     pthread_cond_init(&st.cv, NULL);
     int signo = 0, failed = 0;
-    size_t started = 0, skipped = 0;
+    size_t started = 0;
     if (load_failed || open_failed || !ledger || !jobs || !dargs) {
         rc = open_failed == 2 ? SEER_EXIT_USAGE : SEER_EXIT_FAIL;
         goto cleanup;
@@ -420,10 +420,8 @@ int seer_cmd_judge(int argc, char **argv)
         pthread_mutex_lock(&st.mu);
         while (!signo && next < nj && st.running < (size_t)parallel) {
             job *j = &jobs[next++];
-            if (!j->s->view) { /* the audit failed: nothing to judge */
-                skipped++;
+            if (!j->s->view) /* the audit failed: nothing to judge */
                 continue;
-            }
             seer_judge_config cfg = {.model = models[j->judge],
                                      .loop = loop,
                                      .pool = pool,
@@ -445,11 +443,23 @@ int seer_cmd_judge(int argc, char **argv)
                 started++;
             }
         }
-        int finished = st.done + skipped == started + skipped && (next == nj || signo);
+        int finished = st.done == started && (next == nj || signo);
+        if (!finished) {
+            /* woken by a judging that ended (on_done), or after 50 ms to
+             * look for signals */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 50 * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&st.cv, &st.mu, &until);
+        }
         pthread_mutex_unlock(&st.mu);
         if (finished) break;
-        struct timespec tick = {0, 50 * 1000000L};
-        int s = sigtimedwait(&sigs, NULL, &tick);
+        struct timespec zero = {0, 0};
+        int s = sigtimedwait(&sigs, NULL, &zero);
         if (s > 0) {
             if (signo > 0) {
                 fprintf(stderr, "\nseer judge: second signal, exiting now\n");
