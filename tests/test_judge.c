@@ -16,7 +16,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1265,6 +1267,72 @@ static void t_cli_rescore(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Ctrl-C during `seer judge` against a slow real-provider judge (the fake
+ * provider): exit 130, the judge request asked for 8192 output tokens, and
+ * no scores file was written. */
+static void t_cli_interrupt(void **state)
+{
+    (void)state;
+    char *bin = seer_bin();
+    if (!bin) skip();
+    char dir[] = "/tmp/seer-test-judge-int-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    make_run(dir);
+    fake_provider *fp = fake_provider_start(&(fake_provider_opts){.api_key = KEY});
+    assert_non_null(fp);
+    fp_turn *t = fp_turn_reply();
+    fp_text(t, good_reply);
+    fp_fault(t, FP_FAULT_STALL, -1); /* never answers */
+    fake_provider_set_default(fp, t);
+    /* the child's environment is built before fork: only async-signal-safe
+     * calls between fork and exec */
+    extern char **environ;
+    size_t ne = 0;
+    while (environ[ne])
+        ne++;
+    char **envp = calloc(ne + 3, sizeof *envp);
+    size_t k = 0;
+    for (size_t i = 0; i < ne; i++)
+        if (strncmp(environ[i], "ANTHROPIC_", 10) != 0) envp[k++] = environ[i];
+    char key[128], url[256];
+    snprintf(key, sizeof key, "ANTHROPIC_API_KEY=%s", KEY);
+    snprintf(url, sizeof url, "ANTHROPIC_BASE_URL=%s", fake_provider_url(fp));
+    envp[k++] = key;
+    envp[k++] = url;
+    int null = open("/dev/null", O_WRONLY);
+    assert_true(null >= 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(null, 1);
+        dup2(null, 2);
+        execle(bin, bin, "judge", dir, "--judge", "anthropic/claude-judge", (char *)NULL, envp);
+        _exit(127);
+    }
+    close(null);
+    free(envp);
+    free(bin);
+    assert_int_equal(fake_provider_wait(fp, 1, 20000), 0);
+    cJSON *body = cJSON_Parse(fake_provider_request(fp, 0)->body);
+    assert_int_equal(cJSON_GetObjectItem(body, "max_tokens")->valueint,
+                     SEER_JUDGE_MAX_TOKENS_DEFAULT);
+    cJSON_Delete(body);
+    kill(pid, SIGINT);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 130);
+    char path[512];
+    snprintf(path, sizeof path, "%s/scores.jsonl", dir);
+    assert_int_not_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    assert_int_not_equal(access(path, F_OK), 0);
+    fake_provider_stop(fp);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1292,6 +1360,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_record_in_transcript, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(t_start_once, fx_setup, fx_teardown),
         cmocka_unit_test(t_cli_rescore),
+        cmocka_unit_test(t_cli_interrupt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
