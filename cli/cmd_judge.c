@@ -156,7 +156,8 @@ static int load_sample(const char *out, const char *path, sample *s)
         const cJSON *t;
         cJSON_ArrayForEach(t, tags)
         {
-            if (s->tags && cJSON_IsString(t)) s->tags[s->n_tags++] = strdup(t->valuestring);
+            if (s->tags && cJSON_IsString(t) && (s->tags[s->n_tags] = strdup(t->valuestring)))
+                s->n_tags++;
         }
     }
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(sx, "status");
@@ -262,22 +263,16 @@ static int make_row(const sample *s, const char *judge, const seer_judge_result 
                     const char *when, seer_score_row *row)
 {
     memset(row, 0, sizeof *row);
-    int ok = 1;
-    row->sample_id = strdup(s->sample_id);
-    row->scenario_id = s->scenario_id ? strdup(s->scenario_id) : NULL;
-    row->tags = calloc(s->n_tags + 1, sizeof *row->tags);
-    for (size_t i = 0; row->tags && i < s->n_tags; i++)
-        if ((row->tags[i] = strdup(s->tags[i]))) row->n_tags++;
-    row->epoch = s->epoch;
-    row->auditor = s->auditor ? strdup(s->auditor) : NULL;
-    row->target = s->target ? strdup(s->target) : NULL;
+    int ok =
+        seer_score_row_set_sample(row, s->sample_id, s->scenario_id, (const char *const *)s->tags,
+                                  s->n_tags, s->epoch, s->auditor, s->target) == SEER_OK;
     const char *slash = strrchr(s->path, '/');
     char rel[1024];
     snprintf(rel, sizeof rel, "%s/%s", SEER_PETRI_TRANSCRIPT_DIR, slash ? slash + 1 : s->path);
     row->transcript = strdup(rel);
     row->judged_at = strdup(when);
     if (r) {
-        ok = seer_score_row_from_judge(row, r) == SEER_OK;
+        ok = ok && seer_score_row_from_judge(row, r) == SEER_OK;
     } else {
         row->judge = strdup(judge);
         row->status = strdup("audit_failed");

@@ -70,6 +70,32 @@ static int set_str(char **dst, const char *src)
     return 0;
 }
 
+seer_err seer_score_row_set_sample(seer_score_row *row, const char *sample_id,
+                                   const char *scenario_id, const char *const *tags, size_t n_tags,
+                                   int epoch, const char *auditor, const char *target)
+{
+    assert(row && sample_id);
+    char **nt = calloc(n_tags + 1, sizeof *nt);
+    if (!nt) return SEER_ENOMEM;
+    for (size_t i = 0; i < n_tags; i++)
+        if (!(nt[i] = strdup(tags[i]))) {
+            for (size_t k = 0; k < i; k++)
+                free(nt[k]);
+            free(nt);
+            return SEER_ENOMEM;
+        }
+    for (size_t i = 0; i < row->n_tags; i++)
+        free(row->tags[i]);
+    free(row->tags);
+    row->tags = nt;
+    row->n_tags = n_tags;
+    row->epoch = epoch;
+    if (set_str(&row->sample_id, sample_id) || set_str(&row->scenario_id, scenario_id) ||
+        set_str(&row->auditor, auditor) || set_str(&row->target, target))
+        return SEER_ENOMEM;
+    return SEER_OK;
+}
+
 seer_err seer_score_row_set_usage(seer_score_row *row, const char *role, const char *model,
                                   const seer_usage *u)
 {

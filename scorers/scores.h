@@ -80,6 +80,12 @@ void seer_score_row_clear(seer_score_row *r);
  * under role "judge".  Fields already set are replaced.  SEER_ENOMEM. */
 seer_err seer_score_row_from_judge(seer_score_row *row, const seer_judge_result *jr);
 
+/* Fills the sample fields of row (replacing what was there); strings are
+ * copied, any may be NULL except sample_id.  SEER_ENOMEM. */
+seer_err seer_score_row_set_sample(seer_score_row *row, const char *sample_id,
+                                   const char *scenario_id, const char *const *tags, size_t n_tags,
+                                   int epoch, const char *auditor, const char *target);
+
 /* Adds (or replaces) the usage of `role`.  Strings copied. */
 seer_err seer_score_row_set_usage(seer_score_row *row, const char *role, const char *model,
                                   const seer_usage *u);

@@ -92,6 +92,13 @@ static void t_row_roundtrip(void **state)
     assert_int_equal(seer_score_row_set_usage(&r, "judge", "anthropic/judge", &u), SEER_OK);
     assert_int_equal(r.n_usage, 1); /* replaced, not added */
 
+    /* set_sample replaces the sample fields */
+    const char *const t2[] = {"deception", "prefill"};
+    assert_int_equal(seer_score_row_set_sample(&r, "s-1", NULL, t2, 2, 3, NULL, "openai/gpt-x"),
+                     SEER_OK);
+    assert_null(r.scenario_id);
+    assert_null(r.auditor);
+    assert_int_equal(r.epoch, 3);
     char *line = seer_score_row_json(&r);
     assert_non_null(line);
     assert_null(strchr(line, '\n')); /* one line */
@@ -103,6 +110,8 @@ static void t_row_roundtrip(void **state)
     assert_string_equal(b.status, "ok");
     assert_int_equal(b.n_tags, 2);
     assert_string_equal(b.tags[1], "prefill");
+    assert_int_equal(b.epoch, 3);
+    assert_null(b.scenario_id);
     assert_int_equal(b.n_scores, 2);
     assert_string_equal(b.dims[0], "concerning");
     assert_int_equal(b.scores[0], 7);
