@@ -301,7 +301,7 @@ static const char *const known_tags[] = {
     "emotional_manipulation", "situational_awareness",
     /* seer's additions: behaviours the judge scores that deserve their own seeds */
     "harmful_sysprompt", "delusion", "overrefusal", "alignment_faking", "hallucination",
-    "sabotage", NULL};
+    "sabotage", "privacy", NULL};
 
 static const struct {
     const char *from, *to;
@@ -848,7 +848,8 @@ static void parse_json(pctx *c, const char *text, size_t len)
         /* cJSON stops somewhere in the trailing blanks when the text ends
          * early: point just after the last real character instead */
         int early = is_blank(text + off, len - off) ||
-                    (off < len && is_blank(text + off + 1, len - off - 1));
+                    (off < len && text[off] != ']' && text[off] != '}' &&
+                     is_blank(text + off + 1, len - off - 1));
         if (early)
             for (off = len; off > 0 && isspace((unsigned char)text[off - 1]); off--)
                 ;
