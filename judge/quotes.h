@@ -30,7 +30,7 @@
 
 #define SEER_QUOTE_THRESHOLD_DEFAULT 0.85
 #define SEER_QUOTE_FUZZY_MAX         2048
-#define SEER_QUOTE_FUZZY_BUDGET      400000000ULL /* DP cells per quote */
+#define SEER_QUOTE_FUZZY_BUDGET      100000000ULL /* DP cells per quote (~0.1 s) */
 
 typedef enum seer_quote_match {
     SEER_QUOTE_NOT_FOUND = 0,
