@@ -633,7 +633,23 @@ static void test_torn_line(void **state)
     assert_int_equal(seer_petri_doc_torn_lines(d), 1);
     seer_petri_doc_free(d);
 
-    /* the torn line is no longer last: now it is corruption */
+    /* rescoring a crashed sample: the judge line starts on a line of its
+     * own, the torn fragment stays skipped */
+    seer_petri_judge j = sample_judge("judge/after-crash", "judged anyway");
+    assert_int_equal(seer_petri_append_judge(f->root, "torn", &j, &err), SEER_OK);
+    path = NULL;
+    assert_int_equal(seer_petri_render_journal(f->root, "torn", &path, &err), SEER_OK);
+    doc = load_json(path);
+    check_v3(doc);
+    seer = get(get(doc, "metadata"), "seer");
+    assert_int_equal(get(seer, "torn_lines")->valueint, 1);
+    assert_string_equal(get(get(get(doc, "metadata"), "judge_output"), "summary")->valuestring,
+                        "judged anyway");
+    assert_int_equal(cJSON_GetArraySize(get(doc, "events")), 1);
+    cJSON_Delete(doc);
+    free(path);
+
+    /* an event after the torn line: now it is corruption */
     append_raw(jpath, "\n{\"type\":\"info_event\",\"id\":\"y\",\"timestamp\":"
                       "\"2026-11-28T07:31:00.000Z\",\"info\":\"x\"}\n");
     assert_int_equal(seer_petri_render_journal(f->root, "torn", NULL, &err), SEER_EPARSE);

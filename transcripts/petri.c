@@ -1098,7 +1098,7 @@ static cJSON *doc_from_journal(const char *path, char *text, size_t len, size_t 
     cJSON *meta = NULL, *events = cJSON_CreateArray(), *judges = cJSON_CreateArray();
     cJSON *finish = NULL, *last_judge_out = NULL;
     char last_ts[40] = "";
-    size_t torn = 0, lineno = 0;
+    size_t torn = 0, lineno = 0, torn_at = 0;
     seer_err rc = SEER_OK;
     if (!events || !judges) {
         rc = oom(err);
@@ -1119,17 +1119,26 @@ static cJSON *doc_from_journal(const char *path, char *text, size_t len, size_t 
         int last = next >= text + len;
         if (!o || !cJSON_IsObject(o)) {
             cJSON_Delete(o);
-            if (last) { /* a crash mid-write: the event in flight is lost */
-                torn++;
-                break;
+            /* a crash mid-write: the event in flight is lost.  Only judge
+             * lines (rescoring after the crash) may follow a torn line. */
+            if (torn_at || (!last && !meta)) {
+                size_t off = perr && perr >= line ? (size_t)(perr - line) : 0;
+                rc = seer_error_set(err, SEER_EPARSE, "%s:%zu:%zu: malformed journal line", path,
+                                    lineno, off + 1);
+                goto fail;
             }
-            size_t off = perr && perr >= line ? (size_t)(perr - line) : 0;
-            rc = seer_error_set(err, SEER_EPARSE, "%s:%zu:%zu: malformed journal line", path,
-                                lineno, off + 1);
-            goto fail;
+            torn++;
+            torn_at = lineno;
+            line = next;
+            continue;
         }
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
         const char *t = cJSON_IsString(type) ? type->valuestring : "";
+        if (torn_at && strcmp(t, "seer_judge") != 0) {
+            cJSON_Delete(o);
+            rc = seer_error_set(err, SEER_EPARSE, "%s:%zu: malformed journal line", path, torn_at);
+            goto fail;
+        }
         const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "timestamp");
         if (cJSON_IsString(ts) && strlen(ts->valuestring) < sizeof last_ts)
             strcpy(last_ts, ts->valuestring);
@@ -1351,6 +1360,39 @@ seer_petri_state seer_petri_journal_state(const char *run_dir, const char *sampl
     return fin ? SEER_PETRI_FINISHED : SEER_PETRI_UNFINISHED;
 }
 
+/* Appends line (no '\n' inside) to the journal at path with one write(),
+ * then fsyncs.  If the journal ends in a torn line (a crash mid-write), a
+ * '\n' goes first, so the torn fragment stays a line of its own. */
+static seer_err append_after_crash(const char *path, const char *line, seer_error *err)
+{
+    int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+    if (fd < 0) return seer_error_set(err, SEER_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    char lastc = '\n';
+    if (fstat(fd, &st) != 0 || (st.st_size > 0 && pread(fd, &lastc, 1, st.st_size - 1) != 1)) {
+        int e = errno;
+        close(fd);
+        return seer_error_set(err, SEER_EIO, "%s: cannot read: %s", path, strerror(e));
+    }
+    size_t n = strlen(line);
+    char *buf = malloc(n + 2);
+    if (!buf) {
+        close(fd);
+        return oom(err);
+    }
+    size_t k = 0;
+    if (lastc != '\n') buf[k++] = '\n';
+    memcpy(buf + k, line, n);
+    k += n;
+    buf[k++] = '\n';
+    int e = write_all(fd, buf, k);
+    if (!e && fsync(fd) != 0) e = errno;
+    free(buf);
+    close(fd);
+    if (e) return seer_error_set(err, SEER_EIO, "%s: append failed: %s", path, strerror(e));
+    return SEER_OK;
+}
+
 seer_err seer_petri_append_judge(const char *run_dir, const char *sample_id,
                                  const seer_petri_judge *j, seer_error *err)
 {
@@ -1375,7 +1417,7 @@ seer_err seer_petri_append_judge(const char *run_dir, const char *sample_id,
     if (!r)
         rc = line ? oom(err) : (err ? err->code : SEER_EINVAL);
     else
-        rc = seer_append_line(path, r, strlen(r), err);
+        rc = append_after_crash(path, r, err);
     free(r);
     free(path);
     if (rc != SEER_OK) return rc;

@@ -237,11 +237,11 @@ seer_petri_state seer_petri_journal_state(const char *run_dir, const char *sampl
                                           seer_error *err);
 
 /* Reads RUN/journals/<sample_id>.jsonl and atomically writes
- * RUN/transcripts/transcript_<created_at>_<sample_id>.json.  A torn final
- * line (no newline, or unparsable and last) is skipped and counted in
- * metadata.seer.torn_lines; an unparsable line elsewhere fails with
- * SEER_EPARSE naming file:line.  path_out as above.  Thread-safe w.r.t.
- * other samples. */
+ * RUN/transcripts/transcript_<created_at>_<sample_id>.json.  A torn line
+ * (unparsable, and last or followed only by judge lines appended by a
+ * later rescoring) is skipped and counted in metadata.seer.torn_lines; an
+ * unparsable line elsewhere fails with SEER_EPARSE naming file:line.  path_out as above.
+ * Thread-safe w.r.t. other samples. */
 seer_err seer_petri_render_journal(const char *run_dir, const char *sample_id, char **path_out,
                                    seer_error *err);
 
