@@ -174,6 +174,30 @@ static void t_long_quote_not_fuzzy(void **state)
     free(q);
 }
 
+static void t_fuzzy_budget(void **state)
+{
+    (void)state;
+    /* a 1000-byte quote with one typo: fuzzy-found in a 5,000-byte message,
+     * but not searched in a 200,000-byte one (2e8 cells > the budget) */
+    size_t qn = 1000, small = 5000, big = 200000;
+    char *text = malloc(big + 1), *q = malloc(qn + 1);
+    for (size_t i = 0; i < big; i++)
+        text[i] = (char)('a' + (i * 7 + i / 26) % 26);
+    memcpy(q, text + 100, qn);
+    q[qn] = '\0';
+    q[500] = '#';
+    text[small] = '\0';
+    const char *const one[] = {text};
+    seer_quote_result r;
+    assert_int_equal(seer_quote_find(one, 1, 0, q, 0, &r), SEER_QUOTE_FUZZY);
+    assert_true((unsigned long long)qn * big > SEER_QUOTE_FUZZY_BUDGET);
+    text[small] = 'x';
+    text[big] = '\0';
+    assert_int_equal(seer_quote_find(one, 1, 0, q, 0, &r), SEER_QUOTE_NOT_FOUND);
+    free(text);
+    free(q);
+}
+
 static void t_match_names(void **state)
 {
     (void)state;
@@ -194,6 +218,7 @@ int main(void)
         cmocka_unit_test(t_fuzzy_typo),
         cmocka_unit_test(t_wrong_quote),
         cmocka_unit_test(t_long_quote_not_fuzzy),
+        cmocka_unit_test(t_fuzzy_budget),
         cmocka_unit_test(t_match_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
