@@ -1082,19 +1082,26 @@ int main(int argc, char **argv) {
     for (int mode = 0; mode < 2; mode++) {
         if (!(mode ? o.stream_mode : o.json_mode)) continue;
         for (int c = 0; c < o.n_agents; c++) {
+            /* a side that failed shows "-": its figures would be misleading */
             side_result *s = &cells[mode][c][0], *k = o.sdk ? &cells[mode][c][1] : NULL;
-            char cr[32], mr[32], ksdk_cpu[32] = "-", ksdk_mem[32] = "-", ksdk_wall[32] = "-";
-            fmt_ratio(cr, sizeof cr, s->us_per_turn, k ? k->us_per_turn : -1, 0.20);
-            fmt_ratio(mr, sizeof mr, s->kb_per_conv, k ? k->kb_per_conv : -1, 0.10);
-            if (k) {
-                snprintf(ksdk_cpu, sizeof ksdk_cpu, "%.1f", k->us_per_turn);
-                snprintf(ksdk_mem, sizeof ksdk_mem, "%.1f", k->kb_per_conv);
-                snprintf(ksdk_wall, sizeof ksdk_wall, "%.2f", k->wall_s);
+            char cr[32], mr[32], scpu[32] = "-", smem[32] = "-", swall[32] = "-";
+            char kcpu[32] = "-", kmem[32] = "-", kwall[32] = "-";
+            int sok = s->ok, kok = k && k->ok;
+            fmt_ratio(cr, sizeof cr, sok ? s->us_per_turn : -1, kok ? k->us_per_turn : -1, 0.20);
+            fmt_ratio(mr, sizeof mr, sok ? s->kb_per_conv : -1, kok ? k->kb_per_conv : -1, 0.10);
+            if (sok) {
+                snprintf(scpu, sizeof scpu, "%.1f", s->us_per_turn);
+                snprintf(smem, sizeof smem, "%.1f", s->kb_per_conv);
+                snprintf(swall, sizeof swall, "%.2f", s->wall_s);
             }
-            printf("| %s | %d | %.1f | %s | %s | %.1f | %s | %s | %.2f | %s | %s |\n",
-                   mode ? "stream" : "json", o.agents[c], s->us_per_turn, ksdk_cpu, cr,
-                   s->kb_per_conv, ksdk_mem, mr, s->wall_s, ksdk_wall,
-                   s->ok && (!k || k->ok) ? "yes" : "NO");
+            if (kok) {
+                snprintf(kcpu, sizeof kcpu, "%.1f", k->us_per_turn);
+                snprintf(kmem, sizeof kmem, "%.1f", k->kb_per_conv);
+                snprintf(kwall, sizeof kwall, "%.2f", k->wall_s);
+            }
+            printf("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                   mode ? "stream" : "json", o.agents[c], scpu, kcpu, cr, smem, kmem, mr, swall,
+                   kwall, sok && (!k || kok) ? "yes" : "NO");
         }
     }
     if (o.keep) {
