@@ -209,6 +209,23 @@ static void fake_call(fake *f, const cJSON *id, const cJSON *params)
         out_line("[1,2,3]");
         out_line("{\"jsonrpc\":\"2.0\",\"id\":\"nobody\",\"result\":{}}");
         respond(id, text_result("after garbage"));
+    } else if (strcmp(name, "chunked") == 0) {
+        /* a notification and the answer dribbled out a few bytes at a time,
+         * CRLF-terminated, so lines are split across many reads */
+        cJSON *r = text_result("reassembled \xe2\x9c\x93");
+        char *res = seer_rpc_encode_result(id, r);
+        cJSON_Delete(r);
+        char all[1024];
+        snprintf(all, sizeof all,
+                 "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":"
+                 "{\"level\":\"debug\",\"data\":\"x\"}}\r\n%s\r\n",
+                 res);
+        free(res);
+        for (size_t i = 0; all[i]; i += 5) {
+            fwrite(all + i, 1, strnlen(all + i, 5), stdout);
+            fflush(stdout);
+            usleep(1000);
+        }
     } else if (strcmp(name, "fds") == 0) {
         /* which descriptors beyond 0-2 this process inherited */
         char list[256] = "";
@@ -772,6 +789,24 @@ static void t_stderr_is_not_protocol(void **st)
     fclose(f);
     unlink(log);
     assert_non_null(strstr(buf, "fake server log line"));
+}
+
+static void t_lines_split_across_reads(void **st)
+{
+    env *e = *st;
+    fake_opts fo = {.mode = "plain"};
+    seer_mcp_client *c = spawn_fake(e, &fo, NULL);
+    assert_int_equal(seer_mcp_client_wait_ready(c, NULL), SEER_OK); /* its noise counted */
+    seer_mcp_client_stats cs;
+    stats(c, &cs);
+    uint64_t logs = cs.log_messages, malformed = cs.malformed;
+    char *s = call_text(c, "chunked", NULL, SEER_OK);
+    assert_string_equal(s, "reassembled \xe2\x9c\x93");
+    free(s);
+    stats(c, &cs);
+    assert_int_equal(cs.log_messages - logs, 1);
+    assert_int_equal(cs.malformed, malformed); /* no fragment was taken for a line */
+    seer_mcp_client_free(c);
 }
 
 static void t_child_inherits_no_fds(void **st)
@@ -1422,6 +1457,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(t_progress_extends_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(t_crash_fails_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(t_stderr_is_not_protocol, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_lines_split_across_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(t_child_inherits_no_fds, setup, teardown),
         cmocka_unit_test_setup_teardown(t_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(t_init_timeout, setup, teardown),
