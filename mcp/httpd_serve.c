@@ -433,6 +433,15 @@ static int accepts(const char *accept, const char *type)
     return 0;
 }
 
+/* Whether the client listed text/event-stream before application/json (its
+ * stated preference: answer as a stream). */
+static int prefers_sse(const char *accept)
+{
+    const char *e = accept ? strcasestr(accept, "text/event-stream") : NULL;
+    const char *j = accept ? strcasestr(accept, "application/json") : NULL;
+    return e && j && e < j;
+}
+
 /* Whether a request line is a tools/call that asked for progress. */
 static int wants_progress(const char *body, size_t len)
 {
@@ -552,7 +561,7 @@ static enum MHD_Result answer_post(struct seer_mcp_httpd *h, struct MHD_Connecti
     st->next = hs->streams;
     hs->streams = st;
     pthread_mutex_unlock(&hs->mu);
-    int sse = h->prefer_sse || wants_progress(body, len);
+    int sse = h->prefer_sse || prefers_sse(accept) || wants_progress(body, len);
     seer_mcp_handled kind = seer_mcp_session_handle(hs->s, body, len, st);
     char sidbuf[33];
     snprintf(sidbuf, sizeof sidbuf, "%s", hs->id);

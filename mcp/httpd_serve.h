@@ -7,7 +7,8 @@
  * application/json (else 415).  Notifications and responses get 202 with no
  * body; a request gets its response as one JSON body, or as an SSE stream
  * (progress notifications, then the response) when the call asked for
- * progress or the server prefers SSE.  An initialize request opens a session:
+ * progress, the client listed text/event-stream first in Accept, or the
+ * server prefers SSE.  An initialize request opens a session:
  * the answer carries MCP-Session-Id, which every later request must echo
  * (400 without it, 404 for an unknown or ended one); MCP-Protocol-Version, if
  * sent, must be a revision the server speaks (400).  DELETE ends a session.

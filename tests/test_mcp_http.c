@@ -565,6 +565,19 @@ static void test_sse_progress(void **state)
     assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(k, "id")->valuedouble, 10);
     cJSON_Delete(k);
     resp_free(&r);
+    /* a client that lists the stream first gets one, even for a ping */
+    char sh[200];
+    snprintf(sh, sizeof sh, "Mcp-Session-Id: %s", sid);
+    const char *sse_first[] = {"Accept: text/event-stream, application/json",
+                               "Content-Type: application/json", sh, NULL};
+    r = http("POST", f->port, NULL, sse_first, "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"ping\"}");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.ctype, "text/event-stream"));
+    char *one[2];
+    assert_int_equal(sse_data(r.body, one, 2), 1);
+    assert_non_null(strstr(one[0], "\"id\":11"));
+    free(one[0]);
+    resp_free(&r);
 }
 
 static void test_prefer_sse(void **state)

@@ -185,7 +185,7 @@ static void tool_fail(void *user, seer_mcp_call *call, const cJSON *args)
 
 /* An asynchronous tool: parks the call for the test to finish. */
 typedef struct parked {
-    seer_mcp_call *call;
+    _Atomic(seer_mcp_call *) call; /* polled by the test while a serve thread sets it */
     atomic_int cancels;
 } parked;
 
