@@ -667,6 +667,59 @@ static void test_torn_line(void **state)
     seer_petri_doc_free(d);
 }
 
+/* A crash can cut the journal anywhere: every prefix that holds the
+ * metadata line loads, with exactly the complete events (plus the cut one
+ * if it happens to be whole) and at most one torn line. */
+static void test_every_crash_point(void **state)
+{
+    fixture *f = *state;
+    seer_error err;
+    seer_petri_meta meta = sample_meta("cut");
+    seer_petri *p = seer_petri_open(f->root, NULL, &meta, &err);
+    assert_non_null(p);
+    ids id;
+    write_sample(p, &id);
+    seer_petri_judge j = sample_judge("mockllm/judge", "all good");
+    assert_int_equal(seer_petri_set_judge(p, &j, &err), SEER_OK);
+    assert_int_equal(seer_petri_finish(p, "completed", NULL, &err), SEER_OK);
+    size_t len;
+    char *full = slurp(seer_petri_journal_path(p), &len);
+    assert_non_null(full);
+    seer_petri_close(p);
+    size_t meta_end = (size_t)(strchr(full, '\n') - full) + 1;
+    char cut[256];
+    snprintf(cut, sizeof cut, "%s/cut.jsonl", f->root);
+    for (size_t L = 0; L <= len; L++) {
+        unlink(cut); /* a new file, not a truncated one: no flush on close */
+        FILE *fp = fopen(cut, "wb");
+        assert_non_null(fp);
+        assert_int_equal(fwrite(full, 1, L, fp), L);
+        fclose(fp);
+        seer_petri_doc *d = seer_petri_load(cut, &err);
+        if (L < meta_end - 1) { /* the metadata itself is cut */
+            assert_null(d);
+            assert_int_equal(err.code, SEER_EPARSE);
+            continue;
+        }
+        assert_non_null(d);
+        /* complete event lines in the prefix */
+        size_t complete = 0;
+        for (const char *l = full; l < full + L;) {
+            const char *nl = memchr(l, '\n', (size_t)(full + L - l));
+            if (!nl) break;
+            complete += strncmp(l, "{\"type\":\"seer_", 14) != 0;
+            l = nl + 1;
+        }
+        size_t n = (size_t)cJSON_GetArraySize(seer_petri_doc_events(d));
+        size_t torn = seer_petri_doc_torn_lines(d);
+        assert_true(n == complete || n == complete + 1);
+        assert_true(torn <= 1);
+        if (L == 0 || full[L - 1] == '\n') assert_int_equal(torn, 0);
+        seer_petri_doc_free(d);
+    }
+    free(full);
+}
+
 /* Rescoring: judges appended to a finished journal; latest per model. */
 static void test_rescore(void **state)
 {
@@ -1009,6 +1062,7 @@ int main(void)
         T(test_secrets_redacted),   T(test_bad_arguments),
         T(test_bad_events),         T(test_branches_malformed),
         T(test_concurrent_samples), T(test_reset_messages),
+        T(test_every_crash_point),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
