@@ -90,8 +90,11 @@ seer_err seer_judge_view_add_json(seer_judge_view *v, const cJSON *msg, int *ind
  * SEER_ENOTFOUND).  Not thread-safe on d (the reader caches branches in it). */
 seer_judge_view *seer_judge_view_from_petri(seer_petri_doc *d, seer_error *err);
 
+/* Readers (thread-safe once the view is no longer being built): */
+/* Number of messages (0 for NULL). */
 size_t seer_judge_view_count(const seer_judge_view *v);
-/* Message at position i (0-based; its index is i + 1).  Owned by the view. */
+/* Message at position i (0-based; its index is i + 1), or NULL past the
+ * end.  Owned by the view (valid while a reference is held). */
 const seer_judge_msg *seer_judge_view_msg(const seer_judge_view *v, size_t i);
 /* Number of branches (1 when nothing was rolled back; 0 when empty). */
 int seer_judge_view_branches(const seer_judge_view *v);
@@ -163,8 +166,10 @@ seer_err seer_judge_parse_reply(const char *reply, const seer_dimset *dims, seer
 size_t seer_judge_verify_highlights(seer_judge_result *r, const seer_judge_view *v,
                                     double threshold);
 
+/* Frees everything r owns and zeroes it (r itself stays; NULL ok). */
 void seer_judge_result_clear(seer_judge_result *r);
-void seer_judge_result_free(seer_judge_result *r); /* clear + free; NULL ok */
+/* Clears and frees a heap result (as given to a done function); NULL ok. */
+void seer_judge_result_free(seer_judge_result *r);
 
 /* Score of dimension `name` (1..10), or 0 when absent.  Thread-safe. */
 int seer_judge_result_score(const seer_judge_result *r, const char *name);
@@ -230,8 +235,9 @@ seer_actor *seer_judge_start(const seer_judge_config *cfg, seer_judge_view *view
                              seer_judge_done_fn done, void *arg, seer_error *err);
 
 /* A done function that posts SEER_MSG_JUDGE_DONE (tag 0) with the result to
- * the actor `arg`, then drops one reference of that actor: take a reference
- * (seer_actor_ref) for it before seer_judge_start. */
+ * the actor `arg` (which then owns it), then drops one reference of that
+ * actor: take a reference (seer_actor_ref) for it before seer_judge_start.
+ * Thread-safe. */
 void seer_judge_done_post(void *actor, seer_judge_result *r);
 
 /* Runs a judging and waits for it.  Not from a worker or the loop thread.

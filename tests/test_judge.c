@@ -990,6 +990,49 @@ static void t_start_once(void **state)
     assert_int_equal(fake_provider_pending(f->fp), 1);
 }
 
+/* The result posted to an actor as SEER_MSG_JUDGE_DONE (the form an audit
+ * job uses). */
+typedef struct receiver {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int got, status, type;
+} receiver;
+
+static void receive(seer_actor *self, void *state, seer_msg *m)
+{
+    (void)self;
+    receiver *rc = state;
+    pthread_mutex_lock(&rc->mu);
+    rc->type = m->type;
+    rc->status = ((seer_judge_result *)m->data)->status;
+    rc->got++;
+    pthread_cond_broadcast(&rc->cv);
+    pthread_mutex_unlock(&rc->mu);
+}
+
+static void t_done_post(void **state)
+{
+    fx *f = *state;
+    push_reply(f, good_reply);
+    receiver rc = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    seer_actor *to = seer_actor_new(f->pool, receive, &rc, NULL);
+    assert_non_null(to);
+    seer_actor_ref(to); /* for seer_judge_done_post, which drops it */
+    seer_judge_config cfg = cfg_of(f, 0);
+    seer_error err;
+    seer_actor *a = seer_judge_start(&cfg, f->view, NULL, seer_judge_done_post, to, &err);
+    assert_non_null(a);
+    pthread_mutex_lock(&rc.mu);
+    while (!rc.got)
+        pthread_cond_wait(&rc.cv, &rc.mu);
+    pthread_mutex_unlock(&rc.mu);
+    assert_int_equal(rc.type, SEER_MSG_JUDGE_DONE);
+    assert_int_equal(rc.status, SEER_JUDGE_OK);
+    seer_actor_unref(a);
+    seer_actor_stop(to);
+    seer_actor_unref(to); /* the result was freed with the message */
+}
+
 /* ---- offline with mockllm ------------------------------------------------------------ */
 
 static void t_mockllm_judge(void **state)
@@ -1356,6 +1399,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_e2e_cancel, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(t_e2e_many_concurrent, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(t_start_errors, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(t_done_post, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(t_mockllm_judge, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(t_record_in_transcript, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(t_start_once, fx_setup, fx_teardown),
