@@ -859,6 +859,13 @@ static void test_bad_events(void **state)
         seer_petri_add_text(p, SEER_VIEW_TARGET, "tool", "r", NULL, "c9", NULL, NULL, NULL, &err),
         SEER_OK);
     assert_int_equal(seer_petri_rollback(p, SEER_VIEW_TARGET, 2, &err), SEER_OK);
+    /* a tool message that also carries text: the text follows as a user
+     * message */
+    seer_message *tm = seer_message_new(SEER_ROLE_TOOL);
+    assert_int_equal(seer_message_add_tool_result(tm, "c9", "again", 0), SEER_OK);
+    assert_int_equal(seer_message_add_text(tm, "note"), SEER_OK);
+    assert_int_equal(seer_petri_add_message(p, SEER_VIEW_TARGET, tm, NULL, NULL, &err), SEER_OK);
+    seer_message_free(tm);
     char *path = NULL;
     assert_int_equal(seer_petri_finish(p, "failed", "model error", &err), SEER_OK);
     assert_int_equal(seer_petri_render(p, &path, &err), SEER_OK);
@@ -869,6 +876,12 @@ static void test_bad_events(void **state)
     assert_string_equal(
         get(get(get(cJSON_GetArrayItem(ev, 1), "edit"), "message"), "function")->valuestring, "f");
     assert_true(cJSON_IsNull(get(get(cJSON_GetArrayItem(ev, 2), "edit"), "to_id")));
+    const cJSON *m3 = get(get(cJSON_GetArrayItem(ev, 3), "edit"), "message");
+    const cJSON *m4 = get(get(cJSON_GetArrayItem(ev, 4), "edit"), "message");
+    assert_string_equal(get(m3, "role")->valuestring, "tool");
+    assert_string_equal(get(m3, "function")->valuestring, "f");
+    assert_string_equal(get(m4, "role")->valuestring, "user");
+    assert_string_equal(get(m4, "content")->valuestring, "note");
     const cJSON *seer = get(get(doc, "metadata"), "seer");
     assert_string_equal(get(seer, "status")->valuestring, "failed");
     assert_string_equal(get(seer, "error")->valuestring, "model error");

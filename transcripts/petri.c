@@ -671,7 +671,7 @@ seer_err seer_petri_add_message(seer_petri *p, unsigned views, const seer_messag
         if (rc != SEER_OK) return rc;
         first = 0;
     }
-    if (m->role == SEER_ROLE_TOOL) return SEER_OK;
+    /* text that came with tool results (rare) follows them as a user message */
     int empty = 0;
     cJSON *mm = main_message_json(m, model, &empty);
     if (empty) return SEER_OK;

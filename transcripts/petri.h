@@ -145,7 +145,8 @@ seer_petri *seer_petri_open(const char *run_dir, seer_writer *writer, const seer
  * gets "model": model, which may be NULL).  A TOOL message becomes one
  * ChatMessageTool per tool-result block (several events), each with the
  * function name of the call it answers (remembered from earlier assistant
- * messages of this sample; null if unknown).  If id_out is non-NULL the id
+ * messages of this sample; null if unknown); other blocks of a TOOL message
+ * follow as a user message.  If id_out is non-NULL the id
  * of the (first) message written is copied there (SEER_PETRI_ID_MAX bytes).
  * Returns SEER_EINVAL (no views, or a TOOL message without results),
  * SEER_EIO, SEER_ENOMEM. */
