@@ -6,8 +6,10 @@
  *   bench_agent [--agents 1,100,1000] [--turns 30] [--mode json|stream|both]
  *               [--repeat R] [--workers W] [--no-sdk] [--fake PATH]
  *               [--sdk-script PATH] [--sdk-dir DIR] [--node PATH] [--keep]
+ *               [--journal]
  *   bench_agent --url http://127.0.0.1:PORT [--agents N] [--turns T]
- *               [--stream] [--workers W]      (seer side only, for profiling)
+ *               [--mode json|stream] [--workers W] [--journal]
+ *                                             (seer side only, for profiling)
  *
  * The conversation.  A system prompt of about 3 KB, four tools with JSON
  * schemas, a first user message, and then every model turn answers with a
@@ -486,7 +488,8 @@ typedef struct conv_result {
 
 /* Runs n agents at once to the end and checks each made every turn.
  * Returns the ended agents; the caller frees them (free_agents). */
-static seer_agent **run_agents(seer_rig *r, const fixture *fx, int n, int turns, conv_result *res) {
+static seer_agent **run_agents(seer_rig *r, const fixture *fx, int n, int turns,
+                               const char *journal_root, conv_result *res) {
     seer_agent **agents = xmalloc((size_t)n * sizeof *agents);
     seer_agent_config cfg = {
         .role = "auditor",
@@ -500,6 +503,11 @@ static seer_agent **run_agents(seer_rig *r, const fixture *fx, int n, int turns,
     };
     for (int i = 0; i < n; i++) {
         seer_error err;
+        char dir[600];
+        if (journal_root) {
+            snprintf(dir, sizeof dir, "%s/agent-%d", journal_root, i);
+            cfg.out_dir = dir; /* copied by seer_agent_new */
+        }
         agents[i] = seer_agent_new(&cfg, &err);
         if (!agents[i]) {
             fprintf(stderr, "bench_agent: agent %d: %s\n", i, err.msg);
@@ -533,7 +541,8 @@ static void free_agents(seer_agent **agents, int n) {
 }
 
 /* The seer client: warm up, measure n concurrent agents, print one JSON line. */
-static int seer_client(const char *url, int n, int turns, int stream, size_t workers, FILE *out) {
+static int seer_client(const char *url, int n, int turns, int stream, size_t workers, int journal,
+                       FILE *out) {
     fixture fx;
     fixture_build(&fx);
     seer_side side = {.fx = &fx};
@@ -546,8 +555,16 @@ static int seer_client(const char *url, int n, int turns, int stream, size_t wor
         fixture_free(&fx);
         return 1;
     }
+    /* with journal: every agent writes DIR/agent-i/journal.jsonl as it goes
+     * and renders transcript.json at its end, as a real run does */
+    char jroot[] = "/tmp/seer-bench-journal-XXXXXX", warm_root[600];
+    if (journal && !mkdtemp(jroot)) {
+        fprintf(stderr, "bench_agent: mkdtemp: %s\n", strerror(errno));
+        journal = 0;
+    }
+    snprintf(warm_root, sizeof warm_root, "%s/warm-up", jroot);
     conv_result warm = {0};
-    free_agents(run_agents(&rig, &fx, 1, turns, &warm), 1);
+    free_agents(run_agents(&rig, &fx, 1, turns, journal ? warm_root : NULL, &warm), 1);
     if (warm.errors) fprintf(stderr, "bench_agent: warm-up: %s\n", warm.first_error);
     atomic_store(&side.tool_calls, 0);
 
@@ -557,7 +574,7 @@ static int seer_client(const char *url, int n, int turns, int stream, size_t wor
     int hwm_reset = reset_hwm() == 0;
     int64_t cpu0 = cpu_us();
     uint64_t t0 = seer_now_ns();
-    seer_agent **agents = run_agents(&rig, &fx, n, turns, &res);
+    seer_agent **agents = run_agents(&rig, &fx, n, turns, journal ? jroot : NULL, &res);
     uint64_t wall = seer_now_ns() - t0;
     int64_t cpu = cpu_us() - cpu0;
     long peak = status_kb("VmHWM");
@@ -565,6 +582,11 @@ static int seer_client(const char *url, int n, int turns, int stream, size_t wor
     long heap_end = heap_live_kb(); /* the ended conversations, still held */
     free_agents(agents, n);
     rig_close(&rig);
+    if (journal) {
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", jroot);
+        if (system(cmd) != 0) fprintf(stderr, "bench_agent: could not remove %s\n", jroot);
+    }
     fixture_free(&fx);
 
     cJSON *o = cJSON_CreateObject();
@@ -572,6 +594,7 @@ static int seer_client(const char *url, int n, int turns, int stream, size_t wor
     cJSON_AddNumberToObject(o, "agents", n);
     cJSON_AddNumberToObject(o, "turns_per_agent", turns);
     cJSON_AddBoolToObject(o, "stream", stream);
+    cJSON_AddBoolToObject(o, "journal", journal);
     cJSON_AddNumberToObject(o, "turns", (double)res.turns);
     cJSON_AddNumberToObject(o, "tool_calls", (double)res.tool_calls);
     cJSON_AddNumberToObject(o, "errors", (double)res.errors);
@@ -602,7 +625,8 @@ typedef struct opts {
     int repeat;
     size_t workers;
     int sdk;
-    int keep; /* keep the fixture directory (debugging) */
+    int keep;    /* keep the fixture directory (debugging) */
+    int journal; /* seer agents write journals and transcripts (not comparable with the SDK) */
     const char *fake, *sdk_script, *sdk_dir, *node;
     const char *url; /* seer side only, against this server */
 } opts;
@@ -735,7 +759,7 @@ static char *run_client(const opts *o, int sdk, const char *url, const char *fix
         close(p[0]);
         if (!sdk) {
             FILE *out = fdopen(p[1], "w");
-            _exit(out ? seer_client(url, n, o->turns, stream, o->workers, out) : 1);
+            _exit(out ? seer_client(url, n, o->turns, stream, o->workers, o->journal, out) : 1);
         }
         dup2(p[1], 1);
         close(p[1]);
@@ -926,8 +950,9 @@ static void usage(void) {
             "usage: bench_agent [--agents 1,100,1000] [--turns 30] [--mode json|stream|both]\n"
             "                   [--repeat R] [--workers W] [--no-sdk] [--fake PATH]\n"
             "                   [--sdk-script PATH] [--sdk-dir DIR] [--node PATH] [--keep]\n"
+            "                   [--journal]\n"
             "       bench_agent --url URL [--agents N] [--turns T] [--mode json|stream]\n"
-            "                   [--workers W]   (seer side only, one run, for profiling)\n");
+            "                   [--workers W] [--journal]   (seer side only, one run, for profiling)\n");
 }
 
 static int parse_opts(int argc, char **argv, opts *o) {
@@ -946,6 +971,10 @@ static int parse_opts(int argc, char **argv, opts *o) {
         }
         if (!strcmp(a, "--keep")) {
             o->keep = 1;
+            continue;
+        }
+        if (!strcmp(a, "--journal")) {
+            o->journal = 1;
             continue;
         }
         if (!v) goto bad;
@@ -1006,7 +1035,7 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     if (o.url) /* one seer run against a server someone else started */
         return seer_client(o.url, o.agents[0], o.turns, o.stream_mode && !o.json_mode, o.workers,
-                           stdout);
+                           o.journal, stdout);
     if (access(o.fake, X_OK) != 0) {
         fprintf(stderr, "bench_agent: no fake provider at %s (ninja tests/fake-provider, or --fake)\n",
                 o.fake);
@@ -1041,6 +1070,9 @@ int main(int argc, char **argv) {
     printf("# %d-turn conversations, system prompt %zu B, %d tools, tool results %zu B on "
            "average; fake provider with zero delay; seer %s with %zu worker(s) (0 = cores)\n",
            o.turns, sys_bytes, N_TOOLS, result_bytes / N_RESULTS, MODEL_NAME, o.workers);
+    if (o.journal)
+        printf("# --journal: seer agents also write journal.jsonl and transcript.json (under "
+               "/tmp); the SDK side writes nothing, so compare those rows with care\n");
     fflush(stdout);
 
     int failed = 0;
