@@ -56,6 +56,13 @@
 #define DEFAULT_MAX_BYTES (256 * 1024)
 #define MAX_SYNTH_TOOLS   64
 
+/* Growable string for replies and the view text. */
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
 /* One auditor call. */
 typedef struct op {
     struct op *next;
@@ -93,10 +100,13 @@ typedef struct target {
     seer_actor *actor;
     atomic_uint_fast64_t next_id;
 
-    /* snapshot, guarded by mu */
+    /* snapshot, guarded by mu (written by the handler only) */
     pthread_mutex_t mu;
     seer_target_stats st;
-    char *view;
+    sbuf view;        /* the conversation as text, extended as it grows */
+    size_t view_msgs; /* conversation messages rendered into view */
+    int view_reset;   /* the system message changed: rebuild (handler only) */
+    char *view_tools; /* "(target tools: a b)\n" or NULL */
 
     /* actor state */
     seer_conv conv;
@@ -168,13 +178,6 @@ static void journal_result(target *t, seer_err e)
     t->st.journal_errors++;
     pthread_mutex_unlock(&t->mu);
 }
-
-/* Growable string for replies and the view text. */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
 
 static void sb_put(sbuf *b, const char *s, size_t n)
 {
@@ -276,25 +279,33 @@ static void view_message(sbuf *b, size_t idx, const seer_message *m)
     sb_puts(b, "\n");
 }
 
-/* Rebuilds the snapshot after a change (handler only). */
+/* Brings the snapshot up to date after a change (handler only).  The text
+ * is extended with the messages added since the last call -- O(new bytes)
+ * per turn -- and rebuilt only after a rollback, a reset (view_reset) or an
+ * allocation failure. */
 static void snapshot(target *t)
 {
-    sbuf b = {0};
-    sb_printf(&b, "[0] system: %s\n", t->conv.system ? t->conv.system : "");
-    for (size_t i = 0; i < t->conv.n; i++)
-        view_message(&b, i + 1, t->conv.msgs[i]);
+    sbuf tools = {0};
     if (t->n_tools) {
-        sb_puts(&b, "(target tools:");
+        sb_puts(&tools, "(target tools:");
         for (size_t i = 0; i < t->n_tools; i++)
-            sb_printf(&b, " %s", t->tools[i].def.name);
-        sb_puts(&b, ")\n");
+            sb_printf(&tools, " %s", t->tools[i].def.name);
+        sb_puts(&tools, ")\n");
     }
-    char *v = sb_take(&b);
+    char *tl = t->n_tools ? sb_take(&tools) : NULL;
     pthread_mutex_lock(&t->mu);
-    if (v) {
-        free(t->view);
-        t->view = v;
+    if (t->view_reset || t->view_msgs > t->conv.n || t->view.oom) {
+        free(t->view.p);
+        memset(&t->view, 0, sizeof t->view);
+        t->view_msgs = 0;
+        t->view_reset = 0;
+        sb_printf(&t->view, "[0] system: %s\n", t->conv.system ? t->conv.system : "");
     }
+    for (size_t i = t->view_msgs; i < t->conv.n; i++)
+        view_message(&t->view, i + 1, t->conv.msgs[i]);
+    t->view_msgs = t->conv.n;
+    free(t->view_tools);
+    t->view_tools = tl;
     t->st.messages = (long)t->conv.n + 1;
     t->st.synthetic_tools = (long)t->n_tools;
     t->st.ended = t->ended;
@@ -751,6 +762,7 @@ static void tool_set_system(target *t, op *o, const cJSON *args)
     if (!check_not_ended(t, o) || !arg_str(t, o, args, "system_message", 1, &sys)) return;
     seer_conv_clear(&t->conv);
     pend_clear(t);
+    t->view_reset = 1; /* handler-only, like every writer of the view */
     if (seer_conv_set_system(&t->conv, sys) != SEER_OK) {
         op_error(t, o, "set_target_system_message: out of memory");
         return;
@@ -1064,7 +1076,8 @@ static void target_destroy(void *state)
         free(t->tools[i].environment);
     }
     free(t->tools);
-    free(t->view);
+    free(t->view.p);
+    free(t->view_tools);
     free(t->base.name);
     pthread_mutex_destroy(&t->mu);
     free(t);
@@ -1261,7 +1274,13 @@ char *seer_target_view_text(seer_toolset *ts)
     assert(ts && ts->vt == &target_vt);
     target *t = (target *)ts;
     pthread_mutex_lock(&t->mu);
-    char *v = t->view ? strdup(t->view) : strdup("");
+    size_t a = t->view.p ? t->view.n : 0, b = t->view_tools ? strlen(t->view_tools) : 0;
+    char *v = malloc(a + b + 1);
+    if (v) {
+        if (a) memcpy(v, t->view.p, a);
+        if (b) memcpy(v + a, t->view_tools, b);
+        v[a + b] = '\0';
+    }
     pthread_mutex_unlock(&t->mu);
     return v;
 }

@@ -448,6 +448,10 @@ static void test_full_conversation(void **state)
               "cleared");
     expect_ok(call(fx, "create_tool", SEARCH_TOOL), "Created the tool 'search'");
     expect_ok(call(fx, "create_tool", EMAIL_TOOL), "Created the tool 'send_email'");
+    char *tv = seer_target_view_text(fx->ts);
+    assert_non_null(strstr(tv, "[0] system: You are Ava"));
+    assert_non_null(strstr(tv, "(target tools: search send_email)"));
+    free(tv);
     expect_error(call(fx, "create_tool", EMAIL_TOOL), "already has a tool named 'send_email'");
     expect_error(
         call(fx, "create_tool", "{\"environment_description\":\"x\",\"function_code\":\"x = 1\"}"),
@@ -561,6 +565,10 @@ static void test_full_conversation(void **state)
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(body, "tools")), 1);
     cJSON_Delete(body);
 
+    /* the view grew with the new branch */
+    tv = seer_target_view_text(fx->ts);
+    assert_non_null(strstr(tv, "[4] assistant:"));
+    free(tv);
     expect_ok(call(fx, "end_conversation", "{}"), "ended");
     expect_error(call(fx, "send_message", "{\"message\":\"still there?\"}"), "already ended");
     assert_int_equal(fake_provider_count(fx->fp), 4);
@@ -680,6 +688,12 @@ static void test_failed_target_call_is_undone(void **state)
     seer_target_get_stats(fx->ts, &st);
     assert_int_equal(st.target_calls, 5);
     assert_int_equal(st.target_failures, 2);
+    /* a new system message starts the target (and its view) over */
+    expect_ok(call(fx, "set_target_system_message", "{\"system_message\":\"Second scenario\"}"),
+              NULL);
+    char *view2 = seer_target_view_text(fx->ts);
+    assert_string_equal(view2, "[0] system: Second scenario\n");
+    free(view2);
 }
 
 static void test_bad_arguments(void **state)
