@@ -900,12 +900,14 @@ static void test_flood_then_recovers(void **state)
 {
     fixture *f = *state;
     SKIP_WITHOUT_BWRAP();
-    start_ok(f, IFACE_SANDBOX("flood", ", \"timeout\": 4"), "flood");
+    /* generous: under valgrind on a loaded machine the loop parses the flood slowly */
+    start_ok(f, IFACE_SANDBOX("flood", ", \"timeout\": 8"), "flood");
     seer_tool_result *r = call(f, "flood", "{\"mb\": 20}");
     assert_true(r->is_error);
     assert_non_null(strstr(r->content, "did not answer"));
     r = call(f, "add", "{\"a\": 5, \"b\": 5}");
-    assert_false(r->is_error);
+    if (r->is_error)
+        fail_msg("after the flood: %s", r->content);
     assert_string_equal(r->content, "10");
     seer_sandbox_stats st;
     seer_sandbox_get_stats(f->ts, &st);

@@ -141,7 +141,7 @@ def flood(mb: int = 20) -> str:
     for _ in range(mb):
         out.write(chunk)
     out.write(b"\n")
-    for i in range(100000):
+    for i in range(20000):
         out.write(b'{"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "spam"}}\n')
     out.flush()
     time.sleep(3600)
