@@ -123,29 +123,47 @@ static int cmd_list(int argc, char **argv)
     seer_scenarios sel = {0};
     if ((rc = select_seeds(&seeds, dir, &sel)) != 0)
         return rc;
-    cJSON *arr = json ? cJSON_CreateArray() : NULL;
-    size_t shown = 0;
+    /* keep[i]: scenario i passes every --tag; columns sized to what is shown */
+    char *keep = calloc(sel.n ? sel.n : 1, 1);
+    if (!keep) {
+        seer_scenarios_free(&sel);
+        fprintf(stderr, "seer %s: out of memory\n", CMD);
+        return SEER_EXIT_FAIL;
+    }
+    size_t shown = 0, id_w = 2, tag_w = 4;
     for (size_t i = 0; i < sel.n; i++) {
-        const seer_scenario *sc = &sel.v[i];
-        int keep = 1;
-        for (size_t t = 0; t < tags.n && keep; t++)
-            keep = seer_scenario_has_tag(sc, tags.items[t]);
-        if (!keep)
+        keep[i] = 1;
+        for (size_t t = 0; t < tags.n && keep[i]; t++)
+            keep[i] = (char)seer_scenario_has_tag(&sel.v[i], tags.items[t]);
+        if (!keep[i])
             continue;
         shown++;
+        char tbuf[256];
+        join_tags(&sel.v[i], tbuf, sizeof tbuf);
+        if (strlen(sel.v[i].id) > id_w)
+            id_w = strlen(sel.v[i].id);
+        if (strlen(tbuf) > tag_w)
+            tag_w = strlen(tbuf) > 48 ? 48 : strlen(tbuf);
+    }
+    cJSON *arr = json ? cJSON_CreateArray() : NULL;
+    for (size_t i = 0; i < sel.n; i++) {
+        const seer_scenario *sc = &sel.v[i];
+        if (!keep[i])
+            continue;
         if (json) {
             cJSON_AddItemToArray(arr, scenario_json(sc));
             continue;
         }
-        char tbuf[256], first[72];
+        char tbuf[256], first[80];
         join_tags(sc, tbuf, sizeof tbuf);
         size_t n = strcspn(sc->instruction, "\n");
-        if (n > 60)
-            snprintf(first, sizeof first, "%.57s...", sc->instruction);
+        if (n > 72)
+            snprintf(first, sizeof first, "%.69s...", sc->instruction);
         else
             snprintf(first, sizeof first, "%.*s", (int)n, sc->instruction);
-        printf("%-36s %-40s %s\n", sc->id, tbuf, first);
+        printf("%-*s  %-*s  %s\n", (int)id_w, sc->id, (int)tag_w, tbuf, first);
     }
+    free(keep);
     seer_scenarios_free(&sel);
     if (json)
         return print_json(arr);

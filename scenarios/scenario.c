@@ -1170,7 +1170,8 @@ seer_err seer_scenarios_load_dir(const char *dir, seer_scenarios *out,
     seer_scenario_problems local = {0};
     seer_err rc = SEER_OK;
     if (!oom) {
-        qsort(names, n, sizeof *names, cmp_str);
+        if (n)
+            qsort(names, n, sizeof *names, cmp_str);
         for (size_t i = 0; i < n; i++) {
             seer_error e1;
             seer_err r = seer_scenarios_load_file(names[i], &all, &local, &e1);

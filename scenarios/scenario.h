@@ -130,8 +130,8 @@ seer_err seer_scenarios_check_unique(const seer_scenarios *s, seer_scenario_prob
  *   tag:NAME     every library scenario tagged NAME (aliases accepted)
  *   ID           the library scenario with that id
  *   PATH         a file's seeds (seer .md, Petri text, JSON list); a
- *                selector is a path if it names an existing file or contains
- *                '/' or ends in .md, .txt or .json
+ *                selector is a path if it contains '/' or ends in .md, .txt
+ *                or .json, or names an existing file and is no library id
  * n_sel == 0 means "all".  The library (lib_dir, or the default dir when
  * NULL) is loaded only if a selector needs it, and must load cleanly.
  * Result order: selector order, each selector's matches in library / file
