@@ -36,6 +36,12 @@
 
 #include "agents/agent.h"
 #include "mcp/client.h"
+#if defined(SEER_MCP_HAVE_SERVER) && __has_include("mcp/http_transport.h") && \
+    __has_include("mcp/httpd_serve.h")
+#include "mcp/httpd_serve.h"
+#include "mcp/server.h"
+#define SEER_HAVE_MCP_HTTP_TEST 1
+#endif
 #include "pipeline/actor.h"
 #include "pipeline/loop.h"
 #include "pipeline/pool.h"
@@ -1270,6 +1276,64 @@ static void test_raw_transport_for_the_cli(void **state)
     seer_runfile_free(rf2);
 }
 
+/* ---- a remote sandbox over Streamable HTTP with a bearer token ------------------------------------ */
+
+static void test_url_sandbox_with_token(void **state)
+{
+    fixture *f = *state;
+#ifndef SEER_HAVE_MCP_HTTP_TEST
+    (void)f;
+    fprintf(stderr, "note: built without the Streamable HTTP transport -- skipped\n");
+    skip();
+#else
+    seer_error err;
+    seer_mcp_server_opts so = {.name = "remote-calc"};
+    seer_mcp_server *srv = seer_mcp_server_new(&so, &err);
+    assert_non_null(srv);
+    assert_int_equal(seer_mcp_server_add_toolset(srv, seer_toolset_builtin_new(f->pool), f->pool,
+                                                 1, &err),
+                     SEER_OK);
+    seer_mcp_httpd_options ho = {.token = "remote-bearer-token-123"};
+    seer_mcp_httpd *h = seer_mcp_httpd_start(srv, &ho, &err);
+    assert_non_null(h);
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"sandboxes\": {\"far\": {\"url\": \"http://127.0.0.1:%d/mcp\", "
+             "\"token_secret\": \"TEST_SB_FAR_TOKEN\", \"expose\": [\"calculator\"]},"
+             " \"nokey\": {\"url\": \"http://127.0.0.1:%d/mcp\", \"timeout\": 10}}}",
+             seer_mcp_httpd_port(h), seer_mcp_httpd_port(h));
+
+    /* the secret is not set: refused before any request, naming the variable */
+    unsetenv("TEST_SB_FAR_TOKEN");
+    assert_null(start(f, json, "far", &err));
+    assert_int_equal(err.code, SEER_EAUTH);
+    assert_non_null(strstr(err.msg, "TEST_SB_FAR_TOKEN"));
+    /* no token at all: the server answers 401 and the sandbox does not start */
+    assert_null(start(f, json, "nokey", &err));
+    assert_non_null(strstr(err.msg, "401"));
+
+    setenv("TEST_SB_FAR_TOKEN", "remote-bearer-token-123", 1);
+    start_ok(f, json, "far");
+    seer_tool_def *defs = NULL;
+    size_t n = 0;
+    assert_int_equal(seer_toolset_list(f->ts, &defs, &n, &err), SEER_OK);
+    assert_int_equal(n, 1); /* clock is not exposed */
+    assert_string_equal(defs[0].name, "calculator");
+    seer_tool_defs_free(defs, n);
+    seer_tool_result *r = call(f, "calculator", "{\"expression\": \"6*7\"}");
+    assert_false(r->is_error);
+    assert_non_null(strstr(r->content, "42"));
+    r = call(f, "clock", "{}");
+    assert_true(r->refused);
+    assert_null(seer_sandbox_workspace(f->ts));
+    seer_toolset_free(f->ts);
+    f->ts = NULL;
+    unsetenv("TEST_SB_FAR_TOKEN");
+    seer_mcp_httpd_stop(h);
+    seer_mcp_server_free(srv);
+#endif
+}
+
 /* ---- seer serve expose ----------------------------------------------------------------------------- */
 
 static void test_cli_serve_expose(void **state)
@@ -1331,6 +1395,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hidden_models_never_visible, setup, teardown),
         cmocka_unit_test_setup_teardown(test_agent_uses_two_sandboxes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_launcher, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_url_sandbox_with_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_serve_expose, setup, teardown),
         cmocka_unit_test_setup_teardown(test_raw_transport_for_the_cli, setup, teardown),
     };
