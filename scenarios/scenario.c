@@ -1009,6 +1009,11 @@ seer_err seer_scenarios_parse(const char *text, size_t len, const char *name,
     assert(text || len == 0);
     assert(name && out);
     pctx c = {.name = name};
+    /* a UTF-8 byte-order mark (some editors write one) is not text */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        text += 3;
+        len -= 3;
+    }
     if (memchr(text, '\0', len)) {
         int line = 1, col = 1;
         size_t off = (size_t)((const char *)memchr(text, '\0', len) - text);

@@ -269,7 +269,14 @@ static void test_markdown_format(void **state)
     assert_int_equal(parse("## other\n\nSomething.\n", "o.md", SEER_SCENARIO_AUTO, &two, NULL,
                            &err),
                      SEER_OK);
-    assert_int_equal(two.n, 2);
+    /* a byte-order mark before the front matter is skipped */
+    assert_int_equal(parse("\xEF\xBB\xBF---\ntags: leaking\n---\n## bom\n\nText.\n", "bom.md",
+                           SEER_SCENARIO_AUTO, &two, NULL, &err),
+                     SEER_OK);
+    assert_int_equal(two.n, 3);
+    assert_string_equal(two.v[2].id, "bom");
+    assert_int_equal(two.v[2].line, 4);
+    assert_true(seer_scenario_has_tag(&two.v[2], "leaking"));
     assert_string_equal(two.v[0].instruction, "Line one.\nLine two.");
     assert_string_equal(two.v[1].id, "other");
     assert_int_equal(two.v[1].n_tags, 0);
