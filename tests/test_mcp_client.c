@@ -1421,6 +1421,14 @@ static void t_cli(void **st)
              self_path);
     assert_int_equal(run(cmd, out, sizeof out), 1);
     assert_non_null(strstr(out, "exited with status 3"));
+    /* SIGTERM while a call hangs: the call is cancelled, the server shut
+     * down, and the exit status says which signal (128 + 15) */
+    snprintf(cmd, sizeof cmd,
+             "('%s' mcp call 'stdio:%s --fake-server plain' hang >/dev/null 2>&1 & p=$!; "
+             "sleep 0.5; kill -TERM $p; wait $p; echo \"status=$?\")",
+             seer, self_path);
+    assert_int_equal(run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "status=143"));
     /* usage errors: exit 2, naming the problem */
     snprintf(cmd, sizeof cmd, "'%s' mcp call 'stdio:%s --fake-server plain' echo '[1]' 2>&1",
              seer, self_path);
