@@ -1334,6 +1334,36 @@ static void test_url_sandbox_with_token(void **state)
 #endif
 }
 
+/* ---- the example in sandbox/examples stays true -------------------------------------------------- */
+
+static void test_example_run_file(void **state)
+{
+    fixture *f = *state;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/sandbox/examples/run.json", f->src);
+    seer_error err;
+    assert_int_equal(seer_runfile_load(path, &f->rf, &err), SEER_OK);
+    assert_int_equal(f->rf->n_sandboxes, 4);
+    assert_int_equal(seer_runfile_find(f->rf, "gpu")->kind, SEER_SANDBOX_LAUNCHER);
+    assert_int_equal(seer_runfile_find(f->rf, "far")->kind, SEER_SANDBOX_HTTP);
+    SKIP_WITHOUT_BWRAP();
+    char sdir[256];
+    snprintf(sdir, sizeof sdir, "%s/interp", f->dir);
+    seer_sandbox_options o = {.loop = f->loop, .dir = sdir, .term_grace_ms = 300,
+                              .kill_grace_ms = 300};
+    f->ts = seer_sandbox_new(seer_runfile_find(f->rf, "interp"), &o, &err);
+    if (!f->ts)
+        fail_msg("%s", err.msg);
+    seer_tool_result *r = call(f, "model_card", "{\"model\": \"acme/organism-3\"}");
+    assert_false(r->is_error);
+    assert_non_null(strstr(r->content, "\"layers\": 2"));
+    r = call(f, "count_tokens", "{\"texts\": [\"a b c\", \"d\"]}");
+    assert_string_equal(r->content, "[3, 1]");
+    r = call(f, "model_card", "{\"model\": \"acme/organism-4\"}");
+    assert_true(r->is_error);
+    assert_non_null(strstr(r->content, "KeyError"));
+}
+
 /* ---- seer serve expose ----------------------------------------------------------------------------- */
 
 static void test_cli_serve_expose(void **state)
@@ -1396,6 +1426,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agent_uses_two_sandboxes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_launcher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_sandbox_with_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_example_run_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_serve_expose, setup, teardown),
         cmocka_unit_test_setup_teardown(test_raw_transport_for_the_cli, setup, teardown),
     };
