@@ -224,13 +224,14 @@ static void t_long_running_progress(void **st)
 {
     NEED_PEERS(st);
     env *e = *st;
-    /* 4 steps over 3 s with a 1.5 s timeout: only progress keeps it alive */
+    /* 8 steps over 4 s with a 2 s timeout: only progress (every 0.5 s)
+     * keeps it alive */
     seer_tool_result *r =
-        call(e, "trigger-long-running-operation", "{\"duration\":3,\"steps\":4}", 1500);
+        call(e, "trigger-long-running-operation", "{\"duration\":4,\"steps\":8}", 2000);
     assert_false(r->is_error);
     assert_non_null(strstr(r->content, "completed"));
     seer_tool_result_free(r);
-    assert_int_equal(atomic_load(&e->progress_seen), 4);
+    assert_int_equal(atomic_load(&e->progress_seen), 8);
 }
 
 typedef struct one {
