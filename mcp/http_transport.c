@@ -74,6 +74,8 @@ typedef struct post_t {
     int replay;          /* our own replay during re-initialization: answer swallowed */
     int resent;          /* already resent after a lost session */
     int is_get;          /* a resumption GET */
+    int had_session;     /* the last attempt carried a session id... */
+    char sent_session[256]; /* ...this one */
     int mode;            /* 0 unknown, 1 JSON, 2 SSE */
     char *buf;           /* JSON body */
     size_t blen, bcap;
@@ -351,6 +353,8 @@ static void start_transfer(http_t *t, post_t *p)
     }
     if (e == SEER_OK)
         e = common_headers(t, r);
+    p->had_session = t->session[0] != 0;
+    snprintf(p->sent_session, sizeof p->sent_session, "%s", t->session);
     if (e != SEER_OK) {
         seer_http_request_free(r);
         fail_post(t, p, -32603, "MCP over HTTP: out of memory");
@@ -496,7 +500,9 @@ static void on_done(void *arg, seer_http_response *resp)
         post_free(p);
         return;
     }
-    if ((status == 404 || (status == 400 && mentions_session(resp->body))) && t->session[0] &&
+    /* judged by what this request carried: while a re-initialization runs
+     * the session is cleared, and other requests still come back 404 */
+    if ((status == 404 || (status == 400 && mentions_session(resp->body))) && p->had_session &&
         !p->is_init && !p->replay && !p->resent && t->init_line && !p->is_get) {
         seer_http_response_free(resp);
         if (t->reinit) { /* another message already started it: wait */
@@ -505,6 +511,11 @@ static void on_done(void *arg, seer_http_response *resp)
             while (*pp)
                 pp = &(*pp)->next;
             *pp = p;
+            return;
+        }
+        if (t->session[0] && strcmp(p->sent_session, t->session) != 0) {
+            p->resent = 1; /* sent before a re-initialization that is done */
+            start_transfer(t, p);
             return;
         }
         begin_reinit(t, p);

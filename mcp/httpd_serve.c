@@ -42,6 +42,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,7 @@ typedef struct stream {
     int refs;
     char *out;         /* SSE: bytes being written */
     size_t out_len, out_off;
+    long keepalive_ms; /* SSE: a comment after this much silence */
     struct stream *next; /* hsess->streams, under hsess->mu */
 } stream;
 
@@ -130,17 +132,43 @@ static void stream_push(stream *st, const char *line, size_t len, int final)
     pthread_mutex_unlock(&st->mu);
 }
 
-/* Waits for the next line; returns it (caller frees) or NULL when the
- * stream is over (*ended set).  Caller does not hold st->mu. */
+/* Waits for the next line: returns 1 and *line (caller frees), 0 when the
+ * stream is over, -1 when wait_ms (> 0) passed with nothing new.  Caller
+ * does not hold st->mu. */
+static int stream_next_timed(stream *st, long wait_ms, char **line)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int rc = 0;
+    *line = NULL;
+    pthread_mutex_lock(&st->mu);
+    while (st->head == st->n && !st->final && !st->gone) {
+        if (wait_ms <= 0) {
+            pthread_cond_wait(&st->cv, &st->mu);
+        } else if (pthread_cond_timedwait(&st->cv, &st->mu, &until) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (st->head < st->n) {
+        *line = st->lines[st->head++];
+        rc = 1;
+    }
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+/* Waits for the next line; NULL when the stream is over. */
 static char *stream_next(stream *st)
 {
-    pthread_mutex_lock(&st->mu);
-    while (st->head == st->n && !st->final && !st->gone)
-        pthread_cond_wait(&st->cv, &st->mu);
-    char *line = NULL;
-    if (st->head < st->n)
-        line = st->lines[st->head++];
-    pthread_mutex_unlock(&st->mu);
+    char *line;
+    stream_next_timed(st, 0, &line);
     return line;
 }
 
@@ -148,6 +176,7 @@ static char *stream_next(stream *st)
 
 typedef struct hsess {
     char id[33];
+    uint64_t last_used_ms; /* monotonic; under h->mu */
     seer_mcp_session *s;
     struct seer_mcp_httpd *h;
     pthread_mutex_t mu; /* refs, streams */
@@ -167,6 +196,8 @@ struct seer_mcp_httpd {
     size_t n_origins;
     int prefer_sse;
     size_t max_body, max_sessions;
+    long keepalive_ms;
+    uint64_t idle_ms;
     void (*log)(void *, const char *);
     void *log_arg;
     pthread_mutex_t mu; /* sessions, n_sessions, stopping, live */
@@ -248,6 +279,43 @@ static void hsess_unref(hsess *hs)
     free(hs);
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Ends sessions nobody has used for idle_ms and that have no request
+ * waiting (a client that vanished without DELETE must not hold a slot
+ * forever). */
+static void sweep_idle(struct seer_mcp_httpd *h)
+{
+    hsess *victims = NULL;
+    uint64_t now = now_ms();
+    pthread_mutex_lock(&h->mu);
+    for (hsess **pp = &h->sessions; *pp;) {
+        hsess *hs = *pp;
+        pthread_mutex_lock(&hs->mu);
+        int idle = hs->streams == NULL && now - hs->last_used_ms >= h->idle_ms;
+        pthread_mutex_unlock(&hs->mu);
+        if (idle) {
+            *pp = hs->next;
+            h->n_sessions--;
+            hs->next = victims;
+            victims = hs;
+        } else {
+            pp = &hs->next;
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    while (victims) {
+        hsess *hs = victims;
+        victims = hs->next;
+        hsess_unref(hs); /* the table's reference */
+    }
+}
+
 /* Finds a session by id and takes a reference.  NULL if unknown. */
 static hsess *hsess_find(struct seer_mcp_httpd *h, const char *id)
 {
@@ -256,6 +324,7 @@ static hsess *hsess_find(struct seer_mcp_httpd *h, const char *id)
     while (hs && strcmp(hs->id, id) != 0)
         hs = hs->next;
     if (hs) {
+        hs->last_used_ms = now_ms();
         pthread_mutex_lock(&hs->mu);
         hs->refs++;
         pthread_mutex_unlock(&hs->mu);
@@ -466,9 +535,19 @@ static ssize_t sse_reader(void *cls, uint64_t pos, char *buf, size_t max)
         free(st->out);
         st->out = NULL;
         st->out_len = st->out_off = 0;
-        char *line = stream_next(st);
-        if (!line)
+        char *line = NULL;
+        int got = stream_next_timed(st, st->keepalive_ms, &line);
+        if (got == 0)
             return MHD_CONTENT_READER_END_OF_STREAM;
+        if (got < 0) {
+            /* silence: a comment keeps proxies from timing out, and a write
+             * to a client that went away ends this response */
+            st->out = strdup(": keepalive\n\n");
+            if (!st->out)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            st->out_len = strlen(st->out);
+            continue;
+        }
         size_t ll = strlen(line);
         st->out = malloc(ll + 32);
         if (!st->out) {
@@ -514,6 +593,7 @@ static enum MHD_Result answer_post(struct seer_mcp_httpd *h, struct MHD_Connecti
     hsess *hs = NULL;
     int created = 0;
     if (is_init) {
+        sweep_idle(h);
         hs = hsess_new(h);
         if (!hs)
             return respond_rpc_error(h, conn, "POST", url, MHD_HTTP_INTERNAL_SERVER_ERROR, -32603,
@@ -521,6 +601,7 @@ static enum MHD_Result answer_post(struct seer_mcp_httpd *h, struct MHD_Connecti
         pthread_mutex_lock(&h->mu);
         int full = h->n_sessions >= h->max_sessions || h->stopping;
         if (!full) {
+            hs->last_used_ms = now_ms();
             hs->next = h->sessions;
             h->sessions = hs;
             h->n_sessions++;
@@ -548,6 +629,8 @@ static enum MHD_Result answer_post(struct seer_mcp_httpd *h, struct MHD_Connecti
         }
     }
     stream *st = stream_new();
+    if (st)
+        st->keepalive_ms = h->keepalive_ms;
     if (!st) {
         if (created)
             hsess_remove(h, hs);
@@ -823,6 +906,8 @@ seer_mcp_httpd *seer_mcp_httpd_start(seer_mcp_server *srv, const seer_mcp_httpd_
     h->prefer_sse = opts->prefer_sse;
     h->max_body = opts->max_body ? opts->max_body : (size_t)4 << 20;
     h->max_sessions = opts->max_sessions ? opts->max_sessions : 256;
+    h->keepalive_ms = opts->keepalive_ms > 0 ? opts->keepalive_ms : 15000;
+    h->idle_ms = opts->session_idle_ms > 0 ? (uint64_t)opts->session_idle_ms : 1800000u;
     h->log = opts->log;
     h->log_arg = opts->log_arg;
     int oom = !h->path;
@@ -855,6 +940,7 @@ seer_mcp_httpd *seer_mcp_httpd_start(seer_mcp_server *srv, const seer_mcp_httpd_
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512,
                             MHD_OPTION_END);
     if (!h->d) {
         seer_error_set(err, SEER_EIO, "mcp http: cannot listen on %.100s port %d", host,

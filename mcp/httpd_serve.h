@@ -11,7 +11,8 @@
  * server prefers SSE.  An initialize request opens a session:
  * the answer carries MCP-Session-Id, which every later request must echo
  * (400 without it, 404 for an unknown or ended one); MCP-Protocol-Version, if
- * sent, must be a revision the server speaks (400).  DELETE ends a session.
+ * sent, must be a revision the server speaks (400).  DELETE ends a session;
+ * so does long disuse (a client that vanished must not hold a slot).
  * GET (server-initiated streams) is 405: seer's server never speaks first.
  *
  * Safety: binds 127.0.0.1 unless told otherwise and REFUSES to listen on a
@@ -41,6 +42,9 @@ typedef struct seer_mcp_httpd_options {
     int prefer_sse;     /* answer every request as an SSE stream */
     size_t max_body;    /* largest POST body; 0 = 4 MiB (413 above) */
     size_t max_sessions;/* open sessions at most; 0 = 256 (503 above) */
+    long session_idle_ms; /* a session unused this long (and with no request
+                           * waiting) is ended at the next initialize; 0 = 30 min */
+    long keepalive_ms;  /* an SSE answer silent this long gets a comment; 0 = 15 s */
     /* Optional access log: one line per request ("POST /mcp 200 session=..."),
      * never headers or bodies.  Called from connection threads. */
     void (*log)(void *arg, const char *line);

@@ -662,6 +662,71 @@ static void test_delete_wakes_waiting_call(void **state)
     seer_mcp_call_complete(c, seer_tool_result_new("late", 0));
 }
 
+static void test_idle_sessions_expire(void **state)
+{
+    (void)state;
+    seer_mcp_httpd_options o = {.session_idle_ms = 50, .max_sessions = 2};
+    fixture *f = make(&o);
+    char a[128], b[128], c[128];
+    open_session(f, a, sizeof a, NULL);
+    open_session(f, b, sizeof b, NULL);
+    assert_int_equal(seer_mcp_httpd_sessions(f->h), 2);
+    struct timespec ts = {0, 400 * 1000 * 1000}; /* far past the idle limit */
+    nanosleep(&ts, NULL);
+    /* the next initialize ends both idle sessions instead of answering 503 */
+    open_session(f, c, sizeof c, NULL);
+    assert_int_equal(seer_mcp_httpd_sessions(f->h), 1);
+    resp r = post(f, a, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}", NULL);
+    assert_int_equal(r.status, 404);
+    resp_free(&r);
+    r = post(f, c, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}", NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    void *st = f;
+    teardown(&st);
+}
+
+static void test_full_without_idle_is_503(void **state)
+{
+    (void)state;
+    seer_mcp_httpd_options o = {.max_sessions = 1};
+    fixture *f = make(&o);
+    char a[128];
+    open_session(f, a, sizeof a, NULL);
+    const char *std[] = {"Accept: application/json, text/event-stream",
+                         "Content-Type: application/json", NULL};
+    resp r = http("POST", f->port, NULL, std, INIT);
+    assert_int_equal(r.status, 503);
+    assert_int_equal(r.session[0], 0);
+    resp_free(&r);
+    void *st = f;
+    teardown(&st);
+}
+
+static void test_sse_keepalive(void **state)
+{
+    (void)state;
+    seer_mcp_httpd_options o = {.keepalive_ms = 20};
+    fixture *f = make(&o);
+    bg b = {.f = f,
+            .body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":"
+                    "{\"name\":\"park\",\"_meta\":{\"progressToken\":1}}}"};
+    open_session(f, b.sid, sizeof b.sid, NULL);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, bg_post, &b), 0);
+    seer_mcp_call *c = wait_parked(&f->park);
+    struct timespec ts = {0, 500 * 1000 * 1000}; /* many keep-alive periods */
+    nanosleep(&ts, NULL);
+    seer_mcp_call_complete(c, seer_tool_result_new("after a quiet while", 0));
+    pthread_join(th, NULL);
+    assert_int_equal(b.r.status, 200);
+    assert_non_null(strstr(b.r.body, ": keepalive\n\n"));
+    assert_non_null(strstr(b.r.body, "after a quiet while"));
+    resp_free(&b.r);
+    void *st = f;
+    teardown(&st);
+}
+
 static void *stop_thread(void *arg)
 {
     seer_mcp_httpd_stop(arg);
@@ -847,7 +912,8 @@ static void test_client_reinitializes(void **state)
     resp_free(&r);
     seer_err rc;
     char *txt = call_text(&e, "echo", "{\"message\":\"after the loss\"}", &rc);
-    assert_int_equal(rc, SEER_OK);
+    if (rc != SEER_OK)
+        fail_msg("call after the session loss failed: %s", txt);
     assert_non_null(strstr(txt, "after the loss"));
     free(txt);
     seer_mcp_http_stats st;
@@ -929,6 +995,8 @@ typedef struct script {
     int bad_headers;        /* a request lacked what it must carry */
     char last_event_id[64];
     int inits;
+    int forgot;             /* the server "restarted": the session is unknown (404) */
+    int stale_404s;
 } script;
 
 static void script_handler(void *arg, const thttpd_request *req, thttpd_plan *plan)
@@ -942,7 +1010,7 @@ static void script_handler(void *arg, const thttpd_request *req, thttpd_plan *pl
         sc->gets++;
         const char *lei = thttpd_header(req, "last-event-id");
         snprintf(sc->last_event_id, sizeof sc->last_event_id, "%s", lei ? lei : "");
-        if (!sid || strcmp(sid, "sess-1") != 0)
+        if (!sid || strcmp(sid, "sess-1") != 0) /* GET happens before any loss */
             sc->bad_headers++;
         thttpd_begin_stream(plan, 200, "text/event-stream", NULL, 1);
         const char *ev = "id: e2\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":"
@@ -972,15 +1040,31 @@ static void script_handler(void *arg, const thttpd_request *req, thttpd_plan *pl
                  "\"version\":\"1\"}}}",
                  (int)id->valuedouble);
         /* answered as SSE with a priming event, the session only in the headers */
-        thttpd_begin_stream(plan, 200, "text/event-stream", "Mcp-Session-Id: sess-1\r\n", 1);
+        char hdr[64];
+        snprintf(hdr, sizeof hdr, "Mcp-Session-Id: sess-%d\r\n", sc->inits);
+        sc->forgot = 0;
+        thttpd_begin_stream(plan, 200, "text/event-stream", hdr, 1);
         char ev[700];
         snprintf(ev, sizeof ev, "id: p0\ndata:\n\nevent: message\ndata: %s\n\n", body);
         thttpd_chunk(plan, ev, strlen(ev));
         thttpd_end(plan);
     } else {
-        if (!sid || strcmp(sid, "sess-1") != 0 || !pv || strcmp(pv, "2025-06-18") != 0)
+        char cur[32];
+        snprintf(cur, sizeof cur, "sess-%d", sc->inits);
+        int stale = sc->forgot || !sid || strcmp(sid, cur) != 0;
+        if (!stale && (!pv || strcmp(pv, "2025-06-18") != 0))
             sc->bad_headers++;
-        if (!id) {
+        if (stale && sid && strncmp(sid, "sess-", 5) == 0) {
+            /* slow enough that every request sent meanwhile is also in flight */
+            sc->stale_404s++;
+            const char *b = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32001,\"message\":"
+                            "\"Session not found\"},\"id\":null}";
+            thttpd_delay(plan, 200);
+            thttpd_respond(plan, 404, "application/json", b, strlen(b), NULL);
+        } else if (stale) {
+            sc->bad_headers++;
+            thttpd_respond(plan, 400, "text/plain", "no session", 10, NULL);
+        } else if (!id) {
             thttpd_respond(plan, 202, NULL, "", 0, NULL);
         } else if (strcmp(method, "tools/call") == 0) {
             sc->calls_posted++;
@@ -1056,6 +1140,30 @@ static void test_client_resumes_and_recovers(void **state)
     assert_int_equal(st.reinits, 1);
     pthread_mutex_lock(&sc.mu);
     assert_int_equal(sc.inits, 2);
+    /* the server forgets the session while several requests are in flight:
+     * they all come back 404, one re-initialization serves them all */
+    sc.forgot = 1;
+    pthread_mutex_unlock(&sc.mu);
+    waiter ws[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&ws[i], 0, sizeof ws[i]);
+        pthread_mutex_init(&ws[i].mu, NULL);
+        pthread_cond_init(&ws[i].cv, NULL);
+        assert_true(seer_mcp_client_request(e.c, "ping", NULL, 20000, 0, on_reply, &ws[i], &err) >
+                    0);
+    }
+    for (int i = 0; i < 3; i++) {
+        waiter_wait(&ws[i]);
+        if (ws[i].err != SEER_OK)
+            fail_msg("ping %d after the loss: %s", i, ws[i].text);
+        pthread_mutex_destroy(&ws[i].mu);
+        pthread_cond_destroy(&ws[i].cv);
+    }
+    seer_mcp_http_transport_stats(e.t, &st);
+    assert_int_equal(st.reinits, 2);
+    pthread_mutex_lock(&sc.mu);
+    assert_int_equal(sc.inits, 3);
+    assert_true(sc.stale_404s >= 1);
     assert_int_equal(sc.bad_headers, 0); /* session, revision and Accept every time */
     pthread_mutex_unlock(&sc.mu);
     client_close(&e);
@@ -1079,6 +1187,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_waiting_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_wakes_waiting_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_with_waiting_call, setup, teardown),
+        cmocka_unit_test(test_idle_sessions_expire),
+        cmocka_unit_test(test_full_without_idle_is_503),
+        cmocka_unit_test(test_sse_keepalive),
         cmocka_unit_test_setup_teardown(test_client_against_seer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_reinitializes, setup, teardown),
         cmocka_unit_test(test_client_bearer),
