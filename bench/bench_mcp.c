@@ -50,16 +50,12 @@ static void on_done(void *arg, seer_mcp_reply *reply)
     }
     pthread_mutex_lock(&r->mu);
     r->done++;
-    if (!ok)
-        r->failures++;
+    if (!ok) r->failures++;
     int more = r->started < r->calls;
-    if (more)
-        r->started++;
-    if (r->done == r->calls)
-        pthread_cond_signal(&r->cv);
+    if (more) r->started++;
+    if (r->done == r->calls) pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
-    if (more)
-        start_one(r);
+    if (more) start_one(r);
 }
 
 static void start_one(run *r)
@@ -140,11 +136,11 @@ static int bench_sdk(const char *root, const char *server_js, long calls, long i
                      double *wall, double *cpu)
 {
     char cmd[3 * PATH_MAX + 64];
-    snprintf(cmd, sizeof cmd, "node '%s/bench/bench_mcp_sdk.mjs' '%s/tests/interop/node_modules' '%s' %ld %ld",
-             root, root, server_js, calls, inflight);
+    snprintf(cmd, sizeof cmd,
+             "node '%s/bench/bench_mcp_sdk.mjs' '%s/tests/interop/node_modules' '%s' %ld %ld", root,
+             root, server_js, calls, inflight);
     FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
+    if (!p) return -1;
     char line[1024] = "";
     char *got = fgets(line, sizeof line, p);
     int st = pclose(p);
@@ -181,8 +177,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!root)
-        root = ".";
+    if (!root) root = ".";
     char server_js[PATH_MAX];
     snprintf(server_js, sizeof server_js,
              "%s/tests/interop/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
@@ -200,14 +195,12 @@ int main(int argc, char **argv)
     long ks[] = {1, 64};
     for (int k = 0; k < 2; k++) {
         double sw = 0, sc = 0, nw = 0, nc = 0;
-        if (bench_seer(loop, server_js, calls, ks[k], &sw, &sc) != 0)
-            return 1;
+        if (bench_seer(loop, server_js, calls, ks[k], &sw, &sc) != 0) return 1;
         printf("%-22s %9ld %10.0f %12.1f %14s\n", "seer (C)", ks[k], calls / sw, sc / calls * 1e6,
                "1.0x");
         fflush(stdout);
         if (sdk) {
-            if (bench_sdk(root, server_js, calls, ks[k], &nw, &nc) != 0)
-                return 1;
+            if (bench_sdk(root, server_js, calls, ks[k], &nw, &nc) != 0) return 1;
             char ratio[32];
             snprintf(ratio, sizeof ratio, "%.1fx seer", nc / sc);
             printf("%-22s %9ld %10.0f %12.1f %14s\n", "TypeScript SDK 1.x", ks[k], calls / nw,

@@ -72,8 +72,7 @@ static int wait_call(seer_mcp_client *c, uint64_t id, call_wait *w)
         pthread_mutex_lock(&w->mu);
         int done = w->done;
         pthread_mutex_unlock(&w->mu);
-        if (done)
-            return sig;
+        if (done) return sig;
         struct timespec ts = {0, 50 * 1000 * 1000};
         int s = sigtimedwait(&set, NULL, &ts);
         if (s > 0 && !sig) {
@@ -116,19 +115,15 @@ int seer_cmd_mcp(int argc, char **argv)
     const char *pos[4];
     size_t npos = 0;
     int rc = seer_cli_parse("mcp", mcp_usage, opts, argc, argv, pos, 4, &npos);
-    if (rc == 1)
-        return SEER_EXIT_OK;
-    if (rc)
-        return rc;
-    if (npos < 1)
-        return seer_cli_usage_error("mcp", "missing subcommand: tools or call");
+    if (rc == 1) return SEER_EXIT_OK;
+    if (rc) return rc;
+    if (npos < 1) return seer_cli_usage_error("mcp", "missing subcommand: tools or call");
     int is_call = strcmp(pos[0], "call") == 0;
     if (!is_call && strcmp(pos[0], "tools") != 0)
         return seer_cli_usage_error("mcp", "unknown subcommand '%s' (tools or call)", pos[0]);
     if (npos < 2)
         return seer_cli_usage_error("mcp", "missing SPEC (stdio:COMMAND ARGS... or a URL)");
-    if (is_call && npos < 3)
-        return seer_cli_usage_error("mcp", "missing TOOL for 'call'");
+    if (is_call && npos < 3) return seer_cli_usage_error("mcp", "missing TOOL for 'call'");
     if (!is_call && npos > 2)
         return seer_cli_usage_error("mcp", "unexpected argument '%s' (quote the SPEC)", pos[2]);
     const char *args = is_call && npos > 3 ? pos[3] : "{}";
@@ -192,8 +187,7 @@ int seer_cmd_mcp(int argc, char **argv)
                 fprintf(stderr, "seer mcp: %s\n", w.msg);
                 exit_code = SEER_EXIT_FAIL;
             }
-            if (sig)
-                exit_code = 128 + sig;
+            if (sig) exit_code = 128 + sig;
             cJSON_Delete(w.result);
         }
         pthread_mutex_destroy(&w.mu);

@@ -68,14 +68,13 @@
 #include "pipeline/clock.h"
 #include "pipeline/secrets.h"
 
-const char *const seer_mcp_protocol_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26",
-                                                  NULL};
+const char *const seer_mcp_protocol_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", NULL};
 
-#define NBUCKETS 256u
+#define NBUCKETS        256u
 #define DEFAULT_INIT_MS 30000u
 #define DEFAULT_CALL_MS 60000u
-#define DEFAULT_MAX_MS 600000u
-#define MS 1000000ull
+#define DEFAULT_MAX_MS  600000u
+#define MS              1000000ull
 
 enum { CS_NEW = 0, CS_INIT, CS_READY, CS_FAILED, CS_CLOSING, CS_CLOSED };
 
@@ -84,7 +83,7 @@ struct pending {
     seer_mcp_client *c;
     uint64_t id;
     char *method;
-    cJSON *params;        /* until sent */
+    cJSON *params; /* until sent */
     int with_progress;
     int sent;
     uint32_t timeout_ms;
@@ -93,15 +92,14 @@ struct pending {
     uint32_t progress;
     seer_mcp_reply_fn done;
     void *arg;
-    pending *hnext;       /* hash chain */
+    pending *hnext;         /* hash chain */
     pending *wprev, *wnext; /* handshake wait queue */
     int waiting;
 };
 
 typedef struct stats_atomic {
-    _Atomic uint64_t requests, responses, unmatched, malformed, discarded, notifications,
-        progress, log_messages, list_changed, relists, server_requests, timeouts, cancelled,
-        offloaded;
+    _Atomic uint64_t requests, responses, unmatched, malformed, discarded, notifications, progress,
+        log_messages, list_changed, relists, server_requests, timeouts, cancelled, offloaded;
 } stats_atomic;
 
 struct seer_mcp_client {
@@ -120,7 +118,7 @@ struct seer_mcp_client {
     pending *wait_head, *wait_tail;
     uint64_t init_id;
     int relisting, relist_again;
-    seer_err dead_err;   /* why new requests fail once state >= CS_FAILED */
+    seer_err dead_err; /* why new requests fail once state >= CS_FAILED */
     char dead_msg[384];
 
     /* shared, under mu */
@@ -144,8 +142,7 @@ struct seer_mcp_client {
 
 static uint32_t clamp_timeout(const seer_mcp_client *c, uint32_t ms)
 {
-    if (!ms)
-        ms = c->o.call_timeout_ms;
+    if (!ms) ms = c->o.call_timeout_ms;
     return ms > c->o.max_timeout_ms ? c->o.max_timeout_ms : ms;
 }
 
@@ -159,8 +156,7 @@ static pending **bucket(seer_mcp_client *c, uint64_t id)
 static pending *find(seer_mcp_client *c, uint64_t id)
 {
     for (pending *p = *bucket(c, id); p; p = p->hnext)
-        if (p->id == id)
-            return p;
+        if (p->id == id) return p;
     return NULL;
 }
 
@@ -186,8 +182,7 @@ static void unlink_pending(seer_mcp_client *c, pending *p)
 
 static void pending_free(pending *p)
 {
-    if (!p)
-        return;
+    if (!p) return;
     free(p->method);
     cJSON_Delete(p->params);
     free(p);
@@ -208,8 +203,7 @@ static void complete_reply(pending *p, seer_mcp_reply *r)
     }
     r->progress = p->progress;
     r->elapsed_ns = seer_now_ns() - p->start_ns;
-    if (p->done)
-        p->done(p->arg, r);
+    if (p->done) p->done(p->arg, r);
     cJSON_Delete(r->result);
     free(r->rpc_data);
     pending_free(p);
@@ -255,11 +249,9 @@ static void send_pending(pending *p)
     seer_mcp_client *c = p->c;
     assert(!p->sent);
     if (p->with_progress) {
-        if (!p->params)
-            p->params = cJSON_CreateObject();
+        if (!p->params) p->params = cJSON_CreateObject();
         cJSON *meta = p->params ? cJSON_GetObjectItemCaseSensitive(p->params, "_meta") : NULL;
-        if (p->params && !meta)
-            meta = cJSON_AddObjectToObject(p->params, "_meta");
+        if (p->params && !meta) meta = cJSON_AddObjectToObject(p->params, "_meta");
         if (cJSON_IsObject(meta)) {
             cJSON_DeleteItemFromObjectCaseSensitive(meta, "progressToken");
             cJSON_AddNumberToObject(meta, "progressToken", (double)p->id);
@@ -306,8 +298,7 @@ static void submit_local(seer_mcp_client *c, pending *p)
     p->start_ns = seer_now_ns();
     p->deadline_ns = p->start_ns + (uint64_t)p->timeout_ms * MS;
     p->hard_ns = p->start_ns + (uint64_t)c->o.max_timeout_ms * MS;
-    if (p->deadline_ns > p->hard_ns)
-        p->deadline_ns = p->hard_ns;
+    if (p->deadline_ns > p->hard_ns) p->deadline_ns = p->hard_ns;
     arm(p, p->deadline_ns - p->start_ns);
     if (c->state == CS_READY || p->id == c->init_id) {
         send_pending(p);
@@ -326,11 +317,9 @@ static void submit_local(seer_mcp_client *c, pending *p)
 static void send_cancelled(seer_mcp_client *c, uint64_t id, const char *reason)
 {
     cJSON *params = cJSON_CreateObject();
-    if (!params)
-        return;
+    if (!params) return;
     cJSON_AddNumberToObject(params, "requestId", (double)id);
-    if (reason)
-        cJSON_AddStringToObject(params, "reason", reason);
+    if (reason) cJSON_AddStringToObject(params, "reason", reason);
     send_line(c, seer_rpc_encode_notification("notifications/cancelled", params));
     cJSON_Delete(params);
 }
@@ -352,8 +341,7 @@ static void on_timer(seer_loop *l, void *arg)
     snprintf(reason, sizeof reason, "timed out after %llu ms%s",
              (unsigned long long)((now - p->start_ns) / MS),
              hard ? " (hard maximum)" : " without an answer or progress");
-    if (p->sent && p->id != c->init_id)
-        send_cancelled(c, p->id, reason);
+    if (p->sent && p->id != c->init_id) send_cancelled(c, p->id, reason);
     complete(p, NULL, SEER_ETIMEDOUT, "MCP server '%s': %s %s", c->name, p->method, reason);
 }
 
@@ -374,8 +362,7 @@ static void set_ready(seer_mcp_client *c, seer_err e, const char *msg)
 /* Records why the client can no longer serve requests (first reason wins). */
 static void set_dead(seer_mcp_client *c, seer_err e, const char *msg)
 {
-    if (c->dead_err != SEER_OK)
-        return;
+    if (c->dead_err != SEER_OK) return;
     c->dead_err = e;
     snprintf(c->dead_msg, sizeof c->dead_msg, "%s", msg);
 }
@@ -385,8 +372,7 @@ static void set_dead(seer_mcp_client *c, seer_err e, const char *msg)
 static void fail_client(seer_mcp_client *c, seer_err e, const char *msg)
 {
     set_ready(c, e, msg);
-    if (c->state >= CS_FAILED)
-        return;
+    if (c->state >= CS_FAILED) return;
     set_dead(c, e, msg);
     c->state = CS_FAILED;
     complete_all(c, e, msg);
@@ -396,16 +382,14 @@ static void fail_client(seer_mcp_client *c, seer_err e, const char *msg)
 static int version_supported(const char *v)
 {
     for (const char *const *p = seer_mcp_protocol_versions; *p; p++)
-        if (strcmp(*p, v) == 0)
-            return 1;
+        if (strcmp(*p, v) == 0) return 1;
     return 0;
 }
 
 static const char *static_version(const char *v)
 {
     for (const char *const *p = seer_mcp_protocol_versions; *p; p++)
-        if (strcmp(*p, v) == 0)
-            return *p;
+        if (strcmp(*p, v) == 0) return *p;
     return NULL;
 }
 
@@ -414,8 +398,7 @@ static void on_init_reply(void *arg, seer_mcp_reply *r)
     seer_mcp_client *c = arg;
     char msg[384];
     if (r->err != SEER_OK) {
-        if (c->state >= CS_FAILED)
-            return; /* already failing; complete_all got us here */
+        if (c->state >= CS_FAILED) return; /* already failing; complete_all got us here */
         snprintf(msg, sizeof msg, "MCP server '%.60s': initialize failed: %.280s", c->name,
                  r->errmsg);
         fail_client(c, r->err, msg);
@@ -423,8 +406,8 @@ static void on_init_reply(void *arg, seer_mcp_reply *r)
     }
     const cJSON *pv = cJSON_GetObjectItemCaseSensitive(r->result, "protocolVersion");
     if (!cJSON_IsString(pv)) {
-        snprintf(msg, sizeof msg,
-                 "MCP server '%s': initialize result has no protocolVersion", c->name);
+        snprintf(msg, sizeof msg, "MCP server '%s': initialize result has no protocolVersion",
+                 c->name);
         fail_client(c, SEER_EPROTO, msg);
         return;
     }
@@ -454,8 +437,7 @@ static void on_init_reply(void *arg, seer_mcp_reply *r)
         p->waiting = 0;
         p->wnext = p->wprev = NULL;
         send_pending(p);
-        if (c->state != CS_READY)
-            break; /* a send failure closed us; complete_all took the rest */
+        if (c->state != CS_READY) break; /* a send failure closed us; complete_all took the rest */
     }
     set_ready(c, SEER_OK, "");
 }
@@ -532,8 +514,7 @@ static void list_page(list_job *job, const char *cursor)
     cJSON *params = NULL;
     if (cursor) {
         params = cJSON_CreateObject();
-        if (params)
-            cJSON_AddStringToObject(params, "cursor", cursor);
+        if (params) cJSON_AddStringToObject(params, "cursor", cursor);
     }
     pending *p = pending_new(job->c, "tools/list", params, 0, 0, on_list_reply, job);
     if (!p) {
@@ -550,11 +531,9 @@ static void relist_finish(list_job *job, seer_err e, const char *msg)
     cJSON_Delete(job->acc);
     free(job);
     c->relisting = 0;
-    if (e != SEER_OK)
-        return;
+    if (e != SEER_OK) return;
     BUMP(c, relists);
-    if (c->o.on_tools_changed)
-        c->o.on_tools_changed(c->o.cb_arg);
+    if (c->o.on_tools_changed) c->o.on_tools_changed(c->o.cb_arg);
     if (c->relist_again && c->state == CS_READY) {
         c->relist_again = 0;
         c->relisting = 1;
@@ -598,8 +577,7 @@ static void handle_notification(seer_mcp_client *c, const seer_rpc_msg *m)
         int64_t tok;
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(pa, "progressToken");
         pending *p = seer_rpc_id_int(t, &tok) ? find(c, (uint64_t)tok) : NULL;
-        if (!p || !p->with_progress)
-            return; /* unknown or finished: ignore */
+        if (!p || !p->with_progress) return; /* unknown or finished: ignore */
         BUMP(c, progress);
         p->progress++;
         uint64_t now = seer_now_ns();
@@ -624,16 +602,14 @@ static void handle_notification(seer_mcp_client *c, const seer_rpc_msg *m)
                 text = strdup(data->valuestring);
             else if (data)
                 text = cJSON_PrintUnformatted(data);
-            if (text)
-                seer_secret_redact(text, strlen(text) + 1);
+            if (text) seer_secret_redact(text, strlen(text) + 1);
             c->o.on_log(c->o.cb_arg, cJSON_IsString(lv) ? lv->valuestring : "info",
                         cJSON_IsString(lg) ? lg->valuestring : NULL, text ? text : "");
             free(text);
         }
     } else if (strcmp(m->method, "notifications/tools/list_changed") == 0) {
         BUMP(c, list_changed);
-        if (c->state == CS_READY)
-            start_relist(c);
+        if (c->state == CS_READY) start_relist(c);
     }
     /* others (resources/prompts list_changed, cancelled for server requests
      * we answer at once, ...) need nothing from a tools client */
@@ -647,8 +623,7 @@ static void handle_request(seer_mcp_client *c, const seer_rpc_msg *m)
         return;
     }
     char msg[160];
-    snprintf(msg, sizeof msg, "Method not found: seer's client does not support %.100s",
-             m->method);
+    snprintf(msg, sizeof msg, "Method not found: seer's client does not support %.100s", m->method);
     send_line(c, seer_rpc_encode_error(m->id, SEER_RPC_METHOD_NOT_FOUND, msg, NULL));
 }
 
@@ -671,8 +646,7 @@ static void handle_response(seer_mcp_client *c, seer_rpc_msg *m)
     r.err = SEER_EPROTO;
     r.rpc_error = 1;
     r.rpc_code = m->err_code;
-    if (m->err_data)
-        r.rpc_data = cJSON_PrintUnformatted(m->err_data);
+    if (m->err_data) r.rpc_data = cJSON_PrintUnformatted(m->err_data);
     snprintf(r.errmsg, sizeof r.errmsg, "MCP error %ld: %.300s", m->err_code, m->err_message);
     seer_secret_redact(r.errmsg, sizeof r.errmsg);
     complete_reply(p, &r);
@@ -691,8 +665,7 @@ static void dispatch(seer_mcp_client *c, seer_rpc_msg *m, int valid)
         handle_notification(c, m);
         break;
     case SEER_RPC_REQUEST:
-        if (c->state <= CS_READY)
-            handle_request(c, m);
+        if (c->state <= CS_READY) handle_request(c, m);
         break;
     case SEER_RPC_RESULT:
     case SEER_RPC_ERROR:
@@ -736,8 +709,7 @@ static void offload_done(seer_loop *l, void *arg)
 {
     offload *o = arg;
     (void)l;
-    if (o->c->state < CS_CLOSING)
-        dispatch(o->c, &o->m, o->valid);
+    if (o->c->state < CS_CLOSING) dispatch(o->c, &o->m, o->valid);
     /* else the client is closing or freed by its owner: no callbacks any more */
     offload_release(o);
 }
@@ -778,8 +750,7 @@ static int offload_line(seer_mcp_client *c, const char *line, size_t len)
 static void on_line(void *arg, const char *line, size_t len)
 {
     seer_mcp_client *c = arg;
-    if (c->o.parse_pool && len > c->o.offload_bytes && offload_line(c, line, len))
-        return;
+    if (c->o.parse_pool && len > c->o.offload_bytes && offload_line(c, line, len)) return;
     seer_rpc_msg m;
     int valid = seer_rpc_decode(line, len, &m) == SEER_OK;
     dispatch(c, &m, valid);
@@ -825,8 +796,7 @@ static void cmd_start(seer_loop *l, void *arg)
 {
     seer_mcp_client *c = arg;
     (void)l;
-    if (c->state != CS_NEW)
-        return;
+    if (c->state != CS_NEW) return;
     static const seer_mcp_transport_cb cb = {on_line, on_discard, on_closed};
     seer_error err;
     seer_error_clear(&err);
@@ -845,8 +815,7 @@ static void cmd_start(seer_loop *l, void *arg)
     cJSON *params = cJSON_CreateObject();
     cJSON *caps = params ? cJSON_AddObjectToObject(params, "capabilities") : NULL;
     cJSON *info = params ? cJSON_AddObjectToObject(params, "clientInfo") : NULL;
-    if (params)
-        cJSON_AddStringToObject(params, "protocolVersion", c->want_version);
+    if (params) cJSON_AddStringToObject(params, "protocolVersion", c->want_version);
     if (info) {
         cJSON_AddStringToObject(info, "name", "seer");
         cJSON_AddStringToObject(info, "version", "0.1.0");
@@ -855,8 +824,7 @@ static void cmd_start(seer_loop *l, void *arg)
                                             on_init_reply, c)
                               : NULL;
     if (!p) {
-        if (!caps || !info)
-            cJSON_Delete(params);
+        if (!caps || !info) cJSON_Delete(params);
         fail_client(c, SEER_ENOMEM, "out of memory");
         return;
     }
@@ -891,10 +859,9 @@ static void cmd_cancel(seer_loop *l, void *arg)
     pending *p = find(c, cc->id);
     if (p && p->id != c->init_id) {
         BUMP(c, cancelled);
-        if (p->sent)
-            send_cancelled(c, p->id, cc->reason[0] ? cc->reason : NULL);
-        complete(p, NULL, SEER_ECANCELED, "MCP server '%s': %s cancelled%s%s", c->name,
-                 p->method, cc->reason[0] ? ": " : "", cc->reason);
+        if (p->sent) send_cancelled(c, p->id, cc->reason[0] ? cc->reason : NULL);
+        complete(p, NULL, SEER_ECANCELED, "MCP server '%s': %s cancelled%s%s", c->name, p->method,
+                 cc->reason[0] ? ": " : "", cc->reason);
     }
     free(cc);
 }
@@ -907,8 +874,7 @@ static void cmd_close(seer_loop *l, void *arg)
     snprintf(msg, sizeof msg, "MCP server '%s': client closed", c->name);
     set_ready(c, SEER_ECLOSED, msg);
     set_dead(c, SEER_ECLOSED, msg);
-    if (c->state < CS_CLOSING)
-        c->state = CS_CLOSING;
+    if (c->state < CS_CLOSING) c->state = CS_CLOSING;
     complete_all(c, SEER_ECANCELED, msg);
     if (c->started)
         c->t->ops->close(c->t); /* on_closed follows on a later loop turn, if
@@ -917,8 +883,7 @@ static void cmd_close(seer_loop *l, void *arg)
         c->state = CS_CLOSED;
     /* last access: free waits for this and for transport_closed */
     pthread_mutex_lock(&c->mu);
-    if (!c->started)
-        c->transport_closed = 1;
+    if (!c->started) c->transport_closed = 1;
     c->close_ran = 1;
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
@@ -936,18 +901,12 @@ seer_mcp_client *seer_mcp_client_new(seer_loop *loop, seer_mcp_transport *t,
         seer_error_set(err, SEER_ENOMEM, "out of memory");
         return NULL;
     }
-    if (opts)
-        c->o = *opts;
-    if (!c->o.init_timeout_ms)
-        c->o.init_timeout_ms = DEFAULT_INIT_MS;
-    if (!c->o.call_timeout_ms)
-        c->o.call_timeout_ms = DEFAULT_CALL_MS;
-    if (!c->o.max_timeout_ms)
-        c->o.max_timeout_ms = DEFAULT_MAX_MS;
-    if (c->o.call_timeout_ms > c->o.max_timeout_ms)
-        c->o.call_timeout_ms = c->o.max_timeout_ms;
-    if (!c->o.offload_bytes)
-        c->o.offload_bytes = 64 * 1024;
+    if (opts) c->o = *opts;
+    if (!c->o.init_timeout_ms) c->o.init_timeout_ms = DEFAULT_INIT_MS;
+    if (!c->o.call_timeout_ms) c->o.call_timeout_ms = DEFAULT_CALL_MS;
+    if (!c->o.max_timeout_ms) c->o.max_timeout_ms = DEFAULT_MAX_MS;
+    if (c->o.call_timeout_ms > c->o.max_timeout_ms) c->o.call_timeout_ms = c->o.max_timeout_ms;
+    if (!c->o.offload_bytes) c->o.offload_bytes = 64 * 1024;
     c->name = strdup(c->o.name ? c->o.name : t->ops->kind);
     c->want_version =
         strdup(c->o.protocol_version ? c->o.protocol_version : SEER_MCP_PROTOCOL_LATEST);
@@ -985,8 +944,7 @@ seer_err seer_mcp_client_wait_ready(seer_mcp_client *c, seer_error *err)
     while (!c->ready_done)
         pthread_cond_wait(&c->cv, &c->mu);
     seer_err e = c->ready_err;
-    if (e != SEER_OK)
-        seer_error_set(err, e, "%s", c->ready_msg);
+    if (e != SEER_OK) seer_error_set(err, e, "%s", c->ready_msg);
     pthread_mutex_unlock(&c->mu);
     return e;
 }
@@ -1012,8 +970,7 @@ uint64_t seer_mcp_client_request(seer_mcp_client *c, const char *method, cJSON *
         return id;
     }
     if (seer_loop_post(c->loop, cmd_submit, p, cmd_submit_drop) != SEER_OK) {
-        seer_error_set(err, SEER_ECLOSED, "MCP server '%s': the I/O loop is not running",
-                       c->name);
+        seer_error_set(err, SEER_ECLOSED, "MCP server '%s': the I/O loop is not running", c->name);
         return 0;
     }
     return id;
@@ -1052,15 +1009,12 @@ uint64_t seer_mcp_client_call_tool(seer_mcp_client *c, const char *name, const c
 
 void seer_mcp_client_cancel(seer_mcp_client *c, uint64_t id, const char *reason)
 {
-    if (!c || !id)
-        return;
+    if (!c || !id) return;
     cancel_cmd *cc = calloc(1, sizeof *cc);
-    if (!cc)
-        return;
+    if (!cc) return;
     cc->c = c;
     cc->id = id;
-    if (reason)
-        snprintf(cc->reason, sizeof cc->reason, "%s", reason);
+    if (reason) snprintf(cc->reason, sizeof cc->reason, "%s", reason);
     if (seer_loop_on_thread(c->loop))
         cmd_cancel(c->loop, cc);
     else
@@ -1126,8 +1080,7 @@ seer_err seer_mcp_client_request_sync(seer_mcp_client *c, const char *method, cJ
                                       uint32_t timeout_ms, cJSON **result_out, seer_error *err)
 {
     assert(!seer_loop_on_thread(c->loop));
-    if (result_out)
-        *result_out = NULL;
+    if (result_out) *result_out = NULL;
     seer_err e = seer_mcp_client_wait_ready(c, err);
     if (e != SEER_OK) {
         cJSON_Delete(params);
@@ -1147,11 +1100,9 @@ seer_err seer_mcp_client_call_sync(seer_mcp_client *c, const char *name, const c
                                    uint32_t timeout_ms, cJSON **result_out, seer_error *err)
 {
     assert(!seer_loop_on_thread(c->loop));
-    if (result_out)
-        *result_out = NULL;
+    if (result_out) *result_out = NULL;
     seer_err e = seer_mcp_client_wait_ready(c, err);
-    if (e != SEER_OK)
-        return e;
+    if (e != SEER_OK) return e;
     waiter w;
     waiter_init(&w);
     if (!seer_mcp_client_call_tool(c, name, args_json, timeout_ms, waiter_done, &w, err)) {
@@ -1191,8 +1142,7 @@ seer_err seer_mcp_client_list_tools(seer_mcp_client *c, cJSON **tools_out, seer_
     assert(!seer_loop_on_thread(c->loop) && tools_out);
     *tools_out = NULL;
     seer_err e = seer_mcp_client_wait_ready(c, err);
-    if (e != SEER_OK)
-        return e;
+    if (e != SEER_OK) return e;
     waiter w;
     waiter_init(&w);
     list_job *job = calloc(1, sizeof *job);
@@ -1264,8 +1214,7 @@ const char *seer_mcp_client_name(const seer_mcp_client *c)
 
 static void client_unref(seer_mcp_client *c)
 {
-    if (atomic_fetch_sub(&c->refs, 1) != 1)
-        return;
+    if (atomic_fetch_sub(&c->refs, 1) != 1) return;
     c->t->ops->free(c->t);
     cJSON_Delete(c->tools_cache);
     free(c->server_info);
@@ -1278,8 +1227,7 @@ static void client_unref(seer_mcp_client *c)
 
 void seer_mcp_client_free(seer_mcp_client *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     assert(!seer_loop_on_thread(c->loop));
     if (seer_loop_post(c->loop, cmd_close, c, NULL) == SEER_OK) {
         pthread_mutex_lock(&c->mu);
@@ -1305,8 +1253,7 @@ typedef struct sbuf {
 
 static void sb_add(sbuf *b, const char *s, size_t n)
 {
-    if (b->oom)
-        return;
+    if (b->oom) return;
     if (b->n + n + 1 > b->cap) {
         size_t nc = b->cap ? b->cap * 2 : 256;
         while (nc < b->n + n + 1)
@@ -1326,8 +1273,7 @@ static void sb_add(sbuf *b, const char *s, size_t n)
 
 static void sb_item(sbuf *b, const char *s)
 {
-    if (b->n)
-        sb_add(b, "\n", 1);
+    if (b->n) sb_add(b, "\n", 1);
     sb_add(b, s, strlen(s));
 }
 
@@ -1341,8 +1287,7 @@ seer_tool_result *seer_mcp_tool_result_from_json(const cJSON *result)
 {
     sbuf b = {0};
     seer_tool_result *r = seer_tool_result_new("", 0);
-    if (!r)
-        return NULL;
+    if (!r) return NULL;
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(result, "content");
     const cJSON *item;
     int texts = 0;
@@ -1350,8 +1295,7 @@ seer_tool_result *seer_mcp_tool_result_from_json(const cJSON *result)
     cJSON_ArrayForEach(item, content)
     {
         const char *type = jstr(item, "type");
-        if (!type)
-            continue;
+        if (!type) continue;
         if (strcmp(type, "text") == 0) {
             const char *t = jstr(item, "text");
             sb_item(&b, t ? t : "");
@@ -1383,8 +1327,7 @@ seer_tool_result *seer_mcp_tool_result_from_json(const cJSON *result)
                 sb_add(&b, text, strlen(text));
                 texts++;
             } else if (blob && mime && strncmp(mime, "image/", 6) == 0) {
-                if (seer_tool_result_add_image(r, mime, blob) != SEER_OK)
-                    b.oom = 1;
+                if (seer_tool_result_add_image(r, mime, blob) != SEER_OK) b.oom = 1;
             } else {
                 snprintf(line, sizeof line,
                          "[resource <%.300s> (%.60s), %zu bytes of base64 not shown]",
@@ -1423,20 +1366,16 @@ seer_tool_result *seer_mcp_tool_result_from_reply(const seer_mcp_client *c,
                                                   const seer_mcp_reply *reply)
 {
     (void)c;
-    if (reply->err == SEER_OK)
-        return seer_mcp_tool_result_from_json(reply->result);
-    seer_tool_result *r = seer_tool_result_new(reply->errmsg[0] ? reply->errmsg
-                                                                : seer_strerror(reply->err),
-                                               1);
-    if (r && reply->err == SEER_ECANCELED)
-        r->cancelled = 1;
+    if (reply->err == SEER_OK) return seer_mcp_tool_result_from_json(reply->result);
+    seer_tool_result *r =
+        seer_tool_result_new(reply->errmsg[0] ? reply->errmsg : seer_strerror(reply->err), 1);
+    if (r && reply->err == SEER_ECANCELED) r->cancelled = 1;
     return r;
 }
 
 void seer_mcp_transport_free(seer_mcp_transport *t)
 {
-    if (t && t->ops && t->ops->free)
-        t->ops->free(t);
+    if (t && t->ops && t->ops->free) t->ops->free(t);
 }
 
 /* ---- specs ---------------------------------------------------------------------------------- */

@@ -39,23 +39,23 @@ extern const char *const seer_mcp_protocol_versions[];
 typedef struct seer_mcp_client seer_mcp_client;
 
 typedef struct seer_mcp_client_options {
-    const char *name;          /* the server's name in messages ("everything");
-                                * NULL = the transport kind */
-    uint32_t init_timeout_ms;  /* initialize must answer within; 0 = 30000 */
-    uint32_t call_timeout_ms;  /* default per-request timeout (no answer and no
-                                * progress for this long); 0 = 60000 */
-    uint32_t max_timeout_ms;   /* hard maximum for any request, progress
-                                * included; 0 = 600000 */
+    const char *name;             /* the server's name in messages ("everything");
+                                   * NULL = the transport kind */
+    uint32_t init_timeout_ms;     /* initialize must answer within; 0 = 30000 */
+    uint32_t call_timeout_ms;     /* default per-request timeout (no answer and no
+                                   * progress for this long); 0 = 60000 */
+    uint32_t max_timeout_ms;      /* hard maximum for any request, progress
+                                   * included; 0 = 600000 */
     const char *protocol_version; /* to request; NULL = SEER_MCP_PROTOCOL_LATEST */
-    seer_pool *parse_pool;     /* optional: lines longer than offload_bytes are
-                                * parsed on this pool instead of the I/O loop
-                                * (borrowed; must outlive the client) */
-    size_t offload_bytes;      /* 0 = 64 KiB */
+    seer_pool *parse_pool;        /* optional: lines longer than offload_bytes are
+                                   * parsed on this pool instead of the I/O loop
+                                   * (borrowed; must outlive the client) */
+    size_t offload_bytes;         /* 0 = 64 KiB */
     /* Optional callbacks (loop thread, short).  cb_arg is passed to each. */
     void (*on_log)(void *cb_arg, const char *level, const char *logger, const char *text);
     void (*on_progress)(void *cb_arg, uint64_t request_id, double progress, double total,
                         const char *message); /* total < 0 when unknown */
-    void (*on_tools_changed)(void *cb_arg); /* a re-list after list_changed finished */
+    void (*on_tools_changed)(void *cb_arg);   /* a re-list after list_changed finished */
     void *cb_arg;
 } seer_mcp_client_options;
 
@@ -78,20 +78,20 @@ typedef void (*seer_mcp_reply_fn)(void *arg, seer_mcp_reply *reply);
 
 /* Counters, for tests and diagnostics. */
 typedef struct seer_mcp_client_stats {
-    uint64_t requests;       /* requests sent by us */
-    uint64_t responses;      /* responses matched to a request */
-    uint64_t unmatched;      /* responses to unknown or finished ids (late answers) */
-    uint64_t malformed;      /* lines that were not JSON-RPC (skipped) */
-    uint64_t discarded;      /* lines dropped by the transport (too long) */
-    uint64_t notifications;  /* notifications received */
-    uint64_t progress;       /* notifications/progress matched to a request */
-    uint64_t log_messages;   /* notifications/message */
-    uint64_t list_changed;   /* notifications/tools/list_changed */
-    uint64_t relists;        /* background re-lists completed */
-    uint64_t server_requests;/* requests from the server (ping answered, others -32601) */
-    uint64_t timeouts;       /* requests that timed out */
-    uint64_t cancelled;      /* requests cancelled by us */
-    uint64_t offloaded;      /* long lines parsed on the parse pool */
+    uint64_t requests;        /* requests sent by us */
+    uint64_t responses;       /* responses matched to a request */
+    uint64_t unmatched;       /* responses to unknown or finished ids (late answers) */
+    uint64_t malformed;       /* lines that were not JSON-RPC (skipped) */
+    uint64_t discarded;       /* lines dropped by the transport (too long) */
+    uint64_t notifications;   /* notifications received */
+    uint64_t progress;        /* notifications/progress matched to a request */
+    uint64_t log_messages;    /* notifications/message */
+    uint64_t list_changed;    /* notifications/tools/list_changed */
+    uint64_t relists;         /* background re-lists completed */
+    uint64_t server_requests; /* requests from the server (ping answered, others -32601) */
+    uint64_t timeouts;        /* requests that timed out */
+    uint64_t cancelled;       /* requests cancelled by us */
+    uint64_t offloaded;       /* long lines parsed on the parse pool */
 } seer_mcp_client_stats;
 
 /* Creates a client over transport `t` (taken in every case) and starts

@@ -22,7 +22,7 @@
 static void send_line(void *arg, void *reply_ctx, const char *line, size_t len, int final)
 {
     (void)reply_ctx;
-    (void)final;
+    (void) final;
     if (line) /* NULL + final: a cancelled call, nothing to send */
         seer_mcp_inproc_reply(arg, line, len);
 }
@@ -32,8 +32,7 @@ static void serve_line(void *user, seer_mcp_inproc_conn *conn, const char *line,
     seer_mcp_session *s = seer_mcp_inproc_conn_data(conn);
     if (!s) {
         s = seer_mcp_session_new(user, send_line, conn);
-        if (!s)
-            return; /* out of memory: the client's request times out */
+        if (!s) return; /* out of memory: the client's request times out */
         seer_mcp_inproc_conn_ref(conn);
         seer_mcp_inproc_conn_set_data(conn, s);
     }
@@ -44,8 +43,7 @@ static void serve_close(void *user, seer_mcp_inproc_conn *conn)
 {
     (void)user;
     seer_mcp_session *s = seer_mcp_inproc_conn_data(conn);
-    if (!s)
-        return;
+    if (!s) return;
     seer_mcp_inproc_conn_set_data(conn, NULL);
     seer_mcp_session_close(s);
     seer_mcp_inproc_conn_unref(conn);

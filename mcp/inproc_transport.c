@@ -40,11 +40,11 @@ typedef struct inproc_t inproc_t;
 struct seer_mcp_inproc_conn {
     atomic_int refs;
     pthread_mutex_t mu;
-    int closed;            /* under mu */
-    seer_loop *loop;       /* set at start */
-    inproc_t *t;           /* loop thread only; NULL after close */
+    int closed;      /* under mu */
+    seer_loop *loop; /* set at start */
+    inproc_t *t;     /* loop thread only; NULL after close */
     seer_mcp_inproc_server srv;
-    void *data;            /* the server's, touched only from its callbacks */
+    void *data; /* the server's, touched only from its callbacks */
 };
 
 struct inproc_t {
@@ -66,8 +66,7 @@ void seer_mcp_inproc_conn_ref(seer_mcp_inproc_conn *c)
 
 void seer_mcp_inproc_conn_unref(seer_mcp_inproc_conn *c)
 {
-    if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
-        return;
+    if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -122,8 +121,7 @@ static void conn_actor(seer_actor *self, void *state, seer_msg *m)
         line_buf *lb = m->data;
         c->srv.on_line(c->srv.user, c, lb->bytes, lb->len);
     } else if (m->type == MSG_CLOSE) {
-        if (c->srv.on_close)
-            c->srv.on_close(c->srv.user, c);
+        if (c->srv.on_close) c->srv.on_close(c->srv.user, c);
         seer_actor_stop(self);
     }
 }
@@ -131,8 +129,7 @@ static void conn_actor(seer_actor *self, void *state, seer_msg *m)
 static line_buf *line_copy(const char *line, size_t len)
 {
     line_buf *lb = malloc(sizeof *lb + len + 1);
-    if (!lb)
-        return NULL;
+    if (!lb) return NULL;
     lb->len = len;
     memcpy(lb->bytes, line, len);
     lb->bytes[len] = '\0';
@@ -163,11 +160,9 @@ static seer_err inproc_start(seer_mcp_transport *tp, seer_loop *loop,
 static seer_err inproc_send(seer_mcp_transport *tp, const char *line, size_t len)
 {
     inproc_t *t = (inproc_t *)tp;
-    if (!t->started || t->closing)
-        return SEER_ECLOSED;
+    if (!t->started || t->closing) return SEER_ECLOSED;
     line_buf *lb = line_copy(line, len);
-    if (!lb)
-        return SEER_ENOMEM;
+    if (!lb) return SEER_ENOMEM;
     return seer_actor_post(t->actor, MSG_LINE, 0, lb, free);
 }
 
@@ -189,8 +184,7 @@ static void deliver(seer_loop *l, void *arg)
     delivery *d = arg;
     (void)l;
     inproc_t *t = d->conn->t;
-    if (t && t->cb.on_line)
-        t->cb.on_line(t->cb_arg, d->lb->bytes, d->lb->len);
+    if (t && t->cb.on_line) t->cb.on_line(t->cb_arg, d->lb->bytes, d->lb->len);
     delivery_free(d);
 }
 
@@ -208,8 +202,7 @@ seer_err seer_mcp_inproc_reply(seer_mcp_inproc_conn *c, const char *line, size_t
     d->lb = lb;
     pthread_mutex_lock(&c->mu);
     int closed = c->closed || !c->loop;
-    if (!closed)
-        seer_mcp_inproc_conn_ref(c);
+    if (!closed) seer_mcp_inproc_conn_ref(c);
     pthread_mutex_unlock(&c->mu);
     if (closed) {
         free(d);
@@ -223,15 +216,13 @@ static void report_closed(seer_loop *l, void *arg)
 {
     inproc_t *t = arg;
     (void)l;
-    if (t->cb.on_closed)
-        t->cb.on_closed(t->cb_arg, SEER_OK, "in-process server closed");
+    if (t->cb.on_closed) t->cb.on_closed(t->cb_arg, SEER_OK, "in-process server closed");
 }
 
 static void inproc_close(seer_mcp_transport *tp)
 {
     inproc_t *t = (inproc_t *)tp;
-    if (!t->started || t->closing)
-        return;
+    if (!t->started || t->closing) return;
     t->closing = 1;
     pthread_mutex_lock(&t->conn->mu);
     t->conn->closed = 1;
@@ -245,10 +236,8 @@ static void inproc_close(seer_mcp_transport *tp)
 static void inproc_free(seer_mcp_transport *tp)
 {
     inproc_t *t = (inproc_t *)tp;
-    if (!t)
-        return;
-    if (t->actor)
-        seer_actor_unref(t->actor);
+    if (!t) return;
+    if (t->actor) seer_actor_unref(t->actor);
     seer_mcp_inproc_conn_unref(t->conn);
     free(t);
 }

@@ -65,7 +65,6 @@ void *seer_mcp_inproc_conn_data(const seer_mcp_inproc_conn *conn);
  * server library (then SEER_MCP_HAVE_SERVER is defined for every user of
  * mcp_dep).  Thread-safe. */
 typedef struct seer_mcp_server seer_mcp_server;
-seer_mcp_transport *seer_mcp_inproc_serve(seer_mcp_server *srv, seer_pool *pool,
-                                          seer_error *err);
+seer_mcp_transport *seer_mcp_inproc_serve(seer_mcp_server *srv, seer_pool *pool, seer_error *err);
 
 #endif

@@ -32,8 +32,7 @@ static seer_err invalid(seer_rpc_msg *m, const char *why)
 
 static int valid_id(const cJSON *id)
 {
-    if (cJSON_IsString(id))
-        return id->valuestring != NULL;
+    if (cJSON_IsString(id)) return id->valuestring != NULL;
     if (cJSON_IsNumber(id))
         return isfinite(id->valuedouble) && floor(id->valuedouble) == id->valuedouble;
     return 0;
@@ -43,15 +42,13 @@ seer_err seer_rpc_decode(const char *line, size_t len, seer_rpc_msg *out)
 {
     assert(out);
     memset(out, 0, sizeof *out);
-    if (!line)
-        return invalid(out, "no input");
+    if (!line) return invalid(out, "no input");
     while (len && (line[len - 1] == '\r' || line[len - 1] == '\n'))
         len--;
     size_t i = 0;
     while (i < len && (line[i] == ' ' || line[i] == '\t'))
         i++;
-    if (i == len)
-        return invalid(out, "empty line");
+    if (i == len) return invalid(out, "empty line");
     if (line[i] != '{')
         return invalid(out, line[i] == '[' ? "batches are not supported" : "not a JSON object");
     const char *end = NULL;
@@ -62,10 +59,8 @@ seer_err seer_rpc_decode(const char *line, size_t len, seer_rpc_msg *out)
     }
     out->root = root;
     for (const char *p = end; p && p < line + len; p++)
-        if (*p != ' ' && *p != '\t')
-            return invalid(out, "trailing bytes after the JSON object");
-    if (!cJSON_IsObject(root))
-        return invalid(out, "not a JSON object");
+        if (*p != ' ' && *p != '\t') return invalid(out, "trailing bytes after the JSON object");
+    if (!cJSON_IsObject(root)) return invalid(out, "not a JSON object");
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "jsonrpc");
     if (!cJSON_IsString(ver) || strcmp(ver->valuestring, "2.0") != 0)
         return invalid(out, "missing \"jsonrpc\":\"2.0\"");
@@ -78,8 +73,7 @@ seer_err seer_rpc_decode(const char *line, size_t len, seer_rpc_msg *out)
     if (method) {
         if (!cJSON_IsString(method) || !method->valuestring[0])
             return invalid(out, "method is not a non-empty string");
-        if (result || error)
-            return invalid(out, "a request cannot carry result or error");
+        if (result || error) return invalid(out, "a request cannot carry result or error");
         if (params && !cJSON_IsObject(params) && !cJSON_IsArray(params))
             return invalid(out, "params must be an object or array");
         out->method = method->valuestring;
@@ -88,17 +82,14 @@ seer_err seer_rpc_decode(const char *line, size_t len, seer_rpc_msg *out)
             out->kind = SEER_RPC_NOTIFICATION;
             return SEER_OK;
         }
-        if (!valid_id(id))
-            return invalid(out, "request id must be an integer or a string");
+        if (!valid_id(id)) return invalid(out, "request id must be an integer or a string");
         out->id = id;
         out->kind = SEER_RPC_REQUEST;
         return SEER_OK;
     }
-    if (result && error)
-        return invalid(out, "response has both result and error");
+    if (result && error) return invalid(out, "response has both result and error");
     if (result) {
-        if (!id || !valid_id(id))
-            return invalid(out, "response id must be an integer or a string");
+        if (!id || !valid_id(id)) return invalid(out, "response id must be an integer or a string");
         out->id = id;
         out->result = result;
         out->kind = SEER_RPC_RESULT;
@@ -123,19 +114,16 @@ seer_err seer_rpc_decode(const char *line, size_t len, seer_rpc_msg *out)
 
 void seer_rpc_msg_clear(seer_rpc_msg *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     cJSON_Delete(m->root);
     memset(m, 0, sizeof *m);
 }
 
 int seer_rpc_id_int(const cJSON *id, int64_t *out)
 {
-    if (!cJSON_IsNumber(id) || !isfinite(id->valuedouble))
-        return 0;
+    if (!cJSON_IsNumber(id) || !isfinite(id->valuedouble)) return 0;
     double d = id->valuedouble;
-    if (d < 0 || d > 9007199254740992.0 || floor(d) != d)
-        return 0;
+    if (d < 0 || d > 9007199254740992.0 || floor(d) != d) return 0;
     *out = (int64_t)d;
     return 1;
 }
@@ -162,8 +150,7 @@ static cJSON *envelope(void)
 /* Adds a borrowed reference to item (which must outlive the print). */
 static int add_ref(cJSON *obj, const char *key, const cJSON *item)
 {
-    if (!item)
-        return 1;
+    if (!item) return 1;
     return cJSON_AddItemReferenceToObject(obj, key, (cJSON *)item) ? 1 : 0;
 }
 
@@ -185,25 +172,21 @@ static char *encode_request(cJSON *idv, const char *method, const cJSON *params)
 
 char *seer_rpc_encode_request(int64_t id, const char *method, const cJSON *params)
 {
-    if (id < 0)
-        return NULL;
+    if (id < 0) return NULL;
     return encode_request(cJSON_CreateNumber((double)id), method, params);
 }
 
 char *seer_rpc_encode_request_sid(const char *id, const char *method, const cJSON *params)
 {
-    if (!id)
-        return NULL;
+    if (!id) return NULL;
     return encode_request(cJSON_CreateString(id), method, params);
 }
 
 char *seer_rpc_encode_notification(const char *method, const cJSON *params)
 {
-    if (!method || !*method)
-        return NULL;
+    if (!method || !*method) return NULL;
     cJSON *root = envelope();
-    if (!root)
-        return NULL;
+    if (!root) return NULL;
     if (!cJSON_AddStringToObject(root, "method", method) || !add_ref(root, "params", params)) {
         cJSON_Delete(root);
         return NULL;
@@ -213,19 +196,17 @@ char *seer_rpc_encode_notification(const char *method, const cJSON *params)
 
 char *seer_rpc_encode_result(const cJSON *id, const cJSON *result)
 {
-    if (!valid_id(id))
-        return NULL;
+    if (!valid_id(id)) return NULL;
     cJSON *root = envelope();
-    if (!root)
-        return NULL;
+    if (!root) return NULL;
     cJSON *idc = cJSON_Duplicate(id, 0);
     if (!idc || !cJSON_AddItemToObject(root, "id", idc)) {
         cJSON_Delete(idc);
         cJSON_Delete(root);
         return NULL;
     }
-    int ok = result ? add_ref(root, "result", result)
-                    : cJSON_AddObjectToObject(root, "result") != NULL;
+    int ok =
+        result ? add_ref(root, "result", result) : cJSON_AddObjectToObject(root, "result") != NULL;
     if (!ok) {
         cJSON_Delete(root);
         return NULL;
@@ -235,11 +216,9 @@ char *seer_rpc_encode_result(const cJSON *id, const cJSON *result)
 
 char *seer_rpc_encode_error(const cJSON *id, long code, const char *message, const cJSON *data)
 {
-    if (id && !cJSON_IsNull(id) && !valid_id(id))
-        return NULL;
+    if (id && !cJSON_IsNull(id) && !valid_id(id)) return NULL;
     cJSON *root = envelope();
-    if (!root)
-        return NULL;
+    if (!root) return NULL;
     cJSON *idc = (id && !cJSON_IsNull(id)) ? cJSON_Duplicate(id, 0) : cJSON_CreateNull();
     if (!idc || !cJSON_AddItemToObject(root, "id", idc)) {
         cJSON_Delete(idc);

@@ -43,16 +43,16 @@ typedef enum seer_rpc_kind {
  * owns; seer_rpc_msg_clear frees it. */
 typedef struct seer_rpc_msg {
     seer_rpc_kind kind;
-    cJSON *root;           /* the parsed object (NULL when not JSON) */
-    const cJSON *id;       /* number or string; NULL for notifications and
-                            * for error responses with a null id */
-    const char *method;    /* requests and notifications */
-    const cJSON *params;   /* may be NULL */
-    const cJSON *result;   /* results */
-    long err_code;         /* errors */
+    cJSON *root;             /* the parsed object (NULL when not JSON) */
+    const cJSON *id;         /* number or string; NULL for notifications and
+                              * for error responses with a null id */
+    const char *method;      /* requests and notifications */
+    const cJSON *params;     /* may be NULL */
+    const cJSON *result;     /* results */
+    long err_code;           /* errors */
     const char *err_message; /* errors; never NULL for SEER_RPC_ERROR */
-    const cJSON *err_data; /* errors; may be NULL */
-    char why[96];          /* invalid: what was wrong (no message content) */
+    const cJSON *err_data;   /* errors; may be NULL */
+    char why[96];            /* invalid: what was wrong (no message content) */
 } seer_rpc_msg;
 
 /* Decodes one line (len bytes; need not be NUL-terminated; a trailing '\r'

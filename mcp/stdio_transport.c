@@ -52,10 +52,10 @@
 
 extern char **environ;
 
-#define DEFAULT_MAX_LINE (16u << 20)
-#define DEFAULT_GRACE_MS 2000u
-#define REAP_POLL_MS 20u
-#define READ_CHUNK 65536u
+#define DEFAULT_MAX_LINE  (16u << 20)
+#define DEFAULT_GRACE_MS  2000u
+#define REAP_POLL_MS      20u
+#define READ_CHUNK        65536u
 #define MAX_PENDING_WRITE (64u << 20) /* a child that stops reading gets no more */
 
 enum { ST_RUNNING = 0, ST_STDIN_CLOSED, ST_TERMED, ST_KILLED };
@@ -87,7 +87,7 @@ typedef struct stdio_t {
     int stage;
     int started, finished;
     int close_requested; /* by the client; otherwise an exit is a crash */
-    uint64_t timer;     /* shutdown grace timer */
+    uint64_t timer;      /* shutdown grace timer */
     uint64_t reap_timer; /* polling fallback */
 } stdio_t;
 
@@ -97,8 +97,7 @@ static const seer_mcp_transport_ops stdio_ops;
 
 void seer_mcp_argv_free(char **argv)
 {
-    if (!argv)
-        return;
+    if (!argv) return;
     for (char **p = argv; *p; p++)
         free(*p);
     free(argv);
@@ -140,8 +139,7 @@ char **seer_mcp_argv_split(const char *cmdline, seer_error *err)
                 wl = 0;
                 in_word = 0;
             }
-            if (c == '\0')
-                break;
+            if (c == '\0') break;
             continue;
         }
         in_word = 1;
@@ -181,8 +179,7 @@ static char **strv_dup(const char *const *v)
     while (v[n])
         n++;
     char **out = calloc(n + 1, sizeof *out);
-    if (!out)
-        return NULL;
+    if (!out) return NULL;
     for (size_t i = 0; i < n; i++) {
         out[i] = strdup(v[i]);
         if (!out[i]) {
@@ -212,23 +209,17 @@ seer_mcp_transport *seer_mcp_stdio_new(const seer_mcp_spawn_spec *spec, seer_err
         return NULL;
     }
     stdio_t *s = calloc(1, sizeof *s);
-    if (!s)
-        goto oom;
+    if (!s) goto oom;
     s->base.ops = &stdio_ops;
     s->in_fd = s->out_fd = s->pidfd = -1;
     s->argv = strv_dup(spec->argv);
-    if (!s->argv)
-        goto oom;
-    if (spec->envp && !(s->envp = strv_dup(spec->envp)))
-        goto oom;
-    if (spec->cwd && !(s->cwd = strdup(spec->cwd)))
-        goto oom;
-    if (spec->stderr_path && !(s->stderr_path = strdup(spec->stderr_path)))
-        goto oom;
+    if (!s->argv) goto oom;
+    if (spec->envp && !(s->envp = strv_dup(spec->envp))) goto oom;
+    if (spec->cwd && !(s->cwd = strdup(spec->cwd))) goto oom;
+    if (spec->stderr_path && !(s->stderr_path = strdup(spec->stderr_path))) goto oom;
     if (spec->n_rlimits) {
         s->rl = malloc(spec->n_rlimits * sizeof *s->rl);
-        if (!s->rl)
-            goto oom;
+        if (!s->rl) goto oom;
         memcpy(s->rl, spec->rlimits, spec->n_rlimits * sizeof *s->rl);
         s->n_rl = spec->n_rlimits;
     }
@@ -238,16 +229,14 @@ seer_mcp_transport *seer_mcp_stdio_new(const seer_mcp_spawn_spec *spec, seer_err
     s->pgrp = spec->new_process_group != 0;
     return &s->base;
 oom:
-    if (s)
-        stdio_destroy(s);
+    if (s) stdio_destroy(s);
     seer_error_set(err, SEER_ENOMEM, "out of memory");
     return NULL;
 }
 
 pid_t seer_mcp_stdio_pid(const seer_mcp_transport *t)
 {
-    if (!t || t->ops != &stdio_ops)
-        return 0;
+    if (!t || t->ops != &stdio_ops) return 0;
     return atomic_load(&((const stdio_t *)t)->pid);
 }
 
@@ -269,25 +258,19 @@ static int resolve_exe(const char *argv0, char *const *envp, char *out)
     const char *path = NULL;
     if (envp) {
         for (char *const *e = envp; *e; e++)
-            if (strncmp(*e, "PATH=", 5) == 0)
-                path = *e + 5;
+            if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
     }
-    if (!path)
-        path = getenv("PATH");
-    if (!path)
-        path = "/usr/local/bin:/usr/bin:/bin";
+    if (!path) path = getenv("PATH");
+    if (!path) path = "/usr/local/bin:/usr/bin:/bin";
     int saw_eacces = 0;
     for (const char *p = path;;) {
         const char *colon = strchr(p, ':');
         size_t dl = colon ? (size_t)(colon - p) : strlen(p);
         if (snprintf(out, PATH_MAX, "%.*s/%s", (int)dl, dl ? p : ".", argv0) < PATH_MAX) {
-            if (access(out, X_OK) == 0)
-                return 0;
-            if (errno == EACCES)
-                saw_eacces = 1;
+            if (access(out, X_OK) == 0) return 0;
+            if (errno == EACCES) saw_eacces = 1;
         }
-        if (!colon)
-            break;
+        if (!colon) break;
         p = colon + 1;
     }
     errno = saw_eacces ? EACCES : ENOENT;
@@ -308,8 +291,7 @@ child_exec(const stdio_t *s, const char *exe, int in_rd, int out_wr, int err_fd,
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
-    if (s->pgrp)
-        setpgid(0, 0);
+    if (s->pgrp) setpgid(0, 0);
     int e = 0;
     /* move the fds out of the way first so the dup2s cannot clobber each other */
     if ((in_rd = fcntl(in_rd, F_DUPFD_CLOEXEC, 3)) < 0 ||
@@ -320,13 +302,10 @@ child_exec(const stdio_t *s, const char *exe, int in_rd, int out_wr, int err_fd,
     /* nothing of ours but 0-2 survives exec (fds opened elsewhere in seer
      * without O_CLOEXEC would otherwise leak into a sandboxed server); the
      * report pipe stays open until exec closes it */
-    if (!e)
-        close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
-    if (!e && s->cwd && chdir(s->cwd) != 0)
-        e = errno;
+    if (!e) close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
+    if (!e && s->cwd && chdir(s->cwd) != 0) e = errno;
     for (size_t i = 0; !e && i < s->n_rl; i++)
-        if (setrlimit(s->rl[i].resource, &s->rl[i].limit) != 0)
-            e = errno;
+        if (setrlimit(s->rl[i].resource, &s->rl[i].limit) != 0) e = errno;
     if (!e) {
         execve(exe, s->argv, s->envp ? s->envp : environ);
         e = errno;
@@ -367,8 +346,7 @@ static seer_err stdio_start(seer_mcp_transport *t, seer_loop *loop, const seer_m
 
     char exe[PATH_MAX];
     if (resolve_exe(s->argv[0], s->envp, exe) != 0)
-        return seer_error_set(err, SEER_ESPAWN, "cannot run '%s': %s", s->argv[0],
-                              strerror(errno));
+        return seer_error_set(err, SEER_ESPAWN, "cannot run '%s': %s", s->argv[0], strerror(errno));
     int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, rep[2] = {-1, -1}, err_fd = -1;
     seer_err rc = SEER_OK;
     if (pipe2(in_p, O_CLOEXEC) || pipe2(out_p, O_CLOEXEC) || pipe2(rep, O_CLOEXEC)) {
@@ -378,8 +356,7 @@ static seer_err stdio_start(seer_mcp_transport *t, seer_loop *loop, const seer_m
     const char *log = s->stderr_path ? s->stderr_path : "/dev/null";
     err_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (err_fd < 0) {
-        rc = seer_error_set(err, SEER_EIO, "cannot open server log %s: %s", log,
-                            strerror(errno));
+        rc = seer_error_set(err, SEER_EIO, "cannot open server log %s: %s", log, strerror(errno));
         goto out;
     }
     pid_t pid = fork();
@@ -387,8 +364,7 @@ static seer_err stdio_start(seer_mcp_transport *t, seer_loop *loop, const seer_m
         rc = seer_error_set(err, SEER_ESPAWN, "fork failed: %s", strerror(errno));
         goto out;
     }
-    if (pid == 0)
-        child_exec(s, exe, in_p[0], out_p[1], err_fd, rep[1]);
+    if (pid == 0) child_exec(s, exe, in_p[0], out_p[1], err_fd, rep[1]);
     close_fd(&rep[1]);
     int child_errno = 0;
     ssize_t r;
@@ -416,10 +392,8 @@ static seer_err stdio_start(seer_mcp_transport *t, seer_loop *loop, const seer_m
     s->pidfd = pidfd_open(pid, 0);
     if (s->pidfd >= 0 && seer_loop_watch(loop, s->pidfd, SEER_IO_READ, on_pidfd, s) != SEER_OK)
         close_fd(&s->pidfd);
-    if (s->pidfd < 0)
-        s->reap_timer = seer_loop_timer(loop, REAP_POLL_MS, reap_poll, s, NULL);
-    if (s->out_fd < 0)
-        begin_shutdown(s); /* could not watch: shut down at once, report on exit */
+    if (s->pidfd < 0) s->reap_timer = seer_loop_timer(loop, REAP_POLL_MS, reap_poll, s, NULL);
+    if (s->out_fd < 0) begin_shutdown(s); /* could not watch: shut down at once, report on exit */
 out:
     close_fd(&in_p[0]);
     close_fd(&in_p[1]);
@@ -438,16 +412,13 @@ static void deliver_lines(stdio_t *s)
 {
     size_t start = 0;
     for (size_t i = s->scanned; i < s->rlen; i++) {
-        if (s->rbuf[i] != '\n')
-            continue;
+        if (s->rbuf[i] != '\n') continue;
         if (s->discarding) {
             s->discarding = 0;
         } else if (!s->finished && s->cb.on_line) {
             size_t len = i - start;
-            if (len && s->rbuf[start + len - 1] == '\r')
-                len--;
-            if (len)
-                s->cb.on_line(s->cb_arg, s->rbuf + start, len);
+            if (len && s->rbuf[start + len - 1] == '\r') len--;
+            if (len) s->cb.on_line(s->cb_arg, s->rbuf + start, len);
         }
         start = i + 1;
     }
@@ -476,8 +447,7 @@ static int read_some(stdio_t *s)
             while (ncap - s->rlen < READ_CHUNK)
                 ncap *= 2;
             char *nb = realloc(s->rbuf, ncap);
-            if (!nb)
-                return 1; /* out of memory: treat as a broken stream */
+            if (!nb) return 1; /* out of memory: treat as a broken stream */
             s->rbuf = nb;
             s->rcap = ncap;
         }
@@ -487,10 +457,8 @@ static int read_some(stdio_t *s)
             deliver_lines(s);
             continue;
         }
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return 0;
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
         return 1;
     }
     return 0; /* fairness: come back on the next loop turn */
@@ -521,8 +489,7 @@ static void on_out(seer_loop *l, int fd, unsigned ev, void *arg)
 static void stop_writing(stdio_t *s)
 {
     if (s->in_fd >= 0) {
-        if (s->in_watched)
-            seer_loop_unwatch(s->loop, s->in_fd);
+        if (s->in_watched) seer_loop_unwatch(s->loop, s->in_fd);
         s->in_watched = 0;
         close_fd(&s->in_fd);
     }
@@ -540,10 +507,8 @@ static int flush_out(stdio_t *s)
             off += (size_t)w;
             continue;
         }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
         return -1;
     }
     memmove(s->wbuf, s->wbuf + off, s->wlen - off);
@@ -563,8 +528,7 @@ static void on_in(seer_loop *l, int fd, unsigned ev, void *arg)
     if (r == 0 && s->in_watched) {
         seer_loop_unwatch(l, s->in_fd);
         s->in_watched = 0;
-        if (s->stage != ST_RUNNING)
-            close_fd(&s->in_fd); /* shutdown was waiting for the flush */
+        if (s->stage != ST_RUNNING) close_fd(&s->in_fd); /* shutdown was waiting for the flush */
     }
 }
 
@@ -572,8 +536,7 @@ static seer_err stdio_send(seer_mcp_transport *t, const char *line, size_t len)
 {
     stdio_t *s = (stdio_t *)t;
     assert(seer_loop_on_thread(s->loop));
-    if (s->stage != ST_RUNNING || s->in_fd < 0 || s->finished)
-        return SEER_ECLOSED;
+    if (s->stage != ST_RUNNING || s->in_fd < 0 || s->finished) return SEER_ECLOSED;
     if (s->wlen + len + 1 > MAX_PENDING_WRITE)
         return SEER_EFULL; /* the request fails; the server is not reading */
     if (s->wcap - s->wlen < len + 1) {
@@ -581,16 +544,14 @@ static seer_err stdio_send(seer_mcp_transport *t, const char *line, size_t len)
         while (ncap - s->wlen < len + 1)
             ncap *= 2;
         char *nb = realloc(s->wbuf, ncap);
-        if (!nb)
-            return SEER_ENOMEM;
+        if (!nb) return SEER_ENOMEM;
         s->wbuf = nb;
         s->wcap = ncap;
     }
     memcpy(s->wbuf + s->wlen, line, len);
     s->wbuf[s->wlen + len] = '\n';
     s->wlen += len + 1;
-    if (s->in_watched)
-        return SEER_OK; /* already waiting for room */
+    if (s->in_watched) return SEER_OK; /* already waiting for room */
     int r = flush_out(s);
     if (r < 0) {
         stop_writing(s); /* the child is gone; its exit will be reported */
@@ -605,16 +566,14 @@ static seer_err stdio_send(seer_mcp_transport *t, const char *line, size_t len)
 
 static void signal_child(stdio_t *s, int sig)
 {
-    if (s->pid > 0)
-        kill(s->pgrp ? -s->pid : s->pid, sig);
+    if (s->pid > 0) kill(s->pgrp ? -s->pid : s->pid, sig);
 }
 
 static void grace_timer(seer_loop *l, void *arg)
 {
     stdio_t *s = arg;
     s->timer = 0;
-    if (s->finished)
-        return;
+    if (s->finished) return;
     if (s->stage == ST_STDIN_CLOSED) {
         s->stage = ST_TERMED;
         signal_child(s, SIGTERM);
@@ -627,13 +586,11 @@ static void grace_timer(seer_loop *l, void *arg)
 
 static void begin_shutdown(stdio_t *s)
 {
-    if (s->stage != ST_RUNNING || s->finished)
-        return;
+    if (s->stage != ST_RUNNING || s->finished) return;
     s->stage = ST_STDIN_CLOSED;
     if (s->in_fd >= 0) {
         int r = s->in_watched ? 1 : flush_out(s);
-        if (r != 1)
-            stop_writing(s); /* everything went (or cannot go): EOF for the child now */
+        if (r != 1) stop_writing(s); /* everything went (or cannot go): EOF for the child now */
         /* else on_in closes it after the last byte */
     }
     s->timer = seer_loop_timer(s->loop, s->term_ms, grace_timer, s, NULL);
@@ -642,8 +599,7 @@ static void begin_shutdown(stdio_t *s)
 static void stdio_close(seer_mcp_transport *t)
 {
     stdio_t *s = (stdio_t *)t;
-    if (!s->started || s->finished)
-        return;
+    if (!s->started || s->finished) return;
     s->close_requested = 1;
     begin_shutdown(s);
 }
@@ -664,10 +620,8 @@ static void finish(stdio_t *s, int status)
         seer_loop_unwatch(s->loop, s->pidfd);
         close_fd(&s->pidfd);
     }
-    if (s->timer)
-        seer_loop_timer_cancel(s->loop, s->timer);
-    if (s->reap_timer)
-        seer_loop_timer_cancel(s->loop, s->reap_timer);
+    if (s->timer) seer_loop_timer_cancel(s->loop, s->timer);
+    if (s->reap_timer) seer_loop_timer_cancel(s->loop, s->reap_timer);
     s->timer = s->reap_timer = 0;
     char msg[128];
     if (WIFEXITED(status))
@@ -678,8 +632,7 @@ static void finish(stdio_t *s, int status)
     else
         snprintf(msg, sizeof msg, "server ended");
     /* last action: the client may free us as soon as it knows */
-    if (s->cb.on_closed)
-        s->cb.on_closed(s->cb_arg, crashed ? SEER_EIO : SEER_OK, msg);
+    if (s->cb.on_closed) s->cb.on_closed(s->cb_arg, crashed ? SEER_EIO : SEER_OK, msg);
 }
 
 static int try_reap(stdio_t *s)
@@ -708,15 +661,13 @@ static void reap_poll(seer_loop *l, void *arg)
 {
     stdio_t *s = arg;
     s->reap_timer = 0;
-    if (!try_reap(s))
-        s->reap_timer = seer_loop_timer(l, REAP_POLL_MS, reap_poll, s, NULL);
+    if (!try_reap(s)) s->reap_timer = seer_loop_timer(l, REAP_POLL_MS, reap_poll, s, NULL);
 }
 
 static void stdio_free(seer_mcp_transport *t)
 {
     stdio_t *s = (stdio_t *)t;
-    if (!s)
-        return;
+    if (!s) return;
     if (s->started && !s->finished && s->pid > 0) {
         /* the loop is gone (its watches and timers were dropped): end the
          * child synchronously so that no zombie is left */

@@ -24,26 +24,26 @@
 #include "mcp/transport.h"
 
 typedef struct seer_mcp_rlimit {
-    int resource;       /* RLIMIT_AS, RLIMIT_NPROC, RLIMIT_CPU, ... */
+    int resource; /* RLIMIT_AS, RLIMIT_NPROC, RLIMIT_CPU, ... */
     struct rlimit limit;
 } seer_mcp_rlimit;
 
 /* What to run.  Everything is borrowed by seer_mcp_stdio_new, which copies
  * what it keeps. */
 typedef struct seer_mcp_spawn_spec {
-    const char *const *argv;   /* NULL-terminated; argv[0] is looked up in PATH
-                                * when it has no '/' */
-    const char *const *envp;   /* NULL-terminated, or NULL to inherit environ */
-    const char *cwd;           /* NULL = inherit */
+    const char *const *argv; /* NULL-terminated; argv[0] is looked up in PATH
+                              * when it has no '/' */
+    const char *const *envp; /* NULL-terminated, or NULL to inherit environ */
+    const char *cwd;         /* NULL = inherit */
     const seer_mcp_rlimit *rlimits;
     size_t n_rlimits;
-    const char *stderr_path;   /* child's stderr, appended (created 0600);
-                                * NULL = /dev/null */
-    size_t max_line;           /* longest accepted line; 0 = 16 MiB */
-    uint32_t term_grace_ms;    /* stdin closed -> SIGTERM; 0 = 2000 */
-    uint32_t kill_grace_ms;    /* SIGTERM -> SIGKILL; 0 = 2000 */
-    int new_process_group;     /* put the child in its own process group and
-                                * signal the whole group at shutdown */
+    const char *stderr_path; /* child's stderr, appended (created 0600);
+                              * NULL = /dev/null */
+    size_t max_line;         /* longest accepted line; 0 = 16 MiB */
+    uint32_t term_grace_ms;  /* stdin closed -> SIGTERM; 0 = 2000 */
+    uint32_t kill_grace_ms;  /* SIGTERM -> SIGKILL; 0 = 2000 */
+    int new_process_group;   /* put the child in its own process group and
+                              * signal the whole group at shutdown */
 } seer_mcp_spawn_spec;
 
 /* Creates a stdio transport for spec (copied; nothing is spawned until the

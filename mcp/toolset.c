@@ -60,16 +60,14 @@ static uint32_t fnv1a(const char *s)
 static int taken(char **out, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
-        if (out[i] && strcmp(out[i], name) == 0)
-            return 1;
+        if (out[i] && strcmp(out[i], name) == 0) return 1;
     return 0;
 }
 
 seer_err seer_mcp_map_tool_names(const char *const *names, size_t n, char ***out_p)
 {
     char **out = calloc(n ? n : 1, sizeof *out);
-    if (!out)
-        return SEER_ENOMEM;
+    if (!out) return SEER_ENOMEM;
     /* pass 1: names that are valid as they are keep them */
     for (size_t i = 0; i < n; i++)
         if (seer_tool_name_valid(names[i]) && !taken(out, n, names[i]) &&
@@ -77,13 +75,11 @@ seer_err seer_mcp_map_tool_names(const char *const *names, size_t n, char ***out
             goto oom;
     /* pass 2: the others are mapped, hashed when too long or colliding */
     for (size_t i = 0; i < n; i++) {
-        if (out[i])
-            continue;
+        if (out[i]) continue;
         const char *src = names[i] ? names[i] : "";
         size_t len = strlen(src);
         char *m = malloc(len + 16);
-        if (!m)
-            goto oom;
+        if (!m) goto oom;
         for (size_t k = 0; k < len; k++)
             m[k] = valid_char(src[k]) ? src[k] : '_';
         m[len] = '\0';
@@ -104,8 +100,7 @@ oom:
 
 static void free_names(char **v, size_t n)
 {
-    if (!v)
-        return;
+    if (!v) return;
     for (size_t i = 0; i < n; i++)
         free(v[i]);
     free(v);
@@ -120,16 +115,14 @@ static seer_err mcp_list(seer_toolset *base, seer_tool_def **out, size_t *n_out,
     *n_out = 0;
     cJSON *tools = NULL;
     seer_err e = seer_mcp_client_list_tools(ts->c, &tools, err);
-    if (e != SEER_OK)
-        return e;
+    if (e != SEER_OK) return e;
     size_t n = (size_t)cJSON_GetArraySize(tools);
     const char **names = calloc(n ? n : 1, sizeof *names);
     char **orig = calloc(n ? n : 1, sizeof *orig);
     seer_tool_def *defs = calloc(n ? n : 1, sizeof *defs);
     char **exposed = NULL;
     size_t k = 0;
-    if (!names || !orig || !defs)
-        goto oom;
+    if (!names || !orig || !defs) goto oom;
     const cJSON *t;
     cJSON_ArrayForEach(t, tools)
     {
@@ -137,18 +130,15 @@ static seer_err mcp_list(seer_toolset *base, seer_tool_def **out, size_t *n_out,
         if (!cJSON_IsString(nm) || !nm->valuestring[0])
             continue; /* a tool without a name cannot be called */
         names[k] = nm->valuestring;
-        if (!(orig[k] = strdup(nm->valuestring)))
-            goto oom;
+        if (!(orig[k] = strdup(nm->valuestring))) goto oom;
         k++;
     }
-    if (seer_mcp_map_tool_names(names, k, &exposed) != SEER_OK)
-        goto oom;
+    if (seer_mcp_map_tool_names(names, k, &exposed) != SEER_OK) goto oom;
     size_t d = 0;
     cJSON_ArrayForEach(t, tools)
     {
         const cJSON *nm = cJSON_GetObjectItemCaseSensitive(t, "name");
-        if (!cJSON_IsString(nm) || !nm->valuestring[0])
-            continue;
+        if (!cJSON_IsString(nm) || !nm->valuestring[0]) continue;
         const cJSON *desc = cJSON_GetObjectItemCaseSensitive(t, "description");
         const cJSON *title = cJSON_GetObjectItemCaseSensitive(t, "title");
         const cJSON *schema = cJSON_GetObjectItemCaseSensitive(t, "inputSchema");
@@ -159,8 +149,7 @@ static seer_err mcp_list(seer_toolset *base, seer_tool_def **out, size_t *n_out,
         defs[d].schema_json = cJSON_IsObject(schema) ? cJSON_PrintUnformatted(schema)
                                                      : strdup("{\"type\":\"object\"}");
         d++;
-        if (!defs[d - 1].name || !defs[d - 1].description || !defs[d - 1].schema_json)
-            goto oom;
+        if (!defs[d - 1].name || !defs[d - 1].description || !defs[d - 1].schema_json) goto oom;
     }
     assert(d == k);
     pthread_mutex_lock(&ts->mu);
@@ -195,8 +184,7 @@ static void on_call_done(void *arg, seer_mcp_reply *reply)
 {
     call_ctx *cc = arg;
     seer_tool_result *r = seer_mcp_tool_result_from_reply(NULL, reply);
-    if (!r)
-        r = seer_tool_result_errorf("out of memory converting an MCP tool result");
+    if (!r) r = seer_tool_result_errorf("out of memory converting an MCP tool result");
     if (r) {
         r->elapsed_ns = reply->elapsed_ns;
         seer_actor_post(cc->reply_to, SEER_MSG_TOOL_RESULT, cc->tag, r, seer_tool_result_free);
@@ -250,8 +238,7 @@ static void mcp_cancel(seer_toolset *base, uint64_t call_id)
 static void mcp_free(seer_toolset *base)
 {
     mcp_ts *ts = (mcp_ts *)base;
-    if (ts->owns)
-        seer_mcp_client_free(ts->c);
+    if (ts->owns) seer_mcp_client_free(ts->c);
     free_names(ts->exposed, ts->n);
     free_names(ts->original, ts->n);
     pthread_mutex_destroy(&ts->mu);
@@ -286,8 +273,7 @@ seer_toolset *seer_mcp_toolset_new(const char *name, seer_mcp_client *c, int tak
 
 seer_mcp_client *seer_mcp_toolset_client(seer_toolset *base)
 {
-    if (!base || base->vt != &mcp_vt)
-        return NULL;
+    if (!base || base->vt != &mcp_vt) return NULL;
     return ((mcp_ts *)base)->c;
 }
 
@@ -295,18 +281,15 @@ seer_toolset *seer_mcp_toolset_from_spec(seer_loop *loop, const char *name, cons
                                          const char *stderr_log, seer_error *err)
 {
     seer_mcp_transport *t = seer_mcp_transport_from_spec(spec, stderr_log, err);
-    if (!t)
-        return NULL;
+    if (!t) return NULL;
     seer_mcp_client_options o = {.name = name};
     seer_mcp_client *c = seer_mcp_client_new(loop, t, &o, err);
-    if (!c)
-        return NULL;
+    if (!c) return NULL;
     if (seer_mcp_client_wait_ready(c, err) != SEER_OK) {
         seer_mcp_client_free(c);
         return NULL;
     }
     seer_toolset *ts = seer_mcp_toolset_new(name, c, 1, 0, err);
-    if (!ts)
-        seer_mcp_client_free(c);
+    if (!ts) seer_mcp_client_free(c);
     return ts;
 }

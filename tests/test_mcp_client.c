@@ -233,14 +233,12 @@ static void fake_call(fake *f, const cJSON *id, const cJSON *params)
         struct dirent *de;
         while (d && (de = readdir(d))) {
             int fd = atoi(de->d_name);
-            if (de->d_name[0] == '.' || fd <= 2 || fd == dirfd(d))
-                continue;
+            if (de->d_name[0] == '.' || fd <= 2 || fd == dirfd(d)) continue;
             char one[16];
             snprintf(one, sizeof one, "%d ", fd);
             strncat(list, one, sizeof list - strlen(list) - 1);
         }
-        if (d)
-            closedir(d);
+        if (d) closedir(d);
         respond(id, text_result(list));
     } else if (strcmp(name, "stderr") == 0) {
         fprintf(stderr, "fake server log line: not protocol {\"jsonrpc\":\"2.0\"}\n");
@@ -257,8 +255,7 @@ static int fake_server(const char *mode)
 {
     fake f = {.mode = mode};
     int ignore_eof = strstr(mode, "ignore-eof") != NULL;
-    if (ignore_eof)
-        signal(SIGTERM, SIG_IGN);
+    if (ignore_eof) signal(SIGTERM, SIG_IGN);
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -308,8 +305,7 @@ static int fake_server(const char *mode)
             } else {
                 cJSON_AddItemToArray(tools, tool("hold"));
                 cJSON_AddItemToArray(tools, tool("release"));
-                if (f.changed)
-                    cJSON_AddItemToArray(tools, tool("added"));
+                if (f.changed) cJSON_AddItemToArray(tools, tool("added"));
             }
             respond(m.id, r);
         } else if (m.kind == SEER_RPC_REQUEST && strcmp(m.method, "tools/call") == 0) {
@@ -402,16 +398,14 @@ static seer_mcp_client *spawn_fake(env *e, const fake_opts *fo, pid_t *pid_out)
         *pid_out = 0;
         for (int i = 0; i < 3000 && !*pid_out; i++) {
             *pid_out = seer_mcp_stdio_pid(t);
-            if (!*pid_out)
-                usleep(2000);
+            if (!*pid_out) usleep(2000);
         }
         assert_true(*pid_out > 0);
     }
     return c;
 }
 
-static char *call_text(seer_mcp_client *c, const char *tool_name, const char *args,
-                       seer_err want)
+static char *call_text(seer_mcp_client *c, const char *tool_name, const char *args, seer_err want)
 {
     cJSON *res = NULL;
     seer_error err;
@@ -420,8 +414,7 @@ static char *call_text(seer_mcp_client *c, const char *tool_name, const char *ar
     if (rc != want)
         fail_msg("%s: got %s (%s), wanted %s", tool_name, seer_strerror(rc), err.msg,
                  seer_strerror(want));
-    if (rc != SEER_OK)
-        return strdup(err.msg);
+    if (rc != SEER_OK) return strdup(err.msg);
     seer_tool_result *r = seer_mcp_tool_result_from_json(res);
     char *s = strdup(r->content);
     seer_tool_result_free(r);
@@ -494,8 +487,7 @@ static uint64_t start_call(seer_mcp_client *c, collector *col, int i, const char
     ref->i = i;
     seer_error err;
     uint64_t id = seer_mcp_client_call_tool(c, name, args, timeout_ms, on_reply, ref, &err);
-    if (!id)
-        fail_msg("call %s failed at once: %s", name, err.msg);
+    if (!id) fail_msg("call %s failed at once: %s", name, err.msg);
     return id;
 }
 
@@ -506,12 +498,10 @@ static void wait_slot(collector *col, int i)
     until.tv_sec += 60;
     pthread_mutex_lock(&col->mu);
     while (!col->s[i].done)
-        if (pthread_cond_timedwait(&col->cv, &col->mu, &until) != 0)
-            break;
+        if (pthread_cond_timedwait(&col->cv, &col->mu, &until) != 0) break;
     int done = col->s[i].done;
     pthread_mutex_unlock(&col->mu);
-    if (!done)
-        fail_msg("reply %d never came", i);
+    if (!done) fail_msg("reply %d never came", i);
 }
 
 static void stats(seer_mcp_client *c, seer_mcp_client_stats *s)
@@ -545,11 +535,11 @@ static void t_handshake_noise_and_echo(void **st)
     free(s);
     seer_mcp_client_stats cs;
     stats(c, &cs);
-    assert_true(cs.log_messages >= 1);  /* before the initialize response */
-    assert_true(cs.malformed >= 1);     /* "this is not json" */
-    assert_true(cs.unmatched >= 1);     /* the answer to id 999 */
+    assert_true(cs.log_messages >= 1); /* before the initialize response */
+    assert_true(cs.malformed >= 1);    /* "this is not json" */
+    assert_true(cs.unmatched >= 1);    /* the answer to id 999 */
     assert_true(cs.notifications >= 2);
-    assert_int_equal(cs.progress, 0);   /* unknown token: ignored */
+    assert_int_equal(cs.progress, 0); /* unknown token: ignored */
     /* a bad arguments string never leaves the client */
     assert_int_equal(seer_mcp_client_call_tool(c, "echo", "[1]", 0, on_reply, NULL, &err), 0);
     assert_int_equal(err.code, SEER_EINVAL);
@@ -913,8 +903,7 @@ static void t_list_changed(void **st)
     seer_mcp_client_stats cs;
     for (int i = 0; i < 3000; i++) {
         stats(c, &cs);
-        if (cs.relists >= 1)
-            break;
+        if (cs.relists >= 1) break;
         usleep(10000);
     }
     assert_int_equal(cs.list_changed, 1);
@@ -983,8 +972,7 @@ static void t_long_lines_parsed_on_pool(void **st)
      * followed it (lines parsed on the pool are not ordered with the rest) */
     for (int i = 0; i < 3000; i++) {
         stats(c, &cs);
-        if (cs.malformed > malformed)
-            break;
+        if (cs.malformed > malformed) break;
         usleep(2000);
     }
     assert_int_equal(cs.offloaded, 2);
@@ -1087,8 +1075,7 @@ static void twait(tcollector *tc, int n)
     until.tv_sec += 60;
     pthread_mutex_lock(&tc->mu);
     while (tc->n < n)
-        if (pthread_cond_timedwait(&tc->cv, &tc->mu, &until) != 0)
-            break;
+        if (pthread_cond_timedwait(&tc->cv, &tc->mu, &until) != 0) break;
     pthread_mutex_unlock(&tc->mu);
     assert_true(tc->n >= n);
 }
@@ -1110,8 +1097,7 @@ static void t_toolset_adapter(void **st)
     int saw_dotted = 0;
     for (size_t i = 0; i < n; i++) {
         assert_true(seer_tool_name_valid(defs[i].name));
-        if (strcmp(defs[i].name, "dotted_name") == 0)
-            saw_dotted = 1;
+        if (strcmp(defs[i].name, "dotted_name") == 0) saw_dotted = 1;
         assert_non_null(strstr(defs[i].schema_json, "\"object\""));
     }
     assert_true(saw_dotted);
@@ -1218,8 +1204,9 @@ static void srv_line(void *user, seer_mcp_inproc_conn *conn, const char *line, s
         return;
     }
     if (m.kind == SEER_RPC_REQUEST && strcmp(m.method, "initialize") == 0) {
-        cJSON *r = cJSON_Parse("{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{\"tools\":{}},"
-                               "\"serverInfo\":{\"name\":\"inproc\",\"version\":\"0\"}}");
+        cJSON *r =
+            cJSON_Parse("{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{\"tools\":{}},"
+                        "\"serverInfo\":{\"name\":\"inproc\",\"version\":\"0\"}}");
         /* a server ping before the answer: the client must answer it */
         reply_json(conn, strdup("{\"jsonrpc\":\"2.0\",\"id\":\"p1\",\"method\":\"ping\"}"));
         reply_json(conn, seer_rpc_encode_result(m.id, r));
@@ -1299,8 +1286,9 @@ static void add_tool_fn(void *user, seer_mcp_call *call, const cJSON *args)
 {
     (void)user;
     char buf[64];
-    snprintf(buf, sizeof buf, "%g", cJSON_GetObjectItem(args, "a")->valuedouble +
-                                        cJSON_GetObjectItem(args, "b")->valuedouble);
+    snprintf(buf, sizeof buf, "%g",
+             cJSON_GetObjectItem(args, "a")->valuedouble +
+                 cJSON_GetObjectItem(args, "b")->valuedouble);
     seer_mcp_call_complete(call, seer_tool_result_new(buf, 0));
 }
 #endif
@@ -1395,14 +1383,15 @@ static void t_cli(void **st)
     assert_true(cJSON_IsArray(tools));
     assert_int_equal(cJSON_GetArraySize(tools), 5); /* both pages */
     cJSON_Delete(tools);
-    snprintf(cmd, sizeof cmd, "'%s' mcp tools 'stdio:%s --fake-server plain' 2>&1 >/dev/null",
-             seer, self_path);
+    snprintf(cmd, sizeof cmd, "'%s' mcp tools 'stdio:%s --fake-server plain' 2>&1 >/dev/null", seer,
+             self_path);
     assert_int_equal(run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "server log [info] fake: starting"));
 
-    snprintf(cmd, sizeof cmd,
-             "'%s' mcp call 'stdio:%s --fake-server plain' echo '{\"message\":\"cli hi\"}' 2>/dev/null",
-             seer, self_path);
+    snprintf(
+        cmd, sizeof cmd,
+        "'%s' mcp call 'stdio:%s --fake-server plain' echo '{\"message\":\"cli hi\"}' 2>/dev/null",
+        seer, self_path);
     assert_int_equal(run(cmd, out, sizeof out), 0);
     cJSON *res = cJSON_Parse(out);
     assert_non_null(res);
@@ -1412,8 +1401,8 @@ static void t_cli(void **st)
     cJSON_Delete(res);
 
     /* an isError result is printed and exits 1 */
-    snprintf(cmd, sizeof cmd, "'%s' mcp call 'stdio:%s --fake-server plain' tool_error 2>&1",
-             seer, self_path);
+    snprintf(cmd, sizeof cmd, "'%s' mcp call 'stdio:%s --fake-server plain' tool_error 2>&1", seer,
+             self_path);
     assert_int_equal(run(cmd, out, sizeof out), 1);
     assert_non_null(strstr(out, "it broke"));
     /* a crashed server exits 1 and says so */
@@ -1430,8 +1419,8 @@ static void t_cli(void **st)
     assert_int_equal(run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "status=143"));
     /* usage errors: exit 2, naming the problem */
-    snprintf(cmd, sizeof cmd, "'%s' mcp call 'stdio:%s --fake-server plain' echo '[1]' 2>&1",
-             seer, self_path);
+    snprintf(cmd, sizeof cmd, "'%s' mcp call 'stdio:%s --fake-server plain' echo '[1]' 2>&1", seer,
+             self_path);
     assert_int_equal(run(cmd, out, sizeof out), 2);
     assert_non_null(strstr(out, "JSON object"));
     /* nothing listens on port 9: refused (or, without the HTTP transport,
@@ -1451,10 +1440,8 @@ static void t_cli(void **st)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 3 && strcmp(argv[1], "--fake-server") == 0)
-        return fake_server(argv[2]);
-    if (!realpath(argv[0], self_path))
-        snprintf(self_path, sizeof self_path, "%s", argv[0]);
+    if (argc >= 3 && strcmp(argv[1], "--fake-server") == 0) return fake_server(argv[2]);
+    if (!realpath(argv[0], self_path)) snprintf(self_path, sizeof self_path, "%s", argv[0]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_handshake_noise_and_echo, setup, teardown),
         cmocka_unit_test_setup_teardown(t_list_paginated, setup, teardown),

@@ -89,8 +89,7 @@ static int setup(void **st)
 static int teardown(void **st)
 {
     env *e = *st;
-    if (!e)
-        return 0;
+    if (!e) return 0;
     seer_mcp_client_free(e->c);
     seer_pool_free(e->pool);
     seer_loop_free(e->loop);
@@ -98,12 +97,12 @@ static int teardown(void **st)
     return 0;
 }
 
-#define NEED_PEERS(st)                                   \
-    do {                                                 \
-        if (!*(st)) {                                    \
-            print_message("skipped: %s\n", skip_reason); \
-            skip();                                      \
-        }                                                \
+#define NEED_PEERS(st)                                                                             \
+    do {                                                                                           \
+        if (!*(st)) {                                                                              \
+            print_message("skipped: %s\n", skip_reason);                                           \
+            skip();                                                                                \
+        }                                                                                          \
     } while (0)
 
 static seer_tool_result *call(env *e, const char *name, const char *args, uint32_t timeout_ms)
@@ -126,8 +125,12 @@ static void t_list_all_tools(void **st)
     cJSON *tools = NULL;
     seer_error err;
     assert_int_equal(seer_mcp_client_list_tools(e->c, &tools, &err), SEER_OK);
-    const char *want[] = {"echo", "get-sum", "get-tiny-image", "get-structured-content",
-                          "trigger-long-running-operation", "get-resource-links"};
+    const char *want[] = {"echo",
+                          "get-sum",
+                          "get-tiny-image",
+                          "get-structured-content",
+                          "trigger-long-running-operation",
+                          "get-resource-links"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         int found = 0;
         const cJSON *t;
@@ -136,11 +139,9 @@ static void t_list_all_tools(void **st)
             const cJSON *nm = cJSON_GetObjectItem(t, "name");
             assert_true(cJSON_IsString(nm));
             assert_true(cJSON_IsObject(cJSON_GetObjectItem(t, "inputSchema")));
-            if (strcmp(nm->valuestring, want[i]) == 0)
-                found = 1;
+            if (strcmp(nm->valuestring, want[i]) == 0) found = 1;
         }
-        if (!found)
-            fail_msg("tool %s not listed", want[i]);
+        if (!found) fail_msg("tool %s not listed", want[i]);
     }
     assert_true(cJSON_GetArraySize(tools) >= 10);
     cJSON_Delete(tools);
@@ -260,8 +261,7 @@ static void t_cancel_long_running(void **st)
     pthread_cond_init(&o.cv, NULL);
     seer_error err;
     uint64_t id = seer_mcp_client_call_tool(e->c, "trigger-long-running-operation",
-                                            "{\"duration\":60,\"steps\":60}", 0, on_one, &o,
-                                            &err);
+                                            "{\"duration\":60,\"steps\":60}", 0, on_one, &o, &err);
     assert_true(id != 0);
     for (int i = 0; i < 1000 && atomic_load(&e->progress_seen) < 1; i++)
         usleep(10000);

@@ -42,7 +42,8 @@ static void t_decode_each_kind(void **st)
     assert_null(m.params);
     seer_rpc_msg_clear(&m);
 
-    const char *sreq = "{\"jsonrpc\":\"2.0\",\"id\":\"abc\",\"method\":\"x/y\",\"params\":{\"a\":1}}";
+    const char *sreq =
+        "{\"jsonrpc\":\"2.0\",\"id\":\"abc\",\"method\":\"x/y\",\"params\":{\"a\":1}}";
     assert_int_equal(seer_rpc_decode(sreq, strlen(sreq), &m), SEER_OK);
     assert_int_equal(m.kind, SEER_RPC_REQUEST);
     assert_true(cJSON_IsString(m.id));
@@ -75,7 +76,8 @@ static void t_decode_each_kind(void **st)
     seer_rpc_msg_clear(&m);
 
     /* a parse-error answer may carry a null id */
-    const char *nerr = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"p\"}}";
+    const char *nerr =
+        "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"p\"}}";
     assert_int_equal(seer_rpc_decode(nerr, strlen(nerr), &m), SEER_OK);
     assert_int_equal(m.kind, SEER_RPC_ERROR);
     assert_null(m.id);
@@ -86,7 +88,8 @@ static void t_decode_length_bounded(void **st)
 {
     (void)st;
     /* only len bytes are read: the rest of the buffer is another line */
-    const char *two = "{\"jsonrpc\":\"2.0\",\"method\":\"a\"}\n{\"jsonrpc\":\"2.0\",\"method\":\"b\"}";
+    const char *two =
+        "{\"jsonrpc\":\"2.0\",\"method\":\"a\"}\n{\"jsonrpc\":\"2.0\",\"method\":\"b\"}";
     seer_rpc_msg m;
     size_t first = strchr(two, '\n') - two;
     assert_int_equal(seer_rpc_decode(two, first, &m), SEER_OK);
@@ -101,13 +104,13 @@ static void t_decode_malformed(void **st)
         "",
         "   ",
         "hello world",
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":",            /* truncated */
-        "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]", /* batch */
-        "{\"id\":1,\"method\":\"ping\"}",                      /* no jsonrpc */
-        "{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"ping\"}",   /* wrong version */
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":",             /* truncated */
+        "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]",  /* batch */
+        "{\"id\":1,\"method\":\"ping\"}",                        /* no jsonrpc */
+        "{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"ping\"}",    /* wrong version */
         "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}", /* null request id */
-        "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"result\":{}}",       /* fractional id */
-        "{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{}}",        /* object id */
+        "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"result\":{}}",        /* fractional id */
+        "{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{}}",         /* object id */
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{},\"error\":{\"code\":1}}",
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"message\":\"no code\"}}",
         "{\"jsonrpc\":\"2.0\",\"id\":1}",
@@ -224,7 +227,7 @@ static void t_name_mapping(void **st)
     char **out = NULL;
     assert_int_equal(seer_mcp_map_tool_names(names, n, &out), SEER_OK);
     assert_string_equal(out[0], "echo");
-    assert_string_equal(out[2], "fs_read");  /* valid names keep theirs */
+    assert_string_equal(out[2], "fs_read"); /* valid names keep theirs */
     assert_string_equal(out[3], "get-sum");
     assert_string_equal(out[5], "a_b_c");
     /* fs.read collides with fs_read: hashed */
@@ -350,14 +353,10 @@ static void t_result_mapping(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_decode_each_kind),
-        cmocka_unit_test(t_decode_length_bounded),
-        cmocka_unit_test(t_decode_malformed),
-        cmocka_unit_test(t_encode_round_trip),
-        cmocka_unit_test(t_id_int),
-        cmocka_unit_test(t_name_mapping),
-        cmocka_unit_test(t_argv_split),
-        cmocka_unit_test(t_spec),
+        cmocka_unit_test(t_decode_each_kind), cmocka_unit_test(t_decode_length_bounded),
+        cmocka_unit_test(t_decode_malformed), cmocka_unit_test(t_encode_round_trip),
+        cmocka_unit_test(t_id_int),           cmocka_unit_test(t_name_mapping),
+        cmocka_unit_test(t_argv_split),       cmocka_unit_test(t_spec),
         cmocka_unit_test(t_result_mapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
