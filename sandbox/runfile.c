@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agents/tools.h"
 
@@ -96,19 +97,42 @@ static seer_err strv_from_json(const pctx *p, const char *field, const cJSON *ar
 }
 
 /* Resolves a host path against the base directory.  Caller frees. */
-static char *resolve_path(const char *base_dir, const char *path)
+static char *join_path(const char *dir, const char *path)
 {
-    if (path[0] == '/' || !base_dir || !base_dir[0] || strcmp(base_dir, ".") == 0)
-        return strdup(path);
-    size_t bl = strlen(base_dir), pl = strlen(path);
+    size_t bl = strlen(dir), pl = strlen(path);
     char *r = malloc(bl + pl + 2);
     if (!r)
         return NULL;
-    memcpy(r, base_dir, bl);
+    memcpy(r, dir, bl);
     size_t o = bl;
     if (o && r[o - 1] != '/')
         r[o++] = '/';
     memcpy(r + o, path, pl + 1);
+    return r;
+}
+
+/* Resolves a host path against the base directory, and a relative base
+ * against the current directory, so every host path in a config is
+ * absolute (a server's cwd is its workspace, and bwrap needs absolute
+ * sources).  Caller frees. */
+static char *resolve_path(const char *base_dir, const char *path)
+{
+    if (path[0] == '/')
+        return strdup(path);
+    char *base = NULL;
+    if (!base_dir || !base_dir[0] || strcmp(base_dir, ".") == 0) {
+        base = getcwd(NULL, 0);
+    } else if (base_dir[0] != '/') {
+        char *cwd = getcwd(NULL, 0);
+        base = cwd ? join_path(cwd, base_dir) : NULL;
+        free(cwd);
+    } else {
+        base = strdup(base_dir);
+    }
+    if (!base)
+        return strdup(path); /* no cwd (deleted): keep it relative */
+    char *r = join_path(base, path);
+    free(base);
     return r;
 }
 

@@ -20,7 +20,8 @@
  * the field path ("run.json: sandboxes.gpu.timeout: expected a number").
  * Unknown fields are errors too, so a typo never silently disables a limit.
  * Relative host paths (workspace entries, model paths) are resolved against
- * the run file's directory when it is parsed.
+ * the run file's directory when it is parsed, and made absolute (a relative
+ * directory is taken from the current one).
  *
  * Everything here is plain data: parsing is pure, and a parsed run file is
  * immutable and may be read from any thread.
@@ -48,7 +49,7 @@ typedef enum seer_isolation {
 /* A workspace entry: a host file or folder copied into, or bind-mounted
  * into, the sandbox. */
 typedef struct seer_sandbox_path {
-    char *from;   /* absolute host path */
+    char *from;   /* host path, absolute */
     char *to;     /* inside the sandbox: relative = under the workspace;
                    * never NULL (defaults to the basename of from) */
     int writable; /* mounts only: read-write bind (default read-only) */

@@ -245,6 +245,15 @@ static void test_runfile_load_from_disk(void **state)
     assert_string_equal(rf->sandboxes[0].copy[0].from, want);
     assert_string_equal(rf->path, path);
     seer_runfile_free(rf);
+
+    /* a relative run-file path still gives absolute host paths */
+    char cwd[PATH_MAX];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    assert_int_equal(seer_runfile_load("run.json", &rf, &err), SEER_OK);
+    assert_string_equal(rf->sandboxes[0].copy[0].from, want);
+    seer_runfile_free(rf);
+    assert_int_equal(chdir(cwd), 0);
     unlink(path);
     rmdir(dir);
 
