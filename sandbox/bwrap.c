@@ -625,6 +625,12 @@ static seer_err make_workspace(const seer_sandbox_config *c, const char *dir, in
         free(ws);
         return rc;
     }
+    /* absolute, for bwrap's --bind and the unisolated cwd */
+    char *abs = realpath(ws, NULL);
+    if (abs) {
+        free(ws);
+        ws = abs;
+    }
     *ws_out = ws;
     return SEER_OK;
 }
