@@ -447,6 +447,16 @@ static void end_reinit(http_t *t, int ok, const char *why)
     }
 }
 
+/* MCP session ids and tokens are visible ASCII; anything else could smuggle
+ * a header line into our requests. */
+static int visible_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+            return 0;
+    return 1;
+}
+
 static int mentions_session(const char *body)
 {
     if (!body)
@@ -524,7 +534,8 @@ static void on_done(void *arg, seer_http_response *resp)
     if (status == 202) {
         stat_inc(t, &t->st.accepted);
     } else if (status >= 200 && status < 300) {
-        if (sid && *sid && strlen(sid) < sizeof t->session && (p->is_init || p->replay))
+        if (sid && *sid && strlen(sid) < sizeof t->session && visible_ascii(sid) &&
+            (p->is_init || p->replay))
             set_session(t, sid);
         if (p->mode == 1 && p->blen)
             on_message(p, p->buf, p->blen);
@@ -756,6 +767,12 @@ seer_mcp_transport *seer_mcp_http_transport_new(const seer_mcp_http_options *opt
                            "MCP over HTTP: the bearer token variable %s is not set", opts->token_env);
             return NULL;
         }
+    }
+    if (token && *token && !visible_ascii(token)) {
+        seer_error_set(err, SEER_EINVAL, "MCP over HTTP: the bearer token%s%s has characters a "
+                                         "header cannot carry",
+                       opts->token_env ? " in " : "", opts->token_env ? opts->token_env : "");
+        return NULL;
     }
     http_t *t = calloc(1, sizeof *t);
     if (!t) {

@@ -943,6 +943,13 @@ static void test_client_bearer(void **state)
     ho.url = "ftp://example.com/mcp";
     ho.token_env = NULL;
     assert_null(seer_mcp_http_transport_new(&ho, &err));
+    /* a token that would break the header line is refused, and not quoted */
+    setenv("SEER_TEST_MCP_TOKEN", "abc\r\nX-Evil: 1", 1);
+    ho.url = url;
+    ho.token_env = "SEER_TEST_MCP_TOKEN";
+    assert_null(seer_mcp_http_transport_new(&ho, &err));
+    assert_int_equal(err.code, SEER_EINVAL);
+    assert_null(strstr(err.msg, "X-Evil"));
     /* the right token */
     setenv("SEER_TEST_MCP_TOKEN", TOKEN, 1);
     client_env e;
