@@ -28,20 +28,30 @@ get_model_path(name) looks the name up in the SEER_MODELS environment
 variable (a JSON object of name -> path that the sandbox sets from the run
 file's "models"; hidden models appear at neutral paths).
 
-DESIGN: one thread reads JSON-RPC lines from stdin and answers each request
-in order on the real stdout.  sys.stdout is redirected to stderr while the
-interface file is imported and while functions run, so a stray print() can
-never corrupt the protocol stream.  Calls are synchronous; a hung function
-is the sandbox's business (it times out the call and restarts the server).
+DESIGN: the main thread reads JSON-RPC lines from stdin and answers
+initialize, ping and tools/list itself, so they are answered even while
+tools run.  Each tools/call runs on a small thread pool (SEER_EXPOSE_WORKERS,
+default 4), so one slow call does not hold the others back; a function
+marked @expose(exclusive=True) runs alone (a process-wide lock), for code
+that must never be entered twice.  Responses are written whole under a
+lock.  Before the interface file is imported, file descriptor 1 is moved
+aside for the protocol and fd 1 is pointed at stderr, so nothing the
+interface code does -- print(), a C library, a child process -- can write
+into the protocol stream.  A cancelled call that has not started is
+dropped; one that is running cannot be stopped (Python threads cannot be
+killed) and its late answer is ignored by the client.  A hung function is
+the sandbox's business: it times the call out and restarts the server.
 """
 
 import asyncio
 import builtins
+import concurrent.futures
 import importlib.util
 import inspect
 import json
 import os
 import sys
+import threading
 import traceback
 import types
 import typing
@@ -55,13 +65,14 @@ _exposed = {}  # tool name -> (function, description, schema)
 
 # ---- what the interface file sees ------------------------------------------
 
-def expose(fn=None, *, name=None, description=None):
-    """Marks a function as a tool.  Use as @expose or @expose(name=..., description=...)."""
+def expose(fn=None, *, name=None, description=None, exclusive=False):
+    """Marks a function as a tool.  Use as @expose or
+    @expose(name=..., description=..., exclusive=True)."""
     def mark(f):
         tool = name or f.__name__
         if tool in _exposed:
             raise ValueError(f"@expose: a tool named {tool!r} already exists")
-        _exposed[tool] = (f, description, None)
+        _exposed[tool] = (f, description, exclusive)
         return f
     if fn is not None and callable(fn):
         return mark(fn)
@@ -206,22 +217,29 @@ def load_interface(path):
     sys.modules[modname] = mod
     spec.loader.exec_module(mod)
     tools = {}
-    for name, (fn, description, _) in _exposed.items():
-        tools[name] = (fn, build_tool(name, fn, description))
+    for name, (fn, description, exclusive) in _exposed.items():
+        tools[name] = (fn, build_tool(name, fn, description), exclusive)
     return mod, tools
 
 
 # ---- the protocol ------------------------------------------------------------
 
 class Server:
-    def __init__(self, tools, instructions, out):
+    def __init__(self, tools, instructions, out, workers):
         self.tools = tools
         self.instructions = instructions
         self.out = out
+        self.out_lock = threading.Lock()
+        self.exclusive = threading.Lock()
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+        self.cancelled = set()
+        self.state_lock = threading.Lock()
 
     def send(self, msg):
-        self.out.write(json.dumps(msg, separators=(",", ":"), ensure_ascii=False) + "\n")
-        self.out.flush()
+        data = json.dumps(msg, separators=(",", ":"), ensure_ascii=False) + "\n"
+        with self.out_lock:
+            self.out.write(data)
+            self.out.flush()
 
     def result(self, rid, result):
         self.send({"jsonrpc": "2.0", "id": rid, "result": result})
@@ -242,9 +260,12 @@ class Server:
         method, rid = msg.get("method"), msg.get("id")
         if method is None:
             return  # a response to something we never ask: ignore
-        if "id" not in msg:
-            return  # notifications (initialized, cancelled): nothing to do
         params = msg.get("params") or {}
+        if "id" not in msg:
+            if method == "notifications/cancelled" and isinstance(params, dict):
+                with self.state_lock:
+                    self.cancelled.add(json.dumps(params.get("requestId")))
+            return  # other notifications (initialized): nothing to do
         if method == "initialize":
             asked = params.get("protocolVersion") if isinstance(params, dict) else None
             res = {"protocolVersion": asked if asked in PROTOCOLS else PROTOCOLS[0],
@@ -256,13 +277,25 @@ class Server:
         elif method == "ping":
             self.result(rid, {})
         elif method == "tools/list":
-            self.result(rid, {"tools": [t for _, t in self.tools.values()]})
+            self.result(rid, {"tools": [t for _, t, _ in self.tools.values()]})
         elif method == "tools/call":
-            self.call(rid, params)
+            self.pool.submit(self.call, rid, params)
         else:
             self.error(rid, -32601, f"method not found: {method}")
 
     def call(self, rid, params):
+        with self.state_lock:
+            key = json.dumps(rid)
+            if key in self.cancelled:  # cancelled before it started: no answer
+                self.cancelled.discard(key)
+                return
+        try:
+            self.run_call(rid, params)
+        except BaseException:  # never lose a worker thread silently
+            traceback.print_exc(file=sys.stderr)
+            self.result(rid, tool_error("internal error in the expose server"))
+
+    def run_call(self, rid, params):
         if not isinstance(params, dict) or not isinstance(params.get("name"), str):
             self.error(rid, -32602, "tools/call needs a tool name")
             return
@@ -273,7 +306,7 @@ class Server:
         if not isinstance(args, dict):
             self.result(rid, tool_error("arguments must be an object"))
             return
-        fn, tool = self.tools[name]
+        fn, tool, exclusive = self.tools[name]
         schema = tool["inputSchema"]
         missing = [p for p in schema.get("required", []) if p not in args]
         if missing:
@@ -284,18 +317,16 @@ class Server:
             if extra:
                 self.result(rid, tool_error("unexpected argument(s): " + ", ".join(extra)))
                 return
-        saved = sys.stdout
-        sys.stdout = sys.stderr
         try:
-            value = fn(**args)
-            if inspect.iscoroutine(value):
-                value = asyncio.run(value)
+            if exclusive:
+                with self.exclusive:
+                    value = self.invoke(fn, args)
+            else:
+                value = self.invoke(fn, args)
         except BaseException as e:  # SystemExit, MemoryError included: report, keep serving
             traceback.print_exc(file=sys.stderr)
             self.result(rid, tool_error(f"{type(e).__name__}: {e}"))
             return
-        finally:
-            sys.stdout = saved
         if isinstance(value, str):
             self.result(rid, {"content": [{"type": "text", "text": value}]})
             return
@@ -309,9 +340,25 @@ class Server:
             res["structuredContent"] = value
         self.result(rid, res)
 
+    @staticmethod
+    def invoke(fn, args):
+        value = fn(**args)
+        if inspect.iscoroutine(value):
+            value = asyncio.run(value)
+        return value
+
 
 def tool_error(text):
     return {"content": [{"type": "text", "text": text}], "isError": True}
+
+
+def protect_stdout():
+    """Moves fd 1 aside for the protocol and points fd 1 (and sys.stdout) at
+    stderr.  Returns a text stream on the protocol descriptor."""
+    proto_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(proto_fd, "w", encoding="utf-8", newline="\n")
 
 
 def main(argv):
@@ -320,28 +367,34 @@ def main(argv):
         sys.stderr.write("usage: expose_server.py FILE.py [--list]\n")
         return 2
     path, listing = args[0], "--list" in args[1:]
-    real_out = sys.stdout
-    sys.stdout = sys.stderr  # the interface file's prints go to the log
+    proto = protect_stdout()
     try:
         mod, tools = load_interface(path)
     except BaseException:
         traceback.print_exc(file=sys.stderr)
         sys.stderr.write(f"expose_server: cannot load {path}\n")
         return 1
-    finally:
-        sys.stdout = real_out
     if listing:
-        print(json.dumps([t for _, t in tools.values()], indent=2))
+        proto.write(json.dumps([t for _, t, _ in tools.values()], indent=2) + "\n")
+        proto.flush()
         return 0
-    server = Server(tools, (mod.__doc__ or "").strip(), real_out)
+    try:
+        workers = max(1, int(os.environ.get("SEER_EXPOSE_WORKERS", "4")))
+    except ValueError:
+        workers = 4
+    server = Server(tools, (mod.__doc__ or "").strip(), proto, workers)
     stdin = sys.stdin.buffer
     while True:
         line = stdin.readline()
         if not line:
-            return 0
+            break
         line = line.strip()
         if line:
             server.handle(line.decode("utf-8", "replace"))
+    # stdin closed: the client is going away.  Do not wait for running calls
+    # (they may never finish); exit at once.
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

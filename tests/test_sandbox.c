@@ -479,6 +479,11 @@ static int alive(pid_t pid)
     "{\"sandboxes\": {\"" NAME "\": {\"command\": [\"seer\", \"serve\", \"expose\", "          \
     "\"iface.py\"], \"workspace\": {\"copy\": [\"@SRC/tests/sandbox/iface.py\"]}" EXTRA "}}}"
 
+/* The misbehaving server, for faults the expose server itself prevents. */
+#define BAD_SANDBOX(NAME, EXTRA)                                                                \
+    "{\"sandboxes\": {\"" NAME "\": {\"command\": [\"python3\", \"bad_server.py\"], "               \
+    "\"workspace\": {\"copy\": [\"@SRC/tests/sandbox/bad_server.py\"]}" EXTRA "}}}"
+
 #define SKIP_WITHOUT_BWRAP()                                                                    \
     do {                                                                                        \
         if (!bwrap_ok())                                                                        \
@@ -617,13 +622,14 @@ static void test_expose_server_tools(void **state)
     /* unisolated so this runs everywhere python3 does */
     seer_toolset *ts = start_ok(f, IFACE_SANDBOX("py", ", \"isolation\": \"none\", "
                                                        "\"expose\": [\"add\", \"shapes\", "
-                                                       "\"fail\", \"describe_model\"]"),
+                                                       "\"fail\", \"describe_model\", "
+                                                       "\"stray\"]"),
                                 "py");
     seer_tool_def *defs = NULL;
     size_t n = 0;
     seer_error err;
     assert_int_equal(seer_toolset_list(ts, &defs, &n, &err), SEER_OK);
-    assert_int_equal(n, 4); /* only the exposed ones */
+    assert_int_equal(n, 5); /* only the exposed ones */
     assert_null(find_def(defs, n, "read"));
     const seer_tool_def *add = find_def(defs, n, "add");
     assert_non_null(add);
@@ -675,6 +681,12 @@ static void test_expose_server_tools(void **state)
     cJSON *sj = cJSON_Parse(r->structured_json);
     assert_int_equal(cJSON_GetObjectItem(sj, "n")->valueint, 3);
     cJSON_Delete(sj);
+    /* bytes written straight to fd 1 (a C library, a child) go to the log */
+    r = call(f, "stray", "{\"text\": \"still fine\"}");
+    assert_false(r->is_error);
+    assert_string_equal(r->content, "still fine");
+    r = call(f, "add", "{\"a\": 1, \"b\": 1}");
+    assert_string_equal(r->content, "2");
     /* not exposed: refused without reaching the server */
     r = call(f, "read", "{\"path\": \"/etc/hostname\"}");
     assert_true(r->is_error);
@@ -682,7 +694,7 @@ static void test_expose_server_tools(void **state)
     seer_sandbox_stats st;
     seer_sandbox_get_stats(ts, &st);
     assert_int_equal(st.refused, 1);
-    assert_int_equal(st.calls, 4);
+    assert_int_equal(st.calls, 6);
     assert_int_equal(st.starts, 1);
 }
 
@@ -903,12 +915,13 @@ static void test_garbage_then_recovers(void **state)
 {
     fixture *f = *state;
     SKIP_WITHOUT_BWRAP();
-    start_ok(f, IFACE_SANDBOX("junk", ", \"timeout\": 2"), "junk");
+    start_ok(f, BAD_SANDBOX("junk", ", \"timeout\": 2"), "junk");
     seer_tool_result *r = call(f, "garbage", "{}");
     assert_true(r->is_error);
     assert_non_null(strstr(r->content, "did not answer"));
-    r = call(f, "add", "{\"a\": 2, \"b\": 2}");
-    assert_string_equal(r->content, "4");
+    r = call(f, "ok", "{}");
+    assert_false(r->is_error);
+    assert_string_equal(r->content, "ok");
 }
 
 static void test_flood_then_recovers(void **state)
@@ -916,14 +929,14 @@ static void test_flood_then_recovers(void **state)
     fixture *f = *state;
     SKIP_WITHOUT_BWRAP();
     /* generous: under valgrind on a loaded machine the loop parses the flood slowly */
-    start_ok(f, IFACE_SANDBOX("flood", ", \"timeout\": 8"), "flood");
-    seer_tool_result *r = call(f, "flood", "{\"mb\": 20}");
+    start_ok(f, BAD_SANDBOX("flood", ", \"timeout\": 8"), "flood");
+    seer_tool_result *r = call(f, "flood", "{}");
     assert_true(r->is_error);
     assert_non_null(strstr(r->content, "did not answer"));
-    r = call(f, "add", "{\"a\": 5, \"b\": 5}");
+    r = call(f, "ok", "{}");
     if (r->is_error)
         fail_msg("after the flood: %s", r->content);
-    assert_string_equal(r->content, "10");
+    assert_string_equal(r->content, "ok");
     seer_sandbox_stats st;
     seer_sandbox_get_stats(f->ts, &st);
     assert_int_equal(st.starts, 2);
@@ -961,6 +974,47 @@ static void test_cancel_answers_at_once(void **state)
     assert_int_equal(st.failures, 0);
     seer_toolset_cancel(f->ts, id);       /* finished: a no-op */
     seer_toolset_cancel(f->ts, id + 999); /* unknown: a no-op */
+}
+
+static seer_tool_result *result_for(fixture *f, uint64_t tag)
+{
+    seer_tool_result *r = NULL;
+    pthread_mutex_lock(&f->col.mu);
+    for (int i = 0; i < f->col.n; i++)
+        if (f->col.tags[i] == tag)
+            r = f->col.res[i];
+    pthread_mutex_unlock(&f->col.mu);
+    return r;
+}
+
+static void test_expose_calls_run_concurrently(void **state)
+{
+    fixture *f = *state;
+    start_ok(f, IFACE_SANDBOX("conc", ", \"isolation\": \"none\", \"timeout\": 120"), "conc");
+    uint64_t slow = ++f->next_tag;
+    uint64_t id = seer_toolset_call(f->ts, "hang", "{\"seconds\": 100}", f->actor, slow);
+    assert_true(id != 0);
+    /* a quick call is answered while the slow one still runs */
+    seer_tool_result *r = call(f, "add", "{\"a\": 20, \"b\": 1}");
+    assert_false(r->is_error);
+    assert_string_equal(r->content, "21");
+    assert_null(result_for(f, slow));
+    seer_toolset_cancel(f->ts, id);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 60;
+    pthread_mutex_lock(&f->col.mu);
+    while (pthread_cond_timedwait(&f->col.cv, &f->col.mu, &until) == 0) {
+        int found = 0;
+        for (int i = 0; i < f->col.n; i++)
+            found |= f->col.tags[i] == slow;
+        if (found)
+            break;
+    }
+    pthread_mutex_unlock(&f->col.mu);
+    r = result_for(f, slow);
+    assert_non_null(r);
+    assert_true(r->cancelled);
 }
 
 /* Host processes whose command line is exactly "sleep SECONDS". */
@@ -1430,6 +1484,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage_then_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood_then_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_answers_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expose_calls_run_concurrently, setup, teardown),
         cmocka_unit_test_setup_teardown(test_process_tree_dies_with_sandbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hidden_models_never_visible, setup, teardown),
         cmocka_unit_test_setup_teardown(test_agent_uses_two_sandboxes, setup, teardown),

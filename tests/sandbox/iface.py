@@ -104,17 +104,6 @@ def crash(code: int = 3) -> str:
 
 
 @expose
-def garbage() -> str:
-    """Writes non-protocol bytes to stdout and then hangs."""
-    import time
-    sys_out = os.fdopen(1, "w", closefd=False)
-    sys_out.write("this is not json\n{\"half\":\n")
-    sys_out.flush()
-    time.sleep(3600)
-    return "never"
-
-
-@expose
 def pid() -> int:
     """The server's process id (changes after a restart)."""
     return os.getpid()
@@ -132,23 +121,6 @@ def daemon(seconds: int) -> int:
 
 
 @expose
-def flood(mb: int = 20) -> str:
-    """Floods stdout: one line longer than any client accepts, then many
-    short non-protocol lines, then hangs without answering."""
-    import time
-    out = os.fdopen(1, "wb", closefd=False)
-    chunk = b"x" * (1 << 20)
-    for _ in range(mb):
-        out.write(chunk)
-    out.write(b"\n")
-    for i in range(20000):
-        out.write(b'{"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "spam"}}\n')
-    out.flush()
-    time.sleep(3600)
-    return "never"
-
-
-@expose
 def spin(seconds: float) -> str:
     """Burns CPU for the given wall time."""
     import time
@@ -157,3 +129,13 @@ def spin(seconds: float) -> str:
     while time.monotonic() < end:
         n += 1
     return "spun"
+
+
+@expose
+def stray(text: str) -> str:
+    """Writes straight to file descriptor 1 (as a C library or a child
+    process might) and then answers normally."""
+    import subprocess
+    os.write(1, b"raw bytes on fd 1\n")
+    subprocess.run(["echo", "child output"])
+    return text
