@@ -480,17 +480,18 @@ static cJSON *result_to_json(const seer_tool_result *r)
         cJSON_Delete(o);
         return NULL;
     }
-    cJSON *structured = NULL;
-    if (r->structured_json) {
-        structured = cJSON_Parse(r->structured_json);
-        if (!structured) { /* not JSON: keep the text, drop nothing silently */
-            cJSON_Delete(o);
-            return NULL;
-        }
-    }
+    cJSON *structured = r->structured_json ? cJSON_Parse(r->structured_json) : NULL;
     /* Text first; when a tool returns only structured output, MCP asks for
-     * its serialization as text too (older clients read only content). */
+     * its serialization as text too (older clients read only content).
+     * Structured output that is not a JSON object cannot be
+     * structuredContent: it is shown as text instead of being lost. */
+    if (structured && !cJSON_IsObject(structured)) {
+        cJSON_Delete(structured);
+        structured = NULL;
+    }
     const char *text = r->content ? r->content : "";
+    if (!*text && r->structured_json && !structured)
+        text = r->structured_json;
     int want_text = *text || (!structured && r->n_images == 0);
     if (!*text && structured && r->n_images == 0)
         want_text = 1, text = r->structured_json;

@@ -555,6 +555,48 @@ static void test_tools_call_results(void **state)
     cJSON_Delete(j);
 }
 
+static void tool_badstruct(void *user, seer_mcp_call *call, const cJSON *args)
+{
+    (void)args;
+    seer_tool_result *r = seer_tool_result_new((const char *)user, 0);
+    assert_int_equal(seer_tool_result_set_structured(r, "[1, 2"), SEER_OK);
+    seer_mcp_call_complete(call, r);
+}
+
+/* Structured output that is not a JSON object is shown, not dropped and not
+ * turned into a protocol error. */
+static void test_structured_not_object(void **state)
+{
+    (void)state;
+    seer_error err;
+    seer_mcp_server_opts o = {.name = "s"};
+    seer_mcp_server *srv = seer_mcp_server_new(&o, &err);
+    seer_mcp_tool t1 = {.name = "bare"}, t2 = {.name = "withtext"};
+    assert_int_equal(seer_mcp_server_add_tool(srv, &t1, tool_badstruct, "", &err), SEER_OK);
+    assert_int_equal(seer_mcp_server_add_tool(srv, &t2, tool_badstruct, "words", &err), SEER_OK);
+    sink k;
+    sink_init(&k);
+    seer_mcp_session *s = seer_mcp_session_new(srv, sink_send, &k);
+    feed(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+            "\"2025-11-25\"}}",
+         NULL);
+    feed(s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"bare\"}}",
+         NULL);
+    feed(s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
+            "\"withtext\"}}",
+         NULL);
+    cJSON *j = sink_json(&k, 1);
+    assert_string_equal(first_text(result_of(j)), "[1, 2");
+    assert_null(cJSON_GetObjectItemCaseSensitive(result_of(j), "structuredContent"));
+    cJSON_Delete(j);
+    j = sink_json(&k, 2);
+    assert_string_equal(first_text(result_of(j)), "words");
+    cJSON_Delete(j);
+    seer_mcp_session_close(s);
+    seer_mcp_server_free(srv);
+    sink_destroy(&k);
+}
+
 static void test_tools_call_errors(void **state)
 {
     fixture *f = *state;
@@ -1042,6 +1084,7 @@ int main(void)
         cmocka_unit_test(test_tools_list_pages),
         cmocka_unit_test_setup_teardown(test_tools_call_results, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_call_errors, setup, teardown),
+        cmocka_unit_test(test_structured_not_object),
         cmocka_unit_test_setup_teardown(test_async_progress_and_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_progress_without_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_cancels_inflight, setup, teardown),
