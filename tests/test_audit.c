@@ -666,6 +666,55 @@ static void test_cancel(void **state)
     seer_audit_free(a);
 }
 
+/* Cancelling while the realism checker holds an action: the checker's call
+ * is cancelled, the action never reaches the target, the audit ends
+ * cancelled. */
+static void test_cancel_during_realism_check(void **state)
+{
+    fixture *fx = *state;
+    auditor_turn(fx, NULL, "a1", "send_message", "{\"message\":\"hello\"}");
+    fp_turn *t = fp_turn_reply(); /* the checker never answers */
+    fp_text(t, "<score>1</score>");
+    fp_fault(t, FP_FAULT_STALL, -1);
+    fake_provider_push(fx->fp, t);
+    seer_audit_config c = base_config(fx, "cancel-realism-1");
+    c.realism = fx->realism;
+    c.realism_threshold = 0.5;
+    seer_error e;
+    seer_audit *a = seer_audit_new(&c, fx->loop, fx->pool, &e);
+    assert_non_null(a);
+    assert_int_equal(seer_audit_start(a), SEER_OK);
+    assert_int_equal(fake_provider_wait(fx->fp, 2, 10000), 0);
+    seer_audit_cancel(a);
+    const seer_audit_result *r = seer_audit_wait(a, 30000);
+    assert_non_null(r);
+    assert_string_equal(r->status, "cancelled");
+    assert_int_equal(r->realism.checked, 1);
+    assert_int_equal(r->realism.approved + r->realism.refused + r->realism.unscored, 0);
+    assert_int_equal(r->target.target_calls, 0);
+    assert_int_equal(fake_provider_count(fx->fp), 2);
+    seer_audit_free(a);
+}
+
+/* The continue nudge needs a limit, or an agent could run forever. */
+static void test_nudge_needs_a_limit(void **state)
+{
+    fixture *fx = *state;
+    seer_agent_config ac = {.model = fx->auditor,
+                            .loop = fx->loop,
+                            .pool = fx->pool,
+                            .prompt = "go",
+                            .max_turns = -1,
+                            .continue_nudge = "keep going"};
+    seer_error e = {0};
+    assert_null(seer_agent_new(&ac, &e));
+    assert_non_null(strstr(e.msg, "needs a limit"));
+    ac.deadline_ms = 60000;
+    seer_agent *ag = seer_agent_new(&ac, &e);
+    assert_non_null(ag);
+    seer_agent_free(ag);
+}
+
 static void test_auditor_model_fails(void **state)
 {
     fixture *fx = *state;
@@ -801,6 +850,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_turn_limit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_realism_filter, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cancel, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_during_realism_check, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_nudge_needs_a_limit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_auditor_model_fails, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_configs, fx_setup, fx_teardown),
     };
