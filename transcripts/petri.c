@@ -143,13 +143,40 @@ static unsigned popcount4(unsigned v)
     return n;
 }
 
+/* cJSON_AddItemToObject / cJSON_AddItemToArray that free the item when it
+ * cannot be added (cJSON leaves it to the caller, which would leak it when
+ * the key's copy fails).  Return 1 if added; item may be NULL (returns 0). */
+static int put(cJSON *o, const char *k, cJSON *item)
+{
+    if (!item) return 0;
+    if (!o || !cJSON_AddItemToObject(o, k, item)) {
+        cJSON_Delete(item);
+        return 0;
+    }
+    return 1;
+}
+
+static int push(cJSON *a, cJSON *item)
+{
+    if (!item) return 0;
+    if (!a || !cJSON_AddItemToArray(a, item)) {
+        cJSON_Delete(item);
+        return 0;
+    }
+    return 1;
+}
+
 /* "view": one name or a list of names. */
 static cJSON *views_json(unsigned views)
 {
     if (popcount4(views) == 1) return cJSON_CreateString(seer_petri_view_name(views));
     cJSON *a = cJSON_CreateArray();
-    for (unsigned i = 0; a && i < N_VIEWS; i++)
-        if (views & (1u << i)) cJSON_AddItemToArray(a, cJSON_CreateString(view_names[i]));
+    for (unsigned i = 0; a && i < N_VIEWS; i++) {
+        if ((views & (1u << i)) && !push(a, cJSON_CreateString(view_names[i]))) {
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
     return a;
 }
 
@@ -294,8 +321,9 @@ static cJSON *tool_call_json(const seer_block *b)
 {
     cJSON *tc = cJSON_CreateObject();
     if (!tc) return NULL;
-    cJSON_AddStringToObject(tc, "id", b->id ? b->id : "");
-    cJSON_AddStringToObject(tc, "function", b->name ? b->name : "");
+    int ok = 1;
+    ok &= cJSON_AddStringToObject(tc, "id", b->id ? b->id : "") != NULL;
+    ok &= cJSON_AddStringToObject(tc, "function", b->name ? b->name : "") != NULL;
     cJSON *args = b->args ? cJSON_Parse(b->args) : NULL;
     const char *perr = b->args_error;
     if (args && !cJSON_IsObject(args)) {
@@ -306,15 +334,21 @@ static cJSON *tool_call_json(const seer_block *b)
         perr = "arguments are not valid JSON";
     }
     if (!args) args = cJSON_CreateObject();
-    cJSON_AddItemToObject(tc, "arguments", args);
-    cJSON_AddStringToObject(tc, "type", "function");
+    ok &= put(tc, "arguments", args);
+    ok &= cJSON_AddStringToObject(tc, "type", "function") != NULL;
     if (perr) {
         /* keep what the model sent, so nothing is lost from the record */
         char *msg = NULL;
         if (asprintf(&msg, "%s: %s", perr, b->args ? b->args : "") >= 0) {
-            cJSON_AddStringToObject(tc, "parse_error", msg);
+            ok &= cJSON_AddStringToObject(tc, "parse_error", msg) != NULL;
             free(msg);
+        } else {
+            ok = 0;
         }
+    }
+    if (!ok) {
+        cJSON_Delete(tc);
+        return NULL;
     }
     return tc;
 }
@@ -323,31 +357,36 @@ static cJSON *content_part(const seer_block *b)
 {
     cJSON *c = cJSON_CreateObject();
     if (!c) return NULL;
+    int ok = 1;
     switch (b->type) {
     case SEER_BLK_TEXT:
-        cJSON_AddStringToObject(c, "type", "text");
-        cJSON_AddStringToObject(c, "text", b->text ? b->text : "");
+        ok &= cJSON_AddStringToObject(c, "type", "text") != NULL;
+        ok &= cJSON_AddStringToObject(c, "text", b->text ? b->text : "") != NULL;
         break;
     case SEER_BLK_THINKING:
-        cJSON_AddStringToObject(c, "type", "reasoning");
-        cJSON_AddStringToObject(c, "reasoning", b->text ? b->text : "");
-        if (b->signature) cJSON_AddStringToObject(c, "signature", b->signature);
+        ok &= cJSON_AddStringToObject(c, "type", "reasoning") != NULL;
+        ok &= cJSON_AddStringToObject(c, "reasoning", b->text ? b->text : "") != NULL;
+        if (b->signature) ok &= cJSON_AddStringToObject(c, "signature", b->signature) != NULL;
         break;
     case SEER_BLK_REDACTED_THINKING:
         /* the opaque data is the provider's, not the model's words */
-        cJSON_AddStringToObject(c, "type", "reasoning");
-        cJSON_AddStringToObject(c, "reasoning", "");
-        cJSON_AddBoolToObject(c, "redacted", 1);
+        ok &= cJSON_AddStringToObject(c, "type", "reasoning") != NULL;
+        ok &= cJSON_AddStringToObject(c, "reasoning", "") != NULL;
+        ok &= cJSON_AddBoolToObject(c, "redacted", 1) != NULL;
         break;
     case SEER_BLK_IMAGE: {
         char *uri =
             xasprintf("data:%s;base64,%s", b->name ? b->name : "image/png", b->text ? b->text : "");
-        cJSON_AddStringToObject(c, "type", "image");
-        cJSON_AddStringToObject(c, "image", uri ? uri : "");
+        ok &= cJSON_AddStringToObject(c, "type", "image") != NULL;
+        ok &= uri && cJSON_AddStringToObject(c, "image", uri) != NULL;
         free(uri);
         break;
     }
     default:
+        ok = 0;
+        break;
+    }
+    if (!ok) {
         cJSON_Delete(c);
         return NULL;
     }
@@ -381,11 +420,14 @@ static cJSON *main_message_json(const seer_message *m, const char *model, int *e
     const char *role = m->role == SEER_ROLE_ASSISTANT ? "assistant" : "user";
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
-    cJSON_AddStringToObject(o, "role", role);
+    int ok = 1;
+    ok &= cJSON_AddStringToObject(o, "role", role) != NULL;
     if (n_other == 0 && n_text <= 1) {
-        cJSON_AddStringToObject(o, "content", only_text && only_text->text ? only_text->text : "");
+        ok &= cJSON_AddStringToObject(o, "content",
+                                      only_text && only_text->text ? only_text->text : "") != NULL;
     } else {
         cJSON *arr = cJSON_AddArrayToObject(o, "content");
+        ok &= arr != NULL;
         for (size_t i = 0; arr && i < m->n_blocks; i++) {
             const seer_block *b = &m->blocks[i];
             if (b->type == SEER_BLK_TOOL_CALL || b->type == SEER_BLK_TOOL_RESULT) continue;
@@ -394,11 +436,14 @@ static cJSON *main_message_json(const seer_message *m, const char *model, int *e
                 cJSON_Delete(o);
                 return NULL;
             }
-            cJSON_AddItemToArray(arr, part);
+            ok &= push(arr, part);
         }
     }
-    if (m->role == SEER_ROLE_ASSISTANT) {
+    if (m->role == SEER_ROLE_ASSISTANT && n_calls == 0) {
+        ok &= cJSON_AddNullToObject(o, "tool_calls") != NULL;
+    } else if (m->role == SEER_ROLE_ASSISTANT) {
         cJSON *calls = cJSON_AddArrayToObject(o, "tool_calls");
+        ok &= calls != NULL;
         for (size_t i = 0; calls && i < m->n_blocks; i++) {
             if (m->blocks[i].type != SEER_BLK_TOOL_CALL) continue;
             cJSON *tc = tool_call_json(&m->blocks[i]);
@@ -406,10 +451,13 @@ static cJSON *main_message_json(const seer_message *m, const char *model, int *e
                 cJSON_Delete(o);
                 return NULL;
             }
-            cJSON_AddItemToArray(calls, tc);
+            ok &= push(calls, tc);
         }
-        if (n_calls == 0) cJSON_ReplaceItemInObject(o, "tool_calls", cJSON_CreateNull());
-        cJSON_AddItemToObject(o, "model", str_or_null(model));
+    }
+    if (m->role == SEER_ROLE_ASSISTANT) ok &= put(o, "model", str_or_null(model));
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
     }
     return o;
 }
@@ -419,18 +467,24 @@ static cJSON *tool_message_json(const char *text, const char *call_id, const cha
 {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
-    cJSON_AddStringToObject(o, "role", "tool");
-    cJSON_AddStringToObject(o, "content", text ? text : "");
-    cJSON_AddItemToObject(o, "tool_call_id", str_or_null(call_id));
-    cJSON_AddItemToObject(o, "function", str_or_null(function));
+    int ok = 1;
+    ok &= cJSON_AddStringToObject(o, "role", "tool") != NULL;
+    ok &= cJSON_AddStringToObject(o, "content", text ? text : "") != NULL;
+    ok &= put(o, "tool_call_id", str_or_null(call_id));
+    ok &= put(o, "function", str_or_null(function));
     if (error_text) {
         cJSON *e = cJSON_AddObjectToObject(o, "error");
+        ok &= e != NULL;
         if (e) {
-            cJSON_AddStringToObject(e, "type", "unknown");
-            cJSON_AddStringToObject(e, "message", error_text);
+            ok &= cJSON_AddStringToObject(e, "type", "unknown") != NULL;
+            ok &= cJSON_AddStringToObject(e, "message", error_text) != NULL;
         }
     } else {
-        cJSON_AddNullToObject(o, "error");
+        ok &= cJSON_AddNullToObject(o, "error") != NULL;
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
     }
     return o;
 }
@@ -458,8 +512,7 @@ static seer_err add_edit(seer_petri *p, unsigned views, cJSON *msg, char *id_out
         while (msg->child) {
             cJSON *it = cJSON_DetachItemViaPointer(msg, msg->child);
             /* cJSON copies the key before freeing the item's old one */
-            if (!cJSON_AddItemToObject(front, it->string, it)) {
-                cJSON_Delete(it);
+            if (!put(front, it->string, it)) {
                 cJSON_Delete(front);
                 cJSON_Delete(msg);
                 return oom(err);
@@ -490,10 +543,15 @@ static seer_err add_edit(seer_petri *p, unsigned views, cJSON *msg, char *id_out
         cJSON_Delete(msg);
         return oom(err);
     }
-    cJSON_AddItemToObject(ev, "view", vj);
-    cJSON_AddStringToObject(edit, "operation", "add");
-    cJSON_AddItemToObject(edit, "message", msg);
-    cJSON_AddItemToObject(ev, "edit", edit);
+    int ok = 1;
+    ok &= put(ev, "view", vj);
+    ok &= cJSON_AddStringToObject(edit, "operation", "add") != NULL;
+    ok &= put(edit, "message", msg);
+    ok &= put(ev, "edit", edit); /* msg and edit now belong to ev (or are freed) */
+    if (!ok) {
+        cJSON_Delete(ev);
+        return oom(err);
+    }
     seer_err rc = emit_event(p, ev, err);
     if (rc != SEER_OK) return rc;
     for (unsigned i = 0; i < N_VIEWS; i++)
@@ -510,24 +568,31 @@ static cJSON *meta_line(const seer_petri_meta *m)
     now_iso(now);
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
-    cJSON_AddStringToObject(o, "type", "seer_meta");
-    cJSON_AddStringToObject(o, "format", SEER_PETRI_JOURNAL_FORMAT);
-    cJSON_AddStringToObject(o, "sample_id", m->sample_id);
-    cJSON_AddStringToObject(o, "transcript_id", m->transcript_id ? m->transcript_id : m->sample_id);
-    cJSON_AddItemToObject(o, "auditor_model", str_or_null(m->auditor_model));
-    cJSON_AddItemToObject(o, "target_model", str_or_null(m->target_model));
-    cJSON_AddItemToObject(o, "judge_model", str_or_null(m->judge_model));
-    cJSON_AddItemToObject(o, "seed_instruction", str_or_null(m->seed_instruction));
-    cJSON_AddItemToObject(o, "scenario_id", str_or_null(m->scenario_id));
+    int ok = 1;
+    ok &= cJSON_AddStringToObject(o, "type", "seer_meta") != NULL;
+    ok &= cJSON_AddStringToObject(o, "format", SEER_PETRI_JOURNAL_FORMAT) != NULL;
+    ok &= cJSON_AddStringToObject(o, "sample_id", m->sample_id) != NULL;
+    ok &= cJSON_AddStringToObject(o, "transcript_id",
+                                  m->transcript_id ? m->transcript_id : m->sample_id) != NULL;
+    ok &= put(o, "auditor_model", str_or_null(m->auditor_model));
+    ok &= put(o, "target_model", str_or_null(m->target_model));
+    ok &= put(o, "judge_model", str_or_null(m->judge_model));
+    ok &= put(o, "seed_instruction", str_or_null(m->seed_instruction));
+    ok &= put(o, "scenario_id", str_or_null(m->scenario_id));
     cJSON *tags = cJSON_AddArrayToObject(o, "tags");
+    ok &= tags != NULL;
     for (size_t i = 0; tags && i < m->n_tags; i++)
-        cJSON_AddItemToArray(tags, cJSON_CreateString(m->tags[i] ? m->tags[i] : ""));
-    cJSON_AddStringToObject(o, "created_at", m->created_at ? m->created_at : now);
+        ok &= push(tags, cJSON_CreateString(m->tags[i] ? m->tags[i] : ""));
+    ok &= cJSON_AddStringToObject(o, "created_at", m->created_at ? m->created_at : now) != NULL;
     if (m->epoch > 0)
-        cJSON_AddNumberToObject(o, "epoch", m->epoch);
+        ok &= cJSON_AddNumberToObject(o, "epoch", m->epoch) != NULL;
     else
-        cJSON_AddNullToObject(o, "epoch");
-    cJSON_AddBoolToObject(o, "mock", m->mock != 0);
+        ok &= cJSON_AddNullToObject(o, "epoch") != NULL;
+    ok &= cJSON_AddBoolToObject(o, "mock", m->mock != 0) != NULL;
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -697,13 +762,18 @@ seer_err seer_petri_add_text(seer_petri *p, unsigned views, const char *role, co
                                 function ? function : call_function(p, tool_call_id), error_text);
     } else {
         msg = cJSON_CreateObject();
+        int ok = msg != NULL;
         if (msg) {
-            cJSON_AddStringToObject(msg, "role", role);
-            cJSON_AddStringToObject(msg, "content", text ? text : "");
+            ok &= cJSON_AddStringToObject(msg, "role", role) != NULL;
+            ok &= cJSON_AddStringToObject(msg, "content", text ? text : "") != NULL;
             if (strcmp(role, "assistant") == 0) {
-                cJSON_AddNullToObject(msg, "tool_calls");
-                cJSON_AddItemToObject(msg, "model", str_or_null(model));
+                ok &= cJSON_AddNullToObject(msg, "tool_calls") != NULL;
+                ok &= put(msg, "model", str_or_null(model));
             }
+        }
+        if (!ok) {
+            cJSON_Delete(msg);
+            msg = NULL; /* add_edit reports out of memory */
         }
     }
     return add_edit(p, views, msg, id_out, err);
@@ -747,11 +817,16 @@ seer_err seer_petri_rollback(seer_petri *p, unsigned views, size_t count, seer_e
         cJSON_Delete(edit);
         return oom(err);
     }
-    cJSON_AddItemToObject(ev, "view", vj);
-    cJSON_AddStringToObject(edit, "operation", "rollback");
-    cJSON_AddNumberToObject(edit, "count", (double)count);
-    cJSON_AddItemToObject(edit, "to_id", str_or_null(to_id));
-    cJSON_AddItemToObject(ev, "edit", edit);
+    int ok = 1;
+    ok &= put(ev, "view", vj);
+    ok &= cJSON_AddStringToObject(edit, "operation", "rollback") != NULL;
+    ok &= cJSON_AddNumberToObject(edit, "count", (double)count) != NULL;
+    ok &= put(edit, "to_id", str_or_null(to_id));
+    ok &= put(ev, "edit", edit);
+    if (!ok) {
+        cJSON_Delete(ev);
+        return oom(err);
+    }
     rc = emit_event(p, ev, err);
     if (rc != SEER_OK) return rc;
     for (unsigned i = 0; i < N_VIEWS; i++)
@@ -766,6 +841,7 @@ seer_err seer_petri_reset(seer_petri *p, unsigned views, const char *system,
     if (rc != SEER_OK) return rc;
     cJSON *arr = cJSON_CreateArray();
     if (!arr) return oom(err);
+    int ok = 1;
     if (system) {
         cJSON *sm = cJSON_CreateObject();
         char id[SEER_PETRI_ID_MAX];
@@ -774,10 +850,10 @@ seer_err seer_petri_reset(seer_petri *p, unsigned views, const char *system,
             cJSON_Delete(arr);
             return oom(err);
         }
-        cJSON_AddStringToObject(sm, "id", id);
-        cJSON_AddStringToObject(sm, "role", "system");
-        cJSON_AddStringToObject(sm, "content", system);
-        cJSON_AddItemToArray(arr, sm);
+        ok &= cJSON_AddStringToObject(sm, "id", id) != NULL;
+        ok &= cJSON_AddStringToObject(sm, "role", "system") != NULL;
+        ok &= cJSON_AddStringToObject(sm, "content", system) != NULL;
+        ok &= push(arr, sm);
     }
     for (size_t i = 0; i < n; i++) {
         if (!msgs[i] || msgs[i]->role == SEER_ROLE_TOOL) {
@@ -794,8 +870,8 @@ seer_err seer_petri_reset(seer_petri *p, unsigned views, const char *system,
         }
         char id[SEER_PETRI_ID_MAX];
         new_id(id);
-        cJSON_AddStringToObject(mm, "id", id);
-        cJSON_AddItemToArray(arr, mm);
+        ok &= cJSON_AddStringToObject(mm, "id", id) != NULL;
+        ok &= push(arr, mm);
         /* later tool messages may answer calls made in these messages */
         for (size_t b = 0; b < msgs[i]->n_blocks; b++) {
             const seer_block *blk = &msgs[i]->blocks[b];
@@ -808,17 +884,21 @@ seer_err seer_petri_reset(seer_petri *p, unsigned views, const char *system,
     cJSON *ev = event_new("transcript_event");
     cJSON *vj = views_json(views);
     cJSON *edit = cJSON_CreateObject();
-    if (!ev || !vj || !edit) {
+    if (!ok || !ev || !vj || !edit) {
         cJSON_Delete(ev);
         cJSON_Delete(vj);
         cJSON_Delete(edit);
         cJSON_Delete(arr);
         return oom(err);
     }
-    cJSON_AddItemToObject(ev, "view", vj);
-    cJSON_AddStringToObject(edit, "operation", "reset");
-    cJSON_AddItemToObject(edit, "new_messages", arr);
-    cJSON_AddItemToObject(ev, "edit", edit);
+    ok &= put(ev, "view", vj);
+    ok &= cJSON_AddStringToObject(edit, "operation", "reset") != NULL;
+    ok &= put(edit, "new_messages", arr);
+    ok &= put(ev, "edit", edit);
+    if (!ok) { /* whatever was attached goes with ev; the rest is freed */
+        cJSON_Delete(ev);
+        return oom(err);
+    }
     /* ids must be read before emit() frees the event */
     size_t n_new = (size_t)cJSON_GetArraySize(arr);
     char **ids = calloc(n_new ? n_new : 1, sizeof *ids);
@@ -871,18 +951,26 @@ seer_err seer_petri_tool_creation(seer_petri *p, const char *model, const char *
         cJSON_Delete(params);
         return oom(err);
     }
+    int ok = 1;
     if (!cJSON_GetObjectItemCaseSensitive(params, "type"))
-        cJSON_AddStringToObject(params, "type", "object");
+        ok &= cJSON_AddStringToObject(params, "type", "object") != NULL;
     if (!cJSON_GetObjectItemCaseSensitive(params, "properties"))
-        cJSON_AddObjectToObject(params, "properties");
+        ok &= cJSON_AddObjectToObject(params, "properties") != NULL;
     if (!cJSON_GetObjectItemCaseSensitive(params, "required"))
-        cJSON_AddArrayToObject(params, "required");
-    cJSON_AddStringToObject(ev, "model", model ? model : p->target_model ? p->target_model : "");
-    cJSON_AddStringToObject(tool, "name", name);
-    cJSON_AddStringToObject(tool, "description", description ? description : "");
-    cJSON_AddItemToObject(tool, "parameters", params);
-    cJSON_AddBoolToObject(tool, "parallel", 1);
-    cJSON_AddItemToObject(ev, "tool", tool);
+        ok &= cJSON_AddArrayToObject(params, "required") != NULL;
+    ok &= cJSON_AddStringToObject(ev, "model",
+                                  model             ? model
+                                  : p->target_model ? p->target_model
+                                                    : "") != NULL;
+    ok &= cJSON_AddStringToObject(tool, "name", name) != NULL;
+    ok &= cJSON_AddStringToObject(tool, "description", description ? description : "") != NULL;
+    ok &= put(tool, "parameters", params);
+    ok &= cJSON_AddBoolToObject(tool, "parallel", 1) != NULL;
+    ok &= put(ev, "tool", tool);
+    if (!ok) {
+        cJSON_Delete(ev);
+        return oom(err);
+    }
     return emit_event(p, ev, err);
 }
 
@@ -898,7 +986,10 @@ seer_err seer_petri_decision(seer_petri *p, const cJSON *content, seer_error *er
         cJSON_Delete(c);
         return oom(err);
     }
-    cJSON_AddItemToObject(ev, "content", c);
+    if (!put(ev, "content", c)) {
+        cJSON_Delete(ev);
+        return oom(err);
+    }
     return emit_event(p, ev, err);
 }
 
@@ -915,7 +1006,10 @@ seer_err seer_petri_info(seer_petri *p, const char *text, const cJSON *obj, seer
         cJSON_Delete(c);
         return oom(err);
     }
-    cJSON_AddItemToObject(ev, "info", c);
+    if (!put(ev, "info", c)) {
+        cJSON_Delete(ev);
+        return oom(err);
+    }
     return emit_event(p, ev, err);
 }
 
@@ -947,29 +1041,39 @@ static cJSON *judge_line(const seer_petri_judge *j, seer_error *err)
         oom(err);
         return NULL;
     }
-    cJSON_AddStringToObject(o, "type", "seer_judge");
-    cJSON_AddStringToObject(o, "timestamp", ts);
-    cJSON_AddItemToObject(o, "judge_model", str_or_null(j->judge_model));
-    cJSON_AddStringToObject(out, "response", j->response ? j->response : "");
-    cJSON_AddStringToObject(out, "summary", j->summary ? j->summary : "");
-    cJSON_AddItemToObject(out, "justification", str_or_null(j->justification));
+    int ok = 1;
+    ok &= cJSON_AddStringToObject(o, "type", "seer_judge") != NULL;
+    ok &= cJSON_AddStringToObject(o, "timestamp", ts) != NULL;
+    ok &= put(o, "judge_model", str_or_null(j->judge_model));
+    ok &= cJSON_AddStringToObject(out, "response", j->response ? j->response : "") != NULL;
+    ok &= cJSON_AddStringToObject(out, "summary", j->summary ? j->summary : "") != NULL;
+    ok &= put(out, "justification", str_or_null(j->justification));
     cJSON *scores = cJSON_AddObjectToObject(out, "scores");
     cJSON *descs = cJSON_AddObjectToObject(out, "score_descriptions");
+    ok &= scores && descs;
     for (size_t i = 0; scores && descs && i < j->n_scores; i++) {
-        cJSON_AddNumberToObject(scores, j->scores[i].name, j->scores[i].value);
+        ok &= cJSON_AddNumberToObject(scores, j->scores[i].name, j->scores[i].value) != NULL;
         if (j->scores[i].description)
-            cJSON_AddStringToObject(descs, j->scores[i].name, j->scores[i].description);
+            ok &=
+                cJSON_AddStringToObject(descs, j->scores[i].name, j->scores[i].description) != NULL;
     }
-    cJSON_AddItemToObject(out, "highlights", hl);
-    cJSON_AddItemToObject(o, "judge_output", out);
+    ok &= put(out, "highlights", hl);
+    ok &= put(o, "judge_output", out);
+    if (!ok) {
+        cJSON_Delete(o);
+        oom(err);
+        return NULL;
+    }
     return o;
 }
 
 seer_err seer_petri_set_judge(seer_petri *p, const seer_petri_judge *j, seer_error *err)
 {
     assert(p);
-    cJSON *line = judge_line(j, err);
-    if (!line) return err ? err->code : SEER_EINVAL;
+    seer_error local;
+    seer_error *e = err ? err : &local;
+    cJSON *line = judge_line(j, e);
+    if (!line) return e->code;
     /* judging follows the audit: allowed after finish */
     int was = p->finished;
     p->finished = 0;
@@ -988,11 +1092,16 @@ seer_err seer_petri_finish(seer_petri *p, const char *status, const char *error,
     now_iso(ts);
     cJSON *o = cJSON_CreateObject();
     if (!o) return oom(err);
-    cJSON_AddStringToObject(o, "type", "seer_finish");
-    cJSON_AddStringToObject(o, "timestamp", ts);
-    cJSON_AddStringToObject(o, "status", status);
-    cJSON_AddItemToObject(o, "error", str_or_null(error));
-    cJSON_AddNumberToObject(o, "events", (double)p->count);
+    int ok = 1;
+    ok &= cJSON_AddStringToObject(o, "type", "seer_finish") != NULL;
+    ok &= cJSON_AddStringToObject(o, "timestamp", ts) != NULL;
+    ok &= cJSON_AddStringToObject(o, "status", status) != NULL;
+    ok &= put(o, "error", str_or_null(error));
+    ok &= cJSON_AddNumberToObject(o, "events", (double)p->count) != NULL;
+    if (!ok) {
+        cJSON_Delete(o);
+        return oom(err);
+    }
     rc = emit(p, o, err);
     if (rc == SEER_OK) p->finished = 1;
     return rc;
@@ -1084,10 +1193,11 @@ static int is_petri_event(const char *type)
            strcmp(type, "decision_event") == 0 || strcmp(type, "info_event") == 0;
 }
 
-static void move_item(cJSON *to, const char *to_key, cJSON *from, const char *from_key)
+/* Moves from[from_key] (null if absent) to to[to_key].  1 if done. */
+static int move_item(cJSON *to, const char *to_key, cJSON *from, const char *from_key)
 {
     cJSON *it = cJSON_DetachItemFromObjectCaseSensitive(from, from_key);
-    cJSON_AddItemToObject(to, to_key, it ? it : cJSON_CreateNull());
+    return put(to, to_key, it ? it : cJSON_CreateNull());
 }
 
 /* Builds the rendered document {metadata, events} from journal text.  The
@@ -1151,7 +1261,10 @@ static cJSON *doc_from_journal(const char *path, char *text, size_t len, size_t 
             }
             meta = o;
         } else if (is_petri_event(t)) {
-            cJSON_AddItemToArray(events, o);
+            if (!push(events, o)) {
+                rc = oom(err);
+                goto fail;
+            }
         } else if (strcmp(t, "seer_judge") == 0) {
             /* latest per judge model wins in judges; latest overall is
              * judge_output */
@@ -1166,7 +1279,11 @@ static cJSON *doc_from_journal(const char *path, char *text, size_t len, size_t 
             }
             if (prev) cJSON_DeleteItemFromArray(judges, idx);
             last_judge_out = cJSON_GetObjectItemCaseSensitive(o, "judge_output");
-            cJSON_AddItemToArray(judges, o);
+            if (!push(judges, o)) {
+                last_judge_out = NULL;
+                rc = oom(err);
+                goto fail;
+            }
         } else if (strcmp(t, "seer_finish") == 0) {
             cJSON_Delete(finish);
             finish = o;
@@ -1189,43 +1306,51 @@ static cJSON *doc_from_journal(const char *path, char *text, size_t len, size_t 
         rc = oom(err);
         goto fail;
     }
+    /* every step is checked: a half-built document is never returned */
+    int ok = 1;
     const cJSON *created = cJSON_GetObjectItemCaseSensitive(meta, "created_at");
-    move_item(md, "transcript_id", meta, "transcript_id");
-    move_item(md, "auditor_model", meta, "auditor_model");
-    move_item(md, "target_model", meta, "target_model");
-    cJSON_AddItemToObject(md, "created_at", cJSON_Duplicate(created, 0));
-    cJSON_AddStringToObject(md, "updated_at",
-                            last_ts[0]                ? last_ts
-                            : cJSON_IsString(created) ? created->valuestring
-                                                      : "");
-    cJSON_AddStringToObject(md, "version", SEER_PETRI_VERSION);
+    ok &= move_item(md, "transcript_id", meta, "transcript_id");
+    ok &= move_item(md, "auditor_model", meta, "auditor_model");
+    ok &= move_item(md, "target_model", meta, "target_model");
+    ok &= put(md, "created_at", created ? cJSON_Duplicate(created, 0) : cJSON_CreateNull());
+    ok &= cJSON_AddStringToObject(md, "updated_at",
+                                  last_ts[0]                ? last_ts
+                                  : cJSON_IsString(created) ? created->valuestring
+                                                            : "") != NULL;
+    ok &= cJSON_AddStringToObject(md, "version", SEER_PETRI_VERSION) != NULL;
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(meta, "seed_instruction");
-    cJSON_AddItemToObject(md, "description", cJSON_Duplicate(seed, 0));
-    move_item(md, "seed_instruction", meta, "seed_instruction");
-    move_item(md, "tags", meta, "tags");
+    ok &= put(md, "description", seed ? cJSON_Duplicate(seed, 0) : cJSON_CreateNull());
+    ok &= move_item(md, "seed_instruction", meta, "seed_instruction");
+    ok &= move_item(md, "tags", meta, "tags");
     /* Petri's judge_output: the latest verdict, in its own shape */
-    cJSON_AddItemToObject(md, "judge_output",
-                          last_judge_out ? cJSON_Duplicate(last_judge_out, 1) : cJSON_CreateNull());
-    move_item(seer, "sample_id", meta, "sample_id");
-    move_item(seer, "scenario_id", meta, "scenario_id");
-    move_item(seer, "epoch", meta, "epoch");
-    move_item(seer, "mock", meta, "mock");
-    move_item(seer, "judge_model", meta, "judge_model");
-    cJSON_AddItemToObject(seer, "judges", judges);
-    judges = NULL;
+    ok &= put(md, "judge_output",
+              last_judge_out ? cJSON_Duplicate(last_judge_out, 1) : cJSON_CreateNull());
+    ok &= move_item(seer, "sample_id", meta, "sample_id");
+    ok &= move_item(seer, "scenario_id", meta, "scenario_id");
+    ok &= move_item(seer, "epoch", meta, "epoch");
+    ok &= move_item(seer, "mock", meta, "mock");
+    ok &= move_item(seer, "judge_model", meta, "judge_model");
+    ok &= put(seer, "judges", judges);
+    judges = NULL; /* owned by seer, or freed by put */
     if (finish) {
-        move_item(seer, "status", finish, "status");
-        move_item(seer, "error", finish, "error");
-        cJSON_AddBoolToObject(seer, "finished", 1);
+        ok &= move_item(seer, "status", finish, "status");
+        ok &= move_item(seer, "error", finish, "error");
+        ok &= cJSON_AddBoolToObject(seer, "finished", 1) != NULL;
     } else {
-        cJSON_AddStringToObject(seer, "status", "unfinished");
-        cJSON_AddNullToObject(seer, "error");
-        cJSON_AddBoolToObject(seer, "finished", 0);
+        ok &= cJSON_AddStringToObject(seer, "status", "unfinished") != NULL;
+        ok &= cJSON_AddNullToObject(seer, "error") != NULL;
+        ok &= cJSON_AddBoolToObject(seer, "finished", 0) != NULL;
     }
-    cJSON_AddNumberToObject(seer, "torn_lines", (double)torn);
-    cJSON_AddItemToObject(md, "seer", seer);
-    cJSON_AddItemToObject(doc, "metadata", md);
-    cJSON_AddItemToObject(doc, "events", events);
+    ok &= cJSON_AddNumberToObject(seer, "torn_lines", (double)torn) != NULL;
+    ok &= put(md, "seer", seer);
+    ok &= put(doc, "metadata", md);
+    ok &= put(doc, "events", events);
+    events = NULL;
+    if (!ok) {
+        cJSON_Delete(doc);
+        rc = oom(err);
+        goto fail;
+    }
     cJSON_Delete(meta);
     cJSON_Delete(finish);
     if (torn_out) *torn_out = torn;
@@ -1408,16 +1533,18 @@ seer_err seer_petri_append_judge(const char *run_dir, const char *sample_id,
         free(path);
         return rc;
     }
-    cJSON *line = judge_line(j, err);
-    char *s = line ? cJSON_PrintUnformatted(line) : NULL;
+    seer_error local;
+    seer_error *e = err ? err : &local;
+    cJSON *line = judge_line(j, e);
+    if (!line) {
+        free(path);
+        return e->code;
+    }
+    char *s = cJSON_PrintUnformatted(line);
     cJSON_Delete(line);
     char *r = s ? seer_secret_redact_dup(s, strlen(s)) : NULL;
     free(s);
-    seer_err rc;
-    if (!r)
-        rc = line ? oom(err) : (err ? err->code : SEER_EINVAL);
-    else
-        rc = append_after_crash(path, r, err);
+    seer_err rc = r ? append_after_crash(path, r, err) : oom(err);
     free(r);
     free(path);
     if (rc != SEER_OK) return rc;
