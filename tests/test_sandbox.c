@@ -976,6 +976,14 @@ static void test_cancel_answers_at_once(void **state)
     seer_toolset_cancel(f->ts, id + 999); /* unknown: a no-op */
 }
 
+static seer_tool_result *result_for_locked(fixture *f, uint64_t tag)
+{
+    for (int i = 0; i < f->col.n; i++)
+        if (f->col.tags[i] == tag)
+            return f->col.res[i];
+    return NULL;
+}
+
 static seer_tool_result *result_for(fixture *f, uint64_t tag)
 {
     seer_tool_result *r = NULL;
@@ -1015,6 +1023,26 @@ static void test_expose_calls_run_concurrently(void **state)
     r = result_for(f, slow);
     assert_non_null(r);
     assert_true(r->cancelled);
+
+    /* exclusive functions never overlap, however many calls are in flight */
+    uint64_t tags[4];
+    for (int i = 0; i < 4; i++) {
+        tags[i] = ++f->next_tag;
+        seer_toolset_call(f->ts, "alone", "{\"seconds\": 0.2}", f->actor, tags[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 60;
+        pthread_mutex_lock(&f->col.mu);
+        while (!result_for_locked(f, tags[i]) &&
+               pthread_cond_timedwait(&f->col.cv, &f->col.mu, &until) == 0) {
+        }
+        pthread_mutex_unlock(&f->col.mu);
+        r = result_for(f, tags[i]);
+        assert_non_null(r);
+        assert_false(r->is_error);
+        assert_string_equal(r->content, "1");
+    }
 }
 
 /* Host processes whose command line is exactly "sleep SECONDS". */

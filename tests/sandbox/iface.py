@@ -139,3 +139,17 @@ def stray(text: str) -> str:
     os.write(1, b"raw bytes on fd 1\n")
     subprocess.run(["echo", "child output"])
     return text
+
+
+_inside = [0, 0]  # [running now, most ever running at once]
+
+
+@expose(exclusive=True)
+def alone(seconds: float = 0.3) -> int:
+    """Runs alone: returns how many calls of it were ever inside at once."""
+    import time
+    _inside[0] += 1
+    _inside[1] = max(_inside[1], _inside[0])
+    time.sleep(seconds)
+    _inside[0] -= 1
+    return _inside[1]
