@@ -67,6 +67,7 @@ typedef struct stream {
     char *out;         /* SSE: bytes being written */
     size_t out_len, out_off;
     long keepalive_ms; /* SSE: a comment after this much silence */
+    int only_final;    /* JSON answer: lines before the final one are dropped */
     struct stream *next; /* hsess->streams, under hsess->mu */
 } stream;
 
@@ -109,6 +110,10 @@ static void stream_unref(stream *st)
 static void stream_push(stream *st, const char *line, size_t len, int final)
 {
     pthread_mutex_lock(&st->mu);
+    if (line && st->only_final && !final) {
+        pthread_mutex_unlock(&st->mu); /* progress with nowhere to go */
+        return;
+    }
     if (line) {
         if (st->n == st->cap) {
             size_t nc = st->cap ? st->cap * 2 : 4;
@@ -645,6 +650,9 @@ static enum MHD_Result answer_post(struct seer_mcp_httpd *h, struct MHD_Connecti
     hs->streams = st;
     pthread_mutex_unlock(&hs->mu);
     int sse = h->prefer_sse || prefers_sse(accept) || wants_progress(body, len);
+    pthread_mutex_lock(&st->mu);
+    st->only_final = !sse; /* before any send can reach the stream */
+    pthread_mutex_unlock(&st->mu);
     seer_mcp_handled kind = seer_mcp_session_handle(hs->s, body, len, st);
     char sidbuf[33];
     snprintf(sidbuf, sizeof sidbuf, "%s", hs->id);
