@@ -40,7 +40,8 @@ typedef struct seer_mcp_http_options {
 seer_mcp_transport *seer_mcp_http_transport_new(const seer_mcp_http_options *opts,
                                                 seer_error *err);
 
-/* Counters for tests and diagnostics (snapshot; loop thread or after close). */
+/* Counters for tests and diagnostics (a snapshot).  Thread-safe while the
+ * transport exists (until the owning client is freed). */
 typedef struct seer_mcp_http_stats {
     unsigned long posts;       /* POSTs sent (resends included) */
     unsigned long sse_streams; /* answers that came as SSE */
@@ -52,8 +53,9 @@ typedef struct seer_mcp_http_stats {
 } seer_mcp_http_stats;
 void seer_mcp_http_transport_stats(seer_mcp_transport *t, seer_mcp_http_stats *out);
 
-/* The session id the server issued ("" before initialize).  Copies into buf.
- * Loop thread or after close. */
+/* The session id the server issued ("" before initialize or while
+ * re-initializing).  Copies into buf.  Thread-safe while the transport
+ * exists. */
 void seer_mcp_http_transport_session(seer_mcp_transport *t, char *buf, size_t cap);
 
 #endif
