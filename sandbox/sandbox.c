@@ -388,8 +388,8 @@ static gen *gen_get(sandbox *s, seer_error *err)
         return NULL;
     }
     if (!s->cur) {
-        int restarts = s->stats.starts > 0 ? s->stats.starts - 1 : 0;
-        if (restarts >= s->cfg->restarts) {
+        /* the first start is free; every later one is a restart */
+        if (s->stats.starts > 0 && s->stats.starts - 1 >= s->cfg->restarts) {
             char why[200];
             snprintf(why, sizeof why, "%s", s->last_why);
             pthread_mutex_unlock(&s->mu);
@@ -399,9 +399,8 @@ static gen *gen_get(sandbox *s, seer_error *err)
                            s->cfg->restarts == 1 ? " is" : "s are");
             return NULL;
         }
-        /* Start outside the lock?  gen_start does not block and takes no
-         * sandbox lock, so holding mu keeps concurrent callers from starting
-         * two servers. */
+        /* gen_start does not block and takes no sandbox lock, so it runs
+         * under mu: concurrent callers never start two servers. */
         gen *g = gen_start(s, err);
         if (!g) {
             pthread_mutex_unlock(&s->mu);

@@ -911,6 +911,28 @@ static void test_crash_then_restart_bounded(void **state)
     assert_int_equal(errno, ECHILD);
 }
 
+static void test_no_restarts_means_none(void **state)
+{
+    fixture *f = *state;
+    start_ok(f, IFACE_SANDBOX("once", ", \"isolation\": \"none\", \"restarts\": 0"), "once");
+    seer_tool_result *r = call(f, "add", "{\"a\": 1}");
+    assert_string_equal(r->content, "3");
+    r = call(f, "crash", "{}");
+    assert_true(r->is_error);
+    assert_non_null(strstr(r->content, "no restarts are left"));
+    r = call(f, "add", "{\"a\": 1}");
+    assert_true(r->is_error);
+    assert_non_null(strstr(r->content, "its 0 restarts are used up"));
+    seer_tool_def *defs = NULL;
+    size_t n = 0;
+    seer_error err;
+    assert_int_equal(seer_toolset_list(f->ts, &defs, &n, &err), SEER_ELIMIT);
+    assert_non_null(strstr(err.msg, "sandbox once"));
+    seer_sandbox_stats st;
+    seer_sandbox_get_stats(f->ts, &st);
+    assert_int_equal(st.starts, 1);
+}
+
 static void test_garbage_then_recovers(void **state)
 {
     fixture *f = *state;
@@ -1509,6 +1531,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cpu_limit_kills_then_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hang_times_out_and_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_then_restart_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_restarts_means_none, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_then_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood_then_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_answers_at_once, setup, teardown),
