@@ -557,6 +557,38 @@ static void test_hostile(void **state)
     expect_refused(f, (hentry[]){{"run//x", AE_IFREG, NULL, 0}}, 1, "path");
 }
 
+/* Links that stay inside are not refused: they are extracted as links. */
+static void test_safe_links_extract(void **state)
+{
+    fixture *f = *state;
+    seer_error err;
+    char path[256], dest[256], p[512], buf[64];
+    snprintf(path, sizeof path, "%s/links.tar", f->out);
+    snprintf(dest, sizeof dest, "%s/xl", f->root);
+    const hentry es[] = {{"run/sub/f", AE_IFREG, NULL, 0},
+                         {"run/l", AE_IFLNK, "sub/f", 0},
+                         {"run/h", 0, "run/sub/f", 1}};
+    make_archive(path, es, 3);
+    assert_int_equal(seer_archive_extract(path, dest, &err), SEER_OK);
+    snprintf(p, sizeof p, "%s/run/l", dest);
+    ssize_t n = readlink(p, buf, sizeof buf - 1);
+    assert_int_equal(n, 5);
+    buf[n] = '\0';
+    assert_string_equal(buf, "sub/f");
+    struct stat a, b;
+    snprintf(p, sizeof p, "%s/run/h", dest);
+    assert_int_equal(stat(p, &a), 0);
+    snprintf(p, sizeof p, "%s/run/sub/f", dest);
+    assert_int_equal(stat(p, &b), 0);
+    assert_true(a.st_ino == b.st_ino); /* a real hardlink, inside dest */
+    /* verify reports the links as unexpected in a seer archive, not unsafe */
+    seer_verify_report rep;
+    assert_int_equal(seer_archive_verify(path, &rep, &err), SEER_OK);
+    assert_int_equal(rep.unsafe, 0);
+    assert_int_equal(rep.extra, 2);
+    seer_verify_report_free(&rep);
+}
+
 static void test_path_safe(void **state)
 {
     (void)state;
@@ -703,6 +735,7 @@ int main(void)
         T(test_tampered),
         T(test_malformed_manifest),
         T(test_hostile),
+        T(test_safe_links_extract),
         T(test_errors),
         T(test_commands),
     };
