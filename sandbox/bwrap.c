@@ -243,7 +243,7 @@ static void add_parents(strv *a, const char *dest)
             continue;
         *p = '\0';
         if (strcmp(buf, "/tmp") && strcmp(buf, "/usr") && strcmp(buf, "/dev") &&
-            strcmp(buf, "/proc")) {
+            strcmp(buf, "/proc") && strcmp(buf, SEER_SANDBOX_WORKSPACE)) {
             sv_add(a, "--perms");
             sv_add(a, "0755");
             sv_add(a, "--dir");

@@ -802,6 +802,44 @@ static void test_isolation_from_inside(void **state)
     unsetenv("TEST_SB_SECRET");
 }
 
+static void test_workspace_mounts(void **state)
+{
+    fixture *f = *state;
+    SKIP_WITHOUT_BWRAP();
+    char p[512];
+    snprintf(p, sizeof p, "%s/ref", f->dir);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/ref/notes.txt", f->dir);
+    FILE *fp = fopen(p, "w");
+    assert_non_null(fp);
+    fputs("reference notes", fp);
+    fclose(fp);
+    snprintf(p, sizeof p, "%s/rw", f->dir);
+    assert_int_equal(mkdir(p, 0777), 0);
+    assert_int_equal(chmod(p, 0777), 0); /* the server may run as nobody */
+    start_ok(f,
+             "{\"sandboxes\": {\"mnt\": {\"command\": [\"seer\", \"serve\", \"expose\", "
+             "\"iface.py\"], \"workspace\": {\"copy\": [\"@SRC/tests/sandbox/iface.py\"], "
+             "\"mount\": [{\"from\": \"@DIR/ref\", \"to\": \"ref\"}, "
+             "{\"from\": \"@DIR/rw\", \"to\": \"/data/rw\", \"writable\": true}]}}}}",
+             "mnt");
+    seer_tool_result *r = call(f, "read", "{\"path\": \"ref/notes.txt\"}");
+    assert_false(r->is_error);
+    assert_string_equal(r->content, "reference notes");
+    r = call(f, "write", "{\"path\": \"ref/notes.txt\", \"text\": \"changed\"}");
+    assert_true(r->is_error); /* read-only */
+    r = call(f, "write", "{\"path\": \"/data/rw/out.txt\", \"text\": \"made inside\"}");
+    assert_false(r->is_error);
+    snprintf(p, sizeof p, "%s/rw/out.txt", f->dir);
+    assert_int_equal(access(p, R_OK), 0);
+    snprintf(p, sizeof p, "%s/ref/notes.txt", f->dir);
+    fp = fopen(p, "r");
+    char buf[64] = {0};
+    assert_non_null(fgets(buf, sizeof buf, fp));
+    fclose(fp);
+    assert_string_equal(buf, "reference notes");
+}
+
 static void test_network_when_asked(void **state)
 {
     fixture *f = *state;
@@ -1526,6 +1564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expose_server_tools, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_interface_file_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_isolation_from_inside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_workspace_mounts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_when_asked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_enforced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cpu_limit_kills_then_restarts, setup, teardown),
