@@ -658,6 +658,10 @@ static void md_seed(pctx *c, const line_t *L, size_t h, size_t from, size_t to,
     if (i < to && key_value(&L[i], "tags", &v, &vn)) {
         tags_parse(c, (int)i + 1, v, vn, &tags, &n_tags);
         i++;
+        if (i < to && key_value(&L[i], "tags", &v, &vn)) {
+            PROB(c, (int)i + 1, 0, "a second tags line (put every tag on one line)");
+            bad = 1;
+        }
     }
     /* the instruction: the remaining lines, trailing spaces cut, blank
      * lines at either end dropped, paragraphs kept */
@@ -1256,6 +1260,7 @@ typedef struct sel_ctx {
     seer_scenarios out;
     seer_scenario_problems probs;
     seer_err first; /* code of the first problem */
+    size_t n_inline; /* text: selectors seen so far */
     int oom;
 } sel_ctx;
 
@@ -1410,6 +1415,29 @@ static void sel_item(sel_ctx *s, const char *item)
                  item);
 }
 
+/* A "text:INSTRUCTION" selector: one seed given on the command line, whole
+ * (commas included), with the id "inline-<n>" and the source "--seeds:<k>"
+ * (k = the selector's 1-based position). */
+static void sel_inline(sel_ctx *s, const char *text, size_t k)
+{
+    const char *t = text;
+    size_t n = strlen(text);
+    trim(&t, &n);
+    if (n == 0) {
+        sel_prob(s, SEER_EINVAL, "--seeds 'text:': empty instruction");
+        return;
+    }
+    char id[32];
+    snprintf(id, sizeof id, "inline-%zu", ++s->n_inline);
+    seer_scenario sc = {.id = id, .instruction = dup_n(t, n), .file = "--seeds", .line = (int)k};
+    if (!sc.instruction) {
+        s->oom = 1;
+        return;
+    }
+    sel_add(s, &sc); /* copies */
+    free(sc.instruction);
+}
+
 seer_err seer_scenarios_select(const char *const *sel, size_t n_sel, const char *lib_dir,
                                seer_scenarios *out, seer_scenario_problems *probs,
                                seer_error *err)
@@ -1429,6 +1457,10 @@ seer_err seer_scenarios_select(const char *const *sel, size_t n_sel, const char 
         }
         if (strchr(one, ',') && is_file(one)) {
             sel_file(&s, one);
+            continue;
+        }
+        if (strncmp(one, "text:", 5) == 0) {
+            sel_inline(&s, one + 5, i + 1);
             continue;
         }
         const char *p = one;

@@ -132,6 +132,9 @@ seer_err seer_scenarios_check_unique(const seer_scenarios *s, seer_scenario_prob
  *   PATH         a file's seeds (seer .md, Petri text, JSON list); a
  *                selector is a path if it contains '/' or ends in .md, .txt
  *                or .json, or names an existing file and is no library id
+ *   text:INSTR   one seed given inline (the whole rest of the selector, commas
+ *                included), id "inline-<n>", file "--seeds", line = the
+ *                selector's 1-based position
  * n_sel == 0 means "all".  The library (lib_dir, or the default dir when
  * NULL) is loaded only if a selector needs it, and must load cleanly.
  * Result order: selector order, each selector's matches in library / file

@@ -359,6 +359,8 @@ static void test_markdown_malformed(void **state)
                    "unknown front-matter key 'colour'");
     expect_problem("## a\ntags: bias, no/slash\n\ntext\n", "m.md", 2, 0, "bad tag 'no/slash'");
     expect_problem("##nospace\n\ntext\n", "m.md", 1, 0, "space after '##'");
+    expect_problem("## a\ntags: bias\ntags: deception\n\ntext\n", "m.md", 3, 0,
+                   "a second tags line");
     expect_problem("## a\n\ntext\n```\n## b\n\nhidden\n", "m.md", 4, 0,
                    "unterminated code fence");
     expect_problem("# Only a title\n\nNo seeds here.\n", "m.md", 1, 0, "no seeds");
@@ -646,6 +648,19 @@ static void test_select_forms(void **state)
     assert_ids(&out, (const char *const[]){"a-b-1", NULL});
     seer_scenarios_free(&out);
 
+    /* inline seeds: the whole selector is the text, commas included */
+    assert_int_equal(sel((const char *const[]){"text: Probe A, then B. ", "syc-two",
+                                               "text:Probe C."},
+                         3, &out, &err),
+                     SEER_OK);
+    assert_ids(&out, (const char *const[]){"inline-1", "syc-two", "inline-2", NULL});
+    assert_string_equal(out.v[0].instruction, "Probe A, then B.");
+    assert_string_equal(out.v[2].file, "--seeds");
+    assert_int_equal(out.v[2].line, 3);
+    assert_int_equal(out.v[2].n_tags, 0);
+    seer_scenarios_free(&out);
+    assert_int_equal(sel((const char *const[]){"text:  "}, 1, &out, &err), SEER_EINVAL);
+
     /* file-only selections never need the library */
     assert_int_equal(seer_scenarios_select((const char *const[]){md}, 1, "/nonexistent/lib",
                                            &out, NULL, &err),
@@ -748,7 +763,8 @@ static void test_out_of_memory(void **state)
     snprintf(sel_txt, sizeof sel_txt, "%s", txt);
     const char *json = tmp_file("oomj.json", "[\"J one.\", {\"id\": \"j-two\", \"instruction\": "
                                             "\"J two.\", \"tags\": [\"bias\", \"misuse\"]}]");
-    const char *const sels[] = {"all", "tag:bias,syc-one", sel_txt, json, "nope-typo"};
+    const char *const sels[] = {"all", "tag:bias,syc-one", sel_txt, json, "text:In, line.",
+                                "nope-typo"};
     /* valgrind replaces malloc itself, so the interposition is not reached */
     fault_count = 0;
     fault_at = 0;
@@ -771,14 +787,15 @@ static void test_out_of_memory(void **state)
         fault_count = 0;
         fault_hit = 0;
         fault_at = k;
-        seer_err rc = seer_scenarios_select(sels, 4, libdir, &out, &probs, &err);
-        seer_err rc_bad = seer_scenarios_select(sels + 4, 1, libdir, &out, &probs, &err);
+        seer_err rc = seer_scenarios_select(sels, 5, libdir, &out, &probs, &err);
+        seer_err rc_bad = seer_scenarios_select(sels + 5, 1, libdir, &out, &probs, &err);
         fault_at = -1;
         rounds++;
         if (rc == SEER_OK) {
             successes++;
             assert_ids(&out, (const char *const[]){"mis-one", "mis-two", "syc-one", "syc-two",
-                                                   "oom-1", "oom-2", "oomj-1", "j-two", NULL});
+                                                   "oom-1", "oom-2", "oomj-1", "j-two", "inline-1",
+                                                   NULL});
         } else {
             failures++;
             assert_int_equal(out.n, 0);
