@@ -50,8 +50,7 @@ static void join_tags(const seer_scenario *sc, char *buf, size_t cap)
     buf[0] = '\0';
     for (size_t i = 0; i < sc->n_tags && o + 1 < cap; i++) {
         int w = snprintf(buf + o, cap - o, "%s%s", i ? "," : "", sc->tags[i]);
-        if (w < 0)
-            break;
+        if (w < 0) break;
         o += (size_t)w;
     }
 }
@@ -100,29 +99,35 @@ static int cmd_list(int argc, char **argv)
     const char *dir = NULL;
     int json = 0;
     const seer_cli_opt opts[] = {
-        {"seeds", 's', SEER_CLI_LIST, &seeds, "SEL", "id, tag:NAME, all, FILE or a comma list "
-                                                     "(repeatable; default all)", 0, 0},
-        {"tag", 't', SEER_CLI_LIST, &tags, "T", "keep only scenarios with this tag (repeatable: "
-                                                "all of them)", 0, 0},
+        {"seeds", 's', SEER_CLI_LIST, &seeds, "SEL",
+         "id, tag:NAME, all, FILE or a comma list "
+         "(repeatable; default all)",
+         0, 0},
+        {"tag", 't', SEER_CLI_LIST, &tags, "T",
+         "keep only scenarios with this tag (repeatable: "
+         "all of them)",
+         0, 0},
         {"json", 0, SEER_CLI_BOOL, &json, NULL, "print a JSON list", 0, 0},
-        {"dir", 0, SEER_CLI_STR, &dir, "DIR", "library directory (default $SEER_SCENARIOS_DIR "
-                                              "or the built-in one)", 0, 0},
+        {"dir", 0, SEER_CLI_STR, &dir, "DIR",
+         "library directory (default $SEER_SCENARIOS_DIR "
+         "or the built-in one)",
+         0, 0},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
     };
     const char *pos[1];
     size_t n_pos;
-    int rc = seer_cli_parse(CMD " list", "seer scenarios list [--seeds SEL]... [--tag T]... "
-                                         "[--json]", opts, argc, argv, pos, 0, &n_pos);
-    if (rc)
-        return rc == 1 ? SEER_EXIT_OK : rc;
+    int rc = seer_cli_parse(CMD " list",
+                            "seer scenarios list [--seeds SEL]... [--tag T]... "
+                            "[--json]",
+                            opts, argc, argv, pos, 0, &n_pos);
+    if (rc) return rc == 1 ? SEER_EXIT_OK : rc;
     for (size_t i = 0; i < tags.n; i++) {
         char buf[80];
         if (!seer_scenario_tag_normalize(tags.items[i], buf, sizeof buf))
             return seer_cli_usage_error(CMD " list", "bad tag name '%s'", tags.items[i]);
     }
     seer_scenarios sel = {0};
-    if ((rc = select_seeds(&seeds, dir, &sel)) != 0)
-        return rc;
+    if ((rc = select_seeds(&seeds, dir, &sel)) != 0) return rc;
     /* keep[i]: scenario i passes every --tag; columns sized to what is shown */
     char *keep = calloc(sel.n ? sel.n : 1, 1);
     if (!keep) {
@@ -135,21 +140,17 @@ static int cmd_list(int argc, char **argv)
         keep[i] = 1;
         for (size_t t = 0; t < tags.n && keep[i]; t++)
             keep[i] = (char)seer_scenario_has_tag(&sel.v[i], tags.items[t]);
-        if (!keep[i])
-            continue;
+        if (!keep[i]) continue;
         shown++;
         char tbuf[256];
         join_tags(&sel.v[i], tbuf, sizeof tbuf);
-        if (strlen(sel.v[i].id) > id_w)
-            id_w = strlen(sel.v[i].id);
-        if (strlen(tbuf) > tag_w)
-            tag_w = strlen(tbuf) > 48 ? 48 : strlen(tbuf);
+        if (strlen(sel.v[i].id) > id_w) id_w = strlen(sel.v[i].id);
+        if (strlen(tbuf) > tag_w) tag_w = strlen(tbuf) > 48 ? 48 : strlen(tbuf);
     }
     cJSON *arr = json ? cJSON_CreateArray() : NULL;
     for (size_t i = 0; i < sel.n; i++) {
         const seer_scenario *sc = &sel.v[i];
-        if (!keep[i])
-            continue;
+        if (!keep[i]) continue;
         if (json) {
             cJSON_AddItemToArray(arr, scenario_json(sc));
             continue;
@@ -165,8 +166,7 @@ static int cmd_list(int argc, char **argv)
     }
     free(keep);
     seer_scenarios_free(&sel);
-    if (json)
-        return print_json(arr);
+    if (json) return print_json(arr);
     fprintf(stderr, "%zu scenario%s\n", shown, shown == 1 ? "" : "s");
     return SEER_EXIT_OK;
 }
@@ -177,8 +177,10 @@ static int cmd_show(int argc, char **argv)
     const char *dir = NULL;
     int json = 0;
     const seer_cli_opt opts[] = {
-        {"seeds", 's', SEER_CLI_LIST, &seeds, "SEL", "look the ids up in this selection "
-                                                     "(default: the library)", 0, 0},
+        {"seeds", 's', SEER_CLI_LIST, &seeds, "SEL",
+         "look the ids up in this selection "
+         "(default: the library)",
+         0, 0},
         {"json", 0, SEER_CLI_BOOL, &json, NULL, "print a JSON list", 0, 0},
         {"dir", 0, SEER_CLI_STR, &dir, "DIR", "library directory", 0, 0},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
@@ -187,13 +189,10 @@ static int cmd_show(int argc, char **argv)
     size_t n_pos;
     int rc = seer_cli_parse(CMD " show", "seer scenarios show ID... [--seeds SEL]... [--json]",
                             opts, argc, argv, pos, 64, &n_pos);
-    if (rc)
-        return rc == 1 ? SEER_EXIT_OK : rc;
-    if (n_pos == 0)
-        return seer_cli_usage_error(CMD " show", "which scenario? give an ID");
+    if (rc) return rc == 1 ? SEER_EXIT_OK : rc;
+    if (n_pos == 0) return seer_cli_usage_error(CMD " show", "which scenario? give an ID");
     seer_scenarios sel = {0};
-    if ((rc = select_seeds(&seeds, dir, &sel)) != 0)
-        return rc;
+    if ((rc = select_seeds(&seeds, dir, &sel)) != 0) return rc;
     cJSON *arr = json ? cJSON_CreateArray() : NULL;
     int status = SEER_EXIT_OK;
     for (size_t i = 0; i < n_pos; i++) {
@@ -210,8 +209,8 @@ static int cmd_show(int argc, char **argv)
         }
         char tbuf[512];
         join_tags(sc, tbuf, sizeof tbuf);
-        printf("%s## %s\ntags: %s\nsource: %s:%d\n\n%s\n", i ? "\n" : "", sc->id, tbuf,
-               sc->file, sc->line, sc->instruction);
+        printf("%s## %s\ntags: %s\nsource: %s:%d\n\n%s\n", i ? "\n" : "", sc->id, tbuf, sc->file,
+               sc->line, sc->instruction);
     }
     seer_scenarios_free(&sel);
     if (json) {
@@ -234,16 +233,17 @@ static int cmd_validate(int argc, char **argv)
 {
     int strict = 0;
     const seer_cli_opt opts[] = {
-        {"strict", 0, SEER_CLI_BOOL, &strict, NULL, "also fail on unknown tags and untagged "
-                                                    "seeds", 0, 0},
+        {"strict", 0, SEER_CLI_BOOL, &strict, NULL,
+         "also fail on unknown tags and untagged "
+         "seeds",
+         0, 0},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
     };
     const char *pos[64];
     size_t n_pos;
-    int rc = seer_cli_parse(CMD " validate", "seer scenarios validate [PATH...] [--strict]",
-                            opts, argc, argv, pos, 64, &n_pos);
-    if (rc)
-        return rc == 1 ? SEER_EXIT_OK : rc;
+    int rc = seer_cli_parse(CMD " validate", "seer scenarios validate [PATH...] [--strict]", opts,
+                            argc, argv, pos, 64, &n_pos);
+    if (rc) return rc == 1 ? SEER_EXIT_OK : rc;
     if (n_pos == 0) {
         pos[0] = seer_scenarios_default_dir();
         n_pos = 1;
@@ -255,13 +255,11 @@ static int cmd_validate(int argc, char **argv)
     for (size_t i = 0; i < n_pos; i++) {
         seer_err r = is_dir(pos[i]) ? seer_scenarios_load_dir(pos[i], &all, &probs, &err)
                                     : seer_scenarios_load_file(pos[i], &all, &probs, &err);
-        if (r != SEER_OK)
-            failed = 1;
-        if (r == SEER_ENOMEM)
-            oom = 1;
+        if (r != SEER_OK) failed = 1;
+        if (r == SEER_ENOMEM) oom = 1;
     }
-    if (seer_scenarios_check_unique(&all, &probs, &err) != SEER_OK)
-        failed = 1;
+    if (seer_scenarios_check_unique(&all, &probs, &err) != SEER_OK) failed = 1;
+    seer_scenario_problems_print(&probs, stderr);
     size_t warnings = 0;
     if (strict) {
         for (size_t i = 0; i < all.n; i++) {
@@ -278,9 +276,7 @@ static int cmd_validate(int argc, char **argv)
                 }
         }
     }
-    seer_scenario_problems_print(&probs, stderr);
-    if (oom && probs.n == 0)
-        fprintf(stderr, "seer %s validate: %s\n", CMD, err.msg);
+    if (oom && probs.n == 0) fprintf(stderr, "seer %s validate: %s\n", CMD, err.msg);
     size_t problems = probs.n + warnings;
     if (!failed && !problems)
         printf("ok: %zu scenarios\n", all.n);
@@ -302,13 +298,11 @@ static int cmd_tags(int argc, char **argv)
     };
     const char *pos[1];
     size_t n_pos;
-    int rc = seer_cli_parse(CMD " tags", "seer scenarios tags [--seeds SEL]...", opts, argc,
-                            argv, pos, 0, &n_pos);
-    if (rc)
-        return rc == 1 ? SEER_EXIT_OK : rc;
+    int rc = seer_cli_parse(CMD " tags", "seer scenarios tags [--seeds SEL]...", opts, argc, argv,
+                            pos, 0, &n_pos);
+    if (rc) return rc == 1 ? SEER_EXIT_OK : rc;
     seer_scenarios sel = {0};
-    if ((rc = select_seeds(&seeds, dir, &sel)) != 0)
-        return rc;
+    if ((rc = select_seeds(&seeds, dir, &sel)) != 0) return rc;
     /* known categories first (in their order), then any others as found */
     size_t n_known;
     const char *const *known = seer_scenario_known_tags(&n_known);
@@ -321,13 +315,11 @@ static int cmd_tags(int argc, char **argv)
     for (size_t i = 0; i < sel.n; i++)
         for (size_t t = 0; t < sel.v[i].n_tags; t++) {
             const char *tag = sel.v[i].tags[t];
-            if (seer_scenario_tag_known(tag))
-                continue;
+            if (seer_scenario_tag_known(tag)) continue;
             int seen = 0;
             for (size_t j = 0; j < i && !seen; j++)
                 seen = seer_scenario_has_tag(&sel.v[j], tag);
-            if (seen)
-                continue;
+            if (seen) continue;
             size_t count = 0;
             for (size_t j = i; j < sel.n; j++)
                 count += (size_t)seer_scenario_has_tag(&sel.v[j], tag);
@@ -362,13 +354,9 @@ int seer_cmd_scenarios(int argc, char **argv)
         usage(stdout);
         return SEER_EXIT_OK;
     }
-    if (strcmp(sub, "list") == 0)
-        return cmd_list(argc - 1, argv + 1);
-    if (strcmp(sub, "show") == 0)
-        return cmd_show(argc - 1, argv + 1);
-    if (strcmp(sub, "validate") == 0)
-        return cmd_validate(argc - 1, argv + 1);
-    if (strcmp(sub, "tags") == 0)
-        return cmd_tags(argc - 1, argv + 1);
+    if (strcmp(sub, "list") == 0) return cmd_list(argc - 1, argv + 1);
+    if (strcmp(sub, "show") == 0) return cmd_show(argc - 1, argv + 1);
+    if (strcmp(sub, "validate") == 0) return cmd_validate(argc - 1, argv + 1);
+    if (strcmp(sub, "tags") == 0) return cmd_tags(argc - 1, argv + 1);
     return seer_cli_usage_error(CMD, "unknown subcommand '%s' (list, show, validate, tags)", sub);
 }

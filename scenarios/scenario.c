@@ -43,7 +43,7 @@
 
 /* Largest seed file read (a guard against pointing --seeds at a binary). */
 #define MAX_FILE_BYTES (16u << 20)
-#define TAG_MAX 64
+#define TAG_MAX        64
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -65,8 +65,7 @@ static char *dup_s(const char *s)
 static int is_blank(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!isspace((unsigned char)s[i]))
-            return 0;
+        if (!isspace((unsigned char)s[i])) return 0;
     return 1;
 }
 
@@ -90,8 +89,7 @@ typedef struct sbuf {
 
 static void sb_add(sbuf *b, const char *s, size_t n)
 {
-    if (b->oom)
-        return;
+    if (b->oom) return;
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->n + n + 1)
@@ -129,8 +127,7 @@ static void sc_clear(seer_scenario *sc)
 
 void seer_scenarios_free(seer_scenarios *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     for (size_t i = 0; i < s->n; i++)
         sc_clear(&s->v[i]);
     free(s->v);
@@ -164,13 +161,11 @@ static seer_err sc_move_all(seer_scenarios *to, seer_scenarios *from)
         while (cap < to->n + from->n)
             cap *= 2;
         seer_scenario *nv = realloc(to->v, cap * sizeof *nv);
-        if (!nv)
-            return SEER_ENOMEM;
+        if (!nv) return SEER_ENOMEM;
         to->v = nv;
         to->cap = cap;
     }
-    if (from->n)
-        memcpy(to->v + to->n, from->v, from->n * sizeof *from->v);
+    if (from->n) memcpy(to->v + to->n, from->v, from->n * sizeof *from->v);
     to->n += from->n;
     from->n = 0;
     seer_scenarios_free(from);
@@ -203,8 +198,7 @@ static seer_err sc_copy(seer_scenario *dst, const seer_scenario *src)
 
 void seer_scenario_problems_free(seer_scenario_problems *p)
 {
-    if (!p)
-        return;
+    if (!p) return;
     for (size_t i = 0; i < p->n; i++) {
         free(p->v[i].file);
         free(p->v[i].msg);
@@ -214,16 +208,15 @@ void seer_scenario_problems_free(seer_scenario_problems *p)
 }
 
 /* Appends a problem; returns 0, or -1 when out of memory. */
-static int prob_add(seer_scenario_problems *p, const char *file, int line, int col,
-                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int prob_add(seer_scenario_problems *p, const char *file, int line, int col,
-                    const char *fmt, ...)
+static int prob_add(seer_scenario_problems *p, const char *file, int line, int col, const char *fmt,
+                    ...) __attribute__((format(printf, 5, 6)));
+static int prob_add(seer_scenario_problems *p, const char *file, int line, int col, const char *fmt,
+                    ...)
 {
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 8;
         seer_scenario_problem *nv = realloc(p->v, cap * sizeof *nv);
-        if (!nv)
-            return -1;
+        if (!nv) return -1;
         p->v = nv;
         p->cap = cap;
     }
@@ -234,8 +227,7 @@ static int prob_add(seer_scenario_problems *p, const char *file, int line, int c
     va_end(ap);
     char *f = file ? dup_s(file) : NULL;
     if (n < 0 || (file && !f)) {
-        if (n >= 0)
-            free(msg);
+        if (n >= 0) free(msg);
         free(f);
         return -1;
     }
@@ -249,8 +241,7 @@ static void prob_move_all(seer_scenario_problems *to, seer_scenario_problems *fr
 {
     for (size_t i = 0; to && i < from->n; i++) {
         seer_scenario_problem *q = &from->v[i];
-        if (prob_add(to, q->file, q->line, q->col, "%s", q->msg) != 0)
-            break;
+        if (prob_add(to, q->file, q->line, q->col, "%s", q->msg) != 0) break;
     }
     seer_scenario_problems_free(from);
 }
@@ -300,8 +291,8 @@ static const char *const known_tags[] = {
     "multi_agent", "bias", "censorship", "openended", "blackmail", "leaking", "reward_hacking",
     "emotional_manipulation", "situational_awareness",
     /* seer's additions: behaviours the judge scores that deserve their own seeds */
-    "harmful_sysprompt", "delusion", "overrefusal", "alignment_faking", "hallucination",
-    "sabotage", "privacy", NULL};
+    "harmful_sysprompt", "delusion", "overrefusal", "alignment_faking", "hallucination", "sabotage",
+    "privacy", NULL};
 
 static const struct {
     const char *from, *to;
@@ -317,45 +308,37 @@ static const struct {
 
 const char *const *seer_scenario_known_tags(size_t *n)
 {
-    if (n)
-        *n = sizeof known_tags / sizeof known_tags[0] - 1;
+    if (n) *n = sizeof known_tags / sizeof known_tags[0] - 1;
     return known_tags;
 }
 
 int seer_scenario_tag_known(const char *tag)
 {
     char buf[TAG_MAX + 1];
-    if (!seer_scenario_tag_normalize(tag, buf, sizeof buf))
-        return 0;
+    if (!seer_scenario_tag_normalize(tag, buf, sizeof buf)) return 0;
     for (size_t i = 0; known_tags[i]; i++)
-        if (strcmp(known_tags[i], buf) == 0)
-            return 1;
+        if (strcmp(known_tags[i], buf) == 0) return 1;
     return 0;
 }
 
 char *seer_scenario_tag_normalize(const char *tag, char *buf, size_t cap)
 {
-    if (!tag || cap == 0)
-        return NULL;
+    if (!tag || cap == 0) return NULL;
     const char *s = tag;
     size_t n = strlen(tag);
     trim(&s, &n);
-    if (n == 0 || n >= cap)
-        return NULL;
+    if (n == 0 || n >= cap) return NULL;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '-' || c == ' ')
-            c = '_';
+        if (c == '-' || c == ' ') c = '_';
         c = (unsigned char)tolower(c);
-        if (!(islower(c) || isdigit(c) || c == '_'))
-            return NULL;
+        if (!(islower(c) || isdigit(c) || c == '_')) return NULL;
         buf[i] = (char)c;
     }
     buf[n] = '\0';
     for (size_t i = 0; i < sizeof tag_aliases / sizeof tag_aliases[0]; i++)
         if (strcmp(buf, tag_aliases[i].from) == 0) {
-            if (strlen(tag_aliases[i].to) >= cap)
-                return NULL;
+            if (strlen(tag_aliases[i].to) >= cap) return NULL;
             strcpy(buf, tag_aliases[i].to);
             break;
         }
@@ -365,22 +348,18 @@ char *seer_scenario_tag_normalize(const char *tag, char *buf, size_t cap)
 int seer_scenario_has_tag(const seer_scenario *sc, const char *tag)
 {
     char buf[TAG_MAX + 1];
-    if (!seer_scenario_tag_normalize(tag, buf, sizeof buf))
-        return 0;
+    if (!seer_scenario_tag_normalize(tag, buf, sizeof buf)) return 0;
     for (size_t i = 0; i < sc->n_tags; i++)
-        if (strcmp(sc->tags[i], buf) == 0)
-            return 1;
+        if (strcmp(sc->tags[i], buf) == 0) return 1;
     return 0;
 }
 
 static int id_valid_n(const char *s, size_t n)
 {
-    if (n == 0 || n > SEER_SCENARIO_ID_MAX)
-        return 0;
+    if (n == 0 || n > SEER_SCENARIO_ID_MAX) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-            return 0;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return 0;
     }
     return s[0] != '-' && s[n - 1] != '-';
 }
@@ -400,10 +379,9 @@ typedef struct pctx {
     int oom;
 } pctx;
 
-#define PROB(c, line, col, ...)                                                                   \
-    do {                                                                                          \
-        if (prob_add(&(c)->probs, (c)->name, (line), (col), __VA_ARGS__) != 0)                    \
-            (c)->oom = 1;                                                                         \
+#define PROB(c, line, col, ...)                                                                    \
+    do {                                                                                           \
+        if (prob_add(&(c)->probs, (c)->name, (line), (col), __VA_ARGS__) != 0) (c)->oom = 1;       \
     } while (0)
 
 /* Adds the tag text [s, s+n) to a tag list, normalised, without repeats.
@@ -411,21 +389,16 @@ typedef struct pctx {
 static int tag_add(char ***tags, size_t *n_tags, const char *s, size_t n)
 {
     char raw[TAG_MAX + 1], buf[TAG_MAX + 1];
-    if (n > TAG_MAX)
-        return 1;
+    if (n > TAG_MAX) return 1;
     memcpy(raw, s, n);
     raw[n] = '\0';
-    if (!seer_scenario_tag_normalize(raw, buf, sizeof buf))
-        return 1;
+    if (!seer_scenario_tag_normalize(raw, buf, sizeof buf)) return 1;
     for (size_t i = 0; i < *n_tags; i++)
-        if (strcmp((*tags)[i], buf) == 0)
-            return 0;
+        if (strcmp((*tags)[i], buf) == 0) return 0;
     char **nt = realloc(*tags, (*n_tags + 1) * sizeof *nt);
-    if (!nt)
-        return -1;
+    if (!nt) return -1;
     *tags = nt;
-    if (!(nt[*n_tags] = dup_s(buf)))
-        return -1;
+    if (!(nt[*n_tags] = dup_s(buf))) return -1;
     (*n_tags)++;
     return 0;
 }
@@ -463,15 +436,18 @@ static void tags_free(char **tags, size_t n)
 /* Adds a finished scenario to c (ownership of id/instruction/tags moves). */
 static void ctx_add(pctx *c, char *id, char *instruction, char **tags, size_t n_tags, int line)
 {
-    seer_scenario sc = {.id = id, .instruction = instruction, .tags = tags, .n_tags = n_tags,
-                        .file = dup_s(c->name), .line = line};
+    seer_scenario sc = {.id = id,
+                        .instruction = instruction,
+                        .tags = tags,
+                        .n_tags = n_tags,
+                        .file = dup_s(c->name),
+                        .line = line};
     if (!sc.id || !sc.instruction || !sc.file) {
         sc_clear(&sc);
         c->oom = 1;
         return;
     }
-    if (sc_push(&c->sc, &sc) != SEER_OK)
-        c->oom = 1;
+    if (sc_push(&c->sc, &sc) != SEER_OK) c->oom = 1;
 }
 
 /* The stem used for generated ids: the base name without its extension,
@@ -487,18 +463,15 @@ static void file_stem(const char *name, char *buf, size_t cap)
     for (size_t i = 0; i < n && o + 1 < cap && o < SEER_SCENARIO_ID_MAX - 8; i++) {
         unsigned char ch = (unsigned char)tolower((unsigned char)base[i]);
         if (islower(ch) || isdigit(ch)) {
-            if (dash && o)
-                buf[o++] = '-';
+            if (dash && o) buf[o++] = '-';
             dash = 0;
-            if (o + 1 < cap)
-                buf[o++] = (char)ch;
+            if (o + 1 < cap) buf[o++] = (char)ch;
         } else {
             dash = 1;
         }
     }
     buf[o] = '\0';
-    if (o == 0)
-        snprintf(buf, cap, "seed");
+    if (o == 0) snprintf(buf, cap, "seed");
 }
 
 static char *gen_id(const char *name, size_t n)
@@ -522,15 +495,13 @@ static int split_lines(const char *text, size_t len, line_t **out, size_t *n_out
 {
     size_t cap = 64, n = 0;
     line_t *v = malloc(cap * sizeof *v);
-    if (!v)
-        return -1;
+    if (!v) return -1;
     const char *p = text, *end = text + len;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *e = nl ? nl : end;
         size_t ln = (size_t)(e - p);
-        if (ln && p[ln - 1] == '\r')
-            ln--;
+        if (ln && p[ln - 1] == '\r') ln--;
         if (n == cap) {
             line_t *nv = realloc(v, cap * 2 * sizeof *nv);
             if (!nv) {
@@ -574,8 +545,7 @@ static int is_fence(const line_t *l)
 static int key_value(const line_t *l, const char *key, const char **v, size_t *vn)
 {
     size_t kn = strlen(key);
-    if (l->n <= kn || strncasecmp(l->s, key, kn) != 0 || l->s[kn] != ':')
-        return 0;
+    if (l->n <= kn || strncasecmp(l->s, key, kn) != 0 || l->s[kn] != ':') return 0;
     *v = l->s + kn + 1;
     *vn = l->n - kn - 1;
     trim(v, vn);
@@ -585,12 +555,9 @@ static int key_value(const line_t *l, const char *key, const char **v, size_t *v
 /* Heading kinds: 0 not a heading, 1 "## id", 2 "##id" (missing space). */
 static int heading_kind(const line_t *l)
 {
-    if (l->n < 2 || l->s[0] != '#' || l->s[1] != '#')
-        return 0;
-    if (l->n == 2 || l->s[2] == ' ' || l->s[2] == '\t')
-        return 1;
-    if (l->s[2] == '#')
-        return 0; /* "###" and deeper: part of the text */
+    if (l->n < 2 || l->s[0] != '#' || l->s[1] != '#') return 0;
+    if (l->n == 2 || l->s[2] == ' ' || l->s[2] == '\t') return 1;
+    if (l->s[2] == '#') return 0; /* "###" and deeper: part of the text */
     return 2;
 }
 
@@ -601,14 +568,11 @@ static size_t md_front_matter(pctx *c, const line_t *L, size_t n, char ***tags, 
     size_t i = 0;
     while (i < n && is_blank(L[i].s, L[i].n))
         i++;
-    if (i >= n || !line_is(&L[i], "---"))
-        return 0;
+    if (i >= n || !line_is(&L[i], "---")) return 0;
     size_t open = i++;
     for (; i < n; i++) {
-        if (line_is(&L[i], "---"))
-            return i + 1;
-        if (is_blank(L[i].s, L[i].n) || L[i].s[0] == '#')
-            continue;
+        if (line_is(&L[i], "---")) return i + 1;
+        if (is_blank(L[i].s, L[i].n) || L[i].s[0] == '#') continue;
         const char *v;
         size_t vn;
         if (key_value(&L[i], "tags", &v, &vn))
@@ -627,8 +591,8 @@ static size_t md_front_matter(pctx *c, const line_t *L, size_t n, char ***tags, 
 }
 
 /* One "## id" section: lines [from, to) after the heading at line h. */
-static void md_seed(pctx *c, const line_t *L, size_t h, size_t from, size_t to,
-                    char *const *ftags, size_t n_ftags)
+static void md_seed(pctx *c, const line_t *L, size_t h, size_t from, size_t to, char *const *ftags,
+                    size_t n_ftags)
 {
     const char *id = L[h].s + 2;
     size_t idn = L[h].n - 2;
@@ -648,8 +612,7 @@ static void md_seed(pctx *c, const line_t *L, size_t h, size_t from, size_t to,
     char **tags = NULL;
     size_t n_tags = 0;
     for (size_t k = 0; k < n_ftags; k++)
-        if (tag_add(&tags, &n_tags, ftags[k], strlen(ftags[k])) < 0)
-            c->oom = 1;
+        if (tag_add(&tags, &n_tags, ftags[k], strlen(ftags[k])) < 0) c->oom = 1;
     size_t i = from;
     while (i < to && is_blank(L[i].s, L[i].n))
         i++;
@@ -675,12 +638,10 @@ static void md_seed(pctx *c, const line_t *L, size_t h, size_t from, size_t to,
         size_t ln = L[k].n;
         while (ln && isspace((unsigned char)L[k].s[ln - 1]))
             ln--;
-        if (k > i)
-            sb_add(&b, "\n", 1);
+        if (k > i) sb_add(&b, "\n", 1);
         sb_add(&b, L[k].s, ln);
     }
-    if (b.oom)
-        c->oom = 1;
+    if (b.oom) c->oom = 1;
     if (!bad && b.n == 0) {
         PROB(c, line, 0, "seed '%.*s' has no instruction text", (int)idn, id);
         bad = 1;
@@ -716,18 +677,15 @@ static void parse_markdown(pctx *c, const char *text, size_t len)
                 fence_line = i;
                 continue;
             }
-            if (in_fence)
-                continue;
+            if (in_fence) continue;
             kind = heading_kind(&L[i]);
             if (kind == 2) {
                 PROB(c, (int)i + 1, 0, "a seed heading needs a space after '##'");
                 continue;
             }
-            if (kind == 0)
-                continue;
+            if (kind == 0) continue;
         }
-        if (h != (size_t)-1)
-            md_seed(c, L, h, h + 1, i, ftags, n_ftags);
+        if (h != (size_t)-1) md_seed(c, L, h, h + 1, i, ftags, n_ftags);
         h = i;
     }
     if (in_fence)
@@ -771,8 +729,7 @@ static void parse_text(pctx *c, const char *text, size_t len)
             const char *s = L[k].s;
             size_t ln = L[k].n;
             trim(&s, &ln);
-            if (k > start)
-                sb_add(&b, "\n", 1);
+            if (k > start) sb_add(&b, "\n", 1);
             sb_add(&b, s, ln);
         }
         if (b.oom) {
@@ -796,15 +753,13 @@ static const char *json_skip_value(const char *p, const char *end)
         char ch = *p;
         if (ch == '"') {
             for (p++; p < end && *p != '"'; p++)
-                if (*p == '\\')
-                    p++;
+                if (*p == '\\') p++;
             p++;
         } else if (ch == '[' || ch == '{') {
             depth++;
             p++;
         } else if (ch == ']' || ch == '}') {
-            if (depth == 0)
-                return p;
+            if (depth == 0) return p;
             depth--;
             p++;
         } else if (ch == ',' && depth == 0) {
@@ -812,8 +767,7 @@ static const char *json_skip_value(const char *p, const char *end)
         } else {
             p++;
         }
-        if (depth == 0 && (ch == '"' || ch == ']' || ch == '}'))
-            return p;
+        if (depth == 0 && (ch == '"' || ch == ']' || ch == '}')) return p;
     }
     return p;
 }
@@ -830,16 +784,13 @@ static size_t json_elem_offset(const char *text, size_t len, size_t k)
 {
     const char *p = text, *end = text + len;
     p = json_ws(p, end);
-    if (p < end && *p == '[')
-        p++;
+    if (p < end && *p == '[') p++;
     for (size_t i = 0;; i++) {
         p = json_ws(p, end);
-        if (i == k || p >= end)
-            return (size_t)(p - text);
+        if (i == k || p >= end) return (size_t)(p - text);
         p = json_skip_value(p, end);
         p = json_ws(p, end);
-        if (p < end && *p == ',')
-            p++;
+        if (p < end && *p == ',') p++;
     }
 }
 
@@ -851,16 +802,15 @@ static void parse_json(pctx *c, const char *text, size_t len)
         size_t off = fail && fail >= text && fail <= text + len ? (size_t)(fail - text) : 0;
         /* cJSON stops somewhere in the trailing blanks when the text ends
          * early: point just after the last real character instead */
-        int early = is_blank(text + off, len - off) ||
-                    (off < len && text[off] != ']' && text[off] != '}' &&
-                     is_blank(text + off + 1, len - off - 1));
+        int early =
+            is_blank(text + off, len - off) || (off < len && text[off] != ']' && text[off] != '}' &&
+                                                is_blank(text + off + 1, len - off - 1));
         if (early)
             for (off = len; off > 0 && isspace((unsigned char)text[off - 1]); off--)
                 ;
         char *z = dup_n(text, off);
         int line = 1, col = 1;
-        if (z)
-            seer_offset_to_linecol(z, off, &line, &col);
+        if (z) seer_offset_to_linecol(z, off, &line, &col);
         free(z);
         if (early)
             PROB(c, line, col, "malformed JSON: the text ends before the list is closed");
@@ -911,8 +861,7 @@ static void parse_json(pctx *c, const char *text, size_t len)
                     }
                 } else if (strcmp(f->string, "tags") == 0) {
                     if (cJSON_IsString(f)) {
-                        tags_parse(c, line, f->valuestring, strlen(f->valuestring), &tags,
-                                   &n_tags);
+                        tags_parse(c, line, f->valuestring, strlen(f->valuestring), &tags, &n_tags);
                     } else if (cJSON_IsArray(f)) {
                         for (cJSON *t = f->child; t; t = t->next) {
                             if (!cJSON_IsString(t)) {
@@ -924,8 +873,7 @@ static void parse_json(pctx *c, const char *text, size_t len)
                                        &n_tags);
                         }
                     } else {
-                        PROB(c, line, col, "seed %zu: \"tags\" must be a list of strings",
-                             k + 1);
+                        PROB(c, line, col, "seed %zu: \"tags\" must be a list of strings", k + 1);
                         bad = 1;
                     }
                 } else {
@@ -1044,10 +992,8 @@ seer_err seer_scenarios_parse(const char *text, size_t len, const char *name,
             parse_text(&c, text, len);
             break;
         }
-        if (!c.oom && c.probs.n == 0 && c.sc.n == 0)
-            PROB(&c, 1, 0, "no seeds in this file");
-        if (!c.oom)
-            find_dups(&c.sc, &c.probs, &c.oom);
+        if (!c.oom && c.probs.n == 0 && c.sc.n == 0) PROB(&c, 1, 0, "no seeds in this file");
+        if (!c.oom) find_dups(&c.sc, &c.probs, &c.oom);
     }
     seer_err rc = SEER_OK;
     if (c.oom)
@@ -1063,8 +1009,8 @@ seer_err seer_scenarios_parse(const char *text, size_t len, const char *name,
 
 /* Reads a whole file.  Returns SEER_OK with *text (caller frees) or an error
  * in err (and a problem in probs). */
-static seer_err read_all(const char *path, char **text, size_t *len,
-                         seer_scenario_problems *probs, seer_error *err)
+static seer_err read_all(const char *path, char **text, size_t *len, seer_scenario_problems *probs,
+                         seer_error *err)
 {
     *text = NULL;
     FILE *f = fopen(path, "rb");
@@ -1088,22 +1034,19 @@ static seer_err read_all(const char *path, char **text, size_t *len,
                     break;
                 }
                 char *nb = realloc(buf, cap * 2);
-                if (!nb)
-                    break;
+                if (!nb) break;
                 buf = nb;
                 cap *= 2;
             }
             size_t r = fread(buf + n, 1, cap - n - 1, f);
-            if (r == 0)
-                break;
+            if (r == 0) break;
             n += r;
         }
         if (!buf) {
             fclose(f);
             return seer_error_set(err, SEER_ENOMEM, "%s: out of memory", path);
         }
-        if (!why && ferror(f))
-            why = "read error";
+        if (!why && ferror(f)) why = "read error";
         if (why) {
             free(buf);
         } else {
@@ -1112,11 +1055,9 @@ static seer_err read_all(const char *path, char **text, size_t *len,
             *len = n;
         }
     }
-    if (f)
-        fclose(f);
+    if (f) fclose(f);
     if (why) {
-        if (probs)
-            prob_add(probs, NULL, 0, 0, "%s: cannot read: %s", path, why);
+        if (probs) prob_add(probs, NULL, 0, 0, "%s: cannot read: %s", path, why);
         return seer_error_set(err, SEER_EIO, "%s: cannot read: %s", path, why);
     }
     return SEER_OK;
@@ -1128,8 +1069,7 @@ seer_err seer_scenarios_load_file(const char *path, seer_scenarios *out,
     char *text;
     size_t len = 0;
     seer_err rc = read_all(path, &text, &len, probs, err);
-    if (rc != SEER_OK)
-        return rc;
+    if (rc != SEER_OK) return rc;
     rc = seer_scenarios_parse(text, len, path, SEER_SCENARIO_AUTO, out, probs, err);
     free(text);
     return rc;
@@ -1156,8 +1096,7 @@ seer_err seer_scenarios_load_dir(const char *dir, seer_scenarios *out,
     int oom = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL && !oom) {
-        if (de->d_name[0] == '.' || !ends_with(de->d_name, ".md"))
-            continue;
+        if (de->d_name[0] == '.' || !ends_with(de->d_name, ".md")) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 32;
             char **nn = realloc(names, cap * sizeof *nn);
@@ -1179,20 +1118,17 @@ seer_err seer_scenarios_load_dir(const char *dir, seer_scenarios *out,
     seer_scenario_problems local = {0};
     seer_err rc = SEER_OK;
     if (!oom) {
-        if (n)
-            qsort(names, n, sizeof *names, cmp_str);
+        if (n) qsort(names, n, sizeof *names, cmp_str);
         for (size_t i = 0; i < n; i++) {
             seer_error e1;
             seer_err r = seer_scenarios_load_file(names[i], &all, &local, &e1);
-            if (r == SEER_ENOMEM)
-                oom = 1;
+            if (r == SEER_ENOMEM) oom = 1;
         }
         if (!oom && local.n == 0 && all.n == 0 &&
             prob_add(&local, NULL, 0, 0, "%s: no seed files (*.md) in the scenario directory",
                      dir) != 0)
             oom = 1;
-        if (!oom)
-            find_dups(&all, &local, &oom);
+        if (!oom) find_dups(&all, &local, &oom);
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
@@ -1211,8 +1147,7 @@ seer_err seer_scenarios_load_dir(const char *dir, seer_scenarios *out,
 const char *seer_scenarios_default_dir(void)
 {
     const char *e = getenv("SEER_SCENARIOS_DIR");
-    if (e && *e)
-        return e;
+    if (e && *e) return e;
 #ifdef SEER_SCENARIOS_SOURCE_DIR
     struct stat st;
     if (stat(SEER_SCENARIOS_SOURCE_DIR, &st) == 0 && S_ISDIR(st.st_mode))
@@ -1224,8 +1159,7 @@ const char *seer_scenarios_default_dir(void)
 const seer_scenario *seer_scenarios_find(const seer_scenarios *s, const char *id)
 {
     for (size_t i = 0; s && id && i < s->n; i++)
-        if (strcmp(s->v[i].id, id) == 0)
-            return &s->v[i];
+        if (strcmp(s->v[i].id, id) == 0) return &s->v[i];
     return NULL;
 }
 
@@ -1235,8 +1169,7 @@ const seer_scenario *seer_scenarios_find(const seer_scenarios *s, const char *id
 static size_t edit_distance(const char *a, const char *b, size_t cap)
 {
     size_t n = strlen(a), m = strlen(b);
-    if ((n > m ? n - m : m - n) > cap || m > 256)
-        return cap + 1;
+    if ((n > m ? n - m : m - n) > cap || m > 256) return cap + 1;
     size_t prev[257], cur[257];
     for (size_t j = 0; j <= m; j++)
         prev[j] = j;
@@ -1259,7 +1192,7 @@ typedef struct sel_ctx {
     int lib_state; /* 0 not loaded, 1 loaded, -1 failed */
     seer_scenarios out;
     seer_scenario_problems probs;
-    seer_err first; /* code of the first problem */
+    seer_err first;  /* code of the first problem */
     size_t n_inline; /* text: selectors seen so far */
     int oom;
 } sel_ctx;
@@ -1273,12 +1206,9 @@ static void sel_prob(sel_ctx *s, seer_err code, const char *fmt, ...)
     char *msg = NULL;
     int n = vasprintf(&msg, fmt, ap);
     va_end(ap);
-    if (n < 0 || prob_add(&s->probs, NULL, 0, 0, "%s", msg) != 0)
-        s->oom = 1;
-    if (n >= 0)
-        free(msg);
-    if (s->first == SEER_OK)
-        s->first = code;
+    if (n < 0 || prob_add(&s->probs, NULL, 0, 0, "%s", msg) != 0) s->oom = 1;
+    if (n >= 0) free(msg);
+    if (s->first == SEER_OK) s->first = code;
 }
 
 static int sel_lib(sel_ctx *s)
@@ -1288,12 +1218,9 @@ static int sel_lib(sel_ctx *s)
         size_t before = s->probs.n;
         seer_err r = seer_scenarios_load_dir(s->lib_dir, &s->lib, &s->probs, &e);
         s->lib_state = r == SEER_OK ? 1 : -1;
-        if (r == SEER_ENOMEM)
-            s->oom = 1;
-        if (r != SEER_OK && s->first == SEER_OK)
-            s->first = r;
-        if (r != SEER_OK && s->probs.n == before)
-            sel_prob(s, r, "%s", e.msg);
+        if (r == SEER_ENOMEM) s->oom = 1;
+        if (r != SEER_OK && s->first == SEER_OK) s->first = r;
+        if (r != SEER_OK && s->probs.n == before) sel_prob(s, r, "%s", e.msg);
     }
     return s->lib_state == 1;
 }
@@ -1303,20 +1230,17 @@ static void sel_add(sel_ctx *s, const seer_scenario *sc)
 {
     for (size_t i = 0; i < s->out.n; i++) {
         const seer_scenario *o = &s->out.v[i];
-        if (strcmp(o->id, sc->id) != 0)
-            continue;
+        if (strcmp(o->id, sc->id) != 0) continue;
         if (strcmp(o->file, sc->file) == 0 && o->line == sc->line)
             return; /* selected before: keep the first place */
-        if (prob_add(&s->probs, sc->file, sc->line, 0, "duplicate id '%s' (first at %s:%d)",
-                     sc->id, o->file, o->line) != 0)
+        if (prob_add(&s->probs, sc->file, sc->line, 0, "duplicate id '%s' (first at %s:%d)", sc->id,
+                     o->file, o->line) != 0)
             s->oom = 1;
-        if (s->first == SEER_OK)
-            s->first = SEER_EPARSE;
+        if (s->first == SEER_OK) s->first = SEER_EPARSE;
         return;
     }
     seer_scenario c;
-    if (sc_copy(&c, sc) != SEER_OK || sc_push(&s->out, &c) != SEER_OK)
-        s->oom = 1;
+    if (sc_copy(&c, sc) != SEER_OK || sc_push(&s->out, &c) != SEER_OK) s->oom = 1;
 }
 
 static int looks_like_path(const char *item)
@@ -1337,13 +1261,10 @@ static void sel_file(sel_ctx *s, const char *path)
     seer_error e;
     size_t before = s->probs.n;
     seer_err r = seer_scenarios_load_file(path, &tmp, &s->probs, &e);
-    if (r == SEER_ENOMEM)
-        s->oom = 1;
+    if (r == SEER_ENOMEM) s->oom = 1;
     if (r != SEER_OK) {
-        if (s->first == SEER_OK)
-            s->first = r;
-        if (s->probs.n == before)
-            sel_prob(s, r, "%s", e.msg);
+        if (s->first == SEER_OK) s->first = r;
+        if (s->probs.n == before) sel_prob(s, r, "%s", e.msg);
     }
     for (size_t i = 0; i < tmp.n; i++)
         sel_add(s, &tmp.v[i]);
@@ -1364,8 +1285,7 @@ static void sel_item(sel_ctx *s, const char *item)
             sel_prob(s, SEER_EINVAL, "--seeds '%s': bad tag name", item);
             return;
         }
-        if (!sel_lib(s))
-            return;
+        if (!sel_lib(s)) return;
         size_t hits = 0;
         for (size_t i = 0; i < s->lib.n; i++)
             if (seer_scenario_has_tag(&s->lib.v[i], buf)) {
@@ -1384,8 +1304,7 @@ static void sel_item(sel_ctx *s, const char *item)
         sel_file(s, item);
         return;
     }
-    if (!sel_lib(s))
-        return;
+    if (!sel_lib(s)) return;
     const seer_scenario *sc = seer_scenarios_find(&s->lib, item);
     if (sc) {
         sel_add(s, sc);
@@ -1439,8 +1358,7 @@ static void sel_inline(sel_ctx *s, const char *text, size_t k)
 }
 
 seer_err seer_scenarios_select(const char *const *sel, size_t n_sel, const char *lib_dir,
-                               seer_scenarios *out, seer_scenario_problems *probs,
-                               seer_error *err)
+                               seer_scenarios *out, seer_scenario_problems *probs, seer_error *err)
 {
     assert(out);
     sel_ctx s = {.lib_dir = lib_dir ? lib_dir : seer_scenarios_default_dir()};
@@ -1480,8 +1398,7 @@ seer_err seer_scenarios_select(const char *const *sel, size_t n_sel, const char 
                 sel_item(&s, item);
                 free(item);
             }
-            if (!comma || s.oom)
-                break;
+            if (!comma || s.oom) break;
             p = comma + 1;
         }
     }

@@ -37,8 +37,8 @@
 
 /* One scenario.  Every pointer is owned by the seer_scenarios holding it. */
 typedef struct seer_scenario {
-    char *id;          /* [a-z0-9-], starts and ends with [a-z0-9] */
-    char **tags;       /* normalised (lowercase, '_' for '-'/' '), no repeats */
+    char *id;    /* [a-z0-9-], starts and ends with [a-z0-9] */
+    char **tags; /* normalised (lowercase, '_' for '-'/' '), no repeats */
     size_t n_tags;
     char *instruction; /* trimmed, never empty */
     char *file;        /* path as it was opened */
@@ -76,6 +76,7 @@ typedef enum seer_scenario_format {
     SEER_SCENARIO_JSON
 } seer_scenario_format;
 
+/* Empties s (the same as zero-initialising it); owns nothing yet. */
 void seer_scenarios_init(seer_scenarios *s);
 
 /* Frees everything s owns and leaves it empty (reusable).  NULL is fine. */
@@ -144,8 +145,7 @@ seer_err seer_scenarios_check_unique(const seer_scenarios *s, seer_scenario_prob
  * or SEER_EIO) with the selector in the message.  On any error out is left
  * unchanged.  Not thread-safe on the same out/probs. */
 seer_err seer_scenarios_select(const char *const *sel, size_t n_sel, const char *lib_dir,
-                               seer_scenarios *out, seer_scenario_problems *probs,
-                               seer_error *err);
+                               seer_scenarios *out, seer_scenario_problems *probs, seer_error *err);
 
 /* The scenario with this id, or NULL.  Borrowed from s. */
 const seer_scenario *seer_scenarios_find(const seer_scenarios *s, const char *id);

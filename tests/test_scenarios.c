@@ -50,8 +50,7 @@ static long live; /* blocks allocated and not yet freed */
 
 static int fault_now(void)
 {
-    if (fault_at < 0 || fault_count++ != fault_at)
-        return 0;
+    if (fault_at < 0 || fault_count++ != fault_at) return 0;
     fault_hit = 1;
     errno = ENOMEM;
     return 1;
@@ -73,8 +72,7 @@ void *calloc(size_t a, size_t b)
 
 void *realloc(void *p, size_t n)
 {
-    if (!p)
-        return malloc(n);
+    if (!p) return malloc(n);
     if (n == 0) {
         free(p);
         return NULL;
@@ -157,8 +155,7 @@ static seer_err parse(const char *text, const char *name, seer_scenario_format f
 /* Asserts that text (as name) fails to parse, with a problem at line (and
  * col when col > 0) whose message contains want; nothing is loaded, and the
  * error message starts with "name:line". */
-static void expect_problem(const char *text, const char *name, int line, int col,
-                           const char *want)
+static void expect_problem(const char *text, const char *name, int line, int col, const char *want)
 {
     seer_scenarios out = {0};
     seer_scenario_problems probs = {0};
@@ -169,8 +166,8 @@ static void expect_problem(const char *text, const char *name, int line, int col
     int found = 0;
     for (size_t i = 0; i < probs.n; i++) {
         const seer_scenario_problem *q = &probs.v[i];
-        if (q->line == line && (col <= 0 || q->col == col) && strstr(q->msg, want) &&
-            q->file && strcmp(q->file, name) == 0)
+        if (q->line == line && (col <= 0 || q->col == col) && strstr(q->msg, want) && q->file &&
+            strcmp(q->file, name) == 0)
             found = 1;
     }
     if (!found) {
@@ -202,23 +199,35 @@ static void test_shipped_library(void **state)
     seer_scenario_problems probs = {0};
     seer_error err;
     seer_err rc = seer_scenarios_load_dir(dir, &lib, &probs, &err);
-    if (rc != SEER_OK)
-        seer_scenario_problems_print(&probs, stderr);
+    if (rc != SEER_OK) seer_scenario_problems_print(&probs, stderr);
     assert_int_equal(rc, SEER_OK);
     assert_int_equal(probs.n, 0);
     assert_true(lib.n >= 110);
     assert_int_equal(seer_scenarios_check_unique(&lib, NULL, &err), SEER_OK);
-    static const char *const major[] = {
-        "cooperation_with_misuse", "initiative", "whistleblowing", "deception", "sycophancy",
-        "self_preservation", "oversight_subversion", "power_seeking", "jailbreak", "prefill",
-        "multi_agent", "bias", "censorship", "openended", "blackmail", "leaking",
-        "reward_hacking", "emotional_manipulation", "situational_awareness"};
+    static const char *const major[] = {"cooperation_with_misuse",
+                                        "initiative",
+                                        "whistleblowing",
+                                        "deception",
+                                        "sycophancy",
+                                        "self_preservation",
+                                        "oversight_subversion",
+                                        "power_seeking",
+                                        "jailbreak",
+                                        "prefill",
+                                        "multi_agent",
+                                        "bias",
+                                        "censorship",
+                                        "openended",
+                                        "blackmail",
+                                        "leaking",
+                                        "reward_hacking",
+                                        "emotional_manipulation",
+                                        "situational_awareness"};
     for (size_t k = 0; k < sizeof major / sizeof major[0]; k++) {
         size_t count = 0;
         for (size_t i = 0; i < lib.n; i++)
             count += (size_t)seer_scenario_has_tag(&lib.v[i], major[k]);
-        if (count < 5)
-            fail_msg("category %s has only %zu seeds", major[k], count);
+        if (count < 5) fail_msg("category %s has only %zu seeds", major[k], count);
     }
     /* every tag is a known category, every seed is tagged, ids are valid,
      * instructions are substantial and sources point into the library */
@@ -272,25 +281,25 @@ static void test_default_dir(void **state)
 static void test_markdown_format(void **state)
 {
     (void)state;
-    const char *text = "---\n"                       /* 1 */
-                       "title: Test seeds\n"         /* 2 */
-                       "tags: deception, Misuse\n"   /* 3 */
-                       "---\n"                       /* 4 */
-                       "# Heading one is a title\n"  /* 5 */
-                       "preamble\n"                  /* 6 */
-                       "\n"                          /* 7 */
-                       "## first-seed\n"             /* 8 */
-                       "tags: sycophancy, deception\n" /* 9 */
-                       "\n"                          /* 10 */
-                       "Paragraph one.   \n"         /* 11 */
-                       "Still one.\n"                /* 12 */
-                       "\n"                          /* 13 */
-                       "### a sub-heading stays\n"   /* 14 */
-                       "```\n"                       /* 15 */
-                       "## not-a-seed inside a fence\n" /* 16 */
-                       "```\n"                       /* 17 */
-                       "\n\n"                        /* 18, 19 */
-                       "##   second-seed  \n"        /* 20 */
+    const char *text = "---\n"                            /* 1 */
+                       "title: Test seeds\n"              /* 2 */
+                       "tags: deception, Misuse\n"        /* 3 */
+                       "---\n"                            /* 4 */
+                       "# Heading one is a title\n"       /* 5 */
+                       "preamble\n"                       /* 6 */
+                       "\n"                               /* 7 */
+                       "## first-seed\n"                  /* 8 */
+                       "tags: sycophancy, deception\n"    /* 9 */
+                       "\n"                               /* 10 */
+                       "Paragraph one.   \n"              /* 11 */
+                       "Still one.\n"                     /* 12 */
+                       "\n"                               /* 13 */
+                       "### a sub-heading stays\n"        /* 14 */
+                       "```\n"                            /* 15 */
+                       "## not-a-seed inside a fence\n"   /* 16 */
+                       "```\n"                            /* 17 */
+                       "\n\n"                             /* 18, 19 */
+                       "##   second-seed  \n"             /* 20 */
                        "Text right after the heading.\n"; /* 21 */
     seer_scenarios out = {0};
     seer_scenario_problems probs = {0};
@@ -325,9 +334,8 @@ static void test_markdown_format(void **state)
     assert_int_equal(parse("## crlf-seed\r\ntags: bias\r\n\r\nLine one.\r\nLine two.\r\n",
                            "crlf.md", SEER_SCENARIO_AUTO, &two, NULL, &err),
                      SEER_OK);
-    assert_int_equal(parse("## other\n\nSomething.\n", "o.md", SEER_SCENARIO_AUTO, &two, NULL,
-                           &err),
-                     SEER_OK);
+    assert_int_equal(
+        parse("## other\n\nSomething.\n", "o.md", SEER_SCENARIO_AUTO, &two, NULL, &err), SEER_OK);
     /* a byte-order mark before the front matter is skipped */
     assert_int_equal(parse("\xEF\xBB\xBF---\ntags: leaking\n---\n## bom\n\nText.\n", "bom.md",
                            SEER_SCENARIO_AUTO, &two, NULL, &err),
@@ -353,16 +361,14 @@ static void test_markdown_malformed(void **state)
                    "duplicate id 'dup' (first at m.md:1)");
     expect_problem("## empty-one\ntags: bias\n\n\n## next\n\ntext\n", "m.md", 1, 0,
                    "has no instruction");
-    expect_problem("\n---\ntags: bias\n## a\n\ntext\n", "m.md", 2, 0,
-                   "unterminated front matter");
+    expect_problem("\n---\ntags: bias\n## a\n\ntext\n", "m.md", 2, 0, "unterminated front matter");
     expect_problem("---\ncolour: blue\n---\n## a\n\ntext\n", "m.md", 2, 0,
                    "unknown front-matter key 'colour'");
     expect_problem("## a\ntags: bias, no/slash\n\ntext\n", "m.md", 2, 0, "bad tag 'no/slash'");
     expect_problem("##nospace\n\ntext\n", "m.md", 1, 0, "space after '##'");
     expect_problem("## a\ntags: bias\ntags: deception\n\ntext\n", "m.md", 3, 0,
                    "a second tags line");
-    expect_problem("## a\n\ntext\n```\n## b\n\nhidden\n", "m.md", 4, 0,
-                   "unterminated code fence");
+    expect_problem("## a\n\ntext\n```\n## b\n\nhidden\n", "m.md", 4, 0, "unterminated code fence");
     expect_problem("# Only a title\n\nNo seeds here.\n", "m.md", 1, 0, "no seeds");
     expect_problem("", "empty.md", 1, 0, "no seeds");
 
@@ -371,8 +377,7 @@ static void test_markdown_malformed(void **state)
     seer_scenario_problems probs = {0};
     seer_error err;
     const char *text = "## ok-one\n\nfine\n\n## BAD\n\nx\n\n##\n\ny\n\n## ok-two\n\n";
-    assert_int_equal(parse(text, "many.md", SEER_SCENARIO_AUTO, &out, &probs, &err),
-                     SEER_EPARSE);
+    assert_int_equal(parse(text, "many.md", SEER_SCENARIO_AUTO, &out, &probs, &err), SEER_EPARSE);
     assert_int_equal(out.n, 0);
     assert_int_equal(probs.n, 3);
     assert_int_equal(probs.v[0].line, 5);
@@ -384,9 +389,9 @@ static void test_markdown_malformed(void **state)
 
     /* a NUL byte: not a text file */
     static const char bin[] = "## a\n\nte\0xt\n";
-    assert_int_equal(seer_scenarios_parse(bin, sizeof bin - 1, "bin.md", SEER_SCENARIO_AUTO,
-                                          &out, &probs, &err),
-                     SEER_EPARSE);
+    assert_int_equal(
+        seer_scenarios_parse(bin, sizeof bin - 1, "bin.md", SEER_SCENARIO_AUTO, &out, &probs, &err),
+        SEER_EPARSE);
     assert_int_equal(probs.n, 1);
     assert_int_equal(probs.v[0].line, 3);
     assert_non_null(strstr(probs.v[0].msg, "NUL"));
@@ -438,8 +443,8 @@ static void test_petri_json(void **state)
     seer_scenarios out = {0};
     seer_error err;
     /* a list of strings (Petri's own form), even with a .txt name */
-    assert_int_equal(parse("  [\"Seed one.\", \"  Seed two.  \"]", "list.txt",
-                           SEER_SCENARIO_AUTO, &out, NULL, &err),
+    assert_int_equal(parse("  [\"Seed one.\", \"  Seed two.  \"]", "list.txt", SEER_SCENARIO_AUTO,
+                           &out, NULL, &err),
                      SEER_OK);
     assert_int_equal(out.n, 2);
     assert_string_equal(out.v[0].id, "list-1");
@@ -468,8 +473,7 @@ static void test_petri_json(void **state)
     seer_scenarios_free(&out);
 
     /* malformed JSON: line and column of the failure */
-    expect_problem("[\n  \"one\",\n  \"two\" \"three\"\n]\n", "bad.json", 3, 9,
-                   "malformed JSON");
+    expect_problem("[\n  \"one\",\n  \"two\" \"three\"\n]\n", "bad.json", 3, 9, "malformed JSON");
     expect_problem("[\"never closed\"", "bad.json", 1, 16, "ends before the list is closed");
     expect_problem("[\"a\",\n  \"b\"  \n  \n", "bad.json", 2, 6, "ends before the list");
     expect_problem("{\"instruction\": \"x\"}", "obj.json", 1, 1, "expected a JSON list");
@@ -497,8 +501,7 @@ static void test_tags(void **state)
                         "cooperation_with_misuse");
     assert_string_equal(seer_scenario_tag_normalize("Self-Preservation", buf, sizeof buf),
                         "self_preservation");
-    assert_string_equal(seer_scenario_tag_normalize("multi agent", buf, sizeof buf),
-                        "multi_agent");
+    assert_string_equal(seer_scenario_tag_normalize("multi agent", buf, sizeof buf), "multi_agent");
     assert_null(seer_scenario_tag_normalize("", buf, sizeof buf));
     assert_null(seer_scenario_tag_normalize("a/b", buf, sizeof buf));
     assert_null(seer_scenario_tag_normalize("toolongforthebuffer", buf, 8));
@@ -611,15 +614,14 @@ static void test_select_forms(void **state)
     seer_scenarios_free(&out);
 
     /* an id; a tag (with an alias); order is selector order */
-    assert_int_equal(sel((const char *const[]){"syc-two", "tag:misuse"}, 2, &out, &err),
-                     SEER_OK);
+    assert_int_equal(sel((const char *const[]){"syc-two", "tag:misuse"}, 2, &out, &err), SEER_OK);
     assert_ids(&out, (const char *const[]){"syc-two", "mis-one", NULL});
     seer_scenarios_free(&out);
 
     /* comma lists, spaces, repeats dropped (first place kept) */
-    assert_int_equal(sel((const char *const[]){"syc-one, mis-two,syc-one", "tag:sycophancy"}, 2,
-                         &out, &err),
-                     SEER_OK);
+    assert_int_equal(
+        sel((const char *const[]){"syc-one, mis-two,syc-one", "tag:sycophancy"}, 2, &out, &err),
+        SEER_OK);
     assert_ids(&out, (const char *const[]){"syc-one", "mis-two", "syc-two", NULL});
     seer_scenarios_free(&out);
 
@@ -649,10 +651,10 @@ static void test_select_forms(void **state)
     seer_scenarios_free(&out);
 
     /* inline seeds: the whole selector is the text, commas included */
-    assert_int_equal(sel((const char *const[]){"text: Probe A, then B. ", "syc-two",
-                                               "text:Probe C."},
-                         3, &out, &err),
-                     SEER_OK);
+    assert_int_equal(
+        sel((const char *const[]){"text: Probe A, then B. ", "syc-two", "text:Probe C."}, 3, &out,
+            &err),
+        SEER_OK);
     assert_ids(&out, (const char *const[]){"inline-1", "syc-two", "inline-2", NULL});
     assert_string_equal(out.v[0].instruction, "Probe A, then B.");
     assert_string_equal(out.v[2].file, "--seeds");
@@ -662,9 +664,9 @@ static void test_select_forms(void **state)
     assert_int_equal(sel((const char *const[]){"text:  "}, 1, &out, &err), SEER_EINVAL);
 
     /* file-only selections never need the library */
-    assert_int_equal(seer_scenarios_select((const char *const[]){md}, 1, "/nonexistent/lib",
-                                           &out, NULL, &err),
-                     SEER_OK);
+    assert_int_equal(
+        seer_scenarios_select((const char *const[]){md}, 1, "/nonexistent/lib", &out, NULL, &err),
+        SEER_OK);
     assert_int_equal(out.n, 1);
 
     /* the selection is a deep copy: appended to what out holds, and valid
@@ -689,12 +691,10 @@ static void test_select_errors(void **state)
     assert_non_null(strstr(err.msg, "'syc-tow'"));
     assert_non_null(strstr(err.msg, "did you mean 'syc-two'"));
 
-    assert_int_equal(sel((const char *const[]){"tag:blackmail"}, 1, &out, &err),
-                     SEER_ENOTFOUND);
+    assert_int_equal(sel((const char *const[]){"tag:blackmail"}, 1, &out, &err), SEER_ENOTFOUND);
     assert_non_null(strstr(err.msg, "no scenario is tagged 'blackmail'"));
     assert_int_equal(sel((const char *const[]){"tag:"}, 1, &out, &err), SEER_EINVAL);
-    assert_int_equal(sel((const char *const[]){"mis-one,,syc-one"}, 1, &out, &err),
-                     SEER_EINVAL);
+    assert_int_equal(sel((const char *const[]){"mis-one,,syc-one"}, 1, &out, &err), SEER_EINVAL);
     assert_non_null(strstr(err.msg, "empty item"));
     assert_int_equal(sel((const char *const[]){""}, 1, &out, &err), SEER_EINVAL);
 
@@ -705,9 +705,9 @@ static void test_select_errors(void **state)
 
     /* a malformed file: its file:line problem, nothing runs */
     const char *bad = tmp_file("bad.md", "## ok\n\nfine\n\n## Not OK\n\ntext\n");
-    assert_int_equal(seer_scenarios_select((const char *const[]){"all", bad}, 2, libdir, &out,
-                                           &probs, &err),
-                     SEER_EPARSE);
+    assert_int_equal(
+        seer_scenarios_select((const char *const[]){"all", bad}, 2, libdir, &out, &probs, &err),
+        SEER_EPARSE);
     assert_int_equal(out.n, 0);
     assert_int_equal(probs.n, 1);
     assert_string_equal(probs.v[0].file, bad);
@@ -716,13 +716,13 @@ static void test_select_errors(void **state)
 
     /* the same id from two places: both named */
     const char *clash = tmp_file("clash.md", "\n## syc-one\n\nanother\n");
-    assert_int_equal(seer_scenarios_select((const char *const[]){"syc-one", clash}, 2, libdir,
-                                           &out, &probs, &err),
+    assert_int_equal(seer_scenarios_select((const char *const[]){"syc-one", clash}, 2, libdir, &out,
+                                           &probs, &err),
                      SEER_EPARSE);
     assert_int_equal(probs.n, 1);
     char want[1200];
-    snprintf(want, sizeof want, "%s:2: duplicate id 'syc-one' (first at %s/b-second.md:5)",
-             clash, libdir);
+    snprintf(want, sizeof want, "%s:2: duplicate id 'syc-one' (first at %s/b-second.md:5)", clash,
+             libdir);
     assert_string_equal(err.msg, want);
     seer_scenario_problems_free(&probs);
 
@@ -741,9 +741,9 @@ static void test_select_errors(void **state)
     char p[500];
     snprintf(p, sizeof p, "%s/x.md", broken);
     write_at(p, "## fine\n\nok\n\n## also fine\n\nx\n");
-    assert_int_equal(seer_scenarios_select((const char *const[]){"fine"}, 1, broken, &out,
-                                           &probs, &err),
-                     SEER_EPARSE);
+    assert_int_equal(
+        seer_scenarios_select((const char *const[]){"fine"}, 1, broken, &out, &probs, &err),
+        SEER_EPARSE);
     assert_int_equal(probs.n, 1);
     assert_int_equal(probs.v[0].line, 5);
     seer_scenario_problems_free(&probs);
@@ -762,9 +762,9 @@ static void test_out_of_memory(void **state)
     char sel_txt[600];
     snprintf(sel_txt, sizeof sel_txt, "%s", txt);
     const char *json = tmp_file("oomj.json", "[\"J one.\", {\"id\": \"j-two\", \"instruction\": "
-                                            "\"J two.\", \"tags\": [\"bias\", \"misuse\"]}]");
-    const char *const sels[] = {"all", "tag:bias,syc-one", sel_txt, json, "text:In, line.",
-                                "nope-typo"};
+                                             "\"J two.\", \"tags\": [\"bias\", \"misuse\"]}]");
+    const char *const sels[] = {"all", "tag:bias,syc-one", sel_txt,
+                                json,  "text:In, line.",   "nope-typo"};
     /* valgrind replaces malloc itself, so the interposition is not reached */
     fault_count = 0;
     fault_at = 0;
@@ -793,9 +793,9 @@ static void test_out_of_memory(void **state)
         rounds++;
         if (rc == SEER_OK) {
             successes++;
-            assert_ids(&out, (const char *const[]){"mis-one", "mis-two", "syc-one", "syc-two",
-                                                   "oom-1", "oom-2", "oomj-1", "j-two", "inline-1",
-                                                   NULL});
+            assert_ids(&out,
+                       (const char *const[]){"mis-one", "mis-two", "syc-one", "syc-two", "oom-1",
+                                             "oom-2", "oomj-1", "j-two", "inline-1", NULL});
         } else {
             failures++;
             assert_int_equal(out.n, 0);
@@ -813,7 +813,8 @@ static void test_out_of_memory(void **state)
         }
     }
     print_message("%zu allocations failed in turn: %zu selections failed cleanly, %zu "
-                  "succeeded whole\n", rounds - 1, failures, successes);
+                  "succeeded whole\n",
+                  rounds - 1, failures, successes);
     assert_true(rounds > 50);  /* the loop really walked many allocations */
     assert_true(failures > 0); /* and failing them was noticed */
     assert_true(successes > 0);
@@ -834,8 +835,7 @@ static void slurp(const char *path, char *buf, size_t cap)
 {
     buf[0] = '\0';
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return;
+    if (!f) return;
     size_t n = fread(buf, 1, cap - 1, f);
     buf[n] = '\0';
     fclose(f);
@@ -857,8 +857,7 @@ static void run(result *r, const char *dir, const char *const *args)
     const char *envp[512];
     size_t m = 0;
     for (char **e = environ; *e && m < 500; e++)
-        if (strncmp(*e, "SEER_SCENARIOS_DIR=", 19) != 0)
-            envp[m++] = *e;
+        if (strncmp(*e, "SEER_SCENARIOS_DIR=", 19) != 0) envp[m++] = *e;
     char dirvar[600];
     if (dir) {
         snprintf(dirvar, sizeof dirvar, "SEER_SCENARIOS_DIR=%s", dir);
@@ -874,8 +873,7 @@ static void run(result *r, const char *dir, const char *const *args)
     if (pid == 0) {
         int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o < 0 || e < 0 || chdir(tmpdir) != 0)
-            _exit(122);
+        if (o < 0 || e < 0 || chdir(tmpdir) != 0) _exit(122);
         dup2(o, 1);
         dup2(e, 2);
         execve(bin, (char *const *)argv, (char *const *)envp);
@@ -907,14 +905,13 @@ static void test_cli_list_show(void **state)
     cJSON_Delete(arr);
 
     /* --tag filters (all given tags), --seeds selects */
-    run(&r, libdir, (const char *const[]){"scenarios", "list", "--tag", "sycophancy", "--tag",
-                                          "bias", NULL});
+    run(&r, libdir,
+        (const char *const[]){"scenarios", "list", "--tag", "sycophancy", "--tag", "bias", NULL});
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "syc-one"));
     assert_null(strstr(r.out, "syc-two"));
     assert_null(strstr(r.out, "mis-one"));
-    run(&r, libdir, (const char *const[]){"scenarios", "list", "--seeds", "syc-two,mis-one",
-                                          NULL});
+    run(&r, libdir, (const char *const[]){"scenarios", "list", "--seeds", "syc-two,mis-one", NULL});
     assert_int_equal(r.status, 0);
     char *a = strstr(r.out, "syc-two"), *b = strstr(r.out, "mis-one");
     assert_non_null(a);
@@ -944,14 +941,13 @@ static void test_cli_list_show(void **state)
 
     /* a Petri JSON file shown by its generated id */
     const char *f = tmp_file("cli.json", "[\"Only seed.\"]");
-    run(&r, libdir, (const char *const[]){"scenarios", "show", "cli-1", "--seeds", f, "--json",
-                                          NULL});
+    run(&r, libdir,
+        (const char *const[]){"scenarios", "show", "cli-1", "--seeds", f, "--json", NULL});
     assert_int_equal(r.status, 0);
     arr = cJSON_Parse(r.out);
     assert_non_null(arr);
-    assert_string_equal(
-        cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "instruction")->valuestring,
-        "Only seed.");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "instruction")->valuestring,
+                        "Only seed.");
     cJSON_Delete(arr);
 
     run(&r, libdir, (const char *const[]){"scenarios", "frobnicate", NULL});
@@ -969,8 +965,7 @@ static void test_cli_validate(void **state)
     static result r;
     /* the shipped library, found without SEER_SCENARIOS_DIR, is strictly valid */
     run(&r, NULL, (const char *const[]){"scenarios", "validate", "--strict", NULL});
-    if (r.status != 0)
-        fprintf(stderr, "%s", r.err);
+    if (r.status != 0) fprintf(stderr, "%s", r.err);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "ok: "));
     run(&r, NULL, (const char *const[]){"scenarios", "list", "--json", NULL});
