@@ -78,6 +78,9 @@
 #include "pipeline/loop.h"
 #include "pipeline/pool.h"
 #include "pipeline/queue.h" /* SEER_WAIT_FOREVER */
+#ifdef BENCH_HAVE_FAKE_PROVIDER
+#include "tests/support/fake_provider.h"
+#endif
 
 #ifndef SEER_BUILD_ROOT
 #define SEER_BUILD_ROOT "build"
@@ -1022,6 +1025,99 @@ static int write_text(const char *path, const char *text) {
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
+#ifdef BENCH_HAVE_FAKE_PROVIDER
+/* Runs argv (stdout to /dev/null) and waits.  Returns its exit status or -1.
+ * Called while the in-process fake's thread runs, so the child only execs. */
+static int run_quiet(char *const argv[]) {
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) dup2(fd, 1);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) != pid) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Fairness check before measuring: the first 3 turns of one conversation
+ * from each side, against an in-process fake that records what it gets; the
+ * request bodies must be the same JSON, request by request.  Prints the
+ * verdict as a comment line; returns 0 if identical. */
+static int check_bodies(const opts *o, const char *fixture_path, const char *script_text,
+                        int stream) {
+    enum { TURNS = 3 };
+    char err[256];
+    fake_provider *fp = fake_provider_start(&(fake_provider_opts){.no_auth_check = 1});
+    if (!fp || fake_provider_load_script(fp, script_text, err, sizeof err) != 0) {
+        printf("# request bodies: not checked (in-process fake did not start)\n");
+        if (fp) fake_provider_stop(fp);
+        return -1;
+    }
+    char url[128], turns[8];
+    snprintf(url, sizeof url, "%s", fake_provider_url(fp));
+    snprintf(turns, sizeof turns, "%d", TURNS);
+    const char *mode = stream ? "stream" : "json";
+    char self[4096];
+    /* the resolved path, because under valgrind /proc/self/exe is valgrind */
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (sl > 0)
+        self[sl] = '\0';
+    else
+        snprintf(self, sizeof self, "/proc/self/exe");
+    char *seer_argv[] = {self, "--url", url, "--agents", "1", "--turns", turns,
+                         "--mode", (char *)mode, NULL};
+    int rc_seer = run_quiet(seer_argv);
+    size_t n_seer = fake_provider_count(fp);
+    char *sdk_argv[16];
+    int k = 0;
+    sdk_argv[k++] = (char *)o->node;
+    sdk_argv[k++] = (char *)o->sdk_script;
+    sdk_argv[k++] = "--url";
+    sdk_argv[k++] = url;
+    sdk_argv[k++] = "--fixture";
+    sdk_argv[k++] = (char *)fixture_path;
+    sdk_argv[k++] = "--turns";
+    sdk_argv[k++] = turns;
+    if (stream) sdk_argv[k++] = "--stream";
+    if (o->sdk_dir) {
+        sdk_argv[k++] = "--sdk-dir";
+        sdk_argv[k++] = (char *)o->sdk_dir;
+    }
+    sdk_argv[k] = NULL;
+    int rc_sdk = run_quiet(sdk_argv);
+    size_t n_all = fake_provider_count(fp);
+    int same = 0, compared = 0;
+    /* each side made a warm-up conversation and a measured one */
+    if (rc_seer == 0 && rc_sdk == 0 && n_seer == 2 * TURNS && n_all == 4 * TURNS) {
+        for (size_t i = 0; i < n_seer; i++) {
+            const fp_request *a = fake_provider_request(fp, i);
+            const fp_request *b = fake_provider_request(fp, n_seer + i);
+            cJSON *ja = a ? cJSON_Parse(a->body) : NULL, *jb = b ? cJSON_Parse(b->body) : NULL;
+            compared++;
+            if (ja && jb && cJSON_Compare(ja, jb, 1))
+                same++;
+            else if (same == (int)i)
+                printf("# request bodies (%s): request %zu differs: seer %zu B, SDK %zu B\n", mode,
+                       i + 1, a ? a->body_len : 0, b ? b->body_len : 0);
+            cJSON_Delete(ja);
+            cJSON_Delete(jb);
+        }
+    }
+    fake_provider_stop(fp);
+    if (compared == 0) {
+        printf("# request bodies (%s): not compared (seer exit %d, SDK exit %d, %zu + %zu "
+               "requests)\n", mode, rc_seer, rc_sdk, n_seer, n_all - n_seer);
+        return -1;
+    }
+    printf("# request bodies (%s): %s (%d of %d requests the same JSON)\n", mode,
+           same == compared ? "identical" : "DIFFERENT", same, compared);
+    return same == compared ? 0 : 1;
+}
+#endif
+
 static void fmt_ratio(char *buf, size_t cap, double seer, double sdk, double target) {
     if (seer < 0 || sdk <= 0)
         snprintf(buf, cap, "n/a");
@@ -1049,24 +1145,35 @@ int main(int argc, char **argv) {
     }
     fixture fx;
     fixture_build(&fx);
-    char *fj = fixture_json(&fx), *sj = script_json(&fx);
+    char *fj = fixture_json(&fx), *sj = script_json(&fx), fixture_path[600];
     char path[600];
     snprintf(path, sizeof path, "%s/fixture.json", dir);
     int wrc = write_text(path, fj);
     snprintf(path, sizeof path, "%s/script.json", dir);
     wrc |= write_text(path, sj);
+    snprintf(fixture_path, sizeof fixture_path, "%s/fixture.json", dir);
     free(fj);
-    free(sj);
     size_t result_bytes = 0;
     for (int i = 0; i < N_RESULTS; i++) result_bytes += strlen(fx.results[i]);
     size_t sys_bytes = strlen(fx.system);
     fixture_free(&fx);
     if (wrc != 0) {
         fprintf(stderr, "bench_agent: cannot write into %s\n", dir);
+        free(sj);
         return 1;
     }
 
     print_machine(stdout);
+#ifdef BENCH_HAVE_FAKE_PROVIDER
+    /* before any measurement; the fake's thread is gone before we fork */
+    int bodies_differ = 0;
+    for (int mode = 0; o.sdk && mode < 2; mode++)
+        if ((mode ? o.stream_mode : o.json_mode) && check_bodies(&o, fixture_path, sj, mode) > 0)
+            bodies_differ = 1;
+#else
+    int bodies_differ = 0;
+#endif
+    free(sj);
     printf("# %d-turn conversations, system prompt %zu B, %d tools, tool results %zu B on "
            "average; fake provider with zero delay; seer %s with %zu worker(s) (0 = cores)\n",
            o.turns, sys_bytes, N_TOOLS, result_bytes / N_RESULTS, MODEL_NAME, o.workers);
@@ -1075,7 +1182,7 @@ int main(int argc, char **argv) {
                "/tmp); the SDK side writes nothing, so compare those rows with care\n");
     fflush(stdout);
 
-    int failed = 0;
+    int failed = bodies_differ; /* the two sides would not be doing the same work */
     char sdk_version[64] = "";
     side_result cells[2][MAX_CELLS][2];
     for (int mode = 0; mode < 2; mode++) {
