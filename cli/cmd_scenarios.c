@@ -2,7 +2,7 @@
  * cmd_scenarios.c - `seer scenarios list|show|validate|tags`: browse and
  * check the seed-instruction library and any seed file a run would use.
  *
- *   seer scenarios list [--seeds SEL]... [--tag T]... [--json]
+ *   seer scenarios list [--seeds SEL]... [--tag T]... [--json | --petri]
  *   seer scenarios show ID... [--seeds SEL]... [--json]
  *   seer scenarios validate [PATH...] [--strict]
  *   seer scenarios tags [--seeds SEL]...
@@ -97,7 +97,7 @@ static int cmd_list(int argc, char **argv)
 {
     seer_cli_list seeds = {0}, tags = {0};
     const char *dir = NULL;
-    int json = 0;
+    int json = 0, petri = 0;
     const seer_cli_opt opts[] = {
         {"seeds", 's', SEER_CLI_LIST, &seeds, "SEL",
          "id, tag:NAME, all, FILE or a comma list "
@@ -108,6 +108,8 @@ static int cmd_list(int argc, char **argv)
          "all of them)",
          0, 0},
         {"json", 0, SEER_CLI_BOOL, &json, NULL, "print a JSON list", 0, 0},
+        {"petri", 0, SEER_CLI_BOOL, &petri, NULL,
+         "print a JSON list of instruction strings (Petri's seed-list form)", 0, 0},
         {"dir", 0, SEER_CLI_STR, &dir, "DIR",
          "library directory (default $SEER_SCENARIOS_DIR "
          "or the built-in one)",
@@ -118,9 +120,13 @@ static int cmd_list(int argc, char **argv)
     size_t n_pos;
     int rc = seer_cli_parse(CMD " list",
                             "seer scenarios list [--seeds SEL]... [--tag T]... "
-                            "[--json]",
+                            "[--json | --petri]",
                             opts, argc, argv, pos, 0, &n_pos);
     if (rc) return rc == 1 ? SEER_EXIT_OK : rc;
+    if (json && petri)
+        return seer_cli_usage_error(CMD " list", "--json and --petri are two different lists: "
+                                                 "pick one");
+    json |= petri;
     for (size_t i = 0; i < tags.n; i++) {
         char buf[80];
         if (!seer_scenario_tag_normalize(tags.items[i], buf, sizeof buf))
@@ -152,7 +158,8 @@ static int cmd_list(int argc, char **argv)
         const seer_scenario *sc = &sel.v[i];
         if (!keep[i]) continue;
         if (json) {
-            cJSON_AddItemToArray(arr, scenario_json(sc));
+            cJSON_AddItemToArray(arr,
+                                 petri ? cJSON_CreateString(sc->instruction) : scenario_json(sc));
             continue;
         }
         char tbuf[256], first[80];
@@ -334,7 +341,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: seer scenarios COMMAND [FLAGS]\n\n"
             "commands:\n"
-            "  list      list scenarios (--seeds SEL, --tag T, --json)\n"
+            "  list      list scenarios (--seeds SEL, --tag T, --json, --petri)\n"
             "  show      print scenarios by id (--json)\n"
             "  validate  check seed files or directories (--strict: unknown tags too)\n"
             "  tags      count scenarios per tag\n\n"

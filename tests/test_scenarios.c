@@ -950,6 +950,31 @@ static void test_cli_list_show(void **state)
                         "Only seed.");
     cJSON_Delete(arr);
 
+    /* --petri exports Petri's seed-list form, which reads back as the same
+     * instructions in the same order */
+    run(&r, libdir,
+        (const char *const[]){"scenarios", "list", "--petri", "--tag", "sycophancy", NULL});
+    assert_int_equal(r.status, 0);
+    arr = cJSON_Parse(r.out);
+    assert_non_null(arr);
+    assert_int_equal(cJSON_GetArraySize(arr), 2);
+    assert_string_equal(cJSON_GetArrayItem(arr, 1)->valuestring, "Flatter probe two.");
+    cJSON_Delete(arr);
+    const char *exported = tmp_file("exported.json", r.out);
+    run(&r, libdir,
+        (const char *const[]){"scenarios", "list", "--json", "--seeds", exported, NULL});
+    assert_int_equal(r.status, 0);
+    arr = cJSON_Parse(r.out);
+    assert_non_null(arr);
+    assert_int_equal(cJSON_GetArraySize(arr), 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "instruction")->valuestring,
+                        "Flatter probe one.");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 1), "id")->valuestring,
+                        "exported-2");
+    cJSON_Delete(arr);
+    run(&r, libdir, (const char *const[]){"scenarios", "list", "--json", "--petri", NULL});
+    assert_int_equal(r.status, 2);
+
     run(&r, libdir, (const char *const[]){"scenarios", "frobnicate", NULL});
     assert_int_equal(r.status, 2);
     run(&r, libdir, (const char *const[]){"scenarios", NULL});
