@@ -15,7 +15,13 @@
  * rendered transcript is read back (rollback edits, both branches, the
  * auditor view).  mockllm runs a whole audit offline as a supervisor job.
  * Also: the realism filter (refusal with feedback, approval, unscored),
- * the turn limit, cancellation, a failing auditor model, bad configs.
+ * the turn limit, cancellation, a failing auditor model, bad configs, and
+ * 24 audits at once under one supervisor.
+ *
+ * With SEER_AUDIT_EXPORT_DIR=DIR the full audit's and the mockllm audit's
+ * transcripts are copied to DIR; `node tests/interop/viewer_check.mjs DIR`
+ * then opens them in Petri's real viewer (checked by hand: both pass the
+ * viewer's schema, its API and a headless Chromium render).
  */
 #include <stdarg.h>
 #include <stddef.h>
