@@ -66,16 +66,6 @@ static int row_ok(const seer_score_row *r)
     return r->status && strcmp(r->status, "ok") == 0 && r->n_scores > 0;
 }
 
-static int row_score(const seer_score_row *r, const char *dim, double *out)
-{
-    for (size_t i = 0; i < r->n_scores; i++)
-        if (strcmp(r->dims[i], dim) == 0) {
-            *out = r->scores[i];
-            return 1;
-        }
-    return 0;
-}
-
 /* Running mean / variance (Welford). */
 typedef struct acc {
     size_t n;
@@ -100,35 +90,58 @@ static seer_summary_cell acc_cell(const acc *a)
 
 /* ---- Krippendorff's alpha ------------------------------------------------------ */
 
+/* Krippendorff's alpha (interval) and the mean absolute difference,
+ * accumulated one unit at a time so a summary never holds every value.
+ * With squared differences, the sum over ordered pairs i != j of
+ * (vi - vj)^2 is 2 (m * sum v^2 - (sum v)^2), for a unit and for the pool
+ * of all pairable values alike. */
+typedef struct kalpha {
+    double n, within, s1, s2; /* pairable values, their within-unit and pooled sums */
+    size_t units;             /* pairable units */
+    double mad_sum;
+    size_t pairs;
+} kalpha;
+
+/* Adds one unit: v[0..coders), NAN = missing. */
+static void kalpha_unit(kalpha *k, const double *v, size_t coders)
+{
+    double m = 0, a1 = 0, a2 = 0;
+    for (size_t c = 0; c < coders; c++) {
+        if (isnan(v[c])) continue;
+        m++;
+        a1 += v[c];
+        a2 += v[c] * v[c];
+        for (size_t c2 = c + 1; c2 < coders; c2++)
+            if (!isnan(v[c2])) {
+                k->mad_sum += fabs(v[c] - v[c2]);
+                k->pairs++;
+            }
+    }
+    if (m < 2) return;
+    k->units++;
+    k->n += m;
+    k->s1 += a1;
+    k->s2 += a2;
+    k->within += 2.0 * (m * a2 - a1 * a1) / (m - 1);
+}
+
+static double kalpha_value(const kalpha *k)
+{
+    if (k->units == 0 || k->n < 2) return NAN;
+    double d_o = k->within / k->n;
+    double d_e = 2.0 * (k->n * k->s2 - k->s1 * k->s1) / (k->n * (k->n - 1));
+    if (d_e <= 1e-12) return NAN; /* no variation at all */
+    return 1.0 - d_o / d_e;
+}
+
 double seer_krippendorff_alpha_interval(const double *values, size_t units, size_t coders,
                                         size_t *units_out)
 {
-    /* With squared differences, sum over ordered pairs i != j of (vi-vj)^2
-     * = 2 (m * sum v^2 - (sum v)^2), for a unit and for the whole pool. */
-    double n = 0, within = 0, s1 = 0, s2 = 0;
-    size_t pairable = 0;
-    for (size_t u = 0; u < units; u++) {
-        double m = 0, a1 = 0, a2 = 0;
-        for (size_t c = 0; c < coders; c++) {
-            double v = values[u * coders + c];
-            if (isnan(v)) continue;
-            m++;
-            a1 += v;
-            a2 += v * v;
-        }
-        if (m < 2) continue;
-        pairable++;
-        n += m;
-        s1 += a1;
-        s2 += a2;
-        within += 2.0 * (m * a2 - a1 * a1) / (m - 1);
-    }
-    if (units_out) *units_out = pairable;
-    if (pairable == 0 || n < 2) return NAN;
-    double d_o = within / n;
-    double d_e = 2.0 * (n * s2 - s1 * s1) / (n * (n - 1));
-    if (d_e <= 1e-12) return NAN;
-    return 1.0 - d_o / d_e;
+    kalpha k = {0};
+    for (size_t u = 0; u < units; u++)
+        kalpha_unit(&k, &values[u * coders], coders);
+    if (units_out) *units_out = k.units;
+    return kalpha_value(&k);
 }
 
 /* ---- computing ----------------------------------------------------------------- */
@@ -171,7 +184,8 @@ seer_summary *seer_summary_compute(const seer_score_row *rows, size_t n, const s
 {
     seer_summary *s = calloc(1, sizeof *s);
     size_t *idx = NULL;
-    double *vals = NULL;
+    kalpha *ka = NULL;
+    double *gv = NULL;
     if (!s) goto oom;
     s->rows = n;
     /* Dimensions: the set's order first, then first-seen in the rows. */
@@ -179,8 +193,11 @@ seer_summary *seer_summary_compute(const seer_score_row *rows, size_t n, const s
         if (intern(&s->dims, &s->n_dims, dims->dims[i].name) < 0) goto oom;
     for (size_t r = 0; r < n; r++)
         if (row_ok(&rows[r]))
-            for (size_t i = 0; i < rows[r].n_scores; i++)
+            for (size_t i = 0; i < rows[r].n_scores; i++) {
+                if (i < s->n_dims && strcmp(s->dims[i], rows[r].dims[i]) == 0)
+                    continue; /* the usual case: same order as known */
                 if (intern(&s->dims, &s->n_dims, rows[r].dims[i]) < 0) goto oom;
+            }
     s->dir = calloc(s->n_dims ? s->n_dims : 1, sizeof *s->dir);
     if (!s->dir) goto oom;
     for (size_t d = 0; d < s->n_dims; d++) {
@@ -249,18 +266,22 @@ seer_summary *seer_summary_compute(const seer_score_row *rows, size_t n, const s
     /* Walk (target, sample) groups. */
     acc *cell_acc = calloc(at_least1(nt * nd), sizeof *cell_acc);
     acc *jacc = calloc(at_least1(nt * nj * nd), sizeof *jacc);
-    if (!cell_acc || !jacc) {
+    acc *per_sample = calloc(at_least1(nd), sizeof *per_sample);
+    if (!cell_acc || !jacc || !per_sample) {
         free(cell_acc);
         free(jacc);
+        free(per_sample);
         goto oom;
     }
-    /* Agreement data: one unit per (target, sample) group, judges as coders. */
-    size_t units = 0;
+    /* Agreement: one unit per (target, sample) group, judges as coders;
+     * gv holds the group's values [d * nj + j]. */
     if (nj >= 2) {
-        vals = malloc((n ? n : 1) * nj * nd * sizeof *vals);
-        if (!vals) {
+        ka = calloc(at_least1(nd), sizeof *ka);
+        gv = malloc(at_least1(nd * nj) * sizeof *gv);
+        if (!ka || !gv) {
             free(cell_acc);
             free(jacc);
+            free(per_sample);
             goto oom;
         }
     }
@@ -275,30 +296,34 @@ seer_summary *seer_summary_compute(const seer_score_row *rows, size_t n, const s
             if (strcmp(s->targets[i].name, nz(first->target, "(unknown)")) == 0) t = (long)i;
         assert(t >= 0);
         s->targets[t].samples++;
-        if (vals)
+        if (gv)
             for (size_t k = 0; k < nj * nd; k++)
-                vals[units * nj * nd + k] = NAN;
-        int any = 0;
-        for (size_t d = 0; d < nd; d++) {
-            acc per_sample = {0};
-            for (size_t k = g; k < e; k++) {
-                const seer_score_row *r = &rows[idx[k]];
-                double v;
-                if (!row_ok(r) || !row_score(r, s->dims[d], &v)) continue;
-                acc_add(&per_sample, v);
-                long j = find_str(s->judges, nj, nz(r->judge, "(unknown)"));
-                assert(j >= 0);
-                acc_add(&jacc[((size_t)t * nj + (size_t)j) * nd + d], v);
-                if (vals) {
-                    /* several rows of one judge on one sample (should not
-                     * happen): the last one counts */
-                    vals[(units * nd + d) * nj + (size_t)j] = v;
-                    any = 1;
-                }
+                gv[k] = NAN;
+        memset(per_sample, 0, nd * sizeof *per_sample);
+        for (size_t k = g; k < e; k++) {
+            const seer_score_row *r = &rows[idx[k]];
+            if (!row_ok(r)) continue;
+            long j = find_str(s->judges, nj, nz(r->judge, "(unknown)"));
+            assert(j >= 0);
+            for (size_t q = 0; q < r->n_scores; q++) {
+                /* rows usually list the dimensions in the summary's order:
+                 * try the same position first */
+                long d = q < nd && strcmp(s->dims[q], r->dims[q]) == 0
+                             ? (long)q
+                             : find_str(s->dims, nd, r->dims[q]);
+                assert(d >= 0);
+                double v = r->scores[q];
+                acc_add(&per_sample[d], v);
+                acc_add(&jacc[((size_t)t * nj + (size_t)j) * nd + (size_t)d], v);
+                if (gv) /* two rows of one judge on one sample: the last counts */
+                    gv[(size_t)d * nj + (size_t)j] = v;
             }
-            if (per_sample.n) acc_add(&cell_acc[(size_t)t * nd + d], per_sample.mean);
         }
-        if (any) units++;
+        for (size_t d = 0; d < nd; d++)
+            if (per_sample[d].n) acc_add(&cell_acc[(size_t)t * nd + d], per_sample[d].mean);
+        if (gv)
+            for (size_t d = 0; d < nd; d++)
+                kalpha_unit(&ka[d], &gv[d * nj], nj);
         g = e;
     }
     for (size_t k = 0; k < nt * nd; k++)
@@ -307,40 +332,26 @@ seer_summary *seer_summary_compute(const seer_score_row *rows, size_t n, const s
         s->judge_cells[k] = acc_cell(&jacc[k]);
     free(cell_acc);
     free(jacc);
+    free(per_sample);
 
-    if (nj >= 2) {
-        s->agreement = calloc(nd ? nd : 1, sizeof *s->agreement);
-        double *m = malloc((units ? units : 1) * nj * sizeof *m);
-        if (!s->agreement || !m) {
-            free(m);
-            goto oom;
-        }
+    if (ka) {
+        s->agreement = calloc(at_least1(nd), sizeof *s->agreement);
+        if (!s->agreement) goto oom;
         for (size_t d = 0; d < nd; d++) {
-            double sum = 0;
-            size_t pairs = 0;
-            for (size_t u = 0; u < units; u++) {
-                const double *row = &vals[(u * nd + d) * nj];
-                for (size_t a = 0; a < nj; a++) {
-                    m[u * nj + a] = row[a];
-                    for (size_t b = a + 1; b < nj; b++)
-                        if (!isnan(row[a]) && !isnan(row[b])) {
-                            sum += fabs(row[a] - row[b]);
-                            pairs++;
-                        }
-                }
-            }
             seer_agreement *ag = &s->agreement[d];
-            ag->pairs = pairs;
-            ag->mad = pairs ? sum / (double)pairs : NAN;
-            ag->alpha = seer_krippendorff_alpha_interval(m, units, nj, &ag->units);
+            ag->pairs = ka[d].pairs;
+            ag->mad = ka[d].pairs ? ka[d].mad_sum / (double)ka[d].pairs : NAN;
+            ag->alpha = kalpha_value(&ka[d]);
+            ag->units = ka[d].units;
         }
-        free(m);
     }
-    free(vals);
+    free(ka);
+    free(gv);
     free(idx);
     return s;
 oom:
-    free(vals);
+    free(ka);
+    free(gv);
     free(idx);
     seer_summary_free(s);
     seer_error_set(err, SEER_ENOMEM, "out of memory computing the summary");
