@@ -702,6 +702,28 @@ static void test_cancel_during_realism_check(void **state)
     seer_audit_free(a);
 }
 
+/* The wall budget stops an audit whose target hangs: the target call is
+ * cancelled and the audit counts as completed by its limit. */
+static void test_deadline(void **state)
+{
+    fixture *fx = *state;
+    auditor_turn(fx, NULL, "a1", "send_message", "{\"message\":\"hello\"}");
+    fp_turn *t = fp_turn_reply();
+    fp_text(t, "never");
+    fp_fault(t, FP_FAULT_STALL, -1);
+    fake_provider_push(fx->fp, t);
+    seer_audit_config c = base_config(fx, "deadline-1");
+    c.deadline_ms = 300;
+    seer_audit *a;
+    const seer_audit_result *r = run(fx, &c, &a);
+    assert_string_equal(r->status, "completed");
+    assert_string_equal(r->end_reason, "deadline");
+    assert_int_equal(r->target.target_calls, 1);
+    assert_int_equal(r->target.target_failures, 1);
+    assert_int_equal(r->target.messages, 1); /* the unanswered message was undone */
+    seer_audit_free(a);
+}
+
 /* The continue nudge needs a limit, or an agent could run forever. */
 static void test_nudge_needs_a_limit(void **state)
 {
@@ -857,6 +879,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_realism_filter, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cancel, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_during_realism_check, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_deadline, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_nudge_needs_a_limit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_auditor_model_fails, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_configs, fx_setup, fx_teardown),
