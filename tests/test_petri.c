@@ -534,6 +534,10 @@ static void test_full_sample_direct(void **state)
                                          NULL, NULL, &err),
                      SEER_EINVAL);
     assert_int_equal(seer_petri_finish(p, "completed", NULL, &err), SEER_EINVAL);
+    seer_petri_doc *snap = seer_petri_snapshot(p, &err);
+    assert_non_null(snap);
+    assert_int_equal(cJSON_GetArraySize(seer_petri_doc_events(snap)), n);
+    seer_petri_doc_free(snap);
     char *path = NULL;
     assert_int_equal(seer_petri_render(p, &path, &err), SEER_OK);
     char want[256];
@@ -591,12 +595,25 @@ static void test_full_sample_writer(void **state)
     assert_int_equal(seer_petri_finish(p, "completed", NULL, &err), SEER_OK);
     char *path = NULL;
     assert_int_equal(seer_petri_render(p, &path, &err), SEER_OK);
+    /* the snapshot is the same document, without touching the disk */
+    seer_petri_doc *snap = seer_petri_snapshot(p, &err);
+    assert_non_null(snap);
     seer_petri_close(p);
     cJSON *doc = load_json(path);
     check_full(doc, &id, n);
+    assert_true(cJSON_Compare(seer_petri_doc_metadata(snap), get(doc, "metadata"), 1));
+    assert_true(cJSON_Compare(seer_petri_doc_events(snap), get(doc, "events"), 1));
+    seer_petri_doc_free(snap);
     cJSON_Delete(doc);
-    free(path);
+    /* rendered from memory = rendered from the journal the writer wrote */
     assert_int_equal(seer_writer_close(w, &err), SEER_OK);
+    char *from_mem = slurp(path, NULL);
+    assert_int_equal(seer_petri_render_journal(run, "s-full", NULL, &err), SEER_OK);
+    char *from_disk = slurp(path, NULL);
+    assert_string_equal(from_mem, from_disk);
+    free(from_mem);
+    free(from_disk);
+    free(path);
 }
 
 /* A crash mid-line: the torn last line is skipped and counted; a broken line

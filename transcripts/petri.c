@@ -71,7 +71,30 @@ struct seer_petri {
     id_stack views[N_VIEWS];
     call_name *calls;
     size_t n_calls, cap_calls;
+    /* with a writer: every line written so far, so rendering never waits
+     * for the writer's queue (the journal on disk may lag behind) */
+    char *mem;
+    size_t mem_len, mem_cap;
 };
+
+/* Appends line and a '\n' to p->mem.  -1 on OOM. */
+static int mem_add(struct seer_petri *p, const char *line, size_t len)
+{
+    if (p->mem_len + len + 2 > p->mem_cap) {
+        size_t nc = p->mem_cap ? p->mem_cap : 4096;
+        while (p->mem_len + len + 2 > nc)
+            nc *= 2;
+        char *nm = realloc(p->mem, nc);
+        if (!nm) return -1;
+        p->mem = nm;
+        p->mem_cap = nc;
+    }
+    memcpy(p->mem + p->mem_len, line, len);
+    p->mem_len += len;
+    p->mem[p->mem_len++] = '\n';
+    p->mem[p->mem_len] = '\0';
+    return 0;
+}
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -277,10 +300,17 @@ static seer_err emit(seer_petri *p, cJSON *line, seer_error *err)
     size_t len = strlen(r);
     seer_err rc = SEER_OK;
     if (p->writer) {
+        if (mem_add(p, r, len) != 0) {
+            free(r);
+            return oom(err);
+        }
         rc = seer_writer_append(p->writer, p->journal_rel, r, len);
-        if (rc != SEER_OK)
+        if (rc != SEER_OK) {
+            p->mem_len -= len + 1; /* not journaled: not rendered either */
+            p->mem[p->mem_len] = '\0';
             seer_error_set(err, rc, "%s: cannot queue journal line: %s", p->journal_path,
                            seer_strerror(rc));
+        }
     } else {
         r[len] = '\n'; /* overwrite the NUL: one write() for the whole line */
         int e = write_all(p->fd, r, len + 1);
@@ -625,6 +655,7 @@ static void petri_free(seer_petri *p)
     free(p->journal_rel);
     free(p->journal_path);
     free(p->target_model);
+    free(p->mem);
     free(p);
 }
 
@@ -677,8 +708,9 @@ seer_petri *seer_petri_open(const char *run_dir, seer_writer *writer, const seer
     seer_err rc;
     if (writer) {
         /* replace (not append): a restarted sample starts a fresh journal */
-        rc = seer_writer_replace(writer, p->journal_rel, r, len + 1);
-        if (rc != SEER_OK)
+        rc = mem_add(p, r, len) == 0 ? seer_writer_replace(writer, p->journal_rel, r, len + 1)
+                                     : oom(err);
+        if (rc != SEER_OK && rc != SEER_ENOMEM)
             seer_error_set(err, rc, "%s: cannot queue journal: %s", p->journal_path,
                            seer_strerror(rc));
     } else {
@@ -1391,13 +1423,16 @@ static char *transcript_name(const cJSON *doc, const char *sample_id)
 
 /* Renders the journal of sample_id under run_dir; writes through w if
  * non-NULL. */
-static seer_err render_at(const char *run_dir, seer_writer *w, const char *sample_id,
-                          char **path_out, seer_error *err)
+static seer_err write_doc(const char *run_dir, const char *sample_id, const cJSON *doc,
+                          char **path_out, seer_error *err);
+
+static seer_err render_at(const char *run_dir, const char *sample_id, char **path_out,
+                          seer_error *err)
 {
     if (!run_dir || !sample_id_ok(sample_id))
         return seer_error_set(err, SEER_EINVAL, "petri: bad run directory or sample id '%s'",
                               sample_id ? sample_id : "(null)");
-    char *jpath = NULL, *name = NULL, *rel = NULL, *out = NULL, *s = NULL;
+    char *jpath = NULL;
     seer_err rc = SEER_OK;
     cJSON *doc = NULL;
     if (asprintf(&jpath, "%s/" SEER_PETRI_JOURNAL_DIR "/%s.jsonl", run_dir, sample_id) < 0) {
@@ -1410,6 +1445,20 @@ static seer_err render_at(const char *run_dir, seer_writer *w, const char *sampl
         rc = err ? err->code : SEER_EPARSE;
         goto out;
     }
+    rc = write_doc(run_dir, sample_id, doc, path_out, err);
+out:
+    cJSON_Delete(doc);
+    free(jpath);
+    return rc;
+}
+
+/* Writes doc as RUN/transcripts/transcript_<created_at>_<sample_id>.json,
+ * atomically, from the calling thread. */
+static seer_err write_doc(const char *run_dir, const char *sample_id, const cJSON *doc,
+                          char **path_out, seer_error *err)
+{
+    char *name = NULL, *rel = NULL, *out = NULL, *s = NULL;
+    seer_err rc = SEER_OK;
     name = transcript_name(doc, sample_id);
     rel = name ? xasprintf(SEER_PETRI_TRANSCRIPT_DIR "/%s%s", name, "") : NULL;
     out = rel ? xasprintf("%s/%s", run_dir, rel) : NULL;
@@ -1418,13 +1467,7 @@ static seer_err render_at(const char *run_dir, seer_writer *w, const char *sampl
         rc = oom(err);
         goto out;
     }
-    if (w) {
-        rc = seer_writer_replace(w, rel, s, strlen(s));
-        if (rc == SEER_OK && seer_writer_flush(w) != SEER_OK)
-            rc = seer_writer_error(w, err);
-        else if (rc != SEER_OK)
-            seer_error_set(err, rc, "%s: cannot queue transcript: %s", out, seer_strerror(rc));
-    } else {
+    {
         char *tdir = xasprintf("%s/%s", run_dir, SEER_PETRI_TRANSCRIPT_DIR);
         rc = tdir ? seer_mkdir_p(tdir, err) : oom(err);
         free(tdir);
@@ -1435,8 +1478,6 @@ static seer_err render_at(const char *run_dir, seer_writer *w, const char *sampl
         out = NULL;
     }
 out:
-    cJSON_Delete(doc);
-    free(jpath);
     free(name);
     free(rel);
     free(out);
@@ -1444,18 +1485,42 @@ out:
     return rc;
 }
 
+/* The sample's document, from the lines in memory (with a writer) or from
+ * the journal on disk (without one every line is already in the file). */
+static cJSON *doc_of(seer_petri *p, size_t *torn, seer_error *err)
+{
+    if (!p->writer) return load_journal(p->journal_path, torn, err);
+    char *copy = malloc(p->mem_len + 1); /* doc_from_journal cuts lines in place */
+    if (!copy) {
+        oom(err);
+        return NULL;
+    }
+    memcpy(copy, p->mem, p->mem_len + 1);
+    cJSON *doc = doc_from_journal(p->journal_path, copy, p->mem_len, torn, err);
+    free(copy);
+    return doc;
+}
+
 seer_err seer_petri_render(seer_petri *p, char **path_out, seer_error *err)
 {
     assert(p);
-    seer_err rc = seer_petri_sync(p, err);
-    if (rc != SEER_OK) return rc;
-    return render_at(p->run_dir, p->writer, p->sample_id, path_out, err);
+    if (!p->writer) {
+        seer_err rc = seer_petri_sync(p, err);
+        if (rc != SEER_OK) return rc;
+    }
+    seer_error local;
+    seer_error *e = err ? err : &local;
+    cJSON *doc = doc_of(p, NULL, e);
+    if (!doc) return e->code;
+    seer_err rc = write_doc(p->run_dir, p->sample_id, doc, path_out, err);
+    cJSON_Delete(doc);
+    return rc;
 }
 
 seer_err seer_petri_render_journal(const char *run_dir, const char *sample_id, char **path_out,
                                    seer_error *err)
 {
-    return render_at(run_dir, NULL, sample_id, path_out, err);
+    return render_at(run_dir, sample_id, path_out, err);
 }
 
 seer_petri_state seer_petri_journal_state(const char *run_dir, const char *sample_id,
@@ -1548,7 +1613,7 @@ seer_err seer_petri_append_judge(const char *run_dir, const char *sample_id,
     free(r);
     free(path);
     if (rc != SEER_OK) return rc;
-    return render_at(run_dir, NULL, sample_id, NULL, err);
+    return render_at(run_dir, sample_id, NULL, err);
 }
 
 /* ---- the reader --------------------------------------------------------- */
@@ -1749,6 +1814,22 @@ fail:
     free(cur.v);
     branches_free(d);
     return NULL;
+}
+
+seer_petri_doc *seer_petri_snapshot(seer_petri *p, seer_error *err)
+{
+    assert(p);
+    seer_petri_doc *d = calloc(1, sizeof *d);
+    if (!d) {
+        oom(err);
+        return NULL;
+    }
+    d->root = doc_of(p, &d->torn, err);
+    if (!d->root) {
+        free(d);
+        return NULL;
+    }
+    return d;
 }
 
 void seer_petri_doc_free(seer_petri_doc *d)

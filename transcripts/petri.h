@@ -209,10 +209,14 @@ seer_err seer_petri_finish(seer_petri *p, const char *status, const char *error,
  * the journal). */
 seer_err seer_petri_sync(seer_petri *p, seer_error *err);
 
-/* Syncs, then renders the transcript from the journal (see
- * seer_petri_render_journal).  If path_out is non-NULL it receives the
- * rendered file's path (caller frees).  With a writer, the file is replaced
- * through the writer and flushed before returning. */
+/* Renders the transcript (same bytes as seer_petri_render_journal would
+ * give from the same lines) and writes it atomically from the calling
+ * thread, so the file is on disk and readable when this returns.  Without a
+ * writer the journal is fsynced and read back; with one, the lines are taken
+ * from memory (the handle keeps a copy of what it queued), so rendering
+ * never waits for the writer's queue -- the journal on disk may still lag
+ * behind for a moment.  If path_out is non-NULL it receives the rendered
+ * file's path (caller frees). */
 seer_err seer_petri_render(seer_petri *p, char **path_out, seer_error *err);
 
 /* Number of events (Petri events, not meta/judge/finish lines) appended. */
@@ -290,5 +294,11 @@ const seer_petri_branch *seer_petri_doc_branches(seer_petri_doc *d, unsigned vie
                                                  seer_error *err);
 
 void seer_petri_doc_free(seer_petri_doc *d);
+
+/* The sample's transcript as it stands, in memory, without writing or
+ * reading a rendered file (e.g. to hand the target view to the judge right
+ * after the audit).  Caller owns it (seer_petri_doc_free).  Not thread-safe
+ * with other calls on p. */
+seer_petri_doc *seer_petri_snapshot(seer_petri *p, seer_error *err);
 
 #endif
