@@ -823,6 +823,92 @@ static void test_out_of_memory(void **state)
 #endif
 }
 
+/* Thousands of random corruptions of valid seed files in every format (bytes
+ * flipped, structure characters inserted, ranges deleted): the parser never
+ * crashes (ASan/valgrind watch it), and either loads seeds that satisfy every
+ * rule or reports problems that all point inside the file and loads none. */
+static void test_mutations(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *text;
+    } base[] = {
+        {"m.md", "---\ntitle: T\ntags: deception, misuse\n---\n# T\n\npre\n\n"
+                 "## seed-one\ntags: bias\n\nLine one.\n\n```\n## fenced\n```\n\n"
+                 "## seed-two\n\nText two.\n"},
+        {"t.txt", "First seed.\nSecond seed.\n\nThird seed,\nover two lines.\n"},
+        {"j.json",
+         "[\n \"one\",\n {\"id\": \"two\", \"instruction\": \"Two.\", "
+         "\"tags\": [\"bias\"]},\n {\"instruction\": \"x\\\"y\", \"tags\": \"a, b\"}\n]\n"},
+    };
+    static const char inject[] = "#\n-`[]{}\",: \r\\ta-Z0";
+    uint32_t rng = 12345u;
+    size_t loaded = 0, rejected = 0;
+    for (int round = 0; round < 3000; round++) {
+        const char *name = base[round % 3].name, *orig = base[round % 3].text;
+        char buf[1024];
+        size_t n = strlen(orig);
+        memcpy(buf, orig, n);
+        int edits = 1 + (int)((rng = rng * 1103515245u + 12345u) >> 16) % 4;
+        for (int e = 0; e < edits && n > 2; e++) {
+            rng = rng * 1103515245u + 12345u;
+            size_t at = (rng >> 8) % n;
+            int kind = (int)(rng >> 28) % 3;
+            char ch = inject[(rng >> 20) % (sizeof inject - 1)];
+            if (kind == 0) {
+                buf[at] = ch;
+            } else if (kind == 1 && n + 1 < sizeof buf) {
+                memmove(buf + at + 1, buf + at, n - at);
+                buf[at] = ch;
+                n++;
+            } else {
+                size_t len = 1 + (rng >> 4) % 8;
+                if (at + len > n) len = n - at;
+                memmove(buf + at, buf + at + len, n - at - len);
+                n -= len;
+            }
+        }
+        int lines = 1;
+        for (size_t i = 0; i < n; i++)
+            lines += buf[i] == '\n';
+        seer_scenarios out = {0};
+        seer_scenario_problems probs = {0};
+        seer_error err;
+        seer_err rc = seer_scenarios_parse(buf, n, name, SEER_SCENARIO_AUTO, &out, &probs, &err);
+        if (rc == SEER_OK) {
+            loaded++;
+            assert_int_equal(probs.n, 0);
+            assert_true(out.n > 0);
+            assert_int_equal(seer_scenarios_check_unique(&out, NULL, &err), SEER_OK);
+            for (size_t i = 0; i < out.n; i++) {
+                assert_true(seer_scenario_id_valid(out.v[i].id));
+                assert_true(out.v[i].instruction[0] != '\0');
+                assert_true(out.v[i].line >= 1 && out.v[i].line <= lines);
+                for (size_t t = 0; t < out.v[i].n_tags; t++) {
+                    char tb[80]; /* stored tags are already in normal form */
+                    assert_non_null(seer_scenario_tag_normalize(out.v[i].tags[t], tb, sizeof tb));
+                    assert_string_equal(tb, out.v[i].tags[t]);
+                }
+            }
+        } else {
+            rejected++;
+            assert_int_equal(rc, SEER_EPARSE);
+            assert_int_equal(out.n, 0);
+            assert_true(probs.n > 0);
+            for (size_t i = 0; i < probs.n; i++) {
+                assert_string_equal(probs.v[i].file, name);
+                assert_true(probs.v[i].line >= 1 && probs.v[i].line <= lines);
+            }
+        }
+        seer_scenarios_free(&out);
+        seer_scenario_problems_free(&probs);
+    }
+    print_message("%zu corrupted files loaded, %zu rejected\n", loaded, rejected);
+    /* the corruptions exercised both outcomes */
+    assert_true(loaded > 100);
+    assert_true(rejected > 100);
+}
+
 /* ---- the CLI ------------------------------------------------------------------ */
 
 typedef struct result {
@@ -1051,6 +1137,7 @@ int main(void)
         cmocka_unit_test(test_select_forms),
         cmocka_unit_test(test_select_errors),
         cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_cli_list_show),
         cmocka_unit_test(test_cli_validate),
     };
