@@ -36,7 +36,13 @@ extern char **environ;
  * Outside sanitizer builds (whose allocators must not be wrapped) malloc,
  * calloc and realloc are interposed so a test can make the k-th allocation
  * fail, in seer's code, cJSON and libc alike. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
+    __has_feature(memory_sanitizer)
+#define SEER_TEST_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(SEER_TEST_SANITIZED)
 #define FAULT_INJECTION 0
 #else
 #define FAULT_INJECTION 1
