@@ -571,6 +571,27 @@ static void test_many_audits_at_once(void **state)
     seer_model_free(tgt);
 }
 
+/* `--auditor mockllm/model --target mockllm/model` as a user types it: one
+ * mock model, no roles given, plays both (the auditor role is inferred from
+ * its tools). */
+static void test_one_mock_model_both_roles(void **state)
+{
+    fixture *fx = *state;
+    seer_model *mock = open_model(fx, "mockllm/model", NULL);
+    seer_audit_config c = base_config(fx, "mock-both-1");
+    c.auditor = mock;
+    c.target = mock;
+    seer_audit *a;
+    const seer_audit_result *r = run(fx, &c, &a);
+    assert_string_equal(r->status, "completed");
+    assert_string_equal(r->end_reason, "finish_tool");
+    assert_int_equal(r->target.target_calls, 3);
+    assert_non_null(strstr(r->target_view, "[6] assistant:"));
+    assert_int_equal(fake_provider_count(fx->fp), 0);
+    seer_audit_free(a);
+    seer_model_free(mock);
+}
+
 static void test_turn_limit(void **state)
 {
     fixture *fx = *state;
@@ -875,6 +896,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_audit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_mockllm_audit_as_job, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_many_audits_at_once, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_one_mock_model_both_roles, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_turn_limit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_realism_filter, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cancel, fx_setup, fx_teardown),
