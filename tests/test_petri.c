@@ -829,6 +829,84 @@ static void test_cjson_oom(void **state)
     cJSON_InitHooks(NULL);
 }
 
+/* Damaged files (bytes flipped, deleted, duplicated) never crash the
+ * reader: each load gives a document or an error with a message, and the
+ * branches of whatever loads replay or fail cleanly (run under ASan). */
+static void test_damaged_files(void **state)
+{
+    fixture *f = *state;
+    seer_error err;
+    seer_petri_meta meta = sample_meta("dmg");
+    seer_petri *p = seer_petri_open(f->root, NULL, &meta, &err);
+    assert_non_null(p);
+    ids id;
+    write_sample(p, &id);
+    assert_int_equal(seer_petri_finish(p, "completed", NULL, &err), SEER_OK);
+    char *rendered = NULL;
+    assert_int_equal(seer_petri_render(p, &rendered, &err), SEER_OK);
+    size_t jlen, rlen;
+    char *journal = slurp(seer_petri_journal_path(p), &jlen);
+    char *json = slurp(rendered, &rlen);
+    seer_petri_close(p);
+    unsigned seed = 12345;
+    int loaded = 0, refused = 0;
+    static const char bytes[] = "{}[]\":,0\\\n x";
+    for (int round = 0; round < 600; round++) {
+        int which = round % 2;
+        const char *src = which ? json : journal;
+        size_t len = which ? rlen : jlen;
+        char *buf = malloc(len + 64);
+        memcpy(buf, src, len);
+        for (int k = 0; k < 1 + round % 4; k++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % len;
+            switch ((seed >> 4) % 3) {
+            case 0: /* flip to a structural byte */
+                buf[at] = bytes[(seed >> 12) % (sizeof bytes - 1)];
+                break;
+            case 1: /* delete a run */
+                memmove(buf + at, buf + at + 1, len - at - 1);
+                len--;
+                break;
+            default: /* duplicate a byte */
+                memmove(buf + at + 1, buf + at, len - at);
+                len++;
+                break;
+            }
+        }
+        char path[256];
+        snprintf(path, sizeof path, "%s/dmg%s", f->root, which ? ".json" : ".jsonl");
+        unlink(path);
+        FILE *fp = fopen(path, "wb");
+        assert_non_null(fp);
+        assert_int_equal(fwrite(buf, 1, len, fp), len);
+        fclose(fp);
+        free(buf);
+        seer_error_clear(&err);
+        seer_petri_doc *d = seer_petri_load(path, &err);
+        if (!d) {
+            assert_int_not_equal(err.code, SEER_OK);
+            assert_true(err.msg[0] != '\0');
+            refused++;
+            continue;
+        }
+        loaded++;
+        for (unsigned v = 1; v <= SEER_VIEW_JUDGE; v <<= 1) {
+            size_t n = 0;
+            const seer_petri_branch *b = seer_petri_doc_branches(d, v, &n, &err);
+            for (size_t i = 0; b && i < n; i++)
+                assert_true(b[i].fork <= b[i].n);
+        }
+        seer_petri_doc_free(d);
+    }
+    /* both outcomes were exercised */
+    assert_true(loaded > 50);
+    assert_true(refused > 50);
+    free(journal);
+    free(json);
+    free(rendered);
+}
+
 /* Rescoring: judges appended to a finished journal; latest per model. */
 static void test_rescore(void **state)
 {
@@ -1185,6 +1263,7 @@ int main(void)
         T(test_bad_events),         T(test_branches_malformed),
         T(test_concurrent_samples), T(test_reset_messages),
         T(test_every_crash_point),  T(test_cjson_oom),
+        T(test_damaged_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
