@@ -34,8 +34,11 @@
 #include "agents/tools.h"
 #include "agents/transcript.h"
 #include "agents/usage.h"
+#include "mcp/toolset.h"
 #include "pipeline/loop.h"
 #include "pipeline/pool.h"
+#include "sandbox/runfile.h"
+#include "sandbox/sandbox.h"
 
 #define MOCK_BANNER                                                                               \
     "[mock] %s is mockllm: an offline, deterministic MOCK model -- replies are not from a real " \
@@ -203,11 +206,132 @@ static void default_out_dir(char *buf, size_t cap)
         snprintf(buf, cap, "runs/agent-%s-%d", ts, k);
 }
 
+/* ---- the agent's tools ------------------------------------------------------------ */
+
+/* Turns "NAME.TOOL" (the CLI's form) into the router's "NAME__TOOL"; other
+ * forms ("tool", "NAME__TOOL", "NAME__*") pass through.  Caller frees. */
+static char *allow_entry(const char *a)
+{
+    const char *dot = strchr(a, '.');
+    if (!dot || strstr(a, SEER_TOOL_NS_SEP))
+        return strdup(a);
+    size_t n = (size_t)(dot - a);
+    size_t len = strlen(a) + sizeof SEER_TOOL_NS_SEP;
+    char *out = malloc(len);
+    if (out)
+        snprintf(out, len, "%.*s%s%s", (int)n, a, SEER_TOOL_NS_SEP, dot + 1);
+    return out;
+}
+
+/* Builds the agent's router from --tools, --mcp NAME=SPEC (SPEC: stdio:CMD
+ * ARGS..., an http(s) URL, or a sandbox named in --config RUNFILE) and
+ * --allow.  Servers' stderr goes to OUT/mcp/NAME.log.  Returns 0 and *out
+ * (NULL when the agent has no tools) or an exit code after printing why.
+ * *rf receives the run file, which must outlive the router. */
+static int build_tools(const runtime *rt, const char *tools, const seer_cli_list *mcp,
+                       const seer_cli_list *allow, const char *config, const char *out_dir,
+                       seer_toolset **out, seer_runfile **rf)
+{
+    seer_error err;
+    seer_error_clear(&err);
+    *out = NULL;
+    *rf = NULL;
+    int want_builtin = tools && strcmp(tools, "builtin") == 0;
+    if (!want_builtin && mcp->n == 0) {
+        if (allow->n)
+            return seer_cli_usage_error("agent", "flag '--allow' needs tools (--mcp or --tools)");
+        return 0;
+    }
+    if (config && seer_runfile_load(config, rf, &err) != SEER_OK) {
+        fprintf(stderr, "seer agent: %s\n", err.msg);
+        return SEER_EXIT_USAGE;
+    }
+    seer_toolset *router = seer_router_new("agent");
+    if (!router)
+        goto oom;
+    if (want_builtin) {
+        seer_toolset *b = seer_toolset_builtin_new(rt->pool);
+        if (!b || seer_router_add(router, b, 1, &err) != SEER_OK) {
+            seer_toolset_free(b);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < mcp->n; i++) {
+        const char *eq = strchr(mcp->items[i], '=');
+        if (!eq || eq == mcp->items[i] || !eq[1]) {
+            seer_toolset_free(router);
+            return seer_cli_usage_error("agent", "flag '--mcp' wants NAME=SPEC, not '%s'",
+                                        mcp->items[i]);
+        }
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - mcp->items[i]), mcp->items[i]);
+        const char *spec = eq + 1;
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/mcp", out_dir);
+        mkdir(out_dir, 0755);
+        mkdir(dir, 0755);
+        seer_toolset *ts = NULL;
+        if (strncmp(spec, "stdio:", 6) == 0 || strncmp(spec, "http://", 7) == 0 ||
+            strncmp(spec, "https://", 8) == 0) {
+            char log[1200];
+            snprintf(log, sizeof log, "%s/%s.log", dir, name);
+            ts = seer_mcp_toolset_from_spec(rt->loop, name, spec, log, &err);
+        } else {
+            const seer_sandbox_config *sc = *rf ? seer_runfile_find(*rf, spec) : NULL;
+            if (!sc) {
+                seer_toolset_free(router);
+                if (!*rf)
+                    return seer_cli_usage_error(
+                        "agent", "--mcp %s: '%s' is not stdio:..., an http(s) URL, or a sandbox "
+                                 "(no --config RUNFILE given)", name, spec);
+                return seer_cli_usage_error("agent", "--mcp %s: no sandbox '%s' in %s", name,
+                                            spec, config);
+            }
+            char sdir[1200];
+            snprintf(sdir, sizeof sdir, "%s/%s", dir, spec);
+            seer_sandbox_options so = {.loop = rt->loop, .dir = sdir, .env = rt->env};
+            ts = seer_sandbox_new(sc, &so, &err);
+        }
+        if (!ts || seer_router_add(router, ts, 1, &err) != SEER_OK) {
+            seer_toolset_free(ts);
+            fprintf(stderr, "seer agent: --mcp %s: %s\n", name, err.msg);
+            seer_toolset_free(router);
+            return SEER_EXIT_FAIL;
+        }
+    }
+    if (allow->n) {
+        const char *list[65];
+        char *owned[64];
+        size_t n = 0;
+        for (; n < allow->n; n++) {
+            owned[n] = allow_entry(allow->items[n]);
+            if (!owned[n])
+                break;
+            list[n] = owned[n];
+        }
+        list[n] = NULL;
+        seer_err rc = n == allow->n ? seer_router_allow(router, list) : SEER_ENOMEM;
+        for (size_t i = 0; i < n; i++)
+            free(owned[i]);
+        if (rc != SEER_OK)
+            goto oom;
+    }
+    *out = router;
+    return 0;
+oom:
+    seer_error_set(&err, SEER_ENOMEM, "out of memory");
+fail:
+    fprintf(stderr, "seer agent: cannot set up tools: %s\n", err.msg);
+    seer_toolset_free(router);
+    return SEER_EXIT_FAIL;
+}
+
 /* ---- seer agent ---------------------------------------------------------------------- */
 
 static const char agent_usage[] =
     "seer agent --model M (--system FILE | --system-text TEXT) --prompt TEXT [--max-turns N]\n"
     "                  [--max-tokens N] [--deadline SECONDS] [--tools builtin] [--finish-tool NAME]\n"
+    "                  [--mcp NAME=SPEC ...] [--allow NAME.TOOL ...] [--config RUNFILE]\n"
     "                  [--out DIR] [--stream] [-M key=value ...] [-q]";
 
 int seer_cmd_agent(int argc, char **argv)
@@ -216,7 +340,8 @@ int seer_cmd_agent(int argc, char **argv)
     const char *out = NULL, *tools = NULL, *finish = NULL;
     long max_turns = 30, max_tokens = 0, deadline = 0;
     int stream = 0, quiet = 0;
-    seer_cli_list mopts = {.n = 0};
+    seer_cli_list mopts = {.n = 0}, mcp = {.n = 0}, allow = {.n = 0};
+    const char *config = NULL;
     const seer_cli_opt opts[] = {
         {"model", 'm', SEER_CLI_STR, &model, "M", "provider/model, e.g. mockllm/model", 0, 0},
         {"system", 0, SEER_CLI_STR, &system_file, "FILE", "system prompt from a file", 0, 0},
@@ -230,6 +355,11 @@ int seer_cmd_agent(int argc, char **argv)
         {"tools", 0, SEER_CLI_STR, &tools, "SET", "'builtin' (calculator, clock) or 'none'", 0, 0},
         {"finish-tool", 0, SEER_CLI_STR, &finish, "NAME", "tool that ends the agent (submit)", 0,
          0},
+        {"mcp", 0, SEER_CLI_LIST, &mcp, "NAME=SPEC",
+         "MCP tools: stdio:CMD ARGS, an http(s) URL, or a sandbox in --config", 0, 0},
+        {"allow", 0, SEER_CLI_LIST, &allow, "NAME.TOOL",
+         "expose only these tools (NAME.* for a whole server)", 0, 0},
+        {"config", 0, SEER_CLI_STR, &config, "RUNFILE", "run file declaring sandboxes", 0, 0},
         {"out", 'o', SEER_CLI_STR, &out, "DIR", "transcript directory (./runs/agent-<time>)", 0,
          0},
         {"stream", 0, SEER_CLI_BOOL, &stream, NULL, "stream the model's text as it arrives", 0, 0},
@@ -272,19 +402,14 @@ int seer_cmd_agent(int argc, char **argv)
         out = outbuf;
     }
     seer_toolset *router = NULL;
+    seer_runfile *runfile = NULL;
     seer_error err;
-    if (tools && strcmp(tools, "builtin") == 0) {
-        router = seer_router_new("agent");
-        seer_toolset *b = seer_toolset_builtin_new(rt.pool);
-        if (!router || !b || seer_router_add(router, b, 1, &err) != SEER_OK) {
-            fprintf(stderr, "seer agent: cannot set up tools\n");
-            if (!router)
-                seer_toolset_free(b);
-            seer_toolset_free(router);
-            runtime_free(&rt);
-            free(system);
-            return SEER_EXIT_FAIL;
-        }
+    rc = build_tools(&rt, tools, &mcp, &allow, config, out, &router, &runfile);
+    if (rc) {
+        seer_runfile_free(runfile);
+        runtime_free(&rt);
+        free(system);
+        return rc;
     }
     seer_usage_ledger *ledger = seer_usage_ledger_new();
     printer pr = {.out = stdout, .quiet = quiet};
@@ -315,6 +440,7 @@ int seer_cmd_agent(int argc, char **argv)
         fprintf(stderr, "seer agent: %s\n", err.msg);
         seer_usage_ledger_free(ledger);
         seer_toolset_free(router);
+        seer_runfile_free(runfile);
         runtime_free(&rt);
         pthread_mutex_destroy(&pr.mu);
         return SEER_EXIT_FAIL;
@@ -363,6 +489,7 @@ int seer_cmd_agent(int argc, char **argv)
                                                                    : SEER_EXIT_OK;
     seer_agent_free(a);
     seer_toolset_free(router); /* the agent ended: no tool call is in flight */
+    seer_runfile_free(runfile);
     runtime_free(&rt);
     seer_usage_ledger_free(ledger);
     pthread_mutex_destroy(&pr.mu);
