@@ -200,6 +200,7 @@ def build_tool(name, fn, description):
 # ---- loading the interface file --------------------------------------------
 
 def load_interface(path):
+    sys.dont_write_bytecode = True  # never litter the interface file's folder
     shim = types.ModuleType("seer")
     shim.expose = expose
     shim.get_model_path = get_model_path
