@@ -26,7 +26,14 @@
  * (to compute a rollback's to_id) and the function name of every tool call
  * seen (so a tool message can name the function it answers).  Rendering is
  * deterministic: updated_at is the time of the journal's last line, not the
- * time of rendering, so rendering twice gives the same bytes.
+ * time of rendering, so rendering twice gives the same bytes.  With a
+ * writer the handle also keeps the lines it queued, so rendering builds the
+ * document from memory and writes the file itself (one atomic replace)
+ * instead of waiting for the writer's whole queue to reach the disk.
+ *
+ * Every cJSON step is checked (put/push below free what cJSON would not
+ * attach): under allocation failure a call returns SEER_ENOMEM and writes
+ * nothing, never a line with fields missing.
  */
 #include "transcripts/petri.h"
 
