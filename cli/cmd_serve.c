@@ -3,9 +3,9 @@
  * file's @expose functions as an MCP server on stdin/stdout.
  *
  * The server itself is sandbox/expose_server.py (Python standard library
- * only); this command finds it (seer_sandbox_expose_server_path: next to the
- * binary, installed under share/seer/, or in the source tree; override with
- * SEER_EXPOSE_SERVER) and replaces itself with `python3 expose_server.py
+ * only); this command finds it (seer_sandbox_expose_server_path: installed
+ * under PREFIX/share/seer/, else the source tree seer was built from, else
+ * next to the binary; override with SEER_EXPOSE_SERVER) and replaces itself with `python3 expose_server.py
  * FILE.py ...` (interpreter: SEER_PYTHON, default python3), so stdin and
  * stdout belong to the protocol from the first byte.
  *
@@ -60,8 +60,8 @@ int seer_cmd_serve(int argc, char **argv)
     }
     char *script = seer_sandbox_expose_server_path();
     if (!script) {
-        fprintf(stderr, "seer serve: expose_server.py not found next to the seer binary, in "
-                        "share/seer or the source tree; set SEER_EXPOSE_SERVER\n");
+        fprintf(stderr, "seer serve: expose_server.py not found in share/seer, the source "
+                        "tree or next to the seer binary; set SEER_EXPOSE_SERVER\n");
         return SEER_EXIT_FAIL;
     }
     const char *python = getenv("SEER_PYTHON");

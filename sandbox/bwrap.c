@@ -656,25 +656,25 @@ char *seer_sandbox_expose_server_path(void)
     const char *env = getenv("SEER_EXPOSE_SERVER");
     if (env && env[0])
         return access(env, R_OK) == 0 ? realpath(env, NULL) : NULL;
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char exedir[PATH_MAX] = "";
+    ssize_t n = readlink("/proc/self/exe", exedir, sizeof exedir - 1);
     if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
+        exedir[n] = '\0';
+        char *slash = strrchr(exedir, '/');
+        if (slash)
             *slash = '\0';
-            static const char *const rel[] = {"%s/sandbox/expose_server.py",
-                                              "%s/../sandbox/expose_server.py",
-                                              "%s/../share/seer/expose_server.py",
-                                              "%s/expose_server.py"};
-            for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-                char *p = existing(rel[i], exe);
-                if (p)
-                    return p;
-            }
-        }
+        else
+            exedir[0] = '\0';
     }
-    return existing("%s/expose_server.py", SEER_SANDBOX_SRCDIR);
+    char *p = NULL;
+    /* an installed seer: PREFIX/bin/seer -> PREFIX/share/seer/ */
+    if (exedir[0] && (p = existing("%s/../share/seer/expose_server.py", exedir)))
+        return p;
+    /* a build tree: the source it was built from, always current */
+    if ((p = existing("%s/expose_server.py", SEER_SANDBOX_SRCDIR)))
+        return p;
+    /* a relocated binary without its source: next to it */
+    return exedir[0] ? existing("%s/expose_server.py", exedir) : NULL;
 }
 
 /* `seer serve expose FILE ...` -> index of FILE, or 0 if not that shape. */

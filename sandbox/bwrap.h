@@ -105,11 +105,11 @@ void seer_sandbox_spawn_spec(const seer_sandbox_spawn *s, seer_mcp_spawn_spec *s
  * of the run's record).  NULL is fine. */
 void seer_sandbox_spawn_clear(seer_sandbox_spawn *s);
 
-/* Finds expose_server.py: $SEER_EXPOSE_SERVER, then next to the running
- * binary (EXEDIR/sandbox/, EXEDIR/../sandbox/ for build trees,
- * EXEDIR/../share/seer/ when installed), then the source tree seer was
- * built from.  Returns a malloc'd path (caller frees) or NULL if none
- * exists.  Thread-safe. */
+/* Finds expose_server.py: $SEER_EXPOSE_SERVER, then EXEDIR/../share/seer/
+ * (an installed seer), then the source tree seer was built from (a build
+ * tree: always the current file), then EXEDIR/ (a relocated binary).
+ * Returns a malloc'd path (caller frees) or NULL if none exists.
+ * Thread-safe. */
 char *seer_sandbox_expose_server_path(void);
 
 #endif
