@@ -174,6 +174,12 @@ static char *sb_take(sbuf *b, size_t *len)
     if (b->oom) return NULL;
     b->p[b->len] = '\0';
     char *p = b->p;
+    /* give back the doubling slack: taken buffers (request bodies, cached
+     * message JSON) live as long as a transfer or a conversation */
+    if (b->cap > b->len + 1 + 64) {
+        char *q = realloc(p, b->len + 1);
+        if (q) p = q;
+    }
     if (len) *len = b->len;
     memset(b, 0, sizeof *b);
     return p;

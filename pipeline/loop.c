@@ -1314,6 +1314,10 @@ static void attempt_start(seer_loop *l, xfer *x)
     curl_easy_setopt(e, CURLOPT_URL, q->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* libcurl's 64 KiB default upload buffer, allocated for bodies larger
+     * than it, is held per transfer; 16 KiB (its minimum) costs nothing
+     * measurable on loopback and saves ~48 KiB per concurrent agent */
+    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     /* Waiting to learn whether a connection multiplexes only pays off
      * where HTTP/2 is possible (TLS); on plain http it would hold every new
