@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1073,6 +1074,127 @@ static void test_serve_fds_write_error(void **state)
     close(from_srv[1]);
 }
 
+/* ---- the `seer serve builtin` command over stdio ------------------------------------ */
+
+/* Runs build/seer with args, feeding `input` on stdin; returns its stdout
+ * (caller frees) and exit status.  NULL (skip) when SEER_BUILD_DIR is unset. */
+static char *run_seer(const char *const *args, const char *input, int *status)
+{
+    const char *bd = getenv("SEER_BUILD_DIR");
+    if (!bd)
+        return NULL;
+    char exe[1024];
+    snprintf(exe, sizeof exe, "%s/seer", bd);
+    int in[2], out[2];
+    assert_int_equal(pipe(in), 0);
+    assert_int_equal(pipe(out), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        int dn = open("/dev/null", O_WRONLY);
+        if (dn >= 0)
+            dup2(dn, 2);
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        char *argv[16] = {exe};
+        int n = 1;
+        for (const char *const *a = args; *a && n < 15; a++)
+            argv[n++] = (char *)*a;
+        argv[n] = NULL;
+        execv(exe, argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    signal(SIGPIPE, SIG_IGN);
+    if (input && write(in[1], input, strlen(input)) < 0)
+        fail_msg("writing to seer failed");
+    close(in[1]);
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (n + 1024 > cap)
+            buf = realloc(buf, cap *= 2);
+        ssize_t r = read(out[0], buf + n, cap - n - 1);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = 0;
+    close(out[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return buf;
+}
+
+static void test_cli_serve_builtin_stdio(void **state)
+{
+    (void)state;
+    const char *args[] = {"serve", "builtin", NULL};
+    const char *input =
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+        "\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}\n"
+        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n"
+        "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}\n"
+        "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"calculator\","
+        "\"arguments\":{\"expression\":\"6*7\"}}}\n";
+    int status;
+    char *out = run_seer(args, input, &status);
+    if (!out)
+        skip();
+    assert_int_equal(status, 0);
+    /* exactly three protocol lines, nothing else on stdout */
+    int lines = 0;
+    cJSON *byid[4] = {0};
+    for (char *save = NULL, *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        cJSON *j = cJSON_Parse(l);
+        assert_non_null(j);
+        int id = (int)cJSON_GetObjectItemCaseSensitive(j, "id")->valuedouble;
+        assert_true(id >= 1 && id <= 3);
+        byid[id] = j;
+        lines++;
+    }
+    assert_int_equal(lines, 3);
+    assert_string_equal(str_at(result_of(byid[1]), "protocolVersion"), "2025-06-18");
+    assert_string_equal(
+        str_at(cJSON_GetObjectItemCaseSensitive(result_of(byid[1]), "serverInfo"), "name"),
+        "seer-builtin");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(result_of(byid[2]), "tools")),
+                     2);
+    assert_string_equal(first_text(result_of(byid[3])), "42");
+    for (int i = 1; i <= 3; i++)
+        cJSON_Delete(byid[i]);
+    free(out);
+}
+
+static void test_cli_serve_builtin_refusals(void **state)
+{
+    (void)state;
+    int status;
+    const char *flags_without_http[] = {"serve", "builtin", "--port", "9", NULL};
+    char *out = run_seer(flags_without_http, NULL, &status);
+    if (!out)
+        skip();
+    assert_int_equal(status, 2);
+    free(out);
+    const char *open_bind[] = {"serve", "builtin", "--http", "--host", "0.0.0.0", NULL};
+    out = run_seer(open_bind, NULL, &status);
+    assert_int_equal(status, 1); /* refused: no bearer token */
+    assert_string_equal(out, "");
+    free(out);
+    unsetenv("SEER_TEST_UNSET_TOKEN_VAR");
+    const char *unset[] = {"serve", "builtin", "--http", "--token-env",
+                           "SEER_TEST_UNSET_TOKEN_VAR", NULL};
+    out = run_seer(unset, NULL, &status);
+    assert_int_equal(status, 1);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1095,6 +1217,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_serve_fds_stop_and_inflight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serve_fds_eof_drains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serve_fds_write_error, setup, teardown),
+        cmocka_unit_test(test_cli_serve_builtin_stdio),
+        cmocka_unit_test(test_cli_serve_builtin_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
