@@ -127,9 +127,22 @@ let profile = null;
 function cleanup() {
   if (browser && browser.exitCode === null) browser.kill('SIGKILL');
   if (viewer.exitCode === null) viewer.kill('SIGTERM');
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  if (profile) {
+    try { rmSync(profile, { recursive: true, force: true, maxRetries: 3 }); } catch { /* best effort */ }
+  }
 }
 process.on('exit', cleanup);
+
+// Waits (up to 5 s) for Chromium to exit after Browser.close, so its
+// profile directory can be removed.
+async function browserGone() {
+  if (!browser || browser.exitCode !== null || browser.signalCode !== null) return;
+  await Promise.race([new Promise((r) => browser.once('exit', r)), sleep(5000)]);
+  if (browser.exitCode === null && browser.signalCode === null) {
+    browser.kill('SIGKILL');
+    await Promise.race([new Promise((r) => browser.once('exit', r)), sleep(2000)]);
+  }
+}
 
 async function getJson(path) {
   const r = await fetch(base + path);
@@ -290,9 +303,11 @@ try {
   console.log(`ok home page lists ${ids.length} transcript(s)`);
   for (const e of expects) if (!seen.has(e)) fail(`no page shows expected text ${JSON.stringify(e)}`);
   await cdp.send('Browser.close').catch(() => {});
+  await browserGone();
 } catch (e) {
   fail(`chromium: ${e.message}\n${browserErr.slice(-2000)}`);
 }
+await browserGone();
 for (const e of pageErrors) fail(e);
 
 if (failures.length) {
