@@ -44,9 +44,10 @@
  * be used concurrently from different threads.  The free functions that
  * take a path (render, load, state) touch only that sample's files and are
  * thread-safe with respect to other samples.  When a seer_writer is given,
- * journal lines and the rendered file go through the run's writer thread
- * (DESIGN.md section 1); otherwise this module writes them itself (one
- * write() per line on an O_APPEND descriptor; atomic replace for renders).
+ * journal lines go through the run's writer thread (DESIGN.md section 1);
+ * otherwise this module writes them itself (one write() per line on an
+ * O_APPEND descriptor).  The rendered file is always written by the caller
+ * of seer_petri_render, with an atomic replace, so it is readable on return.
  *
  * Durability: without a writer a line is in the kernel when the call
  * returns, so a crash of the process loses at most the line being written
