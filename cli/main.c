@@ -39,10 +39,13 @@ int seer_cmd_serve_target(int argc, char **argv); /* cli/cmd_serve_target.c (own
 int seer_cmd_serve_builtin(int argc, char **argv); /* cli/cmd_serve_builtin.c (owned by mcpserver) */
 int seer_cmd_judge(int argc, char **argv); /* cli/cmd_judge.c (owned by judge) */
 int seer_cmd_scenarios(int argc, char **argv); /* cli/cmd_scenarios.c (owned by scenarios) */
+int seer_cmd_audit(int argc, char **argv); /* cli/cmd_audit.c (owned by run) */
 
 const seer_cli_cmd seer_cli_commands[] = {
     {"agent", "run one agent: a model with a system prompt, a prompt and tools", seer_cmd_agent},
     {"ask", "ask a model one question and print the answer", seer_cmd_ask},
+    {"audit", "audit seeds x targets x epochs, judge every audit, write scores and summaries",
+     seer_cmd_audit},
     {"demo", "run N offline mock agents concurrently on the pipeline", seer_cmd_demo},
     {"serve target", "serve the target conversation toolset (Petri's auditor tools) over MCP",
      seer_cmd_serve_target},
