@@ -11,8 +11,10 @@
  *
  * Files: by default the new rows REPLACE OUT/scores.jsonl, atomically, and
  * the previous file is kept as OUT/scores.prev-<time>.jsonl (nothing is
- * lost); with --append the new rows are added after the existing ones (so
- * several judges' rows can be gathered over several invocations).  When
+ * lost); with --append the existing rows are kept and the new ones added,
+ * except that a new row replaces an old one of the same sample and judge
+ * (so several judges' rows can be gathered over several invocations, and
+ * rescoring with the same judge again does not count it twice).  When
  * the sample's journal (OUT/journals/<id>.jsonl) exists, the judgment is
  * also appended to it and the transcript re-rendered, so the viewer shows
  * it.  A transcript whose audit did not complete gets a row with status
@@ -36,6 +38,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +284,55 @@ static int make_row(const sample *s, const char *judge, const seer_judge_result 
     return ok && row->sample_id && row->status ? 0 : -1;
 }
 
+/* FNV-1a of "sample_id\x1fjudge". */
+static uint64_t pair_hash(const char *sample_id, const char *judge)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = sample_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ 0x1f) * 1099511628211ULL;
+    for (const char *p = judge; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h;
+}
+
+/* --append: removes the old rows of every (sample, judge) judged now, so a
+ * rescoring replaces them instead of counting twice.  An open-addressing
+ * set of the new pairs keeps it linear.  0, or -1 on OOM. */
+static int drop_rejudged(seer_score_rows *rows, const job *jobs, size_t nj,
+                         const seer_cli_list *judges)
+{
+    size_t cap = 16;
+    while (cap < nj * 2)
+        cap *= 2;
+    const job **set = calloc(cap, sizeof *set);
+    if (!set) return -1;
+    for (size_t i = 0; i < nj; i++) {
+        size_t k = pair_hash(jobs[i].s->sample_id, judges->items[jobs[i].judge]) & (cap - 1);
+        while (set[k])
+            k = (k + 1) & (cap - 1);
+        set[k] = &jobs[i];
+    }
+    size_t w = 0;
+    for (size_t r = 0; r < rows->n; r++) {
+        seer_score_row *row = &rows->rows[r];
+        int drop = 0;
+        if (row->sample_id && row->judge) {
+            size_t k = pair_hash(row->sample_id, row->judge) & (cap - 1);
+            for (; set[k] && !drop; k = (k + 1) & (cap - 1))
+                drop = strcmp(set[k]->s->sample_id, row->sample_id) == 0 &&
+                       strcmp(judges->items[set[k]->judge], row->judge) == 0;
+        }
+        if (drop)
+            seer_score_row_clear(row);
+        else
+            rows->rows[w++] = *row;
+    }
+    rows->n = w;
+    free(set);
+    return 0;
+}
+
 int seer_cmd_judge(int argc, char **argv)
 {
     seer_cli_list judges = {.n = 0}, dimfiles = {.n = 0}, mopts = {.n = 0};
@@ -292,7 +344,7 @@ int seer_cmd_judge(int argc, char **argv)
         {"dimensions", 'd', SEER_CLI_LIST, &dimfiles, "FILE",
          "dimension file (repeatable; 'default' = the built-in 38)", 0, 0},
         {"append", 0, SEER_CLI_BOOL, &append, NULL,
-         "add rows to OUT/scores.jsonl instead of replacing it", 0, 0},
+         "keep OUT/scores.jsonl's rows (those of the same sample and judge are replaced)", 0, 0},
         {"max-retries", 0, SEER_CLI_INT, &max_retries, "N",
          "re-asks after an incomplete reply (default 2)", 0, 20},
         {"parallel", 0, SEER_CLI_INT, &parallel, "N", "judgings in flight at once (default 32)", 1,
@@ -482,6 +534,12 @@ int seer_cmd_judge(int argc, char **argv)
         seer_err e = seer_scores_read(path, &rows, &err);
         if (e != SEER_OK && e != SEER_ENOTFOUND) {
             fprintf(stderr, "seer judge: %s\n", err.msg);
+            seer_score_rows_clear(&rows);
+            rc = SEER_EXIT_FAIL;
+            goto cleanup;
+        }
+        if (drop_rejudged(&rows, jobs, nj, &judges) != 0) {
+            fprintf(stderr, "seer judge: out of memory\n");
             seer_score_rows_clear(&rows);
             rc = SEER_EXIT_FAIL;
             goto cleanup;

@@ -1242,11 +1242,21 @@ static void t_cli_rescore(void **state)
     char *sc = slurp(path);
     assert_int_equal(count_lines(sc), 2);
     free(sc);
-    /* --append adds */
-    snprintf(args, sizeof args, "'%s' -j mockllm/model -q --append", dir);
+    /* --append keeps other judges' rows; the same judge again replaces its own */
+    snprintf(args, sizeof args, "'%s' -j mockllm/third -q --append", dir);
     assert_int_equal(run_judge(dir, args), 0);
     sc = slurp(path);
     assert_int_equal(count_lines(sc), 4);
+    free(sc);
+    snprintf(args, sizeof args, "'%s' -j mockllm/third -j mockllm/model -q --append", dir);
+    assert_int_equal(run_judge(dir, args), 0);
+    sc = slurp(path);
+    assert_int_equal(count_lines(sc), 4);
+    free(sc);
+    snprintf(args, sizeof args, "'%s' -j mockllm/fourth -q --append", dir);
+    assert_int_equal(run_judge(dir, args), 0);
+    sc = slurp(path);
+    assert_int_equal(count_lines(sc), 6);
     free(sc);
 
     /* a custom dimension file */
