@@ -88,12 +88,14 @@ typedef struct state {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     size_t running, done;
+    size_t *order; /* indices of ended jobs, in the order they ended */
     int quiet;
 } state;
 
 typedef struct done_arg {
     state *st;
     job *j;
+    size_t index;
 } done_arg;
 
 static void on_done(void *arg, seer_judge_result *r)
@@ -102,9 +104,28 @@ static void on_done(void *arg, seer_judge_result *r)
     pthread_mutex_lock(&d->st->mu);
     d->j->result = r;
     d->st->running--;
-    d->st->done++;
+    d->st->order[d->st->done++] = d->index;
     pthread_cond_broadcast(&d->st->cv);
     pthread_mutex_unlock(&d->st->mu);
+}
+
+/* One line per ended judging (stdout), as it ends. */
+static void print_result(const job *j, const char *jname)
+{
+    const seer_judge_result *r = j->result;
+    if (!r) {
+        printf("%s  %s: audit_failed (%s)\n", j->s->sample_id, jname, j->s->audit_status);
+    } else if (r->status == SEER_JUDGE_OK) {
+        size_t verified = 0;
+        for (size_t h = 0; h < r->n_highlights; h++)
+            verified += r->highlights[h].verified != 0;
+        printf("%s  %s: ok after %d attempt%s, %zu/%zu quotes verified\n", j->s->sample_id, jname,
+               r->attempts, r->attempts == 1 ? "" : "s", verified, r->n_highlights);
+    } else {
+        printf("%s  %s: %s (%s)\n", j->s->sample_id, jname, seer_judge_status_name(r->status),
+               r->reason ? r->reason : "");
+    }
+    fflush(stdout);
 }
 
 static char *jstr(const cJSON *o, const char *k)
@@ -441,11 +462,12 @@ int seer_cmd_judge(int argc, char **argv)
     job *jobs = calloc(nj ? nj : 1, sizeof *jobs);
     done_arg *dargs = calloc(nj ? nj : 1, sizeof *dargs);
     state st = {.running = 0, .done = 0, .quiet = quiet};
+    st.order = calloc(nj ? nj : 1, sizeof *st.order);
     pthread_mutex_init(&st.mu, NULL);
     pthread_cond_init(&st.cv, NULL);
     int signo = 0, failed = 0;
     size_t started = 0;
-    if (load_failed || open_failed || !ledger || !jobs || !dargs) {
+    if (load_failed || open_failed || !ledger || !jobs || !dargs || !st.order) {
         rc = open_failed == 2 ? SEER_EXIT_USAGE : SEER_EXIT_FAIL;
         goto cleanup;
     }
@@ -462,20 +484,22 @@ int seer_cmd_judge(int argc, char **argv)
     if (!quiet)
         fprintf(stderr, "seer judge: %zu transcript%s x %zu judge%s on %zu dimensions\n", ns,
                 ns == 1 ? "" : "s", judges.n, judges.n == 1 ? "" : "s", dims->n);
-    size_t next = 0;
+    size_t next = 0, shown = 0;
     for (;;) {
         pthread_mutex_lock(&st.mu);
         while (!signo && next < nj && st.running < (size_t)parallel) {
             job *j = &jobs[next++];
-            if (!j->s->view) /* the audit failed: nothing to judge */
+            if (!j->s->view) { /* the audit failed: nothing to judge */
+                if (!quiet) print_result(j, judges.items[j->judge]);
                 continue;
+            }
             seer_judge_config cfg = {.model = models[j->judge],
                                      .loop = loop,
                                      .pool = pool,
                                      .dims = dims,
                                      .max_retries = (int)max_retries,
                                      .ledger = ledger};
-            dargs[j - jobs] = (done_arg){.st = &st, .j = j};
+            dargs[j - jobs] = (done_arg){.st = &st, .j = j, .index = (size_t)(j - jobs)};
             st.running++;
             pthread_mutex_unlock(&st.mu);
             j->actor =
@@ -503,7 +527,12 @@ int seer_cmd_judge(int argc, char **argv)
             }
             pthread_cond_timedwait(&st.cv, &st.mu, &until);
         }
+        size_t upto = st.done;
         pthread_mutex_unlock(&st.mu);
+        /* results are complete once listed in order (set under the mutex) */
+        for (; shown < upto; shown++)
+            if (!quiet)
+                print_result(&jobs[st.order[shown]], judges.items[jobs[st.order[shown]].judge]);
         if (finished) break;
         struct timespec zero = {0, 0};
         int s = sigtimedwait(&sigs, NULL, &zero);
@@ -561,25 +590,12 @@ int seer_cmd_judge(int argc, char **argv)
         const seer_judge_result *r = j->result;
         if (!r) {
             n_afail++;
-            if (!quiet)
-                printf("%s  %s: audit_failed (%s)\n", j->s->sample_id, jname, j->s->audit_status);
             continue;
         }
-        size_t verified = 0;
-        for (size_t h = 0; h < r->n_highlights; h++)
-            verified += r->highlights[h].verified != 0;
         if (r->status == SEER_JUDGE_OK)
             n_ok++;
         else
             n_jfail++;
-        if (!quiet) {
-            if (r->status == SEER_JUDGE_OK)
-                printf("%s  %s: ok after %d attempt%s, %zu/%zu quotes verified\n", j->s->sample_id,
-                       jname, r->attempts, r->attempts == 1 ? "" : "s", verified, r->n_highlights);
-            else
-                printf("%s  %s: %s (%s)\n", j->s->sample_id, jname,
-                       seer_judge_status_name(r->status), r->reason ? r->reason : "");
-        }
         if (j->s->has_journal && seer_judge_record_file(out, j->s->sample_id, r, dims, &err))
             fprintf(stderr, "seer judge: %s: cannot record the judgment in its journal: %s\n",
                     j->s->sample_id, err.msg);
@@ -632,6 +648,7 @@ cleanup:
     }
     free(jobs);
     free(dargs);
+    free(st.order);
     if (loop) seer_loop_stop(loop);
     seer_pool_free(pool);
     seer_loop_free(loop);
