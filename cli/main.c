@@ -39,6 +39,8 @@ int seer_cmd_serve_target(int argc, char **argv); /* cli/cmd_serve_target.c (own
 int seer_cmd_serve_builtin(int argc, char **argv); /* cli/cmd_serve_builtin.c (owned by mcpserver) */
 int seer_cmd_judge(int argc, char **argv); /* cli/cmd_judge.c (owned by judge) */
 int seer_cmd_scenarios(int argc, char **argv); /* cli/cmd_scenarios.c (owned by scenarios) */
+int seer_cmd_leaderboard(int argc, char **argv); /* cli/cmd_leaderboard.c (owned by leaderboard) */
+int seer_cmd_compare(int argc, char **argv);     /* cli/cmd_leaderboard.c */
 int seer_cmd_audit(int argc, char **argv); /* cli/cmd_audit.c (owned by run) */
 
 const seer_cli_cmd seer_cli_commands[] = {
@@ -59,6 +61,10 @@ const seer_cli_cmd seer_cli_commands[] = {
     {"judge", "rescore a run's transcripts with one or more judge models", seer_cmd_judge},
     {"scenarios", "list, show and validate seed instructions (--seeds selections)",
      seer_cmd_scenarios},
+    {"leaderboard", "rank runs' groups by a metric with confidence intervals (md, csv, json, html)",
+     seer_cmd_leaderboard},
+    {"compare", "per-dimension differences between two runs with significance tests",
+     seer_cmd_compare},
     {NULL, NULL, NULL},
 };
 
