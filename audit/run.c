@@ -765,7 +765,7 @@ static cJSON *config_json(run *r)
     } else {
         cJSON_AddNullToObject(o, "realism");
     }
-    cJSON_AddStringToObject(o, "technique", SEER_RUN_TECHNIQUE_DEFAULT);
+    cJSON_AddStringToObject(o, "technique", c->technique ? c->technique : SEER_RUN_TECHNIQUE_DEFAULT);
     cJSON_AddNumberToObject(o, "epochs", c->epochs > 0 ? c->epochs : 1);
     cJSON_AddNumberToObject(o, "max_turns", c->max_turns > 0 ? c->max_turns : 30);
     cJSON *opts = cJSON_AddArrayToObject(o, "model_opts");
@@ -961,6 +961,20 @@ static seer_err read_finished(run *r, idset *fin, seer_error *err)
 static int mkdir_p1(const char *path)
 {
     return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+/* mkdir -p: every missing level of path. */
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir_p1(buf)) return -1;
+            *p = '/';
+        }
+    return mkdir_p1(buf);
 }
 
 /* Moves OUT/<dir>/<name> to OUT/aborted/<stamp>-<name>. */
@@ -1277,8 +1291,8 @@ static seer_err load_inputs(run *r, seer_error *err)
         if (rc) return rc;
     }
     return seer_run_expand(&r->seeds, c->auditor, c->targets, c->n_targets, c->judges, c->n_judges,
-                           SEER_RUN_TECHNIQUE_DEFAULT, c->epochs > 0 ? c->epochs : 1, &r->matrix,
-                           &r->n, err);
+                           c->technique ? c->technique : SEER_RUN_TECHNIQUE_DEFAULT,
+                           c->epochs > 0 ? c->epochs : 1, &r->matrix, &r->n, err);
 }
 
 static seer_err check_config_flags(const seer_run_config *c, seer_error *err)
@@ -1358,6 +1372,16 @@ static void submit_all(run *r, const idset *fin)
             pthread_cond_timedwait(&r->cv, &r->mu, &until);
         }
         int stop = seer_supervisor_interrupted(r->sup);
+        if (!stop && c->may_start) {
+            size_t running = r->in_flight;
+            pthread_mutex_unlock(&r->mu);
+            int go = c->may_start(c->may_start_arg, s->s.id, r->ledger, running);
+            pthread_mutex_lock(&r->mu);
+            if (!go) {
+                r->rep->budget_stopped = 1;
+                stop = 1;
+            }
+        }
         if (!stop) {
             r->in_flight++;
             s->state = ST_SUBMITTED;
@@ -1431,6 +1455,12 @@ seer_err seer_run_audit(const seer_run_config *cfg, seer_run_report *rep, seer_e
 
     rc = load_inputs(r, err);
     if (rc) rep->config_error = rc != SEER_ENOMEM;
+    if (rc == SEER_OK && cfg->sample_filter) { /* a shard: keep its samples only */
+        size_t k = 0;
+        for (size_t i = 0; i < r->n; i++)
+            if (cfg->sample_filter(cfg->sample_filter_arg, r->matrix[i].id)) r->matrix[k++] = r->matrix[i];
+        r->n = k;
+    }
     if (rc == SEER_OK && !(r->ledger = seer_usage_ledger_new()))
         rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
     if (rc == SEER_OK) {
@@ -1443,7 +1473,7 @@ seer_err seer_run_audit(const seer_run_config *cfg, seer_run_report *rep, seer_e
     rep->mock = r->mock;
 
     /* OUT: same configuration, then resume state */
-    if (mkdir_p1(cfg->out_dir)) {
+    if (mkdir_p(cfg->out_dir)) {
         rc = seer_error_set(err, SEER_EIO, "--out %s: %s", cfg->out_dir, strerror(errno));
         goto done;
     }
