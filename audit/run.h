@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "agents/usage.h"
 #include "pipeline/err.h"
 #include "scenarios/scenario.h"
 
@@ -110,6 +111,20 @@ typedef struct seer_run_config {
     int quiet;                /* no progress output */
     FILE *log;                /* status lines (mock notice, resume, outcome); NULL = stderr */
     int handle_signals;       /* SIGINT/SIGTERM stop the run (see seer_run_audit) */
+    /* ---- used by `seer sweep` (sweep/sweep.h); zero = a plain audit ---- */
+    const char *technique; /* NULL = SEER_RUN_TECHNIQUE_DEFAULT; part of every
+                              sample id and of the stored configuration */
+    /* Keeps only the samples for which it returns non-zero (a shard); the
+     * others are not part of this run (rep.samples counts the kept ones).
+     * Called on the calling thread before anything runs.  NULL = all. */
+    int (*sample_filter)(void *arg, const char *sample_id);
+    void *sample_filter_arg;
+    /* Asked on the calling thread before each sample starts, with the run's
+     * usage ledger (this process's spending so far) and the number of samples
+     * started but not yet recorded; returning 0 starts no more samples (the
+     * rest stay unfinished, rep.budget_stopped = 1).  NULL = always start. */
+    int (*may_start)(void *arg, const char *sample_id, seer_usage_ledger *spent, size_t running);
+    void *may_start_arg;
 } seer_run_config;
 
 /* What a run did. */
@@ -125,6 +140,7 @@ typedef struct seer_run_report {
     int config_error;    /* the error came from the configuration (flags, seeds,
                             dimensions, -M options, OUT's stored config): a
                             usage error, nothing ran */
+    int budget_stopped;  /* cfg.may_start refused a sample: the rest are unfinished */
 } seer_run_report;
 
 /* Runs the whole audit job described above and blocks until it ended.
