@@ -42,12 +42,17 @@ int seer_cmd_scenarios(int argc, char **argv); /* cli/cmd_scenarios.c (owned by 
 int seer_cmd_leaderboard(int argc, char **argv); /* cli/cmd_leaderboard.c (owned by leaderboard) */
 int seer_cmd_compare(int argc, char **argv);     /* cli/cmd_leaderboard.c */
 int seer_cmd_audit(int argc, char **argv); /* cli/cmd_audit.c (owned by run) */
+int seer_cmd_sweep(int argc, char **argv); /* cli/cmd_sweep.c (owned by sweep) */
+int seer_cmd_merge(int argc, char **argv); /* cli/cmd_sweep.c (owned by sweep) */
 
 const seer_cli_cmd seer_cli_commands[] = {
     {"agent", "run one agent: a model with a system prompt, a prompt and tools", seer_cmd_agent},
     {"ask", "ask a model one question and print the answer", seer_cmd_ask},
     {"audit", "audit seeds x targets x epochs, judge every audit, write scores and summaries",
      seer_cmd_audit},
+    {"sweep", "run a sweep file's matrix of audits (resume, --shard i/n, --max-cost, --dry-run)",
+     seer_cmd_sweep},
+    {"merge", "combine the shard directories of one sweep", seer_cmd_merge},
     {"demo", "run N offline mock agents concurrently on the pipeline", seer_cmd_demo},
     {"serve target", "serve the target conversation toolset (Petri's auditor tools) over MCP",
      seer_cmd_serve_target},
