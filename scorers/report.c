@@ -242,7 +242,7 @@ static void bars(buf *b, const seer_leaderboard *lb)
     const int left = 220, width = 520, rowh = 24, top = 24;
     int h = top + rowh * (int)lb->n_groups + 30;
     puts_(b, "<h2>Metric with 95% confidence intervals</h2>\n");
-    pf(b, "<svg id=\"bars\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+    pf(b, "<svg id=\"bars\" width=\"%d\" height=\"%d\" "
           "role=\"img\" aria-label=\"bar chart\">\n",
        left + width + 80, h);
     for (int t = 0; t <= 10; t++) { /* axis ticks */
