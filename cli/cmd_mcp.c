@@ -28,14 +28,61 @@
 #include <string.h>
 #include <time.h>
 
+#include <ftw.h>
+#include <unistd.h>
+
+#include "agents/model.h"
 #include "mcp/client.h"
 #include "pipeline/loop.h"
+#include "sandbox/runfile.h"
+#include "sandbox/sandbox.h"
 
 int seer_cmd_mcp(int argc, char **argv);
 
 static const char mcp_usage[] =
-    "seer mcp tools SPEC | seer mcp call SPEC TOOL [JSON-ARGS]\n"
-    "  SPEC: 'stdio:COMMAND ARGS...' (quoted, one word) or an http(s):// URL";
+    "seer mcp tools SPEC | seer mcp call SPEC TOOL [JSON-ARGS]  [--config RUNFILE]\n"
+    "  SPEC: 'stdio:COMMAND ARGS...' (quoted, one word), an http(s):// URL, or the name\n"
+    "        of a sandbox in --config RUNFILE (started as the run file says; this is the\n"
+    "        experimenter's view: every tool, not only the exposed ones)";
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path); /* best effort: a leftover temp file is not an error */
+    return 0;
+}
+
+/* Opens the transport for SPEC: stdio:/http(s) directly, else a sandbox of
+ * the run file (its workspace in a temporary directory, *tmpdir, that the
+ * caller removes).  NULL with err filled. */
+static seer_mcp_transport *open_spec(const char *spec, const char *config, const char *log,
+                                     seer_loop *loop, seer_env **env, seer_runfile **rf,
+                                     char *tmpdir, size_t cap, seer_error *err)
+{
+    if (strncmp(spec, "stdio:", 6) == 0 || strncmp(spec, "http://", 7) == 0 ||
+        strncmp(spec, "https://", 8) == 0 || !config)
+        return seer_mcp_transport_from_spec(spec, log, err);
+    if (seer_runfile_load(config, rf, err) != SEER_OK)
+        return NULL;
+    const seer_sandbox_config *sc = seer_runfile_find(*rf, spec);
+    if (!sc) {
+        seer_error_set(err, SEER_EINVAL, "%s: no sandbox named '%s'", config, spec);
+        return NULL;
+    }
+    *env = seer_env_load(NULL, err);
+    if (!*env)
+        return NULL;
+    snprintf(tmpdir, cap, "/tmp/seer-mcp-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        tmpdir[0] = '\0';
+        seer_error_set(err, SEER_EIO, "cannot create a temporary directory: %s", strerror(errno));
+        return NULL;
+    }
+    seer_sandbox_options so = {.loop = loop, .dir = tmpdir, .env = *env};
+    return seer_sandbox_transport(sc, &so, err);
+}
 
 typedef struct call_wait {
     pthread_mutex_t mu;
@@ -103,9 +150,10 @@ static void print_json(const cJSON *j)
 
 int seer_cmd_mcp(int argc, char **argv)
 {
-    const char *log = NULL;
+    const char *log = NULL, *config = NULL;
     long timeout_ms = 60000;
     const seer_cli_opt opts[] = {
+        {"config", 0, SEER_CLI_STR, &config, "RUNFILE", "run file declaring sandboxes", 0, 0},
         {"timeout", 't', SEER_CLI_INT, &timeout_ms, "MS",
          "per-request timeout in milliseconds (default 60000)", 1, 3600000},
         {"server-log", 0, SEER_CLI_STR, &log, "FILE",
@@ -138,17 +186,25 @@ int seer_cmd_mcp(int argc, char **argv)
 
     seer_error err;
     seer_error_clear(&err);
-    seer_mcp_transport *t = seer_mcp_transport_from_spec(pos[1], log, &err);
-    if (!t) {
-        fprintf(stderr, "seer mcp: %s\n", err.msg);
-        return err.code == SEER_EINVAL ? SEER_EXIT_USAGE : SEER_EXIT_FAIL;
-    }
     seer_loop *loop = seer_loop_new(NULL, &err);
     if (!loop || seer_loop_start(loop) != SEER_OK) {
         fprintf(stderr, "seer mcp: cannot start the I/O loop: %s\n", err.msg);
-        seer_mcp_transport_free(t);
         seer_loop_free(loop);
         return SEER_EXIT_FAIL;
+    }
+    seer_env *env = NULL;
+    seer_runfile *rf = NULL;
+    char tmpdir[64] = "";
+    seer_mcp_transport *t =
+        open_spec(pos[1], config, log, loop, &env, &rf, tmpdir, sizeof tmpdir, &err);
+    if (!t) {
+        fprintf(stderr, "seer mcp: %s\n", err.msg);
+        seer_loop_free(loop);
+        seer_runfile_free(rf);
+        seer_env_free(env);
+        if (tmpdir[0])
+            nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        return err.code == SEER_EINVAL ? SEER_EXIT_USAGE : SEER_EXIT_FAIL;
     }
     seer_mcp_client_options o = {0};
     o.call_timeout_ms = (uint32_t)timeout_ms;
@@ -195,5 +251,9 @@ int seer_cmd_mcp(int argc, char **argv)
     }
     seer_mcp_client_free(c);
     seer_loop_free(loop);
+    seer_runfile_free(rf);
+    seer_env_free(env);
+    if (tmpdir[0])
+        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return exit_code;
 }

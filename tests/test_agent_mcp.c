@@ -116,6 +116,60 @@ static void t_two_servers_allow_list(void **state)
     free(printed);
 }
 
+/* A sandbox named in a run file: `seer agent --mcp NAME=SANDBOX --config`
+ * starts it as declared (bubblewrap, hidden model), and `seer mcp call NAME
+ * --config` reaches the same server.  Skips where python3 or bwrap is
+ * missing. */
+static void t_sandbox_from_run_file(void **state)
+{
+    (void)state;
+    if (system("python3 -c pass >/dev/null 2>&1") != 0 ||
+        system("bwrap --ro-bind / / true >/dev/null 2>&1") != 0)
+        skip();
+    char seer[1200], cfg[1200], log[400], out[400], script[512], opt[600];
+    snprintf(seer, sizeof seer, "%s/seer", build_dir);
+    snprintf(cfg, sizeof cfg, "%s/sandbox/examples/run.json", src_dir);
+    snprintf(log, sizeof log, "%s/sb.log", tmp);
+    snprintf(out, sizeof out, "%s/sb-run", tmp);
+    snprintf(script, sizeof script, "%s/sb-script.json", tmp);
+    FILE *f = fopen(script, "w");
+    assert_non_null(f);
+    fputs("[{\"tool_calls\": [{\"name\": \"model_card\", \"arguments\": {\"model\": \"model-1\"}},\n"
+          "  {\"name\": \"count_tokens\", \"arguments\": {\"texts\": [\"a b c\"]}}]},\n"
+          " {\"text\": \"done\"}]\n", f);
+    fclose(f);
+    snprintf(opt, sizeof opt, "script=%s", script);
+    char *argv[] = {seer, "agent", "--model", "mockllm/model", "-M", opt, "--system-text", "s",
+                    "--prompt", "p", "--mcp", "i=interp", "--config", cfg, "--out", out, NULL};
+    int rc = run_seer(argv, log);
+    char *printed = slurp(log);
+    if (rc != 0)
+        fail_msg("seer agent exited %d:\n%s", rc, printed ? printed : "");
+    char jpath[512];
+    snprintf(jpath, sizeof jpath, "%s/journal.jsonl", out);
+    char *j = slurp(jpath);
+    assert_non_null(j);
+    assert_non_null(strstr(j, "\"name\":\"count_tokens\",\"content\":\"[3]\""));
+    assert_non_null(strstr(j, "architecture"));
+    /* the hidden model's name and path never reach the agent */
+    assert_null(strstr(j, "organism"));
+    assert_null(strstr(printed, "organism"));
+    free(j);
+    free(printed);
+
+    char *argv2[] = {seer, "mcp", "call", "interp", "count_tokens", "{\"texts\": [\"a b\", \"c\"]}",
+                     "--config", cfg, NULL};
+    assert_int_equal(run_seer(argv2, log), 0);
+    printed = slurp(log);
+    assert_non_null(strstr(printed, "[2, 1]"));
+    free(printed);
+    char *argv3[] = {seer, "mcp", "tools", "nosuch", "--config", cfg, NULL};
+    assert_int_equal(run_seer(argv3, log), 2);
+    printed = slurp(log);
+    assert_non_null(strstr(printed, "no sandbox named 'nosuch'"));
+    free(printed);
+}
+
 static void t_bad_specs(void **state)
 {
     (void)state;
@@ -156,6 +210,7 @@ int main(void)
         return 1;
     const struct CMUnitTest t[] = {
         cmocka_unit_test(t_two_servers_allow_list),
+        cmocka_unit_test(t_sandbox_from_run_file),
         cmocka_unit_test(t_bad_specs),
     };
     int rc = cmocka_run_group_tests(t, NULL, NULL);
