@@ -205,7 +205,9 @@ seer_err seer_run_expand(const seer_scenarios *seeds, const char *auditor,
 int seer_run_exit_status(const seer_run_report *rep)
 {
     if (rep->interrupted > 0) return 128 + rep->interrupted;
-    if (rep->interrupted < 0 || rep->unfinished || rep->judge_failed || rep->audit_failed) return 1;
+    if (rep->interrupted < 0 || rep->unfinished || rep->judge_failed || rep->audit_failed ||
+        rep->skipped_failed)
+        return 1;
     return 0;
 }
 
@@ -904,7 +906,21 @@ static void idset_free(idset *s)
 
 /* Reads OUT/journal.jsonl: the ids with a "finished" line, sorted.  A torn
  * last line is ignored (and ended with a newline so appends stay whole). */
-static seer_err read_finished(run *r, idset *fin, seer_error *err)
+static seer_err idset_add(idset *s, const char *id, seer_error *err)
+{
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 64;
+        char **nv = realloc(s->v, nc * sizeof *nv);
+        if (!nv) return seer_error_set(err, SEER_ENOMEM, "out of memory");
+        s->v = nv;
+        s->cap = nc;
+    }
+    if (!(s->v[s->n] = strdup(id))) return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    s->n++;
+    return SEER_OK;
+}
+
+static seer_err read_finished(run *r, idset *fin, idset *failed, seer_error *err)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", r->cfg->out_dir, RUN_JOURNAL);
@@ -926,19 +942,10 @@ static seer_err read_finished(run *r, idset *fin, seer_error *err)
                 rc = seer_error_set(err, SEER_EPARSE, "%s:%d: not a JSON line", path, lineno);
             } else if (cJSON_IsString(ev) && cJSON_IsString(id) &&
                        strcmp(ev->valuestring, "finished") == 0) {
-                if (fin->n == fin->cap) {
-                    size_t nc = fin->cap ? fin->cap * 2 : 64;
-                    char **nv = realloc(fin->v, nc * sizeof *nv);
-                    if (!nv) rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
-                    else {
-                        fin->v = nv;
-                        fin->cap = nc;
-                    }
-                }
-                if (rc == SEER_OK && !(fin->v[fin->n++] = strdup(id->valuestring))) {
-                    fin->n--;
-                    rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
-                }
+                const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
+                rc = idset_add(fin, id->valuestring, err);
+                if (rc == SEER_OK && !(cJSON_IsString(st) && strcmp(st->valuestring, "ok") == 0))
+                    rc = idset_add(failed, id->valuestring, err);
             }
             cJSON_Delete(o);
         }
@@ -947,6 +954,7 @@ static seer_err read_finished(run *r, idset *fin, seer_error *err)
     }
     free(txt);
     if (rc == SEER_OK && fin->n) qsort(fin->v, fin->n, sizeof *fin->v, cmp_str);
+    if (rc == SEER_OK && failed->n) qsort(failed->v, failed->n, sizeof *failed->v, cmp_str);
     if (rc == SEER_OK && len) {
         /* a torn last line (a crash mid-append): end it so the next line is whole */
         FILE *f = fopen(path, "rb");
@@ -1145,6 +1153,7 @@ static seer_err write_run_json(run *r, const char *ended, seer_error *err)
     cJSON *cnt = cJSON_AddObjectToObject(o, "counts");
     cJSON_AddNumberToObject(cnt, "samples", (double)rep->samples);
     cJSON_AddNumberToObject(cnt, "skipped_finished_before", (double)rep->skipped);
+    cJSON_AddNumberToObject(cnt, "skipped_failed_before", (double)rep->skipped_failed);
     cJSON_AddNumberToObject(cnt, "ok", (double)rep->ok);
     cJSON_AddNumberToObject(cnt, "judge_failed", (double)rep->judge_failed);
     cJSON_AddNumberToObject(cnt, "audit_failed", (double)rep->audit_failed);
@@ -1450,7 +1459,7 @@ seer_err seer_run_audit(const seer_run_config *cfg, seer_run_report *rep, seer_e
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     now_iso(r->started_at, sizeof r->started_at);
-    idset fin = {0};
+    idset fin = {0}, fin_failed = {0};
     int writer_closed = 0;
 
     rc = load_inputs(r, err);
@@ -1481,7 +1490,7 @@ seer_err seer_run_audit(const seer_run_config *cfg, seer_run_report *rep, seer_e
         rep->config_error = rc == SEER_EINVAL;
         goto done;
     }
-    if ((rc = read_finished(r, &fin, err))) goto done;
+    if ((rc = read_finished(r, &fin, &fin_failed, err))) goto done;
     size_t moved = 0;
     if ((rc = clear_unfinished(r, &fin, &moved, err)) || (rc = clean_scores(r, &fin, err))) goto done;
 
@@ -1504,6 +1513,7 @@ seer_err seer_run_audit(const seer_run_config *cfg, seer_run_report *rep, seer_e
         if (idset_has(&fin, s->s.id)) {
             s->state = -1;
             rep->skipped++;
+            if (idset_has(&fin_failed, s->s.id)) rep->skipped_failed++;
         }
     }
     if (r->mock)
@@ -1617,6 +1627,7 @@ done:
     if (!writer_closed) seer_writer_free(r->w);
     rep->mock = r->mock;
     idset_free(&fin);
+    idset_free(&fin_failed);
     run_free(r);
     return rc;
 }

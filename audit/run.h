@@ -131,6 +131,7 @@ typedef struct seer_run_config {
 typedef struct seer_run_report {
     size_t samples;      /* in the matrix */
     size_t skipped;      /* already finished in OUT before this run */
+    size_t skipped_failed; /* of those, how many finished judge_failed or audit_failed */
     size_t ok;           /* finished now, every judge scored it */
     size_t judge_failed; /* finished now, some judge could not score it */
     size_t audit_failed; /* finished now, the audit failed */
@@ -159,8 +160,10 @@ typedef struct seer_run_report {
  * when handling signals). */
 seer_err seer_run_audit(const seer_run_config *cfg, seer_run_report *rep, seer_error *err);
 
-/* The exit status `seer audit` gives a run: 0 when every sample finished
- * and was judged, 1 when some failed, 128+signo when interrupted.  Pure. */
+/* The exit status `seer audit` gives a run: 0 when every sample of the
+ * matrix finished and was judged (in this run or an earlier one on the same
+ * OUT), 1 when some failed or is unfinished, 128+signo when interrupted.
+ * Pure. */
 int seer_run_exit_status(const seer_run_report *rep);
 
 #endif

@@ -169,9 +169,9 @@ int seer_cmd_audit(int argc, char **argv)
     }
     const char *mock = rep.mock ? " [MOCK: mockllm played some roles]" : "";
     printf("seer audit: %zu samples: %zu ok, %zu judge_failed, %zu audit_failed, %zu unfinished, "
-           "%zu finished before%s\n",
+           "%zu finished before (%zu of them failed)%s\n",
            rep.samples, rep.ok, rep.judge_failed, rep.audit_failed, rep.unfinished, rep.skipped,
-           mock);
+           rep.skipped_failed, mock);
     printf("scores: %s/scores.jsonl\nsummary: %s/summary.md\nrun: %s/run.json\n", out, out, out);
     if (rep.interrupted)
         fprintf(stderr, "seer audit: interrupted; %zu samples unfinished (listed in "

@@ -504,6 +504,11 @@ static void test_judge_failed_counted(void **state)
     const cJSON *counts = cJSON_GetObjectItemCaseSensitive(run, "counts");
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(counts, "judge_failed")->valueint, 1);
     cJSON_Delete(run);
+    /* resuming a finished run that had a failure still says so */
+    run_seer(args, NULL, &c);
+    assert_int_equal(c.status, 1);
+    assert_non_null(strstr(c.out, "1 finished before (1 of them failed)"));
+    check_one_result_each("o4", 1, 1, NULL);
 }
 
 /* Usage errors: exit 2, a message naming the flag / file:line, no OUT. */
