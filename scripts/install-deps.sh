@@ -7,7 +7,8 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(build-essential meson ninja-build pkg-config
       libcurl4-openssl-dev libcjson-dev libarchive-dev libcmocka-dev libmicrohttpd-dev
-      bubblewrap valgrind zstd ca-certificates curl)
+      bubblewrap python3 valgrind zstd ca-certificates curl
+      chromium)   # chromium: the interop suite opens transcripts and reports in a real browser
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
