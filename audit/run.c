@@ -259,6 +259,7 @@ struct run {
     size_t in_flight, slots;
     long judging, judged, judge_failed;
     int stop_judges;
+    seer_realism_stats realism_sum; /* summed over this invocation's audits */
     int mock;
     FILE *log;
     char started_at[32];
@@ -365,9 +366,22 @@ static void on_audit_done(void *arg, const seer_audit_result *res)
         cJSON_AddNumberToObject(o, "auditor_turns", res->auditor_turns);
         if (res->error && *res->error) cJSON_AddStringToObject(o, "error", res->error);
         if (s->transcript) cJSON_AddStringToObject(o, "transcript", s->transcript);
+        if (res->realism_enabled) {
+            cJSON *re = cJSON_AddObjectToObject(o, "realism");
+            cJSON_AddNumberToObject(re, "checked", res->realism.checked);
+            cJSON_AddNumberToObject(re, "approved", res->realism.approved);
+            cJSON_AddNumberToObject(re, "refused", res->realism.refused);
+            cJSON_AddNumberToObject(re, "unscored", res->realism.unscored);
+        }
     }
     journal_event(r, "audited", s, o);
     pthread_mutex_lock(&r->mu);
+    if (res->realism_enabled) {
+        r->realism_sum.checked += res->realism.checked;
+        r->realism_sum.approved += res->realism.approved;
+        r->realism_sum.refused += res->realism.refused;
+        r->realism_sum.unscored += res->realism.unscored;
+    }
     s->state = ST_AUDITED;
     pthread_mutex_unlock(&r->mu);
     /* capacity == slots >= samples in flight: never blocks */
@@ -1146,7 +1160,19 @@ static seer_err write_run_json(run *r, const char *ended, seer_error *err)
     cJSON_AddNumberToObject(lim, "max_connections", c->max_connections);
     cJSON_AddNumberToObject(lim, "judge_retries",
                             c->judge_retries < 0 ? SEER_JUDGE_RETRIES_DEFAULT : c->judge_retries);
-    if (c->realism) cJSON_AddNumberToObject(lim, "realism_threshold", c->realism_threshold);
+    if (c->realism) {
+        cJSON_AddNumberToObject(lim, "realism_threshold", c->realism_threshold);
+        cJSON *re = cJSON_AddObjectToObject(o, "realism");
+        cJSON_AddNumberToObject(re, "checked", r->realism_sum.checked);
+        cJSON_AddNumberToObject(re, "approved", r->realism_sum.approved);
+        cJSON_AddNumberToObject(re, "refused", r->realism_sum.refused);
+        cJSON_AddNumberToObject(re, "unscored", r->realism_sum.unscored);
+        if (r->realism_sum.checked)
+            cJSON_AddNumberToObject(re, "refusal_rate",
+                                    (double)r->realism_sum.refused / (double)r->realism_sum.checked);
+        else
+            cJSON_AddNullToObject(re, "refusal_rate");
+    }
     cJSON_AddStringToObject(o, "started_at", r->started_at);
     cJSON_AddStringToObject(o, "ended_at", ended);
     const seer_run_report *rep = r->rep;

@@ -511,6 +511,43 @@ static void test_judge_failed_counted(void **state)
     check_one_result_each("o4", 1, 1, NULL);
 }
 
+/* --realism: every auditor action goes through the checker, and run.json
+ * and the run journal report the rates. */
+static void test_realism_reported(void **state)
+{
+    (void)state;
+    const char *args[] = {"audit", MOCK3, "--judge", "mockllm/model", "--seeds", "seeds.txt",
+                          "--max-turns", "6", "--realism", "mockllm/model",
+                          "--realism-threshold", "0.5", "--out", "o8", "-q", NULL};
+    child c;
+    run_seer(args, NULL, &c);
+    if (c.status != 0) fail_msg("exit %d: %s", c.status, c.err);
+    cJSON *run = load_json("o8/run.json");
+    assert_non_null(run);
+    const cJSON *re = cJSON_GetObjectItemCaseSensitive(run, "realism");
+    assert_non_null(re);
+    double checked = cJSON_GetObjectItemCaseSensitive(re, "checked")->valuedouble;
+    double sum = cJSON_GetObjectItemCaseSensitive(re, "approved")->valuedouble +
+                 cJSON_GetObjectItemCaseSensitive(re, "refused")->valuedouble +
+                 cJSON_GetObjectItemCaseSensitive(re, "unscored")->valuedouble;
+    assert_true(checked > 0);
+    assert_true(sum == checked);
+    assert_string_equal(jstr(cJSON_GetObjectItemCaseSensitive(run, "models"), "realism"),
+                        "mockllm/model");
+    cJSON_Delete(run);
+    cJSON *j = load_jsonl("o8/journal.jsonl");
+    size_t with = 0;
+    const cJSON *line;
+    cJSON_ArrayForEach(line, j)
+    {
+        if (strcmp(jstr(line, "event"), "audited") == 0 &&
+            cJSON_GetObjectItemCaseSensitive(line, "realism"))
+            with++;
+    }
+    assert_int_equal(with, 3);
+    cJSON_Delete(j);
+}
+
 /* Usage errors: exit 2, a message naming the flag / file:line, no OUT. */
 static void test_usage_errors(void **state)
 {
@@ -640,6 +677,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resume_after_sigkill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_then_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_judge_failed_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_realism_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fake_providers, setup, teardown),
     };
