@@ -74,7 +74,7 @@
 #endif
 
 #define RUN_JOURNAL "journal.jsonl"
-#define RUN_CONFIG "run-config.json"
+#define RUN_CONFIG  "run-config.json"
 #define RUN_ABORTED "aborted"
 
 /* ---- sample ids and the matrix ------------------------------------------------ */
@@ -149,9 +149,9 @@ static int cmp_id(const void *a, const void *b)
 }
 
 seer_err seer_run_expand(const seer_scenarios *seeds, const char *auditor,
-                         const char *const *targets, size_t n_targets,
-                         const char *const *judges, size_t n_judges, const char *technique,
-                         int epochs, seer_run_sample **out, size_t *n_out, seer_error *err)
+                         const char *const *targets, size_t n_targets, const char *const *judges,
+                         size_t n_judges, const char *technique, int epochs, seer_run_sample **out,
+                         size_t *n_out, seer_error *err)
 {
     *out = NULL;
     *n_out = 0;
@@ -190,7 +190,8 @@ seer_err seer_run_expand(const seer_scenarios *seeds, const char *auditor,
     qsort(sorted, n, sizeof *sorted, cmp_id);
     for (size_t i = 1; i < n; i++)
         if (strcmp(sorted[i].id, sorted[i - 1].id) == 0) {
-            seer_error_set(err, SEER_EINVAL, "the same sample twice (%s): a seed or target is given twice",
+            seer_error_set(err, SEER_EINVAL,
+                           "the same sample twice (%s): a seed or target is given twice",
                            sorted[i].id);
             free(sorted);
             free(v);
@@ -331,8 +332,9 @@ static void note_progress(run *r)
 {
     /* caller holds r->mu */
     if (!r->sup) return;
-    seer_stats_note(seer_supervisor_stats(r->sup), "judge stage: %ld judging, %ld judged (%ld failed)%s",
-                    r->judging, r->judged, r->judge_failed, r->mock ? " [MOCK models]" : "");
+    seer_stats_note(seer_supervisor_stats(r->sup),
+                    "judge stage: %ld judging, %ld judged (%ld failed)%s", r->judging, r->judged,
+                    r->judge_failed, r->mock ? " [MOCK models]" : "");
 }
 
 /* The part of path after the last "transcripts/" (relative to OUT). */
@@ -531,9 +533,9 @@ static void record_row(run *r, rsample *s, size_t j, const seer_judge_result *re
     seer_score_row row;
     memset(&row, 0, sizeof row);
     seer_error e;
-    int ok = seer_score_row_set_sample(&row, s->s.id, sc->id, (const char *const *)sc->tags,
-                                       sc->n_tags, s->s.epoch, c->auditor,
-                                       c->targets[s->s.target]) == SEER_OK;
+    int ok =
+        seer_score_row_set_sample(&row, s->s.id, sc->id, (const char *const *)sc->tags, sc->n_tags,
+                                  s->s.epoch, c->auditor, c->targets[s->s.target]) == SEER_OK;
     if (ok && res) {
         ok = seer_score_row_from_judge(&row, res) == SEER_OK;
         if (ok && !row.judge) ok = (row.judge = strdup(c->judges[j])) != NULL;
@@ -542,8 +544,8 @@ static void record_row(run *r, rsample *s, size_t j, const seer_judge_result *re
         row.status = strdup("audit_failed");
         char why[600];
         snprintf(why, sizeof why, "the audit ended %s%s%s",
-                 s->audit_status ? s->audit_status : "without running",
-                 s->audit_error ? ": " : "", s->audit_error ? s->audit_error : "");
+                 s->audit_status ? s->audit_status : "without running", s->audit_error ? ": " : "",
+                 s->audit_error ? s->audit_error : "");
         row.reason = strdup(why);
         ok = row.judge && row.status && row.reason;
     }
@@ -577,14 +579,19 @@ static void record_sample(run *r, rsample *s, const char *when)
         status = NULL;
     } else if (!audited_ok) {
         status = "audit_failed";
+        cJSON *o = cJSON_CreateObject();
+        if (o) {
+            cJSON_AddStringToObject(o, "status", s->audit_status);
+            if (s->audit_error) cJSON_AddStringToObject(o, "error", s->audit_error);
+        }
+        journal_event(r, "failed", s, o);
         for (size_t j = 0; j < c->n_judges; j++)
             record_row(r, s, j, NULL, when);
     } else {
         for (size_t j = 0; j < c->n_judges; j++) {
             const seer_judge_result *res = s->jr[j];
             seer_error e;
-            if (seer_judge_record_file(c->out_dir, s->s.id, res, r->dims, &e) != SEER_OK &&
-                c->log)
+            if (seer_judge_record_file(c->out_dir, s->s.id, res, r->dims, &e) != SEER_OK && c->log)
                 fprintf(c->log, "seer audit: %s: the judgment of %s is not in its transcript: %s\n",
                         s->s.id, c->judges[j], e.msg);
             record_row(r, s, j, res, when);
@@ -679,13 +686,15 @@ static seer_err check_opt_prefixes(const seer_run_config *c, seer_error *err)
         const char *kv = c->model_opts[i];
         size_t pl = opt_prefix(kv);
         if (!strchr(kv, '='))
-            return seer_error_set(err, SEER_EINVAL, "-M '%s': expected key=value, ROLE:key=value or MODEL:key=value", kv);
+            return seer_error_set(err, SEER_EINVAL,
+                                  "-M '%s': expected key=value, ROLE:key=value or MODEL:key=value",
+                                  kv);
         if (!pl) continue;
         int known = 0;
         for (const char *const *ro = roles; *ro && !known; ro++)
             known = prefix_is(kv, pl, *ro);
-        known = known || prefix_is(kv, pl, c->auditor) ||
-                (c->realism && prefix_is(kv, pl, c->realism));
+        known =
+            known || prefix_is(kv, pl, c->auditor) || (c->realism && prefix_is(kv, pl, c->realism));
         for (size_t t = 0; t < c->n_targets && !known; t++)
             known = prefix_is(kv, pl, c->targets[t]);
         for (size_t t = 0; t < c->n_judges && !known; t++)
@@ -715,7 +724,9 @@ static seer_model *open_role(run *r, const char *role, const char *name, seer_er
         for (size_t i = 0; i < c->n_model_opts && rc == SEER_OK; i++) {
             const char *kv = c->model_opts[i];
             size_t pl = opt_prefix(kv);
-            int hit = pass == 0 ? pl == 0 : pass == 1 ? prefix_is(kv, pl, role) : prefix_is(kv, pl, name);
+            int hit = pass == 0   ? pl == 0
+                      : pass == 1 ? prefix_is(kv, pl, role)
+                                  : prefix_is(kv, pl, name);
             if (!hit) continue;
             rc = seer_model_options_set(&o, pl ? kv + pl + 1 : kv, err);
             if (rc) seer_error_prefix(err, "-M %s", kv);
@@ -781,7 +792,8 @@ static cJSON *config_json(run *r)
     } else {
         cJSON_AddNullToObject(o, "realism");
     }
-    cJSON_AddStringToObject(o, "technique", c->technique ? c->technique : SEER_RUN_TECHNIQUE_DEFAULT);
+    cJSON_AddStringToObject(o, "technique",
+                            c->technique ? c->technique : SEER_RUN_TECHNIQUE_DEFAULT);
     cJSON_AddNumberToObject(o, "epochs", c->epochs > 0 ? c->epochs : 1);
     cJSON_AddNumberToObject(o, "max_turns", c->max_turns > 0 ? c->max_turns : 30);
     cJSON *opts = cJSON_AddArrayToObject(o, "model_opts");
@@ -793,7 +805,8 @@ static cJSON *config_json(run *r)
     cJSON *dims = cJSON_AddArrayToObject(o, "dimensions");
     for (size_t i = 0; dims && i < r->dims->n; i++) {
         char h[24];
-        snprintf(h, sizeof h, "%016" PRIx64, fnv_field(14695981039346656037ull, r->dims->dims[i].rubric));
+        snprintf(h, sizeof h, "%016" PRIx64,
+                 fnv_field(14695981039346656037ull, r->dims->dims[i].rubric));
         cJSON *d = cJSON_CreateObject();
         cJSON_AddStringToObject(d, "name", r->dims->dims[i].name);
         cJSON_AddStringToObject(d, "rubric_hash", h);
@@ -858,8 +871,9 @@ static seer_err check_config(run *r, seer_error *err)
         cJSON *old = cJSON_Parse(old_txt);
         free(old_txt);
         if (!old) {
-            rc = seer_error_set(err, SEER_EINVAL, "%s: not valid JSON; is %s a seer audit directory?",
-                                path, r->cfg->out_dir);
+            rc = seer_error_set(err, SEER_EINVAL,
+                                "%s: not valid JSON; is %s a seer audit directory?", path,
+                                r->cfg->out_dir);
         } else {
             for (cJSON *it = now->child; it && rc == SEER_OK; it = it->next) {
                 cJSON *was = cJSON_GetObjectItemCaseSensitive(old, it->string);
@@ -940,7 +954,9 @@ static seer_err read_finished(run *r, idset *fin, idset *failed, seer_error *err
     snprintf(path, sizeof path, "%s/%s", r->cfg->out_dir, RUN_JOURNAL);
     size_t len = 0;
     char *txt = read_all(path, &len);
-    if (!txt) return errno == ENOENT ? SEER_OK : seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
+    if (!txt)
+        return errno == ENOENT ? SEER_OK
+                               : seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
     int lineno = 0;
     seer_err rc = SEER_OK;
     for (char *p = txt; *p && rc == SEER_OK;) {
@@ -1101,7 +1117,8 @@ static seer_err write_summary(run *r, seer_error *err)
     seer_score_rows rows = {0};
     seer_err rc = seer_scores_read(path, &rows, err);
     if (rc == SEER_ENOTFOUND) rc = SEER_OK;
-    seer_summary *sum = rc == SEER_OK ? seer_summary_compute(rows.rows, rows.n, r->dims, err) : NULL;
+    seer_summary *sum =
+        rc == SEER_OK ? seer_summary_compute(rows.rows, rows.n, r->dims, err) : NULL;
     if (rc == SEER_OK && !sum) rc = err->code ? err->code : SEER_ENOMEM;
     if (rc == SEER_OK) {
         char *js = seer_summary_json(sum);
@@ -1120,9 +1137,10 @@ static seer_err write_summary(run *r, seer_error *err)
         char *md = seer_summary_markdown(sum);
         char *full = NULL;
         if (md) {
-            const char *banner = r->mock ? "> **MOCK RUN**: some roles ran on mockllm/model, an offline "
-                                           "deterministic mock; these numbers carry no meaning.\n\n"
-                                         : "";
+            const char *banner =
+                r->mock ? "> **MOCK RUN**: some roles ran on mockllm/model, an offline "
+                          "deterministic mock; these numbers carry no meaning.\n\n"
+                        : "";
             size_t l = strlen(banner) + strlen(md) + 1;
             full = malloc(l);
             if (full) snprintf(full, l, "%s%s", banner, md);
@@ -1141,7 +1159,8 @@ static seer_err write_run_json(run *r, const char *ended, seer_error *err)
     const seer_run_config *c = r->cfg;
     cJSON *o = cJSON_CreateObject();
     if (!o) return seer_error_set(err, SEER_ENOMEM, "out of memory");
-    char *cmd = c->command_line ? seer_secret_redact_dup(c->command_line, strlen(c->command_line)) : NULL;
+    char *cmd =
+        c->command_line ? seer_secret_redact_dup(c->command_line, strlen(c->command_line)) : NULL;
     cJSON_AddStringToObject(o, "format", "seer.run/1");
     cJSON_AddStringToObject(o, "seer_version", SEER_VERSION);
     cJSON_AddStringToObject(o, "command", cmd ? cmd : "");
@@ -1151,8 +1170,10 @@ static seer_err write_run_json(run *r, const char *ended, seer_error *err)
     cJSON_AddStringToObject(models, "auditor", c->auditor);
     cJSON_AddItemToObject(models, "targets", str_array(c->targets, c->n_targets));
     cJSON_AddItemToObject(models, "judges", str_array(c->judges, c->n_judges));
-    if (c->realism) cJSON_AddStringToObject(models, "realism", c->realism);
-    else cJSON_AddNullToObject(models, "realism");
+    if (c->realism)
+        cJSON_AddStringToObject(models, "realism", c->realism);
+    else
+        cJSON_AddNullToObject(models, "realism");
     cJSON *lim = cJSON_AddObjectToObject(o, "limits");
     cJSON_AddNumberToObject(lim, "max_turns", c->max_turns > 0 ? c->max_turns : 30);
     cJSON_AddNumberToObject(lim, "epochs", c->epochs > 0 ? c->epochs : 1);
@@ -1169,7 +1190,8 @@ static seer_err write_run_json(run *r, const char *ended, seer_error *err)
         cJSON_AddNumberToObject(re, "unscored", r->realism_sum.unscored);
         if (r->realism_sum.checked)
             cJSON_AddNumberToObject(re, "refusal_rate",
-                                    (double)r->realism_sum.refused / (double)r->realism_sum.checked);
+                                    (double)r->realism_sum.refused /
+                                        (double)r->realism_sum.checked);
         else
             cJSON_AddNullToObject(re, "refusal_rate");
     }
@@ -1203,11 +1225,15 @@ static seer_err write_run_json(run *r, const char *ended, seer_error *err)
             cJSON_AddBoolToObject(ro, "mock", row.mock);
         }
         if (!ro) continue;
-        const double add[] = {(double)row.calls, (double)row.usage.input_tokens,
-                              (double)row.usage.output_tokens, (double)row.usage.cache_read_tokens,
-                              (double)row.usage.cache_write_tokens, row.cost_usd};
-        const char *keys[] = {"calls", "input_tokens", "output_tokens", "cache_read_tokens",
-                              "cache_write_tokens", "cost_usd"};
+        const double add[] = {(double)row.calls,
+                              (double)row.usage.input_tokens,
+                              (double)row.usage.output_tokens,
+                              (double)row.usage.cache_read_tokens,
+                              (double)row.usage.cache_write_tokens,
+                              row.cost_usd};
+        const char *keys[] = {
+            "calls",   "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+            "cost_usd"};
         for (size_t k = 0; k < 6; k++) {
             cJSON *v = cJSON_GetObjectItemCaseSensitive(ro, keys[k]);
             if (v) cJSON_SetNumberValue(v, v->valuedouble + add[k]);
@@ -1290,7 +1316,8 @@ static seer_err load_inputs(run *r, seer_error *err)
 {
     const seer_run_config *c = r->cfg;
     seer_scenario_problems probs = {0};
-    seer_err rc = seer_scenarios_select(c->seeds, c->n_seeds, c->scenarios_dir, &r->seeds, &probs, err);
+    seer_err rc =
+        seer_scenarios_select(c->seeds, c->n_seeds, c->scenarios_dir, &r->seeds, &probs, err);
     if (rc != SEER_OK && probs.n) {
         /* name every problem, file:line, not only the first */
         char buf[sizeof err->msg];
@@ -1298,8 +1325,8 @@ static seer_err load_inputs(run *r, seer_error *err)
         for (size_t i = 0; i < probs.n && off + 1 < sizeof buf; i++) {
             const seer_scenario_problem *p = &probs.v[i];
             int w = !p->file ? snprintf(buf + off, sizeof buf - off, "%s%s", i ? "\n" : "", p->msg)
-                    : p->col ? snprintf(buf + off, sizeof buf - off, "%s%s:%d:%d: %s", i ? "\n" : "",
-                                        p->file, p->line, p->col, p->msg)
+                    : p->col ? snprintf(buf + off, sizeof buf - off, "%s%s:%d:%d: %s",
+                                        i ? "\n" : "", p->file, p->line, p->col, p->msg)
                              : snprintf(buf + off, sizeof buf - off, "%s%s:%d: %s", i ? "\n" : "",
                                         p->file, p->line, p->msg);
             if (w < 0) break;
@@ -1459,7 +1486,8 @@ static void submit_all(run *r, const idset *fin)
             s->state = ST_IDLE;
             pthread_mutex_unlock(&r->mu);
             if (rc != SEER_ECLOSED) {
-                seer_error_set(&e, rc, "%s: cannot start the audit: %s", s->s.id, seer_strerror(rc));
+                seer_error_set(&e, rc, "%s: cannot start the audit: %s", s->s.id,
+                               seer_strerror(rc));
                 run_io_fail(r, &e);
             }
             return;
@@ -1493,7 +1521,8 @@ seer_err seer_run_audit(const seer_run_config *cfg, seer_run_report *rep, seer_e
     if (rc == SEER_OK && cfg->sample_filter) { /* a shard: keep its samples only */
         size_t k = 0;
         for (size_t i = 0; i < r->n; i++)
-            if (cfg->sample_filter(cfg->sample_filter_arg, r->matrix[i].id)) r->matrix[k++] = r->matrix[i];
+            if (cfg->sample_filter(cfg->sample_filter_arg, r->matrix[i].id))
+                r->matrix[k++] = r->matrix[i];
         r->n = k;
     }
     if (rc == SEER_OK && !(r->ledger = seer_usage_ledger_new()))
@@ -1518,7 +1547,8 @@ seer_err seer_run_audit(const seer_run_config *cfg, seer_run_report *rep, seer_e
     }
     if ((rc = read_finished(r, &fin, &fin_failed, err))) goto done;
     size_t moved = 0;
-    if ((rc = clear_unfinished(r, &fin, &moved, err)) || (rc = clean_scores(r, &fin, err))) goto done;
+    if ((rc = clear_unfinished(r, &fin, &moved, err)) || (rc = clean_scores(r, &fin, err)))
+        goto done;
 
     r->samples = calloc(r->n ? r->n : 1, sizeof *r->samples);
     if (!r->samples) {
@@ -1546,16 +1576,19 @@ seer_err seer_run_audit(const seer_run_config *cfg, seer_run_report *rep, seer_e
         fprintf(r->log, "seer audit: [MOCK] mockllm/model plays some roles: an offline, "
                         "deterministic mock; its scores carry no meaning\n");
     if (rep->skipped || moved)
-        fprintf(r->log, "seer audit: resuming %s: %zu of %zu samples already finished, %zu "
-                        "partial file%s moved to %s/%s\n",
+        fprintf(r->log,
+                "seer audit: resuming %s: %zu of %zu samples already finished, %zu "
+                "partial file%s moved to %s/%s\n",
                 cfg->out_dir, rep->skipped, r->n, moved, moved == 1 ? "" : "s", cfg->out_dir,
                 RUN_ABORTED);
     if (!cfg->quiet)
-        fprintf(r->log, "seer audit: %zu seed%s x %zu target%s x %d epoch%s = %zu samples, %zu "
-                        "judge%s, %zu dimensions -> %s\n",
-                r->seeds.n, r->seeds.n == 1 ? "" : "s", cfg->n_targets, cfg->n_targets == 1 ? "" : "s",
-                cfg->epochs > 0 ? cfg->epochs : 1, (cfg->epochs > 1) ? "s" : "", r->n,
-                cfg->n_judges, cfg->n_judges == 1 ? "" : "s", r->dims->n, cfg->out_dir);
+        fprintf(r->log,
+                "seer audit: %zu seed%s x %zu target%s x %d epoch%s = %zu samples, %zu "
+                "judge%s, %zu dimensions -> %s\n",
+                r->seeds.n, r->seeds.n == 1 ? "" : "s", cfg->n_targets,
+                cfg->n_targets == 1 ? "" : "s", cfg->epochs > 0 ? cfg->epochs : 1,
+                (cfg->epochs > 1) ? "s" : "", r->n, cfg->n_judges, cfg->n_judges == 1 ? "" : "s",
+                r->dims->n, cfg->out_dir);
 
     /* the pipeline */
     int max_samples = cfg->max_samples > 0 ? cfg->max_samples : 8;
@@ -1570,8 +1603,7 @@ seer_err seer_run_audit(const seer_run_config *cfg, seer_run_report *rep, seer_e
     sc.quiet = cfg->quiet;
     sc.handle_signals = cfg->handle_signals;
     sc.cancel_grace_ms = 0;
-    if (!r->judge_q || !r->record_q || !r->w ||
-        !(r->sup = seer_supervisor_new(&sc, err))) {
+    if (!r->judge_q || !r->record_q || !r->w || !(r->sup = seer_supervisor_new(&sc, err))) {
         if (err->code == SEER_OK) seer_error_set(err, SEER_ENOMEM, "out of memory");
         rc = err->code;
         goto done;
@@ -1625,7 +1657,8 @@ seer_err seer_run_audit(const seer_run_config *cfg, seer_run_report *rep, seer_e
     pthread_join(r->judge_th, NULL);
     pthread_join(r->record_th, NULL);
     r->threads_started = 0;
-    if (seer_supervisor_interrupted(r->sup)) rep->interrupted = sup_status > 128 ? sup_status - 128 : -1;
+    if (seer_supervisor_interrupted(r->sup))
+        rep->interrupted = sup_status > 128 ? sup_status - 128 : -1;
 
     rep->unfinished = rep->samples - rep->skipped - rep->ok - rep->judge_failed - rep->audit_failed;
     {

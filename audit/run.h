@@ -76,9 +76,9 @@ typedef struct seer_run_sample {
  * SEER_EINVAL (no targets, no seeds, epochs < 1) or SEER_ENOMEM.
  * Thread-safe. */
 seer_err seer_run_expand(const seer_scenarios *seeds, const char *auditor,
-                         const char *const *targets, size_t n_targets,
-                         const char *const *judges, size_t n_judges, const char *technique,
-                         int epochs, seer_run_sample **out, size_t *n_out, seer_error *err);
+                         const char *const *targets, size_t n_targets, const char *const *judges,
+                         size_t n_judges, const char *technique, int epochs, seer_run_sample **out,
+                         size_t *n_out, seer_error *err);
 
 /* Everything a run needs.  Strings and arrays are borrowed for the call. */
 typedef struct seer_run_config {
@@ -87,12 +87,12 @@ typedef struct seer_run_config {
     const char *const *targets;
     size_t n_targets; /* >= 1 */
     const char *const *judges;
-    size_t n_judges; /* >= 1 */
+    size_t n_judges;     /* >= 1 */
     const char *realism; /* NULL = no realism filter */
     double realism_threshold;
-    const char *const *seeds; /* --seeds selectors (scenarios/scenario.h) */
-    size_t n_seeds;           /* 0 = all of the library */
-    const char *scenarios_dir; /* NULL = seer_scenarios_default_dir() */
+    const char *const *seeds;           /* --seeds selectors (scenarios/scenario.h) */
+    size_t n_seeds;                     /* 0 = all of the library */
+    const char *scenarios_dir;          /* NULL = seer_scenarios_default_dir() */
     const char *const *dimension_files; /* NULL/0 = the built-in set */
     size_t n_dimension_files;
     /* -M options: "key=value" for every model, "ROLE:key=value" for one role
@@ -100,12 +100,12 @@ typedef struct seer_run_config {
      * name; applied in that order of precedence (the most specific wins). */
     const char *const *model_opts;
     size_t n_model_opts;
-    int max_turns;        /* auditor turns per audit; 0 = 30 */
-    int epochs;           /* 0 = 1 */
-    int max_samples;      /* audits at once; 0 = 8 */
-    int max_connections;  /* per model endpoint; 0 = adaptive */
-    int judge_retries;    /* < 0 = SEER_JUDGE_RETRIES_DEFAULT */
-    size_t workers;       /* pool threads; 0 = online CPUs */
+    int max_turns;            /* auditor turns per audit; 0 = 30 */
+    int epochs;               /* 0 = 1 */
+    int max_samples;          /* audits at once; 0 = 8 */
+    int max_connections;      /* per model endpoint; 0 = adaptive */
+    int judge_retries;        /* < 0 = SEER_JUDGE_RETRIES_DEFAULT */
+    size_t workers;           /* pool threads; 0 = online CPUs */
     const char *command_line; /* for run.json (redacted there); may be NULL */
     const char *today;        /* the date in the auditor's prompt; NULL = today */
     int quiet;                /* no progress output */
@@ -129,19 +129,19 @@ typedef struct seer_run_config {
 
 /* What a run did. */
 typedef struct seer_run_report {
-    size_t samples;      /* in the matrix */
-    size_t skipped;      /* already finished in OUT before this run */
+    size_t samples;        /* in the matrix */
+    size_t skipped;        /* already finished in OUT before this run */
     size_t skipped_failed; /* of those, how many finished judge_failed or audit_failed */
-    size_t ok;           /* finished now, every judge scored it */
-    size_t judge_failed; /* finished now, some judge could not score it */
-    size_t audit_failed; /* finished now, the audit failed */
-    size_t unfinished;   /* not finished (interrupted; resume runs them) */
-    int interrupted;     /* the signal that stopped the run (0 = none; -1 = other) */
-    int mock;            /* some role ran on mockllm */
-    int config_error;    /* the error came from the configuration (flags, seeds,
-                            dimensions, -M options, OUT's stored config): a
-                            usage error, nothing ran */
-    int budget_stopped;  /* cfg.may_start refused a sample: the rest are unfinished */
+    size_t ok;             /* finished now, every judge scored it */
+    size_t judge_failed;   /* finished now, some judge could not score it */
+    size_t audit_failed;   /* finished now, the audit failed */
+    size_t unfinished;     /* not finished (interrupted; resume runs them) */
+    int interrupted;       /* the signal that stopped the run (0 = none; -1 = other) */
+    int mock;              /* some role ran on mockllm */
+    int config_error;      /* the error came from the configuration (flags, seeds,
+                              dimensions, -M options, OUT's stored config): a
+                              usage error, nothing ran */
+    int budget_stopped;    /* cfg.may_start refused a sample: the rest are unfinished */
 } seer_run_report;
 
 /* Runs the whole audit job described above and blocks until it ended.

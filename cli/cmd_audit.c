@@ -122,8 +122,7 @@ int seer_cmd_audit(int argc, char **argv)
                 "audit", "flag '--realism-threshold' needs a number between 0 and 1, not '%s'",
                 threshold);
         if (!realism)
-            return seer_cli_usage_error("audit",
-                                        "flag '--realism-threshold' needs '--realism M'");
+            return seer_cli_usage_error("audit", "flag '--realism-threshold' needs '--realism M'");
     }
     char defout[64];
     if (!out) {
@@ -174,8 +173,9 @@ int seer_cmd_audit(int argc, char **argv)
            rep.skipped_failed, mock);
     printf("scores: %s/scores.jsonl\nsummary: %s/summary.md\nrun: %s/run.json\n", out, out, out);
     if (rep.interrupted)
-        fprintf(stderr, "seer audit: interrupted; %zu samples unfinished (listed in "
-                        "%s/unfinished.json): run the same command again to resume\n",
+        fprintf(stderr,
+                "seer audit: interrupted; %zu samples unfinished (listed in "
+                "%s/unfinished.json): run the same command again to resume\n",
                 rep.unfinished, out);
     return seer_run_exit_status(&rep);
 }

@@ -204,7 +204,8 @@ static size_t count_files(const char *rel, const char *suffix)
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
-        if (e->d_name[0] != '.' && l > strlen(suffix) && strcmp(e->d_name + l - strlen(suffix), suffix) == 0)
+        if (e->d_name[0] != '.' && l > strlen(suffix) &&
+            strcmp(e->d_name + l - strlen(suffix), suffix) == 0)
             n++;
     }
     closedir(d);
@@ -266,10 +267,27 @@ static void check_one_result_each(const char *out, size_t samples, size_t judges
 static void test_full_run_outputs(void **state)
 {
     (void)state;
-    const char *args[] = {"audit", "--auditor", "mockllm/model", "--target", "mockllm/model",
-                          "--target", "mockllm/other", "--judge", "mockllm/model", "--judge",
-                          "mockllm/judge2", "--seeds", "seeds.txt", "--epochs", "2",
-                          "--max-turns", "8", "--out", "o1", "-q", NULL};
+    const char *args[] = {"audit",
+                          "--auditor",
+                          "mockllm/model",
+                          "--target",
+                          "mockllm/model",
+                          "--target",
+                          "mockllm/other",
+                          "--judge",
+                          "mockllm/model",
+                          "--judge",
+                          "mockllm/judge2",
+                          "--seeds",
+                          "seeds.txt",
+                          "--epochs",
+                          "2",
+                          "--max-turns",
+                          "8",
+                          "--out",
+                          "o1",
+                          "-q",
+                          NULL};
     child c;
     run_seer(args, NULL, &c);
     if (c.status != 0) fail_msg("exit %d\nstdout: %s\nstderr: %s", c.status, c.out, c.err);
@@ -381,9 +399,10 @@ static size_t count_finished(const char *rel)
 static void test_resume_after_sigkill(void **state)
 {
     (void)state;
-    const char *args[] = {"audit", MOCK3, "--judge", "mockllm/model", "--seeds", "seeds.txt",
-                          "--epochs", "30", "--max-turns", "30", "--max-samples", "2",
-                          "--out", "o2", "-q", NULL};
+    const char *args[] = {
+        "audit", MOCK3,         "--judge", "mockllm/model", "--seeds", "seeds.txt", "--epochs",
+        "30",    "--max-turns", "30",      "--max-samples", "2",       "--out",     "o2",
+        "-q",    NULL};
     const size_t total = 90;
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     printf("# resume test random seed %u\n", seed);
@@ -432,9 +451,10 @@ static void test_resume_after_sigkill(void **state)
 static void test_sigint_then_resume(void **state)
 {
     (void)state;
-    const char *args[] = {"audit", MOCK3, "--judge", "mockllm/model", "--seeds", "seeds.txt",
-                          "--epochs", "20", "--max-turns", "30", "--max-samples", "2",
-                          "--out", "o3", "-q", NULL};
+    const char *args[] = {
+        "audit", MOCK3,         "--judge", "mockllm/model", "--seeds", "seeds.txt", "--epochs",
+        "20",    "--max-turns", "30",      "--max-samples", "2",       "--out",     "o3",
+        "-q",    NULL};
     pid_t pid = spawn(args, NULL);
     /* wait until some sample has finished, so the interrupt lands mid-run */
     for (int i = 0; i < 400; i++) {
@@ -481,9 +501,22 @@ static void test_judge_failed_counted(void **state)
     assert_non_null(f);
     fputs("[{\"text\": \"<summary>I will not score this.</summary>\"}]", f);
     fclose(f);
-    const char *args[] = {"audit", MOCK3, "--judge", "mockllm/model", "--seeds",
-                          "text:Probe one thing.", "--max-turns", "5", "--judge-retries", "0",
-                          "-M", "judge:script=judge.json", "--out", "o4", "-q", NULL};
+    const char *args[] = {"audit",
+                          MOCK3,
+                          "--judge",
+                          "mockllm/model",
+                          "--seeds",
+                          "text:Probe one thing.",
+                          "--max-turns",
+                          "5",
+                          "--judge-retries",
+                          "0",
+                          "-M",
+                          "judge:script=judge.json",
+                          "--out",
+                          "o4",
+                          "-q",
+                          NULL};
     child c;
     run_seer(args, NULL, &c);
     assert_int_equal(c.status, 1);
@@ -516,9 +549,22 @@ static void test_judge_failed_counted(void **state)
 static void test_realism_reported(void **state)
 {
     (void)state;
-    const char *args[] = {"audit", MOCK3, "--judge", "mockllm/model", "--seeds", "seeds.txt",
-                          "--max-turns", "6", "--realism", "mockllm/model",
-                          "--realism-threshold", "0.5", "--out", "o8", "-q", NULL};
+    const char *args[] = {"audit",
+                          MOCK3,
+                          "--judge",
+                          "mockllm/model",
+                          "--seeds",
+                          "seeds.txt",
+                          "--max-turns",
+                          "6",
+                          "--realism",
+                          "mockllm/model",
+                          "--realism-threshold",
+                          "0.5",
+                          "--out",
+                          "o8",
+                          "-q",
+                          NULL};
     child c;
     run_seer(args, NULL, &c);
     if (c.status != 0) fail_msg("exit %d: %s", c.status, c.err);
@@ -596,10 +642,12 @@ static void test_usage_errors(void **state)
         assert_int_equal(access(p, F_OK), -1);
     }
     /* an OUT from another configuration is refused, and left as it was */
-    const char *a1[] = {"audit", MOCK3, "--judge", "mockllm/model", "--seeds", "seeds.txt",
-                        "--max-turns", "4", "--out", "o6", "-q", NULL};
-    const char *a2[] = {"audit", MOCK3, "--judge", "mockllm/model", "--seeds", "seeds.txt",
-                        "--max-turns", "5", "--out", "o6", "-q", NULL};
+    const char *a1[] = {"audit",   MOCK3,       "--judge",     "mockllm/model",
+                        "--seeds", "seeds.txt", "--max-turns", "4",
+                        "--out",   "o6",        "-q",          NULL};
+    const char *a2[] = {"audit",   MOCK3,       "--judge",     "mockllm/model",
+                        "--seeds", "seeds.txt", "--max-turns", "5",
+                        "--out",   "o6",        "-q",          NULL};
     child c;
     run_seer(a1, NULL, &c);
     assert_int_equal(c.status, 0);
@@ -635,9 +683,21 @@ static void test_fake_providers(void **state)
     snprintf(e2, sizeof e2, "OPENAI_BASE_URL=%s", fake_provider_openai_url(fo));
     const char *env[] = {e1, e2, "ANTHROPIC_API_KEY=sk-ant-test", "OPENAI_API_KEY=sk-oai-test",
                          NULL};
-    const char *args[] = {"audit", "--auditor", "anthropic/claude-fake", "--target", "openai/gpt-fake",
-                          "--judge", "mockllm/model", "--seeds", "seeds.txt", "--max-turns", "3",
-                          "--out", "o7", "-q", NULL};
+    const char *args[] = {"audit",
+                          "--auditor",
+                          "anthropic/claude-fake",
+                          "--target",
+                          "openai/gpt-fake",
+                          "--judge",
+                          "mockllm/model",
+                          "--seeds",
+                          "seeds.txt",
+                          "--max-turns",
+                          "3",
+                          "--out",
+                          "o7",
+                          "-q",
+                          NULL};
     child c;
     run_seer(args, env, &c);
     if (c.status != 0) fail_msg("exit %d\nstdout: %s\nstderr: %s", c.status, c.out, c.err);

@@ -128,9 +128,9 @@ static void load_seeds(seer_scenarios *s, const char *text)
 {
     seer_scenarios_init(s);
     seer_error e;
-    assert_int_equal(seer_scenarios_parse(text, strlen(text), "seeds.txt", SEER_SCENARIO_TEXT, s,
-                                          NULL, &e),
-                     SEER_OK);
+    assert_int_equal(
+        seer_scenarios_parse(text, strlen(text), "seeds.txt", SEER_SCENARIO_TEXT, s, NULL, &e),
+        SEER_OK);
 }
 
 static void test_expand(void **state)
