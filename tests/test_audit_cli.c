@@ -9,7 +9,8 @@
  * SIGINT ends with exactly one result per sample and judge; a judge that
  * cannot score is judge_failed and counted; bad seeds and bad flags exit 2
  * with a message naming the problem and write nothing; an OUT holding
- * another configuration is refused.  Against two in-process fake providers
+ * another configuration is refused; an audit that fails is audit_failed for
+ * every judge; --realism rates are reported.  Against two in-process fake providers
  * (anthropic/ for the auditor, openai/ for the target, through
  * ANTHROPIC_BASE_URL / OPENAI_BASE_URL) a run completes over real HTTP.
  */
@@ -544,6 +545,46 @@ static void test_judge_failed_counted(void **state)
     check_one_result_each("o4", 1, 1, NULL);
 }
 
+/* An auditor that fails for good: audit_failed rows for every judge (never
+ * scored), a "failed" journal event, counted in the summary, exit 1. */
+static void test_audit_failed_counted(void **state)
+{
+    (void)state;
+    char p[600];
+    snprintf(p, sizeof p, "%s/aud.json", workdir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("[{\"text\": \"thinking it over\"}]", f); /* the 2nd auditor call has no output */
+    fclose(f);
+    const char *args[] = {"audit",       MOCK3,        "--judge", "mockllm/model",
+                          "--judge",     "mockllm/j2", "--seeds", "text:Probe.",
+                          "--max-turns", "6",          "-M",      "auditor:script=aud.json",
+                          "--out",       "o9",         "-q",      NULL};
+    child c;
+    run_seer(args, NULL, &c);
+    assert_int_equal(c.status, 1);
+    assert_non_null(strstr(c.out, "1 audit_failed"));
+    cJSON *rows = NULL;
+    check_one_result_each("o9", 1, 2, &rows);
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rows)
+    {
+        assert_string_equal(jstr(row, "status"), "audit_failed");
+        assert_non_null(strstr(jstr(row, "reason"), "script"));
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(row, "scores")), 0);
+    }
+    cJSON_Delete(rows);
+    char *j = read_rel("o9/journal.jsonl");
+    assert_non_null(strstr(j, "\"event\":\"failed\""));
+    assert_non_null(strstr(j, "\"status\":\"audit_failed\""));
+    free(j);
+    cJSON *sum = load_json("o9/summary.json");
+    const cJSON *t0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sum, "targets"), 0);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(t0, "audit_failed")->valueint, 2);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(t0, "ok")->valueint, 0);
+    cJSON_Delete(sum);
+}
+
 /* --realism: every auditor action goes through the checker, and run.json
  * and the run journal report the rates. */
 static void test_realism_reported(void **state)
@@ -737,6 +778,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resume_after_sigkill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_then_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_judge_failed_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_failed_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_realism_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fake_providers, setup, teardown),
