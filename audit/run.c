@@ -798,7 +798,17 @@ static cJSON *config_json(run *r)
     cJSON_AddNumberToObject(o, "max_turns", c->max_turns > 0 ? c->max_turns : 30);
     cJSON *opts = cJSON_AddArrayToObject(o, "model_opts");
     for (size_t i = 0; opts && i < c->n_model_opts; i++) {
-        char *red = seer_secret_redact_dup(c->model_opts[i], strlen(c->model_opts[i]));
+        const char *kv = c->model_opts[i];
+        const char *h = strstr(kv, "header=");
+        char masked[600];
+        if (h) { /* header values are often credentials: keep the name and a hash */
+            const char *colon = strchr(h, ':');
+            size_t keep = colon ? (size_t)(colon - kv) : (size_t)(h - kv) + 7;
+            snprintf(masked, sizeof masked, "%.*s: [value hash %016" PRIx64 "]", (int)keep, kv,
+                     fnv_field(14695981039346656037ull, kv));
+            kv = masked;
+        }
+        char *red = seer_secret_redact_dup(kv, strlen(kv));
         cJSON_AddItemToArray(opts, cJSON_CreateString(red ? red : "[REDACTED]"));
         free(red);
     }

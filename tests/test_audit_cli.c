@@ -735,6 +735,8 @@ static void test_fake_providers(void **state)
                           "seeds.txt",
                           "--max-turns",
                           "3",
+                          "-M",
+                          "target:header=X-Trace: tok-secret-42",
                           "--out",
                           "o7",
                           "-q",
@@ -757,9 +759,19 @@ static void test_fake_providers(void **state)
     const cJSON *aud = cJSON_GetObjectItemCaseSensitive(byrole, "auditor");
     assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(aud, "input_tokens")->valuedouble, 900);
     /* no key reached any output */
-    char *all = read_rel("o7/run.json");
-    assert_null(strstr(all, "sk-ant-test"));
-    free(all);
+    const char *files[] = {"o7/run.json", "o7/run-config.json", "o7/journal.jsonl",
+                           "o7/scores.jsonl"};
+    for (size_t i = 0; i < 4; i++) {
+        char *all = read_rel(files[i]);
+        assert_non_null(all);
+        assert_null(strstr(all, "sk-ant-test"));
+        assert_null(strstr(all, "sk-oai-test"));
+        assert_null(strstr(all, "tok-secret-42"));
+        free(all);
+    }
+    /* the header did reach the target's requests */
+    assert_string_equal(fp_request_header(fake_provider_request(fo, 0), "x-trace"),
+                        "tok-secret-42");
     cJSON_Delete(run);
     fake_provider_stop(fa);
     fake_provider_stop(fo);
