@@ -392,6 +392,40 @@ static void on_audit_done(void *arg, const seer_audit_result *res)
     (void)rc;
 }
 
+/* The supervisor job's arg: the audit's own, plus the sample, so that an
+ * audit that cannot even be created still reaches the record stage. */
+typedef struct job_arg {
+    void *audit_arg;
+    rsample *s;
+} job_arg;
+
+static void job_arg_free(void *arg)
+{
+    job_arg *a = arg;
+    if (!a) return;
+    seer_audit_job_arg_free(a->audit_arg);
+    free(a);
+}
+
+static seer_actor *job_factory(seer_job *job, void *arg, seer_error *err)
+{
+    job_arg *a = arg;
+    seer_actor *act = seer_audit_job_factory(job, a->audit_arg, err);
+    if (act) return act;
+    /* the job ends FAILED without running: record the sample as a failed audit */
+    rsample *s = a->s;
+    seer_audit_result res;
+    memset(&res, 0, sizeof res);
+    res.sample_id = s->s.id;
+    res.status = "failed";
+    res.end_reason = "";
+    res.error = err && err->msg[0] ? err->msg : "the audit could not be created";
+    res.journal_path = "";
+    res.transcript_path = "";
+    on_audit_done(s, &res);
+    return NULL;
+}
+
 /* ---- stage 2: judges ----------------------------------------------------------- */
 
 static void sample_to_record(run *r, rsample *s)
@@ -1482,15 +1516,23 @@ static void submit_all(run *r, const idset *fin)
                                 .on_done = on_audit_done,
                                 .on_done_arg = s};
         seer_error e;
-        void *arg = seer_audit_job_arg_new(&ac, &e);
+        job_arg *arg = calloc(1, sizeof *arg);
+        if (arg) {
+            arg->s = s;
+            arg->audit_arg = seer_audit_job_arg_new(&ac, &e);
+            if (!arg->audit_arg) {
+                free(arg);
+                arg = NULL;
+            }
+        } else {
+            seer_error_set(&e, SEER_ENOMEM, "out of memory");
+        }
         journal_event(r, "started", s, NULL);
-        seer_job_spec spec = {.id = s->s.id,
-                              .factory = seer_audit_job_factory,
-                              .arg = arg,
-                              .arg_free = seer_audit_job_arg_free};
+        seer_job_spec spec = {
+            .id = s->s.id, .factory = job_factory, .arg = arg, .arg_free = job_arg_free};
         seer_err rc = arg ? seer_supervisor_submit(r->sup, &spec, SEER_WAIT_FOREVER) : e.code;
         if (rc != SEER_OK) {
-            seer_audit_job_arg_free(arg);
+            job_arg_free(arg);
             pthread_mutex_lock(&r->mu);
             r->in_flight--;
             s->state = ST_IDLE;
