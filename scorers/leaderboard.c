@@ -523,6 +523,65 @@ typedef struct vals {
     size_t n, cap;
 } vals;
 
+/* A metric value under its unit key (scenario name id << 32 | epoch). */
+typedef struct keyval {
+    uint64_t key;
+    double v;
+} keyval;
+
+static int by_keyval(const void *a, const void *b)
+{
+    const keyval *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return (x->v > y->v) - (x->v < y->v);
+}
+
+/* Sorts kv[0..n) by key and averages values of equal keys; returns the
+ * number of units left. */
+static size_t units_merge(keyval *kv, size_t n)
+{
+    qsort(kv, n, sizeof *kv, by_keyval);
+    size_t out = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        double s = 0;
+        for (; j < n && kv[j].key == kv[i].key; j++)
+            s += kv[j].v;
+        kv[out].key = kv[i].key;
+        kv[out++].v = s / (double)(j - i);
+        i = j;
+    }
+    return out;
+}
+
+/* Pairs group g's units with the top group's and runs the paired tests. */
+static seer_err vs_top(const seer_leaderboard *lb, seer_lb_group *g, const keyval *top, size_t nt,
+                       const keyval *mine, size_t nm, double *a, double *b)
+{
+    size_t np = 0;
+    for (size_t i = 0, j = 0; i < nm && j < nt;) {
+        if (mine[i].key == top[j].key) {
+            a[np] = mine[i++].v;
+            b[np++] = top[j++].v;
+        } else if (mine[i].key < top[j].key) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+    g->pairs = np;
+    if (np < 2) return SEER_OK;
+    seer_paired_result r;
+    size_t perm = lb->opt.permutations ? lb->opt.permutations : 10000;
+    seer_err rc = seer_paired_test(a, b, np, perm, lb->opt.seed ^ seer_stats_hash(g->name), &r);
+    if (rc) return rc;
+    g->vs_top_diff = r.mean_diff;
+    g->vs_top_p_t = r.p_t;
+    g->vs_top_p_wilcoxon = r.p_wilcoxon;
+    g->vs_top_p_perm = r.p_perm;
+    return SEER_OK;
+}
+
 static seer_err finish_metric(seer_leaderboard *lb, seer_lb_group *g, const vals *mv)
 {
     g->n = mv->n;
@@ -597,6 +656,9 @@ seer_leaderboard *seer_leaderboard_compute(const seer_lb_data *d, const seer_lb_
     double *dsum = NULL;
     size_t *dcnt = NULL;
     vals mv = {0};
+    keyval *kv = NULL;
+    size_t n_kv = 0, cap_kv = 0, *kv_off = NULL, *kv_n = NULL;
+    double *pa = NULL, *pb = NULL;
     seer_dimset *owned = NULL;
     seer_lb_cell *cells = NULL;
     seer_lb_group *groups = NULL;
@@ -661,10 +723,13 @@ seer_leaderboard *seer_leaderboard_compute(const seer_lb_data *d, const seer_lb_
     if (!(accs = calloc((ng ? ng : 1) * (nd ? nd : 1), sizeof *accs))) goto oom;
     if (!(dsum = calloc(nd ? nd : 1, sizeof *dsum))) goto oom;
     if (!(dcnt = calloc(nd ? nd : 1, sizeof *dcnt))) goto oom;
+    if (!(kv_off = calloc(ng ? ng : 1, sizeof *kv_off))) goto oom;
+    if (!(kv_n = calloc(ng ? ng : 1, sizeof *kv_n))) goto oom;
     for (size_t i = 0; i < d->n_rows;) {
         size_t g = (size_t)(keys[order[i]] >> 32);
         seer_lb_group *G = &groups[g];
         mv.n = 0;
+        kv_off[g] = n_kv;
         while (i < d->n_rows && (keys[order[i]] >> 32) == g) {
             uint64_t key = keys[order[i]];
             int any_ok = 0;
@@ -694,12 +759,18 @@ seer_leaderboard *seer_leaderboard_compute(const seer_lb_data *d, const seer_lb_
                 if ((long)dim == lb->metric_index) {
                     if (grow((void **)&mv.v, &mv.cap, mv.n + 1, sizeof *mv.v)) goto oom;
                     mv.v[mv.n++] = v;
+                    const seer_lb_sample *smp = &d->samples[(uint32_t)key];
+                    if (grow((void **)&kv, &cap_kv, n_kv + 1, sizeof *kv)) goto oom;
+                    kv[n_kv].key = (uint64_t)smp->scenario << 32 | (uint32_t)smp->epoch;
+                    kv[n_kv++].v = lb->opt.elicitation ? (double)(v >= lb->opt.threshold) : v;
                 }
                 dsum[dim] = 0;
                 dcnt[dim] = 0;
             }
         }
         if (finish_metric(lb, G, &mv)) goto oom;
+        kv_n[g] = units_merge(kv + kv_off[g], n_kv - kv_off[g]);
+        n_kv = kv_off[g] + kv_n[g];
     }
 
     /* Rank. */
@@ -724,6 +795,20 @@ seer_leaderboard *seer_leaderboard_compute(const seer_lb_data *d, const seer_lb_
     lb->n_groups = ng;
     lb->cells = cells;
     cells = NULL;
+
+    /* Paired comparisons with the top group. */
+    size_t maxn = 1;
+    for (size_t g = 0; g < ng; g++)
+        if (kv_n[g] > maxn) maxn = kv_n[g];
+    if (!(pa = malloc(maxn * sizeof *pa)) || !(pb = malloc(maxn * sizeof *pb))) goto oom;
+    for (size_t i = 0; i < ng; i++) {
+        seer_lb_group *G = &lb->groups[i];
+        G->vs_top_diff = G->vs_top_p_t = G->vs_top_p_wilcoxon = G->vs_top_p_perm = NAN;
+        G->pairs = 0;
+        if (i == 0 || isnan(lb->groups[0].value)) continue;
+        size_t t = rank[0], me = rank[i];
+        if (vs_top(lb, G, kv + kv_off[t], kv_n[t], kv + kv_off[me], kv_n[me], pa, pb)) goto oom;
+    }
     if (agreement(lb, d)) goto oom;
 
     free(gid);
@@ -734,6 +819,11 @@ seer_leaderboard *seer_leaderboard_compute(const seer_lb_data *d, const seer_lb_
     free(dsum);
     free(dcnt);
     free(mv.v);
+    free(kv);
+    free(kv_off);
+    free(kv_n);
+    free(pa);
+    free(pb);
     free(groups);
     seer_dimset_free(owned);
     return lb;
@@ -748,6 +838,11 @@ fail:
     free(dsum);
     free(dcnt);
     free(mv.v);
+    free(kv);
+    free(kv_off);
+    free(kv_n);
+    free(pa);
+    free(pb);
     free(groups);
     free(cells);
     seer_dimset_free(owned);
@@ -831,6 +926,20 @@ char *seer_leaderboard_json(const seer_leaderboard *lb)
         ok &= add_num(gj, "samples", (double)g->samples);
         ok &= add_num(gj, "rows", (double)g->rows);
         ok &= add_num(gj, "ok_rows", (double)g->ok_rows);
+        if (i == 0) {
+            ok &= cJSON_AddNullToObject(gj, "vs_top") != NULL;
+        } else {
+            cJSON *vt = cJSON_AddObjectToObject(gj, "vs_top");
+            ok &= vt != NULL;
+            if (vt) {
+                ok &= cJSON_AddStringToObject(vt, "top", lb->groups[0].name) != NULL;
+                ok &= add_num(vt, "pairs", (double)g->pairs);
+                ok &= add_num(vt, "diff", g->vs_top_diff);
+                ok &= add_num(vt, "p_t", g->vs_top_p_t);
+                ok &= add_num(vt, "p_wilcoxon", g->vs_top_p_wilcoxon);
+                ok &= add_num(vt, "p_permutation", g->vs_top_p_perm);
+            }
+        }
         cJSON *f = cJSON_AddObjectToObject(gj, "failed");
         ok &= f != NULL;
         if (f) {
@@ -945,23 +1054,31 @@ char *seer_leaderboard_markdown(const seer_leaderboard *lb)
     seer_leaderboard_metric_name(lb, mname, sizeof mname);
     int pct = lb->opt.elicitation;
     bprintf(&b, "# Leaderboard by %s: %s\n\n", seer_lb_by_name(lb->opt.by), mname);
-    bprintf(&b, "%zu score rows from %zu run(s); ranked %s (%s); 95%% CI: %s.\n\n", lb->rows,
+    bprintf(&b, "%zu score rows from %zu run(s); ranked %s (%s); 95%% CI: %s; vs #1: paired on "
+                "scenario+epoch, difference%s and paired t-test p.\n\n",
+            lb->rows,
             lb->data->n_runs, lb->descending ? "descending" : "ascending",
             seer_dim_direction_name(lb->direction),
-            pct ? "Wilson" : "percentile bootstrap");
-    bprintf(&b, "| rank | %s | %s | 95%% CI | SE | n | failed samples | judge_failed | "
-                "audit_failed | other |\n",
+            pct ? "Wilson" : "percentile bootstrap", pct ? " in percentage points" : "");
+    bprintf(&b, "| rank | %s | %s | 95%% CI | SE | n | vs #1 (paired p) | failed samples | "
+                "judge_failed | audit_failed | other |\n",
             seer_lb_by_name(lb->opt.by), pct ? "rate" : "mean");
-    bprintf(&b, "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|\n");
+    bprintf(&b, "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (size_t i = 0; i < lb->n_groups; i++) {
         const seer_lb_group *g = &lb->groups[i];
         bprintf(&b, "| %zu | ", g->rank);
         md_cell(&b, g->name);
         bprintf(&b, " | %s", fnum(a, sizeof a, g->value, pct));
         if (pct) bprintf(&b, " (%zu/%zu)", g->k, g->n);
-        bprintf(&b, " | [%s, %s] | %s | %zu | %zu | %zu | %zu | %zu |\n", fnum(c, sizeof c, g->lo, pct),
-                fnum(e, sizeof e, g->hi, pct), fnum(a, sizeof a, g->se, pct), g->n,
-                g->failed_samples, g->judge_failed, g->audit_failed, g->other_failed);
+        bprintf(&b, " | [%s, %s] | %s | %zu | ", fnum(c, sizeof c, g->lo, pct),
+                fnum(e, sizeof e, g->hi, pct), fnum(a, sizeof a, g->se, pct), g->n);
+        if (isfinite(g->vs_top_diff))
+            bprintf(&b, "%+.3f (p %.3g, %zu pairs)", pct ? g->vs_top_diff * 100 : g->vs_top_diff,
+                    g->vs_top_p_t, g->pairs);
+        else
+            bprintf(&b, "-");
+        bprintf(&b, " | %zu | %zu | %zu | %zu |\n", g->failed_samples, g->judge_failed,
+                g->audit_failed, g->other_failed);
     }
     if (lb->agreement && lb->metric_index >= 0) {
         const seer_lb_agreement *ag = &lb->agreement[lb->metric_index];
@@ -996,7 +1113,8 @@ char *seer_leaderboard_csv(const seer_leaderboard *lb)
     char mname[128];
     seer_leaderboard_metric_name(lb, mname, sizeof mname);
     bprintf(&b, "rank,%s,metric,value,se,ci_low,ci_high,n,k,samples,failed_samples,judge_failed,"
-                "audit_failed,other_failed",
+                "audit_failed,other_failed,pairs_vs_top,diff_vs_top,p_t_vs_top,p_wilcoxon_vs_top,"
+                "p_permutation_vs_top",
             seer_lb_by_name(lb->opt.by));
     for (size_t k = 0; k < lb->n_dims; k++) {
         bprintf(&b, ",");
@@ -1017,8 +1135,12 @@ char *seer_leaderboard_csv(const seer_leaderboard *lb)
         csv_num(&b, g->hi);
         bprintf(&b, ",%zu,", g->n);
         if (lb->opt.elicitation) bprintf(&b, "%zu", g->k);
-        bprintf(&b, ",%zu,%zu,%zu,%zu,%zu", g->samples, g->failed_samples, g->judge_failed,
-                g->audit_failed, g->other_failed);
+        bprintf(&b, ",%zu,%zu,%zu,%zu,%zu,%zu", g->samples, g->failed_samples, g->judge_failed,
+                g->audit_failed, g->other_failed, g->pairs);
+        csv_num(&b, g->vs_top_diff);
+        csv_num(&b, g->vs_top_p_t);
+        csv_num(&b, g->vs_top_p_wilcoxon);
+        csv_num(&b, g->vs_top_p_perm);
         for (size_t k = 0; k < lb->n_dims; k++)
             csv_num(&b, lb->cells[i * lb->n_dims + k].mean);
         bprintf(&b, "\r\n");

@@ -31,6 +31,10 @@
  *   elicitation:DIM>=T  share of samples whose (judge-averaged) score is
  *                       >= T, with a Wilson 95% interval (k of n).
  *
+ * Every group is also compared with the rank-1 group on the seeds both
+ * ran (paired by scenario_id + epoch; see seer_lb_group.pairs), which is
+ * what says whether a gap in the ranking is more than noise.
+ *
  * Direction rule (ranking): rank 1 is the most desirable value of the
  * metric's dimension: for higher_is_worse dimensions (the default, e.g.
  * concerning) ascending, for higher_is_better ones (admirable,
@@ -125,6 +129,7 @@ typedef struct seer_lb_options {
     size_t bootstrap;    /* resamples (0 = 1000) */
     uint64_t seed;       /* bootstrap / permutation seed */
     int order;           /* 0 = by the direction rule, +1 ascending, -1 descending */
+    size_t permutations; /* random sign flips of the paired tests (0 = 10000) */
     const seer_dimset *dims; /* directions; NULL = the built-in set */
     char metric_buf[SEER_DIM_NAME_MAX + 1]; /* storage for a parsed elicitation metric */
 } seer_lb_options;
@@ -153,6 +158,15 @@ typedef struct seer_lb_group {
     /* the metric */
     double value, se, lo, hi; /* NAN when undefined */
     size_t n, k;              /* samples with a value; elicited (elicitation only) */
+    /* Paired comparison with the rank-1 group on the seeds both have: units
+     * matched by (scenario_id, epoch), each unit's value the mean of the
+     * group's samples with that key (for elicitation: the share elicited).
+     * pairs = matched units; diff = mean of (this - top); two-sided p of
+     * the paired t-test, Wilcoxon signed-rank and sign-flip permutation
+     * test (scorers/stats.h).  NAN (pairs 0) for the top group itself and
+     * when fewer than 2 units match. */
+    size_t pairs;
+    double vs_top_diff, vs_top_p_t, vs_top_p_wilcoxon, vs_top_p_perm;
 } seer_lb_group;
 
 typedef struct seer_lb_agreement {

@@ -208,9 +208,12 @@ static void ranking(buf *b, const seer_leaderboard *lb)
     esc(b, seer_lb_by_name(lb->opt.by));
     pf(b, "</th><th class=\"num\">%s</th><th class=\"num\">95%% CI low</th>"
           "<th class=\"num\">95%% CI high</th><th class=\"num\">SE</th><th class=\"num\">n</th>"
+          "<th class=\"num\" title=\"difference from rank 1 on the seeds both ran, paired by "
+          "scenario and epoch\">vs #1%s</th><th class=\"num\" title=\"paired t-test\">p</th>"
+          "<th class=\"num\">pairs</th>"
           "<th class=\"num\">failed samples</th><th class=\"num\">judge_failed</th>"
           "<th class=\"num\">audit_failed</th><th class=\"num\">other</th></tr></thead><tbody>\n",
-       pct ? "rate" : "mean");
+       pct ? "rate" : "mean", pct ? " (points)" : "");
     for (size_t i = 0; i < lb->n_groups; i++) {
         const seer_lb_group *g = &lb->groups[i];
         puts_(b, "<tr class=\"group\" data-name=\"");
@@ -226,10 +229,22 @@ static void ranking(buf *b, const seer_leaderboard *lb)
         shown(b, g->hi, pct);
         puts_(b, "</td><td class=\"num se\">");
         shown(b, g->se, pct);
-        pf(b, "</td><td class=\"num n\">%zu</td><td class=\"num failed%s\">%zu</td>"
+        pf(b, "</td><td class=\"num n\">%zu</td><td class=\"num vs-top\">", g->n);
+        if (isfinite(g->vs_top_diff))
+            pf(b, pct ? "%+.1f" : "%+.3f", pct ? g->vs_top_diff * 100 : g->vs_top_diff);
+        else
+            puts_(b, "-");
+        puts_(b, "</td><td class=\"num vs-top-p\">");
+        if (!isfinite(g->vs_top_p_t))
+            puts_(b, "-");
+        else if (g->vs_top_p_t < 0.0001)
+            puts_(b, "&lt;0.0001");
+        else
+            pf(b, "%.4f", g->vs_top_p_t);
+        pf(b, "</td><td class=\"num pairs\">%zu</td><td class=\"num failed%s\">%zu</td>"
               "<td class=\"num judge-failed\">%zu</td><td class=\"num audit-failed\">%zu</td>"
               "<td class=\"num other-failed\">%zu</td></tr>\n",
-           g->n, g->failed_samples ? " bad" : "", g->failed_samples, g->judge_failed,
+           g->pairs, g->failed_samples ? " bad" : "", g->failed_samples, g->judge_failed,
            g->audit_failed, g->other_failed);
     }
     puts_(b, "</tbody></table>\n");

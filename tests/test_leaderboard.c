@@ -195,7 +195,21 @@ static void test_small_by_target(void **state)
     assert_int_equal(B->audit_failed, 2);
     assert_int_equal(B->ok_rows, 3);
 
+    /* paired with rank 1 (A) on scenario+epoch: s1 (8 vs 3) and s3 (9 vs 1);
+     * differences 5 and 8: mean 6.5, SE 1.5, t = 13/3 on 1 df, whose
+     * two-sided p is the Cauchy tail 1 - 2 atan(t) / pi; Wilcoxon W+ = 3 of
+     * 3 (p = 2 * 1/4); sign flips: 2 of 4 reach |13|. */
+    assert_int_equal(lb->groups[0].pairs, 0);
+    assert_true(isnan(lb->groups[0].vs_top_diff));
+    assert_int_equal(B->pairs, 2);
+    near(B->vs_top_diff, 6.5, 1e-12);
+    near(B->vs_top_p_t, 1 - 2 * atan(13.0 / 3) / acos(-1.0), 1e-9);
+    near(B->vs_top_p_wilcoxon, 0.5, 1e-12);
+    near(B->vs_top_p_perm, 0.5, 1e-12);
+
     const seer_lb_group *C = group(lb, "C", NULL);
+    assert_int_equal(C->pairs, 0);
+    assert_true(isnan(C->vs_top_p_t));
     assert_true(isnan(C->value) && isnan(C->lo));
     assert_int_equal(C->n, 0);
     assert_int_equal(C->other_failed, 1);
@@ -565,6 +579,14 @@ static void test_json_csv_md(void **state)
         double lo = jnum(g, "ci_low");
         assert_true(isnan(G->lo) ? isnan(lo) : lo == G->lo);
         assert_true(jnum(g, "rank") == (double)G->rank);
+        const cJSON *vt = cJSON_GetObjectItemCaseSensitive(g, "vs_top");
+        if (i == 0) {
+            assert_true(cJSON_IsNull(vt));
+        } else {
+            assert_true(jnum(vt, "pairs") == (double)G->pairs);
+            double p = jnum(vt, "p_t");
+            assert_true(isnan(G->vs_top_p_t) ? isnan(p) : p == G->vs_top_p_t);
+        }
         const cJSON *fl = cJSON_GetObjectItemCaseSensitive(g, "failed");
         assert_true(jnum(fl, "samples") == (double)G->failed_samples);
         assert_true(jnum(fl, "audit_failed") == (double)G->audit_failed);

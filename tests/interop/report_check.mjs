@@ -14,7 +14,8 @@
 //      (deep equality), and every ranking cell shown (rank, name, value,
 //      CI bounds, SE, n, failure counts) equals the JSON number formatted
 //      as the report formats it (3 decimals; rates as percentages with 1
-//      decimal; "-" for null); every heat map cell equals its mean (2
+//      decimal; "-" for null), and so do the paired comparison with rank 1
+//      (difference, p, pairs); every heat map cell equals its mean (2
 //      decimals).
 // Chromium is driven over the DevTools protocol on a pipe
 // (--remote-debugging-pipe: NUL-terminated JSON messages, we write fd 3
@@ -144,6 +145,8 @@ async function main() {
       value: text(tr.querySelector('.value')), lo: text(tr.querySelector('.ci-low')),
       hi: text(tr.querySelector('.ci-high')), se: text(tr.querySelector('.se')),
       n: text(tr.querySelector('.n')), failed: text(tr.querySelector('.failed')),
+      vsTop: text(tr.querySelector('.vs-top')), vsTopP: text(tr.querySelector('.vs-top-p')),
+      pairs: text(tr.querySelector('.pairs')),
       judge_failed: text(tr.querySelector('.judge-failed')),
       audit_failed: text(tr.querySelector('.audit-failed')),
       other: text(tr.querySelector('.other-failed')),
@@ -203,6 +206,15 @@ async function main() {
     sameShown(r.hi, g.ci_high, pct, pct ? 1 : 3, `${w} CI high`);
     sameShown(r.se, g.se, pct, pct ? 1 : 3, `${w} SE`);
     if (r.n !== String(g.n)) fail(`${w}: n shown ${r.n}, JSON ${g.n}`);
+    // the paired comparison with rank 1 (null for rank 1 itself)
+    const vt = g.vs_top;
+    if (r.pairs !== String(vt ? vt.pairs : 0)) fail(`${w}: pairs shown ${r.pairs}, JSON ${vt ? vt.pairs : 0}`);
+    sameShown(r.vsTop, vt ? vt.diff : null, pct, pct ? 1 : 3, `${w} vs #1`);
+    if (vt && vt.p_t !== null && vt.p_t < 0.0001) {
+      if (r.vsTopP !== '<0.0001') fail(`${w}: p shown ${r.vsTopP}, JSON ${vt.p_t}`);
+    } else {
+      sameShown(r.vsTopP, vt ? vt.p_t : null, false, 4, `${w} vs #1 p`);
+    }
     if (r.failed !== String(g.failed.samples)) fail(`${w}: failed shown ${r.failed}, JSON ${g.failed.samples}`);
     if (r.judge_failed !== String(g.failed.judge_failed)) fail(`${w}: judge_failed shown ${r.judge_failed}`);
     if (r.audit_failed !== String(g.failed.audit_failed)) fail(`${w}: audit_failed shown ${r.audit_failed}`);
