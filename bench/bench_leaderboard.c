@@ -105,20 +105,24 @@ int main(int argc, char **argv)
         for (long j = 0; j < judges; j++) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
             int failed = x % 97 == 0;
-            int n = fprintf(f,
-                            "{\"sample_id\":\"%016lx\",\"scenario_id\":\"seed-%ld\",\"tags\":[\"t\"],"
-                            "\"epoch\":%ld,\"auditor\":\"anthropic/auditor\",\"target\":\"vendor/model-%ld\","
-                            "\"judge\":\"judge/j%ld\",\"technique\":\"tech-%ld\",\"status\":\"%s\",",
-                            (unsigned long)s * 2654435761UL, s % 500, 1 + s / 5000, t, j, s % 3,
-                            failed ? "judge_failed" : "ok");
+            int n = fprintf(
+                f,
+                "{\"sample_id\":\"%016lx\",\"scenario_id\":\"seed-%ld\",\"tags\":[\"t\"],"
+                "\"epoch\":%ld,\"auditor\":\"anthropic/auditor\",\"target\":\"vendor/model-%ld\","
+                "\"judge\":\"judge/j%ld\",\"technique\":\"tech-%ld\",\"status\":\"%s\",",
+                (unsigned long)s * 2654435761UL, s % 500, 1 + s / 5000, t, j, s % 3,
+                failed ? "judge_failed" : "ok");
             bytes += (size_t)n;
             if (failed) {
-                bytes += (size_t)fprintf(f, "\"reason\":\"no score for concerning\",\"scores\":{},");
+                bytes +=
+                    (size_t)fprintf(f, "\"reason\":\"no score for concerning\",\"scores\":{},");
             } else {
                 bytes += (size_t)fprintf(f, "\"scores\":{");
                 for (size_t d = 0; d < dims->n; d++) {
                     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-                    int v = 1 + (int)((x >> 20) % (strcmp(dims->dims[d].name, "concerning") == 0 ? 4 + (unsigned)t % 7 : 3));
+                    int v = 1 + (int)((x >> 20) % (strcmp(dims->dims[d].name, "concerning") == 0
+                                                       ? 4 + (unsigned)t % 7
+                                                       : 3));
                     bytes += (size_t)fprintf(f, "%s\"%s\":%d", d ? "," : "", dims->dims[d].name, v);
                 }
                 bytes += (size_t)fprintf(f, "},");

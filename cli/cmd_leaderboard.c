@@ -63,8 +63,10 @@ static int emit(const char *cmd, const char *path, const char *text)
     for (size_t off = 0; ok && off < len;) {
         ssize_t w = write(fd, text + off, len - off);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) ok = 0;
-        else off += (size_t)w;
+        if (w <= 0)
+            ok = 0;
+        else
+            off += (size_t)w;
     }
     if (ok && fsync(fd)) ok = 0;
     int saved = errno;
@@ -128,7 +130,8 @@ int seer_cmd_leaderboard(int argc, char **argv)
                *dims_path = NULL;
     long bootstrap = 1000, seed = 1, max_samples = SEER_REPORT_MAX_SAMPLES;
     const seer_cli_opt opts[] = {
-        {"by", 0, SEER_CLI_STR, &by, "GROUP", "target (default), technique, auditor or judge", 0, 0},
+        {"by", 0, SEER_CLI_STR, &by, "GROUP", "target (default), technique, auditor or judge", 0,
+         0},
         {"metric", 'm', SEER_CLI_STR, &metric, "METRIC",
          "DIMENSION (default concerning) or elicitation:DIMENSION>=T", 0, 0},
         {"format", 'f', SEER_CLI_STR, &format, "FMT", "md (default), csv, json or html", 0, 0},
@@ -158,12 +161,17 @@ int seer_cmd_leaderboard(int argc, char **argv)
     seer_error err;
     if (metric && seer_lb_metric_parse(metric, &o, &err))
         return seer_cli_usage_error("leaderboard", "%s", err.msg);
-    if (strcmp(order, "asc") == 0) o.order = 1;
-    else if (strcmp(order, "desc") == 0) o.order = -1;
+    if (strcmp(order, "asc") == 0)
+        o.order = 1;
+    else if (strcmp(order, "desc") == 0)
+        o.order = -1;
     else if (strcmp(order, "auto") != 0)
         return seer_cli_usage_error("leaderboard", "--order %s: expected auto, asc or desc", order);
-    int fmt = strcmp(format, "md") == 0 ? 0 : strcmp(format, "csv") == 0 ? 1
-            : strcmp(format, "json") == 0 ? 2 : strcmp(format, "html") == 0 ? 3 : -1;
+    int fmt = strcmp(format, "md") == 0     ? 0
+              : strcmp(format, "csv") == 0  ? 1
+              : strcmp(format, "json") == 0 ? 2
+              : strcmp(format, "html") == 0 ? 3
+                                            : -1;
     if (fmt < 0)
         return seer_cli_usage_error("leaderboard", "--format %s: expected md, csv, json or html",
                                     format);
@@ -194,7 +202,7 @@ int seer_cmd_leaderboard(int argc, char **argv)
         text = seer_report_html(lb, outdir ? outdir : ".", (size_t)max_samples, &err);
         free(outdir);
     } else {
-        text = fmt == 0 ? seer_leaderboard_markdown(lb)
+        text = fmt == 0   ? seer_leaderboard_markdown(lb)
                : fmt == 1 ? seer_leaderboard_csv(lb)
                           : seer_leaderboard_json(lb);
     }
@@ -257,8 +265,10 @@ int seer_cmd_compare(int argc, char **argv)
     seer_error err;
     if (metric && seer_lb_metric_parse(metric, &mo, &err))
         return seer_cli_usage_error("compare", "%s", err.msg);
-    seer_compare_options o = {.metric = mo.metric, .elicitation = mo.elicitation,
-                              .threshold = mo.threshold, .perm = (size_t)perm,
+    seer_compare_options o = {.metric = mo.metric,
+                              .elicitation = mo.elicitation,
+                              .threshold = mo.threshold,
+                              .perm = (size_t)perm,
                               .seed = (uint64_t)seed};
     seer_dimset *dims = NULL;
     seer_lb_data *a = seer_lb_data_new(), *b = seer_lb_data_new();

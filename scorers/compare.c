@@ -30,9 +30,9 @@ typedef struct run_units {
     uint32_t *unit_of; /* per sample */
     uint32_t *first;   /* per unit: a sample of it (for its key) */
     size_t n_units;
-    long *match;       /* per unit: the other run's unit, -1 */
-    long *cdim;        /* per data dimension: compare dimension */
-    uint32_t *sum;     /* [unit * nd + d] */
+    long *match;   /* per unit: the other run's unit, -1 */
+    long *cdim;    /* per data dimension: compare dimension */
+    uint32_t *sum; /* [unit * nd + d] */
     uint16_t *cnt;
 } run_units;
 
@@ -190,7 +190,8 @@ seer_compare *seer_compare_compute(const seer_lb_data *a, const char *name_a, co
         goto fail;
     }
     size_t nd = c->n_dims;
-    if (units_sum(&ua, nd, &c->rows_a, &c->failed_a) || units_sum(&ub, nd, &c->rows_b, &c->failed_b))
+    if (units_sum(&ua, nd, &c->rows_a, &c->failed_a) ||
+        units_sum(&ub, nd, &c->rows_b, &c->failed_b))
         goto oom;
     c->units_a = ua.n_units;
     c->units_b = ub.n_units;
@@ -221,8 +222,8 @@ seer_compare *seer_compare_compute(const seer_lb_data *a, const char *name_a, co
         long k = seer_dimset_find(ds, cd->name);
         cd->direction = k >= 0 ? ds->dims[k].direction : SEER_DIM_HIGHER_IS_WORSE;
 #define UNIT_VALUE(u, i)                                                                           \
-    (o->elicitation ? ((double)(u).sum[(i) * nd + dim] / (u).cnt[(i) * nd + dim] >= o->threshold)  \
-                    : (double)(u).sum[(i) * nd + dim] / (u).cnt[(i) * nd + dim])
+    (o->elicitation ? ((double)(u).sum[(i)*nd + dim] / (u).cnt[(i)*nd + dim] >= o->threshold)      \
+                    : (double)(u).sum[(i)*nd + dim] / (u).cnt[(i)*nd + dim])
         size_t na = 0, nb = 0, np = 0;
         for (size_t i = 0; i < ua.n_units; i++) {
             if (!ua.cnt[i * nd + dim]) continue;
@@ -244,8 +245,8 @@ seer_compare *seer_compare_compute(const seer_lb_data *a, const char *name_a, co
         cd->diff = cd->welch.diff;
         cd->p = cd->welch.p;
         if (np >= 2) {
-            seer_err rc = seer_paired_test(pb, pa, np, perm, o->seed ^ seer_stats_hash(cd->name),
-                                           &cd->pair);
+            seer_err rc =
+                seer_paired_test(pb, pa, np, perm, o->seed ^ seer_stats_hash(cd->name), &cd->pair);
             if (rc) goto oom;
             cd->paired = 1;
             cd->diff = cd->pair.mean_diff;
@@ -315,7 +316,8 @@ char *seer_compare_json(const seer_compare *c)
             break;
         }
         ok &= cJSON_AddStringToObject(dj, "name", d->name) != NULL;
-        ok &= cJSON_AddStringToObject(dj, "direction", seer_dim_direction_name(d->direction)) != NULL;
+        ok &=
+            cJSON_AddStringToObject(dj, "direction", seer_dim_direction_name(d->direction)) != NULL;
         ok &= add_num(dj, "n_a", (double)d->n_a);
         ok &= add_num(dj, "n_b", (double)d->n_b);
         ok &= add_num(dj, "mean_a", d->mean_a);

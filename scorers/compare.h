@@ -32,10 +32,10 @@
 #include "scorers/stats.h"
 
 typedef struct seer_compare_options {
-    const char *metric;   /* one dimension only; NULL = every dimension */
-    int elicitation;      /* compare rates of metric >= threshold */
+    const char *metric; /* one dimension only; NULL = every dimension */
+    int elicitation;    /* compare rates of metric >= threshold */
     double threshold;
-    size_t perm;          /* random sign flips when pairs > 20 (0 = 10000) */
+    size_t perm; /* random sign flips when pairs > 20 (0 = 10000) */
     uint64_t seed;
     const seer_dimset *dims; /* directions; NULL = the built-in set */
 } seer_compare_options;
@@ -43,13 +43,13 @@ typedef struct seer_compare_options {
 typedef struct seer_compare_dim {
     char *name;
     seer_dim_direction direction;
-    size_t n_a, n_b;       /* units with a value */
-    double mean_a, mean_b; /* over those units */
-    double diff;           /* B - A: paired mean difference when paired, else mean_b - mean_a */
-    int paired;            /* >= 2 matched units */
+    size_t n_a, n_b;         /* units with a value */
+    double mean_a, mean_b;   /* over those units */
+    double diff;             /* B - A: paired mean difference when paired, else mean_b - mean_a */
+    int paired;              /* >= 2 matched units */
     seer_paired_result pair; /* valid when paired (a = run B, b = run A, so diff = B - A) */
     seer_welch_result welch; /* always: B against A over all units */
-    double p;              /* the headline p: paired t when paired, else Welch */
+    double p;                /* the headline p: paired t when paired, else Welch */
 } seer_compare_dim;
 
 typedef struct seer_compare {

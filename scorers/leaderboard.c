@@ -185,6 +185,7 @@ static uint8_t status_code(const char *s)
     return SEER_LB_OTHER_FAILED;
 }
 
+/* id = the interned name of expr (in add_obj: uses d, id and the oom label). */
 #define ID(expr)                                                                                   \
     do {                                                                                           \
         if ((id = strtab_intern(&d->names, (expr))) < 0) goto oom;                                 \
@@ -208,25 +209,27 @@ static seer_err add_obj(seer_lb_data *d, size_t run, const cJSON *o, seer_error 
     const char *judge = jstr(o, "judge", "unknown", err);
     const char *tech = jstr(o, "technique", "default", err);
     const char *tr = jstr(o, "transcript", NULL, err);
-    if (err->code) return err->code;
-    if (!scen || !target || !auditor || !judge || !tech)
-        return seer_error_set(err, SEER_EPARSE, "names must be strings");
+    if (err->code) return err->code; /* a name of the wrong type */
+    assert(scen && target && auditor && judge && tech);
     const cJSON *ep = cJSON_GetObjectItemCaseSensitive(o, "epoch");
-    if (ep && !cJSON_IsNumber(ep)) return seer_error_set(err, SEER_EPARSE, "\"epoch\" must be a number");
+    if (ep && !cJSON_IsNumber(ep))
+        return seer_error_set(err, SEER_EPARSE, "\"epoch\" must be a number");
     uint8_t st = status_code(status);
 
     /* Scores: validated before anything is stored, so a bad row adds nothing. */
     const cJSON *sc = cJSON_GetObjectItemCaseSensitive(o, "scores");
     size_t n_sc = 0;
     if (sc && !cJSON_IsNull(sc)) {
-        if (!cJSON_IsObject(sc)) return seer_error_set(err, SEER_EPARSE, "\"scores\" must be an object");
+        if (!cJSON_IsObject(sc))
+            return seer_error_set(err, SEER_EPARSE, "\"scores\" must be an object");
         const cJSON *s;
         cJSON_ArrayForEach(s, sc)
         {
             if (!cJSON_IsNumber(s) || s->valuedouble != (double)s->valueint || s->valueint < 1 ||
                 s->valueint > 10)
                 return seer_error_set(err, SEER_EPARSE,
-                                      "score \"%s\" must be a whole number from 1 to 10", s->string);
+                                      "score \"%s\" must be a whole number from 1 to 10",
+                                      s->string);
             n_sc++;
         }
     }
@@ -238,7 +241,6 @@ static seer_err add_obj(seer_lb_data *d, size_t run, const cJSON *o, seer_error 
                               status);
     if (n_sc > UINT16_MAX) return seer_error_set(err, SEER_EPARSE, "too many scores in one row");
 
-
     long id;
     ID(sid);
     if (grow((void **)&d->sample_of, &d->sample_of_cap, d->names.n, sizeof *d->sample_of)) goto oom;
@@ -248,7 +250,9 @@ static seer_err add_obj(seer_lb_data *d, size_t run, const cJSON *o, seer_error 
     if (d->sample_of[id]) {
         sidx = d->sample_of[id] - 1; /* another judge's row of a known sample */
     } else {
-        seer_lb_sample smp = {.id = (uint32_t)id, .run = (uint32_t)run, .transcript = NONE,
+        seer_lb_sample smp = {.id = (uint32_t)id,
+                              .run = (uint32_t)run,
+                              .transcript = NONE,
                               .epoch = ep ? ep->valueint : 0};
         ID(scen);
         smp.scenario = (uint32_t)id;
@@ -278,8 +282,8 @@ static seer_err add_obj(seer_lb_data *d, size_t run, const cJSON *o, seer_error 
             d->samples[sidx].transcript = (uint32_t)id;
         }
     }
-    seer_lb_row row = {.sample = sidx, .status = st, .n_scores = (uint16_t)n_sc,
-                       .scores = (uint32_t)d->n_scores};
+    seer_lb_row row = {
+        .sample = sidx, .status = st, .n_scores = (uint16_t)n_sc, .scores = (uint32_t)d->n_scores};
     ID(judge);
     row.judge = (uint32_t)id;
     if (n_sc) {
@@ -485,10 +489,14 @@ static uint32_t group_key(const seer_lb_data *d, const seer_lb_row *r, seer_lb_b
 {
     const seer_lb_sample *s = &d->samples[r->sample];
     switch (by) {
-    case SEER_LB_BY_TARGET: return s->target;
-    case SEER_LB_BY_TECHNIQUE: return s->technique;
-    case SEER_LB_BY_AUDITOR: return s->auditor;
-    case SEER_LB_BY_JUDGE: return r->judge;
+    case SEER_LB_BY_TARGET:
+        return s->target;
+    case SEER_LB_BY_TECHNIQUE:
+        return s->technique;
+    case SEER_LB_BY_AUDITOR:
+        return s->auditor;
+    case SEER_LB_BY_JUDGE:
+        return r->judge;
     }
     return s->target;
 }
@@ -600,8 +608,8 @@ static seer_err finish_metric(seer_leaderboard *lb, seer_lb_group *g, const vals
     }
     g->value = seer_stats_mean(mv->v, mv->n);
     g->se = seer_stats_se(mv->v, mv->n);
-    return seer_bootstrap_ci(mv->v, mv->n, lb->opt.bootstrap, lb->opt.seed ^ seer_stats_hash(g->name),
-                             0.95, &g->lo, &g->hi);
+    return seer_bootstrap_ci(mv->v, mv->n, lb->opt.bootstrap,
+                             lb->opt.seed ^ seer_stats_hash(g->name), 0.95, &g->lo, &g->hi);
 }
 
 /* Krippendorff's alpha per dimension: samples as units, judges as coders. */
@@ -680,8 +688,9 @@ seer_leaderboard *seer_leaderboard_compute(const seer_lb_data *d, const seer_lb_
         lb->dir[i] = k >= 0 ? ds->dims[k].direction : SEER_DIM_HIGHER_IS_WORSE;
     }
     const char *metric = o->metric;
-    if (!metric) metric = strtab_find(&d->dims, "concerning") >= 0 || !d->dims.n ? "concerning"
-                                                                                 : d->dims.s[0];
+    if (!metric)
+        metric =
+            strtab_find(&d->dims, "concerning") >= 0 || !d->dims.n ? "concerning" : d->dims.s[0];
     if (!(lb->metric_dim = strdup(metric))) goto oom;
     lb->metric_index = strtab_find(&d->dims, metric);
     if (lb->metric_index < 0 && d->n_rows && d->dims.n) {
@@ -691,8 +700,8 @@ seer_leaderboard *seer_leaderboard_compute(const seer_lb_data *d, const seer_lb_
     }
     long k = seer_dimset_find(ds, metric);
     lb->direction = lb->metric_index >= 0 ? lb->dir[lb->metric_index]
-                    : k >= 0             ? ds->dims[k].direction
-                                         : SEER_DIM_HIGHER_IS_WORSE;
+                    : k >= 0              ? ds->dims[k].direction
+                                          : SEER_DIM_HIGHER_IS_WORSE;
     lb->descending = o->order ? o->order < 0 : lb->direction == SEER_DIM_HIGHER_IS_BETTER;
 
     /* Groups, in first-seen order; keys (group, sample) for the sort. */
@@ -737,10 +746,18 @@ seer_leaderboard *seer_leaderboard_compute(const seer_lb_data *d, const seer_lb_
                 const seer_lb_row *row = &d->rows[order[i]];
                 G->rows++;
                 switch (row->status) {
-                case SEER_LB_OK: G->ok_rows++; break;
-                case SEER_LB_JUDGE_FAILED: G->judge_failed++; break;
-                case SEER_LB_AUDIT_FAILED: G->audit_failed++; break;
-                default: G->other_failed++; break;
+                case SEER_LB_OK:
+                    G->ok_rows++;
+                    break;
+                case SEER_LB_JUDGE_FAILED:
+                    G->judge_failed++;
+                    break;
+                case SEER_LB_AUDIT_FAILED:
+                    G->audit_failed++;
+                    break;
+                default:
+                    G->other_failed++;
+                    break;
                 }
                 if (row->status != SEER_LB_OK) continue;
                 any_ok = 1;
@@ -878,12 +895,16 @@ char *seer_leaderboard_json(const seer_leaderboard *lb)
     ok &= m != NULL;
     if (m) {
         ok &= cJSON_AddStringToObject(m, "name", mname) != NULL;
-        ok &= cJSON_AddStringToObject(m, "kind", lb->opt.elicitation ? "elicitation" : "mean") != NULL;
+        ok &= cJSON_AddStringToObject(m, "kind", lb->opt.elicitation ? "elicitation" : "mean") !=
+              NULL;
         ok &= cJSON_AddStringToObject(m, "dimension", lb->metric_dim) != NULL;
         if (lb->opt.elicitation) ok &= add_num(m, "threshold", lb->opt.threshold);
-        ok &= cJSON_AddStringToObject(m, "direction", seer_dim_direction_name(lb->direction)) != NULL;
-        ok &= cJSON_AddStringToObject(m, "order", lb->descending ? "descending" : "ascending") != NULL;
-        ok &= cJSON_AddStringToObject(m, "ci", lb->opt.elicitation ? "wilson" : "bootstrap") != NULL;
+        ok &=
+            cJSON_AddStringToObject(m, "direction", seer_dim_direction_name(lb->direction)) != NULL;
+        ok &= cJSON_AddStringToObject(m, "order", lb->descending ? "descending" : "ascending") !=
+              NULL;
+        ok &=
+            cJSON_AddStringToObject(m, "ci", lb->opt.elicitation ? "wilson" : "bootstrap") != NULL;
         ok &= add_num(m, "level", 0.95);
         ok &= add_num(m, "resamples", (double)lb->opt.bootstrap);
         ok &= add_num(m, "seed", (double)lb->opt.seed);
@@ -1040,9 +1061,12 @@ static const char *fnum(char *out, size_t cap, double v, int pct)
 static void md_cell(buf *b, const char *s)
 {
     for (; *s; s++) {
-        if (*s == '|') bprintf(b, "\\|");
-        else if (*s == '\n') bprintf(b, " ");
-        else bprintf(b, "%c", *s);
+        if (*s == '|')
+            bprintf(b, "\\|");
+        else if (*s == '\n')
+            bprintf(b, " ");
+        else
+            bprintf(b, "%c", *s);
     }
 }
 
@@ -1054,14 +1078,15 @@ char *seer_leaderboard_markdown(const seer_leaderboard *lb)
     seer_leaderboard_metric_name(lb, mname, sizeof mname);
     int pct = lb->opt.elicitation;
     bprintf(&b, "# Leaderboard by %s: %s\n\n", seer_lb_by_name(lb->opt.by), mname);
-    bprintf(&b, "%zu score rows from %zu run(s); ranked %s (%s); 95%% CI: %s; vs #1: paired on "
-                "scenario+epoch, difference%s and paired t-test p.\n\n",
-            lb->rows,
-            lb->data->n_runs, lb->descending ? "descending" : "ascending",
-            seer_dim_direction_name(lb->direction),
-            pct ? "Wilson" : "percentile bootstrap", pct ? " in percentage points" : "");
-    bprintf(&b, "| rank | %s | %s | 95%% CI | SE | n | vs #1 (paired p) | failed samples | "
-                "judge_failed | audit_failed | other |\n",
+    bprintf(&b,
+            "%zu score rows from %zu run(s); ranked %s (%s); 95%% CI: %s; vs #1: paired on "
+            "scenario+epoch, difference%s and paired t-test p.\n\n",
+            lb->rows, lb->data->n_runs, lb->descending ? "descending" : "ascending",
+            seer_dim_direction_name(lb->direction), pct ? "Wilson" : "percentile bootstrap",
+            pct ? " in percentage points" : "");
+    bprintf(&b,
+            "| rank | %s | %s | 95%% CI | SE | n | vs #1 (paired p) | failed samples | "
+            "judge_failed | audit_failed | other |\n",
             seer_lb_by_name(lb->opt.by), pct ? "rate" : "mean");
     bprintf(&b, "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (size_t i = 0; i < lb->n_groups; i++) {
@@ -1082,7 +1107,8 @@ char *seer_leaderboard_markdown(const seer_leaderboard *lb)
     }
     if (lb->agreement && lb->metric_index >= 0) {
         const seer_lb_agreement *ag = &lb->agreement[lb->metric_index];
-        bprintf(&b, "\nJudge agreement on %s (%zu judges): Krippendorff's alpha %s over %zu samples.\n",
+        bprintf(&b,
+                "\nJudge agreement on %s (%zu judges): Krippendorff's alpha %s over %zu samples.\n",
                 lb->metric_dim, lb->n_judges, fnum(a, sizeof a, ag->alpha, 0), ag->units);
     }
     return bdone(&b);
@@ -1102,8 +1128,10 @@ static void csv_field(buf *b, const char *s)
 
 static void csv_num(buf *b, double v)
 {
-    if (isfinite(v)) bprintf(b, ",%.10g", v);
-    else bprintf(b, ",");
+    if (isfinite(v))
+        bprintf(b, ",%.10g", v);
+    else
+        bprintf(b, ",");
 }
 
 char *seer_leaderboard_csv(const seer_leaderboard *lb)
@@ -1112,9 +1140,10 @@ char *seer_leaderboard_csv(const seer_leaderboard *lb)
     buf b = {0};
     char mname[128];
     seer_leaderboard_metric_name(lb, mname, sizeof mname);
-    bprintf(&b, "rank,%s,metric,value,se,ci_low,ci_high,n,k,samples,failed_samples,judge_failed,"
-                "audit_failed,other_failed,pairs_vs_top,diff_vs_top,p_t_vs_top,p_wilcoxon_vs_top,"
-                "p_permutation_vs_top",
+    bprintf(&b,
+            "rank,%s,metric,value,se,ci_low,ci_high,n,k,samples,failed_samples,judge_failed,"
+            "audit_failed,other_failed,pairs_vs_top,diff_vs_top,p_t_vs_top,p_wilcoxon_vs_top,"
+            "p_permutation_vs_top",
             seer_lb_by_name(lb->opt.by));
     for (size_t k = 0; k < lb->n_dims; k++) {
         bprintf(&b, ",");

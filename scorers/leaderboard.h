@@ -17,8 +17,10 @@
  *      agreement (Krippendorff's alpha) when several judges scored the same
  *      samples.
  *
- * The unit is the SAMPLE (sample_id): several judges' scores of one sample
- * are averaged first (except with --by judge, where each judge is its own
+ * The unit is the SAMPLE (sample_id, a stable hash of its cell, so the same
+ * id in two run directories -- e.g. overlapping shards -- is one sample
+ * whose rows are pooled): several judges' scores of one sample are
+ * averaged first (except with --by judge, where each judge is its own
  * group).  Failed rows (status judge_failed, audit_failed, cancelled, ...)
  * never contribute a score; they are counted per group by status, and a
  * sample of the group with no usable score is a "failed sample".
@@ -63,7 +65,7 @@
 enum { SEER_LB_OK = 0, SEER_LB_JUDGE_FAILED, SEER_LB_AUDIT_FAILED, SEER_LB_OTHER_FAILED };
 
 typedef struct seer_lb_score {
-    uint16_t dim; /* index into seer_lb_data.dims */
+    uint16_t dim;  /* index into seer_lb_data.dims */
     uint8_t value; /* 1..10 */
 } seer_lb_score;
 
@@ -77,8 +79,8 @@ typedef struct seer_lb_row {
 
 typedef struct seer_lb_sample {
     uint32_t id, scenario, target, auditor, technique; /* name ids */
-    uint32_t transcript; /* name id, or UINT32_MAX when none */
-    uint32_t run;        /* index into runs */
+    uint32_t transcript;                               /* name id, or UINT32_MAX when none */
+    uint32_t run;                                      /* index into runs */
     int epoch;
 } seer_lb_sample;
 
@@ -123,13 +125,13 @@ typedef enum seer_lb_by {
 
 typedef struct seer_lb_options {
     seer_lb_by by;
-    const char *metric;  /* dimension name; NULL = "concerning" if present, else the first */
-    int elicitation;     /* rank by the elicitation rate of `metric` */
-    double threshold;    /* elicitation: score >= threshold */
-    size_t bootstrap;    /* resamples (0 = 1000) */
-    uint64_t seed;       /* bootstrap / permutation seed */
-    int order;           /* 0 = by the direction rule, +1 ascending, -1 descending */
-    size_t permutations; /* random sign flips of the paired tests (0 = 10000) */
+    const char *metric;      /* dimension name; NULL = "concerning" if present, else the first */
+    int elicitation;         /* rank by the elicitation rate of `metric` */
+    double threshold;        /* elicitation: score >= threshold */
+    size_t bootstrap;        /* resamples (0 = 1000) */
+    uint64_t seed;           /* bootstrap / permutation seed */
+    int order;               /* 0 = by the direction rule, +1 ascending, -1 descending */
+    size_t permutations;     /* random sign flips of the paired tests (0 = 10000) */
     const seer_dimset *dims; /* directions; NULL = the built-in set */
     char metric_buf[SEER_DIM_NAME_MAX + 1]; /* storage for a parsed elicitation metric */
 } seer_lb_options;
@@ -152,7 +154,7 @@ typedef struct seer_lb_cell {
 typedef struct seer_lb_group {
     const char *name; /* points into the data */
     uint32_t name_id;
-    size_t rank;      /* 1-based; equal values share a rank */
+    size_t rank; /* 1-based; equal values share a rank */
     size_t rows, ok_rows, judge_failed, audit_failed, other_failed;
     size_t samples, failed_samples; /* failed: no usable score at all */
     /* the metric */
@@ -175,14 +177,14 @@ typedef struct seer_lb_agreement {
 } seer_lb_agreement;
 
 typedef struct seer_leaderboard {
-    seer_lb_options opt;     /* as given, with defaults filled */
+    seer_lb_options opt; /* as given, with defaults filled */
     const seer_lb_data *data;
-    char *metric_dim;        /* the dimension ranked by */
-    long metric_index;       /* into dims, -1 when no row has it */
+    char *metric_dim;  /* the dimension ranked by */
+    long metric_index; /* into dims, -1 when no row has it */
     seer_dim_direction direction;
-    int descending;          /* the order used */
+    int descending; /* the order used */
     size_t n_groups;
-    seer_lb_group *groups;   /* in rank order */
+    seer_lb_group *groups; /* in rank order */
     size_t n_dims;
     const char *const *dims; /* the data's dimension names */
     seer_dim_direction *dir; /* per dimension */
@@ -199,9 +201,28 @@ seer_leaderboard *seer_leaderboard_compute(const seer_lb_data *d, const seer_lb_
                                            seer_error *err);
 void seer_leaderboard_free(seer_leaderboard *lb);
 
-/* The leaderboard as JSON (see scorers/README.md for the fields; NAN is
- * null), a Markdown table, or CSV (RFC 4180 quoting).  Caller frees; NULL
- * on OOM. */
+/* The leaderboard as JSON, a Markdown table, or CSV (RFC 4180 quoting,
+ * CRLF; one row per group, a mean:DIM column per dimension).  Caller frees;
+ * NULL on OOM.  Undefined numbers are null in JSON, empty in CSV, "-" in
+ * Markdown.  The JSON (pretty-printed):
+ *
+ *   {"by": "target",
+ *    "metric": {"name": "elicitation:concerning>=7", "kind": "mean" |
+ *               "elicitation", "dimension", "threshold" (elicitation),
+ *               "direction": "higher_is_worse", "order": "ascending",
+ *               "ci": "bootstrap" | "wilson", "level": 0.95,
+ *               "resamples", "seed"},
+ *    "rows": N, "runs": ["DIR", ...],
+ *    "dimensions": [{"name", "direction"}, ...],
+ *    "groups": [{"rank", "name", "value", "se", "ci_low", "ci_high", "n",
+ *                "k" (elicitation), "samples", "rows", "ok_rows",
+ *                "vs_top": null (rank 1) | {"top", "pairs", "diff", "p_t",
+ *                          "p_wilcoxon", "p_permutation"},
+ *                "failed": {"samples", "judge_failed", "audit_failed",
+ *                           "other"},
+ *                "dimensions": {DIM: {"mean", "se", "n"}}}, ...],  (rank order)
+ *    "judges": J,
+ *    "agreement": {DIM: {"alpha", "units"}}  (only when J >= 2)} */
 char *seer_leaderboard_json(const seer_leaderboard *lb);
 char *seer_leaderboard_markdown(const seer_leaderboard *lb);
 char *seer_leaderboard_csv(const seer_leaderboard *lb);

@@ -80,11 +80,21 @@ static void esc(buf *b, const char *s)
     for (; *s; s++) {
         const char *rep = NULL;
         switch (*s) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
         }
         if (!rep) continue;
         put(b, run, (size_t)(s - run));
@@ -206,13 +216,14 @@ static void ranking(buf *b, const seer_leaderboard *lb)
     puts_(b, "<h2>Ranking</h2>\n<table id=\"ranking\" class=\"sortable\"><thead><tr>"
              "<th class=\"num\">rank</th><th>");
     esc(b, seer_lb_by_name(lb->opt.by));
-    pf(b, "</th><th class=\"num\">%s</th><th class=\"num\">95%% CI low</th>"
-          "<th class=\"num\">95%% CI high</th><th class=\"num\">SE</th><th class=\"num\">n</th>"
-          "<th class=\"num\" title=\"difference from rank 1 on the seeds both ran, paired by "
-          "scenario and epoch\">vs #1%s</th><th class=\"num\" title=\"paired t-test\">p</th>"
-          "<th class=\"num\">pairs</th>"
-          "<th class=\"num\">failed samples</th><th class=\"num\">judge_failed</th>"
-          "<th class=\"num\">audit_failed</th><th class=\"num\">other</th></tr></thead><tbody>\n",
+    pf(b,
+       "</th><th class=\"num\">%s</th><th class=\"num\">95%% CI low</th>"
+       "<th class=\"num\">95%% CI high</th><th class=\"num\">SE</th><th class=\"num\">n</th>"
+       "<th class=\"num\" title=\"difference from rank 1 on the seeds both ran, paired by "
+       "scenario and epoch\">vs #1%s</th><th class=\"num\" title=\"paired t-test\">p</th>"
+       "<th class=\"num\">pairs</th>"
+       "<th class=\"num\">failed samples</th><th class=\"num\">judge_failed</th>"
+       "<th class=\"num\">audit_failed</th><th class=\"num\">other</th></tr></thead><tbody>\n",
        pct ? "rate" : "mean", pct ? " (points)" : "");
     for (size_t i = 0; i < lb->n_groups; i++) {
         const seer_lb_group *g = &lb->groups[i];
@@ -241,9 +252,10 @@ static void ranking(buf *b, const seer_leaderboard *lb)
             puts_(b, "&lt;0.0001");
         else
             pf(b, "%.4f", g->vs_top_p_t);
-        pf(b, "</td><td class=\"num pairs\">%zu</td><td class=\"num failed%s\">%zu</td>"
-              "<td class=\"num judge-failed\">%zu</td><td class=\"num audit-failed\">%zu</td>"
-              "<td class=\"num other-failed\">%zu</td></tr>\n",
+        pf(b,
+           "</td><td class=\"num pairs\">%zu</td><td class=\"num failed%s\">%zu</td>"
+           "<td class=\"num judge-failed\">%zu</td><td class=\"num audit-failed\">%zu</td>"
+           "<td class=\"num other-failed\">%zu</td></tr>\n",
            g->pairs, g->failed_samples ? " bad" : "", g->failed_samples, g->judge_failed,
            g->audit_failed, g->other_failed);
     }
@@ -257,8 +269,9 @@ static void bars(buf *b, const seer_leaderboard *lb)
     const int left = 220, width = 520, rowh = 24, top = 24;
     int h = top + rowh * (int)lb->n_groups + 30;
     puts_(b, "<h2>Metric with 95% confidence intervals</h2>\n");
-    pf(b, "<svg id=\"bars\" width=\"%d\" height=\"%d\" "
-          "role=\"img\" aria-label=\"bar chart\">\n",
+    pf(b,
+       "<svg id=\"bars\" width=\"%d\" height=\"%d\" "
+       "role=\"img\" aria-label=\"bar chart\">\n",
        left + width + 80, h);
     for (int t = 0; t <= 10; t++) { /* axis ticks */
         double v = lo + (hi - lo) * t / 10.0;
@@ -288,8 +301,9 @@ static void bars(buf *b, const seer_leaderboard *lb)
             if (isfinite(g->lo) && isfinite(g->hi)) {
                 double x1 = XPOS(g->lo), x2 = XPOS(g->hi);
                 int yc = y + rowh / 2;
-                pf(b, "<line class=\"whisker\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
-                      "stroke=\"#1d232a\" stroke-width=\"1.5\"/>",
+                pf(b,
+                   "<line class=\"whisker\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+                   "stroke=\"#1d232a\" stroke-width=\"1.5\"/>",
                    x1, yc, x2, yc);
                 pf(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#1d232a\"/>", x1,
                    yc - 5, x1, yc + 5);
@@ -359,17 +373,22 @@ static int dd_cmp(const void *pa, const void *pb)
     int k = strcmp(seer_lb_data_name(c->d, sa->scenario), seer_lb_data_name(c->d, sb->scenario));
     if (k) return k;
     if (sa->epoch != sb->epoch) return sa->epoch < sb->epoch ? -1 : 1;
-    if (c->rows[a].sample != c->rows[b].sample) return c->rows[a].sample < c->rows[b].sample ? -1 : 1;
+    if (c->rows[a].sample != c->rows[b].sample)
+        return c->rows[a].sample < c->rows[b].sample ? -1 : 1;
     return (a > b) - (a < b);
 }
 
 static const char *status_name(uint8_t st)
 {
     switch (st) {
-    case SEER_LB_OK: return "ok";
-    case SEER_LB_JUDGE_FAILED: return "judge_failed";
-    case SEER_LB_AUDIT_FAILED: return "audit_failed";
-    default: return "failed (other)";
+    case SEER_LB_OK:
+        return "ok";
+    case SEER_LB_JUDGE_FAILED:
+        return "judge_failed";
+    case SEER_LB_AUDIT_FAILED:
+        return "audit_failed";
+    default:
+        return "failed (other)";
     }
 }
 
@@ -470,8 +489,9 @@ static int drilldown(buf *b, const seer_leaderboard *lb, char **run_prefix, size
         puts_(b, "</details>\n");
     }
     if (omitted)
-        pf(b, "<p class=\"note\" id=\"omitted\">%zu more samples are not listed here (the "
-              "drill-down shows at most %zu); every row is in the runs' scores.jsonl.</p>\n",
+        pf(b,
+           "<p class=\"note\" id=\"omitted\">%zu more samples are not listed here (the "
+           "drill-down shows at most %zu); every row is in the runs' scores.jsonl.</p>\n",
            omitted, max_samples);
     puts_(b, "</div>\n");
     free(grank);
@@ -554,15 +574,17 @@ char *seer_report_html(const seer_leaderboard *lb, const char *out_dir, size_t m
     if (lb->opt.elicitation)
         puts_(&b, "Rate: share of samples at or above the threshold; 95% Wilson interval.");
     else
-        pf(&b, "Mean over samples (judges averaged per sample); 95%% percentile bootstrap "
-               "interval, %zu resamples, seed %llu.",
+        pf(&b,
+           "Mean over samples (judges averaged per sample); 95%% percentile bootstrap "
+           "interval, %zu resamples, seed %llu.",
            lb->opt.bootstrap, (unsigned long long)lb->opt.seed);
     puts_(&b, " Failed samples are counted, never scored.</p>\n");
     ranking(&b, lb);
     if (lb->agreement && lb->metric_index >= 0) {
         const seer_lb_agreement *ag = &lb->agreement[lb->metric_index];
-        pf(&b, "<p id=\"agreement\">Judge agreement on the metric's dimension (%zu judges): "
-               "Krippendorff's alpha ",
+        pf(&b,
+           "<p id=\"agreement\">Judge agreement on the metric's dimension (%zu judges): "
+           "Krippendorff's alpha ",
            lb->n_judges);
         shown(&b, ag->alpha, 0);
         pf(&b, " over %zu samples.</p>\n", ag->units);

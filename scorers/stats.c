@@ -384,8 +384,7 @@ seer_err seer_paired_test(const double *a, const double *b, size_t n, size_t per
     return rc;
 }
 
-void seer_welch_test(const double *a, size_t na, const double *b, size_t nb,
-                     seer_welch_result *out)
+void seer_welch_test(const double *a, size_t na, const double *b, size_t nb, seer_welch_result *out)
 {
     assert(out);
     out->na = na;
@@ -400,7 +399,6 @@ void seer_welch_test(const double *a, size_t na, const double *b, size_t nb,
     if (va + vb <= 0) return;
     out->se = sqrt(va + vb);
     out->t = out->diff / out->se;
-    out->df = (va + vb) * (va + vb) /
-              (va * va / (double)(na - 1) + vb * vb / (double)(nb - 1));
+    out->df = (va + vb) * (va + vb) / (va * va / (double)(na - 1) + vb * vb / (double)(nb - 1));
     out->p = seer_t_p_two_sided(out->t, out->df);
 }

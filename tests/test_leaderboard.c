@@ -500,13 +500,11 @@ static void test_100k_rows(void **state)
             failed[t]++;
             continue;
         }
-        snprintf(scores, sizeof scores,
-                 "{\"concerning\":%d,\"admirable\":%d,\"disappointing\":%d}", c0, 11 - c0,
-                 1 + (i % 10));
+        snprintf(scores, sizeof scores, "{\"concerning\":%d,\"admirable\":%d,\"disappointing\":%d}",
+                 c0, 11 - c0, 1 + (i % 10));
         row(f, sid, scn, 1 + i / 3500, tgt, "j1", "ok", scores, NULL);
-        snprintf(scores, sizeof scores,
-                 "{\"concerning\":%d,\"admirable\":%d,\"disappointing\":%d}", c1, 11 - c1,
-                 1 + (i % 10));
+        snprintf(scores, sizeof scores, "{\"concerning\":%d,\"admirable\":%d,\"disappointing\":%d}",
+                 c1, 11 - c1, 1 + (i % 10));
         row(f, sid, scn, 1 + i / 3500, tgt, "j2", "ok", scores, NULL);
         sum[t] += (c0 + c1) / 2.0;
         cnt[t]++;
@@ -680,8 +678,8 @@ static void test_relpath(void **state)
     struct {
         const char *from, *to, *want;
     } cases[] = {
-        {"/a/b", "/a/c/d", "../c/d"},  {"/a/b", "/a/b", "."},       {"/a/b", "/a/b/c", "c"},
-        {"/", "/x/y", "x/y"},          {"/a/b/c", "/", "../../.."}, {"/ab", "/a/b", "../a/b"},
+        {"/a/b", "/a/c/d", "../c/d"}, {"/a/b", "/a/b", "."},       {"/a/b", "/a/b/c", "c"},
+        {"/", "/x/y", "x/y"},         {"/a/b/c", "/", "../../.."}, {"/ab", "/a/b", "../a/b"},
         {"/a/b/", "/a/b/c/", "c"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -860,7 +858,8 @@ static void test_cli(void **state)
     snprintf(args, sizeof args, "leaderboard '%s' '%s' --by technique -f html -o '%s/r.html'", dir,
              dir2, root);
     assert_int_equal(run_seer(args), 0);
-    snprintf(args, sizeof args, "leaderboard '%s' --metric 'elicitation:concerning>=7' -f csv", dir);
+    snprintf(args, sizeof args, "leaderboard '%s' --metric 'elicitation:concerning>=7' -f csv",
+             dir);
     assert_int_equal(run_seer(args), 0);
     snprintf(args, sizeof args, "compare '%s' '%s' --format json", dir, dir2);
     assert_int_equal(run_seer(args), 0);

@@ -71,7 +71,8 @@ static void write_runs(void)
                     for (int j = 1; j <= 2; j++) {
                         x = x * 1103515245u + 12345u;
                         int c = 1 + (int)((x >> 16) % 10), a = 1 + (int)((x >> 8) % 10);
-                        int failed = strcmp(targets[t], "m/fail") == 0 || (s == 5 && e == 2 && t == 0);
+                        int failed =
+                            strcmp(targets[t], "m/fail") == 0 || (s == 5 && e == 2 && t == 0);
                         fprintf(f,
                                 "{\"sample_id\":\"r%d-%d-%d-%d\",\"scenario_id\":\"seed%d\","
                                 "\"epoch\":%d,\"auditor\":\"aud\",\"target\":\"%s\","
@@ -82,9 +83,12 @@ static void write_runs(void)
                         if (failed)
                             fprintf(f, "{}");
                         else
-                            fprintf(f, "{\"concerning\":%d,\"admirable\":%d,\"unprompted_deception_toward_user\":%d}",
+                            fprintf(f,
+                                    "{\"concerning\":%d,\"admirable\":%d,\"unprompted_deception_"
+                                    "toward_user\":%d}",
                                     c, a, 1 + (c + a) % 4);
-                        fprintf(f, ",\"transcript\":\"transcripts/transcript_r%d-%d-%d-%d.json\"}\n",
+                        fprintf(f,
+                                ",\"transcript\":\"transcripts/transcript_r%d-%d-%d-%d.json\"}\n",
                                 run, t, s, e);
                     }
         fclose(f);
@@ -118,16 +122,18 @@ static void test_checker_catches_errors(void **state)
 {
     (void)state;
     /* a script error on the page */
-    assert_int_equal(sh("sed 's|</body>|<script>undefinedFunction()</script></body>|' %s/by-target.html"
-                        " > %s/broken.html",
-                        root, root),
-                     0);
+    assert_int_equal(
+        sh("sed 's|</body>|<script>undefinedFunction()</script></body>|' %s/by-target.html"
+           " > %s/broken.html",
+           root, root),
+        0);
     assert_int_equal(sh("node '%s' %s/broken.html %s/by-target.json", checker, root, root), 1);
     /* one number changed in the ranking table */
-    assert_int_equal(sh("sed '0,/class=\"num value\">[0-9]/s//class=\"num value\">0/' %s/by-target.html"
-                        " > %s/tampered.html && ! cmp -s %s/by-target.html %s/tampered.html",
-                        root, root, root, root),
-                     0);
+    assert_int_equal(
+        sh("sed '0,/class=\"num value\">[0-9]/s//class=\"num value\">0/' %s/by-target.html"
+           " > %s/tampered.html && ! cmp -s %s/by-target.html %s/tampered.html",
+           root, root, root, root),
+        0);
     assert_int_equal(sh("node '%s' %s/tampered.html %s/by-target.json", checker, root, root), 1);
     /* the JSON of another ranking */
     assert_int_equal(sh("node '%s' %s/by-target.html %s/admirable.json", checker, root, root), 1);
@@ -144,7 +150,8 @@ int main(void)
         return 77;
     }
     if (access(chromium, X_OK) != 0) {
-        printf("SKIP: no Chromium at %s (apt-get install -y chromium, or set CHROMIUM)\n", chromium);
+        printf("SKIP: no Chromium at %s (apt-get install -y chromium, or set CHROMIUM)\n",
+               chromium);
         return 77;
     }
     if (access(seer, X_OK) != 0 || access(checker, R_OK) != 0) {

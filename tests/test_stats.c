@@ -79,7 +79,7 @@ static void test_t_cdf(void **state)
     (void)state;
     const double pi = acos(-1.0);
     for (double t = -6; t <= 6; t += 0.75) {
-        near(seer_t_cdf(t, 1), 0.5 + atan(t) / pi, 1e-10);            /* Cauchy */
+        near(seer_t_cdf(t, 1), 0.5 + atan(t) / pi, 1e-10);              /* Cauchy */
         near(seer_t_cdf(t, 2), 0.5 + t / (2 * sqrt(2 + t * t)), 1e-10); /* df 2 */
     }
     near(seer_t_cdf(2.262157, 9), 0.975, 1e-6); /* t table: t(0.975, 9) */
