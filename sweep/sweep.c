@@ -692,7 +692,7 @@ static void add_role(seer_sweep_role_estimate *r, const seer_sweep_tokens *t, do
         u.input_tokens = (int64_t)(calls * t->input_tokens);
         u.output_tokens = (int64_t)(calls * t->output_tokens);
         r->cost_usd += seer_usage_cost(&u, &p);
-    } else {
+    } else if (strncmp(model, "mockllm/", 8) != 0) { /* mockllm costs nothing unless priced */
         r->all_priced = 0;
     }
 }

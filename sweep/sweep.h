@@ -172,9 +172,9 @@ typedef struct seer_sweep_estimate {
  * target calls = max_turns, realism calls = max_turns (when a realism model
  * is set), judge calls = one per judge; tokens per call from sw->est; cost
  * from the price table of `prices` (a ledger used only for its prices: a
- * model without an entry counts 0 and clears all_priced; mockllm models are
- * priced like any other name, so a price file can give them a price for
- * tests).  Pure apart from reading prices; thread-safe as the ledger is. */
+ * model without an entry counts 0 and clears all_priced, except mockllm
+ * models, which cost nothing; a price file may still give mockllm a price,
+ * e.g. to try --max-cost offline).  Pure apart from reading prices; thread-safe as the ledger is. */
 void seer_sweep_estimate_samples(const seer_sweep *sw, const seer_sweep_sample *samples, size_t n,
                                  seer_usage_ledger *prices, seer_sweep_estimate *out);
 
