@@ -1458,14 +1458,32 @@ static void run_free(run *r)
 }
 
 /* Submits every sample not yet finished, as slots free up. */
+static void submit_one_or_stop(run *r, size_t i, long *unsubmitted, int *stopped);
+
+/* The progress display counts the samples not yet submitted as queued
+ * audits: they are added to the supervisor's job total up front and taken
+ * back one by one as the supervisor counts them itself (display only). */
 static void submit_all(run *r, const idset *fin)
+{
+    (void)fin;
+    seer_stats *stats = seer_supervisor_stats(r->sup);
+    long unsubmitted = 0;
+    for (size_t i = 0; i < r->n; i++)
+        unsubmitted += r->samples[i].state != -1;
+    atomic_fetch_add(&stats->jobs_total, unsubmitted);
+    int stopped = 0;
+    for (size_t i = 0; i < r->n && !stopped; i++)
+        submit_one_or_stop(r, i, &unsubmitted, &stopped);
+    atomic_fetch_sub(&stats->jobs_total, unsubmitted);
+}
+
+static void submit_one_or_stop(run *r, size_t i, long *unsubmitted, int *stopped)
 {
     const seer_run_config *c = r->cfg;
     seer_stats *stats = seer_supervisor_stats(r->sup);
-    for (size_t i = 0; i < r->n; i++) {
+    {
         rsample *s = &r->samples[i];
-        if (s->state == -1) continue; /* finished before */
-        (void)fin;
+        if (s->state == -1) return; /* finished before */
         pthread_mutex_lock(&r->mu);
         while (r->in_flight >= r->slots && !seer_supervisor_interrupted(r->sup)) {
             struct timespec until;
@@ -1493,7 +1511,10 @@ static void submit_all(run *r, const idset *fin)
             s->state = ST_SUBMITTED;
         }
         pthread_mutex_unlock(&r->mu);
-        if (stop) return;
+        if (stop) {
+            *stopped = 1;
+            return;
+        }
         const seer_scenario *sc = s->s.scenario;
         seer_audit_config ac = {.sample_id = s->s.id,
                                 .seed_instruction = sc->instruction,
@@ -1530,8 +1551,12 @@ static void submit_all(run *r, const idset *fin)
         journal_event(r, "started", s, NULL);
         seer_job_spec spec = {
             .id = s->s.id, .factory = job_factory, .arg = arg, .arg_free = job_arg_free};
+        /* the supervisor counts it from here on */
+        atomic_fetch_sub(&stats->jobs_total, 1);
+        (*unsubmitted)--;
         seer_err rc = arg ? seer_supervisor_submit(r->sup, &spec, SEER_WAIT_FOREVER) : e.code;
         if (rc != SEER_OK) {
+            *stopped = 1;
             job_arg_free(arg);
             pthread_mutex_lock(&r->mu);
             r->in_flight--;
