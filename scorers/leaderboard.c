@@ -1097,10 +1097,14 @@ char *seer_leaderboard_markdown(const seer_leaderboard *lb)
         if (pct) bprintf(&b, " (%zu/%zu)", g->k, g->n);
         bprintf(&b, " | [%s, %s] | %s | %zu | ", fnum(c, sizeof c, g->lo, pct),
                 fnum(e, sizeof e, g->hi, pct), fnum(a, sizeof a, g->se, pct), g->n);
-        if (isfinite(g->vs_top_diff))
-            bprintf(&b, "%+.3f (p %.3g, %zu pairs)", pct ? g->vs_top_diff * 100 : g->vs_top_diff,
-                    g->vs_top_p_t, g->pairs);
-        else
+        if (isfinite(g->vs_top_diff)) {
+            bprintf(&b, "%+.3f (p ", pct ? g->vs_top_diff * 100 : g->vs_top_diff);
+            if (isfinite(g->vs_top_p_t))
+                bprintf(&b, "%.3g", g->vs_top_p_t);
+            else
+                bprintf(&b, "-"); /* no variation in the differences */
+            bprintf(&b, ", %zu pairs)", g->pairs);
+        } else
             bprintf(&b, "-");
         bprintf(&b, " | %zu | %zu | %zu | %zu |\n", g->failed_samples, g->judge_failed,
                 g->audit_failed, g->other_failed);
