@@ -171,7 +171,21 @@ static int path_like(const char *s)
 
 /* ---- combined outputs ------------------------------------------------------------ */
 
-static int cmp_row(const void *a, const void *b)
+/* Where one score row of a run's scores.jsonl is, for the sorted copy. */
+typedef struct rowref {
+    char *sample_id, *judge;
+    size_t run;
+    long off;
+} rowref;
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const rowref *x = a, *y = b;
+    int c = strcmp(x->sample_id, y->sample_id);
+    return c ? c : strcmp(x->judge, y->judge);
+}
+
+static int cmp_slim(const void *a, const void *b)
 {
     const seer_score_row *x = a, *y = b;
     int c = strcmp(x->sample_id ? x->sample_id : "", y->sample_id ? y->sample_id : "");
@@ -188,62 +202,159 @@ static seer_err write_text(const char *dir, const char *name, char *txt, seer_er
     return rc;
 }
 
+/* Keeps only what the summary reads (sample, target, judge, status, scores),
+ * so the rows of a large sweep stay small; the rest of row is freed. */
+static void slim_row(seer_score_row *row, seer_score_row *slim)
+{
+    memset(slim, 0, sizeof *slim);
+    slim->sample_id = row->sample_id;
+    slim->target = row->target;
+    slim->judge = row->judge;
+    slim->status = row->status;
+    slim->dims = row->dims;
+    slim->scores = row->scores;
+    slim->n_scores = row->n_scores;
+    slim->epoch = row->epoch;
+    row->sample_id = row->target = row->judge = row->status = NULL;
+    row->dims = NULL;
+    row->scores = NULL;
+    row->n_scores = 0;
+    seer_score_row_clear(row);
+}
+
+/* Copies the rows refs[0..n) in order from the runs' files into
+ * DIR/scores.jsonl (atomically), with transcript paths made relative to DIR.
+ * Streams: one row in memory at a time. */
+static seer_err write_sorted(const char *dir, struct dirent **names, FILE **files, const rowref *refs, size_t n,
+                             seer_error *err)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, SEER_SCORES_FILE);
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%d", dir, SEER_SCORES_FILE, (int)getpid());
+    FILE *out = fopen(tmp, "wb");
+    if (!out) return seer_error_set(err, SEER_EIO, "%s: %s", tmp, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    seer_err rc = SEER_OK;
+    for (size_t i = 0; i < n && rc == SEER_OK; i++) {
+        FILE *f = files[refs[i].run];
+        ssize_t got;
+        if (fseek(f, refs[i].off, SEEK_SET) != 0 || (got = getline(&line, &cap, f)) <= 0) {
+            rc = seer_error_set(err, SEER_EIO, "runs/%s/%s: cannot read a row back", names[refs[i].run]->d_name,
+                                SEER_SCORES_FILE);
+            break;
+        }
+        cJSON *o = cJSON_ParseWithLength(line, (size_t)got);
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "transcript");
+        if (cJSON_IsString(t)) {
+            size_t l = strlen(names[refs[i].run]->d_name) + strlen(t->valuestring) + 8;
+            char *rel = malloc(l);
+            if (rel) {
+                snprintf(rel, l, "runs/%s/%s", names[refs[i].run]->d_name, t->valuestring);
+                cJSON_ReplaceItemInObjectCaseSensitive(o, "transcript", cJSON_CreateString(rel));
+                free(rel);
+            }
+        }
+        char *txt = o ? cJSON_PrintUnformatted(o) : NULL;
+        cJSON_Delete(o);
+        if (!txt) {
+            rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
+            break;
+        }
+        if (fputs(txt, out) == EOF || fputc('\n', out) == EOF)
+            rc = seer_error_set(err, SEER_EIO, "%s: %s", tmp, strerror(errno));
+        free(txt);
+    }
+    free(line);
+    if (fflush(out) != 0 || fsync(fileno(out)) != 0) {
+        if (rc == SEER_OK) rc = seer_error_set(err, SEER_EIO, "%s: %s", tmp, strerror(errno));
+    }
+    fclose(out);
+    if (rc == SEER_OK && rename(tmp, path) != 0) rc = seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
+    if (rc != SEER_OK) unlink(tmp);
+    return rc;
+}
+
 seer_err seer_sweep_aggregate(const char *dir, seer_error *err)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/runs", dir);
     struct dirent **names = NULL;
     int nn = scandir(path, &names, NULL, alphasort);
-    seer_score_rows all = {0};
-    seer_err rc = SEER_OK;
-    for (int i = 0; i < nn; i++) {
+    if (nn < 0) nn = 0;
+    FILE **files = calloc((size_t)nn + 1, sizeof *files);
+    seer_score_rows slim = {0};
+    rowref *refs = NULL;
+    size_t nref = 0, capref = 0;
+    seer_err rc = files ? SEER_OK : seer_error_set(err, SEER_ENOMEM, "out of memory");
+    char *line = NULL;
+    size_t cap = 0;
+    for (int i = 0; i < nn && rc == SEER_OK; i++) {
         const char *rn = names[i]->d_name;
-        if (rc != SEER_OK || rn[0] == '.') continue;
+        if (rn[0] == '.') continue;
         char jp[4096], sp[4096];
         snprintf(jp, sizeof jp, "%s/runs/%s/journal.jsonl", dir, rn);
         snprintf(sp, sizeof sp, "%s/runs/%s/%s", dir, rn, SEER_SCORES_FILE);
         char **fin = NULL;
         size_t nf = 0;
-        seer_score_rows rows = {0};
         rc = seer_sweep__finished_ids(jp, &fin, &nf, err);
-        seer_err r2 = rc ? rc : seer_scores_read(sp, &rows, err);
-        if (r2 == SEER_ENOTFOUND) r2 = SEER_OK;
-        rc = r2;
-        for (size_t k = 0; rc == SEER_OK && k < rows.n; k++) {
-            seer_score_row *row = &rows.rows[k];
-            if (!has_id(fin, nf, row->sample_id)) continue; /* a row of an unfinished sample */
-            if (row->transcript) {
-                size_t l = strlen(rn) + strlen(row->transcript) + 8;
-                char *t = malloc(l);
-                if (!t) {
+        FILE *f = rc == SEER_OK ? fopen(sp, "rb") : NULL;
+        files[i] = f;
+        long off = 0;
+        ssize_t got;
+        int lineno = 0;
+        while (f && rc == SEER_OK && (got = getline(&line, &cap, f)) > 0) {
+            lineno++;
+            long here = off;
+            off += got;
+            if (got == 1) continue;
+            seer_score_row row;
+            if (seer_score_row_parse(line, &row, err) != SEER_OK) {
+                seer_error_prefix(err, "%s:%d", sp, lineno);
+                rc = err->code ? err->code : SEER_EPARSE;
+                break;
+            }
+            if (!has_id(fin, nf, row.sample_id)) { /* a row of an unfinished sample */
+                seer_score_row_clear(&row);
+                continue;
+            }
+            if (nref == capref) {
+                capref = capref ? capref * 2 : 1024;
+                rowref *nr = realloc(refs, capref * sizeof *nr);
+                if (!nr) {
+                    seer_score_row_clear(&row);
                     rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
                     break;
                 }
-                snprintf(t, l, "runs/%s/%s", rn, row->transcript);
-                free(row->transcript);
-                row->transcript = t;
+                refs = nr;
             }
-            rc = seer_score_rows_push(&all, row);
+            seer_score_row s;
+            slim_row(&row, &s);
+            refs[nref] = (rowref){.sample_id = s.sample_id, .judge = s.judge ? s.judge : (char *)"", .run = (size_t)i,
+                                  .off = here};
+            nref++;
+            rc = seer_score_rows_push(&slim, &s); /* the slim row owns the strings refs points to */
         }
-        seer_score_rows_clear(&rows);
         free_ids(fin, nf);
     }
-    for (int i = 0; i < nn; i++)
-        free(names[i]);
-    free(names);
-    if (rc) {
-        seer_score_rows_clear(&all);
-        return rc;
-    }
-    if (all.n) qsort(all.rows, all.n, sizeof *all.rows, cmp_row);
-    snprintf(path, sizeof path, "%s/%s", dir, SEER_SCORES_FILE);
-    rc = seer_scores_write(path, &all, err);
-    seer_summary *sum = rc == SEER_OK ? seer_summary_compute(all.rows, all.n, NULL, err) : NULL;
+    free(line);
+    if (rc == SEER_OK && nref) qsort(refs, nref, sizeof *refs, cmp_ref);
+    /* the summary in one order whatever order the runs finished in */
+    if (rc == SEER_OK && slim.n) qsort(slim.rows, slim.n, sizeof *slim.rows, cmp_slim);
+    if (rc == SEER_OK) rc = write_sorted(dir, names, files, refs, nref, err);
+    seer_summary *sum = rc == SEER_OK ? seer_summary_compute(slim.rows, slim.n, NULL, err) : NULL;
     if (rc == SEER_OK && !sum) rc = err->code ? err->code : SEER_ENOMEM;
     if (rc == SEER_OK) rc = write_text(dir, "summary.json", seer_summary_json(sum), err);
     if (rc == SEER_OK) rc = write_text(dir, "summary.md", seer_summary_markdown(sum), err);
     seer_summary_free(sum);
-    seer_score_rows_clear(&all);
+    seer_score_rows_clear(&slim);
+    free(refs);
+    for (int i = 0; i < nn; i++) {
+        if (files && files[i]) fclose(files[i]);
+        free(names[i]);
+    }
+    free(files);
+    free(names);
     return rc;
 }
 

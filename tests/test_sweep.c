@@ -450,6 +450,45 @@ static cJSON *rows_of(const char *dir)
     return a;
 }
 
+static cJSON *read_json_file(const char *dir, const char *name)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    static char buf[1 << 20];
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    buf[got] = '\0';
+    fclose(f);
+    cJSON *o = cJSON_Parse(buf);
+    assert_non_null(o);
+    return o;
+}
+
+/* Every row of DIR/scores.jsonl names a transcript that exists under DIR. */
+static void check_transcripts_exist(const char *dir)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/scores.jsonl", dir);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0, n = 0;
+    while (getline(&line, &cap, f) > 0) {
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *t = cJSON_GetObjectItem(o, "transcript");
+        assert_true(cJSON_IsString(t));
+        char tp[1200];
+        snprintf(tp, sizeof tp, "%s/%s", dir, t->valuestring);
+        if (access(tp, R_OK) != 0) fail_msg("%s: missing", tp);
+        cJSON_Delete(o);
+        n++;
+    }
+    free(line);
+    fclose(f);
+    assert_true(n > 0);
+}
+
 static size_t count_ids(cJSON *rows)
 {
     size_t n = 0;
@@ -505,6 +544,13 @@ static void test_shard_merge_equals_unsharded(void **state)
     assert_true(cJSON_Compare(a, b, 1));
     cJSON_Delete(a);
     cJSON_Delete(b);
+    /* the same summary, and every row's transcript exists under the merged dir */
+    cJSON *sa = read_json_file(whole, "summary.json"), *sb = read_json_file(merged, "summary.json");
+    assert_true(cJSON_Compare(sa, sb, 1));
+    cJSON_Delete(sa);
+    cJSON_Delete(sb);
+    check_transcripts_exist(merged);
+    check_transcripts_exist(whole);
     /* the merged dir resumes as the whole sweep with nothing to do */
     assert_int_equal(run_sweep(file, merged, 0, 0, 0, 0, &rep, &e), SEER_OK);
     assert_int_equal(rep.skipped, 24);
