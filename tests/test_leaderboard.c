@@ -672,6 +672,53 @@ static void test_html_report(void **state)
     seer_lb_data_free(d);
 }
 
+static void test_empty_and_two_runs(void **state)
+{
+    (void)state;
+    char e[512], r1[512], r2[512], out[512];
+    FILE *f = open_scores(mkrun(e, sizeof e, "empty"), "w");
+    fclose(f);
+    seer_lb_data *d = seer_lb_data_new();
+    assert_int_equal(seer_lb_data_load(d, e, NULL), SEER_OK);
+    seer_lb_options o = {0};
+    seer_leaderboard *lb = compute(d, &o); /* no rows: an empty ranking, not an error */
+    assert_int_equal(lb->n_groups, 0);
+    char *js = seer_leaderboard_json(lb);
+    cJSON *j = cJSON_Parse(js);
+    assert_non_null(j);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "groups")), 0);
+    cJSON_Delete(j);
+    free(js);
+    seer_leaderboard_free(lb);
+
+    /* rows from two run directories: one ranking, links into each run */
+    f = open_scores(mkrun(r1, sizeof r1, "two-1"), "w");
+    row(f, "x1", "s1", 1, "T", "j", "ok", "{\"concerning\":2}", NULL);
+    fclose(f);
+    f = open_scores(mkrun(r2, sizeof r2, "two-2"), "w");
+    row(f, "x2", "s1", 1, "T", "j", "ok", "{\"concerning\":4}", NULL);
+    row(f, "y2", "s1", 1, "U", "j", "ok", "{\"concerning\":1}", NULL);
+    fclose(f);
+    assert_int_equal(seer_lb_data_load(d, r1, NULL), SEER_OK);
+    assert_int_equal(seer_lb_data_load(d, r2, NULL), SEER_OK);
+    const char *const *runs;
+    assert_int_equal(seer_lb_data_runs(d, &runs), 3);
+    lb = compute(d, &o);
+    assert_int_equal(lb->n_groups, 2);
+    near(group(lb, "T", NULL)->value, 3, 1e-12);
+    assert_int_equal(group(lb, "T", NULL)->n, 2);
+    assert_int_equal(group(lb, "T", NULL)->pairs, 1); /* one seed in common with U: too few */
+    assert_true(isnan(group(lb, "T", NULL)->vs_top_p_t));
+    seer_error err;
+    char *html = seer_report_html(lb, mkrun(out, sizeof out, "two-out"), 0, &err);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "href=\"../two-1/transcripts/transcript_x1.json\""));
+    assert_non_null(strstr(html, "href=\"../two-2/transcripts/transcript_x2.json\""));
+    free(html);
+    seer_leaderboard_free(lb);
+    seer_lb_data_free(d);
+}
+
 static void test_relpath(void **state)
 {
     (void)state;
@@ -882,19 +929,13 @@ static void test_cli(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_small_by_target),
-        cmocka_unit_test(test_direction_and_order),
-        cmocka_unit_test(test_ties_and_by),
-        cmocka_unit_test(test_elicitation),
-        cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_bootstrap_reproducible),
-        cmocka_unit_test(test_100k_rows),
-        cmocka_unit_test(test_json_csv_md),
-        cmocka_unit_test(test_html_report),
-        cmocka_unit_test(test_relpath),
-        cmocka_unit_test(test_compare_paired),
-        cmocka_unit_test(test_compare_welch),
-        cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_small_by_target), cmocka_unit_test(test_direction_and_order),
+        cmocka_unit_test(test_ties_and_by),     cmocka_unit_test(test_elicitation),
+        cmocka_unit_test(test_bad_files),       cmocka_unit_test(test_bootstrap_reproducible),
+        cmocka_unit_test(test_100k_rows),       cmocka_unit_test(test_json_csv_md),
+        cmocka_unit_test(test_html_report),     cmocka_unit_test(test_empty_and_two_runs),
+        cmocka_unit_test(test_relpath),         cmocka_unit_test(test_compare_paired),
+        cmocka_unit_test(test_compare_welch),   cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
