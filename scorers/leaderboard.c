@@ -596,14 +596,9 @@ static seer_err finish_metric(seer_leaderboard *lb, seer_lb_group *g, const vals
     g->value = g->se = g->lo = g->hi = NAN;
     if (mv->n == 0) return SEER_OK;
     if (lb->opt.elicitation) {
-        size_t k = 0;
-        for (size_t i = 0; i < mv->n; i++)
-            k += mv->v[i] >= lb->opt.threshold;
-        g->k = k;
-        double p = (double)k / (double)mv->n;
+        double p = seer_elicitation_rate(mv->v, mv->n, lb->opt.threshold, &g->k, &g->lo, &g->hi);
         g->value = p;
         g->se = sqrt(p * (1 - p) / (double)mv->n);
-        seer_wilson_ci(k, mv->n, SEER_Z95, &g->lo, &g->hi);
         return SEER_OK;
     }
     g->value = seer_stats_mean(mv->v, mv->n);

@@ -174,6 +174,17 @@ void seer_wilson_ci(size_t k, size_t n, double z, double *lo, double *hi)
     if (k == n) *hi = 1;
 }
 
+double seer_elicitation_rate(const double *x, size_t n, double threshold, size_t *k, double *lo,
+                             double *hi)
+{
+    assert(k && lo && hi);
+    *k = 0;
+    for (size_t i = 0; i < n; i++)
+        *k += x[i] >= threshold;
+    seer_wilson_ci(*k, n, SEER_Z95, lo, hi);
+    return n ? (double)*k / (double)n : NAN;
+}
+
 /* ---- distributions ------------------------------------------------------------ */
 
 double seer_normal_cdf(double z)

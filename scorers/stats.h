@@ -82,6 +82,12 @@ seer_err seer_bootstrap_ci(const double *x, size_t n, size_t B, uint64_t seed, d
  * (SEER_Z95 for 95%).  n == 0: NANs. */
 void seer_wilson_ci(size_t k, size_t n, double z, double *lo, double *hi);
 
+/* Elicitation rate (as Bloom reports it): the share of x[0..n) at or above
+ * threshold, with its Wilson 95% interval.  *k = how many; n == 0: rate
+ * and bounds NAN.  Returns the rate. */
+double seer_elicitation_rate(const double *x, size_t n, double threshold, size_t *k, double *lo,
+                             double *hi);
+
 /* ---- distributions ---------------------------------------------------------- */
 
 /* Standard normal CDF. */

@@ -13,7 +13,8 @@
  *     Wilcoxon V = 40, p = 0.03906; exact p also against enumeration;
  *   - sign-flip permutation p against brute-force enumeration; Monte Carlo
  *     flips reproducible with a seed;
- *   - Wilson intervals against a bisection solve of |p - phat| = z se(p);
+ *   - Wilson intervals against a bisection solve of |p - phat| = z se(p),
+ *     and the elicitation rate (share >= threshold) with them;
  *   - bootstrap CI: contains the mean, reproducible with a seed, degenerate
  *     inputs, width close to the normal interval on a large sample;
  *   - Krippendorff's alpha (interval, reused from summary.h) on
@@ -300,6 +301,17 @@ static void test_wilson(void **state)
     near(hi, SEER_Z95 * SEER_Z95 / (10 + SEER_Z95 * SEER_Z95), 1e-12); /* closed form at k = 0 */
     seer_wilson_ci(0, 0, SEER_Z95, &lo, &hi);
     assert_true(isnan(lo) && isnan(hi));
+
+    /* elicitation: 3 of 8 at or above 7 (7 counts, 6.5 does not) */
+    const double x[] = {7, 6.5, 10, 1, 3, 8, 2, 6.99};
+    size_t k;
+    double rate = seer_elicitation_rate(x, 8, 7, &k, &lo, &hi);
+    assert_int_equal(k, 3);
+    near(rate, 3.0 / 8, 0);
+    near(lo, wilson_bisect(3.0 / 8, 8, SEER_Z95, 0), 1e-9);
+    near(hi, wilson_bisect(3.0 / 8, 8, SEER_Z95, 1), 1e-9);
+    assert_true(isnan(seer_elicitation_rate(x, 0, 7, &k, &lo, &hi)));
+    assert_int_equal(k, 0);
 }
 
 /* ---- bootstrap ------------------------------------------------------------------ */
