@@ -265,7 +265,7 @@ static void ranking(buf *b, const seer_leaderboard *lb)
 static void bars(buf *b, const seer_leaderboard *lb)
 {
     int pct = lb->opt.elicitation;
-    double lo = pct ? 0 : 0, hi = pct ? 1 : 10;
+    const double lo = 0, hi = pct ? 1 : 10; /* rates 0..1, scores on a 0..10 axis */
     const int left = 220, width = 520, rowh = 24, top = 24;
     int h = top + rowh * (int)lb->n_groups + 30;
     puts_(b, "<h2>Metric with 95% confidence intervals</h2>\n");

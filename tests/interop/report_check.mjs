@@ -162,6 +162,9 @@ async function main() {
     const links = [...document.querySelectorAll('#drilldown a')].map((a) => a.getAttribute('href'));
     return { rows, heat, heatDims, data: data ? data.textContent : null,
       bars: document.querySelectorAll('svg#bars g.bar').length,
+      barValues: [...document.querySelectorAll('svg#bars g.bar')].map((g) => ({
+        name: g.dataset.name, value: text(g.querySelector('rect title')),
+        width: g.querySelector('rect') ? g.querySelector('rect').getBBox().width : null })),
       whiskers: document.querySelectorAll('svg#bars line.whisker').length,
       barWidth: document.querySelector('svg#bars') ? document.querySelector('svg#bars').getBoundingClientRect().width : 0,
       closedBefore, openAfter, links, title: document.title,
@@ -180,6 +183,19 @@ async function main() {
   const withCi = groups.filter((g) => g.ci_low !== null && g.ci_high !== null).length;
   if (page.whiskers !== withCi) fail(`bar chart has ${page.whiskers} CI whiskers, JSON has ${withCi} intervals`);
   if (!(page.barWidth > 0)) fail('the bar chart has no size (not rendered)');
+  // each bar is labelled with its group's value, and longer bars mean larger values
+  page.barValues.forEach((b, i) => {
+    const g = groups[i];
+    if (!g) return;
+    if (b.name !== g.name) fail(`bar ${i + 1} is "${b.name}", ranking row is "${g.name}"`);
+    if (g.value === null) { if (b.value !== null) fail(`bar ${i + 1} drawn for a group without a value`); return; }
+    sameShown(b.value ?? '', g.value, pct, pct ? 1 : 3, `bar ${i + 1} (${g.name})`);
+  });
+  const drawn = page.barValues.map((b, i) => [b.width, groups[i]?.value]).filter(([w, v]) => w !== null && v !== null && v !== undefined);
+  for (let i = 0; i < drawn.length; i++)
+    for (let k = 0; k < drawn.length; k++)
+      if (drawn[i][1] < drawn[k][1] && !(drawn[i][0] <= drawn[k][0] + 1e-6))
+        fail(`bar for ${drawn[i][1]} is longer than the bar for ${drawn[k][1]}`);
   if (page.heatDims.length !== expected.dimensions.length) fail(`heat map has ${page.heatDims.length} dimension columns, JSON ${expected.dimensions.length}`);
   if (page.heat.length !== groups.length) fail(`heat map has ${page.heat.length} rows`);
   if (groups.length && !(page.closedBefore > 0 && page.openAfter >= page.closedBefore))
