@@ -905,6 +905,18 @@ seer_err seer_sweep_run(seer_sweep *sw, const seer_sweep_options *o, seer_sweep_
         rep->config_error = 1;
         return seer_error_set(err, SEER_EINVAL, "--shard %u/%u: i must be below n", o->shard_i, o->shard_n);
     }
+    /* The engine cannot give the auditor a technique's sandboxes and tools yet
+     * (audit/audit.h has no extra toolsets): running such a technique with the
+     * standard toolset would rank something else under its name, so refuse. */
+    for (size_t t = 0; !o->dry_run && t < sw->n_techniques; t++)
+        if (sw->techniques[t].n_sandboxes || sw->techniques[t].n_tools) {
+            rep->config_error = 1;
+            return seer_error_set(err, SEER_EINVAL,
+                                  "%s: techniques[%zu] '%s': sandboxes and tools are not supported by the audit "
+                                  "engine yet (audit/audit.h gives the auditor the target toolset only); a "
+                                  "technique with a name only runs the standard toolset",
+                                  sw->path ? sw->path : "sweep", t, sw->techniques[t].name);
+        }
     if ((rc = seer_sweep_expand(sw, &R.v, &R.n, err)) || (rc = prepare(&R, err))) {
         if (rc != SEER_ENOMEM) rep->config_error = 1;
         goto done;

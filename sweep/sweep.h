@@ -75,7 +75,9 @@ enum { SEER_SWEEP_AUDITOR = 0, SEER_SWEEP_TARGET, SEER_SWEEP_JUDGE, SEER_SWEEP_R
 
 /* A named tool configuration: the sandboxes (sandbox/runfile.h files) and
  * the tools ("SERVER.TOOL") the auditor gets in addition to the target
- * toolset.  "default" with nothing = the standard audit toolset. */
+ * toolset.  "default" with nothing = the standard audit toolset.  The audit
+ * engine cannot give an auditor extra toolsets yet, so seer_sweep_run
+ * refuses a technique with sandboxes or tools (docs/SWEEPS.md). */
 typedef struct seer_sweep_technique {
     char *name; /* [A-Za-z0-9._-]{1,64} */
     char **sandboxes;

@@ -623,6 +623,20 @@ static void test_extend(void **state)
                                 NULL);
     assert_int_equal(run_sweep(f3, out, 0, 0, 1, 0, &rep, &e), SEER_EINVAL);
     assert_non_null(strstr(e.msg, "judges"));
+    /* a technique with sandboxes or tools: the engine cannot give them yet, refused before anything runs */
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"scenarios\":[\"seeds.txt\"],\"targets\":[\"mockllm/model\"],\"auditors\":[\"mockllm/model\"],"
+             "\"judges\":[\"mockllm/model\"],\"techniques\":[{\"name\":\"bash\",\"sandboxes\":[\"b.json\"],"
+             "\"tools\":[\"bash.run\"]}]}");
+    const char *f5 = write_sweep("x5.json", json);
+    char out5[400];
+    snprintf(out5, sizeof out5, "%s/ext5", workdir);
+    assert_int_equal(run_sweep(f5, out5, 0, 0, 0, 0, &rep, &e), SEER_EINVAL);
+    assert_true(rep.config_error);
+    assert_non_null(strstr(e.msg, "techniques[0] 'bash'"));
+    struct stat st;
+    assert_int_not_equal(stat(out5, &st), 0);
     /* a changed limit: refused */
     const char *f4 = mock_sweep("x4.json", "\"mockllm/model\",\"mockllm/new\"", "\"mockllm/model\"", 2,
                                 ",\"model_options\":[\"temperature=0.5\"]");
