@@ -110,8 +110,8 @@ int main(int argc, char **argv)
                 "{\"sample_id\":\"%016lx\",\"scenario_id\":\"seed-%ld\",\"tags\":[\"t\"],"
                 "\"epoch\":%ld,\"auditor\":\"anthropic/auditor\",\"target\":\"vendor/model-%ld\","
                 "\"judge\":\"judge/j%ld\",\"technique\":\"tech-%ld\",\"status\":\"%s\",",
-                (unsigned long)s * 2654435761UL, s % 500, 1 + s / 5000, t, j, s % 3,
-                failed ? "judge_failed" : "ok");
+                (unsigned long)s * 2654435761UL, (s / targets) % 500, 1 + (s / targets) / 500, t, j,
+                s % 3, failed ? "judge_failed" : "ok");
             bytes += (size_t)n;
             if (failed) {
                 bytes +=

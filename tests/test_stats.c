@@ -12,7 +12,7 @@
  *   - Hollander & Wolfe's depression data (R's wilcox.test example): exact
  *     Wilcoxon V = 40, p = 0.03906; exact p also against enumeration;
  *   - sign-flip permutation p against brute-force enumeration; Monte Carlo
- *     flips reproducible with a seed;
+ *     flips reproducible with a seed and close to the enumerated p;
  *   - Wilson intervals against a bisection solve of |p - phat| = z se(p),
  *     and the elicitation rate (share >= threshold) with them;
  *   - bootstrap CI: contains the mean, reproducible with a seed, degenerate
@@ -231,6 +231,37 @@ static void test_signflip_monte_carlo(void **state)
     near(r1.p_perm, 1.0 / 501, 1e-15);
 }
 
+/* Above 20 pairs the flips are random: their p must estimate the exact one,
+ * which the test enumerates (2^21 sign assignments). */
+static void test_signflip_estimates_exact(void **state)
+{
+    (void)state;
+    enum { N = 21 };
+    const double d[N] = {3, -2, 1, 0, 2, -1, 4, -3, 1, 2, -2, 1, 0, 3, -1, 2, 1, -2, 1, 0, 2};
+    double a[N], b[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = 5 + (i % 3);
+        b[i] = a[i] - d[i];
+    }
+    double obs = 0;
+    for (int i = 0; i < N; i++)
+        obs += d[i];
+    double hits = 0;
+    for (uint32_t m = 0; m < (1u << N); m++) {
+        double s = 0;
+        for (int i = 0; i < N; i++)
+            s += (m >> i & 1) ? -d[i] : d[i];
+        hits += fabs(s) >= fabs(obs) - 1e-9;
+    }
+    double exact = hits / (double)(1u << N);
+    seer_paired_result r;
+    assert_int_equal(seer_paired_test(a, b, N, 20000, 3, &r), SEER_OK);
+    assert_false(r.perm_exact);
+    assert_true(exact > 0.01 && exact < 0.99); /* a non-trivial case */
+    /* binomial sd of the estimate <= 0.0036; allow five of them */
+    assert_true(fabs(r.p_perm - exact) < 0.018);
+}
+
 static void test_paired_degenerate(void **state)
 {
     (void)state;
@@ -417,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_wilcoxon_exact_textbook),
         cmocka_unit_test(test_exact_against_enumeration),
         cmocka_unit_test(test_signflip_monte_carlo),
+        cmocka_unit_test(test_signflip_estimates_exact),
         cmocka_unit_test(test_paired_degenerate),
         cmocka_unit_test(test_welch_sleep),
         cmocka_unit_test(test_wilson),
