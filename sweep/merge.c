@@ -11,7 +11,9 @@
  * (later ones are reported as duplicates); samples finished nowhere are
  * reported missing.  For every run (technique x auditor) the output gets the
  * chosen samples' journal lines (in input order), per-sample journals,
- * transcripts and score rows, plus the run's stored configuration, so the
+ * transcripts and score rows, plus the run's stored configuration, all
+ * written into OUT.partial-PID and renamed to OUT at the end (a merge that
+ * dies leaves no half-merged OUT, only a partial directory to delete), so the
  * output is itself a sweep directory: `seer sweep FILE --out OUT` resumes
  * it (running the missing samples) and seer_sweep_aggregate builds the same
  * combined scores.jsonl an unsharded run would.
@@ -20,6 +22,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,6 +53,20 @@ static msample *find(msample *v, size_t n, const char *id)
 {
     msample key = {.id = (char *)id};
     return n ? bsearch(&key, v, n, sizeof *v, cmp_ms) : NULL;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Removes a partial output tree (best effort). */
+static void rm_rf(const char *dir)
+{
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static seer_err copy_file(const char *from, const char *to, seer_error *err)
@@ -224,13 +241,17 @@ static seer_err merge_run(const char *in, int idx, const char *run, const char *
     return rc;
 }
 
-seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out, seer_merge_report *rep,
+seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out_arg, seer_merge_report *rep,
                           seer_error *err)
 {
     memset(rep, 0, sizeof *rep);
     seer_error_clear(err);
     if (n == 0) return seer_error_set(err, SEER_EINVAL, "seer merge needs at least one sweep directory");
-    if (!out || !*out) return seer_error_set(err, SEER_EINVAL, "--out is required");
+    if (!out_arg || !*out_arg) return seer_error_set(err, SEER_EINVAL, "--out is required");
+    char out[4000]; /* without trailing slashes: OUT.partial-PID must be OUT's sibling */
+    snprintf(out, sizeof out, "%s", out_arg);
+    for (size_t l = strlen(out); l > 1 && out[l - 1] == '/'; l--)
+        out[l - 1] = '\0';
     cJSON *first = NULL;
     seer_err rc = SEER_OK;
     for (size_t i = 0; i < n && rc == SEER_OK; i++) {
@@ -311,10 +332,12 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out, se
         else if (push_id(&rep->missing_ids, &rep->missing, m[k].id))
             rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
     }
-    /* write the output */
-    char path[4096];
-    if (rc == SEER_OK && mkdir1(out)) rc = seer_error_set(err, SEER_EIO, "--out %s: %s", out, strerror(errno));
-    snprintf(path, sizeof path, "%s/runs", out);
+    /* write the output into OUT.partial-PID, renamed to OUT when complete, so
+     * a merge killed half-way leaves no half-merged OUT */
+    char path[4096], work[4096];
+    snprintf(work, sizeof work, "%s.partial-%d", out, (int)getpid());
+    if (rc == SEER_OK && mkdir1(work)) rc = seer_error_set(err, SEER_EIO, "%s: %s", work, strerror(errno));
+    snprintf(path, sizeof path, "%s/runs", work);
     if (rc == SEER_OK && mkdir1(path)) rc = seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
     char **runs = NULL;
     size_t nr = 0;
@@ -327,26 +350,26 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out, se
     for (size_t r = 0; r < nr && rc == SEER_OK; r++) {
         static const char *const sub[] = {"", "/" SEER_PETRI_JOURNAL_DIR, "/" SEER_PETRI_TRANSCRIPT_DIR};
         for (int k = 0; k < 3 && rc == SEER_OK; k++) {
-            snprintf(path, sizeof path, "%s/runs/%s%s", out, runs[r], sub[k]);
+            snprintf(path, sizeof path, "%s/runs/%s%s", work, runs[r], sub[k]);
             if (mkdir1(path)) rc = seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
         }
-        snprintf(path, sizeof path, "%s/runs/%s/journal.jsonl", out, runs[r]);
+        snprintf(path, sizeof path, "%s/runs/%s/journal.jsonl", work, runs[r]);
         FILE *jf = rc == SEER_OK ? fopen(path, "wb") : NULL;
         if (rc == SEER_OK && !jf) rc = seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
         seer_score_rows rows = {0};
         int have_cfg = 0;
         for (size_t i = 0; i < n && rc == SEER_OK; i++) {
-            rc = merge_run(dirs[i], (int)i, runs[r], out, m, nm, jf, &rows, err);
+            rc = merge_run(dirs[i], (int)i, runs[r], work, m, nm, jf, &rows, err);
             char cfg[4096], to[4096];
             snprintf(cfg, sizeof cfg, "%s/runs/%s/run-config.json", dirs[i], runs[r]);
-            snprintf(to, sizeof to, "%s/runs/%s/run-config.json", out, runs[r]);
+            snprintf(to, sizeof to, "%s/runs/%s/run-config.json", work, runs[r]);
             if (rc == SEER_OK && !have_cfg && access(cfg, R_OK) == 0) {
                 rc = copy_file(cfg, to, err);
                 have_cfg = 1;
             }
         }
         if (jf && fclose(jf) != 0 && rc == SEER_OK) rc = seer_error_set(err, SEER_EIO, "%s: write error", path);
-        snprintf(path, sizeof path, "%s/runs/%s/%s", out, runs[r], SEER_SCORES_FILE);
+        snprintf(path, sizeof path, "%s/runs/%s/%s", work, runs[r], SEER_SCORES_FILE);
         if (rc == SEER_OK) rc = seer_scores_write(path, &rows, err);
         seer_score_rows_clear(&rows);
     }
@@ -356,7 +379,7 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out, se
     if (rc == SEER_OK) {
         char from[4096];
         snprintf(from, sizeof from, "%s/matrix.jsonl", dirs[0]);
-        snprintf(path, sizeof path, "%s/matrix.jsonl", out);
+        snprintf(path, sizeof path, "%s/matrix.jsonl", work);
         rc = copy_file(from, path, err);
     }
     if (rc == SEER_OK) {
@@ -365,7 +388,7 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out, se
         for (size_t i = 0; from && i < n; i++)
             cJSON_AddItemToArray(from, cJSON_CreateString(dirs[i]));
         char *txt = cJSON_Print(first);
-        snprintf(path, sizeof path, "%s/sweep.json", out);
+        snprintf(path, sizeof path, "%s/sweep.json", work);
         rc = txt ? seer_write_file_atomic(path, txt, strlen(txt), err) : seer_error_set(err, SEER_ENOMEM, "out of memory");
         free(txt);
     }
@@ -381,11 +404,17 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out, se
             cJSON_AddItemToArray(mi, cJSON_CreateString(rep->missing_ids[i]));
         char *txt = cJSON_Print(o);
         cJSON_Delete(o);
-        snprintf(path, sizeof path, "%s/merge.json", out);
+        snprintf(path, sizeof path, "%s/merge.json", work);
         rc = txt ? seer_write_file_atomic(path, txt, strlen(txt), err) : seer_error_set(err, SEER_ENOMEM, "out of memory");
         free(txt);
     }
-    if (rc == SEER_OK) rc = seer_sweep_aggregate(out, err);
+    if (rc == SEER_OK) rc = seer_sweep_aggregate(work, err);
+    if (rc == SEER_OK) {
+        rmdir(out); /* an empty OUT given by the user (checked above) */
+        if (rename(work, out) != 0) rc = seer_error_set(err, SEER_EIO, "cannot rename %s to %s: %s", work, out,
+                                                        strerror(errno));
+    }
+    if (rc != SEER_OK) rm_rf(work);
     cJSON_Delete(first);
     free_matrix(m, nm);
     return rc;

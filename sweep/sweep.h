@@ -251,7 +251,8 @@ typedef struct seer_merge_report {
  * journal.jsonl / scores.jsonl / run-config.json, DIR/sweep.json,
  * matrix.jsonl, and the combined scores and summaries.  Duplicate and
  * missing samples are reported in rep (and in out_dir/merge.json), not
- * errors.  The result can be resumed with `seer sweep FILE --out out_dir`. */
+ * errors.  The output is built in out_dir.partial-PID and renamed to
+ * out_dir when complete.  The result can be resumed with `seer sweep FILE --out out_dir`. */
 seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out_dir,
                           seer_merge_report *rep, seer_error *err);
 void seer_merge_report_free(seer_merge_report *rep);

@@ -571,6 +571,16 @@ static void test_shard_merge_equals_unsharded(void **state)
     assert_int_equal(mr.merged, 24);
     assert_true(mr.duplicates > 0);
     seer_merge_report_free(&mr);
+    /* an existing empty output is fine; nothing partial is left beside it */
+    char empty[400];
+    snprintf(empty, sizeof empty, "%s/empty-out", workdir);
+    assert_int_equal(mkdir(empty, 0755), 0);
+    assert_int_equal(seer_sweep_merge(dirs, 3, empty, &mr, &e), SEER_OK);
+    assert_int_equal(mr.merged, 24);
+    seer_merge_report_free(&mr);
+    char globcmd[600];
+    snprintf(globcmd, sizeof globcmd, "ls -d %s/*.partial-* >/dev/null 2>&1", workdir);
+    assert_int_not_equal(system(globcmd), 0);
     /* an existing output is refused */
     assert_int_equal(seer_sweep_merge(dirs, 3, merged, &mr, &e), SEER_EINVAL);
     seer_merge_report_free(&mr);
