@@ -113,22 +113,24 @@ static int load_runs(const char *cmd, seer_lb_data *d, const char **dirs, size_t
 }
 
 static const char lb_usage[] =
-    "seer leaderboard DIR... [--by target|technique|auditor|judge] [--metric DIMENSION | "
-    "elicitation:DIMENSION>=7] [--format md|csv|json|html] [--out FILE] [--bootstrap N] "
-    "[--seed S]\n\n"
+    "seer leaderboard DIR... [--by target|technique|auditor|judge]\n"
+    "                        [--metric DIMENSION | elicitation:DIMENSION>=7]\n"
+    "                        [--format md|csv|json|html] [--out FILE] [--bootstrap N] [--seed "
+    "S]\n\n"
     "Ranks the groups of one or more run directories (their scores.jsonl) by a metric with 95%\n"
     "confidence intervals (bootstrap for means, Wilson for elicitation rates), n and failure\n"
     "counts.  Rank 1 is the most desirable value: lowest for higher_is_worse dimensions (e.g.\n"
     "concerning), highest for higher_is_better ones (e.g. admirable); --order overrides.\n"
     "--format html writes one self-contained page (ranking, bars with CI whiskers, heat map,\n"
-    "per-seed drill-down with transcript links).";
+    "per-seed drill-down with transcript links).  Every group is also compared with rank 1 on\n"
+    "the seeds both ran (paired by scenario and epoch: difference, t, Wilcoxon, sign flips).";
 
 int seer_cmd_leaderboard(int argc, char **argv);
 int seer_cmd_leaderboard(int argc, char **argv)
 {
     const char *by = "target", *metric = NULL, *format = "md", *out = NULL, *order = "auto",
                *dims_path = NULL;
-    long bootstrap = 1000, seed = 1, max_samples = SEER_REPORT_MAX_SAMPLES;
+    long bootstrap = 1000, seed = 1, max_samples = SEER_REPORT_MAX_SAMPLES, perm = 10000;
     const seer_cli_opt opts[] = {
         {"by", 0, SEER_CLI_STR, &by, "GROUP", "target (default), technique, auditor or judge", 0,
          0},
@@ -138,7 +140,10 @@ int seer_cmd_leaderboard(int argc, char **argv)
         {"out", 'o', SEER_CLI_STR, &out, "FILE", "write here (atomically) instead of stdout", 0, 0},
         {"bootstrap", 0, SEER_CLI_INT, &bootstrap, "N", "bootstrap resamples (default 1000)", 1,
          10000000},
-        {"seed", 0, SEER_CLI_INT, &seed, "S", "bootstrap seed (default 1)", 0, LONG_MAX},
+        {"seed", 0, SEER_CLI_INT, &seed, "S", "bootstrap and permutation seed (default 1)", 0,
+         LONG_MAX},
+        {"permutations", 0, SEER_CLI_INT, &perm, "N",
+         "sign flips of the comparisons with rank 1 (default 10000)", 1, 100000000},
         {"order", 0, SEER_CLI_STR, &order, "ORDER", "auto (direction rule), asc or desc", 0, 0},
         {"dimensions", 0, SEER_CLI_STR, &dims_path, "FILE",
          "dimension set giving directions (default: built-in)", 0, 0},
@@ -152,7 +157,8 @@ int seer_cmd_leaderboard(int argc, char **argv)
     if (rc == 1) return SEER_EXIT_OK;
     if (rc) return rc;
     if (npos == 0) return seer_cli_usage_error("leaderboard", "name at least one run directory");
-    seer_lb_options o = {.bootstrap = (size_t)bootstrap, .seed = (uint64_t)seed};
+    seer_lb_options o = {
+        .bootstrap = (size_t)bootstrap, .seed = (uint64_t)seed, .permutations = (size_t)perm};
     int b = seer_lb_by_parse(by);
     if (b < 0)
         return seer_cli_usage_error("leaderboard",
@@ -229,8 +235,8 @@ done:
 }
 
 static const char cmp_usage[] =
-    "seer compare RUN_A RUN_B [--metric DIMENSION | elicitation:DIMENSION>=7] [--format md|json] "
-    "[--out FILE]\n\n"
+    "seer compare RUN_A RUN_B [--metric DIMENSION | elicitation:DIMENSION>=7]\n"
+    "                         [--format md|json] [--out FILE]\n\n"
     "Per-dimension differences B - A between two runs (e.g. two checkpoints).  Samples are\n"
     "matched by scenario and epoch: paired t-test (with Wilcoxon signed-rank and sign-flip\n"
     "permutation p-values) where they match, Welch's t-test otherwise.";

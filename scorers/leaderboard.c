@@ -903,6 +903,8 @@ char *seer_leaderboard_json(const seer_leaderboard *lb)
         ok &= add_num(m, "level", 0.95);
         ok &= add_num(m, "resamples", (double)lb->opt.bootstrap);
         ok &= add_num(m, "seed", (double)lb->opt.seed);
+        ok &= add_num(m, "permutations",
+                      (double)(lb->opt.permutations ? lb->opt.permutations : 10000));
     }
     ok &= add_num(o, "rows", (double)lb->rows);
     cJSON *runs = cJSON_AddArrayToObject(o, "runs");

@@ -211,7 +211,7 @@ void seer_leaderboard_free(seer_leaderboard *lb);
  *               "elicitation", "dimension", "threshold" (elicitation),
  *               "direction": "higher_is_worse", "order": "ascending",
  *               "ci": "bootstrap" | "wilson", "level": 0.95,
- *               "resamples", "seed"},
+ *               "resamples", "seed", "permutations"},
  *    "rows": N, "runs": ["DIR", ...],
  *    "dimensions": [{"name", "direction"}, ...],
  *    "groups": [{"rank", "name", "value", "se", "ci_low", "ci_high", "n",
