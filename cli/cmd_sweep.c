@@ -89,7 +89,7 @@ int seer_cmd_sweep(int argc, char **argv)
             return seer_cli_usage_error("sweep", "flag '--max-cost' needs a positive number of USD, not '%s'",
                                         max_cost);
     }
-    seer_sweep_options o = {.out_dir = out ? out : "(dry run)",
+    seer_sweep_options o = {.out_dir = out ? out : "/nonexistent/(dry run without --out)",
                             .dry_run = dry,
                             .max_cost = budget,
                             .extend = extend,

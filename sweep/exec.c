@@ -888,6 +888,43 @@ static void runner_free(runner *R)
     if (R->lock_fd >= 0) close(R->lock_fd); /* releases the flock */
 }
 
+/* With --dry-run on an existing DIR of this sweep: how many of the selected
+ * samples R->v[0..k) are finished there, and the estimate of the rest. */
+static seer_err dry_run_remaining(runner *R, size_t k, FILE *out, seer_error *err)
+{
+    const seer_sweep *sw = R->sw;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/runs", R->o->out_dir);
+    struct stat st;
+    if (stat(path, &st) != 0) return SEER_OK; /* nothing there yet */
+    seer_sweep_sample *rest = malloc((k ? k : 1) * sizeof *rest);
+    if (!rest) return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    size_t nr = 0;
+    seer_err rc = SEER_OK;
+    for (size_t t = 0; t < sw->n_techniques && rc == SEER_OK; t++)
+        for (size_t a = 0; a < sw->n_auditors && rc == SEER_OK; a++) {
+            char rn[160], jp[4096];
+            seer_sweep_run_name(sw, t, a, rn, sizeof rn);
+            snprintf(jp, sizeof jp, "%s/runs/%s/journal.jsonl", R->o->out_dir, rn);
+            char **fin = NULL;
+            size_t nf = 0;
+            rc = seer_sweep__finished_ids(jp, &fin, &nf, err);
+            for (size_t i = 0; rc == SEER_OK && i < k; i++)
+                if (R->v[i].technique == t && R->v[i].auditor == a && !has_id(fin, nf, R->v[i].id))
+                    rest[nr++] = R->v[i];
+            free_ids(fin, nf);
+        }
+    if (rc == SEER_OK) {
+        seer_sweep_estimate e;
+        seer_sweep_estimate_samples(sw, rest, nr, R->prices, &e);
+        fprintf(out, "in %s: %zu of %zu samples finished; the remaining %zu: about %.0f calls, $%.2f\n",
+                R->o->out_dir, k - nr, k, nr,
+                e.role[0].calls + e.role[1].calls + e.role[2].calls + e.role[3].calls, e.cost_usd);
+    }
+    free(rest);
+    return rc;
+}
+
 seer_err seer_sweep_run(seer_sweep *sw, const seer_sweep_options *o, seer_sweep_report *rep, seer_error *err)
 {
     assert(sw && o && rep);
@@ -936,7 +973,7 @@ seer_err seer_sweep_run(seer_sweep *sw, const seer_sweep_options *o, seer_sweep_
     seer_sweep_estimate_samples(sw, R.v, k, R.prices, &rep->estimate);
     if (o->dry_run) {
         print_dry_run(sw, o, R.n, &rep->estimate, out);
-        rc = SEER_OK;
+        rc = dry_run_remaining(&R, k, out, err);
         goto done;
     }
 

@@ -706,6 +706,27 @@ static void test_max_cost(void **state)
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(u, "unfinished")), (int)(n - 1));
     assert_non_null(strstr(txt, "max-cost"));
     cJSON_Delete(u);
+    /* a dry run on the directory counts what is finished and prices the rest */
+    {
+        seer_sweep s2;
+        assert_int_equal(seer_sweep_load(file, &s2, &e), SEER_OK);
+        char dry[600];
+        snprintf(dry, sizeof dry, "%s/dry-budget.txt", workdir);
+        FILE *o = fopen(dry, "w+");
+        seer_sweep_options opt = {.out_dir = out, .dry_run = 1, .out = o, .quiet = 1};
+        seer_sweep_report r2;
+        assert_int_equal(seer_sweep_run(&s2, &opt, &r2, &e), SEER_OK);
+        rewind(o);
+        char tb[4096];
+        size_t tn = fread(tb, 1, sizeof tb - 1, o);
+        tb[tn] = '\0';
+        fclose(o);
+        char want[200];
+        snprintf(want, sizeof want, "1 of %zu samples finished; the remaining %zu: about %zu calls, $%.2f", n, n - 1,
+                 (n - 1) * (3 + 3 + 1), 0.3 * (double)(n - 1));
+        if (!strstr(tb, want)) fail_msg("dry run said:\n%s\nwanted: %s", tb, want);
+        seer_sweep_free(&s2);
+    }
     /* resume without a budget: the rest run, the first is kept */
     assert_int_equal(run_sweep(file, out, 0, 0, 0, 0, &rep, &e), SEER_OK);
     assert_false(rep.budget_stopped);
