@@ -39,7 +39,8 @@
  * technique x auditor, see audit/run.h), and at the end of every sweep or
  * merge the combined scores.jsonl (rows sorted by sample id and judge,
  * transcript paths relative to DIR), summary.json, summary.md, sweep-run.json
- * and, while samples remain, unfinished.json.
+ * and, while samples remain, unfinished.json.  DIR/.lock (flock) keeps a
+ * second process out of a DIR in use.
  *
  * Thread-safety: the functions here are not thread-safe on the same sweep
  * object; distinct objects are independent.  seer_sweep_run and
