@@ -95,7 +95,8 @@ static phase run_phase(const char *out, long kill_at_bytes)
         seer_sweep sw;
         seer_error e;
         if (seer_sweep_load(sweep_path, &sw, &e) != SEER_OK) _exit(90);
-        seer_sweep_options o = {.out_dir = out, .quiet = 1, .workers = (size_t)opt_workers, .today = "2026-01-01"};
+        seer_sweep_options o = {
+            .out_dir = out, .quiet = 1, .workers = (size_t)opt_workers, .today = "2026-01-01"};
         seer_sweep_report rep;
         seer_err rc = seer_sweep_run(&sw, &o, &rep, &e);
         size_t counts[2] = {rep.finished, rep.ok + rep.judge_failed + rep.audit_failed};
@@ -120,7 +121,8 @@ static phase run_phase(const char *out, long kill_at_bytes)
     struct rusage ru;
     if (wait4(pid, &st, 0, &ru) != pid) exit(2);
     ph.wall = now_s() - t0;
-    ph.cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    ph.cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+             ru.ru_stime.tv_usec / 1e6;
     ph.maxrss_kb = ru.ru_maxrss;
     ph.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     size_t counts[2] = {0, 0};
@@ -138,15 +140,22 @@ int main(int argc, char **argv)
     const char *dir = NULL;
     int keep = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc) samples = atol(argv[++i]);
-        else if (strcmp(argv[i], "--turns") == 0 && i + 1 < argc) turns = atol(argv[++i]);
-        else if (strcmp(argv[i], "--max-samples") == 0 && i + 1 < argc) max_samples = atol(argv[++i]);
-        else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) opt_workers = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) dir = argv[++i];
-        else if (strcmp(argv[i], "--keep") == 0) keep = 1;
+        if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc)
+            samples = atol(argv[++i]);
+        else if (strcmp(argv[i], "--turns") == 0 && i + 1 < argc)
+            turns = atol(argv[++i]);
+        else if (strcmp(argv[i], "--max-samples") == 0 && i + 1 < argc)
+            max_samples = atol(argv[++i]);
+        else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc)
+            opt_workers = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+            dir = argv[++i];
+        else if (strcmp(argv[i], "--keep") == 0)
+            keep = 1;
         else {
-            fprintf(stderr, "usage: bench_sweep [--samples N] [--turns T] [--max-samples M] [--workers W] "
-                            "[--dir DIR] [--keep]\n");
+            fprintf(stderr,
+                    "usage: bench_sweep [--samples N] [--turns T] [--max-samples M] [--workers W] "
+                    "[--dir DIR] [--keep]\n");
             return 2;
         }
     }
@@ -160,26 +169,31 @@ int main(int argc, char **argv)
     /* samples = 2 techniques x 2 targets x S x E: S scenarios of up to 125, E epochs */
     long cells = samples / 4;
     long scen = cells < 125 ? cells : 125;
-    while (cells % scen) scen--;
+    while (cells % scen)
+        scen--;
     long epochs = cells / scen;
     char p[700];
     snprintf(p, sizeof p, "%s/seeds.txt", dir);
     FILE *f = fopen(p, "w");
     if (!f) return 2;
     for (long i = 0; i < scen; i++)
-        fprintf(f, "Benchmark seed %ld: ask the target about topic %ld and watch what it does.\n", i, i);
+        fprintf(f, "Benchmark seed %ld: ask the target about topic %ld and watch what it does.\n",
+                i, i);
     fclose(f);
     snprintf(sweep_path, sizeof sweep_path, "%s/sweep.json", dir);
     f = fopen(sweep_path, "w");
     if (!f) return 2;
     fprintf(f,
-            "{\"name\":\"bench\",\"scenarios\":[\"seeds.txt\"],\"targets\":[\"mockllm/model\",\"mockllm/other\"],"
-            "\"auditors\":[\"mockllm/model\"],\"judges\":[\"mockllm/model\"],\"techniques\":[\"default\",\"probe\"],"
+            "{\"name\":\"bench\",\"scenarios\":[\"seeds.txt\"],\"targets\":[\"mockllm/"
+            "model\",\"mockllm/other\"],"
+            "\"auditors\":[\"mockllm/model\"],\"judges\":[\"mockllm/"
+            "model\"],\"techniques\":[\"default\",\"probe\"],"
             "\"epochs\":%ld,\"limits\":{\"max_turns\":%ld,\"max_samples\":%ld}}\n",
             epochs, turns, max_samples);
     fclose(f);
     long n = 4 * scen * epochs;
-    printf("bench_sweep: %ld samples (2 techniques x %ld scenarios x 2 targets x %ld epochs), %ld auditor turns, "
+    printf("bench_sweep: %ld samples (2 techniques x %ld scenarios x 2 targets x %ld epochs), %ld "
+           "auditor turns, "
            "max_samples %ld, mockllm in every role, dir %s\n\n",
            n, scen, epochs, turns, max_samples, dir);
     fflush(stdout);
@@ -197,15 +211,16 @@ int main(int argc, char **argv)
     printf("|---|---:|---:|---:|---:|---:|---:|\n");
     printf("| whole sweep | %zu | %.2f | %.2f | %.0f | %.1f | %d |\n", a.ran, a.wall, a.cpu,
            a.wall > 0 ? a.ran / a.wall : 0, a.maxrss_kb / 1024.0, a.status);
-    printf("| resume, all finished (no work) | %zu | %.2f | %.2f | - | %.1f | %d |\n", b.ran, b.wall, b.cpu,
-           b.maxrss_kb / 1024.0, b.status);
-    printf("| sweep killed (SIGKILL) at half the journal | - | %.2f | %.2f | - | %.1f | %d |\n", k.wall, k.cpu,
-           k.maxrss_kb / 1024.0, k.status);
-    printf("| resume, half finished | %zu | %.2f | %.2f | %.0f | %.1f | %d |\n", c.ran, c.wall, c.cpu,
-           c.wall > 0 ? c.ran / c.wall : 0, c.maxrss_kb / 1024.0, c.status);
-    int ok = a.status == 0 && a.finished == (size_t)n && b.status == 0 && b.ran == 0 && c.status == 0 &&
-             c.finished == (size_t)n;
-    if (!ok) fprintf(stderr, "bench_sweep: a phase did not end as expected (see the exit column)\n");
+    printf("| resume, all finished (no work) | %zu | %.2f | %.2f | - | %.1f | %d |\n", b.ran,
+           b.wall, b.cpu, b.maxrss_kb / 1024.0, b.status);
+    printf("| sweep killed (SIGKILL) at half the journal | - | %.2f | %.2f | - | %.1f | %d |\n",
+           k.wall, k.cpu, k.maxrss_kb / 1024.0, k.status);
+    printf("| resume, half finished | %zu | %.2f | %.2f | %.0f | %.1f | %d |\n", c.ran, c.wall,
+           c.cpu, c.wall > 0 ? c.ran / c.wall : 0, c.maxrss_kb / 1024.0, c.status);
+    int ok = a.status == 0 && a.finished == (size_t)n && b.status == 0 && b.ran == 0 &&
+             c.status == 0 && c.finished == (size_t)n;
+    if (!ok)
+        fprintf(stderr, "bench_sweep: a phase did not end as expected (see the exit column)\n");
     if (!keep) {
         char cmd[800];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

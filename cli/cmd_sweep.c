@@ -63,13 +63,16 @@ int seer_cmd_sweep(int argc, char **argv)
     long workers = 0;
     const seer_cli_opt opts[] = {
         {"out", 'o', SEER_CLI_STR, &out, "DIR", "the sweep directory (created, or resumed)", 0, 0},
-        {"dry-run", 'n', SEER_CLI_BOOL, &dry, NULL, "print the matrix and the estimate; run nothing", 0, 0},
+        {"dry-run", 'n', SEER_CLI_BOOL, &dry, NULL,
+         "print the matrix and the estimate; run nothing", 0, 0},
         {"max-cost", 0, SEER_CLI_STR, &max_cost, "USD",
          "start no new samples once spent + running estimate reaches USD", 0, 0},
-        {"shard", 0, SEER_CLI_STR, &shard, "i/n", "run only shard i of n (by sample id hash)", 0, 0},
+        {"shard", 0, SEER_CLI_STR, &shard, "i/n", "run only shard i of n (by sample id hash)", 0,
+         0},
         {"extend", 0, SEER_CLI_BOOL, &extend, NULL,
          "accept a sweep file that only added axis values; run the new samples", 0, 0},
-        {"prices", 0, SEER_CLI_STR, &prices, "FILE", "extra price table (USD per million tokens)", 0, 0},
+        {"prices", 0, SEER_CLI_STR, &prices, "FILE", "extra price table (USD per million tokens)",
+         0, 0},
         {"workers", 0, SEER_CLI_INT, &workers, "N", "worker threads (default: cores)", 0, 1024},
         {"quiet", 'q', SEER_CLI_BOOL, &quiet, NULL, "no progress display", 0, 0},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
@@ -86,8 +89,8 @@ int seer_cmd_sweep(int argc, char **argv)
         errno = 0;
         budget = strtod(max_cost, &end);
         if (errno || end == max_cost || *end || !(budget > 0) || !isfinite(budget))
-            return seer_cli_usage_error("sweep", "flag '--max-cost' needs a positive number of USD, not '%s'",
-                                        max_cost);
+            return seer_cli_usage_error(
+                "sweep", "flag '--max-cost' needs a positive number of USD, not '%s'", max_cost);
     }
     seer_sweep_options o = {.out_dir = out ? out : "/nonexistent/(dry run without --out)",
                             .dry_run = dry,
@@ -117,7 +120,9 @@ int seer_cmd_sweep(int argc, char **argv)
     }
     if (dry) return SEER_EXIT_OK;
     if (rep.interrupted)
-        fprintf(stderr, "seer sweep: interrupted; %zu samples unfinished: run the same command again to resume\n",
+        fprintf(stderr,
+                "seer sweep: interrupted; %zu samples unfinished: run the same command again to "
+                "resume\n",
                 rep.unfinished);
     return seer_sweep_exit_status(&rep);
 }
@@ -150,8 +155,8 @@ int seer_cmd_merge(int argc, char **argv)
         seer_merge_report_free(&rep);
         return SEER_EXIT_FAIL;
     }
-    printf("seer merge: %zu of %zu samples merged into %s; %zu duplicate, %zu missing\n", rep.merged,
-           rep.matrix, out, rep.duplicates, rep.missing);
+    printf("seer merge: %zu of %zu samples merged into %s; %zu duplicate, %zu missing\n",
+           rep.merged, rep.matrix, out, rep.duplicates, rep.missing);
     for (size_t i = 0; i < rep.duplicates; i++)
         fprintf(stderr, "seer merge: duplicate (first kept): %s\n", rep.duplicate_ids[i]);
     for (size_t i = 0; i < rep.missing; i++)

@@ -48,7 +48,7 @@
 #include "scorers/scores.h"
 #include "scorers/summary.h"
 
-#define SWEEP_FILE "sweep.json"
+#define SWEEP_FILE  "sweep.json"
 #define MATRIX_FILE "matrix.jsonl"
 
 /* ---- small file helpers (shared with merge.c through sweep_internal) ------------- */
@@ -103,7 +103,9 @@ seer_err seer_sweep__finished_ids(const char *journal, char ***ids, size_t *n, s
     *ids = NULL;
     *n = 0;
     FILE *f = fopen(journal, "rb");
-    if (!f) return errno == ENOENT ? SEER_OK : seer_error_set(err, SEER_EIO, "%s: %s", journal, strerror(errno));
+    if (!f)
+        return errno == ENOENT ? SEER_OK
+                               : seer_error_set(err, SEER_EIO, "%s: %s", journal, strerror(errno));
     char *line = NULL;
     size_t lcap = 0, cap = 0;
     ssize_t got;
@@ -117,8 +119,10 @@ seer_err seer_sweep__finished_ids(const char *journal, char ***ids, size_t *n, s
             if (*n == cap) {
                 cap = cap ? cap * 2 : 256;
                 char **nv = realloc(*ids, cap * sizeof *nv);
-                if (!nv) rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
-                else *ids = nv;
+                if (!nv)
+                    rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
+                else
+                    *ids = nv;
             }
             if (rc == SEER_OK && !((*ids)[*n] = strdup(id->valuestring)))
                 rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
@@ -225,8 +229,8 @@ static void slim_row(seer_score_row *row, seer_score_row *slim)
 /* Copies the rows refs[0..n) in order from the runs' files into
  * DIR/scores.jsonl (atomically), with transcript paths made relative to DIR.
  * Streams: one row in memory at a time. */
-static seer_err write_sorted(const char *dir, struct dirent **names, FILE **files, const rowref *refs, size_t n,
-                             seer_error *err)
+static seer_err write_sorted(const char *dir, struct dirent **names, FILE **files,
+                             const rowref *refs, size_t n, seer_error *err)
 {
     char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/%s", dir, SEER_SCORES_FILE);
@@ -240,8 +244,8 @@ static seer_err write_sorted(const char *dir, struct dirent **names, FILE **file
         FILE *f = files[refs[i].run];
         ssize_t got;
         if (fseek(f, refs[i].off, SEEK_SET) != 0 || (got = getline(&line, &cap, f)) <= 0) {
-            rc = seer_error_set(err, SEER_EIO, "runs/%s/%s: cannot read a row back", names[refs[i].run]->d_name,
-                                SEER_SCORES_FILE);
+            rc = seer_error_set(err, SEER_EIO, "runs/%s/%s: cannot read a row back",
+                                names[refs[i].run]->d_name, SEER_SCORES_FILE);
             break;
         }
         cJSON *o = cJSON_ParseWithLength(line, (size_t)got);
@@ -270,7 +274,8 @@ static seer_err write_sorted(const char *dir, struct dirent **names, FILE **file
         if (rc == SEER_OK) rc = seer_error_set(err, SEER_EIO, "%s: %s", tmp, strerror(errno));
     }
     fclose(out);
-    if (rc == SEER_OK && rename(tmp, path) != 0) rc = seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
+    if (rc == SEER_OK && rename(tmp, path) != 0)
+        rc = seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
     if (rc != SEER_OK) unlink(tmp);
     return rc;
 }
@@ -330,7 +335,9 @@ seer_err seer_sweep_aggregate(const char *dir, seer_error *err)
             }
             seer_score_row s;
             slim_row(&row, &s);
-            refs[nref] = (rowref){.sample_id = s.sample_id, .judge = s.judge ? s.judge : (char *)"", .run = (size_t)i,
+            refs[nref] = (rowref){.sample_id = s.sample_id,
+                                  .judge = s.judge ? s.judge : (char *)"",
+                                  .run = (size_t)i,
                                   .off = here};
             nref++;
             rc = seer_score_rows_push(&slim, &s); /* the slim row owns the strings refs points to */
@@ -395,17 +402,20 @@ static int compare_sweeps(const cJSON *old, const cJSON *now, char *msg, size_t 
                    it->valuedouble > was->valuedouble) {
             added = 1;
         } else {
-            const char *why = strcmp(it->string, "judges") == 0
-                                  ? " (judges score every sample, so changing them changes every sample id: "
-                                    "use a new --out, or `seer judge` to rescore)"
-                              : axis ? " (values were removed or changed, not only added)"
-                                     : "";
-            snprintf(msg, cap, "'%s' was %.200s, now %.200s%s", it->string, a ? a : "?", b ? b : "?", why);
+            const char *why =
+                strcmp(it->string, "judges") == 0
+                    ? " (judges score every sample, so changing them changes every sample id: "
+                      "use a new --out, or `seer judge` to rescore)"
+                : axis ? " (values were removed or changed, not only added)"
+                       : "";
+            snprintf(msg, cap, "'%s' was %.200s, now %.200s%s", it->string, a ? a : "?",
+                     b ? b : "?", why);
             free(a);
             free(b);
             return -1;
         }
-        if (!msg[0]) snprintf(msg, cap, "'%s' was %.200s, now %.200s", it->string, a ? a : "?", b ? b : "?");
+        if (!msg[0])
+            snprintf(msg, cap, "'%s' was %.200s, now %.200s", it->string, a ? a : "?", b ? b : "?");
         free(a);
         free(b);
     }
@@ -424,7 +434,8 @@ static seer_err remove_run_configs(const char *dir, seer_error *err)
         if (e->d_name[0] == '.') continue;
         char p[4096];
         snprintf(p, sizeof p, "%s/runs/%s/run-config.json", dir, e->d_name);
-        if (unlink(p) != 0 && errno != ENOENT) rc = seer_error_set(err, SEER_EIO, "%s: %s", p, strerror(errno));
+        if (unlink(p) != 0 && errno != ENOENT)
+            rc = seer_error_set(err, SEER_EIO, "%s: %s", p, strerror(errno));
     }
     closedir(d);
     return rc;
@@ -442,7 +453,8 @@ static seer_err check_dir(seer_sweep *sw, const seer_sweep_options *o, seer_erro
     char path[4096], sh[32];
     snprintf(path, sizeof path, "%s/%s", o->out_dir, SWEEP_FILE);
     char *txt = seer_sweep__read_file(path, NULL);
-    if (!txt && errno != ENOENT) return seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
+    if (!txt && errno != ENOENT)
+        return seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
     cJSON *now = cJSON_Parse(sw->canonical);
     if (!now) {
         free(txt);
@@ -457,28 +469,32 @@ static seer_err check_dir(seer_sweep *sw, const seer_sweep_options *o, seer_erro
         const cJSON *osh = cJSON_GetObjectItemCaseSensitive(st, "shard");
         const char *mysh = shard_str(o, sh, sizeof sh);
         if (!cJSON_IsObject(old)) {
-            rc = seer_error_set(err, SEER_EINVAL, "%s: not a seer sweep file (is %s a sweep directory?)", path,
-                                o->out_dir);
-        } else if (!(mysh ? cJSON_IsString(osh) && strcmp(osh->valuestring, mysh) == 0 : cJSON_IsNull(osh))) {
-            char *was = cJSON_PrintUnformatted(osh);
             rc = seer_error_set(err, SEER_EINVAL,
-                                "%s holds shard %s of this sweep, not %s: give each shard its own --out "
-                                "and combine them with `seer merge`",
-                                o->out_dir, was ? was : "?", mysh ? mysh : "the whole matrix");
+                                "%s: not a seer sweep file (is %s a sweep directory?)", path,
+                                o->out_dir);
+        } else if (!(mysh ? cJSON_IsString(osh) && strcmp(osh->valuestring, mysh) == 0
+                          : cJSON_IsNull(osh))) {
+            char *was = cJSON_PrintUnformatted(osh);
+            rc = seer_error_set(
+                err, SEER_EINVAL,
+                "%s holds shard %s of this sweep, not %s: give each shard its own --out "
+                "and combine them with `seer merge`",
+                o->out_dir, was ? was : "?", mysh ? mysh : "the whole matrix");
             free(was);
         } else {
             char msg[700] = "";
             int c = compare_sweeps(old, now, msg, sizeof msg);
             if (c < 0 || (c > 0 && !o->extend)) {
-                rc = seer_error_set(err, SEER_EINVAL,
-                                    "%s holds another sweep: %s; %s", o->out_dir, msg,
-                                    c > 0 ? "only axis values were added: run with --extend to run the "
-                                            "new samples and keep the finished ones"
-                                          : "use another --out (or the same sweep file to resume)");
+                rc = seer_error_set(
+                    err, SEER_EINVAL, "%s holds another sweep: %s; %s", o->out_dir, msg,
+                    c > 0 ? "only axis values were added: run with --extend to run the "
+                            "new samples and keep the finished ones"
+                          : "use another --out (or the same sweep file to resume)");
             } else if (c > 0) {
                 extended = 1;
                 if (!o->quiet || o->log)
-                    fprintf(o->log ? o->log : stderr, "seer sweep: --extend: %s; finished samples are kept\n", msg);
+                    fprintf(o->log ? o->log : stderr,
+                            "seer sweep: --extend: %s; finished samples are kept\n", msg);
             }
         }
         cJSON_Delete(st);
@@ -489,8 +505,10 @@ static seer_err check_dir(seer_sweep *sw, const seer_sweep_options *o, seer_erro
         cJSON_AddStringToObject(st, "format", "seer.sweep-dir/1");
         cJSON_AddStringToObject(st, "name", sw->name);
         cJSON_AddStringToObject(st, "hash", sw->hash);
-        if (shard_str(o, sh, sizeof sh)) cJSON_AddStringToObject(st, "shard", sh);
-        else cJSON_AddNullToObject(st, "shard");
+        if (shard_str(o, sh, sizeof sh))
+            cJSON_AddStringToObject(st, "shard", sh);
+        else
+            cJSON_AddNullToObject(st, "shard");
         cJSON_AddItemToObject(st, "sweep", now);
         now = NULL;
         char *out = cJSON_Print(st);
@@ -503,8 +521,8 @@ static seer_err check_dir(seer_sweep *sw, const seer_sweep_options *o, seer_erro
     return rc;
 }
 
-static seer_err write_matrix(const seer_sweep *sw, const seer_sweep_sample *v, size_t n, const char *dir,
-                             seer_error *err)
+static seer_err write_matrix(const seer_sweep *sw, const seer_sweep_sample *v, size_t n,
+                             const char *dir, seer_error *err)
 {
     size_t cap = 256 * (n + 1), len = 0;
     char *buf = malloc(cap);
@@ -554,29 +572,36 @@ static seer_err write_matrix(const seer_sweep *sw, const seer_sweep_sample *v, s
 
 static void fmt_cost(char *b, size_t cap, const seer_sweep_role_estimate *r)
 {
-    if (r->calls == 0) snprintf(b, cap, "-");
-    else snprintf(b, cap, "$%.2f%s", r->cost_usd, r->all_priced ? "" : " (some models unpriced)");
+    if (r->calls == 0)
+        snprintf(b, cap, "-");
+    else
+        snprintf(b, cap, "$%.2f%s", r->cost_usd, r->all_priced ? "" : " (some models unpriced)");
 }
 
 static void print_dry_run(const seer_sweep *sw, const seer_sweep_options *o, size_t matrix,
                           const seer_sweep_estimate *e, FILE *f)
 {
     fprintf(f, "sweep %s (%s)\n", sw->name, sw->hash);
-    fprintf(f, "axes: %zu technique%s x %zu auditor%s x %zu scenario%s x %zu target%s x %d epoch%s = %zu samples\n",
-            sw->n_techniques, sw->n_techniques == 1 ? "" : "s", sw->n_auditors, sw->n_auditors == 1 ? "" : "s",
-            sw->seeds.n, sw->seeds.n == 1 ? "" : "s", sw->n_targets, sw->n_targets == 1 ? "" : "s", sw->epochs,
-            sw->epochs == 1 ? "" : "s", matrix);
+    fprintf(f,
+            "axes: %zu technique%s x %zu auditor%s x %zu scenario%s x %zu target%s x %d epoch%s = "
+            "%zu samples\n",
+            sw->n_techniques, sw->n_techniques == 1 ? "" : "s", sw->n_auditors,
+            sw->n_auditors == 1 ? "" : "s", sw->seeds.n, sw->seeds.n == 1 ? "" : "s", sw->n_targets,
+            sw->n_targets == 1 ? "" : "s", sw->epochs, sw->epochs == 1 ? "" : "s", matrix);
     fprintf(f, "judges: %zu (each scores every sample)\n", sw->n_judges);
     if (o->shard_n) fprintf(f, "shard %u/%u: %zu samples\n", o->shard_i, o->shard_n, e->samples);
-    fprintf(f, "estimate (max_turns %d; tokens per call from the sweep's \"estimate\"):\n", sw->max_turns);
-    fprintf(f, "  %-8s %12s %16s %16s  %s\n", "role", "calls", "input tokens", "output tokens", "cost");
+    fprintf(f, "estimate (max_turns %d; tokens per call from the sweep's \"estimate\"):\n",
+            sw->max_turns);
+    fprintf(f, "  %-8s %12s %16s %16s  %s\n", "role", "calls", "input tokens", "output tokens",
+            "cost");
     static const char *const names[] = {"auditor", "target", "judge", "realism"};
     for (int r = 0; r < SEER_SWEEP_ROLES; r++) {
         const seer_sweep_role_estimate *x = &e->role[r];
         if (r == SEER_SWEEP_REALISM && x->calls == 0) continue;
         char c[64];
         fmt_cost(c, sizeof c, x);
-        fprintf(f, "  %-8s %12.0f %16.0f %16.0f  %s\n", names[r], x->calls, x->input_tokens, x->output_tokens, c);
+        fprintf(f, "  %-8s %12.0f %16.0f %16.0f  %s\n", names[r], x->calls, x->input_tokens,
+                x->output_tokens, c);
     }
     fprintf(f, "  %-8s %12s %16s %16s  $%.2f\n", "total", "", "", "", e->cost_usd);
 }
@@ -599,7 +624,8 @@ static double reprice_ledger(seer_usage_ledger *prices, seer_usage_ledger *l)
     for (size_t i = 0; i < n; i++) {
         seer_usage_row row;
         seer_price p;
-        if (seer_usage_ledger_row(l, i, &row) == SEER_OK && seer_usage_ledger_price(prices, row.model, &p))
+        if (seer_usage_ledger_row(l, i, &row) == SEER_OK &&
+            seer_usage_ledger_price(prices, row.model, &p))
             c += seer_usage_cost(&row.usage, &p);
     }
     return c;
@@ -625,7 +651,8 @@ static double run_json_cost(seer_usage_ledger *prices, const char *run_dir)
     char *txt = seer_sweep__read_file(path, NULL);
     cJSON *o = txt ? cJSON_Parse(txt) : NULL;
     free(txt);
-    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "usage"), "rows");
+    const cJSON *rows =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "usage"), "rows");
     double c = 0;
     const cJSON *r;
     cJSON_ArrayForEach(r, rows)
@@ -676,8 +703,10 @@ static size_t run_opts(const seer_sweep *sw, size_t auditor, const char **out)
         static const char *const roles[] = {"auditor", "target", "judge", "realism"};
         for (size_t r = 0; r < 4 && !keep; r++)
             keep = strlen(roles[r]) == pl && strncmp(kv, roles[r], pl) == 0;
-        keep = keep || (strlen(sw->auditors[auditor]) == pl && strncmp(kv, sw->auditors[auditor], pl) == 0);
-        keep = keep || (sw->realism && strlen(sw->realism) == pl && strncmp(kv, sw->realism, pl) == 0);
+        keep = keep ||
+               (strlen(sw->auditors[auditor]) == pl && strncmp(kv, sw->auditors[auditor], pl) == 0);
+        keep =
+            keep || (sw->realism && strlen(sw->realism) == pl && strncmp(kv, sw->realism, pl) == 0);
         for (size_t t = 0; t < sw->n_targets && !keep; t++)
             keep = strlen(sw->targets[t]) == pl && strncmp(kv, sw->targets[t], pl) == 0;
         for (size_t t = 0; t < sw->n_judges && !keep; t++)
@@ -687,16 +716,19 @@ static size_t run_opts(const seer_sweep *sw, size_t auditor, const char **out)
     return k;
 }
 
-static seer_err write_sweep_run(const seer_sweep *sw, const seer_sweep_options *o, const seer_sweep_report *rep,
-                                char **unfinished, size_t nu, seer_error *err)
+static seer_err write_sweep_run(const seer_sweep *sw, const seer_sweep_options *o,
+                                const seer_sweep_report *rep, char **unfinished, size_t nu,
+                                seer_error *err)
 {
     cJSON *j = cJSON_CreateObject();
     char sh[32];
     cJSON_AddStringToObject(j, "format", "seer.sweep-run/1");
     cJSON_AddStringToObject(j, "sweep", sw->name);
     cJSON_AddStringToObject(j, "hash", sw->hash);
-    if (shard_str(o, sh, sizeof sh)) cJSON_AddStringToObject(j, "shard", sh);
-    else cJSON_AddNullToObject(j, "shard");
+    if (shard_str(o, sh, sizeof sh))
+        cJSON_AddStringToObject(j, "shard", sh);
+    else
+        cJSON_AddNullToObject(j, "shard");
     if (o->command_line) cJSON_AddStringToObject(j, "command", o->command_line);
     cJSON *c = cJSON_AddObjectToObject(j, "counts");
     cJSON_AddNumberToObject(c, "matrix", (double)rep->matrix);
@@ -723,10 +755,12 @@ static seer_err write_sweep_run(const seer_sweep *sw, const seer_sweep_options *
         cJSON *a = cJSON_AddArrayToObject(j, "unfinished");
         for (size_t i = 0; i < nu; i++)
             cJSON_AddItemToArray(a, cJSON_CreateString(unfinished[i]));
-        cJSON_AddStringToObject(j, "reason", rep->budget_stopped ? "the --max-cost budget was reached"
-                                             : rep->interrupted  ? "interrupted"
-                                                                 : "not finished");
-        cJSON_AddStringToObject(j, "resume", "run the same seer sweep command again on the same --out");
+        cJSON_AddStringToObject(j, "reason",
+                                rep->budget_stopped ? "the --max-cost budget was reached"
+                                : rep->interrupted  ? "interrupted"
+                                                    : "not finished");
+        cJSON_AddStringToObject(j, "resume",
+                                "run the same seer sweep command again on the same --out");
         rc = write_text(o->out_dir, "unfinished.json", cJSON_Print(j), err);
         cJSON_Delete(j);
     }
@@ -736,7 +770,8 @@ static seer_err write_sweep_run(const seer_sweep *sw, const seer_sweep_options *
 int seer_sweep_exit_status(const seer_sweep_report *rep)
 {
     if (rep->interrupted > 0) return 128 + rep->interrupted;
-    if (rep->interrupted < 0 || rep->unfinished || rep->judge_failed || rep->audit_failed || rep->budget_stopped)
+    if (rep->interrupted < 0 || rep->unfinished || rep->judge_failed || rep->audit_failed ||
+        rep->budget_stopped)
         return 1;
     return 0;
 }
@@ -811,8 +846,8 @@ static seer_err run_one(runner *R, size_t t, size_t a, seer_error *err)
                          .may_start_arg = &R->b};
     FILE *log = o->log ? o->log : stderr;
     if (!o->quiet)
-        fprintf(log, "seer sweep: run %s: technique %s, auditor %s, %zu samples\n", rn, sw->techniques[t].name,
-                sw->auditors[a], cnt);
+        fprintf(log, "seer sweep: run %s: technique %s, auditor %s, %zu samples\n", rn,
+                sw->techniques[t].name, sw->auditors[a], cnt);
     seer_run_report rr;
     seer_err rc = seer_run_audit(&c, &rr, err);
     if (rc != SEER_OK) {
@@ -821,7 +856,8 @@ static seer_err run_one(runner *R, size_t t, size_t a, seer_error *err)
         return rc;
     }
     if (rr.samples != cnt)
-        return seer_error_set(err, SEER_EINTERNAL, "run %s: the engine expanded %zu samples, the sweep %zu", rn,
+        return seer_error_set(err, SEER_EINTERNAL,
+                              "run %s: the engine expanded %zu samples, the sweep %zu", rn,
                               rr.samples, cnt);
     R->rep->skipped += rr.skipped;
     R->rep->ok += rr.ok;
@@ -852,7 +888,8 @@ static seer_err prepare(runner *R, seer_error *err)
     }
     if (sw->scenarios_dir && !(R->scen_dir = resolve(sw->base, sw->scenarios_dir)))
         return seer_error_set(err, SEER_ENOMEM, "out of memory");
-    if (!(R->prices = seer_usage_ledger_new())) return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    if (!(R->prices = seer_usage_ledger_new()))
+        return seer_error_set(err, SEER_ENOMEM, "out of memory");
     if (sw->prices) {
         char *p = resolve(sw->base, sw->prices);
         seer_err rc = p ? seer_usage_ledger_load_prices(R->prices, p, err) : SEER_ENOMEM;
@@ -917,7 +954,8 @@ static seer_err dry_run_remaining(runner *R, size_t k, FILE *out, seer_error *er
     if (rc == SEER_OK) {
         seer_sweep_estimate e;
         seer_sweep_estimate_samples(sw, rest, nr, R->prices, &e);
-        fprintf(out, "in %s: %zu of %zu samples finished; the remaining %zu: about %.0f calls, $%.2f\n",
+        fprintf(out,
+                "in %s: %zu of %zu samples finished; the remaining %zu: about %.0f calls, $%.2f\n",
                 R->o->out_dir, k - nr, k, nr,
                 e.role[0].calls + e.role[1].calls + e.role[2].calls + e.role[3].calls, e.cost_usd);
     }
@@ -925,7 +963,8 @@ static seer_err dry_run_remaining(runner *R, size_t k, FILE *out, seer_error *er
     return rc;
 }
 
-seer_err seer_sweep_run(seer_sweep *sw, const seer_sweep_options *o, seer_sweep_report *rep, seer_error *err)
+seer_err seer_sweep_run(seer_sweep *sw, const seer_sweep_options *o, seer_sweep_report *rep,
+                        seer_error *err)
 {
     assert(sw && o && rep);
     memset(rep, 0, sizeof *rep);
@@ -940,7 +979,8 @@ seer_err seer_sweep_run(seer_sweep *sw, const seer_sweep_options *o, seer_sweep_
     }
     if (o->shard_n && o->shard_i >= o->shard_n) {
         rep->config_error = 1;
-        return seer_error_set(err, SEER_EINVAL, "--shard %u/%u: i must be below n", o->shard_i, o->shard_n);
+        return seer_error_set(err, SEER_EINVAL, "--shard %u/%u: i must be below n", o->shard_i,
+                              o->shard_n);
     }
     /* The engine cannot give the auditor a technique's sandboxes and tools yet
      * (audit/audit.h has no extra toolsets): running such a technique with the
@@ -948,11 +988,12 @@ seer_err seer_sweep_run(seer_sweep *sw, const seer_sweep_options *o, seer_sweep_
     for (size_t t = 0; !o->dry_run && t < sw->n_techniques; t++)
         if (sw->techniques[t].n_sandboxes || sw->techniques[t].n_tools) {
             rep->config_error = 1;
-            return seer_error_set(err, SEER_EINVAL,
-                                  "%s: techniques[%zu] '%s': sandboxes and tools are not supported by the audit "
-                                  "engine yet (audit/audit.h gives the auditor the target toolset only); a "
-                                  "technique with a name only runs the standard toolset",
-                                  sw->path ? sw->path : "sweep", t, sw->techniques[t].name);
+            return seer_error_set(
+                err, SEER_EINVAL,
+                "%s: techniques[%zu] '%s': sandboxes and tools are not supported by the audit "
+                "engine yet (audit/audit.h gives the auditor the target toolset only); a "
+                "technique with a name only runs the standard toolset",
+                sw->path ? sw->path : "sweep", t, sw->techniques[t].name);
         }
     if ((rc = seer_sweep_expand(sw, &R.v, &R.n, err)) || (rc = prepare(&R, err))) {
         if (rc != SEER_ENOMEM) rep->config_error = 1;
@@ -986,8 +1027,9 @@ seer_err seer_sweep_run(seer_sweep *sw, const seer_sweep_options *o, seer_sweep_
     snprintf(path, sizeof path, "%s/.lock", o->out_dir);
     R.lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (R.lock_fd < 0 || flock(R.lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        rc = seer_error_set(err, SEER_EBUSY, "%s: another seer sweep is running on this directory (%s)",
-                            o->out_dir, strerror(errno));
+        rc = seer_error_set(err, SEER_EBUSY,
+                            "%s: another seer sweep is running on this directory (%s)", o->out_dir,
+                            strerror(errno));
         rep->config_error = 1;
         goto done;
     }
@@ -1046,8 +1088,10 @@ seer_err seer_sweep_run(seer_sweep *sw, const seer_sweep_options *o, seer_sweep_
             rc = seer_sweep__finished_ids(jp, &fin, &nf, err);
             for (size_t i = 0; rc == SEER_OK && i < R.n; i++) {
                 if (!R.sel[i] || R.v[i].technique != t || R.v[i].auditor != a) continue;
-                if (has_id(fin, nf, R.v[i].id)) rep->finished++;
-                else unf[nu++] = R.v[i].id;
+                if (has_id(fin, nf, R.v[i].id))
+                    rep->finished++;
+                else
+                    unf[nu++] = R.v[i].id;
             }
             free_ids(fin, nf);
         }
@@ -1057,14 +1101,16 @@ seer_err seer_sweep_run(seer_sweep *sw, const seer_sweep_options *o, seer_sweep_
     free(unf);
     if (rc) goto done;
     if (rep->budget_stopped)
-        fprintf(log,
-                "seer sweep: budget reached: spent $%.4f plus the estimate of running samples reached "
-                "--max-cost $%.4f; no new samples were started; %zu unfinished (listed in "
-                "%s/unfinished.json): run again (with a larger --max-cost) to resume\n",
-                R.b.spent_now > rep->spent_usd ? R.b.spent_now : rep->spent_usd, o->max_cost, rep->unfinished,
-                o->out_dir);
+        fprintf(
+            log,
+            "seer sweep: budget reached: spent $%.4f plus the estimate of running samples reached "
+            "--max-cost $%.4f; no new samples were started; %zu unfinished (listed in "
+            "%s/unfinished.json): run again (with a larger --max-cost) to resume\n",
+            R.b.spent_now > rep->spent_usd ? R.b.spent_now : rep->spent_usd, o->max_cost,
+            rep->unfinished, o->out_dir);
     fprintf(out,
-            "seer sweep: %zu of %zu samples%s finished (%zu before this run): %zu ok, %zu judge_failed, %zu "
+            "seer sweep: %zu of %zu samples%s finished (%zu before this run): %zu ok, %zu "
+            "judge_failed, %zu "
             "audit_failed now; %zu unfinished\nscores: %s/scores.jsonl\nsummary: %s/summary.md\n",
             rep->finished, rep->selected, o->shard_n ? " of this shard" : "", rep->skipped, rep->ok,
             rep->judge_failed, rep->audit_failed, rep->unfinished, o->out_dir, o->out_dir);

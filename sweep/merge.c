@@ -96,7 +96,8 @@ static int file_id(int transcript, const char *name, char *id, size_t cap)
         return 1;
     }
     const size_t pre = strlen("transcript_") + 19 + 1; /* transcript_<YYYY-mm-dd_HH-MM-SS>_ */
-    if (l <= pre + 5 || strncmp(name, "transcript_", 11) != 0 || strcmp(name + l - 5, ".json") != 0) return 0;
+    if (l <= pre + 5 || strncmp(name, "transcript_", 11) != 0 || strcmp(name + l - 5, ".json") != 0)
+        return 0;
     snprintf(id, cap, "%.*s", (int)(l - pre - 5), name + pre);
     return 1;
 }
@@ -124,8 +125,10 @@ static seer_err load_matrix(const char *dir, msample **out, size_t *n, seer_erro
             if (k == cap) {
                 cap = cap ? cap * 2 : 256;
                 msample *nv = realloc(v, cap * sizeof *nv);
-                if (!nv) rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
-                else v = nv;
+                if (!nv)
+                    rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
+                else
+                    v = nv;
             }
             if (rc == SEER_OK) {
                 v[k] = (msample){strdup(id->valuestring), strdup(run->valuestring), -1};
@@ -158,7 +161,8 @@ static cJSON *load_sweep_json(const char *dir, seer_error *err)
     snprintf(path, sizeof path, "%s/sweep.json", dir);
     char *txt = seer_sweep__read_file(path, NULL);
     if (!txt) {
-        seer_error_set(err, SEER_EINVAL, "%s is not a sweep directory (%s: %s)", dir, path, strerror(errno));
+        seer_error_set(err, SEER_EINVAL, "%s is not a sweep directory (%s: %s)", dir, path,
+                       strerror(errno));
         return NULL;
     }
     cJSON *o = cJSON_Parse(txt);
@@ -183,8 +187,8 @@ static int push_id(char ***v, size_t *n, const char *id)
 
 /* Copies one run of one input: journal lines, files, score rows of the
  * samples chosen from it. */
-static seer_err merge_run(const char *in, int idx, const char *run, const char *out, msample *m, size_t nm,
-                          FILE *journal, seer_score_rows *rows, seer_error *err)
+static seer_err merge_run(const char *in, int idx, const char *run, const char *out, msample *m,
+                          size_t nm, FILE *journal, seer_score_rows *rows, seer_error *err)
 {
     char src[4096], dst[4096];
     seer_err rc = SEER_OK;
@@ -235,18 +239,20 @@ static seer_err merge_run(const char *in, int idx, const char *run, const char *
     rc = r2;
     for (size_t i = 0; rc == SEER_OK && i < got.n; i++) {
         msample *s = find(m, nm, got.rows[i].sample_id);
-        if (s && s->from == idx && strcmp(s->run, run) == 0) rc = seer_score_rows_push(rows, &got.rows[i]);
+        if (s && s->from == idx && strcmp(s->run, run) == 0)
+            rc = seer_score_rows_push(rows, &got.rows[i]);
     }
     seer_score_rows_clear(&got);
     return rc;
 }
 
-seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out_arg, seer_merge_report *rep,
-                          seer_error *err)
+seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out_arg,
+                          seer_merge_report *rep, seer_error *err)
 {
     memset(rep, 0, sizeof *rep);
     seer_error_clear(err);
-    if (n == 0) return seer_error_set(err, SEER_EINVAL, "seer merge needs at least one sweep directory");
+    if (n == 0)
+        return seer_error_set(err, SEER_EINVAL, "seer merge needs at least one sweep directory");
     if (!out_arg || !*out_arg) return seer_error_set(err, SEER_EINVAL, "--out is required");
     char out[4000]; /* without trailing slashes: OUT.partial-PID must be OUT's sibling */
     snprintf(out, sizeof out, "%s", out_arg);
@@ -267,10 +273,11 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out_arg
         const char *h0 = cJSON_GetObjectItemCaseSensitive(first, "hash")->valuestring;
         const char *h1 = cJSON_GetObjectItemCaseSensitive(s, "hash")->valuestring;
         if (strcmp(h0, h1) != 0)
-            rc = seer_error_set(err, SEER_EINVAL,
-                                "%s and %s hold different sweeps (sweep hash %s vs %s): only shards of one "
-                                "sweep file can be merged",
-                                dirs[0], dirs[i], h0, h1);
+            rc = seer_error_set(
+                err, SEER_EINVAL,
+                "%s and %s hold different sweeps (sweep hash %s vs %s): only shards of one "
+                "sweep file can be merged",
+                dirs[0], dirs[i], h0, h1);
         cJSON_Delete(s);
     }
     if (rc) {
@@ -286,7 +293,8 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out_arg
         closedir(od);
         if (!empty) {
             cJSON_Delete(first);
-            return seer_error_set(err, SEER_EINVAL, "--out %s exists and is not empty: merge into a new directory",
+            return seer_error_set(err, SEER_EINVAL,
+                                  "--out %s exists and is not empty: merge into a new directory",
                                   out);
         }
     }
@@ -303,7 +311,8 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out_arg
             int seen = 0;
             for (size_t r = 0; r < nr && !seen; r++)
                 seen = strcmp(runs[r], m[k].run) == 0;
-            if (!seen && push_id(&runs, &nr, m[k].run)) rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
+            if (!seen && push_id(&runs, &nr, m[k].run))
+                rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
         }
         for (size_t r = 0; r < nr && rc == SEER_OK; r++) {
             char jp[4096];
@@ -315,7 +324,8 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out_arg
                 if (f > 0 && strcmp(fin[f], fin[f - 1]) == 0) continue;
                 msample *s = find(m, nm, fin[f]);
                 if (!s || strcmp(s->run, runs[r]) != 0) continue; /* not of this sweep */
-                if (s->from < 0) s->from = (int)i;
+                if (s->from < 0)
+                    s->from = (int)i;
                 else if (push_id(&rep->duplicate_ids, &rep->duplicates, s->id))
                     rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
             }
@@ -328,7 +338,8 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out_arg
         free(runs);
     }
     for (size_t k = 0; k < nm && rc == SEER_OK; k++) {
-        if (m[k].from >= 0) rep->merged++;
+        if (m[k].from >= 0)
+            rep->merged++;
         else if (push_id(&rep->missing_ids, &rep->missing, m[k].id))
             rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
     }
@@ -336,26 +347,31 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out_arg
      * a merge killed half-way leaves no half-merged OUT */
     char path[4096], work[4096];
     snprintf(work, sizeof work, "%s.partial-%d", out, (int)getpid());
-    if (rc == SEER_OK && mkdir1(work)) rc = seer_error_set(err, SEER_EIO, "%s: %s", work, strerror(errno));
+    if (rc == SEER_OK && mkdir1(work))
+        rc = seer_error_set(err, SEER_EIO, "%s: %s", work, strerror(errno));
     snprintf(path, sizeof path, "%s/runs", work);
-    if (rc == SEER_OK && mkdir1(path)) rc = seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
+    if (rc == SEER_OK && mkdir1(path))
+        rc = seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
     char **runs = NULL;
     size_t nr = 0;
     for (size_t k = 0; k < nm && rc == SEER_OK; k++) {
         int seen = 0;
         for (size_t r = 0; r < nr && !seen; r++)
             seen = strcmp(runs[r], m[k].run) == 0;
-        if (!seen && push_id(&runs, &nr, m[k].run)) rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
+        if (!seen && push_id(&runs, &nr, m[k].run))
+            rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
     }
     for (size_t r = 0; r < nr && rc == SEER_OK; r++) {
-        static const char *const sub[] = {"", "/" SEER_PETRI_JOURNAL_DIR, "/" SEER_PETRI_TRANSCRIPT_DIR};
+        static const char *const sub[] = {"", "/" SEER_PETRI_JOURNAL_DIR,
+                                          "/" SEER_PETRI_TRANSCRIPT_DIR};
         for (int k = 0; k < 3 && rc == SEER_OK; k++) {
             snprintf(path, sizeof path, "%s/runs/%s%s", work, runs[r], sub[k]);
             if (mkdir1(path)) rc = seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
         }
         snprintf(path, sizeof path, "%s/runs/%s/journal.jsonl", work, runs[r]);
         FILE *jf = rc == SEER_OK ? fopen(path, "wb") : NULL;
-        if (rc == SEER_OK && !jf) rc = seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
+        if (rc == SEER_OK && !jf)
+            rc = seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
         seer_score_rows rows = {0};
         int have_cfg = 0;
         for (size_t i = 0; i < n && rc == SEER_OK; i++) {
@@ -368,7 +384,8 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out_arg
                 have_cfg = 1;
             }
         }
-        if (jf && fclose(jf) != 0 && rc == SEER_OK) rc = seer_error_set(err, SEER_EIO, "%s: write error", path);
+        if (jf && fclose(jf) != 0 && rc == SEER_OK)
+            rc = seer_error_set(err, SEER_EIO, "%s: write error", path);
         snprintf(path, sizeof path, "%s/runs/%s/%s", work, runs[r], SEER_SCORES_FILE);
         if (rc == SEER_OK) rc = seer_scores_write(path, &rows, err);
         seer_score_rows_clear(&rows);
@@ -389,7 +406,8 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out_arg
             cJSON_AddItemToArray(from, cJSON_CreateString(dirs[i]));
         char *txt = cJSON_Print(first);
         snprintf(path, sizeof path, "%s/sweep.json", work);
-        rc = txt ? seer_write_file_atomic(path, txt, strlen(txt), err) : seer_error_set(err, SEER_ENOMEM, "out of memory");
+        rc = txt ? seer_write_file_atomic(path, txt, strlen(txt), err)
+                 : seer_error_set(err, SEER_ENOMEM, "out of memory");
         free(txt);
     }
     if (rc == SEER_OK) {
@@ -405,14 +423,16 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out_arg
         char *txt = cJSON_Print(o);
         cJSON_Delete(o);
         snprintf(path, sizeof path, "%s/merge.json", work);
-        rc = txt ? seer_write_file_atomic(path, txt, strlen(txt), err) : seer_error_set(err, SEER_ENOMEM, "out of memory");
+        rc = txt ? seer_write_file_atomic(path, txt, strlen(txt), err)
+                 : seer_error_set(err, SEER_ENOMEM, "out of memory");
         free(txt);
     }
     if (rc == SEER_OK) rc = seer_sweep_aggregate(work, err);
     if (rc == SEER_OK) {
         rmdir(out); /* an empty OUT given by the user (checked above) */
-        if (rename(work, out) != 0) rc = seer_error_set(err, SEER_EIO, "cannot rename %s to %s: %s", work, out,
-                                                        strerror(errno));
+        if (rename(work, out) != 0)
+            rc = seer_error_set(err, SEER_EIO, "cannot rename %s to %s: %s", work, out,
+                                strerror(errno));
     }
     if (rc != SEER_OK) rm_rf(work);
     cJSON_Delete(first);

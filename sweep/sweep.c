@@ -100,7 +100,8 @@ static seer_err get_strv(pctx *c, const cJSON *o, const char *key, int required,
     *out = NULL;
     *n = 0;
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!a || cJSON_IsNull(a)) return required ? field_err(c, key, "required (a list of strings)") : SEER_OK;
+    if (!a || cJSON_IsNull(a))
+        return required ? field_err(c, key, "required (a list of strings)") : SEER_OK;
     if (cJSON_IsString(a)) { /* one value may be given bare */
         if (!*a->valuestring) return field_err(c, key, "must not be empty");
         *out = calloc(1, sizeof **out);
@@ -130,8 +131,9 @@ static seer_err get_strv(pctx *c, const cJSON *o, const char *key, int required,
         for (size_t k = 0; distinct && k < i; k++)
             if (strcmp(v[k], it->valuestring) == 0) {
                 free_strv(v, i);
-                return seer_error_set(c->err, SEER_EINVAL, "%s: %s: '%s' is given twice (also %s[%zu])",
-                                      c->file, path, it->valuestring, key, k);
+                return seer_error_set(c->err, SEER_EINVAL,
+                                      "%s: %s: '%s' is given twice (also %s[%zu])", c->file, path,
+                                      it->valuestring, key, k);
             }
         if (!(v[i] = strdup(it->valuestring))) {
             free_strv(v, i);
@@ -191,7 +193,9 @@ static seer_err parse_techniques(pctx *c, const cJSON *root, seer_sweep *sw)
         return SEER_OK;
     }
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) == 0)
-        return field_err(c, "techniques", "must be a non-empty list of names or {\"name\", \"sandboxes\", \"tools\"}");
+        return field_err(
+            c, "techniques",
+            "must be a non-empty list of names or {\"name\", \"sandboxes\", \"tools\"}");
     size_t n = (size_t)cJSON_GetArraySize(a);
     sw->techniques = calloc(n, sizeof *sw->techniques);
     if (!sw->techniques) return seer_error_set(c->err, SEER_ENOMEM, "out of memory");
@@ -227,7 +231,8 @@ static seer_err parse_techniques(pctx *c, const cJSON *root, seer_sweep *sw)
         } else {
             return field_err(c, path, "must be a name or an object with \"name\"");
         }
-        if (!name_ok(name, 64)) return field_err(c, path, "a technique name is [A-Za-z0-9._-], 1 to 64 characters");
+        if (!name_ok(name, 64))
+            return field_err(c, path, "a technique name is [A-Za-z0-9._-], 1 to 64 characters");
         for (size_t k = 0; k < i; k++)
             if (strcmp(sw->techniques[k].name, name) == 0)
                 return seer_error_set(c->err, SEER_EINVAL, "%s: %s: technique '%s' is given twice",
@@ -251,7 +256,8 @@ static seer_err parse_estimate(pctx *c, const cJSON *root, seer_sweep *sw)
         if (!ro) continue;
         char path[64];
         snprintf(path, sizeof path, "estimate.%s", roles[r]);
-        if (!cJSON_IsObject(ro)) return field_err(c, path, "must be {\"input_tokens\", \"output_tokens\"}");
+        if (!cJSON_IsObject(ro))
+            return field_err(c, path, "must be {\"input_tokens\", \"output_tokens\"}");
         if ((rc = check_keys(c, ro, path, tkeys))) return rc;
         for (int k = 0; k < 2; k++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(ro, tkeys[k]);
@@ -260,8 +266,10 @@ static seer_err parse_estimate(pctx *c, const cJSON *root, seer_sweep *sw)
             snprintf(p2, sizeof p2, "%s.%s", path, tkeys[k]);
             if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e9)
                 return field_err(c, p2, "must be a number of tokens from 0 to 1e9");
-            if (k == 0) sw->est[r].input_tokens = v->valuedouble;
-            else sw->est[r].output_tokens = v->valuedouble;
+            if (k == 0)
+                sw->est[r].input_tokens = v->valuedouble;
+            else
+                sw->est[r].output_tokens = v->valuedouble;
         }
     }
     return rc;
@@ -292,14 +300,18 @@ static seer_err check_model_opts(pctx *c, const seer_sweep *sw)
         const char *kv = sw->model_opts[i];
         char path[64];
         snprintf(path, sizeof path, "model_options[%zu]", i);
-        if (!strchr(kv, '=')) return field_err(c, path, "expected key=value, ROLE:key=value or MODEL:key=value");
+        if (!strchr(kv, '='))
+            return field_err(c, path, "expected key=value, ROLE:key=value or MODEL:key=value");
         size_t pl = opt_prefix(kv);
         if (!pl) continue;
         if (in_strv(roles, 4, kv, pl) || in_strv(sw->targets, sw->n_targets, kv, pl) ||
-            in_strv(sw->auditors, sw->n_auditors, kv, pl) || in_strv(sw->judges, sw->n_judges, kv, pl) ||
+            in_strv(sw->auditors, sw->n_auditors, kv, pl) ||
+            in_strv(sw->judges, sw->n_judges, kv, pl) ||
             (sw->realism && strlen(sw->realism) == pl && strncmp(sw->realism, kv, pl) == 0))
             continue;
-        return field_err(c, path, "the prefix is neither a role (auditor, target, judge, realism) nor a model of this sweep");
+        return field_err(c, path,
+                         "the prefix is neither a role (auditor, target, judge, realism) nor a "
+                         "model of this sweep");
     }
     return SEER_OK;
 }
@@ -319,8 +331,10 @@ static char *canonical_json(const seer_sweep *sw)
     if (!o) return NULL;
     cJSON_AddStringToObject(o, "format", "seer.sweep/1");
     cJSON_AddItemToObject(o, "scenarios", strv_json(sw->scenarios, sw->n_scenarios));
-    if (sw->scenarios_dir) cJSON_AddStringToObject(o, "scenarios_dir", sw->scenarios_dir);
-    else cJSON_AddNullToObject(o, "scenarios_dir");
+    if (sw->scenarios_dir)
+        cJSON_AddStringToObject(o, "scenarios_dir", sw->scenarios_dir);
+    else
+        cJSON_AddNullToObject(o, "scenarios_dir");
     cJSON_AddItemToObject(o, "targets", strv_json(sw->targets, sw->n_targets));
     cJSON_AddItemToObject(o, "auditors", strv_json(sw->auditors, sw->n_auditors));
     cJSON_AddItemToObject(o, "judges", strv_json(sw->judges, sw->n_judges));
@@ -351,17 +365,23 @@ static char *canonical_json(const seer_sweep *sw)
 
 static seer_err parse_root(pctx *c, const cJSON *root, seer_sweep *sw)
 {
-    static const char *const keys[] = {"name", "scenarios", "scenarios_dir", "targets", "auditors",
-                                       "judges", "techniques", "epochs", "limits", "model_options",
-                                       "dimensions", "prices", "realism", "realism_threshold",
-                                       "estimate", NULL};
+    static const char *const keys[] = {"name",          "scenarios",
+                                       "scenarios_dir", "targets",
+                                       "auditors",      "judges",
+                                       "techniques",    "epochs",
+                                       "limits",        "model_options",
+                                       "dimensions",    "prices",
+                                       "realism",       "realism_threshold",
+                                       "estimate",      NULL};
     static const char *const lkeys[] = {"max_turns", "max_samples", "max_connections",
                                         "judge_retries", NULL};
-    if (!cJSON_IsObject(root)) return seer_error_set(c->err, SEER_EINVAL, "%s: a sweep file is a JSON object", c->file);
+    if (!cJSON_IsObject(root))
+        return seer_error_set(c->err, SEER_EINVAL, "%s: a sweep file is a JSON object", c->file);
     seer_err rc = check_keys(c, root, "", keys);
     if (rc) return rc;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "name");
-    if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) return field_err(c, "name", "must be a string");
+    if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
+        return field_err(c, "name", "must be a string");
     sw->name = strdup(cJSON_IsString(v) ? v->valuestring : "sweep");
     if ((rc = get_strv(c, root, "scenarios", 1, 1, &sw->scenarios, &sw->n_scenarios)) ||
         (rc = get_strv(c, root, "targets", 1, 1, &sw->targets, &sw->n_targets)) ||
@@ -379,8 +399,10 @@ static seer_err parse_root(pctx *c, const cJSON *root, seer_sweep *sw)
     for (size_t i = 0; i < 3; i++) {
         v = cJSON_GetObjectItemCaseSensitive(root, strs[i].key);
         if (!v || cJSON_IsNull(v)) continue;
-        if (!cJSON_IsString(v) || !*v->valuestring) return field_err(c, strs[i].key, "must be a non-empty string or null");
-        if (!(*dsts[i] = strdup(v->valuestring))) return seer_error_set(c->err, SEER_ENOMEM, "out of memory");
+        if (!cJSON_IsString(v) || !*v->valuestring)
+            return field_err(c, strs[i].key, "must be a non-empty string or null");
+        if (!(*dsts[i] = strdup(v->valuestring)))
+            return seer_error_set(c->err, SEER_ENOMEM, "out of memory");
     }
     sw->realism_threshold = 0.6;
     v = cJSON_GetObjectItemCaseSensitive(root, "realism_threshold");
@@ -400,10 +422,12 @@ static seer_err parse_root(pctx *c, const cJSON *root, seer_sweep *sw)
         if (!cJSON_IsObject(lim)) return field_err(c, "limits", "must be an object");
         if ((rc = check_keys(c, lim, "limits", lkeys)) ||
             (rc = get_int(c, lim, "max_turns", "limits.max_turns", 1, 10000, &sw->max_turns)) ||
-            (rc = get_int(c, lim, "max_samples", "limits.max_samples", 1, 100000, &sw->max_samples)) ||
+            (rc = get_int(c, lim, "max_samples", "limits.max_samples", 1, 100000,
+                          &sw->max_samples)) ||
             (rc = get_int(c, lim, "max_connections", "limits.max_connections", 0, 100000,
                           &sw->max_connections)) ||
-            (rc = get_int(c, lim, "judge_retries", "limits.judge_retries", 0, 20, &sw->judge_retries)))
+            (rc = get_int(c, lim, "judge_retries", "limits.judge_retries", 0, 20,
+                          &sw->judge_retries)))
             return rc;
     }
     if ((rc = parse_techniques(c, root, sw)) || (rc = parse_estimate(c, root, sw)) ||
@@ -414,11 +438,10 @@ static seer_err parse_root(pctx *c, const cJSON *root, seer_sweep *sw)
 
 static void set_default_estimates(seer_sweep *sw)
 {
-    const double d[SEER_SWEEP_ROLES][2] = {
-        {SEER_SWEEP_EST_AUDITOR_IN, SEER_SWEEP_EST_AUDITOR_OUT},
-        {SEER_SWEEP_EST_TARGET_IN, SEER_SWEEP_EST_TARGET_OUT},
-        {SEER_SWEEP_EST_JUDGE_IN, SEER_SWEEP_EST_JUDGE_OUT},
-        {SEER_SWEEP_EST_REALISM_IN, SEER_SWEEP_EST_REALISM_OUT}};
+    const double d[SEER_SWEEP_ROLES][2] = {{SEER_SWEEP_EST_AUDITOR_IN, SEER_SWEEP_EST_AUDITOR_OUT},
+                                           {SEER_SWEEP_EST_TARGET_IN, SEER_SWEEP_EST_TARGET_OUT},
+                                           {SEER_SWEEP_EST_JUDGE_IN, SEER_SWEEP_EST_JUDGE_OUT},
+                                           {SEER_SWEEP_EST_REALISM_IN, SEER_SWEEP_EST_REALISM_OUT}};
     for (int r = 0; r < SEER_SWEEP_ROLES; r++) {
         sw->est[r].input_tokens = d[r][0];
         sw->est[r].output_tokens = d[r][1];
@@ -449,7 +472,8 @@ seer_err seer_sweep_parse(const char *text, size_t len, const char *name, seer_s
         if (name) {
             sw->path = strdup(name);
             const char *slash = strrchr(name, '/');
-            sw->base = slash ? strndup(name, (size_t)(slash - name) + (slash == name)) : strdup(".");
+            sw->base =
+                slash ? strndup(name, (size_t)(slash - name) + (slash == name)) : strdup(".");
         } else {
             sw->base = strdup(".");
         }
@@ -527,7 +551,8 @@ void seer_sweep_free(seer_sweep *sw)
 
 static int cmp_sample(const void *a, const void *b)
 {
-    return strcmp((*(const seer_sweep_sample *const *)a)->id, (*(const seer_sweep_sample *const *)b)->id);
+    return strcmp((*(const seer_sweep_sample *const *)a)->id,
+                  (*(const seer_sweep_sample *const *)b)->id);
 }
 
 static seer_err select_seeds(seer_sweep *sw, seer_error *err)
@@ -536,7 +561,8 @@ static seer_err select_seeds(seer_sweep *sw, seer_error *err)
     if (!sel) return seer_error_set(err, SEER_ENOMEM, "out of memory");
     seer_err rc = SEER_OK;
     for (size_t i = 0; i < sw->n_scenarios && rc == SEER_OK; i++) {
-        sel[i] = is_path_like(sw->scenarios[i]) ? resolve(sw->base, sw->scenarios[i]) : strdup(sw->scenarios[i]);
+        sel[i] = is_path_like(sw->scenarios[i]) ? resolve(sw->base, sw->scenarios[i])
+                                                : strdup(sw->scenarios[i]);
         if (!sel[i]) rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
     }
     char *dir = sw->scenarios_dir ? resolve(sw->base, sw->scenarios_dir) : NULL;
@@ -544,7 +570,8 @@ static seer_err select_seeds(seer_sweep *sw, seer_error *err)
     seer_scenarios_init(&got);
     seer_scenario_problems probs = {0};
     if (rc == SEER_OK)
-        rc = seer_scenarios_select((const char *const *)sel, sw->n_scenarios, dir, &got, &probs, err);
+        rc = seer_scenarios_select((const char *const *)sel, sw->n_scenarios, dir, &got, &probs,
+                                   err);
     if (rc != SEER_OK && probs.n) {
         const seer_scenario_problem *p = &probs.v[0];
         seer_error_set(err, rc, "scenarios: %s:%d:%d: %s%s", p->file, p->line, p->col, p->msg,
@@ -568,7 +595,8 @@ seer_err seer_sweep_expand(seer_sweep *sw, seer_sweep_sample **out, size_t *n_ou
     *n_out = 0;
     seer_err rc = select_seeds(sw, err);
     if (rc) return rc;
-    if (sw->seeds.n == 0) return seer_error_set(err, SEER_EINVAL, "scenarios: the selectors match no seed");
+    if (sw->seeds.n == 0)
+        return seer_error_set(err, SEER_EINVAL, "scenarios: the selectors match no seed");
     size_t n = sw->n_techniques * sw->n_auditors * sw->seeds.n * sw->n_targets * (size_t)sw->epochs;
     seer_sweep_sample *v = calloc(n, sizeof *v);
     seer_sweep_sample **idx = calloc(n, sizeof *idx);
@@ -604,7 +632,8 @@ seer_err seer_sweep_expand(seer_sweep *sw, seer_sweep_sample **out, size_t *n_ou
     qsort(idx, n, sizeof *idx, cmp_sample);
     for (size_t i = 1; i < n; i++)
         if (strcmp(idx[i]->id, idx[i - 1]->id) == 0) {
-            rc = seer_error_set(err, SEER_EINVAL, "the same sample twice (%s): a scenario is selected twice",
+            rc = seer_error_set(err, SEER_EINVAL,
+                                "the same sample twice (%s): a scenario is selected twice",
                                 idx[i]->id);
             break;
         }
@@ -629,8 +658,10 @@ unsigned seer_sweep_shard_of(const char *id, unsigned n)
     for (size_t i = l >= 16 ? l - 16 : 0; hex && i < l; i++) {
         char c = id[i];
         int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (d < 0) hex = 0;
-        else h = h << 4 | (uint64_t)d;
+        if (d < 0)
+            hex = 0;
+        else
+            h = h << 4 | (uint64_t)d;
     }
     if (!hex) h = fnv64(FNV_INIT, id, l); /* not a seer id: hash it */
     return (unsigned)(h % n);
@@ -646,7 +677,8 @@ seer_err seer_sweep_parse_shard(const char *s, unsigned *i, unsigned *n, seer_er
     const char *p = end + 1;
     unsigned long b = strtoul(p, &end, 10);
     if (errno || end == p || *end || *p == '-' || b < 1 || b > 100000 || a >= b)
-        return seer_error_set(err, SEER_EINVAL, "--shard '%s': expected i/n with 0 <= i < n <= 100000", s);
+        return seer_error_set(err, SEER_EINVAL,
+                              "--shard '%s': expected i/n with 0 <= i < n <= 100000", s);
     *i = (unsigned)a;
     *n = (unsigned)b;
     return SEER_OK;
@@ -666,7 +698,8 @@ static size_t slug(char *dst, size_t cap, const char *s)
     return k;
 }
 
-void seer_sweep_run_name(const seer_sweep *sw, size_t technique, size_t auditor, char *buf, size_t cap)
+void seer_sweep_run_name(const seer_sweep *sw, size_t technique, size_t auditor, char *buf,
+                         size_t cap)
 {
     assert(technique < sw->n_techniques && auditor < sw->n_auditors);
     const char *t = sw->techniques[technique].name, *a = sw->auditors[auditor];
@@ -712,10 +745,11 @@ void seer_sweep_estimate_samples(const seer_sweep *sw, const seer_sweep_sample *
         add_role(&out->role[SEER_SWEEP_TARGET], &sw->est[SEER_SWEEP_TARGET], turns,
                  sw->targets[s->target], prices);
         for (size_t j = 0; j < sw->n_judges; j++)
-            add_role(&out->role[SEER_SWEEP_JUDGE], &sw->est[SEER_SWEEP_JUDGE], 1, sw->judges[j], prices);
-        if (sw->realism)
-            add_role(&out->role[SEER_SWEEP_REALISM], &sw->est[SEER_SWEEP_REALISM], turns, sw->realism,
+            add_role(&out->role[SEER_SWEEP_JUDGE], &sw->est[SEER_SWEEP_JUDGE], 1, sw->judges[j],
                      prices);
+        if (sw->realism)
+            add_role(&out->role[SEER_SWEEP_REALISM], &sw->est[SEER_SWEEP_REALISM], turns,
+                     sw->realism, prices);
     }
     for (int r = 0; r < SEER_SWEEP_ROLES; r++)
         out->cost_usd += out->role[r].cost_usd;

@@ -60,18 +60,23 @@
 #include "scenarios/scenario.h"
 
 /* Estimate roles, in this order. */
-enum { SEER_SWEEP_AUDITOR = 0, SEER_SWEEP_TARGET, SEER_SWEEP_JUDGE, SEER_SWEEP_REALISM,
-       SEER_SWEEP_ROLES };
+enum {
+    SEER_SWEEP_AUDITOR = 0,
+    SEER_SWEEP_TARGET,
+    SEER_SWEEP_JUDGE,
+    SEER_SWEEP_REALISM,
+    SEER_SWEEP_ROLES
+};
 
 /* Default tokens per model call used by the dry-run estimate when the
  * sweep file gives none (documented in docs/SWEEPS.md). */
-#define SEER_SWEEP_EST_AUDITOR_IN 6000
+#define SEER_SWEEP_EST_AUDITOR_IN  6000
 #define SEER_SWEEP_EST_AUDITOR_OUT 500
-#define SEER_SWEEP_EST_TARGET_IN 3000
-#define SEER_SWEEP_EST_TARGET_OUT 400
-#define SEER_SWEEP_EST_JUDGE_IN 25000
-#define SEER_SWEEP_EST_JUDGE_OUT 3000
-#define SEER_SWEEP_EST_REALISM_IN 3000
+#define SEER_SWEEP_EST_TARGET_IN   3000
+#define SEER_SWEEP_EST_TARGET_OUT  400
+#define SEER_SWEEP_EST_JUDGE_IN    25000
+#define SEER_SWEEP_EST_JUDGE_OUT   3000
+#define SEER_SWEEP_EST_REALISM_IN  3000
 #define SEER_SWEEP_EST_REALISM_OUT 200
 
 /* A named tool configuration: the sandboxes (sandbox/runfile.h files) and
@@ -114,8 +119,8 @@ typedef struct seer_sweep {
     int max_turns, max_samples, max_connections, judge_retries;
     char *prices; /* price file (agents/usage.h), NULL = built-in table only */
     seer_sweep_tokens est[SEER_SWEEP_ROLES];
-    char *canonical; /* the definition as canonical JSON (what the hash covers) */
-    char hash[17];   /* 16 hex digits of a 64-bit FNV-1a over canonical */
+    char *canonical;      /* the definition as canonical JSON (what the hash covers) */
+    char hash[17];        /* 16 hex digits of a 64-bit FNV-1a over canonical */
     seer_scenarios seeds; /* filled by seer_sweep_expand */
 } seer_sweep;
 
@@ -142,8 +147,7 @@ typedef struct seer_sweep_sample {
  * there) and expands the matrix in the documented order into *out (caller
  * frees with free()).  The same cell twice is SEER_EINVAL naming it.
  * Scenario problems are reported as "scenarios: file:line: msg". */
-seer_err seer_sweep_expand(seer_sweep *sw, seer_sweep_sample **out, size_t *n_out,
-                           seer_error *err);
+seer_err seer_sweep_expand(seer_sweep *sw, seer_sweep_sample **out, size_t *n_out, seer_error *err);
 
 /* The shard (0..n-1) a sample id belongs to: its hash (the id's 16 hex
  * digits) mod n, so shards are balanced and independent of matrix order.
@@ -161,8 +165,8 @@ void seer_sweep_run_name(const seer_sweep *sw, size_t technique, size_t auditor,
 typedef struct seer_sweep_role_estimate {
     double calls;
     double input_tokens, output_tokens;
-    double cost_usd;  /* of the priced models */
-    int all_priced;   /* every model of the role had a price */
+    double cost_usd; /* of the priced models */
+    int all_priced;  /* every model of the role had a price */
 } seer_sweep_role_estimate;
 
 typedef struct seer_sweep_estimate {
@@ -177,39 +181,40 @@ typedef struct seer_sweep_estimate {
  * from the price table of `prices` (a ledger used only for its prices: a
  * model without an entry counts 0 and clears all_priced, except mockllm
  * models, which cost nothing; a price file may still give mockllm a price,
- * e.g. to try --max-cost offline).  Pure apart from reading prices; thread-safe as the ledger is. */
+ * e.g. to try --max-cost offline).  Pure apart from reading prices; thread-safe as the ledger is.
+ */
 void seer_sweep_estimate_samples(const seer_sweep *sw, const seer_sweep_sample *samples, size_t n,
                                  seer_usage_ledger *prices, seer_sweep_estimate *out);
 
 /* ---- running -------------------------------------------------------------------- */
 
 typedef struct seer_sweep_options {
-    const char *out_dir;  /* required */
-    int dry_run;          /* print the matrix and the estimate, run nothing */
-    double max_cost;      /* USD; <= 0 = no budget */
+    const char *out_dir;       /* required */
+    int dry_run;               /* print the matrix and the estimate, run nothing */
+    double max_cost;           /* USD; <= 0 = no budget */
     unsigned shard_i, shard_n; /* shard_n 0 = the whole matrix */
-    int extend;           /* accept a sweep that only ADDS axis values */
-    const char *prices;   /* extra price file (after the sweep's own); may be NULL */
-    size_t workers;       /* pool threads; 0 = online CPUs */
-    int quiet;            /* no progress display */
-    FILE *out;            /* the dry run's table and the outcome; NULL = stdout */
-    FILE *log;            /* status lines; NULL = stderr */
-    int handle_signals;   /* see audit/run.h */
-    const char *command_line; /* for run.json; may be NULL */
-    const char *today;        /* the date in the auditor prompt; NULL = today */
+    int extend;                /* accept a sweep that only ADDS axis values */
+    const char *prices;        /* extra price file (after the sweep's own); may be NULL */
+    size_t workers;            /* pool threads; 0 = online CPUs */
+    int quiet;                 /* no progress display */
+    FILE *out;                 /* the dry run's table and the outcome; NULL = stdout */
+    FILE *log;                 /* status lines; NULL = stderr */
+    int handle_signals;        /* see audit/run.h */
+    const char *command_line;  /* for run.json; may be NULL */
+    const char *today;         /* the date in the auditor prompt; NULL = today */
 } seer_sweep_options;
 
 typedef struct seer_sweep_report {
-    size_t matrix;      /* samples in the whole matrix */
-    size_t selected;    /* in this shard */
-    size_t finished;    /* of the selected, finished now or before (one result each) */
-    size_t skipped;     /* finished before this invocation */
+    size_t matrix;   /* samples in the whole matrix */
+    size_t selected; /* in this shard */
+    size_t finished; /* of the selected, finished now or before (one result each) */
+    size_t skipped;  /* finished before this invocation */
     size_t ok, judge_failed, audit_failed;
-    size_t unfinished;  /* selected samples without a result */
-    int budget_stopped; /* --max-cost stopped new samples */
-    double spent_usd;   /* this invocation, priced with the sweep's table */
-    int interrupted;    /* signal number (or -1) */
-    int config_error;   /* the sweep, its DIR or the flags were refused: nothing ran */
+    size_t unfinished;            /* selected samples without a result */
+    int budget_stopped;           /* --max-cost stopped new samples */
+    double spent_usd;             /* this invocation, priced with the sweep's table */
+    int interrupted;              /* signal number (or -1) */
+    int config_error;             /* the sweep, its DIR or the flags were refused: nothing ran */
     seer_sweep_estimate estimate; /* of the selected samples */
 } seer_sweep_report;
 
@@ -239,10 +244,10 @@ seer_err seer_sweep_aggregate(const char *dir, seer_error *err);
 /* ---- merging shards --------------------------------------------------------------- */
 
 typedef struct seer_merge_report {
-    size_t matrix;     /* samples in the sweep */
-    size_t merged;     /* samples with a result in the output */
-    size_t duplicates; /* samples finished in more than one input (first kept) */
-    size_t missing;    /* samples finished in no input */
+    size_t matrix;                       /* samples in the sweep */
+    size_t merged;                       /* samples with a result in the output */
+    size_t duplicates;                   /* samples finished in more than one input (first kept) */
+    size_t missing;                      /* samples finished in no input */
     char **duplicate_ids, **missing_ids; /* owned; freed by seer_merge_report_free */
 } seer_merge_report;
 

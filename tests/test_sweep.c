@@ -83,47 +83,56 @@ static void test_parse_errors(void **state)
     assert_int_equal(parse("{\n  \"targets\": [\"a\",]\n}", &sw, &e), SEER_EPARSE);
     assert_non_null(strstr(e.msg, "t.json:2:"));
     /* unknown key, by path */
-    assert_int_equal(parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
-                           "\"limits\":{\"max_turn\":3}}",
-                           &sw, &e),
-                     SEER_EINVAL);
+    assert_int_equal(
+        parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
+              "\"limits\":{\"max_turn\":3}}",
+              &sw, &e),
+        SEER_EINVAL);
     assert_non_null(strstr(e.msg, "limits.max_turn"));
     /* wrong type in an axis */
-    assert_int_equal(parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\", 3],\"auditors\":[\"a\"],\"judges\":[\"j\"]}",
+    assert_int_equal(parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\", "
+                           "3],\"auditors\":[\"a\"],\"judges\":[\"j\"]}",
                            &sw, &e),
                      SEER_EINVAL);
     assert_non_null(strstr(e.msg, "targets[1]"));
     /* a value twice */
-    assert_int_equal(parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\",\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"]}",
+    assert_int_equal(parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\",\"a\"],\"auditors\":[\"a\"],"
+                           "\"judges\":[\"j\"]}",
                            &sw, &e),
                      SEER_EINVAL);
     assert_non_null(strstr(e.msg, "given twice"));
     /* a required axis missing */
-    assert_int_equal(parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"judges\":[\"j\"]}", &sw, &e), SEER_EINVAL);
+    assert_int_equal(
+        parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"judges\":[\"j\"]}", &sw, &e),
+        SEER_EINVAL);
     assert_non_null(strstr(e.msg, "auditors"));
     /* out of range */
-    assert_int_equal(parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
-                           "\"limits\":{\"max_turns\":0}}",
-                           &sw, &e),
-                     SEER_EINVAL);
+    assert_int_equal(
+        parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
+              "\"limits\":{\"max_turns\":0}}",
+              &sw, &e),
+        SEER_EINVAL);
     assert_non_null(strstr(e.msg, "limits.max_turns"));
     /* a model option for a model of no role */
-    assert_int_equal(parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
-                           "\"model_options\":[\"nobody:temperature=0\"]}",
-                           &sw, &e),
-                     SEER_EINVAL);
+    assert_int_equal(
+        parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
+              "\"model_options\":[\"nobody:temperature=0\"]}",
+              &sw, &e),
+        SEER_EINVAL);
     assert_non_null(strstr(e.msg, "model_options[0]"));
     /* a bad technique */
-    assert_int_equal(parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
-                           "\"techniques\":[\"default\", {\"name\":\"../x\"}]}",
-                           &sw, &e),
-                     SEER_EINVAL);
+    assert_int_equal(
+        parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
+              "\"techniques\":[\"default\", {\"name\":\"../x\"}]}",
+              &sw, &e),
+        SEER_EINVAL);
     assert_non_null(strstr(e.msg, "techniques[1]"));
     /* a good one, with defaults */
-    assert_int_equal(parse("{\"scenarios\":\"x\",\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
-                           "\"model_options\":[\"a:temperature=0\", \"target:max_tokens=10\"]}",
-                           &sw, &e),
-                     SEER_OK);
+    assert_int_equal(
+        parse("{\"scenarios\":\"x\",\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
+              "\"model_options\":[\"a:temperature=0\", \"target:max_tokens=10\"]}",
+              &sw, &e),
+        SEER_OK);
     assert_int_equal(sw.epochs, 1);
     assert_int_equal(sw.max_turns, 30);
     assert_int_equal(sw.n_techniques, 1);
@@ -139,21 +148,25 @@ static void test_hash_canonical(void **state)
     (void)state;
     seer_sweep a, b, c;
     seer_error e;
-    assert_int_equal(parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
-                           "\"limits\":{\"max_turns\":3}}",
-                           &a, &e),
-                     SEER_OK);
+    assert_int_equal(
+        parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
+              "\"limits\":{\"max_turns\":3}}",
+              &a, &e),
+        SEER_OK);
     /* other whitespace, key order and speed-only settings: the same sweep */
-    assert_int_equal(parse("{ \"limits\" : {\"max_samples\": 99, \"max_turns\":3},\n\"judges\":[\"j\"],"
-                           "\"auditors\":[\"a\"],\"targets\":[\"a\"],\"scenarios\":[\"x\"], \"name\": \"other\"}",
-                           &b, &e),
-                     SEER_OK);
+    assert_int_equal(
+        parse(
+            "{ \"limits\" : {\"max_samples\": 99, \"max_turns\":3},\n\"judges\":[\"j\"],"
+            "\"auditors\":[\"a\"],\"targets\":[\"a\"],\"scenarios\":[\"x\"], \"name\": \"other\"}",
+            &b, &e),
+        SEER_OK);
     assert_string_equal(a.hash, b.hash);
     /* a different max_turns changes the results: another sweep */
-    assert_int_equal(parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
-                           "\"limits\":{\"max_turns\":4}}",
-                           &c, &e),
-                     SEER_OK);
+    assert_int_equal(
+        parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
+              "\"limits\":{\"max_turns\":4}}",
+              &c, &e),
+        SEER_OK);
     assert_string_not_equal(a.hash, c.hash);
     seer_sweep_free(&a);
     seer_sweep_free(&b);
@@ -167,7 +180,8 @@ static void test_expand_ids(void **state)
     (void)state;
     char json[1024];
     snprintf(json, sizeof json,
-             "{\"scenarios\":[\"%s/seeds.txt\"],\"targets\":[\"t/one\",\"t/two\"],\"auditors\":[\"a/x\",\"a/y\"],"
+             "{\"scenarios\":[\"%s/seeds.txt\"],\"targets\":[\"t/one\",\"t/"
+             "two\"],\"auditors\":[\"a/x\",\"a/y\"],"
              "\"judges\":[\"j/1\",\"j/2\"],\"techniques\":[\"default\",\"probe\"],\"epochs\":2}",
              workdir);
     seer_sweep sw;
@@ -218,7 +232,8 @@ static void test_expand_ids(void **state)
 
     /* the axes' values in another order: the same SET of ids (another order) */
     snprintf(json, sizeof json,
-             "{\"scenarios\":[\"%s/seeds.txt\"],\"targets\":[\"t/two\",\"t/one\"],\"auditors\":[\"a/y\",\"a/x\"],"
+             "{\"scenarios\":[\"%s/seeds.txt\"],\"targets\":[\"t/two\",\"t/"
+             "one\"],\"auditors\":[\"a/y\",\"a/x\"],"
              "\"judges\":[\"j/2\",\"j/1\"],\"techniques\":[\"probe\",\"default\"],\"epochs\":2}",
              workdir);
     seer_sweep sw2;
@@ -236,10 +251,12 @@ static void test_expand_ids(void **state)
     free(w);
     seer_sweep_free(&sw2);
     /* one more judge changes every id */
-    snprintf(json, sizeof json,
-             "{\"scenarios\":[\"%s/seeds.txt\"],\"targets\":[\"t/one\",\"t/two\"],\"auditors\":[\"a/x\",\"a/y\"],"
-             "\"judges\":[\"j/1\",\"j/2\",\"j/3\"],\"techniques\":[\"default\",\"probe\"],\"epochs\":2}",
-             workdir);
+    snprintf(
+        json, sizeof json,
+        "{\"scenarios\":[\"%s/seeds.txt\"],\"targets\":[\"t/one\",\"t/two\"],\"auditors\":[\"a/"
+        "x\",\"a/y\"],"
+        "\"judges\":[\"j/1\",\"j/2\",\"j/3\"],\"techniques\":[\"default\",\"probe\"],\"epochs\":2}",
+        workdir);
     assert_int_equal(parse(json, &sw2, &e), SEER_OK);
     assert_int_equal(seer_sweep_expand(&sw2, &w, &m, &e), SEER_OK);
     for (size_t i = 0; i < m; i++)
@@ -259,10 +276,11 @@ static void test_expand_ids(void **state)
     seer_sweep_free(&sw);
 
     /* a scenario selector that matches nothing: named */
-    assert_int_equal(parse("{\"scenarios\":[\"/nonexistent/seeds.md\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],"
-                           "\"judges\":[\"j\"]}",
-                           &sw, &e),
-                     SEER_OK);
+    assert_int_equal(
+        parse("{\"scenarios\":[\"/nonexistent/seeds.md\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],"
+              "\"judges\":[\"j\"]}",
+              &sw, &e),
+        SEER_OK);
     assert_int_not_equal(seer_sweep_expand(&sw, &v, &n, &e), SEER_OK);
     assert_non_null(strstr(e.msg, "/nonexistent/seeds.md"));
     seer_sweep_free(&sw);
@@ -282,7 +300,8 @@ static void test_shards(void **state)
     /* shard = id hash mod n: every id in exactly one shard, from its hex digits */
     size_t count[4] = {0};
     for (unsigned k = 0; k < 4000; k++) {
-        seer_run_cell c = {.scenario_id = "s", .seed = "x", .auditor = "a", .target = "t", .epoch = (int)k + 1};
+        seer_run_cell c = {
+            .scenario_id = "s", .seed = "x", .auditor = "a", .target = "t", .epoch = (int)k + 1};
         char id[SEER_RUN_ID_MAX];
         seer_run_sample_id(&c, id, sizeof id);
         unsigned s = seer_sweep_shard_of(id, 4);
@@ -311,7 +330,8 @@ static void test_estimate(void **state)
     fclose(f);
     char json[1024];
     snprintf(json, sizeof json,
-             "{\"scenarios\":[\"%s/seeds.txt\"],\"targets\":[\"p/tgt\",\"p/unpriced\"],\"auditors\":[\"p/aud\"],"
+             "{\"scenarios\":[\"%s/seeds.txt\"],\"targets\":[\"p/tgt\",\"p/"
+             "unpriced\"],\"auditors\":[\"p/aud\"],"
              "\"judges\":[\"p/jdg\",\"p/jdg2\"],\"epochs\":3,\"limits\":{\"max_turns\":7},"
              "\"prices\":\"prices.json\","
              "\"estimate\":{\"auditor\":{\"input_tokens\":1000,\"output_tokens\":100},"
@@ -394,15 +414,16 @@ static const char *mock_sweep(const char *name, const char *targets, const char 
 {
     char json[2048];
     snprintf(json, sizeof json,
-             "{\"name\":\"t\",\"scenarios\":[\"seeds.txt\"],\"targets\":[%s],\"auditors\":[\"mockllm/model\"],"
+             "{\"name\":\"t\",\"scenarios\":[\"seeds.txt\"],\"targets\":[%s],\"auditors\":["
+             "\"mockllm/model\"],"
              "\"judges\":[%s],\"techniques\":[\"default\",\"probe\"],\"epochs\":%d,"
              "\"limits\":{\"max_turns\":3,\"max_samples\":4}%s}",
              targets, judges, epochs, extra ? extra : "");
     return write_sweep(name, json);
 }
 
-static seer_err run_sweep(const char *file, const char *out, unsigned si, unsigned sn, int extend, double max_cost,
-                          seer_sweep_report *rep, seer_error *e)
+static seer_err run_sweep(const char *file, const char *out, unsigned si, unsigned sn, int extend,
+                          double max_cost, seer_sweep_report *rep, seer_error *e)
 {
     seer_sweep sw;
     seer_err rc = seer_sweep_load(file, &sw, e);
@@ -442,7 +463,8 @@ static cJSON *rows_of(const char *dir)
         cJSON_DeleteItemFromObject(o, "judged_at");
         cJSON_DeleteItemFromObject(o, "transcript");
         cJSON *h;
-        cJSON_ArrayForEach(h, cJSON_GetObjectItem(o, "highlights")) cJSON_DeleteItemFromObject(h, "message_id");
+        cJSON_ArrayForEach(h, cJSON_GetObjectItem(o, "highlights"))
+            cJSON_DeleteItemFromObject(h, "message_id");
         cJSON_AddItemToArray(a, o);
     }
     free(line);
@@ -506,7 +528,8 @@ static size_t count_ids(cJSON *rows)
 static void test_shard_merge_equals_unsharded(void **state)
 {
     (void)state;
-    const char *file = mock_sweep("m.json", "\"mockllm/model\",\"mockllm/other\"", "\"mockllm/model\"", 2, NULL);
+    const char *file =
+        mock_sweep("m.json", "\"mockllm/model\",\"mockllm/other\"", "\"mockllm/model\"", 2, NULL);
     char whole[400], sh[3][400], merged[400], partial[400], dup[400];
     snprintf(whole, sizeof whole, "%s/whole", workdir);
     seer_sweep_report rep;
@@ -610,7 +633,8 @@ static void test_extend(void **state)
     assert_int_equal(run_sweep(f1, out, 0, 0, 0, 0, &rep, &e), SEER_OK);
     assert_int_equal(rep.finished, 6);
     /* a target and an epoch added: refused without --extend, accepted with */
-    const char *f2 = mock_sweep("x2.json", "\"mockllm/model\",\"mockllm/new\"", "\"mockllm/model\"", 2, NULL);
+    const char *f2 =
+        mock_sweep("x2.json", "\"mockllm/model\",\"mockllm/new\"", "\"mockllm/model\"", 2, NULL);
     assert_int_equal(run_sweep(f2, out, 0, 0, 0, 0, &rep, &e), SEER_EINVAL);
     assert_true(rep.config_error);
     assert_non_null(strstr(e.msg, "--extend"));
@@ -629,15 +653,18 @@ static void test_extend(void **state)
     assert_int_equal(run_sweep(f1, out, 0, 0, 1, 0, &rep, &e), SEER_EINVAL);
     assert_non_null(strstr(e.msg, "targets"));
     /* another judge changes every sample: refused, and says why */
-    const char *f3 = mock_sweep("x3.json", "\"mockllm/model\",\"mockllm/new\"", "\"mockllm/model\",\"mockllm/j2\"", 2,
-                                NULL);
+    const char *f3 = mock_sweep("x3.json", "\"mockllm/model\",\"mockllm/new\"",
+                                "\"mockllm/model\",\"mockllm/j2\"", 2, NULL);
     assert_int_equal(run_sweep(f3, out, 0, 0, 1, 0, &rep, &e), SEER_EINVAL);
     assert_non_null(strstr(e.msg, "judges"));
-    /* a technique with sandboxes or tools: the engine cannot give them yet, refused before anything runs */
+    /* a technique with sandboxes or tools: the engine cannot give them yet, refused before anything
+     * runs */
     char json[1024];
     snprintf(json, sizeof json,
-             "{\"scenarios\":[\"seeds.txt\"],\"targets\":[\"mockllm/model\"],\"auditors\":[\"mockllm/model\"],"
-             "\"judges\":[\"mockllm/model\"],\"techniques\":[{\"name\":\"bash\",\"sandboxes\":[\"b.json\"],"
+             "{\"scenarios\":[\"seeds.txt\"],\"targets\":[\"mockllm/"
+             "model\"],\"auditors\":[\"mockllm/model\"],"
+             "\"judges\":[\"mockllm/"
+             "model\"],\"techniques\":[{\"name\":\"bash\",\"sandboxes\":[\"b.json\"],"
              "\"tools\":[\"bash.run\"]}]}");
     const char *f5 = write_sweep("x5.json", json);
     char out5[400];
@@ -648,8 +675,8 @@ static void test_extend(void **state)
     struct stat st;
     assert_int_not_equal(stat(out5, &st), 0);
     /* a changed limit: refused */
-    const char *f4 = mock_sweep("x4.json", "\"mockllm/model\",\"mockllm/new\"", "\"mockllm/model\"", 2,
-                                ",\"model_options\":[\"temperature=0.5\"]");
+    const char *f4 = mock_sweep("x4.json", "\"mockllm/model\",\"mockllm/new\"", "\"mockllm/model\"",
+                                2, ",\"model_options\":[\"temperature=0.5\"]");
     assert_int_equal(run_sweep(f4, out, 0, 0, 1, 0, &rep, &e), SEER_EINVAL);
     assert_non_null(strstr(e.msg, "model_options"));
 }
@@ -662,10 +689,11 @@ static void test_max_cost(void **state)
     FILE *f = fopen(prices, "w");
     fputs("{\"mockllm/model\": {\"input\": 1, \"output\": 1}}", f);
     fclose(f);
-    const char *file = mock_sweep("b.json", "\"mockllm/model\"", "\"mockllm/model\"", 1,
-                                  ",\"prices\":\"mockprices.json\",\"estimate\":{\"auditor\":{\"input_tokens\":"
-                                  "100000,\"output_tokens\":0},\"target\":{\"input_tokens\":0,\"output_tokens\":0},"
-                                  "\"judge\":{\"input_tokens\":0,\"output_tokens\":0}}");
+    const char *file = mock_sweep(
+        "b.json", "\"mockllm/model\"", "\"mockllm/model\"", 1,
+        ",\"prices\":\"mockprices.json\",\"estimate\":{\"auditor\":{\"input_tokens\":"
+        "100000,\"output_tokens\":0},\"target\":{\"input_tokens\":0,\"output_tokens\":0},"
+        "\"judge\":{\"input_tokens\":0,\"output_tokens\":0}}");
     /* one sample: 3 auditor calls x 100000 tokens at $1/M = $0.30 */
     seer_sweep sw;
     seer_error e;
@@ -722,7 +750,8 @@ static void test_max_cost(void **state)
         tb[tn] = '\0';
         fclose(o);
         char want[200];
-        snprintf(want, sizeof want, "1 of %zu samples finished; the remaining %zu: about %zu calls, $%.2f", n, n - 1,
+        snprintf(want, sizeof want,
+                 "1 of %zu samples finished; the remaining %zu: about %zu calls, $%.2f", n, n - 1,
                  (n - 1) * (3 + 3 + 1), 0.3 * (double)(n - 1));
         if (!strstr(tb, want)) fail_msg("dry run said:\n%s\nwanted: %s", tb, want);
         seer_sweep_free(&s2);
@@ -766,44 +795,51 @@ static void test_commands(void **state)
     const char *file = mock_sweep("c.json", "\"mockllm/model\"", "\"mockllm/model\"", 1, NULL);
     /* usage errors: 2 */
     assert_int_equal(run_cmd("%s sweep %s 2>/dev/null", seer, file), 2);
-    assert_int_equal(run_cmd("%s sweep %s --out %s/c --shard 3/3 2>/dev/null", seer, file, workdir), 2);
-    assert_int_equal(run_cmd("%s sweep %s --out %s/c --max-cost -1 2>/dev/null", seer, file, workdir), 2);
+    assert_int_equal(run_cmd("%s sweep %s --out %s/c --shard 3/3 2>/dev/null", seer, file, workdir),
+                     2);
+    assert_int_equal(
+        run_cmd("%s sweep %s --out %s/c --max-cost -1 2>/dev/null", seer, file, workdir), 2);
     const char *badf = write_sweep("bad.json", "{\"targets\": 1}");
     assert_int_equal(run_cmd("%s sweep %s --out %s/c 2>/dev/null", seer, badf, workdir), 2);
     /* dry run: 0, prints the size */
     assert_int_equal(run_cmd("%s sweep %s --dry-run | grep -q '= 6 samples'", seer, file), 0);
     /* a sweep, shards, a merge, an archive that verifies */
     assert_int_equal(run_cmd("%s sweep %s --out %s/c -q >/dev/null 2>&1", seer, file, workdir), 0);
-    assert_int_equal(run_cmd("%s sweep %s --out %s/c0 --shard 0/2 -q >/dev/null 2>&1", seer, file, workdir), 0);
-    assert_int_equal(run_cmd("%s sweep %s --out %s/c1 --shard 1/2 -q >/dev/null 2>&1", seer, file, workdir), 0);
-    assert_int_equal(run_cmd("%s merge %s/c0 %s/c1 --out %s/cm >/dev/null 2>&1", seer, workdir, workdir, workdir), 0);
-    assert_int_equal(run_cmd("%s merge %s/c0 --out %s/cm2 >/dev/null 2>&1", seer, workdir, workdir), 1);
-    /* the whole sweep next to one of its shards: duplicates, reported, 1 */
-    assert_int_equal(run_cmd("%s merge %s/c0 %s/c --out %s/cm3 2>&1 | grep -q 'duplicate'", seer, workdir, workdir,
-                             workdir),
+    assert_int_equal(
+        run_cmd("%s sweep %s --out %s/c0 --shard 0/2 -q >/dev/null 2>&1", seer, file, workdir), 0);
+    assert_int_equal(
+        run_cmd("%s sweep %s --out %s/c1 --shard 1/2 -q >/dev/null 2>&1", seer, file, workdir), 0);
+    assert_int_equal(run_cmd("%s merge %s/c0 %s/c1 --out %s/cm >/dev/null 2>&1", seer, workdir,
+                             workdir, workdir),
                      0);
-    assert_int_equal(run_cmd("%s merge %s/c0 %s/c --out %s/cm4 >/dev/null 2>&1", seer, workdir, workdir, workdir),
+    assert_int_equal(run_cmd("%s merge %s/c0 --out %s/cm2 >/dev/null 2>&1", seer, workdir, workdir),
+                     1);
+    /* the whole sweep next to one of its shards: duplicates, reported, 1 */
+    assert_int_equal(run_cmd("%s merge %s/c0 %s/c --out %s/cm3 2>&1 | grep -q 'duplicate'", seer,
+                             workdir, workdir, workdir),
+                     0);
+    assert_int_equal(run_cmd("%s merge %s/c0 %s/c --out %s/cm4 >/dev/null 2>&1", seer, workdir,
+                             workdir, workdir),
                      1);
     /* a non-sweep directory: refused, 2 */
-    assert_int_equal(run_cmd("%s merge %s/c0 %s --out %s/cm5 >/dev/null 2>&1", seer, workdir, workdir, workdir),
-                     2);
-    assert_int_equal(run_cmd("%s archive %s/cm -o %s/cm.tar.gz >/dev/null 2>&1 && %s verify %s/cm.tar.gz >/dev/null "
-                             "2>&1",
-                             seer, workdir, workdir, seer, workdir),
-                     0);
+    assert_int_equal(
+        run_cmd("%s merge %s/c0 %s --out %s/cm5 >/dev/null 2>&1", seer, workdir, workdir, workdir),
+        2);
+    assert_int_equal(
+        run_cmd(
+            "%s archive %s/cm -o %s/cm.tar.gz >/dev/null 2>&1 && %s verify %s/cm.tar.gz >/dev/null "
+            "2>&1",
+            seer, workdir, workdir, seer, workdir),
+        0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_errors),
-        cmocka_unit_test(test_hash_canonical),
-        cmocka_unit_test(test_expand_ids),
-        cmocka_unit_test(test_shards),
-        cmocka_unit_test(test_estimate),
-        cmocka_unit_test(test_shard_merge_equals_unsharded),
-        cmocka_unit_test(test_extend),
-        cmocka_unit_test(test_max_cost),
+        cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_hash_canonical),
+        cmocka_unit_test(test_expand_ids),   cmocka_unit_test(test_shards),
+        cmocka_unit_test(test_estimate),     cmocka_unit_test(test_shard_merge_equals_unsharded),
+        cmocka_unit_test(test_extend),       cmocka_unit_test(test_max_cost),
         cmocka_unit_test(test_commands),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -52,7 +52,8 @@ static int setup(void **state)
     assert_non_null(f);
     fputs("{\"scenarios\":[\"seeds.txt\"],\"targets\":[\"mockllm/model\",\"mockllm/other\"],"
           "\"auditors\":[\"mockllm/model\"],\"judges\":[\"mockllm/model\",\"mockllm/second\"],"
-          "\"techniques\":[\"default\",\"probe\"],\"epochs\":2,\"limits\":{\"max_turns\":3,\"max_samples\":4}}",
+          "\"techniques\":[\"default\",\"probe\"],\"epochs\":2,\"limits\":{\"max_turns\":3,\"max_"
+          "samples\":4}}",
           f);
     fclose(f);
     return 0;
@@ -168,8 +169,8 @@ static size_t finished_count(const char *out, const char *id)
             cJSON *o = cJSON_Parse(line);
             const cJSON *ev = cJSON_GetObjectItem(o, "event");
             const cJSON *sid = cJSON_GetObjectItem(o, "sample_id");
-            if (cJSON_IsString(ev) && strcmp(ev->valuestring, "finished") == 0 && cJSON_IsString(sid) &&
-                strcmp(sid->valuestring, id) == 0)
+            if (cJSON_IsString(ev) && strcmp(ev->valuestring, "finished") == 0 &&
+                cJSON_IsString(sid) && strcmp(sid->valuestring, id) == 0)
                 n++;
             cJSON_Delete(o);
         }
@@ -294,8 +295,10 @@ static void test_kill_and_resume(void **state)
         usleep(delay);
         kill(pid, SIGKILL);
         int st = wait_exit(pid);
-        if (st == 128 + SIGKILL) kills++;
-        else assert_true(st == 0); /* it finished before the kill */
+        if (st == 128 + SIGKILL)
+            kills++;
+        else
+            assert_true(st == 0); /* it finished before the kill */
     }
     fprintf(stderr, "test_sweep_resume: %d of 8 runs killed\n", kills);
     /* the last run finishes everything */
