@@ -717,6 +717,7 @@ static void test_max_cost(void **state)
      * spent or running), then spent + running estimate >= budget stops the rest */
     assert_int_equal(run_sweep(file, out, 0, 0, 0, 0.15, &rep, &e), SEER_OK);
     assert_true(rep.budget_stopped);
+    assert_true(rep.spent_usd > 0); /* the one sample's mock tokens, at the price file's $1/M */
     assert_int_equal(rep.finished, 1);
     assert_int_equal(rep.unfinished, n - 1);
     assert_int_equal(seer_sweep_exit_status(&rep), 1);
