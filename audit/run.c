@@ -589,6 +589,9 @@ static void record_row(run *r, rsample *s, size_t j, const seer_judge_result *re
              SEER_OK;
     if (ok && s->transcript) ok = (row.transcript = strdup(s->transcript)) != NULL;
     if (ok) ok = (row.judged_at = strdup(when)) != NULL;
+    if (ok)
+        ok = (row.technique = strdup(c->technique ? c->technique : SEER_RUN_TECHNIQUE_DEFAULT)) !=
+             NULL;
     if (!ok) {
         seer_error_set(&e, SEER_ENOMEM, "%s: out of memory building a score row", s->s.id);
         run_io_fail(r, &e);

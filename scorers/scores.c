@@ -57,6 +57,7 @@ void seer_score_row_clear(seer_score_row *r)
     free(r->usage);
     free(r->transcript);
     free(r->judged_at);
+    free(r->technique);
     memset(r, 0, sizeof *r);
 }
 
@@ -198,6 +199,7 @@ char *seer_score_row_json(const seer_score_row *r)
     ok &= add_str_or_null(o, "auditor", r->auditor);
     ok &= add_str_or_null(o, "target", r->target);
     ok &= add_str_or_null(o, "judge", r->judge);
+    if (r->technique) ok &= cJSON_AddStringToObject(o, "technique", r->technique) != NULL;
     ok &= add_str_or_null(o, "status", r->status ? r->status : "ok");
     if (r->reason) ok &= cJSON_AddStringToObject(o, "reason", r->reason) != NULL;
     cJSON *sc = cJSON_AddObjectToObject(o, "scores");
@@ -286,7 +288,8 @@ static seer_err parse_obj(const cJSON *o, seer_score_row *r, seer_error *err)
         get_str(o, "judge", &r->judge, 0, err) || get_str(o, "status", &r->status, 1, err) ||
         get_str(o, "reason", &r->reason, 0, err) || get_str(o, "summary", &r->summary, 0, err) ||
         get_str(o, "transcript", &r->transcript, 0, err) ||
-        get_str(o, "judged_at", &r->judged_at, 0, err))
+        get_str(o, "judged_at", &r->judged_at, 0, err) ||
+        get_str(o, "technique", &r->technique, 0, err))
         return err ? err->code : SEER_EPARSE;
     const cJSON *ep = cJSON_GetObjectItemCaseSensitive(o, "epoch");
     if (ep && !cJSON_IsNumber(ep))

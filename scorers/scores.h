@@ -3,6 +3,9 @@
  *
  *   {"sample_id": "...", "scenario_id": "...", "tags": ["..."], "epoch": 1,
  *    "auditor": "m", "target": "m", "judge": "m",
+ *    "technique": "t" (optional; absent = "default", the technique of a
+ *                      plain `seer audit`: files written before the field
+ *                      existed stay readable),
  *    "status": "ok" | "judge_failed" | "audit_failed" | "cancelled",
  *    "reason": "..." (absent when ok),
  *    "scores": {"concerning": 3, ...}        ({} unless status is "ok"),
@@ -70,6 +73,7 @@ typedef struct seer_score_row {
     size_t n_usage;
     char *transcript;
     char *judged_at;
+    char *technique; /* NULL = not recorded (readers treat it as "default") */
 } seer_score_row;
 
 /* Frees everything in r and zeroes it.  NULL ok. */

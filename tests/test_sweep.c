@@ -23,6 +23,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "scorers/leaderboard.h"
+#include "scorers/scores.h"
 #include "sweep/sweep.h"
 
 static char workdir[256];
@@ -622,6 +624,84 @@ static void test_shard_merge_equals_unsharded(void **state)
     assert_int_not_equal(stat(bad, &st), 0);
 }
 
+/* Every score row names its technique, and a leaderboard by technique groups
+ * the sweep's samples under the sweep's technique names; a row without the
+ * field (written before it existed) still parses, as no technique. */
+static void test_rows_carry_technique(void **state)
+{
+    (void)state;
+    const char *file = mock_sweep("tq.json", "\"mockllm/model\"", "\"mockllm/model\"", 1, NULL);
+    char out[400];
+    snprintf(out, sizeof out, "%s/tq", workdir);
+    seer_sweep_report rep;
+    seer_error e;
+    assert_int_equal(run_sweep(file, out, 0, 0, 0, 0, &rep, &e), SEER_OK);
+    assert_int_equal(rep.finished, 6);
+    cJSON *rows = rows_of(out);
+    size_t n_default = 0, n_probe = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rows)
+    {
+        const cJSON *t = cJSON_GetObjectItem(r, "technique");
+        assert_true(cJSON_IsString(t));
+        if (strcmp(t->valuestring, "default") == 0)
+            n_default++;
+        else if (strcmp(t->valuestring, "probe") == 0)
+            n_probe++;
+        else
+            fail_msg("unexpected technique '%s'", t->valuestring);
+    }
+    assert_int_equal(n_default, 3);
+    assert_int_equal(n_probe, 3);
+    cJSON_Delete(rows);
+
+    seer_lb_data *d = seer_lb_data_new();
+    assert_non_null(d);
+    assert_int_equal(seer_lb_data_load(d, out, &e), SEER_OK);
+    seer_lb_options lo = {.by = SEER_LB_BY_TECHNIQUE, .bootstrap = 50, .permutations = 50};
+    seer_leaderboard *lb = seer_leaderboard_compute(d, &lo, &e);
+    assert_non_null(lb);
+    assert_int_equal(lb->n_groups, 2);
+    int seen_default = 0, seen_probe = 0;
+    for (size_t g = 0; g < lb->n_groups; g++) {
+        assert_int_equal(lb->groups[g].samples, 3);
+        seen_default += strcmp(lb->groups[g].name, "default") == 0;
+        seen_probe += strcmp(lb->groups[g].name, "probe") == 0;
+    }
+    assert_int_equal(seen_default, 1);
+    assert_int_equal(seen_probe, 1);
+    seer_leaderboard_free(lb);
+    seer_lb_data_free(d);
+
+    /* the field round-trips; an old row without it reads as NULL */
+    seer_score_row row;
+    assert_int_equal(seer_score_row_parse("{\"sample_id\":\"s\",\"status\":\"audit_failed\","
+                                          "\"technique\":\"probe\"}",
+                                          &row, &e),
+                     SEER_OK);
+    assert_non_null(row.technique);
+    assert_string_equal(row.technique, "probe");
+    char *line = seer_score_row_json(&row);
+    assert_non_null(line);
+    assert_non_null(strstr(line, "\"technique\":\"probe\""));
+    free(line);
+    seer_score_row_clear(&row);
+    assert_int_equal(
+        seer_score_row_parse("{\"sample_id\":\"s\",\"status\":\"audit_failed\"}", &row, &e),
+        SEER_OK);
+    assert_null(row.technique);
+    line = seer_score_row_json(&row);
+    assert_non_null(line);
+    assert_null(strstr(line, "technique"));
+    free(line);
+    seer_score_row_clear(&row);
+    assert_int_equal(seer_score_row_parse("{\"sample_id\":\"s\",\"status\":\"audit_failed\","
+                                          "\"technique\":3}",
+                                          &row, &e),
+                     SEER_EPARSE);
+    seer_score_row_clear(&row);
+}
+
 static void test_extend(void **state)
 {
     (void)state;
@@ -841,7 +921,7 @@ int main(void)
         cmocka_unit_test(test_expand_ids),   cmocka_unit_test(test_shards),
         cmocka_unit_test(test_estimate),     cmocka_unit_test(test_shard_merge_equals_unsharded),
         cmocka_unit_test(test_extend),       cmocka_unit_test(test_max_cost),
-        cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_commands),     cmocka_unit_test(test_rows_carry_technique),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
