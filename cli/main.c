@@ -252,7 +252,7 @@ static void usage(FILE *out)
                  "seer runs LLM agents that audit other models, on a pipeline of\n"
                  "actors, queues and one I/O loop.\n\ncommands:\n");
     for (const seer_cli_cmd *c = seer_cli_commands; c->name; c++)
-        fprintf(out, "  %-8s %s\n", c->name, c->summary);
+        fprintf(out, "  %-13s %s\n", c->name, c->summary);
     fprintf(out, "\n'seer COMMAND --help' shows a command's flags.\n"
                  "Models are named provider/model: anthropic/claude-sonnet-4-5, "
                  "openai/gpt-4.1,\nopenrouter/moonshotai/kimi-k2, vllm/M, ollama/M, llamacpp/M, "
