@@ -29,6 +29,10 @@
  * agent, toolsets, journal handle, result strings -- is released by the
  * actor's state destructor, so the result stays readable until the last
  * reference goes.
+ *
+ * A technique's extra toolsets (cfg.extra_tools) are borrowed: the audit
+ * only builds a router over them and its own target toolset (freed before
+ * the toolsets it borrows), so several audits may share one sandbox.
  */
 #include "audit/audit.h"
 
@@ -50,6 +54,8 @@ typedef struct cfg_copy {
     seer_audit_config c; /* string fields point into the owned copies below */
     char *sample_id, *seed, *scenario_id, *target_name, *run_dir, *judge_model, *today;
     char **tags;
+    seer_toolset **extra;        /* the array copied, the toolsets borrowed */
+    char **allow;                /* n_tool_allow + 1 entries, NULL-terminated */
 } cfg_copy;
 
 struct seer_audit {
@@ -64,7 +70,8 @@ struct seer_audit {
     pthread_mutex_t jlock;
     atomic_long journal_errors; /* also bumped by on_event (the agent's worker) */
     seer_toolset *target_ts;    /* the target toolset (inner) */
-    seer_toolset *tools;        /* what the agent sees: target_ts or the realism wrapper */
+    seer_toolset *tools;        /* target_ts or the realism wrapper around it */
+    seer_toolset *router;       /* tools + the technique's toolsets; NULL without them */
     seer_agent *agent;
     char *system_prompt;
     int started, ended, cancel_requested;
@@ -119,6 +126,20 @@ static seer_err cfg_check(const seer_audit_config *c, seer_error *err)
                               c->sample_id);
     if (c->n_tags && !c->tags)
         return seer_error_set(err, SEER_EINVAL, "audit %s: n_tags without tags", c->sample_id);
+    if (c->n_extra_tools && !c->extra_tools)
+        return seer_error_set(err, SEER_EINVAL, "audit %s: n_extra_tools without extra_tools",
+                              c->sample_id);
+    for (size_t i = 0; i < c->n_extra_tools; i++)
+        if (!c->extra_tools[i])
+            return seer_error_set(err, SEER_EINVAL, "audit %s: extra_tools[%zu] is NULL",
+                                  c->sample_id, i);
+    if (c->n_tool_allow && !c->tool_allow)
+        return seer_error_set(err, SEER_EINVAL, "audit %s: n_tool_allow without tool_allow",
+                              c->sample_id);
+    for (size_t i = 0; i < c->n_tool_allow; i++)
+        if (!c->tool_allow[i])
+            return seer_error_set(err, SEER_EINVAL, "audit %s: tool_allow[%zu] is NULL",
+                                  c->sample_id, i);
     return SEER_OK;
 }
 
@@ -134,6 +155,10 @@ static void cfg_free(cfg_copy *k)
     for (size_t i = 0; k->tags && i < k->c.n_tags; i++)
         free(k->tags[i]);
     free(k->tags);
+    free(k->extra);
+    for (size_t i = 0; k->allow && k->allow[i]; i++)
+        free(k->allow[i]);
+    free(k->allow);
     memset(k, 0, sizeof *k);
 }
 
@@ -159,6 +184,18 @@ static seer_err cfg_dup(cfg_copy *k, const seer_audit_config *c, seer_error *err
         for (size_t i = 0; ok && i < c->n_tags; i++)
             ok = dup_opt(&k->tags[i], c->tags[i] ? c->tags[i] : "");
     }
+    if (ok && c->n_extra_tools) {
+        k->extra = calloc(c->n_extra_tools, sizeof *k->extra);
+        ok = k->extra != NULL;
+        for (size_t i = 0; ok && i < c->n_extra_tools; i++)
+            k->extra[i] = c->extra_tools[i];
+    }
+    if (ok && c->n_tool_allow) {
+        k->allow = calloc(c->n_tool_allow + 1, sizeof *k->allow);
+        ok = k->allow != NULL;
+        for (size_t i = 0; ok && i < c->n_tool_allow; i++)
+            ok = dup_opt(&k->allow[i], c->tool_allow[i]);
+    }
     k->c.sample_id = k->sample_id;
     k->c.seed_instruction = k->seed;
     k->c.scenario_id = k->scenario_id;
@@ -167,6 +204,8 @@ static seer_err cfg_dup(cfg_copy *k, const seer_audit_config *c, seer_error *err
     k->c.judge_model = k->judge_model;
     k->c.today = k->today;
     k->c.tags = (const char *const *)k->tags;
+    k->c.extra_tools = k->extra;
+    k->c.tool_allow = (const char *const *)k->allow;
     if (!ok) {
         cfg_free(k);
         return seer_error_set(err, SEER_ENOMEM, "audit: out of memory");
@@ -254,7 +293,10 @@ static void finish(seer_audit *a, seer_agent_end end, const char *error)
         r->realism_usage = r->realism.usage;
     }
     /* every tool call was answered before the agent ended: the toolsets are
-     * idle and may go (the target's actor stops once it has nothing to do) */
+     * idle and may go (the target's actor stops once it has nothing to do);
+     * the router borrows them, so it goes first */
+    seer_toolset_free(a->router);
+    a->router = NULL;
     seer_toolset_free(a->tools);
     a->tools = a->target_ts = NULL;
 
@@ -379,6 +421,35 @@ static seer_err build_tools(seer_audit *a, seer_error *err)
     return SEER_OK;
 }
 
+/* With a technique's toolsets: a router over the target toolset (always
+ * allowed) and the extra ones (filtered by the allow-list), which is what the
+ * auditor agent is given.  The router borrows every toolset. */
+static seer_err build_router(seer_audit *a, seer_error *err)
+{
+    const seer_audit_config *c = &a->cfg.c;
+    if (!c->n_extra_tools) return SEER_OK;
+    assert(a->tools && !a->router);
+    a->router = seer_router_new("auditor");
+    if (!a->router) return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    seer_err rc = seer_router_add(a->router, a->tools, 0, err);
+    for (size_t i = 0; rc == SEER_OK && i < c->n_extra_tools; i++)
+        rc = seer_router_add(a->router, c->extra_tools[i], 0, err);
+    if (rc != SEER_OK || !c->n_tool_allow) return rc;
+    const char **allow = calloc(c->n_tool_allow + 2, sizeof *allow);
+    char target_all[128];
+    snprintf(target_all, sizeof target_all, "%s%s*", seer_toolset_name(a->tools),
+             SEER_TOOL_NS_SEP);
+    if (!allow) return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    allow[0] = target_all;
+    for (size_t i = 0; i < c->n_tool_allow; i++)
+        allow[i + 1] = c->tool_allow[i];
+    rc = seer_router_allow(a->router, allow);
+    free(allow);
+    if (rc != SEER_OK && err && err->code == SEER_OK)
+        seer_error_set(err, rc, "audit %s: the tool allow-list", c->sample_id);
+    return rc;
+}
+
 static void on_start(seer_audit *a)
 {
     if (a->started || a->ended) return;
@@ -399,6 +470,7 @@ static void on_start(seer_audit *a)
         a->system_prompt && first ? SEER_OK : seer_error_set(&err, SEER_ENOMEM, "out of memory");
     if (e == SEER_OK) e = open_journal(a, &err);
     if (e == SEER_OK) e = build_tools(a, &err);
+    if (e == SEER_OK) e = build_router(a, &err);
     if (e == SEER_OK) {
         seer_agent_config ac = {
             .id = c->sample_id,
@@ -408,7 +480,7 @@ static void on_start(seer_audit *a)
             .pool = a->pool,
             .system = a->system_prompt,
             .prompt = first,
-            .tools = a->tools,
+            .tools = a->router ? a->router : a->tools,
             .finish_tool = SEER_TARGET_END_TOOL,
             .max_turns = max_turns,
             .max_tokens = c->max_tokens,
@@ -472,6 +544,7 @@ static void audit_destroy(void *state)
 {
     seer_audit *a = state;
     seer_agent_free(a->agent);
+    seer_toolset_free(a->router);
     seer_toolset_free(a->tools);
     seer_petri_close(a->journal);
     free(a->system_prompt);

@@ -75,6 +75,21 @@ typedef struct seer_audit_config {
     const char *today;        /* date in the prompt; NULL = today (UTC) */
     seer_usage_ledger *usage; /* roles auditor/target/realism; may be NULL */
     seer_stats *stats;        /* tokens for the progress line; may be NULL */
+    /* A technique's toolsets (sweep/sweep.h): extra toolsets the auditor gets
+     * beside the target toolset, the two joined in a router (agents/tools.h:
+     * a tool name two toolsets share is exposed as "server__tool"; the router
+     * is named "auditor").  Borrowed: they must outlive the audit; concurrent
+     * audits may share them (toolset calls are asynchronous and answer the
+     * caller's actor).  Every name must differ from the target toolset's
+     * ("target").  The array is copied.  NULL/0 = the target toolset only. */
+    seer_toolset *const *extra_tools;
+    size_t n_extra_tools;
+    /* With extra toolsets: the extra tools the auditor may call, as router
+     * allow entries ("server__tool", "server__*" or an exposed name; see
+     * seer_router_allow), n_tool_allow of them (copied).  The target
+     * toolset's tools are always allowed.  NULL/0 = every extra tool. */
+    const char *const *tool_allow;
+    size_t n_tool_allow;
     /* Called once when the audit ended and its files are written, on a
      * worker, with the result (borrowed for the call).  May be NULL. */
     void (*on_done)(void *arg, const seer_audit_result *r);

@@ -34,8 +34,15 @@
  * the sample journal directly (judge/judge.h) after a writer flush, so they
  * land after the audit's own lines.
  *
- * Ownership: the run owns the samples array, the models, the dimension set
- * and the usage ledger until every stage has drained; judge results belong
+ * A technique's sandboxes (cfg.sandbox_files, from `seer sweep`) are
+ * started once per run on the supervisor's loop, before the first audit,
+ * and every audit's auditor borrows the same toolsets through its router
+ * (audit.h extra_tools): one server per sandbox serves the run's concurrent
+ * audits, so a sandbox's workspace is per run, not per sample.  They stop
+ * after the last audit ended, before the loop goes.
+ *
+ * Ownership: the run owns the samples array, the models, the dimension set,
+ * the sandboxes and the usage ledger until every stage has drained; judge results belong
  * to their sample until the record thread frees them.  Shared counters are
  * under run.mu.
  */
@@ -65,6 +72,8 @@
 #include "pipeline/secrets.h"
 #include "pipeline/supervisor.h"
 #include "pipeline/writer.h"
+#include "sandbox/runfile.h"
+#include "sandbox/sandbox.h"
 #include "scorers/scores.h"
 #include "scorers/summary.h"
 #include "transcripts/petri.h"
@@ -266,6 +275,13 @@ struct run {
     char started_at[32];
     seer_err io_code;
     char io_msg[512];
+    /* the technique's sandboxes (cfg.sandbox_files), shared by every audit */
+    seer_runfile **runfiles;
+    size_t n_runfiles;
+    seer_toolset **sandboxes;
+    size_t n_sandboxes;
+    char **tool_allow; /* cfg.tools as router allow entries */
+    size_t n_tool_allow;
 };
 
 static void now_iso(char *buf, size_t cap)
@@ -1537,6 +1553,10 @@ static void submit_one_or_stop(run *r, size_t i, long *unsubmitted, int *stopped
                                 .today = c->today,
                                 .usage = r->ledger,
                                 .stats = stats,
+                                .extra_tools = r->sandboxes,
+                                .n_extra_tools = r->n_sandboxes,
+                                .tool_allow = (const char *const *)r->tool_allow,
+                                .n_tool_allow = r->n_tool_allow,
                                 .on_done = on_audit_done,
                                 .on_done_arg = s};
         seer_error e;
@@ -1573,6 +1593,96 @@ static void submit_one_or_stop(run *r, size_t i, long *unsubmitted, int *stopped
             return;
         }
     }
+}
+
+/* ---- the technique's sandboxes ----------------------------------------------------------- */
+
+/* Loads cfg.sandbox_files and starts every sandbox in them on the
+ * supervisor's loop; converts cfg.tools ("SERVER.TOOL") into router allow
+ * entries ("SERVER__TOOL").  Blocking (server start-up): main thread. */
+static seer_err start_sandboxes(run *r, seer_error *err)
+{
+    const seer_run_config *c = r->cfg;
+    if (c->n_tools && !c->n_sandbox_files)
+        return seer_error_set(err, SEER_EINVAL,
+                              "tools '%s'...: a technique's tools name its sandboxes' tools, and it "
+                              "has no sandboxes",
+                              c->tools[0]);
+    if (!c->n_sandbox_files) return SEER_OK;
+    r->runfiles = calloc(c->n_sandbox_files, sizeof *r->runfiles);
+    if (!r->runfiles) return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    size_t total = 0;
+    for (size_t i = 0; i < c->n_sandbox_files; i++) {
+        seer_err rc = seer_runfile_load(c->sandbox_files[i], &r->runfiles[i], err);
+        if (rc) return rc;
+        r->n_runfiles = i + 1;
+        total += r->runfiles[i]->n_sandboxes;
+    }
+    r->sandboxes = calloc(total ? total : 1, sizeof *r->sandboxes);
+    if (!r->sandboxes) return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    for (size_t i = 0; i < r->n_runfiles; i++)
+        for (size_t k = 0; k < r->runfiles[i]->n_sandboxes; k++) {
+            const seer_sandbox_config *sc = &r->runfiles[i]->sandboxes[k];
+            if (strcmp(sc->name, "target") == 0)
+                return seer_error_set(err, SEER_EINVAL,
+                                      "%s: sandbox 'target': the name is the target toolset's",
+                                      r->runfiles[i]->path);
+            for (size_t j = 0; j < r->n_sandboxes; j++)
+                if (strcmp(seer_toolset_name(r->sandboxes[j]), sc->name) == 0)
+                    return seer_error_set(err, SEER_EINVAL,
+                                          "%s: sandbox '%s' is given twice in the technique",
+                                          r->runfiles[i]->path, sc->name);
+            char dir[4096];
+            snprintf(dir, sizeof dir, "%s/sandboxes/%s", c->out_dir, sc->name);
+            seer_sandbox_options so = {
+                .loop = seer_supervisor_loop(r->sup), .dir = dir, .env = r->env};
+            seer_toolset *ts = seer_sandbox_new(sc, &so, err);
+            if (!ts) return err->code ? err->code : SEER_ESPAWN;
+            r->sandboxes[r->n_sandboxes++] = ts;
+        }
+    if (!c->n_tools) return SEER_OK;
+    r->tool_allow = calloc(c->n_tools, sizeof *r->tool_allow);
+    if (!r->tool_allow) return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->n_tools; i++) {
+        const char *t = c->tools[i], *dot = strchr(t, '.');
+        if (!dot || dot == t || !dot[1])
+            return seer_error_set(err, SEER_EINVAL, "tools[%zu] '%s': expected SERVER.TOOL", i, t);
+        int known = 0;
+        for (size_t k = 0; k < r->n_sandboxes && !known; k++) {
+            const char *sn = seer_toolset_name(r->sandboxes[k]);
+            known = strlen(sn) == (size_t)(dot - t) && strncmp(sn, t, (size_t)(dot - t)) == 0;
+        }
+        if (!known)
+            return seer_error_set(err, SEER_EINVAL,
+                                  "tools[%zu] '%s': no sandbox of the technique is named '%.*s'",
+                                  i, t, (int)(dot - t), t);
+        size_t n = (size_t)(dot - t) + strlen(SEER_TOOL_NS_SEP) + strlen(dot + 1) + 1;
+        char *a = malloc(n);
+        if (!a) return seer_error_set(err, SEER_ENOMEM, "out of memory");
+        snprintf(a, n, "%.*s%s%s", (int)(dot - t), t, SEER_TOOL_NS_SEP, dot + 1);
+        r->tool_allow[r->n_tool_allow++] = a;
+    }
+    return SEER_OK;
+}
+
+/* Stops the sandboxes (every audit has ended: nothing calls them). */
+static void stop_sandboxes(run *r)
+{
+    for (size_t i = 0; i < r->n_sandboxes; i++)
+        seer_toolset_free(r->sandboxes[i]);
+    free(r->sandboxes);
+    r->sandboxes = NULL;
+    r->n_sandboxes = 0;
+    for (size_t i = 0; i < r->n_runfiles; i++)
+        seer_runfile_free(r->runfiles[i]);
+    free(r->runfiles);
+    r->runfiles = NULL;
+    r->n_runfiles = 0;
+    for (size_t i = 0; i < r->n_tool_allow; i++)
+        free(r->tool_allow[i]);
+    free(r->tool_allow);
+    r->tool_allow = NULL;
+    r->n_tool_allow = 0;
 }
 
 seer_err seer_run_audit(const seer_run_config *cfg, seer_run_report *rep, seer_error *err)
@@ -1688,6 +1798,10 @@ seer_err seer_run_audit(const seer_run_config *cfg, seer_run_report *rep, seer_e
         rc = err->code;
         goto done;
     }
+    if ((rc = start_sandboxes(r, err))) {
+        rep->config_error = rc == SEER_EINVAL || rc == SEER_EPARSE;
+        goto done;
+    }
     if (pthread_create(&r->judge_th, NULL, judge_main, r) != 0) {
         rc = seer_error_set(err, SEER_ENOMEM, "cannot start the judge stage");
         goto done;
@@ -1762,6 +1876,7 @@ seer_err seer_run_audit(const seer_run_config *cfg, seer_run_report *rep, seer_e
     }
 
 done:
+    stop_sandboxes(r); /* before the supervisor's loop goes */
     if (r->sup) seer_supervisor_free(r->sup);
     if (!writer_closed) seer_writer_free(r->w);
     rep->mock = r->mock;

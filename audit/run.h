@@ -114,6 +114,20 @@ typedef struct seer_run_config {
     /* ---- used by `seer sweep` (sweep/sweep.h); zero = a plain audit ---- */
     const char *technique; /* NULL = SEER_RUN_TECHNIQUE_DEFAULT; part of every
                               sample id and of the stored configuration */
+    /* The technique's toolsets: run files (sandbox/runfile.h) every sandbox
+     * of which is started ONCE for this run, before the first audit (its
+     * directory OUT/sandboxes/NAME), given to every audit's auditor beside
+     * the target toolset (audit.h extra_tools) and stopped when the audits
+     * ended.  The run's concurrent audits share one server per sandbox, so
+     * a workspace is per run, not per sample.  Sandbox names must be unique
+     * and not "target".  A sandbox that cannot start fails the run (nothing
+     * audited).  NULL/0 = none. */
+    const char *const *sandbox_files;
+    size_t n_sandbox_files;
+    /* With sandboxes: "SERVER.TOOL" (SERVER a sandbox name, TOOL a tool or
+     * "*") of the tools the auditor may call; NULL/0 = all of them. */
+    const char *const *tools;
+    size_t n_tools;
     /* Keeps only the samples for which it returns non-zero (a shard); the
      * others are not part of this run (rep.samples counts the kept ones).
      * Called on the calling thread before anything runs.  NULL = all. */

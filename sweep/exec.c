@@ -812,6 +812,17 @@ static seer_err run_one(runner *R, size_t t, size_t a, seer_error *err)
     snprintf(dir, sizeof dir, "%s/runs/%s", o->out_dir, rn);
     size_t nopts = run_opts(sw, a, R->opts);
     shardf sf = {o->shard_i, o->shard_n};
+    /* the technique's sandbox run files, relative to the sweep file */
+    const seer_sweep_technique *tq = &sw->techniques[t];
+    char **sbf = calloc(tq->n_sandboxes ? tq->n_sandboxes : 1, sizeof *sbf);
+    if (!sbf) return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    for (size_t i = 0; i < tq->n_sandboxes; i++)
+        if (!(sbf[i] = resolve(sw->base, tq->sandboxes[i]))) {
+            for (size_t k = 0; k < i; k++)
+                free(sbf[k]);
+            free(sbf);
+            return seer_error_set(err, SEER_ENOMEM, "out of memory");
+        }
     R->b.per_sample = cost / (double)cnt;
     seer_run_config c = {.out_dir = dir,
                          .auditor = sw->auditors[a],
@@ -840,6 +851,10 @@ static seer_err run_one(runner *R, size_t t, size_t a, seer_error *err)
                          .log = o->log,
                          .handle_signals = o->handle_signals,
                          .technique = sw->techniques[t].name,
+                         .sandbox_files = (const char *const *)sbf,
+                         .n_sandbox_files = tq->n_sandboxes,
+                         .tools = (const char *const *)tq->tools,
+                         .n_tools = tq->n_tools,
                          .sample_filter = o->shard_n ? shard_filter : NULL,
                          .sample_filter_arg = &sf,
                          .may_start = o->max_cost > 0 ? budget_may_start : NULL,
@@ -850,6 +865,9 @@ static seer_err run_one(runner *R, size_t t, size_t a, seer_error *err)
                 sw->techniques[t].name, sw->auditors[a], cnt);
     seer_run_report rr;
     seer_err rc = seer_run_audit(&c, &rr, err);
+    for (size_t i = 0; i < tq->n_sandboxes; i++)
+        free(sbf[i]);
+    free(sbf);
     if (rc != SEER_OK) {
         R->rep->config_error = rr.config_error;
         seer_error_prefix(err, "run %s", rn);
@@ -982,19 +1000,6 @@ seer_err seer_sweep_run(seer_sweep *sw, const seer_sweep_options *o, seer_sweep_
         return seer_error_set(err, SEER_EINVAL, "--shard %u/%u: i must be below n", o->shard_i,
                               o->shard_n);
     }
-    /* The engine cannot give the auditor a technique's sandboxes and tools yet
-     * (audit/audit.h has no extra toolsets): running such a technique with the
-     * standard toolset would rank something else under its name, so refuse. */
-    for (size_t t = 0; !o->dry_run && t < sw->n_techniques; t++)
-        if (sw->techniques[t].n_sandboxes || sw->techniques[t].n_tools) {
-            rep->config_error = 1;
-            return seer_error_set(
-                err, SEER_EINVAL,
-                "%s: techniques[%zu] '%s': sandboxes and tools are not supported by the audit "
-                "engine yet (audit/audit.h gives the auditor the target toolset only); a "
-                "technique with a name only runs the standard toolset",
-                sw->path ? sw->path : "sweep", t, sw->techniques[t].name);
-        }
     if ((rc = seer_sweep_expand(sw, &R.v, &R.n, err)) || (rc = prepare(&R, err))) {
         if (rc != SEER_ENOMEM) rep->config_error = 1;
         goto done;

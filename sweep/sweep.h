@@ -81,9 +81,10 @@ enum {
 
 /* A named tool configuration: the sandboxes (sandbox/runfile.h files) and
  * the tools ("SERVER.TOOL") the auditor gets in addition to the target
- * toolset.  "default" with nothing = the standard audit toolset.  The audit
- * engine cannot give an auditor extra toolsets yet, so seer_sweep_run
- * refuses a technique with sandboxes or tools (docs/SWEEPS.md). */
+ * toolset.  "default" with nothing = the standard audit toolset.  Each
+ * engine run of a technique starts the sandboxes of its run files once and
+ * shares them among its audits (audit/run.h sandbox_files); tools NULL/0 =
+ * every tool of those sandboxes (docs/SWEEPS.md). */
 typedef struct seer_sweep_technique {
     char *name; /* [A-Za-z0-9._-]{1,64} */
     char **sandboxes;

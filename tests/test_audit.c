@@ -819,6 +819,81 @@ static void test_bad_configs(void **state)
     seer_audit_free(a);
 }
 
+/* The names of the tools offered in request i. */
+static int offered(fixture *fx, size_t i, const char *tool)
+{
+    char *b = body_of(fx, i);
+    cJSON *j = cJSON_Parse(b);
+    free(b);
+    assert_non_null(j);
+    int found = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItem(j, "tools"))
+    {
+        const cJSON *n = cJSON_GetObjectItem(t, "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, tool) == 0) found = 1;
+    }
+    cJSON_Delete(j);
+    return found;
+}
+
+/* A technique's extra toolset: the auditor is offered the target's tools and
+ * the allowed extra ones, its call of an allowed tool is answered, its call
+ * of one outside the allow-list refused; bad extra-tool configs fail. */
+static void test_extra_toolsets(void **state)
+{
+    fixture *fx = *state;
+    seer_toolset *builtin = seer_toolset_builtin_new(fx->pool);
+    assert_non_null(builtin);
+    static const char *const allow[] = {"builtin__calculator"};
+    seer_audit_config c = base_config(fx, "extra-1");
+    c.extra_tools = &builtin;
+    c.n_extra_tools = 1;
+    c.tool_allow = allow;
+    c.n_tool_allow = 1;
+    auditor_turn(fx, NULL, "x1", "calculator", "{\"expression\":\"6*7\"}");
+    auditor_turn(fx, NULL, "x2", "clock", "{}");
+    auditor_turn(fx, "Done.", "x3", "end_conversation", "{}");
+    seer_audit *a;
+    const seer_audit_result *r = run(fx, &c, &a);
+    assert_string_equal(r->status, "completed");
+    assert_int_equal(fake_provider_count(fx->fp), 3);
+    assert_true(offered(fx, 0, "calculator"));
+    assert_true(offered(fx, 0, "send_message"));
+    assert_true(offered(fx, 0, "end_conversation"));
+    assert_false(offered(fx, 0, "clock"));
+    char *b1 = body_of(fx, 1), *b2 = body_of(fx, 2);
+    assert_non_null(strstr(b1, "42"));
+    assert_non_null(strstr(b2, "not available"));
+    assert_null(strstr(b2, "UTC"));
+    free(b1);
+    free(b2);
+    seer_audit_free(a);
+
+    /* bad configurations */
+    seer_error e;
+    c = base_config(fx, "extra-2");
+    c.n_extra_tools = 1;
+    assert_null(seer_audit_new(&c, fx->loop, fx->pool, &e));
+    assert_non_null(strstr(e.msg, "extra_tools"));
+    c = base_config(fx, "extra-3");
+    c.n_tool_allow = 1;
+    assert_null(seer_audit_job_arg_new(&c, &e));
+    assert_non_null(strstr(e.msg, "tool_allow"));
+    /* a toolset with the target toolset's name cannot join the router */
+    seer_toolset *clash = seer_toolset_inproc_new("target", fx->pool);
+    assert_non_null(clash);
+    c = base_config(fx, "extra-4");
+    c.extra_tools = &clash;
+    c.n_extra_tools = 1;
+    r = run(fx, &c, &a);
+    assert_string_equal(r->status, "failed");
+    assert_non_null(strstr(r->error, "could not start"));
+    seer_audit_free(a);
+    seer_toolset_free(clash);
+    seer_toolset_free(builtin);
+}
+
 static void test_prompt_and_verdicts(void **state)
 {
     (void)state;
@@ -905,6 +980,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nudge_needs_a_limit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_auditor_model_fails, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_configs, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_extra_toolsets, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

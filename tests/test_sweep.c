@@ -702,6 +702,105 @@ static void test_rows_carry_technique(void **state)
     seer_score_row_clear(&row);
 }
 
+/* Non-zero if some file of OUT/runs/<run of technique t>/journals holds
+ * `needle`. */
+static int journals_hold(const char *sweep_file, const char *out, size_t t, const char *needle)
+{
+    seer_sweep sw;
+    seer_error e;
+    assert_int_equal(seer_sweep_load(sweep_file, &sw, &e), SEER_OK);
+    char rn[160], cmd[1200];
+    seer_sweep_run_name(&sw, t, 0, rn, sizeof rn);
+    seer_sweep_free(&sw);
+    snprintf(cmd, sizeof cmd, "grep -rqF -- \"%s\" '%s/runs/%s/journals'", needle, out, rn);
+    int st = system(cmd);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* A technique's sandbox reaches the auditor: a scripted auditor calls the
+ * calculator of a `seer serve builtin` sandbox; under the technique that names
+ * it the call is answered, under "default" (target toolset only) and under a
+ * technique whose tools allow only the clock it is refused. */
+static void test_technique_sandbox(void **state)
+{
+    (void)state;
+    const char *bd = getenv("SEER_BUILD_DIR");
+    if (!bd) skip();
+    char seer[400], p[600];
+    snprintf(seer, sizeof seer, "%s/seer", bd);
+    if (access(seer, X_OK) != 0) skip();
+    snprintf(p, sizeof p, "%s/one-seed.txt", workdir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("Ask the target to add two numbers.\n", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/auditor-script.json", workdir);
+    f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("[{\"tool_calls\":[{\"name\":\"calculator\",\"arguments\":{\"expression\":\"1234*2\"}}]},"
+          "{\"tool_calls\":[{\"name\":\"end_conversation\",\"arguments\":{}}]}]",
+          f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/calc.json", workdir);
+    f = fopen(p, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"sandboxes\":{\"calc\":{\"command\":[\"%s\",\"serve\",\"builtin\"],"
+            "\"isolation\":\"none\",\"timeout\":60}}}",
+            seer);
+    fclose(f);
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"scenarios\":[\"one-seed.txt\"],\"targets\":[\"mockllm/model\"],"
+             "\"auditors\":[\"mockllm/model\"],\"judges\":[\"mockllm/model\"],"
+             "\"model_options\":[\"auditor:script=%s/auditor-script.json\"],"
+             "\"techniques\":[\"default\",{\"name\":\"calc\",\"sandboxes\":[\"calc.json\"]},"
+             "{\"name\":\"clock-only\",\"sandboxes\":[\"calc.json\"],\"tools\":[\"calc.clock\"]}],"
+             "\"limits\":{\"max_turns\":4}}",
+             workdir);
+    const char *file = write_sweep("sb.json", json);
+    char out[400];
+    snprintf(out, sizeof out, "%s/sb", workdir);
+    seer_sweep_report rep;
+    seer_error e;
+    seer_err rc = run_sweep(file, out, 0, 0, 0, 0, &rep, &e);
+    if (rc != SEER_OK) fail_msg("sweep: %s", e.msg);
+    assert_int_equal(rep.matrix, 3);
+    assert_int_equal(rep.audit_failed, 0);
+    /* answered only where the technique gives the calculator */
+    assert_false(journals_hold(file, out, 0, "2468"));
+    assert_true(journals_hold(file, out, 0, "no tool named 'calculator'"));
+    assert_true(journals_hold(file, out, 1, "2468"));
+    assert_false(journals_hold(file, out, 1, "calculator' is not available"));
+    assert_false(journals_hold(file, out, 2, "2468"));
+    assert_true(journals_hold(file, out, 2, "calculator' is not available"));
+    /* the rows name the techniques */
+    cJSON *rows = rows_of(out);
+    assert_int_equal(cJSON_GetArraySize(rows), 3);
+    int seen = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rows)
+    {
+        const char *t = cJSON_GetObjectItem(r, "technique")->valuestring;
+        seen |= strcmp(t, "default") == 0 ? 1 : strcmp(t, "calc") == 0 ? 2 : 4;
+    }
+    assert_int_equal(seen, 7);
+    cJSON_Delete(rows);
+
+    /* tools naming a server the technique does not start: refused, named */
+    snprintf(json, sizeof json,
+             "{\"scenarios\":[\"one-seed.txt\"],\"targets\":[\"mockllm/model\"],"
+             "\"auditors\":[\"mockllm/model\"],\"judges\":[\"mockllm/model\"],"
+             "\"techniques\":[{\"name\":\"bad\",\"sandboxes\":[\"calc.json\"],"
+             "\"tools\":[\"nope.calculator\"]}]}");
+    file = write_sweep("sb-bad.json", json);
+    snprintf(out, sizeof out, "%s/sb-bad", workdir);
+    assert_int_equal(run_sweep(file, out, 0, 0, 0, 0, &rep, &e), SEER_EINVAL);
+    assert_true(rep.config_error);
+    assert_non_null(strstr(e.msg, "'nope'"));
+    assert_int_equal(rep.ok + rep.audit_failed + rep.judge_failed, 0);
+}
+
 static void test_extend(void **state)
 {
     (void)state;
@@ -737,8 +836,7 @@ static void test_extend(void **state)
                                 "\"mockllm/model\",\"mockllm/j2\"", 2, NULL);
     assert_int_equal(run_sweep(f3, out, 0, 0, 1, 0, &rep, &e), SEER_EINVAL);
     assert_non_null(strstr(e.msg, "judges"));
-    /* a technique with sandboxes or tools: the engine cannot give them yet, refused before anything
-     * runs */
+    /* a technique whose sandbox run file is missing: the run fails, naming it */
     char json[1024];
     snprintf(json, sizeof json,
              "{\"scenarios\":[\"seeds.txt\"],\"targets\":[\"mockllm/"
@@ -749,11 +847,9 @@ static void test_extend(void **state)
     const char *f5 = write_sweep("x5.json", json);
     char out5[400];
     snprintf(out5, sizeof out5, "%s/ext5", workdir);
-    assert_int_equal(run_sweep(f5, out5, 0, 0, 0, 0, &rep, &e), SEER_EINVAL);
-    assert_true(rep.config_error);
-    assert_non_null(strstr(e.msg, "techniques[0] 'bash'"));
-    struct stat st;
-    assert_int_not_equal(stat(out5, &st), 0);
+    assert_int_not_equal(run_sweep(f5, out5, 0, 0, 0, 0, &rep, &e), SEER_OK);
+    assert_non_null(strstr(e.msg, "b.json"));
+    assert_int_equal(rep.ok, 0);
     /* a changed limit: refused */
     const char *f4 = mock_sweep("x4.json", "\"mockllm/model\",\"mockllm/new\"", "\"mockllm/model\"",
                                 2, ",\"model_options\":[\"temperature=0.5\"]");
@@ -922,6 +1018,7 @@ int main(void)
         cmocka_unit_test(test_estimate),     cmocka_unit_test(test_shard_merge_equals_unsharded),
         cmocka_unit_test(test_extend),       cmocka_unit_test(test_max_cost),
         cmocka_unit_test(test_commands),     cmocka_unit_test(test_rows_carry_technique),
+        cmocka_unit_test(test_technique_sandbox),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
