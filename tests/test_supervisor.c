@@ -266,12 +266,15 @@ static void t_200_jobs_cap_8(void **st)
     assert_true(c.max_running >= 1 && c.max_running <= 8);
     assert_int_equal(atomic_load(&w.started), 200);
     assert_true(atomic_load(&w.peak) >= 1 && atomic_load(&w.peak) <= 8);
-    assert_int_equal(atomic_load(&w.done_twice_rejected), 200);
     seer_stats *stats = seer_supervisor_stats(s);
     assert_int_equal(atomic_load(&stats->jobs_total), 200);
     assert_int_equal(atomic_load(&stats->jobs_done), 200);
     assert_int_equal(atomic_load(&stats->jobs_running), 0);
     seer_supervisor_free(s);
+    /* Each job's second seer_job_done runs after its first has already woken
+     * seer_supervisor_wait, so the count is only final once free has joined
+     * the workers (valgrind's slow threads made this race visible). */
+    assert_int_equal(atomic_load(&w.done_twice_rejected), 200);
     assert_int_equal(atomic_load(&w.states_freed), 200);
     assert_int_equal(atomic_load(&w.args_freed), 200);
 }
