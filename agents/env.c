@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/file.h"
 #include "pipeline/secrets.h"
 
 extern char **environ;
@@ -276,47 +277,6 @@ out:
     return rc;
 }
 
-/* Reads a whole file; *out is NUL-terminated (caller frees).  Returns
- * SEER_ENOTFOUND when it does not exist. */
-static seer_err read_file(const char *path, char **out, size_t *out_len, seer_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT)
-            return seer_error_set(err, SEER_ENOTFOUND, "%s: no such file", path);
-        return seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf)
-        return seer_error_set(err, SEER_ENOMEM, "%s: out of memory", path);
-    if (bad) {
-        free(buf);
-        return seer_error_set(err, SEER_EIO, "%s: read error", path);
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *out_len = n;
-    return SEER_OK;
-}
 
 seer_env *seer_env_load(const char *dotenv_path, seer_error *err)
 {
@@ -329,7 +289,7 @@ seer_env *seer_env_load(const char *dotenv_path, seer_error *err)
     char *text = NULL;
     size_t len = 0;
     seer_error local;
-    seer_err rc = read_file(path, &text, &len, &local);
+    seer_err rc = seer_read_file(path, &text, &len, &local);
     if (rc == SEER_OK) {
         rc = parse_dotenv(e, path, text, len, &local);
         free(text);

@@ -19,6 +19,7 @@
  * seer_mock_new and shared read-only.
  */
 #include "agents/mockllm.h"
+#include "pipeline/file.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -135,32 +136,13 @@ static char *excerpt(const char *s, size_t max)
 
 /* ---- script loading ------------------------------------------------------ */
 
-/* Reads a whole file (NUL-terminated; caller frees). */
+/* Reads a whole script file (NUL-terminated; caller frees). */
 static char *slurp(const char *path, size_t *len, seer_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        seer_error_set(err, errno == ENOENT ? SEER_ENOTFOUND : SEER_EIO, "mock script %s: %s",
-                       path, strerror(errno));
-        return NULL;
-    }
-    sbuf b = {0};
-    char tmp[4096];
-    size_t got;
-    while ((got = fread(tmp, 1, sizeof tmp, f)) > 0)
-        sb_putn(&b, tmp, got);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || b.oom) {
-        free(b.p);
-        seer_error_set(err, bad ? SEER_EIO : SEER_ENOMEM, "mock script %s: %s", path,
-                       bad ? "read error" : "out of memory");
-        return NULL;
-    }
-    if (!b.p)
-        sb_puts(&b, "");
-    *len = b.n;
-    return b.p;
+    char *text;
+    if (seer_read_file(path, &text, len, err) != SEER_OK)
+        seer_error_prefix(err, "mock script");
+    return text;
 }
 
 /* Byte offset of element `idx` of the top-level JSON array in `text` (which

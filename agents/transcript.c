@@ -22,6 +22,7 @@
  * file formats stay the same.
  */
 #include "agents/transcript.h"
+#include "pipeline/file.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -296,40 +297,8 @@ cJSON *seer_message_to_json(const seer_message *m)
 
 static char *read_file(const char *path, size_t *len, seer_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        seer_error_set(err, errno == ENOENT ? SEER_ENOTFOUND : SEER_EIO, "%s: cannot open: %s",
-                       path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        seer_error_set(err, buf ? SEER_EIO : SEER_ENOMEM, "%s: cannot read", path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
+    char *text;
+    return seer_read_file(path, &text, len, err) == SEER_OK ? text : NULL;
 }
 
 /* Copies every member of src (an object) into dst, replacing same names. */

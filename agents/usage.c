@@ -10,6 +10,7 @@
  * still prices everything, and rounding does not drift.
  */
 #include "agents/usage.h"
+#include "pipeline/file.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -188,35 +189,12 @@ int seer_usage_ledger_price(seer_usage_ledger *l, const char *model, seer_price 
 seer_err seer_usage_ledger_load_prices(seer_usage_ledger *l, const char *path, seer_error *err)
 {
     assert(l && path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return seer_error_set(err, errno == ENOENT ? SEER_ENOTFOUND : SEER_EIO,
-                              "price file %s: %s", path, strerror(errno));
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4097 > cap) {
-            size_t ncap = cap ? cap * 2 : 8192;
-            char *nt = realloc(text, ncap);
-            if (!nt) {
-                free(text);
-                fclose(f);
-                return seer_error_set(err, SEER_ENOMEM, "price file %s: out of memory", path);
-            }
-            text = nt;
-            cap = ncap;
-        }
-        size_t got = fread(text + len, 1, 4096, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    text[len] = '\0';
-    if (bad) {
-        free(text);
-        return seer_error_set(err, SEER_EIO, "price file %s: read error", path);
+    char *text;
+    size_t len = 0;
+    seer_err rd = seer_read_file(path, &text, &len, err);
+    if (rd != SEER_OK) {
+        seer_error_prefix(err, "price file");
+        return rd;
     }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);

@@ -15,6 +15,7 @@
  * only this file and the commands turn errors into exit statuses.
  */
 #include "cli/cli.h"
+#include "pipeline/file.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -202,38 +203,13 @@ int seer_cli_parse(const char *cmd, const char *usage_line, const seer_cli_opt *
 
 char *seer_cli_read_file(const char *cmd, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "seer %s: %s: %s\n", cmd, path, strerror(errno));
+    char *text;
+    seer_error err;
+    if (seer_read_file(path, &text, NULL, &err) != SEER_OK) {
+        fprintf(stderr, "seer %s: %s\n", cmd, err.msg);
         return NULL;
     }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        if (r == 0)
-            break;
-        n += r;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        fprintf(stderr, "seer %s: %s: cannot read\n", cmd, path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
+    return text;
 }
 
 void seer_cli_timestamp(char *buf, size_t cap)

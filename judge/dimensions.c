@@ -15,6 +15,7 @@
  * file in the tree and the set seer uses can never differ.
  */
 #include "judge/dimensions.h"
+#include "pipeline/file.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -248,36 +249,16 @@ seer_dimset *seer_dimset_default(seer_error *err)
 seer_dimset *seer_dimset_load(const char *path, seer_error *err)
 {
     if (!path || strcmp(path, "default") == 0) return seer_dimset_default(err);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        seer_error_set(err, errno == ENOENT ? SEER_ENOTFOUND : SEER_EIO, "%s: %s", path,
-                       strerror(errno));
-        return NULL;
-    }
-    buf b = {0};
-    char chunk[4096];
-    size_t r;
-    int oom = 0;
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (buf_put(&b, chunk, r)) {
-            oom = 1;
-            break;
-        }
-    int bad = ferror(f);
-    fclose(f);
-    if (oom || bad) {
-        free(b.p);
-        seer_error_set(err, oom ? SEER_ENOMEM : SEER_EIO, "%s: %s", path,
-                       oom ? "out of memory" : "read error");
-        return NULL;
-    }
-    if (b.p && memchr(b.p, '\0', b.n)) {
-        free(b.p);
+    size_t n = 0;
+    char *text;
+    if (seer_read_file(path, &text, &n, err) != SEER_OK) return NULL;
+    if (memchr(text, '\0', n)) {
+        free(text);
         seer_error_set(err, SEER_EINVAL, "%s: contains a NUL byte (not a text file)", path);
         return NULL;
     }
-    seer_dimset *set = seer_dimset_parse(b.p ? b.p : "", path, err);
-    free(b.p);
+    seer_dimset *set = seer_dimset_parse(text, path, err);
+    free(text);
     return set;
 }
 

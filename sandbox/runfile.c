@@ -19,6 +19,7 @@
  * run file is often written on one machine and run on another.
  */
 #include "sandbox/runfile.h"
+#include "pipeline/file.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -681,35 +682,13 @@ seer_err seer_runfile_load(const char *path, seer_runfile **out, seer_error *err
 {
     assert(path && out);
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return seer_error_set(err, SEER_EIO, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 > cap) {
-            size_t nc = cap ? cap * 2 : 8192;
-            char *nb = realloc(buf, nc);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return seer_error_set(err, SEER_ENOMEM, "%s: out of memory", path);
-            }
-            buf = nb;
-            cap = nc;
-        }
-        size_t r = fread(buf + len, 1, cap - len - 1, f);
-        len += r;
-        if (r == 0)
-            break;
+    size_t len = 0;
+    char *buf;
+    if (seer_read_file(path, &buf, &len, err) != SEER_OK) {
+        if (err)
+            err->code = SEER_EIO; /* runfile.h: any unreadable file is SEER_EIO */
+        return SEER_EIO;
     }
-    int rerr = ferror(f);
-    fclose(f);
-    if (rerr) {
-        free(buf);
-        return seer_error_set(err, SEER_EIO, "%s: read error", path);
-    }
-    buf[len] = '\0';
     seer_err e = seer_runfile_parse(buf, len, path, NULL, out, err);
     free(buf);
     return e;

@@ -20,6 +20,7 @@
  * the one id function, so `seer audit` and `seer sweep` agree on a cell.
  */
 #include "sweep/sweep.h"
+#include "pipeline/file.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -491,32 +492,13 @@ seer_err seer_sweep_parse(const char *text, size_t len, const char *name, seer_s
 seer_err seer_sweep_load(const char *path, seer_sweep *sw, seer_error *err)
 {
     memset(sw, 0, sizeof *sw);
-    FILE *f = fopen(path, "rb");
-    if (!f) return seer_error_set(err, SEER_EIO, "%s: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return seer_error_set(err, SEER_ENOMEM, "out of memory");
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
+    char *buf;
+    size_t n = 0;
+    if (seer_read_file(path, &buf, &n, err) != SEER_OK) {
+        if (err) err->code = SEER_EIO; /* sweep.h: any unreadable file is SEER_EIO */
+        return SEER_EIO;
     }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return seer_error_set(err, SEER_EIO, "%s: read error", path);
-    }
-    seer_err rc = seer_sweep_parse(buf ? buf : "", n, path, sw, err);
+    seer_err rc = seer_sweep_parse(buf, n, path, sw, err);
     free(buf);
     return rc;
 }
