@@ -161,7 +161,9 @@ static void emit(seer_agent *a, seer_agent_event *ev)
 }
 
 /* Appends an event to the journal (fields consumed).  A write failure is
- * remembered: the agent ends with an I/O error at its next step. */
+ * remembered: the agent ends with an I/O error at its next step.  Callers
+ * check a->journal before building fields: an agent without a journal
+ * (most of them, in benchmarks and tests) should not pay for the trees. */
 static void journal(seer_agent *a, const char *type, cJSON *fields)
 {
     if (!a->journal) {
@@ -191,14 +193,16 @@ static cJSON *usage_json(const seer_usage *u)
 
 static void journal_message(seer_agent *a, const seer_message *m)
 {
-    cJSON *f = cJSON_CreateObject();
-    if (f) {
-        cJSON_AddNumberToObject(f, "turn", a->turn);
-        cJSON *mj = seer_message_to_json(m);
-        if (mj)
-            cJSON_AddItemToObject(f, "message", mj);
+    if (a->journal) {
+        cJSON *f = cJSON_CreateObject();
+        if (f) {
+            cJSON_AddNumberToObject(f, "turn", a->turn);
+            cJSON *mj = seer_message_to_json(m);
+            if (mj)
+                cJSON_AddItemToObject(f, "message", mj);
+        }
+        journal(a, "message", f);
     }
-    journal(a, "message", f);
     seer_agent_event ev = {.kind = SEER_AEV_MESSAGE, .message = m};
     emit(a, &ev);
 }
@@ -344,13 +348,15 @@ static void ask_model(seer_agent *a)
         return;
     }
     a->turn++;
-    cJSON *f = cJSON_CreateObject();
-    if (f) {
-        cJSON_AddNumberToObject(f, "turn", a->turn);
-        cJSON_AddNumberToObject(f, "messages", (double)a->conv.n);
-        cJSON_AddNumberToObject(f, "tools", (double)a->n_defs);
+    if (a->journal) {
+        cJSON *f = cJSON_CreateObject();
+        if (f) {
+            cJSON_AddNumberToObject(f, "turn", a->turn);
+            cJSON_AddNumberToObject(f, "messages", (double)a->conv.n);
+            cJSON_AddNumberToObject(f, "tools", (double)a->n_defs);
+        }
+        journal(a, "model_request", f);
     }
-    journal(a, "model_request", f);
     seer_model_request req = {
         .conv = &a->conv,
         .tools = a->defs,
@@ -375,34 +381,36 @@ static int advertised(const seer_agent *a, const char *name)
 static void journal_tool_result(seer_agent *a, const pending_call *c)
 {
     const seer_tool_result *r = c->result;
-    cJSON *f = cJSON_CreateObject();
-    if (f) {
-        cJSON_AddNumberToObject(f, "turn", a->turn);
-        cJSON_AddStringToObject(f, "call_id", c->id);
-        cJSON_AddStringToObject(f, "name", c->name);
-        cJSON_AddStringToObject(f, "content", r->content);
-        cJSON_AddBoolToObject(f, "is_error", r->is_error);
-        if (r->refused)
-            cJSON_AddBoolToObject(f, "refused", 1);
-        if (r->cancelled)
-            cJSON_AddBoolToObject(f, "cancelled", 1);
-        if (r->structured_json) {
-            cJSON *s = cJSON_Parse(r->structured_json);
-            if (s)
-                cJSON_AddItemToObject(f, "structured", s);
+    if (a->journal) {
+        cJSON *f = cJSON_CreateObject();
+        if (f) {
+            cJSON_AddNumberToObject(f, "turn", a->turn);
+            cJSON_AddStringToObject(f, "call_id", c->id);
+            cJSON_AddStringToObject(f, "name", c->name);
+            cJSON_AddStringToObject(f, "content", r->content);
+            cJSON_AddBoolToObject(f, "is_error", r->is_error);
+            if (r->refused)
+                cJSON_AddBoolToObject(f, "refused", 1);
+            if (r->cancelled)
+                cJSON_AddBoolToObject(f, "cancelled", 1);
+            if (r->structured_json) {
+                cJSON *s = cJSON_Parse(r->structured_json);
+                if (s)
+                    cJSON_AddItemToObject(f, "structured", s);
+            }
+            if (r->n_images)
+                cJSON_AddNumberToObject(f, "images", (double)r->n_images);
+            cJSON_AddNumberToObject(f, "elapsed_ms", (double)(r->elapsed_ns / 1000000ull));
         }
-        if (r->n_images)
-            cJSON_AddNumberToObject(f, "images", (double)r->n_images);
-        cJSON_AddNumberToObject(f, "elapsed_ms", (double)(r->elapsed_ns / 1000000ull));
-    }
-    journal(a, "tool_result", f);
-    if (r->refused) {
-        cJSON *g = cJSON_CreateObject();
-        if (g) {
-            cJSON_AddStringToObject(g, "call_id", c->id);
-            cJSON_AddStringToObject(g, "name", c->name);
+        journal(a, "tool_result", f);
+        if (r->refused) {
+            cJSON *g = cJSON_CreateObject();
+            if (g) {
+                cJSON_AddStringToObject(g, "call_id", c->id);
+                cJSON_AddStringToObject(g, "name", c->name);
+            }
+            journal(a, "tool_refused", g);
         }
-        journal(a, "tool_refused", g);
     }
     seer_agent_event ev = {.kind = SEER_AEV_TOOL_RESULT, .call_id = c->id, .tool = c->name,
                            .result = r};
@@ -495,18 +503,20 @@ static void run_tool_calls(seer_agent *a, seer_message *m)
     for (size_t i = 0; i < n; i++) {
         pending_call *c = &a->calls[i];
         a->tool_calls++;
-        cJSON *f = cJSON_CreateObject();
-        if (f) {
-            cJSON_AddNumberToObject(f, "turn", a->turn);
-            cJSON_AddStringToObject(f, "call_id", c->id ? c->id : "");
-            cJSON_AddStringToObject(f, "name", c->name ? c->name : "");
-            cJSON *args = cJSON_Parse(c->args);
-            if (args)
-                cJSON_AddItemToObject(f, "arguments", args);
-            else
-                cJSON_AddStringToObject(f, "arguments", c->args);
+        if (a->journal) {
+            cJSON *f = cJSON_CreateObject();
+            if (f) {
+                cJSON_AddNumberToObject(f, "turn", a->turn);
+                cJSON_AddStringToObject(f, "call_id", c->id ? c->id : "");
+                cJSON_AddStringToObject(f, "name", c->name ? c->name : "");
+                cJSON *args = cJSON_Parse(c->args);
+                if (args)
+                    cJSON_AddItemToObject(f, "arguments", args);
+                else
+                    cJSON_AddStringToObject(f, "arguments", c->args);
+            }
+            journal(a, "tool_call", f);
         }
-        journal(a, "tool_call", f);
         seer_agent_event ev = {.kind = SEER_AEV_TOOL_CALL, .call_id = c->id, .tool = c->name,
                                .args = c->args};
         emit(a, &ev);
@@ -572,12 +582,14 @@ static void nudge(seer_agent *a)
         return;
     }
     a->nudges++;
-    cJSON *f = cJSON_CreateObject();
-    if (f) {
-        cJSON_AddNumberToObject(f, "turn", a->turn);
-        cJSON_AddNumberToObject(f, "nudges", a->nudges);
+    if (a->journal) {
+        cJSON *f = cJSON_CreateObject();
+        if (f) {
+            cJSON_AddNumberToObject(f, "turn", a->turn);
+            cJSON_AddNumberToObject(f, "nudges", a->nudges);
+        }
+        journal(a, "nudge", f);
     }
-    journal(a, "nudge", f);
     ask_model(a);
 }
 
@@ -601,40 +613,42 @@ static void on_model_reply(seer_agent *a, seer_msg *msg)
     if (a->ledger)
         seer_usage_ledger_add(a->ledger, seer_model_name(a->model), a->role, &r->usage,
                               r->mock || seer_model_is_mock(a->model));
-    cJSON *f = cJSON_CreateObject();
-    if (f) {
-        cJSON_AddNumberToObject(f, "turn", a->turn);
-        cJSON_AddStringToObject(f, "model", r->model ? r->model : seer_model_name(a->model));
-        cJSON_AddBoolToObject(f, "mock", r->mock || seer_model_is_mock(a->model));
-        cJSON_AddStringToObject(f, "stop", seer_stop_reason_name(r->stop));
-        if (r->stop_raw)
-            cJSON_AddStringToObject(f, "stop_raw", r->stop_raw);
-        cJSON_AddNumberToObject(f, "attempts", r->attempts);
-        cJSON_AddNumberToObject(f, "retries", r->attempts > 1 ? r->attempts - 1 : 0);
-        cJSON_AddNumberToObject(f, "latency_ms", (double)(r->latency_ns / 1000000ull));
-        if (r->http_status)
-            cJSON_AddNumberToObject(f, "http_status", (double)r->http_status);
-        if (r->request_id)
-            cJSON_AddStringToObject(f, "request_id", r->request_id);
-        if (r->err != SEER_OK) {
-            cJSON_AddStringToObject(f, "error", r->errmsg);
-            cJSON_AddStringToObject(f, "error_code", seer_strerror(r->err));
+    if (a->journal) {
+        cJSON *f = cJSON_CreateObject();
+        if (f) {
+            cJSON_AddNumberToObject(f, "turn", a->turn);
+            cJSON_AddStringToObject(f, "model", r->model ? r->model : seer_model_name(a->model));
+            cJSON_AddBoolToObject(f, "mock", r->mock || seer_model_is_mock(a->model));
+            cJSON_AddStringToObject(f, "stop", seer_stop_reason_name(r->stop));
+            if (r->stop_raw)
+                cJSON_AddStringToObject(f, "stop_raw", r->stop_raw);
+            cJSON_AddNumberToObject(f, "attempts", r->attempts);
+            cJSON_AddNumberToObject(f, "retries", r->attempts > 1 ? r->attempts - 1 : 0);
+            cJSON_AddNumberToObject(f, "latency_ms", (double)(r->latency_ns / 1000000ull));
+            if (r->http_status)
+                cJSON_AddNumberToObject(f, "http_status", (double)r->http_status);
+            if (r->request_id)
+                cJSON_AddStringToObject(f, "request_id", r->request_id);
+            if (r->err != SEER_OK) {
+                cJSON_AddStringToObject(f, "error", r->errmsg);
+                cJSON_AddStringToObject(f, "error_code", seer_strerror(r->err));
+            }
         }
+        journal(a, "model_call", f);
+        cJSON *u = cJSON_CreateObject();
+        if (u) {
+            cJSON_AddNumberToObject(u, "turn", a->turn);
+            cJSON_AddStringToObject(u, "model", seer_model_name(a->model));
+            cJSON_AddStringToObject(u, "role", a->role);
+            cJSON *cu = usage_json(&r->usage);
+            cJSON *tu = usage_json(&a->usage);
+            if (cu)
+                cJSON_AddItemToObject(u, "call", cu);
+            if (tu)
+                cJSON_AddItemToObject(u, "total", tu);
+        }
+        journal(a, "usage", u);
     }
-    journal(a, "model_call", f);
-    cJSON *u = cJSON_CreateObject();
-    if (u) {
-        cJSON_AddNumberToObject(u, "turn", a->turn);
-        cJSON_AddStringToObject(u, "model", seer_model_name(a->model));
-        cJSON_AddStringToObject(u, "role", a->role);
-        cJSON *cu = usage_json(&r->usage);
-        cJSON *tu = usage_json(&a->usage);
-        if (cu)
-            cJSON_AddItemToObject(u, "call", cu);
-        if (tu)
-            cJSON_AddItemToObject(u, "total", tu);
-    }
-    journal(a, "usage", u);
     seer_agent_event ev = {.kind = SEER_AEV_MODEL_CALL, .reply = r};
     emit(a, &ev);
 
@@ -700,10 +714,12 @@ static void interrupt(seer_agent *a, seer_agent_end why)
 {
     if (a->interrupt == SEER_AGENT_RUNNING)
         a->interrupt = why;
-    cJSON *f = cJSON_CreateObject();
-    if (f)
-        cJSON_AddStringToObject(f, "reason", seer_agent_end_name(why));
-    journal(a, "interrupt", f);
+    if (a->journal) {
+        cJSON *f = cJSON_CreateObject();
+        if (f)
+            cJSON_AddStringToObject(f, "reason", seer_agent_end_name(why));
+        journal(a, "interrupt", f);
+    }
     if (!a->started) {
         end_agent(a, a->interrupt, SEER_OK, NULL);
         return;
@@ -736,35 +752,37 @@ static void on_start(seer_agent *a)
         return;
     a->started = 1;
     a->started_ns = seer_now_ns();
-    cJSON *f = cJSON_CreateObject();
-    if (f) {
-        cJSON_AddStringToObject(f, "id", a->id);
-        cJSON_AddStringToObject(f, "role", a->role);
-        cJSON_AddStringToObject(f, "model", seer_model_name(a->model));
-        cJSON_AddStringToObject(f, "provider", seer_model_provider(a->model));
-        cJSON_AddBoolToObject(f, "mock", seer_model_is_mock(a->model));
-        if (seer_model_is_mock(a->model))
-            cJSON_AddStringToObject(f, "mock_notice",
-                                    "MOCK MODEL: replies come from mockllm (offline, "
-                                    "deterministic), not from a real model");
-        if (a->conv.system)
-            cJSON_AddStringToObject(f, "system", a->conv.system);
-        cJSON *tools = cJSON_CreateArray();
-        for (size_t i = 0; tools && i < a->n_defs; i++)
-            cJSON_AddItemToArray(tools, cJSON_CreateString(a->defs[i].name));
-        if (tools)
-            cJSON_AddItemToObject(f, "tools", tools);
-        if (a->finish_tool)
-            cJSON_AddStringToObject(f, "finish_tool", a->finish_tool);
-        cJSON *lim = cJSON_CreateObject();
-        if (lim) {
-            cJSON_AddNumberToObject(lim, "max_turns", a->max_turns);
-            cJSON_AddNumberToObject(lim, "max_tokens", (double)a->max_tokens);
-            cJSON_AddNumberToObject(lim, "deadline_ms", (double)a->deadline_ms);
-            cJSON_AddItemToObject(f, "limits", lim);
+    if (a->journal) {
+        cJSON *f = cJSON_CreateObject();
+        if (f) {
+            cJSON_AddStringToObject(f, "id", a->id);
+            cJSON_AddStringToObject(f, "role", a->role);
+            cJSON_AddStringToObject(f, "model", seer_model_name(a->model));
+            cJSON_AddStringToObject(f, "provider", seer_model_provider(a->model));
+            cJSON_AddBoolToObject(f, "mock", seer_model_is_mock(a->model));
+            if (seer_model_is_mock(a->model))
+                cJSON_AddStringToObject(f, "mock_notice",
+                                        "MOCK MODEL: replies come from mockllm (offline, "
+                                        "deterministic), not from a real model");
+            if (a->conv.system)
+                cJSON_AddStringToObject(f, "system", a->conv.system);
+            cJSON *tools = cJSON_CreateArray();
+            for (size_t i = 0; tools && i < a->n_defs; i++)
+                cJSON_AddItemToArray(tools, cJSON_CreateString(a->defs[i].name));
+            if (tools)
+                cJSON_AddItemToObject(f, "tools", tools);
+            if (a->finish_tool)
+                cJSON_AddStringToObject(f, "finish_tool", a->finish_tool);
+            cJSON *lim = cJSON_CreateObject();
+            if (lim) {
+                cJSON_AddNumberToObject(lim, "max_turns", a->max_turns);
+                cJSON_AddNumberToObject(lim, "max_tokens", (double)a->max_tokens);
+                cJSON_AddNumberToObject(lim, "deadline_ms", (double)a->deadline_ms);
+                cJSON_AddItemToObject(f, "limits", lim);
+            }
         }
+        journal(a, "start", f);
     }
-    journal(a, "start", f);
     for (size_t i = 0; i < a->conv.n; i++)
         journal_message(a, a->conv.msgs[i]);
     if (a->deadline_ms) {
