@@ -289,6 +289,7 @@ typedef struct xfer {
     uint64_t t_parked_ns; /* when it last entered PARKED */
     size_t hdr_len, hdr_cap;
     size_t body_cap;
+    seer_body_cursor upload; /* read position in req->pieces */
     int chunk_status;    /* status returned by on_chunk/body_check */
     bool holds_slot;     /* limiter slot taken for this attempt */
     bool counted_queued; /* counted in stats->req_queued */
@@ -941,6 +942,44 @@ void seer_http_request_body(seer_http_request *r, char *body, size_t len)
     free(r->body);
     r->body = body;
     r->body_len = len;
+    seer_body_free(r->pieces);
+    r->pieces = NULL;
+}
+
+seer_err seer_http_request_pieces(seer_http_request *r, seer_body *body)
+{
+    free(r->body);
+    r->body = NULL;
+    r->body_len = 0;
+    seer_body_free(r->pieces);
+    r->pieces = NULL;
+    if (!seer_body_ok(body)) {
+        seer_body_free(body);
+        return SEER_ENOMEM;
+    }
+    seer_body_seal(body);
+    r->pieces = body;
+    if (seer_body_len(body) <= SEER_HTTP_INLINE_BODY) return seer_http_request_flatten(r);
+    return SEER_OK;
+}
+
+size_t seer_http_request_body_len(const seer_http_request *r)
+{
+    return r->pieces ? seer_body_len(r->pieces) : r->body_len;
+}
+
+seer_err seer_http_request_flatten(seer_http_request *r)
+{
+    if (!r->pieces) return SEER_OK;
+    size_t len = 0;
+    char *flat = seer_body_flatten(r->pieces, &len);
+    if (!flat) return SEER_ENOMEM;
+    seer_body_free(r->pieces);
+    r->pieces = NULL;
+    free(r->body);
+    r->body = flat;
+    r->body_len = len;
+    return SEER_OK;
 }
 
 void seer_http_request_free(seer_http_request *r)
@@ -951,6 +990,7 @@ void seer_http_request_free(seer_http_request *r)
     free(r->headers);
     free(r->url);
     free(r->body);
+    seer_body_free(r->pieces);
     free(r);
 }
 
@@ -1190,6 +1230,24 @@ static size_t on_write(char *data, size_t size, size_t n, void *p)
     return body_append(x, data, len) == 0 ? len : 0;
 }
 
+/* libcurl pulls a body made of pieces through these (loop thread). */
+static size_t on_read(char *dst, size_t size, size_t n, void *p)
+{
+    xfer *x = p;
+    return seer_body_read(x->req->pieces, &x->upload, dst, size * n);
+}
+
+/* libcurl rewinds the body when it resends a request: a reused connection
+ * that turned out dead, a redirect, an auth round. */
+static int on_seek(void *p, curl_off_t offset, int origin)
+{
+    xfer *x = p;
+    if (origin != SEEK_SET || offset < 0) return CURL_SEEKFUNC_CANTSEEK;
+    return seer_body_seek(x->req->pieces, &x->upload, (size_t)offset) == 0
+               ? CURL_SEEKFUNC_OK
+               : CURL_SEEKFUNC_FAIL;
+}
+
 static void stats_unqueue(seer_loop *l, xfer *x)
 {
     if (x->counted_queued) {
@@ -1318,6 +1376,7 @@ static void attempt_start(seer_loop *l, xfer *x)
      * than it, is held per transfer; 16 KiB (its minimum) costs nothing
      * measurable on loopback and saves ~48 KiB per concurrent agent */
     curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     /* Waiting to learn whether a connection multiplexes only pays off
      * where HTTP/2 is possible (TLS); on plain http it would hold every new
@@ -1343,12 +1402,22 @@ static void attempt_start(seer_loop *l, xfer *x)
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
-    const char *m = q->method ? q->method : (q->body ? "POST" : "GET");
+    const char *m = q->method ? q->method : (q->body || q->pieces ? "POST" : "GET");
     if (strcmp(m, "GET") == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else {
         if (strcmp(m, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
-        if (q->body || strcmp(m, "POST") == 0) {
+        if (q->pieces) {
+            /* sent straight from the shared pieces: no contiguous copy */
+            x->upload = (seer_body_cursor){0};
+            curl_easy_setopt(e, CURLOPT_POST, 1L);
+            curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+            curl_easy_setopt(e, CURLOPT_READDATA, x);
+            curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+            curl_easy_setopt(e, CURLOPT_SEEKDATA, x);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                             (curl_off_t)seer_body_len(q->pieces));
+        } else if (q->body || strcmp(m, "POST") == 0) {
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->body ? q->body : "");
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
                              (curl_off_t)(q->body ? q->body_len : 0));

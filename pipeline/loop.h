@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "pipeline/body.h"
 #include "pipeline/clock.h"
 #include "pipeline/err.h"
 #include "pipeline/limiter.h"
@@ -122,6 +123,9 @@ typedef struct seer_http_request {
     char **headers;           /* owned NULL-terminated array of "Name: value" */
     char *body;               /* owned; may be NULL */
     size_t body_len;
+    seer_body *pieces;        /* owned; instead of body: a body made of shared
+                                 pieces, sent through libcurl's read callback
+                                 without a contiguous copy (see body.h) */
     long connect_timeout_ms;  /* default 10 s */
     long timeout_ms;          /* per attempt, 0 = none */
     long idle_timeout_ms;     /* abort an attempt with no bytes for this long; default 120 s */
@@ -148,8 +152,21 @@ struct seer_http_response {
 /* Helpers to build a request; all return SEER_ENOMEM on failure. */
 seer_http_request *seer_http_request_new(const char *method, const char *url);
 seer_err seer_http_request_header(seer_http_request *r, const char *name, const char *value);
-/* Takes ownership of body (malloc'd). */
+/* Takes ownership of body (malloc'd); drops any pieces. */
 void seer_http_request_body(seer_http_request *r, char *body, size_t len);
+/* Takes ownership of a sealed body made of pieces (drops any flat body).
+ * A body of at most SEER_HTTP_INLINE_BODY bytes is flattened at once: below
+ * that size a contiguous copy costs less than libcurl's 16 KiB upload buffer,
+ * which every read-callback upload holds until the transfer ends.  Returns
+ * SEER_ENOMEM (body freed) if the body failed or flattening ran out of
+ * memory.  Not thread-safe on r. */
+#define SEER_HTTP_INLINE_BODY 16384
+seer_err seer_http_request_pieces(seer_http_request *r, seer_body *body);
+/* The body's length, flat or in pieces. */
+size_t seer_http_request_body_len(const seer_http_request *r);
+/* Turns a body in pieces into a flat r->body (tests, dumps).  SEER_OK if
+ * there was nothing to do. */
+seer_err seer_http_request_flatten(seer_http_request *r);
 void seer_http_request_free(seer_http_request *r);
 
 /* Header lookup, case-insensitive; returns the value (owned by resp) or NULL. */
