@@ -1376,6 +1376,8 @@ static void attempt_start(seer_loop *l, xfer *x)
      * than it, is held per transfer; 16 KiB (its minimum) costs nothing
      * measurable on loopback and saves ~48 KiB per concurrent agent */
     curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
+    /* the receive buffer is held per transfer too (16 KiB by default);
+     * replies are a few KB and streams arrive in small events */
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     /* Waiting to learn whether a connection multiplexes only pays off
