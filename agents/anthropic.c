@@ -84,6 +84,7 @@
 #include <cjson/cJSON.h>
 
 #include "agents/provider.h"
+#include "pipeline/json_valid.h"
 #include "pipeline/loop.h"
 #include "pipeline/sse.h"
 
@@ -234,13 +235,11 @@ static void sb_jstr(sbuf *b, const char *s) { sb_jstr_n(b, s ? s : "", s ? strle
 
 static char *xstrdup(const char *s) { return s ? strdup(s) : NULL; }
 
-/* Non-zero if text is one JSON object (and nothing after it). */
+/* Non-zero if text is one JSON object (and nothing after it).  Runs for
+ * every tool schema of every request, so it walks the text instead of
+ * building a cJSON tree (that was 4.7% of the agent benchmark's CPU). */
 static int is_json_object(const char *text) {
-    if (!text) return 0;
-    cJSON *j = cJSON_ParseWithOpts(text, NULL, 1);
-    int ok = j && cJSON_IsObject(j);
-    cJSON_Delete(j);
-    return ok;
+    return text && seer_json_valid_object(text, strlen(text));
 }
 
 static const char *jstr(const cJSON *obj, const char *key) {
@@ -355,14 +354,24 @@ static seer_err ensure_wire(seer_message *m) {
             ser_block(&b, blk);
         }
     }
-    size_t len = 0;
-    char *w = sb_take(&b, &len);
+    if (b.oom) {
+        sb_free(&b);
+        return SEER_ENOMEM;
+    }
+    seer_blob *w = seer_blob_new(b.p ? b.p : "", b.len);
+    sb_free(&b);
     if (!w) return SEER_ENOMEM;
-    free(m->wire);
+    seer_blob_unref(m->wire);
     m->wire = w;
-    m->wire_len = len;
     m->wire_format = SEER_WIRE_ANTHROPIC;
     return SEER_OK;
+}
+
+/* Moves the glue gathered in g into the body; g is reused. */
+static void glue_flush(seer_body *body, sbuf *g) {
+    if (g->oom) return;
+    if (g->len) seer_body_append(body, g->p, g->len);
+    g->len = 0;
 }
 
 /* ---- request building --------------------------------------------------- */
@@ -386,7 +395,7 @@ static size_t rstrip_len(const char *s) {
 
 /* Appends the "messages" array: pieces (the non-empty messages, in
  * conversation order) grouped into alternating turns, then the prefill. */
-static void put_messages(sbuf *b, piece *pc, size_t np, const char *prefill) {
+static void put_messages(sbuf *b, seer_body *body, piece *pc, size_t np, const char *prefill) {
     sb_putc(b, '[');
     int prefill_done = 0;
     for (size_t i = 0; i < np;) {
@@ -403,15 +412,18 @@ static void put_messages(sbuf *b, piece *pc, size_t np, const char *prefill) {
                 int early = user && has_tool_result(pc[k].msg);
                 if (user ? early != (pass == 0) : pass == 1) continue;
                 const seer_message *m = pc[k].msg;
-                assert(m->wire && m->wire_len > 0);
+                size_t wl = m->wire ? seer_blob_len(m->wire) : 0;
+                assert(wl > 0);
                 if (!first) sb_putc(b, ',');
                 first = 0;
+                /* the cached bytes go in by reference, not by copy */
+                glue_flush(body, b);
                 if (pc[k].cc) {
-                    assert(m->wire[m->wire_len - 1] == '}');
-                    sb_put(b, m->wire, m->wire_len - 1);
+                    assert(seer_blob_data(m->wire)[wl - 1] == '}');
+                    seer_body_append_blob(body, m->wire, 0, wl - 1);
                     sb_puts(b, CACHE_CONTROL "}");
                 } else {
-                    sb_put(b, m->wire, m->wire_len);
+                    seer_body_append_blob(body, m->wire, 0, wl);
                 }
             }
         }
@@ -508,8 +520,8 @@ static void put_tool_choice(sbuf *b, const seer_tool_choice *tc) {
     }
 }
 
-static seer_err build_body(const seer_model *m, const seer_model_request *req, char **out,
-                           size_t *out_len, seer_error *err) {
+static seer_err build_body(const seer_model *m, const seer_model_request *req, seer_body **out,
+                           seer_error *err) {
     const seer_model_options *o = &m->opts;
     cJSON *extra = NULL;
     if (o->extra_body_json && o->extra_body_json[0]) {
@@ -539,7 +551,7 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, c
                 cJSON_Delete(extra);
                 return seer_error_set(err, SEER_ENOMEM, "anthropic: out of memory");
             }
-            if (msg->wire_len == 0) continue;
+            if (seer_blob_len(msg->wire) == 0) continue;
             pc[np].msg = msg;
             pc[np].user_side = msg->role != SEER_ROLE_ASSISTANT;
             np++;
@@ -553,7 +565,13 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, c
     if (o->thinking_budget > 0 && max_tokens <= o->thinking_budget)
         max_tokens = o->thinking_budget + DEFAULT_MAX_TOKENS;
 
-    sbuf b = {0};
+    seer_body *body = seer_body_new();
+    if (!body) {
+        free(pc);
+        cJSON_Delete(extra);
+        return seer_error_set(err, SEER_ENOMEM, "anthropic: out of memory");
+    }
+    sbuf b = {0}; /* glue between the cached pieces */
     sb_reserve(&b, 1024);
     sb_putc(&b, '{');
     int first = 1;
@@ -580,7 +598,7 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, c
     }
     if (!extra_has(extra, "messages")) {
         KEY("messages");
-        put_messages(&b, pc, np, prefill);
+        put_messages(&b, body, pc, np, prefill);
     }
     seer_err rc = SEER_OK;
     if (req->n_tools > 0) {
@@ -637,12 +655,18 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, c
 #undef KEY
     free(pc);
     cJSON_Delete(extra);
+    glue_flush(body, &b);
+    int oom = b.oom;
+    sb_free(&b);
     if (rc != SEER_OK) {
-        sb_free(&b);
+        seer_body_free(body);
         return rc;
     }
-    *out = sb_take(&b, out_len);
-    if (!*out) return seer_error_set(err, SEER_ENOMEM, "anthropic: out of memory");
+    if (oom || !seer_body_ok(body)) {
+        seer_body_free(body);
+        return seer_error_set(err, SEER_ENOMEM, "anthropic: out of memory");
+    }
+    *out = body;
     return SEER_OK;
 }
 
@@ -699,14 +723,17 @@ static seer_err anth_build(const seer_model *m, const seer_model_request *req,
         return rc;
     }
 
-    char *body = NULL;
-    size_t len = 0;
-    rc = build_body(m, req, &body, &len, err);
+    seer_body *body = NULL;
+    rc = build_body(m, req, &body, err);
     if (rc != SEER_OK) {
         seer_http_request_free(r);
         return rc;
     }
-    seer_http_request_body(r, body, len);
+    size_t len = seer_body_len(body);
+    if (seer_http_request_pieces(r, body) != SEER_OK) {
+        seer_http_request_free(r);
+        return seer_error_set(err, SEER_ENOMEM, "anthropic: out of memory");
+    }
     r->timeout_ms = m->opts.timeout_ms > 0 ? m->opts.timeout_ms : DEFAULT_TIMEOUT_MS;
     r->endpoint = m->endpoint;
     int max_tokens = m->opts.max_tokens > 0 ? m->opts.max_tokens : DEFAULT_MAX_TOKENS;

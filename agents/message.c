@@ -4,8 +4,8 @@
  * A message is a role plus an array of content blocks; a conversation is an
  * optional system prompt plus an array of owned messages.  Providers read
  * these structures to build request bodies and cache each message's wire
- * serialization in the message itself (wire/wire_len/wire_format), so every
- * edit made through this file drops that cache.
+ * serialization in the message itself (wire/wire_format), so every edit
+ * made through this file drops that cache.
  *
  * DESIGN: plain single-owner data.  A conversation belongs to one actor and
  * is only touched by the worker running that actor, so nothing here locks.
@@ -14,8 +14,9 @@
  * message is left exactly as it was and SEER_ENOMEM is returned.  Ownership
  * transfers are explicit: seer_message_push_block takes a block's strings
  * (also on failure, where they are freed), seer_conv_push takes the message
- * (likewise).  Deep copies (seer_message_dup) copy the wire cache too, since
- * the bytes are a pure function of the blocks.
+ * (likewise).  Deep copies (seer_message_dup) share the wire cache (an
+ * immutable refcounted blob), since the bytes are a pure function of the
+ * blocks.
  */
 #include "agents/message.h"
 
@@ -86,16 +87,15 @@ void seer_message_free(seer_message *m)
     for (size_t i = 0; i < m->n_blocks; i++)
         seer_block_clear(&m->blocks[i]);
     free(m->blocks);
-    free(m->wire);
+    seer_blob_unref(m->wire);
     free(m);
 }
 
 void seer_message_touch(seer_message *m)
 {
     assert(m);
-    free(m->wire);
+    seer_blob_unref(m->wire);
     m->wire = NULL;
-    m->wire_len = 0;
     m->wire_format = 0;
 }
 
@@ -117,12 +117,7 @@ seer_message *seer_message_dup(const seer_message *m)
         }
     }
     if (m->wire && m->wire_format) {
-        d->wire = malloc(m->wire_len + 1);
-        if (!d->wire)
-            goto oom;
-        memcpy(d->wire, m->wire, m->wire_len);
-        d->wire[m->wire_len] = '\0';
-        d->wire_len = m->wire_len;
+        d->wire = seer_blob_ref(m->wire);
         d->wire_format = m->wire_format;
     }
     return d;
@@ -132,12 +127,14 @@ oom:
 }
 
 /* Capacity of a block array holding n blocks: the struct has no cap field,
- * so it is implied -- 0 for none, else the next power of two >= n, min 4. */
+ * so it is implied -- 0 for none, else the next power of two >= n.  Most
+ * messages hold one or two blocks, and a long conversation keeps thousands
+ * of them alive, so there is no minimum above 1. */
 static size_t block_cap(size_t n)
 {
     if (n == 0)
         return 0;
-    size_t cap = 4;
+    size_t cap = 1;
     while (cap < n)
         cap *= 2;
     return cap;

@@ -6,7 +6,10 @@
  * translate to and from their wire formats (agents/anthropic.c,
  * agents/openai.c).  Per the design (DESIGN.md section 5) each message
  * caches its serialized wire JSON, computed once per provider format, so a
- * request body for turn N costs O(new bytes), not O(history).
+ * request body for turn N costs O(new bytes), not O(history).  The cache is
+ * an immutable refcounted blob (pipeline/body.h): a request in flight holds
+ * references to the blobs it sends instead of copying them, so the message
+ * may be edited or freed while the request is still on the wire.
  *
  * Ownership: a conversation owns its messages; a message owns its blocks and
  * every string in them.  Not thread-safe: a conversation belongs to one actor.
@@ -15,6 +18,7 @@
 #define SEER_AGENTS_MESSAGE_H
 
 #include <stddef.h>
+#include "pipeline/body.h"
 #include "pipeline/err.h"
 
 typedef enum seer_role {
@@ -50,9 +54,9 @@ typedef struct seer_message {
     seer_role role;
     seer_block *blocks;
     size_t n_blocks;
-    /* cached wire serialization (see above); owned; invalidated on edit */
-    char *wire;
-    size_t wire_len;
+    /* cached wire serialization (see above): one reference owned by the
+     * message; dropped (not mutated) on edit; NULL = not computed */
+    seer_blob *wire;
     int wire_format; /* 0 = none, else a provider's SEER_WIRE_* */
 } seer_message;
 

@@ -940,7 +940,7 @@ static uint64_t call_start(model_call *c, seer_loop *loop, const seer_model_requ
         }
         hr->on_chunk = http_chunk;
     }
-    c->est_tokens = (uint32_t)(hr->body_len / 4 > UINT32_MAX ? UINT32_MAX : hr->body_len / 4);
+    c->est_tokens = (uint32_t)(seer_http_request_body_len(hr) / 4 > UINT32_MAX ? UINT32_MAX : seer_http_request_body_len(hr) / 4);
     /* the reply is part of the request's token cost too */
     uint64_t out = (uint64_t)(m->opts.max_tokens > 0 ? m->opts.max_tokens : 0);
     if (c->est_tokens + out <= UINT32_MAX)

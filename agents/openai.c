@@ -86,6 +86,7 @@
 #include <cjson/cJSON.h>
 
 #include "agents/provider.h"
+#include "pipeline/json_valid.h"
 #include "pipeline/secrets.h"
 #include "pipeline/sse.h"
 
@@ -511,23 +512,30 @@ static void wire_message(sbuf *b, const seer_message *msg)
     }
 }
 
-/* Appends msg's cached wire bytes, computing and caching them first. */
-static seer_err append_cached(sbuf *body, seer_message *msg)
+/* Appends msg's cached wire bytes to the body by reference, computing and
+ * caching them first; the glue gathered in b goes into the body before. */
+static seer_err append_cached(sbuf *b, seer_body *body, seer_message *msg)
 {
     if (msg->wire_format != SEER_WIRE_OPENAI || !msg->wire) {
         sbuf w = {0};
         wire_message(&w, msg);
-        size_t len = 0;
-        char *bytes = sb_take(&w, &len);
-        if (!bytes) return SEER_ENOMEM;
-        free(msg->wire);
-        msg->wire = bytes;
-        msg->wire_len = len;
+        if (w.oom) {
+            sb_free(&w);
+            return SEER_ENOMEM;
+        }
+        seer_blob *blob = seer_blob_new(w.p ? w.p : "", w.len);
+        sb_free(&w);
+        if (!blob) return SEER_ENOMEM;
+        seer_blob_unref(msg->wire);
+        msg->wire = blob;
         msg->wire_format = SEER_WIRE_OPENAI;
     }
-    assert(msg->wire && msg->wire_len > 0);
-    sb_put(body, msg->wire, msg->wire_len);
-    return body->oom ? SEER_ENOMEM : SEER_OK;
+    assert(msg->wire && seer_blob_len(msg->wire) > 0);
+    if (b->oom) return SEER_ENOMEM;
+    if (b->len) seer_body_append(body, b->p, b->len);
+    b->len = 0;
+    seer_body_append_blob(body, msg->wire, 0, seer_blob_len(msg->wire));
+    return seer_body_ok(body) ? SEER_OK : SEER_ENOMEM;
 }
 
 /* ---- build ------------------------------------------------------------------- */
@@ -668,8 +676,11 @@ static void build_extra(sbuf *b, const cJSON *extra)
     }
 }
 
+/* Builds the body into `body`: the cached message bytes by reference, the
+ * rest gathered as glue in b (the caller moves what is left of b into the
+ * body at the end). */
 static seer_err build_body(const seer_model *m, const seer_model_request *req, const cJSON *extra,
-                           sbuf *b)
+                           sbuf *b, seer_body *body)
 {
     sb_puts(b, "{\"model\":");
     sb_json_str(b, m->model_id ? m->model_id : "");
@@ -685,7 +696,7 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, c
     for (size_t i = 0; c && i < c->n; i++) {
         if (!first) sb_putc(b, ',');
         first = 0;
-        seer_err e = append_cached(b, c->msgs[i]);
+        seer_err e = append_cached(b, body, c->msgs[i]);
         if (e != SEER_OK) return e;
     }
     if (req->prefill) {
@@ -776,9 +787,17 @@ static seer_err oai_build(const seer_model *m, const seer_model_request *req,
     if (req->prefill && m->flavor != SEER_OAI_VLLM && m->flavor != SEER_OAI_LLAMACPP)
         return seer_error_set(err, SEER_EINVAL, "%s cannot continue a prefilled assistant message",
                               flavor_name(m->flavor));
-    for (size_t i = 0; i < req->n_tools; i++)
-        if (!req->tools[i].name || !*req->tools[i].name)
+    for (size_t i = 0; i < req->n_tools; i++) {
+        const seer_tool_def *t = &req->tools[i];
+        if (!t->name || !*t->name)
             return seer_error_set(err, SEER_EINVAL, "tool #%zu has no name", i + 1);
+        /* the schema is spliced into the body verbatim: a broken one would
+         * make the whole request invalid JSON */
+        if (t->schema_json && *t->schema_json &&
+            !seer_json_valid_object(t->schema_json, strlen(t->schema_json)))
+            return seer_error_set(err, SEER_EINVAL,
+                                  "tool '%s': parameters schema is not a JSON object", t->name);
+    }
     if (req->tool_choice.kind == SEER_TOOL_CHOICE_TOOL &&
         (!req->tool_choice.name || !*req->tool_choice.name))
         return seer_error_set(err, SEER_EINVAL, "tool_choice names no tool");
@@ -803,15 +822,21 @@ static seer_err oai_build(const seer_model *m, const seer_model_request *req,
     }
     e = build_headers(m, r, err);
     if (e == SEER_OK) {
-        sbuf body = {0};
-        e = build_body(m, req, extra, &body);
-        size_t len = 0;
-        char *bytes = e == SEER_OK ? sb_take(&body, &len) : NULL;
-        sb_free(&body);
-        if (!bytes) {
+        sbuf glue = {0};
+        seer_body *body = seer_body_new();
+        e = body ? build_body(m, req, extra, &glue, body) : SEER_ENOMEM;
+        if (e == SEER_OK && glue.oom) e = SEER_ENOMEM;
+        if (e == SEER_OK && glue.len) seer_body_append(body, glue.p, glue.len);
+        sb_free(&glue);
+        size_t len = body ? seer_body_len(body) : 0;
+        if (e == SEER_OK) {
+            e = seer_http_request_pieces(r, body); /* frees body on failure */
+            body = NULL;
+        }
+        seer_body_free(body);
+        if (e != SEER_OK) {
             e = seer_error_set(err, SEER_ENOMEM, "out of memory building the request");
         } else {
-            seer_http_request_body(r, bytes, len);
             r->est_tokens = (uint32_t)(len / 4 > UINT32_MAX ? UINT32_MAX : len / 4);
         }
     }

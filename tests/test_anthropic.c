@@ -69,6 +69,10 @@ static cJSON *build_json(const seer_model *m, const seer_model_request *req,
     seer_error_clear(&e);
     assert_int_equal(P->build(m, req, &r, &e), SEER_OK);
     assert_non_null(r);
+    size_t built_len = seer_http_request_body_len(r);
+    assert_int_equal(seer_http_request_flatten(r), SEER_OK);
+    assert_null(r->pieces);
+    assert_int_equal(r->body_len, built_len);
     assert_non_null(r->body);
     assert_int_equal(strlen(r->body), r->body_len);
     assert_null(strstr(r->body, KEY));
@@ -355,7 +359,7 @@ static void t_build_cache_control(void **st) {
     /* the cached wire pieces never carry cache_control */
     for (size_t i = 0; i < c.n; i++) {
         assert_int_equal(c.msgs[i]->wire_format, SEER_WIRE_ANTHROPIC);
-        assert_null(strstr(c.msgs[i]->wire, "cache_control"));
+        assert_null(strstr(seer_blob_data(c.msgs[i]->wire), "cache_control"));
     }
 
     /* final turn ending in a thinking block: not marked there */
@@ -378,6 +382,55 @@ static void t_build_cache_control(void **st) {
     assert_int_equal(count_key(j, "cache_control"), 0);
     cJSON_Delete(j);
     seer_conv_clear(&c);
+    seer_model_options_clear(&m.opts);
+}
+
+/* A large body is sent as references to the messages' cached blobs, not
+ * as a copy: the request holds its own references, so it stays whole (and
+ * ASan-clean) after the conversation is freed, and every cached message
+ * appears in it as one segment. */
+static void t_build_body_by_reference(void **st) {
+    (void)st;
+    seer_model m;
+    model_init(&m, "http://h");
+    seer_conv c;
+    seer_conv_init(&c);
+    char big[2048];
+    memset(big, 'q', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    for (int i = 0; i < 20; i++) {
+        big[0] = (char)('a' + i);
+        conv_add(&c, msg_text(i % 2 ? SEER_ROLE_ASSISTANT : SEER_ROLE_USER, big));
+    }
+    seer_model_request req = {.conv = &c};
+    seer_http_request *r = NULL;
+    seer_error e;
+    seer_error_clear(&e);
+    assert_int_equal(P->build(&m, &req, &r, &e), SEER_OK);
+    assert_non_null(r->pieces);
+    assert_null(r->body);
+    size_t len = seer_http_request_body_len(r);
+    assert_true(len > SEER_HTTP_INLINE_BODY);
+    /* 20 messages: at least one blob segment each, glue between */
+    assert_true(seer_body_segments(r->pieces) >= 20);
+    size_t sum = 0;
+    for (size_t i = 0; i < c.n; i++) sum += seer_blob_len(c.msgs[i]->wire);
+    /* the rest is glue: keys, roles and brackets, under 1 KiB here */
+    assert_true(len > sum && len - sum < 1024);
+    seer_conv_clear(&c); /* the request keeps the bytes it needs alive */
+    assert_int_equal(seer_http_request_flatten(r), SEER_OK);
+    assert_int_equal(r->body_len, len);
+    cJSON *j = cJSON_Parse(r->body);
+    assert_non_null(j);
+    const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 20);
+    const cJSON *t = cJSON_GetObjectItem(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 19), "content"), 0),
+        "text");
+    assert_true(cJSON_IsString(t) && t->valuestring[0] == 'a' + 19);
+    assert_int_equal(strlen(t->valuestring), sizeof big - 1);
+    cJSON_Delete(j);
+    seer_http_request_free(r);
     seer_model_options_clear(&m.opts);
 }
 
@@ -404,10 +457,10 @@ static void t_build_uses_wire_cache(void **st) {
 
     seer_message *first = c.msgs[0];
     assert_int_equal(first->wire_format, SEER_WIRE_ANTHROPIC);
-    assert_non_null(strstr(first->wire, "first"));
-    free(first->wire);
-    first->wire = strdup("{\"type\":\"text\",\"text\":\"PLANTED\"}");
-    first->wire_len = strlen(first->wire);
+    assert_non_null(strstr(seer_blob_data(first->wire), "first"));
+    seer_blob_unref(first->wire);
+    const char *planted = "{\"type\":\"text\",\"text\":\"PLANTED\"}";
+    first->wire = seer_blob_new(planted, strlen(planted));
     j = build_json(&m, &req, &h1);
     assert_non_null(strstr(h1->body, "PLANTED"));
     assert_null(strstr(h1->body, "\"first\""));
@@ -1635,6 +1688,7 @@ int main(void) {
         cmocka_unit_test(t_build_skips_empty),
         cmocka_unit_test(t_build_cache_control),
         cmocka_unit_test(t_build_uses_wire_cache),
+        cmocka_unit_test(t_build_body_by_reference),
         cmocka_unit_test(t_build_prefill),
         cmocka_unit_test(t_build_options),
         cmocka_unit_test(t_build_errors),

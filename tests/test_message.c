@@ -18,9 +18,8 @@
 /* Gives m a fake cached serialization, as a provider would. */
 static void fake_wire(seer_message *m, const char *bytes)
 {
-    free(m->wire);
-    m->wire = strdup(bytes);
-    m->wire_len = strlen(bytes);
+    seer_blob_unref(m->wire);
+    m->wire = seer_blob_new(bytes, strlen(bytes));
     m->wire_format = 1;
 }
 
@@ -114,7 +113,6 @@ static void t_wire_cache_invalidated_on_edit(void **state)
     /* every builder edits the blocks, so must drop the cache */
     seer_message_add_text(m, "b");
     assert_null(m->wire);
-    assert_int_equal(m->wire_len, 0);
     assert_int_equal(m->wire_format, 0);
 
     fake_wire(m, "x");
@@ -152,11 +150,12 @@ static void t_dup_is_deep(void **state)
     assert_string_equal(d->blocks[0].text, "orig");
     assert_string_equal(d->blocks[1].args_error, "not an object");
     assert_null(d->blocks[2].signature);
-    /* the cache is a pure function of the blocks, so it is copied */
+    /* the cache is a pure function of the blocks, so the copy shares the
+     * immutable blob; an edit of either drops only its own reference */
     assert_int_equal(d->wire_format, 1);
-    assert_int_equal(d->wire_len, 6);
-    assert_memory_equal(d->wire, "[wire]", 6);
-    assert_ptr_not_equal(d->wire, m->wire);
+    assert_int_equal(seer_blob_len(d->wire), 6);
+    assert_memory_equal(seer_blob_data(d->wire), "[wire]", 6);
+    assert_ptr_equal(d->wire, m->wire);
 
     /* editing the copy leaves the original alone */
     d->blocks[0].text[0] = 'X';

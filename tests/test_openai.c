@@ -97,6 +97,9 @@ static cJSON *build_ok(seer_model *m, const seer_model_request *req, seer_http_r
     seer_err rc = seer_provider_openai.build(m, req, &hr, &e);
     if (rc != SEER_OK) fail_msg("build failed: %s", e.msg);
     assert_non_null(hr);
+    size_t built_len = seer_http_request_body_len(hr);
+    assert_int_equal(seer_http_request_flatten(hr), SEER_OK);
+    assert_int_equal(hr->body_len, built_len);
     assert_non_null(hr->body);
     assert_int_equal(strlen(hr->body), hr->body_len);
     cJSON *j = cJSON_Parse(hr->body);
@@ -318,17 +321,16 @@ static void test_build_wire_cache(void **state)
     for (size_t i = 0; i < c.n; i++) {
         assert_int_equal(c.msgs[i]->wire_format, SEER_WIRE_OPENAI);
         assert_non_null(c.msgs[i]->wire);
-        assert_int_equal(strlen(c.msgs[i]->wire), c.msgs[i]->wire_len);
+        assert_int_equal(strlen(seer_blob_data(c.msgs[i]->wire)), seer_blob_len(c.msgs[i]->wire));
     }
     /* Plant different bytes in the cache of message 0: the next body must
      * carry them verbatim (no re-serialization of history). */
-    free(c.msgs[0]->wire);
-    c.msgs[0]->wire = strdup("{\"role\":\"user\",\"content\":\"FROM-CACHE\"}");
-    c.msgs[0]->wire_len = strlen(c.msgs[0]->wire);
+    seer_blob_unref(c.msgs[0]->wire);
+    c.msgs[0]->wire = seer_blob_new("{\"role\":\"user\",\"content\":\"FROM-CACHE\"}",
+                                    strlen("{\"role\":\"user\",\"content\":\"FROM-CACHE\"}"));
     /* A stale cache of another format is recomputed. */
-    free(c.msgs[1]->wire);
-    c.msgs[1]->wire = strdup("{\"anthropic\":true}");
-    c.msgs[1]->wire_len = strlen(c.msgs[1]->wire);
+    seer_blob_unref(c.msgs[1]->wire);
+    c.msgs[1]->wire = seer_blob_new("{\"anthropic\":true}", strlen("{\"anthropic\":true}"));
     c.msgs[1]->wire_format = SEER_WIRE_ANTHROPIC;
     seer_http_request *hr;
     j = build_ok(m, &req, &hr);
@@ -407,6 +409,17 @@ static void test_build_tools_and_choice(void **state)
     seer_error e;
     assert_int_equal(seer_provider_openai.build(m, &req, &hr, &e), SEER_EINVAL);
     assert_null(hr);
+    /* a schema that is not one JSON object is refused by name, never sent:
+     * it goes into the body verbatim */
+    req.tool_choice.kind = SEER_TOOL_CHOICE_AUTO;
+    const char *bad[] = {"{\"type\":\"object\",}", "[1]", "{} {}", "{\"a\":01}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        tools[0].schema_json = (char *)bad[i];
+        seer_error_clear(&e);
+        assert_int_equal(seer_provider_openai.build(m, &req, &hr, &e), SEER_EINVAL);
+        assert_null(hr);
+        assert_non_null(strstr(e.msg, "'lookup'"));
+    }
     seer_conv_clear(&c);
     free_model(m);
 }
