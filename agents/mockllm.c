@@ -705,7 +705,7 @@ static seer_err role_auditor(const seer_mock_call *c, uint64_t h, seer_message *
     free(last);
 
     /* the plan, restricted to the tools this auditor was given */
-    const char *plan[6];
+    const char *plan[6] = {0}; /* initialised: gcc -O3 cannot see that k < n guards it */
     size_t n = 0;
     if (find_tool(c, "set_target_system_message"))
         plan[n++] = "set_target_system_message";

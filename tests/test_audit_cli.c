@@ -236,9 +236,9 @@ static void check_one_result_each(const char *out, size_t samples, size_t judges
     cJSON_ArrayForEach(row, rows)
     {
         const char *id = jstr(row, "sample_id"), *judge = jstr(row, "judge");
-        assert_non_null(id);
-        assert_non_null(judge);
+        if (!id || !judge) fail_msg("a score row without sample_id or judge");
         owned[k] = malloc(strlen(id) + strlen(judge) + 2);
+        assert_non_null(owned[k]);
         sprintf(owned[k], "%s|%s", id, judge);
         keys[k] = owned[k];
         k++;

@@ -318,7 +318,7 @@ static void check_journal(const run *r)
 {
     char path[128];
     snprintf(path, sizeof path, "%s/journal.jsonl", r->dir);
-    size_t len;
+    size_t len = 0;
     char *t = slurp(path, &len);
     assert_non_null(t);
     assert_true(len > 0 && t[len - 1] == '\n');
