@@ -1,0 +1,104 @@
+/*
+ * strbuf.h - a growable byte buffer with a sticky out-of-memory flag, and
+ * a JSON string escaper on top of it.
+ *
+ * Request bodies, cached message JSON, judge prompts, the target's view
+ * text, reports and summaries are all built by appending many small pieces.
+ * A seer_strbuf makes that one call per piece with no error check per call:
+ * the first failed allocation sets `oom`, every later append is a no-op,
+ * and the builder checks once at the end (seer_sb_take returns NULL, or
+ * seer_sb_ok says 0).
+ *
+ * Usage:
+ *
+ *     seer_strbuf b = SEER_STRBUF_INIT;
+ *     seer_sb_puts(&b, "{\"text\":");
+ *     seer_sb_json_str(&b, text, text_len);
+ *     seer_sb_printf(&b, ",\"n\":%d}", n);
+ *     char *s = seer_sb_take(&b, &len);    // NULL if anything ran out of memory
+ *
+ * The fields are public so builders can read what they have so far (`p`,
+ * `len`); write them only through these functions.  Once anything was
+ * appended, p[len] is '\0'.
+ *
+ * Thread-safety: a buffer belongs to one thread at a time; the functions
+ * keep no shared state, so different buffers may be used concurrently.
+ */
+#ifndef SEER_PIPELINE_STRBUF_H
+#define SEER_PIPELINE_STRBUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct seer_strbuf {
+    char *p;    /* NULL until the first byte is reserved; then NUL-terminated */
+    size_t len; /* bytes appended, without the NUL */
+    size_t cap; /* bytes allocated at p */
+    int oom;    /* sticky: an allocation failed, appends are ignored */
+} seer_strbuf;
+
+#define SEER_STRBUF_INIT                                                                           \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
+
+/* Makes sure `extra` more bytes (plus the NUL) fit without another
+ * allocation; the capacity grows by doubling, from 256 bytes.  Returns 0,
+ * or -1 when the buffer is (or now becomes) out of memory.  Not
+ * thread-safe on the same buffer. */
+int seer_sb_reserve(seer_strbuf *b, size_t extra);
+
+/* Appends data[0..n) (any bytes, NULs included; data may be NULL when n is
+ * 0).  On OOM sets b->oom; ignored once b->oom is set.  Not thread-safe on
+ * the same buffer. */
+void seer_sb_put(seer_strbuf *b, const void *data, size_t n);
+/* Appends the string s (not NULL).  Same OOM rule as seer_sb_put. */
+void seer_sb_puts(seer_strbuf *b, const char *s);
+/* Appends one byte.  Same OOM rule as seer_sb_put. */
+void seer_sb_putc(seer_strbuf *b, char c);
+/* Appends printf-formatted text of any length.  Same OOM rule as
+ * seer_sb_put (an encoding error from vsnprintf also sets b->oom). */
+void seer_sb_printf(seer_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void seer_sb_vprintf(seer_strbuf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+/* Appends s[0..n) as a quoted JSON string ("..."), valid JSON (RFC 8259)
+ * and valid UTF-8 for any input bytes:
+ *   - '"' and '\\' are escaped; \b \f \n \r \t use their short escapes and
+ *     the other bytes below 0x20 (NUL included) become \u00XX (lowercase);
+ *   - valid UTF-8 sequences (shortest form, no surrogates, <= U+10FFFF),
+ *     DEL and '/' are copied as they are;
+ *   - every byte that does not start a valid sequence (stray continuation
+ *     bytes, truncated or overlong sequences, encoded surrogates, 0xF5..0xFF)
+ *     becomes U+FFFD (written as its three UTF-8 bytes), one per byte.
+ * s may be NULL when n is 0.  Same OOM rule as seer_sb_put. */
+void seer_sb_json_str(seer_strbuf *b, const char *s, size_t n);
+/* seer_sb_json_str on a C string; NULL is written as "". */
+void seer_sb_json_cstr(seer_strbuf *b, const char *s);
+
+/* 1 unless an allocation failed since the buffer was initialised or
+ * reset. */
+int seer_sb_ok(const seer_strbuf *b);
+
+/* The bytes so far as a C string, owned by the buffer and valid until the
+ * next call that changes it; "" while nothing was appended or after OOM
+ * (then the contents are incomplete: check seer_sb_ok). */
+const char *seer_sb_str(const seer_strbuf *b);
+
+/* Detaches the contents as a malloc'd, NUL-terminated string of exactly
+ * len + 1 bytes (caller frees; "" when nothing was appended) and stores the
+ * length in *len (len may be NULL).  Returns NULL if the buffer ran out of
+ * memory at any point (or the final copy fails); either way the buffer is
+ * left empty, with nothing to free, and may be reused.  Not thread-safe on
+ * the same buffer. */
+char *seer_sb_take(seer_strbuf *b, size_t *len);
+
+/* Empties the buffer but keeps its allocation for reuse, and clears the OOM
+ * flag. */
+void seer_sb_reset(seer_strbuf *b);
+
+/* Frees the contents and leaves the buffer empty (SEER_STRBUF_INIT); may be
+ * called again or on a buffer that never allocated. */
+void seer_sb_free(seer_strbuf *b);
+
+#endif
