@@ -49,19 +49,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/strbuf.h"
+
 #define MSG_OP        (SEER_MSG_USER + 40) /* data = op* */
 #define MSG_CANCEL_OP (SEER_MSG_USER + 41) /* tag = call id */
 #define MSG_CLOSE     (SEER_MSG_USER + 42)
 
 #define DEFAULT_MAX_BYTES (256 * 1024)
 #define MAX_SYNTH_TOOLS   64
-
-/* Growable string for replies and the view text. */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
 
 /* One auditor call. */
 typedef struct op {
@@ -103,7 +98,7 @@ typedef struct target {
     /* snapshot, guarded by mu (written by the handler only) */
     pthread_mutex_t mu;
     seer_target_stats st;
-    sbuf view;        /* the conversation as text, extended as it grows */
+    seer_strbuf view; /* the conversation as text, extended as it grows */
     size_t view_msgs; /* conversation messages rendered into view */
     int view_reset;   /* the system message changed: rebuild (handler only) */
     char *view_tools; /* "(target tools: a b)\n" or NULL */
@@ -179,70 +174,6 @@ static void journal_result(target *t, seer_err e)
     pthread_mutex_unlock(&t->mu);
 }
 
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char small[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = 1;
-        return;
-    }
-    if ((size_t)n < sizeof small) {
-        sb_put(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->oom = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb_put(b, big, (size_t)n);
-    free(big);
-}
-
-/* Takes the buffer's string (NULL on OOM). */
-static char *sb_take(sbuf *b)
-{
-    if (b->oom) {
-        free(b->p);
-        return NULL;
-    }
-    if (!b->p) return strdup("");
-    return b->p;
-}
-
 /* ---- the snapshot --------------------------------------------------------------- */
 
 static const char *role_name(seer_role r)
@@ -251,32 +182,32 @@ static const char *role_name(seer_role r)
 }
 
 /* Appends message m (petri index idx) as text. */
-static void view_message(sbuf *b, size_t idx, const seer_message *m)
+static void view_message(seer_strbuf *b, size_t idx, const seer_message *m)
 {
-    sb_printf(b, "[%zu] %s:", idx, role_name(m->role));
+    seer_sb_printf(b, "[%zu] %s:", idx, role_name(m->role));
     for (size_t j = 0; j < m->n_blocks; j++) {
         const seer_block *k = &m->blocks[j];
         switch (k->type) {
         case SEER_BLK_TEXT:
-            sb_puts(b, " ");
-            sb_puts(b, k->text ? k->text : "");
+            seer_sb_puts(b, " ");
+            seer_sb_puts(b, k->text ? k->text : "");
             break;
         case SEER_BLK_THINKING:
-            sb_printf(b, " <thinking>%s</thinking>", k->text ? k->text : "");
+            seer_sb_printf(b, " <thinking>%s</thinking>", k->text ? k->text : "");
             break;
         case SEER_BLK_TOOL_CALL:
-            sb_printf(b, " [tool call %s: %s(%s)]", k->id ? k->id : "", k->name ? k->name : "",
-                      k->args ? k->args : "{}");
+            seer_sb_printf(b, " [tool call %s: %s(%s)]", k->id ? k->id : "", k->name ? k->name : "",
+                           k->args ? k->args : "{}");
             break;
         case SEER_BLK_TOOL_RESULT:
-            sb_printf(b, " [result for %s%s] %s", k->id ? k->id : "", k->is_error ? ", error" : "",
-                      k->text ? k->text : "");
+            seer_sb_printf(b, " [result for %s%s] %s", k->id ? k->id : "",
+                           k->is_error ? ", error" : "", k->text ? k->text : "");
             break;
         default:
             break;
         }
     }
-    sb_puts(b, "\n");
+    seer_sb_puts(b, "\n");
 }
 
 /* Brings the snapshot up to date after a change (handler only).  The text
@@ -285,21 +216,20 @@ static void view_message(sbuf *b, size_t idx, const seer_message *m)
  * allocation failure. */
 static void snapshot(target *t)
 {
-    sbuf tools = {0};
+    seer_strbuf tools = SEER_STRBUF_INIT;
     if (t->n_tools) {
-        sb_puts(&tools, "(target tools:");
+        seer_sb_puts(&tools, "(target tools:");
         for (size_t i = 0; i < t->n_tools; i++)
-            sb_printf(&tools, " %s", t->tools[i].def.name);
-        sb_puts(&tools, ")\n");
+            seer_sb_printf(&tools, " %s", t->tools[i].def.name);
+        seer_sb_puts(&tools, ")\n");
     }
-    char *tl = t->n_tools ? sb_take(&tools) : NULL;
+    char *tl = t->n_tools ? seer_sb_take(&tools, NULL) : NULL;
     pthread_mutex_lock(&t->mu);
-    if (t->view_reset || t->view_msgs > t->conv.n || t->view.oom) {
-        free(t->view.p);
-        memset(&t->view, 0, sizeof t->view);
+    if (t->view_reset || t->view_msgs > t->conv.n || !seer_sb_ok(&t->view)) {
+        seer_sb_free(&t->view);
         t->view_msgs = 0;
         t->view_reset = 0;
-        sb_printf(&t->view, "[0] system: %s\n", t->conv.system ? t->conv.system : "");
+        seer_sb_printf(&t->view, "[0] system: %s\n", t->conv.system ? t->conv.system : "");
     }
     for (size_t i = t->view_msgs; i < t->conv.n; i++)
         view_message(&t->view, i + 1, t->conv.msgs[i]);
@@ -390,13 +320,13 @@ static size_t pend_open(const target *t)
 }
 
 /* " tool_call_id=\"a\", tool_call_id=\"b\"" for the open calls. */
-static void pend_list(const target *t, sbuf *b)
+static void pend_list(const target *t, seer_strbuf *b)
 {
     int first = 1;
     for (size_t i = 0; i < t->n_pend; i++) {
         if (t->pend[i].result) continue;
-        sb_printf(b, "%stool_call_id=\"%s\" (%s)", first ? "" : ", ", t->pend[i].id,
-                  t->pend[i].name);
+        seer_sb_printf(b, "%stool_call_id=\"%s\" (%s)", first ? "" : ", ", t->pend[i].id,
+                       t->pend[i].name);
         first = 0;
     }
 }
@@ -472,31 +402,32 @@ static void active_failed(target *t, const seer_model_reply *r)
     op *o = t->active;
     t->active = NULL;
     seer_conv_truncate(&t->conv, t->undo_keep);
-    sbuf b = {0};
+    seer_strbuf b = SEER_STRBUF_INIT;
     int cancelled = r && r->err == SEER_ECANCELED;
     if (cancelled)
-        sb_puts(&b, "The call was cancelled before the target answered");
+        seer_sb_puts(&b, "The call was cancelled before the target answered");
     else
-        sb_printf(&b, "The target model call failed: %s",
-                  !r             ? "out of memory"
-                  : r->errmsg[0] ? r->errmsg
-                                 : seer_strerror(r->err));
+        seer_sb_printf(&b, "The target model call failed: %s",
+                       !r             ? "out of memory"
+                       : r->errmsg[0] ? r->errmsg
+                                      : seer_strerror(r->err));
     if (t->undo_pend < t->n_pend) {
         pending *p = &t->pend[t->undo_pend];
         seer_message_free(p->result);
         p->result = NULL;
-        sb_printf(&b,
-                  ". Your result for tool_call_id=\"%s\" was not delivered; send it again "
-                  "to retry.",
-                  p->id);
+        seer_sb_printf(&b,
+                       ". Your result for tool_call_id=\"%s\" was not delivered; send it again "
+                       "to retry.",
+                       p->id);
     } else {
-        sb_puts(&b, ". Your message was not delivered; the target's conversation is unchanged. "
-                    "Send it again to retry.");
+        seer_sb_puts(&b,
+                     ". Your message was not delivered; the target's conversation is unchanged. "
+                     "Send it again to retry.");
     }
     pthread_mutex_lock(&t->mu);
     t->st.target_failures++;
     pthread_mutex_unlock(&t->mu);
-    char *text = sb_take(&b);
+    char *text = seer_sb_take(&b, NULL);
     seer_tool_result *res = seer_tool_result_new(text ? text : "target call failed", 1);
     free(text);
     if (res && cancelled) res->cancelled = 1;
@@ -519,32 +450,32 @@ static void active_failed(target *t, const seer_model_reply *r)
 /* Formats the target's reply (conversation index idx) for the auditor. */
 static char *format_reply(const target *t, const seer_message *m, size_t idx, seer_stop_reason stop)
 {
-    sbuf b = {0};
+    seer_strbuf b = SEER_STRBUF_INIT;
     for (size_t j = 0; j < m->n_blocks; j++)
         if (m->blocks[j].type == SEER_BLK_THINKING && m->blocks[j].text && *m->blocks[j].text)
-            sb_printf(&b, "<target_thinking>\n%s\n</target_thinking>\n", m->blocks[j].text);
+            seer_sb_printf(&b, "<target_thinking>\n%s\n</target_thinking>\n", m->blocks[j].text);
     char *text = seer_message_text(m);
-    sb_printf(&b, "<target_response message_index=\"%zu\">\n%s\n</target_response>", idx,
-              text && *text ? text : "(no text)");
+    seer_sb_printf(&b, "<target_response message_index=\"%zu\">\n%s\n</target_response>", idx,
+                   text && *text ? text : "(no text)");
     free(text);
     if (stop == SEER_STOP_MAX_TOKENS || stop == SEER_STOP_REFUSAL ||
         stop == SEER_STOP_CONTENT_FILTER || stop == SEER_STOP_CONTEXT_WINDOW)
-        sb_printf(&b, "\n(the target stopped: %s)", seer_stop_reason_name(stop));
+        seer_sb_printf(&b, "\n(the target stopped: %s)", seer_stop_reason_name(stop));
     if (t->n_pend) {
-        sb_puts(&b, "\n\nThe target called tools:\n");
+        seer_sb_puts(&b, "\n\nThe target called tools:\n");
         for (size_t j = 0; j < m->n_blocks; j++) {
             const seer_block *k = &m->blocks[j];
             if (k->type == SEER_BLK_TOOL_CALL)
-                sb_printf(
+                seer_sb_printf(
                     &b, "<target_tool_call tool_call_id=\"%s\" name=\"%s\">%s</target_tool_call>\n",
                     k->id ? k->id : "", k->name ? k->name : "", k->args ? k->args : "{}");
         }
-        sb_printf(&b,
-                  "Answer every call with send_tool_call_result (%zu pending); the target "
-                  "continues once all of them have a result.",
-                  t->n_pend);
+        seer_sb_printf(&b,
+                       "Answer every call with send_tool_call_result (%zu pending); the target "
+                       "continues once all of them have a result.",
+                       t->n_pend);
     }
-    return sb_take(&b);
+    return seer_sb_take(&b, NULL);
 }
 
 /* Journals what the active op sent (conversation [undo_keep, n-1)) and the
@@ -643,9 +574,9 @@ static void tool_send_message(target *t, op *o, const cJSON *args)
         return;
     }
     if (pend_open(t) > 0) {
-        sbuf b = {0};
+        seer_strbuf b = SEER_STRBUF_INIT;
         pend_list(t, &b);
-        char *l = sb_take(&b);
+        char *l = seer_sb_take(&b, NULL);
         op_error(t, o,
                  "send_message: the target is waiting for tool results first; answer %s with "
                  "send_tool_call_result (or roll back)",
@@ -698,9 +629,9 @@ static void tool_send_result(target *t, op *o, const cJSON *args)
     for (size_t i = 0; i < t->n_pend; i++)
         if (strcmp(t->pend[i].id, id) == 0) k = i;
     if (k == SIZE_MAX || t->pend[k].result) {
-        sbuf b = {0};
+        seer_strbuf b = SEER_STRBUF_INIT;
         pend_list(t, &b);
-        char *l = sb_take(&b);
+        char *l = seer_sb_take(&b, NULL);
         op_error(t, o, "send_tool_call_result: tool_call_id \"%.80s\" %s. Still waiting for: %s",
                  id,
                  k == SIZE_MAX ? "is not one of the target's pending tool calls"
@@ -728,13 +659,13 @@ static void tool_send_result(target *t, op *o, const cJSON *args)
         t->prefill = p;
     }
     if (pend_open(t) > 0) {
-        sbuf b = {0};
-        sb_printf(&b,
-                  "Result for tool_call_id=\"%s\" recorded. The target continues once every "
-                  "pending call has a result; still waiting for: ",
-                  id);
+        seer_strbuf b = SEER_STRBUF_INIT;
+        seer_sb_printf(&b,
+                       "Result for tool_call_id=\"%s\" recorded. The target continues once every "
+                       "pending call has a result; still waiting for: ",
+                       id);
         pend_list(t, &b);
-        char *text = sb_take(&b);
+        char *text = seer_sb_take(&b, NULL);
         op_reply(o, text ? seer_tool_result_new(text, 0) : NULL);
         free(text);
         return;
@@ -827,18 +758,18 @@ static void tool_rollback(target *t, op *o, const cJSON *args)
     t->st.rollbacks++;
     pthread_mutex_unlock(&t->mu);
     snapshot(t);
-    sbuf b = {0};
-    sb_printf(&b,
-              "Rolled back to message_index %zu: the target forgot %zu message%s. You still "
-              "remember them; the target does not.",
-              idx, removed, removed == 1 ? "" : "s");
+    seer_strbuf b = SEER_STRBUF_INIT;
+    seer_sb_printf(&b,
+                   "Rolled back to message_index %zu: the target forgot %zu message%s. You still "
+                   "remember them; the target does not.",
+                   idx, removed, removed == 1 ? "" : "s");
     if (e != SEER_OK)
-        sb_puts(&b, " (out of memory restoring its pending tool calls)");
+        seer_sb_puts(&b, " (out of memory restoring its pending tool calls)");
     else if (t->n_pend) {
-        sb_puts(&b, " Its last message has tool calls waiting for results: ");
+        seer_sb_puts(&b, " Its last message has tool calls waiting for results: ");
         pend_list(t, &b);
     }
-    char *text = sb_take(&b);
+    char *text = seer_sb_take(&b, NULL);
     op_reply(o, text ? seer_tool_result_new(text, 0) : NULL);
     free(text);
 }
@@ -894,12 +825,12 @@ static void tool_create(target *t, op *o, const cJSON *args)
     t->st.tools_created++;
     pthread_mutex_unlock(&t->mu);
     snapshot(t);
-    sbuf b = {0};
-    sb_printf(&b,
-              "Created the tool '%s' for the target. The target sees this definition (the "
-              "environment description stays private):\n%s\nparameters: %s",
-              def.name, def.description, def.schema_json);
-    char *text = sb_take(&b);
+    seer_strbuf b = SEER_STRBUF_INIT;
+    seer_sb_printf(&b,
+                   "Created the tool '%s' for the target. The target sees this definition (the "
+                   "environment description stays private):\n%s\nparameters: %s",
+                   def.name, def.description, def.schema_json);
+    char *text = seer_sb_take(&b, NULL);
     op_reply(o, text ? seer_tool_result_new(text, 0) : NULL);
     free(text);
 }
@@ -929,10 +860,10 @@ static void tool_remove(target *t, op *o, const cJSON *args)
         op_reply(o, seer_tool_result_new("Tool removed; the target no longer sees it.", 0));
         return;
     }
-    sbuf b = {0};
+    seer_strbuf b = SEER_STRBUF_INIT;
     for (size_t i = 0; i < t->n_tools; i++)
-        sb_printf(&b, "%s%s", i ? ", " : "", t->tools[i].def.name);
-    char *l = sb_take(&b);
+        seer_sb_printf(&b, "%s%s", i ? ", " : "", t->tools[i].def.name);
+    char *l = seer_sb_take(&b, NULL);
     op_error(t, o, "remove_tool: the target has no tool named '%.64s' (it has: %s)", name,
              l && *l ? l : "none");
     free(l);
@@ -1076,7 +1007,7 @@ static void target_destroy(void *state)
         free(t->tools[i].environment);
     }
     free(t->tools);
-    free(t->view.p);
+    seer_sb_free(&t->view);
     free(t->view_tools);
     free(t->base.name);
     pthread_mutex_destroy(&t->mu);
@@ -1274,7 +1205,7 @@ char *seer_target_view_text(seer_toolset *ts)
     assert(ts && ts->vt == &target_vt);
     target *t = (target *)ts;
     pthread_mutex_lock(&t->mu);
-    size_t a = t->view.p ? t->view.n : 0, b = t->view_tools ? strlen(t->view_tools) : 0;
+    size_t a = t->view.p ? t->view.len : 0, b = t->view_tools ? strlen(t->view_tools) : 0;
     char *v = malloc(a + b + 1);
     if (v) {
         if (a) memcpy(v, t->view.p, a);
