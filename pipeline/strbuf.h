@@ -18,8 +18,10 @@
  *     char *s = seer_sb_take(&b, &len);    // NULL if anything ran out of memory
  *
  * The fields are public so builders can read what they have so far (`p`,
- * `len`); write them only through these functions.  Once anything was
- * appended, p[len] is '\0'.
+ * `len`; p is non-NULL whenever len > 0, and then p[len] is '\0').  Change
+ * them only through these functions, with one exception: a builder may set
+ * `oom = 1` when a piece it wanted to append could not be made (e.g. a
+ * failed cJSON_Print), so the whole result fails the same way.
  *
  * Thread-safety: a buffer belongs to one thread at a time; the functions
  * keep no shared state, so different buffers may be used concurrently.
