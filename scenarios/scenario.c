@@ -37,6 +37,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "pipeline/strbuf.h"
+
 #ifndef SEER_SCENARIOS_DATA_DIR
 #define SEER_SCENARIOS_DATA_DIR "/usr/local/share/seer/scenarios"
 #endif
@@ -78,33 +80,6 @@ static void trim(const char **s, size_t *n)
     }
     while (*n && isspace((unsigned char)(*s)[*n - 1]))
         (*n)--;
-}
-
-/* A growable byte buffer, always NUL-terminated once anything was added. */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
 }
 
 /* ---- lists ---------------------------------------------------------------- */
@@ -633,25 +608,25 @@ static void md_seed(pctx *c, const line_t *L, size_t h, size_t from, size_t to, 
     size_t last = to;
     while (last > i && is_blank(L[last - 1].s, L[last - 1].n))
         last--;
-    sbuf b = {0};
+    seer_strbuf b = SEER_STRBUF_INIT;
     for (size_t k = i; k < last; k++) {
         size_t ln = L[k].n;
         while (ln && isspace((unsigned char)L[k].s[ln - 1]))
             ln--;
-        if (k > i) sb_add(&b, "\n", 1);
-        sb_add(&b, L[k].s, ln);
+        if (k > i) seer_sb_put(&b, "\n", 1);
+        seer_sb_put(&b, L[k].s, ln);
     }
-    if (b.oom) c->oom = 1;
-    if (!bad && b.n == 0) {
+    if (!seer_sb_ok(&b)) c->oom = 1;
+    if (!bad && b.len == 0) {
         PROB(c, line, 0, "seed '%.*s' has no instruction text", (int)idn, id);
         bad = 1;
     }
     if (bad || c->oom) {
-        free(b.p);
+        seer_sb_free(&b);
         tags_free(tags, n_tags);
         return;
     }
-    ctx_add(c, dup_n(id, idn), b.p, tags, n_tags, line);
+    ctx_add(c, dup_n(id, idn), seer_sb_take(&b, NULL), tags, n_tags, line);
 }
 
 static void parse_markdown(pctx *c, const char *text, size_t len)
@@ -724,20 +699,20 @@ static void parse_text(pctx *c, const char *text, size_t len)
         if (para)
             while (end < n && !is_blank(L[end].s, L[end].n))
                 end++;
-        sbuf b = {0};
+        seer_strbuf b = SEER_STRBUF_INIT;
         for (size_t k = start; k < end; k++) {
             const char *s = L[k].s;
             size_t ln = L[k].n;
             trim(&s, &ln);
-            if (k > start) sb_add(&b, "\n", 1);
-            sb_add(&b, s, ln);
+            if (k > start) seer_sb_put(&b, "\n", 1);
+            seer_sb_put(&b, s, ln);
         }
-        if (b.oom) {
-            free(b.p);
+        if (!seer_sb_ok(&b)) {
+            seer_sb_free(&b);
             c->oom = 1;
             break;
         }
-        ctx_add(c, gen_id(c->name, ++count), b.p, NULL, 0, (int)start + 1);
+        ctx_add(c, gen_id(c->name, ++count), seer_sb_take(&b, NULL), NULL, 0, (int)start + 1);
         i = end;
     }
     free(L);
