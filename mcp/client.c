@@ -67,6 +67,7 @@
 #include "mcp/stdio_transport.h"
 #include "pipeline/clock.h"
 #include "pipeline/secrets.h"
+#include "pipeline/strbuf.h"
 
 const char *const seer_mcp_protocol_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", NULL};
 
@@ -1245,36 +1246,11 @@ void seer_mcp_client_free(seer_mcp_client *c)
 
 /* ---- results ------------------------------------------------------------------------------- */
 
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
+/* Appends s, on a line of its own unless it is the first item. */
+static void sb_item(seer_strbuf *b, const char *s)
 {
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 256;
-        while (nc < b->n + n + 1)
-            nc *= 2;
-        char *ns = realloc(b->s, nc);
-        if (!ns) {
-            b->oom = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = nc;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = '\0';
-}
-
-static void sb_item(sbuf *b, const char *s)
-{
-    if (b->n) sb_add(b, "\n", 1);
-    sb_add(b, s, strlen(s));
+    if (b->len) seer_sb_putc(b, '\n');
+    seer_sb_puts(b, s);
 }
 
 static const char *jstr(const cJSON *o, const char *k)
@@ -1285,7 +1261,7 @@ static const char *jstr(const cJSON *o, const char *k)
 
 seer_tool_result *seer_mcp_tool_result_from_json(const cJSON *result)
 {
-    sbuf b = {0};
+    seer_strbuf b = SEER_STRBUF_INIT;
     seer_tool_result *r = seer_tool_result_new("", 0);
     if (!r) return NULL;
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(result, "content");
@@ -1323,8 +1299,8 @@ seer_tool_result *seer_mcp_tool_result_from_json(const cJSON *result)
             if (text) {
                 snprintf(line, sizeof line, "[resource <%.300s>]", uri ? uri : "");
                 sb_item(&b, line);
-                sb_add(&b, "\n", 1);
-                sb_add(&b, text, strlen(text));
+                seer_sb_putc(&b, '\n');
+                seer_sb_puts(&b, text);
                 texts++;
             } else if (blob && mime && strncmp(mime, "image/", 6) == 0) {
                 if (seer_tool_result_add_image(r, mime, blob) != SEER_OK) b.oom = 1;
@@ -1350,14 +1326,14 @@ seer_tool_result *seer_mcp_tool_result_from_json(const cJSON *result)
     }
     const cJSON *ie = cJSON_GetObjectItemCaseSensitive(result, "isError");
     r->is_error = cJSON_IsTrue(ie) ? 1 : 0;
-    if (b.oom) {
-        free(b.s);
+    if (!seer_sb_ok(&b)) {
+        seer_sb_free(&b);
         seer_tool_result_free(r);
         return NULL;
     }
-    if (b.s) {
+    if (b.p) {
         free(r->content);
-        r->content = b.s;
+        r->content = seer_sb_take(&b, NULL); /* not NULL: b is not out of memory */
     }
     return r;
 }
