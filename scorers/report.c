@@ -28,53 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- output buffer -------------------------------------------------------------- */
-
-typedef struct buf {
-    char *s;
-    size_t n, cap;
-    int oom;
-} buf;
-
-static void put(buf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 16384;
-        while (nc < b->n + n + 1)
-            nc *= 2;
-        char *ns = realloc(b->s, nc);
-        if (!ns) {
-            b->oom = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = nc;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = 0;
-}
-
-static void puts_(buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-static void pf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void pf(buf *b, const char *fmt, ...)
-{
-    char tmp[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    assert(n >= 0 && (size_t)n < sizeof tmp); /* only short, numeric fragments go through here */
-    put(b, tmp, (size_t)n);
-}
+#include "pipeline/strbuf.h"
 
 /* HTML-escaped text (also safe inside double-quoted attributes). */
-static void esc(buf *b, const char *s)
+static void esc(seer_strbuf *b, const char *s)
 {
     const char *run = s;
     for (; *s; s++) {
@@ -97,11 +54,11 @@ static void esc(buf *b, const char *s)
             break;
         }
         if (!rep) continue;
-        put(b, run, (size_t)(s - run));
-        puts_(b, rep);
+        seer_sb_put(b, run, (size_t)(s - run));
+        seer_sb_puts(b, rep);
         run = s + 1;
     }
-    put(b, run, (size_t)(s - run));
+    seer_sb_put(b, run, (size_t)(s - run));
 }
 
 /* ---- paths ---------------------------------------------------------------------- */
@@ -154,14 +111,14 @@ char *seer_report_relpath(const char *from, const char *to)
 
 /* The number shown in the ranking: 3 decimals, or a percentage with one
  * decimal for rates; "-" when undefined. */
-static void shown(buf *b, double v, int pct)
+static void shown(seer_strbuf *b, double v, int pct)
 {
     if (!isfinite(v))
-        puts_(b, "-");
+        seer_sb_puts(b, "-");
     else if (pct)
-        pf(b, "%.1f%%", v * 100);
+        seer_sb_printf(b, "%.1f%%", v * 100);
     else
-        pf(b, "%.3f", v);
+        seer_sb_printf(b, "%.3f", v);
 }
 
 static const char css[] =
@@ -195,164 +152,173 @@ static const char js[] =
     "})();";
 
 /* Background colour of a heat map cell: green (desirable) to red. */
-static void heat_colour(buf *b, double mean, seer_dim_direction dir)
+static void heat_colour(seer_strbuf *b, double mean, seer_dim_direction dir)
 {
     if (!isfinite(mean)) {
-        puts_(b, "#eeeeee");
+        seer_sb_puts(b, "#eeeeee");
         return;
     }
     double bad = (mean - 1) / 9;
     if (bad < 0) bad = 0;
     if (bad > 1) bad = 1;
     if (dir == SEER_DIM_HIGHER_IS_BETTER) bad = 1 - bad;
-    pf(b, "hsl(%d,70%%,%d%%)", (int)lround(120 * (1 - bad)), (int)lround(88 - 30 * bad));
+    seer_sb_printf(b, "hsl(%d,70%%,%d%%)", (int)lround(120 * (1 - bad)),
+                   (int)lround(88 - 30 * bad));
 }
 
 /* ---- sections ------------------------------------------------------------------- */
 
-static void ranking(buf *b, const seer_leaderboard *lb)
+static void ranking(seer_strbuf *b, const seer_leaderboard *lb)
 {
     int pct = lb->opt.elicitation;
-    puts_(b, "<h2>Ranking</h2>\n<table id=\"ranking\" class=\"sortable\"><thead><tr>"
-             "<th class=\"num\">rank</th><th>");
+    seer_sb_puts(b, "<h2>Ranking</h2>\n<table id=\"ranking\" class=\"sortable\"><thead><tr>"
+                    "<th class=\"num\">rank</th><th>");
     esc(b, seer_lb_by_name(lb->opt.by));
-    pf(b,
-       "</th><th class=\"num\">%s</th><th class=\"num\">95%% CI low</th>"
-       "<th class=\"num\">95%% CI high</th><th class=\"num\">SE</th><th class=\"num\">n</th>"
-       "<th class=\"num\" title=\"difference from rank 1 on the seeds both ran, paired by "
-       "scenario and epoch\">vs #1%s</th><th class=\"num\" title=\"paired t-test\">p</th>"
-       "<th class=\"num\">pairs</th>"
-       "<th class=\"num\">failed samples</th><th class=\"num\">judge_failed</th>"
-       "<th class=\"num\">audit_failed</th><th class=\"num\">other</th></tr></thead><tbody>\n",
-       pct ? "rate" : "mean", pct ? " (points)" : "");
+    seer_sb_printf(
+        b,
+        "</th><th class=\"num\">%s</th><th class=\"num\">95%% CI low</th>"
+        "<th class=\"num\">95%% CI high</th><th class=\"num\">SE</th><th class=\"num\">n</th>"
+        "<th class=\"num\" title=\"difference from rank 1 on the seeds both ran, paired by "
+        "scenario and epoch\">vs #1%s</th><th class=\"num\" title=\"paired t-test\">p</th>"
+        "<th class=\"num\">pairs</th>"
+        "<th class=\"num\">failed samples</th><th class=\"num\">judge_failed</th>"
+        "<th class=\"num\">audit_failed</th><th class=\"num\">other</th></tr></thead><tbody>\n",
+        pct ? "rate" : "mean", pct ? " (points)" : "");
     for (size_t i = 0; i < lb->n_groups; i++) {
         const seer_lb_group *g = &lb->groups[i];
-        puts_(b, "<tr class=\"group\" data-name=\"");
+        seer_sb_puts(b, "<tr class=\"group\" data-name=\"");
         esc(b, g->name);
-        pf(b, "\"><td class=\"num rank\">%zu</td><td class=\"name\">", g->rank);
+        seer_sb_printf(b, "\"><td class=\"num rank\">%zu</td><td class=\"name\">", g->rank);
         esc(b, g->name);
-        puts_(b, "</td><td class=\"num value\">");
+        seer_sb_puts(b, "</td><td class=\"num value\">");
         shown(b, g->value, pct);
-        if (pct) pf(b, " <span class=\"note\">(%zu/%zu)</span>", g->k, g->n);
-        puts_(b, "</td><td class=\"num ci-low\">");
+        if (pct) seer_sb_printf(b, " <span class=\"note\">(%zu/%zu)</span>", g->k, g->n);
+        seer_sb_puts(b, "</td><td class=\"num ci-low\">");
         shown(b, g->lo, pct);
-        puts_(b, "</td><td class=\"num ci-high\">");
+        seer_sb_puts(b, "</td><td class=\"num ci-high\">");
         shown(b, g->hi, pct);
-        puts_(b, "</td><td class=\"num se\">");
+        seer_sb_puts(b, "</td><td class=\"num se\">");
         shown(b, g->se, pct);
-        pf(b, "</td><td class=\"num n\">%zu</td><td class=\"num vs-top\">", g->n);
+        seer_sb_printf(b, "</td><td class=\"num n\">%zu</td><td class=\"num vs-top\">", g->n);
         if (isfinite(g->vs_top_diff))
-            pf(b, pct ? "%+.1f" : "%+.3f", pct ? g->vs_top_diff * 100 : g->vs_top_diff);
+            seer_sb_printf(b, pct ? "%+.1f" : "%+.3f", pct ? g->vs_top_diff * 100 : g->vs_top_diff);
         else
-            puts_(b, "-");
-        puts_(b, "</td><td class=\"num vs-top-p\">");
+            seer_sb_puts(b, "-");
+        seer_sb_puts(b, "</td><td class=\"num vs-top-p\">");
         if (!isfinite(g->vs_top_p_t))
-            puts_(b, "-");
+            seer_sb_puts(b, "-");
         else if (g->vs_top_p_t < 0.0001)
-            puts_(b, "&lt;0.0001");
+            seer_sb_puts(b, "&lt;0.0001");
         else
-            pf(b, "%.4f", g->vs_top_p_t);
-        pf(b,
-           "</td><td class=\"num pairs\">%zu</td><td class=\"num failed%s\">%zu</td>"
-           "<td class=\"num judge-failed\">%zu</td><td class=\"num audit-failed\">%zu</td>"
-           "<td class=\"num other-failed\">%zu</td></tr>\n",
-           g->pairs, g->failed_samples ? " bad" : "", g->failed_samples, g->judge_failed,
-           g->audit_failed, g->other_failed);
+            seer_sb_printf(b, "%.4f", g->vs_top_p_t);
+        seer_sb_printf(
+            b,
+            "</td><td class=\"num pairs\">%zu</td><td class=\"num failed%s\">%zu</td>"
+            "<td class=\"num judge-failed\">%zu</td><td class=\"num audit-failed\">%zu</td>"
+            "<td class=\"num other-failed\">%zu</td></tr>\n",
+            g->pairs, g->failed_samples ? " bad" : "", g->failed_samples, g->judge_failed,
+            g->audit_failed, g->other_failed);
     }
-    puts_(b, "</tbody></table>\n");
+    seer_sb_puts(b, "</tbody></table>\n");
 }
 
-static void bars(buf *b, const seer_leaderboard *lb)
+static void bars(seer_strbuf *b, const seer_leaderboard *lb)
 {
     int pct = lb->opt.elicitation;
     const double lo = 0, hi = pct ? 1 : 10; /* rates 0..1, scores on a 0..10 axis */
     const int left = 220, width = 520, rowh = 24, top = 24;
     int h = top + rowh * (int)lb->n_groups + 30;
-    puts_(b, "<h2>Metric with 95% confidence intervals</h2>\n");
-    pf(b,
-       "<svg id=\"bars\" width=\"%d\" height=\"%d\" "
-       "role=\"img\" aria-label=\"bar chart\">\n",
-       left + width + 80, h);
+    seer_sb_puts(b, "<h2>Metric with 95% confidence intervals</h2>\n");
+    seer_sb_printf(b,
+                   "<svg id=\"bars\" width=\"%d\" height=\"%d\" "
+                   "role=\"img\" aria-label=\"bar chart\">\n",
+                   left + width + 80, h);
     for (int t = 0; t <= 10; t++) { /* axis ticks */
         double v = lo + (hi - lo) * t / 10.0;
         int x = left + width * t / 10;
-        pf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#e3e5ea\"/>", x, top - 6, x,
-           h - 24);
+        seer_sb_printf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#e3e5ea\"/>", x,
+                       top - 6, x, h - 24);
         if (pct)
-            pf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%d%%</text>", x, h - 8, t * 10);
+            seer_sb_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%d%%</text>", x,
+                           h - 8, t * 10);
         else
-            pf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%g</text>", x, h - 8, v);
+            seer_sb_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%g</text>", x, h - 8,
+                           v);
     }
-    puts_(b, "\n");
+    seer_sb_puts(b, "\n");
 #define XPOS(v) (left + width * (((v) < lo ? lo : (v) > hi ? hi : (v)) - lo) / (hi - lo))
     for (size_t i = 0; i < lb->n_groups; i++) {
         const seer_lb_group *g = &lb->groups[i];
         int y = top + rowh * (int)i;
-        puts_(b, "<g class=\"bar\" data-name=\"");
+        seer_sb_puts(b, "<g class=\"bar\" data-name=\"");
         esc(b, g->name);
-        pf(b, "\"><text x=\"%d\" y=\"%d\" text-anchor=\"end\">", left - 8, y + 15);
+        seer_sb_printf(b, "\"><text x=\"%d\" y=\"%d\" text-anchor=\"end\">", left - 8, y + 15);
         esc(b, g->name);
-        puts_(b, "</text>");
+        seer_sb_puts(b, "</text>");
         if (isfinite(g->value)) {
-            pf(b, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#6d8fd6\"><title>",
-               left, y + 4, XPOS(g->value) - left, rowh - 8);
+            seer_sb_printf(
+                b, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#6d8fd6\"><title>",
+                left, y + 4, XPOS(g->value) - left, rowh - 8);
             shown(b, g->value, pct);
-            puts_(b, "</title></rect>");
+            seer_sb_puts(b, "</title></rect>");
             if (isfinite(g->lo) && isfinite(g->hi)) {
                 double x1 = XPOS(g->lo), x2 = XPOS(g->hi);
                 int yc = y + rowh / 2;
-                pf(b,
-                   "<line class=\"whisker\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
-                   "stroke=\"#1d232a\" stroke-width=\"1.5\"/>",
-                   x1, yc, x2, yc);
-                pf(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#1d232a\"/>", x1,
-                   yc - 5, x1, yc + 5);
-                pf(b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#1d232a\"/>", x2,
-                   yc - 5, x2, yc + 5);
+                seer_sb_printf(
+                    b,
+                    "<line class=\"whisker\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+                    "stroke=\"#1d232a\" stroke-width=\"1.5\"/>",
+                    x1, yc, x2, yc);
+                seer_sb_printf(
+                    b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#1d232a\"/>", x1,
+                    yc - 5, x1, yc + 5);
+                seer_sb_printf(
+                    b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#1d232a\"/>", x2,
+                    yc - 5, x2, yc + 5);
             }
-            pf(b, "<text x=\"%d\" y=\"%d\">", left + width + 6, y + 15);
+            seer_sb_printf(b, "<text x=\"%d\" y=\"%d\">", left + width + 6, y + 15);
             shown(b, g->value, pct);
-            puts_(b, "</text>");
+            seer_sb_puts(b, "</text>");
         }
-        puts_(b, "</g>\n");
+        seer_sb_puts(b, "</g>\n");
     }
 #undef XPOS
-    puts_(b, "</svg>\n");
+    seer_sb_puts(b, "</svg>\n");
 }
 
-static void heatmap(buf *b, const seer_leaderboard *lb)
+static void heatmap(seer_strbuf *b, const seer_leaderboard *lb)
 {
-    puts_(b, "<h2>Mean score per dimension</h2>\n<p class=\"note\">Green is desirable, red "
-             "undesirable, by each dimension's direction; grey: no scores.</p>\n"
-             "<table id=\"heatmap\"><thead><tr><th></th>");
+    seer_sb_puts(b, "<h2>Mean score per dimension</h2>\n<p class=\"note\">Green is desirable, red "
+                    "undesirable, by each dimension's direction; grey: no scores.</p>\n"
+                    "<table id=\"heatmap\"><thead><tr><th></th>");
     for (size_t k = 0; k < lb->n_dims; k++) {
-        puts_(b, "<th class=\"dim\" title=\"");
+        seer_sb_puts(b, "<th class=\"dim\" title=\"");
         esc(b, seer_dim_direction_name(lb->dir[k]));
-        puts_(b, "\">");
+        seer_sb_puts(b, "\">");
         esc(b, lb->dims[k]);
-        puts_(b, "</th>");
+        seer_sb_puts(b, "</th>");
     }
-    puts_(b, "</tr></thead><tbody>\n");
+    seer_sb_puts(b, "</tr></thead><tbody>\n");
     for (size_t i = 0; i < lb->n_groups; i++) {
-        puts_(b, "<tr><th>");
+        seer_sb_puts(b, "<tr><th>");
         esc(b, lb->groups[i].name);
-        puts_(b, "</th>");
+        seer_sb_puts(b, "</th>");
         for (size_t k = 0; k < lb->n_dims; k++) {
             const seer_lb_cell *c = &lb->cells[i * lb->n_dims + k];
-            puts_(b, "<td style=\"background:");
+            seer_sb_puts(b, "<td style=\"background:");
             heat_colour(b, c->mean, lb->dir[k]);
-            puts_(b, "\" title=\"");
+            seer_sb_puts(b, "\" title=\"");
             esc(b, lb->dims[k]);
-            pf(b, ": n=%zu\">", c->n);
+            seer_sb_printf(b, ": n=%zu\">", c->n);
             if (isfinite(c->mean))
-                pf(b, "%.2f", c->mean);
+                seer_sb_printf(b, "%.2f", c->mean);
             else
-                puts_(b, "-");
-            puts_(b, "</td>");
+                seer_sb_puts(b, "-");
+            seer_sb_puts(b, "</td>");
         }
-        puts_(b, "</tr>\n");
+        seer_sb_puts(b, "</tr>\n");
     }
-    puts_(b, "</tbody></table>\n");
+    seer_sb_puts(b, "</tbody></table>\n");
 }
 
 /* Drill-down sort context (qsort has no argument). */
@@ -392,7 +358,8 @@ static const char *status_name(uint8_t st)
     }
 }
 
-static int drilldown(buf *b, const seer_leaderboard *lb, char **run_prefix, size_t max_samples)
+static int drilldown(seer_strbuf *b, const seer_leaderboard *lb, char **run_prefix,
+                     size_t max_samples)
 {
     const seer_lb_data *d = lb->data;
     const seer_lb_row *rows;
@@ -428,25 +395,27 @@ static int drilldown(buf *b, const seer_leaderboard *lb, char **run_prefix, size
     qsort(idx, nr, sizeof *idx, dd_cmp);
     t_dd = NULL;
 
-    puts_(b, "<h2>Per-seed drill-down</h2>\n<p class=\"note\">Each scenario (seed) with its "
-             "samples: epoch, judge, status, scores (dimensions scored above 1, and the "
-             "metric's), and the transcript.</p>\n<p><button id=\"expand-all\" type=\"button\">"
-             "expand all</button></p>\n<div id=\"drilldown\">\n");
+    seer_sb_puts(b,
+                 "<h2>Per-seed drill-down</h2>\n<p class=\"note\">Each scenario (seed) with its "
+                 "samples: epoch, judge, status, scores (dimensions scored above 1, and the "
+                 "metric's), and the transcript.</p>\n<p><button id=\"expand-all\" type=\"button\">"
+                 "expand all</button></p>\n<div id=\"drilldown\">\n");
     size_t shown_samples = 0, omitted = 0;
     long metric = lb->metric_index;
     for (size_t i = 0; i < nr;) {
         uint32_t g = grank[idx[i]];
-        puts_(b, "<details class=\"group\"><summary>");
+        seer_sb_puts(b, "<details class=\"group\"><summary>");
         esc(b, lb->groups[g].name);
-        pf(b, " <span class=\"note\">(%zu samples)</span></summary>\n", lb->groups[g].samples);
+        seer_sb_printf(b, " <span class=\"note\">(%zu samples)</span></summary>\n",
+                       lb->groups[g].samples);
         while (i < nr && grank[idx[i]] == g) {
             uint32_t scen = samples[rows[idx[i]].sample].scenario;
             size_t j = i;
             while (j < nr && grank[idx[j]] == g && samples[rows[idx[j]].sample].scenario == scen)
                 j++;
-            puts_(b, "<details class=\"scenario\"><summary>");
+            seer_sb_puts(b, "<details class=\"scenario\"><summary>");
             esc(b, seer_lb_data_name(d, scen));
-            pf(b, " <span class=\"note\">(%zu rows)</span></summary>\n", j - i);
+            seer_sb_printf(b, " <span class=\"note\">(%zu rows)</span></summary>\n", j - i);
             uint32_t prev_sample = UINT32_MAX;
             int show = 0;
             for (; i < j; i++) {
@@ -461,39 +430,40 @@ static int drilldown(buf *b, const seer_leaderboard *lb, char **run_prefix, size
                         omitted++;
                 }
                 if (!show) continue;
-                pf(b, "<div class=\"sample\">epoch %d &middot; ", s->epoch);
+                seer_sb_printf(b, "<div class=\"sample\">epoch %d &middot; ", s->epoch);
                 esc(b, seer_lb_data_name(d, r->judge));
-                puts_(b, " &middot; ");
-                if (r->status != SEER_LB_OK) puts_(b, "<span class=\"bad\">");
-                puts_(b, status_name(r->status));
-                if (r->status != SEER_LB_OK) puts_(b, "</span>");
+                seer_sb_puts(b, " &middot; ");
+                if (r->status != SEER_LB_OK) seer_sb_puts(b, "<span class=\"bad\">");
+                seer_sb_puts(b, status_name(r->status));
+                if (r->status != SEER_LB_OK) seer_sb_puts(b, "</span>");
                 const seer_lb_score *sc = &scores[r->scores];
                 int first = 1;
                 for (size_t k = 0; k < r->n_scores; k++) {
                     if (sc[k].value <= 1 && (long)sc[k].dim != metric) continue;
-                    puts_(b, first ? " &middot; " : ", ");
+                    seer_sb_puts(b, first ? " &middot; " : ", ");
                     first = 0;
                     esc(b, lb->dims[sc[k].dim]);
-                    pf(b, "=%d", sc[k].value);
+                    seer_sb_printf(b, "=%d", sc[k].value);
                 }
                 if (s->transcript != UINT32_MAX) {
-                    puts_(b, " &middot; <a href=\"");
+                    seer_sb_puts(b, " &middot; <a href=\"");
                     esc(b, run_prefix[s->run]);
                     esc(b, seer_lb_data_name(d, s->transcript));
-                    puts_(b, "\">transcript</a>");
+                    seer_sb_puts(b, "\">transcript</a>");
                 }
-                puts_(b, "</div>\n");
+                seer_sb_puts(b, "</div>\n");
             }
-            puts_(b, "</details>\n");
+            seer_sb_puts(b, "</details>\n");
         }
-        puts_(b, "</details>\n");
+        seer_sb_puts(b, "</details>\n");
     }
     if (omitted)
-        pf(b,
-           "<p class=\"note\" id=\"omitted\">%zu more samples are not listed here (the "
-           "drill-down shows at most %zu); every row is in the runs' scores.jsonl.</p>\n",
-           omitted, max_samples);
-    puts_(b, "</div>\n");
+        seer_sb_printf(
+            b,
+            "<p class=\"note\" id=\"omitted\">%zu more samples are not listed here (the "
+            "drill-down shows at most %zu); every row is in the runs' scores.jsonl.</p>\n",
+            omitted, max_samples);
+    seer_sb_puts(b, "</div>\n");
     free(grank);
     free(idx);
     return 0;
@@ -543,7 +513,8 @@ char *seer_report_html(const seer_leaderboard *lb, const char *out_dir, size_t m
 {
     assert(lb);
     if (!max_samples) max_samples = SEER_REPORT_MAX_SAMPLES;
-    buf b = {0};
+    seer_strbuf b = SEER_STRBUF_INIT;
+    seer_sb_reserve(&b, 16384); /* a report is tens of KiB at least */
     char *json = seer_leaderboard_json(lb);
     char **pre = run_prefixes(lb->data, out_dir);
     const char *const *runs;
@@ -551,74 +522,75 @@ char *seer_report_html(const seer_leaderboard *lb, const char *out_dir, size_t m
     if (!json || !pre) goto oom;
     char mname[128];
     seer_leaderboard_metric_name(lb, mname, sizeof mname);
-    puts_(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-              "<title>seer leaderboard: ");
+    seer_sb_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                     "<title>seer leaderboard: ");
     esc(&b, mname);
-    puts_(&b, "</title>\n<style>");
-    puts_(&b, css);
-    puts_(&b, "</style></head><body>\n<h1>Leaderboard by ");
+    seer_sb_puts(&b, "</title>\n<style>");
+    seer_sb_puts(&b, css);
+    seer_sb_puts(&b, "</style></head><body>\n<h1>Leaderboard by ");
     esc(&b, seer_lb_by_name(lb->opt.by));
-    puts_(&b, ": <span id=\"metric\">");
+    seer_sb_puts(&b, ": <span id=\"metric\">");
     esc(&b, mname);
-    puts_(&b, "</span></h1>\n<p class=\"note\">");
-    pf(&b, "%zu score rows from %zu run(s): ", lb->rows, n_runs);
+    seer_sb_puts(&b, "</span></h1>\n<p class=\"note\">");
+    seer_sb_printf(&b, "%zu score rows from %zu run(s): ", lb->rows, n_runs);
     for (size_t i = 0; i < n_runs; i++) {
-        if (i) puts_(&b, ", ");
-        puts_(&b, "<code>");
+        if (i) seer_sb_puts(&b, ", ");
+        seer_sb_puts(&b, "<code>");
         esc(&b, runs[i]);
-        puts_(&b, "</code>");
+        seer_sb_puts(&b, "</code>");
     }
-    pf(&b, ". Ranked %s (%s dimension). ", lb->descending ? "descending" : "ascending",
-       seer_dim_direction_name(lb->direction));
+    seer_sb_printf(&b, ". Ranked %s (%s dimension). ", lb->descending ? "descending" : "ascending",
+                   seer_dim_direction_name(lb->direction));
     if (lb->opt.elicitation)
-        puts_(&b, "Rate: share of samples at or above the threshold; 95% Wilson interval.");
+        seer_sb_puts(&b, "Rate: share of samples at or above the threshold; 95% Wilson interval.");
     else
-        pf(&b,
-           "Mean over samples (judges averaged per sample); 95%% percentile bootstrap "
-           "interval, %zu resamples, seed %llu.",
-           lb->opt.bootstrap, (unsigned long long)lb->opt.seed);
-    puts_(&b, " Failed samples are counted, never scored.</p>\n");
+        seer_sb_printf(&b,
+                       "Mean over samples (judges averaged per sample); 95%% percentile bootstrap "
+                       "interval, %zu resamples, seed %llu.",
+                       lb->opt.bootstrap, (unsigned long long)lb->opt.seed);
+    seer_sb_puts(&b, " Failed samples are counted, never scored.</p>\n");
     ranking(&b, lb);
     if (lb->agreement && lb->metric_index >= 0) {
         const seer_lb_agreement *ag = &lb->agreement[lb->metric_index];
-        pf(&b,
-           "<p id=\"agreement\">Judge agreement on the metric's dimension (%zu judges): "
-           "Krippendorff's alpha ",
-           lb->n_judges);
+        seer_sb_printf(
+            &b,
+            "<p id=\"agreement\">Judge agreement on the metric's dimension (%zu judges): "
+            "Krippendorff's alpha ",
+            lb->n_judges);
         shown(&b, ag->alpha, 0);
-        pf(&b, " over %zu samples.</p>\n", ag->units);
+        seer_sb_printf(&b, " over %zu samples.</p>\n", ag->units);
     }
     bars(&b, lb);
     heatmap(&b, lb);
     if (drilldown(&b, lb, pre, max_samples)) goto oom;
-    puts_(&b, "<script type=\"application/json\" id=\"seer-data\">");
+    seer_sb_puts(&b, "<script type=\"application/json\" id=\"seer-data\">");
     for (const char *p = json; *p; p++) {
         const char *lt = strchr(p, '<');
         if (!lt) {
-            puts_(&b, p);
+            seer_sb_puts(&b, p);
             break;
         }
-        put(&b, p, (size_t)(lt - p));
-        puts_(&b, "\\u003c");
+        seer_sb_put(&b, p, (size_t)(lt - p));
+        seer_sb_puts(&b, "\\u003c");
         p = lt;
     }
-    puts_(&b, "</script>\n<script>");
-    puts_(&b, js);
-    puts_(&b, "</script>\n</body></html>\n");
-    if (b.oom) goto oom;
+    seer_sb_puts(&b, "</script>\n<script>");
+    seer_sb_puts(&b, js);
+    seer_sb_puts(&b, "</script>\n</body></html>\n");
+    if (!seer_sb_ok(&b)) goto oom;
     free(json);
     for (size_t i = 0; i < n_runs; i++)
         free(pre[i]);
     free(pre);
-    return b.s;
+    return seer_sb_take(&b, NULL);
 oom:
     free(json);
     if (pre)
         for (size_t i = 0; i < n_runs; i++)
             free(pre[i]);
     free(pre);
-    free(b.s);
+    seer_sb_free(&b);
     seer_error_set(err, SEER_ENOMEM, "out of memory");
     return NULL;
 }
