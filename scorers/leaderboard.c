@@ -33,6 +33,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "pipeline/strbuf.h"
 #include "scorers/stats.h"
 #include "scorers/summary.h"
 
@@ -995,53 +996,6 @@ char *seer_leaderboard_json(const seer_leaderboard *lb)
     return s;
 }
 
-/* A growable string. */
-typedef struct buf {
-    char *s;
-    size_t n, cap;
-    int oom;
-} buf;
-
-static void bprintf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(buf *b, const char *fmt, ...)
-{
-    if (b->oom) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = 1;
-        return;
-    }
-    if (!b->s || b->n + (size_t)n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 1024;
-        while (nc < b->n + (size_t)n + 1)
-            nc *= 2;
-        char *ns = realloc(b->s, nc);
-        if (!ns) {
-            b->oom = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = nc;
-        va_start(ap, fmt);
-        vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
-        va_end(ap);
-    }
-    b->n += (size_t)n;
-}
-
-static char *bdone(buf *b)
-{
-    if (b->oom) {
-        free(b->s);
-        return NULL;
-    }
-    if (!b->s) return strdup("");
-    return b->s;
-}
-
 /* "%.3f" or "-" for NAN, into a static-free small buffer. */
 static const char *fnum(char *out, size_t cap, double v, int pct)
 {
@@ -1055,125 +1009,126 @@ static const char *fnum(char *out, size_t cap, double v, int pct)
 }
 
 /* Markdown cell text: pipes escaped. */
-static void md_cell(buf *b, const char *s)
+static void md_cell(seer_strbuf *b, const char *s)
 {
     for (; *s; s++) {
         if (*s == '|')
-            bprintf(b, "\\|");
+            seer_sb_printf(b, "\\|");
         else if (*s == '\n')
-            bprintf(b, " ");
+            seer_sb_printf(b, " ");
         else
-            bprintf(b, "%c", *s);
+            seer_sb_printf(b, "%c", *s);
     }
 }
 
 char *seer_leaderboard_markdown(const seer_leaderboard *lb)
 {
     assert(lb);
-    buf b = {0};
+    seer_strbuf b = SEER_STRBUF_INIT;
     char mname[128], a[32], c[32], e[32];
     seer_leaderboard_metric_name(lb, mname, sizeof mname);
     int pct = lb->opt.elicitation;
-    bprintf(&b, "# Leaderboard by %s: %s\n\n", seer_lb_by_name(lb->opt.by), mname);
-    bprintf(&b,
-            "%zu score rows from %zu run(s); ranked %s (%s); 95%% CI: %s; vs #1: paired on "
-            "scenario+epoch, difference%s and paired t-test p.\n\n",
-            lb->rows, lb->data->n_runs, lb->descending ? "descending" : "ascending",
-            seer_dim_direction_name(lb->direction), pct ? "Wilson" : "percentile bootstrap",
-            pct ? " in percentage points" : "");
-    bprintf(&b,
-            "| rank | %s | %s | 95%% CI | SE | n | vs #1 (paired p) | failed samples | "
-            "judge_failed | audit_failed | other |\n",
-            seer_lb_by_name(lb->opt.by), pct ? "rate" : "mean");
-    bprintf(&b, "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    seer_sb_printf(&b, "# Leaderboard by %s: %s\n\n", seer_lb_by_name(lb->opt.by), mname);
+    seer_sb_printf(&b,
+                   "%zu score rows from %zu run(s); ranked %s (%s); 95%% CI: %s; vs #1: paired on "
+                   "scenario+epoch, difference%s and paired t-test p.\n\n",
+                   lb->rows, lb->data->n_runs, lb->descending ? "descending" : "ascending",
+                   seer_dim_direction_name(lb->direction), pct ? "Wilson" : "percentile bootstrap",
+                   pct ? " in percentage points" : "");
+    seer_sb_printf(&b,
+                   "| rank | %s | %s | 95%% CI | SE | n | vs #1 (paired p) | failed samples | "
+                   "judge_failed | audit_failed | other |\n",
+                   seer_lb_by_name(lb->opt.by), pct ? "rate" : "mean");
+    seer_sb_printf(&b, "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (size_t i = 0; i < lb->n_groups; i++) {
         const seer_lb_group *g = &lb->groups[i];
-        bprintf(&b, "| %zu | ", g->rank);
+        seer_sb_printf(&b, "| %zu | ", g->rank);
         md_cell(&b, g->name);
-        bprintf(&b, " | %s", fnum(a, sizeof a, g->value, pct));
-        if (pct) bprintf(&b, " (%zu/%zu)", g->k, g->n);
-        bprintf(&b, " | [%s, %s] | %s | %zu | ", fnum(c, sizeof c, g->lo, pct),
-                fnum(e, sizeof e, g->hi, pct), fnum(a, sizeof a, g->se, pct), g->n);
+        seer_sb_printf(&b, " | %s", fnum(a, sizeof a, g->value, pct));
+        if (pct) seer_sb_printf(&b, " (%zu/%zu)", g->k, g->n);
+        seer_sb_printf(&b, " | [%s, %s] | %s | %zu | ", fnum(c, sizeof c, g->lo, pct),
+                       fnum(e, sizeof e, g->hi, pct), fnum(a, sizeof a, g->se, pct), g->n);
         if (isfinite(g->vs_top_diff)) {
-            bprintf(&b, "%+.3f (p ", pct ? g->vs_top_diff * 100 : g->vs_top_diff);
+            seer_sb_printf(&b, "%+.3f (p ", pct ? g->vs_top_diff * 100 : g->vs_top_diff);
             if (isfinite(g->vs_top_p_t))
-                bprintf(&b, "%.3g", g->vs_top_p_t);
+                seer_sb_printf(&b, "%.3g", g->vs_top_p_t);
             else
-                bprintf(&b, "-"); /* no variation in the differences */
-            bprintf(&b, ", %zu pairs)", g->pairs);
+                seer_sb_printf(&b, "-"); /* no variation in the differences */
+            seer_sb_printf(&b, ", %zu pairs)", g->pairs);
         } else
-            bprintf(&b, "-");
-        bprintf(&b, " | %zu | %zu | %zu | %zu |\n", g->failed_samples, g->judge_failed,
-                g->audit_failed, g->other_failed);
+            seer_sb_printf(&b, "-");
+        seer_sb_printf(&b, " | %zu | %zu | %zu | %zu |\n", g->failed_samples, g->judge_failed,
+                       g->audit_failed, g->other_failed);
     }
     if (lb->agreement && lb->metric_index >= 0) {
         const seer_lb_agreement *ag = &lb->agreement[lb->metric_index];
-        bprintf(&b,
-                "\nJudge agreement on %s (%zu judges): Krippendorff's alpha %s over %zu samples.\n",
-                lb->metric_dim, lb->n_judges, fnum(a, sizeof a, ag->alpha, 0), ag->units);
+        seer_sb_printf(
+            &b, "\nJudge agreement on %s (%zu judges): Krippendorff's alpha %s over %zu samples.\n",
+            lb->metric_dim, lb->n_judges, fnum(a, sizeof a, ag->alpha, 0), ag->units);
     }
-    return bdone(&b);
+    return seer_sb_take(&b, NULL);
 }
 
-static void csv_field(buf *b, const char *s)
+static void csv_field(seer_strbuf *b, const char *s)
 {
     if (!strpbrk(s, ",\"\n\r")) {
-        bprintf(b, "%s", s);
+        seer_sb_printf(b, "%s", s);
         return;
     }
-    bprintf(b, "\"");
+    seer_sb_printf(b, "\"");
     for (; *s; s++)
-        bprintf(b, *s == '"' ? "\"\"" : "%c", *s);
-    bprintf(b, "\"");
+        seer_sb_printf(b, *s == '"' ? "\"\"" : "%c", *s);
+    seer_sb_printf(b, "\"");
 }
 
-static void csv_num(buf *b, double v)
+static void csv_num(seer_strbuf *b, double v)
 {
     if (isfinite(v))
-        bprintf(b, ",%.10g", v);
+        seer_sb_printf(b, ",%.10g", v);
     else
-        bprintf(b, ",");
+        seer_sb_printf(b, ",");
 }
 
 char *seer_leaderboard_csv(const seer_leaderboard *lb)
 {
     assert(lb);
-    buf b = {0};
+    seer_strbuf b = SEER_STRBUF_INIT;
     char mname[128];
     seer_leaderboard_metric_name(lb, mname, sizeof mname);
-    bprintf(&b,
-            "rank,%s,metric,value,se,ci_low,ci_high,n,k,samples,failed_samples,judge_failed,"
-            "audit_failed,other_failed,pairs_vs_top,diff_vs_top,p_t_vs_top,p_wilcoxon_vs_top,"
-            "p_permutation_vs_top",
-            seer_lb_by_name(lb->opt.by));
+    seer_sb_printf(
+        &b,
+        "rank,%s,metric,value,se,ci_low,ci_high,n,k,samples,failed_samples,judge_failed,"
+        "audit_failed,other_failed,pairs_vs_top,diff_vs_top,p_t_vs_top,p_wilcoxon_vs_top,"
+        "p_permutation_vs_top",
+        seer_lb_by_name(lb->opt.by));
     for (size_t k = 0; k < lb->n_dims; k++) {
-        bprintf(&b, ",");
+        seer_sb_printf(&b, ",");
         char col[160];
         snprintf(col, sizeof col, "mean:%s", lb->dims[k]);
         csv_field(&b, col);
     }
-    bprintf(&b, "\r\n");
+    seer_sb_printf(&b, "\r\n");
     for (size_t i = 0; i < lb->n_groups; i++) {
         const seer_lb_group *g = &lb->groups[i];
-        bprintf(&b, "%zu,", g->rank);
+        seer_sb_printf(&b, "%zu,", g->rank);
         csv_field(&b, g->name);
-        bprintf(&b, ",");
+        seer_sb_printf(&b, ",");
         csv_field(&b, mname);
         csv_num(&b, g->value);
         csv_num(&b, g->se);
         csv_num(&b, g->lo);
         csv_num(&b, g->hi);
-        bprintf(&b, ",%zu,", g->n);
-        if (lb->opt.elicitation) bprintf(&b, "%zu", g->k);
-        bprintf(&b, ",%zu,%zu,%zu,%zu,%zu,%zu", g->samples, g->failed_samples, g->judge_failed,
-                g->audit_failed, g->other_failed, g->pairs);
+        seer_sb_printf(&b, ",%zu,", g->n);
+        if (lb->opt.elicitation) seer_sb_printf(&b, "%zu", g->k);
+        seer_sb_printf(&b, ",%zu,%zu,%zu,%zu,%zu,%zu", g->samples, g->failed_samples,
+                       g->judge_failed, g->audit_failed, g->other_failed, g->pairs);
         csv_num(&b, g->vs_top_diff);
         csv_num(&b, g->vs_top_p_t);
         csv_num(&b, g->vs_top_p_wilcoxon);
         csv_num(&b, g->vs_top_p_perm);
         for (size_t k = 0; k < lb->n_dims; k++)
             csv_num(&b, lb->cells[i * lb->n_dims + k].mean);
-        bprintf(&b, "\r\n");
+        seer_sb_printf(&b, "\r\n");
     }
-    return bdone(&b);
+    return seer_sb_take(&b, NULL);
 }
