@@ -29,6 +29,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "pipeline/strbuf.h"
+
 /* ---- small helpers ------------------------------------------------------------ */
 
 static const char *nz(const char *s, const char *dflt)
@@ -455,41 +457,6 @@ char *seer_summary_json(const seer_summary *s)
     return out;
 }
 
-typedef struct mbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} mbuf;
-
-__attribute__((format(printf, 2, 3))) static void mb_printf(mbuf *b, const char *fmt, ...)
-{
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->p && (size_t)k < b->cap - b->n) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->n + (size_t)k + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-}
-
 static void fmt_num(char *buf, size_t cap, double v, int prec)
 {
     if (isnan(v))
@@ -500,63 +467,61 @@ static void fmt_num(char *buf, size_t cap, double v, int prec)
 
 char *seer_summary_markdown(const seer_summary *s)
 {
-    mbuf b = {0};
+    seer_strbuf b = SEER_STRBUF_INIT;
     size_t nd = s->n_dims;
-    mb_printf(&b, "# seer summary\n\n%zu score row%s, %zu target%s, %zu judge%s", s->rows,
-              s->rows == 1 ? "" : "s", s->n_targets, s->n_targets == 1 ? "" : "s", s->n_judges,
-              s->n_judges == 1 ? "" : "s");
+    seer_sb_printf(&b, "# seer summary\n\n%zu score row%s, %zu target%s, %zu judge%s", s->rows,
+                   s->rows == 1 ? "" : "s", s->n_targets, s->n_targets == 1 ? "" : "s", s->n_judges,
+                   s->n_judges == 1 ? "" : "s");
     for (size_t j = 0; j < s->n_judges; j++)
-        mb_printf(&b, "%s`%s`", j ? ", " : " (", s->judges[j]);
-    mb_printf(&b,
-              "%s.\n\nScores run from 1 to 10; higher is worse unless marked "
-              "(higher is better). SE = sample standard deviation / sqrt(n); n counts "
-              "samples (several judges of one sample are averaged first). Failed "
-              "samples are counted, never scored.\n",
-              s->n_judges ? ")" : "");
+        seer_sb_printf(&b, "%s`%s`", j ? ", " : " (", s->judges[j]);
+    seer_sb_printf(&b,
+                   "%s.\n\nScores run from 1 to 10; higher is worse unless marked "
+                   "(higher is better). SE = sample standard deviation / sqrt(n); n counts "
+                   "samples (several judges of one sample are averaged first). Failed "
+                   "samples are counted, never scored.\n",
+                   s->n_judges ? ")" : "");
     for (size_t j = 0; j < s->n_judges; j++)
         if (strncmp(s->judges[j], "mockllm/", 8) == 0) {
-            mb_printf(&b,
-                      "\n**MOCK**: judge `%s` is mockllm, an offline deterministic mock; "
-                      "its scores carry no meaning.\n",
-                      s->judges[j]);
+            seer_sb_printf(&b,
+                           "\n**MOCK**: judge `%s` is mockllm, an offline deterministic mock; "
+                           "its scores carry no meaning.\n",
+                           s->judges[j]);
         }
     for (size_t t = 0; t < s->n_targets; t++) {
         const seer_summary_target *tg = &s->targets[t];
-        mb_printf(&b,
-                  "\n## %s\n\n%zu sample%s, %zu score row%s: %zu ok, %zu judge_failed, %zu "
-                  "audit_failed, %zu other failures.\n\n",
-                  tg->name, tg->samples, tg->samples == 1 ? "" : "s", tg->rows,
-                  tg->rows == 1 ? "" : "s", tg->ok, tg->judge_failed, tg->audit_failed,
-                  tg->other_failed);
-        mb_printf(&b, "| dimension | mean | SE | n |\n|---|---:|---:|---:|\n");
+        seer_sb_printf(&b,
+                       "\n## %s\n\n%zu sample%s, %zu score row%s: %zu ok, %zu judge_failed, %zu "
+                       "audit_failed, %zu other failures.\n\n",
+                       tg->name, tg->samples, tg->samples == 1 ? "" : "s", tg->rows,
+                       tg->rows == 1 ? "" : "s", tg->ok, tg->judge_failed, tg->audit_failed,
+                       tg->other_failed);
+        seer_sb_printf(&b, "| dimension | mean | SE | n |\n|---|---:|---:|---:|\n");
         for (size_t d = 0; d < nd; d++) {
             const seer_summary_cell *c = &s->cells[t * nd + d];
             char m[32], se[32];
             fmt_num(m, sizeof m, c->mean, 2);
             fmt_num(se, sizeof se, c->se, 2);
-            mb_printf(&b, "| %s%s | %s | %s | %zu |\n", s->dims[d],
-                      s->dir[d] == SEER_DIM_HIGHER_IS_BETTER ? " (higher is better)" : "", m, se,
-                      c->n);
+            seer_sb_printf(&b, "| %s%s | %s | %s | %zu |\n", s->dims[d],
+                           s->dir[d] == SEER_DIM_HIGHER_IS_BETTER ? " (higher is better)" : "", m,
+                           se, c->n);
         }
     }
     if (s->agreement) {
-        mb_printf(&b, "\n## Judge agreement\n\nMAD = mean absolute difference between two "
-                      "judges' scores of the same sample; alpha = Krippendorff's alpha "
-                      "(interval), samples as units, judges as coders (- when undefined).\n\n"
-                      "| dimension | MAD | pairs | alpha | units |\n|---|---:|---:|---:|---:|\n");
+        seer_sb_printf(&b,
+                       "\n## Judge agreement\n\nMAD = mean absolute difference between two "
+                       "judges' scores of the same sample; alpha = Krippendorff's alpha "
+                       "(interval), samples as units, judges as coders (- when undefined).\n\n"
+                       "| dimension | MAD | pairs | alpha | units |\n|---|---:|---:|---:|---:|\n");
         for (size_t d = 0; d < nd; d++) {
             const seer_agreement *ag = &s->agreement[d];
             char m[32], a[32];
             fmt_num(m, sizeof m, ag->mad, 2);
             fmt_num(a, sizeof a, ag->alpha, 3);
-            mb_printf(&b, "| %s | %s | %zu | %s | %zu |\n", s->dims[d], m, ag->pairs, a, ag->units);
+            seer_sb_printf(&b, "| %s | %s | %zu | %s | %zu |\n", s->dims[d], m, ag->pairs, a,
+                           ag->units);
         }
     }
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p ? b.p : strdup("");
+    return seer_sb_take(&b, NULL);
 }
 
 seer_err seer_summary_write(const seer_summary *s, const char *outdir, seer_error *err)
