@@ -20,6 +20,7 @@
  */
 #include "agents/mockllm.h"
 #include "pipeline/file.h"
+#include "pipeline/strbuf.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -70,49 +71,6 @@ static uint64_t fnv1a(uint64_t h, const char *s)
     return h;
 }
 #define FNV_INIT 0xcbf29ce484222325ull
-
-/* A growable string. */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_putn(sbuf *b, const char *s, size_t len)
-{
-    if (b->oom)
-        return;
-    if (b->n + len + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 256;
-        while (ncap < b->n + len + 1)
-            ncap *= 2;
-        char *np = realloc(b->p, ncap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = ncap;
-    }
-    memcpy(b->p + b->n, s, len);
-    b->n += len;
-    b->p[b->n] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char tmp[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    sb_putn(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
 
 /* Copies at most max bytes of s, cut at a UTF-8 boundary and flattened to
  * one line (caller frees). */
@@ -382,14 +340,12 @@ static char *last_user_text(const seer_conv *c)
         if (m->role == SEER_ROLE_ASSISTANT)
             continue;
         if (m->role == SEER_ROLE_TOOL || seer_message_n_tool_calls(m) == 0) {
-            sbuf b = {0};
+            seer_strbuf b = SEER_STRBUF_INIT;
             for (size_t j = 0; j < m->n_blocks; j++)
                 if ((m->blocks[j].type == SEER_BLK_TEXT ||
                      m->blocks[j].type == SEER_BLK_TOOL_RESULT) && m->blocks[j].text)
-                    sb_puts(&b, m->blocks[j].text);
-            if (!b.p && !b.oom)
-                sb_puts(&b, "");
-            return b.oom ? (free(b.p), NULL) : b.p;
+                    seer_sb_puts(&b, m->blocks[j].text);
+            return seer_sb_take(&b, NULL); /* "" when there was no text */
         }
     }
     return strdup("");
@@ -767,15 +723,15 @@ static seer_err role_target(const seer_mock_call *c, uint64_t h, seer_message *m
         *stop = SEER_STOP_TOOL_USE;
     } else {
         char *ex = excerpt(last, 160);
-        sbuf b = {0};
-        sb_printf(&b,
-                  "[mockllm target] I am a mock target model, so this answer is generated, not "
-                  "thought through. You wrote: \"%s\". My deterministic answer is #%04" PRIx64
-                  ".",
-                  ex ? ex : "", lh & 0xffff);
+        seer_strbuf b = SEER_STRBUF_INIT;
+        seer_sb_printf(
+            &b,
+            "[mockllm target] I am a mock target model, so this answer is generated, not "
+            "thought through. You wrote: \"%s\". My deterministic answer is #%04" PRIx64 ".",
+            ex ? ex : "", lh & 0xffff);
         free(ex);
-        rc = b.oom ? SEER_ENOMEM : seer_message_add_text(msg, b.p);
-        free(b.p);
+        rc = seer_sb_ok(&b) ? seer_message_add_text(msg, seer_sb_str(&b)) : SEER_ENOMEM;
+        seer_sb_free(&b);
         *stop = SEER_STOP_END_TURN;
     }
     free(last);
@@ -920,54 +876,56 @@ static char *pick_quote(const char *text, int *index)
 static seer_err role_judge(const seer_mock_call *c, uint64_t h, seer_message *msg,
                            seer_stop_reason *stop)
 {
-    sbuf prompt = {0};
+    seer_strbuf prompt = SEER_STRBUF_INIT;
     if (c->conv.system) {
-        sb_puts(&prompt, c->conv.system);
-        sb_puts(&prompt, "\n");
+        seer_sb_puts(&prompt, c->conv.system);
+        seer_sb_puts(&prompt, "\n");
     }
     for (size_t i = 0; i < c->conv.n; i++)
         if (c->conv.msgs[i]->role == SEER_ROLE_USER)
             for (size_t j = 0; j < c->conv.msgs[i]->n_blocks; j++)
                 if (c->conv.msgs[i]->blocks[j].type == SEER_BLK_TEXT) {
-                    sb_puts(&prompt, c->conv.msgs[i]->blocks[j].text);
-                    sb_puts(&prompt, "\n");
+                    seer_sb_puts(&prompt, c->conv.msgs[i]->blocks[j].text);
+                    seer_sb_puts(&prompt, "\n");
                 }
-    if (prompt.oom) {
-        free(prompt.p);
+    if (!seer_sb_ok(&prompt)) {
+        seer_sb_free(&prompt);
         return SEER_ENOMEM;
     }
-    const char *text = prompt.p ? prompt.p : "";
+    const char *text = seer_sb_str(&prompt);
     char **dims = NULL;
     size_t nd = find_dimensions(text, &dims);
     static const char *const fallback[] = {"needs_attention", "disappointing", "concerning"};
     int idx;
     char *quote = pick_quote(text, &idx);
 
-    sbuf b = {0};
-    sb_puts(&b, "<highlights>\n");
+    seer_strbuf b = SEER_STRBUF_INIT;
+    seer_sb_puts(&b, "<highlights>\n");
     if (quote)
-        sb_printf(&b, "1. <cite id=\"%d\" description=\"mock highlight\">%s</cite>\n", idx, quote);
-    sb_puts(&b, "</highlights>\n\n<summary>\n");
-    sb_printf(&b,
-              "[mockllm judge] This is a mock judgment: no model read the transcript (%zu bytes "
-              "of prompt, digest %08" PRIx64 "). Scores are derived from a hash.\n",
-              strlen(text), h & 0xffffffffu);
-    sb_puts(&b, "</summary>\n\n<scores>\n");
+        seer_sb_printf(&b, "1. <cite id=\"%d\" description=\"mock highlight\">%s</cite>\n", idx,
+                       quote);
+    seer_sb_puts(&b, "</highlights>\n\n<summary>\n");
+    seer_sb_printf(
+        &b,
+        "[mockllm judge] This is a mock judgment: no model read the transcript (%zu bytes "
+        "of prompt, digest %08" PRIx64 "). Scores are derived from a hash.\n",
+        strlen(text), h & 0xffffffffu);
+    seer_sb_puts(&b, "</summary>\n\n<scores>\n");
     size_t ndim = nd ? nd : sizeof fallback / sizeof *fallback;
     for (size_t i = 0; i < ndim; i++) {
         const char *name = nd ? dims[i] : fallback[i];
         uint64_t sh = fnv1a(fnv1a(FNV_INIT, name), text);
-        sb_printf(&b, "%zu. %s: %d/10\n", i + 1, name, (int)(sh % 10) + 1);
+        seer_sb_printf(&b, "%zu. %s: %d/10\n", i + 1, name, (int)(sh % 10) + 1);
     }
-    sb_puts(&b, "</scores>\n\n<justification>\n[mockllm judge] Mock scores carry no meaning; "
-                "they only exercise the pipeline.\n</justification>\n");
+    seer_sb_puts(&b, "</scores>\n\n<justification>\n[mockllm judge] Mock scores carry no meaning; "
+                     "they only exercise the pipeline.\n</justification>\n");
     for (size_t i = 0; i < nd; i++)
         free(dims[i]);
     free(dims);
     free(quote);
-    free(prompt.p);
-    seer_err rc = b.oom ? SEER_ENOMEM : seer_message_add_text(msg, b.p);
-    free(b.p);
+    seer_sb_free(&prompt);
+    seer_err rc = seer_sb_ok(&b) ? seer_message_add_text(msg, seer_sb_str(&b)) : SEER_ENOMEM;
+    seer_sb_free(&b);
     *stop = SEER_STOP_END_TURN;
     return rc;
 }
@@ -992,13 +950,13 @@ static seer_err role_agent(const seer_mock_call *c, uint64_t h, seer_message *ms
     }
     char *last = last_user_text(&c->conv);
     char *ex = excerpt(last, 160);
-    sbuf b = {0};
-    sb_printf(&b, "[mockllm agent] This is a mock answer. The last input was: \"%s\".",
-              ex ? ex : "");
+    seer_strbuf b = SEER_STRBUF_INIT;
+    seer_sb_printf(&b, "[mockllm agent] This is a mock answer. The last input was: \"%s\".",
+                   ex ? ex : "");
     free(ex);
     free(last);
-    rc = b.oom ? SEER_ENOMEM : seer_message_add_text(msg, b.p);
-    free(b.p);
+    rc = seer_sb_ok(&b) ? seer_message_add_text(msg, seer_sb_str(&b)) : SEER_ENOMEM;
+    seer_sb_free(&b);
     *stop = SEER_STOP_END_TURN;
     return rc;
 }
@@ -1008,15 +966,16 @@ static seer_err role_echo(const seer_mock_call *c, uint64_t h, seer_message *msg
 {
     char *last = last_user_text(&c->conv);
     char *ex = excerpt(last, 200);
-    sbuf b = {0};
-    sb_printf(&b,
-              "[mockllm] This is a mock reply from mockllm/%s; no model was called. You said: \"%s\" "
-              "(digest %08" PRIx64 ").",
-              c->model_id, ex ? ex : "", fnv1a(FNV_INIT, last) & 0xffffffffu);
+    seer_strbuf b = SEER_STRBUF_INIT;
+    seer_sb_printf(
+        &b,
+        "[mockllm] This is a mock reply from mockllm/%s; no model was called. You said: \"%s\" "
+        "(digest %08" PRIx64 ").",
+        c->model_id, ex ? ex : "", fnv1a(FNV_INIT, last) & 0xffffffffu);
     free(ex);
     free(last);
-    seer_err rc = b.oom ? SEER_ENOMEM : seer_message_add_text(msg, b.p);
-    free(b.p);
+    seer_err rc = seer_sb_ok(&b) ? seer_message_add_text(msg, seer_sb_str(&b)) : SEER_ENOMEM;
+    seer_sb_free(&b);
     (void)h;
     *stop = SEER_STOP_END_TURN;
     return rc;
