@@ -16,6 +16,7 @@
  */
 #include "judge/dimensions.h"
 #include "pipeline/file.h"
+#include "pipeline/strbuf.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -75,40 +76,17 @@ static int name_ok(const char *s, size_t len)
     return 1;
 }
 
-/* A growable byte buffer for the rubric being collected. */
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-} buf;
-
-static int buf_put(buf *b, const char *s, size_t len)
+/* Takes the collected rubric (trimmed; NULL on OOM) and empties b. */
+static char *take_trimmed(seer_strbuf *b)
 {
-    if (b->n + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->n + len + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) return -1;
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, len);
-    b->n += len;
-    b->p[b->n] = '\0';
-    return 0;
-}
-
-/* Takes the collected rubric (trimmed) into d; empties b. */
-static char *buf_take_trimmed(buf *b)
-{
-    size_t s = 0, e = b->n;
-    while (s < e && isspace((unsigned char)b->p[s]))
+    const char *p = seer_sb_str(b);
+    size_t s = 0, e = b->len;
+    while (s < e && isspace((unsigned char)p[s]))
         s++;
-    while (e > s && isspace((unsigned char)b->p[e - 1]))
+    while (e > s && isspace((unsigned char)p[e - 1]))
         e--;
-    char *out = strndup(b->p ? b->p + s : "", e - s);
-    b->n = 0;
-    if (b->p) b->p[0] = '\0';
+    char *out = seer_sb_ok(b) ? strndup(p + s, e - s) : NULL;
+    seer_sb_reset(b);
     return out;
 }
 
@@ -123,11 +101,11 @@ static seer_err push_dim(seer_dimset *set, seer_dimension *d)
 }
 
 /* Finishes the dimension being collected (if any). */
-static seer_err finish_dim(seer_dimset *set, seer_dimension *cur, buf *rub, const char *source,
-                           seer_error *err)
+static seer_err finish_dim(seer_dimset *set, seer_dimension *cur, seer_strbuf *rub,
+                           const char *source, seer_error *err)
 {
     if (!cur->name) return SEER_OK;
-    cur->rubric = buf_take_trimmed(rub);
+    cur->rubric = take_trimmed(rub);
     if (!cur->rubric) return seer_error_set(err, SEER_ENOMEM, "out of memory");
     if (!cur->rubric[0])
         return seer_error_set(err, SEER_EINVAL, "%s: dimension '%s' has no rubric text",
@@ -143,7 +121,7 @@ seer_dimset *seer_dimset_parse(const char *text, const char *source, seer_error 
     if (!source) source = "<dimensions>";
     seer_dimset *set = seer_dimset_new();
     seer_dimension cur = {0};
-    buf rub = {0};
+    seer_strbuf rub = SEER_STRBUF_INIT;
     seer_err rc = SEER_OK;
     if (!set) {
         seer_error_set(err, SEER_ENOMEM, "out of memory");
@@ -223,8 +201,9 @@ seer_dimset *seer_dimset_parse(const char *text, const char *source, seer_error 
             expect_meta = 0;
         } else {
             expect_meta = 0;
-            if (buf_put(&rub, line, tl) || buf_put(&rub, "\n", 1))
-                rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
+            seer_sb_put(&rub, line, tl);
+            seer_sb_putc(&rub, '\n');
+            if (!seer_sb_ok(&rub)) rc = seer_error_set(err, SEER_ENOMEM, "out of memory");
         }
         line = next;
     }
@@ -233,7 +212,7 @@ seer_dimset *seer_dimset_parse(const char *text, const char *source, seer_error 
         rc = seer_error_set(err, SEER_EINVAL, "%s: no dimensions (start one with '## name')",
                             source);
     dim_clear(&cur);
-    free(rub.p);
+    seer_sb_free(&rub);
     if (rc) {
         seer_dimset_free(set);
         return NULL;
