@@ -87,149 +87,13 @@
 #include "pipeline/json_valid.h"
 #include "pipeline/loop.h"
 #include "pipeline/sse.h"
+#include "pipeline/strbuf.h"
 
 #define ANTHROPIC_VERSION "2023-06-01"
 #define DEFAULT_MAX_TOKENS 4096
 #define DEFAULT_TIMEOUT_MS 600000L
 #define CACHE_CONTROL ",\"cache_control\":{\"type\":\"ephemeral\"}"
 #define MAX_STREAM_BLOCKS 4096 /* content block indexes we accept in a stream */
-
-/* ---- a growable byte buffer -------------------------------------------- */
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_reserve(sbuf *b, size_t extra) {
-    if (b->oom) return;
-    if (b->len + extra + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1) cap *= 2;
-    char *np = realloc(b->p, cap);
-    if (!np) {
-        b->oom = 1;
-        return;
-    }
-    b->p = np;
-    b->cap = cap;
-}
-
-static void sb_put(sbuf *b, const void *data, size_t n) {
-    sb_reserve(b, n);
-    if (b->oom) return;
-    if (n) memcpy(b->p + b->len, data, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-static void sb_putc(sbuf *b, char c) { sb_put(b, &c, 1); }
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    assert(n >= 0 && (size_t)n < sizeof tmp);
-    sb_put(b, tmp, (size_t)n);
-}
-
-static void sb_free(sbuf *b) {
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-
-/* Detaches the buffer (NUL-terminated, never NULL unless OOM). */
-static char *sb_take(sbuf *b, size_t *len) {
-    if (!b->p && !b->oom) {
-        sb_reserve(b, 0);
-        if (b->p) b->p[0] = '\0';
-    }
-    if (b->oom) {
-        sb_free(b);
-        return NULL;
-    }
-    char *p = b->p;
-    /* give back the doubling slack: taken buffers (request bodies, cached
-     * message JSON) live as long as a transfer or a conversation */
-    if (b->cap > b->len + 1 + 64) {
-        char *q = realloc(p, b->len + 1);
-        if (q) p = q;
-    }
-    if (len) *len = b->len;
-    memset(b, 0, sizeof *b);
-    return p;
-}
-
-/* Length of the valid UTF-8 sequence at p (1..4), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t avail) {
-    unsigned c = p[0];
-    if (c < 0x80) return 1;
-    size_t n;
-    unsigned min;
-    if (c >= 0xc2 && c <= 0xdf) n = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef) n = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4) n = 4, min = 0x10000;
-    else return 0;
-    if (avail < n) return 0;
-    unsigned cp = c & (0x3f >> (n - 1));
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return n;
-}
-
-/* Appends s as a quoted JSON string.  Invalid UTF-8 becomes U+FFFD (the API
- * rejects invalid UTF-8; tool output can be anything). */
-static void sb_jstr_n(sbuf *b, const char *s, size_t n) {
-    static const char hex[] = "0123456789abcdef";
-    sb_reserve(b, n + 2);
-    sb_putc(b, '"');
-    const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
-    while (p < end) {
-        unsigned c = *p;
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            p++;
-            continue;
-        }
-        if (c >= 0x80) {
-            size_t k = utf8_seq(p, (size_t)(end - p));
-            if (k) {
-                p += k;
-                continue;
-            }
-        }
-        sb_put(b, run, (size_t)(p - run));
-        switch (c) {
-        case '"': sb_puts(b, "\\\""); break;
-        case '\\': sb_puts(b, "\\\\"); break;
-        case '\n': sb_puts(b, "\\n"); break;
-        case '\r': sb_puts(b, "\\r"); break;
-        case '\t': sb_puts(b, "\\t"); break;
-        case '\b': sb_puts(b, "\\b"); break;
-        case '\f': sb_puts(b, "\\f"); break;
-        default:
-            if (c >= 0x80) {
-                sb_puts(b, "\\ufffd");
-            } else {
-                char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                sb_put(b, e, 6);
-            }
-        }
-        p++;
-        run = p;
-    }
-    sb_put(b, run, (size_t)(p - run));
-    sb_putc(b, '"');
-}
-
-static void sb_jstr(sbuf *b, const char *s) { sb_jstr_n(b, s ? s : "", s ? strlen(s) : 0); }
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -269,51 +133,53 @@ static int block_cacheable(seer_block_type t) {
     return t != SEER_BLK_THINKING && t != SEER_BLK_REDACTED_THINKING;
 }
 
-static void ser_block(sbuf *b, const seer_block *blk) {
+static void ser_block(seer_strbuf *b, const seer_block *blk) {
     switch (blk->type) {
     case SEER_BLK_TEXT:
-        sb_puts(b, "{\"type\":\"text\",\"text\":");
-        sb_jstr(b, blk->text);
-        sb_putc(b, '}');
+        seer_sb_puts(b, "{\"type\":\"text\",\"text\":");
+        seer_sb_json_cstr(b, blk->text);
+        seer_sb_putc(b, '}');
         break;
     case SEER_BLK_TOOL_CALL:
-        sb_puts(b, "{\"type\":\"tool_use\",\"id\":");
-        sb_jstr(b, blk->id);
-        sb_puts(b, ",\"name\":");
-        sb_jstr(b, blk->name);
-        sb_puts(b, ",\"input\":");
-        if (!blk->args_error && is_json_object(blk->args)) sb_puts(b, blk->args);
-        else sb_puts(b, "{}");
-        sb_putc(b, '}');
+        seer_sb_puts(b, "{\"type\":\"tool_use\",\"id\":");
+        seer_sb_json_cstr(b, blk->id);
+        seer_sb_puts(b, ",\"name\":");
+        seer_sb_json_cstr(b, blk->name);
+        seer_sb_puts(b, ",\"input\":");
+        if (!blk->args_error && is_json_object(blk->args))
+            seer_sb_puts(b, blk->args);
+        else
+            seer_sb_puts(b, "{}");
+        seer_sb_putc(b, '}');
         break;
     case SEER_BLK_TOOL_RESULT:
-        sb_puts(b, "{\"type\":\"tool_result\",\"tool_use_id\":");
-        sb_jstr(b, blk->id);
+        seer_sb_puts(b, "{\"type\":\"tool_result\",\"tool_use_id\":");
+        seer_sb_json_cstr(b, blk->id);
         if (blk->text && blk->text[0]) {
-            sb_puts(b, ",\"content\":");
-            sb_jstr(b, blk->text);
+            seer_sb_puts(b, ",\"content\":");
+            seer_sb_json_cstr(b, blk->text);
         }
-        if (blk->is_error) sb_puts(b, ",\"is_error\":true");
-        sb_putc(b, '}');
+        if (blk->is_error) seer_sb_puts(b, ",\"is_error\":true");
+        seer_sb_putc(b, '}');
         break;
     case SEER_BLK_THINKING:
-        sb_puts(b, "{\"type\":\"thinking\",\"thinking\":");
-        sb_jstr(b, blk->text);
-        sb_puts(b, ",\"signature\":");
-        sb_jstr(b, blk->signature);
-        sb_putc(b, '}');
+        seer_sb_puts(b, "{\"type\":\"thinking\",\"thinking\":");
+        seer_sb_json_cstr(b, blk->text);
+        seer_sb_puts(b, ",\"signature\":");
+        seer_sb_json_cstr(b, blk->signature);
+        seer_sb_putc(b, '}');
         break;
     case SEER_BLK_REDACTED_THINKING:
-        sb_puts(b, "{\"type\":\"redacted_thinking\",\"data\":");
-        sb_jstr(b, blk->text);
-        sb_putc(b, '}');
+        seer_sb_puts(b, "{\"type\":\"redacted_thinking\",\"data\":");
+        seer_sb_json_cstr(b, blk->text);
+        seer_sb_putc(b, '}');
         break;
     case SEER_BLK_IMAGE:
-        sb_puts(b, "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":");
-        sb_jstr(b, blk->name ? blk->name : "image/png");
-        sb_puts(b, ",\"data\":");
-        sb_jstr(b, blk->text);
-        sb_puts(b, "}}");
+        seer_sb_puts(b, "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":");
+        seer_sb_json_cstr(b, blk->name ? blk->name : "image/png");
+        seer_sb_puts(b, ",\"data\":");
+        seer_sb_json_cstr(b, blk->text);
+        seer_sb_puts(b, "}}");
         break;
     }
 }
@@ -342,24 +208,24 @@ static int has_tool_result(const seer_message *m) {
  * Anthropic format (possibly empty).  Mutates only the cache fields. */
 static seer_err ensure_wire(seer_message *m) {
     if (m->wire_format == SEER_WIRE_ANTHROPIC && m->wire) return SEER_OK;
-    sbuf b = {0};
+    seer_strbuf b = SEER_STRBUF_INIT;
     int first = 1;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < m->n_blocks; i++) {
             const seer_block *blk = &m->blocks[i];
             if ((blk->type == SEER_BLK_TOOL_RESULT) != (pass == 0)) continue;
             if (!block_emitted(blk)) continue;
-            if (!first) sb_putc(&b, ',');
+            if (!first) seer_sb_putc(&b, ',');
             first = 0;
             ser_block(&b, blk);
         }
     }
-    if (b.oom) {
-        sb_free(&b);
+    if (!seer_sb_ok(&b)) {
+        seer_sb_free(&b);
         return SEER_ENOMEM;
     }
-    seer_blob *w = seer_blob_new(b.p ? b.p : "", b.len);
-    sb_free(&b);
+    seer_blob *w = seer_blob_new(seer_sb_str(&b), b.len);
+    seer_sb_free(&b);
     if (!w) return SEER_ENOMEM;
     seer_blob_unref(m->wire);
     m->wire = w;
@@ -368,10 +234,10 @@ static seer_err ensure_wire(seer_message *m) {
 }
 
 /* Moves the glue gathered in g into the body; g is reused. */
-static void glue_flush(seer_body *body, sbuf *g) {
-    if (g->oom) return;
+static void glue_flush(seer_body *body, seer_strbuf *g) {
+    if (!seer_sb_ok(g)) return;
     if (g->len) seer_body_append(body, g->p, g->len);
-    g->len = 0;
+    seer_sb_reset(g);
 }
 
 /* ---- request building --------------------------------------------------- */
@@ -395,16 +261,17 @@ static size_t rstrip_len(const char *s) {
 
 /* Appends the "messages" array: pieces (the non-empty messages, in
  * conversation order) grouped into alternating turns, then the prefill. */
-static void put_messages(sbuf *b, seer_body *body, piece *pc, size_t np, const char *prefill) {
-    sb_putc(b, '[');
+static void put_messages(seer_strbuf *b, seer_body *body, piece *pc, size_t np,
+                         const char *prefill) {
+    seer_sb_putc(b, '[');
     int prefill_done = 0;
     for (size_t i = 0; i < np;) {
         size_t j = i;
         while (j < np && pc[j].user_side == pc[i].user_side) j++;
         int user = pc[i].user_side;
-        if (i) sb_putc(b, ',');
-        sb_puts(b, user ? "{\"role\":\"user\",\"content\":["
-                        : "{\"role\":\"assistant\",\"content\":[");
+        if (i) seer_sb_putc(b, ',');
+        seer_sb_puts(b, user ? "{\"role\":\"user\",\"content\":["
+                             : "{\"role\":\"assistant\",\"content\":[");
         int first = 1;
         /* user turns: messages carrying tool results first */
         for (int pass = 0; pass < 2; pass++) {
@@ -414,14 +281,14 @@ static void put_messages(sbuf *b, seer_body *body, piece *pc, size_t np, const c
                 const seer_message *m = pc[k].msg;
                 size_t wl = m->wire ? seer_blob_len(m->wire) : 0;
                 assert(wl > 0);
-                if (!first) sb_putc(b, ',');
+                if (!first) seer_sb_putc(b, ',');
                 first = 0;
                 /* the cached bytes go in by reference, not by copy */
                 glue_flush(body, b);
                 if (pc[k].cc) {
                     assert(seer_blob_data(m->wire)[wl - 1] == '}');
                     seer_body_append_blob(body, m->wire, 0, wl - 1);
-                    sb_puts(b, CACHE_CONTROL "}");
+                    seer_sb_puts(b, CACHE_CONTROL "}");
                 } else {
                     seer_body_append_blob(body, m->wire, 0, wl);
                 }
@@ -429,21 +296,21 @@ static void put_messages(sbuf *b, seer_body *body, piece *pc, size_t np, const c
         }
         if (j == np && prefill && !user) {
             /* the conversation ends with an assistant turn: continue it */
-            sb_puts(b, ",{\"type\":\"text\",\"text\":");
-            sb_jstr_n(b, prefill, rstrip_len(prefill));
-            sb_putc(b, '}');
+            seer_sb_puts(b, ",{\"type\":\"text\",\"text\":");
+            seer_sb_json_str(b, prefill, rstrip_len(prefill));
+            seer_sb_putc(b, '}');
             prefill_done = 1;
         }
-        sb_puts(b, "]}");
+        seer_sb_puts(b, "]}");
         i = j;
     }
     if (prefill && !prefill_done) {
-        if (np) sb_putc(b, ',');
-        sb_puts(b, "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":");
-        sb_jstr_n(b, prefill, rstrip_len(prefill));
-        sb_puts(b, "}]}");
+        if (np) seer_sb_putc(b, ',');
+        seer_sb_puts(b, "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":");
+        seer_sb_json_str(b, prefill, rstrip_len(prefill));
+        seer_sb_puts(b, "}]}");
     }
-    sb_putc(b, ']');
+    seer_sb_putc(b, ']');
 }
 
 /* The piece emitted last in the turn pc[start..end): in a user turn, plain
@@ -476,47 +343,48 @@ static void place_breakpoints(piece *pc, size_t np) {
     }
 }
 
-static seer_err put_tools(sbuf *b, const seer_model_request *req, int cache, seer_error *err) {
-    sb_putc(b, '[');
+static seer_err put_tools(seer_strbuf *b, const seer_model_request *req, int cache,
+                          seer_error *err) {
+    seer_sb_putc(b, '[');
     for (size_t i = 0; i < req->n_tools; i++) {
         const seer_tool_def *t = &req->tools[i];
         if (!t->name || !t->name[0])
             return seer_error_set(err, SEER_EINVAL, "anthropic: tool %zu has no name", i);
-        if (i) sb_putc(b, ',');
-        sb_puts(b, "{\"name\":");
-        sb_jstr(b, t->name);
+        if (i) seer_sb_putc(b, ',');
+        seer_sb_puts(b, "{\"name\":");
+        seer_sb_json_cstr(b, t->name);
         if (t->description && t->description[0]) {
-            sb_puts(b, ",\"description\":");
-            sb_jstr(b, t->description);
+            seer_sb_puts(b, ",\"description\":");
+            seer_sb_json_cstr(b, t->description);
         }
-        sb_puts(b, ",\"input_schema\":");
+        seer_sb_puts(b, ",\"input_schema\":");
         if (t->schema_json && t->schema_json[0]) {
             if (!is_json_object(t->schema_json))
                 return seer_error_set(err, SEER_EINVAL,
                                       "anthropic: tool '%s': input schema is not a JSON object",
                                       t->name);
-            sb_puts(b, t->schema_json);
+            seer_sb_puts(b, t->schema_json);
         } else {
-            sb_puts(b, "{\"type\":\"object\",\"properties\":{}}");
+            seer_sb_puts(b, "{\"type\":\"object\",\"properties\":{}}");
         }
-        if (cache && i + 1 == req->n_tools) sb_puts(b, CACHE_CONTROL);
-        sb_putc(b, '}');
+        if (cache && i + 1 == req->n_tools) seer_sb_puts(b, CACHE_CONTROL);
+        seer_sb_putc(b, '}');
     }
-    sb_putc(b, ']');
+    seer_sb_putc(b, ']');
     return SEER_OK;
 }
 
-static void put_tool_choice(sbuf *b, const seer_tool_choice *tc) {
+static void put_tool_choice(seer_strbuf *b, const seer_tool_choice *tc) {
     switch (tc->kind) {
-    case SEER_TOOL_CHOICE_ANY: sb_puts(b, "{\"type\":\"any\"}"); break;
-    case SEER_TOOL_CHOICE_NONE: sb_puts(b, "{\"type\":\"none\"}"); break;
+    case SEER_TOOL_CHOICE_ANY: seer_sb_puts(b, "{\"type\":\"any\"}"); break;
+    case SEER_TOOL_CHOICE_NONE: seer_sb_puts(b, "{\"type\":\"none\"}"); break;
     case SEER_TOOL_CHOICE_TOOL:
-        sb_puts(b, "{\"type\":\"tool\",\"name\":");
-        sb_jstr(b, tc->name);
-        sb_putc(b, '}');
+        seer_sb_puts(b, "{\"type\":\"tool\",\"name\":");
+        seer_sb_json_cstr(b, tc->name);
+        seer_sb_putc(b, '}');
         break;
     case SEER_TOOL_CHOICE_AUTO:
-    default: sb_puts(b, "{\"type\":\"auto\"}"); break;
+    default: seer_sb_puts(b, "{\"type\":\"auto\"}"); break;
     }
 }
 
@@ -571,30 +439,30 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, s
         cJSON_Delete(extra);
         return seer_error_set(err, SEER_ENOMEM, "anthropic: out of memory");
     }
-    sbuf b = {0}; /* glue between the cached pieces */
-    sb_reserve(&b, 1024);
-    sb_putc(&b, '{');
+    seer_strbuf b = SEER_STRBUF_INIT; /* glue between the cached pieces */
+    seer_sb_reserve(&b, 1024);
+    seer_sb_putc(&b, '{');
     int first = 1;
 #define KEY(k)                                                                                     \
     do {                                                                                           \
-        if (!first) sb_putc(&b, ',');                                                              \
+        if (!first) seer_sb_putc(&b, ',');                                                         \
         first = 0;                                                                                 \
-        sb_puts(&b, "\"" k "\":");                                                                 \
+        seer_sb_puts(&b, "\"" k "\":");                                                            \
     } while (0)
     if (!extra_has(extra, "model")) {
         KEY("model");
-        sb_jstr(&b, m->model_id);
+        seer_sb_json_cstr(&b, m->model_id);
     }
     if (!extra_has(extra, "max_tokens")) {
         KEY("max_tokens");
-        sb_printf(&b, "%d", max_tokens);
+        seer_sb_printf(&b, "%d", max_tokens);
     }
     if (c && c->system && c->system[0] && !extra_has(extra, "system")) {
         KEY("system");
-        sb_puts(&b, "[{\"type\":\"text\",\"text\":");
-        sb_jstr(&b, c->system);
-        if (cache) sb_puts(&b, CACHE_CONTROL);
-        sb_puts(&b, "}]");
+        seer_sb_puts(&b, "[{\"type\":\"text\",\"text\":");
+        seer_sb_json_cstr(&b, c->system);
+        if (cache) seer_sb_puts(&b, CACHE_CONTROL);
+        seer_sb_puts(&b, "}]");
     }
     if (!extra_has(extra, "messages")) {
         KEY("messages");
@@ -614,28 +482,28 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, s
     if (rc == SEER_OK) {
         if (o->temperature >= 0 && !extra_has(extra, "temperature")) {
             KEY("temperature");
-            sb_printf(&b, "%.17g", o->temperature);
+            seer_sb_printf(&b, "%.17g", o->temperature);
         }
         if (o->top_p >= 0 && !extra_has(extra, "top_p")) {
             KEY("top_p");
-            sb_printf(&b, "%.17g", o->top_p);
+            seer_sb_printf(&b, "%.17g", o->top_p);
         }
         if (o->stop && o->stop[0] && !extra_has(extra, "stop_sequences")) {
             KEY("stop_sequences");
-            sb_putc(&b, '[');
+            seer_sb_putc(&b, '[');
             for (size_t i = 0; o->stop[i]; i++) {
-                if (i) sb_putc(&b, ',');
-                sb_jstr(&b, o->stop[i]);
+                if (i) seer_sb_putc(&b, ',');
+                seer_sb_json_cstr(&b, o->stop[i]);
             }
-            sb_putc(&b, ']');
+            seer_sb_putc(&b, ']');
         }
         if (o->thinking_budget > 0 && !extra_has(extra, "thinking")) {
             KEY("thinking");
-            sb_printf(&b, "{\"type\":\"enabled\",\"budget_tokens\":%d}", o->thinking_budget);
+            seer_sb_printf(&b, "{\"type\":\"enabled\",\"budget_tokens\":%d}", o->thinking_budget);
         }
         if (o->stream && !extra_has(extra, "stream")) {
             KEY("stream");
-            sb_puts(&b, "true");
+            seer_sb_puts(&b, "true");
         }
         for (cJSON *it = extra ? extra->child : NULL; it; it = it->next) {
             char *v = cJSON_PrintUnformatted(it);
@@ -643,21 +511,21 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, s
                 b.oom = 1;
                 break;
             }
-            if (!first) sb_putc(&b, ',');
+            if (!first) seer_sb_putc(&b, ',');
             first = 0;
-            sb_jstr(&b, it->string);
-            sb_putc(&b, ':');
-            sb_puts(&b, v);
+            seer_sb_json_cstr(&b, it->string);
+            seer_sb_putc(&b, ':');
+            seer_sb_puts(&b, v);
             free(v);
         }
-        sb_putc(&b, '}');
+        seer_sb_putc(&b, '}');
     }
 #undef KEY
     free(pc);
     cJSON_Delete(extra);
     glue_flush(body, &b);
-    int oom = b.oom;
-    sb_free(&b);
+    int oom = !seer_sb_ok(&b);
+    seer_sb_free(&b);
     if (rc != SEER_OK) {
         seer_body_free(body);
         return rc;
@@ -986,8 +854,8 @@ static int anth_body_check(void *arg, const char *body, size_t len) {
 
 typedef struct sblock {
     int type;   /* seer_block_type, or -1 for a block type we skip */
-    sbuf text;  /* text / thinking / redacted data / tool input JSON */
-    sbuf sig;   /* thinking signature */
+    seer_strbuf text; /* text / thinking / redacted data / tool input JSON */
+    seer_strbuf sig;  /* thinking signature */
     char *id, *name;
     char *args, *args_error; /* tool_use, set at block stop */
 } sblock;
@@ -1012,8 +880,8 @@ struct seer_provider_stream {
 };
 
 static void sblock_clear(sblock *b) {
-    sb_free(&b->text);
-    sb_free(&b->sig);
+    seer_sb_free(&b->text);
+    seer_sb_free(&b->sig);
     free(b->id);
     free(b->name);
     free(b->args);
@@ -1090,7 +958,7 @@ static void on_block_start(seer_provider_stream *s, const cJSON *ev) {
         b->type = SEER_BLK_TEXT;
         const char *t = jstr(cb, "text");
         if (t && t[0]) {
-            sb_puts(&b->text, t);
+            seer_sb_puts(&b->text, t);
             emit_delta(s, SEER_DELTA_TEXT, t);
         }
     } else if (strcmp(type, "tool_use") == 0) {
@@ -1104,15 +972,15 @@ static void on_block_start(seer_provider_stream *s, const cJSON *ev) {
         b->type = SEER_BLK_THINKING;
         const char *t = jstr(cb, "thinking");
         if (t && t[0]) {
-            sb_puts(&b->text, t);
+            seer_sb_puts(&b->text, t);
             emit_delta(s, SEER_DELTA_THINKING, t);
         }
         const char *sig = jstr(cb, "signature");
-        if (sig) sb_puts(&b->sig, sig);
+        if (sig) seer_sb_puts(&b->sig, sig);
     } else if (strcmp(type, "redacted_thinking") == 0) {
         b->type = SEER_BLK_REDACTED_THINKING;
         const char *d = jstr(cb, "data");
-        sb_puts(&b->text, d ? d : "");
+        seer_sb_puts(&b->text, d ? d : "");
     }
 }
 
@@ -1125,23 +993,24 @@ static void on_block_delta(seer_provider_stream *s, const cJSON *ev) {
     if (strcmp(type, "text_delta") == 0 && b->type == SEER_BLK_TEXT) {
         const char *t = jstr(d, "text");
         if (t) {
-            sb_puts(&b->text, t);
+            seer_sb_puts(&b->text, t);
             emit_delta(s, SEER_DELTA_TEXT, t);
         }
     } else if (strcmp(type, "input_json_delta") == 0 && b->type == SEER_BLK_TOOL_CALL) {
         const char *t = jstr(d, "partial_json");
-        if (t) sb_puts(&b->text, t);
+        if (t) seer_sb_puts(&b->text, t);
     } else if (strcmp(type, "thinking_delta") == 0 && b->type == SEER_BLK_THINKING) {
         const char *t = jstr(d, "thinking");
         if (t) {
-            sb_puts(&b->text, t);
+            seer_sb_puts(&b->text, t);
             emit_delta(s, SEER_DELTA_THINKING, t);
         }
     } else if (strcmp(type, "signature_delta") == 0 && b->type == SEER_BLK_THINKING) {
         const char *t = jstr(d, "signature");
-        if (t) sb_puts(&b->sig, t);
+        if (t) seer_sb_puts(&b->sig, t);
     }
-    if (b->text.oom || b->sig.oom) stream_set_fail(s, SEER_ENOMEM, "anthropic: out of memory");
+    if (!seer_sb_ok(&b->text) || !seer_sb_ok(&b->sig))
+        stream_set_fail(s, SEER_ENOMEM, "anthropic: out of memory");
 }
 
 /* Parses the concatenated input JSON of a tool_use block (empty = {}). */
@@ -1316,12 +1185,12 @@ static void anth_stream_finish(seer_provider_stream *s, const seer_http_response
         switch (b.type) {
         case SEER_BLK_TEXT:
         case SEER_BLK_REDACTED_THINKING:
-            b.text = sb_take(&sb->text, NULL);
+            b.text = seer_sb_take(&sb->text, NULL);
             if (!b.text) rc = SEER_ENOMEM;
             break;
         case SEER_BLK_THINKING:
-            b.text = sb_take(&sb->text, NULL);
-            b.signature = sb_take(&sb->sig, NULL);
+            b.text = seer_sb_take(&sb->text, NULL);
+            b.signature = seer_sb_take(&sb->sig, NULL);
             if (!b.text || !b.signature) rc = SEER_ENOMEM;
             break;
         case SEER_BLK_TOOL_CALL:
