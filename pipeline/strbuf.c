@@ -186,7 +186,7 @@ int seer_sb_ok(const seer_strbuf *b)
 
 const char *seer_sb_str(const seer_strbuf *b)
 {
-    return b->p && !b->oom ? b->p : "";
+    return b->p ? b->p : "";
 }
 
 char *seer_sb_take(seer_strbuf *b, size_t *len)

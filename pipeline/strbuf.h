@@ -82,9 +82,10 @@ void seer_sb_json_cstr(seer_strbuf *b, const char *s);
  * reset. */
 int seer_sb_ok(const seer_strbuf *b);
 
-/* The bytes so far as a C string, owned by the buffer and valid until the
- * next call that changes it; "" while nothing was appended or after OOM
- * (then the contents are incomplete: check seer_sb_ok). */
+/* The bytes so far as a C string of b->len bytes (NULs inside are kept),
+ * owned by the buffer and valid until the next call that changes it; ""
+ * while nothing was appended.  After OOM these are the bytes appended
+ * before it: check seer_sb_ok before trusting them as the whole text. */
 const char *seer_sb_str(const seer_strbuf *b);
 
 /* Detaches the contents as a malloc'd, NUL-terminated string of exactly
