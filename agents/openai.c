@@ -89,6 +89,7 @@
 #include "pipeline/json_valid.h"
 #include "pipeline/secrets.h"
 #include "pipeline/sse.h"
+#include "pipeline/strbuf.h"
 
 #define OAI_DEFAULT_MAX_TOKENS 4096
 /* OpenRouter attribution defaults.  The referer is a reserved .invalid name
@@ -98,194 +99,16 @@
 #define OAI_TITLE_DEFAULT      "seer"
 #define OAI_RAW_JSON_MAX       (8u << 20) /* a JSON body answering a stream request */
 
-/* ---- growable byte buffer -------------------------------------------------- */
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_reserve(sbuf *b, size_t extra)
-{
-    if (b->oom) return;
-    if (b->len + extra + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1) {
-        if (cap > SIZE_MAX / 2) {
-            b->oom = 1;
-            return;
-        }
-        cap *= 2;
-    }
-    char *np = realloc(b->p, cap);
-    if (!np) {
-        b->oom = 1;
-        return;
-    }
-    b->p = np;
-    b->cap = cap;
-}
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    sb_reserve(b, n);
-    if (b->oom) return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_putc(sbuf *b, char c)
-{
-    sb_put(b, &c, 1);
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    assert(n >= 0 && (size_t)n < sizeof tmp); /* only used for numbers */
-    if (n > 0) sb_put(b, tmp, (size_t)n);
-}
-
-static void sb_free(sbuf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-
-/* Takes the buffer's bytes (never NULL unless OOM); b is left empty. */
-static char *sb_take(sbuf *b, size_t *len)
-{
-    if (b->oom) {
-        sb_free(b);
-        return NULL;
-    }
-    if (!b->p) sb_reserve(b, 0);
-    if (b->oom) return NULL;
-    b->p[b->len] = '\0';
-    char *p = b->p;
-    /* give back the doubling slack: taken buffers (request bodies, cached
-     * message JSON) live as long as a transfer or a conversation */
-    if (b->cap > b->len + 1 + 64) {
-        char *q = realloc(p, b->len + 1);
-        if (q) p = q;
-    }
-    if (len) *len = b->len;
-    memset(b, 0, sizeof *b);
-    return p;
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes available), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, min = 0x10000;
-    else
-        return 0;
-    if (n < len) return 0;
-    unsigned cp = c & (0x3f >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return len;
-}
-
-/* Appends s (n bytes) as a quoted JSON string.  Invalid UTF-8 becomes
- * U+FFFD: a JSON body must be valid UTF-8 and tool output may not be. */
-static void sb_json_strn(sbuf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *u = (const unsigned char *)s;
-    sb_reserve(b, n + 2);
-    sb_putc(b, '"');
-    size_t run = 0; /* start of the pending run of plain bytes */
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = u[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t seq = c >= 0x80 ? utf8_seq(u + i, n - i) : 0;
-        if (seq) {
-            i += seq;
-            continue;
-        }
-        sb_put(b, s + run, i - run);
-        switch (c) {
-        case '"':
-            sb_put(b, "\\\"", 2);
-            break;
-        case '\\':
-            sb_put(b, "\\\\", 2);
-            break;
-        case '\n':
-            sb_put(b, "\\n", 2);
-            break;
-        case '\r':
-            sb_put(b, "\\r", 2);
-            break;
-        case '\t':
-            sb_put(b, "\\t", 2);
-            break;
-        case '\b':
-            sb_put(b, "\\b", 2);
-            break;
-        case '\f':
-            sb_put(b, "\\f", 2);
-            break;
-        default:
-            if (c < 0x20) {
-                char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                sb_put(b, e, 6);
-            } else {
-                sb_put(b, "\xef\xbf\xbd", 3); /* invalid UTF-8 byte */
-            }
-        }
-        i++;
-        run = i;
-    }
-    sb_put(b, s + run, n - run);
-    sb_putc(b, '"');
-}
-
-static void sb_json_str(sbuf *b, const char *s)
-{
-    if (!s) s = "";
-    sb_json_strn(b, s, strlen(s));
-}
-
 /* Shortest decimal that reads back as d (JSON has no NaN/Inf: callers
  * filter those). */
-static void sb_double(sbuf *b, double d)
+static void sb_double(seer_strbuf *b, double d)
 {
     char tmp[40];
     for (int prec = 6; prec <= 17; prec++) {
         snprintf(tmp, sizeof tmp, "%.*g", prec, d);
         if (strtod(tmp, NULL) == d) break;
     }
-    sb_puts(b, tmp);
+    seer_sb_puts(b, tmp);
 }
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -360,49 +183,49 @@ static int json_is_object(const char *text, char *why, size_t whylen)
 
 /* ---- message serialization (cached in seer_message.wire) -------------------- */
 
-static void wire_tool_result(sbuf *b, const seer_block *blk)
+static void wire_tool_result(seer_strbuf *b, const seer_block *blk)
 {
-    sb_puts(b, "{\"role\":\"tool\",\"tool_call_id\":");
-    sb_json_str(b, blk->id);
-    sb_puts(b, ",\"content\":");
+    seer_sb_puts(b, "{\"role\":\"tool\",\"tool_call_id\":");
+    seer_sb_json_cstr(b, blk->id);
+    seer_sb_puts(b, ",\"content\":");
     if (blk->is_error) {
         const char *t = blk->text ? blk->text : "";
-        sbuf tmp = {0};
-        sb_puts(&tmp, "Error: ");
-        sb_puts(&tmp, t);
-        if (tmp.oom)
+        seer_strbuf tmp = SEER_STRBUF_INIT;
+        seer_sb_puts(&tmp, "Error: ");
+        seer_sb_puts(&tmp, t);
+        if (!seer_sb_ok(&tmp))
             b->oom = 1;
         else
-            sb_json_strn(b, tmp.p, tmp.len);
-        sb_free(&tmp);
+            seer_sb_json_str(b, tmp.p, tmp.len);
+        seer_sb_free(&tmp);
     } else {
-        sb_json_str(b, blk->text);
+        seer_sb_json_cstr(b, blk->text);
     }
-    sb_putc(b, '}');
+    seer_sb_putc(b, '}');
 }
 
-static void wire_image_part(sbuf *b, const seer_block *blk)
+static void wire_image_part(seer_strbuf *b, const seer_block *blk)
 {
-    sb_puts(b, "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:");
+    seer_sb_puts(b, "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:");
     /* media types and base64 need no escaping, but be safe: escape anyway by
      * building the URL as a JSON string body (strip the quotes we add). */
-    sbuf url = {0};
-    sb_puts(&url, blk->name ? blk->name : "image/png");
-    sb_puts(&url, ";base64,");
-    sb_puts(&url, blk->text ? blk->text : "");
-    sbuf q = {0};
-    sb_json_strn(&q, url.p ? url.p : "", url.len);
-    if (url.oom || q.oom)
+    seer_strbuf url = SEER_STRBUF_INIT;
+    seer_sb_puts(&url, blk->name ? blk->name : "image/png");
+    seer_sb_puts(&url, ";base64,");
+    seer_sb_puts(&url, blk->text ? blk->text : "");
+    seer_strbuf q = SEER_STRBUF_INIT;
+    seer_sb_json_str(&q, url.p ? url.p : "", url.len);
+    if (!seer_sb_ok(&url) || !seer_sb_ok(&q))
         b->oom = 1;
     else
-        sb_put(b, q.p + 1, q.len - 2);
-    sb_free(&url);
-    sb_free(&q);
-    sb_puts(b, "\"}}");
+        seer_sb_put(b, q.p + 1, q.len - 2);
+    seer_sb_free(&url);
+    seer_sb_free(&q);
+    seer_sb_puts(b, "\"}}");
 }
 
 /* A user message from the TEXT/IMAGE blocks of msg (role "user"). */
-static void wire_user(sbuf *b, const seer_message *msg)
+static void wire_user(seer_strbuf *b, const seer_message *msg)
 {
     size_t n_text = 0, n_img = 0;
     const seer_block *only = NULL;
@@ -413,76 +236,76 @@ static void wire_user(sbuf *b, const seer_message *msg)
         else if (blk->type == SEER_BLK_IMAGE)
             n_img++;
     }
-    sb_puts(b, "{\"role\":\"user\",\"content\":");
+    seer_sb_puts(b, "{\"role\":\"user\",\"content\":");
     if (n_img == 0 && n_text <= 1) {
-        sb_json_str(b, only ? only->text : "");
+        seer_sb_json_cstr(b, only ? only->text : "");
     } else {
-        sb_putc(b, '[');
+        seer_sb_putc(b, '[');
         int first = 1;
         for (size_t i = 0; i < msg->n_blocks; i++) {
             const seer_block *blk = &msg->blocks[i];
             if (blk->type != SEER_BLK_TEXT && blk->type != SEER_BLK_IMAGE) continue;
-            if (!first) sb_putc(b, ',');
+            if (!first) seer_sb_putc(b, ',');
             first = 0;
             if (blk->type == SEER_BLK_TEXT) {
-                sb_puts(b, "{\"type\":\"text\",\"text\":");
-                sb_json_str(b, blk->text);
-                sb_putc(b, '}');
+                seer_sb_puts(b, "{\"type\":\"text\",\"text\":");
+                seer_sb_json_cstr(b, blk->text);
+                seer_sb_putc(b, '}');
             } else {
                 wire_image_part(b, blk);
             }
         }
-        sb_putc(b, ']');
+        seer_sb_putc(b, ']');
     }
-    sb_putc(b, '}');
+    seer_sb_putc(b, '}');
 }
 
-static void wire_assistant(sbuf *b, const seer_message *msg)
+static void wire_assistant(seer_strbuf *b, const seer_message *msg)
 {
-    sbuf text = {0};
+    seer_strbuf text = SEER_STRBUF_INIT;
     size_t n_text = 0, n_calls = 0;
     for (size_t i = 0; i < msg->n_blocks; i++) {
         const seer_block *blk = &msg->blocks[i];
         if (blk->type == SEER_BLK_TEXT) {
-            sb_puts(&text, blk->text ? blk->text : "");
+            seer_sb_puts(&text, blk->text ? blk->text : "");
             n_text++;
         } else if (blk->type == SEER_BLK_TOOL_CALL) {
             n_calls++;
         }
     }
-    if (text.oom) b->oom = 1;
-    sb_puts(b, "{\"role\":\"assistant\",\"content\":");
+    if (!seer_sb_ok(&text)) b->oom = 1;
+    seer_sb_puts(b, "{\"role\":\"assistant\",\"content\":");
     if (n_text == 0 && n_calls > 0)
-        sb_puts(b, "null");
+        seer_sb_puts(b, "null");
     else
-        sb_json_strn(b, text.p ? text.p : "", text.len);
-    sb_free(&text);
+        seer_sb_json_str(b, text.p ? text.p : "", text.len);
+    seer_sb_free(&text);
     if (n_calls > 0) {
-        sb_puts(b, ",\"tool_calls\":[");
+        seer_sb_puts(b, ",\"tool_calls\":[");
         int first = 1;
         for (size_t i = 0; i < msg->n_blocks; i++) {
             const seer_block *blk = &msg->blocks[i];
             if (blk->type != SEER_BLK_TOOL_CALL) continue;
-            if (!first) sb_putc(b, ',');
+            if (!first) seer_sb_putc(b, ',');
             first = 0;
-            sb_puts(b, "{\"id\":");
-            sb_json_str(b, blk->id);
-            sb_puts(b, ",\"type\":\"function\",\"function\":{\"name\":");
-            sb_json_str(b, blk->name);
-            sb_puts(b, ",\"arguments\":");
+            seer_sb_puts(b, "{\"id\":");
+            seer_sb_json_cstr(b, blk->id);
+            seer_sb_puts(b, ",\"type\":\"function\",\"function\":{\"name\":");
+            seer_sb_json_cstr(b, blk->name);
+            seer_sb_puts(b, ",\"arguments\":");
             const char *args = blk->args && *blk->args ? blk->args : "{}";
             if (blk->args_error || !json_is_object(args, NULL, 0)) args = "{}";
-            sb_json_str(b, args);
-            sb_puts(b, "}}");
+            seer_sb_json_cstr(b, args);
+            seer_sb_puts(b, "}}");
         }
-        sb_putc(b, ']');
+        seer_sb_putc(b, ']');
     }
-    sb_putc(b, '}');
+    seer_sb_putc(b, '}');
 }
 
 /* Serializes one seer_message into one or more comma-separated wire
  * messages (never zero). */
-static void wire_message(sbuf *b, const seer_message *msg)
+static void wire_message(seer_strbuf *b, const seer_message *msg)
 {
     size_t n_results = 0, n_other = 0;
     for (size_t i = 0; i < msg->n_blocks; i++) {
@@ -499,7 +322,7 @@ static void wire_message(sbuf *b, const seer_message *msg)
     int first = 1;
     for (size_t i = 0; i < msg->n_blocks; i++) {
         if (msg->blocks[i].type != SEER_BLK_TOOL_RESULT) continue;
-        if (!first) sb_putc(b, ',');
+        if (!first) seer_sb_putc(b, ',');
         first = 0;
         wire_tool_result(b, &msg->blocks[i]);
     }
@@ -507,33 +330,33 @@ static void wire_message(sbuf *b, const seer_message *msg)
      * adds a user message for stray text/images (or when it is empty, so
      * that every message serializes to at least one wire message). */
     if (n_other > 0 || n_results == 0) {
-        if (!first) sb_putc(b, ',');
+        if (!first) seer_sb_putc(b, ',');
         wire_user(b, msg);
     }
 }
 
 /* Appends msg's cached wire bytes to the body by reference, computing and
  * caching them first; the glue gathered in b goes into the body before. */
-static seer_err append_cached(sbuf *b, seer_body *body, seer_message *msg)
+static seer_err append_cached(seer_strbuf *b, seer_body *body, seer_message *msg)
 {
     if (msg->wire_format != SEER_WIRE_OPENAI || !msg->wire) {
-        sbuf w = {0};
+        seer_strbuf w = SEER_STRBUF_INIT;
         wire_message(&w, msg);
-        if (w.oom) {
-            sb_free(&w);
+        if (!seer_sb_ok(&w)) {
+            seer_sb_free(&w);
             return SEER_ENOMEM;
         }
         seer_blob *blob = seer_blob_new(w.p ? w.p : "", w.len);
-        sb_free(&w);
+        seer_sb_free(&w);
         if (!blob) return SEER_ENOMEM;
         seer_blob_unref(msg->wire);
         msg->wire = blob;
         msg->wire_format = SEER_WIRE_OPENAI;
     }
     assert(msg->wire && seer_blob_len(msg->wire) > 0);
-    if (b->oom) return SEER_ENOMEM;
+    if (!seer_sb_ok(b)) return SEER_ENOMEM;
     if (b->len) seer_body_append(body, b->p, b->len);
-    b->len = 0;
+    seer_sb_reset(b);
     seer_body_append_blob(body, msg->wire, 0, seer_blob_len(msg->wire));
     return seer_body_ok(body) ? SEER_OK : SEER_ENOMEM;
 }
@@ -546,87 +369,87 @@ static int key_in(const cJSON *extra, const char *key)
 }
 
 /* Emits `,"key":` unless extra overrides the key; returns whether it did. */
-static int field(sbuf *b, const cJSON *extra, const char *key)
+static int field(seer_strbuf *b, const cJSON *extra, const char *key)
 {
     if (key_in(extra, key)) return 0;
-    sb_putc(b, ',');
-    sb_json_str(b, key);
-    sb_putc(b, ':');
+    seer_sb_putc(b, ',');
+    seer_sb_json_cstr(b, key);
+    seer_sb_putc(b, ':');
     return 1;
 }
 
-static void build_tools(sbuf *b, const seer_model_request *req, const cJSON *extra)
+static void build_tools(seer_strbuf *b, const seer_model_request *req, const cJSON *extra)
 {
     if (req->n_tools == 0) return;
     if (field(b, extra, "tools")) {
-        sb_putc(b, '[');
+        seer_sb_putc(b, '[');
         for (size_t i = 0; i < req->n_tools; i++) {
             const seer_tool_def *t = &req->tools[i];
-            if (i) sb_putc(b, ',');
-            sb_puts(b, "{\"type\":\"function\",\"function\":{\"name\":");
-            sb_json_str(b, t->name);
+            if (i) seer_sb_putc(b, ',');
+            seer_sb_puts(b, "{\"type\":\"function\",\"function\":{\"name\":");
+            seer_sb_json_cstr(b, t->name);
             if (t->description) {
-                sb_puts(b, ",\"description\":");
-                sb_json_str(b, t->description);
+                seer_sb_puts(b, ",\"description\":");
+                seer_sb_json_cstr(b, t->description);
             }
-            sb_puts(b, ",\"parameters\":");
-            sb_puts(b, t->schema_json && *t->schema_json
-                           ? t->schema_json
-                           : "{\"type\":\"object\",\"properties\":{}}");
-            sb_puts(b, "}}");
+            seer_sb_puts(b, ",\"parameters\":");
+            seer_sb_puts(b, t->schema_json && *t->schema_json
+                                ? t->schema_json
+                                : "{\"type\":\"object\",\"properties\":{}}");
+            seer_sb_puts(b, "}}");
         }
-        sb_putc(b, ']');
+        seer_sb_putc(b, ']');
     }
     if (field(b, extra, "tool_choice")) {
         switch (req->tool_choice.kind) {
         case SEER_TOOL_CHOICE_AUTO:
-            sb_puts(b, "\"auto\"");
+            seer_sb_puts(b, "\"auto\"");
             break;
         case SEER_TOOL_CHOICE_ANY:
-            sb_puts(b, "\"required\"");
+            seer_sb_puts(b, "\"required\"");
             break;
         case SEER_TOOL_CHOICE_NONE:
-            sb_puts(b, "\"none\"");
+            seer_sb_puts(b, "\"none\"");
             break;
         case SEER_TOOL_CHOICE_TOOL:
-            sb_puts(b, "{\"type\":\"function\",\"function\":{\"name\":");
-            sb_json_str(b, req->tool_choice.name);
-            sb_puts(b, "}}");
+            seer_sb_puts(b, "{\"type\":\"function\",\"function\":{\"name\":");
+            seer_sb_json_cstr(b, req->tool_choice.name);
+            seer_sb_puts(b, "}}");
             break;
         }
     }
 }
 
-static void build_sampling(sbuf *b, const seer_model *m, const cJSON *extra)
+static void build_sampling(seer_strbuf *b, const seer_model *m, const cJSON *extra)
 {
     const seer_model_options *o = &m->opts;
     int max = o->max_tokens > 0 ? o->max_tokens : OAI_DEFAULT_MAX_TOKENS;
     const char *max_key = m->flavor == SEER_OAI_OPENAI ? "max_completion_tokens" : "max_tokens";
-    if (field(b, extra, max_key)) sb_printf(b, "%d", max);
+    if (field(b, extra, max_key)) seer_sb_printf(b, "%d", max);
     if (o->temperature >= 0 && isfinite(o->temperature) && field(b, extra, "temperature"))
         sb_double(b, o->temperature);
     if (o->top_p >= 0 && isfinite(o->top_p) && field(b, extra, "top_p")) sb_double(b, o->top_p);
     if (o->stop && o->stop[0] && field(b, extra, "stop")) {
-        sb_putc(b, '[');
+        seer_sb_putc(b, '[');
         for (size_t i = 0; o->stop[i]; i++) {
-            if (i) sb_putc(b, ',');
-            sb_json_str(b, o->stop[i]);
+            if (i) seer_sb_putc(b, ',');
+            seer_sb_json_cstr(b, o->stop[i]);
         }
-        sb_putc(b, ']');
+        seer_sb_putc(b, ']');
     }
     if (m->flavor == SEER_OAI_OPENROUTER) {
         int effort = o->reasoning_effort && *o->reasoning_effort;
         if ((effort || o->thinking_budget > 0) && field(b, extra, "reasoning")) {
             if (effort) {
-                sb_puts(b, "{\"effort\":");
-                sb_json_str(b, o->reasoning_effort);
-                sb_putc(b, '}');
+                seer_sb_puts(b, "{\"effort\":");
+                seer_sb_json_cstr(b, o->reasoning_effort);
+                seer_sb_putc(b, '}');
             } else {
-                sb_printf(b, "{\"max_tokens\":%d}", o->thinking_budget);
+                seer_sb_printf(b, "{\"max_tokens\":%d}", o->thinking_budget);
             }
         }
     } else if (o->reasoning_effort && *o->reasoning_effort && field(b, extra, "reasoning_effort")) {
-        sb_json_str(b, o->reasoning_effort);
+        seer_sb_json_cstr(b, o->reasoning_effort);
     }
 }
 
@@ -659,7 +482,7 @@ static seer_err parse_extra(const seer_model *m, cJSON **out, seer_error *err)
     return SEER_OK;
 }
 
-static void build_extra(sbuf *b, const cJSON *extra)
+static void build_extra(seer_strbuf *b, const cJSON *extra)
 {
     if (!extra) return;
     for (const cJSON *it = extra->child; it; it = it->next) {
@@ -668,10 +491,10 @@ static void build_extra(sbuf *b, const cJSON *extra)
             b->oom = 1;
             return;
         }
-        sb_putc(b, ',');
-        sb_json_str(b, it->string);
-        sb_putc(b, ':');
-        sb_puts(b, v);
+        seer_sb_putc(b, ',');
+        seer_sb_json_cstr(b, it->string);
+        seer_sb_putc(b, ':');
+        seer_sb_puts(b, v);
         cJSON_free(v);
     }
 }
@@ -680,45 +503,45 @@ static void build_extra(sbuf *b, const cJSON *extra)
  * rest gathered as glue in b (the caller moves what is left of b into the
  * body at the end). */
 static seer_err build_body(const seer_model *m, const seer_model_request *req, const cJSON *extra,
-                           sbuf *b, seer_body *body)
+                           seer_strbuf *b, seer_body *body)
 {
-    sb_puts(b, "{\"model\":");
-    sb_json_str(b, m->model_id ? m->model_id : "");
-    sb_puts(b, ",\"messages\":[");
+    seer_sb_puts(b, "{\"model\":");
+    seer_sb_json_cstr(b, m->model_id ? m->model_id : "");
+    seer_sb_puts(b, ",\"messages\":[");
     int first = 1;
     const seer_conv *c = req->conv;
     if (c && c->system && *c->system) {
-        sb_puts(b, "{\"role\":\"system\",\"content\":");
-        sb_json_str(b, c->system);
-        sb_putc(b, '}');
+        seer_sb_puts(b, "{\"role\":\"system\",\"content\":");
+        seer_sb_json_cstr(b, c->system);
+        seer_sb_putc(b, '}');
         first = 0;
     }
     for (size_t i = 0; c && i < c->n; i++) {
-        if (!first) sb_putc(b, ',');
+        if (!first) seer_sb_putc(b, ',');
         first = 0;
         seer_err e = append_cached(b, body, c->msgs[i]);
         if (e != SEER_OK) return e;
     }
     if (req->prefill) {
-        if (!first) sb_putc(b, ',');
-        sb_puts(b, "{\"role\":\"assistant\",\"content\":");
-        sb_json_str(b, req->prefill);
-        sb_putc(b, '}');
+        if (!first) seer_sb_putc(b, ',');
+        seer_sb_puts(b, "{\"role\":\"assistant\",\"content\":");
+        seer_sb_json_cstr(b, req->prefill);
+        seer_sb_putc(b, '}');
     }
-    sb_putc(b, ']');
+    seer_sb_putc(b, ']');
     build_tools(b, req, extra);
     build_sampling(b, m, extra);
     if (req->prefill && m->flavor == SEER_OAI_VLLM) {
-        if (field(b, extra, "continue_final_message")) sb_puts(b, "true");
-        if (field(b, extra, "add_generation_prompt")) sb_puts(b, "false");
+        if (field(b, extra, "continue_final_message")) seer_sb_puts(b, "true");
+        if (field(b, extra, "add_generation_prompt")) seer_sb_puts(b, "false");
     }
     if (m->opts.stream) {
-        sb_puts(b, ",\"stream\":true");
-        if (field(b, extra, "stream_options")) sb_puts(b, "{\"include_usage\":true}");
+        seer_sb_puts(b, ",\"stream\":true");
+        if (field(b, extra, "stream_options")) seer_sb_puts(b, "{\"include_usage\":true}");
     }
     build_extra(b, extra);
-    sb_putc(b, '}');
-    return b->oom ? SEER_ENOMEM : SEER_OK;
+    seer_sb_putc(b, '}');
+    return !seer_sb_ok(b) ? SEER_ENOMEM : SEER_OK;
 }
 
 static int has_crlf(const char *s)
@@ -806,14 +629,14 @@ static seer_err oai_build(const seer_model *m, const seer_model_request *req,
     seer_err e = parse_extra(m, &extra, err);
     if (e != SEER_OK) return e;
 
-    sbuf url = {0};
+    seer_strbuf url = SEER_STRBUF_INIT;
     const char *base = m->base_url && *m->base_url ? m->base_url : flavor_default_base(m->flavor);
     size_t blen = strlen(base);
     while (blen > 0 && base[blen - 1] == '/')
         blen--;
-    sb_put(&url, base, blen);
-    sb_puts(&url, "/chat/completions");
-    char *urls = sb_take(&url, NULL);
+    seer_sb_put(&url, base, blen);
+    seer_sb_puts(&url, "/chat/completions");
+    char *urls = seer_sb_take(&url, NULL);
     seer_http_request *r = urls ? seer_http_request_new("POST", urls) : NULL;
     free(urls);
     if (!r) {
@@ -822,12 +645,12 @@ static seer_err oai_build(const seer_model *m, const seer_model_request *req,
     }
     e = build_headers(m, r, err);
     if (e == SEER_OK) {
-        sbuf glue = {0};
+        seer_strbuf glue = SEER_STRBUF_INIT;
         seer_body *body = seer_body_new();
         e = body ? build_body(m, req, extra, &glue, body) : SEER_ENOMEM;
-        if (e == SEER_OK && glue.oom) e = SEER_ENOMEM;
+        if (e == SEER_OK && !seer_sb_ok(&glue)) e = SEER_ENOMEM;
         if (e == SEER_OK && glue.len) seer_body_append(body, glue.p, glue.len);
-        sb_free(&glue);
+        seer_sb_free(&glue);
         size_t len = body ? seer_body_len(body) : 0;
         if (e == SEER_OK) {
             e = seer_http_request_pieces(r, body); /* frees body on failure */
@@ -925,41 +748,41 @@ static const cJSON *find_error(const cJSON *root)
 }
 
 /* Appends " (key=value)" details of an error object to d. */
-static void error_details(sbuf *d, const cJSON *eo)
+static void error_details(seer_strbuf *d, const cJSON *eo)
 {
     static const char *const keys[] = {"type", "code", "param"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(eo, keys[i]);
         if (cJSON_IsString(v) && *v->valuestring) {
-            sb_printf(d, " [%s=", keys[i]);
-            sb_put(d, v->valuestring, strnlen(v->valuestring, 80));
-            sb_putc(d, ']');
+            seer_sb_printf(d, " [%s=", keys[i]);
+            seer_sb_put(d, v->valuestring, strnlen(v->valuestring, 80));
+            seer_sb_putc(d, ']');
         }
     }
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(eo, "metadata");
     const cJSON *pn = cJSON_GetObjectItemCaseSensitive(meta, "provider_name");
     if (cJSON_IsString(pn)) {
-        sb_puts(d, " [provider=");
-        sb_put(d, pn->valuestring, strnlen(pn->valuestring, 80));
-        sb_putc(d, ']');
+        seer_sb_puts(d, " [provider=");
+        seer_sb_put(d, pn->valuestring, strnlen(pn->valuestring, 80));
+        seer_sb_putc(d, ']');
     }
     const cJSON *raw = cJSON_GetObjectItemCaseSensitive(meta, "raw");
     if (cJSON_IsString(raw)) {
-        sb_puts(d, " [upstream: ");
-        sb_put(d, raw->valuestring, strnlen(raw->valuestring, 200));
-        sb_putc(d, ']');
+        seer_sb_puts(d, " [upstream: ");
+        seer_sb_put(d, raw->valuestring, strnlen(raw->valuestring, 200));
+        seer_sb_putc(d, ']');
     }
     const cJSON *reasons = cJSON_GetObjectItemCaseSensitive(meta, "reasons");
     if (cJSON_IsArray(reasons) && cJSON_GetArraySize(reasons) > 0) {
-        sb_puts(d, " [moderation:");
+        seer_sb_puts(d, " [moderation:");
         const cJSON *r;
         cJSON_ArrayForEach(r, reasons)
         {
             if (!cJSON_IsString(r)) continue;
-            sb_putc(d, ' ');
-            sb_put(d, r->valuestring, strnlen(r->valuestring, 40));
+            seer_sb_putc(d, ' ');
+            seer_sb_put(d, r->valuestring, strnlen(r->valuestring, 40));
         }
-        sb_putc(d, ']');
+        seer_sb_putc(d, ']');
     }
 }
 
@@ -968,22 +791,22 @@ static void error_details(sbuf *d, const cJSON *eo)
 static void reply_from_error(const seer_model *m, seer_model_reply *out, long status,
                              const cJSON *eo, const char *fallback, size_t fallback_len)
 {
-    sbuf d = {0};
+    seer_strbuf d = SEER_STRBUF_INIT;
     if (eo && cJSON_IsString(eo)) {
-        sb_put(&d, eo->valuestring, strnlen(eo->valuestring, 300));
+        seer_sb_put(&d, eo->valuestring, strnlen(eo->valuestring, 300));
     } else if (eo) {
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(eo, "message");
         if (cJSON_IsString(msg))
-            sb_put(&d, msg->valuestring, strnlen(msg->valuestring, 300));
+            seer_sb_put(&d, msg->valuestring, strnlen(msg->valuestring, 300));
         else
-            sb_puts(&d, "error");
+            seer_sb_puts(&d, "error");
         error_details(&d, eo);
     } else if (fallback && fallback_len) {
-        sb_put(&d, fallback, fallback_len > 200 ? 200 : fallback_len);
+        seer_sb_put(&d, fallback, fallback_len > 200 ? 200 : fallback_len);
     } else {
-        sb_puts(&d, "empty response body");
+        seer_sb_puts(&d, "empty response body");
     }
-    const char *what = d.oom || !d.p ? "error" : d.p;
+    const char *what = !seer_sb_ok(&d) || !d.p ? "error" : d.p;
     const char *hint = "";
     if (status == 402)
         hint = "out of credits (payment required, not retried): ";
@@ -993,7 +816,7 @@ static void reply_from_error(const seer_model *m, seer_model_reply *out, long st
         hint = "rate limited: ";
     reply_fail(out, status_err(status), status, "%s: HTTP %ld: %s%s", model_label(m), status, hint,
                what);
-    sb_free(&d);
+    seer_sb_free(&d);
 }
 
 /* Reports a JSON syntax error at end-of-parse position `end` in body. */
@@ -1037,14 +860,14 @@ typedef struct oai_call {
     long index;
     char *id;
     char *name;
-    sbuf args;
+    seer_strbuf args;
 } oai_call;
 
 static void call_clear(oai_call *c)
 {
     free(c->id);
     free(c->name);
-    sb_free(&c->args);
+    seer_sb_free(&c->args);
     memset(c, 0, sizeof *c);
 }
 
@@ -1117,16 +940,16 @@ static void reply_assemble(const seer_model *m, seer_model_reply *out, const cha
 }
 
 /* Content may be a string or (some servers) an array of text parts. */
-static void collect_content(const cJSON *content, sbuf *text)
+static void collect_content(const cJSON *content, seer_strbuf *text)
 {
     if (cJSON_IsString(content)) {
-        sb_puts(text, content->valuestring);
+        seer_sb_puts(text, content->valuestring);
     } else if (cJSON_IsArray(content)) {
         const cJSON *part;
         cJSON_ArrayForEach(part, content)
         {
             const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
-            if (cJSON_IsString(t)) sb_puts(text, t->valuestring);
+            if (cJSON_IsString(t)) seer_sb_puts(text, t->valuestring);
         }
     }
 }
@@ -1172,14 +995,14 @@ static void reply_from_completion(const seer_model *m, seer_model_reply *out, co
         return;
     }
     parse_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), &out->usage);
-    sbuf text = {0};
+    seer_strbuf text = SEER_STRBUF_INIT;
     collect_content(cJSON_GetObjectItemCaseSensitive(msg, "content"), &text);
     const cJSON *r = reasoning_of(msg);
     const cJSON *tcs = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
     size_t n = cJSON_IsArray(tcs) ? (size_t)cJSON_GetArraySize(tcs) : 0;
     oai_call *calls = n ? calloc(n, sizeof *calls) : NULL;
     size_t k = 0;
-    int oom = text.oom || (n && !calls);
+    int oom = !seer_sb_ok(&text) || (n && !calls);
     const cJSON *tc;
     if (calls) cJSON_ArrayForEach(tc, tcs)
         {
@@ -1191,16 +1014,16 @@ static void reply_from_completion(const seer_model *m, seer_model_reply *out, co
             c->name = dup_str_item(fn, "name");
             const cJSON *a = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
             if (cJSON_IsString(a)) {
-                sb_puts(&c->args, a->valuestring);
+                seer_sb_puts(&c->args, a->valuestring);
             } else if (a && !cJSON_IsNull(a)) { /* an object (Ollama-style) */
                 char *s = cJSON_PrintUnformatted(a);
                 if (s)
-                    sb_puts(&c->args, s);
+                    seer_sb_puts(&c->args, s);
                 else
                     oom = 1;
                 cJSON_free(s);
             }
-            if (c->args.oom) oom = 1;
+            if (!seer_sb_ok(&c->args)) oom = 1;
         }
     if (oom) {
         reply_fail(out, SEER_ENOMEM, out->http_status, "%s: out of memory parsing the reply",
@@ -1213,7 +1036,7 @@ static void reply_from_completion(const seer_model *m, seer_model_reply *out, co
     for (size_t i = 0; i < k; i++)
         call_clear(&calls[i]);
     free(calls);
-    sb_free(&text);
+    seer_sb_free(&text);
 }
 
 /* Parses a whole body (any status) into out. */
@@ -1288,7 +1111,7 @@ static int cmp_call_index(const void *a, const void *b)
 struct seer_provider_stream {
     const seer_model *m;
     seer_sse *sse;
-    sbuf text, reasoning;
+    seer_strbuf text, reasoning;
     oai_call *calls;
     size_t n_calls, cap_calls;
     char *finish, *model, *id, *matched_stop;
@@ -1302,7 +1125,7 @@ struct seer_provider_stream {
     int oom;
     int json_mode; /* the body is plain JSON, not SSE */
     int cut;       /* the body ended without finish_reason or [DONE] */
-    sbuf raw;
+    seer_strbuf raw;
     seer_delta_emit_fn emit;
     void *emit_arg;
 };
@@ -1375,16 +1198,16 @@ static void stream_tool_calls(seer_provider_stream *s, const cJSON *tcs)
         }
         const cJSON *args = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
         if (cJSON_IsString(args)) {
-            sb_puts(&c->args, args->valuestring);
+            seer_sb_puts(&c->args, args->valuestring);
         } else if (cJSON_IsObject(args)) {
             char *a = cJSON_PrintUnformatted(args);
             if (a)
-                sb_puts(&c->args, a);
+                seer_sb_puts(&c->args, a);
             else
                 s->oom = 1;
             cJSON_free(a);
         }
-        if (c->args.oom) s->oom = 1;
+        if (!seer_sb_ok(&c->args)) s->oom = 1;
     }
 }
 
@@ -1425,21 +1248,21 @@ static int stream_chunk(seer_provider_stream *s, const cJSON *root)
     if (cJSON_IsObject(delta)) {
         const cJSON *r = reasoning_of(delta);
         if (r && *r->valuestring) {
-            sb_puts(&s->reasoning, r->valuestring);
+            seer_sb_puts(&s->reasoning, r->valuestring);
             emit_delta(s, SEER_DELTA_THINKING, r->valuestring);
         }
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(delta, "content");
         if (cJSON_IsString(content) && *content->valuestring) {
-            sb_puts(&s->text, content->valuestring);
+            seer_sb_puts(&s->text, content->valuestring);
             emit_delta(s, SEER_DELTA_TEXT, content->valuestring);
         } else if (cJSON_IsArray(content)) {
-            sbuf t = {0};
+            seer_strbuf t = SEER_STRBUF_INIT;
             collect_content(content, &t);
             if (t.len) {
-                sb_put(&s->text, t.p, t.len);
+                seer_sb_put(&s->text, t.p, t.len);
                 emit_delta(s, SEER_DELTA_TEXT, t.p);
             }
-            sb_free(&t);
+            seer_sb_free(&t);
         }
         const cJSON *tcs = cJSON_GetObjectItemCaseSensitive(delta, "tool_calls");
         if (cJSON_IsArray(tcs)) stream_tool_calls(s, tcs);
@@ -1460,7 +1283,7 @@ static int stream_chunk(seer_provider_stream *s, const cJSON *root)
             if (!s->matched_stop) s->oom = 1;
         }
     }
-    if (s->text.oom || s->reasoning.oom) s->oom = 1;
+    if (!seer_sb_ok(&s->text) || !seer_sb_ok(&s->reasoning)) s->oom = 1;
     return 0;
 }
 
@@ -1507,9 +1330,9 @@ static seer_provider_stream *oai_stream_new(const seer_model *m)
 
 static void stream_clear(seer_provider_stream *s)
 {
-    sb_free(&s->text);
-    sb_free(&s->reasoning);
-    sb_free(&s->raw);
+    seer_sb_free(&s->text);
+    seer_sb_free(&s->reasoning);
+    seer_sb_free(&s->raw);
     for (size_t i = 0; i < s->n_calls; i++)
         call_clear(&s->calls[i]);
     s->n_calls = 0;
@@ -1565,8 +1388,8 @@ static int oai_stream_feed(seer_provider_stream *s, const char *data, size_t len
                      OAI_RAW_JSON_MAX);
             return 0;
         }
-        sb_put(&s->raw, data, len);
-        if (s->raw.oom) s->oom = 1;
+        seer_sb_put(&s->raw, data, len);
+        if (!seer_sb_ok(&s->raw)) s->oom = 1;
         return 0;
     }
     s->emit = emit;
