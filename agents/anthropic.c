@@ -83,6 +83,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agents/prefix.h"
 #include "agents/provider.h"
 #include "pipeline/json_valid.h"
 #include "pipeline/loop.h"
@@ -388,6 +389,92 @@ static void put_tool_choice(seer_strbuf *b, const seer_tool_choice *tc) {
     }
 }
 
+/* Appends a key field: a marker for NULL, else the bytes and a NUL. */
+static void key_field(seer_strbuf *k, const char *s) {
+    if (!s) {
+        seer_sb_putc(k, '\1');
+        return;
+    }
+    seer_sb_putc(k, '\2');
+    seer_sb_put(k, s, strlen(s) + 1);
+}
+
+/* Puts the shared bytes w into the body by reference and drops the
+ * caller's reference.  Returns 0 (and does nothing) when w is NULL. */
+static int put_shared(seer_strbuf *b, seer_body *body, seer_blob *w) {
+    if (!w) return 0;
+    glue_flush(body, b);
+    seer_body_append_blob(body, w, 0, seer_blob_len(w));
+    seer_blob_unref(w);
+    return 1;
+}
+
+static void ser_system(seer_strbuf *b, const char *system, int cache) {
+    seer_sb_puts(b, "[{\"type\":\"text\",\"text\":");
+    seer_sb_json_cstr(b, system);
+    if (cache) seer_sb_puts(b, CACHE_CONTROL);
+    seer_sb_puts(b, "}]");
+}
+
+/* The "system" value: serialized once per model and system text, then
+ * shared by reference by every request that repeats it. */
+static void put_system(seer_strbuf *b, seer_body *body, const seer_model *m, const char *system,
+                       int cache) {
+    if (!m->prefix) {
+        ser_system(b, system, cache);
+        return;
+    }
+    seer_strbuf key = SEER_STRBUF_INIT;
+    seer_sb_puts(&key, "anthropic/system");
+    seer_sb_putc(&key, cache ? '1' : '0');
+    key_field(&key, system);
+    seer_blob *w = key.oom ? NULL : seer_prefix_cache_get(m->prefix, key.p, key.len);
+    if (!w) {
+        seer_strbuf ser = SEER_STRBUF_INIT;
+        ser_system(&ser, system, cache);
+        if (!ser.oom && !key.oom) {
+            w = seer_blob_new(ser.p, ser.len);
+            seer_prefix_cache_put(m->prefix, key.p, key.len, w);
+        }
+        if (!w) seer_sb_put(b, ser.p, ser.len);
+        if (ser.oom) b->oom = 1;
+        seer_sb_free(&ser);
+    }
+    seer_sb_free(&key);
+    put_shared(b, body, w);
+}
+
+/* The "tools" value, shared like the system prompt.  A tool set that fails
+ * validation is never cached, so its error is reported on every request. */
+static seer_err put_tools_shared(seer_strbuf *b, seer_body *body, const seer_model *m,
+                                 const seer_model_request *req, int cache, seer_error *err) {
+    if (!m->prefix) return put_tools(b, req, cache, err);
+    seer_strbuf key = SEER_STRBUF_INIT;
+    seer_sb_puts(&key, "anthropic/tools");
+    seer_sb_putc(&key, cache ? '1' : '0');
+    for (size_t i = 0; i < req->n_tools; i++) {
+        key_field(&key, req->tools[i].name);
+        key_field(&key, req->tools[i].description);
+        key_field(&key, req->tools[i].schema_json);
+    }
+    seer_blob *w = key.oom ? NULL : seer_prefix_cache_get(m->prefix, key.p, key.len);
+    seer_err rc = SEER_OK;
+    if (!w) {
+        seer_strbuf ser = SEER_STRBUF_INIT;
+        rc = put_tools(&ser, req, cache, err);
+        if (rc == SEER_OK && !ser.oom && !key.oom) {
+            w = seer_blob_new(ser.p, ser.len);
+            seer_prefix_cache_put(m->prefix, key.p, key.len, w);
+        }
+        if (rc == SEER_OK && !w) seer_sb_put(b, ser.p, ser.len);
+        if (ser.oom) b->oom = 1;
+        seer_sb_free(&ser);
+    }
+    seer_sb_free(&key);
+    put_shared(b, body, w);
+    return rc;
+}
+
 static seer_err build_body(const seer_model *m, const seer_model_request *req, seer_body **out,
                            seer_error *err) {
     const seer_model_options *o = &m->opts;
@@ -459,10 +546,7 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, s
     }
     if (c && c->system && c->system[0] && !extra_has(extra, "system")) {
         KEY("system");
-        seer_sb_puts(&b, "[{\"type\":\"text\",\"text\":");
-        seer_sb_json_cstr(&b, c->system);
-        if (cache) seer_sb_puts(&b, CACHE_CONTROL);
-        seer_sb_puts(&b, "}]");
+        put_system(&b, body, m, c->system, cache);
     }
     if (!extra_has(extra, "messages")) {
         KEY("messages");
@@ -472,7 +556,7 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, s
     if (req->n_tools > 0) {
         if (!extra_has(extra, "tools")) {
             KEY("tools");
-            rc = put_tools(&b, req, cache, err);
+            rc = put_tools_shared(&b, body, m, req, cache, err);
         }
         if (rc == SEER_OK && !extra_has(extra, "tool_choice")) {
             KEY("tool_choice");

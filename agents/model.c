@@ -42,6 +42,7 @@
 #include <cjson/cJSON.h>
 
 #include "agents/mockllm.h"
+#include "agents/prefix.h"
 #include "agents/provider.h"
 #include "pipeline/secrets.h"
 
@@ -503,6 +504,7 @@ void seer_model_free(seer_model *m)
     if (m->endpoint)
         seer_endpoint_free(m->endpoint);
     seer_mock_free(m->mock);
+    seer_prefix_cache_free(m->prefix);
     seer_model_options_clear(&m->opts);
     free(m->name);
     free(m->provider_name);
@@ -593,6 +595,8 @@ seer_model *seer_model_open(const char *name, const seer_model_options *opts,
             return NULL;
         }
         if (!(m->base_url = strdup(url)))
+            goto oom;
+        if (!(m->prefix = seer_prefix_cache_new(0)))
             goto oom;
         size_t ul = strlen(m->base_url);
         while (ul > 0 && m->base_url[ul - 1] == '/')

@@ -69,6 +69,9 @@ struct seer_model {
     seer_model_options opts;
     seer_endpoint *endpoint;
     struct seer_mock *mock; /* mockllm state, NULL otherwise */
+    struct seer_prefix_cache *prefix; /* serialized system prompts and tool
+                                         sets shared by this model's requests
+                                         (agents/prefix.h); NULL = none */
 };
 
 #endif

@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agents/prefix.h"
 #include "agents/provider.h"
 #include "pipeline/pool.h"
 #include "pipeline/secrets.h"
@@ -432,6 +433,89 @@ static void t_build_body_by_reference(void **st) {
     cJSON_Delete(j);
     seer_http_request_free(r);
     seer_model_options_clear(&m.opts);
+}
+
+/* Builds req and returns the flat body (caller frees). */
+static char *build_flat(const seer_model *m, const seer_model_request *req) {
+    seer_http_request *r = NULL;
+    seer_error e;
+    seer_error_clear(&e);
+    assert_int_equal(P->build(m, req, &r, &e), SEER_OK);
+    assert_int_equal(seer_http_request_flatten(r), SEER_OK);
+    char *body = strdup(r->body);
+    seer_http_request_free(r);
+    return body;
+}
+
+/* With the model's prefix cache the system prompt and the tool set are
+ * serialized once and shared: the bodies are byte for byte those built
+ * without the cache, a second request hits for both parts, a different
+ * system prompt misses and is sent as itself, and a tool set that fails
+ * validation is refused on every request, never cached. */
+static void t_build_shares_system_and_tools(void **st) {
+    (void)st;
+    seer_model plain, cached;
+    model_init(&plain, "http://h");
+    model_init(&cached, "http://h");
+    cached.prefix = seer_prefix_cache_new(0);
+    assert_non_null(cached.prefix);
+    seer_conv c;
+    seer_conv_init(&c);
+    assert_int_equal(seer_conv_set_system(&c, "You are \"careful\".\n\tTabs, quotes, \xc3\xa9."),
+                     SEER_OK);
+    conv_add(&c, msg_text(SEER_ROLE_USER, "hello"));
+    seer_tool_def tools[2] = {
+        {.name = "read_file", .description = "Reads a file",
+         .schema_json = "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}}}"},
+        {.name = "note", .description = NULL, .schema_json = NULL},
+    };
+    seer_model_request req = {.conv = &c, .tools = tools, .n_tools = 2};
+
+    char *want = build_flat(&plain, &req);
+    char *got1 = build_flat(&cached, &req);
+    char *got2 = build_flat(&cached, &req);
+    assert_string_equal(got1, want);
+    assert_string_equal(got2, want);
+    size_t hits = 0, misses = 0;
+    seer_prefix_cache_counts(cached.prefix, &hits, &misses);
+    assert_int_equal(misses, 2); /* first request: system and tools */
+    assert_int_equal(hits, 2);   /* second request: both shared */
+    free(want);
+    free(got1);
+    free(got2);
+
+    /* another system prompt is another entry, sent as itself */
+    assert_int_equal(seer_conv_set_system(&c, "Another brief."), SEER_OK);
+    want = build_flat(&plain, &req);
+    got1 = build_flat(&cached, &req);
+    assert_string_equal(got1, want);
+    assert_non_null(strstr(got1, "Another brief."));
+    free(want);
+    free(got1);
+    /* caching off is part of the key: no cache_control from a cached entry */
+    cached.opts.prompt_cache = 0;
+    plain.opts.prompt_cache = 0;
+    want = build_flat(&plain, &req);
+    got1 = build_flat(&cached, &req);
+    assert_string_equal(got1, want);
+    assert_null(strstr(got1, "cache_control"));
+    free(want);
+    free(got1);
+
+    /* a bad schema fails every time */
+    tools[0].schema_json = "{\"type\":";
+    for (int i = 0; i < 2; i++) {
+        seer_http_request *r = NULL;
+        seer_error e;
+        seer_error_clear(&e);
+        assert_int_equal(P->build(&cached, &req, &r, &e), SEER_EINVAL);
+        assert_null(r);
+        assert_non_null(strstr(e.msg, "read_file"));
+    }
+    seer_conv_clear(&c);
+    seer_prefix_cache_free(cached.prefix);
+    seer_model_options_clear(&plain.opts);
+    seer_model_options_clear(&cached.opts);
 }
 
 /* The body is a concatenation of the cached pieces: a planted wire is used
@@ -1689,6 +1773,7 @@ int main(void) {
         cmocka_unit_test(t_build_cache_control),
         cmocka_unit_test(t_build_uses_wire_cache),
         cmocka_unit_test(t_build_body_by_reference),
+        cmocka_unit_test(t_build_shares_system_and_tools),
         cmocka_unit_test(t_build_prefill),
         cmocka_unit_test(t_build_options),
         cmocka_unit_test(t_build_errors),
