@@ -389,89 +389,41 @@ static void put_tool_choice(seer_strbuf *b, const seer_tool_choice *tc) {
     }
 }
 
-/* Appends a key field: a marker for NULL, else the bytes and a NUL. */
-static void key_field(seer_strbuf *k, const char *s) {
-    if (!s) {
-        seer_sb_putc(k, '\1');
-        return;
-    }
-    seer_sb_putc(k, '\2');
-    seer_sb_put(k, s, strlen(s) + 1);
-}
+typedef struct part_arg {
+    const char *system;
+    const seer_model_request *req;
+    int cache;
+} part_arg;
 
-/* Puts the shared bytes w into the body by reference and drops the
- * caller's reference.  Returns 0 (and does nothing) when w is NULL. */
-static int put_shared(seer_strbuf *b, seer_body *body, seer_blob *w) {
-    if (!w) return 0;
-    glue_flush(body, b);
-    seer_body_append_blob(body, w, 0, seer_blob_len(w));
-    seer_blob_unref(w);
-    return 1;
-}
-
-static void ser_system(seer_strbuf *b, const char *system, int cache) {
+static seer_err make_system(void *arg, seer_strbuf *b, seer_error *err) {
+    (void)err;
+    const part_arg *a = arg;
     seer_sb_puts(b, "[{\"type\":\"text\",\"text\":");
-    seer_sb_json_cstr(b, system);
-    if (cache) seer_sb_puts(b, CACHE_CONTROL);
+    seer_sb_json_cstr(b, a->system);
+    if (a->cache) seer_sb_puts(b, CACHE_CONTROL);
     seer_sb_puts(b, "}]");
+    return SEER_OK;
 }
 
-/* The "system" value: serialized once per model and system text, then
- * shared by reference by every request that repeats it. */
-static void put_system(seer_strbuf *b, seer_body *body, const seer_model *m, const char *system,
-                       int cache) {
-    if (!m->prefix) {
-        ser_system(b, system, cache);
-        return;
-    }
-    seer_strbuf key = SEER_STRBUF_INIT;
-    seer_sb_puts(&key, "anthropic/system");
-    seer_sb_putc(&key, cache ? '1' : '0');
-    key_field(&key, system);
-    seer_blob *w = key.oom ? NULL : seer_prefix_cache_get(m->prefix, key.p, key.len);
-    if (!w) {
-        seer_strbuf ser = SEER_STRBUF_INIT;
-        ser_system(&ser, system, cache);
-        if (!ser.oom && !key.oom) {
-            w = seer_blob_new(ser.p, ser.len);
-            seer_prefix_cache_put(m->prefix, key.p, key.len, w);
-        }
-        if (!w) seer_sb_put(b, ser.p, ser.len);
-        if (ser.oom) b->oom = 1;
-        seer_sb_free(&ser);
-    }
-    seer_sb_free(&key);
-    put_shared(b, body, w);
+static seer_err make_tools(void *arg, seer_strbuf *b, seer_error *err) {
+    const part_arg *a = arg;
+    return put_tools(b, a->req, a->cache, err);
 }
 
-/* The "tools" value, shared like the system prompt.  A tool set that fails
- * validation is never cached, so its error is reported on every request. */
-static seer_err put_tools_shared(seer_strbuf *b, seer_body *body, const seer_model *m,
-                                 const seer_model_request *req, int cache, seer_error *err) {
-    if (!m->prefix) return put_tools(b, req, cache, err);
+/* The "system" or "tools" value: serialized once per model (agents/prefix.h)
+ * and shared by reference by every request that repeats it.  A tool set
+ * that fails validation is never cached, so it is refused every time. */
+static seer_err put_part(seer_strbuf *b, seer_body *body, const seer_model *m, const char *what,
+                         seer_prefix_make_fn make, part_arg *a, seer_error *err) {
     seer_strbuf key = SEER_STRBUF_INIT;
-    seer_sb_puts(&key, "anthropic/tools");
-    seer_sb_putc(&key, cache ? '1' : '0');
-    for (size_t i = 0; i < req->n_tools; i++) {
-        key_field(&key, req->tools[i].name);
-        key_field(&key, req->tools[i].description);
-        key_field(&key, req->tools[i].schema_json);
+    if (m->prefix) {
+        seer_sb_puts(&key, what);
+        seer_sb_putc(&key, a->cache ? '1' : '0');
+        if (a->system) seer_prefix_key_field(&key, a->system);
+        if (a->req) seer_prefix_key_tools(&key, a->req->tools, a->req->n_tools);
     }
-    seer_blob *w = key.oom ? NULL : seer_prefix_cache_get(m->prefix, key.p, key.len);
-    seer_err rc = SEER_OK;
-    if (!w) {
-        seer_strbuf ser = SEER_STRBUF_INIT;
-        rc = put_tools(&ser, req, cache, err);
-        if (rc == SEER_OK && !ser.oom && !key.oom) {
-            w = seer_blob_new(ser.p, ser.len);
-            seer_prefix_cache_put(m->prefix, key.p, key.len, w);
-        }
-        if (rc == SEER_OK && !w) seer_sb_put(b, ser.p, ser.len);
-        if (ser.oom) b->oom = 1;
-        seer_sb_free(&ser);
-    }
+    seer_err rc = seer_prefix_emit(m->prefix, &key, b, body, make, a, err);
     seer_sb_free(&key);
-    put_shared(b, body, w);
     return rc;
 }
 
@@ -546,7 +498,8 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, s
     }
     if (c && c->system && c->system[0] && !extra_has(extra, "system")) {
         KEY("system");
-        put_system(&b, body, m, c->system, cache);
+        part_arg pa = {.system = c->system, .cache = cache};
+        (void)put_part(&b, body, m, "anthropic/system", make_system, &pa, err);
     }
     if (!extra_has(extra, "messages")) {
         KEY("messages");
@@ -556,7 +509,8 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, s
     if (req->n_tools > 0) {
         if (!extra_has(extra, "tools")) {
             KEY("tools");
-            rc = put_tools_shared(&b, body, m, req, cache, err);
+            part_arg pa = {.req = req, .cache = cache};
+            rc = put_part(&b, body, m, "anthropic/tools", make_tools, &pa, err);
         }
         if (rc == SEER_OK && !extra_has(extra, "tool_choice")) {
             KEY("tool_choice");

@@ -85,6 +85,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
+#include "agents/prefix.h"
 #include "agents/provider.h"
 #include "pipeline/json_valid.h"
 #include "pipeline/secrets.h"
@@ -378,28 +379,64 @@ static int field(seer_strbuf *b, const cJSON *extra, const char *key)
     return 1;
 }
 
-static void build_tools(seer_strbuf *b, const seer_model_request *req, const cJSON *extra)
+/* The "tools" array (the schemas were validated by oai_build). */
+static seer_err make_tools(void *arg, seer_strbuf *b, seer_error *err)
+{
+    (void)err;
+    const seer_model_request *req = arg;
+    seer_sb_putc(b, '[');
+    for (size_t i = 0; i < req->n_tools; i++) {
+        const seer_tool_def *t = &req->tools[i];
+        if (i) seer_sb_putc(b, ',');
+        seer_sb_puts(b, "{\"type\":\"function\",\"function\":{\"name\":");
+        seer_sb_json_cstr(b, t->name);
+        if (t->description) {
+            seer_sb_puts(b, ",\"description\":");
+            seer_sb_json_cstr(b, t->description);
+        }
+        seer_sb_puts(b, ",\"parameters\":");
+        seer_sb_puts(b, t->schema_json && *t->schema_json
+                            ? t->schema_json
+                            : "{\"type\":\"object\",\"properties\":{}}");
+        seer_sb_puts(b, "}}");
+    }
+    seer_sb_putc(b, ']');
+    return SEER_OK;
+}
+
+/* The system message ({"role":"system",...}). */
+static seer_err make_system(void *arg, seer_strbuf *b, seer_error *err)
+{
+    (void)err;
+    seer_sb_puts(b, "{\"role\":\"system\",\"content\":");
+    seer_sb_json_cstr(b, arg);
+    seer_sb_putc(b, '}');
+    return SEER_OK;
+}
+
+/* Writes one shared part: serialized once per model and shared by reference
+ * by every request that repeats it (agents/prefix.h). */
+static void put_part(const seer_model *m, seer_strbuf *b, seer_body *body, const char *what,
+                     const char *system, const seer_model_request *req, seer_prefix_make_fn make,
+                     void *arg)
+{
+    seer_strbuf key = SEER_STRBUF_INIT;
+    if (m->prefix) {
+        seer_sb_puts(&key, what);
+        if (system) seer_prefix_key_field(&key, system);
+        if (req) seer_prefix_key_tools(&key, req->tools, req->n_tools);
+    }
+    seer_error err;
+    if (seer_prefix_emit(m->prefix, &key, b, body, make, arg, &err) != SEER_OK) b->oom = 1;
+    seer_sb_free(&key);
+}
+
+static void build_tools(const seer_model *m, seer_strbuf *b, seer_body *body,
+                        const seer_model_request *req, const cJSON *extra)
 {
     if (req->n_tools == 0) return;
-    if (field(b, extra, "tools")) {
-        seer_sb_putc(b, '[');
-        for (size_t i = 0; i < req->n_tools; i++) {
-            const seer_tool_def *t = &req->tools[i];
-            if (i) seer_sb_putc(b, ',');
-            seer_sb_puts(b, "{\"type\":\"function\",\"function\":{\"name\":");
-            seer_sb_json_cstr(b, t->name);
-            if (t->description) {
-                seer_sb_puts(b, ",\"description\":");
-                seer_sb_json_cstr(b, t->description);
-            }
-            seer_sb_puts(b, ",\"parameters\":");
-            seer_sb_puts(b, t->schema_json && *t->schema_json
-                                ? t->schema_json
-                                : "{\"type\":\"object\",\"properties\":{}}");
-            seer_sb_puts(b, "}}");
-        }
-        seer_sb_putc(b, ']');
-    }
+    if (field(b, extra, "tools"))
+        put_part(m, b, body, "openai/tools", NULL, req, make_tools, (void *)req);
     if (field(b, extra, "tool_choice")) {
         switch (req->tool_choice.kind) {
         case SEER_TOOL_CHOICE_AUTO:
@@ -511,9 +548,7 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, c
     int first = 1;
     const seer_conv *c = req->conv;
     if (c && c->system && *c->system) {
-        seer_sb_puts(b, "{\"role\":\"system\",\"content\":");
-        seer_sb_json_cstr(b, c->system);
-        seer_sb_putc(b, '}');
+        put_part(m, b, body, "openai/system", c->system, NULL, make_system, c->system);
         first = 0;
     }
     for (size_t i = 0; c && i < c->n; i++) {
@@ -529,7 +564,7 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, c
         seer_sb_putc(b, '}');
     }
     seer_sb_putc(b, ']');
-    build_tools(b, req, extra);
+    build_tools(m, b, body, req, extra);
     build_sampling(b, m, extra);
     if (req->prefill && m->flavor == SEER_OAI_VLLM) {
         if (field(b, extra, "continue_final_message")) seer_sb_puts(b, "true");

@@ -114,6 +114,57 @@ void seer_prefix_cache_put(seer_prefix_cache *c, const void *key, size_t key_len
     seer_blob_unref(old_w);
 }
 
+void seer_prefix_key_field(seer_strbuf *key, const char *s)
+{
+    if (!s) {
+        seer_sb_putc(key, '\1');
+        return;
+    }
+    seer_sb_putc(key, '\2');
+    seer_sb_put(key, s, strlen(s) + 1);
+}
+
+seer_blob *seer_prefix_cache_fetch(seer_prefix_cache *c, const seer_strbuf *key,
+                                   seer_prefix_make_fn make, void *arg, seer_err *rc,
+                                   seer_error *err)
+{
+    *rc = SEER_OK;
+    if (!c || key->oom) return NULL;
+    seer_blob *w = seer_prefix_cache_get(c, key->p, key->len);
+    if (w) return w;
+    seer_strbuf ser = SEER_STRBUF_INIT;
+    *rc = make(arg, &ser, err);
+    if (*rc == SEER_OK && !ser.oom) {
+        w = seer_blob_new(ser.p ? ser.p : "", ser.len);
+        seer_prefix_cache_put(c, key->p, key->len, w);
+    }
+    seer_sb_free(&ser);
+    return w;
+}
+
+seer_err seer_prefix_emit(seer_prefix_cache *c, const seer_strbuf *key, seer_strbuf *glue,
+                          seer_body *body, seer_prefix_make_fn make, void *arg, seer_error *err)
+{
+    seer_err rc = SEER_OK;
+    seer_blob *w = c ? seer_prefix_cache_fetch(c, key, make, arg, &rc, err) : NULL;
+    if (rc != SEER_OK) return rc;
+    if (!w) return make(arg, glue, err);
+    if (glue->len && !glue->oom) seer_body_append(body, glue->p, glue->len);
+    glue->len = 0;
+    seer_body_append_blob(body, w, 0, seer_blob_len(w));
+    seer_blob_unref(w);
+    return SEER_OK;
+}
+
+void seer_prefix_key_tools(seer_strbuf *key, const seer_tool_def *tools, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        seer_prefix_key_field(key, tools[i].name);
+        seer_prefix_key_field(key, tools[i].description);
+        seer_prefix_key_field(key, tools[i].schema_json);
+    }
+}
+
 void seer_prefix_cache_counts(seer_prefix_cache *c, size_t *hits, size_t *misses)
 {
     size_t h = 0, m = 0;

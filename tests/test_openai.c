@@ -25,6 +25,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include "agents/prefix.h"
 #include "agents/provider.h"
 #include "pipeline/pool.h"
 #include "pipeline/secrets.h"
@@ -60,6 +61,7 @@ static void free_model(seer_model *m)
     free(m->model_id);
     free(m->base_url);
     free(m->api_key);
+    seer_prefix_cache_free(m->prefix);
     seer_model_options_clear(&m->opts);
     free(m);
 }
@@ -422,6 +424,61 @@ static void test_build_tools_and_choice(void **state)
     }
     seer_conv_clear(&c);
     free_model(m);
+}
+
+static char *flat_body(seer_model *m, const seer_model_request *req)
+{
+    seer_http_request *hr = NULL;
+    cJSON *j = build_ok(m, req, &hr);
+    cJSON_Delete(j);
+    char *b = strdup(hr->body);
+    seer_http_request_free(hr);
+    return b;
+}
+
+/* The system message and the tool array are serialized once per model and
+ * shared: bodies are byte for byte those built without the cache, and the
+ * second request hits for both parts. */
+static void test_build_shares_system_and_tools(void **state)
+{
+    (void)state;
+    seer_model *plain = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    seer_model *cached = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    cached->prefix = seer_prefix_cache_new(0);
+    seer_conv c;
+    seer_conv_init(&c);
+    assert_int_equal(seer_conv_set_system(&c, "Be \"brief\".\nAlways."), SEER_OK);
+    seer_message *u = seer_message_new(SEER_ROLE_USER);
+    seer_message_add_text(u, "hi");
+    seer_conv_push(&c, u);
+    seer_tool_def tools[2] = {
+        {.name = "lookup", .description = "Looks a key up",
+         .schema_json = "{\"type\":\"object\",\"properties\":{\"q\":{\"type\":\"string\"}}}"},
+        {.name = "noargs", .description = NULL, .schema_json = NULL},
+    };
+    seer_model_request req = {.conv = &c, .tools = tools, .n_tools = 2};
+    char *want = flat_body(plain, &req);
+    for (int i = 0; i < 2; i++) {
+        char *got = flat_body(cached, &req);
+        assert_string_equal(got, want);
+        free(got);
+    }
+    size_t hits = 0, misses = 0;
+    seer_prefix_cache_counts(cached->prefix, &hits, &misses);
+    assert_int_equal(misses, 2);
+    assert_int_equal(hits, 2);
+    free(want);
+    /* a changed description is another tool set */
+    tools[1].description = "Takes nothing";
+    want = flat_body(plain, &req);
+    char *got = flat_body(cached, &req);
+    assert_string_equal(got, want);
+    assert_non_null(strstr(got, "Takes nothing"));
+    free(want);
+    free(got);
+    seer_conv_clear(&c);
+    free_model(plain);
+    free_model(cached);
 }
 
 static void test_build_sampling_and_stream(void **state)
@@ -1842,6 +1899,7 @@ int main(void)
         cmocka_unit_test(test_build_escaping),
         cmocka_unit_test(test_build_wire_cache),
         cmocka_unit_test(test_build_tools_and_choice),
+        cmocka_unit_test(test_build_shares_system_and_tools),
         cmocka_unit_test(test_build_sampling_and_stream),
         cmocka_unit_test(test_build_headers_and_auth),
         cmocka_unit_test(test_build_extra_body),
