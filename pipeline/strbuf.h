@@ -39,10 +39,7 @@ typedef struct seer_strbuf {
     int oom;    /* sticky: an allocation failed, appends are ignored */
 } seer_strbuf;
 
-#define SEER_STRBUF_INIT                                                                           \
-    {                                                                                              \
-        NULL, 0, 0, 0                                                                              \
-    }
+#define SEER_STRBUF_INIT {NULL, 0, 0, 0}
 
 /* Makes sure `extra` more bytes (plus the NUL) fit without another
  * allocation; the capacity grows by doubling, from 256 bytes.  Returns 0,
@@ -54,12 +51,16 @@ int seer_sb_reserve(seer_strbuf *b, size_t extra);
  * 0).  On OOM sets b->oom; ignored once b->oom is set.  Not thread-safe on
  * the same buffer. */
 void seer_sb_put(seer_strbuf *b, const void *data, size_t n);
-/* Appends the string s (not NULL).  Same OOM rule as seer_sb_put. */
+/* Appends the string s (not NULL).  Same OOM rule as seer_sb_put; not
+ * thread-safe on the same buffer. */
 void seer_sb_puts(seer_strbuf *b, const char *s);
-/* Appends one byte.  Same OOM rule as seer_sb_put. */
+/* Appends one byte.  Same OOM rule as seer_sb_put; not thread-safe on the
+ * same buffer. */
 void seer_sb_putc(seer_strbuf *b, char c);
 /* Appends printf-formatted text of any length.  Same OOM rule as
- * seer_sb_put (an encoding error from vsnprintf also sets b->oom). */
+ * seer_sb_put (an encoding error from vsnprintf also sets b->oom); not
+ * thread-safe on the same buffer.  vprintf leaves ap indeterminate (va_end
+ * it as usual). */
 void seer_sb_printf(seer_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void seer_sb_vprintf(seer_strbuf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
@@ -73,19 +74,22 @@ void seer_sb_vprintf(seer_strbuf *b, const char *fmt, va_list ap)
  *   - every byte that does not start a valid sequence (stray continuation
  *     bytes, truncated or overlong sequences, encoded surrogates, 0xF5..0xFF)
  *     becomes U+FFFD (written as its three UTF-8 bytes), one per byte.
- * s may be NULL when n is 0.  Same OOM rule as seer_sb_put. */
+ * s may be NULL when n is 0.  Same OOM rule as seer_sb_put; not thread-safe
+ * on the same buffer. */
 void seer_sb_json_str(seer_strbuf *b, const char *s, size_t n);
-/* seer_sb_json_str on a C string; NULL is written as "". */
+/* seer_sb_json_str on a C string; NULL is written as "".  Not thread-safe
+ * on the same buffer. */
 void seer_sb_json_cstr(seer_strbuf *b, const char *s);
 
 /* 1 unless an allocation failed since the buffer was initialised or
- * reset. */
+ * reset.  Only reads b: safe alongside other readers, not writers. */
 int seer_sb_ok(const seer_strbuf *b);
 
 /* The bytes so far as a C string of b->len bytes (NULs inside are kept),
  * owned by the buffer and valid until the next call that changes it; ""
  * while nothing was appended.  After OOM these are the bytes appended
- * before it: check seer_sb_ok before trusting them as the whole text. */
+ * before it: check seer_sb_ok before trusting them as the whole text.
+ * Only reads b: safe alongside other readers, not writers. */
 const char *seer_sb_str(const seer_strbuf *b);
 
 /* Detaches the contents as a malloc'd, NUL-terminated string of exactly
@@ -97,11 +101,12 @@ const char *seer_sb_str(const seer_strbuf *b);
 char *seer_sb_take(seer_strbuf *b, size_t *len);
 
 /* Empties the buffer but keeps its allocation for reuse, and clears the OOM
- * flag. */
+ * flag.  Not thread-safe on the same buffer. */
 void seer_sb_reset(seer_strbuf *b);
 
 /* Frees the contents and leaves the buffer empty (SEER_STRBUF_INIT); may be
- * called again or on a buffer that never allocated. */
+ * called again or on a buffer that never allocated.  Not thread-safe on the
+ * same buffer. */
 void seer_sb_free(seer_strbuf *b);
 
 #endif
