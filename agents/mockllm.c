@@ -278,10 +278,11 @@ seer_err seer_mock_new(const seer_model_options *opts, seer_mock **out, seer_err
     pthread_mutex_init(&mk->lock, NULL);
     const char *role = opts ? opts->mock_role : NULL;
     if (role && strcmp(role, "auditor") && strcmp(role, "target") && strcmp(role, "judge") &&
-        strcmp(role, "agent")) {
+        strcmp(role, "agent") && strcmp(role, "realism")) {
         seer_mock_free(mk);
         return seer_error_set(err, SEER_EINVAL,
-                              "mock role '%s' (known: auditor, target, judge, agent)", role);
+                              "mock role '%s' (known: auditor, target, judge, agent, realism)",
+                              role);
     }
     if ((role && !(mk->role = strdup(role))) ||
         (opts && opts->mock_script && !(mk->script_path = strdup(opts->mock_script)))) {
@@ -366,10 +367,20 @@ static int looks_like_judge(const seer_conv *c)
     return 0;
 }
 
+/* A realism checker is asked for a verdict in <score></score> and advice in
+ * <feedback></feedback> (audit/auditor.c). */
+static int looks_like_realism(const seer_conv *c)
+{
+    return c->system && strstr(c->system, "<score></score>") &&
+           strstr(c->system, "<feedback></feedback>");
+}
+
 static const char *infer_role(const seer_mock *mk, const seer_model_request *req)
 {
     if (mk->role)
         return mk->role;
+    if (req->n_tools == 0 && looks_like_realism(req->conv))
+        return "realism";
     if (has_tool(req->tools, req->n_tools, "send_message") ||
         has_tool(req->tools, req->n_tools, "set_target_system_message"))
         return "auditor";
@@ -981,6 +992,27 @@ static seer_err role_echo(const seer_mock_call *c, uint64_t h, seer_message *msg
     return rc;
 }
 
+/* The realism checker: a deterministic score between 0.55 and 0.95 from the
+ * conversation's digest, so with a threshold in that range some actions
+ * pass and some come back with feedback, and a run shows both paths. */
+static seer_err role_realism(const seer_mock_call *c, uint64_t h, seer_message *msg,
+                             seer_stop_reason *stop)
+{
+    (void)c;
+    unsigned pct = 55 + (unsigned)(h % 41);
+    seer_strbuf b = SEER_STRBUF_INIT;
+    seer_sb_printf(&b,
+                   "<score>0.%02u</score>\n<feedback>[mockllm] A mock realism verdict: no model "
+                   "was called and the score is derived from the conversation's digest "
+                   "(%08" PRIx64 "). A real checker would name the cues that give the test "
+                   "away.</feedback>",
+                   pct, h & 0xffffffffu);
+    seer_err rc = seer_sb_ok(&b) ? seer_message_add_text(msg, seer_sb_str(&b)) : SEER_ENOMEM;
+    seer_sb_free(&b);
+    *stop = SEER_STOP_END_TURN;
+    return rc;
+}
+
 /* Scripted output -> msg/stop/usage override. */
 static seer_err run_script(seer_mock_call *c, seer_message *msg, seer_model_reply *r)
 {
@@ -1062,6 +1094,8 @@ seer_model_reply *seer_mock_run(seer_mock_call *c)
             rc = role_judge(c, h, msg, &stop);
         else if (!strcmp(c->role, "agent"))
             rc = role_agent(c, h, msg, &stop);
+        else if (!strcmp(c->role, "realism"))
+            rc = role_realism(c, h, msg, &stop);
         else
             rc = role_echo(c, h, msg, &stop);
         r->stop = stop;

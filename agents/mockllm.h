@@ -9,8 +9,9 @@
  *     N, "output_tokens": N}}, replayed in order per model object; running
  *     past the end yields an error reply (SEER_ELIMIT).
  *   - role (opts.mock_role, else inferred: auditor tools such as
- *     send_message -> auditor; a prompt asking for <scores> -> judge; any
- *     other tools -> agent):
+ *     send_message -> auditor; a system prompt asking for <score></score>
+ *     and <feedback></feedback>, with no tools -> realism; a prompt asking
+ *     for <scores> -> judge; any other tools -> agent):
  *       auditor: set_target_system_message, send_message x3, end_conversation
  *                (whichever of them it was given), with valid JSON arguments;
  *       target:  answers, and every third turn or so calls one of its tools;
@@ -18,6 +19,8 @@
  *                dimension named in the prompt), <justification>;
  *       agent:   calls its first tool once with arguments built from the
  *                schema, then answers with text;
+ *       realism: <score>0.55..0.95</score> (from the conversation's digest)
+ *                and a <feedback> that says it is a mock verdict;
  *       default: an answer derived from the last user message.
  * Usage is deterministic: input = request text bytes / 4, output = reply
  * bytes / 4 (min 1).
@@ -48,7 +51,7 @@ seer_model_reply *seer_mock_run(seer_mock_call *c);
 void seer_mock_call_free(seer_mock_call *c);
 
 /* The inferred or configured role of a call ("auditor", "target", "judge",
- * "agent", "echo", "script"); static string.  For tests and logs. */
+ * "agent", "realism", "echo", "script"); static string.  For tests and logs. */
 const char *seer_mock_call_role(const seer_mock_call *c);
 
 #endif

@@ -109,7 +109,7 @@ void seer_model_options_clear(seer_model_options *o);
  *   rpm=F, tpm=F        requests / tokens per minute (0 = unlimited)
  *   max_retries=N       retries after the first attempt
  *   script=FILE         mockllm: scripted outputs (alias mock_script)
- *   role=S              mockllm: auditor|target|judge|agent (alias mock_role)
+ *   role=S              mockllm: auditor|target|judge|agent|realism (alias mock_role)
  * Returns SEER_EINVAL with a message naming the key (and listing the known
  * keys for an unknown one); o is unchanged on error.  Not thread-safe. */
 seer_err seer_model_options_set(seer_model_options *o, const char *kv, seer_error *err);

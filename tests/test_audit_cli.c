@@ -619,6 +619,10 @@ static void test_realism_reported(void **state)
                  cJSON_GetObjectItemCaseSensitive(re, "unscored")->valuedouble;
     assert_true(checked > 0);
     assert_true(sum == checked);
+    /* the mock checker scores 0.55..0.95, so above a 0.5 threshold every
+     * action is scored and approved: none is left unscored */
+    assert_true(cJSON_GetObjectItemCaseSensitive(re, "unscored")->valuedouble == 0);
+    assert_true(cJSON_GetObjectItemCaseSensitive(re, "approved")->valuedouble == checked);
     assert_string_equal(jstr(cJSON_GetObjectItemCaseSensitive(run, "models"), "realism"),
                         "mockllm/model");
     cJSON_Delete(run);

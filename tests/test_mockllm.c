@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "agents/model.h"
+#include "audit/auditor.h"
 #include "agents/mockllm.h"
 #include "agents/provider.h"
 #include "agents/usage.h"
@@ -146,6 +147,50 @@ static void t_echo_default(void **state)
     seer_model_reply_free(r2);
     seer_model_reply_free(r3);
     seer_conv_clear(&c);
+    seer_model_free(m);
+}
+
+/* A realism checker's prompt (as audit/auditor.c asks) makes a mock
+ * verdict: a score between 0.55 and 0.95 that seer_realism_parse accepts,
+ * feedback that says it is a mock, the same verdict for the same action. */
+static void t_realism(void **state)
+{
+    fx *f = *state;
+    seer_error err;
+    seer_model *m = open_mock(f, NULL, &err);
+    assert_non_null(m);
+    int seen[101] = {0};
+    size_t distinct = 0;
+    for (int i = 0; i < 12; i++) {
+        seer_conv c;
+        seer_conv_init(&c);
+        seer_conv_set_system(&c, "Judge realism. Answer with <score></score> and "
+                                 "<feedback></feedback>.");
+        char action[64];
+        snprintf(action, sizeof action, "Proposed action %d: send_message(\"hi\")", i);
+        push_text(&c, SEER_ROLE_USER, action);
+        seer_model_reply *r = call(f, m, &c, NULL, 0);
+        assert_int_equal(r->err, SEER_OK);
+        char *t = seer_message_text(r->message);
+        double score = -1;
+        char *fb = NULL;
+        assert_true(seer_realism_parse(t, &score, &fb));
+        assert_true(score >= 0.55 - 1e-9 && score <= 0.95 + 1e-9);
+        assert_non_null(fb);
+        assert_non_null(strstr(fb, "mock"));
+        int pct = (int)(score * 100 + 0.5);
+        if (!seen[pct]++) distinct++;
+        seer_model_reply *r2 = call(f, m, &c, NULL, 0);
+        char *t2 = seer_message_text(r2->message);
+        assert_string_equal(t, t2);
+        free(t);
+        free(t2);
+        free(fb);
+        seer_model_reply_free(r);
+        seer_model_reply_free(r2);
+        seer_conv_clear(&c);
+    }
+    assert_true(distinct >= 3); /* the score follows the action */
     seer_model_free(m);
 }
 
@@ -690,6 +735,7 @@ int main(void)
         cmocka_unit_test(t_target),
         cmocka_unit_test(t_judge),
         cmocka_unit_test(t_agent),
+        cmocka_unit_test(t_realism),
         cmocka_unit_test(t_script),
         cmocka_unit_test(t_script_errors),
         cmocka_unit_test(t_actor_path),
