@@ -160,48 +160,52 @@ static void emit(seer_agent *a, seer_agent_event *ev)
     a->on_event(a->on_event_arg, ev);
 }
 
-/* Appends an event to the journal (fields consumed).  A write failure is
- * remembered: the agent ends with an I/O error at its next step.  Callers
- * check a->journal before building fields: an agent without a journal
- * (most of them, in benchmarks and tests) should not pay for the trees. */
-static void journal(seer_agent *a, const char *type, cJSON *fields)
+/* Journal events are written straight into a line buffer (no cJSON tree):
+ *
+ *     seer_strbuf *b = jbegin(a, "nudge");
+ *     if (b) {
+ *         seer_jw_int(b, "turn", a->turn);
+ *         jend(a);
+ *     }
+ *
+ * jbegin returns NULL when the agent has no journal (most of them, in
+ * benchmarks and tests), so those pay nothing.  The members and their order
+ * are the journal's format (transcript.h); keep them when editing. */
+static seer_strbuf *jbegin(seer_agent *a, const char *type)
 {
-    if (!a->journal) {
-        cJSON_Delete(fields);
-        return;
-    }
+    return a->journal ? seer_transcript_begin(a->journal, type) : NULL;
+}
+
+/* Appends the line begun by jbegin.  A write failure is remembered: the
+ * agent ends with an I/O error at its next step. */
+static void jend(seer_agent *a)
+{
     seer_error e;
-    if (seer_transcript_event(a->journal, type, fields, &e) != SEER_OK && !a->journal_failed) {
+    if (seer_transcript_end(a->journal, &e) != SEER_OK && !a->journal_failed) {
         a->journal_failed = 1;
         a->err_code = e.code;
         snprintf(a->errmsg, sizeof a->errmsg, "journal: %s", e.msg);
     }
 }
 
-static cJSON *usage_json(const seer_usage *u)
+static void jw_usage(seer_strbuf *b, const char *key, const seer_usage *u)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    cJSON_AddNumberToObject(o, "input_tokens", (double)u->input_tokens);
-    cJSON_AddNumberToObject(o, "output_tokens", (double)u->output_tokens);
-    cJSON_AddNumberToObject(o, "cache_write_tokens", (double)u->cache_write_tokens);
-    cJSON_AddNumberToObject(o, "cache_read_tokens", (double)u->cache_read_tokens);
-    cJSON_AddNumberToObject(o, "reasoning_tokens", (double)u->reasoning_tokens);
-    return o;
+    seer_jw_open(b, key, '{');
+    seer_jw_int(b, "input_tokens", u->input_tokens);
+    seer_jw_int(b, "output_tokens", u->output_tokens);
+    seer_jw_int(b, "cache_write_tokens", u->cache_write_tokens);
+    seer_jw_int(b, "cache_read_tokens", u->cache_read_tokens);
+    seer_jw_int(b, "reasoning_tokens", u->reasoning_tokens);
+    seer_jw_close(b, '}');
 }
 
 static void journal_message(seer_agent *a, const seer_message *m)
 {
-    if (a->journal) {
-        cJSON *f = cJSON_CreateObject();
-        if (f) {
-            cJSON_AddNumberToObject(f, "turn", a->turn);
-            cJSON *mj = seer_message_to_json(m);
-            if (mj)
-                cJSON_AddItemToObject(f, "message", mj);
-        }
-        journal(a, "message", f);
+    seer_strbuf *b = jbegin(a, "message");
+    if (b) {
+        seer_jw_int(b, "turn", a->turn);
+        seer_jw_message(b, "message", m);
+        jend(a);
     }
     seer_agent_event ev = {.kind = SEER_AEV_MESSAGE, .message = m};
     emit(a, &ev);
@@ -255,42 +259,30 @@ static void end_agent(seer_agent *a, seer_agent_end why, seer_err code, const ch
         a->deadline_timer = 0;
     }
     if (a->journal) {
-        cJSON *f = cJSON_CreateObject();
-        if (f) {
-            cJSON_AddStringToObject(f, "status", seer_agent_status_name(why));
-            cJSON_AddStringToObject(f, "end_reason", seer_agent_end_name(why));
-            if (why == SEER_AGENT_ERROR) {
-                cJSON_AddStringToObject(f, "error", a->errmsg);
-                cJSON_AddStringToObject(f, "error_code", seer_strerror(a->err_code));
-            }
-            cJSON_AddNumberToObject(f, "turns", a->turn);
-            cJSON_AddNumberToObject(f, "tool_calls", (double)a->tool_calls);
-            cJSON_AddNumberToObject(f, "refused_calls", (double)a->refused);
-            cJSON *u = usage_json(&a->usage);
-            if (u)
-                cJSON_AddItemToObject(f, "usage", u);
-            /* per model and role, as the run-level accounting keys it */
-            cJSON *by = cJSON_CreateObject();
-            cJSON *u2 = usage_json(&a->usage);
-            if (by && u2) {
-                cJSON_AddStringToObject(by, "model", seer_model_name(a->model));
-                cJSON_AddStringToObject(by, "role", a->role);
-                cJSON_AddItemToObject(by, "usage", u2);
-                cJSON_AddItemToObject(f, "usage_by_model_role", by);
-            } else {
-                cJSON_Delete(by);
-                cJSON_Delete(u2);
-            }
-            cJSON_AddNumberToObject(f, "elapsed_ms",
-                                    a->started_ns
-                                        ? (double)((seer_now_ns() - a->started_ns) / 1000000ull)
-                                        : 0);
-            if (a->answer)
-                cJSON_AddStringToObject(f, "answer", a->answer);
-            if (a->final_text)
-                cJSON_AddStringToObject(f, "final_text", a->final_text);
+        seer_strbuf *b = jbegin(a, "end");
+        seer_jw_str(b, "status", seer_agent_status_name(why));
+        seer_jw_str(b, "end_reason", seer_agent_end_name(why));
+        if (why == SEER_AGENT_ERROR) {
+            seer_jw_str(b, "error", a->errmsg);
+            seer_jw_str(b, "error_code", seer_strerror(a->err_code));
         }
-        journal(a, "end", f);
+        seer_jw_int(b, "turns", a->turn);
+        seer_jw_int(b, "tool_calls", (int64_t)a->tool_calls);
+        seer_jw_int(b, "refused_calls", (int64_t)a->refused);
+        jw_usage(b, "usage", &a->usage);
+        /* per model and role, as the run-level accounting keys it */
+        seer_jw_open(b, "usage_by_model_role", '{');
+        seer_jw_str(b, "model", seer_model_name(a->model));
+        seer_jw_str(b, "role", a->role);
+        jw_usage(b, "usage", &a->usage);
+        seer_jw_close(b, '}');
+        seer_jw_int(b, "elapsed_ms",
+                    a->started_ns ? (int64_t)((seer_now_ns() - a->started_ns) / 1000000ull) : 0);
+        if (a->answer)
+            seer_jw_str(b, "answer", a->answer);
+        if (a->final_text)
+            seer_jw_str(b, "final_text", a->final_text);
+        jend(a);
         seer_error e;
         if (seer_transcript_render(a->journal, &e) != SEER_OK && why != SEER_AGENT_ERROR) {
             why = SEER_AGENT_ERROR;
@@ -348,14 +340,12 @@ static void ask_model(seer_agent *a)
         return;
     }
     a->turn++;
-    if (a->journal) {
-        cJSON *f = cJSON_CreateObject();
-        if (f) {
-            cJSON_AddNumberToObject(f, "turn", a->turn);
-            cJSON_AddNumberToObject(f, "messages", (double)a->conv.n);
-            cJSON_AddNumberToObject(f, "tools", (double)a->n_defs);
-        }
-        journal(a, "model_request", f);
+    seer_strbuf *b = jbegin(a, "model_request");
+    if (b) {
+        seer_jw_int(b, "turn", a->turn);
+        seer_jw_int(b, "messages", (int64_t)a->conv.n);
+        seer_jw_int(b, "tools", (int64_t)a->n_defs);
+        jend(a);
     }
     seer_model_request req = {
         .conv = &a->conv,
@@ -381,35 +371,27 @@ static int advertised(const seer_agent *a, const char *name)
 static void journal_tool_result(seer_agent *a, const pending_call *c)
 {
     const seer_tool_result *r = c->result;
-    if (a->journal) {
-        cJSON *f = cJSON_CreateObject();
-        if (f) {
-            cJSON_AddNumberToObject(f, "turn", a->turn);
-            cJSON_AddStringToObject(f, "call_id", c->id);
-            cJSON_AddStringToObject(f, "name", c->name);
-            cJSON_AddStringToObject(f, "content", r->content);
-            cJSON_AddBoolToObject(f, "is_error", r->is_error);
-            if (r->refused)
-                cJSON_AddBoolToObject(f, "refused", 1);
-            if (r->cancelled)
-                cJSON_AddBoolToObject(f, "cancelled", 1);
-            if (r->structured_json) {
-                cJSON *s = cJSON_Parse(r->structured_json);
-                if (s)
-                    cJSON_AddItemToObject(f, "structured", s);
-            }
-            if (r->n_images)
-                cJSON_AddNumberToObject(f, "images", (double)r->n_images);
-            cJSON_AddNumberToObject(f, "elapsed_ms", (double)(r->elapsed_ns / 1000000ull));
-        }
-        journal(a, "tool_result", f);
-        if (r->refused) {
-            cJSON *g = cJSON_CreateObject();
-            if (g) {
-                cJSON_AddStringToObject(g, "call_id", c->id);
-                cJSON_AddStringToObject(g, "name", c->name);
-            }
-            journal(a, "tool_refused", g);
+    seer_strbuf *b = jbegin(a, "tool_result");
+    if (b) {
+        seer_jw_int(b, "turn", a->turn);
+        seer_jw_str(b, "call_id", c->id);
+        seer_jw_str(b, "name", c->name);
+        seer_jw_str(b, "content", r->content);
+        seer_jw_bool(b, "is_error", r->is_error);
+        if (r->refused)
+            seer_jw_bool(b, "refused", 1);
+        if (r->cancelled)
+            seer_jw_bool(b, "cancelled", 1);
+        if (r->structured_json)
+            seer_jw_json(b, "structured", r->structured_json); /* left out if not JSON */
+        if (r->n_images)
+            seer_jw_int(b, "images", (int64_t)r->n_images);
+        seer_jw_int(b, "elapsed_ms", (int64_t)(r->elapsed_ns / 1000000ull));
+        jend(a);
+        if (r->refused && (b = jbegin(a, "tool_refused"))) {
+            seer_jw_str(b, "call_id", c->id);
+            seer_jw_str(b, "name", c->name);
+            jend(a);
         }
     }
     seer_agent_event ev = {.kind = SEER_AEV_TOOL_RESULT, .call_id = c->id, .tool = c->name,
@@ -503,19 +485,14 @@ static void run_tool_calls(seer_agent *a, seer_message *m)
     for (size_t i = 0; i < n; i++) {
         pending_call *c = &a->calls[i];
         a->tool_calls++;
-        if (a->journal) {
-            cJSON *f = cJSON_CreateObject();
-            if (f) {
-                cJSON_AddNumberToObject(f, "turn", a->turn);
-                cJSON_AddStringToObject(f, "call_id", c->id ? c->id : "");
-                cJSON_AddStringToObject(f, "name", c->name ? c->name : "");
-                cJSON *args = cJSON_Parse(c->args);
-                if (args)
-                    cJSON_AddItemToObject(f, "arguments", args);
-                else
-                    cJSON_AddStringToObject(f, "arguments", c->args);
-            }
-            journal(a, "tool_call", f);
+        seer_strbuf *jb = jbegin(a, "tool_call");
+        if (jb) {
+            seer_jw_int(jb, "turn", a->turn);
+            seer_jw_str(jb, "call_id", c->id);
+            seer_jw_str(jb, "name", c->name);
+            if (!seer_jw_json(jb, "arguments", c->args))
+                seer_jw_str(jb, "arguments", c->args);
+            jend(a);
         }
         seer_agent_event ev = {.kind = SEER_AEV_TOOL_CALL, .call_id = c->id, .tool = c->name,
                                .args = c->args};
@@ -582,13 +559,11 @@ static void nudge(seer_agent *a)
         return;
     }
     a->nudges++;
-    if (a->journal) {
-        cJSON *f = cJSON_CreateObject();
-        if (f) {
-            cJSON_AddNumberToObject(f, "turn", a->turn);
-            cJSON_AddNumberToObject(f, "nudges", a->nudges);
-        }
-        journal(a, "nudge", f);
+    seer_strbuf *b = jbegin(a, "nudge");
+    if (b) {
+        seer_jw_int(b, "turn", a->turn);
+        seer_jw_int(b, "nudges", a->nudges);
+        jend(a);
     }
     ask_model(a);
 }
@@ -613,41 +588,33 @@ static void on_model_reply(seer_agent *a, seer_msg *msg)
     if (a->ledger)
         seer_usage_ledger_add(a->ledger, seer_model_name(a->model), a->role, &r->usage,
                               r->mock || seer_model_is_mock(a->model));
-    if (a->journal) {
-        cJSON *f = cJSON_CreateObject();
-        if (f) {
-            cJSON_AddNumberToObject(f, "turn", a->turn);
-            cJSON_AddStringToObject(f, "model", r->model ? r->model : seer_model_name(a->model));
-            cJSON_AddBoolToObject(f, "mock", r->mock || seer_model_is_mock(a->model));
-            cJSON_AddStringToObject(f, "stop", seer_stop_reason_name(r->stop));
-            if (r->stop_raw)
-                cJSON_AddStringToObject(f, "stop_raw", r->stop_raw);
-            cJSON_AddNumberToObject(f, "attempts", r->attempts);
-            cJSON_AddNumberToObject(f, "retries", r->attempts > 1 ? r->attempts - 1 : 0);
-            cJSON_AddNumberToObject(f, "latency_ms", (double)(r->latency_ns / 1000000ull));
-            if (r->http_status)
-                cJSON_AddNumberToObject(f, "http_status", (double)r->http_status);
-            if (r->request_id)
-                cJSON_AddStringToObject(f, "request_id", r->request_id);
-            if (r->err != SEER_OK) {
-                cJSON_AddStringToObject(f, "error", r->errmsg);
-                cJSON_AddStringToObject(f, "error_code", seer_strerror(r->err));
-            }
+    seer_strbuf *b = jbegin(a, "model_call");
+    if (b) {
+        seer_jw_int(b, "turn", a->turn);
+        seer_jw_str(b, "model", r->model ? r->model : seer_model_name(a->model));
+        seer_jw_bool(b, "mock", r->mock || seer_model_is_mock(a->model));
+        seer_jw_str(b, "stop", seer_stop_reason_name(r->stop));
+        if (r->stop_raw)
+            seer_jw_str(b, "stop_raw", r->stop_raw);
+        seer_jw_int(b, "attempts", r->attempts);
+        seer_jw_int(b, "retries", r->attempts > 1 ? r->attempts - 1 : 0);
+        seer_jw_int(b, "latency_ms", (int64_t)(r->latency_ns / 1000000ull));
+        if (r->http_status)
+            seer_jw_int(b, "http_status", (int64_t)r->http_status);
+        if (r->request_id)
+            seer_jw_str(b, "request_id", r->request_id);
+        if (r->err != SEER_OK) {
+            seer_jw_str(b, "error", r->errmsg);
+            seer_jw_str(b, "error_code", seer_strerror(r->err));
         }
-        journal(a, "model_call", f);
-        cJSON *u = cJSON_CreateObject();
-        if (u) {
-            cJSON_AddNumberToObject(u, "turn", a->turn);
-            cJSON_AddStringToObject(u, "model", seer_model_name(a->model));
-            cJSON_AddStringToObject(u, "role", a->role);
-            cJSON *cu = usage_json(&r->usage);
-            cJSON *tu = usage_json(&a->usage);
-            if (cu)
-                cJSON_AddItemToObject(u, "call", cu);
-            if (tu)
-                cJSON_AddItemToObject(u, "total", tu);
-        }
-        journal(a, "usage", u);
+        jend(a);
+        b = jbegin(a, "usage");
+        seer_jw_int(b, "turn", a->turn);
+        seer_jw_str(b, "model", seer_model_name(a->model));
+        seer_jw_str(b, "role", a->role);
+        jw_usage(b, "call", &r->usage);
+        jw_usage(b, "total", &a->usage);
+        jend(a);
     }
     seer_agent_event ev = {.kind = SEER_AEV_MODEL_CALL, .reply = r};
     emit(a, &ev);
@@ -714,11 +681,10 @@ static void interrupt(seer_agent *a, seer_agent_end why)
 {
     if (a->interrupt == SEER_AGENT_RUNNING)
         a->interrupt = why;
-    if (a->journal) {
-        cJSON *f = cJSON_CreateObject();
-        if (f)
-            cJSON_AddStringToObject(f, "reason", seer_agent_end_name(why));
-        journal(a, "interrupt", f);
+    seer_strbuf *b = jbegin(a, "interrupt");
+    if (b) {
+        seer_jw_str(b, "reason", seer_agent_end_name(why));
+        jend(a);
     }
     if (!a->started) {
         end_agent(a, a->interrupt, SEER_OK, NULL);
@@ -752,36 +718,31 @@ static void on_start(seer_agent *a)
         return;
     a->started = 1;
     a->started_ns = seer_now_ns();
-    if (a->journal) {
-        cJSON *f = cJSON_CreateObject();
-        if (f) {
-            cJSON_AddStringToObject(f, "id", a->id);
-            cJSON_AddStringToObject(f, "role", a->role);
-            cJSON_AddStringToObject(f, "model", seer_model_name(a->model));
-            cJSON_AddStringToObject(f, "provider", seer_model_provider(a->model));
-            cJSON_AddBoolToObject(f, "mock", seer_model_is_mock(a->model));
-            if (seer_model_is_mock(a->model))
-                cJSON_AddStringToObject(f, "mock_notice",
-                                        "MOCK MODEL: replies come from mockllm (offline, "
-                                        "deterministic), not from a real model");
-            if (a->conv.system)
-                cJSON_AddStringToObject(f, "system", a->conv.system);
-            cJSON *tools = cJSON_CreateArray();
-            for (size_t i = 0; tools && i < a->n_defs; i++)
-                cJSON_AddItemToArray(tools, cJSON_CreateString(a->defs[i].name));
-            if (tools)
-                cJSON_AddItemToObject(f, "tools", tools);
-            if (a->finish_tool)
-                cJSON_AddStringToObject(f, "finish_tool", a->finish_tool);
-            cJSON *lim = cJSON_CreateObject();
-            if (lim) {
-                cJSON_AddNumberToObject(lim, "max_turns", a->max_turns);
-                cJSON_AddNumberToObject(lim, "max_tokens", (double)a->max_tokens);
-                cJSON_AddNumberToObject(lim, "deadline_ms", (double)a->deadline_ms);
-                cJSON_AddItemToObject(f, "limits", lim);
-            }
-        }
-        journal(a, "start", f);
+    seer_strbuf *b = jbegin(a, "start");
+    if (b) {
+        seer_jw_str(b, "id", a->id);
+        seer_jw_str(b, "role", a->role);
+        seer_jw_str(b, "model", seer_model_name(a->model));
+        seer_jw_str(b, "provider", seer_model_provider(a->model));
+        seer_jw_bool(b, "mock", seer_model_is_mock(a->model));
+        if (seer_model_is_mock(a->model))
+            seer_jw_str(b, "mock_notice",
+                        "MOCK MODEL: replies come from mockllm (offline, "
+                        "deterministic), not from a real model");
+        if (a->conv.system)
+            seer_jw_str(b, "system", a->conv.system);
+        seer_jw_open(b, "tools", '[');
+        for (size_t i = 0; i < a->n_defs; i++)
+            seer_jw_str(b, NULL, a->defs[i].name);
+        seer_jw_close(b, ']');
+        if (a->finish_tool)
+            seer_jw_str(b, "finish_tool", a->finish_tool);
+        seer_jw_open(b, "limits", '{');
+        seer_jw_int(b, "max_turns", a->max_turns);
+        seer_jw_int(b, "max_tokens", a->max_tokens);
+        seer_jw_int(b, "deadline_ms", (int64_t)a->deadline_ms);
+        seer_jw_close(b, '}');
+        jend(a);
     }
     for (size_t i = 0; i < a->conv.n; i++)
         journal_message(a, a->conv.msgs[i]);
@@ -811,8 +772,8 @@ static void handle(seer_actor *self, void *state, seer_msg *m)
     case SEER_MSG_MODEL_EVENT:
         if (m->data && a->model_inflight && m->tag == (uint64_t)a->turn) {
             const seer_model_delta *d = m->data;
-            if (d->kind == SEER_DELTA_RESET)
-                journal(a, "stream_reset", NULL);
+            if (d->kind == SEER_DELTA_RESET && jbegin(a, "stream_reset"))
+                jend(a);
             seer_agent_event ev = {.kind = SEER_AEV_DELTA, .delta = d};
             emit(a, &ev);
         }

@@ -20,6 +20,10 @@
  * half (pipeline/writer.h's seer_write_file_atomic).  Moving these writes
  * onto the run's writer thread (seer_writer_append) is the next step; the
  * file formats stay the same.
+ *
+ * Cost.  A real run journals every step, so the journal must cost little
+ * next to the model call it records.  Lines are written directly as JSON
+ * text into a per-thread buffer (no cJSON tree, no malloc per event).
  */
 #include "agents/transcript.h"
 #include "pipeline/file.h"
@@ -34,7 +38,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+
 #include "pipeline/clock.h"
+#include "pipeline/json_valid.h"
 #include "pipeline/secrets.h"
 
 struct seer_transcript {
@@ -43,6 +52,7 @@ struct seer_transcript {
     int fd;
     uint64_t seq;
     uint64_t opened_ns;
+    seer_strbuf *line; /* the line begun and not yet ended, or NULL */
 };
 
 /* ---- files -------------------------------------------------------------- */
@@ -125,62 +135,234 @@ seer_transcript *seer_transcript_open(const char *dir, seer_error *err)
     return t;
 }
 
+/* ---- building lines ------------------------------------------------------ */
+
+/*
+ * Lines are built in a buffer that belongs to the worker thread, not to the
+ * transcript: a thousand agents then share two buffers instead of each
+ * keeping one as large as its largest event.  A buffer that grew past
+ * LINE_KEEP_CAP for one big event is given back after it.
+ */
+#define LINE_KEEP_CAP (256u * 1024u)
+
+static pthread_key_t line_key;
+static pthread_once_t line_once = PTHREAD_ONCE_INIT;
+static int line_key_ok;
+
+static void line_buf_free(void *p)
+{
+    seer_strbuf *b = p;
+    seer_sb_free(b);
+    free(b);
+}
+
+static void line_key_init(void)
+{
+    line_key_ok = pthread_key_create(&line_key, line_buf_free) == 0;
+}
+
+/* The calling thread's line buffer, emptied; a buffer with the OOM flag set
+ * when even that cannot be had (the line then fails with SEER_ENOMEM). */
+static seer_strbuf *line_buf(void)
+{
+    static _Thread_local seer_strbuf oom_buf = {NULL, 0, 0, 1};
+    pthread_once(&line_once, line_key_init);
+    seer_strbuf *b = line_key_ok ? pthread_getspecific(line_key) : NULL;
+    if (!b && line_key_ok) {
+        b = calloc(1, sizeof *b);
+        if (b && pthread_setspecific(line_key, b) != 0) {
+            free(b);
+            b = NULL;
+        }
+    }
+    if (!b) {
+        oom_buf.oom = 1;
+        return &oom_buf;
+    }
+    seer_sb_reset(b);
+    return b;
+}
+
+/* Separator before a member or element: none right after '{' or '['. */
+static void jw_sep(seer_strbuf *b)
+{
+    if (b->len && b->p[b->len - 1] != '{' && b->p[b->len - 1] != '[')
+        seer_sb_putc(b, ',');
+}
+
+static void jw_key(seer_strbuf *b, const char *key)
+{
+    jw_sep(b);
+    if (key) {
+        seer_sb_json_cstr(b, key);
+        seer_sb_putc(b, ':');
+    }
+}
+
+void seer_jw_str(seer_strbuf *b, const char *key, const char *s)
+{
+    jw_key(b, key);
+    seer_sb_json_cstr(b, s);
+}
+
+/* cJSON 1.7.15's print_number for a double holding v: "%d" when it fits an
+ * int, else the shortest of %1.15g / %1.17g that reads back (by cJSON's own
+ * comparison), so the figures match what a cJSON tree printed. */
+static void put_number(seer_strbuf *b, int64_t v)
+{
+    char buf[32];
+    if (v >= INT_MIN && v <= INT_MAX) {
+        snprintf(buf, sizeof buf, "%d", (int)v);
+    } else {
+        double d = (double)v, back = 0;
+        snprintf(buf, sizeof buf, "%1.15g", d);
+        double big = fabs(back = strtod(buf, NULL)) > fabs(d) ? fabs(back) : fabs(d);
+        if (!(fabs(back - d) <= big * DBL_EPSILON))
+            snprintf(buf, sizeof buf, "%1.17g", d);
+    }
+    seer_sb_puts(b, buf);
+}
+
+void seer_jw_int(seer_strbuf *b, const char *key, int64_t v)
+{
+    jw_key(b, key);
+    put_number(b, v);
+}
+
+void seer_jw_bool(seer_strbuf *b, const char *key, int v)
+{
+    jw_key(b, key);
+    seer_sb_puts(b, v ? "true" : "false");
+}
+
+static int json_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int seer_jw_json(seer_strbuf *b, const char *key, const char *text)
+{
+    if (!text)
+        return 0;
+    const char *p = text, *e = text + strlen(text);
+    while (p < e && json_ws(*p))
+        p++;
+    while (e > p && json_ws(e[-1]))
+        e--;
+    size_t n = (size_t)(e - p);
+    /* Well-formed JSON on one line is what cJSON would read, so it is
+     * copied; a newline would split the journal line, so such text (and
+     * anything only cJSON's laxer parser takes: trailing bytes, leading
+     * zeros, ...) goes through a tree.  The copy keeps the text's own
+     * spelling of the same values (number forms, \u escapes). */
+    if (n && seer_json_valid(p, n) && !memchr(p, '\n', n) && !memchr(p, '\r', n)) {
+        jw_key(b, key);
+        seer_sb_put(b, p, n);
+        return 1;
+    }
+    cJSON *j = cJSON_Parse(text);
+    if (!j)
+        return 0;
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!s) {
+        b->oom = 1;
+        return 0;
+    }
+    jw_key(b, key);
+    seer_sb_puts(b, s);
+    cJSON_free(s);
+    return 1;
+}
+
+void seer_jw_open(seer_strbuf *b, const char *key, char bracket)
+{
+    assert(bracket == '{' || bracket == '[');
+    jw_key(b, key);
+    seer_sb_putc(b, bracket);
+}
+
+void seer_jw_close(seer_strbuf *b, char bracket)
+{
+    assert(bracket == '}' || bracket == ']');
+    seer_sb_putc(b, bracket);
+}
+
+seer_strbuf *seer_transcript_begin(seer_transcript *t, const char *type)
+{
+    assert(t && type && !t->line);
+    seer_strbuf *b = line_buf();
+    char ts[40];
+    seer_iso8601(seer_wall_ms(), ts, sizeof ts);
+    seer_sb_puts(b, "{\"seq\":");
+    put_number(b, (int64_t)++t->seq);
+    seer_sb_puts(b, ",\"ts\":");
+    seer_sb_json_cstr(b, ts);
+    seer_sb_puts(b, ",\"t_ms\":");
+    put_number(b, (int64_t)((seer_now_ns() - t->opened_ns) / 1000000ull));
+    seer_jw_str(b, "type", type);
+    t->line = b;
+    return b;
+}
+
+seer_err seer_transcript_end(seer_transcript *t, seer_error *err)
+{
+    assert(t && t->line);
+    seer_strbuf *b = t->line;
+    t->line = NULL;
+    seer_sb_putc(b, '}');
+    seer_err rc = SEER_OK;
+    if (!seer_sb_ok(b)) {
+        rc = seer_error_set(err, SEER_ENOMEM, "journal event: out of memory");
+    } else if (seer_secret_contains(b->p, b->len)) {
+        char *red = seer_secret_redact_dup(b->p, b->len);
+        size_t n = red ? strlen(red) : 0;
+        char *nl = red ? realloc(red, n + 1) : NULL; /* room for '\n'; NUL dropped */
+        if (!nl) {
+            free(red); /* never written: b holds the secret */
+            rc = seer_error_set(err, SEER_ENOMEM, "journal event: out of memory");
+        } else {
+            nl[n] = '\n';
+            if (write_all(t->fd, nl, n + 1) != 0)
+                rc = seer_error_set(err, SEER_EIO, "%s: write failed: %s", t->path,
+                                    strerror(errno));
+            free(nl);
+        }
+    } else {
+        /* one write per line: the '\n' goes in the same buffer */
+        seer_sb_putc(b, '\n');
+        if (!seer_sb_ok(b))
+            rc = seer_error_set(err, SEER_ENOMEM, "journal event: out of memory");
+        else if (write_all(t->fd, b->p, b->len) != 0)
+            rc = seer_error_set(err, SEER_EIO, "%s: write failed: %s", t->path, strerror(errno));
+    }
+    if (b->cap > LINE_KEEP_CAP)
+        seer_sb_free(b);
+    else
+        seer_sb_reset(b);
+    return rc;
+}
+
 seer_err seer_transcript_event(seer_transcript *t, const char *type, cJSON *fields,
                                seer_error *err)
 {
     assert(t && type);
     assert(!fields || cJSON_IsObject(fields));
-    cJSON *ev = cJSON_CreateObject();
-    if (!ev) {
-        cJSON_Delete(fields);
-        return seer_error_set(err, SEER_ENOMEM, "journal event: out of memory");
-    }
-    char ts[40];
-    seer_iso8601(seer_wall_ms(), ts, sizeof ts);
-    cJSON_AddNumberToObject(ev, "seq", (double)++t->seq);
-    cJSON_AddStringToObject(ev, "ts", ts);
-    cJSON_AddNumberToObject(ev, "t_ms", (double)((seer_now_ns() - t->opened_ns) / 1000000ull));
-    cJSON_AddStringToObject(ev, "type", type);
-    if (fields) {
-        /* move the members over, keeping their order */
-        while (fields->child) {
-            cJSON *it = cJSON_DetachItemViaPointer(fields, fields->child);
-            cJSON_AddItemToObject(ev, it->string, it);
-            /* cJSON_AddItemToObject copied the key; drop the detached one's */
+    seer_strbuf *b = seer_transcript_begin(t, type);
+    if (fields && fields->child) {
+        /* the members as cJSON prints them, in their order, after "type" */
+        char *s = cJSON_PrintUnformatted(fields);
+        size_t n = s ? strlen(s) : 0;
+        if (n >= 2 && s[0] == '{' && s[n - 1] == '}') {
+            seer_sb_putc(b, ',');
+            seer_sb_put(b, s + 1, n - 2);
+        } else {
+            b->oom = 1;
         }
-        cJSON_Delete(fields);
+        cJSON_free(s);
     }
-    char *line = cJSON_PrintUnformatted(ev);
-    cJSON_Delete(ev);
-    if (!line)
-        return seer_error_set(err, SEER_ENOMEM, "journal event: out of memory");
-    size_t n = strlen(line);
-    char *red = NULL;
-    if (seer_secret_contains(line, n)) {
-        red = seer_secret_redact_dup(line, n);
-        cJSON_free(line); /* never written: it holds a secret */
-        line = NULL;
-        if (!red)
-            return seer_error_set(err, SEER_ENOMEM, "journal event: out of memory");
-        n = strlen(red);
-    }
-    const char *src = red ? red : line;
-    /* one write per line: build "line\n" in one buffer */
-    char *buf = malloc(n + 1);
-    seer_err rc = SEER_OK;
-    if (!buf) {
-        rc = seer_error_set(err, SEER_ENOMEM, "journal event: out of memory");
-    } else {
-        memcpy(buf, src, n);
-        buf[n] = '\n';
-        if (write_all(t->fd, buf, n + 1) != 0)
-            rc = seer_error_set(err, SEER_EIO, "%s: write failed: %s", t->path, strerror(errno));
-        free(buf);
-    }
-    if (line)
-        cJSON_free(line);
-    free(red);
-    return rc;
+    cJSON_Delete(fields);
+    return seer_transcript_end(t, err);
 }
 
 uint64_t seer_transcript_count(const seer_transcript *t)
@@ -268,6 +450,59 @@ static cJSON *block_json(const seer_block *b)
         break;
     }
     return o;
+}
+
+/* block_json without a tree: same members, same order. */
+static void jw_block(seer_strbuf *b, const seer_block *blk)
+{
+    seer_jw_open(b, NULL, '{');
+    switch (blk->type) {
+    case SEER_BLK_TEXT:
+        seer_jw_str(b, "type", "text");
+        seer_jw_str(b, "text", blk->text);
+        break;
+    case SEER_BLK_TOOL_CALL:
+        seer_jw_str(b, "type", "tool_call");
+        seer_jw_str(b, "id", blk->id);
+        seer_jw_str(b, "name", blk->name);
+        if (blk->args_error || !seer_jw_json(b, "arguments", blk->args))
+            seer_jw_str(b, "arguments", blk->args);
+        if (blk->args_error)
+            seer_jw_str(b, "arguments_error", blk->args_error);
+        break;
+    case SEER_BLK_TOOL_RESULT:
+        seer_jw_str(b, "type", "tool_result");
+        seer_jw_str(b, "tool_call_id", blk->id);
+        seer_jw_str(b, "content", blk->text);
+        seer_jw_bool(b, "is_error", blk->is_error);
+        break;
+    case SEER_BLK_THINKING:
+        seer_jw_str(b, "type", "thinking");
+        seer_jw_str(b, "thinking", blk->text);
+        if (blk->signature)
+            seer_jw_str(b, "signature", blk->signature);
+        break;
+    case SEER_BLK_REDACTED_THINKING:
+        seer_jw_str(b, "type", "redacted_thinking");
+        break;
+    case SEER_BLK_IMAGE:
+        seer_jw_str(b, "type", "image");
+        seer_jw_str(b, "media_type", blk->name);
+        break;
+    }
+    seer_jw_close(b, '}');
+}
+
+void seer_jw_message(seer_strbuf *b, const char *key, const seer_message *m)
+{
+    assert(m);
+    seer_jw_open(b, key, '{');
+    seer_jw_str(b, "role", role_name(m->role));
+    seer_jw_open(b, "content", '[');
+    for (size_t i = 0; i < m->n_blocks; i++)
+        jw_block(b, &m->blocks[i]);
+    seer_jw_close(b, ']');
+    seer_jw_close(b, '}');
 }
 
 cJSON *seer_message_to_json(const seer_message *m)

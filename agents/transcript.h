@@ -23,6 +23,11 @@
  * from the "message" events.  When the model is mockllm, metadata.mock is
  * true and mock_notice says so in words.
  *
+ * Events are built in one of two ways: seer_transcript_event takes a cJSON
+ * object of fields; seer_transcript_begin / seer_jw_* / seer_transcript_end
+ * write the line directly, with no tree (what the agent loop uses: it is
+ * several times cheaper).  Both produce the same line for the same fields.
+ *
  * A transcript belongs to one agent: not thread-safe (an actor uses it from
  * one worker at a time).  Files: the journal is opened O_APPEND and each
  * event is a single write(); seer_transcript_sync fsyncs it; the rendered
@@ -35,6 +40,7 @@
 #include <cjson/cJSON.h>
 #include "agents/message.h"
 #include "pipeline/err.h"
+#include "pipeline/strbuf.h"
 #include "pipeline/writer.h"
 
 #define SEER_TRANSCRIPT_FORMAT "seer.agent-transcript/1"
@@ -54,6 +60,48 @@ seer_transcript *seer_transcript_open(const char *dir, seer_error *err);
  * (naming the file) if the write failed; later events are still attempted. */
 seer_err seer_transcript_event(seer_transcript *t, const char *type, cJSON *fields,
                                seer_error *err);
+
+/* Starts the next event line, {"seq":..,"ts":..,"t_ms":..,"type":type, and
+ * returns the buffer to append its members to with the seer_jw_* functions
+ * below.  The buffer belongs to the calling thread (one line at a time per
+ * thread; it is reused for the next line) and is valid until
+ * seer_transcript_end.  Never NULL; an allocation failure is sticky in the
+ * buffer and reported by seer_transcript_end.  Every begin must be followed
+ * by seer_transcript_end on the same thread before the next begin.  Not
+ * thread-safe on the same t. */
+seer_strbuf *seer_transcript_begin(seer_transcript *t, const char *type);
+
+/* Closes the line started by seer_transcript_begin, redacts registered
+ * secrets from it and appends it to the journal with one write().  Returns
+ * SEER_ENOMEM if building the line ran out of memory (nothing is written)
+ * or SEER_EIO naming the file if the write failed.  Not thread-safe on the
+ * same t. */
+seer_err seer_transcript_end(seer_transcript *t, seer_error *err);
+
+/* ---- writing JSON members without a tree ----
+ * Each appends one member `"key":value` to the object open in b, or one
+ * element when key is NULL (inside an array), with the comma before it when
+ * needed.  The value is written as cJSON_PrintUnformatted writes it for
+ * valid UTF-8 text; invalid UTF-8 bytes in strings become U+FFFD (see
+ * seer_sb_json_str).  OOM is sticky in b.  Thread-safe on different b. */
+
+/* A string; NULL is written as "". */
+void seer_jw_str(seer_strbuf *b, const char *key, const char *s);
+/* An integer, formatted as cJSON formats the double (digits below 1e15). */
+void seer_jw_int(seer_strbuf *b, const char *key, int64_t v);
+/* true or false. */
+void seer_jw_bool(seer_strbuf *b, const char *key, int v);
+/* The JSON value in text, as cJSON_Parse reads it.  Returns 1 if it was
+ * written, 0 (and writes nothing) when text is NULL or not JSON.  Valid
+ * single-line JSON is copied as it is (surrounding whitespace trimmed);
+ * anything else cJSON accepts is parsed and printed unformatted. */
+int seer_jw_json(seer_strbuf *b, const char *key, const char *text);
+/* Opens an object ('{') or array ('[') member; close it with seer_jw_close. */
+void seer_jw_open(seer_strbuf *b, const char *key, char bracket);
+/* Closes what seer_jw_open opened: '}' or ']'. */
+void seer_jw_close(seer_strbuf *b, char bracket);
+/* The message m in the form of seer_message_to_json (below). */
+void seer_jw_message(seer_strbuf *b, const char *key, const seer_message *m);
 
 /* Number of events appended so far. */
 uint64_t seer_transcript_count(const seer_transcript *t);
