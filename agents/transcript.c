@@ -23,7 +23,11 @@
  *
  * Cost.  A real run journals every step, so the journal must cost little
  * next to the model call it records.  Lines are written directly as JSON
- * text into a per-thread buffer (no cJSON tree, no malloc per event).
+ * text into a per-thread buffer (no cJSON tree, no malloc per event), and
+ * the transcript is rendered by copying spans of the journal text (no parse
+ * tree, no pretty-printing; see "rendering" below).  What is left is
+ * mostly the kernel's: creating the directory and two files, one write()
+ * per line and the fsyncs.
  */
 #include "agents/transcript.h"
 #include "pipeline/file.h"
@@ -530,155 +534,387 @@ cJSON *seer_message_to_json(const seer_message *m)
 
 /* ---- rendering -------------------------------------------------------------- */
 
-static char *read_file(const char *path, size_t *len, seer_error *err)
+/*
+ * The renderer never builds a tree.  Every journal line is an object whose
+ * text goes into "events" as it is; the "message" member of a message event
+ * goes into "messages" as it is; the members of "start" and "end" events
+ * become metadata.  So a line is only checked (seer_json_valid_object, no
+ * allocation) and its top-level members located; their values are spans of
+ * the journal text.  What cJSON did before -- which member wins, which
+ * lookups ignore case -- is reproduced step by step (see the comments), so
+ * the transcript holds the same values in the same order as when it was
+ * rendered through a cJSON tree.
+ *
+ * A line that is not strict JSON but that cJSON reads (a line written by
+ * hand, or a key spelt with escapes) is parsed with cJSON and re-printed
+ * unformatted, and that text is used instead; the reprint is canonical, so
+ * the rules above apply to it unchanged.
+ */
+
+typedef struct span {
+    const char *p;
+    size_t n;
+} span;
+
+typedef struct member {
+    span key; /* with its quotes */
+    span val;
+} member;
+
+typedef struct span_vec {
+    void *items;
+    size_t n, cap;
+} span_vec;
+
+static int vec_push(span_vec *v, const void *item, size_t size)
 {
-    char *text;
-    return seer_read_file(path, &text, len, err) == SEER_OK ? text : NULL;
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 64;
+        void *p = realloc(v->items, cap * size);
+        if (!p)
+            return -1;
+        v->items = p;
+        v->cap = cap;
+    }
+    memcpy((char *)v->items + v->n * size, item, size);
+    v->n++;
+    return 0;
 }
 
-/* Copies every member of src (an object) into dst, replacing same names. */
-static void merge_fields(cJSON *dst, const cJSON *src, const char *const *skip)
+static const char *skip_ws(const char *p, const char *e)
 {
-    for (const cJSON *it = src ? src->child : NULL; it; it = it->next) {
-        int skipped = 0;
-        for (const char *const *s = skip; *s && !skipped; s++)
-            skipped = strcmp(*s, it->string) == 0;
-        if (skipped)
-            continue;
-        cJSON *dup = cJSON_Duplicate(it, 1);
-        if (!dup)
-            continue;
-        cJSON_DeleteItemFromObjectCaseSensitive(dst, it->string);
-        cJSON_AddItemToObject(dst, it->string, dup);
+    while (p < e && json_ws(*p))
+        p++;
+    return p;
+}
+
+/* p at the opening quote of a string; returns just past its closing quote,
+ * or NULL.  Strings are most of a journal's bytes: memchr finds the next
+ * quote, and the backslashes before it say whether it is escaped. */
+static const char *skip_string(const char *p, const char *e)
+{
+    const char *from = ++p;
+    for (;;) {
+        const char *q = memchr(from, '"', (size_t)(e - from));
+        if (!q)
+            return NULL;
+        const char *r = q;
+        while (r > from && r[-1] == '\\')
+            r--;
+        if (((q - r) & 1) == 0)
+            return q + 1;
+        from = q + 1;
     }
 }
+
+/* p at the start of a value; returns just past it, or NULL. */
+static const char *skip_value(const char *p, const char *e)
+{
+    if (p >= e)
+        return NULL;
+    if (*p == '"')
+        return skip_string(p, e);
+    if (*p == '{' || *p == '[') {
+        int depth = 0;
+        while (p < e) {
+            char c = *p;
+            if (c == '"') {
+                if (!(p = skip_string(p, e)))
+                    return NULL;
+                continue;
+            }
+            if (c == '{' || c == '[')
+                depth++;
+            else if ((c == '}' || c == ']') && --depth == 0)
+                return p + 1;
+            p++;
+        }
+        return NULL;
+    }
+    while (p < e && *p != ',' && *p != '}' && *p != ']' && !json_ws(*p))
+        p++;
+    return p;
+}
+
+/* The top-level members of the object in line[0..n) (well-formed JSON),
+ * into *out.  Returns 0, -1 when the text is not understood or a key holds
+ * a backslash and `strict` is set (the caller then lets cJSON read the
+ * line), -2 on OOM. */
+static int scan_members(const char *line, size_t n, int strict, span_vec *out)
+{
+    const char *p = line, *e = line + n;
+    out->n = 0;
+    p = skip_ws(p, e);
+    if (p >= e || *p != '{')
+        return -1;
+    p = skip_ws(p + 1, e);
+    if (p < e && *p == '}')
+        return 0;
+    while (p < e) {
+        if (*p != '"')
+            return -1;
+        member m = {.key = {p, 0}};
+        const char *k = skip_string(p, e);
+        if (!k)
+            return -1;
+        m.key.n = (size_t)(k - p);
+        if (strict && memchr(p, '\\', m.key.n))
+            return -1;
+        p = skip_ws(k, e);
+        if (p >= e || *p != ':')
+            return -1;
+        p = skip_ws(p + 1, e);
+        const char *v = skip_value(p, e);
+        if (!v)
+            return -1;
+        m.val = (span){p, (size_t)(v - p)};
+        if (vec_push(out, &m, sizeof m) != 0)
+            return -2;
+        p = skip_ws(v, e);
+        if (p < e && *p == ',') {
+            p = skip_ws(p + 1, e);
+            continue;
+        }
+        return p < e && *p == '}' ? 0 : -1;
+    }
+    return -1;
+}
+
+/* The key of m equals name (ASCII, no escapes), exactly or ignoring case as
+ * cJSON_GetObjectItem does. */
+static int key_is(const member *m, const char *name, int icase)
+{
+    size_t n = strlen(name);
+    if (m->key.n != n + 2)
+        return 0;
+    return icase ? strncasecmp(m->key.p + 1, name, n) == 0 : memcmp(m->key.p + 1, name, n) == 0;
+}
+
+/* cJSON_GetObjectItem: the first member whose key matches, ignoring case. */
+static const member *find_ci(const member *ms, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (key_is(&ms[i], name, 1))
+            return &ms[i];
+    return NULL;
+}
+
+/* cJSON_GetStringValue(v) == want, for a string without escapes. */
+static int str_is(const member *m, const char *want)
+{
+    size_t n = strlen(want);
+    return m && m->val.n == n + 2 && m->val.p[0] == '"' && memcmp(m->val.p + 1, want, n) == 0;
+}
+
+static int is_string(const member *m)
+{
+    return m && m->val.n >= 2 && m->val.p[0] == '"';
+}
+
+/* merge_fields of the tree renderer: each member except seq/ts/t_ms/type
+ * (exact names) replaces the first metadata member of the same name
+ * (cJSON_DeleteItemFromObjectCaseSensitive) and is appended. */
+static int merge_fields(span_vec *meta, const member *ms, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const member *it = &ms[i];
+        if (key_is(it, "seq", 0) || key_is(it, "ts", 0) || key_is(it, "t_ms", 0) ||
+            key_is(it, "type", 0))
+            continue;
+        member *mm = meta->items;
+        for (size_t j = 0; j < meta->n; j++) {
+            if (mm[j].key.n == it->key.n && memcmp(mm[j].key.p, it->key.p, it->key.n) == 0) {
+                memmove(&mm[j], &mm[j + 1], (meta->n - j - 1) * sizeof *mm);
+                meta->n--;
+                break;
+            }
+        }
+        if (vec_push(meta, it, sizeof *it) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void put_span(seer_strbuf *b, span s)
+{
+    seer_sb_put(b, s.p, s.n);
+}
+
+static const char MOCK_NOTICE[] =
+    "MOCK MODEL: replies come from mockllm (offline, deterministic), not from a real model";
 
 seer_err seer_transcript_render_dir(const char *dir, seer_error *err)
 {
     assert(dir);
     char *jpath = path_join(dir, SEER_JOURNAL_FILE);
     char *opath = path_join(dir, SEER_TRANSCRIPT_FILE);
-    size_t len = 0;
-    char *text = jpath && opath ? read_file(jpath, &len, err) : NULL;
-    if (!text) {
-        if (!jpath || !opath)
-            seer_error_set(err, SEER_ENOMEM, "rendering %s: out of memory", dir);
+    char *text = NULL;
+    if (!jpath || !opath) {
         free(jpath);
         free(opath);
-        return err ? err->code : SEER_EIO;
+        return seer_error_set(err, SEER_ENOMEM, "rendering %s: out of memory", dir);
     }
-    cJSON *root = cJSON_CreateObject();
-    cJSON *meta = cJSON_CreateObject();
-    cJSON *msgs = cJSON_CreateArray();
-    cJSON *events = cJSON_CreateArray();
-    seer_err rc = SEER_OK;
-    if (!root || !meta || !msgs || !events) {
-        cJSON_Delete(root);
-        cJSON_Delete(meta);
-        cJSON_Delete(msgs);
-        cJSON_Delete(events);
-        rc = seer_error_set(err, SEER_ENOMEM, "rendering %s: out of memory", dir);
-        goto out;
+    seer_err rc = seer_read_file(jpath, &text, NULL, err);
+    if (rc != SEER_OK) {
+        free(jpath);
+        free(opath);
+        return rc;
     }
-    cJSON_AddStringToObject(root, "format", SEER_TRANSCRIPT_FORMAT);
-    cJSON_AddItemToObject(root, "metadata", meta);
-    cJSON_AddItemToObject(root, "messages", msgs);
-    cJSON_AddItemToObject(root, "events", events);
-
-    static const char *const skip[] = {"seq", "ts", "t_ms", "type", NULL};
-    int line_no = 0, torn = 0, n_events = 0;
-    const char *last_ts = NULL;
-    char *p = text;
-    while (*p) {
+    span_vec members = {0}, meta = {0}, msgs = {0}, events = {0}, reprints = {0};
+    seer_strbuf out = SEER_STRBUF_INIT;
+    int line_no = 0, torn = 0, oom = 0;
+    span last_ts = {NULL, 0};
+    size_t ev_bytes = 0, msg_bytes = 0;
+    /* the text ends at its first NUL, as the tree renderer read it */
+    char *p = text, *end = text + strlen(text);
+    while (p < end && !oom) {
         line_no++;
-        char *nl = strchr(p, '\n');
+        char *nl = memchr(p, '\n', (size_t)(end - p));
         int last = nl == NULL;
-        if (nl)
-            *nl = '\0';
-        if (*p) {
-            cJSON *ev = cJSON_Parse(p);
-            if (!ev || !cJSON_IsObject(ev)) {
+        char *le = last ? end : nl;
+        *le = '\0';
+        if (le > p) {
+            const char *line = p;
+            size_t n = (size_t)(le - p);
+            int sc = seer_json_valid_object(line, n) ? scan_members(line, n, 1, &members) : -1;
+            if (sc == 0) {
+                /* a type spelt with escapes is compared decoded, as cJSON did */
+                const member *ty = find_ci(members.items, members.n, "type");
+                if (ty && memchr(ty->val.p, '\\', ty->val.n))
+                    sc = -1;
+            }
+            if (sc == -1) {
+                /* not strict JSON, or spelt unusually: read it as cJSON does */
+                cJSON *ev = cJSON_Parse(line);
+                char *re = ev && cJSON_IsObject(ev) ? cJSON_PrintUnformatted(ev) : NULL;
+                int was_object = ev && cJSON_IsObject(ev);
                 cJSON_Delete(ev);
-                if (last) {
-                    torn++; /* a crash mid-write: the line never completed */
-                } else {
-                    rc = seer_error_set(err, SEER_EPARSE, "%s:%d: malformed journal line",
-                                        jpath, line_no);
-                    cJSON_Delete(root);
+                if (!was_object) {
+                    if (last) {
+                        torn++; /* a crash mid-write: the line never completed */
+                        break;
+                    }
+                    rc = seer_error_set(err, SEER_EPARSE, "%s:%d: malformed journal line", jpath,
+                                        line_no);
                     goto out;
                 }
-            } else {
-                const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type"));
-                const char *ts = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "ts"));
-                if (type && strcmp(type, "start") == 0) {
-                    merge_fields(meta, ev, skip);
-                    if (ts)
-                        cJSON_AddStringToObject(meta, "created_at", ts);
-                } else if (type && strcmp(type, "end") == 0) {
-                    merge_fields(meta, ev, skip);
-                } else if (type && strcmp(type, "message") == 0) {
-                    cJSON *m = cJSON_GetObjectItem(ev, "message");
-                    cJSON *dup = m ? cJSON_Duplicate(m, 1) : NULL;
-                    if (dup)
-                        cJSON_AddItemToArray(msgs, dup);
+                if (!re || vec_push(&reprints, &re, sizeof re) != 0) {
+                    free(re);
+                    oom = 1;
+                    break;
                 }
-                cJSON_AddItemToArray(events, ev);
-                n_events++;
-                if (ts)
-                    last_ts = ts;
+                line = re;
+                n = strlen(re);
+                sc = scan_members(line, n, 0, &members);
             }
+            if (sc != 0) {
+                if (sc == -2) {
+                    oom = 1;
+                    break;
+                }
+                rc = seer_error_set(err, SEER_EINTERNAL, "%s:%d: cannot read journal line",
+                                    jpath, line_no);
+                goto out;
+            }
+            const member *ms = members.items;
+            const member *type = find_ci(ms, members.n, "type");
+            const member *ts = find_ci(ms, members.n, "ts");
+            if (!is_string(ts))
+                ts = NULL;
+            if (str_is(type, "start")) {
+                oom |= merge_fields(&meta, ms, members.n) != 0;
+                if (ts) {
+                    member c = {.key = {"\"created_at\"", 12}, .val = ts->val};
+                    oom |= vec_push(&meta, &c, sizeof c) != 0;
+                }
+            } else if (str_is(type, "end")) {
+                oom |= merge_fields(&meta, ms, members.n) != 0;
+            } else if (str_is(type, "message")) {
+                const member *m = find_ci(ms, members.n, "message");
+                if (m) {
+                    oom |= vec_push(&msgs, &m->val, sizeof m->val) != 0;
+                    msg_bytes += m->val.n + 1;
+                }
+            }
+            span whole = {skip_ws(line, line + n), 0};
+            const char *we = line + n;
+            while (we > whole.p && json_ws(we[-1]))
+                we--;
+            whole.n = (size_t)(we - whole.p);
+            oom |= vec_push(&events, &whole, sizeof whole) != 0;
+            ev_bytes += whole.n + 1;
+            if (ts)
+                last_ts = ts->val;
         }
         if (last)
             break;
         p = nl + 1;
     }
-    if (last_ts)
-        cJSON_AddStringToObject(meta, "updated_at", last_ts);
-    cJSON_AddNumberToObject(meta, "events", n_events);
-    cJSON_AddNumberToObject(meta, "torn_lines", torn);
-    if (cJSON_IsTrue(cJSON_GetObjectItem(meta, "mock")) &&
-        !cJSON_GetObjectItem(meta, "mock_notice"))
-        cJSON_AddStringToObject(meta, "mock_notice",
-                                "MOCK MODEL: replies come from mockllm (offline, deterministic), "
-                                "not from a real model");
-    const char *system = cJSON_GetStringValue(cJSON_GetObjectItem(meta, "system"));
+    if (oom) {
+        rc = seer_error_set(err, SEER_ENOMEM, "rendering %s: out of memory", opath);
+        goto out;
+    }
+
+    const member *mm = meta.items;
+    const member *mock = find_ci(mm, meta.n, "mock");
+    int add_notice = mock && mock->val.n == 4 && memcmp(mock->val.p, "true", 4) == 0 &&
+                     !find_ci(mm, meta.n, "mock_notice");
+    const member *system = find_ci(mm, meta.n, "system");
+    if (!is_string(system))
+        system = NULL;
+
+    seer_sb_reserve(&out, ev_bytes + msg_bytes + 1024 + (system ? system->val.n : 0));
+    seer_sb_puts(&out, "{\"format\":");
+    seer_sb_json_cstr(&out, SEER_TRANSCRIPT_FORMAT);
+    seer_sb_puts(&out, ",\"metadata\":{");
+    for (size_t i = 0; i < meta.n; i++) {
+        if (i)
+            seer_sb_putc(&out, ',');
+        put_span(&out, mm[i].key);
+        seer_sb_putc(&out, ':');
+        put_span(&out, mm[i].val);
+    }
+    if (last_ts.p) {
+        jw_key(&out, "updated_at");
+        put_span(&out, last_ts);
+    }
+    seer_jw_int(&out, "events", (int64_t)events.n);
+    seer_jw_int(&out, "torn_lines", torn);
+    if (add_notice)
+        seer_jw_str(&out, "mock_notice", MOCK_NOTICE);
+    seer_sb_puts(&out, "},\"messages\":[");
     if (system) {
-        cJSON *sm = cJSON_CreateObject();
-        cJSON *content = cJSON_CreateArray();
-        cJSON *blk = cJSON_CreateObject();
-        if (sm && content && blk) {
-            cJSON_AddStringToObject(blk, "type", "text");
-            cJSON_AddStringToObject(blk, "text", system);
-            cJSON_AddItemToArray(content, blk);
-            cJSON_AddStringToObject(sm, "role", "system");
-            cJSON_AddItemToObject(sm, "content", content);
-            cJSON_InsertItemInArray(msgs, 0, sm);
-        } else {
-            cJSON_Delete(sm);
-            cJSON_Delete(content);
-            cJSON_Delete(blk);
-        }
+        seer_sb_puts(&out, "{\"role\":\"system\",\"content\":[{\"type\":\"text\",\"text\":");
+        put_span(&out, system->val);
+        seer_sb_puts(&out, "}]}");
     }
-    char *out = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!out) {
+    const span *sp = msgs.items;
+    for (size_t i = 0; i < msgs.n; i++) {
+        if (i || system)
+            seer_sb_putc(&out, ',');
+        put_span(&out, sp[i]);
+    }
+    seer_sb_puts(&out, "],\"events\":[");
+    sp = events.items;
+    for (size_t i = 0; i < events.n; i++) {
+        if (i)
+            seer_sb_putc(&out, ',');
+        put_span(&out, sp[i]);
+    }
+    seer_sb_puts(&out, "]}\n");
+    if (!seer_sb_ok(&out))
         rc = seer_error_set(err, SEER_ENOMEM, "rendering %s: out of memory", opath);
-        goto out;
-    }
-    size_t olen = strlen(out);
-    char *outl = malloc(olen + 2);
-    if (!outl) {
-        cJSON_free(out);
-        rc = seer_error_set(err, SEER_ENOMEM, "rendering %s: out of memory", opath);
-        goto out;
-    }
-    memcpy(outl, out, olen);
-    outl[olen] = '\n';
-    outl[olen + 1] = '\0';
-    cJSON_free(out);
-    rc = seer_write_file_atomic(opath, outl, olen + 1, err);
-    free(outl);
+    else
+        rc = seer_write_file_atomic(opath, out.p, out.len, err);
 out:
+    for (size_t i = 0; i < reprints.n; i++)
+        cJSON_free(((char **)reprints.items)[i]);
+    free(reprints.items);
+    free(members.items);
+    free(meta.items);
+    free(msgs.items);
+    free(events.items);
+    seer_sb_free(&out);
     free(text);
     free(jpath);
     free(opath);
@@ -687,7 +923,7 @@ out:
 
 seer_err seer_transcript_render(seer_transcript *t, seer_error *err)
 {
-    assert(t);
+    assert(t && !t->line);
     seer_err e = seer_transcript_sync(t, err);
     if (e != SEER_OK)
         return e;

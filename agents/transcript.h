@@ -23,6 +23,9 @@
  * from the "message" events.  When the model is mockllm, metadata.mock is
  * true and mock_notice says so in words.
  *
+ * transcript.json is written without indentation (one line); its content
+ * -- every key, value and their order -- is what the journal holds.
+ *
  * Events are built in one of two ways: seer_transcript_event takes a cJSON
  * object of fields; seer_transcript_begin / seer_jw_* / seer_transcript_end
  * write the line directly, with no tree (what the agent loop uses: it is
@@ -114,7 +117,11 @@ seer_err seer_transcript_sync(seer_transcript *t, seer_error *err);
 /* Renders dir/transcript.json from the journal (see above), atomically.
  * A torn last line (a crash mid-write) is skipped and counted in
  * metadata.torn_lines; a malformed line elsewhere fails with SEER_EPARSE
- * naming journal.jsonl:line.  Thread-safe w.r.t. other directories. */
+ * naming journal.jsonl:line.  Lines are copied into the transcript as they
+ * are (each is checked to be well-formed JSON first, without building a
+ * tree); a line that only cJSON accepts is parsed and re-printed.  This is
+ * the same path for a live agent and for a journal left by a crashed run.
+ * Thread-safe w.r.t. other directories. */
 seer_err seer_transcript_render_dir(const char *dir, seer_error *err);
 
 /* Syncs and renders t's directory. */
