@@ -25,8 +25,9 @@
  * next to the model call it records.  Lines are written directly as JSON
  * text into a per-thread buffer (no cJSON tree, no malloc per event), and
  * the transcript is rendered by copying spans of the journal text (no parse
- * tree, no pretty-printing; see "rendering" below).  What is left is
- * mostly the kernel's: creating the directory and two files, one write()
+ * tree, no pretty-printing; see "rendering" below).  The lines this process
+ * wrote itself are not even re-checked when it renders them.  What is left
+ * is mostly the kernel's: creating the directory and two files, one write()
  * per line and the fsyncs.
  */
 #include "agents/transcript.h"
@@ -57,6 +58,14 @@ struct seer_transcript {
     uint64_t seq;
     uint64_t opened_ns;
     seer_strbuf *line; /* the line begun and not yet ended, or NULL */
+    /* What this transcript appended: the journal's size when opened and the
+     * bytes written since.  While nothing else touched the file, the lines
+     * from `base` on are known to be whole, well-formed JSON (built here,
+     * none redacted, every write complete), and the renderer need not check
+     * them again. */
+    uint64_t base, written;
+    int untrusted; /* a write failed, or a line was redacted */
+    int dirty;     /* written to since the last successful fsync */
 };
 
 /* ---- files -------------------------------------------------------------- */
@@ -135,6 +144,11 @@ seer_transcript *seer_transcript_open(const char *dir, seer_error *err)
         free(t);
         return NULL;
     }
+    struct stat st;
+    if (fstat(t->fd, &st) == 0)
+        t->base = (uint64_t)st.st_size;
+    else
+        t->untrusted = 1;
     t->opened_ns = seer_now_ns();
     return t;
 }
@@ -314,6 +328,7 @@ seer_err seer_transcript_end(seer_transcript *t, seer_error *err)
     assert(t && t->line);
     seer_strbuf *b = t->line;
     t->line = NULL;
+    t->dirty = 1;
     seer_sb_putc(b, '}');
     seer_err rc = SEER_OK;
     if (!seer_sb_ok(b)) {
@@ -327,6 +342,9 @@ seer_err seer_transcript_end(seer_transcript *t, seer_error *err)
             rc = seer_error_set(err, SEER_ENOMEM, "journal event: out of memory");
         } else {
             nl[n] = '\n';
+            /* "[REDACTED]" may land inside an escape sequence: the renderer
+             * checks this journal's lines again */
+            t->untrusted = 1;
             if (write_all(t->fd, nl, n + 1) != 0)
                 rc = seer_error_set(err, SEER_EIO, "%s: write failed: %s", t->path,
                                     strerror(errno));
@@ -339,7 +357,11 @@ seer_err seer_transcript_end(seer_transcript *t, seer_error *err)
             rc = seer_error_set(err, SEER_ENOMEM, "journal event: out of memory");
         else if (write_all(t->fd, b->p, b->len) != 0)
             rc = seer_error_set(err, SEER_EIO, "%s: write failed: %s", t->path, strerror(errno));
+        else
+            t->written += b->len;
     }
+    if (rc == SEER_EIO)
+        t->untrusted = 1; /* part of the line may be in the file */
     if (b->cap > LINE_KEEP_CAP)
         seer_sb_free(b);
     else
@@ -384,6 +406,7 @@ seer_err seer_transcript_sync(seer_transcript *t, seer_error *err)
     assert(t);
     if (fsync(t->fd) != 0)
         return seer_error_set(err, SEER_EIO, "%s: fsync failed: %s", t->path, strerror(errno));
+    t->dirty = 0;
     return SEER_OK;
 }
 
@@ -391,7 +414,8 @@ void seer_transcript_close(seer_transcript *t)
 {
     if (!t)
         return;
-    fsync(t->fd);
+    if (t->dirty)
+        fsync(t->fd); /* an agent's close follows its render, which synced */
     close(t->fd);
     free(t->path);
     free(t->dir);
@@ -743,9 +767,11 @@ static void put_span(seer_strbuf *b, span s)
 static const char MOCK_NOTICE[] =
     "MOCK MODEL: replies come from mockllm (offline, deterministic), not from a real model";
 
-seer_err seer_transcript_render_dir(const char *dir, seer_error *err)
+/* Renders dir/transcript.json.  Lines that start at byte `trusted` or later
+ * were written by a live seer_transcript and are not checked again
+ * (SIZE_MAX: check every line). */
+static seer_err render(const char *dir, size_t trusted, seer_error *err)
 {
-    assert(dir);
     char *jpath = path_join(dir, SEER_JOURNAL_FILE);
     char *opath = path_join(dir, SEER_TRANSCRIPT_FILE);
     char *text = NULL;
@@ -776,7 +802,8 @@ seer_err seer_transcript_render_dir(const char *dir, seer_error *err)
         if (le > p) {
             const char *line = p;
             size_t n = (size_t)(le - p);
-            int sc = seer_json_valid_object(line, n) ? scan_members(line, n, 1, &members) : -1;
+            int ok = (size_t)(p - text) >= trusted || seer_json_valid_object(line, n);
+            int sc = ok ? scan_members(line, n, 1, &members) : -1;
             if (sc == 0) {
                 /* a type spelt with escapes is compared decoded, as cJSON did */
                 const member *ty = find_ci(members.items, members.n, "type");
@@ -921,11 +948,23 @@ out:
     return rc;
 }
 
+seer_err seer_transcript_render_dir(const char *dir, seer_error *err)
+{
+    assert(dir);
+    return render(dir, SIZE_MAX, err);
+}
+
 seer_err seer_transcript_render(seer_transcript *t, seer_error *err)
 {
     assert(t && !t->line);
     seer_err e = seer_transcript_sync(t, err);
     if (e != SEER_OK)
         return e;
-    return seer_transcript_render_dir(t->dir, err);
+    /* this transcript's own lines need no second check, as long as the file
+     * is exactly what it opened plus what it wrote */
+    struct stat st;
+    size_t trusted = SIZE_MAX;
+    if (!t->untrusted && fstat(t->fd, &st) == 0 && (uint64_t)st.st_size == t->base + t->written)
+        trusted = (size_t)t->base;
+    return render(t->dir, trusted, err);
 }

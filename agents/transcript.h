@@ -124,10 +124,15 @@ seer_err seer_transcript_sync(seer_transcript *t, seer_error *err);
  * Thread-safe w.r.t. other directories. */
 seer_err seer_transcript_render_dir(const char *dir, seer_error *err);
 
-/* Syncs and renders t's directory. */
+/* Syncs and renders t's directory: the same file as
+ * seer_transcript_render_dir, but the lines t wrote itself are not checked
+ * again as long as the journal holds exactly what it held when t opened it
+ * plus those lines (none redacted, every write complete).  Not thread-safe
+ * on the same t; no line may be begun and not ended. */
 seer_err seer_transcript_render(seer_transcript *t, seer_error *err);
 
-/* Closes the journal (fsyncing it) and frees t.  NULL is fine. */
+/* Closes the journal (fsyncing it when anything was appended since the
+ * last seer_transcript_sync) and frees t.  NULL is fine. */
 void seer_transcript_close(seer_transcript *t);
 
 /* JSON of a message in seer's neutral form:
