@@ -26,6 +26,15 @@
  * release or later (seer_limiter_charge) moves the balance by the
  * difference; refunds never lift it above capacity.
  *
+ * Server windows: the newest report per kind (requests, tokens) from the
+ * provider's rate-limit headers, ordered by the response's arrival time (a
+ * report that arrived before the one kept is dropped, so a slow worker
+ * cannot put stale counts back).  It holds acquire while it says 0 requests
+ * or fewer tokens than the request's estimate remain, until its reset,
+ * which is clamped to SEER_LIM_SERVER_MAX_HOLD after arrival; once the
+ * reset has passed the report is forgotten.  Nothing is decremented
+ * locally: between two reports the limiter trusts the last one.
+ *
  * DESIGN: one mutex per limiter guards all of its state; every public
  * function takes it briefly and none calls out while holding it (the clock
  * is read inside, and clocks are required to be thread-safe and cheap).  The
@@ -73,6 +82,13 @@ struct seer_limiter {
     int quiet_successes;
     bucket rpm;
     bucket tpm;
+    struct server_window {
+        int valid;
+        int64_t remaining;
+        int64_t limit;        /* -1 = unknown */
+        uint64_t reset_at_ns; /* clamped */
+        uint64_t observed_ns; /* arrival of the response that said so */
+    } server[2];              /* by seer_lim_server_kind */
 };
 
 void seer_limits_default(seer_limits *l)
@@ -195,6 +211,33 @@ static void set_reason(char *reason, unsigned cap, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Forgets server reports whose reset has passed.  Caller holds mu. */
+static void server_expire(seer_limiter *l, uint64_t now)
+{
+    for (int k = 0; k < 2; k++)
+        if (l->server[k].valid && now >= l->server[k].reset_at_ns)
+            l->server[k].valid = 0;
+}
+
+/* How long the server's reports hold a request of `tokens` (0 = not held);
+ * *kind_out says which report holds longest.  Caller holds mu and has
+ * expired old reports. */
+static uint64_t server_hold(const seer_limiter *l, uint32_t tokens, uint64_t now, int *kind_out)
+{
+    uint64_t hold = 0;
+    const struct server_window *rq = &l->server[SEER_LIM_SERVER_REQUESTS];
+    const struct server_window *tk = &l->server[SEER_LIM_SERVER_TOKENS];
+    if (rq->valid && rq->remaining <= 0) {
+        hold = rq->reset_at_ns - now;
+        *kind_out = SEER_LIM_SERVER_REQUESTS;
+    }
+    if (tk->valid && tk->remaining < (int64_t)tokens && tk->reset_at_ns - now > hold) {
+        hold = tk->reset_at_ns - now;
+        *kind_out = SEER_LIM_SERVER_TOKENS;
+    }
+    return hold;
+}
+
 seer_lim_status seer_limiter_acquire(seer_limiter *l, uint32_t tokens, uint64_t *wait_ns,
                                      char *reason, unsigned cap)
 {
@@ -215,6 +258,25 @@ seer_lim_status seer_limiter_acquire(seer_limiter *l, uint32_t tokens, uint64_t 
     }
 
     uint64_t now = now_ns(l);
+    server_expire(l, now);
+    int kind = 0;
+    uint64_t hold = server_hold(l, tokens, now, &kind);
+    if (hold > 0) {
+        const struct server_window *w = &l->server[kind];
+        char of[32] = "";
+        if (w->limit >= 0)
+            snprintf(of, sizeof of, " of %lld", (long long)w->limit);
+        st = SEER_LIM_WAIT_SERVER;
+        *wait_ns = hold;
+        if (kind == SEER_LIM_SERVER_REQUESTS)
+            set_reason(reason, cap, "%s: server says %lld%s requests left, resets in %.1fs",
+                       l->name, (long long)w->remaining, of, (double)hold / 1e9);
+        else
+            set_reason(reason, cap,
+                       "%s: server says %lld%s tokens left, %u needed, resets in %.1fs",
+                       l->name, (long long)w->remaining, of, tokens, (double)hold / 1e9);
+        goto out;
+    }
     bucket_refill(&l->rpm, now);
     bucket_refill(&l->tpm, now);
 
@@ -304,6 +366,43 @@ void seer_limiter_charge(seer_limiter *l, int64_t tokens)
         bucket_adjust(&l->tpm, -(double)tokens);
     }
     pthread_mutex_unlock(&l->mu);
+}
+
+int seer_limiter_server_window(seer_limiter *l, seer_lim_server_kind kind, int64_t remaining,
+                               int64_t limit, uint64_t reset_at_ns, uint64_t observed_ns)
+{
+    assert(l != NULL);
+    if ((unsigned)kind > SEER_LIM_SERVER_TOKENS || remaining < 0)
+        return 0;
+    pthread_mutex_lock(&l->mu);
+    int taken = 0;
+    uint64_t now = now_ns(l);
+    if (observed_ns == 0 || observed_ns > now)
+        observed_ns = now;
+    struct server_window *w = &l->server[kind];
+    if (reset_at_ns <= now)
+        goto out; /* the window has already reset: nothing to hold for */
+    if (w->observed_ns > observed_ns)
+        goto out; /* a newer response already said something */
+    if (reset_at_ns - observed_ns > SEER_LIM_SERVER_MAX_HOLD)
+        reset_at_ns = observed_ns + SEER_LIM_SERVER_MAX_HOLD;
+    if (reset_at_ns <= now)
+        goto out; /* clamped into the past: an old report */
+    w->valid = 1;
+    w->remaining = remaining;
+    w->limit = limit >= 0 ? limit : -1;
+    w->reset_at_ns = reset_at_ns;
+    w->observed_ns = observed_ns;
+    taken = 1;
+out:
+    pthread_mutex_unlock(&l->mu);
+    return taken;
+}
+
+uint64_t seer_limiter_now_ns(const seer_limiter *l)
+{
+    assert(l != NULL);
+    return now_ns(l);
 }
 
 int seer_limiter_cap(seer_limiter *l)

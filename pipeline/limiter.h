@@ -18,6 +18,19 @@
  * A request larger than the whole TPM bucket is admitted when the bucket is
  * full (otherwise it could never run).
  *
+ * Server windows: what the provider said in its rate-limit response headers
+ * (anthropic-ratelimit-*, x-ratelimit-*; agents/ratelimit.h parses them) is
+ * fed back with seer_limiter_server_window.  For each kind (requests,
+ * tokens) the limiter keeps the newest report by response arrival time and
+ * holds new requests while it applies: while the server said 0 requests
+ * remain, or fewer tokens remain than a request's estimate, acquire answers
+ * SEER_LIM_WAIT_SERVER with wait_ns = time until the server's reset, so the
+ * endpoint pauses before the server starts answering 429.  A hold never
+ * lasts longer than SEER_LIM_SERVER_MAX_HOLD after the report arrived (a
+ * bogus reset far in the future), and a report whose reset is already past
+ * is ignored.  The counts are the server's, not decremented locally: the
+ * next response's report replaces them.
+ *
  * All functions are thread-safe (one mutex); time comes from the clock.
  */
 #ifndef SEER_PIPELINE_LIMITER_H
@@ -46,12 +59,16 @@ seer_limiter *seer_limiter_new(const char *name, const seer_limits *limits,
                                const seer_clock *clock);
 void seer_limiter_free(seer_limiter *l);
 
-typedef enum { SEER_LIM_OK = 0, SEER_LIM_WAIT_SLOT, SEER_LIM_WAIT_RPM, SEER_LIM_WAIT_TPM } seer_lim_status;
+typedef enum { SEER_LIM_OK = 0, SEER_LIM_WAIT_SLOT, SEER_LIM_WAIT_RPM, SEER_LIM_WAIT_TPM,
+               SEER_LIM_WAIT_SERVER } seer_lim_status;
 
 /* Tries to admit one request estimated at `tokens`.  On SEER_LIM_OK a slot is
  * held until release.  Otherwise *wait_ns is how long until a bucket will
- * have room (0 for WAIT_SLOT: wait for a release) and reason (if non-NULL,
- * cap >= 96) says why. */
+ * have room or the server's window resets (0 for WAIT_SLOT: wait for a
+ * release) and reason (if non-NULL, cap >= 96) says why.  Checked in this
+ * order: connection slot, server window (WAIT_SERVER, reason e.g.
+ * "anthropic/x: server says 0 of 50 requests left, resets in 1.0s"), then
+ * the RPM/TPM buckets.  A refused request takes nothing. */
 seer_lim_status seer_limiter_acquire(seer_limiter *l, uint32_t tokens, uint64_t *wait_ns,
                                      char *reason, unsigned cap);
 
@@ -64,6 +81,30 @@ void seer_limiter_release(seer_limiter *l, seer_lim_outcome outcome, uint32_t es
 
 /* Charges tokens learnt later (e.g. usage parsed after the transfer). */
 void seer_limiter_charge(seer_limiter *l, int64_t tokens);
+
+/* ---- server windows (rate-limit response headers) ---------------------- */
+
+typedef enum { SEER_LIM_SERVER_REQUESTS = 0, SEER_LIM_SERVER_TOKENS = 1 } seer_lim_server_kind;
+
+/* The longest hold one report can cause, counted from its arrival. */
+#define SEER_LIM_SERVER_MAX_HOLD (60ull * 1000000000ull)
+
+/* Tells the limiter what the server said in one response: for `kind`,
+ * `remaining` requests/tokens are left (limit = the server's limit, or -1
+ * if unknown; only used in wait reasons) until reset_at_ns.  Times are on
+ * the limiter's clock (see seer_limiter_now_ns); observed_ns is when the
+ * response arrived (0 = now).  The report replaces the one kept for `kind`
+ * unless that one arrived later (stale reports never win).  Ignored, and 0
+ * returned, when remaining < 0 (unknown, e.g. Azure's -1), when reset_at_ns
+ * is not after now, or when a newer report is already kept; otherwise
+ * returns 1.  reset_at_ns is clamped to observed_ns +
+ * SEER_LIM_SERVER_MAX_HOLD.  Thread-safe. */
+int seer_limiter_server_window(seer_limiter *l, seer_lim_server_kind kind, int64_t remaining,
+                               int64_t limit, uint64_t reset_at_ns, uint64_t observed_ns);
+
+/* The limiter's clock now, in ns (to turn a header's reset into
+ * reset_at_ns).  Thread-safe. */
+uint64_t seer_limiter_now_ns(const seer_limiter *l);
 
 /* Current connection cap and in-flight count (snapshot). */
 int seer_limiter_cap(seer_limiter *l);

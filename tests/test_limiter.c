@@ -3,7 +3,10 @@
  * a fake clock: bucket refill math, the connection cap, the adaptive
  * decrease / cooldown / floor / ceiling / growth, TPM correction with the
  * actual token count, oversize requests, and a threaded check that the cap
- * holds under contention.
+ * holds under contention.  Server windows (what the provider's rate-limit
+ * headers said): the hold until reset, the tokens rule, resets in the past,
+ * the cap on a bogus reset, newer reports replacing older ones, and the
+ * order of checks (slot, server, buckets).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +15,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pipeline/clock.h"
@@ -401,6 +405,251 @@ static void t_threads(void **st)
     seer_limiter_free(l);
 }
 
+/* ---- server windows ------------------------------------------------------ */
+
+static uint64_t now_fc(void) { return fc.clock.now_ns(fc.clock.ctx); }
+
+static void t_server_hold_until_reset(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(0, 0, 0);
+    uint64_t t0 = now_fc();
+    assert_int_equal(seer_limiter_now_ns(l), t0);
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50,
+                                                t0 + SEER_SEC(1), 0),
+                     1);
+    char why[128];
+    uint64_t w = 0;
+    assert_int_equal(seer_limiter_acquire(l, 10, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_SEC(1));
+    assert_non_null(strstr(why, "test/model"));
+    assert_non_null(strstr(why, "server says 0 of 50 requests left"));
+    assert_non_null(strstr(why, "resets in 1.0s"));
+    assert_int_equal(seer_limiter_inflight(l), 0); /* a refusal takes no slot */
+
+    seer_fake_clock_advance(&fc, SEER_MS(400));
+    assert_int_equal(seer_limiter_acquire(l, 10, &w, NULL, 0), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_MS(600));
+    /* waiting exactly the returned time is enough */
+    seer_fake_clock_advance(&fc, w);
+    assert_int_equal(seer_limiter_acquire(l, 10, &w, NULL, 0), SEER_LIM_OK);
+    assert_int_equal(seer_limiter_inflight(l), 1);
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 10, -1);
+    /* the report is forgotten after its reset: nothing holds any more */
+    assert_int_equal(take(l, 10, &w), SEER_LIM_OK);
+
+    /* remaining > 0 requests never holds */
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 1, 50,
+                                                now_fc() + SEER_SEC(5), 0),
+                     1);
+    assert_int_equal(take(l, 10, &w), SEER_LIM_OK);
+    assert_int_equal(take(l, 10, &w), SEER_LIM_OK); /* not decremented locally */
+    seer_limiter_free(l);
+}
+
+static void t_server_tokens_rule(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(0, 0, 0);
+    uint64_t w = 0;
+    char why[160];
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 1000, -1,
+                                                now_fc() + SEER_SEC(2), 0),
+                     1);
+    assert_int_equal(take(l, 500, &w), SEER_LIM_OK);
+    assert_int_equal(take(l, 1000, &w), SEER_LIM_OK); /* exactly enough */
+    assert_int_equal(seer_limiter_acquire(l, 1001, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_SEC(2));
+    assert_non_null(strstr(why, "server says 1000 tokens left, 1001 needed"));
+    assert_null(strstr(why, " of ")); /* limit unknown: not shown */
+
+    /* both kinds: the longer hold wins and is the one named */
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 4000,
+                                                now_fc() + SEER_SEC(1), 0),
+                     1);
+    assert_int_equal(seer_limiter_acquire(l, 5000, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_SEC(2));
+    assert_non_null(strstr(why, "tokens left"));
+    assert_int_equal(seer_limiter_acquire(l, 5, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_SEC(1));
+    assert_non_null(strstr(why, "0 of 4000 requests left"));
+    seer_fake_clock_advance(&fc, SEER_SEC(1));
+    assert_int_equal(take(l, 5, &w), SEER_LIM_OK);
+    assert_int_equal(take(l, 5000, &w), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_SEC(1));
+    seer_fake_clock_advance(&fc, SEER_SEC(1));
+    assert_int_equal(take(l, 5000, &w), SEER_LIM_OK);
+    seer_limiter_free(l);
+}
+
+static void t_server_past_reset_ignored(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(0, 0, 0);
+    uint64_t w = 0, t = now_fc();
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 5, t - 1, 0), 0);
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 5, t, 0), 0);
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 0, 5, 0, 0), 0);
+    assert_int_equal(take(l, 10, &w), SEER_LIM_OK);
+    /* unknown counts (Azure's -1) and unknown kinds are ignored too */
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, -1, -1,
+                                                t + SEER_SEC(1), 0),
+                     0);
+    assert_int_equal(seer_limiter_server_window(l, (seer_lim_server_kind)7, 0, 5,
+                                                t + SEER_SEC(1), 0),
+                     0);
+    assert_int_equal(take(l, 10, &w), SEER_LIM_OK);
+    /* a report that arrived 90 s ago with a bogus far reset is clamped to
+     * 60 s after its arrival, i.e. into the past: ignored */
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 5,
+                                                t + SEER_SEC(3600), t - SEER_SEC(90)),
+                     0);
+    assert_int_equal(take(l, 10, &w), SEER_LIM_OK);
+    seer_limiter_free(l);
+}
+
+static void t_server_bogus_reset_capped(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(0, 0, 0);
+    uint64_t w = 0, t = now_fc();
+    /* "resets in an hour": held for SEER_LIM_SERVER_MAX_HOLD at most */
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 5,
+                                                t + SEER_SEC(3600), 0),
+                     1);
+    assert_int_equal(take(l, 1, &w), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_LIM_SERVER_MAX_HOLD);
+    assert_int_equal(w, SEER_SEC(60));
+    seer_fake_clock_advance(&fc, SEER_SEC(60));
+    assert_int_equal(take(l, 1, &w), SEER_LIM_OK);
+
+    /* counted from arrival: a report that arrived 10 s ago holds 50 s more */
+    t = now_fc();
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 0, 5,
+                                                UINT64_MAX, t - SEER_SEC(10)),
+                     1);
+    assert_int_equal(take(l, 1, &w), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_SEC(50));
+    seer_limiter_free(l);
+}
+
+static void t_server_newer_wins(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(0, 0, 0);
+    uint64_t w = 0, t = now_fc();
+    /* response A (arrived at t) says 0 left */
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50,
+                                                t + SEER_SEC(5), t),
+                     1);
+    /* response B arrived before A but is reported after it: stale, dropped */
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 40, 50,
+                                                t + SEER_SEC(5), t - SEER_MS(1)),
+                     0);
+    assert_int_equal(take(l, 1, &w), SEER_LIM_WAIT_SERVER);
+    /* response C arrived after A: it replaces A and lifts the hold */
+    seer_fake_clock_advance(&fc, SEER_MS(10));
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 10, 50,
+                                                t + SEER_SEC(5), 0),
+                     1);
+    assert_int_equal(take(l, 1, &w), SEER_LIM_OK);
+    /* a late report of A's time cannot bring the hold back */
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50,
+                                                t + SEER_SEC(5), t),
+                     0);
+    assert_int_equal(take(l, 1, &w), SEER_LIM_OK);
+    /* equal arrival times: the later call wins */
+    uint64_t t2 = now_fc();
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50,
+                                                t2 + SEER_SEC(2), t2),
+                     1);
+    assert_int_equal(take(l, 1, &w), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_SEC(2));
+    /* kinds are independent: a newer tokens report leaves requests alone */
+    seer_fake_clock_advance(&fc, SEER_MS(1));
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 99999, 100000,
+                                                now_fc() + SEER_SEC(1), 0),
+                     1);
+    assert_int_equal(take(l, 1, &w), SEER_LIM_WAIT_SERVER);
+    seer_limiter_free(l);
+}
+
+static void t_server_check_order(void **st)
+{
+    (void)st;
+    /* slot first: with every connection busy the answer is WAIT_SLOT */
+    seer_limiter *l = mk(1, 0, 0);
+    uint64_t w = 0;
+    assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_OK);
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 5,
+                                                now_fc() + SEER_SEC(1), 0),
+                     1);
+    assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_WAIT_SLOT);
+    assert_int_equal(w, 0);
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 1, -1);
+    assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_WAIT_SERVER);
+    seer_limiter_free(l);
+
+    /* a request held by the server takes no RPM/TPM tokens */
+    l = mk(0, 1, 100);
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 5,
+                                                now_fc() + SEER_SEC(1), 0),
+                     1);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(take(l, 100, &w), SEER_LIM_WAIT_SERVER);
+    seer_fake_clock_advance(&fc, SEER_SEC(1));
+    assert_int_equal(take(l, 100, &w), SEER_LIM_OK); /* both buckets were still full */
+    assert_int_equal(take(l, 1, &w), SEER_LIM_WAIT_RPM);
+    seer_limiter_free(l);
+}
+
+/* Reports and acquires from several threads at once (TSan): the newest
+ * report is the one that stays. */
+typedef struct {
+    seer_limiter *l;
+    int id;
+} srv_arg;
+
+static void *server_feeder(void *p)
+{
+    srv_arg *a = p;
+    for (int i = 0; i < 2000; i++) {
+        uint64_t now = seer_limiter_now_ns(a->l);
+        seer_limiter_server_window(a->l, (seer_lim_server_kind)(i & 1), (a->id + i) % 3,
+                                   100, now + SEER_MS(1), now);
+        uint64_t w;
+        char why[128];
+        if (seer_limiter_acquire(a->l, 2, &w, why, sizeof why) == SEER_LIM_OK)
+            seer_limiter_release(a->l, SEER_LIM_SUCCESS, 2, 2);
+        else
+            assert_true(w > 0 && w <= SEER_MS(1));
+    }
+    return NULL;
+}
+
+static void t_server_threads(void **st)
+{
+    (void)st;
+    seer_limiter *l = seer_limiter_new("threads/server", NULL, NULL);
+    assert_non_null(l);
+    pthread_t th[6];
+    srv_arg a[6];
+    for (int i = 0; i < 6; i++) {
+        a[i] = (srv_arg){l, i};
+        assert_int_equal(pthread_create(&th[i], NULL, server_feeder, &a[i]), 0);
+    }
+    for (int i = 0; i < 6; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(seer_limiter_inflight(l), 0);
+    uint64_t now = seer_limiter_now_ns(l), w;
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 100,
+                                                now + SEER_SEC(30), now),
+                     1);
+    assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_WAIT_SERVER);
+    assert_true(w > SEER_SEC(29) && w <= SEER_SEC(30));
+    seer_limiter_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -416,6 +665,13 @@ int main(void)
         cmocka_unit_test(t_oversize_request),
         cmocka_unit_test(t_both_buckets),
         cmocka_unit_test(t_threads),
+        cmocka_unit_test(t_server_hold_until_reset),
+        cmocka_unit_test(t_server_tokens_rule),
+        cmocka_unit_test(t_server_past_reset_ignored),
+        cmocka_unit_test(t_server_bogus_reset_capped),
+        cmocka_unit_test(t_server_newer_wins),
+        cmocka_unit_test(t_server_check_order),
+        cmocka_unit_test(t_server_threads),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }
