@@ -4,9 +4,10 @@
  * provider's wire format (agents/provider.h) to the I/O loop and the pool.
  *
  * A call goes:  caller's worker  --build-->  I/O loop (limiter, retries,
- * streaming chunks -> provider stream_feed -> SEER_MSG_MODEL_EVENT)  --done-->
- * pool task (parse / stream_finish, limiter charge)  -->  SEER_MSG_MODEL_REPLY
- * to the actor.  mockllm skips the loop: its reply is made in a pool task.
+ * streaming chunks -> provider stream_feed -> SEER_MSG_MODEL_EVENT)  --done
+ * (rate-limit headers -> limiter, agents/ratelimit.h)-->  pool task (parse /
+ * stream_finish, limiter charge)  -->  SEER_MSG_MODEL_REPLY to the actor.
+ * mockllm skips the loop: its reply is made in a pool task.
  *
  * DESIGN: a seer_model is immutable after seer_model_open (name, provider,
  * base URL, key, options, endpoint), so any number of actors may call it at
@@ -44,6 +45,7 @@
 #include "agents/mockllm.h"
 #include "agents/prefix.h"
 #include "agents/provider.h"
+#include "agents/ratelimit.h"
 #include "pipeline/secrets.h"
 
 /* ---- small shared helpers ---------------------------------------------- */
@@ -834,11 +836,26 @@ static void parse_task(void *arg)
     call_deliver(c, r);
 }
 
-/* Loop thread: the transfer completed (any outcome).  Must not parse. */
+/* Loop thread: the transfer completed (any outcome, 429 included).  Must
+ * not parse the body.  It does read the provider's rate-limit headers (a
+ * few short lookups) and tells the endpoint's limiter what the server said
+ * (agents/ratelimit.h): done callbacks run on the loop thread in completion
+ * order, so reports reach the limiter in arrival order, whereas pool tasks
+ * could run a newer response's before an older one's.  Only the final
+ * attempt's headers are seen; the loop has already released this call's
+ * slot (and admitted parked requests) when done runs. */
 static void http_done(void *arg, seer_http_response *resp)
 {
     model_call *c = arg;
     c->resp = resp;
+    seer_model *m = c->m;
+    if (m->prov && m->endpoint && resp && resp->headers &&
+        (m->prov->wire_format == SEER_WIRE_ANTHROPIC || m->prov->wire_format == SEER_WIRE_OPENAI))
+        seer_ratelimit_feed(seer_endpoint_limiter(m->endpoint),
+                            m->prov->wire_format == SEER_WIRE_ANTHROPIC
+                                ? SEER_RL_HEADERS_ANTHROPIC
+                                : SEER_RL_HEADERS_OPENAI,
+                            resp, 0, 0);
     if (seer_pool_submit(c->pool, parse_task, call_task_canceled, c) != SEER_OK) {
         /* the pool is gone: report without parsing */
         call_deliver(c, reply_error(SEER_ECLOSED, "%s: worker pool closed before the reply "

@@ -5,7 +5,11 @@
  * tiny test provider against the loopback HTTP server so the loop, limiter,
  * retries, streaming deltas (incl. RESET on retry), body checks, cancel and
  * the sync variant are exercised independently of the real wire formats.
- * Also the usage ledger: sums, prices, price files, JSON.
+ * Also the usage ledger: sums, prices, price files, JSON.  And the
+ * providers' rate-limit headers (agents/ratelimit.h): the RFC 3339 and
+ * duration parsers, feeding a limiter on a fake clock, and end to end
+ * against the fake provider, where a response saying 0 requests (or
+ * tokens) remain makes the next requests wait for the reset.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,8 +28,12 @@
 
 #include "agents/model.h"
 #include "agents/provider.h"
+#include "agents/ratelimit.h"
 #include "agents/usage.h"
+#include "pipeline/clock.h"
 #include "pipeline/secrets.h"
+#include "pipeline/stats.h"
+#include "tests/support/fake_provider.h"
 #include "tests/support/httpd.h"
 
 static const char *const provider_vars[] = {
@@ -829,6 +837,351 @@ static void t_many_concurrent_calls(void **state)
     rig_free(r);
 }
 
+/* ---- rate-limit headers ---------------------------------------------------- */
+
+#define T0_S 1795862465ll /* 2026-11-28T10:41:05Z */
+#define NS 1000000000ll
+
+static void t_rfc3339_parse(void **state)
+{
+    (void)state;
+    int64_t v = -7;
+    assert_true(seer_rfc3339_parse("1970-01-01T00:00:00Z", &v));
+    assert_int_equal(v, 0);
+    assert_true(seer_rfc3339_parse("2026-11-28T10:41:05Z", &v));
+    assert_int_equal(v, T0_S * NS);
+    assert_true(seer_rfc3339_parse("2026-11-28T10:41:05.25Z", &v));
+    assert_int_equal(v, T0_S * NS + 250000000ll);
+    /* offsets: local time minus offset */
+    assert_true(seer_rfc3339_parse("2026-11-28T12:41:05+02:00", &v));
+    assert_int_equal(v, T0_S * NS);
+    assert_true(seer_rfc3339_parse("2026-11-28T05:11:05.5-05:30", &v));
+    assert_int_equal(v, T0_S * NS + 500000000ll);
+    assert_true(seer_rfc3339_parse("2026-11-29T00:41:05+14:00", &v));
+    assert_int_equal(v, T0_S * NS);
+    /* lowercase t/z, space separator, surrounding spaces, sub-ns truncated */
+    assert_true(seer_rfc3339_parse(" 2026-11-28t10:41:05.123456789999z ", &v));
+    assert_int_equal(v, T0_S * NS + 123456789ll);
+    assert_true(seer_rfc3339_parse("2026-11-28 10:41:05.000001Z", &v));
+    assert_int_equal(v, T0_S * NS + 1000ll);
+    assert_true(seer_rfc3339_parse("2024-02-29T00:00:00Z", &v));
+    assert_int_equal(v, 1709164800ll * NS);
+
+    const char *bad[] = {
+        "", "tomorrow", "2026-11-28", "2026-11-28T10:41:05", "2026-11-28T10:41Z",
+        "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z", "2026-11-31T00:00:00Z",
+        "2023-02-29T00:00:00Z", "2026-11-28T24:00:00Z", "2026-11-28T10:60:00Z",
+        "2026-11-28T10:41:05.Z", "2026-11-28T10:41:05+0200", "2026-11-28T10:41:05+02",
+        "2026-11-28T10:41:05Zjunk", "2026-11-28T10:41:05 Z", "1969-12-31T23:59:59Z",
+        "26-11-28T10:41:05Z", "2026-11-28X10:41:05Z", "+2026-11-28T10:41:05Z",
+        "2026-11-28T10:41:05+25:00", "Sat, 28 Nov 2026 10:41:05 GMT",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        v = -7;
+        if (seer_rfc3339_parse(bad[i], &v))
+            fail_msg("'%s' accepted", bad[i]);
+        assert_int_equal(v, -7); /* left alone */
+    }
+    assert_false(seer_rfc3339_parse(NULL, &v));
+}
+
+static void t_duration_parse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        uint64_t ns;
+    } good[] = {
+        {"1s", 1000000000ull},       {"6m0s", 360000000000ull},   {"15ms", 15000000ull},
+        {"1m30.5s", 90500000000ull}, {"2h3m", 7380000000000ull},  {"0", 0},
+        {"0s", 0},                   {"7.66s", 7660000000ull},    {" 20ms ", 20000000ull},
+        {"250us", 250000ull},        {"250\xc2\xb5s", 250000ull}, {"100ns", 100ull},
+        {".5s", 500000000ull},       {"1h0m0.001s", 3600001000000ull},
+        {"1.5", 1500000000ull},      {"20", 20000000000ull}, /* bare seconds */
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        uint64_t v = 7;
+        if (!seer_go_duration_parse(good[i].s, &v))
+            fail_msg("'%s' rejected", good[i].s);
+        if (v != good[i].ns)
+            fail_msg("'%s' = %llu, want %llu", good[i].s, (unsigned long long)v,
+                     (unsigned long long)good[i].ns);
+    }
+    const char *bad[] = {
+        "", " ", "s", "ms", "-1s", "+1s", "1x", "1m30", "1s2", "1 s", "abc", "1.2.3s",
+        "1e3s", "99999999999999999999s", "3000000h", "1s;", "Infinity", "nan",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        uint64_t v = 7;
+        if (seer_go_duration_parse(bad[i], &v))
+            fail_msg("'%s' accepted (%llu)", bad[i], (unsigned long long)v);
+        assert_int_equal(v, 7);
+    }
+    uint64_t v = 7;
+    assert_false(seer_go_duration_parse(NULL, &v));
+}
+
+/* A response carrying `hdrs` ("name: value", NULL-terminated). */
+static seer_http_response fake_resp(char **hdrs)
+{
+    seer_http_response r;
+    memset(&r, 0, sizeof r);
+    r.status = 200;
+    r.headers = hdrs;
+    return r;
+}
+
+static void t_ratelimit_feed(void **state)
+{
+    (void)state;
+    seer_fake_clock fc;
+    seer_fake_clock_init(&fc, SEER_SEC(500));
+    seer_limiter *l = seer_limiter_new("anthropic/x", NULL, &fc.clock);
+    assert_non_null(l);
+    const int64_t wall = T0_S * NS;
+    uint64_t w = 0;
+    char why[160];
+
+    /* Anthropic: absolute resets, moved onto the limiter's clock */
+    char *a1[] = {"anthropic-ratelimit-requests-limit: 50",
+                  "anthropic-ratelimit-requests-remaining: 0",
+                  "anthropic-ratelimit-requests-reset: 2026-11-28T10:41:06.5Z",
+                  "anthropic-ratelimit-tokens-limit: 80000",
+                  "anthropic-ratelimit-tokens-remaining: 1000",
+                  "anthropic-ratelimit-tokens-reset: 2026-11-28T10:41:08Z",
+                  "x-ratelimit-remaining-requests: 99", /* the other family: unused */
+                  NULL};
+    seer_http_response r = fake_resp(a1);
+    assert_int_equal(seer_ratelimit_feed(l, SEER_RL_HEADERS_ANTHROPIC, &r, 0, wall), 2);
+    assert_int_equal(seer_limiter_acquire(l, 10, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_MS(1500));
+    assert_non_null(strstr(why, "0 of 50 requests left"));
+    seer_fake_clock_advance(&fc, SEER_MS(1500));
+    assert_int_equal(seer_limiter_acquire(l, 999, &w, NULL, 0), SEER_LIM_OK);
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 999, -1);
+    assert_int_equal(seer_limiter_acquire(l, 1001, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_MS(1500));
+    assert_non_null(strstr(why, "1000 of 80000 tokens left, 1001 needed"));
+    seer_fake_clock_advance(&fc, SEER_MS(1500));
+    assert_int_equal(seer_limiter_acquire(l, 1001, &w, NULL, 0), SEER_LIM_OK);
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 1001, -1);
+
+    /* malformed, missing, past or unknown values are ignored */
+    char *bad[] = {"anthropic-ratelimit-requests-remaining: lots",
+                   "anthropic-ratelimit-requests-reset: 2026-11-28T10:41:09Z",
+                   "anthropic-ratelimit-tokens-remaining: 0",
+                   "anthropic-ratelimit-tokens-reset: soon", NULL};
+    r = fake_resp(bad);
+    assert_int_equal(seer_ratelimit_feed(l, SEER_RL_HEADERS_ANTHROPIC, &r, 0, wall), 0);
+    char *past[] = {"anthropic-ratelimit-requests-remaining: 0",
+                    "anthropic-ratelimit-requests-reset: 2026-11-28T10:41:04Z",
+                    "anthropic-ratelimit-tokens-remaining: -1",
+                    "anthropic-ratelimit-tokens-reset: 2026-11-28T10:42:00Z", NULL};
+    r = fake_resp(past);
+    assert_int_equal(seer_ratelimit_feed(l, SEER_RL_HEADERS_ANTHROPIC, &r, 0, wall), 0);
+    char *none[] = {"content-type: application/json", NULL};
+    r = fake_resp(none);
+    assert_int_equal(seer_ratelimit_feed(l, SEER_RL_HEADERS_ANTHROPIC, &r, 0, wall), 0);
+    assert_int_equal(seer_ratelimit_feed(l, SEER_RL_HEADERS_OPENAI, &r, 0, wall), 0);
+    r = fake_resp(NULL);
+    assert_int_equal(seer_ratelimit_feed(l, SEER_RL_HEADERS_OPENAI, &r, 0, wall), 0);
+    assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_OK);
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 1, -1);
+
+    /* OpenAI: durations from arrival; a far reset is capped */
+    char *o1[] = {"x-ratelimit-limit-requests: 4000", "x-ratelimit-remaining-requests: 0",
+                  "x-ratelimit-reset-requests: 1m30.5s", "x-ratelimit-limit-tokens: oops",
+                  "x-ratelimit-remaining-tokens: 5", "x-ratelimit-reset-tokens: 15ms", NULL};
+    r = fake_resp(o1);
+    assert_int_equal(seer_ratelimit_feed(l, SEER_RL_HEADERS_OPENAI, &r, 0, 0), 2);
+    assert_int_equal(seer_limiter_acquire(l, 1, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_LIM_SERVER_MAX_HOLD);
+    assert_non_null(strstr(why, "0 of 4000 requests left"));
+    /* a newer response lifts it; its tokens report holds big requests 1s */
+    seer_fake_clock_advance(&fc, SEER_MS(1));
+    char *o2[] = {"x-ratelimit-remaining-requests: 3", "x-ratelimit-reset-requests: 6m0s",
+                  "x-ratelimit-remaining-tokens: 100", "x-ratelimit-reset-tokens: 1s", NULL};
+    r = fake_resp(o2);
+    assert_int_equal(seer_ratelimit_feed(l, SEER_RL_HEADERS_OPENAI, &r, 0, 0), 2);
+    assert_int_equal(seer_limiter_acquire(l, 100, &w, NULL, 0), SEER_LIM_OK);
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 100, -1);
+    assert_int_equal(seer_limiter_acquire(l, 101, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_SEC(1));
+    assert_null(strstr(why, " of ")); /* no tokens limit header this time */
+    /* an older response handled late changes nothing */
+    char *o0[] = {"x-ratelimit-remaining-requests: 0", "x-ratelimit-reset-requests: 30s", NULL};
+    r = fake_resp(o0);
+    assert_int_equal(seer_ratelimit_feed(l, SEER_RL_HEADERS_OPENAI, &r, SEER_SEC(500), 0), 0);
+    assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_OK);
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 1, -1);
+    /* unknown family */
+    assert_int_equal(seer_ratelimit_feed(l, (seer_rl_headers)9, &r, 0, 0), 0);
+    seer_limiter_free(l);
+}
+
+/* End to end against the fake provider. */
+#define RL_KEY_ANT "sk-ant-ratelimit-test-0123456789"
+#define RL_KEY_OAI "sk-oai-ratelimit-test-0123456789"
+
+typedef struct rl_rig {
+    fake_provider *fp;
+    seer_env *env;
+    seer_stats stats;
+    seer_loop *loop;
+    seer_pool *pool;
+    seer_model *m;
+} rl_rig;
+
+static rl_rig *rl_rig_new(const char *model, const char *const *kv)
+{
+    rl_rig *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    r->fp = fake_provider_start(NULL);
+    assert_non_null(r->fp);
+    r->env = clean_env();
+    seer_env_set(r->env, "ANTHROPIC_API_KEY", RL_KEY_ANT);
+    seer_env_set(r->env, "ANTHROPIC_BASE_URL", fake_provider_url(r->fp));
+    seer_env_set(r->env, "OPENAI_API_KEY", RL_KEY_OAI);
+    seer_env_set(r->env, "OPENAI_BASE_URL", fake_provider_openai_url(r->fp));
+    seer_stats_init(&r->stats);
+    seer_error err;
+    r->loop = seer_loop_new(&r->stats, &err);
+    assert_non_null(r->loop);
+    assert_int_equal(seer_loop_start(r->loop), SEER_OK);
+    r->pool = seer_pool_new(2, &err);
+    assert_non_null(r->pool);
+    seer_model_options o;
+    seer_model_options_init(&o);
+    for (size_t i = 0; kv && kv[i]; i++)
+        assert_int_equal(seer_model_options_set(&o, kv[i], &err), SEER_OK);
+    r->m = seer_model_open(model, &o, r->env, &err);
+    seer_model_options_clear(&o);
+    if (!r->m)
+        fail_msg("open %s: %s", model, err.msg);
+    return r;
+}
+
+static void rl_rig_free(rl_rig *r)
+{
+    seer_loop_stop(r->loop);
+    seer_pool_free(r->pool);
+    seer_model_free(r->m);
+    seer_loop_free(r->loop);
+    seer_stats_destroy(&r->stats);
+    seer_env_free(r->env);
+    fake_provider_stop(r->fp);
+    free(r);
+}
+
+/* One blocking call; returns its HTTP status. */
+static long rl_call(rl_rig *r, const char *text)
+{
+    one_req q;
+    one_req_init(&q, text);
+    seer_model_reply *rep = seer_model_generate_sync(r->m, r->loop, r->pool, &q.req, NULL, NULL);
+    assert_non_null(rep);
+    long st = rep->http_status;
+    if (st == 200)
+        assert_int_equal(rep->err, SEER_OK);
+    seer_model_reply_free(rep);
+    seer_conv_clear(&q.conv);
+    return st;
+}
+
+static void *rl_call_thread(void *p)
+{
+    rl_rig *r = p;
+    return (void *)(intptr_t)rl_call(r, "next");
+}
+
+/* Starts n calls at once, waits for all; each must be answered 200. */
+static void rl_calls_at_once(rl_rig *r, int n)
+{
+    pthread_t th[8];
+    assert_true(n <= 8);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, rl_call_thread, r), 0);
+    for (int i = 0; i < n; i++) {
+        void *st;
+        pthread_join(th[i], &st);
+        assert_int_equal((intptr_t)st, 200);
+    }
+}
+
+static void t_ratelimit_e2e_anthropic(void **state)
+{
+    (void)state;
+    rl_rig *r = rl_rig_new("anthropic/claude-test", NULL);
+    /* the first answer says: no requests left until one second from now */
+    uint64_t t_said = seer_now_ns();
+    char reset[40];
+    seer_iso8601(seer_wall_ms() + 1000, reset, sizeof reset);
+    fp_turn *t = fp_turn_reply();
+    fp_text(t, "first");
+    fp_header(t, "anthropic-ratelimit-requests-limit", "50");
+    fp_header(t, "anthropic-ratelimit-requests-remaining", "0");
+    fp_header(t, "anthropic-ratelimit-requests-reset", reset);
+    fake_provider_push(r->fp, t);
+    assert_int_equal(rl_call(r, "first"), 200);
+    uint64_t t_first_done = seer_now_ns();
+    assert_true(t_first_done - t_said < SEER_MS(700)); /* else the test proves nothing */
+
+    rl_calls_at_once(r, 3);
+    assert_int_equal(fake_provider_count(r->fp), 4);
+    for (size_t i = 1; i < 4; i++) {
+        const fp_request *q = fake_provider_request(r->fp, i);
+        assert_int_equal(q->status, 200); /* no 429 */
+        /* held until the reset (ms precision in the header), not much longer */
+        if (q->t_ns < t_said + SEER_MS(990))
+            fail_msg("request %zu arrived %.3f s after the report", i,
+                     (double)(q->t_ns - t_said) / 1e9);
+        assert_true(q->t_ns < t_said + SEER_SEC(4));
+    }
+    char note[192];
+    assert_true(seer_stats_get_note(&r->stats, note, sizeof note) != UINT64_MAX);
+    assert_non_null(strstr(note, "anthropic/claude-test"));
+    assert_non_null(strstr(note, "server says 0 of 50 requests left"));
+
+    /* the fake's default headers (requests left, a bogus reset in 2030)
+     * hold nothing: the next call goes at once */
+    uint64_t t1 = seer_now_ns();
+    assert_int_equal(rl_call(r, "again"), 200);
+    assert_true(seer_now_ns() - t1 < SEER_MS(900));
+    rl_rig_free(r);
+}
+
+static void t_ratelimit_e2e_openai_429(void **state)
+{
+    (void)state;
+    /* no retries: the 429 itself completes the call, and its headers count */
+    const char *kv[] = {"max_retries=0", NULL};
+    rl_rig *r = rl_rig_new("openai/gpt-test", kv);
+    fp_turn *t = fp_turn_error(429, "rate_limit_error", "Rate limit reached for tokens");
+    fp_header(t, "x-ratelimit-limit-tokens", "30000");
+    fp_header(t, "x-ratelimit-remaining-tokens", "0");
+    fp_header(t, "x-ratelimit-reset-tokens", "1s");
+    fake_provider_push(r->fp, t);
+    assert_int_equal(rl_call(r, "first"), 429);
+
+    rl_calls_at_once(r, 2);
+    assert_int_equal(fake_provider_count(r->fp), 3);
+    const fp_request *q0 = fake_provider_request(r->fp, 0);
+    assert_int_equal(q0->status, 429);
+    for (size_t i = 1; i < 3; i++) {
+        const fp_request *q = fake_provider_request(r->fp, i);
+        assert_int_equal(q->status, 200); /* no second 429 */
+        /* the 1 s counts from the 429's arrival, which follows q0 */
+        if (q->t_ns < q0->t_ns + SEER_SEC(1))
+            fail_msg("request %zu arrived %.3f s after the 429", i,
+                     (double)(q->t_ns - q0->t_ns) / 1e9);
+        assert_true(q->t_ns < q0->t_ns + SEER_SEC(4));
+    }
+    char note[192];
+    assert_true(seer_stats_get_note(&r->stats, note, sizeof note) != UINT64_MAX);
+    assert_non_null(strstr(note, "server says 0 of 30000 tokens left"));
+    rl_rig_free(r);
+}
+
 /* ---- the usage ledger ------------------------------------------------------ */
 
 static void t_ledger_sums_and_cost(void **state)
@@ -1004,6 +1357,11 @@ int main(void)
         cmocka_unit_test(t_loop_stop_cancels),
         cmocka_unit_test(t_generate_sync),
         cmocka_unit_test(t_many_concurrent_calls),
+        cmocka_unit_test(t_rfc3339_parse),
+        cmocka_unit_test(t_duration_parse),
+        cmocka_unit_test(t_ratelimit_feed),
+        cmocka_unit_test(t_ratelimit_e2e_anthropic),
+        cmocka_unit_test(t_ratelimit_e2e_openai_429),
         cmocka_unit_test(t_ledger_sums_and_cost),
         cmocka_unit_test(t_ledger_price_lookup_and_files),
         cmocka_unit_test(t_ledger_threads),

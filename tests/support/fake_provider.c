@@ -41,6 +41,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "pipeline/clock.h"
 #include "tests/support/httpd.h"
 #include "tests/support/httpd_ext.h"
 
@@ -1092,6 +1093,7 @@ static void record(fake_provider *fp, const thttpd_request *r, fp_format f, int 
     rc->pub.format = f;
     rc->pub.stream = stream;
     rc->pub.status = status;
+    rc->pub.t_ns = seer_now_ns();
 
     pthread_mutex_lock(&fp->mu);
     if (fp->nreq == fp->capreq) {

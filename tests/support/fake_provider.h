@@ -225,6 +225,9 @@ typedef struct fp_request {
     fp_format format; /* NONE for unknown paths */
     int stream;       /* the request's "stream" field was true */
     int status;       /* the HTTP status answered (0 for reset/stall before headers) */
+    uint64_t t_ns;    /* when the handler took the request, just after it arrived:
+                         CLOCK_MONOTONIC ns (seer_now_ns's clock), to measure
+                         how a client paces its requests */
 } fp_request;
 
 /* Number of requests received so far. */
