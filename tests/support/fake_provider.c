@@ -842,7 +842,15 @@ static void common_headers(hbuf *h, const fp_turn *t, fp_format f, uint64_t seq)
     h->n = 0;
     h->s[0] = '\0';
     unsigned long long q = (unsigned long long)seq;
-    unsigned long long rem_req = 4000 - q % 4000, rem_tok = 400000 - (q * 100) % 400000;
+    /* realistic values that never run low: a client that honours them
+     * (seer does) must not be throttled by the defaults; a test that wants
+     * a hold sets the headers in its turn */
+    unsigned long long rem_req = 4000 - q % 100, rem_tok = 400000 - (q * 100) % 10000;
+    char reset[32];
+    time_t now = time(NULL) + 1;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(reset, sizeof reset, "%Y-%m-%dT%H:%M:%SZ", &tm);
     if (f == FP_FORMAT_OPENAI) {
         hb_default(h, t, "x-request-id", "req_fake_%llu", q);
         hb_default(h, t, "x-ratelimit-limit-requests", "4000");
@@ -862,7 +870,7 @@ static void common_headers(hbuf *h, const fp_turn *t, fp_format f, uint64_t seq)
             snprintf(name, sizeof name, "anthropic-ratelimit-%s-remaining", kinds[i]);
             hb_default(h, t, name, "%llu", rem);
             snprintf(name, sizeof name, "anthropic-ratelimit-%s-reset", kinds[i]);
-            hb_default(h, t, name, "2030-01-01T00:00:00Z");
+            hb_default(h, t, name, "%s", reset);
         }
     }
     if (t) {
