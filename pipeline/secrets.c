@@ -14,8 +14,10 @@
  * Registration is idempotent: duplicates are stored once.
  */
 #include "pipeline/secrets.h"
+#include "pipeline/strbuf.h"
 
 #include <assert.h>
+#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,30 @@ static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static secret *reg_items; /* sorted by len, longest first */
 static size_t reg_count, reg_cap;
 
+static void register_one(const char *value, size_t len);
+
+/* Registers value's JSON-escaped forms too, as seer's own escaper
+ * (pipeline/strbuf.h) and cJSON write them, when they differ from value: a
+ * secret holding a quote, a backslash or a control character appears
+ * escaped in a journal line or a JSON file, where the raw form would not
+ * match (or would match a prefix and leave a dangling backslash that breaks
+ * the line).  Longest-first matching then replaces the escaped form whole. */
+static void register_escaped(const char *value, size_t len)
+{
+    seer_strbuf b = SEER_STRBUF_INIT;
+    seer_sb_json_str(&b, value, len);
+    if (seer_sb_ok(&b) && b.len >= 2 && (b.len - 2 != len || memcmp(b.p + 1, value, len) != 0))
+        register_one(b.p + 1, b.len - 2);
+    seer_sb_free(&b);
+    cJSON *j = cJSON_CreateString(value);
+    char *t = j ? cJSON_PrintUnformatted(j) : NULL;
+    size_t tl = t ? strlen(t) : 0;
+    if (tl >= 2 && (tl - 2 != len || memcmp(t + 1, value, len) != 0))
+        register_one(t + 1, tl - 2);
+    free(t);
+    cJSON_Delete(j);
+}
+
 void seer_secret_register(const char *value)
 {
     if (value == NULL)
@@ -40,6 +66,12 @@ void seer_secret_register(const char *value)
     size_t len = strlen(value);
     if (len < SECRET_MIN_LEN)
         return;
+    register_one(value, len);
+    register_escaped(value, len);
+}
+
+static void register_one(const char *value, size_t len)
+{
 
     pthread_mutex_lock(&reg_mu);
     for (size_t i = 0; i < reg_count; i++) {
@@ -64,7 +96,8 @@ void seer_secret_register(const char *value)
         pthread_mutex_unlock(&reg_mu);
         return;
     }
-    memcpy(copy, value, len + 1);
+    memcpy(copy, value, len);
+    copy[len] = '\0';
     /* insertion keeping longest first */
     size_t pos = reg_count;
     while (pos > 0 && reg_items[pos - 1].len < len) {

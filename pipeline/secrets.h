@@ -15,7 +15,9 @@
 #include <stddef.h>
 
 /* Registers a secret value (copied).  Values shorter than 6 bytes are ignored
- * (they would redact ordinary words).  Thread-safe. */
+ * (they would redact ordinary words).  A value holding a quote, a backslash
+ * or a control character is also registered in its JSON-escaped forms, so
+ * it is found inside journal lines and JSON files too.  Thread-safe. */
 void seer_secret_register(const char *value);
 
 /* Rewrites buf in place, replacing every occurrence of a registered secret by

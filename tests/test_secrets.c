@@ -19,6 +19,9 @@
 #include "pipeline/err.h"
 #include "pipeline/secrets.h"
 #include "pipeline/stats.h"
+#include "pipeline/strbuf.h"
+
+#include <cjson/cJSON.h>
 
 static int teardown(void **s)
 {
@@ -240,6 +243,47 @@ static void t_concurrent_register_and_redact(void **s)
     assert_true(seer_secret_contains("x conc-secret-3-199 y", 21));
 }
 
+/* A secret with a quote, a backslash or a control character appears
+ * escaped inside JSON text; it is redacted there too (as seer's escaper and
+ * cJSON write it), and the redacted line is still valid JSON -- also for a
+ * secret that ends in a backslash. */
+static void t_json_escaped_forms(void **s)
+{
+    (void)s;
+    const char *secrets[] = {"pa\"ss\\word\n42", "tokenend\\", "tab\there-ctl\x01x"};
+    for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++)
+        seer_secret_register(secrets[i]);
+    for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
+        for (int how = 0; how < 2; how++) {
+            char *line;
+            if (how == 0) {
+                seer_strbuf b = SEER_STRBUF_INIT;
+                seer_sb_puts(&b, "{\"k\":");
+                seer_sb_json_cstr(&b, secrets[i]);
+                seer_sb_puts(&b, ",\"n\":1}");
+                line = seer_sb_take(&b, NULL);
+            } else {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "k", secrets[i]);
+                cJSON_AddNumberToObject(o, "n", 1);
+                line = cJSON_PrintUnformatted(o);
+                cJSON_Delete(o);
+            }
+            assert_non_null(line);
+            assert_true(seer_secret_contains(line, strlen(line)));
+            char *r = seer_secret_redact_dup(line, strlen(line));
+            assert_non_null(r);
+            assert_false(seer_secret_contains(r, strlen(r)));
+            cJSON *j = cJSON_Parse(r);
+            if (!j) fail_msg("redacted line is not JSON: %s", r);
+            assert_string_equal(cJSON_GetObjectItem(j, "k")->valuestring, "[REDACTED]");
+            cJSON_Delete(j);
+            free(r);
+            free(line);
+        }
+    }
+}
+
 #define T(f) cmocka_unit_test_teardown(f, teardown)
 int main(void)
 {
@@ -255,6 +299,7 @@ int main(void)
         T(t_strerror_and_linecol),
         T(t_clock_and_iso8601),
         T(t_concurrent_register_and_redact),
+        T(t_json_escaped_forms),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }
