@@ -836,26 +836,31 @@ static void parse_task(void *arg)
     call_deliver(c, r);
 }
 
-/* Loop thread: the transfer completed (any outcome, 429 included).  Must
- * not parse the body.  It does read the provider's rate-limit headers (a
- * few short lookups) and tells the endpoint's limiter what the server said
- * (agents/ratelimit.h): done callbacks run on the loop thread in completion
- * order, so reports reach the limiter in arrival order, whereas pool tasks
- * could run a newer response's before an older one's.  Only the final
- * attempt's headers are seen; the loop has already released this call's
- * slot (and admitted parked requests) when done runs. */
-static void http_done(void *arg, seer_http_response *resp)
+/* Loop thread: an attempt got a response (any status, a 429 the loop will
+ * retry included).  Reads the provider's rate-limit headers (a few short
+ * lookups) and tells the endpoint's limiter what the server said
+ * (agents/ratelimit.h).  The loop calls this in arrival order and before
+ * it releases the attempt's slot and admits parked requests, so the next
+ * admission already knows. */
+static void http_attempt(void *arg, const seer_http_response *resp)
 {
     model_call *c = arg;
-    c->resp = resp;
     seer_model *m = c->m;
-    if (m->prov && m->endpoint && resp && resp->headers &&
+    if (m->prov && m->endpoint && resp->headers &&
         (m->prov->wire_format == SEER_WIRE_ANTHROPIC || m->prov->wire_format == SEER_WIRE_OPENAI))
         seer_ratelimit_feed(seer_endpoint_limiter(m->endpoint),
                             m->prov->wire_format == SEER_WIRE_ANTHROPIC
                                 ? SEER_RL_HEADERS_ANTHROPIC
                                 : SEER_RL_HEADERS_OPENAI,
                             resp, 0, 0);
+}
+
+/* Loop thread: the transfer completed (any outcome).  Must not parse the
+ * body: that is the pool's job. */
+static void http_done(void *arg, seer_http_response *resp)
+{
+    model_call *c = arg;
+    c->resp = resp;
     if (seer_pool_submit(c->pool, parse_task, call_task_canceled, c) != SEER_OK) {
         /* the pool is gone: report without parsing */
         call_deliver(c, reply_error(SEER_ECLOSED, "%s: worker pool closed before the reply "
@@ -976,6 +981,7 @@ static uint64_t call_start(model_call *c, seer_loop *loop, const seer_model_requ
         hr->idle_timeout_ms = m->opts.timeout_ms;
     hr->endpoint = m->endpoint;
     hr->body_check = m->prov->body_check ? http_body_check : NULL;
+    hr->on_attempt = http_attempt;
     hr->arg = c;
     return seer_http_start(loop, hr, http_done);
 }

@@ -1519,6 +1519,7 @@ static void attempt_done(seer_loop *l, xfer *x, CURLcode res)
             r->status = s;
         }
     }
+    if (q->on_attempt && res == CURLE_OK && r->status > 0) q->on_attempt(q->arg, r);
     bool ok = transport == SEER_OK && status >= 200 && status < 300;
     seer_endpoint *ep = q->endpoint;
     seer_retry_decision d = {0};

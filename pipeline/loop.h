@@ -133,6 +133,13 @@ typedef struct seer_http_request {
     uint32_t est_tokens;      /* for the TPM bucket */
     seer_http_chunk_fn on_chunk;  /* NULL = buffer the whole body */
     seer_http_body_check_fn body_check;
+    /* Optional, loop thread: every attempt that got a response (any status,
+     * a 429 that will be retried included) is shown here with its status
+     * and headers, before its limiter slot is released and parked requests
+     * are admitted -- so what the server says about its rate limits
+     * (seer_limiter_server_window) applies to the very next admission.
+     * Must be short; must not keep resp. */
+    void (*on_attempt)(void *arg, const seer_http_response *resp);
     void *arg;                /* for the callbacks */
 } seer_http_request;
 

@@ -270,6 +270,9 @@ typedef struct res {
     int fail_at_end;     /* status on_chunk returns at the end of the body */
     int ends_seen;       /* end-of-body calls (data == NULL) */
     int body_checks;
+    long attempt_status[4]; /* statuses shown to on_attempt, in order */
+    int n_attempts_seen;
+    int attempt_saw_retry_after;
     uint64_t t_done_ns;
     int index;
     int chain_left; /* for keep-alive chains */
@@ -741,6 +744,36 @@ static void t_429_retry_after(void **state)
     assert_true(seer_stats_get_note(&f->stats, note, sizeof note) != UINT64_MAX);
     assert_non_null(strstr(note, "waiting"));
     assert_non_null(strstr(note, "test/ep"));
+    res_free(&r);
+    seer_endpoint_free(ep);
+}
+
+static void on_attempt(void *arg, const seer_http_response *resp)
+{
+    res *r = arg;
+    if (r->n_attempts_seen < 4) r->attempt_status[r->n_attempts_seen] = resp->status;
+    r->n_attempts_seen++;
+    if (seer_http_response_header(resp, "retry-after")) r->attempt_saw_retry_after = 1;
+    assert_int_equal(r->done, 0); /* before completion */
+}
+
+/* on_attempt sees every attempt that got a response, the 429 the loop
+ * retries included, with its headers, before the transfer completes. */
+static void t_on_attempt_sees_retried_429(void **state)
+{
+    fx *f = *state;
+    seer_endpoint *ep = quick_endpoint(0);
+    res r = {0};
+    seer_http_request *q = mkreq(f, "GET", "/429?k=att", &r);
+    q->endpoint = ep;
+    q->on_attempt = on_attempt;
+    run_one(f, q, &r);
+    assert_int_equal(r.resp->status, 200);
+    assert_int_equal(r.resp->attempts, 2);
+    assert_int_equal(r.n_attempts_seen, 2);
+    assert_int_equal(r.attempt_status[0], 429);
+    assert_int_equal(r.attempt_status[1], 200);
+    assert_int_equal(r.attempt_saw_retry_after, 1);
     res_free(&r);
     seer_endpoint_free(ep);
 }
@@ -1393,6 +1426,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_fin_then_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(t_rst_mid_body_then_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(t_429_retry_after, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_on_attempt_sees_retried_429, setup, teardown),
         cmocka_unit_test_setup_teardown(t_401_not_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(t_retries_exhausted, setup, teardown),
         cmocka_unit_test_setup_teardown(t_attempt_timeout, setup, teardown),
