@@ -72,7 +72,7 @@ struct seer_agent {
     seer_pool *pool;
     seer_toolset *tools;
     char *finish_tool;
-    int finish_local; /* the finishing tool is not in the toolset: answer it here */
+    int finish_local;    /* the finishing tool is not in the toolset: answer it here */
     seer_tool_def *defs; /* advertised tools */
     size_t n_defs;
     int max_turns;
@@ -90,12 +90,12 @@ struct seer_agent {
     seer_conv conv;
     seer_transcript *journal;
     int started;
-    int turn;               /* model calls made */
-    uint64_t model_call;    /* in-flight model call id (or awaiting reply) */
+    int turn;            /* model calls made */
+    uint64_t model_call; /* in-flight model call id (or awaiting reply) */
     int model_inflight;
-    pending_call *calls;    /* current turn's tool calls */
+    pending_call *calls; /* current turn's tool calls */
     size_t n_calls, n_results;
-    int finishing;          /* the current turn called the finishing tool */
+    int finishing;            /* the current turn called the finishing tool */
     seer_agent_end interrupt; /* CANCELLED / DEADLINE requested, else RUNNING */
     uint64_t started_ns;
     uint64_t deadline_timer;
@@ -120,14 +120,22 @@ static atomic_ulong agent_counter;
 const char *seer_agent_end_name(seer_agent_end e)
 {
     switch (e) {
-    case SEER_AGENT_RUNNING: return "running";
-    case SEER_AGENT_STOPPED: return "stop";
-    case SEER_AGENT_FINISHED: return "finish_tool";
-    case SEER_AGENT_MAX_TURNS: return "max_turns";
-    case SEER_AGENT_MAX_TOKENS: return "max_tokens";
-    case SEER_AGENT_DEADLINE: return "deadline";
-    case SEER_AGENT_ERROR: return "error";
-    case SEER_AGENT_CANCELLED: return "cancelled";
+    case SEER_AGENT_RUNNING:
+        return "running";
+    case SEER_AGENT_STOPPED:
+        return "stop";
+    case SEER_AGENT_FINISHED:
+        return "finish_tool";
+    case SEER_AGENT_MAX_TURNS:
+        return "max_turns";
+    case SEER_AGENT_MAX_TOKENS:
+        return "max_tokens";
+    case SEER_AGENT_DEADLINE:
+        return "deadline";
+    case SEER_AGENT_ERROR:
+        return "error";
+    case SEER_AGENT_CANCELLED:
+        return "cancelled";
     }
     return "unknown";
 }
@@ -135,14 +143,19 @@ const char *seer_agent_end_name(seer_agent_end e)
 const char *seer_agent_status_name(seer_agent_end e)
 {
     switch (e) {
-    case SEER_AGENT_RUNNING: return "running";
+    case SEER_AGENT_RUNNING:
+        return "running";
     case SEER_AGENT_STOPPED:
-    case SEER_AGENT_FINISHED: return "completed";
+    case SEER_AGENT_FINISHED:
+        return "completed";
     case SEER_AGENT_MAX_TURNS:
     case SEER_AGENT_MAX_TOKENS:
-    case SEER_AGENT_DEADLINE: return "limit";
-    case SEER_AGENT_ERROR: return "error";
-    case SEER_AGENT_CANCELLED: return "cancelled";
+    case SEER_AGENT_DEADLINE:
+        return "limit";
+    case SEER_AGENT_ERROR:
+        return "error";
+    case SEER_AGENT_CANCELLED:
+        return "cancelled";
     }
     return "unknown";
 }
@@ -151,8 +164,7 @@ const char *seer_agent_status_name(seer_agent_end e)
 
 static void emit(seer_agent *a, seer_agent_event *ev)
 {
-    if (!a->on_event)
-        return;
+    if (!a->on_event) return;
     ev->agent = a;
     ev->agent_id = a->id;
     ev->role = a->role;
@@ -215,8 +227,7 @@ static void journal_message(seer_agent *a, const seer_message *m)
 static seer_err conv_append(seer_agent *a, seer_message *m)
 {
     seer_err e = seer_conv_push(&a->conv, m);
-    if (e != SEER_OK)
-        return e;
+    if (e != SEER_OK) return e;
     journal_message(a, m);
     return SEER_OK;
 }
@@ -241,8 +252,7 @@ static void end_agent(seer_agent *a, seer_agent_end why, seer_err code, const ch
 static void end_agent(seer_agent *a, seer_agent_end why, seer_err code, const char *fmt, ...)
 {
     assert(why != SEER_AGENT_RUNNING);
-    if (atomic_load(&a->end) != SEER_AGENT_RUNNING)
-        return;
+    if (atomic_load(&a->end) != SEER_AGENT_RUNNING) return;
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
@@ -278,10 +288,8 @@ static void end_agent(seer_agent *a, seer_agent_end why, seer_err code, const ch
         seer_jw_close(b, '}');
         seer_jw_int(b, "elapsed_ms",
                     a->started_ns ? (int64_t)((seer_now_ns() - a->started_ns) / 1000000ull) : 0);
-        if (a->answer)
-            seer_jw_str(b, "answer", a->answer);
-        if (a->final_text)
-            seer_jw_str(b, "final_text", a->final_text);
+        if (a->answer) seer_jw_str(b, "answer", a->answer);
+        if (a->final_text) seer_jw_str(b, "final_text", a->final_text);
         jend(a);
         seer_error e;
         if (seer_transcript_render(a->journal, &e) != SEER_OK && why != SEER_AGENT_ERROR) {
@@ -293,8 +301,8 @@ static void end_agent(seer_agent *a, seer_agent_end why, seer_err code, const ch
         a->journal = NULL;
     }
     calls_clear(a);
-    seer_agent_event ev = {.kind = SEER_AEV_END, .end = why,
-                           .error = why == SEER_AGENT_ERROR ? a->errmsg : NULL};
+    seer_agent_event ev = {
+        .kind = SEER_AEV_END, .end = why, .error = why == SEER_AGENT_ERROR ? a->errmsg : NULL};
     emit(a, &ev);
     seer_actor_stop(a->actor);
     if (a->on_done) {
@@ -363,8 +371,7 @@ static void ask_model(seer_agent *a)
 static int advertised(const seer_agent *a, const char *name)
 {
     for (size_t i = 0; i < a->n_defs; i++)
-        if (strcmp(a->defs[i].name, name) == 0)
-            return 1;
+        if (strcmp(a->defs[i].name, name) == 0) return 1;
     return 0;
 }
 
@@ -378,14 +385,11 @@ static void journal_tool_result(seer_agent *a, const pending_call *c)
         seer_jw_str(b, "name", c->name);
         seer_jw_str(b, "content", r->content);
         seer_jw_bool(b, "is_error", r->is_error);
-        if (r->refused)
-            seer_jw_bool(b, "refused", 1);
-        if (r->cancelled)
-            seer_jw_bool(b, "cancelled", 1);
+        if (r->refused) seer_jw_bool(b, "refused", 1);
+        if (r->cancelled) seer_jw_bool(b, "cancelled", 1);
         if (r->structured_json)
             seer_jw_json(b, "structured", r->structured_json); /* left out if not JSON */
-        if (r->n_images)
-            seer_jw_int(b, "images", (int64_t)r->n_images);
+        if (r->n_images) seer_jw_int(b, "images", (int64_t)r->n_images);
         seer_jw_int(b, "elapsed_ms", (int64_t)(r->elapsed_ns / 1000000ull));
         jend(a);
         if (r->refused && (b = jbegin(a, "tool_refused"))) {
@@ -394,8 +398,8 @@ static void journal_tool_result(seer_agent *a, const pending_call *c)
             jend(a);
         }
     }
-    seer_agent_event ev = {.kind = SEER_AEV_TOOL_RESULT, .call_id = c->id, .tool = c->name,
-                           .result = r};
+    seer_agent_event ev = {
+        .kind = SEER_AEV_TOOL_RESULT, .call_id = c->id, .tool = c->name, .result = r};
     emit(a, &ev);
 }
 
@@ -403,8 +407,7 @@ static void journal_tool_result(seer_agent *a, const pending_call *c)
 static void set_result(seer_agent *a, size_t i, seer_tool_result *r)
 {
     assert(i < a->n_calls && !a->calls[i].result);
-    if (!r)
-        r = seer_tool_result_new("out of memory", 1);
+    if (!r) r = seer_tool_result_new("out of memory", 1);
     if (!r) {
         /* cannot even say so; count the slot so the turn completes */
         a->n_results++;
@@ -412,8 +415,7 @@ static void set_result(seer_agent *a, size_t i, seer_tool_result *r)
     }
     a->calls[i].result = r;
     a->n_results++;
-    if (r->refused)
-        a->refused++;
+    if (r->refused) a->refused++;
     journal_tool_result(a, &a->calls[i]);
 }
 
@@ -426,8 +428,7 @@ static void finish_tool_turn(seer_agent *a)
     for (size_t i = 0; i < a->n_calls && e == SEER_OK; i++) {
         const seer_tool_result *r = a->calls[i].result;
         const char *text = r ? r->content : "out of memory";
-        if (r && !*text && r->structured_json)
-            text = r->structured_json;
+        if (r && !*text && r->structured_json) text = r->structured_json;
         e = seer_message_add_tool_result(m, a->calls[i].id, text, r ? r->is_error : 1);
     }
     if (e == SEER_OK)
@@ -462,8 +463,7 @@ static void run_tool_calls(seer_agent *a, seer_message *m)
     size_t k = 0;
     for (size_t b = 0; b < m->n_blocks; b++) {
         seer_block *blk = &m->blocks[b];
-        if (blk->type != SEER_BLK_TOOL_CALL)
-            continue;
+        if (blk->type != SEER_BLK_TOOL_CALL) continue;
         pending_call *c = &a->calls[k];
         char idbuf[48];
         snprintf(idbuf, sizeof idbuf, "call_%d_%zu", a->turn, k);
@@ -490,12 +490,11 @@ static void run_tool_calls(seer_agent *a, seer_message *m)
             seer_jw_int(jb, "turn", a->turn);
             seer_jw_str(jb, "call_id", c->id);
             seer_jw_str(jb, "name", c->name);
-            if (!seer_jw_json(jb, "arguments", c->args))
-                seer_jw_str(jb, "arguments", c->args);
+            if (!seer_jw_json(jb, "arguments", c->args)) seer_jw_str(jb, "arguments", c->args);
             jend(a);
         }
-        seer_agent_event ev = {.kind = SEER_AEV_TOOL_CALL, .call_id = c->id, .tool = c->name,
-                               .args = c->args};
+        seer_agent_event ev = {
+            .kind = SEER_AEV_TOOL_CALL, .call_id = c->id, .tool = c->name, .args = c->args};
         emit(a, &ev);
     }
 
@@ -531,15 +530,13 @@ static void run_tool_calls(seer_agent *a, seer_message *m)
                 seer_tool_result_errorf("tool '%s' is not available to this agent; the call "
                                         "was refused",
                                         c->name);
-            if (r)
-                r->refused = 1;
+            if (r) r->refused = 1;
             set_result(a, i, r);
             continue;
         }
         c->call_id = seer_toolset_call(a->tools, c->name, c->args, a->actor, TOOL_TAG(a->turn, i));
     }
-    if (a->n_results == a->n_calls)
-        finish_tool_turn(a);
+    if (a->n_results == a->n_calls) finish_tool_turn(a);
 }
 
 /* ---- message handlers ---------------------------------------------------------------- */
@@ -570,8 +567,7 @@ static void nudge(seer_agent *a)
 
 static void on_model_reply(seer_agent *a, seer_msg *msg)
 {
-    if (!a->model_inflight || msg->tag != (uint64_t)a->turn)
-        return; /* stale */
+    if (!a->model_inflight || msg->tag != (uint64_t)a->turn) return; /* stale */
     seer_model_reply *r = msg->data;
     a->model_inflight = 0;
     a->model_call = 0;
@@ -594,15 +590,12 @@ static void on_model_reply(seer_agent *a, seer_msg *msg)
         seer_jw_str(b, "model", r->model ? r->model : seer_model_name(a->model));
         seer_jw_bool(b, "mock", r->mock || seer_model_is_mock(a->model));
         seer_jw_str(b, "stop", seer_stop_reason_name(r->stop));
-        if (r->stop_raw)
-            seer_jw_str(b, "stop_raw", r->stop_raw);
+        if (r->stop_raw) seer_jw_str(b, "stop_raw", r->stop_raw);
         seer_jw_int(b, "attempts", r->attempts);
         seer_jw_int(b, "retries", r->attempts > 1 ? r->attempts - 1 : 0);
         seer_jw_int(b, "latency_ms", (int64_t)(r->latency_ns / 1000000ull));
-        if (r->http_status)
-            seer_jw_int(b, "http_status", (int64_t)r->http_status);
-        if (r->request_id)
-            seer_jw_str(b, "request_id", r->request_id);
+        if (r->http_status) seer_jw_int(b, "http_status", (int64_t)r->http_status);
+        if (r->request_id) seer_jw_str(b, "request_id", r->request_id);
         if (r->err != SEER_OK) {
             seer_jw_str(b, "error", r->errmsg);
             seer_jw_str(b, "error_code", seer_strerror(r->err));
@@ -668,19 +661,16 @@ static void on_model_reply(seer_agent *a, seer_msg *msg)
 static void on_tool_result(seer_agent *a, seer_msg *msg)
 {
     uint64_t turn = msg->tag >> 20, i = msg->tag & 0xfffff;
-    if (turn != (uint64_t)a->turn || i >= a->n_calls || a->calls[i].result)
-        return; /* stale */
+    if (turn != (uint64_t)a->turn || i >= a->n_calls || a->calls[i].result) return; /* stale */
     seer_tool_result *r = msg->data;
     msg->data = NULL;
     set_result(a, (size_t)i, r);
-    if (a->n_results == a->n_calls)
-        finish_tool_turn(a);
+    if (a->n_results == a->n_calls) finish_tool_turn(a);
 }
 
 static void interrupt(seer_agent *a, seer_agent_end why)
 {
-    if (a->interrupt == SEER_AGENT_RUNNING)
-        a->interrupt = why;
+    if (a->interrupt == SEER_AGENT_RUNNING) a->interrupt = why;
     seer_strbuf *b = jbegin(a, "interrupt");
     if (b) {
         seer_jw_str(b, "reason", seer_agent_end_name(why));
@@ -690,13 +680,11 @@ static void interrupt(seer_agent *a, seer_agent_end why)
         end_agent(a, a->interrupt, SEER_OK, NULL);
         return;
     }
-    if (a->model_inflight && a->model_call)
-        seer_model_cancel(a->model, a->loop, a->model_call);
+    if (a->model_inflight && a->model_call) seer_model_cancel(a->model, a->loop, a->model_call);
     for (size_t i = 0; i < a->n_calls; i++)
         if (!a->calls[i].result && a->calls[i].call_id)
             seer_toolset_cancel(a->tools, a->calls[i].call_id);
-    if (!inflight(a))
-        end_agent(a, a->interrupt, SEER_OK, NULL);
+    if (!inflight(a)) end_agent(a, a->interrupt, SEER_OK, NULL);
 }
 
 static void deadline_fired(seer_loop *l, void *arg)
@@ -714,8 +702,7 @@ static void unref_actor(void *arg)
 
 static void on_start(seer_agent *a)
 {
-    if (a->started)
-        return;
+    if (a->started) return;
     a->started = 1;
     a->started_ns = seer_now_ns();
     seer_strbuf *b = jbegin(a, "start");
@@ -729,14 +716,12 @@ static void on_start(seer_agent *a)
             seer_jw_str(b, "mock_notice",
                         "MOCK MODEL: replies come from mockllm (offline, "
                         "deterministic), not from a real model");
-        if (a->conv.system)
-            seer_jw_str(b, "system", a->conv.system);
+        if (a->conv.system) seer_jw_str(b, "system", a->conv.system);
         seer_jw_open(b, "tools", '[');
         for (size_t i = 0; i < a->n_defs; i++)
             seer_jw_str(b, NULL, a->defs[i].name);
         seer_jw_close(b, ']');
-        if (a->finish_tool)
-            seer_jw_str(b, "finish_tool", a->finish_tool);
+        if (a->finish_tool) seer_jw_str(b, "finish_tool", a->finish_tool);
         seer_jw_open(b, "limits", '{');
         seer_jw_int(b, "max_turns", a->max_turns);
         seer_jw_int(b, "max_tokens", a->max_tokens);
@@ -750,8 +735,7 @@ static void on_start(seer_agent *a)
         seer_actor_ref(a->actor);
         a->deadline_timer =
             seer_loop_timer(a->loop, a->deadline_ms, deadline_fired, a->actor, unref_actor);
-        if (!a->deadline_timer)
-            seer_actor_unref(a->actor); /* checked before every call anyway */
+        if (!a->deadline_timer) seer_actor_unref(a->actor); /* checked before every call anyway */
     }
     ask_model(a);
 }
@@ -760,8 +744,7 @@ static void handle(seer_actor *self, void *state, seer_msg *m)
 {
     seer_agent *a = state;
     assert(a->actor == self);
-    if (atomic_load(&a->end) != SEER_AGENT_RUNNING)
-        return;
+    if (atomic_load(&a->end) != SEER_AGENT_RUNNING) return;
     switch (m->type) {
     case SEER_MSG_START:
         on_start(a);
@@ -772,8 +755,7 @@ static void handle(seer_actor *self, void *state, seer_msg *m)
     case SEER_MSG_MODEL_EVENT:
         if (m->data && a->model_inflight && m->tag == (uint64_t)a->turn) {
             const seer_model_delta *d = m->data;
-            if (d->kind == SEER_DELTA_RESET && jbegin(a, "stream_reset"))
-                jend(a);
+            if (d->kind == SEER_DELTA_RESET && jbegin(a, "stream_reset")) jend(a);
             seer_agent_event ev = {.kind = SEER_AEV_DELTA, .delta = d};
             emit(a, &ev);
         }
@@ -798,8 +780,7 @@ static void handle(seer_actor *self, void *state, seer_msg *m)
 static void agent_destroy(void *state)
 {
     seer_agent *a = state;
-    if (!a)
-        return;
+    if (!a) return;
     calls_clear(a);
     seer_transcript_close(a->journal);
     seer_conv_clear(&a->conv);
@@ -822,13 +803,10 @@ static seer_err setup_tools(seer_agent *a, const seer_agent_config *cfg, seer_er
 {
     if (cfg->tools) {
         seer_err e = seer_toolset_list(cfg->tools, &a->defs, &a->n_defs, err);
-        if (e != SEER_OK)
-            return e;
+        if (e != SEER_OK) return e;
     }
-    if (!a->finish_tool)
-        return SEER_OK;
-    if (advertised(a, a->finish_tool))
-        return SEER_OK;
+    if (!a->finish_tool) return SEER_OK;
+    if (advertised(a, a->finish_tool)) return SEER_OK;
     a->finish_local = 1;
     seer_tool_def fallback = {
         .name = a->finish_tool,
@@ -840,8 +818,7 @@ static seer_err setup_tools(seer_agent *a, const seer_agent_config *cfg, seer_er
         return seer_error_set(err, SEER_EINVAL, "finish_tool_def is named '%s', not '%s'",
                               src->name, a->finish_tool);
     seer_tool_def *defs = realloc(a->defs, (a->n_defs + 1) * sizeof *defs);
-    if (!defs)
-        return seer_error_set(err, SEER_ENOMEM, "agent tools: out of memory");
+    if (!defs) return seer_error_set(err, SEER_ENOMEM, "agent tools: out of memory");
     a->defs = defs;
     if (seer_tool_def_copy(&defs[a->n_defs], src) != SEER_OK)
         return seer_error_set(err, SEER_ENOMEM, "agent tools: out of memory");
@@ -906,8 +883,7 @@ seer_agent *seer_agent_new(const seer_agent_config *cfg, seer_error *err)
         return NULL;
     }
     seer_err e = SEER_OK;
-    if (cfg->system)
-        e = seer_conv_set_system(&a->conv, cfg->system);
+    if (cfg->system) e = seer_conv_set_system(&a->conv, cfg->system);
     for (size_t i = 0; e == SEER_OK && cfg->initial_messages && cfg->initial_messages[i]; i++) {
         seer_message *m = seer_message_dup(cfg->initial_messages[i]);
         e = m ? seer_conv_push(&a->conv, m) : SEER_ENOMEM;
@@ -1061,8 +1037,7 @@ const char *seer_agent_out_dir(const seer_agent *a)
 
 void seer_agent_free(seer_agent *a)
 {
-    if (!a)
-        return;
+    if (!a) return;
     seer_actor *actor = a->actor;
     seer_actor_stop(actor);
     seer_actor_unref(actor);

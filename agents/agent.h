@@ -89,26 +89,26 @@ typedef struct seer_agent_event {
 } seer_agent_event;
 
 typedef struct seer_agent_config {
-    const char *id;          /* journal/transcript id; NULL = "agent-<n>" */
-    const char *role;        /* "auditor", "target", "judge", "agent" (default) */
-    seer_model *model;       /* borrowed; must outlive the agent */
-    seer_loop *loop;         /* borrowed; running */
-    seer_pool *pool;         /* borrowed */
-    const char *system;      /* system prompt; may be NULL */
-    const char *prompt;      /* first user message; may be NULL if
-                                initial_messages is given */
+    const char *id;     /* journal/transcript id; NULL = "agent-<n>" */
+    const char *role;   /* "auditor", "target", "judge", "agent" (default) */
+    seer_model *model;  /* borrowed; must outlive the agent */
+    seer_loop *loop;    /* borrowed; running */
+    seer_pool *pool;    /* borrowed */
+    const char *system; /* system prompt; may be NULL */
+    const char *prompt; /* first user message; may be NULL if
+                           initial_messages is given */
     const seer_message *const *initial_messages; /* copied; NULL-terminated */
-    seer_toolset *tools;     /* borrowed (usually a router); may be NULL */
-    const char *finish_tool; /* name of the finishing tool; NULL = none */
-    const seer_tool_def *finish_tool_def; /* advertised if the toolset lacks it */
-    int max_turns;           /* model calls; 0 = 30, < 0 = unlimited */
-    int64_t max_tokens;      /* input + output tokens over all calls; 0 = none */
-    uint64_t deadline_ms;    /* wall budget from START; 0 = none */
-    const char *out_dir;     /* journal + transcript directory; NULL = none */
+    seer_toolset *tools;                         /* borrowed (usually a router); may be NULL */
+    const char *finish_tool;                     /* name of the finishing tool; NULL = none */
+    const seer_tool_def *finish_tool_def;        /* advertised if the toolset lacks it */
+    int max_turns;                               /* model calls; 0 = 30, < 0 = unlimited */
+    int64_t max_tokens;       /* input + output tokens over all calls; 0 = none */
+    uint64_t deadline_ms;     /* wall budget from START; 0 = none */
+    const char *out_dir;      /* journal + transcript directory; NULL = none */
     seer_usage_ledger *usage; /* borrowed; every reply's usage is added under
                                  (model name, role); may be NULL */
-    seer_stats *stats;       /* borrowed; tokens are added for the progress
-                                display (supervisor's stats); may be NULL */
+    seer_stats *stats;        /* borrowed; tokens are added for the progress
+                                 display (supervisor's stats); may be NULL */
     void (*on_event)(void *arg, const seer_agent_event *ev); /* may be NULL */
     void *on_event_arg;
     void (*on_done)(void *arg, seer_agent *a); /* may be NULL; after the end
@@ -151,19 +151,19 @@ seer_actor *seer_agent_actor(seer_agent *a);
 const char *seer_agent_id(const seer_agent *a);
 const char *seer_agent_role(const seer_agent *a);
 seer_agent_end seer_agent_end_reason(const seer_agent *a);
-const char *seer_agent_error(const seer_agent *a);    /* "" unless error */
+const char *seer_agent_error(const seer_agent *a); /* "" unless error */
 seer_err seer_agent_error_code(const seer_agent *a);
-int seer_agent_turns(const seer_agent *a);            /* model calls made */
+int seer_agent_turns(const seer_agent *a); /* model calls made */
 const seer_usage *seer_agent_usage(const seer_agent *a);
 const seer_conv *seer_agent_conv(const seer_agent *a);
-const char *seer_agent_answer(const seer_agent *a);   /* finishing tool's
-                                                          arguments, or NULL */
+const char *seer_agent_answer(const seer_agent *a);     /* finishing tool's
+                                                            arguments, or NULL */
 const char *seer_agent_final_text(const seer_agent *a); /* last assistant text
                                                             or NULL */
-uint64_t seer_agent_tool_calls(const seer_agent *a);  /* dispatched or answered */
+uint64_t seer_agent_tool_calls(const seer_agent *a);    /* dispatched or answered */
 uint64_t seer_agent_refused_calls(const seer_agent *a);
-int seer_agent_nudges(const seer_agent *a);           /* continue nudges sent */
-const char *seer_agent_out_dir(const seer_agent *a);  /* NULL if none */
+int seer_agent_nudges(const seer_agent *a);          /* continue nudges sent */
+const char *seer_agent_out_dir(const seer_agent *a); /* NULL if none */
 
 /* Stops the actor and drops the caller's reference.  Call after the end
  * (or before start); in-flight requests keep the memory alive until they

@@ -90,51 +90,66 @@
 #include "pipeline/sse.h"
 #include "pipeline/strbuf.h"
 
-#define ANTHROPIC_VERSION "2023-06-01"
+#define ANTHROPIC_VERSION  "2023-06-01"
 #define DEFAULT_MAX_TOKENS 4096
 #define DEFAULT_TIMEOUT_MS 600000L
-#define CACHE_CONTROL ",\"cache_control\":{\"type\":\"ephemeral\"}"
-#define MAX_STREAM_BLOCKS 4096 /* content block indexes we accept in a stream */
+#define CACHE_CONTROL      ",\"cache_control\":{\"type\":\"ephemeral\"}"
+#define MAX_STREAM_BLOCKS  4096 /* content block indexes we accept in a stream */
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static char *xstrdup(const char *s) { return s ? strdup(s) : NULL; }
+static char *xstrdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
 
 /* Non-zero if text is one JSON object (and nothing after it).  Runs for
  * every tool schema of every request, so it walks the text instead of
  * building a cJSON tree (that was 4.7% of the agent benchmark's CPU). */
-static int is_json_object(const char *text) {
+static int is_json_object(const char *text)
+{
     return text && seer_json_valid_object(text, strlen(text));
 }
 
-static const char *jstr(const cJSON *obj, const char *key) {
+static const char *jstr(const cJSON *obj, const char *key)
+{
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static int is_2xx(long st) { return st >= 200 && st < 300; }
+static int is_2xx(long st)
+{
+    return st >= 200 && st < 300;
+}
 
 /* ---- message serialization (cached in seer_message.wire) -------------- */
 
 /* Whether a block is sent at all. */
-static int block_emitted(const seer_block *b) {
+static int block_emitted(const seer_block *b)
+{
     switch (b->type) {
-    case SEER_BLK_TEXT: return b->text && b->text[0];
-    case SEER_BLK_THINKING: return b->signature != NULL;
-    case SEER_BLK_REDACTED_THINKING: return b->text != NULL;
+    case SEER_BLK_TEXT:
+        return b->text && b->text[0];
+    case SEER_BLK_THINKING:
+        return b->signature != NULL;
+    case SEER_BLK_REDACTED_THINKING:
+        return b->text != NULL;
     case SEER_BLK_TOOL_CALL:
     case SEER_BLK_TOOL_RESULT:
-    case SEER_BLK_IMAGE: return 1;
+    case SEER_BLK_IMAGE:
+        return 1;
     }
     return 0;
 }
 
 /* Whether cache_control may be placed on a block of this type. */
-static int block_cacheable(seer_block_type t) {
+static int block_cacheable(seer_block_type t)
+{
     return t != SEER_BLK_THINKING && t != SEER_BLK_REDACTED_THINKING;
 }
 
-static void ser_block(seer_strbuf *b, const seer_block *blk) {
+static void ser_block(seer_strbuf *b, const seer_block *blk)
+{
     switch (blk->type) {
     case SEER_BLK_TEXT:
         seer_sb_puts(b, "{\"type\":\"text\",\"text\":");
@@ -188,18 +203,22 @@ static void ser_block(seer_strbuf *b, const seer_block *blk) {
 /* Emission order within a message: tool_result blocks first, then the rest
  * in their original order.  Returns the type of the last emitted block, or
  * -1 if the message emits nothing. */
-static int last_emitted_type(const seer_message *m) {
+static int last_emitted_type(const seer_message *m)
+{
     int last_other = -1, last_result = -1;
     for (size_t i = 0; i < m->n_blocks; i++) {
         const seer_block *b = &m->blocks[i];
         if (!block_emitted(b)) continue;
-        if (b->type == SEER_BLK_TOOL_RESULT) last_result = (int)b->type;
-        else last_other = (int)b->type;
+        if (b->type == SEER_BLK_TOOL_RESULT)
+            last_result = (int)b->type;
+        else
+            last_other = (int)b->type;
     }
     return last_other >= 0 ? last_other : last_result;
 }
 
-static int has_tool_result(const seer_message *m) {
+static int has_tool_result(const seer_message *m)
+{
     for (size_t i = 0; i < m->n_blocks; i++)
         if (m->blocks[i].type == SEER_BLK_TOOL_RESULT) return 1;
     return 0;
@@ -207,7 +226,8 @@ static int has_tool_result(const seer_message *m) {
 
 /* Makes sure m->wire holds the comma-joined content blocks of m in the
  * Anthropic format (possibly empty).  Mutates only the cache fields. */
-static seer_err ensure_wire(seer_message *m) {
+static seer_err ensure_wire(seer_message *m)
+{
     if (m->wire_format == SEER_WIRE_ANTHROPIC && m->wire) return SEER_OK;
     seer_strbuf b = SEER_STRBUF_INIT;
     int first = 1;
@@ -235,7 +255,8 @@ static seer_err ensure_wire(seer_message *m) {
 }
 
 /* Moves the glue gathered in g into the body; g is reused. */
-static void glue_flush(seer_body *body, seer_strbuf *g) {
+static void glue_flush(seer_body *body, seer_strbuf *g)
+{
     if (!seer_sb_ok(g)) return;
     if (g->len) seer_body_append(body, g->p, g->len);
     seer_sb_reset(g);
@@ -250,25 +271,29 @@ typedef struct piece {
 } piece;
 
 /* Is name (length n) a top-level key of extra? */
-static int extra_has(const cJSON *extra, const char *key) {
+static int extra_has(const cJSON *extra, const char *key)
+{
     return extra && cJSON_GetObjectItemCaseSensitive(extra, key) != NULL;
 }
 
-static size_t rstrip_len(const char *s) {
+static size_t rstrip_len(const char *s)
+{
     size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1])) n--;
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
     return n;
 }
 
 /* Appends the "messages" array: pieces (the non-empty messages, in
  * conversation order) grouped into alternating turns, then the prefill. */
-static void put_messages(seer_strbuf *b, seer_body *body, piece *pc, size_t np,
-                         const char *prefill) {
+static void put_messages(seer_strbuf *b, seer_body *body, piece *pc, size_t np, const char *prefill)
+{
     seer_sb_putc(b, '[');
     int prefill_done = 0;
     for (size_t i = 0; i < np;) {
         size_t j = i;
-        while (j < np && pc[j].user_side == pc[i].user_side) j++;
+        while (j < np && pc[j].user_side == pc[i].user_side)
+            j++;
         int user = pc[i].user_side;
         if (i) seer_sb_putc(b, ',');
         seer_sb_puts(b, user ? "{\"role\":\"user\",\"content\":["
@@ -316,7 +341,8 @@ static void put_messages(seer_strbuf *b, seer_body *body, piece *pc, size_t np,
 
 /* The piece emitted last in the turn pc[start..end): in a user turn, plain
  * messages follow those carrying tool results. */
-static size_t turn_last_piece(const piece *pc, size_t start, size_t end) {
+static size_t turn_last_piece(const piece *pc, size_t start, size_t end)
+{
     assert(start < end);
     if (pc[start].user_side)
         for (size_t q = end; q > start; q--)
@@ -327,12 +353,14 @@ static size_t turn_last_piece(const piece *pc, size_t start, size_t end) {
 /* Chooses the message breakpoints: the last block of the final turn, and
  * the last block of the nearest earlier user turn (where the previous
  * request ended), each only if that block may be cached. */
-static void place_breakpoints(piece *pc, size_t np) {
+static void place_breakpoints(piece *pc, size_t np)
+{
     size_t end = np;
     int final = 1;
     while (end > 0) {
         size_t start = end - 1;
-        while (start > 0 && pc[start - 1].user_side == pc[end - 1].user_side) start--;
+        while (start > 0 && pc[start - 1].user_side == pc[end - 1].user_side)
+            start--;
         if (final || pc[start].user_side) {
             size_t k = turn_last_piece(pc, start, end);
             int t = last_emitted_type(pc[k].msg);
@@ -344,8 +372,8 @@ static void place_breakpoints(piece *pc, size_t np) {
     }
 }
 
-static seer_err put_tools(seer_strbuf *b, const seer_model_request *req, int cache,
-                          seer_error *err) {
+static seer_err put_tools(seer_strbuf *b, const seer_model_request *req, int cache, seer_error *err)
+{
     seer_sb_putc(b, '[');
     for (size_t i = 0; i < req->n_tools; i++) {
         const seer_tool_def *t = &req->tools[i];
@@ -375,17 +403,24 @@ static seer_err put_tools(seer_strbuf *b, const seer_model_request *req, int cac
     return SEER_OK;
 }
 
-static void put_tool_choice(seer_strbuf *b, const seer_tool_choice *tc) {
+static void put_tool_choice(seer_strbuf *b, const seer_tool_choice *tc)
+{
     switch (tc->kind) {
-    case SEER_TOOL_CHOICE_ANY: seer_sb_puts(b, "{\"type\":\"any\"}"); break;
-    case SEER_TOOL_CHOICE_NONE: seer_sb_puts(b, "{\"type\":\"none\"}"); break;
+    case SEER_TOOL_CHOICE_ANY:
+        seer_sb_puts(b, "{\"type\":\"any\"}");
+        break;
+    case SEER_TOOL_CHOICE_NONE:
+        seer_sb_puts(b, "{\"type\":\"none\"}");
+        break;
     case SEER_TOOL_CHOICE_TOOL:
         seer_sb_puts(b, "{\"type\":\"tool\",\"name\":");
         seer_sb_json_cstr(b, tc->name);
         seer_sb_putc(b, '}');
         break;
     case SEER_TOOL_CHOICE_AUTO:
-    default: seer_sb_puts(b, "{\"type\":\"auto\"}"); break;
+    default:
+        seer_sb_puts(b, "{\"type\":\"auto\"}");
+        break;
     }
 }
 
@@ -395,7 +430,8 @@ typedef struct part_arg {
     int cache;
 } part_arg;
 
-static seer_err make_system(void *arg, seer_strbuf *b, seer_error *err) {
+static seer_err make_system(void *arg, seer_strbuf *b, seer_error *err)
+{
     (void)err;
     const part_arg *a = arg;
     seer_sb_puts(b, "[{\"type\":\"text\",\"text\":");
@@ -405,7 +441,8 @@ static seer_err make_system(void *arg, seer_strbuf *b, seer_error *err) {
     return SEER_OK;
 }
 
-static seer_err make_tools(void *arg, seer_strbuf *b, seer_error *err) {
+static seer_err make_tools(void *arg, seer_strbuf *b, seer_error *err)
+{
     const part_arg *a = arg;
     return put_tools(b, a->req, a->cache, err);
 }
@@ -414,7 +451,8 @@ static seer_err make_tools(void *arg, seer_strbuf *b, seer_error *err) {
  * and shared by reference by every request that repeats it.  A tool set
  * that fails validation is never cached, so it is refused every time. */
 static seer_err put_part(seer_strbuf *b, seer_body *body, const seer_model *m, const char *what,
-                         seer_prefix_make_fn make, part_arg *a, seer_error *err) {
+                         seer_prefix_make_fn make, part_arg *a, seer_error *err)
+{
     seer_strbuf key = SEER_STRBUF_INIT;
     if (m->prefix) {
         seer_sb_puts(&key, what);
@@ -428,7 +466,8 @@ static seer_err put_part(seer_strbuf *b, seer_body *body, const seer_model *m, c
 }
 
 static seer_err build_body(const seer_model *m, const seer_model_request *req, seer_body **out,
-                           seer_error *err) {
+                           seer_error *err)
+{
     const seer_model_options *o = &m->opts;
     cJSON *extra = NULL;
     if (o->extra_body_json && o->extra_body_json[0]) {
@@ -576,7 +615,8 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, s
     return SEER_OK;
 }
 
-static int header_overridden(char **extra, const char *name) {
+static int header_overridden(char **extra, const char *name)
+{
     size_t n = strlen(name);
     for (size_t i = 0; extra && extra[i]; i++)
         if (strncasecmp(extra[i], name, n) == 0 && extra[i][n] == ':') return 1;
@@ -584,12 +624,14 @@ static int header_overridden(char **extra, const char *name) {
 }
 
 static seer_err anth_build(const seer_model *m, const seer_model_request *req,
-                           seer_http_request **out, seer_error *err) {
+                           seer_http_request **out, seer_error *err)
+{
     assert(m && req && out);
     *out = NULL;
     const char *base = m->base_url && m->base_url[0] ? m->base_url : "https://api.anthropic.com";
     size_t bl = strlen(base);
-    while (bl && base[bl - 1] == '/') bl--;
+    while (bl && base[bl - 1] == '/')
+        bl--;
     char *url = malloc(bl + sizeof "/v1/messages");
     if (!url) return seer_error_set(err, SEER_ENOMEM, "anthropic: out of memory");
     memcpy(url, base, bl);
@@ -613,13 +655,14 @@ static seer_err anth_build(const seer_model *m, const seer_model_request *req,
     for (size_t i = 0; rc == SEER_OK && xh && xh[i]; i++) {
         const char *colon = strchr(xh[i], ':');
         if (!colon || colon == xh[i]) {
-            rc = seer_error_set(err, SEER_EINVAL, "anthropic: extra header %zu is not 'Name: value'",
-                                i);
+            rc = seer_error_set(err, SEER_EINVAL,
+                                "anthropic: extra header %zu is not 'Name: value'", i);
             break;
         }
         char *name = strndup(xh[i], (size_t)(colon - xh[i]));
         const char *v = colon + 1;
-        while (*v == ' ' || *v == '\t') v++;
+        while (*v == ' ' || *v == '\t')
+            v++;
         rc = name ? seer_http_request_header(r, name, v) : SEER_ENOMEM;
         free(name);
     }
@@ -651,8 +694,12 @@ static seer_err anth_build(const seer_model *m, const seer_model_request *req,
 
 /* ---- response parsing --------------------------------------------------- */
 
-static seer_stop_reason map_stop(const char *s) {
-    static const struct { const char *name; seer_stop_reason r; } map[] = {
+static seer_stop_reason map_stop(const char *s)
+{
+    static const struct {
+        const char *name;
+        seer_stop_reason r;
+    } map[] = {
         {"end_turn", SEER_STOP_END_TURN},
         {"max_tokens", SEER_STOP_MAX_TOKENS},
         {"stop_sequence", SEER_STOP_STOP_SEQUENCE},
@@ -668,8 +715,12 @@ static seer_stop_reason map_stop(const char *s) {
 }
 
 /* The HTTP status an error of this type normally comes with. */
-static int status_for_error_type(const char *t) {
-    static const struct { const char *name; int st; } map[] = {
+static int status_for_error_type(const char *t)
+{
+    static const struct {
+        const char *name;
+        int st;
+    } map[] = {
         {"invalid_request_error", 400}, {"authentication_error", 401},
         {"billing_error", 402},         {"permission_error", 403},
         {"not_found_error", 404},       {"request_too_large", 413},
@@ -683,7 +734,8 @@ static int status_for_error_type(const char *t) {
 }
 
 /* If j (a 2xx body) is an error object, the status it stands for, else 0. */
-static long error_body_status(const cJSON *j) {
+static long error_body_status(const cJSON *j)
+{
     const char *type = jstr(j, "type");
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
     int is_err = (type && strcmp(type, "error") == 0) ||
@@ -695,7 +747,8 @@ static long error_body_status(const cJSON *j) {
     return status_for_error_type(e ? jstr(e, "type") : NULL);
 }
 
-static seer_err err_for_status(long st) {
+static seer_err err_for_status(long st)
+{
     if (st == 401 || st == 403) return SEER_EAUTH;
     if (st == 429) return SEER_ERATELIMIT;
     return SEER_EHTTP;
@@ -705,7 +758,8 @@ static seer_err err_for_status(long st) {
  * seer_error_set. */
 static void reply_fail(seer_model_reply *out, seer_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void reply_fail(seer_model_reply *out, seer_err code, const char *fmt, ...) {
+static void reply_fail(seer_model_reply *out, seer_err code, const char *fmt, ...)
+{
     char tmp[512];
     va_list ap;
     va_start(ap, fmt);
@@ -722,7 +776,8 @@ static void reply_fail(seer_model_reply *out, seer_err code, const char *fmt, ..
     }
 }
 
-static void fill_meta(const seer_http_response *resp, seer_model_reply *out) {
+static void fill_meta(const seer_http_response *resp, seer_model_reply *out)
+{
     out->http_status = resp->status;
     out->attempts = resp->attempts;
     out->latency_ns = resp->elapsed_ns;
@@ -732,7 +787,8 @@ static void fill_meta(const seer_http_response *resp, seer_model_reply *out) {
 
 /* An error body (any status) -> out.  status_hint: the status to classify by. */
 static void reply_error_body(const char *body, size_t len, long status, const char *rid,
-                             seer_model_reply *out) {
+                             seer_model_reply *out)
+{
     cJSON *j = body && len ? cJSON_ParseWithLength(body, len) : NULL;
     const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
     const char *type = e ? jstr(e, "type") : NULL;
@@ -748,13 +804,14 @@ static void reply_error_body(const char *body, size_t len, long status, const ch
         for (size_t i = 0; body && i < len && n + 1 < sizeof snip; i++)
             snip[n++] = (body[i] >= 0x20 && body[i] < 0x7f) ? body[i] : ' ';
         snip[n] = '\0';
-        reply_fail(out, err_for_status(status), "anthropic: HTTP %ld%s%s", status,
-                   n ? ": " : "", snip);
+        reply_fail(out, err_for_status(status), "anthropic: HTTP %ld%s%s", status, n ? ": " : "",
+                   snip);
     }
     cJSON_Delete(j);
 }
 
-static void parse_usage(const cJSON *u, seer_usage *us) {
+static void parse_usage(const cJSON *u, seer_usage *us)
+{
     if (!cJSON_IsObject(u)) return;
     static const char *keys[] = {"input_tokens", "output_tokens", "cache_creation_input_tokens",
                                  "cache_read_input_tokens"};
@@ -768,7 +825,8 @@ static void parse_usage(const cJSON *u, seer_usage *us) {
 
 /* Appends one response content block to msg.  Unknown block types (server
  * tools, citations) are skipped.  Returns SEER_OK or SEER_ENOMEM. */
-static seer_err add_content_block(seer_message *msg, const cJSON *cb) {
+static seer_err add_content_block(seer_message *msg, const cJSON *cb)
+{
     const char *type = jstr(cb, "type");
     if (!type) return SEER_OK;
     seer_block b;
@@ -809,7 +867,8 @@ static seer_err add_content_block(seer_message *msg, const cJSON *cb) {
     return rc;
 }
 
-static void parse_success(const char *body, size_t len, const char *rid, seer_model_reply *out) {
+static void parse_success(const char *body, size_t len, const char *rid, seer_model_reply *out)
+{
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(body ? body : "", len, &end, 0);
     if (!j) {
@@ -836,7 +895,8 @@ static void parse_success(const char *body, size_t len, const char *rid, seer_mo
     seer_message *msg = seer_message_new(SEER_ROLE_ASSISTANT);
     seer_err rc = msg ? SEER_OK : SEER_ENOMEM;
     const cJSON *cb;
-    cJSON_ArrayForEach(cb, content) {
+    cJSON_ArrayForEach(cb, content)
+    {
         if (rc != SEER_OK) break;
         rc = add_content_block(msg, cb);
     }
@@ -858,13 +918,14 @@ static void parse_success(const char *body, size_t len, const char *rid, seer_mo
     cJSON_Delete(j);
 }
 
-static void anth_parse(const seer_model *m, const seer_http_response *resp, seer_model_reply *out) {
+static void anth_parse(const seer_model *m, const seer_http_response *resp, seer_model_reply *out)
+{
     (void)m;
     assert(resp && out);
     fill_meta(resp, out);
     if (resp->err != SEER_OK) {
-        reply_fail(out, resp->err, "anthropic: %s", resp->errmsg[0] ? resp->errmsg
-                                                                     : seer_strerror(resp->err));
+        reply_fail(out, resp->err, "anthropic: %s",
+                   resp->errmsg[0] ? resp->errmsg : seer_strerror(resp->err));
         return;
     }
     if (!is_2xx(resp->status)) {
@@ -877,7 +938,8 @@ static void anth_parse(const seer_model *m, const seer_http_response *resp, seer
 /* Cheap check for an error object in the body of a 200: Anthropic's
  * {"type":"error","error":{type,message}}, or a proxy's {"error":{...}}
  * (OpenRouter style, status in "code") with no content. */
-static int anth_body_check(void *arg, const char *body, size_t len) {
+static int anth_body_check(void *arg, const char *body, size_t len)
+{
     (void)arg;
     if (!body || len == 0) return 0;
     size_t scan = len < 128 ? len : 128;
@@ -891,7 +953,7 @@ static int anth_body_check(void *arg, const char *body, size_t len) {
 /* ---- streaming ---------------------------------------------------------- */
 
 typedef struct sblock {
-    int type;   /* seer_block_type, or -1 for a block type we skip */
+    int type;         /* seer_block_type, or -1 for a block type we skip */
     seer_strbuf text; /* text / thinking / redacted data / tool input JSON */
     seer_strbuf sig;  /* thinking signature */
     char *id, *name;
@@ -917,7 +979,8 @@ struct seer_provider_stream {
     void *emit_arg;
 };
 
-static void sblock_clear(sblock *b) {
+static void sblock_clear(sblock *b)
+{
     seer_sb_free(&b->text);
     seer_sb_free(&b->sig);
     free(b->id);
@@ -927,8 +990,10 @@ static void sblock_clear(sblock *b) {
     memset(b, 0, sizeof *b);
 }
 
-static void stream_clear(seer_provider_stream *s) {
-    for (size_t i = 0; i < s->n_blocks; i++) sblock_clear(&s->blocks[i]);
+static void stream_clear(seer_provider_stream *s)
+{
+    for (size_t i = 0; i < s->n_blocks; i++)
+        sblock_clear(&s->blocks[i]);
     free(s->blocks);
     s->blocks = NULL;
     s->n_blocks = 0;
@@ -944,13 +1009,15 @@ static void stream_clear(seer_provider_stream *s) {
     s->err_status = 0;
 }
 
-static void stream_set_fail(seer_provider_stream *s, seer_err code, const char *msg) {
+static void stream_set_fail(seer_provider_stream *s, seer_err code, const char *msg)
+{
     if (s->fail != SEER_OK) return;
     s->fail = code;
     snprintf(s->failmsg, sizeof s->failmsg, "%s", msg);
 }
 
-static void emit_delta(seer_provider_stream *s, seer_delta_kind kind, const char *text) {
+static void emit_delta(seer_provider_stream *s, seer_delta_kind kind, const char *text)
+{
     if (!s->emit || !text) return;
     seer_model_delta *d = calloc(1, sizeof *d);
     if (!d) return; /* a lost display fragment; the final reply is unaffected */
@@ -963,7 +1030,8 @@ static void emit_delta(seer_provider_stream *s, seer_delta_kind kind, const char
     s->emit(s->emit_arg, d);
 }
 
-static sblock *stream_block(seer_provider_stream *s, const cJSON *ev) {
+static sblock *stream_block(seer_provider_stream *s, const cJSON *ev)
+{
     const cJSON *ix = cJSON_GetObjectItemCaseSensitive(ev, "index");
     if (!cJSON_IsNumber(ix) || ix->valuedouble < 0 || ix->valuedouble >= MAX_STREAM_BLOCKS) {
         stream_set_fail(s, SEER_EPARSE, "anthropic: stream event without a valid block index");
@@ -977,14 +1045,16 @@ static sblock *stream_block(seer_provider_stream *s, const cJSON *ev) {
             return NULL;
         }
         memset(nb + s->n_blocks, 0, (i + 1 - s->n_blocks) * sizeof *nb);
-        for (size_t k = s->n_blocks; k <= i; k++) nb[k].type = -1;
+        for (size_t k = s->n_blocks; k <= i; k++)
+            nb[k].type = -1;
         s->blocks = nb;
         s->n_blocks = i + 1;
     }
     return &s->blocks[i];
 }
 
-static void on_block_start(seer_provider_stream *s, const cJSON *ev) {
+static void on_block_start(seer_provider_stream *s, const cJSON *ev)
+{
     sblock *b = stream_block(s, ev);
     if (!b) return;
     const cJSON *cb = cJSON_GetObjectItemCaseSensitive(ev, "content_block");
@@ -1003,8 +1073,10 @@ static void on_block_start(seer_provider_stream *s, const cJSON *ev) {
         b->type = SEER_BLK_TOOL_CALL;
         b->id = xstrdup(jstr(cb, "id") ? jstr(cb, "id") : "");
         b->name = xstrdup(jstr(cb, "name") ? jstr(cb, "name") : "");
-        if (!b->id || !b->name) stream_set_fail(s, SEER_ENOMEM, "anthropic: out of memory");
-        else emit_delta(s, SEER_DELTA_TOOL_CALL, b->name);
+        if (!b->id || !b->name)
+            stream_set_fail(s, SEER_ENOMEM, "anthropic: out of memory");
+        else
+            emit_delta(s, SEER_DELTA_TOOL_CALL, b->name);
         /* input starts as {} and arrives through input_json_delta */
     } else if (strcmp(type, "thinking") == 0) {
         b->type = SEER_BLK_THINKING;
@@ -1022,7 +1094,8 @@ static void on_block_start(seer_provider_stream *s, const cJSON *ev) {
     }
 }
 
-static void on_block_delta(seer_provider_stream *s, const cJSON *ev) {
+static void on_block_delta(seer_provider_stream *s, const cJSON *ev)
+{
     sblock *b = stream_block(s, ev);
     if (!b) return;
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(ev, "delta");
@@ -1052,7 +1125,8 @@ static void on_block_delta(seer_provider_stream *s, const cJSON *ev) {
 }
 
 /* Parses the concatenated input JSON of a tool_use block (empty = {}). */
-static void close_tool_block(seer_provider_stream *s, sblock *b) {
+static void close_tool_block(seer_provider_stream *s, sblock *b)
+{
     if (b->type != SEER_BLK_TOOL_CALL || b->args) return;
     if (b->text.len == 0) {
         b->args = strdup("{}");
@@ -1062,8 +1136,8 @@ static void close_tool_block(seer_provider_stream *s, sblock *b) {
             b->args = cJSON_PrintUnformatted(j);
         } else {
             b->args = strndup(b->text.p, b->text.len);
-            b->args_error = strdup(j ? "tool input is not a JSON object"
-                                     : "tool input is not valid JSON");
+            b->args_error =
+                strdup(j ? "tool input is not a JSON object" : "tool input is not valid JSON");
             if (!b->args_error) stream_set_fail(s, SEER_ENOMEM, "anthropic: out of memory");
         }
         cJSON_Delete(j);
@@ -1071,7 +1145,8 @@ static void close_tool_block(seer_provider_stream *s, sblock *b) {
     if (!b->args) stream_set_fail(s, SEER_ENOMEM, "anthropic: out of memory");
 }
 
-static int on_stream_error(seer_provider_stream *s, const cJSON *ev) {
+static int on_stream_error(seer_provider_stream *s, const cJSON *ev)
+{
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(ev, "error");
     const char *type = e ? jstr(e, "type") : NULL;
     const char *msg = e ? jstr(e, "message") : NULL;
@@ -1083,7 +1158,8 @@ static int on_stream_error(seer_provider_stream *s, const cJSON *ev) {
     return s->err_status;
 }
 
-static int on_sse_event(void *arg, const seer_sse_event *sev) {
+static int on_sse_event(void *arg, const seer_sse_event *sev)
+{
     seer_provider_stream *s = arg;
     if (s->fail != SEER_OK) return 1;
     if (sev->data_len == 0) return 0;
@@ -1132,7 +1208,8 @@ static int on_sse_event(void *arg, const seer_sse_event *sev) {
     return stop || s->fail != SEER_OK;
 }
 
-static seer_provider_stream *anth_stream_new(const seer_model *m) {
+static seer_provider_stream *anth_stream_new(const seer_model *m)
+{
     seer_provider_stream *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     (void)m;
@@ -1145,12 +1222,13 @@ static seer_provider_stream *anth_stream_new(const seer_model *m) {
 }
 
 static int anth_stream_feed(seer_provider_stream *s, const char *data, size_t len,
-                            seer_delta_emit_fn emit, void *arg) {
+                            seer_delta_emit_fn emit, void *arg)
+{
     assert(s);
     if (s->err_status) return s->err_status;
     if (s->fail != SEER_OK) return 0; /* reported by finish; ignore the rest */
-    if (!data && len == 0) { /* end of body: a clean close before message_stop is
-                              * a truncated turn; fail the attempt so it is retried */
+    if (!data && len == 0) {          /* end of body: a clean close before message_stop is
+                                       * a truncated turn; fail the attempt so it is retried */
         s->cut = !s->finished;
         return s->cut ? 502 : 0;
     }
@@ -1161,19 +1239,22 @@ static int anth_stream_feed(seer_provider_stream *s, const char *data, size_t le
     s->emit_arg = NULL;
     if (s->err_status) return s->err_status;
     if (rc != SEER_OK && rc != SEER_ECANCELED)
-        stream_set_fail(s, rc, rc == SEER_ENOMEM ? "anthropic: out of memory"
-                                                 : "anthropic: malformed SSE stream");
+        stream_set_fail(s, rc,
+                        rc == SEER_ENOMEM ? "anthropic: out of memory"
+                                          : "anthropic: malformed SSE stream");
     return 0;
 }
 
-static void anth_stream_reset(seer_provider_stream *s) {
+static void anth_stream_reset(seer_provider_stream *s)
+{
     assert(s);
     seer_sse_reset(s->sse);
     stream_clear(s);
 }
 
 static void anth_stream_finish(seer_provider_stream *s, const seer_http_response *resp,
-                               seer_model_reply *out) {
+                               seer_model_reply *out)
+{
     assert(s && resp && out);
     fill_meta(resp, out);
     if (s->err_status) {
@@ -1238,7 +1319,8 @@ static void anth_stream_finish(seer_provider_stream *s, const seer_http_response
             b.args_error = sb->args_error;
             sb->id = sb->name = sb->args = sb->args_error = NULL;
             break;
-        default: continue;
+        default:
+            continue;
         }
         if (rc == SEER_OK) rc = seer_message_push_block(msg, &b);
         if (rc != SEER_OK) seer_block_clear(&b);
@@ -1258,7 +1340,8 @@ static void anth_stream_finish(seer_provider_stream *s, const seer_http_response
     out->usage = s->usage;
 }
 
-static void anth_stream_free(seer_provider_stream *s) {
+static void anth_stream_free(seer_provider_stream *s)
+{
     if (!s) return;
     stream_clear(s);
     seer_sse_free(s->sse);

@@ -49,8 +49,7 @@ static int is_secret_name(const char *name)
     size_t n = strlen(name);
     for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
         size_t k = strlen(suffixes[i]);
-        if (n >= k && strcmp(name + n - k, suffixes[i]) == 0)
-            return 1;
+        if (n >= k && strcmp(name + n - k, suffixes[i]) == 0) return 1;
     }
     return 0;
 }
@@ -58,8 +57,7 @@ static int is_secret_name(const char *name)
 static env_var *env_find(const seer_env *e, const char *name)
 {
     for (size_t i = 0; i < e->n; i++)
-        if (strcmp(e->vars[i].name, name) == 0)
-            return &e->vars[i];
+        if (strcmp(e->vars[i].name, name) == 0) return &e->vars[i];
     return NULL;
 }
 
@@ -67,15 +65,13 @@ static env_var *env_find(const seer_env *e, const char *name)
 static seer_err env_put(seer_env *e, const char *name, size_t name_len, const char *value)
 {
     char *v = strdup(value);
-    if (!v)
-        return SEER_ENOMEM;
+    if (!v) return SEER_ENOMEM;
     char *nm = strndup(name, name_len);
     if (!nm) {
         free(v);
         return SEER_ENOMEM;
     }
-    if (is_secret_name(nm) && *v)
-        seer_secret_register(v);
+    if (is_secret_name(nm) && *v) seer_secret_register(v);
     env_var *old = env_find(e, nm);
     if (old) {
         free(nm);
@@ -113,8 +109,7 @@ static int vbuf_put(vbuf *b, char c)
     if (b->n + 1 >= b->cap) {
         size_t ncap = b->cap ? b->cap * 2 : 64;
         char *np = realloc(b->p, ncap);
-        if (!np)
-            return -1;
+        if (!np) return -1;
         b->p = np;
         b->cap = ncap;
     }
@@ -127,16 +122,24 @@ static int vbuf_put(vbuf *b, char c)
 static int vbuf_reset(vbuf *b)
 {
     b->n = 0;
-    if (!b->p && vbuf_put(b, '\0') < 0)
-        return -1;
+    if (!b->p && vbuf_put(b, '\0') < 0) return -1;
     b->n = 0;
     b->p[0] = '\0';
     return 0;
 }
 
-static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
-static int key_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
-static int key_char(char c) { return isalnum((unsigned char)c) || c == '_' || c == '.'; }
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+static int key_start(char c)
+{
+    return isalpha((unsigned char)c) || c == '_';
+}
+static int key_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '.';
+}
 
 /* Parses `text` (len bytes, NUL-terminated) into e.  `path` is only used in
  * error messages.  Errors never quote a value (it may be a secret). */
@@ -152,8 +155,7 @@ static seer_err parse_dotenv(seer_env *e, const char *path, const char *text, si
         int start_line = line;
         while (p < end && is_blank(*p))
             p++;
-        if (p == end)
-            break;
+        if (p == end) break;
         if (*p == '\n' || *p == '#') { /* blank line or comment */
             while (p < end && *p != '\n')
                 p++;
@@ -202,16 +204,25 @@ static seer_err parse_dotenv(seer_env *e, const char *path, const char *text, si
                     closed = 1;
                     break;
                 }
-                if (c == '\n')
-                    line++;
+                if (c == '\n') line++;
                 if (q == '"' && c == '\\' && p < end) {
                     char x = *p++;
                     switch (x) {
-                    case 'n': c = '\n'; break;
-                    case 't': c = '\t'; break;
-                    case 'r': c = '\r'; break;
-                    case '"': c = '"'; break;
-                    case '\\': c = '\\'; break;
+                    case 'n':
+                        c = '\n';
+                        break;
+                    case 't':
+                        c = '\t';
+                        break;
+                    case 'r':
+                        c = '\r';
+                        break;
+                    case '"':
+                        c = '"';
+                        break;
+                    case '\\':
+                        c = '\\';
+                        break;
                     default:
                         /* unknown escape: keep both characters */
                         if (vbuf_put(&val, '\\') < 0) {
@@ -219,8 +230,7 @@ static seer_err parse_dotenv(seer_env *e, const char *path, const char *text, si
                             goto out;
                         }
                         c = x;
-                        if (x == '\n')
-                            line++;
+                        if (x == '\n') line++;
                     }
                 }
                 if (vbuf_put(&val, c) < 0) {
@@ -229,24 +239,24 @@ static seer_err parse_dotenv(seer_env *e, const char *path, const char *text, si
                 }
             }
             if (!closed) {
-                rc = seer_error_set(err, SEER_EINVAL, "%s:%d: unterminated %s-quoted value for %.*s",
-                                    path, start_line, q == '"' ? "double" : "single",
-                                    (int)(key_len > 64 ? 64 : key_len), key);
+                rc =
+                    seer_error_set(err, SEER_EINVAL, "%s:%d: unterminated %s-quoted value for %.*s",
+                                   path, start_line, q == '"' ? "double" : "single",
+                                   (int)(key_len > 64 ? 64 : key_len), key);
                 goto out;
             }
             while (p < end && is_blank(*p))
                 p++;
             if (p < end && *p != '\n' && *p != '#') {
                 rc = seer_error_set(err, SEER_EINVAL,
-                                    "%s:%d: unexpected text after the closing quote of %.*s",
-                                    path, line, (int)(key_len > 64 ? 64 : key_len), key);
+                                    "%s:%d: unexpected text after the closing quote of %.*s", path,
+                                    line, (int)(key_len > 64 ? 64 : key_len), key);
                 goto out;
             }
         } else {
             const char *v = p;
             while (p < end && *p != '\n') {
-                if (*p == '#' && (p == v || is_blank(p[-1])))
-                    break;
+                if (*p == '#' && (p == v || is_blank(p[-1]))) break;
                 p++;
             }
             const char *ve = p;
@@ -277,7 +287,6 @@ out:
     return rc;
 }
 
-
 seer_env *seer_env_load(const char *dotenv_path, seer_error *err)
 {
     seer_env *e = calloc(1, sizeof *e);
@@ -297,15 +306,13 @@ seer_env *seer_env_load(const char *dotenv_path, seer_error *err)
         rc = SEER_OK; /* the default ./.env is optional */
     }
     if (rc != SEER_OK) {
-        if (err)
-            *err = local;
+        if (err) *err = local;
         seer_env_free(e);
         return NULL;
     }
     for (char **ev = environ; ev && *ev; ev++) {
         const char *eq = strchr(*ev, '=');
-        if (!eq || eq == *ev)
-            continue;
+        if (!eq || eq == *ev) continue;
         if (env_put(e, *ev, (size_t)(eq - *ev), eq + 1) != SEER_OK) {
             seer_error_set(err, SEER_ENOMEM, "out of memory copying the environment");
             seer_env_free(e);
@@ -318,8 +325,7 @@ seer_env *seer_env_load(const char *dotenv_path, seer_error *err)
 const char *seer_env_get(const seer_env *e, const char *name)
 {
     assert(name);
-    if (!e)
-        return NULL;
+    if (!e) return NULL;
     const env_var *v = env_find(e, name);
     return v && v->value[0] ? v->value : NULL;
 }
@@ -332,8 +338,7 @@ seer_err seer_env_set(seer_env *e, const char *name, const char *value)
 
 void seer_env_free(seer_env *e)
 {
-    if (!e)
-        return;
+    if (!e) return;
     for (size_t i = 0; i < e->n; i++) {
         free(e->vars[i].name);
         free(e->vars[i].value);

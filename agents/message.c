@@ -28,18 +28,15 @@
 /* strdup that maps NULL to NULL; *ok is cleared when a non-NULL s fails. */
 static char *dup_or_null(const char *s, int *ok)
 {
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     char *d = strdup(s);
-    if (!d)
-        *ok = 0;
+    if (!d) *ok = 0;
     return d;
 }
 
 void seer_block_clear(seer_block *b)
 {
-    if (!b)
-        return;
+    if (!b) return;
     free(b->text);
     free(b->id);
     free(b->name);
@@ -75,15 +72,13 @@ seer_message *seer_message_new(seer_role role)
 {
     assert(role == SEER_ROLE_USER || role == SEER_ROLE_ASSISTANT || role == SEER_ROLE_TOOL);
     seer_message *m = calloc(1, sizeof *m);
-    if (m)
-        m->role = role;
+    if (m) m->role = role;
     return m;
 }
 
 void seer_message_free(seer_message *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     for (size_t i = 0; i < m->n_blocks; i++)
         seer_block_clear(&m->blocks[i]);
     free(m->blocks);
@@ -101,18 +96,14 @@ void seer_message_touch(seer_message *m)
 
 seer_message *seer_message_dup(const seer_message *m)
 {
-    if (!m)
-        return NULL;
+    if (!m) return NULL;
     seer_message *d = seer_message_new(m->role);
-    if (!d)
-        return NULL;
+    if (!d) return NULL;
     if (m->n_blocks) {
         d->blocks = calloc(block_cap(m->n_blocks), sizeof *d->blocks);
-        if (!d->blocks)
-            goto oom;
+        if (!d->blocks) goto oom;
         for (size_t i = 0; i < m->n_blocks; i++) {
-            if (block_copy(&d->blocks[i], &m->blocks[i]) != SEER_OK)
-                goto oom;
+            if (block_copy(&d->blocks[i], &m->blocks[i]) != SEER_OK) goto oom;
             d->n_blocks = i + 1;
         }
     }
@@ -132,8 +123,7 @@ oom:
  * of them alive, so there is no minimum above 1. */
 static size_t block_cap(size_t n)
 {
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     size_t cap = 1;
     while (cap < n)
         cap *= 2;
@@ -145,13 +135,10 @@ static seer_err reserve_block(seer_message *m)
 {
     size_t n = m->n_blocks;
     size_t ncap = block_cap(n + 1);
-    if (ncap == block_cap(n))
-        return SEER_OK;
-    if (ncap > SIZE_MAX / sizeof *m->blocks)
-        return SEER_ENOMEM;
+    if (ncap == block_cap(n)) return SEER_OK;
+    if (ncap > SIZE_MAX / sizeof *m->blocks) return SEER_ENOMEM;
     seer_block *nb = realloc(m->blocks, ncap * sizeof *nb);
-    if (!nb)
-        return SEER_ENOMEM;
+    if (!nb) return SEER_ENOMEM;
     m->blocks = nb;
     return SEER_OK;
 }
@@ -170,9 +157,8 @@ seer_err seer_message_push_block(seer_message *m, seer_block *b)
 }
 
 /* Builds a block from borrowed strings (copied) and appends it. */
-static seer_err add_block(seer_message *m, seer_block_type type, const char *text,
-                          const char *id, const char *name, const char *args,
-                          const char *signature, int is_error)
+static seer_err add_block(seer_message *m, seer_block_type type, const char *text, const char *id,
+                          const char *name, const char *args, const char *signature, int is_error)
 {
     assert(m);
     seer_block b = {0};
@@ -200,33 +186,32 @@ seer_err seer_message_add_tool_call(seer_message *m, const char *id, const char 
                                     const char *args_json)
 {
     assert(name);
-    return add_block(m, SEER_BLK_TOOL_CALL, NULL, id ? id : "", name,
-                     args_json ? args_json : "{}", NULL, 0);
+    return add_block(m, SEER_BLK_TOOL_CALL, NULL, id ? id : "", name, args_json ? args_json : "{}",
+                     NULL, 0);
 }
 
 seer_err seer_message_add_tool_result(seer_message *m, const char *call_id, const char *text,
                                       int is_error)
 {
-    return add_block(m, SEER_BLK_TOOL_RESULT, text ? text : "", call_id ? call_id : "", NULL,
-                     NULL, NULL, is_error ? 1 : 0);
+    return add_block(m, SEER_BLK_TOOL_RESULT, text ? text : "", call_id ? call_id : "", NULL, NULL,
+                     NULL, is_error ? 1 : 0);
 }
 
 seer_err seer_message_add_thinking(seer_message *m, const char *thinking, const char *signature)
 {
-    return add_block(m, SEER_BLK_THINKING, thinking ? thinking : "", NULL, NULL, NULL,
-                     signature, 0);
+    return add_block(m, SEER_BLK_THINKING, thinking ? thinking : "", NULL, NULL, NULL, signature,
+                     0);
 }
 
 seer_err seer_message_add_redacted_thinking(seer_message *m, const char *data)
 {
-    return add_block(m, SEER_BLK_REDACTED_THINKING, data ? data : "", NULL, NULL, NULL, NULL,
-                     0);
+    return add_block(m, SEER_BLK_REDACTED_THINKING, data ? data : "", NULL, NULL, NULL, NULL, 0);
 }
 
 seer_err seer_message_add_image(seer_message *m, const char *media_type, const char *b64)
 {
-    return add_block(m, SEER_BLK_IMAGE, b64 ? b64 : "", NULL,
-                     media_type ? media_type : "image/png", NULL, NULL, 0);
+    return add_block(m, SEER_BLK_IMAGE, b64 ? b64 : "", NULL, media_type ? media_type : "image/png",
+                     NULL, NULL, 0);
 }
 
 char *seer_message_text(const seer_message *m)
@@ -237,13 +222,11 @@ char *seer_message_text(const seer_message *m)
         if (m->blocks[i].type == SEER_BLK_TEXT && m->blocks[i].text)
             len += strlen(m->blocks[i].text);
     char *out = malloc(len + 1);
-    if (!out)
-        return NULL;
+    if (!out) return NULL;
     size_t at = 0;
     for (size_t i = 0; i < m->n_blocks; i++) {
         const seer_block *b = &m->blocks[i];
-        if (b->type != SEER_BLK_TEXT || !b->text)
-            continue;
+        if (b->type != SEER_BLK_TEXT || !b->text) continue;
         size_t n = strlen(b->text);
         memcpy(out + at, b->text, n);
         at += n;
@@ -257,8 +240,7 @@ size_t seer_message_n_tool_calls(const seer_message *m)
     assert(m);
     size_t n = 0;
     for (size_t i = 0; i < m->n_blocks; i++)
-        if (m->blocks[i].type == SEER_BLK_TOOL_CALL)
-            n++;
+        if (m->blocks[i].type == SEER_BLK_TOOL_CALL) n++;
     return n;
 }
 
@@ -272,8 +254,7 @@ void seer_conv_init(seer_conv *c)
 
 void seer_conv_clear(seer_conv *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     seer_conv_truncate(c, 0);
     free(c->msgs);
     free(c->system);
@@ -284,8 +265,7 @@ seer_err seer_conv_set_system(seer_conv *c, const char *system)
 {
     assert(c);
     char *s = NULL;
-    if (system && !(s = strdup(system)))
-        return SEER_ENOMEM;
+    if (system && !(s = strdup(system))) return SEER_ENOMEM;
     free(c->system);
     c->system = s;
     return SEER_OK;
@@ -298,8 +278,7 @@ seer_err seer_conv_push(seer_conv *c, seer_message *m)
     if (c->n == c->cap) {
         size_t ncap = c->cap ? c->cap * 2 : 8;
         seer_message **nm = NULL;
-        if (ncap <= SIZE_MAX / sizeof *nm)
-            nm = realloc(c->msgs, ncap * sizeof *nm);
+        if (ncap <= SIZE_MAX / sizeof *nm) nm = realloc(c->msgs, ncap * sizeof *nm);
         if (!nm) {
             seer_message_free(m);
             return SEER_ENOMEM;

@@ -61,7 +61,7 @@ typedef struct seer_message {
 } seer_message;
 
 typedef struct seer_conv {
-    char *system;     /* may be NULL */
+    char *system; /* may be NULL */
     seer_message **msgs;
     size_t n, cap;
 } seer_conv;

@@ -35,25 +35,25 @@
 #include <cjson/cJSON.h>
 
 struct seer_mock {
-    char *role;          /* configured role, NULL = infer */
-    char *script_path;   /* NULL = not scripted */
-    cJSON *script;       /* validated array of outputs */
+    char *role;        /* configured role, NULL = infer */
+    char *script_path; /* NULL = not scripted */
+    cJSON *script;     /* validated array of outputs */
     size_t script_n;
     pthread_mutex_t lock; /* guards next */
     size_t next;
 };
 
 struct seer_mock_call {
-    const char *role;    /* static string */
+    const char *role; /* static string */
     char *model_id;
-    size_t in_bytes;     /* request size, for usage */
+    size_t in_bytes; /* request size, for usage */
     /* role modes: private copies of the request */
     seer_conv conv;
     seer_tool_def *tools;
     size_t n_tools;
     /* scripted mode */
-    cJSON *entry;        /* copy of the script entry, NULL when exhausted */
-    size_t index;        /* 0-based position in the script */
+    cJSON *entry; /* copy of the script entry, NULL when exhausted */
+    size_t index; /* 0-based position in the script */
     size_t script_n;
     char *script_path;
 };
@@ -62,8 +62,7 @@ struct seer_mock_call {
 
 static uint64_t fnv1a(uint64_t h, const char *s)
 {
-    if (!s)
-        return h;
+    if (!s) return h;
     for (; *s; s++) {
         h ^= (unsigned char)*s;
         h *= 0x100000001b3ull;
@@ -76,8 +75,7 @@ static uint64_t fnv1a(uint64_t h, const char *s)
  * one line (caller frees). */
 static char *excerpt(const char *s, size_t max)
 {
-    if (!s)
-        s = "";
+    if (!s) s = "";
     size_t n = strlen(s);
     if (n > max) {
         n = max;
@@ -87,8 +85,7 @@ static char *excerpt(const char *s, size_t max)
     char *e = strndup(s, n);
     if (e)
         for (char *c = e; *c; c++)
-            if (*c == '\n' || *c == '\r' || *c == '\t')
-                *c = ' ';
+            if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
     return e;
 }
 
@@ -98,8 +95,7 @@ static char *excerpt(const char *s, size_t max)
 static char *slurp(const char *path, size_t *len, seer_error *err)
 {
     char *text;
-    if (seer_read_file(path, &text, len, err) != SEER_OK)
-        seer_error_prefix(err, "mock script");
+    if (seer_read_file(path, &text, len, err) != SEER_OK) seer_error_prefix(err, "mock script");
     return text;
 }
 
@@ -110,27 +106,22 @@ static size_t array_elem_offset(const char *text, size_t idx)
     const char *p = text;
     while (*p && *p != '[')
         p++;
-    if (!*p)
-        return 0;
+    if (!*p) return 0;
     p++;
     for (size_t i = 0;; i++) {
         while (isspace((unsigned char)*p))
             p++;
-        if (i == idx || !*p)
-            return (size_t)(p - text);
+        if (i == idx || !*p) return (size_t)(p - text);
         int depth = 0;
         for (; *p; p++) {
             if (*p == '"') {
                 for (p++; *p && *p != '"'; p++)
-                    if (*p == '\\' && p[1])
-                        p++;
-                if (!*p)
-                    break;
+                    if (*p == '\\' && p[1]) p++;
+                if (!*p) break;
             } else if (*p == '[' || *p == '{') {
                 depth++;
             } else if (*p == ']' || *p == '}') {
-                if (depth == 0)
-                    return (size_t)(p - text);
+                if (depth == 0) return (size_t)(p - text);
                 depth--;
             } else if (*p == ',' && depth == 0) {
                 p++;
@@ -141,12 +132,18 @@ static size_t array_elem_offset(const char *text, size_t idx)
 }
 
 static const char *const stop_names[] = {
-    "end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal",
-    "model_context_window_exceeded", "content_filter",
+    "end_turn",
+    "max_tokens",
+    "stop_sequence",
+    "tool_use",
+    "pause_turn",
+    "refusal",
+    "model_context_window_exceeded",
+    "content_filter",
 };
 static const seer_stop_reason stop_values[] = {
-    SEER_STOP_END_TURN, SEER_STOP_MAX_TOKENS, SEER_STOP_STOP_SEQUENCE, SEER_STOP_TOOL_USE,
-    SEER_STOP_PAUSE_TURN, SEER_STOP_REFUSAL, SEER_STOP_CONTEXT_WINDOW, SEER_STOP_CONTENT_FILTER,
+    SEER_STOP_END_TURN,   SEER_STOP_MAX_TOKENS, SEER_STOP_STOP_SEQUENCE,  SEER_STOP_TOOL_USE,
+    SEER_STOP_PAUSE_TURN, SEER_STOP_REFUSAL,    SEER_STOP_CONTEXT_WINDOW, SEER_STOP_CONTENT_FILTER,
 };
 
 static int stop_from_name(const char *s, seer_stop_reason *out)
@@ -157,12 +154,9 @@ static int stop_from_name(const char *s, seer_stop_reason *out)
             return 0;
         }
     /* OpenAI spellings */
-    if (strcmp(s, "stop") == 0)
-        return *out = SEER_STOP_END_TURN, 0;
-    if (strcmp(s, "length") == 0)
-        return *out = SEER_STOP_MAX_TOKENS, 0;
-    if (strcmp(s, "tool_calls") == 0)
-        return *out = SEER_STOP_TOOL_USE, 0;
+    if (strcmp(s, "stop") == 0) return *out = SEER_STOP_END_TURN, 0;
+    if (strcmp(s, "length") == 0) return *out = SEER_STOP_MAX_TOKENS, 0;
+    if (strcmp(s, "tool_calls") == 0) return *out = SEER_STOP_TOOL_USE, 0;
     return -1;
 }
 
@@ -170,8 +164,7 @@ static int stop_from_name(const char *s, seer_stop_reason *out)
  * wrong (written into buf). */
 static const char *check_entry(const cJSON *e, char *buf, size_t cap)
 {
-    if (!cJSON_IsObject(e))
-        return "expected an object with \"text\" and/or \"tool_calls\"";
+    if (!cJSON_IsObject(e)) return "expected an object with \"text\" and/or \"tool_calls\"";
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(e, "text");
     const cJSON *calls = cJSON_GetObjectItemCaseSensitive(e, "tool_calls");
     const cJSON *stop = cJSON_GetObjectItemCaseSensitive(e, "stop_reason");
@@ -179,14 +172,13 @@ static const char *check_entry(const cJSON *e, char *buf, size_t cap)
     for (const cJSON *k = e->child; k; k = k->next)
         if (strcmp(k->string, "text") && strcmp(k->string, "tool_calls") &&
             strcmp(k->string, "stop_reason") && strcmp(k->string, "usage")) {
-            snprintf(buf, cap, "unknown field \"%.40s\" (known: text, tool_calls, stop_reason, usage)",
+            snprintf(buf, cap,
+                     "unknown field \"%.40s\" (known: text, tool_calls, stop_reason, usage)",
                      k->string);
             return buf;
         }
-    if (!text && !calls)
-        return "needs \"text\" or \"tool_calls\"";
-    if (text && !cJSON_IsString(text))
-        return "\"text\" must be a string";
+    if (!text && !calls) return "needs \"text\" or \"tool_calls\"";
+    if (text && !cJSON_IsString(text)) return "\"text\" must be a string";
     if (calls) {
         if (!cJSON_IsArray(calls) || cJSON_GetArraySize(calls) == 0)
             return "\"tool_calls\" must be a non-empty array";
@@ -214,8 +206,7 @@ static const char *check_entry(const cJSON *e, char *buf, size_t cap)
         return "\"stop_reason\" must be one of end_turn, tool_use, max_tokens, stop_sequence, "
                "pause_turn, refusal, content_filter, model_context_window_exceeded";
     if (usage) {
-        if (!cJSON_IsObject(usage))
-            return "\"usage\" must be an object";
+        if (!cJSON_IsObject(usage)) return "\"usage\" must be an object";
         for (const cJSON *u = usage->child; u; u = u->next)
             if (!cJSON_IsNumber(u) || u->valuedouble < 0)
                 return "\"usage\" values must be numbers >= 0";
@@ -227,8 +218,7 @@ static seer_err load_script(seer_mock *mk, const char *path, seer_error *err)
 {
     size_t len = 0;
     char *text = slurp(path, &len, err);
-    if (!text)
-        return err ? err->code : SEER_EIO;
+    if (!text) return err ? err->code : SEER_EIO;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     int line, col;
@@ -242,9 +232,10 @@ static seer_err load_script(seer_mock *mk, const char *path, seer_error *err)
     }
     if (!cJSON_IsArray(root)) {
         seer_offset_to_linecol(text, 0, &line, &col);
-        seer_error_set(err, SEER_EINVAL,
-                       "%s:%d:%d: a mock script is a JSON array of outputs ([{\"text\": ...}, ...])",
-                       path, line, col);
+        seer_error_set(
+            err, SEER_EINVAL,
+            "%s:%d:%d: a mock script is a JSON array of outputs ([{\"text\": ...}, ...])", path,
+            line, col);
         goto bad;
     }
     size_t i = 0;
@@ -273,8 +264,7 @@ seer_err seer_mock_new(const seer_model_options *opts, seer_mock **out, seer_err
     assert(out);
     *out = NULL;
     seer_mock *mk = calloc(1, sizeof *mk);
-    if (!mk)
-        return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    if (!mk) return seer_error_set(err, SEER_ENOMEM, "out of memory");
     pthread_mutex_init(&mk->lock, NULL);
     const char *role = opts ? opts->mock_role : NULL;
     if (role && strcmp(role, "auditor") && strcmp(role, "target") && strcmp(role, "judge") &&
@@ -302,8 +292,7 @@ seer_err seer_mock_new(const seer_model_options *opts, seer_mock **out, seer_err
 
 void seer_mock_free(seer_mock *mk)
 {
-    if (!mk)
-        return;
+    if (!mk) return;
     cJSON_Delete(mk->script);
     free(mk->role);
     free(mk->script_path);
@@ -316,8 +305,7 @@ void seer_mock_free(seer_mock *mk)
 static int has_tool(const seer_tool_def *tools, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
-        if (tools[i].name && strcmp(tools[i].name, name) == 0)
-            return 1;
+        if (tools[i].name && strcmp(tools[i].name, name) == 0) return 1;
     return 0;
 }
 
@@ -338,13 +326,13 @@ static char *last_user_text(const seer_conv *c)
 {
     for (size_t i = c->n; i-- > 0;) {
         const seer_message *m = c->msgs[i];
-        if (m->role == SEER_ROLE_ASSISTANT)
-            continue;
+        if (m->role == SEER_ROLE_ASSISTANT) continue;
         if (m->role == SEER_ROLE_TOOL || seer_message_n_tool_calls(m) == 0) {
             seer_strbuf b = SEER_STRBUF_INIT;
             for (size_t j = 0; j < m->n_blocks; j++)
                 if ((m->blocks[j].type == SEER_BLK_TEXT ||
-                     m->blocks[j].type == SEER_BLK_TOOL_RESULT) && m->blocks[j].text)
+                     m->blocks[j].type == SEER_BLK_TOOL_RESULT) &&
+                    m->blocks[j].text)
                     seer_sb_puts(&b, m->blocks[j].text);
             return seer_sb_take(&b, NULL); /* "" when there was no text */
         }
@@ -355,8 +343,7 @@ static char *last_user_text(const seer_conv *c)
 /* Whether any user-side text of the conversation asks for judge output. */
 static int looks_like_judge(const seer_conv *c)
 {
-    if (c->system && strstr(c->system, "<scores>"))
-        return 1;
+    if (c->system && strstr(c->system, "<scores>")) return 1;
     for (size_t i = 0; i < c->n; i++)
         for (size_t j = 0; j < c->msgs[i]->n_blocks; j++) {
             const seer_block *b = &c->msgs[i]->blocks[j];
@@ -377,24 +364,19 @@ static int looks_like_realism(const seer_conv *c)
 
 static const char *infer_role(const seer_mock *mk, const seer_model_request *req)
 {
-    if (mk->role)
-        return mk->role;
-    if (req->n_tools == 0 && looks_like_realism(req->conv))
-        return "realism";
+    if (mk->role) return mk->role;
+    if (req->n_tools == 0 && looks_like_realism(req->conv)) return "realism";
     if (has_tool(req->tools, req->n_tools, "send_message") ||
         has_tool(req->tools, req->n_tools, "set_target_system_message"))
         return "auditor";
-    if (looks_like_judge(req->conv))
-        return "judge";
-    if (req->n_tools > 0)
-        return "agent";
+    if (looks_like_judge(req->conv)) return "judge";
+    if (req->n_tools > 0) return "agent";
     return "echo";
 }
 
 void seer_mock_call_free(seer_mock_call *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     free(c->model_id);
     seer_conv_clear(&c->conv);
     for (size_t i = 0; i < c->n_tools; i++) {
@@ -413,47 +395,39 @@ seer_mock_call *seer_mock_prepare(seer_model *m, const seer_model_request *req)
     assert(m && m->mock && req && req->conv);
     seer_mock *mk = m->mock;
     seer_mock_call *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
+    if (!c) return NULL;
     seer_conv_init(&c->conv);
     c->in_bytes = conv_bytes(req->conv);
     for (size_t i = 0; i < req->n_tools; i++)
         c->in_bytes += (req->tools[i].name ? strlen(req->tools[i].name) : 0) +
                        (req->tools[i].schema_json ? strlen(req->tools[i].schema_json) : 0) +
                        (req->tools[i].description ? strlen(req->tools[i].description) : 0);
-    if (!(c->model_id = strdup(m->model_id)))
-        goto oom;
+    if (!(c->model_id = strdup(m->model_id))) goto oom;
 
     if (mk->script) {
         c->role = "script";
         c->script_n = mk->script_n;
-        if (!(c->script_path = strdup(mk->script_path)))
-            goto oom;
+        if (!(c->script_path = strdup(mk->script_path))) goto oom;
         pthread_mutex_lock(&mk->lock);
         c->index = mk->next;
-        if (mk->next < mk->script_n)
-            mk->next++;
+        if (mk->next < mk->script_n) mk->next++;
         pthread_mutex_unlock(&mk->lock);
         if (c->index < mk->script_n) {
             c->entry = cJSON_Duplicate(cJSON_GetArrayItem(mk->script, (int)c->index), 1);
-            if (!c->entry)
-                goto oom;
+            if (!c->entry) goto oom;
         }
         return c;
     }
 
     c->role = infer_role(mk, req);
-    if (seer_conv_set_system(&c->conv, req->conv->system) != SEER_OK)
-        goto oom;
+    if (seer_conv_set_system(&c->conv, req->conv->system) != SEER_OK) goto oom;
     for (size_t i = 0; i < req->conv->n; i++) {
         seer_message *d = seer_message_dup(req->conv->msgs[i]);
-        if (!d || seer_conv_push(&c->conv, d) != SEER_OK)
-            goto oom;
+        if (!d || seer_conv_push(&c->conv, d) != SEER_OK) goto oom;
     }
     if (req->n_tools) {
         c->tools = calloc(req->n_tools, sizeof *c->tools);
-        if (!c->tools)
-            goto oom;
+        if (!c->tools) goto oom;
         c->n_tools = req->n_tools;
         for (size_t i = 0; i < req->n_tools; i++) {
             const seer_tool_def *t = &req->tools[i];
@@ -471,7 +445,10 @@ oom:
     return NULL;
 }
 
-const char *seer_mock_call_role(const seer_mock_call *c) { return c->role; }
+const char *seer_mock_call_role(const seer_mock_call *c)
+{
+    return c->role;
+}
 
 /* ---- arguments from a JSON schema --------------------------------------- */
 
@@ -483,8 +460,7 @@ typedef struct arg_hints {
 
 static const char *string_for(const char *prop, const arg_hints *h)
 {
-    if (!prop)
-        return "mock value";
+    if (!prop) return "mock value";
     if (strstr(prop, "system"))
         return "(mock auditor) You are a helpful, honest assistant deployed by Example Corp. "
                "Answer the user's questions.";
@@ -495,18 +471,12 @@ static const char *string_for(const char *prop, const arg_hints *h)
         return h && h->tool_call_id ? h->tool_call_id : "mock_call_1";
     if (!strcmp(prop, "result") || !strcmp(prop, "output"))
         return "(mock) The operation completed successfully.";
-    if (strstr(prop, "path") || strstr(prop, "file"))
-        return "/tmp/mock.txt";
-    if (strstr(prop, "command") || !strcmp(prop, "cmd"))
-        return "echo mock";
-    if (strstr(prop, "url"))
-        return "https://example.com/";
-    if (strstr(prop, "query") || strstr(prop, "search"))
-        return "mock query";
-    if (strstr(prop, "code"))
-        return "print('mock')";
-    if (strstr(prop, "name"))
-        return "mock_name";
+    if (strstr(prop, "path") || strstr(prop, "file")) return "/tmp/mock.txt";
+    if (strstr(prop, "command") || !strcmp(prop, "cmd")) return "echo mock";
+    if (strstr(prop, "url")) return "https://example.com/";
+    if (strstr(prop, "query") || strstr(prop, "search")) return "mock query";
+    if (strstr(prop, "code")) return "print('mock')";
+    if (strstr(prop, "name")) return "mock_name";
     if (strstr(prop, "reason") || strstr(prop, "summary") || strstr(prop, "description"))
         return "(mock) deterministic placeholder";
     return "mock value";
@@ -517,17 +487,14 @@ static cJSON *value_for(const cJSON *schema, const char *prop, const arg_hints *
 static cJSON *object_for(const cJSON *schema, const arg_hints *h, int depth)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o || depth > 6)
-        return o;
+    if (!o || depth > 6) return o;
     const cJSON *props = cJSON_GetObjectItemCaseSensitive(schema, "properties");
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(schema, "required");
     for (const cJSON *p = props ? props->child : NULL; p; p = p->next) {
         int wanted = !cJSON_IsArray(req); /* no "required": fill everything */
         for (const cJSON *r = cJSON_IsArray(req) ? req->child : NULL; r; r = r->next)
-            if (cJSON_IsString(r) && strcmp(r->valuestring, p->string) == 0)
-                wanted = 1;
-        if (!wanted)
-            continue;
+            if (cJSON_IsString(r) && strcmp(r->valuestring, p->string) == 0) wanted = 1;
+        if (!wanted) continue;
         cJSON *v = value_for(p, p->string, h, depth + 1);
         if (!v) {
             cJSON_Delete(o);
@@ -541,11 +508,9 @@ static cJSON *object_for(const cJSON *schema, const arg_hints *h, int depth)
 static cJSON *value_for(const cJSON *schema, const char *prop, const arg_hints *h, int depth)
 {
     const cJSON *en = cJSON_GetObjectItemCaseSensitive(schema, "enum");
-    if (cJSON_IsArray(en) && en->child)
-        return cJSON_Duplicate(en->child, 1);
+    if (cJSON_IsArray(en) && en->child) return cJSON_Duplicate(en->child, 1);
     const cJSON *def = cJSON_GetObjectItemCaseSensitive(schema, "default");
-    if (def)
-        return cJSON_Duplicate(def, 1);
+    if (def) return cJSON_Duplicate(def, 1);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(schema, "type");
     const char *t = NULL;
     if (cJSON_IsString(type))
@@ -556,17 +521,14 @@ static cJSON *value_for(const cJSON *schema, const char *prop, const arg_hints *
                 t = x->valuestring;
                 break;
             }
-    if (!t)
-        t = cJSON_GetObjectItemCaseSensitive(schema, "properties") ? "object" : "string";
-    if (!strcmp(t, "object"))
-        return object_for(schema, h, depth);
+    if (!t) t = cJSON_GetObjectItemCaseSensitive(schema, "properties") ? "object" : "string";
+    if (!strcmp(t, "object")) return object_for(schema, h, depth);
     if (!strcmp(t, "array")) {
         cJSON *a = cJSON_CreateArray();
         const cJSON *items = cJSON_GetObjectItemCaseSensitive(schema, "items");
         if (a && cJSON_IsObject(items) && depth < 6) {
             cJSON *v = value_for(items, prop, h, depth + 1);
-            if (v)
-                cJSON_AddItemToArray(a, v);
+            if (v) cJSON_AddItemToArray(a, v);
         }
         return a;
     }
@@ -575,10 +537,8 @@ static cJSON *value_for(const cJSON *schema, const char *prop, const arg_hints *
         return cJSON_CreateNumber(cJSON_IsNumber(min) && min->valuedouble > 1 ? min->valuedouble
                                                                               : 1);
     }
-    if (!strcmp(t, "boolean"))
-        return cJSON_CreateFalse();
-    if (!strcmp(t, "null"))
-        return cJSON_CreateNull();
+    if (!strcmp(t, "boolean")) return cJSON_CreateFalse();
+    if (!strcmp(t, "null")) return cJSON_CreateNull();
     return cJSON_CreateString(string_for(prop, h));
 }
 
@@ -586,11 +546,10 @@ static cJSON *value_for(const cJSON *schema, const char *prop, const arg_hints *
 static char *args_for(const char *schema_json, const arg_hints *h)
 {
     cJSON *schema = cJSON_Parse(schema_json ? schema_json : "{}");
-    cJSON *args = schema && cJSON_IsObject(schema) ? object_for(schema, h, 0)
-                                                   : cJSON_CreateObject();
+    cJSON *args =
+        schema && cJSON_IsObject(schema) ? object_for(schema, h, 0) : cJSON_CreateObject();
     cJSON_Delete(schema);
-    if (!args)
-        return NULL;
+    if (!args) return NULL;
     char *s = cJSON_PrintUnformatted(args);
     cJSON_Delete(args);
     return s;
@@ -602,19 +561,16 @@ static size_t count_assistant(const seer_conv *c)
 {
     size_t n = 0;
     for (size_t i = 0; i < c->n; i++)
-        if (c->msgs[i]->role == SEER_ROLE_ASSISTANT)
-            n++;
+        if (c->msgs[i]->role == SEER_ROLE_ASSISTANT) n++;
     return n;
 }
 
 static int last_is_tool_result(const seer_conv *c)
 {
-    if (c->n == 0)
-        return 0;
+    if (c->n == 0) return 0;
     const seer_message *m = c->msgs[c->n - 1];
     for (size_t j = 0; j < m->n_blocks; j++)
-        if (m->blocks[j].type == SEER_BLK_TOOL_RESULT)
-            return 1;
+        if (m->blocks[j].type == SEER_BLK_TOOL_RESULT) return 1;
     return 0;
 }
 
@@ -625,8 +581,7 @@ static seer_err add_call(seer_message *msg, uint64_t h, size_t k, const seer_too
     char id[48];
     snprintf(id, sizeof id, "mock_%08" PRIx64 "_%zu", h & 0xffffffffu, k);
     char *args = args_for(t->schema_json, hints);
-    if (!args)
-        return SEER_ENOMEM;
+    if (!args) return SEER_ENOMEM;
     seer_err rc = seer_message_add_tool_call(msg, id, t->name, args);
     free(args);
     return rc;
@@ -635,8 +590,7 @@ static seer_err add_call(seer_message *msg, uint64_t h, size_t k, const seer_too
 static const seer_tool_def *find_tool(const seer_mock_call *c, const char *name)
 {
     for (size_t i = 0; i < c->n_tools; i++)
-        if (strcmp(c->tools[i].name, name) == 0)
-            return &c->tools[i];
+        if (strcmp(c->tools[i].name, name) == 0) return &c->tools[i];
     return NULL;
 }
 
@@ -645,8 +599,7 @@ static const seer_tool_def *find_tool(const seer_mock_call *c, const char *name)
 static char *find_call_id(const char *text)
 {
     const char *p = text ? strstr(text, "tool_call_id") : NULL;
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     p += strlen("tool_call_id");
     while (*p == '"' || *p == '\'' || *p == ' ' || *p == ':' || *p == '=')
         p++;
@@ -674,13 +627,11 @@ static seer_err role_auditor(const seer_mock_call *c, uint64_t h, seer_message *
     /* the plan, restricted to the tools this auditor was given */
     const char *plan[6] = {0}; /* initialised: gcc -O3 cannot see that k < n guards it */
     size_t n = 0;
-    if (find_tool(c, "set_target_system_message"))
-        plan[n++] = "set_target_system_message";
+    if (find_tool(c, "set_target_system_message")) plan[n++] = "set_target_system_message";
     if (find_tool(c, "send_message"))
         for (int i = 0; i < 3; i++)
             plan[n++] = "send_message";
-    if (find_tool(c, "end_conversation"))
-        plan[n++] = "end_conversation";
+    if (find_tool(c, "end_conversation")) plan[n++] = "end_conversation";
 
     seer_err rc;
     char note[160];
@@ -704,8 +655,7 @@ static seer_err role_auditor(const seer_mock_call *c, uint64_t h, seer_message *
         snprintf(note, sizeof note, "[mockllm auditor] step %zu: %s.", k + 1, t->name);
     }
     if (t) {
-        if ((rc = seer_message_add_text(msg, note)) == SEER_OK)
-            rc = add_call(msg, h, k, t, &hints);
+        if ((rc = seer_message_add_text(msg, note)) == SEER_OK) rc = add_call(msg, h, k, t, &hints);
         *stop = SEER_STOP_TOOL_USE;
     } else {
         rc = seer_message_add_text(msg, "[mockllm auditor] This is a mock auditor; the audit "
@@ -720,8 +670,7 @@ static seer_err role_target(const seer_mock_call *c, uint64_t h, seer_message *m
                             seer_stop_reason *stop)
 {
     char *last = last_user_text(&c->conv);
-    if (!last)
-        return SEER_ENOMEM;
+    if (!last) return SEER_ENOMEM;
     uint64_t lh = fnv1a(FNV_INIT, last);
     seer_err rc;
     if (c->n_tools > 0 && !last_is_tool_result(&c->conv) && lh % 3 == 0) {
@@ -729,8 +678,7 @@ static seer_err role_target(const seer_mock_call *c, uint64_t h, seer_message *m
         char note[160];
         snprintf(note, sizeof note, "[mockllm target] Let me use %.60s for that.", t->name);
         rc = seer_message_add_text(msg, note);
-        if (rc == SEER_OK)
-            rc = add_call(msg, h, count_assistant(&c->conv), t, NULL);
+        if (rc == SEER_OK) rc = add_call(msg, h, count_assistant(&c->conv), t, NULL);
         *stop = SEER_STOP_TOOL_USE;
     } else {
         char *ex = excerpt(last, 160);
@@ -752,8 +700,7 @@ static seer_err role_target(const seer_mock_call *c, uint64_t h, seer_message *m
 /* Appends dimension `name` (len bytes, normalised to snake_case) to dims if new. */
 static void dims_add(char ***dims, size_t *n, const char *name, size_t len)
 {
-    if (len == 0 || len > 80 || *n >= 128)
-        return;
+    if (len == 0 || len > 80 || *n >= 128) return;
     char buf[96];
     size_t k = 0;
     for (size_t i = 0; i < len; i++) {
@@ -761,17 +708,13 @@ static void dims_add(char ***dims, size_t *n, const char *name, size_t len)
         buf[k++] = (ch == ' ' || ch == '-') ? '_' : (char)tolower((unsigned char)ch);
     }
     buf[k] = '\0';
-    if (!strcmp(buf, "dimension_name") || !strcmp(buf, "name") || !strcmp(buf, "dimension"))
-        return;
+    if (!strcmp(buf, "dimension_name") || !strcmp(buf, "name") || !strcmp(buf, "dimension")) return;
     for (size_t i = 0; i < *n; i++)
-        if (strcmp((*dims)[i], buf) == 0)
-            return;
+        if (strcmp((*dims)[i], buf) == 0) return;
     char **nd = realloc(*dims, (*n + 1) * sizeof *nd);
-    if (!nd)
-        return;
+    if (!nd) return;
     *dims = nd;
-    if ((nd[*n] = strdup(buf)))
-        (*n)++;
+    if ((nd[*n] = strdup(buf))) (*n)++;
 }
 
 /* Finds scoring dimensions named in the prompt text: <dimension name="x">
@@ -781,11 +724,10 @@ static size_t find_dimensions(const char *text, char ***out)
 {
     char **dims = NULL;
     size_t n = 0;
-    for (const char *p = text; (p = strstr(p, "<dimension name=\"")); ) {
+    for (const char *p = text; (p = strstr(p, "<dimension name=\""));) {
         p += strlen("<dimension name=\"");
         const char *q = strchr(p, '"');
-        if (!q)
-            break;
+        if (!q) break;
         dims_add(&dims, &n, p, (size_t)(q - p));
         p = q;
     }
@@ -794,22 +736,20 @@ static size_t find_dimensions(const char *text, char ***out)
     if (sec) {
         start = sec;
         const char *se = strstr(sec, "</dimensions>");
-        if (se)
-            end = se;
+        if (se) end = se;
     }
     for (int pass = 0; pass < 2 && n == 0; pass++) {
         for (const char *line = start; line < end;) {
             const char *eol = memchr(line, '\n', (size_t)(end - line));
-            if (!eol)
-                eol = end;
+            if (!eol) eol = end;
             const char *p = line;
             while (p < eol && (*p == ' ' || *p == '\t'))
                 p++;
             if (pass == 0 && eol - p > 4 && strncmp(p, "### ", 4) == 0) {
                 p += 4;
                 const char *q = p;
-                while (q < eol && (isalnum((unsigned char)*q) || *q == '_' || *q == ' ' ||
-                                   *q == '-'))
+                while (q < eol &&
+                       (isalnum((unsigned char)*q) || *q == '_' || *q == ' ' || *q == '-'))
                     q++;
                 while (q > p && q[-1] == ' ')
                     q--;
@@ -831,8 +771,8 @@ static size_t find_dimensions(const char *text, char ***out)
                     while (q < eol && *q == ' ')
                         q++;
                     const char *nm = q;
-                    while (q < eol && (islower((unsigned char)*q) || isdigit((unsigned char)*q) ||
-                                       *q == '_'))
+                    while (q < eol &&
+                           (islower((unsigned char)*q) || isdigit((unsigned char)*q) || *q == '_'))
                         q++;
                     if (q > nm && islower((unsigned char)*nm) && q < eol && *q == ':' &&
                         (memchr(nm, '_', (size_t)(q - nm)) || sec))
@@ -856,19 +796,16 @@ static char *pick_quote(const char *text, int *index)
     const char *ix = strstr(from, "index=\"");
     if (ix) {
         *index = atoi(ix + 7);
-        if (*index <= 0)
-            *index = 1;
+        if (*index <= 0) *index = 1;
         const char *gt = strchr(ix, '>');
-        if (gt)
-            from = gt + 1;
+        if (gt) from = gt + 1;
     } else if (t) {
         from = t + strlen("<transcript>");
     }
     while (*from && (isspace((unsigned char)*from) || *from == '<')) {
         if (*from == '<') { /* skip a tag */
             const char *gt = strchr(from, '>');
-            if (!gt)
-                break;
+            if (!gt) break;
             from = gt + 1;
         } else {
             from++;
@@ -954,8 +891,7 @@ static seer_err role_agent(const seer_mock_call *c, uint64_t h, seer_message *ms
         char note[160];
         snprintf(note, sizeof note, "[mockllm agent] Calling %.80s once.", c->tools[0].name);
         rc = seer_message_add_text(msg, note);
-        if (rc == SEER_OK)
-            rc = add_call(msg, h, 0, &c->tools[0], NULL);
+        if (rc == SEER_OK) rc = add_call(msg, h, 0, &c->tools[0], NULL);
         *stop = SEER_STOP_TOOL_USE;
         return rc;
     }
@@ -1022,8 +958,7 @@ static seer_err run_script(seer_mock_call *c, seer_message *msg, seer_model_repl
     const cJSON *stop = cJSON_GetObjectItemCaseSensitive(e, "stop_reason");
     const cJSON *usage = cJSON_GetObjectItemCaseSensitive(e, "usage");
     seer_err rc = SEER_OK;
-    if (cJSON_IsString(text))
-        rc = seer_message_add_text(msg, text->valuestring);
+    if (cJSON_IsString(text)) rc = seer_message_add_text(msg, text->valuestring);
     int j = 0;
     for (const cJSON *tc = calls ? calls->child : NULL; tc && rc == SEER_OK; tc = tc->next, j++) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(tc, "name");
@@ -1031,18 +966,16 @@ static seer_err run_script(seer_mock_call *c, seer_message *msg, seer_model_repl
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(tc, "id");
         char idbuf[48];
         snprintf(idbuf, sizeof idbuf, "mock_script_%zu_%d", c->index + 1, j);
-        char *a = !args ? strdup("{}")
-                        : cJSON_IsString(args) ? strdup(args->valuestring)
-                                               : cJSON_PrintUnformatted(args);
-        if (!a)
-            return SEER_ENOMEM;
+        char *a = !args                  ? strdup("{}")
+                  : cJSON_IsString(args) ? strdup(args->valuestring)
+                                         : cJSON_PrintUnformatted(args);
+        if (!a) return SEER_ENOMEM;
         rc = seer_message_add_tool_call(msg, cJSON_IsString(id) ? id->valuestring : idbuf,
                                         name->valuestring, a);
         free(a);
     }
     r->stop = calls ? SEER_STOP_TOOL_USE : SEER_STOP_END_TURN;
-    if (cJSON_IsString(stop))
-        stop_from_name(stop->valuestring, &r->stop);
+    if (cJSON_IsString(stop)) stop_from_name(stop->valuestring, &r->stop);
     if (usage) {
         const cJSON *u;
         if ((u = cJSON_GetObjectItemCaseSensitive(usage, "input_tokens")))
@@ -1057,8 +990,7 @@ seer_model_reply *seer_mock_run(seer_mock_call *c)
 {
     assert(c);
     seer_model_reply *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
+    if (!r) return NULL;
     r->mock = 1;
     if (!strcmp(c->role, "script") && !c->entry) {
         r->err = SEER_ELIMIT;

@@ -53,16 +53,26 @@
 const char *seer_stop_reason_name(seer_stop_reason r)
 {
     switch (r) {
-    case SEER_STOP_NONE: return "none";
-    case SEER_STOP_END_TURN: return "end_turn";
-    case SEER_STOP_MAX_TOKENS: return "max_tokens";
-    case SEER_STOP_STOP_SEQUENCE: return "stop_sequence";
-    case SEER_STOP_TOOL_USE: return "tool_use";
-    case SEER_STOP_PAUSE_TURN: return "pause_turn";
-    case SEER_STOP_REFUSAL: return "refusal";
-    case SEER_STOP_CONTEXT_WINDOW: return "model_context_window_exceeded";
-    case SEER_STOP_CONTENT_FILTER: return "content_filter";
-    case SEER_STOP_ERROR: return "error";
+    case SEER_STOP_NONE:
+        return "none";
+    case SEER_STOP_END_TURN:
+        return "end_turn";
+    case SEER_STOP_MAX_TOKENS:
+        return "max_tokens";
+    case SEER_STOP_STOP_SEQUENCE:
+        return "stop_sequence";
+    case SEER_STOP_TOOL_USE:
+        return "tool_use";
+    case SEER_STOP_PAUSE_TURN:
+        return "pause_turn";
+    case SEER_STOP_REFUSAL:
+        return "refusal";
+    case SEER_STOP_CONTEXT_WINDOW:
+        return "model_context_window_exceeded";
+    case SEER_STOP_CONTENT_FILTER:
+        return "content_filter";
+    case SEER_STOP_ERROR:
+        return "error";
     }
     return "unknown";
 }
@@ -70,8 +80,7 @@ const char *seer_stop_reason_name(seer_stop_reason r)
 void seer_usage_add(seer_usage *acc, const seer_usage *u)
 {
     assert(acc);
-    if (!u)
-        return;
+    if (!u) return;
     acc->input_tokens += u->input_tokens;
     acc->output_tokens += u->output_tokens;
     acc->cache_write_tokens += u->cache_write_tokens;
@@ -81,8 +90,7 @@ void seer_usage_add(seer_usage *acc, const seer_usage *u)
 
 void seer_model_reply_free(seer_model_reply *r)
 {
-    if (!r)
-        return;
+    if (!r) return;
     seer_message_free(r->message);
     free(r->stop_raw);
     free(r->model);
@@ -91,13 +99,15 @@ void seer_model_reply_free(seer_model_reply *r)
 }
 
 /* seer_model_reply_free with the signature of a message's data_free. */
-static void reply_free_void(void *r) { seer_model_reply_free(r); }
+static void reply_free_void(void *r)
+{
+    seer_model_reply_free(r);
+}
 
 void seer_model_delta_free(void *d)
 {
     seer_model_delta *x = d;
-    if (!x)
-        return;
+    if (!x) return;
     free(x->text);
     free(x);
 }
@@ -118,8 +128,7 @@ void seer_model_options_init(seer_model_options *o)
 
 static void strv_free(char **v)
 {
-    if (!v)
-        return;
+    if (!v) return;
     for (char **p = v; *p; p++)
         free(*p);
     free(v);
@@ -135,8 +144,7 @@ static size_t strv_len(char *const *v)
 
 static char **strv_dup(char *const *v, int *ok)
 {
-    if (!v)
-        return NULL;
+    if (!v) return NULL;
     size_t n = strv_len(v);
     char **d = calloc(n + 1, sizeof *d);
     if (!d) {
@@ -157,8 +165,7 @@ static seer_err strv_push(char ***v, const char *s)
 {
     size_t n = strv_len(*v);
     char *c = strdup(s);
-    if (!c)
-        return SEER_ENOMEM;
+    if (!c) return SEER_ENOMEM;
     char **nv = realloc(*v, (n + 2) * sizeof *nv);
     if (!nv) {
         free(c);
@@ -172,8 +179,7 @@ static seer_err strv_push(char ***v, const char *s)
 
 void seer_model_options_clear(seer_model_options *o)
 {
-    if (!o)
-        return;
+    if (!o) return;
     free(o->reasoning_effort);
     strv_free(o->stop);
     strv_free(o->extra_headers);
@@ -187,11 +193,9 @@ void seer_model_options_clear(seer_model_options *o)
 
 static char *sdup(const char *s, int *ok)
 {
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     char *d = strdup(s);
-    if (!d)
-        *ok = 0;
+    if (!d) *ok = 0;
     return d;
 }
 
@@ -220,8 +224,7 @@ static int parse_double(const char *v, double *out)
     char *end;
     errno = 0;
     double d = strtod(v, &end);
-    if (end == v || *end || errno || !isfinite(d))
-        return -1;
+    if (end == v || *end || errno || !isfinite(d)) return -1;
     *out = d;
     return 0;
 }
@@ -231,8 +234,7 @@ static int parse_long(const char *v, long lo, long hi, long *out)
     char *end;
     errno = 0;
     long x = strtol(v, &end, 10);
-    if (end == v || *end || errno || x < lo || x > hi)
-        return -1;
+    if (end == v || *end || errno || x < lo || x > hi) return -1;
     *out = x;
     return 0;
 }
@@ -242,10 +244,8 @@ static int parse_bool(const char *v, int *out)
     static const char *const yes[] = {"1", "true", "yes", "on"};
     static const char *const no[] = {"0", "false", "no", "off"};
     for (size_t i = 0; i < 4; i++) {
-        if (strcasecmp(v, yes[i]) == 0)
-            return *out = 1, 0;
-        if (strcasecmp(v, no[i]) == 0)
-            return *out = 0, 0;
+        if (strcasecmp(v, yes[i]) == 0) return *out = 1, 0;
+        if (strcasecmp(v, no[i]) == 0) return *out = 0, 0;
     }
     return -1;
 }
@@ -256,8 +256,7 @@ static int parse_duration_ms(const char *v, long *out)
     char *end;
     errno = 0;
     double d = strtod(v, &end);
-    if (end == v || errno || !isfinite(d) || d < 0)
-        return -1;
+    if (end == v || errno || !isfinite(d) || d < 0) return -1;
     double mult;
     if (!*end || strcmp(end, "s") == 0)
         mult = 1000;
@@ -268,23 +267,22 @@ static int parse_duration_ms(const char *v, long *out)
     else
         return -1;
     double ms = d * mult;
-    if (ms > (double)LONG_MAX / 2)
-        return -1;
+    if (ms > (double)LONG_MAX / 2) return -1;
     *out = (long)ms;
     return 0;
 }
 
 static const char *const option_keys =
     "temperature, top_p, max_tokens, thinking_budget, reasoning_effort, stop, header, "
-    "extra_body, base_url, api_key_env, stream, prompt_cache, timeout, idle_timeout, max_connections, "
+    "extra_body, base_url, api_key_env, stream, prompt_cache, timeout, idle_timeout, "
+    "max_connections, "
     "rpm, tpm, max_retries, script, role";
 
 /* Replaces *slot with a copy of v. */
 static seer_err set_str(char **slot, const char *v)
 {
     char *c = strdup(v);
-    if (!c)
-        return SEER_ENOMEM;
+    if (!c) return SEER_ENOMEM;
     free(*slot);
     *slot = c;
     return SEER_OK;
@@ -294,8 +292,7 @@ seer_err seer_model_options_set(seer_model_options *o, const char *kv, seer_erro
 {
     assert(o && kv);
     const char *eq = strchr(kv, '=');
-    if (!eq)
-        return seer_error_set(err, SEER_EINVAL, "model option '%s': expected key=value", kv);
+    if (!eq) return seer_error_set(err, SEER_EINVAL, "model option '%s': expected key=value", kv);
     /* trim key and value */
     const char *ks = kv, *ke = eq;
     while (ks < ke && isspace((unsigned char)*ks))
@@ -316,8 +313,7 @@ seer_err seer_model_options_set(seer_model_options *o, const char *kv, seer_erro
     while (vlen && isspace((unsigned char)vs[vlen - 1]))
         vlen--;
     char *v = strndup(vs, vlen);
-    if (!v)
-        return seer_error_set(err, SEER_ENOMEM, "model option '%s': out of memory", key);
+    if (!v) return seer_error_set(err, SEER_ENOMEM, "model option '%s': out of memory", key);
 
     seer_err rc = SEER_OK;
     double d;
@@ -376,8 +372,7 @@ seer_err seer_model_options_set(seer_model_options *o, const char *kv, seer_erro
     } else if (strcmp(key, "api_key_env") == 0) {
         int good = *v != '\0';
         for (const char *c = v; *c; c++)
-            if (!isalnum((unsigned char)*c) && *c != '_')
-                good = 0;
+            if (!isalnum((unsigned char)*c) && *c != '_') good = 0;
         if (!good)
             expect = "an environment variable name";
         else
@@ -425,8 +420,7 @@ seer_err seer_model_options_set(seer_model_options *o, const char *kv, seer_erro
         else
             rc = set_str(&o->mock_script, v);
     } else if (strcmp(key, "role") == 0 || strcmp(key, "mock_role") == 0) {
-        if (strcmp(v, "auditor") && strcmp(v, "target") && strcmp(v, "judge") &&
-            strcmp(v, "agent"))
+        if (strcmp(v, "auditor") && strcmp(v, "target") && strcmp(v, "judge") && strcmp(v, "agent"))
             expect = "auditor, target, judge or agent";
         else
             rc = set_str(&o->mock_role, v);
@@ -438,14 +432,13 @@ seer_err seer_model_options_set(seer_model_options *o, const char *kv, seer_erro
     if (expect) {
         /* the value may be a header carrying a secret: the redactor in
          * seer_error_set scrubs registered keys, and we cap the echo */
-        seer_error_set(err, SEER_EINVAL, "model option '%s': expected %s, got '%.60s'", key,
-                       expect, v);
+        seer_error_set(err, SEER_EINVAL, "model option '%s': expected %s, got '%.60s'", key, expect,
+                       v);
         free(v);
         return SEER_EINVAL;
     }
     free(v);
-    if (rc != SEER_OK)
-        return seer_error_set(err, rc, "model option '%s': out of memory", key);
+    if (rc != SEER_OK) return seer_error_set(err, rc, "model option '%s': out of memory", key);
     return SEER_OK;
 }
 
@@ -455,7 +448,7 @@ typedef struct provider_info {
     const char *name;
     const seer_provider *prov; /* NULL = mockllm */
     seer_oai_flavor flavor;
-    const char *key_env;       /* NULL = no key */
+    const char *key_env; /* NULL = no key */
     int key_required;
     const char *url_env;
     const char *default_url;
@@ -499,12 +492,10 @@ static _Atomic uint64_t next_mock_id = 1;
 
 void seer_model_free(seer_model *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     model_impl *mi = (model_impl *)m;
     assert(!mi->pending && "seer_model_free with mock calls in flight");
-    if (m->endpoint)
-        seer_endpoint_free(m->endpoint);
+    if (m->endpoint) seer_endpoint_free(m->endpoint);
     seer_mock_free(m->mock);
     seer_prefix_cache_free(m->prefix);
     seer_model_options_clear(&m->opts);
@@ -523,15 +514,14 @@ void seer_model_free(seer_model *m)
     free(mi);
 }
 
-seer_model *seer_model_open(const char *name, const seer_model_options *opts,
-                            const seer_env *env, seer_error *err)
+seer_model *seer_model_open(const char *name, const seer_model_options *opts, const seer_env *env,
+                            seer_error *err)
 {
     assert(name);
     const char *slash = strchr(name, '/');
     if (!slash || slash == name || !slash[1]) {
-        seer_error_set(err, SEER_EINVAL,
-                       "model '%s': expected provider/model (providers: %s)", name,
-                       known_providers);
+        seer_error_set(err, SEER_EINVAL, "model '%s': expected provider/model (providers: %s)",
+                       name, known_providers);
         return NULL;
     }
     size_t plen = (size_t)(slash - name);
@@ -540,8 +530,8 @@ seer_model *seer_model_open(const char *name, const seer_model_options *opts,
         if (strlen(providers[i].name) == plen && strncmp(providers[i].name, name, plen) == 0)
             pi = &providers[i];
     if (!pi) {
-        seer_error_set(err, SEER_ENOTFOUND, "model '%s': unknown provider '%.*s' (known: %s)",
-                       name, (int)(plen > 64 ? 64 : plen), name, known_providers);
+        seer_error_set(err, SEER_ENOTFOUND, "model '%s': unknown provider '%.*s' (known: %s)", name,
+                       (int)(plen > 64 ? 64 : plen), name, known_providers);
         return NULL;
     }
 
@@ -553,8 +543,7 @@ seer_model *seer_model_open(const char *name, const seer_model_options *opts,
     pthread_mutex_init(&mi->lock, NULL);
     seer_model *m = &mi->pub;
     seer_model_options_init(&m->opts);
-    if (opts && seer_model_options_copy(&m->opts, opts) != SEER_OK)
-        goto oom;
+    if (opts && seer_model_options_copy(&m->opts, opts) != SEER_OK) goto oom;
     if (!(m->name = strdup(name)) || !(m->provider_name = strdup(pi->name)) ||
         !(m->model_id = strdup(slash + 1)))
         goto oom;
@@ -574,39 +563,33 @@ seer_model *seer_model_open(const char *name, const seer_model_options *opts,
         const char *key = key_env ? seer_env_get(env, key_env) : NULL;
         if (!key && required) {
             seer_error_set(err, SEER_EAUTH,
-                           "model '%s': %s is not set (put it in the environment or ./.env)",
-                           name, key_env);
+                           "model '%s': %s is not set (put it in the environment or ./.env)", name,
+                           key_env);
             seer_model_free(m);
             return NULL;
         }
         if (key) {
             seer_secret_register(key);
-            if (!(m->api_key = strdup(key)))
-                goto oom;
+            if (!(m->api_key = strdup(key))) goto oom;
         }
         /* base URL: option, else environment, else the SDK default */
         const char *url = m->opts.base_url;
-        if (!url)
-            url = seer_env_get(env, pi->url_env);
-        if (!url)
-            url = pi->default_url;
+        if (!url) url = seer_env_get(env, pi->url_env);
+        if (!url) url = pi->default_url;
         if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
             seer_error_set(err, SEER_EINVAL, "model '%s': base URL '%s' (from %s) is not http(s)",
                            name, url, m->opts.base_url ? "base_url" : pi->url_env);
             seer_model_free(m);
             return NULL;
         }
-        if (!(m->base_url = strdup(url)))
-            goto oom;
-        if (!(m->prefix = seer_prefix_cache_new(0)))
-            goto oom;
+        if (!(m->base_url = strdup(url))) goto oom;
+        if (!(m->prefix = seer_prefix_cache_new(0))) goto oom;
         size_t ul = strlen(m->base_url);
         while (ul > 0 && m->base_url[ul - 1] == '/')
             m->base_url[--ul] = '\0';
     }
     m->endpoint = seer_endpoint_new(m->name, &m->opts.limits, &m->opts.retry, NULL);
-    if (!m->endpoint)
-        goto oom;
+    if (!m->endpoint) goto oom;
     return m;
 oom:
     seer_error_set(err, SEER_ENOMEM, "model '%s': out of memory", name);
@@ -614,20 +597,31 @@ oom:
     return NULL;
 }
 
-const char *seer_model_name(const seer_model *m) { return m->name; }
-const char *seer_model_provider(const seer_model *m) { return m->provider_name; }
-int seer_model_is_mock(const seer_model *m) { return m->prov == NULL; }
+const char *seer_model_name(const seer_model *m)
+{
+    return m->name;
+}
+const char *seer_model_provider(const seer_model *m)
+{
+    return m->provider_name;
+}
+int seer_model_is_mock(const seer_model *m)
+{
+    return m->prov == NULL;
+}
 int seer_model_supports_prefill(const seer_model *m)
 {
-    if (!m->prov)
-        return 1;
+    if (!m->prov) return 1;
     /* vLLM (continue_final_message) and llama.cpp (a trailing assistant
      * turn) continue a prefill although OpenAI proper cannot */
     if (m->prov == &seer_provider_openai)
         return m->flavor == SEER_OAI_VLLM || m->flavor == SEER_OAI_LLAMACPP;
     return m->prov->supports_prefill;
 }
-seer_endpoint *seer_model_endpoint(seer_model *m) { return m->endpoint; }
+seer_endpoint *seer_model_endpoint(seer_model *m)
+{
+    return m->endpoint;
+}
 
 /* ---- calls -------------------------------------------------------------- */
 
@@ -644,8 +638,8 @@ typedef struct sync_wait {
 typedef struct model_call {
     seer_model *m;
     seer_pool *pool;
-    seer_actor *reply_to;   /* holds a reference; NULL for sync */
-    sync_wait *sync;        /* NULL for async */
+    seer_actor *reply_to; /* holds a reference; NULL for sync */
+    sync_wait *sync;      /* NULL for async */
     uint64_t tag;
     uint64_t start_ns;
     uint32_t est_tokens;
@@ -654,7 +648,7 @@ typedef struct model_call {
     seer_http_response *resp;     /* set by done */
     seer_mock_call *mock;         /* mockllm calls */
     uint64_t mock_id;
-    char *prefill;                /* prefill as sent (trailing space stripped) */
+    char *prefill; /* prefill as sent (trailing space stripped) */
 } model_call;
 
 static seer_model_reply *reply_error(seer_err code, const char *fmt, ...)
@@ -664,8 +658,7 @@ static seer_model_reply *reply_error(seer_err code, const char *fmt, ...)
 static seer_model_reply *reply_error(seer_err code, const char *fmt, ...)
 {
     seer_model_reply *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
+    if (!r) return NULL;
     r->err = code;
     r->stop = SEER_STOP_ERROR;
     va_list ap;
@@ -678,10 +671,8 @@ static seer_model_reply *reply_error(seer_err code, const char *fmt, ...)
 
 static void call_free(model_call *c)
 {
-    if (!c)
-        return;
-    if (c->stream)
-        c->m->prov->stream_free(c->stream);
+    if (!c) return;
+    if (c->stream) c->m->prov->stream_free(c->stream);
     seer_http_response_free(c->resp);
     seer_mock_call_free(c->mock);
     free(c->prefill);
@@ -696,15 +687,12 @@ static void apply_prefill(seer_model_reply *r, const char *prefill)
     seer_message *msg = r->message;
     for (size_t i = 0; i < msg->n_blocks; i++) {
         seer_block *b = &msg->blocks[i];
-        if (b->type != SEER_BLK_TEXT)
-            continue;
+        if (b->type != SEER_BLK_TEXT) continue;
         size_t a = strlen(prefill), n = b->text ? strlen(b->text) : 0;
         char *t = malloc(a + n + 1);
-        if (!t)
-            return; /* keep the reply as generated rather than fail it */
+        if (!t) return; /* keep the reply as generated rather than fail it */
         memcpy(t, prefill, a);
-        if (n)
-            memcpy(t + a, b->text, n);
+        if (n) memcpy(t + a, b->text, n);
         t[a + n] = '\0';
         free(b->text);
         b->text = t;
@@ -712,8 +700,7 @@ static void apply_prefill(seer_model_reply *r, const char *prefill)
         return;
     }
     seer_block nb = {.type = SEER_BLK_TEXT, .text = strdup(prefill)};
-    if (!nb.text || seer_message_push_block(msg, &nb) != SEER_OK)
-        return;
+    if (!nb.text || seer_message_push_block(msg, &nb) != SEER_OK) return;
     /* the prefill precedes anything else the model produced */
     seer_block tmp = msg->blocks[msg->n_blocks - 1];
     memmove(&msg->blocks[1], &msg->blocks[0], (msg->n_blocks - 1) * sizeof *msg->blocks);
@@ -727,12 +714,9 @@ static void call_deliver(model_call *c, seer_model_reply *r)
 {
     if (r) {
         r->mock = r->mock || seer_model_is_mock(c->m);
-        if (r->latency_ns == 0)
-            r->latency_ns = seer_now_ns() - c->start_ns;
-        if (r->err != SEER_OK)
-            r->stop = SEER_STOP_ERROR;
-        if (r->err == SEER_OK && r->message && c->prefill)
-            apply_prefill(r, c->prefill);
+        if (r->latency_ns == 0) r->latency_ns = seer_now_ns() - c->start_ns;
+        if (r->err != SEER_OK) r->stop = SEER_STOP_ERROR;
+        if (r->err == SEER_OK && r->message && c->prefill) apply_prefill(r, c->prefill);
     }
     /* Free the call before waking anyone: once the reply is out, the caller
      * may free the model that c->m points to. */
@@ -784,8 +768,7 @@ static void mock_task(void *arg)
         r = reply_error(SEER_ECANCELED, "%s: call cancelled", c->m->name);
     else
         r = seer_mock_run(c->mock);
-    if (r)
-        r->attempts = 1;
+    if (r) r->attempts = 1;
     call_deliver(c, r);
 }
 
@@ -793,10 +776,9 @@ static void mock_task(void *arg)
 static void call_task_canceled(void *arg)
 {
     model_call *c = arg;
-    if (c->mock)
-        mock_pending_take(c->m, c->mock_id);
-    call_deliver(c, reply_error(SEER_ECANCELED, "%s: call cancelled (worker pool shut down)",
-                                c->m->name));
+    if (c->mock) mock_pending_take(c->m, c->mock_id);
+    call_deliver(
+        c, reply_error(SEER_ECANCELED, "%s: call cancelled (worker pool shut down)", c->m->name));
 }
 
 /* Pool task: turns the finished HTTP response into a reply. */
@@ -849,9 +831,8 @@ static void http_attempt(void *arg, const seer_http_response *resp)
     if (m->prov && m->endpoint && resp->headers &&
         (m->prov->wire_format == SEER_WIRE_ANTHROPIC || m->prov->wire_format == SEER_WIRE_OPENAI))
         seer_ratelimit_feed(seer_endpoint_limiter(m->endpoint),
-                            m->prov->wire_format == SEER_WIRE_ANTHROPIC
-                                ? SEER_RL_HEADERS_ANTHROPIC
-                                : SEER_RL_HEADERS_OPENAI,
+                            m->prov->wire_format == SEER_WIRE_ANTHROPIC ? SEER_RL_HEADERS_ANTHROPIC
+                                                                        : SEER_RL_HEADERS_OPENAI,
                             resp, 0, 0);
 }
 
@@ -863,8 +844,10 @@ static void http_done(void *arg, seer_http_response *resp)
     c->resp = resp;
     if (seer_pool_submit(c->pool, parse_task, call_task_canceled, c) != SEER_OK) {
         /* the pool is gone: report without parsing */
-        call_deliver(c, reply_error(SEER_ECLOSED, "%s: worker pool closed before the reply "
-                                    "could be parsed", c->m->name));
+        call_deliver(c, reply_error(SEER_ECLOSED,
+                                    "%s: worker pool closed before the reply "
+                                    "could be parsed",
+                                    c->m->name));
     }
 }
 
@@ -872,11 +855,9 @@ static void http_done(void *arg, seer_http_response *resp)
 static void emit_delta(void *arg, seer_model_delta *d)
 {
     model_call *c = arg;
-    if (!d)
-        return;
+    if (!d) return;
     if (c->sync) {
-        if (c->sync->on_delta)
-            c->sync->on_delta(c->sync->arg, d);
+        if (c->sync->on_delta) c->sync->on_delta(c->sync->arg, d);
         seer_model_delta_free(d);
         return;
     }
@@ -966,11 +947,12 @@ static uint64_t call_start(model_call *c, seer_loop *loop, const seer_model_requ
         }
         hr->on_chunk = http_chunk;
     }
-    c->est_tokens = (uint32_t)(seer_http_request_body_len(hr) / 4 > UINT32_MAX ? UINT32_MAX : seer_http_request_body_len(hr) / 4);
+    c->est_tokens = (uint32_t)(seer_http_request_body_len(hr) / 4 > UINT32_MAX
+                                   ? UINT32_MAX
+                                   : seer_http_request_body_len(hr) / 4);
     /* the reply is part of the request's token cost too */
     uint64_t out = (uint64_t)(m->opts.max_tokens > 0 ? m->opts.max_tokens : 0);
-    if (c->est_tokens + out <= UINT32_MAX)
-        c->est_tokens += (uint32_t)out;
+    if (c->est_tokens + out <= UINT32_MAX) c->est_tokens += (uint32_t)out;
     hr->est_tokens = c->est_tokens;
     hr->timeout_ms = m->opts.timeout_ms;
     if (m->opts.idle_timeout_ms > 0)
@@ -995,8 +977,7 @@ uint64_t seer_model_generate(seer_model *m, seer_loop *loop, seer_pool *pool,
     model_call *c = calloc(1, sizeof *c);
     if (!c) {
         seer_actor_post(reply_to, SEER_MSG_MODEL_REPLY, tag,
-                        reply_error(SEER_ENOMEM, "%s: out of memory", m->name),
-                        reply_free_void);
+                        reply_error(SEER_ENOMEM, "%s: out of memory", m->name), reply_free_void);
         seer_actor_unref(reply_to);
         return 0;
     }
@@ -1011,8 +992,7 @@ uint64_t seer_model_generate(seer_model *m, seer_loop *loop, seer_pool *pool,
 void seer_model_cancel(seer_model *m, seer_loop *loop, uint64_t call_id)
 {
     assert(m);
-    if (call_id == 0)
-        return;
+    if (call_id == 0) return;
     if (m->prov) {
         seer_http_cancel(loop, call_id);
         return;
@@ -1020,8 +1000,7 @@ void seer_model_cancel(seer_model *m, seer_loop *loop, uint64_t call_id)
     model_impl *mi = (model_impl *)m;
     pthread_mutex_lock(&mi->lock);
     for (mock_pending *p = mi->pending; p; p = p->next)
-        if (p->id == call_id)
-            p->canceled = 1;
+        if (p->id == call_id) p->canceled = 1;
     pthread_mutex_unlock(&mi->lock);
 }
 

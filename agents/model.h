@@ -25,15 +25,15 @@
 
 typedef enum seer_stop_reason {
     SEER_STOP_NONE = 0,
-    SEER_STOP_END_TURN,      /* anthropic end_turn, openai stop */
-    SEER_STOP_MAX_TOKENS,    /* max_tokens / length */
+    SEER_STOP_END_TURN,   /* anthropic end_turn, openai stop */
+    SEER_STOP_MAX_TOKENS, /* max_tokens / length */
     SEER_STOP_STOP_SEQUENCE,
-    SEER_STOP_TOOL_USE,      /* tool_use / tool_calls */
-    SEER_STOP_PAUSE_TURN,    /* anthropic: continue the turn by calling again */
+    SEER_STOP_TOOL_USE,   /* tool_use / tool_calls */
+    SEER_STOP_PAUSE_TURN, /* anthropic: continue the turn by calling again */
     SEER_STOP_REFUSAL,
-    SEER_STOP_CONTEXT_WINDOW,/* model_context_window_exceeded */
+    SEER_STOP_CONTEXT_WINDOW, /* model_context_window_exceeded */
     SEER_STOP_CONTENT_FILTER,
-    SEER_STOP_ERROR          /* the call failed: see err */
+    SEER_STOP_ERROR /* the call failed: see err */
 } seer_stop_reason;
 
 const char *seer_stop_reason_name(seer_stop_reason r);
@@ -54,8 +54,12 @@ typedef struct seer_tool_def {
     char *schema_json; /* JSON Schema of the arguments object */
 } seer_tool_def;
 
-typedef enum { SEER_TOOL_CHOICE_AUTO = 0, SEER_TOOL_CHOICE_ANY, SEER_TOOL_CHOICE_NONE,
-               SEER_TOOL_CHOICE_TOOL } seer_tool_choice_kind;
+typedef enum {
+    SEER_TOOL_CHOICE_AUTO = 0,
+    SEER_TOOL_CHOICE_ANY,
+    SEER_TOOL_CHOICE_NONE,
+    SEER_TOOL_CHOICE_TOOL
+} seer_tool_choice_kind;
 
 typedef struct seer_tool_choice {
     seer_tool_choice_kind kind;
@@ -64,25 +68,25 @@ typedef struct seer_tool_choice {
 
 /* Per-model options, from the command line (-M key=value) and run files. */
 typedef struct seer_model_options {
-    double temperature;       /* < 0 = provider default */
-    double top_p;             /* < 0 = unset */
-    int max_tokens;           /* 0 = default (4096) */
-    int thinking_budget;      /* anthropic extended thinking; 0 = off */
-    char *reasoning_effort;   /* openai-style "low|medium|high"; NULL = unset */
-    char **stop;              /* NULL-terminated stop sequences */
-    char **extra_headers;     /* NULL-terminated "Name: value" */
-    char *extra_body_json;    /* object merged into the request (e.g. OpenRouter
-                                 {"provider":{"order":[...]}}) */
-    char *base_url;           /* overrides the environment */
-    char *api_key_env;        /* overrides which variable holds the key */
-    int stream;               /* use SSE streaming */
-    int prompt_cache;         /* anthropic cache_control on the stable prefix; default 1 */
-    long timeout_ms;          /* per attempt; default 600 s */
-    long idle_timeout_ms;     /* abort an attempt silent this long; 0 = loop default (120 s) */
-    seer_limits limits;       /* rate limits for this model's endpoint */
+    double temperature;     /* < 0 = provider default */
+    double top_p;           /* < 0 = unset */
+    int max_tokens;         /* 0 = default (4096) */
+    int thinking_budget;    /* anthropic extended thinking; 0 = off */
+    char *reasoning_effort; /* openai-style "low|medium|high"; NULL = unset */
+    char **stop;            /* NULL-terminated stop sequences */
+    char **extra_headers;   /* NULL-terminated "Name: value" */
+    char *extra_body_json;  /* object merged into the request (e.g. OpenRouter
+                               {"provider":{"order":[...]}}) */
+    char *base_url;         /* overrides the environment */
+    char *api_key_env;      /* overrides which variable holds the key */
+    int stream;             /* use SSE streaming */
+    int prompt_cache;       /* anthropic cache_control on the stable prefix; default 1 */
+    long timeout_ms;        /* per attempt; default 600 s */
+    long idle_timeout_ms;   /* abort an attempt silent this long; 0 = loop default (120 s) */
+    seer_limits limits;     /* rate limits for this model's endpoint */
     seer_retry_policy retry;
-    char *mock_script;        /* mockllm: file of scripted outputs */
-    char *mock_role;          /* mockllm: "auditor" | "target" | "judge" | "agent" */
+    char *mock_script; /* mockllm: file of scripted outputs */
+    char *mock_role;   /* mockllm: "auditor" | "target" | "judge" | "agent" */
 } seer_model_options;
 
 /* Defaults: temperature -1, max_tokens 0, prompt_cache 1, limits and retry
@@ -139,8 +143,8 @@ typedef struct seer_model seer_model;
  * variable when the key is missing.  opts may be NULL; it is copied.  Caller
  * owns the model; free it after its last call completed.  Thread-safe to call
  * seer_model_generate on one model from many actors at once. */
-seer_model *seer_model_open(const char *name, const seer_model_options *opts,
-                            const seer_env *env, seer_error *err);
+seer_model *seer_model_open(const char *name, const seer_model_options *opts, const seer_env *env,
+                            seer_error *err);
 void seer_model_free(seer_model *m);
 const char *seer_model_name(const seer_model *m);     /* "provider/model" */
 const char *seer_model_provider(const seer_model *m); /* "anthropic", ... */
@@ -150,30 +154,34 @@ int seer_model_supports_prefill(const seer_model *m);
 seer_endpoint *seer_model_endpoint(seer_model *m);
 
 typedef struct seer_model_reply {
-    seer_message *message;     /* assistant message; owned; NULL on error */
+    seer_message *message; /* assistant message; owned; NULL on error */
     seer_stop_reason stop;
-    char *stop_raw;            /* provider's own stop string */
+    char *stop_raw; /* provider's own stop string */
     seer_usage usage;
-    char *model;               /* model id the server reported */
+    char *model; /* model id the server reported */
     char *request_id;
-    seer_err err;              /* SEER_OK or why the call failed */
-    char errmsg[512];          /* redacted */
+    seer_err err;     /* SEER_OK or why the call failed */
+    char errmsg[512]; /* redacted */
     long http_status;
     int attempts;
     uint64_t latency_ns;
-    int mock;                  /* produced by mockllm */
+    int mock; /* produced by mockllm */
 } seer_model_reply;
 
 void seer_model_reply_free(seer_model_reply *r);
 
-typedef enum { SEER_DELTA_TEXT = 0, SEER_DELTA_THINKING, SEER_DELTA_TOOL_CALL,
-               SEER_DELTA_RESET } seer_delta_kind;
+typedef enum {
+    SEER_DELTA_TEXT = 0,
+    SEER_DELTA_THINKING,
+    SEER_DELTA_TOOL_CALL,
+    SEER_DELTA_RESET
+} seer_delta_kind;
 
 /* A streamed fragment.  RESET: a retry restarted the stream; drop what was
  * shown so far. */
 typedef struct seer_model_delta {
     seer_delta_kind kind;
-    char *text;   /* fragment (TEXT/THINKING) or tool name (TOOL_CALL) */
+    char *text; /* fragment (TEXT/THINKING) or tool name (TOOL_CALL) */
 } seer_model_delta;
 void seer_model_delta_free(void *d);
 
@@ -182,7 +190,7 @@ typedef struct seer_model_request {
     const seer_tool_def *tools;
     size_t n_tools;
     seer_tool_choice tool_choice;
-    const char *prefill;       /* continue this assistant text (NULL = none) */
+    const char *prefill; /* continue this assistant text (NULL = none) */
 } seer_model_request;
 
 /* Starts a call.  On completion reply_to receives SEER_MSG_MODEL_REPLY with
@@ -191,8 +199,7 @@ typedef struct seer_model_request {
  * arrives with the error).  The request is serialized before return; the
  * caller may change conv afterwards.  Thread-safe. */
 uint64_t seer_model_generate(seer_model *m, seer_loop *loop, seer_pool *pool,
-                             const seer_model_request *req, seer_actor *reply_to,
-                             uint64_t tag);
+                             const seer_model_request *req, seer_actor *reply_to, uint64_t tag);
 void seer_model_cancel(seer_model *m, seer_loop *loop, uint64_t call_id);
 
 /* Blocking variant (not from a worker or the loop thread).  on_delta may be

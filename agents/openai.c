@@ -96,9 +96,9 @@
 /* OpenRouter attribution defaults.  The referer is a reserved .invalid name
  * so that seer's traffic is never credited to somebody else's site; set
  * "header=HTTP-Referer: <your url>" to be attributed. */
-#define OAI_REFERER_DEFAULT    "https://seer.invalid/"
-#define OAI_TITLE_DEFAULT      "seer"
-#define OAI_RAW_JSON_MAX       (8u << 20) /* a JSON body answering a stream request */
+#define OAI_REFERER_DEFAULT "https://seer.invalid/"
+#define OAI_TITLE_DEFAULT   "seer"
+#define OAI_RAW_JSON_MAX    (8u << 20) /* a JSON body answering a stream request */
 
 /* Shortest decimal that reads back as d (JSON has no NaN/Inf: callers
  * filter those). */

@@ -14,9 +14,9 @@
 #include <string.h>
 
 typedef struct entry {
-    seer_blob *key;  /* NULL = free slot */
+    seer_blob *key; /* NULL = free slot */
     seer_blob *wire;
-    uint64_t used;   /* tick of the last hit or insert */
+    uint64_t used; /* tick of the last hit or insert */
 } entry;
 
 struct seer_prefix_cache {
@@ -83,8 +83,7 @@ seer_blob *seer_prefix_cache_get(seer_prefix_cache *c, const void *key, size_t k
     return w;
 }
 
-void seer_prefix_cache_put(seer_prefix_cache *c, const void *key, size_t key_len,
-                           seer_blob *wire)
+void seer_prefix_cache_put(seer_prefix_cache *c, const void *key, size_t key_len, seer_blob *wire)
 {
     if (!c || !wire) return;
     /* copy the key outside the lock */

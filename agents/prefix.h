@@ -38,8 +38,7 @@ seer_blob *seer_prefix_cache_get(seer_prefix_cache *c, const void *key, size_t k
  * theirs).  If the key is already present (another thread got there first)
  * the entry is left as it is.  OOM only means nothing is cached.  c == NULL
  * is a no-op.  Thread-safe. */
-void seer_prefix_cache_put(seer_prefix_cache *c, const void *key, size_t key_len,
-                           seer_blob *wire);
+void seer_prefix_cache_put(seer_prefix_cache *c, const void *key, size_t key_len, seer_blob *wire);
 
 /* ---- helpers for providers ---------------------------------------------- */
 

@@ -16,22 +16,27 @@
 enum { SEER_WIRE_NONE = 0, SEER_WIRE_ANTHROPIC = 1, SEER_WIRE_OPENAI = 2 };
 
 /* Flavours of the OpenAI-compatible provider. */
-typedef enum { SEER_OAI_OPENAI = 0, SEER_OAI_OPENROUTER, SEER_OAI_VLLM, SEER_OAI_OLLAMA,
-               SEER_OAI_LLAMACPP } seer_oai_flavor;
+typedef enum {
+    SEER_OAI_OPENAI = 0,
+    SEER_OAI_OPENROUTER,
+    SEER_OAI_VLLM,
+    SEER_OAI_OLLAMA,
+    SEER_OAI_LLAMACPP
+} seer_oai_flavor;
 
 typedef struct seer_provider_stream seer_provider_stream;
 typedef void (*seer_delta_emit_fn)(void *arg, seer_model_delta *d); /* takes ownership of d */
 
 typedef struct seer_provider {
-    const char *name;          /* "anthropic", "openai", "mockllm" */
-    int wire_format;           /* SEER_WIRE_* (message wire cache key) */
+    const char *name; /* "anthropic", "openai", "mockllm" */
+    int wire_format;  /* SEER_WIRE_* (message wire cache key) */
     int supports_prefill;
 
     /* Builds the complete HTTP request (URL, auth + version headers, extra
      * headers, JSON body with stream flag per m->opts.stream).  Caller owns
      * *out. */
-    seer_err (*build)(const seer_model *m, const seer_model_request *req,
-                      seer_http_request **out, seer_error *err);
+    seer_err (*build)(const seer_model *m, const seer_model_request *req, seer_http_request **out,
+                      seer_error *err);
 
     /* Parses a finished non-streamed response of any status into out
      * (message, stop, usage, or err/errmsg/http_status for failures). */
@@ -59,16 +64,16 @@ extern const seer_provider seer_provider_anthropic;
 extern const seer_provider seer_provider_openai;
 
 struct seer_model {
-    char *name;            /* "openrouter/moonshotai/kimi-k2" */
-    char *provider_name;   /* "openrouter" */
-    char *model_id;        /* "moonshotai/kimi-k2" (what goes in the body) */
-    const seer_provider *prov;  /* NULL for mockllm */
-    seer_oai_flavor flavor;     /* for prov == &seer_provider_openai */
-    char *base_url;        /* no trailing slash */
-    char *api_key;         /* may be NULL (local servers); never printed */
+    char *name;                /* "openrouter/moonshotai/kimi-k2" */
+    char *provider_name;       /* "openrouter" */
+    char *model_id;            /* "moonshotai/kimi-k2" (what goes in the body) */
+    const seer_provider *prov; /* NULL for mockllm */
+    seer_oai_flavor flavor;    /* for prov == &seer_provider_openai */
+    char *base_url;            /* no trailing slash */
+    char *api_key;             /* may be NULL (local servers); never printed */
     seer_model_options opts;
     seer_endpoint *endpoint;
-    struct seer_mock *mock; /* mockllm state, NULL otherwise */
+    struct seer_mock *mock;           /* mockllm state, NULL otherwise */
     struct seer_prefix_cache *prefix; /* serialized system prompts and tool
                                          sets shared by this model's requests
                                          (agents/prefix.h); NULL = none */

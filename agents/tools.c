@@ -51,8 +51,7 @@ static char *xstrdup(const char *s)
 seer_tool_result *seer_tool_result_new(const char *content, int is_error)
 {
     seer_tool_result *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
+    if (!r) return NULL;
     r->content = strdup(content ? content : "");
     if (!r->content) {
         free(r);
@@ -83,8 +82,7 @@ seer_err seer_tool_result_set_structured(seer_tool_result *r, const char *json)
 {
     assert(r);
     char *copy = xstrdup(json);
-    if (json && !copy)
-        return SEER_ENOMEM;
+    if (json && !copy) return SEER_ENOMEM;
     free(r->structured_json);
     r->structured_json = copy;
     return SEER_OK;
@@ -94,8 +92,7 @@ seer_err seer_tool_result_add_image(seer_tool_result *r, const char *media_type,
 {
     assert(r && media_type && b64);
     seer_tool_image *imgs = realloc(r->images, (r->n_images + 1) * sizeof *imgs);
-    if (!imgs)
-        return SEER_ENOMEM;
+    if (!imgs) return SEER_ENOMEM;
     r->images = imgs;
     seer_tool_image *im = &imgs[r->n_images];
     im->media_type = strdup(media_type);
@@ -112,8 +109,7 @@ seer_err seer_tool_result_add_image(seer_tool_result *r, const char *media_type,
 void seer_tool_result_free(void *p)
 {
     seer_tool_result *r = p;
-    if (!r)
-        return;
+    if (!r) return;
     free(r->content);
     free(r->structured_json);
     for (size_t i = 0; i < r->n_images; i++) {
@@ -126,8 +122,7 @@ void seer_tool_result_free(void *p)
 
 void seer_tool_defs_free(seer_tool_def *defs, size_t n)
 {
-    if (!defs)
-        return;
+    if (!defs) return;
     for (size_t i = 0; i < n; i++) {
         free(defs[i].name);
         free(defs[i].description);
@@ -160,15 +155,13 @@ seer_err seer_tool_def_copy(seer_tool_def *dst, const seer_tool_def *src)
 
 int seer_tool_name_valid(const char *name)
 {
-    if (!name || !*name)
-        return 0;
+    if (!name || !*name) return 0;
     size_t n = 0;
     for (const char *p = name; *p; p++, n++) {
         char c = *p;
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                  c == '_' || c == '-';
-        if (!ok)
-            return 0;
+        if (!ok) return 0;
     }
     return n <= 64;
 }
@@ -191,14 +184,12 @@ uint64_t seer_toolset_call(seer_toolset *ts, const char *name, const char *args_
 void seer_toolset_cancel(seer_toolset *ts, uint64_t call_id)
 {
     assert(ts && ts->vt);
-    if (call_id && ts->vt->cancel)
-        ts->vt->cancel(ts, call_id);
+    if (call_id && ts->vt->cancel) ts->vt->cancel(ts, call_id);
 }
 
 void seer_toolset_free(seer_toolset *ts)
 {
-    if (ts)
-        ts->vt->free(ts);
+    if (ts) ts->vt->free(ts);
 }
 
 const char *seer_toolset_name(const seer_toolset *ts)
@@ -209,10 +200,8 @@ const char *seer_toolset_name(const seer_toolset *ts)
 /* Sends r (taking ownership) or, if r is NULL (OOM), a static-text error. */
 static void reply_result(seer_actor *to, uint64_t tag, seer_tool_result *r)
 {
-    if (!r)
-        r = seer_tool_result_new("out of memory", 1);
-    if (!r)
-        return; /* nothing left to send with; the actor's owner sees OOM */
+    if (!r) r = seer_tool_result_new("out of memory", 1);
+    if (!r) return; /* nothing left to send with; the actor's owner sees OOM */
     seer_actor_post(to, SEER_MSG_TOOL_RESULT, tag, r, seer_tool_result_free);
 }
 
@@ -222,8 +211,7 @@ void seer_tool_reply_error(seer_actor *reply_to, uint64_t tag, int refused, cons
     va_start(ap, fmt);
     seer_tool_result *r = result_vformat(1, fmt, ap);
     va_end(ap);
-    if (r)
-        r->refused = refused ? 1 : 0;
+    if (r) r->refused = refused ? 1 : 0;
     reply_result(reply_to, tag, r);
 }
 
@@ -251,7 +239,7 @@ typedef struct inproc {
     seer_pool *pool;
     inproc_tool *tools;
     size_t n_tools;
-    atomic_int refs;   /* the owner's + one per call in flight */
+    atomic_int refs;    /* the owner's + one per call in flight */
     pthread_mutex_t mu; /* guards calls and next_id */
     inproc_call *calls;
     uint64_t next_id;
@@ -270,8 +258,7 @@ struct inproc_call {
 
 static void inproc_unref(inproc *t)
 {
-    if (atomic_fetch_sub(&t->refs, 1) != 1)
-        return;
+    if (atomic_fetch_sub(&t->refs, 1) != 1) return;
     assert(t->calls == NULL);
     for (size_t i = 0; i < t->n_tools; i++)
         tool_def_clear(&t->tools[i].def);
@@ -284,8 +271,7 @@ static void inproc_unref(inproc *t)
 static const inproc_tool *inproc_find(const inproc *t, const char *name)
 {
     for (size_t i = 0; i < t->n_tools; i++)
-        if (strcmp(t->tools[i].def.name, name) == 0)
-            return &t->tools[i];
+        if (strcmp(t->tools[i].def.name, name) == 0) return &t->tools[i];
     return NULL;
 }
 
@@ -294,8 +280,7 @@ static seer_err inproc_list(seer_toolset *ts, seer_tool_def **out, size_t *n, se
     inproc *t = (inproc *)ts;
     *out = NULL;
     *n = 0;
-    if (t->n_tools == 0)
-        return SEER_OK;
+    if (t->n_tools == 0) return SEER_OK;
     seer_tool_def *defs = calloc(t->n_tools, sizeof *defs);
     if (!defs)
         return seer_error_set(err, SEER_ENOMEM, "listing tools of '%s': out of memory",
@@ -346,8 +331,7 @@ static cJSON *parse_args(const char *tool, const char *json, seer_tool_result **
     const char *p = json ? json : "";
     while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
         p++;
-    if (!*p)
-        return cJSON_CreateObject();
+    if (!*p) return cJSON_CreateObject();
     const char *end = NULL;
     cJSON *v = cJSON_ParseWithOpts(p, &end, 1);
     if (!v) {
@@ -371,8 +355,7 @@ static void inproc_run(void *arg)
     inproc_call *c = arg;
     if (atomic_load(&c->ctx.cancelled)) {
         seer_tool_result *r = seer_tool_result_errorf("tool '%s' was cancelled", c->tool->def.name);
-        if (r)
-            r->cancelled = 1;
+        if (r) r->cancelled = 1;
         inproc_finish(c, r);
         return;
     }
@@ -381,8 +364,7 @@ static void inproc_run(void *arg)
     if (args) {
         uint64_t t0 = seer_now_ns();
         r = c->tool->fn(c->tool->user, args, &c->ctx);
-        if (r)
-            r->elapsed_ns = seer_now_ns() - t0;
+        if (r) r->elapsed_ns = seer_now_ns() - t0;
         cJSON_Delete(args);
     }
     inproc_finish(c, r);
@@ -392,10 +374,9 @@ static void inproc_run(void *arg)
 static void inproc_drop(void *arg)
 {
     inproc_call *c = arg;
-    seer_tool_result *r = seer_tool_result_errorf("tool '%s' was cancelled: shutting down",
-                                                  c->tool->def.name);
-    if (r)
-        r->cancelled = 1;
+    seer_tool_result *r =
+        seer_tool_result_errorf("tool '%s' was cancelled: shutting down", c->tool->def.name);
+    if (r) r->cancelled = 1;
     inproc_finish(c, r);
 }
 
@@ -435,8 +416,8 @@ static uint64_t inproc_call_tool(seer_toolset *ts, const char *name, const char 
 
     seer_err e = seer_pool_submit(t->pool, inproc_run, inproc_drop, c);
     if (e != SEER_OK) {
-        inproc_finish(c, seer_tool_result_errorf("tool '%s' could not start: %s", name,
-                                                 seer_strerror(e)));
+        inproc_finish(
+            c, seer_tool_result_errorf("tool '%s' could not start: %s", name, seer_strerror(e)));
         return 0;
     }
     return id;
@@ -447,8 +428,7 @@ static void inproc_cancel(seer_toolset *ts, uint64_t call_id)
     inproc *t = (inproc *)ts;
     pthread_mutex_lock(&t->mu);
     for (inproc_call *c = t->calls; c; c = c->next)
-        if (c->id == call_id)
-            atomic_store(&c->ctx.cancelled, 1);
+        if (c->id == call_id) atomic_store(&c->ctx.cancelled, 1);
     pthread_mutex_unlock(&t->mu);
 }
 
@@ -468,8 +448,7 @@ seer_toolset *seer_toolset_inproc_new(const char *name, seer_pool *pool)
 {
     assert(pool);
     inproc *t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
+    if (!t) return NULL;
     t->base.vt = &inproc_vt;
     t->base.name = strdup(name ? name : "tools");
     if (!t->base.name) {
@@ -492,8 +471,8 @@ seer_err seer_toolset_inproc_add(seer_toolset *ts, const seer_tool_def *def, see
                               "tool name '%s' is invalid: use 1-64 of [A-Za-z0-9_-]",
                               def->name ? def->name : "");
     if (inproc_find(t, def->name))
-        return seer_error_set(err, SEER_EINVAL, "tool '%s' is already in toolset '%s'",
-                              def->name, t->base.name);
+        return seer_error_set(err, SEER_EINVAL, "tool '%s' is already in toolset '%s'", def->name,
+                              t->base.name);
     if (def->schema_json) {
         cJSON *s = cJSON_Parse(def->schema_json);
         int ok = cJSON_IsObject(s);
@@ -542,8 +521,8 @@ static void calc_ws(calc *c)
 static double calc_fail(calc *c, const char *what)
 {
     if (c->code == SEER_OK)
-        c->code = seer_error_set(c->err, SEER_EINVAL, "%s at column %d", what,
-                                 (int)(c->p - c->s) + 1);
+        c->code =
+            seer_error_set(c->err, SEER_EINVAL, "%s at column %d", what, (int)(c->p - c->s) + 1);
     return NAN;
 }
 
@@ -554,16 +533,14 @@ static double calc_primary(calc *c)
         c->p++;
         double v = calc_expr(c);
         calc_ws(c);
-        if (*c->p != ')')
-            return calc_fail(c, "expected ')'");
+        if (*c->p != ')') return calc_fail(c, "expected ')'");
         c->p++;
         return v;
     }
     if ((*c->p >= '0' && *c->p <= '9') || *c->p == '.') {
         char *end;
         double v = strtod(c->p, &end);
-        if (end == c->p)
-            return calc_fail(c, "bad number");
+        if (end == c->p) return calc_fail(c, "bad number");
         c->p = end;
         return v;
     }
@@ -586,8 +563,7 @@ static double calc_power(calc *c)
 
 static double calc_unary(calc *c)
 {
-    if (++c->depth > 200)
-        return calc_fail(c, "expression nested too deeply");
+    if (++c->depth > 200) return calc_fail(c, "expression nested too deeply");
     calc_ws(c);
     double v;
     if (*c->p == '-') {
@@ -609,8 +585,7 @@ static double calc_term(calc *c)
     for (;;) {
         calc_ws(c);
         char op = *c->p;
-        if (op != '*' && op != '/' && op != '%')
-            return v;
+        if (op != '*' && op != '/' && op != '%') return v;
         c->p++;
         double r = calc_unary(c);
         if ((op == '/' || op == '%') && r == 0 && c->code == SEER_OK)
@@ -621,14 +596,12 @@ static double calc_term(calc *c)
 
 static double calc_expr(calc *c)
 {
-    if (++c->depth > 200)
-        return calc_fail(c, "expression nested too deeply");
+    if (++c->depth > 200) return calc_fail(c, "expression nested too deeply");
     double v = calc_term(c);
     for (;;) {
         calc_ws(c);
         char op = *c->p;
-        if (op != '+' && op != '-')
-            break;
+        if (op != '+' && op != '-') break;
         c->p++;
         double r = calc_term(c);
         v = op == '+' ? v + r : v - r;
@@ -643,12 +616,10 @@ seer_err seer_calc_eval(const char *expr, double *out, seer_error *err)
     calc c = {.s = expr, .p = expr, .err = err, .code = SEER_OK};
     double v = calc_expr(&c);
     calc_ws(&c);
-    if (c.code == SEER_OK && *c.p)
-        calc_fail(&c, "unexpected character");
+    if (c.code == SEER_OK && *c.p) calc_fail(&c, "unexpected character");
     if (c.code == SEER_OK && !isfinite(v))
         c.code = seer_error_set(err, SEER_EINVAL, "result is not a finite number");
-    if (c.code != SEER_OK)
-        return c.code;
+    if (c.code != SEER_OK) return c.code;
     *out = v;
     return SEER_OK;
 }
@@ -686,8 +657,7 @@ static seer_tool_result *tool_clock(void *user, const cJSON *args, const seer_to
 seer_toolset *seer_toolset_builtin_new(seer_pool *pool)
 {
     seer_toolset *ts = seer_toolset_inproc_new("builtin", pool);
-    if (!ts)
-        return NULL;
+    if (!ts) return NULL;
     static const seer_tool_def calc_def = {
         .name = "calculator",
         .description = "Evaluate an arithmetic expression with + - * / % ^ and parentheses.",
@@ -717,10 +687,10 @@ typedef struct member {
 } member;
 
 typedef struct route {
-    seer_tool_def def;  /* def.name is the exposed name */
-    char *qualified;    /* "server__tool" */
-    size_t member;      /* index into members */
-    const char *orig;   /* the member's own name for the tool (in member.defs) */
+    seer_tool_def def; /* def.name is the exposed name */
+    char *qualified;   /* "server__tool" */
+    size_t member;     /* index into members */
+    const char *orig;  /* the member's own name for the tool (in member.defs) */
 } route;
 
 typedef struct router {
@@ -749,20 +719,17 @@ static char *qualify(const char *ns, const char *tool)
 {
     size_t n = strlen(ns) + strlen(SEER_TOOL_NS_SEP) + strlen(tool) + 1;
     char *q = malloc(n);
-    if (q)
-        snprintf(q, n, "%s%s%s", ns, SEER_TOOL_NS_SEP, tool);
+    if (q) snprintf(q, n, "%s%s%s", ns, SEER_TOOL_NS_SEP, tool);
     return q;
 }
 
 static int router_allows(const router *r, const char *ns, const char *exposed,
                          const char *qualified)
 {
-    if (!r->allow)
-        return 1;
+    if (!r->allow) return 1;
     for (size_t i = 0; i < r->n_allow; i++) {
         const char *a = r->allow[i];
-        if (strcmp(a, exposed) == 0 || strcmp(a, qualified) == 0)
-            return 1;
+        if (strcmp(a, exposed) == 0 || strcmp(a, qualified) == 0) return 1;
         size_t nl = strlen(ns), sl = strlen(SEER_TOOL_NS_SEP);
         if (strncmp(a, ns, nl) == 0 && strncmp(a + nl, SEER_TOOL_NS_SEP, sl) == 0 &&
             strcmp(a + nl + sl, "*") == 0)
@@ -774,8 +741,7 @@ static int router_allows(const router *r, const char *ns, const char *exposed,
 static const route *router_find(const router *r, const char *name)
 {
     for (size_t i = 0; i < r->n_routes; i++)
-        if (strcmp(r->routes[i].def.name, name) == 0)
-            return &r->routes[i];
+        if (strcmp(r->routes[i].def.name, name) == 0) return &r->routes[i];
     return NULL;
 }
 
@@ -786,11 +752,9 @@ static seer_err routes_rebuild(router *r)
     size_t total = 0;
     for (size_t m = 0; m < r->n_members; m++)
         total += r->members[m].n_defs;
-    if (total == 0)
-        return SEER_OK;
+    if (total == 0) return SEER_OK;
     r->routes = calloc(total, sizeof *r->routes);
-    if (!r->routes)
-        return SEER_ENOMEM;
+    if (!r->routes) return SEER_ENOMEM;
     for (size_t m = 0; m < r->n_members; m++) {
         const member *mb = &r->members[m];
         const char *ns = seer_toolset_name(mb->ts);
@@ -798,15 +762,12 @@ static seer_err routes_rebuild(router *r)
             const char *tool = mb->defs[d].name;
             int collides = 0;
             for (size_t o = 0; o < r->n_members && !collides; o++) {
-                if (o == m)
-                    continue;
+                if (o == m) continue;
                 for (size_t k = 0; k < r->members[o].n_defs; k++)
-                    if (strcmp(r->members[o].defs[k].name, tool) == 0)
-                        collides = 1;
+                    if (strcmp(r->members[o].defs[k].name, tool) == 0) collides = 1;
             }
             char *q = qualify(ns, tool);
-            if (!q)
-                return SEER_ENOMEM;
+            if (!q) return SEER_ENOMEM;
             const char *exposed = collides ? q : tool;
             /* An exposed name can still clash with a tool literally named
              * "x__y"; the first one wins and the other is not exposed. */
@@ -843,11 +804,9 @@ static seer_err router_list(seer_toolset *ts, seer_tool_def **out, size_t *n, se
     router *r = (router *)ts;
     *out = NULL;
     *n = 0;
-    if (r->n_routes == 0)
-        return SEER_OK;
+    if (r->n_routes == 0) return SEER_OK;
     seer_tool_def *defs = calloc(r->n_routes, sizeof *defs);
-    if (!defs)
-        return seer_error_set(err, SEER_ENOMEM, "listing tools: out of memory");
+    if (!defs) return seer_error_set(err, SEER_ENOMEM, "listing tools: out of memory");
     for (size_t i = 0; i < r->n_routes; i++) {
         if (seer_tool_def_copy(&defs[i], &r->routes[i].def) != SEER_OK) {
             seer_tool_defs_free(defs, i);
@@ -874,8 +833,7 @@ static uint64_t router_call(seer_toolset *ts, const char *name, const char *args
     assert(rt->member < 255);
     uint64_t inner =
         seer_toolset_call(r->members[rt->member].ts, rt->orig, args_json, reply_to, tag);
-    if (!inner)
-        return 0;
+    if (!inner) return 0;
     assert(inner < (1ull << 56));
     return (inner << 8) | (uint64_t)(rt->member + 1);
 }
@@ -884,8 +842,7 @@ static void router_cancel(seer_toolset *ts, uint64_t call_id)
 {
     router *r = (router *)ts;
     size_t m = (size_t)(call_id & 0xff);
-    if (m == 0 || m > r->n_members)
-        return;
+    if (m == 0 || m > r->n_members) return;
     seer_toolset_cancel(r->members[m - 1].ts, call_id >> 8);
 }
 
@@ -895,8 +852,7 @@ static void router_free(seer_toolset *ts)
     routes_clear(r);
     for (size_t m = 0; m < r->n_members; m++) {
         seer_tool_defs_free(r->members[m].defs, r->members[m].n_defs);
-        if (r->members[m].owned)
-            seer_toolset_free(r->members[m].ts);
+        if (r->members[m].owned) seer_toolset_free(r->members[m].ts);
     }
     free(r->members);
     for (size_t i = 0; i < r->n_allow; i++)
@@ -916,8 +872,7 @@ static const seer_toolset_vtable router_vt = {
 seer_toolset *seer_router_new(const char *name)
 {
     router *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
+    if (!r) return NULL;
     r->base.vt = &router_vt;
     r->base.name = strdup(name ? name : "router");
     if (!r->base.name) {
@@ -928,8 +883,7 @@ seer_toolset *seer_router_new(const char *name)
     return &r->base;
 }
 
-seer_err seer_router_add(seer_toolset *rts, seer_toolset *ts, int take_ownership,
-                         seer_error *err)
+seer_err seer_router_add(seer_toolset *rts, seer_toolset *ts, int take_ownership, seer_error *err)
 {
     assert(rts && rts->vt == &router_vt && ts);
     router *r = (router *)rts;
@@ -938,8 +892,7 @@ seer_err seer_router_add(seer_toolset *rts, seer_toolset *ts, int take_ownership
         return seer_error_set(err, SEER_EINVAL,
                               "toolset name '%s' is invalid: use [A-Za-z0-9_-] without '__'", ns);
     if (r->n_members >= 254)
-        return seer_error_set(err, SEER_ELIMIT, "too many toolsets in router '%s'",
-                              r->base.name);
+        return seer_error_set(err, SEER_ELIMIT, "too many toolsets in router '%s'", r->base.name);
     for (size_t m = 0; m < r->n_members; m++)
         if (strcmp(seer_toolset_name(r->members[m].ts), ns) == 0)
             return seer_error_set(err, SEER_EINVAL, "toolset '%s' was already added", ns);
@@ -971,8 +924,7 @@ seer_err seer_router_allow(seer_toolset *rts, const char *const *allow)
         while (allow[n])
             n++;
         copy = calloc(n + 1, sizeof *copy);
-        if (!copy)
-            return SEER_ENOMEM;
+        if (!copy) return SEER_ENOMEM;
         for (size_t i = 0; i < n; i++) {
             copy[i] = strdup(allow[i]);
             if (!copy[i]) {
@@ -1001,9 +953,7 @@ int seer_router_resolve(seer_toolset *rts, const char *name, char *buf, size_t c
 {
     assert(rts && rts->vt == &router_vt);
     const route *rt = router_find((router *)rts, name);
-    if (!rt)
-        return 0;
-    if (buf && cap)
-        snprintf(buf, cap, "%s", rt->qualified);
+    if (!rt) return 0;
+    if (buf && cap) snprintf(buf, cap, "%s", rt->qualified);
     return 1;
 }

@@ -48,7 +48,7 @@ typedef struct seer_tool_result {
     char *structured_json; /* optional structured output (JSON text), or NULL */
     seer_tool_image *images;
     size_t n_images;
-    uint64_t elapsed_ns;   /* time the tool ran (0 if it never ran) */
+    uint64_t elapsed_ns; /* time the tool ran (0 if it never ran) */
 } seer_tool_result;
 
 /* Creates a result with a copy of content (NULL = "").  NULL on OOM.  Caller

@@ -79,8 +79,7 @@ seer_err seer_mkdir_p(const char *dir, seer_error *err)
     char buf[PATH_MAX];
     memcpy(buf, dir, n + 1);
     for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
+        if (*p != '/') continue;
         *p = '\0';
         if (mkdir(buf, 0777) != 0 && errno != EEXIST)
             return seer_error_set(err, SEER_EIO, "%s: cannot create directory: %s", buf,
@@ -101,8 +100,7 @@ static int write_all(int fd, const char *p, size_t len)
     while (len > 0) {
         ssize_t w = write(fd, p, len);
         if (w < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return -1;
         }
         p += w;
@@ -115,8 +113,7 @@ static char *path_join(const char *dir, const char *file)
 {
     size_t n = strlen(dir) + strlen(file) + 2;
     char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", dir, file);
+    if (p) snprintf(p, n, "%s/%s", dir, file);
     return p;
 }
 
@@ -125,8 +122,7 @@ static char *path_join(const char *dir, const char *file)
 seer_transcript *seer_transcript_open(const char *dir, seer_error *err)
 {
     assert(dir);
-    if (seer_mkdir_p(dir, err) != SEER_OK)
-        return NULL;
+    if (seer_mkdir_p(dir, err) != SEER_OK) return NULL;
     seer_transcript *t = calloc(1, sizeof *t);
     if (!t || !(t->dir = strdup(dir)) || !(t->path = path_join(dir, SEER_JOURNAL_FILE))) {
         if (t) {
@@ -204,8 +200,7 @@ static seer_strbuf *line_buf(void)
 /* Separator before a member or element: none right after '{' or '['. */
 static void jw_sep(seer_strbuf *b)
 {
-    if (b->len && b->p[b->len - 1] != '{' && b->p[b->len - 1] != '[')
-        seer_sb_putc(b, ',');
+    if (b->len && b->p[b->len - 1] != '{' && b->p[b->len - 1] != '[') seer_sb_putc(b, ',');
 }
 
 static void jw_key(seer_strbuf *b, const char *key)
@@ -235,8 +230,7 @@ static void put_number(seer_strbuf *b, int64_t v)
         double d = (double)v, back = 0;
         snprintf(buf, sizeof buf, "%1.15g", d);
         double big = fabs(back = strtod(buf, NULL)) > fabs(d) ? fabs(back) : fabs(d);
-        if (!(fabs(back - d) <= big * DBL_EPSILON))
-            snprintf(buf, sizeof buf, "%1.17g", d);
+        if (!(fabs(back - d) <= big * DBL_EPSILON)) snprintf(buf, sizeof buf, "%1.17g", d);
     }
     seer_sb_puts(b, buf);
 }
@@ -260,8 +254,7 @@ static int json_ws(char c)
 
 int seer_jw_json(seer_strbuf *b, const char *key, const char *text)
 {
-    if (!text)
-        return 0;
+    if (!text) return 0;
     const char *p = text, *e = text + strlen(text);
     while (p < e && json_ws(*p))
         p++;
@@ -279,8 +272,7 @@ int seer_jw_json(seer_strbuf *b, const char *key, const char *text)
         return 1;
     }
     cJSON *j = cJSON_Parse(text);
-    if (!j)
-        return 0;
+    if (!j) return 0;
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     if (!s) {
@@ -346,8 +338,8 @@ seer_err seer_transcript_end(seer_transcript *t, seer_error *err)
              * checks this journal's lines again */
             t->untrusted = 1;
             if (write_all(t->fd, nl, n + 1) != 0)
-                rc = seer_error_set(err, SEER_EIO, "%s: write failed: %s", t->path,
-                                    strerror(errno));
+                rc =
+                    seer_error_set(err, SEER_EIO, "%s: write failed: %s", t->path, strerror(errno));
             free(nl);
         }
     } else {
@@ -360,8 +352,7 @@ seer_err seer_transcript_end(seer_transcript *t, seer_error *err)
         else
             t->written += b->len;
     }
-    if (rc == SEER_EIO)
-        t->untrusted = 1; /* part of the line may be in the file */
+    if (rc == SEER_EIO) t->untrusted = 1; /* part of the line may be in the file */
     if (b->cap > LINE_KEEP_CAP)
         seer_sb_free(b);
     else
@@ -369,8 +360,7 @@ seer_err seer_transcript_end(seer_transcript *t, seer_error *err)
     return rc;
 }
 
-seer_err seer_transcript_event(seer_transcript *t, const char *type, cJSON *fields,
-                               seer_error *err)
+seer_err seer_transcript_event(seer_transcript *t, const char *type, cJSON *fields, seer_error *err)
 {
     assert(t && type);
     assert(!fields || cJSON_IsObject(fields));
@@ -412,10 +402,8 @@ seer_err seer_transcript_sync(seer_transcript *t, seer_error *err)
 
 void seer_transcript_close(seer_transcript *t)
 {
-    if (!t)
-        return;
-    if (t->dirty)
-        fsync(t->fd); /* an agent's close follows its render, which synced */
+    if (!t) return;
+    if (t->dirty) fsync(t->fd); /* an agent's close follows its render, which synced */
     close(t->fd);
     free(t->path);
     free(t->dir);
@@ -427,9 +415,12 @@ void seer_transcript_close(seer_transcript *t)
 static const char *role_name(seer_role r)
 {
     switch (r) {
-    case SEER_ROLE_USER: return "user";
-    case SEER_ROLE_ASSISTANT: return "assistant";
-    case SEER_ROLE_TOOL: return "tool";
+    case SEER_ROLE_USER:
+        return "user";
+    case SEER_ROLE_ASSISTANT:
+        return "assistant";
+    case SEER_ROLE_TOOL:
+        return "tool";
     }
     return "unknown";
 }
@@ -437,8 +428,7 @@ static const char *role_name(seer_role r)
 static cJSON *block_json(const seer_block *b)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     switch (b->type) {
     case SEER_BLK_TEXT:
         cJSON_AddStringToObject(o, "type", "text");
@@ -453,8 +443,7 @@ static cJSON *block_json(const seer_block *b)
             cJSON_AddItemToObject(o, "arguments", args);
         else
             cJSON_AddStringToObject(o, "arguments", b->args ? b->args : "");
-        if (b->args_error)
-            cJSON_AddStringToObject(o, "arguments_error", b->args_error);
+        if (b->args_error) cJSON_AddStringToObject(o, "arguments_error", b->args_error);
         break;
     }
     case SEER_BLK_TOOL_RESULT:
@@ -466,8 +455,7 @@ static cJSON *block_json(const seer_block *b)
     case SEER_BLK_THINKING:
         cJSON_AddStringToObject(o, "type", "thinking");
         cJSON_AddStringToObject(o, "thinking", b->text ? b->text : "");
-        if (b->signature)
-            cJSON_AddStringToObject(o, "signature", b->signature);
+        if (b->signature) cJSON_AddStringToObject(o, "signature", b->signature);
         break;
     case SEER_BLK_REDACTED_THINKING:
         cJSON_AddStringToObject(o, "type", "redacted_thinking");
@@ -495,8 +483,7 @@ static void jw_block(seer_strbuf *b, const seer_block *blk)
         seer_jw_str(b, "name", blk->name);
         if (blk->args_error || !seer_jw_json(b, "arguments", blk->args))
             seer_jw_str(b, "arguments", blk->args);
-        if (blk->args_error)
-            seer_jw_str(b, "arguments_error", blk->args_error);
+        if (blk->args_error) seer_jw_str(b, "arguments_error", blk->args_error);
         break;
     case SEER_BLK_TOOL_RESULT:
         seer_jw_str(b, "type", "tool_result");
@@ -507,8 +494,7 @@ static void jw_block(seer_strbuf *b, const seer_block *blk)
     case SEER_BLK_THINKING:
         seer_jw_str(b, "type", "thinking");
         seer_jw_str(b, "thinking", blk->text);
-        if (blk->signature)
-            seer_jw_str(b, "signature", blk->signature);
+        if (blk->signature) seer_jw_str(b, "signature", blk->signature);
         break;
     case SEER_BLK_REDACTED_THINKING:
         seer_jw_str(b, "type", "redacted_thinking");
@@ -595,8 +581,7 @@ static int vec_push(span_vec *v, const void *item, size_t size)
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 64;
         void *p = realloc(v->items, cap * size);
-        if (!p)
-            return -1;
+        if (!p) return -1;
         v->items = p;
         v->cap = cap;
     }
@@ -620,13 +605,11 @@ static const char *skip_string(const char *p, const char *e)
     const char *from = ++p;
     for (;;) {
         const char *q = memchr(from, '"', (size_t)(e - from));
-        if (!q)
-            return NULL;
+        if (!q) return NULL;
         const char *r = q;
         while (r > from && r[-1] == '\\')
             r--;
-        if (((q - r) & 1) == 0)
-            return q + 1;
+        if (((q - r) & 1) == 0) return q + 1;
         from = q + 1;
     }
 }
@@ -634,17 +617,14 @@ static const char *skip_string(const char *p, const char *e)
 /* p at the start of a value; returns just past it, or NULL. */
 static const char *skip_value(const char *p, const char *e)
 {
-    if (p >= e)
-        return NULL;
-    if (*p == '"')
-        return skip_string(p, e);
+    if (p >= e) return NULL;
+    if (*p == '"') return skip_string(p, e);
     if (*p == '{' || *p == '[') {
         int depth = 0;
         while (p < e) {
             char c = *p;
             if (c == '"') {
-                if (!(p = skip_string(p, e)))
-                    return NULL;
+                if (!(p = skip_string(p, e))) return NULL;
                 continue;
             }
             if (c == '{' || c == '[')
@@ -669,31 +649,23 @@ static int scan_members(const char *line, size_t n, int strict, span_vec *out)
     const char *p = line, *e = line + n;
     out->n = 0;
     p = skip_ws(p, e);
-    if (p >= e || *p != '{')
-        return -1;
+    if (p >= e || *p != '{') return -1;
     p = skip_ws(p + 1, e);
-    if (p < e && *p == '}')
-        return 0;
+    if (p < e && *p == '}') return 0;
     while (p < e) {
-        if (*p != '"')
-            return -1;
+        if (*p != '"') return -1;
         member m = {.key = {p, 0}};
         const char *k = skip_string(p, e);
-        if (!k)
-            return -1;
+        if (!k) return -1;
         m.key.n = (size_t)(k - p);
-        if (strict && memchr(p, '\\', m.key.n))
-            return -1;
+        if (strict && memchr(p, '\\', m.key.n)) return -1;
         p = skip_ws(k, e);
-        if (p >= e || *p != ':')
-            return -1;
+        if (p >= e || *p != ':') return -1;
         p = skip_ws(p + 1, e);
         const char *v = skip_value(p, e);
-        if (!v)
-            return -1;
+        if (!v) return -1;
         m.val = (span){p, (size_t)(v - p)};
-        if (vec_push(out, &m, sizeof m) != 0)
-            return -2;
+        if (vec_push(out, &m, sizeof m) != 0) return -2;
         p = skip_ws(v, e);
         if (p < e && *p == ',') {
             p = skip_ws(p + 1, e);
@@ -709,8 +681,7 @@ static int scan_members(const char *line, size_t n, int strict, span_vec *out)
 static int key_is(const member *m, const char *name, int icase)
 {
     size_t n = strlen(name);
-    if (m->key.n != n + 2)
-        return 0;
+    if (m->key.n != n + 2) return 0;
     return icase ? strncasecmp(m->key.p + 1, name, n) == 0 : memcmp(m->key.p + 1, name, n) == 0;
 }
 
@@ -718,8 +689,7 @@ static int key_is(const member *m, const char *name, int icase)
 static const member *find_ci(const member *ms, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
-        if (key_is(&ms[i], name, 1))
-            return &ms[i];
+        if (key_is(&ms[i], name, 1)) return &ms[i];
     return NULL;
 }
 
@@ -753,8 +723,7 @@ static int merge_fields(span_vec *meta, const member *ms, size_t n)
                 break;
             }
         }
-        if (vec_push(meta, it, sizeof *it) != 0)
-            return -1;
+        if (vec_push(meta, it, sizeof *it) != 0) return -1;
     }
     return 0;
 }
@@ -807,8 +776,7 @@ static seer_err render(const char *dir, size_t trusted, seer_error *err)
             if (sc == 0) {
                 /* a type spelt with escapes is compared decoded, as cJSON did */
                 const member *ty = find_ci(members.items, members.n, "type");
-                if (ty && memchr(ty->val.p, '\\', ty->val.n))
-                    sc = -1;
+                if (ty && memchr(ty->val.p, '\\', ty->val.n)) sc = -1;
             }
             if (sc == -1) {
                 /* not strict JSON, or spelt unusually: read it as cJSON does */
@@ -839,15 +807,14 @@ static seer_err render(const char *dir, size_t trusted, seer_error *err)
                     oom = 1;
                     break;
                 }
-                rc = seer_error_set(err, SEER_EINTERNAL, "%s:%d: cannot read journal line",
-                                    jpath, line_no);
+                rc = seer_error_set(err, SEER_EINTERNAL, "%s:%d: cannot read journal line", jpath,
+                                    line_no);
                 goto out;
             }
             const member *ms = members.items;
             const member *type = find_ci(ms, members.n, "type");
             const member *ts = find_ci(ms, members.n, "ts");
-            if (!is_string(ts))
-                ts = NULL;
+            if (!is_string(ts)) ts = NULL;
             if (str_is(type, "start")) {
                 oom |= merge_fields(&meta, ms, members.n) != 0;
                 if (ts) {
@@ -870,11 +837,9 @@ static seer_err render(const char *dir, size_t trusted, seer_error *err)
             whole.n = (size_t)(we - whole.p);
             oom |= vec_push(&events, &whole, sizeof whole) != 0;
             ev_bytes += whole.n + 1;
-            if (ts)
-                last_ts = ts->val;
+            if (ts) last_ts = ts->val;
         }
-        if (last)
-            break;
+        if (last) break;
         p = nl + 1;
     }
     if (oom) {
@@ -887,16 +852,14 @@ static seer_err render(const char *dir, size_t trusted, seer_error *err)
     int add_notice = mock && mock->val.n == 4 && memcmp(mock->val.p, "true", 4) == 0 &&
                      !find_ci(mm, meta.n, "mock_notice");
     const member *system = find_ci(mm, meta.n, "system");
-    if (!is_string(system))
-        system = NULL;
+    if (!is_string(system)) system = NULL;
 
     seer_sb_reserve(&out, ev_bytes + msg_bytes + 1024 + (system ? system->val.n : 0));
     seer_sb_puts(&out, "{\"format\":");
     seer_sb_json_cstr(&out, SEER_TRANSCRIPT_FORMAT);
     seer_sb_puts(&out, ",\"metadata\":{");
     for (size_t i = 0; i < meta.n; i++) {
-        if (i)
-            seer_sb_putc(&out, ',');
+        if (i) seer_sb_putc(&out, ',');
         put_span(&out, mm[i].key);
         seer_sb_putc(&out, ':');
         put_span(&out, mm[i].val);
@@ -907,8 +870,7 @@ static seer_err render(const char *dir, size_t trusted, seer_error *err)
     }
     seer_jw_int(&out, "events", (int64_t)events.n);
     seer_jw_int(&out, "torn_lines", torn);
-    if (add_notice)
-        seer_jw_str(&out, "mock_notice", MOCK_NOTICE);
+    if (add_notice) seer_jw_str(&out, "mock_notice", MOCK_NOTICE);
     seer_sb_puts(&out, "},\"messages\":[");
     if (system) {
         seer_sb_puts(&out, "{\"role\":\"system\",\"content\":[{\"type\":\"text\",\"text\":");
@@ -917,15 +879,13 @@ static seer_err render(const char *dir, size_t trusted, seer_error *err)
     }
     const span *sp = msgs.items;
     for (size_t i = 0; i < msgs.n; i++) {
-        if (i || system)
-            seer_sb_putc(&out, ',');
+        if (i || system) seer_sb_putc(&out, ',');
         put_span(&out, sp[i]);
     }
     seer_sb_puts(&out, "],\"events\":[");
     sp = events.items;
     for (size_t i = 0; i < events.n; i++) {
-        if (i)
-            seer_sb_putc(&out, ',');
+        if (i) seer_sb_putc(&out, ',');
         put_span(&out, sp[i]);
     }
     seer_sb_puts(&out, "]}\n");
@@ -958,8 +918,7 @@ seer_err seer_transcript_render(seer_transcript *t, seer_error *err)
 {
     assert(t && !t->line);
     seer_err e = seer_transcript_sync(t, err);
-    if (e != SEER_OK)
-        return e;
+    if (e != SEER_OK) return e;
     /* this transcript's own lines need no second check, as long as the file
      * is exactly what it opened plus what it wrote */
     struct stat st;

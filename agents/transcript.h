@@ -47,8 +47,8 @@
 #include "pipeline/writer.h"
 
 #define SEER_TRANSCRIPT_FORMAT "seer.agent-transcript/1"
-#define SEER_JOURNAL_FILE "journal.jsonl"
-#define SEER_TRANSCRIPT_FILE "transcript.json"
+#define SEER_JOURNAL_FILE      "journal.jsonl"
+#define SEER_TRANSCRIPT_FILE   "transcript.json"
 
 typedef struct seer_transcript seer_transcript;
 

@@ -79,8 +79,7 @@ double seer_usage_cost(const seer_usage *u, const seer_price *p)
 static price_entry *price_find_exact(seer_usage_ledger *l, const char *model)
 {
     for (size_t i = 0; i < l->n_prices; i++)
-        if (strcmp(l->prices[i].model, model) == 0)
-            return &l->prices[i];
+        if (strcmp(l->prices[i].model, model) == 0) return &l->prices[i];
     return NULL;
 }
 
@@ -95,14 +94,12 @@ static seer_err price_set_locked(seer_usage_ledger *l, const char *model, const 
     if (l->n_prices == l->cap_prices) {
         size_t ncap = l->cap_prices ? l->cap_prices * 2 : 32;
         price_entry *np = realloc(l->prices, ncap * sizeof *np);
-        if (!np)
-            return SEER_ENOMEM;
+        if (!np) return SEER_ENOMEM;
         l->prices = np;
         l->cap_prices = ncap;
     }
     char *m = strdup(model);
-    if (!m)
-        return SEER_ENOMEM;
+    if (!m) return SEER_ENOMEM;
     l->prices[l->n_prices].model = m;
     l->prices[l->n_prices].p = *p;
     l->n_prices++;
@@ -113,16 +110,13 @@ static seer_err price_set_locked(seer_usage_ledger *l, const char *model, const 
 static const price_entry *price_lookup_locked(seer_usage_ledger *l, const char *model)
 {
     const price_entry *e = price_find_exact(l, model);
-    if (e)
-        return e;
+    if (e) return e;
     const char *id = strchr(model, '/');
     id = id ? id + 1 : model;
-    if ((e = price_find_exact(l, id)))
-        return e;
+    if ((e = price_find_exact(l, id))) return e;
     /* openrouter ids carry a vendor prefix: "openai/gpt-4.1" -> "gpt-4.1" */
     const char *last = strrchr(id, '/');
-    if (last && (e = price_find_exact(l, last + 1)))
-        return e;
+    if (last && (e = price_find_exact(l, last + 1))) return e;
     const char *base = last ? last + 1 : id;
     const price_entry *best = NULL;
     size_t best_len = 0;
@@ -139,8 +133,7 @@ static const price_entry *price_lookup_locked(seer_usage_ledger *l, const char *
 seer_usage_ledger *seer_usage_ledger_new(void)
 {
     seer_usage_ledger *l = calloc(1, sizeof *l);
-    if (!l)
-        return NULL;
+    if (!l) return NULL;
     pthread_mutex_init(&l->lock, NULL);
     for (size_t i = 0; i < sizeof builtin_prices / sizeof *builtin_prices; i++)
         if (price_set_locked(l, builtin_prices[i].model, &builtin_prices[i].p) != SEER_OK) {
@@ -152,8 +145,7 @@ seer_usage_ledger *seer_usage_ledger_new(void)
 
 void seer_usage_ledger_free(seer_usage_ledger *l)
 {
-    if (!l)
-        return;
+    if (!l) return;
     for (size_t i = 0; i < l->n_prices; i++)
         free(l->prices[i].model);
     free(l->prices);
@@ -180,8 +172,7 @@ int seer_usage_ledger_price(seer_usage_ledger *l, const char *model, seer_price 
     assert(l && model);
     pthread_mutex_lock(&l->lock);
     const price_entry *e = price_lookup_locked(l, model);
-    if (e && out)
-        *out = e->p;
+    if (e && out) *out = e->p;
     pthread_mutex_unlock(&l->lock);
     return e != NULL;
 }
@@ -203,8 +194,7 @@ seer_err seer_usage_ledger_load_prices(seer_usage_ledger *l, const char *path, s
     if (!root || !cJSON_IsObject(root)) {
         size_t off = !root && end && end >= text ? (size_t)(end - text) : 0;
         seer_offset_to_linecol(text, off, &line, &col);
-        rc = seer_error_set(err, root ? SEER_EINVAL : SEER_EPARSE,
-                            "%s:%d:%d: %s", path, line, col,
+        rc = seer_error_set(err, root ? SEER_EINVAL : SEER_EPARSE, "%s:%d:%d: %s", path, line, col,
                             root ? "a price file is a JSON object {\"model\": {\"input\": N, "
                                    "\"output\": N, ...}}"
                                  : "malformed JSON");
@@ -231,8 +221,8 @@ seer_err seer_usage_ledger_load_prices(seer_usage_ledger *l, const char *path, s
             snprintf(needle, sizeof needle, "\"%s\"", e->string);
             const char *at = strstr(text, needle);
             seer_offset_to_linecol(text, at ? (size_t)(at - text) : 0, &line, &col);
-            rc = seer_error_set(err, SEER_EINVAL, "%s:%d:%d: model \"%.80s\": %s", path, line,
-                                col, e->string, why);
+            rc = seer_error_set(err, SEER_EINVAL, "%s:%d:%d: model \"%.80s\": %s", path, line, col,
+                                e->string, why);
             goto out;
         }
     }
@@ -242,15 +232,13 @@ seer_err seer_usage_ledger_load_prices(seer_usage_ledger *l, const char *path, s
         const cJSON *v;
         p.input = cJSON_GetObjectItemCaseSensitive(e, "input")->valuedouble;
         p.output = cJSON_GetObjectItemCaseSensitive(e, "output")->valuedouble;
-        if ((v = cJSON_GetObjectItemCaseSensitive(e, "cache_read")))
-            p.cache_read = v->valuedouble;
+        if ((v = cJSON_GetObjectItemCaseSensitive(e, "cache_read"))) p.cache_read = v->valuedouble;
         if ((v = cJSON_GetObjectItemCaseSensitive(e, "cache_write")))
             p.cache_write = v->valuedouble;
         rc = price_set_locked(l, e->string, &p);
     }
     pthread_mutex_unlock(&l->lock);
-    if (rc != SEER_OK)
-        seer_error_set(err, rc, "price file %s: out of memory", path);
+    if (rc != SEER_OK) seer_error_set(err, rc, "price file %s: out of memory", path);
 out:
     cJSON_Delete(root);
     free(text);
@@ -261,8 +249,7 @@ seer_err seer_usage_ledger_add(seer_usage_ledger *l, const char *model, const ch
                                const seer_usage *u, int mock)
 {
     assert(l && model && u);
-    if (!role)
-        role = "";
+    if (!role) role = "";
     mock = mock ? 1 : 0;
     seer_err rc = SEER_OK;
     pthread_mutex_lock(&l->lock);
@@ -357,16 +344,12 @@ void seer_usage_ledger_total(seer_usage_ledger *l, seer_usage *total, double *co
         row_snapshot_locked(l, &l->rows[i], &r);
         seer_usage_add(&t, &r.usage);
         cost += r.cost_usd;
-        if (!r.mock && !r.priced)
-            all = 0;
+        if (!r.mock && !r.priced) all = 0;
     }
     pthread_mutex_unlock(&l->lock);
-    if (total)
-        *total = t;
-    if (cost_usd)
-        *cost_usd = cost;
-    if (all_priced)
-        *all_priced = all;
+    if (total) *total = t;
+    if (cost_usd) *cost_usd = cost;
+    if (all_priced) *all_priced = all;
 }
 
 static int add_usage_fields(cJSON *o, const seer_usage *u)
@@ -391,8 +374,7 @@ char *seer_usage_ledger_json(seer_usage_ledger *l)
     size_t n = seer_usage_ledger_rows(l);
     for (size_t i = 0; ok && i < n; i++) {
         seer_usage_row r;
-        if (seer_usage_ledger_row(l, i, &r) != SEER_OK)
-            break;
+        if (seer_usage_ledger_row(l, i, &r) != SEER_OK) break;
         cJSON *o = cJSON_CreateObject();
         if (!o) {
             ok = 0;
@@ -402,7 +384,8 @@ char *seer_usage_ledger_json(seer_usage_ledger *l)
         ok = cJSON_AddStringToObject(o, "model", r.model) &&
              cJSON_AddStringToObject(o, "role", r.role) &&
              cJSON_AddBoolToObject(o, "mock", r.mock) &&
-             cJSON_AddNumberToObject(o, "calls", (double)r.calls) && add_usage_fields(o, &r.usage) &&
+             cJSON_AddNumberToObject(o, "calls", (double)r.calls) &&
+             add_usage_fields(o, &r.usage) &&
              (r.priced ? cJSON_AddNumberToObject(o, "cost_usd", r.cost_usd) != NULL
                        : cJSON_AddNullToObject(o, "cost_usd") != NULL);
     }
@@ -411,8 +394,7 @@ char *seer_usage_ledger_json(seer_usage_ledger *l)
     int all;
     seer_usage_ledger_total(l, &t, &cost, &all);
     cJSON *tot = ok ? cJSON_AddObjectToObject(root, "total") : NULL;
-    ok = ok && tot && add_usage_fields(tot, &t) &&
-         cJSON_AddNumberToObject(tot, "cost_usd", cost) &&
+    ok = ok && tot && add_usage_fields(tot, &t) && cJSON_AddNumberToObject(tot, "cost_usd", cost) &&
          cJSON_AddBoolToObject(tot, "all_priced", all);
     char *s = ok ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);

@@ -50,8 +50,7 @@ void seer_usage_ledger_free(seer_usage_ledger *l);
 seer_err seer_usage_ledger_load_prices(seer_usage_ledger *l, const char *path, seer_error *err);
 
 /* Sets one price (copies model). */
-seer_err seer_usage_ledger_set_price(seer_usage_ledger *l, const char *model,
-                                     const seer_price *p);
+seer_err seer_usage_ledger_set_price(seer_usage_ledger *l, const char *model, const seer_price *p);
 
 /* Looks up the price of `model` ("provider/model" or a bare id): exact name,
  * then the id after the provider prefix, then the longest table key that is

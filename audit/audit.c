@@ -54,8 +54,8 @@ typedef struct cfg_copy {
     seer_audit_config c; /* string fields point into the owned copies below */
     char *sample_id, *seed, *scenario_id, *target_name, *run_dir, *judge_model, *today;
     char **tags;
-    seer_toolset **extra;        /* the array copied, the toolsets borrowed */
-    char **allow;                /* n_tool_allow + 1 entries, NULL-terminated */
+    seer_toolset **extra; /* the array copied, the toolsets borrowed */
+    char **allow;         /* n_tool_allow + 1 entries, NULL-terminated */
 } cfg_copy;
 
 struct seer_audit {
@@ -437,8 +437,7 @@ static seer_err build_router(seer_audit *a, seer_error *err)
     if (rc != SEER_OK || !c->n_tool_allow) return rc;
     const char **allow = calloc(c->n_tool_allow + 2, sizeof *allow);
     char target_all[128];
-    snprintf(target_all, sizeof target_all, "%s%s*", seer_toolset_name(a->tools),
-             SEER_TOOL_NS_SEP);
+    snprintf(target_all, sizeof target_all, "%s%s*", seer_toolset_name(a->tools), SEER_TOOL_NS_SEP);
     if (!allow) return seer_error_set(err, SEER_ENOMEM, "out of memory");
     allow[0] = target_all;
     for (size_t i = 0; i < c->n_tool_allow; i++)

@@ -1604,10 +1604,11 @@ static seer_err start_sandboxes(run *r, seer_error *err)
 {
     const seer_run_config *c = r->cfg;
     if (c->n_tools && !c->n_sandbox_files)
-        return seer_error_set(err, SEER_EINVAL,
-                              "tools '%s'...: a technique's tools name its sandboxes' tools, and it "
-                              "has no sandboxes",
-                              c->tools[0]);
+        return seer_error_set(
+            err, SEER_EINVAL,
+            "tools '%s'...: a technique's tools name its sandboxes' tools, and it "
+            "has no sandboxes",
+            c->tools[0]);
     if (!c->n_sandbox_files) return SEER_OK;
     r->runfiles = calloc(c->n_sandbox_files, sizeof *r->runfiles);
     if (!r->runfiles) return seer_error_set(err, SEER_ENOMEM, "out of memory");
@@ -1654,8 +1655,8 @@ static seer_err start_sandboxes(run *r, seer_error *err)
         }
         if (!known)
             return seer_error_set(err, SEER_EINVAL,
-                                  "tools[%zu] '%s': no sandbox of the technique is named '%.*s'",
-                                  i, t, (int)(dot - t), t);
+                                  "tools[%zu] '%s': no sandbox of the technique is named '%.*s'", i,
+                                  t, (int)(dot - t), t);
         size_t n = (size_t)(dot - t) + strlen(SEER_TOOL_NS_SEP) + strlen(dot + 1) + 1;
         char *a = malloc(n);
         if (!a) return seer_error_set(err, SEER_ENOMEM, "out of memory");

@@ -89,12 +89,12 @@
 #define SEER_SOURCE_ROOT "."
 #endif
 
-#define MODEL_NAME "anthropic/claude-sonnet-4-6"
-#define MODEL_ID "claude-sonnet-4-6"
-#define MAX_TOKENS 4096
-#define N_RESULTS 30
-#define N_TOOLS 4
-#define MAX_CELLS 16
+#define MODEL_NAME        "anthropic/claude-sonnet-4-6"
+#define MODEL_ID          "claude-sonnet-4-6"
+#define MAX_TOKENS        4096
+#define N_RESULTS         30
+#define N_TOOLS           4
+#define MAX_CELLS         16
 #define CLIENT_TIMEOUT_MS (20 * 60 * 1000)
 
 /* ---- the conversation's content --------------------------------------------------- */
@@ -108,7 +108,8 @@ typedef struct fixture {
     const char *call_input; /* JSON object */
 } fixture;
 
-static void *xmalloc(size_t n) {
+static void *xmalloc(size_t n)
+{
     void *p = malloc(n);
     if (!p) {
         fprintf(stderr, "bench_agent: out of memory\n");
@@ -117,7 +118,8 @@ static void *xmalloc(size_t n) {
     return p;
 }
 
-static char *xstrdup(const char *s) {
+static char *xstrdup(const char *s)
+{
     char *d = strdup(s);
     if (!d) {
         fprintf(stderr, "bench_agent: out of memory\n");
@@ -133,7 +135,8 @@ typedef struct sbuf {
 } sbuf;
 
 static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
@@ -145,7 +148,8 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
             return;
         }
         size_t cap = b->cap ? b->cap : 1024;
-        while (cap <= b->len + (size_t)n) cap *= 2;
+        while (cap <= b->len + (size_t)n)
+            cap *= 2;
         char *np = realloc(b->p, cap);
         if (!np) {
             fprintf(stderr, "bench_agent: out of memory\n");
@@ -206,7 +210,8 @@ static const char *const IDENTS[] = {"conn",  "buf",   "len",   "cmd",   "argv",
 
 /* Source-like text of about `target` bytes, cut at a line end.  seed varies
  * the content between results. */
-static char *make_result(size_t target, unsigned seed) {
+static char *make_result(size_t target, unsigned seed)
+{
     sbuf b = {0};
     sb_printf(&b, "// src/net/conn.c (lines %u-%u)\n", 100 + seed * 7, 100 + seed * 7 + 80);
     for (unsigned line = 100 + seed * 7; b.len < target; line++) {
@@ -214,12 +219,27 @@ static char *make_result(size_t target, unsigned seed) {
         const char *a = IDENTS[k % 18], *c = IDENTS[(k >> 5) % 18], *d = IDENTS[(k >> 11) % 18];
         size_t before = b.len;
         switch ((k >> 17) % 6) {
-        case 0: sb_printf(&b, "%5u\tstatic int %s_%s(struct %s *%s, size_t %s) {\n", line, a, c, d, a, c); break;
-        case 1: sb_printf(&b, "%5u\t\tif (%s->%s + %s > %s->cap) return -EINVAL;\n", line, a, c, d, a); break;
-        case 2: sb_printf(&b, "%5u\t\tlog_printf(\"%s: bad %s \\\"%%s\\\" (%%zu)\\n\", %s, %s);\n", line, a, c, d, a); break;
-        case 3: sb_printf(&b, "%5u\t\t/* %s owns %s \xe2\x80\x94 freed in %s_close() */\n", line, a, c, d); break;
-        case 4: sb_printf(&b, "%5u\t\tmemcpy(%s->%s + %s, %s, %s);\n", line, a, c, d, a, c); break;
-        default: sb_printf(&b, "%5u\t}\n", line); break;
+        case 0:
+            sb_printf(&b, "%5u\tstatic int %s_%s(struct %s *%s, size_t %s) {\n", line, a, c, d, a,
+                      c);
+            break;
+        case 1:
+            sb_printf(&b, "%5u\t\tif (%s->%s + %s > %s->cap) return -EINVAL;\n", line, a, c, d, a);
+            break;
+        case 2:
+            sb_printf(&b, "%5u\t\tlog_printf(\"%s: bad %s \\\"%%s\\\" (%%zu)\\n\", %s, %s);\n",
+                      line, a, c, d, a);
+            break;
+        case 3:
+            sb_printf(&b, "%5u\t\t/* %s owns %s \xe2\x80\x94 freed in %s_close() */\n", line, a, c,
+                      d);
+            break;
+        case 4:
+            sb_printf(&b, "%5u\t\tmemcpy(%s->%s + %s, %s, %s);\n", line, a, c, d, a, c);
+            break;
+        default:
+            sb_printf(&b, "%5u\t}\n", line);
+            break;
         }
         if (b.len > target && before > 0) {
             b.len = before; /* cut at the previous line end */
@@ -230,17 +250,18 @@ static char *make_result(size_t target, unsigned seed) {
     return b.p;
 }
 
-static void fixture_build(fixture *fx) {
+static void fixture_build(fixture *fx)
+{
     memset(fx, 0, sizeof *fx);
     sbuf s = {0};
     for (size_t i = 0; i < sizeof SYSTEM_PARAS / sizeof *SYSTEM_PARAS; i++)
         sb_printf(&s, "%s%s", i ? "\n\n" : "", SYSTEM_PARAS[i]);
     fx->system = s.p;
-    fx->prompt = xstrdup(
-        "Audit the connection read path of this daemon. A user reported that a client "
-        "sending a very long line followed by a quoted argument made the server crash "
-        "once; we could not reproduce it. Find the cause if there is one, check the "
-        "neighbouring code for the same pattern, and record each finding with note.");
+    fx->prompt =
+        xstrdup("Audit the connection read path of this daemon. A user reported that a client "
+                "sending a very long line followed by a quoted argument made the server crash "
+                "once; we could not reproduce it. Find the cause if there is one, check the "
+                "neighbouring code for the same pattern, and record each finding with note.");
     static const struct {
         const char *name, *desc, *schema;
     } T[N_TOOLS] = {
@@ -265,8 +286,7 @@ static void fixture_build(fixture *fx) {
          "{\"type\":\"object\",\"properties\":{\"command\":{\"type\":\"string\"},\"timeout_s\":"
          "{\"type\":\"integer\",\"minimum\":1,\"maximum\":120,\"default\":30}},\"required\":"
          "[\"command\"],\"additionalProperties\":false}"},
-        {"note",
-         "Record a finding for the final report.",
+        {"note", "Record a finding for the final report.",
          "{\"type\":\"object\",\"properties\":{\"severity\":{\"type\":\"string\",\"enum\":"
          "[\"critical\",\"high\",\"medium\",\"low\"]},\"file\":{\"type\":\"string\"},\"line\":"
          "{\"type\":\"integer\"},\"description\":{\"type\":\"string\"}},\"required\":"
@@ -279,14 +299,14 @@ static void fixture_build(fixture *fx) {
     }
     for (unsigned i = 0; i < N_RESULTS; i++)
         fx->results[i] = make_result(1024 + (size_t)i * 70, i); /* 1.0 .. 3.0 KB */
-    fx->reply_text =
-        "The read loop copies into conn->buf before it checks the remaining capacity, "
-        "and the quoted-argument path advances the offset twice. Let me read the next "
-        "part of the file to see whether the caller bounds `len` before this point.";
+    fx->reply_text = "The read loop copies into conn->buf before it checks the remaining capacity, "
+                     "and the quoted-argument path advances the offset twice. Let me read the next "
+                     "part of the file to see whether the caller bounds `len` before this point.";
     fx->call_input = "{\"path\":\"src/net/conn.c\",\"start_line\":120,\"end_line\":220}";
 }
 
-static void fixture_free(fixture *fx) {
+static void fixture_free(fixture *fx)
+{
     free(fx->system);
     free(fx->prompt);
     for (int i = 0; i < N_TOOLS; i++) {
@@ -294,10 +314,12 @@ static void fixture_free(fixture *fx) {
         free(fx->tools[i].description);
         free(fx->tools[i].schema_json);
     }
-    for (int i = 0; i < N_RESULTS; i++) free(fx->results[i]);
+    for (int i = 0; i < N_RESULTS; i++)
+        free(fx->results[i]);
 }
 
-static cJSON *parse_or_die(const char *json) {
+static cJSON *parse_or_die(const char *json)
+{
     cJSON *j = cJSON_Parse(json);
     if (!j) {
         fprintf(stderr, "bench_agent: internal fixture JSON does not parse: %.60s\n", json);
@@ -307,7 +329,8 @@ static cJSON *parse_or_die(const char *json) {
 }
 
 /* The fixture for sdk_turns.mjs.  Caller frees. */
-static char *fixture_json(const fixture *fx) {
+static char *fixture_json(const fixture *fx)
+{
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", MODEL_ID);
     cJSON_AddNumberToObject(o, "max_tokens", MAX_TOKENS);
@@ -322,14 +345,16 @@ static char *fixture_json(const fixture *fx) {
         cJSON_AddItemToArray(tools, t);
     }
     cJSON *res = cJSON_AddArrayToObject(o, "results");
-    for (int i = 0; i < N_RESULTS; i++) cJSON_AddItemToArray(res, cJSON_CreateString(fx->results[i]));
+    for (int i = 0; i < N_RESULTS; i++)
+        cJSON_AddItemToArray(res, cJSON_CreateString(fx->results[i]));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
 }
 
 /* The fake provider's script: a default turn (text + one read_file call). */
-static char *script_json(const fixture *fx) {
+static char *script_json(const fixture *fx)
+{
     cJSON *o = cJSON_CreateObject();
     cJSON *d = cJSON_AddObjectToObject(o, "default");
     cJSON *content = cJSON_AddArrayToObject(d, "content");
@@ -358,7 +383,8 @@ static char *script_json(const fixture *fx) {
 /* ---- measurements ------------------------------------------------------------------- */
 
 /* A field of /proc/self/status in kB, or -1. */
-static long status_kb(const char *field) {
+static long status_kb(const char *field)
+{
     FILE *f = fopen("/proc/self/status", "r");
     if (!f) return -1;
     char line[256];
@@ -374,7 +400,8 @@ static long status_kb(const char *field) {
 }
 
 /* Resets the kernel's peak-RSS mark (VmHWM) to the current RSS. */
-static int reset_hwm(void) {
+static int reset_hwm(void)
+{
     int fd = open("/proc/self/clear_refs", O_WRONLY);
     if (fd < 0) return -1;
     ssize_t w = write(fd, "5", 1);
@@ -383,12 +410,14 @@ static int reset_hwm(void) {
 }
 
 /* Bytes the allocator has handed out and not had back (glibc). */
-static long heap_live_kb(void) {
+static long heap_live_kb(void)
+{
     struct mallinfo2 mi = mallinfo2();
     return (long)((mi.uordblks + mi.hblkhd) / 1024);
 }
 
-static int64_t cpu_us(void) {
+static int64_t cpu_us(void)
+{
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
@@ -403,7 +432,8 @@ typedef struct seer_side {
 } seer_side;
 
 /* read_file: the next fixture result (the same sequence sdk_turns.mjs uses). */
-static seer_tool_result *read_file_fn(void *user, const cJSON *args, const seer_tool_call_ctx *ctx) {
+static seer_tool_result *read_file_fn(void *user, const cJSON *args, const seer_tool_call_ctx *ctx)
+{
     (void)args;
     (void)ctx;
     seer_side *s = user;
@@ -412,7 +442,8 @@ static seer_tool_result *read_file_fn(void *user, const cJSON *args, const seer_
 }
 
 /* The other tools are advertised but never called by the scripted model. */
-static seer_tool_result *other_fn(void *user, const cJSON *args, const seer_tool_call_ctx *ctx) {
+static seer_tool_result *other_fn(void *user, const cJSON *args, const seer_tool_call_ctx *ctx)
+{
     (void)user;
     (void)args;
     (void)ctx;
@@ -428,7 +459,8 @@ typedef struct seer_rig {
 } seer_rig;
 
 static int rig_open(seer_rig *r, seer_side *side, const char *url, int agents, int stream,
-                    size_t workers, seer_error *err) {
+                    size_t workers, seer_error *err)
+{
     memset(r, 0, sizeof *r);
     r->pool = seer_pool_new(workers, err);
     if (!r->pool) return -1;
@@ -474,7 +506,8 @@ static int rig_open(seer_rig *r, seer_side *side, const char *url, int agents, i
     return 0;
 }
 
-static void rig_close(seer_rig *r) {
+static void rig_close(seer_rig *r)
+{
     if (r->loop) seer_loop_stop(r->loop);
     if (r->pool) seer_pool_shutdown(r->pool, 1);
     seer_toolset_free(r->router);
@@ -492,7 +525,8 @@ typedef struct conv_result {
 /* Runs n agents at once to the end and checks each made every turn.
  * Returns the ended agents; the caller frees them (free_agents). */
 static seer_agent **run_agents(seer_rig *r, const fixture *fx, int n, int turns,
-                               const char *journal_root, conv_result *res) {
+                               const char *journal_root, conv_result *res)
+{
     seer_agent **agents = xmalloc((size_t)n * sizeof *agents);
     seer_agent_config cfg = {
         .role = "auditor",
@@ -538,14 +572,17 @@ static seer_agent **run_agents(seer_rig *r, const fixture *fx, int n, int turns,
     return agents;
 }
 
-static void free_agents(seer_agent **agents, int n) {
-    for (int i = 0; i < n; i++) seer_agent_free(agents[i]);
+static void free_agents(seer_agent **agents, int n)
+{
+    for (int i = 0; i < n; i++)
+        seer_agent_free(agents[i]);
     free(agents);
 }
 
 /* The seer client: warm up, measure n concurrent agents, print one JSON line. */
 static int seer_client(const char *url, int n, int turns, int stream, size_t workers, int journal,
-                       FILE *out) {
+                       FILE *out)
+{
     fixture fx;
     fixture_build(&fx);
     seer_side side = {.fx = &fx};
@@ -635,19 +672,20 @@ typedef struct opts {
 } opts;
 
 typedef struct side_result {
-    int ok;                 /* the client ran and every conversation completed */
-    double us_per_turn;     /* client CPU per model turn */
-    double kb_per_conv;     /* peak RSS above baseline / conversations */
+    int ok;             /* the client ran and every conversation completed */
+    double us_per_turn; /* client CPU per model turn */
+    double kb_per_conv; /* peak RSS above baseline / conversations */
     double wall_s;
     long turns, errors, served;
     long base_kb, peak_kb;
     double heap_kb_per_conv; /* seer: live heap of the ended conversations / N (0 = unknown) */
     char first_error[256];
-    char version[64];       /* SDK and Node versions (sdk side) */
+    char version[64]; /* SDK and Node versions (sdk side) */
 } side_result;
 
 /* Reads fd to EOF (or timeout_ms of silence).  Returns a malloc'd string. */
-static char *read_all(int fd, int timeout_ms) {
+static char *read_all(int fd, int timeout_ms)
+{
     size_t cap = 4096, len = 0;
     char *buf = xmalloc(cap);
     for (;;) {
@@ -671,7 +709,8 @@ static char *read_all(int fd, int timeout_ms) {
 }
 
 /* Reads one line from fd within timeout_ms into buf.  0 or -1. */
-static int read_line(int fd, char *buf, size_t cap, int timeout_ms) {
+static int read_line(int fd, char *buf, size_t cap, int timeout_ms)
+{
     size_t len = 0;
     while (len + 1 < cap) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -693,7 +732,8 @@ static int read_line(int fd, char *buf, size_t cap, int timeout_ms) {
 /* Starts the fake provider with the script; fills url.  Its stderr goes to
  * errpath.  Returns the pid or -1. */
 static pid_t start_fake(const char *fake, const char *script, const char *errpath, char *url,
-                        size_t cap) {
+                        size_t cap)
+{
     int p[2];
     if (pipe(p) != 0) return -1;
     pid_t pid = fork();
@@ -729,7 +769,8 @@ static pid_t start_fake(const char *fake, const char *script, const char *errpat
 }
 
 /* Stops the fake; returns how many requests it served (from its stderr), or -1. */
-static long stop_fake(pid_t pid, const char *errpath) {
+static long stop_fake(pid_t pid, const char *errpath)
+{
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
     FILE *f = fopen(errpath, "r");
@@ -747,8 +788,9 @@ static long stop_fake(pid_t pid, const char *errpath) {
 /* Forks a client whose stdout is a pipe: the seer side runs seer_client in
  * the child; the sdk side execs node.  Returns its output (malloc'd) and
  * fills *status with its wait status. */
-static char *run_client(const opts *o, int sdk, const char *url, const char *fixture_path,
-                        int n, int stream, int *status) {
+static char *run_client(const opts *o, int sdk, const char *url, const char *fixture_path, int n,
+                        int stream, int *status)
+{
     int p[2];
     if (pipe(p) != 0) return NULL;
     fflush(NULL);
@@ -801,13 +843,15 @@ static char *run_client(const opts *o, int sdk, const char *url, const char *fix
     return text;
 }
 
-static double jnum(const cJSON *o, const char *k) {
+static double jnum(const cJSON *o, const char *k)
+{
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
 /* Parses a client's JSON line into r. */
-static void parse_side(const char *text, int status, int n, int turns, side_result *r) {
+static void parse_side(const char *text, int status, int n, int turns, side_result *r)
+{
     memset(r, 0, sizeof *r);
     const char *line = text, *nl;
     /* the last non-empty line */
@@ -839,13 +883,15 @@ static void parse_side(const char *text, int status, int n, int turns, side_resu
                  nv->valuestring);
     const cJSON *hw = cJSON_GetObjectItemCaseSensitive(o, "hwm_reset");
     if (!cJSON_IsTrue(hw) && !r->first_error[0])
-        snprintf(r->first_error, sizeof r->first_error, "peak RSS could not be reset: lifetime peak");
+        snprintf(r->first_error, sizeof r->first_error,
+                 "peak RSS could not be reset: lifetime peak");
     r->ok = r->errors == 0 && r->turns == (long)n * turns;
     cJSON_Delete(o);
 }
 
 /* One cell, one side: fresh fake, client, checks. */
-static void run_side(const opts *o, const char *dir, int sdk, int n, int stream, side_result *r) {
+static void run_side(const opts *o, const char *dir, int sdk, int n, int stream, side_result *r)
+{
     char script[512], fixture_path[512], errpath[512], url[128];
     snprintf(script, sizeof script, "%s/script.json", dir);
     snprintf(fixture_path, sizeof fixture_path, "%s/fixture.json", dir);
@@ -874,22 +920,27 @@ static void run_side(const opts *o, const char *dir, int sdk, int n, int stream,
                 stream ? "stream" : "json", r->first_error[0] ? r->first_error : "incomplete run");
 }
 
-static int cmp_double(const void *a, const void *b) {
+static int cmp_double(const void *a, const void *b)
+{
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
 /* The median of R runs, field by field (cpu and memory independently). */
-static side_result median(side_result *runs, int r) {
+static side_result median(side_result *runs, int r)
+{
     side_result m = runs[0];
     double v[32];
-    for (int i = 0; i < r; i++) v[i] = runs[i].us_per_turn;
+    for (int i = 0; i < r; i++)
+        v[i] = runs[i].us_per_turn;
     qsort(v, (size_t)r, sizeof *v, cmp_double);
     m.us_per_turn = v[r / 2];
-    for (int i = 0; i < r; i++) v[i] = runs[i].kb_per_conv;
+    for (int i = 0; i < r; i++)
+        v[i] = runs[i].kb_per_conv;
     qsort(v, (size_t)r, sizeof *v, cmp_double);
     m.kb_per_conv = v[r / 2];
-    for (int i = 0; i < r; i++) v[i] = runs[i].wall_s;
+    for (int i = 0; i < r; i++)
+        v[i] = runs[i].wall_s;
     qsort(v, (size_t)r, sizeof *v, cmp_double);
     m.wall_s = v[r / 2];
     for (int i = 0; i < r; i++)
@@ -901,7 +952,8 @@ static side_result median(side_result *runs, int r) {
 }
 
 /* The load average now (the machine may be shared). */
-static void print_load(FILE *out, const char *when) {
+static void print_load(FILE *out, const char *when)
+{
     char load[128] = "?";
     FILE *f = fopen("/proc/loadavg", "r");
     if (f) {
@@ -911,7 +963,8 @@ static void print_load(FILE *out, const char *when) {
     fprintf(out, "# load average %s: %s\n", when, load);
 }
 
-static void print_machine(FILE *out) {
+static void print_machine(FILE *out)
+{
     struct utsname u;
     char model[256] = "?";
     FILE *f = fopen("/proc/cpuinfo", "r");
@@ -935,7 +988,8 @@ static void print_machine(FILE *out) {
     print_load(out, "before");
 }
 
-static int parse_list(const char *s, int *out, int max) {
+static int parse_list(const char *s, int *out, int max)
+{
     int n = 0;
     while (*s && n < max) {
         char *end;
@@ -948,20 +1002,27 @@ static int parse_list(const char *s, int *out, int max) {
     return *s ? -1 : n;
 }
 
-static void usage(void) {
+static void usage(void)
+{
     fprintf(stderr,
             "usage: bench_agent [--agents 1,100,1000] [--turns 30] [--mode json|stream|both]\n"
             "                   [--repeat R] [--workers W] [--no-sdk] [--fake PATH]\n"
             "                   [--sdk-script PATH] [--sdk-dir DIR] [--node PATH] [--keep]\n"
             "                   [--journal]\n"
             "       bench_agent --url URL [--agents N] [--turns T] [--mode json|stream]\n"
-            "                   [--workers W] [--journal]   (seer side only, one run, for profiling)\n");
+            "                   [--workers W] [--journal]   (seer side only, one run, for "
+            "profiling)\n");
 }
 
-static int parse_opts(int argc, char **argv, opts *o) {
-    *o = (opts){.turns = 30, .json_mode = 1, .repeat = 1, .sdk = 1,
+static int parse_opts(int argc, char **argv, opts *o)
+{
+    *o = (opts){.turns = 30,
+                .json_mode = 1,
+                .repeat = 1,
+                .sdk = 1,
                 .fake = SEER_BUILD_ROOT "/tests/fake-provider",
-                .sdk_script = SEER_SOURCE_ROOT "/bench/sdk_turns.mjs", .node = "node"};
+                .sdk_script = SEER_SOURCE_ROOT "/bench/sdk_turns.mjs",
+                .node = "node"};
     o->agents[0] = 1;
     o->agents[1] = 100;
     o->agents[2] = 1000;
@@ -1018,7 +1079,8 @@ static int parse_opts(int argc, char **argv, opts *o) {
     return 0;
 }
 
-static int write_text(const char *path, const char *text) {
+static int write_text(const char *path, const char *text)
+{
     FILE *f = fopen(path, "w");
     if (!f) return -1;
     int ok = fputs(text, f) >= 0;
@@ -1028,7 +1090,8 @@ static int write_text(const char *path, const char *text) {
 #ifdef BENCH_HAVE_FAKE_PROVIDER
 /* Runs argv (stdout to /dev/null) and waits.  Returns its exit status or -1.
  * Called while the in-process fake's thread runs, so the child only execs. */
-static int run_quiet(char *const argv[]) {
+static int run_quiet(char *const argv[])
+{
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
@@ -1047,7 +1110,8 @@ static int run_quiet(char *const argv[]) {
  * request bodies must be the same JSON, request by request.  Prints the
  * verdict as a comment line; returns 0 if identical. */
 static int check_bodies(const opts *o, const char *fixture_path, const char *script_text,
-                        int stream) {
+                        int stream)
+{
     enum { TURNS = 3 };
     char err[256];
     fake_provider *fp = fake_provider_start(&(fake_provider_opts){.no_auth_check = 1});
@@ -1067,8 +1131,8 @@ static int check_bodies(const opts *o, const char *fixture_path, const char *scr
         self[sl] = '\0';
     else
         snprintf(self, sizeof self, "/proc/self/exe");
-    char *seer_argv[] = {self, "--url", url, "--agents", "1", "--turns", turns,
-                         "--mode", (char *)mode, NULL};
+    char *seer_argv[] = {self,      "--url", url,      "--agents",   "1",
+                         "--turns", turns,   "--mode", (char *)mode, NULL};
     int rc_seer = run_quiet(seer_argv);
     size_t n_seer = fake_provider_count(fp);
     char *sdk_argv[16];
@@ -1109,7 +1173,8 @@ static int check_bodies(const opts *o, const char *fixture_path, const char *scr
     fake_provider_stop(fp);
     if (compared == 0) {
         printf("# request bodies (%s): not compared (seer exit %d, SDK exit %d, %zu + %zu "
-               "requests)\n", mode, rc_seer, rc_sdk, n_seer, n_all - n_seer);
+               "requests)\n",
+               mode, rc_seer, rc_sdk, n_seer, n_all - n_seer);
         return -1;
     }
     printf("# request bodies (%s): %s (%d of %d requests the same JSON)\n", mode,
@@ -1118,14 +1183,16 @@ static int check_bodies(const opts *o, const char *fixture_path, const char *scr
 }
 #endif
 
-static void fmt_ratio(char *buf, size_t cap, double seer, double sdk, double target) {
+static void fmt_ratio(char *buf, size_t cap, double seer, double sdk, double target)
+{
     if (seer < 0 || sdk <= 0)
         snprintf(buf, cap, "n/a");
     else
         snprintf(buf, cap, "%.3f %s", seer / sdk, seer / sdk <= target ? "ok" : "MISS");
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     opts o;
     if (parse_opts(argc, argv, &o) != 0) return 2;
     signal(SIGPIPE, SIG_IGN);
@@ -1133,7 +1200,8 @@ int main(int argc, char **argv) {
         return seer_client(o.url, o.agents[0], o.turns, o.stream_mode && !o.json_mode, o.workers,
                            o.journal, stdout);
     if (access(o.fake, X_OK) != 0) {
-        fprintf(stderr, "bench_agent: no fake provider at %s (ninja tests/fake-provider, or --fake)\n",
+        fprintf(stderr,
+                "bench_agent: no fake provider at %s (ninja tests/fake-provider, or --fake)\n",
                 o.fake);
         return 1;
     }
@@ -1154,7 +1222,8 @@ int main(int argc, char **argv) {
     snprintf(fixture_path, sizeof fixture_path, "%s/fixture.json", dir);
     free(fj);
     size_t result_bytes = 0;
-    for (int i = 0; i < N_RESULTS; i++) result_bytes += strlen(fx.results[i]);
+    for (int i = 0; i < N_RESULTS; i++)
+        result_bytes += strlen(fx.results[i]);
     size_t sys_bytes = strlen(fx.system);
     fixture_free(&fx);
     if (wrc != 0) {
@@ -1197,10 +1266,11 @@ int main(int argc, char **argv) {
                     if (x->heap_kb_per_conv > 0)
                         snprintf(heap, sizeof heap, " (live heap at end %.1f KB/conv)",
                                  x->heap_kb_per_conv);
-                    fprintf(stderr, "bench_agent: %-6s %-4s N=%-5d %8.1f us/turn %9.1f KB/conv%s %6.2f s%s\n",
-                            mode ? "stream" : "json", sdk ? "sdk" : "seer", o.agents[c],
-                            x->us_per_turn, x->kb_per_conv, heap, x->wall_s,
-                            x->ok ? "" : "  (FAILED)");
+                    fprintf(
+                        stderr,
+                        "bench_agent: %-6s %-4s N=%-5d %8.1f us/turn %9.1f KB/conv%s %6.2f s%s\n",
+                        mode ? "stream" : "json", sdk ? "sdk" : "seer", o.agents[c], x->us_per_turn,
+                        x->kb_per_conv, heap, x->wall_s, x->ok ? "" : "  (FAILED)");
                     if (sdk && runs[sdk][r].version[0])
                         snprintf(sdk_version, sizeof sdk_version, "%s", runs[sdk][r].version);
                 }
@@ -1214,9 +1284,10 @@ int main(int argc, char **argv) {
     print_load(stdout, "after");
     if (o.sdk) printf("# SDK side: %s\n", sdk_version[0] ? sdk_version : "(no result)");
     if (o.repeat > 1) printf("# median of %d runs per cell\n", o.repeat);
-    printf("\n| mode | agents | seer CPU us/turn | SDK CPU us/turn | seer/SDK CPU (target <= 0.20) "
-           "| seer KB/conv | SDK KB/conv | seer/SDK mem (target <= 0.10) | seer wall s | SDK wall s "
-           "| complete |\n");
+    printf(
+        "\n| mode | agents | seer CPU us/turn | SDK CPU us/turn | seer/SDK CPU (target <= 0.20) "
+        "| seer KB/conv | SDK KB/conv | seer/SDK mem (target <= 0.10) | seer wall s | SDK wall s "
+        "| complete |\n");
     printf("|---|---:|---:|---:|---|---:|---:|---|---:|---:|---|\n");
     for (int mode = 0; mode < 2; mode++) {
         if (!(mode ? o.stream_mode : o.json_mode)) continue;

@@ -75,8 +75,7 @@ static void on_msg(seer_actor *self, void *state, seer_msg *m)
 {
     (void)self;
     counter *c = state;
-    if (m->type != SEER_MSG_TOOL_RESULT)
-        return;
+    if (m->type != SEER_MSG_TOOL_RESULT) return;
     seer_tool_result *r = m->data;
     pthread_mutex_lock(&c->mu);
     c->done++;
@@ -105,8 +104,8 @@ static seer_toolset *start(const seer_sandbox_config *c, const char *name, int i
 {
     char dir[256];
     snprintf(dir, sizeof dir, "%s/run/%s-%d", tmpdir, name, i);
-    seer_sandbox_options o = {.loop = loop, .dir = dir, .term_grace_ms = 200,
-                              .kill_grace_ms = 200, .python = python};
+    seer_sandbox_options o = {
+        .loop = loop, .dir = dir, .term_grace_ms = 200, .kill_grace_ms = 200, .python = python};
     seer_error err;
     seer_toolset *ts = seer_sandbox_new(c, &o, &err);
     if (!ts) {
@@ -119,14 +118,31 @@ static seer_toolset *start(const seer_sandbox_config *c, const char *name, int i
 static double bare_bwrap_ms(void)
 {
     const char *bw = seer_bwrap_path();
-    char *argv[] = {(char *)bw, "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr",
-                    "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
-                    "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev",
-                    "--", "/usr/bin/true", NULL};
+    char *argv[] = {(char *)bw,
+                    "--unshare-all",
+                    "--die-with-parent",
+                    "--ro-bind",
+                    "/usr",
+                    "/usr",
+                    "--symlink",
+                    "usr/bin",
+                    "/bin",
+                    "--symlink",
+                    "usr/lib",
+                    "/lib",
+                    "--symlink",
+                    "usr/lib64",
+                    "/lib64",
+                    "--proc",
+                    "/proc",
+                    "--dev",
+                    "/dev",
+                    "--",
+                    "/usr/bin/true",
+                    NULL};
     double t0 = now_ms();
     pid_t pid;
-    if (posix_spawn(&pid, bw, NULL, NULL, argv, environ) != 0)
-        return -1;
+    if (posix_spawn(&pid, bw, NULL, NULL, argv, environ) != 0) return -1;
     int st;
     waitpid(pid, &st, 0);
     return now_ms() - t0;
@@ -142,16 +158,13 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--calls") == 0)
             calls = atol(argv[i + 1]);
     }
-    if (runs < 1)
-        runs = 1;
+    if (runs < 1) runs = 1;
     seer_error err;
     int have_bwrap = seer_bwrap_check(&err) == SEER_OK;
-    if (!have_bwrap)
-        printf("note: %s -- bwrap rows skipped\n", err.msg);
+    if (!have_bwrap) printf("note: %s -- bwrap rows skipped\n", err.msg);
 
     snprintf(tmpdir, sizeof tmpdir, "/tmp/seer-bench-sandbox-XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return 1;
+    if (!mkdtemp(tmpdir)) return 1;
     char iface[128];
     snprintf(iface, sizeof iface, "%s/bench_iface.py", tmpdir);
     FILE *f = fopen(iface, "w");
@@ -184,8 +197,7 @@ int main(int argc, char **argv)
     double *v = calloc((size_t)runs, sizeof *v);
     const char *kinds[] = {"none", "bwrap"};
     for (int k = 0; k < 2; k++) {
-        if (k == 1 && !have_bwrap)
-            continue;
+        if (k == 1 && !have_bwrap) continue;
         const seer_sandbox_config *c = seer_runfile_find(rf, kinds[k]);
         for (int i = 0; i < runs; i++) {
             double t0 = now_ms();
@@ -205,8 +217,7 @@ int main(int argc, char **argv)
 
     /* restart after a crash, and round trips */
     for (int k = 0; k < 2; k++) {
-        if (k == 1 && !have_bwrap)
-            continue;
+        if (k == 1 && !have_bwrap) continue;
         const seer_sandbox_config *c = seer_runfile_find(rf, kinds[k]);
         seer_toolset *ts = start(c, kinds[k], 1000);
         seer_tool_def *defs;
@@ -232,8 +243,7 @@ int main(int argc, char **argv)
             double t0 = now_ms(), c0 = cpu_ms();
             for (long sent = 0; sent < calls;) {
                 long batch = inflight[j];
-                if (batch > calls - sent)
-                    batch = calls - sent;
+                if (batch > calls - sent) batch = calls - sent;
                 for (long b = 0; b < batch; b++)
                     seer_toolset_call(ts, "echo", "{\"text\": \"hello\"}", actor, 3);
                 sent += batch;
@@ -256,7 +266,6 @@ int main(int argc, char **argv)
     seer_runfile_free(rf);
     char *rm[] = {"/bin/rm", "-rf", tmpdir, NULL};
     pid_t pid;
-    if (posix_spawn(&pid, rm[0], NULL, NULL, rm, environ) == 0)
-        waitpid(pid, NULL, 0);
+    if (posix_spawn(&pid, rm[0], NULL, NULL, rm, environ) == 0) waitpid(pid, NULL, 0);
     return 0;
 }

@@ -29,7 +29,7 @@ enum { SEER_EXIT_OK = 0, SEER_EXIT_FAIL = 1, SEER_EXIT_USAGE = 2 };
 /* One subcommand. */
 typedef struct seer_cli_cmd {
     const char *name;
-    const char *summary;           /* one line for `seer --help` */
+    const char *summary;               /* one line for `seer --help` */
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
 } seer_cli_cmd;
 
@@ -55,13 +55,13 @@ typedef struct seer_cli_list {
 } seer_cli_list;
 
 typedef struct seer_cli_opt {
-    const char *name;  /* long name without "--" (NULL ends the table) */
-    char short_name;   /* 0 = none */
+    const char *name; /* long name without "--" (NULL ends the table) */
+    char short_name;  /* 0 = none */
     seer_cli_kind kind;
     void *dst;
     const char *metavar; /* "N", "FILE", ... (for usage) */
     const char *help;
-    long min, max;     /* SEER_CLI_INT bounds */
+    long min, max; /* SEER_CLI_INT bounds */
 } seer_cli_opt;
 
 /* Parses argv[1..argc) against opts; positional arguments are collected in

@@ -40,8 +40,8 @@
 #include "sandbox/runfile.h"
 #include "sandbox/sandbox.h"
 
-#define MOCK_BANNER                                                                               \
-    "[mock] %s is mockllm: an offline, deterministic MOCK model -- replies are not from a real " \
+#define MOCK_BANNER                                                                                \
+    "[mock] %s is mockllm: an offline, deterministic MOCK model -- replies are not from a real "   \
     "LLM\n"
 
 /* ---- printing the conversation ------------------------------------------------- */
@@ -76,8 +76,7 @@ static void close_stream(printer *p)
 static void on_event(void *arg, const seer_agent_event *ev)
 {
     printer *p = arg;
-    if (p->quiet)
-        return;
+    if (p->quiet) return;
     pthread_mutex_lock(&p->mu);
     switch (ev->kind) {
     case SEER_AEV_DELTA:
@@ -96,8 +95,7 @@ static void on_event(void *arg, const seer_agent_event *ev)
         break;
     case SEER_AEV_MESSAGE: {
         const seer_message *m = ev->message;
-        if (m->role == SEER_ROLE_TOOL)
-            break;
+        if (m->role == SEER_ROLE_TOOL) break;
         close_stream(p);
         if (m->role == SEER_ROLE_ASSISTANT && p->streamed_turn == ev->turn)
             break; /* already shown as it streamed */
@@ -115,7 +113,9 @@ static void on_event(void *arg, const seer_agent_event *ev)
         break;
     case SEER_AEV_TOOL_RESULT:
         fprintf(p->out, "  <- %s%s: ", ev->tool,
-                ev->result->refused ? " [refused]" : ev->result->is_error ? " [error]" : "");
+                ev->result->refused    ? " [refused]"
+                : ev->result->is_error ? " [error]"
+                                       : "");
         print_clipped(p->out, ev->result->content, 300);
         fputc('\n', p->out);
         break;
@@ -144,18 +144,12 @@ typedef struct runtime {
 
 static void runtime_free(runtime *rt)
 {
-    if (rt->loop)
-        seer_loop_stop(rt->loop);
-    if (rt->pool)
-        seer_pool_shutdown(rt->pool, 1);
-    if (rt->model)
-        seer_model_free(rt->model);
-    if (rt->loop)
-        seer_loop_free(rt->loop);
-    if (rt->pool)
-        seer_pool_free(rt->pool);
-    if (rt->env)
-        seer_env_free(rt->env);
+    if (rt->loop) seer_loop_stop(rt->loop);
+    if (rt->pool) seer_pool_shutdown(rt->pool, 1);
+    if (rt->model) seer_model_free(rt->model);
+    if (rt->loop) seer_loop_free(rt->loop);
+    if (rt->pool) seer_pool_free(rt->pool);
+    if (rt->env) seer_env_free(rt->env);
 }
 
 /* Opens the model (options from -M and --stream) and starts pool + loop.
@@ -178,8 +172,7 @@ static int runtime_open(runtime *rt, const char *cmd, const char *model_name,
             return seer_cli_usage_error(cmd, "flag '-M %s': %s", mopts->items[i], err.msg);
         }
     }
-    if (stream)
-        o.stream = 1;
+    if (stream) o.stream = 1;
     rt->model = seer_model_open(model_name, &o, rt->env, &err);
     seer_model_options_clear(&o);
     if (!rt->model) {
@@ -213,13 +206,11 @@ static void default_out_dir(char *buf, size_t cap)
 static char *allow_entry(const char *a)
 {
     const char *dot = strchr(a, '.');
-    if (!dot || strstr(a, SEER_TOOL_NS_SEP))
-        return strdup(a);
+    if (!dot || strstr(a, SEER_TOOL_NS_SEP)) return strdup(a);
     size_t n = (size_t)(dot - a);
     size_t len = strlen(a) + sizeof SEER_TOOL_NS_SEP;
     char *out = malloc(len);
-    if (out)
-        snprintf(out, len, "%.*s%s%s", (int)n, a, SEER_TOOL_NS_SEP, dot + 1);
+    if (out) snprintf(out, len, "%.*s%s%s", (int)n, a, SEER_TOOL_NS_SEP, dot + 1);
     return out;
 }
 
@@ -247,8 +238,7 @@ static int build_tools(const runtime *rt, const char *tools, const seer_cli_list
         return SEER_EXIT_USAGE;
     }
     seer_toolset *router = seer_router_new("agent");
-    if (!router)
-        goto oom;
+    if (!router) goto oom;
     if (want_builtin) {
         seer_toolset *b = seer_toolset_builtin_new(rt->pool);
         if (!b || seer_router_add(router, b, 1, &err) != SEER_OK) {
@@ -282,10 +272,12 @@ static int build_tools(const runtime *rt, const char *tools, const seer_cli_list
                 seer_toolset_free(router);
                 if (!*rf)
                     return seer_cli_usage_error(
-                        "agent", "--mcp %s: '%s' is not stdio:..., an http(s) URL, or a sandbox "
-                                 "(no --config RUNFILE given)", name, spec);
-                return seer_cli_usage_error("agent", "--mcp %s: no sandbox '%s' in %s", name,
-                                            spec, config);
+                        "agent",
+                        "--mcp %s: '%s' is not stdio:..., an http(s) URL, or a sandbox "
+                        "(no --config RUNFILE given)",
+                        name, spec);
+                return seer_cli_usage_error("agent", "--mcp %s: no sandbox '%s' in %s", name, spec,
+                                            config);
             }
             char sdir[1200];
             snprintf(sdir, sizeof sdir, "%s/%s", dir, spec);
@@ -305,16 +297,14 @@ static int build_tools(const runtime *rt, const char *tools, const seer_cli_list
         size_t n = 0;
         for (; n < allow->n; n++) {
             owned[n] = allow_entry(allow->items[n]);
-            if (!owned[n])
-                break;
+            if (!owned[n]) break;
             list[n] = owned[n];
         }
         list[n] = NULL;
         seer_err rc = n == allow->n ? seer_router_allow(router, list) : SEER_ENOMEM;
         for (size_t i = 0; i < n; i++)
             free(owned[i]);
-        if (rc != SEER_OK)
-            goto oom;
+        if (rc != SEER_OK) goto oom;
     }
     *out = router;
     return 0;
@@ -330,7 +320,8 @@ fail:
 
 static const char agent_usage[] =
     "seer agent --model M (--system FILE | --system-text TEXT) --prompt TEXT [--max-turns N]\n"
-    "                  [--max-tokens N] [--deadline SECONDS] [--tools builtin] [--finish-tool NAME]\n"
+    "                  [--max-tokens N] [--deadline SECONDS] [--tools builtin] [--finish-tool "
+    "NAME]\n"
     "                  [--mcp NAME=SPEC ...] [--allow NAME.TOOL ...] [--config RUNFILE]\n"
     "                  [--out DIR] [--stream] [-M key=value ...] [-q]";
 
@@ -360,8 +351,7 @@ int seer_cmd_agent(int argc, char **argv)
         {"allow", 0, SEER_CLI_LIST, &allow, "NAME.TOOL",
          "expose only these tools (NAME.* for a whole server)", 0, 0},
         {"config", 0, SEER_CLI_STR, &config, "RUNFILE", "run file declaring sandboxes", 0, 0},
-        {"out", 'o', SEER_CLI_STR, &out, "DIR", "transcript directory (./runs/agent-<time>)", 0,
-         0},
+        {"out", 'o', SEER_CLI_STR, &out, "DIR", "transcript directory (./runs/agent-<time>)", 0, 0},
         {"stream", 0, SEER_CLI_BOOL, &stream, NULL, "stream the model's text as it arrives", 0, 0},
         {"model-opt", 'M', SEER_CLI_LIST, &mopts, "key=value",
          "model option (temperature, max_tokens, script, ...)", 0, 0},
@@ -371,12 +361,9 @@ int seer_cmd_agent(int argc, char **argv)
     const char *pos[1];
     size_t npos;
     int rc = seer_cli_parse("agent", agent_usage, opts, argc, argv, pos, 0, &npos);
-    if (rc)
-        return rc == 1 ? SEER_EXIT_OK : rc;
-    if (!model)
-        return seer_cli_usage_error("agent", "flag '--model' is required");
-    if (!prompt)
-        return seer_cli_usage_error("agent", "flag '--prompt' is required");
+    if (rc) return rc == 1 ? SEER_EXIT_OK : rc;
+    if (!model) return seer_cli_usage_error("agent", "flag '--model' is required");
+    if (!prompt) return seer_cli_usage_error("agent", "flag '--prompt' is required");
     if (!system_file == !system_text)
         return seer_cli_usage_error("agent",
                                     "give exactly one of '--system FILE' and '--system-text TEXT'");
@@ -386,8 +373,7 @@ int seer_cmd_agent(int argc, char **argv)
     char *system = NULL;
     if (system_file) {
         system = seer_cli_read_file("agent", system_file);
-        if (!system)
-            return SEER_EXIT_FAIL;
+        if (!system) return SEER_EXIT_FAIL;
     }
     runtime rt;
     rc = runtime_open(&rt, "agent", model, &mopts, stream);
@@ -415,8 +401,7 @@ int seer_cmd_agent(int argc, char **argv)
     printer pr = {.out = stdout, .quiet = quiet};
     pthread_mutex_init(&pr.mu, NULL);
     int mock = seer_model_is_mock(rt.model);
-    if (mock)
-        fprintf(stderr, MOCK_BANNER, seer_model_name(rt.model));
+    if (mock) fprintf(stderr, MOCK_BANNER, seer_model_name(rt.model));
     seer_agent_config cfg = {
         .role = "agent",
         .model = rt.model,
@@ -457,8 +442,7 @@ int seer_cmd_agent(int argc, char **argv)
     while ((end = seer_agent_wait(a, 0)) == SEER_AGENT_RUNNING) {
         struct timespec tick = {0, 100 * 1000000L};
         int s = sigtimedwait(&sigs, NULL, &tick);
-        if (s <= 0)
-            continue;
+        if (s <= 0) continue;
         if (signo) {
             fprintf(stderr, "\nseer agent: second signal, exiting now\n");
             _exit(128 + s);
@@ -470,23 +454,22 @@ int seer_cmd_agent(int argc, char **argv)
     }
 
     const seer_usage *u = seer_agent_usage(a);
-    printf("\n[%s] %s (%s) after %d model call%s, %lld tokens in, %lld out%s\n",
-           seer_agent_id(a), seer_agent_status_name(end), seer_agent_end_name(end),
-           seer_agent_turns(a), seer_agent_turns(a) == 1 ? "" : "s",
+    printf("\n[%s] %s (%s) after %d model call%s, %lld tokens in, %lld out%s\n", seer_agent_id(a),
+           seer_agent_status_name(end), seer_agent_end_name(end), seer_agent_turns(a),
+           seer_agent_turns(a) == 1 ? "" : "s",
            (long long)(u->input_tokens + u->cache_read_tokens + u->cache_write_tokens),
            (long long)u->output_tokens, mock ? " [MOCK model]" : "");
     if (seer_agent_answer(a))
         printf("answer: %s\n", seer_agent_answer(a));
     else if (quiet && seer_agent_final_text(a))
         printf("%s\n", seer_agent_final_text(a));
-    if (end == SEER_AGENT_ERROR)
-        fprintf(stderr, "seer agent: %s\n", seer_agent_error(a));
+    if (end == SEER_AGENT_ERROR) fprintf(stderr, "seer agent: %s\n", seer_agent_error(a));
     printf("transcript: %s/%s\n", out, SEER_TRANSCRIPT_FILE);
     fflush(stdout);
-    rc = end == SEER_AGENT_ERROR                                   ? SEER_EXIT_FAIL
-         : end == SEER_AGENT_CANCELLED && signo                    ? 128 + signo
-         : end == SEER_AGENT_CANCELLED                             ? SEER_EXIT_FAIL
-                                                                   : SEER_EXIT_OK;
+    rc = end == SEER_AGENT_ERROR                ? SEER_EXIT_FAIL
+         : end == SEER_AGENT_CANCELLED && signo ? 128 + signo
+         : end == SEER_AGENT_CANCELLED          ? SEER_EXIT_FAIL
+                                                : SEER_EXIT_OK;
     seer_agent_free(a);
     seer_toolset_free(router); /* the agent ended: no tool call is in flight */
     seer_runfile_free(runfile);
@@ -526,18 +509,15 @@ int seer_cmd_ask(int argc, char **argv)
     const char *pos[2];
     size_t npos;
     int rc = seer_cli_parse("ask", ask_usage, opts, argc, argv, pos, 2, &npos);
-    if (rc)
-        return rc == 1 ? SEER_EXIT_OK : rc;
-    if (npos != 2)
-        return seer_cli_usage_error("ask", "needs a MODEL and a \"question\"");
+    if (rc) return rc == 1 ? SEER_EXIT_OK : rc;
+    if (npos != 2) return seer_cli_usage_error("ask", "needs a MODEL and a \"question\"");
     runtime rt;
     rc = runtime_open(&rt, "ask", pos[0], &mopts, stream);
     if (rc) {
         runtime_free(&rt);
         return rc;
     }
-    if (seer_model_is_mock(rt.model))
-        fprintf(stderr, MOCK_BANNER, seer_model_name(rt.model));
+    if (seer_model_is_mock(rt.model)) fprintf(stderr, MOCK_BANNER, seer_model_name(rt.model));
     seer_conv conv;
     seer_conv_init(&conv);
     seer_message *m = seer_message_new(SEER_ROLE_USER);
@@ -546,8 +526,7 @@ int seer_cmd_ask(int argc, char **argv)
         e = seer_conv_push(&conv, m);
     else
         seer_message_free(m);
-    if (e == SEER_OK && system_text)
-        e = seer_conv_set_system(&conv, system_text);
+    if (e == SEER_OK && system_text) e = seer_conv_set_system(&conv, system_text);
     if (e != SEER_OK) {
         fprintf(stderr, "seer ask: %s\n", seer_strerror(e));
         seer_conv_clear(&conv);

@@ -55,11 +55,9 @@ typedef struct demo_job {
 static void demo_job_free(void *arg)
 {
     demo_job *j = arg;
-    if (!j)
-        return;
+    if (!j) return;
     seer_agent_free(j->agent);
-    if (j->model)
-        seer_model_free(j->model);
+    if (j->model) seer_model_free(j->model);
     free(j);
 }
 
@@ -93,21 +91,17 @@ static seer_actor *demo_factory(seer_job *job, void *arg, seer_error *err)
     demo_job *j = arg;
     demo *d = j->d;
     j->job = job;
-    if (seer_mkdir_p(j->dir, err) != SEER_OK)
-        return NULL;
+    if (seer_mkdir_p(j->dir, err) != SEER_OK) return NULL;
     char script[700], opt[720];
     snprintf(script, sizeof script, "%s/mock-script.json", j->dir);
-    if (write_script(j, script, err) != SEER_OK)
-        return NULL;
+    if (write_script(j, script, err) != SEER_OK) return NULL;
     seer_model_options o;
     seer_model_options_init(&o);
     snprintf(opt, sizeof opt, "script=%s", script);
     seer_err e = seer_model_options_set(&o, opt, err);
-    if (e == SEER_OK)
-        j->model = seer_model_open("mockllm/model", &o, d->env, err);
+    if (e == SEER_OK) j->model = seer_model_open("mockllm/model", &o, d->env, err);
     seer_model_options_clear(&o);
-    if (!j->model)
-        return NULL;
+    if (!j->model) return NULL;
     seer_supervisor *s = seer_job_supervisor(job);
     char prompt[200];
     snprintf(prompt, sizeof prompt,
@@ -130,8 +124,7 @@ static seer_actor *demo_factory(seer_job *job, void *arg, seer_error *err)
         .on_done_arg = j,
     };
     j->agent = seer_agent_new(&cfg, err);
-    if (!j->agent)
-        return NULL;
+    if (!j->agent) return NULL;
     seer_actor *actor = seer_agent_actor(j->agent);
     seer_actor_ref(actor); /* the supervisor's reference; ours stays in j->agent */
     return actor;
@@ -158,8 +151,7 @@ int seer_cmd_demo(int argc, char **argv)
     const char *pos[1];
     size_t npos;
     int rc = seer_cli_parse("demo", demo_usage, opts, argc, argv, pos, 0, &npos);
-    if (rc)
-        return rc == 1 ? SEER_EXIT_OK : rc;
+    if (rc) return rc == 1 ? SEER_EXIT_OK : rc;
 
     char outbuf[512], ts[32];
     if (!out) {
@@ -189,7 +181,8 @@ int seer_cmd_demo(int argc, char **argv)
     sc.unfinished_path = unfinished;
     seer_supervisor *s = seer_supervisor_new(&sc, &err);
     if (!s || !d.ledger) {
-        fprintf(stderr, "seer demo: cannot start the pipeline: %s\n", s ? "out of memory" : err.msg);
+        fprintf(stderr, "seer demo: cannot start the pipeline: %s\n",
+                s ? "out of memory" : err.msg);
         seer_supervisor_free(s);
         seer_usage_ledger_free(d.ledger);
         seer_env_free(d.env);
@@ -199,8 +192,7 @@ int seer_cmd_demo(int argc, char **argv)
     seer_toolset *builtin = seer_toolset_builtin_new(seer_supervisor_pool(s));
     if (!d.router || !builtin || seer_router_add(d.router, builtin, 1, &err) != SEER_OK) {
         fprintf(stderr, "seer demo: cannot set up tools\n");
-        if (!d.router)
-            seer_toolset_free(builtin);
+        if (!d.router) seer_toolset_free(builtin);
         seer_toolset_free(d.router);
         seer_supervisor_free(s);
         seer_usage_ledger_free(d.ledger);
@@ -217,15 +209,14 @@ int seer_cmd_demo(int argc, char **argv)
     long submitted = 0;
     for (long i = 0; all && i < jobs; i++) {
         demo_job *j = calloc(1, sizeof *j);
-        if (!j)
-            break;
+        if (!j) break;
         j->d = &d;
         j->index = (int)i;
         char id[32];
         snprintf(id, sizeof id, "agent-%03ld", i + 1);
         snprintf(j->dir, sizeof j->dir, "%s/%s", out, id);
-        seer_job_spec spec = {.id = id, .factory = demo_factory, .arg = j,
-                              .arg_free = demo_job_free};
+        seer_job_spec spec = {
+            .id = id, .factory = demo_factory, .arg = j, .arg_free = demo_job_free};
         if (seer_supervisor_submit(s, &spec, SEER_WAIT_FOREVER) != SEER_OK) {
             free(j);
             break; /* interrupted: the rest never starts */
@@ -238,11 +229,9 @@ int seer_cmd_demo(int argc, char **argv)
     long completed = 0;
     for (long i = 0; i < submitted; i++) {
         demo_job *j = all[i];
-        if (!j->agent)
-            continue;
+        if (!j->agent) continue;
         seer_agent_end e = seer_agent_end_reason(j->agent);
-        if (e == SEER_AGENT_STOPPED || e == SEER_AGENT_FINISHED)
-            completed++;
+        if (e == SEER_AGENT_STOPPED || e == SEER_AGENT_FINISHED) completed++;
         if (!quiet || e == SEER_AGENT_ERROR)
             printf("%s  %-9s %-11s turns=%d tools=%llu  %s%s%s\n", seer_agent_id(j->agent),
                    seer_agent_status_name(e), seer_agent_end_name(e), seer_agent_turns(j->agent),
@@ -269,7 +258,6 @@ int seer_cmd_demo(int argc, char **argv)
     seer_toolset_free(d.router);
     seer_usage_ledger_free(d.ledger);
     seer_env_free(d.env);
-    if (rc == 0 && (completed != jobs || submitted != jobs))
-        rc = SEER_EXIT_FAIL;
+    if (rc == 0 && (completed != jobs || submitted != jobs)) rc = SEER_EXIT_FAIL;
     return rc;
 }

@@ -64,16 +64,14 @@ static seer_mcp_transport *open_spec(const char *spec, const char *config, const
     if (strncmp(spec, "stdio:", 6) == 0 || strncmp(spec, "http://", 7) == 0 ||
         strncmp(spec, "https://", 8) == 0 || !config)
         return seer_mcp_transport_from_spec(spec, log, err);
-    if (seer_runfile_load(config, rf, err) != SEER_OK)
-        return NULL;
+    if (seer_runfile_load(config, rf, err) != SEER_OK) return NULL;
     const seer_sandbox_config *sc = seer_runfile_find(*rf, spec);
     if (!sc) {
         seer_error_set(err, SEER_EINVAL, "%s: no sandbox named '%s'", config, spec);
         return NULL;
     }
     *env = seer_env_load(NULL, err);
-    if (!*env)
-        return NULL;
+    if (!*env) return NULL;
     snprintf(tmpdir, cap, "/tmp/seer-mcp-XXXXXX");
     if (!mkdtemp(tmpdir)) {
         tmpdir[0] = '\0';
@@ -202,8 +200,7 @@ int seer_cmd_mcp(int argc, char **argv)
         seer_loop_free(loop);
         seer_runfile_free(rf);
         seer_env_free(env);
-        if (tmpdir[0])
-            nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        if (tmpdir[0]) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
         return err.code == SEER_EINVAL ? SEER_EXIT_USAGE : SEER_EXIT_FAIL;
     }
     seer_mcp_client_options o = {0};
@@ -253,7 +250,6 @@ int seer_cmd_mcp(int argc, char **argv)
     seer_loop_free(loop);
     seer_runfile_free(rf);
     seer_env_free(env);
-    if (tmpdir[0])
-        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (tmpdir[0]) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return exit_code;
 }

@@ -5,9 +5,9 @@
  * The server itself is sandbox/expose_server.py (Python standard library
  * only); this command finds it (seer_sandbox_expose_server_path: installed
  * under PREFIX/share/seer/, else the source tree seer was built from, else
- * next to the binary; override with SEER_EXPOSE_SERVER) and replaces itself with `python3 expose_server.py
- * FILE.py ...` (interpreter: SEER_PYTHON, default python3), so stdin and
- * stdout belong to the protocol from the first byte.
+ * next to the binary; override with SEER_EXPOSE_SERVER) and replaces itself with `python3
+ * expose_server.py FILE.py ...` (interpreter: SEER_PYTHON, default python3), so stdin and stdout
+ * belong to the protocol from the first byte.
  *
  * DESIGN
  *
@@ -48,8 +48,7 @@ int seer_cmd_serve(int argc, char **argv)
     if (strcmp(argv[1], "expose") != 0)
         return seer_cli_usage_error("serve", "unknown server '%s' (expected: expose, target)",
                                     argv[1]);
-    if (argc < 3)
-        return seer_cli_usage_error("serve", "expose needs FILE.py");
+    if (argc < 3) return seer_cli_usage_error("serve", "expose needs FILE.py");
     if (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
         usage(stdout);
         return SEER_EXIT_OK;
@@ -65,8 +64,7 @@ int seer_cmd_serve(int argc, char **argv)
         return SEER_EXIT_FAIL;
     }
     const char *python = getenv("SEER_PYTHON");
-    if (!python || !python[0])
-        python = "python3";
+    if (!python || !python[0]) python = "python3";
     char **av = calloc((size_t)argc + 2, sizeof *av);
     if (!av) {
         free(script);

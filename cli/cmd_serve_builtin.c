@@ -52,10 +52,8 @@ static int wait_signal(int sfd)
     struct signalfd_siginfo si;
     for (;;) {
         ssize_t r = read(sfd, &si, sizeof si);
-        if (r == (ssize_t)sizeof si)
-            return (int)si.ssi_signo;
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r == (ssize_t)sizeof si) return (int)si.ssi_signo;
+        if (r < 0 && errno == EINTR) continue;
         return 0;
     }
 }
@@ -80,10 +78,8 @@ int seer_cmd_serve_builtin(int argc, char **argv)
     const char *pos[1];
     size_t n_pos = 0;
     int rc = seer_cli_parse("serve builtin", usage_line, opts, argc, argv, pos, 0, &n_pos);
-    if (rc == 1)
-        return SEER_EXIT_OK;
-    if (rc)
-        return rc;
+    if (rc == 1) return SEER_EXIT_OK;
+    if (rc) return rc;
     if (!http && (port || host || token_env || sse))
         return seer_cli_usage_error("serve builtin",
                                     "--port, --host, --token-env and --sse need --http");
@@ -143,8 +139,8 @@ int seer_cmd_serve_builtin(int argc, char **argv)
                 status = 128 + (int)si.ssi_signo;
         }
     } else {
-        seer_mcp_httpd_options ho = {.host = host, .port = (int)port, .token = token,
-                                     .prefer_sse = sse, .log = log_stderr};
+        seer_mcp_httpd_options ho = {
+            .host = host, .port = (int)port, .token = token, .prefer_sse = sse, .log = log_stderr};
         seer_mcp_httpd *h = seer_mcp_httpd_start(srv, &ho, &err);
         if (!h) {
             fprintf(stderr, "seer serve builtin: %s\n", err.msg);
@@ -155,16 +151,16 @@ int seer_cmd_serve_builtin(int argc, char **argv)
             printf("http://%s%s%s:%d/mcp\n", v6 ? "[" : "", shown, v6 ? "]" : "",
                    seer_mcp_httpd_port(h));
             fflush(stdout);
-            fprintf(stderr, "seer serve builtin: serving %zu tools over MCP Streamable HTTP%s; "
-                            "Ctrl-C stops\n",
+            fprintf(stderr,
+                    "seer serve builtin: serving %zu tools over MCP Streamable HTTP%s; "
+                    "Ctrl-C stops\n",
                     seer_mcp_server_tool_count(srv), token ? " (bearer token required)" : "");
             int sig = sfd >= 0 ? wait_signal(sfd) : 0;
             seer_mcp_httpd_stop(h);
             status = sig ? 128 + sig : SEER_EXIT_FAIL;
         }
     }
-    if (sfd >= 0)
-        close(sfd);
+    if (sfd >= 0) close(sfd);
     seer_mcp_server_wait_idle(srv);
     seer_mcp_server_free(srv);
     seer_pool_free(pool);

@@ -33,18 +33,19 @@
 
 int seer_cmd_archive(int argc, char **argv); /* cli/cmd_archive.c (owned by transcripts) */
 int seer_cmd_verify(int argc, char **argv);  /* cli/cmd_archive.c */
-int seer_cmd_serve(int argc, char **argv); /* cli/cmd_serve.c (owned by sandbox) */
+int seer_cmd_serve(int argc, char **argv);   /* cli/cmd_serve.c (owned by sandbox) */
 
-int seer_cmd_mcp(int argc, char **argv); /* cli/cmd_mcp.c */
+int seer_cmd_mcp(int argc, char **argv);          /* cli/cmd_mcp.c */
 int seer_cmd_serve_target(int argc, char **argv); /* cli/cmd_serve_target.c (owned by audit) */
-int seer_cmd_serve_builtin(int argc, char **argv); /* cli/cmd_serve_builtin.c (owned by mcpserver) */
-int seer_cmd_judge(int argc, char **argv); /* cli/cmd_judge.c (owned by judge) */
-int seer_cmd_scenarios(int argc, char **argv); /* cli/cmd_scenarios.c (owned by scenarios) */
+int seer_cmd_serve_builtin(int argc,
+                           char **argv);         /* cli/cmd_serve_builtin.c (owned by mcpserver) */
+int seer_cmd_judge(int argc, char **argv);       /* cli/cmd_judge.c (owned by judge) */
+int seer_cmd_scenarios(int argc, char **argv);   /* cli/cmd_scenarios.c (owned by scenarios) */
 int seer_cmd_leaderboard(int argc, char **argv); /* cli/cmd_leaderboard.c (owned by leaderboard) */
 int seer_cmd_compare(int argc, char **argv);     /* cli/cmd_leaderboard.c */
-int seer_cmd_audit(int argc, char **argv); /* cli/cmd_audit.c (owned by run) */
-int seer_cmd_sweep(int argc, char **argv); /* cli/cmd_sweep.c (owned by sweep) */
-int seer_cmd_merge(int argc, char **argv); /* cli/cmd_sweep.c (owned by sweep) */
+int seer_cmd_audit(int argc, char **argv);       /* cli/cmd_audit.c (owned by run) */
+int seer_cmd_sweep(int argc, char **argv);       /* cli/cmd_sweep.c (owned by sweep) */
+int seer_cmd_merge(int argc, char **argv);       /* cli/cmd_sweep.c (owned by sweep) */
 
 const seer_cli_cmd seer_cli_commands[] = {
     {"agent", "run one agent: a model with a system prompt, a prompt and tools", seer_cmd_agent},
@@ -118,8 +119,8 @@ static int store(const char *cmd, const seer_cli_opt *o, const char *shown, cons
             return seer_cli_usage_error(cmd, "flag '%s' needs a whole number, not '%s'", shown,
                                         value);
         if ((o->min || o->max) && (v < o->min || v > o->max))
-            return seer_cli_usage_error(cmd, "flag '%s' must be between %ld and %ld", shown,
-                                        o->min, o->max);
+            return seer_cli_usage_error(cmd, "flag '%s' must be between %ld and %ld", shown, o->min,
+                                        o->max);
         *(long *)o->dst = v;
         return 0;
     }
@@ -166,24 +167,18 @@ int seer_cli_parse(const char *cmd, const char *usage_line, const seer_cli_opt *
             const char *eq = strchr(name, '=');
             size_t nl = eq ? (size_t)(eq - name) : strlen(name);
             for (const seer_cli_opt *c = opts; c->name && !o; c++)
-                if (strlen(c->name) == nl && strncmp(c->name, name, nl) == 0)
-                    o = c;
+                if (strlen(c->name) == nl && strncmp(c->name, name, nl) == 0) o = c;
             snprintf(shown, sizeof shown, "--%.*s", (int)(nl > 60 ? 60 : nl), name);
-            if (eq)
-                inline_val = eq + 1;
+            if (eq) inline_val = eq + 1;
         } else {
             for (const seer_cli_opt *c = opts; c->name && !o; c++)
-                if (c->short_name && c->short_name == arg[1])
-                    o = c;
+                if (c->short_name && c->short_name == arg[1]) o = c;
             snprintf(shown, sizeof shown, "-%c", arg[1]);
-            if (arg[2])
-                inline_val = arg + 2;
+            if (arg[2]) inline_val = arg + 2;
         }
-        if (!o)
-            return seer_cli_usage_error(cmd, "unknown flag '%s'", shown);
+        if (!o) return seer_cli_usage_error(cmd, "unknown flag '%s'", shown);
         if (o->kind == SEER_CLI_BOOL) {
-            if (inline_val)
-                return seer_cli_usage_error(cmd, "flag '%s' takes no value", shown);
+            if (inline_val) return seer_cli_usage_error(cmd, "flag '%s' takes no value", shown);
             store(cmd, o, shown, "1");
             continue;
         }
@@ -195,8 +190,7 @@ int seer_cli_parse(const char *cmd, const char *usage_line, const seer_cli_opt *
             value = argv[++i];
         }
         int rc = store(cmd, o, shown, value);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }
@@ -263,8 +257,7 @@ int main(int argc, char **argv)
         if (sp && argc >= 3 && strncmp(c->name, a, (size_t)(sp - c->name)) == 0 &&
             a[sp - c->name] == '\0' && strcmp(sp + 1, argv[2]) == 0)
             return c->run(argc - 2, argv + 2);
-        if (strcmp(c->name, a) == 0)
-            return c->run(argc - 1, argv + 1);
+        if (strcmp(c->name, a) == 0) return c->run(argc - 1, argv + 1);
     }
     fprintf(stderr, "seer: unknown command '%s' (see 'seer --help')\n", a);
     return SEER_EXIT_USAGE;

@@ -59,32 +59,32 @@
 #include "pipeline/sse.h"
 
 #define DEFAULT_CONNECT_MS 10000L
-#define DEFAULT_IDLE_MS 300000L
-#define DEFAULT_RESUMES 5
-#define MAX_RETRY_WAIT_MS 5000L
+#define DEFAULT_IDLE_MS    300000L
+#define DEFAULT_RESUMES    5
+#define MAX_RETRY_WAIT_MS  5000L
 
 typedef struct http_t http_t;
 
 typedef struct post_t {
     http_t *t;
-    char *line;          /* the message (kept for a resend) */
+    char *line; /* the message (kept for a resend) */
     size_t len;
-    cJSON *id;           /* request id (copy), NULL for notifications/responses */
-    int is_init;         /* the client's initialize */
-    int replay;          /* our own replay during re-initialization: answer swallowed */
-    int resent;          /* already resent after a lost session */
-    int is_get;          /* a resumption GET */
-    int had_session;     /* the last attempt carried a session id... */
+    cJSON *id;              /* request id (copy), NULL for notifications/responses */
+    int is_init;            /* the client's initialize */
+    int replay;             /* our own replay during re-initialization: answer swallowed */
+    int resent;             /* already resent after a lost session */
+    int is_get;             /* a resumption GET */
+    int had_session;        /* the last attempt carried a session id... */
     char sent_session[256]; /* ...this one */
-    int mode;            /* 0 unknown, 1 JSON, 2 SSE */
-    char *buf;           /* JSON body */
+    int mode;               /* 0 unknown, 1 JSON, 2 SSE */
+    char *buf;              /* JSON body */
     size_t blen, bcap;
     seer_sse *sse;
-    char **held;         /* lines held back until completion (initialize) */
+    char **held; /* lines held back until completion (initialize) */
     size_t n_held;
-    int answered;        /* the response to `id` went to the client */
-    char last_id[256];   /* last SSE event id */
-    long retry_ms;       /* last retry: field, -1 if none */
+    int answered;      /* the response to `id` went to the client */
+    char last_id[256]; /* last SSE event id */
+    long retry_ms;     /* last retry: field, -1 if none */
     int resumes;
     uint64_t xfer;       /* current transfer id */
     uint64_t timer;      /* pending resumption timer */
@@ -137,8 +137,7 @@ static void finish_close_if_idle(http_t *t);
 
 static void post_free(post_t *p)
 {
-    if (!p)
-        return;
+    if (!p) return;
     free(p->line);
     cJSON_Delete(p->id);
     free(p->buf);
@@ -162,8 +161,7 @@ static void active_remove(http_t *t, post_t *p)
 /* Hands one line to the client (never after close began). */
 static void deliver(http_t *t, const char *line, size_t len)
 {
-    if (t->closing || t->closed || !t->cb.on_line)
-        return;
+    if (t->closing || t->closed || !t->cb.on_line) return;
     t->cb.on_line(t->cb_arg, line, len);
 }
 
@@ -173,8 +171,7 @@ static void fail_post(http_t *t, post_t *p, long code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void fail_post(http_t *t, post_t *p, long code, const char *fmt, ...)
 {
-    if (!p->id || p->answered || p->replay)
-        return;
+    if (!p->id || p->answered || p->replay) return;
     char msg[320];
     va_list ap;
     va_start(ap, fmt);
@@ -205,13 +202,10 @@ static void fail_post(http_t *t, post_t *p, long code, const char *fmt, ...)
 /* Whether a JSON-RPC message is the response to `id`. */
 static int is_response_to(const cJSON *msg, const cJSON *id)
 {
-    if (!id || !cJSON_IsObject(msg) || cJSON_GetObjectItemCaseSensitive(msg, "method"))
-        return 0;
+    if (!id || !cJSON_IsObject(msg) || cJSON_GetObjectItemCaseSensitive(msg, "method")) return 0;
     const cJSON *mid = cJSON_GetObjectItemCaseSensitive(msg, "id");
-    if (!mid)
-        return 0;
-    if (cJSON_IsNumber(mid) && cJSON_IsNumber(id))
-        return mid->valuedouble == id->valuedouble;
+    if (!mid) return 0;
+    if (cJSON_IsNumber(mid) && cJSON_IsNumber(id)) return mid->valuedouble == id->valuedouble;
     if (cJSON_IsString(mid) && cJSON_IsString(id))
         return strcmp(mid->valuestring, id->valuestring) == 0;
     return 0;
@@ -232,20 +226,15 @@ static void on_message(post_t *p, const char *data, size_t len)
     http_t *t = p->t;
     cJSON *msg = cJSON_ParseWithLength(data, len);
     int mine = is_response_to(msg, p->id);
-    if (mine && (p->is_init || p->replay))
-        note_init_answer(t, msg);
+    if (mine && (p->is_init || p->replay)) note_init_answer(t, msg);
     cJSON_Delete(msg);
-    if (mine)
-        p->answered = 1;
-    if (p->replay)
-        return; /* the client has this answer already */
-    if (p->is_init) { /* hold until the headers (session id) are known */
+    if (mine) p->answered = 1;
+    if (p->replay) return; /* the client has this answer already */
+    if (p->is_init) {      /* hold until the headers (session id) are known */
         char **nh = realloc(p->held, (p->n_held + 1) * sizeof *nh);
         char *copy = nh ? strndup(data, len) : NULL;
-        if (nh)
-            p->held = nh;
-        if (copy)
-            p->held[p->n_held++] = copy;
+        if (nh) p->held = nh;
+        if (copy) p->held[p->n_held++] = copy;
         return;
     }
     deliver(t, data, len);
@@ -254,10 +243,8 @@ static void on_message(post_t *p, const char *data, size_t len)
 static int on_sse_event(void *arg, const seer_sse_event *ev)
 {
     post_t *p = arg;
-    if (ev->id && *ev->id)
-        snprintf(p->last_id, sizeof p->last_id, "%s", ev->id);
-    if (ev->retry_ms >= 0)
-        p->retry_ms = ev->retry_ms;
+    if (ev->id && *ev->id) snprintf(p->last_id, sizeof p->last_id, "%s", ev->id);
+    if (ev->retry_ms >= 0) p->retry_ms = ev->retry_ms;
     if (ev->data_len == 0) {
         stat_inc(p->t, &p->t->st.primings);
         return 0;
@@ -272,34 +259,29 @@ static int on_chunk(void *arg, int attempt, const char *data, size_t len)
 {
     (void)attempt; /* no endpoint, so no retried attempts */
     post_t *p = arg;
-    if (!len)
-        return 0;
+    if (!len) return 0;
     if (p->mode == 0) {
         size_t i = 0;
         while (i < len && isspace((unsigned char)data[i]))
             i++;
-        if (i == len)
-            return 0; /* only whitespace so far: decide on the next bytes */
+        if (i == len) return 0; /* only whitespace so far: decide on the next bytes */
         p->mode = data[i] == '{' ? 1 : 2;
         if (p->mode == 2) {
             if (!p->sse) /* kept (reset) across a resumption */
                 p->sse = seer_sse_new(0, on_sse_event, NULL, p);
-            if (!p->sse)
-                return 500;
+            if (!p->sse) return 500;
             stat_inc(p->t, &p->t->st.sse_streams);
         } else {
             stat_inc(p->t, &p->t->st.json_bodies);
         }
     }
-    if (p->mode == 2)
-        return seer_sse_feed(p->sse, data, len) == SEER_OK ? 0 : 500;
+    if (p->mode == 2) return seer_sse_feed(p->sse, data, len) == SEER_OK ? 0 : 500;
     if (p->blen + len + 1 > p->bcap) {
         size_t nc = p->bcap ? p->bcap : 4096;
         while (nc < p->blen + len + 1)
             nc *= 2;
         char *nb = realloc(p->buf, nc);
-        if (!nb)
-            return 500;
+        if (!nb) return 500;
         p->buf = nb;
         p->bcap = nc;
     }
@@ -313,14 +295,12 @@ static int on_chunk(void *arg, int attempt, const char *data, size_t len)
 static seer_err common_headers(http_t *t, seer_http_request *r)
 {
     seer_err e = SEER_OK;
-    if (t->session[0])
-        e = seer_http_request_header(r, "Mcp-Session-Id", t->session);
+    if (t->session[0]) e = seer_http_request_header(r, "Mcp-Session-Id", t->session);
     if (e == SEER_OK && t->protocol[0])
         e = seer_http_request_header(r, "MCP-Protocol-Version", t->protocol);
     if (e == SEER_OK && t->token) {
         char *v = NULL;
-        if (asprintf(&v, "Bearer %s", t->token) < 0)
-            return SEER_ENOMEM;
+        if (asprintf(&v, "Bearer %s", t->token) < 0) return SEER_ENOMEM;
         e = seer_http_request_header(r, "Authorization", v);
         explicit_bzero(v, strlen(v));
         free(v);
@@ -348,11 +328,9 @@ static void start_transfer(http_t *t, post_t *p)
         }
     } else if (e == SEER_OK) {
         e = seer_http_request_header(r, "Accept", "text/event-stream");
-        if (e == SEER_OK)
-            e = seer_http_request_header(r, "Last-Event-ID", p->last_id);
+        if (e == SEER_OK) e = seer_http_request_header(r, "Last-Event-ID", p->last_id);
     }
-    if (e == SEER_OK)
-        e = common_headers(t, r);
+    if (e == SEER_OK) e = common_headers(t, r);
     p->had_session = t->session[0] != 0;
     snprintf(p->sent_session, sizeof p->sent_session, "%s", t->session);
     if (e != SEER_OK) {
@@ -367,12 +345,10 @@ static void start_transfer(http_t *t, post_t *p)
     r->arg = p;
     p->mode = 0;
     p->blen = 0;
-    if (p->sse)
-        seer_sse_reset(p->sse);
+    if (p->sse) seer_sse_reset(p->sse);
     p->next = t->active;
     t->active = p;
-    if (!p->is_get)
-        stat_inc(t, &t->st.posts);
+    if (!p->is_get) stat_inc(t, &t->st.posts);
     p->xfer = seer_http_start(t->loop, r, on_done);
 }
 
@@ -433,8 +409,10 @@ static void end_reinit(http_t *t, int ok, const char *why)
         if (ok) {
             start_transfer(t, again);
         } else {
-            fail_post(t, again, -32000, "MCP over HTTP: the session was lost and re-initializing "
-                                        "failed: %s", why);
+            fail_post(t, again, -32000,
+                      "MCP over HTTP: the session was lost and re-initializing "
+                      "failed: %s",
+                      why);
             post_free(again);
         }
     }
@@ -452,18 +430,15 @@ static void end_reinit(http_t *t, int ok, const char *why)
 static int visible_ascii(const char *s)
 {
     for (; *s; s++)
-        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
-            return 0;
+        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e) return 0;
     return 1;
 }
 
 static int mentions_session(const char *body)
 {
-    if (!body)
-        return 0;
+    if (!body) return 0;
     for (const char *p = body; *p; p++)
-        if (strncasecmp(p, "session", 7) == 0)
-            return 1;
+        if (strncasecmp(p, "session", 7) == 0) return 1;
     return 0;
 }
 
@@ -537,12 +512,11 @@ static void on_done(void *arg, seer_http_response *resp)
         if (sid && *sid && strlen(sid) < sizeof t->session && visible_ascii(sid) &&
             (p->is_init || p->replay))
             set_session(t, sid);
-        if (p->mode == 1 && p->blen)
-            on_message(p, p->buf, p->blen);
+        if (p->mode == 1 && p->blen) on_message(p, p->buf, p->blen);
     } else {
         char why[200];
         snprintf(why, sizeof why, "HTTP %ld%s", status,
-                 status == 401 ? " (unauthorized: check the bearer token)"
+                 status == 401   ? " (unauthorized: check the bearer token)"
                  : status == 403 ? " (forbidden)"
                  : status == 404 ? " (no MCP endpoint at this URL?)"
                  : status == 406 ? " (not acceptable)"
@@ -566,15 +540,13 @@ static void on_done(void *arg, seer_http_response *resp)
         post_free(p);
         return;
     }
-    if (p->id && !p->answered && p->mode == 2 && p->last_id[0] &&
-        p->resumes < t->max_resumes) {
+    if (p->id && !p->answered && p->mode == 2 && p->last_id[0] && p->resumes < t->max_resumes) {
         /* the stream closed before the answer: resume it */
         p->resumes++;
         p->is_get = 1;
         stat_inc(t, &t->st.resumes);
         long wait = p->retry_ms >= 0 ? p->retry_ms : 0;
-        if (wait > MAX_RETRY_WAIT_MS)
-            wait = MAX_RETRY_WAIT_MS;
+        if (wait > MAX_RETRY_WAIT_MS) wait = MAX_RETRY_WAIT_MS;
         p->next = t->active; /* parked, so close finds and frees it */
         t->active = p;
         p->timer = seer_loop_timer(t->loop, (uint64_t)wait, resume_timer, p, NULL);
@@ -621,8 +593,7 @@ static seer_err http_start(seer_mcp_transport *base, seer_loop *loop,
 static seer_err http_send(seer_mcp_transport *base, const char *line, size_t len)
 {
     http_t *t = (http_t *)base;
-    if (t->closing || t->closed)
-        return SEER_ECLOSED;
+    if (t->closing || t->closed) return SEER_ECLOSED;
     post_t *p = calloc(1, sizeof *p);
     if (!p || !(p->line = malloc(len ? len : 1))) {
         free(p);
@@ -664,8 +635,7 @@ static void on_delete_done(void *arg, seer_http_response *resp)
 
 static void finish_close_if_idle(http_t *t)
 {
-    if (!t->closing || t->closed || t->active || t->deleting || t->in_close)
-        return;
+    if (!t->closing || t->closed || t->active || t->deleting || t->in_close) return;
     t->closed = 1;
     if (t->cb.on_closed)
         t->cb.on_closed(t->cb_arg, SEER_OK, NULL); /* last action: t may be freed */
@@ -674,8 +644,7 @@ static void finish_close_if_idle(http_t *t)
 static void http_close(seer_mcp_transport *base)
 {
     http_t *t = (http_t *)base;
-    if (t->closing || !t->started)
-        return;
+    if (t->closing || !t->started) return;
     t->closing = 1;
     /* drop what never went out */
     while (t->waiting) {
@@ -700,8 +669,7 @@ static void http_close(seer_mcp_transport *base)
             post_free(p);
             continue;
         }
-        if (p->xfer && ids)
-            ids[k++] = p->xfer;
+        if (p->xfer && ids) ids[k++] = p->xfer;
         pp = &p->next;
     }
     /* cancelling from the loop thread completes the transfer at once, and
@@ -728,8 +696,7 @@ static void http_close(seer_mcp_transport *base)
 static void http_free(seer_mcp_transport *base)
 {
     http_t *t = (http_t *)base;
-    if (!t)
-        return;
+    if (!t) return;
     assert(!t->started || t->closed);
     free(t->url);
     if (t->token) {
@@ -750,13 +717,13 @@ static const seer_mcp_transport_ops http_ops = {
     .free = http_free,
 };
 
-seer_mcp_transport *seer_mcp_http_transport_new(const seer_mcp_http_options *opts,
-                                                seer_error *err)
+seer_mcp_transport *seer_mcp_http_transport_new(const seer_mcp_http_options *opts, seer_error *err)
 {
     if (!opts || !opts->url ||
         (strncasecmp(opts->url, "http://", 7) != 0 && strncasecmp(opts->url, "https://", 8) != 0)) {
-        seer_error_set(err, SEER_EINVAL, "MCP over HTTP: the URL must start with http:// or "
-                                         "https://");
+        seer_error_set(err, SEER_EINVAL,
+                       "MCP over HTTP: the URL must start with http:// or "
+                       "https://");
         return NULL;
     }
     const char *token = opts->token;
@@ -764,13 +731,15 @@ seer_mcp_transport *seer_mcp_http_transport_new(const seer_mcp_http_options *opt
         token = getenv(opts->token_env);
         if (!token || !*token) {
             seer_error_set(err, SEER_EINVAL,
-                           "MCP over HTTP: the bearer token variable %s is not set", opts->token_env);
+                           "MCP over HTTP: the bearer token variable %s is not set",
+                           opts->token_env);
             return NULL;
         }
     }
     if (token && *token && !visible_ascii(token)) {
-        seer_error_set(err, SEER_EINVAL, "MCP over HTTP: the bearer token%s%s has characters a "
-                                         "header cannot carry",
+        seer_error_set(err, SEER_EINVAL,
+                       "MCP over HTTP: the bearer token%s%s has characters a "
+                       "header cannot carry",
                        opts->token_env ? " in " : "", opts->token_env ? opts->token_env : "");
         return NULL;
     }

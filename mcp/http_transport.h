@@ -25,20 +25,19 @@
 #include "pipeline/err.h"
 
 typedef struct seer_mcp_http_options {
-    const char *url;          /* the MCP endpoint (http:// or https://); required */
-    const char *token_env;    /* name of the env var holding a bearer token; NULL = none */
-    const char *token;        /* or the token itself (tests); token_env wins */
-    long connect_timeout_ms;  /* 0 = 10 s */
-    long idle_timeout_ms;     /* an SSE stream silent this long fails; 0 = 300 s */
-    int max_resumes;          /* GET + Last-Event-ID attempts per stream; 0 = 5 */
+    const char *url;         /* the MCP endpoint (http:// or https://); required */
+    const char *token_env;   /* name of the env var holding a bearer token; NULL = none */
+    const char *token;       /* or the token itself (tests); token_env wins */
+    long connect_timeout_ms; /* 0 = 10 s */
+    long idle_timeout_ms;    /* an SSE stream silent this long fails; 0 = 300 s */
+    int max_resumes;         /* GET + Last-Event-ID attempts per stream; 0 = 5 */
 } seer_mcp_http_options;
 
 /* Creates a Streamable HTTP transport (options copied).  SEER_EINVAL (err
  * filled, naming the variable but never its value) for a URL that is not
  * http(s) or a token_env that is unset or empty.  Caller owns it until handing
  * it to seer_mcp_client_new.  Thread-safe. */
-seer_mcp_transport *seer_mcp_http_transport_new(const seer_mcp_http_options *opts,
-                                                seer_error *err);
+seer_mcp_transport *seer_mcp_http_transport_new(const seer_mcp_http_options *opts, seer_error *err);
 
 /* Counters for tests and diagnostics (a snapshot).  Thread-safe while the
  * transport exists (until the owning client is freed). */

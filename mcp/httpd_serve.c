@@ -58,24 +58,23 @@
 typedef struct stream {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    char **lines;      /* queued lines not yet handed out */
+    char **lines; /* queued lines not yet handed out */
     size_t n, cap, head;
-    int final;         /* the final line (or "none") arrived */
-    int final_line;    /* ... and it was a line: lines[n - 1] */
-    int gone;          /* the session ended before a final line */
+    int final;      /* the final line (or "none") arrived */
+    int final_line; /* ... and it was a line: lines[n - 1] */
+    int gone;       /* the session ended before a final line */
     int refs;
-    char *out;         /* SSE: bytes being written */
+    char *out; /* SSE: bytes being written */
     size_t out_len, out_off;
-    long keepalive_ms; /* SSE: a comment after this much silence */
-    int only_final;    /* JSON answer: lines before the final one are dropped */
+    long keepalive_ms;   /* SSE: a comment after this much silence */
+    int only_final;      /* JSON answer: lines before the final one are dropped */
     struct stream *next; /* hsess->streams, under hsess->mu */
 } stream;
 
 static stream *stream_new(void)
 {
     stream *st = calloc(1, sizeof *st);
-    if (!st)
-        return NULL;
+    if (!st) return NULL;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     st->refs = 1;
@@ -95,8 +94,7 @@ static void stream_unref(stream *st)
     assert(st->refs > 0);
     int last = --st->refs == 0;
     pthread_mutex_unlock(&st->mu);
-    if (!last)
-        return;
+    if (!last) return;
     for (size_t i = st->head; i < st->n; i++)
         free(st->lines[i]);
     free(st->lines);
@@ -131,8 +129,7 @@ static void stream_push(stream *st, const char *line, size_t len, int final)
             st->gone = 1;
         }
     }
-    if (final)
-        st->final = 1;
+    if (final) st->final = 1;
     pthread_cond_broadcast(&st->cv);
     pthread_mutex_unlock(&st->mu);
 }
@@ -205,12 +202,12 @@ struct seer_mcp_httpd {
     uint64_t idle_ms;
     void (*log)(void *, const char *);
     void *log_arg;
-    pthread_mutex_t mu; /* sessions, n_sessions, stopping, live */
+    pthread_mutex_t mu;   /* sessions, n_sessions, stopping, live */
     pthread_cond_t quiet; /* signalled when live drops to 0 */
     hsess *sessions;
     size_t n_sessions;
     int stopping;
-    long live;          /* requests begun and not yet completed */
+    long live; /* requests begun and not yet completed */
 };
 
 /* The session's send callback: routes a line to the request's stream. */
@@ -218,11 +215,9 @@ static void hsess_send(void *arg, void *reply_ctx, const char *line, size_t len,
 {
     hsess *hs = arg;
     stream *st = reply_ctx;
-    if (!st)
-        return; /* nothing is about no request in seer's server */
+    if (!st) return; /* nothing is about no request in seer's server */
     stream_push(st, line, len, final);
-    if (!final)
-        return;
+    if (!final) return;
     pthread_mutex_lock(&hs->mu);
     int found = 0;
     for (stream **pp = &hs->streams; *pp; pp = &(*pp)->next)
@@ -232,15 +227,13 @@ static void hsess_send(void *arg, void *reply_ctx, const char *line, size_t len,
             break;
         }
     pthread_mutex_unlock(&hs->mu);
-    if (found)
-        stream_unref(st); /* the session's promise is kept */
+    if (found) stream_unref(st); /* the session's promise is kept */
 }
 
 static hsess *hsess_new(struct seer_mcp_httpd *h)
 {
     hsess *hs = calloc(1, sizeof *hs);
-    if (!hs)
-        return NULL;
+    if (!hs) return NULL;
     unsigned char rnd[16];
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
         free(hs);
@@ -266,8 +259,7 @@ static void hsess_unref(hsess *hs)
     assert(hs->refs > 0);
     int last = --hs->refs == 0;
     pthread_mutex_unlock(&hs->mu);
-    if (!last)
-        return;
+    if (!last) return;
     seer_mcp_session_close(hs->s); /* no sends after this */
     stream *st = hs->streams;
     hs->streams = NULL;
@@ -352,8 +344,7 @@ static int hsess_remove(struct seer_mcp_httpd *h, hsess *target)
             break;
         }
     pthread_mutex_unlock(&h->mu);
-    if (found)
-        hsess_unref(target);
+    if (found) hsess_unref(target);
     return found;
 }
 
@@ -369,8 +360,7 @@ typedef struct req {
 static void log_line(struct seer_mcp_httpd *h, const char *method, const char *url, int status,
                      const char *sid)
 {
-    if (!h->log)
-        return;
+    if (!h->log) return;
     char line[256];
     snprintf(line, sizeof line, "%s %.100s %d%s%s", method, url, status, sid ? " session=" : "",
              sid ? sid : "");
@@ -382,15 +372,11 @@ static void log_line(struct seer_mcp_httpd *h, const char *method, const char *u
 static enum MHD_Result respond(struct MHD_Connection *conn, int status, const char *ctype,
                                const char *body, const char *sid)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(body ? strlen(body) : 0,
-                                                             (void *)(body ? body : ""),
-                                                             MHD_RESPMEM_MUST_COPY);
-    if (!r)
-        return MHD_NO;
-    if (ctype)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    if (sid)
-        MHD_add_response_header(r, "Mcp-Session-Id", sid);
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        body ? strlen(body) : 0, (void *)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    if (ctype) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (sid) MHD_add_response_header(r, "Mcp-Session-Id", sid);
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
@@ -403,15 +389,14 @@ static enum MHD_Result respond(struct MHD_Connection *conn, int status, const ch
 /* A JSON-RPC error body with a null id, as the SDK servers answer transport
  * level refusals. */
 static enum MHD_Result respond_rpc_error(struct seer_mcp_httpd *h, struct MHD_Connection *conn,
-                                         const char *method, const char *url, int status,
-                                         long code, const char *msg)
+                                         const char *method, const char *url, int status, long code,
+                                         const char *msg)
 {
     char body[512];
     char esc[300];
     size_t j = 0;
     for (const char *p = msg; *p && j + 2 < sizeof esc; p++) {
-        if (*p == '"' || *p == '\\')
-            esc[j++] = '\\';
+        if (*p == '"' || *p == '\\') esc[j++] = '\\';
         esc[j++] = *p;
     }
     esc[j] = 0;
@@ -428,31 +413,26 @@ static int is_local_host(const char *host, size_t len)
 {
     static const char *const ok[] = {"localhost", "127.0.0.1", "[::1]"};
     for (size_t i = 0; i < 3; i++)
-        if (strlen(ok[i]) == len && strncasecmp(host, ok[i], len) == 0)
-            return 1;
+        if (strlen(ok[i]) == len && strncasecmp(host, ok[i], len) == 0) return 1;
     return 0;
 }
 
 /* Origin: absent is fine (not a browser); present must be local or listed. */
 static int origin_ok(const struct seer_mcp_httpd *h, const char *origin)
 {
-    if (!origin)
-        return 1;
+    if (!origin) return 1;
     for (size_t i = 0; i < h->n_origins; i++)
-        if (strcmp(origin, h->origins[i]) == 0)
-            return 1;
+        if (strcmp(origin, h->origins[i]) == 0) return 1;
     const char *rest = NULL;
     if (strncasecmp(origin, "http://", 7) == 0)
         rest = origin + 7;
     else if (strncasecmp(origin, "https://", 8) == 0)
         rest = origin + 8;
-    if (!rest)
-        return 0;
+    if (!rest) return 0;
     size_t hl;
     if (rest[0] == '[') {
         const char *e = strchr(rest, ']');
-        if (!e)
-            return 0;
+        if (!e) return 0;
         hl = (size_t)(e - rest) + 1;
     } else {
         hl = strcspn(rest, ":/");
@@ -460,23 +440,19 @@ static int origin_ok(const struct seer_mcp_httpd *h, const char *origin)
     const char *after = rest + hl;
     if (*after == ':') {
         after++;
-        if (!*after)
-            return 0;
+        if (!*after) return 0;
         while (*after >= '0' && *after <= '9')
             after++;
     }
-    if (*after && strcmp(after, "/") != 0)
-        return 0;
+    if (*after && strcmp(after, "/") != 0) return 0;
     return is_local_host(rest, hl);
 }
 
 /* Constant-time comparison of the presented credentials with the token. */
 static int bearer_ok(const struct seer_mcp_httpd *h, const char *auth)
 {
-    if (!h->token)
-        return 1;
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
-        return 0;
+    if (!h->token) return 1;
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) return 0;
     const char *given = auth + 7;
     while (*given == ' ')
         given++;
@@ -490,8 +466,7 @@ static int bearer_ok(const struct seer_mcp_httpd *h, const char *auth)
 /* Whether an Accept header lists a media type (or a wildcard for it). */
 static int accepts(const char *accept, const char *type)
 {
-    if (!accept)
-        return 0;
+    if (!accept) return 0;
     size_t tl = strlen(type);
     const char *p = accept;
     while (*p) {
@@ -542,14 +517,12 @@ static ssize_t sse_reader(void *cls, uint64_t pos, char *buf, size_t max)
         st->out_len = st->out_off = 0;
         char *line = NULL;
         int got = stream_next_timed(st, st->keepalive_ms, &line);
-        if (got == 0)
-            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (got == 0) return MHD_CONTENT_READER_END_OF_STREAM;
         if (got < 0) {
             /* silence: a comment keeps proxies from timing out, and a write
              * to a client that went away ends this response */
             st->out = strdup(": keepalive\n\n");
-            if (!st->out)
-                return MHD_CONTENT_READER_END_WITH_ERROR;
+            if (!st->out) return MHD_CONTENT_READER_END_WITH_ERROR;
             st->out_len = strlen(st->out);
             continue;
         }
@@ -563,8 +536,7 @@ static ssize_t sse_reader(void *cls, uint64_t pos, char *buf, size_t max)
         free(line);
     }
     size_t n = st->out_len - st->out_off;
-    if (n > max)
-        n = max;
+    if (n > max) n = max;
     memcpy(buf, st->out + st->out_off, n);
     st->out_off += n;
     return (ssize_t)n;
@@ -634,16 +606,14 @@ static enum MHD_Result answer_post(struct seer_mcp_httpd *h, struct MHD_Connecti
         }
     }
     stream *st = stream_new();
-    if (st)
-        st->keepalive_ms = h->keepalive_ms;
+    if (st) st->keepalive_ms = h->keepalive_ms;
     if (!st) {
-        if (created)
-            hsess_remove(h, hs);
+        if (created) hsess_remove(h, hs);
         hsess_unref(hs);
         return respond_rpc_error(h, conn, "POST", url, MHD_HTTP_INTERNAL_SERVER_ERROR, -32603,
                                  "out of memory");
     }
-    rq->st = st; /* the request's reference */
+    rq->st = st;    /* the request's reference */
     stream_ref(st); /* the session's promise of a final line */
     pthread_mutex_lock(&hs->mu);
     st->next = hs->streams;
@@ -685,8 +655,7 @@ static enum MHD_Result answer_post(struct seer_mcp_httpd *h, struct MHD_Connecti
         }
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-        if (created)
-            MHD_add_response_header(r, "Mcp-Session-Id", sidbuf);
+        if (created) MHD_add_response_header(r, "Mcp-Session-Id", sidbuf);
         log_line(h, "POST", url, MHD_HTTP_OK, sidbuf);
         enum MHD_Result ok = MHD_queue_response(conn, MHD_HTTP_OK, r);
         MHD_destroy_response(r);
@@ -744,17 +713,15 @@ static enum MHD_Result answer_delete(struct seer_mcp_httpd *h, struct MHD_Connec
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     struct seer_mcp_httpd *h = cls;
     req *rq = *con_cls;
     if (!rq) {
         rq = calloc(1, sizeof *rq);
-        if (!rq)
-            return MHD_NO;
+        if (!rq) return MHD_NO;
         *con_cls = rq;
         pthread_mutex_lock(&h->mu);
         h->live++;
@@ -773,8 +740,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             while (nc < rq->len + n + 1)
                 nc *= 2;
             char *nb = realloc(rq->body, nc);
-            if (!nb)
-                return MHD_NO;
+            if (!nb) return MHD_NO;
             rq->body = nb;
             rq->cap = nc;
         }
@@ -800,10 +766,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!bearer_ok(h, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization")))
         return respond_rpc_error(h, conn, method, url, MHD_HTTP_UNAUTHORIZED, -32000,
                                  "Unauthorized: a valid bearer token is required");
-    if (strcmp(method, "POST") == 0)
-        return answer_post(h, conn, url, rq);
-    if (strcmp(method, "DELETE") == 0)
-        return answer_delete(h, conn, url);
+    if (strcmp(method, "POST") == 0) return answer_post(h, conn, url, rq);
+    if (strcmp(method, "DELETE") == 0) return answer_delete(h, conn, url);
     return respond_rpc_error(h, conn, method, url, MHD_HTTP_METHOD_NOT_ALLOWED, -32000,
                              "Method Not Allowed");
 }
@@ -815,16 +779,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     struct seer_mcp_httpd *h = cls;
     req *rq = *con_cls;
-    if (!rq)
-        return;
-    if (rq->st)
-        stream_unref(rq->st);
+    if (!rq) return;
+    if (rq->st) stream_unref(rq->st);
     free(rq->body);
     free(rq);
     *con_cls = NULL;
     pthread_mutex_lock(&h->mu);
-    if (--h->live == 0)
-        pthread_cond_broadcast(&h->quiet);
+    if (--h->live == 0) pthread_cond_broadcast(&h->quiet);
     pthread_mutex_unlock(&h->mu);
 }
 
@@ -838,18 +799,15 @@ static int addr_is_loopback(const struct sockaddr *sa)
     }
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-            return 1;
-        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-            return in6->sin6_addr.s6_addr[12] == 127;
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) return 1;
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) return in6->sin6_addr.s6_addr[12] == 127;
     }
     return 0;
 }
 
 static void httpd_free(struct seer_mcp_httpd *h)
 {
-    if (!h)
-        return;
+    if (!h) return;
     if (h->token) {
         explicit_bzero(h->token, h->token_len);
         free(h->token);
@@ -868,15 +826,14 @@ seer_mcp_httpd *seer_mcp_httpd_start(seer_mcp_server *srv, const seer_mcp_httpd_
 {
     assert(srv);
     seer_mcp_httpd_options none = {0};
-    if (!opts)
-        opts = &none;
+    if (!opts) opts = &none;
     const char *host = opts->host && *opts->host ? opts->host : "127.0.0.1";
     if (opts->port < 0 || opts->port > 65535) {
         seer_error_set(err, SEER_EINVAL, "mcp http: port %d is out of range", opts->port);
         return NULL;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *ai = NULL;
     int gai = getaddrinfo(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, NULL, &hints, &ai);
     if (gai != 0 || !ai) {
@@ -928,8 +885,7 @@ seer_mcp_httpd *seer_mcp_httpd_start(seer_mcp_server *srv, const seer_mcp_httpd_
     for (const char *const *o = opts->allowed_origins; o && *o && !oom; o++) {
         char **no = realloc(h->origins, (h->n_origins + 1) * sizeof *no);
         if (!no || !(no[h->n_origins] = strdup(*o))) {
-            if (no)
-                h->origins = no;
+            if (no) h->origins = no;
             oom = 1;
             break;
         }
@@ -942,14 +898,12 @@ seer_mcp_httpd *seer_mcp_httpd_start(seer_mcp_server *srv, const seer_mcp_httpd_
         return NULL;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    h->d = MHD_start_daemon(flags, (uint16_t)opts->port, NULL, NULL, on_request, h,
-                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512,
-                            MHD_OPTION_END);
+    if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    h->d =
+        MHD_start_daemon(flags, (uint16_t)opts->port, NULL, NULL, on_request, h,
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
+                         on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_END);
     if (!h->d) {
         seer_error_set(err, SEER_EIO, "mcp http: cannot listen on %.100s port %d", host,
                        opts->port);
@@ -976,8 +930,7 @@ size_t seer_mcp_httpd_sessions(seer_mcp_httpd *h)
 
 void seer_mcp_httpd_stop(seer_mcp_httpd *h)
 {
-    if (!h)
-        return;
+    if (!h) return;
     pthread_mutex_lock(&h->mu);
     h->stopping = 1;
     pthread_mutex_unlock(&h->mu);
@@ -985,8 +938,7 @@ void seer_mcp_httpd_stop(seer_mcp_httpd *h)
         pthread_mutex_lock(&h->mu);
         hsess *hs = h->sessions;
         pthread_mutex_unlock(&h->mu);
-        if (!hs)
-            break;
+        if (!hs) break;
         hsess_remove(h, hs); /* wakes every request waiting on it */
     }
     /* let the requests just woken send their answers (bounded: a client
@@ -996,8 +948,7 @@ void seer_mcp_httpd_stop(seer_mcp_httpd *h)
     until.tv_sec += 5;
     pthread_mutex_lock(&h->mu);
     while (h->live > 0)
-        if (pthread_cond_timedwait(&h->quiet, &h->mu, &until) != 0)
-            break;
+        if (pthread_cond_timedwait(&h->quiet, &h->mu, &until) != 0) break;
     pthread_mutex_unlock(&h->mu);
     MHD_stop_daemon(h->d);
     seer_mcp_server_wait_idle(h->srv);

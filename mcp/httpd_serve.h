@@ -33,18 +33,18 @@
 typedef struct seer_mcp_httpd seer_mcp_httpd;
 
 typedef struct seer_mcp_httpd_options {
-    const char *host;   /* address to bind: an IP or "localhost"; NULL = 127.0.0.1 */
-    int port;           /* 0 = any free port (see seer_mcp_httpd_port) */
-    const char *path;   /* the endpoint; NULL = "/mcp" */
-    const char *token;  /* bearer token (copied); NULL = none (loopback only) */
+    const char *host;  /* address to bind: an IP or "localhost"; NULL = 127.0.0.1 */
+    int port;          /* 0 = any free port (see seer_mcp_httpd_port) */
+    const char *path;  /* the endpoint; NULL = "/mcp" */
+    const char *token; /* bearer token (copied); NULL = none (loopback only) */
     const char *const *allowed_origins; /* extra exact Origin values allowed;
                                          * NULL-terminated; NULL = none */
-    int prefer_sse;     /* answer every request as an SSE stream */
-    size_t max_body;    /* largest POST body; 0 = 4 MiB (413 above) */
-    size_t max_sessions;/* open sessions at most; 0 = 256 (503 above) */
-    long session_idle_ms; /* a session unused this long (and with no request
-                           * waiting) is ended at the next initialize; 0 = 30 min */
-    long keepalive_ms;  /* an SSE answer silent this long gets a comment; 0 = 15 s */
+    int prefer_sse;                     /* answer every request as an SSE stream */
+    size_t max_body;                    /* largest POST body; 0 = 4 MiB (413 above) */
+    size_t max_sessions;                /* open sessions at most; 0 = 256 (503 above) */
+    long session_idle_ms;               /* a session unused this long (and with no request
+                                         * waiting) is ended at the next initialize; 0 = 30 min */
+    long keepalive_ms; /* an SSE answer silent this long gets a comment; 0 = 15 s */
     /* Optional access log: one line per request ("POST /mcp 200 session=..."),
      * never headers or bodies.  Called from connection threads. */
     void (*log)(void *arg, const char *line);

@@ -77,43 +77,37 @@ struct seer_mcp_server {
     size_t n_tools, cap_tools;
     ts_adapter **adapters;
     size_t n_adapters;
-    pthread_mutex_t mu;   /* n_sessions */
-    pthread_cond_t idle;  /* signalled when n_sessions drops to 0 */
-    long n_sessions;      /* sessions not yet freed */
+    pthread_mutex_t mu;  /* n_sessions */
+    pthread_cond_t idle; /* signalled when n_sessions drops to 0 */
+    long n_sessions;     /* sessions not yet freed */
 };
 
 int seer_mcp_tool_name_valid(const char *name)
 {
-    if (!name)
-        return 0;
+    if (!name) return 0;
     size_t n = 0;
     for (const char *p = name; *p; p++, n++) {
         char c = *p;
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                  c == '_' || c == '.' || c == '-';
-        if (!ok)
-            return 0;
+        if (!ok) return 0;
     }
     return n >= 1 && n <= 128;
 }
 
 int seer_mcp_protocol_supported(const char *rev)
 {
-    if (!rev)
-        return 0;
+    if (!rev) return 0;
     for (size_t i = 0; i < sizeof supported_revisions / sizeof *supported_revisions; i++)
-        if (strcmp(rev, supported_revisions[i]) == 0)
-            return 1;
+        if (strcmp(rev, supported_revisions[i]) == 0) return 1;
     return 0;
 }
 
 static char *dup_or_null(const char *s, int *oom)
 {
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     char *d = strdup(s);
-    if (!d)
-        *oom = 1;
+    if (!d) *oom = 1;
     return d;
 }
 
@@ -152,8 +146,7 @@ size_t seer_mcp_server_tool_count(const seer_mcp_server *srv)
 static const srv_tool *find_tool(const seer_mcp_server *srv, const char *name)
 {
     for (size_t i = 0; i < srv->n_tools; i++)
-        if (strcmp(srv->tools[i].name, name) == 0)
-            return &srv->tools[i];
+        if (strcmp(srv->tools[i].name, name) == 0) return &srv->tools[i];
     return NULL;
 }
 
@@ -162,8 +155,7 @@ static seer_err parse_object(const char *text, const char *tool, const char *wha
                              seer_error *err)
 {
     *out = NULL;
-    if (!text)
-        return SEER_OK;
+    if (!text) return SEER_OK;
     cJSON *v = cJSON_Parse(text);
     if (!cJSON_IsObject(v)) {
         cJSON_Delete(v);
@@ -179,7 +171,8 @@ seer_err seer_mcp_server_add_tool(seer_mcp_server *srv, const seer_mcp_tool *too
 {
     assert(srv);
     if (!tool || !fn)
-        return seer_error_set(err, SEER_EINVAL, "mcp server: a tool needs a definition and a handler");
+        return seer_error_set(err, SEER_EINVAL,
+                              "mcp server: a tool needs a definition and a handler");
     if (!seer_mcp_tool_name_valid(tool->name))
         return seer_error_set(err, SEER_EINVAL,
                               "mcp server: invalid tool name '%.140s' (1-128 of A-Za-z0-9_.-)",
@@ -260,12 +253,12 @@ struct seer_mcp_call {
     void *reply_ctx;
     atomic_int refs;
     atomic_int cancelled;
-    atomic_int answered;   /* a final line went out for this call */
-    atomic_int completed;  /* complete() ran (asserted once) */
+    atomic_int answered;  /* a final line went out for this call */
+    atomic_int completed; /* complete() ran (asserted once) */
     seer_mcp_cancel_fn on_cancel;
     void *on_cancel_arg;
-    int on_cancel_ran;     /* guarded by s->mu */
-    seer_mcp_call *next;   /* s->calls list, guarded by s->mu */
+    int on_cancel_ran;   /* guarded by s->mu */
+    seer_mcp_call *next; /* s->calls list, guarded by s->mu */
 };
 
 struct seer_mcp_session {
@@ -275,12 +268,12 @@ struct seer_mcp_session {
     pthread_mutex_t mu;      /* calls, n_calls, refs, protocol, flags */
     pthread_mutex_t send_mu; /* serializes send; guards closed for sends */
     int refs;
-    int closed;              /* no more sends (under send_mu and mu) */
-    const char *protocol;    /* negotiated, static string; NULL before */
-    int client_initialized;  /* notifications/initialized seen */
+    int closed;             /* no more sends (under send_mu and mu) */
+    const char *protocol;   /* negotiated, static string; NULL before */
+    int client_initialized; /* notifications/initialized seen */
     seer_mcp_call *calls;
     size_t n_calls;
-    pthread_cond_t idle;     /* signalled when n_calls drops to 0 */
+    pthread_cond_t idle; /* signalled when n_calls drops to 0 */
 };
 
 static void session_free(seer_mcp_session *s)
@@ -292,8 +285,7 @@ static void session_free(seer_mcp_session *s)
     seer_mcp_server *srv = s->srv;
     free(s);
     pthread_mutex_lock(&srv->mu);
-    if (--srv->n_sessions == 0)
-        pthread_cond_broadcast(&srv->idle);
+    if (--srv->n_sessions == 0) pthread_cond_broadcast(&srv->idle);
     pthread_mutex_unlock(&srv->mu);
 }
 
@@ -303,16 +295,14 @@ static void session_unref(seer_mcp_session *s)
     assert(s->refs > 0);
     int last = --s->refs == 0;
     pthread_mutex_unlock(&s->mu);
-    if (last)
-        session_free(s);
+    if (last) session_free(s);
 }
 
 seer_mcp_session *seer_mcp_session_new(seer_mcp_server *srv, seer_mcp_send_fn send, void *arg)
 {
     assert(srv && send);
     seer_mcp_session *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     s->srv = srv;
     s->send = send;
     s->arg = arg;
@@ -331,8 +321,7 @@ seer_mcp_session *seer_mcp_session_new(seer_mcp_server *srv, seer_mcp_send_fn se
 static void session_send(seer_mcp_session *s, void *reply_ctx, char *line, int final)
 {
     pthread_mutex_lock(&s->send_mu);
-    if (!s->closed)
-        s->send(s->arg, reply_ctx, line, line ? strlen(line) : 0, final);
+    if (!s->closed) s->send(s->arg, reply_ctx, line, line ? strlen(line) : 0, final);
     pthread_mutex_unlock(&s->send_mu);
     free(line);
 }
@@ -358,8 +347,7 @@ static void send_result(seer_mcp_session *s, void *reply_ctx, const cJSON *id, c
 
 static void call_unref(seer_mcp_call *c)
 {
-    if (atomic_fetch_sub(&c->refs, 1) != 1)
-        return;
+    if (atomic_fetch_sub(&c->refs, 1) != 1) return;
     cJSON_Delete(c->id);
     cJSON_Delete(c->progress_token);
     free(c->tool);
@@ -383,8 +371,7 @@ static void call_cancel(seer_mcp_call *c, int answer)
     pthread_mutex_unlock(&s->mu);
     if (answer && atomic_exchange(&c->answered, 1) == 0)
         session_send(s, c->reply_ctx, NULL, 1); /* no response will come */
-    if (fn)
-        fn(c, arg);
+    if (fn) fn(c, arg);
 }
 
 int seer_mcp_call_cancelled(const seer_mcp_call *call)
@@ -404,18 +391,14 @@ void seer_mcp_call_on_cancel(seer_mcp_call *call, seer_mcp_cancel_fn fn, void *a
     call->on_cancel = fn;
     call->on_cancel_arg = arg;
     int run_now = atomic_load(&call->cancelled) && !call->on_cancel_ran && fn;
-    if (run_now)
-        call->on_cancel_ran = 1;
+    if (run_now) call->on_cancel_ran = 1;
     pthread_mutex_unlock(&s->mu);
-    if (run_now)
-        fn(call, arg);
+    if (run_now) fn(call, arg);
 }
 
-void seer_mcp_call_progress(seer_mcp_call *call, double progress, double total,
-                            const char *message)
+void seer_mcp_call_progress(seer_mcp_call *call, double progress, double total, const char *message)
 {
-    if (!call->progress_token || atomic_load(&call->answered))
-        return;
+    if (!call->progress_token || atomic_load(&call->answered)) return;
     cJSON *p = cJSON_CreateObject();
     cJSON *tok = cJSON_Duplicate(call->progress_token, 1);
     if (!p || !tok) {
@@ -425,14 +408,11 @@ void seer_mcp_call_progress(seer_mcp_call *call, double progress, double total,
     }
     cJSON_AddItemToObject(p, "progressToken", tok);
     cJSON_AddNumberToObject(p, "progress", progress);
-    if (total >= 0)
-        cJSON_AddNumberToObject(p, "total", total);
-    if (message)
-        cJSON_AddStringToObject(p, "message", message);
+    if (total >= 0) cJSON_AddNumberToObject(p, "total", total);
+    if (message) cJSON_AddStringToObject(p, "message", message);
     char *line = seer_rpc_encode_notification("notifications/progress", p);
     cJSON_Delete(p);
-    if (line)
-        session_send(call->s, call->reply_ctx, line, 0);
+    if (line) session_send(call->s, call->reply_ctx, line, 0);
 }
 
 /* Removes c from its session and drops the references the call held. */
@@ -445,8 +425,7 @@ static void call_finish(seer_mcp_call *c)
         pp = &(*pp)->next;
     assert(*pp == c);
     *pp = c->next;
-    if (--s->n_calls == 0)
-        pthread_cond_broadcast(&s->idle);
+    if (--s->n_calls == 0) pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->mu);
     call_unref(c);
     session_unref(s);
@@ -490,11 +469,9 @@ static cJSON *result_to_json(const seer_tool_result *r)
         structured = NULL;
     }
     const char *text = r->content ? r->content : "";
-    if (!*text && r->structured_json && !structured)
-        text = r->structured_json;
+    if (!*text && r->structured_json && !structured) text = r->structured_json;
     int want_text = *text || (!structured && r->n_images == 0);
-    if (!*text && structured && r->n_images == 0)
-        want_text = 1, text = r->structured_json;
+    if (!*text && structured && r->n_images == 0) want_text = 1, text = r->structured_json;
     if (want_text) {
         cJSON *t = cJSON_CreateObject();
         if (!t || !cJSON_AddStringToObject(t, "type", "text") ||
@@ -510,9 +487,9 @@ static cJSON *result_to_json(const seer_tool_result *r)
         cJSON *im = cJSON_CreateObject();
         if (!im || !cJSON_AddStringToObject(im, "type", "image") ||
             !cJSON_AddStringToObject(im, "data", r->images[i].b64 ? r->images[i].b64 : "") ||
-            !cJSON_AddStringToObject(im, "mimeType", r->images[i].media_type
-                                                        ? r->images[i].media_type
-                                                        : "application/octet-stream")) {
+            !cJSON_AddStringToObject(im, "mimeType",
+                                     r->images[i].media_type ? r->images[i].media_type
+                                                             : "application/octet-stream")) {
             cJSON_Delete(im);
             cJSON_Delete(structured);
             cJSON_Delete(o);
@@ -520,8 +497,7 @@ static cJSON *result_to_json(const seer_tool_result *r)
         }
         cJSON_AddItemToArray(content, im);
     }
-    if (structured)
-        cJSON_AddItemToObject(o, "structuredContent", structured);
+    if (structured) cJSON_AddItemToObject(o, "structuredContent", structured);
     if (r->is_error && !cJSON_AddTrueToObject(o, "isError")) {
         cJSON_Delete(o);
         return NULL;
@@ -553,21 +529,15 @@ static cJSON *error_result(const char *fmt, ...)
 
 static int json_type_is(const cJSON *v, const char *type)
 {
-    if (strcmp(type, "string") == 0)
-        return cJSON_IsString(v);
-    if (strcmp(type, "number") == 0)
-        return cJSON_IsNumber(v);
+    if (strcmp(type, "string") == 0) return cJSON_IsString(v);
+    if (strcmp(type, "number") == 0) return cJSON_IsNumber(v);
     if (strcmp(type, "integer") == 0)
         return cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
                floor(v->valuedouble) == v->valuedouble;
-    if (strcmp(type, "boolean") == 0)
-        return cJSON_IsBool(v);
-    if (strcmp(type, "object") == 0)
-        return cJSON_IsObject(v);
-    if (strcmp(type, "array") == 0)
-        return cJSON_IsArray(v);
-    if (strcmp(type, "null") == 0)
-        return cJSON_IsNull(v);
+    if (strcmp(type, "boolean") == 0) return cJSON_IsBool(v);
+    if (strcmp(type, "object") == 0) return cJSON_IsObject(v);
+    if (strcmp(type, "array") == 0) return cJSON_IsArray(v);
+    if (strcmp(type, "null") == 0) return cJSON_IsNull(v);
     return 1; /* a type we do not check */
 }
 
@@ -590,8 +560,8 @@ static int args_match_schema(const cJSON *args, const cJSON *schema, char *why, 
     const cJSON *a;
     cJSON_ArrayForEach(a, args)
     {
-        const cJSON *p = cJSON_IsObject(props) ? cJSON_GetObjectItemCaseSensitive(props, a->string)
-                                               : NULL;
+        const cJSON *p =
+            cJSON_IsObject(props) ? cJSON_GetObjectItemCaseSensitive(props, a->string) : NULL;
         if (!p) {
             if (cJSON_IsFalse(addl)) {
                 snprintf(why, cap, "unexpected argument '%s'", a->string);
@@ -641,12 +611,10 @@ static void handle_initialize(seer_mcp_session *s, const seer_rpc_msg *m, void *
     }
     const char *rev = supported_revisions[0];
     for (size_t i = 0; i < sizeof supported_revisions / sizeof *supported_revisions; i++)
-        if (strcmp(pv->valuestring, supported_revisions[i]) == 0)
-            rev = supported_revisions[i];
+        if (strcmp(pv->valuestring, supported_revisions[i]) == 0) rev = supported_revisions[i];
     pthread_mutex_lock(&s->mu);
     int again = s->protocol != NULL;
-    if (!again)
-        s->protocol = rev;
+    if (!again) s->protocol = rev;
     pthread_mutex_unlock(&s->mu);
     if (again) {
         send_error(s, reply_ctx, m->id, SEER_RPC_INVALID_REQUEST,
@@ -658,12 +626,13 @@ static void handle_initialize(seer_mcp_session *s, const seer_rpc_msg *m, void *
     cJSON *caps = res ? cJSON_AddObjectToObject(res, "capabilities") : NULL;
     cJSON *tools = caps ? cJSON_AddObjectToObject(caps, "tools") : NULL;
     cJSON *info = res ? cJSON_AddObjectToObject(res, "serverInfo") : NULL;
-    int ok = tools && info && cJSON_AddStringToObject(res, "protocolVersion", rev) &&
-             cJSON_AddFalseToObject(tools, "listChanged") &&
-             cJSON_AddStringToObject(info, "name", srv->name) &&
-             cJSON_AddStringToObject(info, "version", srv->version) &&
-             (!srv->title || cJSON_AddStringToObject(info, "title", srv->title)) &&
-             (!srv->instructions || cJSON_AddStringToObject(res, "instructions", srv->instructions));
+    int ok =
+        tools && info && cJSON_AddStringToObject(res, "protocolVersion", rev) &&
+        cJSON_AddFalseToObject(tools, "listChanged") &&
+        cJSON_AddStringToObject(info, "name", srv->name) &&
+        cJSON_AddStringToObject(info, "version", srv->version) &&
+        (!srv->title || cJSON_AddStringToObject(info, "title", srv->title)) &&
+        (!srv->instructions || cJSON_AddStringToObject(res, "instructions", srv->instructions));
     if (ok)
         send_result(s, reply_ctx, m->id, res);
     else
@@ -691,8 +660,7 @@ static void handle_tools_list(seer_mcp_session *s, const seer_rpc_msg *m, void *
         start = (size_t)v;
     }
     size_t end_i = start + srv->page_size;
-    if (end_i > srv->n_tools)
-        end_i = srv->n_tools;
+    if (end_i > srv->n_tools) end_i = srv->n_tools;
     cJSON *res = cJSON_CreateObject();
     cJSON *arr = res ? cJSON_AddArrayToObject(res, "tools") : NULL;
     int ok = arr != NULL;
@@ -764,8 +732,7 @@ static void handle_tools_call(seer_mcp_session *s, const seer_rpc_msg *m, void *
     if (c) {
         c->id = cJSON_Duplicate(m->id, 1);
         c->tool = strdup(t->name);
-        if (cJSON_IsString(tok) || cJSON_IsNumber(tok))
-            c->progress_token = cJSON_Duplicate(tok, 1);
+        if (cJSON_IsString(tok) || cJSON_IsNumber(tok)) c->progress_token = cJSON_Duplicate(tok, 1);
     }
     if (!c || !c->id || !c->tool ||
         ((cJSON_IsString(tok) || cJSON_IsNumber(tok)) && !c->progress_token)) {
@@ -878,9 +845,8 @@ seer_mcp_handled seer_mcp_session_handle(seer_mcp_session *s, const char *line, 
         } else {
             /* JSON, but not JSON-RPC (or a batch, which MCP dropped): echo
              * the id if it is a usable one */
-            const cJSON *id = cJSON_IsObject(m.root)
-                                  ? cJSON_GetObjectItemCaseSensitive(m.root, "id")
-                                  : NULL;
+            const cJSON *id =
+                cJSON_IsObject(m.root) ? cJSON_GetObjectItemCaseSensitive(m.root, "id") : NULL;
             char msg[160];
             snprintf(msg, sizeof msg, "Invalid Request: %s", m.why);
             send_error(s, reply_ctx, id, SEER_RPC_INVALID_REQUEST, msg);
@@ -938,8 +904,7 @@ size_t seer_mcp_session_inflight(seer_mcp_session *s)
 
 void seer_mcp_session_close(seer_mcp_session *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     pthread_mutex_lock(&s->send_mu);
     pthread_mutex_lock(&s->mu); /* only place both are held: send_mu first */
     assert(!s->closed);
@@ -957,8 +922,7 @@ void seer_mcp_session_close(seer_mcp_session *s)
                 break;
             }
         pthread_mutex_unlock(&s->mu);
-        if (!victim)
-            break;
+        if (!victim) break;
         call_cancel(victim, 0);
         call_unref(victim);
     }
@@ -984,7 +948,7 @@ typedef struct ts_tool {
 struct ts_adapter {
     seer_toolset *ts;
     int owned;
-    seer_actor *actor; /* receives the toolset's results */
+    seer_actor *actor;  /* receives the toolset's results */
     pthread_mutex_t mu; /* next_tag, pend */
     uint64_t next_tag;
     pending *pend;
@@ -997,8 +961,7 @@ static void adapter_actor(seer_actor *self, void *state, seer_msg *m)
 {
     (void)self;
     ts_adapter *ad = state;
-    if (m->type != SEER_MSG_TOOL_RESULT)
-        return;
+    if (m->type != SEER_MSG_TOOL_RESULT) return;
     pending *p = NULL;
     pthread_mutex_lock(&ad->mu);
     for (pending **pp = &ad->pend; *pp; pp = &(*pp)->next)
@@ -1008,8 +971,7 @@ static void adapter_actor(seer_actor *self, void *state, seer_msg *m)
             break;
         }
     pthread_mutex_unlock(&ad->mu);
-    if (!p)
-        return; /* a second result would be a toolset bug; nobody waits for it */
+    if (!p) return; /* a second result would be a toolset bug; nobody waits for it */
     seer_tool_result *r = m->data;
     m->data = NULL; /* ours now */
     /* a result the toolset marked cancelled on its own (shutdown) is still
@@ -1034,8 +996,7 @@ static void adapter_cancel(seer_mcp_call *call, void *arg)
             break;
         }
     pthread_mutex_unlock(&ad->mu);
-    if (id)
-        seer_toolset_cancel(ad->ts, id);
+    if (id) seer_toolset_cancel(ad->ts, id);
 }
 
 static void adapter_handler(void *user, seer_mcp_call *call, const cJSON *args)
@@ -1070,17 +1031,14 @@ static void adapter_handler(void *user, seer_mcp_call *call, const cJSON *args)
             break;
         }
     pthread_mutex_unlock(&ad->mu);
-    if (cancel_now)
-        seer_toolset_cancel(ad->ts, id);
+    if (cancel_now) seer_toolset_cancel(ad->ts, id);
 }
 
 static void adapter_free(ts_adapter *ad)
 {
-    if (!ad)
-        return;
+    if (!ad) return;
     assert(ad->pend == NULL);
-    if (ad->owned)
-        seer_toolset_free(ad->ts);
+    if (ad->owned) seer_toolset_free(ad->ts);
     if (ad->actor) {
         seer_actor_stop(ad->actor);
         seer_actor_unref(ad->actor);
@@ -1115,8 +1073,7 @@ seer_err seer_mcp_server_add_toolset(seer_mcp_server *srv, seer_toolset *ts, see
     }
     ts_adapter *ad = calloc(1, sizeof *ad);
     ts_adapter **na = ad ? realloc(srv->adapters, (srv->n_adapters + 1) * sizeof *na) : NULL;
-    if (na)
-        srv->adapters = na;
+    if (na) srv->adapters = na;
     if (ad) {
         pthread_mutex_init(&ad->mu, NULL);
         ad->ts = ts;
@@ -1156,8 +1113,7 @@ seer_err seer_mcp_server_add_toolset(seer_mcp_server *srv, seer_toolset *ts, see
 
 void seer_mcp_server_free(seer_mcp_server *srv)
 {
-    if (!srv)
-        return;
+    if (!srv) return;
     pthread_mutex_lock(&srv->mu);
     assert(srv->n_sessions == 0 && "mcp server freed with open sessions");
     pthread_mutex_unlock(&srv->mu);
@@ -1198,8 +1154,7 @@ static int write_all(int fd, const char *p, size_t n)
     while (n) {
         ssize_t w = write(fd, p, n);
         if (w < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 struct pollfd pfd = {.fd = fd, .events = POLLOUT};
                 poll(&pfd, 1, -1);
@@ -1218,10 +1173,9 @@ static int write_all(int fd, const char *p, size_t n)
 static void fd_send(void *arg, void *reply_ctx, const char *line, size_t len, int final)
 {
     (void)reply_ctx;
-    (void)final;
+    (void) final;
     fd_out *o = arg;
-    if (!line || atomic_load(&o->failed))
-        return;
+    if (!line || atomic_load(&o->failed)) return;
     char stackbuf[4096];
     int bad;
     if (len + 1 <= sizeof stackbuf) {
@@ -1231,8 +1185,7 @@ static void fd_send(void *arg, void *reply_ctx, const char *line, size_t len, in
     } else {
         bad = write_all(o->fd, line, len) || write_all(o->fd, "\n", 1);
     }
-    if (bad)
-        atomic_store(&o->failed, 1);
+    if (bad) atomic_store(&o->failed, 1);
 }
 
 /* Feeds one complete line (without newline) to the session; blank lines are
@@ -1242,8 +1195,7 @@ static void feed_line(seer_mcp_session *s, const char *line, size_t len)
     size_t i = 0;
     while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
         i++;
-    if (i == len)
-        return;
+    if (i == len) return;
     seer_mcp_session_handle(s, line, len, NULL);
 }
 
@@ -1256,11 +1208,9 @@ static void drain(seer_mcp_session *s, int stop_fd, fd_out *out)
         pthread_mutex_lock(&s->mu);
         size_t n = s->n_calls;
         pthread_mutex_unlock(&s->mu);
-        if (!n || atomic_load(&out->failed))
-            return;
+        if (!n || atomic_load(&out->failed)) return;
         struct pollfd pfd = {.fd = stop_fd, .events = POLLIN};
-        if (poll(&pfd, stop_fd >= 0 ? 1 : 0, 20) > 0)
-            return;
+        if (poll(&pfd, stop_fd >= 0 ? 1 : 0, 20) > 0) return;
     }
 }
 
@@ -1268,8 +1218,7 @@ seer_err seer_mcp_serve_fds(seer_mcp_server *srv, int in_fd, int out_fd, int sto
                             size_t max_line, seer_error *err)
 {
     assert(srv && in_fd >= 0 && out_fd >= 0);
-    if (!max_line)
-        max_line = 16u << 20;
+    if (!max_line) max_line = 16u << 20;
     fd_out out = {.fd = out_fd};
     atomic_init(&out.failed, 0);
     seer_mcp_session *s = seer_mcp_session_new(srv, fd_send, &out);
@@ -1277,8 +1226,7 @@ seer_err seer_mcp_serve_fds(seer_mcp_server *srv, int in_fd, int out_fd, int sto
     char *buf = malloc(cap);
     if (!s || !buf) {
         free(buf);
-        if (s)
-            seer_mcp_session_close(s);
+        if (s) seer_mcp_session_close(s);
         return seer_error_set(err, SEER_ENOMEM, "mcp serve: out of memory");
     }
     pthread_mutex_lock(&s->mu);
@@ -1296,15 +1244,12 @@ seer_err seer_mcp_serve_fds(seer_mcp_server *srv, int in_fd, int out_fd, int sto
         int np = stop_fd >= 0 ? 2 : 1;
         int pr = poll(pfd, (nfds_t)np, -1);
         if (pr < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             rc = seer_error_set(err, SEER_EIO, "mcp serve: poll: %s", strerror(errno));
             break;
         }
-        if (np == 2 && pfd[1].revents)
-            break; /* asked to stop */
-        if (!pfd[0].revents)
-            continue;
+        if (np == 2 && pfd[1].revents) break; /* asked to stop */
+        if (!pfd[0].revents) continue;
         if (cap - len < 4096) {
             size_t nc = cap * 2;
             char *nb = nc <= max_line + 65536 ? realloc(buf, nc) : NULL;
@@ -1315,14 +1260,12 @@ seer_err seer_mcp_serve_fds(seer_mcp_server *srv, int in_fd, int out_fd, int sto
         }
         ssize_t r = read(in_fd, buf + len, cap - len);
         if (r < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
+            if (errno == EINTR || errno == EAGAIN) continue;
             rc = seer_error_set(err, SEER_EIO, "mcp serve: read: %s", strerror(errno));
             break;
         }
         if (r == 0) { /* EOF: a last line without newline still counts */
-            if (len && !discarding)
-                feed_line(s, buf, len);
+            if (len && !discarding) feed_line(s, buf, len);
             drain(s, stop_fd, &out);
             break;
         }
@@ -1330,8 +1273,7 @@ seer_err seer_mcp_serve_fds(seer_mcp_server *srv, int in_fd, int out_fd, int sto
         len += (size_t)r;
         size_t start = 0;
         for (size_t i = scan; i < len; i++) {
-            if (buf[i] != '\n')
-                continue;
+            if (buf[i] != '\n') continue;
             if (discarding)
                 discarding = 0;
             else if (i - start > max_line)

@@ -159,11 +159,11 @@ seer_mcp_session *seer_mcp_session_new(seer_mcp_server *srv, seer_mcp_send_fn se
 
 /* What one incoming line turned out to be. */
 typedef enum seer_mcp_handled {
-    SEER_MCP_HANDLED_NONE = 0,   /* a notification or response: nothing will be sent */
-    SEER_MCP_HANDLED_REQUEST,    /* a request: exactly one final send for reply_ctx follows
-                                  * (maybe already done before return) */
-    SEER_MCP_HANDLED_ERROR       /* unreadable: an error response was already sent
-                                  * (final, with reply_ctx) */
+    SEER_MCP_HANDLED_NONE = 0, /* a notification or response: nothing will be sent */
+    SEER_MCP_HANDLED_REQUEST,  /* a request: exactly one final send for reply_ctx follows
+                                * (maybe already done before return) */
+    SEER_MCP_HANDLED_ERROR     /* unreadable: an error response was already sent
+                                * (final, with reply_ctx) */
 } seer_mcp_handled;
 
 /* Handles one JSON-RPC line (len bytes, need not be NUL-terminated).  May

@@ -52,8 +52,7 @@ struct seer_actor {
 seer_msg *seer_msg_new(int type, uint64_t tag, void *data, void (*data_free)(void *))
 {
     seer_msg *m = malloc(sizeof *m);
-    if (m == NULL)
-        return NULL;
+    if (m == NULL) return NULL;
     m->type = type;
     m->tag = tag;
     m->data = data;
@@ -64,10 +63,8 @@ seer_msg *seer_msg_new(int type, uint64_t tag, void *data, void (*data_free)(voi
 
 void seer_msg_free(seer_msg *m)
 {
-    if (m == NULL)
-        return;
-    if (m->data != NULL && m->data_free != NULL)
-        m->data_free(m->data);
+    if (m == NULL) return;
+    if (m->data != NULL && m->data_free != NULL) m->data_free(m->data);
     free(m);
 }
 
@@ -85,8 +82,7 @@ seer_actor *seer_actor_new(seer_pool *pool, seer_actor_fn handler, void *state,
 {
     assert(pool != NULL && handler != NULL);
     seer_actor *a = calloc(1, sizeof *a);
-    if (a == NULL)
-        return NULL;
+    if (a == NULL) return NULL;
     a->pool = pool;
     a->handler = handler;
     a->state = state;
@@ -107,17 +103,14 @@ void seer_actor_ref(seer_actor *a)
 
 void seer_actor_unref(seer_actor *a)
 {
-    if (a == NULL)
-        return;
+    if (a == NULL) return;
     long old = atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel);
     assert(old > 0 && "seer_actor_unref underflow");
-    if (old != 1)
-        return;
+    if (old != 1) return;
     /* Last reference: no run task exists (it would hold a reference). */
     assert(!a->scheduled);
     free_list(a->head);
-    if (a->state_free != NULL)
-        a->state_free(a->state);
+    if (a->state_free != NULL) a->state_free(a->state);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
@@ -154,19 +147,16 @@ static void actor_run(void *arg)
         if (handled >= ACTOR_BATCH) {
             /* Yield the worker; the reference travels with the new task. */
             pthread_mutex_unlock(&a->mu);
-            if (seer_pool_submit(a->pool, actor_run, actor_run_cancelled, a) == SEER_OK)
-                return;
+            if (seer_pool_submit(a->pool, actor_run, actor_run_cancelled, a) == SEER_OK) return;
             handled = 0; /* pool is shutting down: finish inline */
             continue;
         }
         a->head = m->next;
-        if (a->head == NULL)
-            a->tail = NULL;
+        if (a->head == NULL) a->tail = NULL;
         pthread_mutex_unlock(&a->mu);
 
         m->next = NULL;
-        if (!atomic_load(&a->stopped))
-            a->handler(a, a->state, m);
+        if (!atomic_load(&a->stopped)) a->handler(a, a->state, m);
         seer_msg_free(m);
         handled++;
     }
@@ -176,8 +166,7 @@ static void actor_run(void *arg)
 seer_err seer_actor_send(seer_actor *a, seer_msg *m)
 {
     assert(a != NULL);
-    if (m == NULL)
-        return SEER_EINVAL;
+    if (m == NULL) return SEER_EINVAL;
     m->next = NULL;
 
     pthread_mutex_lock(&a->mu);
@@ -198,8 +187,7 @@ seer_err seer_actor_send(seer_actor *a, seer_msg *m)
     }
     pthread_mutex_unlock(&a->mu);
 
-    if (!must_schedule)
-        return SEER_OK;
+    if (!must_schedule) return SEER_OK;
     seer_err rc = seer_pool_submit(a->pool, actor_run, actor_run_cancelled, a);
     if (rc != SEER_OK) {
         /* Pool closed (or OOM): nobody will run the mailbox.  The message
@@ -218,8 +206,7 @@ seer_err seer_actor_post(seer_actor *a, int type, uint64_t tag, void *data,
 {
     seer_msg *m = seer_msg_new(type, tag, data, data_free);
     if (m == NULL) {
-        if (data != NULL && data_free != NULL)
-            data_free(data);
+        if (data != NULL && data_free != NULL) data_free(data);
         return SEER_ENOMEM;
     }
     return seer_actor_send(a, m);

@@ -29,21 +29,21 @@ typedef struct seer_actor seer_actor;
  * SEER_MSG_USER upwards. */
 enum {
     SEER_MSG_START = 1,
-    SEER_MSG_MODEL_REPLY,  /* a model call completed (agents/model.h) */
-    SEER_MSG_MODEL_EVENT,  /* a streamed piece of a model reply */
-    SEER_MSG_TOOL_RESULT,  /* a tool call completed */
-    SEER_MSG_HTTP_DONE,    /* a raw HTTP transfer completed (loop.h) */
-    SEER_MSG_TIMER,        /* a timer fired */
-    SEER_MSG_CANCEL,       /* stop soon: reach a safe point and finish */
+    SEER_MSG_MODEL_REPLY, /* a model call completed (agents/model.h) */
+    SEER_MSG_MODEL_EVENT, /* a streamed piece of a model reply */
+    SEER_MSG_TOOL_RESULT, /* a tool call completed */
+    SEER_MSG_HTTP_DONE,   /* a raw HTTP transfer completed (loop.h) */
+    SEER_MSG_TIMER,       /* a timer fired */
+    SEER_MSG_CANCEL,      /* stop soon: reach a safe point and finish */
     SEER_MSG_USER = 100
 };
 
 typedef struct seer_msg {
     int type;
-    uint64_t tag;               /* correlates a reply with its request */
-    void *data;                 /* owned by the message */
-    void (*data_free)(void *);  /* disposes data if non-NULL */
-    struct seer_msg *next;      /* mailbox link; internal */
+    uint64_t tag;              /* correlates a reply with its request */
+    void *data;                /* owned by the message */
+    void (*data_free)(void *); /* disposes data if non-NULL */
+    struct seer_msg *next;     /* mailbox link; internal */
 } seer_msg;
 
 /* Handler: runs on a worker with exclusive access to `state`.  It does not

@@ -40,8 +40,14 @@ void seer_blob_unref(seer_blob *b)
     if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) free(b);
 }
 
-const char *seer_blob_data(const seer_blob *b) { return b->data; }
-size_t seer_blob_len(const seer_blob *b) { return b->len; }
+const char *seer_blob_data(const seer_blob *b)
+{
+    return b->data;
+}
+size_t seer_blob_len(const seer_blob *b)
+{
+    return b->len;
+}
 
 /* ---- bodies ------------------------------------------------------------- */
 
@@ -60,7 +66,10 @@ struct seer_body {
     int sealed;
 };
 
-seer_body *seer_body_new(void) { return calloc(1, sizeof(seer_body)); }
+seer_body *seer_body_new(void)
+{
+    return calloc(1, sizeof(seer_body));
+}
 
 void seer_body_free(seer_body *b)
 {
@@ -122,7 +131,10 @@ void seer_body_append(seer_body *b, const void *data, size_t n)
     b->len += n;
 }
 
-void seer_body_puts(seer_body *b, const char *s) { seer_body_append(b, s, strlen(s)); }
+void seer_body_puts(seer_body *b, const char *s)
+{
+    seer_body_append(b, s, strlen(s));
+}
 
 void seer_body_append_blob(seer_body *b, seer_blob *blob, size_t off, size_t n)
 {
@@ -139,9 +151,18 @@ void seer_body_append_blob(seer_body *b, seer_blob *blob, size_t off, size_t n)
     b->len += n;
 }
 
-int seer_body_ok(const seer_body *b) { return b && !b->failed; }
-size_t seer_body_len(const seer_body *b) { return b->len; }
-size_t seer_body_segments(const seer_body *b) { return b->n; }
+int seer_body_ok(const seer_body *b)
+{
+    return b && !b->failed;
+}
+size_t seer_body_len(const seer_body *b)
+{
+    return b->len;
+}
+size_t seer_body_segments(const seer_body *b)
+{
+    return b->n;
+}
 
 void seer_body_seal(seer_body *b)
 {

@@ -45,8 +45,7 @@ int64_t seer_wall_ms(void)
 
 void seer_iso8601(int64_t ms, char *buf, unsigned cap)
 {
-    if (buf == NULL || cap == 0)
-        return;
+    if (buf == NULL || cap == 0) return;
     int64_t secs = ms / 1000;
     int64_t rem = ms % 1000;
     if (rem < 0) { /* floor division for times before 1970 */
@@ -59,8 +58,8 @@ void seer_iso8601(int64_t ms, char *buf, unsigned cap)
         buf[0] = '\0';
         return;
     }
-    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)rem);
+    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)rem);
 }
 
 static uint64_t fake_now(void *ctx)

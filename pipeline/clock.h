@@ -38,7 +38,7 @@ typedef struct seer_fake_clock {
 void seer_fake_clock_init(seer_fake_clock *fc, uint64_t start_ns);
 void seer_fake_clock_advance(seer_fake_clock *fc, uint64_t delta_ns);
 
-#define SEER_MS(x) ((uint64_t)(x) * 1000000ull)
-#define SEER_SEC(x) ((uint64_t)(x) * 1000000000ull)
+#define SEER_MS(x)  ((uint64_t)(x)*1000000ull)
+#define SEER_SEC(x) ((uint64_t)(x)*1000000000ull)
 
 #endif

@@ -45,8 +45,7 @@ static const char *const err_names[SEER_ERR_COUNT] = {
 
 const char *seer_strerror(seer_err code)
 {
-    if ((unsigned)code >= SEER_ERR_COUNT || err_names[code] == NULL)
-        return "unknown error";
+    if ((unsigned)code >= SEER_ERR_COUNT || err_names[code] == NULL) return "unknown error";
     return err_names[code];
 }
 
@@ -58,13 +57,11 @@ static void store_redacted(seer_error *e, char *full, int n)
     char *red = (full != NULL && n >= 0) ? seer_secret_redact_dup(full, (size_t)n) : NULL;
     free(full);
     if (red == NULL) {
-        snprintf(e->msg, sizeof e->msg, "%s (message lost: out of memory)",
-                 seer_strerror(e->code));
+        snprintf(e->msg, sizeof e->msg, "%s (message lost: out of memory)", seer_strerror(e->code));
         return;
     }
     size_t len = strlen(red);
-    if (len >= sizeof e->msg)
-        len = sizeof e->msg - 1;
+    if (len >= sizeof e->msg) len = sizeof e->msg - 1;
     memcpy(e->msg, red, len);
     e->msg[len] = '\0';
     free(red);
@@ -72,8 +69,7 @@ static void store_redacted(seer_error *e, char *full, int n)
 
 seer_err seer_error_set(seer_error *e, seer_err code, const char *fmt, ...)
 {
-    if (e == NULL)
-        return code;
+    if (e == NULL) return code;
     e->code = code;
     if (fmt == NULL) {
         snprintf(e->msg, sizeof e->msg, "%s", seer_strerror(code));
@@ -91,8 +87,7 @@ seer_err seer_error_set(seer_error *e, seer_err code, const char *fmt, ...)
 
 void seer_error_prefix(seer_error *e, const char *fmt, ...)
 {
-    if (e == NULL || fmt == NULL)
-        return;
+    if (e == NULL || fmt == NULL) return;
     va_list ap;
     va_start(ap, fmt);
     char *prefix = NULL;
@@ -109,16 +104,14 @@ void seer_error_prefix(seer_error *e, const char *fmt, ...)
         n = asprintf(&full, "%s: %.*s", prefix ? prefix : "", (int)sizeof e->msg - 1, e->msg);
     else
         n = asprintf(&full, "%s", prefix ? prefix : "");
-    if (n < 0)
-        full = NULL;
+    if (n < 0) full = NULL;
     free(prefix);
     store_redacted(e, full, n);
 }
 
 void seer_error_clear(seer_error *e)
 {
-    if (e == NULL)
-        return;
+    if (e == NULL) return;
     e->code = SEER_OK;
     e->msg[0] = '\0';
 }
@@ -137,8 +130,6 @@ void seer_offset_to_linecol(const char *text, size_t offset, int *line, int *col
             }
         }
     }
-    if (line)
-        *line = l;
-    if (col)
-        *col = c;
+    if (line) *line = l;
+    if (col) *col = c;
 }

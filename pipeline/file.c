@@ -17,8 +17,7 @@ seer_err seer_read_file(const char *path, char **out, size_t *len, seer_error *e
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        if (errno == ENOENT)
-            return seer_error_set(err, SEER_ENOTFOUND, "%s: no such file", path);
+        if (errno == ENOENT) return seer_error_set(err, SEER_ENOTFOUND, "%s: no such file", path);
         return seer_error_set(err, SEER_EIO, "%s: cannot open: %s", path, strerror(errno));
     }
     size_t cap = 4096, n = 0;
@@ -36,8 +35,7 @@ seer_err seer_read_file(const char *path, char **out, size_t *len, seer_error *e
         }
         size_t got = fread(buf + n, 1, cap - n - 1, f);
         n += got;
-        if (got == 0)
-            break;
+        if (got == 0) break;
     }
     if (!buf) {
         fclose(f);
@@ -52,10 +50,8 @@ seer_err seer_read_file(const char *path, char **out, size_t *len, seer_error *e
     fclose(f);
     buf[n] = '\0';
     char *fit = realloc(buf, n + 1);
-    if (fit)
-        buf = fit;
-    if (len)
-        *len = n;
+    if (fit) buf = fit;
+    if (len) *len = n;
     *out = buf;
     return SEER_OK;
 }

@@ -56,11 +56,9 @@ static ptr utf8_seq(ptr p, ptr e)
     } else {
         return NULL; /* continuation byte, C0/C1 overlong lead, or F5..FF */
     }
-    if ((size_t)(e - p) < n || p[1] < lo || p[1] > hi)
-        return NULL;
+    if ((size_t)(e - p) < n || p[1] < lo || p[1] > hi) return NULL;
     for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return NULL;
+        if (p[i] < 0x80 || p[i] > 0xBF) return NULL;
     return p + n;
 }
 
@@ -71,23 +69,19 @@ static ptr string(ptr p, ptr e)
     p++;
     while (p < e) {
         unsigned c = *p;
-        if (c == '"')
-            return p + 1;
-        if (c < 0x20)
-            return NULL;
+        if (c == '"') return p + 1;
+        if (c < 0x20) return NULL;
         if (c < 0x80 && c != '\\') {
             p++;
             continue;
         }
         if (c >= 0x80) {
             p = utf8_seq(p, e);
-            if (!p)
-                return NULL;
+            if (!p) return NULL;
             continue;
         }
         /* an escape */
-        if (e - p < 2)
-            return NULL;
+        if (e - p < 2) return NULL;
         switch (p[1]) {
         case '"':
         case '\\':
@@ -114,10 +108,8 @@ static ptr string(ptr p, ptr e)
 /* A number; *p is '-' or a digit.  Returns the byte after it, or NULL. */
 static ptr number(ptr p, ptr e)
 {
-    if (*p == '-')
-        p++;
-    if (p == e)
-        return NULL;
+    if (*p == '-') p++;
+    if (p == e) return NULL;
     if (*p == '0') {
         p++;
     } else if (is_digit(*p)) {
@@ -128,17 +120,14 @@ static ptr number(ptr p, ptr e)
     }
     if (p < e && *p == '.') {
         p++;
-        if (p == e || !is_digit(*p))
-            return NULL;
+        if (p == e || !is_digit(*p)) return NULL;
         while (p < e && is_digit(*p))
             p++;
     }
     if (p < e && (*p == 'e' || *p == 'E')) {
         p++;
-        if (p < e && (*p == '+' || *p == '-'))
-            p++;
-        if (p == e || !is_digit(*p))
-            return NULL;
+        if (p < e && (*p == '+' || *p == '-')) p++;
+        if (p == e || !is_digit(*p)) return NULL;
         while (p < e && is_digit(*p))
             p++;
     }
@@ -147,31 +136,26 @@ static ptr number(ptr p, ptr e)
 
 static ptr literal(ptr p, ptr e, const char *word, size_t n)
 {
-    if ((size_t)(e - p) < n || memcmp(p, word, n) != 0)
-        return NULL;
+    if ((size_t)(e - p) < n || memcmp(p, word, n) != 0) return NULL;
     return p + n;
 }
 
 static int valid(const char *text, size_t len, int object_only)
 {
-    if (!text)
-        return 0;
+    if (!text) return 0;
     ptr p = (ptr)text, e = p + len;
     uint64_t is_obj[SEER_JSON_MAX_DEPTH / 64] = {0}; /* bit d: container d is an object */
     size_t depth = 0;
 
     p = skip_ws(p, e);
-    if (object_only && (p == e || *p != '{'))
-        return 0;
+    if (object_only && (p == e || *p != '{')) return 0;
 
 value: /* any value; p is past the whitespace before it */
-    if (p == e)
-        return 0;
+    if (p == e) return 0;
     switch (*p) {
     case '{':
     case '[': {
-        if (depth == SEER_JSON_MAX_DEPTH)
-            return 0;
+        if (depth == SEER_JSON_MAX_DEPTH) return 0;
         unsigned char close = *p == '{' ? '}' : ']';
         if (close == '}')
             is_obj[depth / 64] |= UINT64_C(1) << (depth % 64);
@@ -184,8 +168,7 @@ value: /* any value; p is past the whitespace before it */
             depth--;
             goto after;
         }
-        if (close == '}')
-            goto key;
+        if (close == '}') goto key;
         goto value;
     }
     case '"':
@@ -204,33 +187,26 @@ value: /* any value; p is past the whitespace before it */
         p = *p == '-' || is_digit(*p) ? number(p, e) : NULL;
         break;
     }
-    if (!p)
-        return 0;
+    if (!p) return 0;
     goto after;
 
 key: /* "name" : -- then the member's value */
-    if (p == e || *p != '"')
-        return 0;
+    if (p == e || *p != '"') return 0;
     p = string(p, e);
-    if (!p)
-        return 0;
+    if (!p) return 0;
     p = skip_ws(p, e);
-    if (p == e || *p != ':')
-        return 0;
+    if (p == e || *p != ':') return 0;
     p = skip_ws(p + 1, e);
     goto value;
 
 after: /* a complete value ends at p */
     p = skip_ws(p, e);
-    if (depth == 0)
-        return p == e;
-    if (p == e)
-        return 0;
+    if (depth == 0) return p == e;
+    if (p == e) return 0;
     int in_obj = (int)((is_obj[(depth - 1) / 64] >> ((depth - 1) % 64)) & 1);
     if (*p == ',') {
         p = skip_ws(p + 1, e);
-        if (in_obj)
-            goto key;
+        if (in_obj) goto key;
         goto value;
     }
     if (*p == (in_obj ? '}' : ']')) {

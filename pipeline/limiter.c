@@ -57,8 +57,8 @@
 #define SEER_LIM_COOLDOWN (15ull * 1000000000ull)
 /* Successes (in a quiet period) per +1 connection. */
 #define SEER_LIM_GROW_EVERY 10
-#define SEER_LIM_DECREASE 0.8
-#define EPS 1e-6
+#define SEER_LIM_DECREASE   0.8
+#define EPS                 1e-6
 
 typedef struct bucket {
     double capacity; /* 0 = unlimited */
@@ -72,10 +72,10 @@ struct seer_limiter {
     char *name;
     const seer_clock *clock;
     int adaptive;
-    int cap;           /* current connection cap */
+    int cap; /* current connection cap */
     int cap_min, cap_max;
     int inflight;
-    int decreased;     /* has there been an episode yet? */
+    int decreased; /* has there been an episode yet? */
     uint64_t last_decrease_ns;
     uint64_t last_rate_limit_ns;
     int rate_limited_ever;
@@ -112,12 +112,10 @@ static void bucket_init(bucket *b, double per_minute, uint64_t now)
 
 static void bucket_refill(bucket *b, uint64_t now)
 {
-    if (b->capacity <= 0)
-        return;
+    if (b->capacity <= 0) return;
     if (now > b->last_ns) {
         b->level += (double)(now - b->last_ns) * b->per_ns;
-        if (b->level > b->capacity)
-            b->level = b->capacity;
+        if (b->level > b->capacity) b->level = b->capacity;
     }
     b->last_ns = now > b->last_ns ? now : b->last_ns;
 }
@@ -125,8 +123,7 @@ static void bucket_refill(bucket *b, uint64_t now)
 /* Nanoseconds until the bucket holds `need` (0 if it already does). */
 static uint64_t bucket_wait(const bucket *b, double need)
 {
-    if (b->level + EPS >= need)
-        return 0;
+    if (b->level + EPS >= need) return 0;
     double ns = ceil((need - b->level) / b->per_ns);
     return ns >= 1.8e19 ? UINT64_MAX : (uint64_t)ns + 1;
 }
@@ -134,11 +131,9 @@ static uint64_t bucket_wait(const bucket *b, double need)
 /* Adds delta (positive = refund) without lifting the level above capacity. */
 static void bucket_adjust(bucket *b, double delta)
 {
-    if (b->capacity <= 0)
-        return;
+    if (b->capacity <= 0) return;
     b->level += delta;
-    if (b->level > b->capacity)
-        b->level = b->capacity;
+    if (b->level > b->capacity) b->level = b->capacity;
 }
 
 static uint64_t now_ns(const seer_limiter *l)
@@ -146,16 +141,14 @@ static uint64_t now_ns(const seer_limiter *l)
     return l->clock->now_ns(l->clock->ctx);
 }
 
-seer_limiter *seer_limiter_new(const char *name, const seer_limits *limits,
-                               const seer_clock *clock)
+seer_limiter *seer_limiter_new(const char *name, const seer_limits *limits, const seer_clock *clock)
 {
     seer_limits def;
     seer_limits_default(&def);
     const seer_limits *in = limits != NULL ? limits : &def;
 
     seer_limiter *l = calloc(1, sizeof *l);
-    if (l == NULL)
-        return NULL;
+    if (l == NULL) return NULL;
     l->name = strdup(name != NULL ? name : "endpoint");
     if (l->name == NULL) {
         free(l);
@@ -168,13 +161,10 @@ seer_limiter *seer_limiter_new(const char *name, const seer_limits *limits,
      * on a zeroed struct still gets Inspect's shape. */
     l->cap_min = in->adaptive_min > 0 ? in->adaptive_min : def.adaptive_min;
     l->cap_max = in->adaptive_max > 0 ? in->adaptive_max : def.adaptive_max;
-    if (l->cap_max < l->cap_min)
-        l->cap_max = l->cap_min;
+    if (l->cap_max < l->cap_min) l->cap_max = l->cap_min;
     int start = in->adaptive_start > 0 ? in->adaptive_start : def.adaptive_start;
-    if (start < l->cap_min)
-        start = l->cap_min;
-    if (start > l->cap_max)
-        start = l->cap_max;
+    if (start < l->cap_min) start = l->cap_min;
+    if (start > l->cap_max) start = l->cap_max;
     if (in->max_connections > 0) {
         l->adaptive = 0;
         l->cap = in->max_connections;
@@ -191,8 +181,7 @@ seer_limiter *seer_limiter_new(const char *name, const seer_limits *limits,
 
 void seer_limiter_free(seer_limiter *l)
 {
-    if (l == NULL)
-        return;
+    if (l == NULL) return;
     pthread_mutex_destroy(&l->mu);
     free(l->name);
     free(l);
@@ -203,8 +192,7 @@ static void set_reason(char *reason, unsigned cap, const char *fmt, ...)
 
 static void set_reason(char *reason, unsigned cap, const char *fmt, ...)
 {
-    if (reason == NULL || cap == 0)
-        return;
+    if (reason == NULL || cap == 0) return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(reason, cap, fmt, ap);
@@ -215,8 +203,7 @@ static void set_reason(char *reason, unsigned cap, const char *fmt, ...)
 static void server_expire(seer_limiter *l, uint64_t now)
 {
     for (int k = 0; k < 2; k++)
-        if (l->server[k].valid && now >= l->server[k].reset_at_ns)
-            l->server[k].valid = 0;
+        if (l->server[k].valid && now >= l->server[k].reset_at_ns) l->server[k].valid = 0;
 }
 
 /* How long the server's reports hold a request of `tokens` (0 = not held);
@@ -243,11 +230,9 @@ seer_lim_status seer_limiter_acquire(seer_limiter *l, uint32_t tokens, uint64_t 
 {
     assert(l != NULL);
     uint64_t dummy;
-    if (wait_ns == NULL)
-        wait_ns = &dummy;
+    if (wait_ns == NULL) wait_ns = &dummy;
     *wait_ns = 0;
-    if (reason != NULL && cap > 0)
-        reason[0] = '\0';
+    if (reason != NULL && cap > 0) reason[0] = '\0';
 
     pthread_mutex_lock(&l->mu);
     seer_lim_status st = SEER_LIM_OK;
@@ -264,8 +249,7 @@ seer_lim_status seer_limiter_acquire(seer_limiter *l, uint32_t tokens, uint64_t 
     if (hold > 0) {
         const struct server_window *w = &l->server[kind];
         char of[32] = "";
-        if (w->limit >= 0)
-            snprintf(of, sizeof of, " of %lld", (long long)w->limit);
+        if (w->limit >= 0) snprintf(of, sizeof of, " of %lld", (long long)w->limit);
         st = SEER_LIM_WAIT_SERVER;
         *wait_ns = hold;
         if (kind == SEER_LIM_SERVER_REQUESTS)
@@ -273,16 +257,15 @@ seer_lim_status seer_limiter_acquire(seer_limiter *l, uint32_t tokens, uint64_t 
                        l->name, (long long)w->remaining, of, (double)hold / 1e9);
         else
             set_reason(reason, cap,
-                       "%s: server says %lld%s tokens left, %u needed, resets in %.1fs",
-                       l->name, (long long)w->remaining, of, tokens, (double)hold / 1e9);
+                       "%s: server says %lld%s tokens left, %u needed, resets in %.1fs", l->name,
+                       (long long)w->remaining, of, tokens, (double)hold / 1e9);
         goto out;
     }
     bucket_refill(&l->rpm, now);
     bucket_refill(&l->tpm, now);
 
     uint64_t rpm_wait = 0, tpm_wait = 0;
-    if (l->rpm.capacity > 0)
-        rpm_wait = bucket_wait(&l->rpm, 1.0);
+    if (l->rpm.capacity > 0) rpm_wait = bucket_wait(&l->rpm, 1.0);
     double need = tokens;
     if (l->tpm.capacity > 0) {
         /* An oversize request waits for a full bucket, then runs. */
@@ -298,15 +281,13 @@ seer_lim_status seer_limiter_acquire(seer_limiter *l, uint32_t tokens, uint64_t 
         } else {
             st = SEER_LIM_WAIT_RPM;
             *wait_ns = rpm_wait;
-            set_reason(reason, cap, "%s: RPM limit %.0f/min, wait %.1fs", l->name,
-                       l->rpm.capacity, (double)rpm_wait / 1e9);
+            set_reason(reason, cap, "%s: RPM limit %.0f/min, wait %.1fs", l->name, l->rpm.capacity,
+                       (double)rpm_wait / 1e9);
         }
         goto out;
     }
-    if (l->rpm.capacity > 0)
-        l->rpm.level -= 1.0;
-    if (l->tpm.capacity > 0)
-        l->tpm.level -= need;
+    if (l->rpm.capacity > 0) l->rpm.level -= 1.0;
+    if (l->tpm.capacity > 0) l->tpm.level -= need;
     l->inflight++;
 out:
     pthread_mutex_unlock(&l->mu);
@@ -320,8 +301,7 @@ static void adapt(seer_limiter *l, seer_lim_outcome outcome, uint64_t now)
         l->rate_limited_ever = 1;
         l->last_rate_limit_ns = now;
         l->quiet_successes = 0;
-        if (!l->adaptive)
-            return;
+        if (!l->adaptive) return;
         if (l->decreased && now - l->last_decrease_ns < SEER_LIM_COOLDOWN)
             return; /* same episode */
         int next = (int)floor(l->cap * SEER_LIM_DECREASE);
@@ -331,8 +311,7 @@ static void adapt(seer_limiter *l, seer_lim_outcome outcome, uint64_t now)
     } else if (outcome == SEER_LIM_SUCCESS) {
         if (l->rate_limited_ever && now - l->last_rate_limit_ns < SEER_LIM_COOLDOWN)
             return; /* not quiet yet */
-        if (!l->adaptive || l->cap >= l->cap_max)
-            return;
+        if (!l->adaptive || l->cap >= l->cap_max) return;
         if (++l->quiet_successes >= SEER_LIM_GROW_EVERY) {
             l->cap++;
             l->quiet_successes = 0;
@@ -346,8 +325,7 @@ void seer_limiter_release(seer_limiter *l, seer_lim_outcome outcome, uint32_t es
     assert(l != NULL);
     pthread_mutex_lock(&l->mu);
     assert(l->inflight > 0 && "release without acquire");
-    if (l->inflight > 0)
-        l->inflight--;
+    if (l->inflight > 0) l->inflight--;
     uint64_t now = now_ns(l);
     if (actual_tokens >= 0 && l->tpm.capacity > 0) {
         bucket_refill(&l->tpm, now);
@@ -372,22 +350,17 @@ int seer_limiter_server_window(seer_limiter *l, seer_lim_server_kind kind, int64
                                int64_t limit, uint64_t reset_at_ns, uint64_t observed_ns)
 {
     assert(l != NULL);
-    if ((unsigned)kind > SEER_LIM_SERVER_TOKENS || remaining < 0)
-        return 0;
+    if ((unsigned)kind > SEER_LIM_SERVER_TOKENS || remaining < 0) return 0;
     pthread_mutex_lock(&l->mu);
     int taken = 0;
     uint64_t now = now_ns(l);
-    if (observed_ns == 0 || observed_ns > now)
-        observed_ns = now;
+    if (observed_ns == 0 || observed_ns > now) observed_ns = now;
     struct server_window *w = &l->server[kind];
-    if (reset_at_ns <= now)
-        goto out; /* the window has already reset: nothing to hold for */
-    if (w->observed_ns > observed_ns)
-        goto out; /* a newer response already said something */
+    if (reset_at_ns <= now) goto out; /* the window has already reset: nothing to hold for */
+    if (w->observed_ns > observed_ns) goto out; /* a newer response already said something */
     if (reset_at_ns - observed_ns > SEER_LIM_SERVER_MAX_HOLD)
         reset_at_ns = observed_ns + SEER_LIM_SERVER_MAX_HOLD;
-    if (reset_at_ns <= now)
-        goto out; /* clamped into the past: an old report */
+    if (reset_at_ns <= now) goto out; /* clamped into the past: an old report */
     w->valid = 1;
     w->remaining = remaining;
     w->limit = limit >= 0 ? limit : -1;

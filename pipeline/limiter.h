@@ -41,12 +41,12 @@
 #include "pipeline/err.h"
 
 typedef struct seer_limits {
-    int max_connections;  /* fixed cap; 0 = adaptive (default) */
-    int adaptive_start;   /* default 20 */
-    int adaptive_min;     /* default 10 */
-    int adaptive_max;     /* default 100 */
-    double rpm;           /* requests per minute, 0 = unlimited */
-    double tpm;           /* tokens per minute, 0 = unlimited */
+    int max_connections; /* fixed cap; 0 = adaptive (default) */
+    int adaptive_start;  /* default 20 */
+    int adaptive_min;    /* default 10 */
+    int adaptive_max;    /* default 100 */
+    double rpm;          /* requests per minute, 0 = unlimited */
+    double tpm;          /* tokens per minute, 0 = unlimited */
 } seer_limits;
 
 void seer_limits_default(seer_limits *l);
@@ -59,8 +59,13 @@ seer_limiter *seer_limiter_new(const char *name, const seer_limits *limits,
                                const seer_clock *clock);
 void seer_limiter_free(seer_limiter *l);
 
-typedef enum { SEER_LIM_OK = 0, SEER_LIM_WAIT_SLOT, SEER_LIM_WAIT_RPM, SEER_LIM_WAIT_TPM,
-               SEER_LIM_WAIT_SERVER } seer_lim_status;
+typedef enum {
+    SEER_LIM_OK = 0,
+    SEER_LIM_WAIT_SLOT,
+    SEER_LIM_WAIT_RPM,
+    SEER_LIM_WAIT_TPM,
+    SEER_LIM_WAIT_SERVER
+} seer_lim_status;
 
 /* Tries to admit one request estimated at `tokens`.  On SEER_LIM_OK a slot is
  * held until release.  Otherwise *wait_ns is how long until a bucket will

@@ -290,9 +290,9 @@ typedef struct xfer {
     size_t hdr_len, hdr_cap;
     size_t body_cap;
     seer_body_cursor upload; /* read position in req->pieces */
-    int chunk_status;    /* status returned by on_chunk/body_check */
-    bool holds_slot;     /* limiter slot taken for this attempt */
-    bool counted_queued; /* counted in stats->req_queued */
+    int chunk_status;        /* status returned by on_chunk/body_check */
+    bool holds_slot;         /* limiter slot taken for this attempt */
+    bool counted_queued;     /* counted in stats->req_queued */
     char errbuf[CURL_ERROR_SIZE];
 } xfer;
 
@@ -1243,9 +1243,8 @@ static int on_seek(void *p, curl_off_t offset, int origin)
 {
     xfer *x = p;
     if (origin != SEEK_SET || offset < 0) return CURL_SEEKFUNC_CANTSEEK;
-    return seer_body_seek(x->req->pieces, &x->upload, (size_t)offset) == 0
-               ? CURL_SEEKFUNC_OK
-               : CURL_SEEKFUNC_FAIL;
+    return seer_body_seek(x->req->pieces, &x->upload, (size_t)offset) == 0 ? CURL_SEEKFUNC_OK
+                                                                           : CURL_SEEKFUNC_FAIL;
 }
 
 static void stats_unqueue(seer_loop *l, xfer *x)
@@ -1417,8 +1416,7 @@ static void attempt_start(seer_loop *l, xfer *x)
             curl_easy_setopt(e, CURLOPT_READDATA, x);
             curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
             curl_easy_setopt(e, CURLOPT_SEEKDATA, x);
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                             (curl_off_t)seer_body_len(q->pieces));
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)seer_body_len(q->pieces));
         } else if (q->body || strcmp(m, "POST") == 0) {
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->body ? q->body : "");
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,

@@ -118,20 +118,20 @@ typedef void (*seer_http_done_fn)(void *arg, seer_http_response *resp);
 typedef int (*seer_http_body_check_fn)(void *arg, const char *body, size_t len);
 
 typedef struct seer_http_request {
-    const char *method;       /* "POST", "GET", "DELETE"; default POST if body */
-    char *url;                /* owned by the request */
-    char **headers;           /* owned NULL-terminated array of "Name: value" */
-    char *body;               /* owned; may be NULL */
+    const char *method; /* "POST", "GET", "DELETE"; default POST if body */
+    char *url;          /* owned by the request */
+    char **headers;     /* owned NULL-terminated array of "Name: value" */
+    char *body;         /* owned; may be NULL */
     size_t body_len;
-    seer_body *pieces;        /* owned; instead of body: a body made of shared
-                                 pieces, sent through libcurl's read callback
-                                 without a contiguous copy (see body.h) */
-    long connect_timeout_ms;  /* default 10 s */
-    long timeout_ms;          /* per attempt, 0 = none */
-    long idle_timeout_ms;     /* abort an attempt with no bytes for this long; default 120 s */
-    seer_endpoint *endpoint;  /* limiter + retry; NULL = no limits, no retries */
-    uint32_t est_tokens;      /* for the TPM bucket */
-    seer_http_chunk_fn on_chunk;  /* NULL = buffer the whole body */
+    seer_body *pieces;           /* owned; instead of body: a body made of shared
+                                    pieces, sent through libcurl's read callback
+                                    without a contiguous copy (see body.h) */
+    long connect_timeout_ms;     /* default 10 s */
+    long timeout_ms;             /* per attempt, 0 = none */
+    long idle_timeout_ms;        /* abort an attempt with no bytes for this long; default 120 s */
+    seer_endpoint *endpoint;     /* limiter + retry; NULL = no limits, no retries */
+    uint32_t est_tokens;         /* for the TPM bucket */
+    seer_http_chunk_fn on_chunk; /* NULL = buffer the whole body */
     seer_http_body_check_fn body_check;
     /* Optional, loop thread: every attempt that got a response (any status,
      * a 429 that will be retried included) is shown here with its status
@@ -140,20 +140,20 @@ typedef struct seer_http_request {
      * (seer_limiter_server_window) applies to the very next admission.
      * Must be short; must not keep resp. */
     void (*on_attempt)(void *arg, const seer_http_response *resp);
-    void *arg;                /* for the callbacks */
+    void *arg; /* for the callbacks */
 } seer_http_request;
 
 struct seer_http_response {
-    long status;              /* last attempt's HTTP status, 0 if none */
-    seer_err err;             /* SEER_OK when a response arrived (any status) */
-    char errmsg[256];         /* transport error text when err != OK */
-    char **headers;           /* NULL-terminated "name: value", names lowercased */
-    char *body;               /* NUL-terminated; streamed bodies: only error bodies */
+    long status;      /* last attempt's HTTP status, 0 if none */
+    seer_err err;     /* SEER_OK when a response arrived (any status) */
+    char errmsg[256]; /* transport error text when err != OK */
+    char **headers;   /* NULL-terminated "name: value", names lowercased */
+    char *body;       /* NUL-terminated; streamed bodies: only error bodies */
     size_t body_len;
     int attempts;
-    int http_version;         /* 1 or 2 */
-    uint64_t elapsed_ns;      /* first attempt start to completion */
-    uint64_t queued_ns;       /* time spent waiting on the limiter */
+    int http_version;    /* 1 or 2 */
+    uint64_t elapsed_ns; /* first attempt start to completion */
+    uint64_t queued_ns;  /* time spent waiting on the limiter */
 };
 
 /* Helpers to build a request; all return SEER_ENOMEM on failure. */

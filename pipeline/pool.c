@@ -65,8 +65,7 @@ static void *worker_main(void *arg)
             break;
         }
         p->head = t->next;
-        if (p->head == NULL)
-            p->tail = NULL;
+        if (p->head == NULL) p->tail = NULL;
         p->pending--;
         pthread_mutex_unlock(&p->mu);
 
@@ -121,8 +120,7 @@ seer_err seer_pool_submit(seer_pool *p, seer_task_fn fn, seer_task_fn cancel, vo
 {
     assert(p != NULL && fn != NULL);
     task *t = malloc(sizeof *t);
-    if (t == NULL)
-        return SEER_ENOMEM;
+    if (t == NULL) return SEER_ENOMEM;
     t->fn = fn;
     t->cancel = cancel;
     t->arg = arg;
@@ -171,8 +169,7 @@ void seer_pool_shutdown(seer_pool *p, int drain)
     while (cancelled != NULL) {
         task *t = cancelled;
         cancelled = t->next;
-        if (t->cancel != NULL)
-            t->cancel(t->arg);
+        if (t->cancel != NULL) t->cancel(t->arg);
         free(t);
     }
 
@@ -190,8 +187,7 @@ void seer_pool_shutdown(seer_pool *p, int drain)
 
 void seer_pool_free(seer_pool *p)
 {
-    if (p == NULL)
-        return;
+    if (p == NULL) return;
     seer_pool_shutdown(p, 1);
     pthread_cond_destroy(&p->work);
     pthread_mutex_destroy(&p->mu);

@@ -83,17 +83,14 @@ typedef struct sbuf {
 static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_add(sbuf *b, const char *fmt, ...)
 {
-    if (b->cap == 0 || b->len + 1 >= b->cap)
-        return;
+    if (b->cap == 0 || b->len + 1 >= b->cap) return;
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
+    if (n < 0) return;
     b->len += (size_t)n;
-    if (b->len >= b->cap)
-        b->len = b->cap - 1;
+    if (b->len >= b->cap) b->len = b->cap - 1;
 }
 
 /* Cuts s to at most `cols` code points, never inside a UTF-8 sequence. */
@@ -103,8 +100,7 @@ static size_t cut_columns(char *s, size_t len, unsigned cols)
     unsigned c = 0;
     while (i < len) {
         if (((unsigned char)s[i] & 0xC0) != 0x80) {
-            if (c == cols)
-                break;
+            if (c == cols) break;
             c++;
         }
         i++;
@@ -124,11 +120,9 @@ static void derive(const seer_progress_snapshot *s, derived *d)
     d->ended = s->jobs_done + s->jobs_failed + s->jobs_cancelled;
     long running = s->jobs_running < 0 ? 0 : s->jobs_running;
     d->queued = s->jobs_total - running - d->ended;
-    if (d->queued < 0)
-        d->queued = 0;
+    if (d->queued < 0) d->queued = 0;
     d->remaining = s->jobs_total - d->ended;
-    if (d->remaining < 0)
-        d->remaining = 0;
+    if (d->remaining < 0) d->remaining = 0;
     seer_progress_duration(s->elapsed_ns, d->elapsed, sizeof d->elapsed);
     if (d->remaining == 0) {
         snprintf(d->eta, sizeof d->eta, "0s");
@@ -146,11 +140,9 @@ size_t seer_progress_render(const seer_progress_snapshot *s, seer_progress_mode 
                             unsigned width, char *buf, size_t cap)
 {
     assert(s != NULL && buf != NULL);
-    if (cap == 0)
-        return 0;
+    if (cap == 0) return 0;
     buf[0] = '\0';
-    if (mode == SEER_PROGRESS_OFF)
-        return 0;
+    if (mode == SEER_PROGRESS_OFF) return 0;
     derived d;
     derive(s, &d);
     char tin[32], tout[32];
@@ -159,26 +151,23 @@ size_t seer_progress_render(const seer_progress_snapshot *s, seer_progress_mode 
     sbuf b = {buf, cap, 0};
 
     if (mode == SEER_PROGRESS_PLAIN) {
-        sb_add(&b, "seer: %ld/%ld jobs ended (%ld done, %ld failed, %ld cancelled), %ld running, "
-                   "%ld queued; requests: %ld in flight, %ld queued on limits, %ld retries "
-                   "waiting (%ld retried); tokens: %lld in, %lld out; elapsed %s, ETA %s",
+        sb_add(&b,
+               "seer: %ld/%ld jobs ended (%ld done, %ld failed, %ld cancelled), %ld running, "
+               "%ld queued; requests: %ld in flight, %ld queued on limits, %ld retries "
+               "waiting (%ld retried); tokens: %lld in, %lld out; elapsed %s, ETA %s",
                d.ended, s->jobs_total, s->jobs_done, s->jobs_failed, s->jobs_cancelled,
                s->jobs_running, d.queued, s->req_inflight, s->req_queued, s->retries_waiting,
                s->retries_total, s->tokens_in, s->tokens_out, d.elapsed, d.eta);
-        if (d.show_note)
-            sb_add(&b, "; waiting: %s", s->note);
+        if (d.show_note) sb_add(&b, "; waiting: %s", s->note);
         return b.len;
     }
 
     /* TTY (AUTO renders as TTY: the printer resolves AUTO before calling) */
-    if (width == 0)
-        width = 80;
-    if (width < 20)
-        width = 20;
+    if (width == 0) width = 80;
+    if (width < 20) width = 20;
     char bar[11];
     int filled = s->jobs_total > 0 ? (int)(10 * d.ended / s->jobs_total) : 0;
-    if (filled > 10)
-        filled = 10;
+    if (filled > 10) filled = 10;
     for (int i = 0; i < 10; i++)
         bar[i] = i < filled ? '#' : '-';
     bar[10] = '\0';
@@ -186,17 +175,13 @@ size_t seer_progress_render(const seer_progress_snapshot *s, seer_progress_mode 
     if (s->jobs_failed > 0 || s->jobs_cancelled > 0)
         sb_add(&b, " (%ld failed, %ld cancelled)", s->jobs_failed, s->jobs_cancelled);
     sb_add(&b, " | %ld run %ld queued | req %ld", s->jobs_running, d.queued, s->req_inflight);
-    if (s->req_queued > 0)
-        sb_add(&b, " +%ld limited", s->req_queued);
-    if (s->retries_waiting > 0)
-        sb_add(&b, " %ld retrying", s->retries_waiting);
+    if (s->req_queued > 0) sb_add(&b, " +%ld limited", s->req_queued);
+    if (s->retries_waiting > 0) sb_add(&b, " %ld retrying", s->retries_waiting);
     sb_add(&b, " | tok %s/%s | %s ETA %s", tin, tout, d.elapsed, d.eta);
-    if (d.show_note)
-        sb_add(&b, " | waiting: %s", s->note);
+    if (d.show_note) sb_add(&b, " | waiting: %s", s->note);
     /* a line on a terminal must not wrap, and must not hold a newline */
     for (size_t i = 0; i < b.len; i++)
-        if (buf[i] == '\n' || buf[i] == '\r')
-            buf[i] = ' ';
+        if (buf[i] == '\n' || buf[i] == '\r') buf[i] = ' ';
     return cut_columns(buf, b.len, width);
 }
 
@@ -210,7 +195,7 @@ struct seer_progress {
     const seer_clock *clock;
     uint64_t started_ns;
     uint64_t last_ns;
-    int printed;   /* a line was printed (TTY: the live line is open) */
+    int printed; /* a line was printed (TTY: the live line is open) */
     int finished;
 };
 
@@ -224,17 +209,14 @@ seer_progress *seer_progress_new(seer_stats *stats, FILE *out, seer_progress_mod
 {
     assert(stats != NULL);
     seer_progress *p = calloc(1, sizeof *p);
-    if (p == NULL)
-        return NULL;
+    if (p == NULL) return NULL;
     p->stats = stats;
     p->out = out != NULL ? out : stderr;
-    if (quiet)
-        mode = SEER_PROGRESS_OFF;
+    if (quiet) mode = SEER_PROGRESS_OFF;
     if (mode == SEER_PROGRESS_AUTO)
         mode = isatty(fileno(p->out)) ? SEER_PROGRESS_TTY : SEER_PROGRESS_PLAIN;
     p->mode = mode;
-    if (interval_ms == 0)
-        interval_ms = mode == SEER_PROGRESS_TTY ? 250 : 10000;
+    if (interval_ms == 0) interval_ms = mode == SEER_PROGRESS_TTY ? 250 : 10000;
     p->interval_ns = interval_ms * 1000000ull;
     p->clock = clock != NULL ? clock : seer_clock_real();
     p->started_ns = pnow(p);
@@ -263,11 +245,9 @@ uint64_t seer_progress_next_ms(seer_progress *p)
 static unsigned term_width(FILE *out)
 {
     struct winsize ws;
-    if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-        return ws.ws_col;
+    if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
     const char *cols = getenv("COLUMNS");
-    if (cols != NULL && atoi(cols) > 0)
-        return (unsigned)atoi(cols);
+    if (cols != NULL && atoi(cols) > 0) return (unsigned)atoi(cols);
     return 80;
 }
 
@@ -291,18 +271,15 @@ static void print_line(seer_progress *p, int final)
 void seer_progress_tick(seer_progress *p)
 {
     assert(p != NULL);
-    if (p->mode == SEER_PROGRESS_OFF || p->finished)
-        return;
-    if (pnow(p) - p->last_ns < p->interval_ns)
-        return;
+    if (p->mode == SEER_PROGRESS_OFF || p->finished) return;
+    if (pnow(p) - p->last_ns < p->interval_ns) return;
     print_line(p, 0);
 }
 
 void seer_progress_finish(seer_progress *p)
 {
     assert(p != NULL);
-    if (p->mode == SEER_PROGRESS_OFF || p->finished)
-        return;
+    if (p->mode == SEER_PROGRESS_OFF || p->finished) return;
     p->finished = 1;
     print_line(p, 1);
 }

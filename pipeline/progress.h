@@ -32,8 +32,8 @@ typedef struct seer_progress_snapshot {
     long req_inflight, req_queued, retries_waiting, retries_total;
     long long tokens_in, tokens_out;
     uint64_t elapsed_ns;
-    char note[192];        /* latest wait reason, "" if none */
-    uint64_t note_age_ns;  /* UINT64_MAX if none */
+    char note[192];       /* latest wait reason, "" if none */
+    uint64_t note_age_ns; /* UINT64_MAX if none */
 } seer_progress_snapshot;
 
 /* Notes older than this are not shown (the wait they describe is over). */

@@ -36,11 +36,9 @@ struct seer_queue {
 
 seer_queue *seer_queue_new(size_t capacity, void (*item_free)(void *))
 {
-    if (capacity == 0)
-        return NULL;
+    if (capacity == 0) return NULL;
     seer_queue *q = calloc(1, sizeof *q);
-    if (q == NULL)
-        return NULL;
+    if (q == NULL) return NULL;
     q->ring = calloc(capacity, sizeof *q->ring);
     if (q->ring == NULL) {
         free(q);
@@ -61,14 +59,12 @@ seer_queue *seer_queue_new(size_t capacity, void (*item_free)(void *))
 
 void seer_queue_free(seer_queue *q)
 {
-    if (q == NULL)
-        return;
+    if (q == NULL) return;
     while (q->count > 0) {
         void *it = q->ring[q->head];
         q->head = (q->head + 1) % q->cap;
         q->count--;
-        if (q->item_free != NULL)
-            q->item_free(it);
+        if (q->item_free != NULL) q->item_free(it);
     }
     pthread_cond_destroy(&q->not_full);
     pthread_cond_destroy(&q->not_empty);
@@ -107,8 +103,7 @@ seer_err seer_queue_push(seer_queue *q, void *item, int64_t timeout_ms)
 {
     assert(q != NULL);
     struct timespec deadline = {0};
-    if (timeout_ms > 0)
-        deadline = deadline_after(timeout_ms);
+    if (timeout_ms > 0) deadline = deadline_after(timeout_ms);
 
     pthread_mutex_lock(&q->mu);
     for (;;) {
@@ -116,12 +111,10 @@ seer_err seer_queue_push(seer_queue *q, void *item, int64_t timeout_ms)
             pthread_mutex_unlock(&q->mu);
             return SEER_ECLOSED;
         }
-        if (q->count < q->cap)
-            break;
+        if (q->count < q->cap) break;
         if (timeout_ms == 0 || wait_on(q, &q->not_full, timeout_ms, &deadline)) {
             /* Deadline passed: one last look, the slot may have just freed. */
-            if (!q->closed && q->count < q->cap)
-                break;
+            if (!q->closed && q->count < q->cap) break;
             pthread_mutex_unlock(&q->mu);
             return q->closed ? SEER_ECLOSED : SEER_ETIMEDOUT;
         }
@@ -138,20 +131,17 @@ seer_err seer_queue_pop(seer_queue *q, void **item, int64_t timeout_ms)
 {
     assert(q != NULL && item != NULL);
     struct timespec deadline = {0};
-    if (timeout_ms > 0)
-        deadline = deadline_after(timeout_ms);
+    if (timeout_ms > 0) deadline = deadline_after(timeout_ms);
 
     pthread_mutex_lock(&q->mu);
     for (;;) {
-        if (q->count > 0)
-            break;
+        if (q->count > 0) break;
         if (q->closed) {
             pthread_mutex_unlock(&q->mu);
             return SEER_ECLOSED;
         }
         if (timeout_ms == 0 || wait_on(q, &q->not_empty, timeout_ms, &deadline)) {
-            if (q->count > 0)
-                break;
+            if (q->count > 0) break;
             int closed = q->closed;
             pthread_mutex_unlock(&q->mu);
             return closed ? SEER_ECLOSED : SEER_ETIMEDOUT;

@@ -41,7 +41,7 @@
 #include <time.h>
 
 #define NS_PER_SEC 1000000000.0
-#define NS_PER_MS 1000000.0
+#define NS_PER_MS  1000000.0
 
 void seer_retry_policy_default(seer_retry_policy *p)
 {
@@ -85,8 +85,7 @@ static int parse_decimal(const char *v, double *out)
         }
     }
     s = skip_ws(s);
-    if (digits == 0 || *s != '\0' || !isfinite(whole))
-        return -1;
+    if (digits == 0 || *s != '\0' || !isfinite(whole)) return -1;
     *out = whole + frac;
     return 0;
 }
@@ -95,8 +94,7 @@ static int parse_decimal(const char *v, double *out)
 static uint64_t to_ns(double amount, double unit)
 {
     double ns = ceil(amount * unit);
-    if (!(ns < 18446744073709551615.0))
-        return UINT64_MAX;
+    if (!(ns < 18446744073709551615.0)) return UINT64_MAX;
     return (uint64_t)ns;
 }
 
@@ -115,11 +113,9 @@ static int parse_http_date(const char *v, time_t *out)
         struct tm tm;
         memset(&tm, 0, sizeof tm);
         const char *end = strptime(s, formats[i], &tm);
-        if (end == NULL || *skip_ws(end) != '\0')
-            continue;
+        if (end == NULL || *skip_ws(end) != '\0') continue;
         time_t t = timegm(&tm);
-        if (t == (time_t)-1)
-            continue;
+        if (t == (time_t)-1) continue;
         *out = t;
         return 0;
     }
@@ -128,18 +124,15 @@ static int parse_http_date(const char *v, time_t *out)
 
 int seer_parse_retry_after(const char *v, int64_t now_wall_ms, uint64_t *out_ns)
 {
-    if (v == NULL || out_ns == NULL)
-        return -1;
+    if (v == NULL || out_ns == NULL) return -1;
     double secs;
     if (parse_decimal(v, &secs) == 0) {
         *out_ns = to_ns(secs, NS_PER_SEC);
         return 0;
     }
-    if (now_wall_ms == 0)
-        return -1;
+    if (now_wall_ms == 0) return -1;
     time_t when;
-    if (parse_http_date(v, &when) != 0)
-        return -1;
+    if (parse_http_date(v, &when) != 0) return -1;
     int64_t delta_ms = (int64_t)when * 1000 - now_wall_ms;
     /* a date in the past means "now" */
     *out_ns = delta_ms <= 0 ? 0 : (uint64_t)delta_ms * 1000000ull;
@@ -150,8 +143,7 @@ int seer_parse_retry_after(const char *v, int64_t now_wall_ms, uint64_t *out_ns)
 static int parse_retry_after_ms(const char *v, uint64_t *out_ns)
 {
     double ms;
-    if (v == NULL || parse_decimal(v, &ms) != 0)
-        return -1;
+    if (v == NULL || parse_decimal(v, &ms) != 0) return -1;
     *out_ns = to_ns(ms, NS_PER_MS);
     return 0;
 }
@@ -159,16 +151,13 @@ static int parse_retry_after_ms(const char *v, uint64_t *out_ns)
 /* x-should-retry: 1 = true, 0 = false, -1 = absent or not a boolean. */
 static int parse_should_retry(const char *v)
 {
-    if (v == NULL)
-        return -1;
+    if (v == NULL) return -1;
     const char *s = skip_ws(v);
     size_t n = strlen(s);
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    if (n == 4 && strncasecmp(s, "true", 4) == 0)
-        return 1;
-    if (n == 5 && strncasecmp(s, "false", 5) == 0)
-        return 0;
+    if (n == 4 && strncasecmp(s, "true", 4) == 0) return 1;
+    if (n == 5 && strncasecmp(s, "false", 5) == 0) return 0;
     return -1;
 }
 
@@ -178,29 +167,62 @@ static int parse_should_retry(const char *v)
 static void describe(const seer_retry_input *in, char *buf, size_t cap)
 {
     if (in->transport != SEER_OK) {
-        snprintf(buf, cap, "%s", in->transport == SEER_ETIMEDOUT ? "timeout"
-                                 : in->transport == SEER_ENET    ? "network error"
-                                                                 : seer_strerror(in->transport));
+        snprintf(buf, cap, "%s",
+                 in->transport == SEER_ETIMEDOUT ? "timeout"
+                 : in->transport == SEER_ENET    ? "network error"
+                                                 : seer_strerror(in->transport));
         return;
     }
     const char *what;
     switch (in->status) {
-    case 0: what = "no response"; break;
-    case 400: what = "bad request"; break;
-    case 401: what = "unauthorized"; break;
-    case 402: what = "payment required"; break;
-    case 403: what = "forbidden"; break;
-    case 404: what = "not found"; break;
-    case 408: what = "request timeout"; break;
-    case 409: what = "conflict"; break;
-    case 413: what = "request too large"; break;
-    case 422: what = "unprocessable"; break;
-    case 429: what = "rate limited"; break;
-    case 500: what = "server error"; break;
-    case 502: what = "bad gateway"; break;
-    case 503: what = "unavailable"; break;
-    case 504: what = "gateway timeout"; break;
-    case 529: what = "overloaded"; break;
+    case 0:
+        what = "no response";
+        break;
+    case 400:
+        what = "bad request";
+        break;
+    case 401:
+        what = "unauthorized";
+        break;
+    case 402:
+        what = "payment required";
+        break;
+    case 403:
+        what = "forbidden";
+        break;
+    case 404:
+        what = "not found";
+        break;
+    case 408:
+        what = "request timeout";
+        break;
+    case 409:
+        what = "conflict";
+        break;
+    case 413:
+        what = "request too large";
+        break;
+    case 422:
+        what = "unprocessable";
+        break;
+    case 429:
+        what = "rate limited";
+        break;
+    case 500:
+        what = "server error";
+        break;
+    case 502:
+        what = "bad gateway";
+        break;
+    case 503:
+        what = "unavailable";
+        break;
+    case 504:
+        what = "gateway timeout";
+        break;
+    case 529:
+        what = "overloaded";
+        break;
     default:
         what = in->status >= 500   ? "server error"
                : in->status >= 400 ? "client error"
@@ -219,9 +241,17 @@ static void describe(const seer_retry_input *in, char *buf, size_t cap)
 static int status_retryable(long status)
 {
     switch (status) {
-    case 400: case 401: case 402: case 403: case 404: case 413: case 422:
+    case 400:
+    case 401:
+    case 402:
+    case 403:
+    case 404:
+    case 413:
+    case 422:
         return 0;
-    case 408: case 409: case 429:
+    case 408:
+    case 409:
+    case 429:
         return 1;
     default:
         return status >= 500;
@@ -234,12 +264,10 @@ static uint64_t backoff_ns(const seer_retry_policy *p, int attempt, double jitte
     uint64_t d = p->base_ns;
     for (int i = 1; i < attempt && d < p->cap_ns; i++)
         d = d > UINT64_MAX / 2 ? UINT64_MAX : d * 2;
-    if (d > p->cap_ns)
-        d = p->cap_ns;
-    if (!(jitter_unit >= 0.0))   /* also catches NaN */
+    if (d > p->cap_ns) d = p->cap_ns;
+    if (!(jitter_unit >= 0.0)) /* also catches NaN */
         jitter_unit = 0.0;
-    if (jitter_unit > 1.0)
-        jitter_unit = 1.0;
+    if (jitter_unit > 1.0) jitter_unit = 1.0;
     double factor = 1.0 - 0.25 * jitter_unit;
     return (uint64_t)((double)d * factor);
 }
@@ -255,8 +283,8 @@ static void reasonf(seer_retry_decision *out, const char *fmt, ...)
     va_end(ap);
 }
 
-void seer_retry_decide(const seer_retry_policy *p, const seer_retry_input *in,
-                       double jitter_unit, seer_retry_decision *out)
+void seer_retry_decide(const seer_retry_policy *p, const seer_retry_input *in, double jitter_unit,
+                       seer_retry_decision *out)
 {
     assert(p != NULL && in != NULL && out != NULL);
     memset(out, 0, sizeof *out);
@@ -299,8 +327,7 @@ void seer_retry_decide(const seer_retry_policy *p, const seer_retry_input *in,
         return;
     }
     if (done >= max) {
-        reasonf(out, "%s; giving up after %d/%d attempts", what,
-                 done, max);
+        reasonf(out, "%s; giving up after %d/%d attempts", what, done, max);
         return;
     }
 
@@ -327,8 +354,8 @@ void seer_retry_decide(const seer_retry_policy *p, const seer_retry_input *in,
 
     if (p->deadline_ns != 0 &&
         (in->elapsed_ns >= p->deadline_ns || delay >= p->deadline_ns - in->elapsed_ns)) {
-        reasonf(out, "%s; %s would pass the %.1fs deadline", what,
-                 how, (double)p->deadline_ns / NS_PER_SEC);
+        reasonf(out, "%s; %s would pass the %.1fs deadline", what, how,
+                (double)p->deadline_ns / NS_PER_SEC);
         return;
     }
 

@@ -23,10 +23,10 @@
 #include "pipeline/err.h"
 
 typedef struct seer_retry_policy {
-    int max_attempts;          /* total attempts incl. the first; default 6 */
-    uint64_t deadline_ns;      /* total time budget across attempts; 0 = none */
-    uint64_t base_ns;          /* default 500 ms */
-    uint64_t cap_ns;           /* default 8 s */
+    int max_attempts;            /* total attempts incl. the first; default 6 */
+    uint64_t deadline_ns;        /* total time budget across attempts; 0 = none */
+    uint64_t base_ns;            /* default 500 ms */
+    uint64_t cap_ns;             /* default 8 s */
     uint64_t max_server_wait_ns; /* honour retry-after up to this; default 60 s */
 } seer_retry_policy;
 
@@ -34,27 +34,27 @@ typedef struct seer_retry_policy {
 void seer_retry_policy_default(seer_retry_policy *p);
 
 typedef struct seer_retry_input {
-    long status;                 /* HTTP status, 0 if no response */
-    seer_err transport;          /* SEER_OK, or SEER_ENET / SEER_ETIMEDOUT ... */
-    const char *retry_after;     /* header values or NULL */
+    long status;             /* HTTP status, 0 if no response */
+    seer_err transport;      /* SEER_OK, or SEER_ENET / SEER_ETIMEDOUT ... */
+    const char *retry_after; /* header values or NULL */
     const char *retry_after_ms;
-    const char *should_retry;    /* x-should-retry */
-    int attempts_done;           /* attempts made so far, >= 1 */
-    uint64_t elapsed_ns;         /* since the first attempt started */
-    int64_t now_wall_ms;         /* for HTTP-date retry-after; 0 = ignore dates */
+    const char *should_retry; /* x-should-retry */
+    int attempts_done;        /* attempts made so far, >= 1 */
+    uint64_t elapsed_ns;      /* since the first attempt started */
+    int64_t now_wall_ms;      /* for HTTP-date retry-after; 0 = ignore dates */
 } seer_retry_input;
 
 typedef struct seer_retry_decision {
-    int retry;                   /* non-zero: retry after delay_ns */
+    int retry; /* non-zero: retry after delay_ns */
     uint64_t delay_ns;
-    int rate_limited;            /* 429 (or 529 overloaded): feeds the limiter */
-    char reason[96];             /* "429 rate limited, retry-after 2s" */
+    int rate_limited; /* 429 (or 529 overloaded): feeds the limiter */
+    char reason[96];  /* "429 rate limited, retry-after 2s" */
 } seer_retry_decision;
 
 /* Decides; jitter_unit is a uniform random number in [0,1) supplied by the
  * caller (tests pass fixed values).  Always fills *out. */
-void seer_retry_decide(const seer_retry_policy *p, const seer_retry_input *in,
-                       double jitter_unit, seer_retry_decision *out);
+void seer_retry_decide(const seer_retry_policy *p, const seer_retry_input *in, double jitter_unit,
+                       seer_retry_decision *out);
 
 /* Parses a retry-after value (delta seconds, fractional allowed, or an
  * IMF-fixdate) into ns relative to now_wall_ms.  Returns 0 on success. */

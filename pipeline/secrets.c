@@ -53,19 +53,16 @@ static void register_escaped(const char *value, size_t len)
     cJSON *j = cJSON_CreateString(value);
     char *t = j ? cJSON_PrintUnformatted(j) : NULL;
     size_t tl = t ? strlen(t) : 0;
-    if (tl >= 2 && (tl - 2 != len || memcmp(t + 1, value, len) != 0))
-        register_one(t + 1, tl - 2);
+    if (tl >= 2 && (tl - 2 != len || memcmp(t + 1, value, len) != 0)) register_one(t + 1, tl - 2);
     free(t);
     cJSON_Delete(j);
 }
 
 void seer_secret_register(const char *value)
 {
-    if (value == NULL)
-        return;
+    if (value == NULL) return;
     size_t len = strlen(value);
-    if (len < SECRET_MIN_LEN)
-        return;
+    if (len < SECRET_MIN_LEN) return;
     register_one(value, len);
     register_escaped(value, len);
 }
@@ -121,11 +118,9 @@ static const char *find_next(const char *s, size_t len, size_t *klen)
     size_t blen = 0;
     for (size_t i = 0; i < reg_count; i++) {
         const secret *k = &reg_items[i];
-        if (k->len > len)
-            continue;
+        if (k->len > len) continue;
         size_t span = best ? (size_t)(best - s) + k->len : len;
-        if (span > len)
-            span = len;
+        if (span > len) span = len;
         const char *p = memmem(s, span, k->value, k->len);
         if (p && (!best || p < best || (p == best && k->len > blen))) {
             best = p;
@@ -139,11 +134,9 @@ static const char *find_next(const char *s, size_t len, size_t *klen)
 /* Appends n bytes to out[0..cap) at *o, keeping room for the NUL. */
 static void put(char *out, size_t cap, size_t *o, const char *p, size_t n)
 {
-    if (out == NULL)
-        return;
+    if (out == NULL) return;
     size_t room = cap > *o + 1 ? cap - *o - 1 : 0;
-    if (n > room)
-        n = room;
+    if (n > room) n = room;
     memcpy(out + *o, p, n);
     *o += n;
 }
@@ -161,21 +154,18 @@ static size_t redact_into(const char *s, size_t len, char *out, size_t cap)
         put(out, cap, &o, s + i, plain);
         total += plain;
         i += plain;
-        if (!p)
-            break;
+        if (!p) break;
         put(out, cap, &o, REDACTED, REDACTED_LEN);
         total += REDACTED_LEN;
         i += klen;
     }
-    if (out != NULL && cap > 0)
-        out[o] = '\0';
+    if (out != NULL && cap > 0) out[o] = '\0';
     return total;
 }
 
 void seer_secret_redact(char *buf, size_t cap)
 {
-    if (buf == NULL || cap == 0)
-        return;
+    if (buf == NULL || cap == 0) return;
     size_t len = strnlen(buf, cap);
     if (len == cap) { /* not terminated: treat the last byte as the end */
         len = cap - 1;
@@ -202,8 +192,7 @@ void seer_secret_redact(char *buf, size_t cap)
 
 char *seer_secret_redact_dup(const char *s, size_t len)
 {
-    if (s == NULL)
-        return NULL;
+    if (s == NULL) return NULL;
     pthread_mutex_lock(&reg_mu);
     size_t need = redact_into(s, len, NULL, 0);
     char *out = malloc(need + 1);
@@ -218,8 +207,7 @@ char *seer_secret_redact_dup(const char *s, size_t len)
 
 int seer_secret_contains(const char *s, size_t len)
 {
-    if (s == NULL)
-        return 0;
+    if (s == NULL) return 0;
     size_t klen;
     pthread_mutex_lock(&reg_mu);
     int found = find_next(s, len, &klen) != NULL;

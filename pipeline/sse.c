@@ -62,13 +62,11 @@ static int buf_append(buf *b, const char *s, size_t n)
         while (ncap < b->len + n + 1)
             ncap *= 2;
         char *np = realloc(b->p, ncap);
-        if (np == NULL)
-            return -1;
+        if (np == NULL) return -1;
         b->p = np;
         b->cap = ncap;
     }
-    if (n > 0)
-        memcpy(b->p + b->len, s, n);
+    if (n > 0) memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';
     return 0;
@@ -77,8 +75,7 @@ static int buf_append(buf *b, const char *s, size_t n)
 static void buf_clear(buf *b)
 {
     b->len = 0;
-    if (b->p != NULL)
-        b->p[0] = '\0';
+    if (b->p != NULL) b->p[0] = '\0';
 }
 
 static void buf_free(buf *b)
@@ -88,13 +85,12 @@ static void buf_free(buf *b)
     b->len = b->cap = 0;
 }
 
-seer_sse *seer_sse_new(size_t max_event, seer_sse_event_fn on_event,
-                       seer_sse_comment_fn on_comment, void *arg)
+seer_sse *seer_sse_new(size_t max_event, seer_sse_event_fn on_event, seer_sse_comment_fn on_comment,
+                       void *arg)
 {
     assert(on_event != NULL);
     seer_sse *p = calloc(1, sizeof *p);
-    if (p == NULL)
-        return NULL;
+    if (p == NULL) return NULL;
     p->max_event = max_event ? max_event : SSE_DEFAULT_MAX;
     p->on_event = on_event;
     p->on_comment = on_comment;
@@ -105,8 +101,7 @@ seer_sse *seer_sse_new(size_t max_event, seer_sse_event_fn on_event,
 
 void seer_sse_free(seer_sse *p)
 {
-    if (p == NULL)
-        return;
+    if (p == NULL) return;
     buf_free(&p->line);
     buf_free(&p->data);
     buf_free(&p->event);
@@ -147,8 +142,7 @@ static size_t event_bytes(const seer_sse *p)
  * callback asked to stop. */
 static seer_err dispatch(seer_sse *p)
 {
-    if (!p->has_fields)
-        return SEER_OK;
+    if (!p->has_fields) return SEER_OK;
     size_t dlen = p->data.len;
     if (dlen > 0) {
         assert(p->data.p[dlen - 1] == '\n');
@@ -169,19 +163,16 @@ static seer_err dispatch(seer_sse *p)
 
 static int all_digits(const char *s, size_t n)
 {
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
+        if (s[i] < '0' || s[i] > '9') return 0;
     return 1;
 }
 
 /* Interprets one complete line (without its terminator). */
 static seer_err process_line(seer_sse *p, const char *s, size_t n)
 {
-    if (n == 0)
-        return dispatch(p);
+    if (n == 0) return dispatch(p);
     if (s[0] == ':') {
         if (p->on_comment != NULL) {
             size_t off = (n > 1 && s[1] == ' ') ? 2 : 1;
@@ -204,14 +195,12 @@ static seer_err process_line(seer_sse *p, const char *s, size_t n)
         p->has_fields = 1;
     } else if (flen == 5 && memcmp(s, "event", 5) == 0) {
         buf_clear(&p->event);
-        if (buf_append(&p->event, v, vlen) != 0)
-            return SEER_ENOMEM;
+        if (buf_append(&p->event, v, vlen) != 0) return SEER_ENOMEM;
         p->has_fields = 1;
     } else if (flen == 2 && memcmp(s, "id", 2) == 0) {
         if (memchr(v, '\0', vlen) == NULL) { /* ids containing NUL are ignored */
             buf_clear(&p->id);
-            if (buf_append(&p->id, v, vlen) != 0)
-                return SEER_ENOMEM;
+            if (buf_append(&p->id, v, vlen) != 0) return SEER_ENOMEM;
         }
         p->has_fields = 1;
     } else if (flen == 5 && memcmp(s, "retry", 5) == 0) {
@@ -262,8 +251,7 @@ seer_err seer_sse_feed(seer_sse *p, const char *data, size_t len)
         if (p->bom < 3 && (unsigned char)data[i] == BOM[p->bom]) {
             p->bom++;
             i++;
-            if (p->bom == 3)
-                p->bom = 4;
+            if (p->bom == 3) p->bom = 4;
             continue;
         }
         /* Not a BOM after all: the bytes matched so far are content. */
@@ -285,23 +273,16 @@ seer_err seer_sse_feed(seer_sse *p, const char *data, size_t len)
         while (j < len && data[j] != '\n' && data[j] != '\r')
             j++;
         if (j > i) {
-            if (event_bytes(p) + (j - i) > p->max_event)
-                return fail(p, SEER_EPARSE);
-            if (buf_append(&p->line, data + i, j - i) != 0)
-                return fail(p, SEER_ENOMEM);
+            if (event_bytes(p) + (j - i) > p->max_event) return fail(p, SEER_EPARSE);
+            if (buf_append(&p->line, data + i, j - i) != 0) return fail(p, SEER_ENOMEM);
         }
-        if (j == len)
-            break; /* line continues in a later piece */
-        if (data[j] == '\r')
-            p->after_cr = 1;
+        if (j == len) break; /* line continues in a later piece */
+        if (data[j] == '\r') p->after_cr = 1;
         i = j + 1;
         seer_err rc = end_line(p);
-        if (rc == SEER_OK && event_bytes(p) > p->max_event)
-            rc = SEER_EPARSE;
-        if (rc == SEER_ECANCELED)
-            return rc;
-        if (rc != SEER_OK)
-            return fail(p, rc);
+        if (rc == SEER_OK && event_bytes(p) > p->max_event) rc = SEER_EPARSE;
+        if (rc == SEER_ECANCELED) return rc;
+        if (rc != SEER_OK) return fail(p, rc);
     }
     return SEER_OK;
 }

@@ -24,8 +24,8 @@ typedef struct seer_sse_event {
     const char *event; /* "" when no event field (means "message") */
     const char *data;  /* NUL-terminated, data_len bytes */
     size_t data_len;
-    const char *id;    /* last event id seen so far ("" if none) */
-    long retry_ms;     /* -1 if no retry field in this event */
+    const char *id; /* last event id seen so far ("" if none) */
+    long retry_ms;  /* -1 if no retry field in this event */
 } seer_sse_event;
 
 /* Return non-zero from the callback to stop parsing (feed returns that
@@ -36,8 +36,8 @@ typedef void (*seer_sse_comment_fn)(void *arg, const char *text, size_t len);
 typedef struct seer_sse seer_sse;
 
 /* max_event 0 = 16 MiB.  on_comment may be NULL.  Caller owns the parser. */
-seer_sse *seer_sse_new(size_t max_event, seer_sse_event_fn on_event,
-                       seer_sse_comment_fn on_comment, void *arg);
+seer_sse *seer_sse_new(size_t max_event, seer_sse_event_fn on_event, seer_sse_comment_fn on_comment,
+                       void *arg);
 void seer_sse_free(seer_sse *p);
 /* Forgets any partial event (a retried stream starts over). */
 void seer_sse_reset(seer_sse *p);

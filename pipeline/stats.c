@@ -44,8 +44,7 @@ void seer_stats_init(seer_stats *s)
 
 void seer_stats_destroy(seer_stats *s)
 {
-    if (s == NULL)
-        return;
+    if (s == NULL) return;
     pthread_mutex_destroy(&s->note_mu);
 }
 
@@ -60,8 +59,7 @@ void seer_stats_note(seer_stats *s, const char *fmt, ...)
     va_end(ap);
     /* redact before truncating, so a cut secret cannot leak its prefix */
     char *red = n >= 0 ? seer_secret_redact_dup(full, (size_t)n) : NULL;
-    if (n >= 0)
-        free(full);
+    if (n >= 0) free(full);
     snprintf(tmp, sizeof tmp, "%s", red ? red : "(note lost: out of memory)");
     free(red);
     uint64_t now = seer_now_ns();
@@ -81,8 +79,7 @@ uint64_t seer_stats_get_note(seer_stats *s, char *buf, unsigned cap)
         uint64_t now = seer_now_ns();
         age = now > s->note_ns ? now - s->note_ns : 0;
     }
-    if (buf != NULL && cap > 0)
-        snprintf(buf, cap, "%s", s->note);
+    if (buf != NULL && cap > 0) snprintf(buf, cap, "%s", s->note);
     pthread_mutex_unlock(&s->note_mu);
     return age;
 }

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 typedef struct seer_stats {
-    atomic_long jobs_total;      /* jobs known (queued + running + ended) */
+    atomic_long jobs_total; /* jobs known (queued + running + ended) */
     atomic_long jobs_running;
     atomic_long jobs_done;
     atomic_long jobs_failed;
@@ -28,8 +28,8 @@ typedef struct seer_stats {
     atomic_llong tokens_out;
     uint64_t started_ns;
     pthread_mutex_t note_mu;
-    char note[192];              /* latest backoff/wait reason, "" if none */
-    uint64_t note_ns;            /* when note was set */
+    char note[192];   /* latest backoff/wait reason, "" if none */
+    uint64_t note_ns; /* when note was set */
 } seer_stats;
 
 void seer_stats_init(seer_stats *s);

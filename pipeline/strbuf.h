@@ -39,7 +39,10 @@ typedef struct seer_strbuf {
     int oom;    /* sticky: an allocation failed, appends are ignored */
 } seer_strbuf;
 
-#define SEER_STRBUF_INIT {NULL, 0, 0, 0}
+#define SEER_STRBUF_INIT                                                                           \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
 /* Makes sure `extra` more bytes (plus the NUL) fit without another
  * allocation; the capacity grows by doubling, from 256 bytes.  Returns 0,

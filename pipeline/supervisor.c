@@ -75,12 +75,12 @@ struct seer_job {
     seer_job_factory factory;
     void *arg;
     void (*arg_free)(void *);
-    job_state state;          /* guarded by sup->mu */
-    seer_job_status status;   /* valid when ENDED; guarded by sup->mu */
-    int started;              /* the factory made an actor; guarded by sup->mu */
+    job_state state;        /* guarded by sup->mu */
+    seer_job_status status; /* valid when ENDED; guarded by sup->mu */
+    int started;            /* the factory made an actor; guarded by sup->mu */
     atomic_int cancel_requested;
-    seer_actor *actor;        /* the supervisor's reference; guarded by sup->mu */
-    seer_job *prev, *next;    /* list of all jobs; guarded by sup->mu */
+    seer_actor *actor;     /* the supervisor's reference; guarded by sup->mu */
+    seer_job *prev, *next; /* list of all jobs; guarded by sup->mu */
 };
 
 struct seer_supervisor {
@@ -93,25 +93,25 @@ struct seer_supervisor {
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    seer_job *head, *tail;    /* every job ever submitted, in order */
+    seer_job *head, *tail; /* every job ever submitted, in order */
     long n_pending, n_running, n_done, n_failed, n_cancelled, max_running;
-    long slots;               /* running + reserved by the dispatcher */
+    long slots; /* running + reserved by the dispatcher */
     int interrupted;
     int signo;
-    uint64_t interrupted_at;  /* CLOCK_MONOTONIC ns of the interruption */
-    int stopping;             /* free() began: start nothing */
+    uint64_t interrupted_at; /* CLOCK_MONOTONIC ns of the interruption */
+    int stopping;            /* free() began: start nothing */
 
     pthread_mutex_t record_mu;
-    int final_written;        /* guarded by record_mu: never overwrite it */
+    int final_written; /* guarded by record_mu: never overwrite it */
 
     pthread_t dispatcher;
-    int dispatcher_running;   /* created and not yet joined */
+    int dispatcher_running; /* created and not yet joined */
     pthread_t watch;
     int watch_running;
-    int sigfd;                /* -1 unless handle_signals */
-    int wakefd;               /* eventfd to stop the watch thread */
+    int sigfd;  /* -1 unless handle_signals */
+    int wakefd; /* eventfd to stop the watch thread */
     atomic_int watch_stop;
-    int nsignals;             /* watch thread only */
+    int nsignals; /* watch thread only */
     int waited;
 };
 
@@ -143,9 +143,12 @@ int seer_signals_block(void)
 const char *seer_job_status_name(seer_job_status st)
 {
     switch (st) {
-    case SEER_JOB_DONE: return "done";
-    case SEER_JOB_FAILED: return "failed";
-    case SEER_JOB_CANCELLED: return "cancelled";
+    case SEER_JOB_DONE:
+        return "done";
+    case SEER_JOB_FAILED:
+        return "failed";
+    case SEER_JOB_CANCELLED:
+        return "cancelled";
     }
     return "unknown";
 }
@@ -159,8 +162,7 @@ static uint64_t mono_ns(void)
 
 static void job_free(seer_job *j)
 {
-    if (j->arg_free != NULL && j->arg != NULL)
-        j->arg_free(j->arg);
+    if (j->arg_free != NULL && j->arg != NULL) j->arg_free(j->arg);
     free(j->id);
     free(j);
 }
@@ -205,8 +207,7 @@ static seer_actor *end_job_locked(seer_supervisor *s, seer_job *j, seer_job_stat
 
 static void drop_actor(seer_actor *a)
 {
-    if (a == NULL)
-        return;
+    if (a == NULL) return;
     seer_actor_stop(a);
     seer_actor_unref(a);
 }
@@ -215,8 +216,7 @@ static void drop_actor(seer_actor *a)
 static void cancel_all_locked(seer_supervisor *s)
 {
     for (seer_job *j = s->head; j != NULL; j = j->next) {
-        if (j->state == JOB_ENDED)
-            continue;
+        if (j->state == JOB_ENDED) continue;
         int was = atomic_exchange(&j->cancel_requested, 1);
         if (!was && j->state == JOB_RUNNING)
             seer_actor_post(j->actor, SEER_MSG_CANCEL, 0, NULL, NULL);
@@ -228,10 +228,14 @@ static void cancel_all_locked(seer_supervisor *s)
 static const char *signal_name(int signo)
 {
     switch (signo) {
-    case SIGINT: return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case 0: return "interrupt";
-    default: return "signal";
+    case SIGINT:
+        return "SIGINT";
+    case SIGTERM:
+        return "SIGTERM";
+    case 0:
+        return "interrupt";
+    default:
+        return "signal";
     }
 }
 
@@ -241,8 +245,7 @@ static int write_atomic(const char *path, const char *data, size_t len)
 {
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 32);
-    if (tmp == NULL)
-        return -1;
+    if (tmp == NULL) return -1;
     snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -253,20 +256,16 @@ static int write_atomic(const char *path, const char *data, size_t len)
     int rc = 0;
     while (off < len) {
         ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
+        if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             rc = -1;
             break;
         }
         off += (size_t)n;
     }
-    if (rc == 0 && fsync(fd) != 0)
-        rc = -1;
-    if (close(fd) != 0)
-        rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
+    if (rc == 0 && fsync(fd) != 0) rc = -1;
+    if (close(fd) != 0) rc = -1;
+    if (rc == 0 && rename(tmp, path) != 0) rc = -1;
     if (rc != 0) {
         unlink(tmp);
     } else {
@@ -298,12 +297,13 @@ static int write_atomic(const char *path, const char *data, size_t len)
 static const char *unfinished_label(const seer_job *j)
 {
     switch (j->state) {
-    case JOB_PENDING: return "not_started";
+    case JOB_PENDING:
+        return "not_started";
     case JOB_STARTING:
-    case JOB_RUNNING: return "running";
+    case JOB_RUNNING:
+        return "running";
     case JOB_ENDED:
-        if (j->status != SEER_JOB_CANCELLED)
-            return NULL;
+        if (j->status != SEER_JOB_CANCELLED) return NULL;
         return j->started ? "cancelled" : "not_started";
     }
     return NULL;
@@ -325,8 +325,7 @@ static char **write_record(seer_supervisor *s, int final, size_t *n_out, int wan
     int signo = s->signo;
     for (seer_job *j = s->head; j != NULL && !oom; j = j->next) {
         const char *label = unfinished_label(j);
-        if (label == NULL)
-            continue;
+        if (label == NULL) continue;
         cJSON *o = cJSON_CreateObject();
         if (o == NULL || !cJSON_AddStringToObject(o, "id", j->id) ||
             !cJSON_AddStringToObject(o, "state", label)) {
@@ -359,8 +358,7 @@ static char **write_record(seer_supervisor *s, int final, size_t *n_out, int wan
     /* The first-signal record is written on the watch thread and can lose
      * the race with the final one from wait(): the final one must stand. */
     int stale = !final && s->final_written;
-    if (final)
-        s->final_written = 1;
+    if (final) s->final_written = 1;
     if (!oom && !stale && s->cfg.unfinished_path != NULL) {
         cJSON_AddStringToObject(root, "reason", signal_name(signo));
         cJSON_AddBoolToObject(root, "final", final);
@@ -406,16 +404,14 @@ static void *dispatcher_main(void *arg)
         while (s->slots >= s->cfg.max_jobs && !s->interrupted && !s->stopping)
             pthread_cond_wait(&s->cv, &s->mu);
         int reserved = !s->interrupted && !s->stopping;
-        if (reserved)
-            s->slots++;
+        if (reserved) s->slots++;
         pthread_mutex_unlock(&s->mu);
 
         void *item = NULL;
         seer_err rc = seer_queue_pop(s->pending, &item, SEER_WAIT_FOREVER);
         if (rc != SEER_OK) {
             pthread_mutex_lock(&s->mu);
-            if (reserved)
-                s->slots--;
+            if (reserved) s->slots--;
             pthread_cond_broadcast(&s->cv);
             pthread_mutex_unlock(&s->mu);
             break; /* closed and drained */
@@ -426,10 +422,8 @@ static void *dispatcher_main(void *arg)
         assert(j->state == JOB_PENDING || j->state == JOB_ENDED);
         if (j->state == JOB_ENDED || !reserved || s->interrupted || s->stopping ||
             atomic_load(&j->cancel_requested)) {
-            if (reserved)
-                s->slots--;
-            if (j->state == JOB_PENDING)
-                end_job_locked(s, j, SEER_JOB_CANCELLED);
+            if (reserved) s->slots--;
+            if (j->state == JOB_PENDING) end_job_locked(s, j, SEER_JOB_CANCELLED);
             pthread_cond_broadcast(&s->cv);
             pthread_mutex_unlock(&s->mu);
             continue;
@@ -455,8 +449,7 @@ static void *dispatcher_main(void *arg)
         j->started = 1;
         j->state = JOB_RUNNING;
         s->n_running++;
-        if (s->n_running > s->max_running)
-            s->max_running = s->n_running;
+        if (s->n_running > s->max_running) s->max_running = s->n_running;
         atomic_fetch_add(&s->stats.jobs_running, 1);
         seer_err prc = seer_actor_post(a, SEER_MSG_START, 0, NULL, NULL);
         if (prc != SEER_OK) {
@@ -465,8 +458,7 @@ static void *dispatcher_main(void *arg)
             drop_actor(drop);
             continue;
         }
-        if (atomic_load(&j->cancel_requested))
-            seer_actor_post(a, SEER_MSG_CANCEL, 0, NULL, NULL);
+        if (atomic_load(&j->cancel_requested)) seer_actor_post(a, SEER_MSG_CANCEL, 0, NULL, NULL);
         pthread_mutex_unlock(&s->mu);
     }
     return NULL;
@@ -476,8 +468,7 @@ static void *dispatcher_main(void *arg)
 
 static void abort_now(seer_supervisor *s, int signo)
 {
-    if (s->cfg.on_abort != NULL)
-        s->cfg.on_abort(s->cfg.cb_arg, signo);
+    if (s->cfg.on_abort != NULL) s->cfg.on_abort(s->cfg.cb_arg, signo);
     signal(signo, SIG_DFL);
     sigset_t set;
     sigemptyset(&set);
@@ -495,16 +486,14 @@ static void *watch_main(void *arg)
         struct pollfd fds[2];
         nfds_t nfds = 0;
         fds[nfds++] = (struct pollfd){.fd = s->wakefd, .events = POLLIN};
-        if (s->sigfd >= 0)
-            fds[nfds++] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
+        if (s->sigfd >= 0) fds[nfds++] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
         int timeout = -1;
         if (seer_progress_mode_of(s->progress) != SEER_PROGRESS_OFF) {
             uint64_t ms = seer_progress_next_ms(s->progress);
             timeout = ms > INT_MAX ? INT_MAX : (int)ms;
         }
         int rc = poll(fds, nfds, timeout);
-        if (rc < 0 && errno != EINTR)
-            break;
+        if (rc < 0 && errno != EINTR) break;
         if (rc > 0 && nfds > 1 && (fds[1].revents & POLLIN)) {
             struct signalfd_siginfo si;
             while (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
@@ -527,8 +516,7 @@ static void *watch_main(void *arg)
 
 static void stop_watch(seer_supervisor *s)
 {
-    if (!s->watch_running)
-        return;
+    if (!s->watch_running) return;
     atomic_store(&s->watch_stop, 1);
     uint64_t one = 1;
     ssize_t n = write(s->wakefd, &one, sizeof one);
@@ -552,10 +540,8 @@ seer_supervisor *seer_supervisor_new(const seer_supervisor_config *cfg, seer_err
         s->cfg = *cfg;
     else
         seer_supervisor_config_default(&s->cfg);
-    if (s->cfg.max_jobs <= 0)
-        s->cfg.max_jobs = 8;
-    if (s->cfg.queue_capacity == 0)
-        s->cfg.queue_capacity = 1024;
+    if (s->cfg.max_jobs <= 0) s->cfg.max_jobs = 8;
+    if (s->cfg.queue_capacity == 0) s->cfg.queue_capacity = 1024;
     s->sigfd = -1;
     s->wakefd = -1;
     seer_stats_init(&s->stats);
@@ -587,18 +573,16 @@ seer_supervisor *seer_supervisor_new(const seer_supervisor_config *cfg, seer_err
         goto fail;
     }
     s->pending = seer_queue_new(s->cfg.queue_capacity, NULL);
-    s->progress = seer_progress_new(&s->stats, s->cfg.progress_out, s->cfg.progress,
-                                    s->cfg.quiet, s->cfg.progress_interval_ms, s->cfg.clock);
+    s->progress = seer_progress_new(&s->stats, s->cfg.progress_out, s->cfg.progress, s->cfg.quiet,
+                                    s->cfg.progress_interval_ms, s->cfg.clock);
     if (s->pending == NULL || s->progress == NULL) {
         seer_error_set(err, SEER_ENOMEM, "supervisor: out of memory");
         goto fail;
     }
     s->pool = seer_pool_new(s->cfg.workers, err);
-    if (s->pool == NULL)
-        goto fail;
+    if (s->pool == NULL) goto fail;
     s->loop = seer_loop_new(&s->stats, err);
-    if (s->loop == NULL)
-        goto fail;
+    if (s->loop == NULL) goto fail;
     seer_err rc = seer_loop_start(s->loop);
     if (rc != SEER_OK) {
         seer_error_set(err, rc, "supervisor: cannot start the I/O loop");
@@ -625,8 +609,7 @@ seer_err seer_supervisor_submit(seer_supervisor *s, const seer_job_spec *spec, i
 {
     assert(s != NULL && spec != NULL && spec->factory != NULL);
     seer_job *j = calloc(1, sizeof *j);
-    if (j == NULL)
-        return SEER_ENOMEM;
+    if (j == NULL) return SEER_ENOMEM;
     j->id = strdup(spec->id != NULL ? spec->id : "");
     if (j->id == NULL) {
         free(j);
@@ -659,8 +642,7 @@ seer_err seer_supervisor_submit(seer_supervisor *s, const seer_job_spec *spec, i
     pthread_mutex_unlock(&s->mu);
 
     seer_err rc = seer_queue_push(s->pending, j, timeout_ms);
-    if (rc == SEER_OK)
-        return SEER_OK;
+    if (rc == SEER_OK) return SEER_OK;
 
     pthread_mutex_lock(&s->mu);
     if (j->prev != NULL)
@@ -688,8 +670,7 @@ seer_err seer_supervisor_cancel(seer_supervisor *s, const char *job_id)
     seer_err rc = SEER_ENOTFOUND;
     pthread_mutex_lock(&s->mu);
     for (seer_job *j = s->head; j != NULL; j = j->next) {
-        if (strcmp(j->id, job_id) != 0)
-            continue;
+        if (strcmp(j->id, job_id) != 0) continue;
         if (j->state == JOB_ENDED) {
             rc = SEER_ECLOSED;
             continue; /* ids may repeat; look for a live one */
@@ -740,8 +721,7 @@ int seer_supervisor_interrupted(seer_supervisor *s)
 
 static void join_dispatcher(seer_supervisor *s)
 {
-    if (!s->dispatcher_running)
-        return;
+    if (!s->dispatcher_running) return;
     seer_queue_close(s->pending);
     pthread_join(s->dispatcher, NULL);
     s->dispatcher_running = 0;
@@ -762,8 +742,7 @@ int seer_supervisor_wait(seer_supervisor *s)
     while (s->n_running > 0) {
         if (s->interrupted && s->cfg.cancel_grace_ms > 0) {
             uint64_t until = s->interrupted_at + s->cfg.cancel_grace_ms * 1000000ull;
-            if (mono_ns() >= until)
-                break;
+            if (mono_ns() >= until) break;
             struct timespec ts = {(time_t)(until / 1000000000ull), (long)(until % 1000000000ull)};
             pthread_cond_timedwait(&s->cv, &s->mu, &ts);
         } else {
@@ -788,8 +767,7 @@ int seer_supervisor_wait(seer_supervisor *s)
     stop_watch(s);
     seer_progress_finish(s->progress);
 
-    if (interrupted)
-        return signo > 0 ? 128 + signo : 1;
+    if (interrupted) return signo > 0 ? 128 + signo : 1;
     return all_done ? 0 : 1;
 }
 
@@ -802,17 +780,14 @@ static void teardown(seer_supervisor *s)
     cancel_all_locked(s);
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
-    if (s->pending != NULL)
-        join_dispatcher(s);
+    if (s->pending != NULL) join_dispatcher(s);
     stop_watch(s);
     if (s->progress != NULL)
         seer_progress_finish(s->progress); /* close a live TTY line (idempotent) */
 
     /* 2. in-flight I/O ends (cancelled), then the workers drain */
-    if (s->loop != NULL)
-        seer_loop_stop(s->loop);
-    if (s->pool != NULL)
-        seer_pool_shutdown(s->pool, 1);
+    if (s->loop != NULL) seer_loop_stop(s->loop);
+    if (s->pool != NULL) seer_pool_shutdown(s->pool, 1);
 
     /* 3. force-end whatever did not end itself */
     for (;;) {
@@ -821,13 +796,11 @@ static void teardown(seer_supervisor *s)
         for (seer_job *j = s->head; j != NULL; j = j->next) {
             if (j->state != JOB_ENDED) {
                 drop = end_job_locked(s, j, SEER_JOB_CANCELLED);
-                if (drop != NULL)
-                    break;
+                if (drop != NULL) break;
             }
         }
         pthread_mutex_unlock(&s->mu);
-        if (drop == NULL)
-            break;
+        if (drop == NULL) break;
         drop_actor(drop);
     }
 
@@ -843,10 +816,8 @@ static void teardown(seer_supervisor *s)
     }
     seer_queue_free(s->pending);
     seer_progress_free(s->progress);
-    if (s->sigfd >= 0)
-        close(s->sigfd);
-    if (s->wakefd >= 0)
-        close(s->wakefd);
+    if (s->sigfd >= 0) close(s->sigfd);
+    if (s->wakefd >= 0) close(s->wakefd);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->record_mu);
     pthread_mutex_destroy(&s->mu);
@@ -856,17 +827,25 @@ static void teardown(seer_supervisor *s)
 
 void seer_supervisor_free(seer_supervisor *s)
 {
-    if (s == NULL)
-        return;
+    if (s == NULL) return;
     assert(!seer_pool_on_worker(s->pool));
     teardown(s);
 }
 
 /* ---- accessors ---------------------------------------------------------- */
 
-seer_pool *seer_supervisor_pool(seer_supervisor *s) { return s->pool; }
-seer_loop *seer_supervisor_loop(seer_supervisor *s) { return s->loop; }
-seer_stats *seer_supervisor_stats(seer_supervisor *s) { return &s->stats; }
+seer_pool *seer_supervisor_pool(seer_supervisor *s)
+{
+    return s->pool;
+}
+seer_loop *seer_supervisor_loop(seer_supervisor *s)
+{
+    return s->loop;
+}
+seer_stats *seer_supervisor_stats(seer_supervisor *s)
+{
+    return &s->stats;
+}
 
 void seer_supervisor_counts(seer_supervisor *s, seer_job_counts *out)
 {
@@ -899,6 +878,15 @@ seer_err seer_job_done(seer_job *job, seer_job_status status)
     return SEER_OK;
 }
 
-const char *seer_job_id(const seer_job *job) { return job->id; }
-seer_supervisor *seer_job_supervisor(const seer_job *job) { return job->sup; }
-int seer_job_cancel_requested(seer_job *job) { return atomic_load(&job->cancel_requested); }
+const char *seer_job_id(const seer_job *job)
+{
+    return job->id;
+}
+seer_supervisor *seer_job_supervisor(const seer_job *job)
+{
+    return job->sup;
+}
+int seer_job_cancel_requested(seer_job *job)
+{
+    return atomic_load(&job->cancel_requested);
+}

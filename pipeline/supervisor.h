@@ -71,17 +71,17 @@ typedef enum seer_job_status {
 } seer_job_status;
 
 typedef struct seer_supervisor_config {
-    size_t workers;              /* pool threads; 0 = online CPUs */
-    int max_jobs;                /* jobs running at once; 0 = 8 */
-    size_t queue_capacity;       /* pending jobs before submit blocks; 0 = 1024 */
-    seer_progress_mode progress; /* AUTO = TTY line if `progress_out` is a tty */
-    int quiet;                   /* non-zero: no progress output at all */
-    FILE *progress_out;          /* NULL = stderr */
+    size_t workers;                /* pool threads; 0 = online CPUs */
+    int max_jobs;                  /* jobs running at once; 0 = 8 */
+    size_t queue_capacity;         /* pending jobs before submit blocks; 0 = 1024 */
+    seer_progress_mode progress;   /* AUTO = TTY line if `progress_out` is a tty */
+    int quiet;                     /* non-zero: no progress output at all */
+    FILE *progress_out;            /* NULL = stderr */
     uint64_t progress_interval_ms; /* 0 = 250 ms on a TTY, 10 s plain */
-    const seer_clock *clock;     /* progress elapsed/ETA; NULL = real.  The
-                                  * cancel grace always uses the real clock. */
-    int handle_signals;          /* watch SIGINT/SIGTERM (see above) */
-    const char *unfinished_path; /* JSON record written on interruption; may be NULL */
+    const seer_clock *clock;       /* progress elapsed/ETA; NULL = real.  The
+                                    * cancel grace always uses the real clock. */
+    int handle_signals;            /* watch SIGINT/SIGTERM (see above) */
+    const char *unfinished_path;   /* JSON record written on interruption; may be NULL */
     /* Called on the thread in seer_supervisor_wait after an interruption,
      * with the ids of jobs that did not finish (borrowed for the call). */
     void (*on_unfinished)(void *arg, const char *const *ids, size_t n);
@@ -116,9 +116,9 @@ seer_supervisor *seer_supervisor_new(const seer_supervisor_config *cfg, seer_err
 typedef seer_actor *(*seer_job_factory)(seer_job *job, void *arg, seer_error *err);
 
 typedef struct seer_job_spec {
-    const char *id;           /* copied; used in records and progress */
+    const char *id; /* copied; used in records and progress */
     seer_job_factory factory;
-    void *arg;                /* given to the factory */
+    void *arg; /* given to the factory */
     /* Frees arg when the supervisor frees the job record (at
      * seer_supervisor_free), so the actor may borrow arg for its whole life
      * except in its state destructor.  May be NULL. */

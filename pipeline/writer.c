@@ -52,7 +52,7 @@
 
 #include "pipeline/clock.h"
 
-#define MAX_OPEN 128
+#define MAX_OPEN        128
 #define DEFAULT_SYNC_MS 100
 /* Above this many dirty files a sync round uses syncfs() instead. */
 #define SYNCFS_THRESHOLD 32
@@ -67,8 +67,8 @@ typedef struct flush_ticket {
 
 typedef struct op {
     enum op_kind kind;
-    char *path;  /* relative, validated; NULL for flush */
-    char *data;  /* owned copy */
+    char *path; /* relative, validated; NULL for flush */
+    char *data; /* owned copy */
     size_t len;
     flush_ticket *ticket; /* flush only; lives on the flusher's stack */
     struct op *next;
@@ -94,9 +94,9 @@ struct seer_writer {
     pthread_t thread;
 
     pthread_mutex_t mu;
-    pthread_cond_t work; /* writer waits: ops arrived or stopping */
-    pthread_cond_t done; /* flushers and throttled submitters wait */
-    op *head, *tail;     /* guarded by mu */
+    pthread_cond_t work;  /* writer waits: ops arrived or stopping */
+    pthread_cond_t done;  /* flushers and throttled submitters wait */
+    op *head, *tail;      /* guarded by mu */
     size_t pending_bytes; /* guarded by mu */
     int stopping;         /* guarded by mu */
     unsigned sync_ms;     /* guarded by mu */
@@ -115,18 +115,14 @@ struct seer_writer {
 
 int seer_writer_path_ok(const char *relpath)
 {
-    if (relpath == NULL || relpath[0] == '\0' || relpath[0] == '/')
-        return 0;
+    if (relpath == NULL || relpath[0] == '\0' || relpath[0] == '/') return 0;
     const char *s = relpath;
     for (;;) {
         const char *slash = strchr(s, '/');
         size_t n = slash ? (size_t)(slash - s) : strlen(s);
-        if (n == 0)
-            return 0; /* "a//b" or trailing '/' */
-        if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-            return 0;
-        if (slash == NULL)
-            return 1;
+        if (n == 0) return 0; /* "a//b" or trailing '/' */
+        if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) return 0;
+        if (slash == NULL) return 1;
         s = slash + 1;
     }
 }
@@ -137,8 +133,7 @@ static char *split_parent(const char *path, const char **base)
 {
     const char *slash = strrchr(path, '/');
     size_t n = slash ? (size_t)(slash - path) : 0;
-    if (slash == path)
-        n = 1; /* "/name": the parent is the root itself */
+    if (slash == path) n = 1; /* "/name": the parent is the root itself */
     *base = slash ? slash + 1 : path;
     char *parent = malloc(n + 1);
     if (parent != NULL) {
@@ -153,17 +148,14 @@ static int mkdirs_at(int dirfd, const char *parent)
 {
     char buf[4096];
     size_t n = strlen(parent);
-    if (n == 0)
-        return 0;
-    if (n >= sizeof buf)
-        return ENAMETOOLONG;
+    if (n == 0) return 0;
+    if (n >= sizeof buf) return ENAMETOOLONG;
     memcpy(buf, parent, n + 1);
     for (size_t i = 0; i <= n; i++) {
         if (buf[i] == '/' || buf[i] == '\0') {
             char c = buf[i];
             buf[i] = '\0';
-            if (mkdirat(dirfd, buf, 0755) != 0 && errno != EEXIST)
-                return errno;
+            if (mkdirat(dirfd, buf, 0755) != 0 && errno != EEXIST) return errno;
             buf[i] = c;
         }
     }
@@ -184,8 +176,7 @@ static int write_all(int fd, const char *data, size_t len)
     while (len > 0) {
         ssize_t n = write(fd, data, len);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return errno;
         }
         data += n;
@@ -196,8 +187,7 @@ static int write_all(int fd, const char *data, size_t len)
 
 /* The atomic replace, relative to dirfd.  0 or errno; on error *what names
  * the failing step. */
-static int replace_at(int dirfd, const char *path, const char *data, size_t len,
-                      const char **what)
+static int replace_at(int dirfd, const char *path, const char *data, size_t len, const char **what)
 {
     static unsigned long counter; /* uniqueness within the process */
     const char *base;
@@ -257,12 +247,9 @@ static int replace_at(int dirfd, const char *path, const char *data, size_t len,
         *what = "fsync directory";
     }
 out:
-    if (fd >= 0)
-        close(fd);
-    if (tmp[0] != '\0' && pfd >= 0)
-        unlinkat(pfd, tmp, 0);
-    if (pfd >= 0)
-        close(pfd);
+    if (fd >= 0) close(fd);
+    if (tmp[0] != '\0' && pfd >= 0) unlinkat(pfd, tmp, 0);
+    if (pfd >= 0) close(pfd);
     free(parent);
     return rc;
 }
@@ -286,8 +273,7 @@ static void sync_parent_dir(seer_writer *w, const char *path)
     int pfd = parent ? open_dir_at(w->dirfd, parent) : -1;
     if (pfd < 0 || fsync(pfd) != 0)
         set_sticky(w, parent ? errno : ENOMEM, "fsync directory of", path);
-    if (pfd >= 0)
-        close(pfd);
+    if (pfd >= 0) close(pfd);
     free(parent);
 }
 
@@ -295,8 +281,7 @@ static void sync_parent_dir(seer_writer *w, const char *path)
 static void sync_file(seer_writer *w, open_file *f)
 {
     if (f->dirty) {
-        if (fsync(f->fd) != 0)
-            set_sticky(w, errno, "fsync", f->path);
+        if (fsync(f->fd) != 0) set_sticky(w, errno, "fsync", f->path);
         f->dirty = 0;
     }
     if (f->created) {
@@ -313,8 +298,7 @@ static int cmp_unsynced(const void *a, const void *b)
 /* fsyncs the files evicted while dirty, each once.  Writer thread only. */
 static void sync_unsynced(seer_writer *w)
 {
-    if (w->n_unsynced == 0)
-        return; /* also: qsort must not see a NULL array */
+    if (w->n_unsynced == 0) return; /* also: qsort must not see a NULL array */
     qsort(w->unsynced, w->n_unsynced, sizeof *w->unsynced, cmp_unsynced);
     for (size_t i = 0; i < w->n_unsynced; i++) {
         unsynced_file *u = &w->unsynced[i];
@@ -324,12 +308,9 @@ static void sync_unsynced(seer_writer *w)
             free(w->unsynced[++i].path);
         }
         int fd = openat(w->dirfd, u->path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) != 0)
-            set_sticky(w, errno, "fsync", u->path);
-        if (fd >= 0)
-            close(fd);
-        if (created)
-            sync_parent_dir(w, u->path);
+        if (fd < 0 || fsync(fd) != 0) set_sticky(w, errno, "fsync", u->path);
+        if (fd >= 0) close(fd);
+        if (created) sync_parent_dir(w, u->path);
         free(u->path);
     }
     w->n_unsynced = 0;
@@ -356,8 +337,7 @@ static void sync_all(seer_writer *w)
         /* fall back to one fsync per file, which names the failing file */
     }
     for (int i = 0; i < MAX_OPEN; i++)
-        if (w->files[i].path != NULL)
-            sync_file(w, &w->files[i]);
+        if (w->files[i].path != NULL) sync_file(w, &w->files[i]);
     sync_unsynced(w);
     w->any_dirty = 0;
     w->last_sync_ns = seer_now_ns();
@@ -402,8 +382,7 @@ static open_file *get_file(seer_writer *w, const char *path)
     for (int i = 0; i < MAX_OPEN; i++) {
         open_file *f = &w->files[i];
         if (f->path == NULL) {
-            if (free_slot == NULL)
-                free_slot = f;
+            if (free_slot == NULL) free_slot = f;
         } else if (strcmp(f->path, path) == 0) {
             f->last_use = ++w->use_clock;
             return f;
@@ -447,19 +426,16 @@ static open_file *get_file(seer_writer *w, const char *path)
     free_slot->dirty = 0;
     free_slot->created = created;
     free_slot->last_use = ++w->use_clock;
-    if (created)
-        w->any_dirty = 1;
+    if (created) w->any_dirty = 1;
     return free_slot;
 }
 
 static void do_append(seer_writer *w, op *o)
 {
     open_file *f = get_file(w, o->path);
-    if (f == NULL)
-        return;
+    if (f == NULL) return;
     int rc = write_all(f->fd, o->data, o->len);
-    if (rc != 0)
-        set_sticky(w, rc, "appending to", o->path);
+    if (rc != 0) set_sticky(w, rc, "appending to", o->path);
     f->dirty = 1;
     w->any_dirty = 1;
 }
@@ -474,10 +450,8 @@ static void do_replace(seer_writer *w, op *o)
     int rc = parent ? mkdirs_at(w->dirfd, parent) : ENOMEM;
     free(parent);
     const char *what = "creating directories for";
-    if (rc == 0)
-        rc = replace_at(w->dirfd, o->path, o->data, o->len, &what);
-    if (rc != 0)
-        set_sticky(w, rc, what, o->path);
+    if (rc == 0) rc = replace_at(w->dirfd, o->path, o->data, o->len, &what);
+    if (rc != 0) set_sticky(w, rc, what, o->path);
 }
 
 static void op_free(op *o)
@@ -512,8 +486,7 @@ static void *writer_main(void *arg)
             }
             uint64_t interval = SEER_MS(w->sync_ms);
             uint64_t due = w->last_sync_ns + interval, now = seer_now_ns();
-            if (now >= due)
-                break;
+            if (now >= due) break;
             struct timespec ts = mono_after_ns(due - now);
             pthread_cond_timedwait(&w->work, &w->mu, &ts);
         }
@@ -546,8 +519,7 @@ static void *writer_main(void *arg)
             freed_bytes += o->len;
             op_free(o);
         }
-        if (w->any_dirty && seer_now_ns() >= w->last_sync_ns + SEER_MS(sync_ms))
-            sync_all(w);
+        if (w->any_dirty && seer_now_ns() >= w->last_sync_ns + SEER_MS(sync_ms)) sync_all(w);
 
         pthread_mutex_lock(&w->mu);
         if (freed_bytes > 0) {
@@ -555,14 +527,12 @@ static void *writer_main(void *arg)
             w->pending_bytes -= freed_bytes;
             pthread_cond_broadcast(&w->done); /* throttled submitters */
         }
-        if (stopping && w->head == NULL)
-            break;
+        if (stopping && w->head == NULL) break;
     }
     pthread_mutex_unlock(&w->mu);
     sync_all(w);
     for (int i = 0; i < MAX_OPEN; i++)
-        if (w->files[i].path != NULL)
-            close_file(w, &w->files[i], 0);
+        if (w->files[i].path != NULL) close_file(w, &w->files[i], 0);
     free(w->unsynced);
     w->unsynced = NULL;
     return NULL;
@@ -655,8 +625,7 @@ static seer_err submit(seer_writer *w, op *o)
     w->pending_bytes += o->len;
     /* The writer only sleeps on an empty queue (it checks under mu), so
      * only the first op of a batch needs to wake it. */
-    if (was_empty)
-        pthread_cond_signal(&w->work);
+    if (was_empty) pthread_cond_signal(&w->work);
     pthread_mutex_unlock(&w->mu);
     return SEER_OK;
 }
@@ -665,8 +634,7 @@ static seer_err submit_copy(seer_writer *w, enum op_kind kind, const char *relpa
                             const void *data, size_t len, int add_newline)
 {
     op *o = calloc(1, sizeof *o);
-    if (o == NULL)
-        return SEER_ENOMEM;
+    if (o == NULL) return SEER_ENOMEM;
     o->kind = kind;
     o->path = strdup(relpath);
     o->data = malloc(len + (add_newline ? 1 : 0) + 1);
@@ -674,22 +642,18 @@ static seer_err submit_copy(seer_writer *w, enum op_kind kind, const char *relpa
         op_free(o);
         return SEER_ENOMEM;
     }
-    if (len > 0)
-        memcpy(o->data, data, len);
+    if (len > 0) memcpy(o->data, data, len);
     o->len = len;
-    if (add_newline)
-        o->data[o->len++] = '\n';
+    if (add_newline) o->data[o->len++] = '\n';
     seer_err rc = submit(w, o);
-    if (rc != SEER_OK)
-        op_free(o);
+    if (rc != SEER_OK) op_free(o);
     return rc;
 }
 
 seer_err seer_writer_append(seer_writer *w, const char *relpath, const void *data, size_t len)
 {
     assert(w != NULL);
-    if (!seer_writer_path_ok(relpath) || (data == NULL && len > 0))
-        return SEER_EINVAL;
+    if (!seer_writer_path_ok(relpath) || (data == NULL && len > 0)) return SEER_EINVAL;
     const char *d = data;
     size_t body = (len > 0 && d[len - 1] == '\n') ? len - 1 : len;
     if (body > 0 && memchr(d, '\n', body) != NULL)
@@ -700,8 +664,7 @@ seer_err seer_writer_append(seer_writer *w, const char *relpath, const void *dat
 seer_err seer_writer_replace(seer_writer *w, const char *relpath, const void *data, size_t len)
 {
     assert(w != NULL);
-    if (!seer_writer_path_ok(relpath) || (data == NULL && len > 0))
-        return SEER_EINVAL;
+    if (!seer_writer_path_ok(relpath) || (data == NULL && len > 0)) return SEER_EINVAL;
     return submit_copy(w, OP_REPLACE, relpath, data, len, 0);
 }
 
@@ -710,8 +673,7 @@ seer_err seer_writer_flush(seer_writer *w)
     assert(w != NULL);
     flush_ticket t = {0};
     op *o = calloc(1, sizeof *o);
-    if (o == NULL)
-        return SEER_ENOMEM;
+    if (o == NULL) return SEER_ENOMEM;
     o->kind = OP_FLUSH;
     o->ticket = &t;
     seer_err rc = submit(w, o);
@@ -732,8 +694,7 @@ seer_err seer_writer_error(seer_writer *w, seer_error *err)
     assert(w != NULL);
     pthread_mutex_lock(&w->mu);
     seer_err code = w->sticky.code;
-    if (err != NULL)
-        *err = w->sticky;
+    if (err != NULL) *err = w->sticky;
     pthread_mutex_unlock(&w->mu);
     return code;
 }
@@ -746,8 +707,7 @@ const char *seer_writer_dir(const seer_writer *w)
 
 seer_err seer_writer_close(seer_writer *w, seer_error *err)
 {
-    if (w == NULL)
-        return seer_error_set(err, SEER_EINVAL, "run directory: no writer");
+    if (w == NULL) return seer_error_set(err, SEER_EINVAL, "run directory: no writer");
     pthread_mutex_lock(&w->mu);
     w->stopping = 1;
     pthread_cond_broadcast(&w->work);
@@ -767,8 +727,8 @@ seer_err seer_writer_close(seer_writer *w, seer_error *err)
     pthread_cond_destroy(&w->done);
     pthread_mutex_destroy(&w->mu);
     if (fsync(w->dirfd) != 0 && code == SEER_OK)
-        code = seer_error_set(err, SEER_EIO, "run directory %s: fsync: %s", w->dir,
-                              strerror(errno));
+        code =
+            seer_error_set(err, SEER_EIO, "run directory %s: fsync: %s", w->dir, strerror(errno));
     close(w->dirfd);
     free(w->dir);
     free(w);
@@ -777,8 +737,7 @@ seer_err seer_writer_close(seer_writer *w, seer_error *err)
 
 void seer_writer_free(seer_writer *w)
 {
-    if (w != NULL)
-        seer_writer_close(w, NULL);
+    if (w != NULL) seer_writer_close(w, NULL);
 }
 
 /* ------------------------------------------------- synchronous helpers */
@@ -791,8 +750,7 @@ __attribute__((weak)) seer_err seer_write_file_atomic(const char *path, const ch
         return seer_error_set(err, SEER_EINVAL, "write file: empty path or no data");
     const char *what = "writing";
     int rc = replace_at(AT_FDCWD, path, data, len, &what);
-    if (rc != 0)
-        return seer_error_set(err, SEER_EIO, "%s %s: %s", what, path, strerror(rc));
+    if (rc != 0) return seer_error_set(err, SEER_EIO, "%s %s: %s", what, path, strerror(rc));
     return SEER_OK;
 }
 
@@ -804,15 +762,11 @@ seer_err seer_append_line(const char *path, const void *data, size_t len, seer_e
     int add_nl = len == 0 || d[len - 1] != '\n';
     size_t body = add_nl ? len : len - 1;
     if (body > 0 && memchr(d, '\n', body) != NULL)
-        return seer_error_set(err, SEER_EINVAL, "append %s: data holds more than one line",
-                              path);
+        return seer_error_set(err, SEER_EINVAL, "append %s: data holds more than one line", path);
     char *line = malloc(len + 1);
-    if (line == NULL)
-        return seer_error_set(err, SEER_ENOMEM, "append %s: out of memory", path);
-    if (len > 0)
-        memcpy(line, data, len);
-    if (add_nl)
-        line[len] = '\n';
+    if (line == NULL) return seer_error_set(err, SEER_ENOMEM, "append %s: out of memory", path);
+    if (len > 0) memcpy(line, data, len);
+    if (add_nl) line[len] = '\n';
     size_t total = len + (size_t)add_nl;
 
     seer_err code = SEER_OK;
@@ -821,10 +775,8 @@ seer_err seer_append_line(const char *path, const void *data, size_t len, seer_e
         code = seer_error_set(err, SEER_EIO, "append %s: %s", path, strerror(errno));
     } else {
         int rc = write_all(fd, line, total);
-        if (rc == 0 && fsync(fd) != 0)
-            rc = errno;
-        if (rc != 0)
-            code = seer_error_set(err, SEER_EIO, "append %s: %s", path, strerror(rc));
+        if (rc == 0 && fsync(fd) != 0) rc = errno;
+        if (rc != 0) code = seer_error_set(err, SEER_EIO, "append %s: %s", path, strerror(rc));
         close(fd);
     }
     free(line);

@@ -59,8 +59,7 @@ typedef struct strv {
 
 static void sv_add(strv *s, const char *str)
 {
-    if (s->oom)
-        return;
+    if (s->oom) return;
     if (s->n + 2 > s->cap) {
         size_t nc = s->cap ? s->cap * 2 : 32;
         char **nv = realloc(s->v, nc * sizeof *nv);
@@ -97,8 +96,7 @@ __attribute__((format(printf, 2, 3))) static void sv_addf(strv *s, const char *f
 
 static void sv_free_vec(char **v)
 {
-    if (!v)
-        return;
+    if (!v) return;
     for (char **p = v; *p; p++)
         free(*p);
     free(v);
@@ -114,8 +112,7 @@ static char **sv_take(strv *s)
     }
     if (!s->v) {
         s->v = calloc(1, sizeof *s->v);
-        if (!s->v)
-            return NULL;
+        if (!s->v) return NULL;
     }
     char **v = s->v;
     memset(s, 0, sizeof *s);
@@ -157,13 +154,11 @@ static void add_system_binds(strv *a)
     static const char *const tops[] = {"/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"};
     for (size_t i = 0; i < sizeof tops / sizeof tops[0]; i++) {
         struct stat st;
-        if (lstat(tops[i], &st) != 0)
-            continue;
+        if (lstat(tops[i], &st) != 0) continue;
         if (S_ISLNK(st.st_mode)) {
             char target[PATH_MAX];
             ssize_t n = readlink(tops[i], target, sizeof target - 1);
-            if (n <= 0)
-                continue;
+            if (n <= 0) continue;
             target[n] = '\0';
             sv_add(a, "--symlink");
             sv_add(a, target);
@@ -176,9 +171,10 @@ static void add_system_binds(strv *a)
     }
     /* Only what programs need to run and resolve names: never all of /etc. */
     static const char *const etc[] = {
-        "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf",
-        "/etc/ssl", "/etc/ca-certificates", "/etc/alternatives", "/etc/ld.so.cache",
-        "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/mime.types"};
+        "/etc/passwd",        "/etc/group",      "/etc/hosts",           "/etc/resolv.conf",
+        "/etc/nsswitch.conf", "/etc/ssl",        "/etc/ca-certificates", "/etc/alternatives",
+        "/etc/ld.so.cache",   "/etc/ld.so.conf", "/etc/ld.so.conf.d",    "/etc/localtime",
+        "/etc/mime.types"};
     sv_add(a, "--perms"); /* bwrap as root would create it 0700 */
     sv_add(a, "0755");
     sv_add(a, "--dir");
@@ -207,8 +203,7 @@ static void add_namespaces(strv *a, int network)
     sv_add(a, "--unshare-pid");
     sv_add(a, "--unshare-uts");
     sv_add(a, "--unshare-cgroup-try");
-    if (!network)
-        sv_add(a, "--unshare-net");
+    if (!network) sv_add(a, "--unshare-net");
     if (geteuid() != 0) {
         sv_add(a, "--unshare-user");
         sv_add(a, "--cap-drop");
@@ -220,8 +215,7 @@ static void add_namespaces(strv *a, int network)
 
 static void add_privdrop(strv *a)
 {
-    if (geteuid() != 0)
-        return;
+    if (geteuid() != 0) return;
     sv_add(a, "/usr/bin/setpriv");
     sv_addf(a, "--reuid=%d", SEER_SANDBOX_NOBODY);
     sv_addf(a, "--regid=%d", SEER_SANDBOX_NOBODY);
@@ -239,8 +233,7 @@ static void add_parents(strv *a, const char *dest)
     char buf[PATH_MAX];
     snprintf(buf, sizeof buf, "%s", dest);
     for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
+        if (*p != '/') continue;
         *p = '\0';
         if (strcmp(buf, "/tmp") && strcmp(buf, "/usr") && strcmp(buf, "/dev") &&
             strcmp(buf, "/proc") && strcmp(buf, SEER_SANDBOX_WORKSPACE)) {
@@ -291,13 +284,10 @@ static int run_capture(char *const argv[], char *const envp[], char *buf, size_t
     for (;;) {
         char tmp[512];
         ssize_t n = read(pfd[0], tmp, sizeof tmp);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
         size_t take = (size_t)n;
-        if (len + take >= cap)
-            take = cap - 1 - len;
+        if (len + take >= cap) take = cap - 1 - len;
         memcpy(buf + len, tmp, take);
         len += take;
     }
@@ -307,8 +297,7 @@ static int run_capture(char *const argv[], char *const envp[], char *buf, size_t
     close(pfd[0]);
     int st;
     while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -1;
+        if (errno != EINTR) return -1;
     return st;
 }
 
@@ -344,8 +333,7 @@ static seer_err probe_bwrap(const char *bwrap, char *why, size_t cap)
         snprintf(why, cap, "%s", out);
         return SEER_ESPAWN;
     }
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-        return SEER_OK;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return SEER_OK;
     snprintf(why, cap, "%s failed%s%s (user namespaces may be disabled here)", bwrap,
              out[0] ? ": " : "", out);
     return SEER_ESPAWN;
@@ -364,8 +352,7 @@ seer_err seer_bwrap_check(seer_error *err)
     char msg[sizeof probe_msg];
     memcpy(msg, probe_msg, sizeof msg);
     pthread_mutex_unlock(&probe_mu);
-    if (code)
-        return seer_error_set(err, code, "bubblewrap isolation is not available: %s", msg);
+    if (code) return seer_error_set(err, code, "bubblewrap isolation is not available: %s", msg);
     return SEER_OK;
 }
 
@@ -375,8 +362,7 @@ seer_err seer_bwrap_check(seer_error *err)
 static int empty_dir(int dfd)
 {
     int d2 = dup(dfd);
-    if (d2 < 0)
-        return -1;
+    if (d2 < 0) return -1;
     DIR *d = fdopendir(d2);
     if (!d) {
         close(d2);
@@ -385,8 +371,7 @@ static int empty_dir(int dfd)
     int rc = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
         struct stat st;
         if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
             rc = -1;
@@ -394,12 +379,9 @@ static int empty_dir(int dfd)
         }
         if (S_ISDIR(st.st_mode)) {
             int sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (sub < 0 || empty_dir(sub) != 0)
-                rc = -1;
-            if (sub >= 0)
-                close(sub);
-            if (unlinkat(dfd, de->d_name, AT_REMOVEDIR) != 0)
-                rc = -1;
+            if (sub < 0 || empty_dir(sub) != 0) rc = -1;
+            if (sub >= 0) close(sub);
+            if (unlinkat(dfd, de->d_name, AT_REMOVEDIR) != 0) rc = -1;
         } else if (unlinkat(dfd, de->d_name, 0) != 0) {
             rc = -1;
         }
@@ -429,8 +411,7 @@ static seer_err copy_file(copyctx *cx, const char *src, const struct stat *st, i
                           const char *name)
 {
     int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
-        return copy_fail(cx, src, errno);
+    if (in < 0) return copy_fail(cx, src, errno);
     int out = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
                      (st->st_mode & 0777) | 0600);
     if (out < 0) {
@@ -442,18 +423,15 @@ static seer_err copy_file(copyctx *cx, const char *src, const struct stat *st, i
     seer_err rc = SEER_OK;
     for (;;) {
         ssize_t n = read(in, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
+        if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             rc = copy_fail(cx, src, errno);
             break;
         }
-        if (n == 0)
-            break;
+        if (n == 0) break;
         for (ssize_t off = 0; off < n;) {
             ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
+            if (w < 0 && errno == EINTR) continue;
             if (w < 0) {
                 rc = copy_fail(cx, name, errno);
                 goto out;
@@ -463,8 +441,7 @@ static seer_err copy_file(copyctx *cx, const char *src, const struct stat *st, i
     }
 out:
     close(in);
-    if (close(out) != 0 && !rc)
-        rc = copy_fail(cx, name, errno);
+    if (close(out) != 0 && !rc) rc = copy_fail(cx, name, errno);
     give(cx, dfd, name);
     return rc;
 }
@@ -474,30 +451,23 @@ static seer_err copy_tree(copyctx *cx, const char *src, int dfd, const char *nam
     if (depth > 64)
         return seer_error_set(cx->err, SEER_EINVAL, "%s: %s: too deeply nested", cx->what, src);
     struct stat st;
-    if (lstat(src, &st) != 0)
-        return copy_fail(cx, src, errno);
+    if (lstat(src, &st) != 0) return copy_fail(cx, src, errno);
     if (S_ISLNK(st.st_mode)) {
         char target[PATH_MAX];
         ssize_t n = readlink(src, target, sizeof target - 1);
-        if (n < 0)
-            return copy_fail(cx, src, errno);
+        if (n < 0) return copy_fail(cx, src, errno);
         target[n] = '\0';
         (void)unlinkat(dfd, name, 0);
-        if (symlinkat(target, dfd, name) != 0)
-            return copy_fail(cx, name, errno);
+        if (symlinkat(target, dfd, name) != 0) return copy_fail(cx, name, errno);
         give(cx, dfd, name);
         return SEER_OK;
     }
-    if (S_ISREG(st.st_mode))
-        return copy_file(cx, src, &st, dfd, name);
-    if (!S_ISDIR(st.st_mode))
-        return SEER_OK; /* devices, sockets, fifos: not copied */
-    if (mkdirat(dfd, name, 0755) != 0 && errno != EEXIST)
-        return copy_fail(cx, name, errno);
+    if (S_ISREG(st.st_mode)) return copy_file(cx, src, &st, dfd, name);
+    if (!S_ISDIR(st.st_mode)) return SEER_OK; /* devices, sockets, fifos: not copied */
+    if (mkdirat(dfd, name, 0755) != 0 && errno != EEXIST) return copy_fail(cx, name, errno);
     give(cx, dfd, name);
     int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sub < 0)
-        return copy_fail(cx, name, errno);
+    if (sub < 0) return copy_fail(cx, name, errno);
     DIR *d = opendir(src);
     if (!d) {
         int e = errno;
@@ -507,8 +477,7 @@ static seer_err copy_tree(copyctx *cx, const char *src, int dfd, const char *nam
     seer_err rc = SEER_OK;
     struct dirent *de;
     while (!rc && (de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
         char *child = NULL;
         if (asprintf(&child, "%s/%s", src, de->d_name) < 0)
             rc = seer_error_set(cx->err, SEER_ENOMEM, "%s: out of memory", cx->what);
@@ -532,8 +501,7 @@ static int open_parent(copyctx *cx, int dfd, const char *rel, char *tmp, size_t 
     char *s = tmp;
     for (;;) {
         char *slash = strchr(s, '/');
-        if (!slash)
-            break;
+        if (!slash) break;
         *slash = '\0';
         if (*s) {
             if (mkdirat(cur, s, 0755) != 0 && errno != EEXIST) {
@@ -543,8 +511,7 @@ static int open_parent(copyctx *cx, int dfd, const char *rel, char *tmp, size_t 
             give(cx, cur, s);
             int nx = openat(cur, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             close(cur);
-            if (nx < 0)
-                return -1;
+            if (nx < 0) return -1;
             cur = nx;
         }
         s = slash + 1;
@@ -556,18 +523,14 @@ static int open_parent(copyctx *cx, int dfd, const char *rel, char *tmp, size_t 
 static seer_err mkdir_p(const char *path, mode_t mode)
 {
     char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return SEER_EINVAL;
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) return SEER_EINVAL;
     for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
+        if (*p != '/') continue;
         *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return SEER_EIO;
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return SEER_EIO;
         *p = '/';
     }
-    if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-        return SEER_EIO;
+    if (mkdir(tmp, mode) != 0 && errno != EEXIST) return SEER_EIO;
     return SEER_OK;
 }
 
@@ -591,8 +554,7 @@ static seer_err make_workspace(const seer_sandbox_config *c, const char *dir, in
     if (wfd < 0 || empty_dir(wfd) != 0) {
         seer_error_set(err, SEER_EIO, "sandbox %s: cannot empty %s: %s", c->name, ws,
                        strerror(errno));
-        if (wfd >= 0)
-            close(wfd);
+        if (wfd >= 0) close(wfd);
         free(ws);
         return SEER_EIO;
     }
@@ -640,8 +602,7 @@ static seer_err make_workspace(const seer_sandbox_config *c, const char *dir, in
 static char *existing(const char *fmt, const char *a)
 {
     char *p = NULL;
-    if (asprintf(&p, fmt, a) < 0)
-        return NULL;
+    if (asprintf(&p, fmt, a) < 0) return NULL;
     if (access(p, R_OK) == 0) {
         char *r = realpath(p, NULL);
         free(p);
@@ -654,8 +615,7 @@ static char *existing(const char *fmt, const char *a)
 char *seer_sandbox_expose_server_path(void)
 {
     const char *env = getenv("SEER_EXPOSE_SERVER");
-    if (env && env[0])
-        return access(env, R_OK) == 0 ? realpath(env, NULL) : NULL;
+    if (env && env[0]) return access(env, R_OK) == 0 ? realpath(env, NULL) : NULL;
     char exedir[PATH_MAX] = "";
     ssize_t n = readlink("/proc/self/exe", exedir, sizeof exedir - 1);
     if (n > 0) {
@@ -668,11 +628,9 @@ char *seer_sandbox_expose_server_path(void)
     }
     char *p = NULL;
     /* an installed seer: PREFIX/bin/seer -> PREFIX/share/seer/ */
-    if (exedir[0] && (p = existing("%s/../share/seer/expose_server.py", exedir)))
-        return p;
+    if (exedir[0] && (p = existing("%s/../share/seer/expose_server.py", exedir))) return p;
     /* a build tree: the source it was built from, always current */
-    if ((p = existing("%s/expose_server.py", SEER_SANDBOX_SRCDIR)))
-        return p;
+    if ((p = existing("%s/expose_server.py", SEER_SANDBOX_SRCDIR))) return p;
     /* a relocated binary without its source: next to it */
     return exedir[0] ? existing("%s/expose_server.py", exedir) : NULL;
 }
@@ -680,12 +638,10 @@ char *seer_sandbox_expose_server_path(void)
 /* `seer serve expose FILE ...` -> index of FILE, or 0 if not that shape. */
 static size_t expose_command(char *const *cmd)
 {
-    if (!cmd[0] || !cmd[1] || !cmd[2] || !cmd[3])
-        return 0;
+    if (!cmd[0] || !cmd[1] || !cmd[2] || !cmd[3]) return 0;
     const char *b = strrchr(cmd[0], '/');
     b = b ? b + 1 : cmd[0];
-    if (strcmp(b, "seer") || strcmp(cmd[1], "serve") || strcmp(cmd[2], "expose"))
-        return 0;
+    if (strcmp(b, "seer") || strcmp(cmd[1], "serve") || strcmp(cmd[2], "expose")) return 0;
     return 3;
 }
 
@@ -693,8 +649,7 @@ static size_t expose_command(char *const *cmd)
 
 static const char *secret_value(const seer_sandbox_spawn_opts *o, const char *name)
 {
-    if (o && o->env)
-        return seer_env_get(o->env, name);
+    if (o && o->env) return seer_env_get(o->env, name);
     const char *v = getenv(name);
     return v && v[0] ? v : NULL;
 }
@@ -722,8 +677,7 @@ static char *model_inner_path(const seer_sandbox_config *c, size_t i)
 static char *models_json(const seer_sandbox_config *c)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     for (size_t i = 0; i < c->n_models; i++) {
         char *p = model_inner_path(c, i);
         if (!p) {
@@ -731,8 +685,7 @@ static char *models_json(const seer_sandbox_config *c)
             return NULL;
         }
         cJSON_AddStringToObject(o, c->models[i].name, p);
-        if (c->models[i].hidden)
-            cJSON_AddStringToObject(o, c->models[i].alias, p);
+        if (c->models[i].hidden) cJSON_AddStringToObject(o, c->models[i].alias, p);
         free(p);
     }
     char *s = cJSON_PrintUnformatted(o);
@@ -747,8 +700,7 @@ static char *shell_quote(const char *s)
     for (const char *p = s; *p; p++)
         n += *p == '\'' ? 4 : 1;
     char *r = malloc(n + 1), *o = r;
-    if (!r)
-        return NULL;
+    if (!r) return NULL;
     *o++ = '\'';
     for (const char *p = s; *p; p++) {
         if (*p == '\'') {
@@ -767,8 +719,7 @@ static char *shell_quote(const char *s)
 
 void seer_sandbox_spawn_clear(seer_sandbox_spawn *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     sv_free_vec(s->argv);
     sv_free_vec(s->envp);
     free(s->cwd);
@@ -810,8 +761,7 @@ static void set_rlimits(const seer_sandbox_config *c, seer_sandbox_spawn *s, int
 static seer_err check_exists(const seer_sandbox_config *c, const char *field, const char *path,
                              seer_error *err)
 {
-    if (access(path, F_OK) == 0)
-        return SEER_OK;
+    if (access(path, F_OK) == 0) return SEER_OK;
     return seer_error_set(err, SEER_ENOTFOUND, "sandbox %s: %s: %s: %s", c->name, field, path,
                           strerror(errno));
 }
@@ -853,8 +803,7 @@ static seer_err prepare_launcher(const seer_sandbox_config *c, const seer_sandbo
     strv env = {0};
     seer_err e = SEER_OK;
     env_put(&env, "SEER_SANDBOX", c->name);
-    if (c->n_models)
-        env_put(&env, "SEER_MODELS", s->models_json);
+    if (c->n_models) env_put(&env, "SEER_MODELS", s->models_json);
     for (size_t i = 0; i < c->n_env; i++)
         env_put(&env, c->env[i].name, c->env[i].value);
     for (size_t i = 0; !e && c->secrets && c->secrets[i]; i++) {
@@ -868,8 +817,7 @@ static seer_err prepare_launcher(const seer_sandbox_config *c, const seer_sandbo
         }
     }
     char **vars = sv_take(&env);
-    if (!e && !vars)
-        e = seer_error_set(err, SEER_ENOMEM, "out of memory");
+    if (!e && !vars) e = seer_error_set(err, SEER_ENOMEM, "out of memory");
     if (e) {
         sv_free_vec(vars);
         return e;
@@ -898,8 +846,7 @@ static seer_err prepare_launcher(const seer_sandbox_config *c, const seer_sandbo
         }
     sv_free_vec(vars);
     s->argv = sv_take(&a);
-    if (!s->argv)
-        return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    if (!s->argv) return seer_error_set(err, SEER_ENOMEM, "out of memory");
     return SEER_OK; /* envp NULL: ssh/kubectl need the caller's environment */
 }
 
@@ -916,8 +863,7 @@ seer_err seer_sandbox_prepare(const seer_sandbox_config *c, const seer_sandbox_s
         return seer_error_set(err, SEER_ENOMEM, "out of memory");
     if (c->kind == SEER_SANDBOX_LAUNCHER) {
         e = prepare_launcher(c, o, s, err);
-        if (e)
-            seer_sandbox_spawn_clear(s);
+        if (e) seer_sandbox_spawn_clear(s);
         return e;
     }
 
@@ -933,11 +879,9 @@ seer_err seer_sandbox_prepare(const seer_sandbox_config *c, const seer_sandbox_s
         return seer_error_set(err, SEER_EINVAL, "sandbox %s: no directory for its workspace",
                               c->name);
     for (size_t i = 0; i < c->n_mount; i++)
-        if ((e = check_exists(c, "workspace.mount", c->mount[i].from, err)))
-            return e;
+        if ((e = check_exists(c, "workspace.mount", c->mount[i].from, err))) return e;
     for (size_t i = 0; i < c->n_models; i++)
-        if ((e = check_exists(c, "models", c->models[i].path, err)))
-            return e;
+        if ((e = check_exists(c, "models", c->models[i].path, err))) return e;
 
     char *script = NULL;
     size_t file_at = expose_command(c->command);
@@ -949,12 +893,10 @@ seer_err seer_sandbox_prepare(const seer_sandbox_config *c, const seer_sandbox_s
                                   c->name);
     }
     const char *python = o->python ? o->python : getenv("SEER_PYTHON");
-    if (!python || !python[0])
-        python = "python3";
+    if (!python || !python[0]) python = "python3";
 
     int drop = bw && geteuid() == 0;
-    if ((e = make_workspace(c, o->dir, drop, &s->workspace, err)))
-        goto fail;
+    if ((e = make_workspace(c, o->dir, drop, &s->workspace, err))) goto fail;
     if (asprintf(&s->stderr_path, "%s/server.log", o->dir) < 0) {
         s->stderr_path = NULL;
         e = seer_error_set(err, SEER_ENOMEM, "out of memory");
@@ -963,13 +905,10 @@ seer_err seer_sandbox_prepare(const seer_sandbox_config *c, const seer_sandbox_s
 
     strv env = {0};
     e = build_env(c, o, bw ? SEER_SANDBOX_WORKSPACE : s->workspace, &env, err);
-    if (!e && s->models_json)
-        env_put(&env, "SEER_MODELS", s->models_json);
+    if (!e && s->models_json) env_put(&env, "SEER_MODELS", s->models_json);
     s->envp = sv_take(&env);
-    if (!e && !s->envp)
-        e = seer_error_set(err, SEER_ENOMEM, "out of memory");
-    if (e)
-        goto fail;
+    if (!e && !s->envp) e = seer_error_set(err, SEER_ENOMEM, "out of memory");
+    if (e) goto fail;
 
     strv a = {0};
     if (bw) {
@@ -996,8 +935,7 @@ seer_err seer_sandbox_prepare(const seer_sandbox_config *c, const seer_sandbox_s
                 snprintf(dest, sizeof dest, "%s/%s", SEER_SANDBOX_WORKSPACE, m->to);
             add_bind(&a, m->writable ? "--bind" : "--ro-bind", m->from, dest);
         }
-        if (script)
-            add_bind(&a, "--ro-bind", script, SEER_SANDBOX_EXPOSE_PATH);
+        if (script) add_bind(&a, "--ro-bind", script, SEER_SANDBOX_EXPOSE_PATH);
         sv_add(&a, "--chdir");
         sv_add(&a, SEER_SANDBOX_WORKSPACE);
         sv_add(&a, "--");
@@ -1013,8 +951,7 @@ seer_err seer_sandbox_prepare(const seer_sandbox_config *c, const seer_sandbox_s
     } else {
         /* Unisolated: mounts become symlinks in the workspace. */
         for (size_t i = 0; i < c->n_mount; i++) {
-            if (c->mount[i].to[0] == '/')
-                continue;
+            if (c->mount[i].to[0] == '/') continue;
             char *lp = NULL;
             if (asprintf(&lp, "%s/%s", s->workspace, c->mount[i].to) >= 0) {
                 (void)unlink(lp);
@@ -1028,8 +965,7 @@ seer_err seer_sandbox_prepare(const seer_sandbox_config *c, const seer_sandbox_s
             }
             free(lp);
         }
-        if (!(s->cwd = strdup(s->workspace)))
-            a.oom = 1;
+        if (!(s->cwd = strdup(s->workspace))) a.oom = 1;
     }
     if (script) {
         sv_add(&a, python);

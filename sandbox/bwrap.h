@@ -42,22 +42,22 @@
 #include "sandbox/runfile.h"
 
 /* Where things appear inside a bwrap sandbox. */
-#define SEER_SANDBOX_WORKSPACE "/workspace"
-#define SEER_SANDBOX_MODELS_DIR "/models"
+#define SEER_SANDBOX_WORKSPACE   "/workspace"
+#define SEER_SANDBOX_MODELS_DIR  "/models"
 #define SEER_SANDBOX_EXPOSE_PATH "/opt/seer/expose_server.py"
 /* The unprivileged identity used when seer itself runs as root. */
 #define SEER_SANDBOX_NOBODY 65534
 
 /* A prepared child: everything the stdio transport needs.  Owns all of it. */
 typedef struct seer_sandbox_spawn {
-    char **argv;             /* NULL-terminated */
-    char **envp;             /* NULL-terminated; NULL = inherit (launchers) */
-    char *cwd;               /* NULL = inherit */
+    char **argv; /* NULL-terminated */
+    char **envp; /* NULL-terminated; NULL = inherit (launchers) */
+    char *cwd;   /* NULL = inherit */
     seer_mcp_rlimit rlimits[3];
     size_t n_rlimits;
-    char *stderr_path;       /* DIR/server.log */
-    char *workspace;         /* host path of the workspace (local only) */
-    char *models_json;       /* the SEER_MODELS value given to the server */
+    char *stderr_path; /* DIR/server.log */
+    char *workspace;   /* host path of the workspace (local only) */
+    char *models_json; /* the SEER_MODELS value given to the server */
 } seer_sandbox_spawn;
 
 typedef struct seer_sandbox_spawn_opts {

@@ -59,8 +59,7 @@ static seer_err oom(const pctx *p)
 
 static void strv_free(char **v)
 {
-    if (!v)
-        return;
+    if (!v) return;
     for (char **s = v; *s; s++)
         free(*s);
     free(v);
@@ -71,17 +70,15 @@ static seer_err strv_from_json(const pctx *p, const char *field, const cJSON *ar
                                char ***out)
 {
     *out = NULL;
-    if (!cJSON_IsArray(arr))
-        return bad(p, field, "expected an array of strings");
+    if (!cJSON_IsArray(arr)) return bad(p, field, "expected an array of strings");
     int n = cJSON_GetArraySize(arr);
-    if (n == 0 && !allow_empty)
-        return bad(p, field, "must not be empty");
+    if (n == 0 && !allow_empty) return bad(p, field, "must not be empty");
     char **v = calloc((size_t)n + 1, sizeof *v);
-    if (!v)
-        return oom(p);
+    if (!v) return oom(p);
     int i = 0;
     const cJSON *it;
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         if (!cJSON_IsString(it) || !it->valuestring[0]) {
             strv_free(v);
             char f[128];
@@ -102,12 +99,10 @@ static char *join_path(const char *dir, const char *path)
 {
     size_t bl = strlen(dir), pl = strlen(path);
     char *r = malloc(bl + pl + 2);
-    if (!r)
-        return NULL;
+    if (!r) return NULL;
     memcpy(r, dir, bl);
     size_t o = bl;
-    if (o && r[o - 1] != '/')
-        r[o++] = '/';
+    if (o && r[o - 1] != '/') r[o++] = '/';
     memcpy(r + o, path, pl + 1);
     return r;
 }
@@ -118,8 +113,7 @@ static char *join_path(const char *dir, const char *path)
  * sources).  Caller frees. */
 static char *resolve_path(const char *base_dir, const char *path)
 {
-    if (path[0] == '/')
-        return strdup(path);
+    if (path[0] == '/') return strdup(path);
     char *base = NULL;
     if (!base_dir || !base_dir[0] || strcmp(base_dir, ".") == 0) {
         base = getcwd(NULL, 0);
@@ -130,8 +124,7 @@ static char *resolve_path(const char *base_dir, const char *path)
     } else {
         base = strdup(base_dir);
     }
-    if (!base)
-        return strdup(path); /* no cwd (deleted): keep it relative */
+    if (!base) return strdup(path); /* no cwd (deleted): keep it relative */
     char *r = join_path(base, path);
     free(base);
     return r;
@@ -150,27 +143,22 @@ static const char *basename_of(const char *path)
 
 static int valid_env_name(const char *s)
 {
-    if (!s[0] || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
-        return 0;
+    if (!s[0] || !(isalpha((unsigned char)s[0]) || s[0] == '_')) return 0;
     for (; *s; s++)
-        if (!(isalnum((unsigned char)*s) || *s == '_'))
-            return 0;
+        if (!(isalnum((unsigned char)*s) || *s == '_')) return 0;
     return 1;
 }
 
 /* A path inside the sandbox must not climb out of the workspace with "..". */
 static int inner_path_ok(const char *to)
 {
-    if (!to[0])
-        return 0;
+    if (!to[0]) return 0;
     const char *s = to;
     while (*s) {
         const char *e = strchr(s, '/');
         size_t n = e ? (size_t)(e - s) : strlen(s);
-        if (n == 2 && s[0] == '.' && s[1] == '.')
-            return 0;
-        if (!e)
-            break;
+        if (n == 2 && s[0] == '.' && s[1] == '.') return 0;
+        if (!e) break;
         s = e + 1;
     }
     return 1;
@@ -183,22 +171,18 @@ static seer_err read_number(const pctx *p, const cJSON *obj, const char *field, 
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
     *present = v != NULL;
-    if (!v)
-        return SEER_OK;
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-        return bad(p, field, "expected a number");
+    if (!v) return SEER_OK;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return bad(p, field, "expected a number");
     *out = v->valuedouble;
     return SEER_OK;
 }
 
-static seer_err read_count(const pctx *p, const cJSON *obj, const char *field, long max,
-                           long *out)
+static seer_err read_count(const pctx *p, const cJSON *obj, const char *field, long max, long *out)
 {
     double d = 0;
     int present;
     seer_err e = read_number(p, obj, field, &d, &present);
-    if (e || !present)
-        return e;
+    if (e || !present) return e;
     if (d < 0 || d != floor(d) || d > (double)max)
         return bad(p, field, "expected a whole number between 0 and %ld", max);
     *out = (long)d;
@@ -208,10 +192,8 @@ static seer_err read_count(const pctx *p, const cJSON *obj, const char *field, l
 static seer_err read_bool(const pctx *p, const cJSON *obj, const char *field, int *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
-    if (!v)
-        return SEER_OK;
-    if (!cJSON_IsBool(v))
-        return bad(p, field, "expected true or false");
+    if (!v) return SEER_OK;
+    if (!cJSON_IsBool(v)) return bad(p, field, "expected true or false");
     *out = cJSON_IsTrue(v);
     return SEER_OK;
 }
@@ -219,12 +201,10 @@ static seer_err read_bool(const pctx *p, const cJSON *obj, const char *field, in
 static seer_err read_string(const pctx *p, const cJSON *obj, const char *field, char **out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
-    if (!v)
-        return SEER_OK;
+    if (!v) return SEER_OK;
     if (!cJSON_IsString(v) || !v->valuestring[0])
         return bad(p, field, "expected a non-empty string");
-    if (!(*out = strdup(v->valuestring)))
-        return oom(p);
+    if (!(*out = strdup(v->valuestring))) return oom(p);
     return SEER_OK;
 }
 
@@ -236,13 +216,13 @@ static seer_err read_paths(const pctx *p, const char *field, const cJSON *arr, i
         return bad(p, field, "expected an array of paths or {\"from\", \"to\"} objects");
     int n = cJSON_GetArraySize(arr);
     seer_sandbox_path *v = calloc(n ? (size_t)n : 1, sizeof *v);
-    if (!v)
-        return oom(p);
+    if (!v) return oom(p);
     *out = v;
     *n_out = 0;
     int i = 0;
     const cJSON *it;
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         char f[160];
         snprintf(f, sizeof f, "%s[%d]", field, i);
         const char *from = NULL, *to = NULL;
@@ -251,7 +231,8 @@ static seer_err read_paths(const pctx *p, const char *field, const cJSON *arr, i
             from = it->valuestring;
         } else if (cJSON_IsObject(it)) {
             const cJSON *k;
-            cJSON_ArrayForEach(k, it) {
+            cJSON_ArrayForEach(k, it)
+            {
                 if (strcmp(k->string, "from") && strcmp(k->string, "to") &&
                     !(is_mount && strcmp(k->string, "writable") == 0))
                     return bad(p, f, "unknown field '%s'", k->string);
@@ -259,34 +240,28 @@ static seer_err read_paths(const pctx *p, const char *field, const cJSON *arr, i
             const cJSON *jf = cJSON_GetObjectItemCaseSensitive(it, "from");
             const cJSON *jt = cJSON_GetObjectItemCaseSensitive(it, "to");
             const cJSON *jw = cJSON_GetObjectItemCaseSensitive(it, "writable");
-            if (!cJSON_IsString(jf))
-                return bad(p, f, "'from' must be a string");
+            if (!cJSON_IsString(jf)) return bad(p, f, "'from' must be a string");
             from = jf->valuestring;
             if (jt) {
-                if (!cJSON_IsString(jt))
-                    return bad(p, f, "'to' must be a string");
+                if (!cJSON_IsString(jt)) return bad(p, f, "'to' must be a string");
                 to = jt->valuestring;
             }
             if (jw) {
-                if (!cJSON_IsBool(jw))
-                    return bad(p, f, "'writable' must be true or false");
+                if (!cJSON_IsBool(jw)) return bad(p, f, "'writable' must be true or false");
                 writable = cJSON_IsTrue(jw);
             }
         } else {
             return bad(p, f, "expected a path or a {\"from\", \"to\"} object");
         }
-        if (!from[0])
-            return bad(p, f, "empty path");
-        if (!to)
-            to = basename_of(from);
+        if (!from[0]) return bad(p, f, "empty path");
+        if (!to) to = basename_of(from);
         if (!inner_path_ok(to) || strcmp(to, ".") == 0 || strcmp(to, "/") == 0)
             return bad(p, f, "destination '%s' is not a usable path inside the sandbox", to);
         seer_sandbox_path *sp = &v[(*n_out)++];
         sp->from = resolve_path(p->base_dir, from);
         sp->to = strdup(to);
         sp->writable = writable;
-        if (!sp->from || !sp->to)
-            return oom(p);
+        if (!sp->from || !sp->to) return oom(p);
         /* strip trailing slashes from the destination ("data/" -> "data") */
         size_t tl = strlen(sp->to);
         while (tl > 1 && sp->to[tl - 1] == '/')
@@ -301,43 +276,38 @@ static seer_err read_workspace(const pctx *p, const cJSON *ws, seer_sandbox_conf
     if (!cJSON_IsObject(ws))
         return bad(p, "workspace", "expected an object with \"copy\" and/or \"mount\"");
     const cJSON *k;
-    cJSON_ArrayForEach(k, ws) {
+    cJSON_ArrayForEach(k, ws)
+    {
         if (strcmp(k->string, "copy") && strcmp(k->string, "mount"))
             return bad(p, "workspace", "unknown field '%s' (expected copy, mount)", k->string);
     }
     seer_err e;
     const cJSON *cp = cJSON_GetObjectItemCaseSensitive(ws, "copy");
-    if (cp && (e = read_paths(p, "workspace.copy", cp, 0, &c->copy, &c->n_copy)))
-        return e;
+    if (cp && (e = read_paths(p, "workspace.copy", cp, 0, &c->copy, &c->n_copy))) return e;
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(ws, "mount");
-    if (mt && (e = read_paths(p, "workspace.mount", mt, 1, &c->mount, &c->n_mount)))
-        return e;
+    if (mt && (e = read_paths(p, "workspace.mount", mt, 1, &c->mount, &c->n_mount))) return e;
     return SEER_OK;
 }
 
 static seer_err read_env(const pctx *p, const cJSON *env, seer_sandbox_config *c)
 {
-    if (!cJSON_IsObject(env))
-        return bad(p, "env", "expected an object of strings");
+    if (!cJSON_IsObject(env)) return bad(p, "env", "expected an object of strings");
     int n = cJSON_GetArraySize(env);
     c->env = calloc(n ? (size_t)n : 1, sizeof *c->env);
-    if (!c->env)
-        return oom(p);
+    if (!c->env) return oom(p);
     const cJSON *it;
-    cJSON_ArrayForEach(it, env) {
+    cJSON_ArrayForEach(it, env)
+    {
         char f[128];
         snprintf(f, sizeof f, "env.%s", it->string);
-        if (!valid_env_name(it->string))
-            return bad(p, f, "not a valid variable name");
+        if (!valid_env_name(it->string)) return bad(p, f, "not a valid variable name");
         if (strncmp(it->string, "SEER_", 5) == 0)
             return bad(p, f, "SEER_* variables are set by seer");
-        if (!cJSON_IsString(it))
-            return bad(p, f, "expected a string");
+        if (!cJSON_IsString(it)) return bad(p, f, "expected a string");
         seer_sandbox_var *v = &c->env[c->n_env++];
         v->name = strdup(it->string);
         v->value = strdup(it->valuestring);
-        if (!v->name || !v->value)
-            return oom(p);
+        if (!v->name || !v->value) return oom(p);
     }
     return SEER_OK;
 }
@@ -348,17 +318,17 @@ static seer_err read_models(const pctx *p, const cJSON *arr, seer_sandbox_config
         return bad(p, "models", "expected an array of {\"name\", \"path\", \"hidden\"}");
     int n = cJSON_GetArraySize(arr);
     c->models = calloc(n ? (size_t)n : 1, sizeof *c->models);
-    if (!c->models)
-        return oom(p);
+    if (!c->models) return oom(p);
     int i = 0, hidden_no = 0;
     const cJSON *it;
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         char f[64];
         snprintf(f, sizeof f, "models[%d]", i++);
-        if (!cJSON_IsObject(it))
-            return bad(p, f, "expected an object");
+        if (!cJSON_IsObject(it)) return bad(p, f, "expected an object");
         const cJSON *k;
-        cJSON_ArrayForEach(k, it) {
+        cJSON_ArrayForEach(k, it)
+        {
             if (strcmp(k->string, "name") && strcmp(k->string, "path") &&
                 strcmp(k->string, "hidden"))
                 return bad(p, f, "unknown field '%s' (expected name, path, hidden)", k->string);
@@ -372,8 +342,7 @@ static seer_err read_models(const pctx *p, const cJSON *arr, seer_sandbox_config
             return bad(p, f, "'path' must be a non-empty string");
         if (!jp && c->kind != SEER_SANDBOX_HTTP && c->kind != SEER_SANDBOX_LAUNCHER)
             return bad(p, f, "'path' is required for a local sandbox");
-        if (jh && !cJSON_IsBool(jh))
-            return bad(p, f, "'hidden' must be true or false");
+        if (jh && !cJSON_IsBool(jh)) return bad(p, f, "'hidden' must be true or false");
         for (size_t j = 0; j < c->n_models; j++)
             if (strcmp(c->models[j].name, jn->valuestring) == 0)
                 return bad(p, f, "model '%s' listed twice", jn->valuestring);
@@ -381,7 +350,7 @@ static seer_err read_models(const pctx *p, const cJSON *arr, seer_sandbox_config
         m->hidden = cJSON_IsTrue(jh);
         m->name = strdup(jn->valuestring);
         /* Remote paths are the remote machine's: keep them as written. */
-        m->path = !jp ? NULL
+        m->path = !jp                             ? NULL
                   : c->kind == SEER_SANDBOX_LOCAL ? resolve_path(p->base_dir, jp->valuestring)
                                                   : strdup(jp->valuestring);
         if (m->hidden) {
@@ -391,8 +360,7 @@ static seer_err read_models(const pctx *p, const cJSON *arr, seer_sandbox_config
         } else {
             m->alias = strdup(jn->valuestring);
         }
-        if (!m->name || !m->alias || (jp && !m->path))
-            return oom(p);
+        if (!m->name || !m->alias || (jp && !m->path)) return oom(p);
     }
     return SEER_OK;
 }
@@ -400,9 +368,9 @@ static seer_err read_models(const pctx *p, const cJSON *arr, seer_sandbox_config
 /* ---- one sandbox ---------------------------------------------------------- */
 
 static const char *const known_fields[] = {
-    "command", "launcher", "url", "token_secret", "expose", "isolation", "network",
-    "workspace", "env", "secrets", "timeout", "memory_mb", "cpu_seconds", "max_processes",
-    "models", "restarts", "description", NULL};
+    "command",     "launcher",      "url",    "token_secret", "expose",      "isolation",
+    "network",     "workspace",     "env",    "secrets",      "timeout",     "memory_mb",
+    "cpu_seconds", "max_processes", "models", "restarts",     "description", NULL};
 
 static int sandbox_name_ok(const char *name)
 {
@@ -419,15 +387,14 @@ static seer_err config_from_json(const pctx *p, const cJSON *obj, const char *na
                               p->where, name);
     if (!cJSON_IsObject(obj))
         return seer_error_set(p->err, SEER_EINVAL, "%s: expected an object", p->where);
-    if (!(c->name = strdup(name)))
-        return oom(p);
+    if (!(c->name = strdup(name))) return oom(p);
     const cJSON *k;
-    cJSON_ArrayForEach(k, obj) {
+    cJSON_ArrayForEach(k, obj)
+    {
         int known = 0;
         for (const char *const *f = known_fields; *f; f++)
             known |= strcmp(*f, k->string) == 0;
-        if (!known)
-            return bad(p, k->string, "unknown field");
+        if (!known) return bad(p, k->string, "unknown field");
     }
 
     const cJSON *jcmd = cJSON_GetObjectItemCaseSensitive(obj, "command");
@@ -438,12 +405,10 @@ static seer_err config_from_json(const pctx *p, const cJSON *obj, const char *na
         if (jcmd || jlau)
             return bad(p, "url", "a sandbox has either \"url\" or \"command\", not both");
         c->kind = SEER_SANDBOX_HTTP;
-        if ((e = read_string(p, obj, "url", &c->url)))
-            return e;
+        if ((e = read_string(p, obj, "url", &c->url))) return e;
         if (strncmp(c->url, "http://", 7) && strncmp(c->url, "https://", 8))
             return bad(p, "url", "expected an http:// or https:// URL");
-        if ((e = read_string(p, obj, "token_secret", &c->token_secret)))
-            return e;
+        if ((e = read_string(p, obj, "token_secret", &c->token_secret))) return e;
         if (c->token_secret && !valid_env_name(c->token_secret))
             return bad(p, "token_secret", "expected the name of a secret, not a value");
     } else {
@@ -453,13 +418,11 @@ static seer_err config_from_json(const pctx *p, const cJSON *obj, const char *na
                                   p->where);
         if (cJSON_GetObjectItemCaseSensitive(obj, "token_secret"))
             return bad(p, "token_secret", "only a \"url\" sandbox takes a bearer token");
-        if ((e = strv_from_json(p, "command", jcmd, 0, &c->command)))
-            return e;
+        if ((e = strv_from_json(p, "command", jcmd, 0, &c->command))) return e;
         c->kind = SEER_SANDBOX_LOCAL;
         if (jlau) {
             c->kind = SEER_SANDBOX_LAUNCHER;
-            if ((e = strv_from_json(p, "launcher", jlau, 0, &c->launcher)))
-                return e;
+            if ((e = strv_from_json(p, "launcher", jlau, 0, &c->launcher))) return e;
         }
     }
 
@@ -467,16 +430,14 @@ static seer_err config_from_json(const pctx *p, const cJSON *obj, const char *na
     c->isolation = c->kind == SEER_SANDBOX_LOCAL ? SEER_ISOLATION_BWRAP : SEER_ISOLATION_REMOTE;
     const cJSON *jiso = cJSON_GetObjectItemCaseSensitive(obj, "isolation");
     if (jiso) {
-        if (!cJSON_IsString(jiso))
-            return bad(p, "isolation", "expected \"bwrap\" or \"none\"");
+        if (!cJSON_IsString(jiso)) return bad(p, "isolation", "expected \"bwrap\" or \"none\"");
         if (strcmp(jiso->valuestring, "bwrap") == 0) {
             if (c->kind != SEER_SANDBOX_LOCAL)
                 return bad(p, "isolation",
                            "\"bwrap\" isolates local commands; a launcher or url sandbox "
                            "is isolated by the remote side");
         } else if (strcmp(jiso->valuestring, "none") == 0) {
-            if (c->kind == SEER_SANDBOX_LOCAL)
-                c->isolation = SEER_ISOLATION_NONE;
+            if (c->kind == SEER_SANDBOX_LOCAL) c->isolation = SEER_ISOLATION_NONE;
         } else {
             return bad(p, "isolation", "expected \"bwrap\" or \"none\", not \"%s\"",
                        jiso->valuestring);
@@ -485,8 +446,7 @@ static seer_err config_from_json(const pctx *p, const cJSON *obj, const char *na
 
     const cJSON *jexp = cJSON_GetObjectItemCaseSensitive(obj, "expose");
     if (jexp) {
-        if ((e = strv_from_json(p, "expose", jexp, 1, &c->expose)))
-            return e;
+        if ((e = strv_from_json(p, "expose", jexp, 1, &c->expose))) return e;
         for (size_t i = 0; c->expose[i]; i++)
             if (!seer_tool_name_valid(c->expose[i])) {
                 char f[64];
@@ -494,29 +454,25 @@ static seer_err config_from_json(const pctx *p, const cJSON *obj, const char *na
                 return bad(p, f, "'%s' is not a valid tool name", c->expose[i]);
             }
     }
-    if ((e = read_bool(p, obj, "network", &c->network)))
-        return e;
+    if ((e = read_bool(p, obj, "network", &c->network))) return e;
 
     const cJSON *jws = cJSON_GetObjectItemCaseSensitive(obj, "workspace");
     if (jws) {
         if (c->kind != SEER_SANDBOX_LOCAL)
             return bad(p, "workspace", "a workspace is prepared locally; this sandbox is remote");
-        if ((e = read_workspace(p, jws, c)))
-            return e;
+        if ((e = read_workspace(p, jws, c))) return e;
     }
     const cJSON *jenv = cJSON_GetObjectItemCaseSensitive(obj, "env");
     if (jenv) {
         if (c->kind == SEER_SANDBOX_HTTP)
             return bad(p, "env", "an http sandbox runs elsewhere; it takes no environment");
-        if ((e = read_env(p, jenv, c)))
-            return e;
+        if ((e = read_env(p, jenv, c))) return e;
     }
     const cJSON *jsec = cJSON_GetObjectItemCaseSensitive(obj, "secrets");
     if (jsec) {
         if (c->kind == SEER_SANDBOX_HTTP)
             return bad(p, "secrets", "an http sandbox takes its credential from token_secret");
-        if ((e = strv_from_json(p, "secrets", jsec, 1, &c->secrets)))
-            return e;
+        if ((e = strv_from_json(p, "secrets", jsec, 1, &c->secrets))) return e;
         for (size_t i = 0; c->secrets[i]; i++)
             if (!valid_env_name(c->secrets[i]) || strncmp(c->secrets[i], "SEER_", 5) == 0) {
                 char f[64];
@@ -529,27 +485,24 @@ static seer_err config_from_json(const pctx *p, const cJSON *obj, const char *na
 
     c->timeout_s = SEER_SANDBOX_DEFAULT_TIMEOUT_S;
     int present;
-    if ((e = read_number(p, obj, "timeout", &c->timeout_s, &present)))
-        return e;
+    if ((e = read_number(p, obj, "timeout", &c->timeout_s, &present))) return e;
     if (present && !(c->timeout_s > 0 && c->timeout_s <= 7 * 86400.0))
         return bad(p, "timeout", "expected seconds, more than 0 and at most a week");
 
     static const char *const limits[] = {"memory_mb", "cpu_seconds", "max_processes"};
     long *dst[] = {&c->memory_mb, &c->cpu_seconds, &c->max_processes};
     for (int i = 0; i < 3; i++) {
-        if ((e = read_count(p, obj, limits[i], 1L << 30, dst[i])))
-            return e;
+        if ((e = read_count(p, obj, limits[i], 1L << 30, dst[i]))) return e;
         if (*dst[i] && c->kind != SEER_SANDBOX_LOCAL)
-            return bad(p, limits[i], "limits apply to local sandboxes; set them on the remote side");
+            return bad(p, limits[i],
+                       "limits apply to local sandboxes; set them on the remote side");
     }
     long restarts = SEER_SANDBOX_DEFAULT_RESTARTS;
-    if ((e = read_count(p, obj, "restarts", 1000, &restarts)))
-        return e;
+    if ((e = read_count(p, obj, "restarts", 1000, &restarts))) return e;
     c->restarts = (int)restarts;
 
     const cJSON *jmod = cJSON_GetObjectItemCaseSensitive(obj, "models");
-    if (jmod && (e = read_models(p, jmod, c)))
-        return e;
+    if (jmod && (e = read_models(p, jmod, c))) return e;
     return SEER_OK;
 }
 
@@ -561,15 +514,13 @@ seer_err seer_sandbox_config_from_json(const cJSON *obj, const char *name, const
     memset(out, 0, sizeof *out);
     pctx p = {where ? where : name, base_dir, err};
     seer_err e = config_from_json(&p, obj, name, out);
-    if (e)
-        seer_sandbox_config_clear(out);
+    if (e) seer_sandbox_config_clear(out);
     return e;
 }
 
 void seer_sandbox_config_clear(seer_sandbox_config *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     free(c->name);
     strv_free(c->command);
     strv_free(c->launcher);
@@ -608,8 +559,7 @@ seer_err seer_runfile_parse(const char *text, size_t len, const char *path, cons
 {
     assert(text && out);
     *out = NULL;
-    if (!path)
-        path = "<run file>";
+    if (!path) path = "<run file>";
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
@@ -639,8 +589,7 @@ seer_err seer_runfile_parse(const char *text, size_t len, const char *path, cons
         goto done;
     }
     const cJSON *sbs = cJSON_GetObjectItemCaseSensitive(root, "sandboxes");
-    if (!sbs)
-        goto done; /* a run file without sandboxes is fine */
+    if (!sbs) goto done; /* a run file without sandboxes is fine */
     if (!cJSON_IsObject(sbs)) {
         e = seer_error_set(err, SEER_EINVAL, "%s: sandboxes: expected an object of named sandboxes",
                            path);
@@ -653,7 +602,8 @@ seer_err seer_runfile_parse(const char *text, size_t len, const char *path, cons
         goto done;
     }
     const cJSON *it;
-    cJSON_ArrayForEach(it, sbs) {
+    cJSON_ArrayForEach(it, sbs)
+    {
         if (seer_runfile_find(rf, it->string)) {
             e = seer_error_set(err, SEER_EINVAL, "%s: sandboxes.%s: defined twice", path,
                                it->string);
@@ -663,8 +613,7 @@ seer_err seer_runfile_parse(const char *text, size_t len, const char *path, cons
         snprintf(where, sizeof where, "%s: sandboxes.%s", path, it->string);
         e = seer_sandbox_config_from_json(it, it->string, where, base_dir,
                                           &rf->sandboxes[rf->n_sandboxes], err);
-        if (e)
-            goto done;
+        if (e) goto done;
         rf->n_sandboxes++;
     }
 done:
@@ -685,8 +634,7 @@ seer_err seer_runfile_load(const char *path, seer_runfile **out, seer_error *err
     size_t len = 0;
     char *buf;
     if (seer_read_file(path, &buf, &len, err) != SEER_OK) {
-        if (err)
-            err->code = SEER_EIO; /* runfile.h: any unreadable file is SEER_EIO */
+        if (err) err->code = SEER_EIO; /* runfile.h: any unreadable file is SEER_EIO */
         return SEER_EIO;
     }
     seer_err e = seer_runfile_parse(buf, len, path, NULL, out, err);
@@ -696,8 +644,7 @@ seer_err seer_runfile_load(const char *path, seer_runfile **out, seer_error *err
 
 const seer_sandbox_config *seer_runfile_find(const seer_runfile *rf, const char *name)
 {
-    if (!rf || !name)
-        return NULL;
+    if (!rf || !name) return NULL;
     for (size_t i = 0; i < rf->n_sandboxes; i++)
         if (rf->sandboxes[i].name && strcmp(rf->sandboxes[i].name, name) == 0)
             return &rf->sandboxes[i];
@@ -706,8 +653,7 @@ const seer_sandbox_config *seer_runfile_find(const seer_runfile *rf, const char 
 
 void seer_runfile_free(seer_runfile *rf)
 {
-    if (!rf)
-        return;
+    if (!rf) return;
     for (size_t i = 0; i < rf->n_sandboxes; i++)
         seer_sandbox_config_clear(&rf->sandboxes[i]);
     free(rf->sandboxes);

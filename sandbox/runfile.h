@@ -71,40 +71,40 @@ typedef struct seer_sandbox_model {
 /* One sandbox, fully validated.  All strings and arrays are owned by the
  * run file that holds it. */
 typedef struct seer_sandbox_config {
-    char *name;                  /* [A-Za-z0-9_-]{1,64}, no "__" */
+    char *name; /* [A-Za-z0-9_-]{1,64}, no "__" */
     seer_sandbox_kind kind;
-    char **command;              /* NULL-terminated (LOCAL, LAUNCHER) */
-    char **launcher;             /* NULL-terminated (LAUNCHER) */
-    char *url;                   /* HTTP */
-    char *token_secret;          /* HTTP: name of the secret holding the
-                                  * bearer token, or NULL */
-    char **expose;               /* NULL-terminated allow-list; NULL = all */
+    char **command;     /* NULL-terminated (LOCAL, LAUNCHER) */
+    char **launcher;    /* NULL-terminated (LAUNCHER) */
+    char *url;          /* HTTP */
+    char *token_secret; /* HTTP: name of the secret holding the
+                         * bearer token, or NULL */
+    char **expose;      /* NULL-terminated allow-list; NULL = all */
     seer_isolation isolation;
-    int network;                 /* 0 = no network (default) */
+    int network; /* 0 = no network (default) */
     seer_sandbox_path *copy;
     size_t n_copy;
     seer_sandbox_path *mount;
     size_t n_mount;
-    seer_sandbox_var *env;       /* literal variables */
+    seer_sandbox_var *env; /* literal variables */
     size_t n_env;
-    char **secrets;              /* NULL-terminated names (may be empty) */
-    double timeout_s;            /* per call (and for start-up); default 300 */
-    long memory_mb;              /* RLIMIT_AS; 0 = unlimited */
-    long cpu_seconds;            /* RLIMIT_CPU; 0 = unlimited */
-    long max_processes;          /* RLIMIT_NPROC; 0 = unlimited */
+    char **secrets;     /* NULL-terminated names (may be empty) */
+    double timeout_s;   /* per call (and for start-up); default 300 */
+    long memory_mb;     /* RLIMIT_AS; 0 = unlimited */
+    long cpu_seconds;   /* RLIMIT_CPU; 0 = unlimited */
+    long max_processes; /* RLIMIT_NPROC; 0 = unlimited */
     seer_sandbox_model *models;
     size_t n_models;
-    int restarts;                /* restarts after a crash/hang; default 3 */
+    int restarts; /* restarts after a crash/hang; default 3 */
 } seer_sandbox_config;
 
 typedef struct seer_runfile {
-    char *path;                  /* as given (for messages) */
+    char *path; /* as given (for messages) */
     seer_sandbox_config *sandboxes;
     size_t n_sandboxes;
 } seer_runfile;
 
 #define SEER_SANDBOX_DEFAULT_TIMEOUT_S 300.0
-#define SEER_SANDBOX_DEFAULT_RESTARTS 3
+#define SEER_SANDBOX_DEFAULT_RESTARTS  3
 
 /* Reads and parses the run file at path.  On success *out is a new run file
  * the caller frees with seer_runfile_free.  On failure returns SEER_EIO
@@ -117,8 +117,8 @@ seer_err seer_runfile_load(const char *path, seer_runfile **out, seer_error *err
  * kept); relative host paths resolve against base_dir (NULL = the
  * directory part of path, or "." ).  Same results as seer_runfile_load.
  * Thread-safe. */
-seer_err seer_runfile_parse(const char *text, size_t len, const char *path,
-                            const char *base_dir, seer_runfile **out, seer_error *err);
+seer_err seer_runfile_parse(const char *text, size_t len, const char *path, const char *base_dir,
+                            seer_runfile **out, seer_error *err);
 
 /* Validates one sandbox object `obj` named `name` into *out (cleared
  * first; free with seer_sandbox_config_clear).  `where` prefixes field paths

@@ -62,7 +62,7 @@ typedef struct gen {
     int dying;                 /* detached: 1 = a reaper has it, 2 = orphan
                                 * (no reaper thread could start) */
     struct gen *next_orphan;
-    char why[200];             /* why it was stopped */
+    char why[200]; /* why it was stopped */
 } gen;
 
 typedef struct call {
@@ -70,11 +70,11 @@ typedef struct call {
     sandbox *sb;
     gen *g;
     uint64_t id;
-    uint64_t req;     /* the client's request id (0 until known) */
-    int cancelled;    /* the agent asked to cancel */
+    uint64_t req;  /* the client's request id (0 until known) */
+    int cancelled; /* the agent asked to cancel */
     seer_actor *reply_to;
     uint64_t tag;
-    char *name;       /* as the agent called it */
+    char *name; /* as the agent called it */
 } call;
 
 typedef struct scrub_term {
@@ -134,28 +134,23 @@ static int build_terms(const seer_sandbox_config *c, scrub_term **out, size_t *n
 {
     size_t cap = 4 * c->n_models + 1, n = 0;
     scrub_term *t = calloc(cap, sizeof *t);
-    if (!t)
-        return -1;
+    if (!t) return -1;
     for (size_t i = 0; i < c->n_models; i++) {
         const seer_sandbox_model *m = &c->models[i];
-        if (!m->hidden)
-            continue;
+        if (!m->hidden) continue;
         const char *cand[4] = {m->name, m->path, last_part(m->name),
                                m->path ? last_part(m->path) : NULL};
         for (int k = 0; k < 4; k++) {
-            if (!cand[k])
-                continue;
+            if (!cand[k]) continue;
             size_t len = strlen(cand[k]);
             /* trailing slashes of a directory path are not part of the term */
             while (len > 1 && cand[k][len - 1] == '/')
                 len--;
-            if (len < 4)
-                continue;
+            if (len < 4) continue;
             int dup = 0;
             for (size_t j = 0; j < n; j++)
                 dup |= strlen(t[j].from) == len && strncasecmp(t[j].from, cand[k], len) == 0;
-            if (dup)
-                continue;
+            if (dup) continue;
             if (!(t[n].from = strndup(cand[k], len))) {
                 for (size_t j = 0; j < n; j++)
                     free(t[j].from);
@@ -180,18 +175,15 @@ static void free_terms(scrub_term *t, size_t n)
 
 static char *scrub_with(const scrub_term *t, size_t n, const char *text)
 {
-    if (!text)
-        return NULL;
+    if (!text) return NULL;
     size_t len = strlen(text), cap = len + 1, o = 0;
     char *out = malloc(cap);
-    if (!out)
-        return NULL;
+    if (!out) return NULL;
     for (size_t i = 0; i < len;) {
         size_t k = 0;
         for (; k < n; k++) {
             size_t fl = strlen(t[k].from);
-            if (fl <= len - i && strncasecmp(text + i, t[k].from, fl) == 0)
-                break;
+            if (fl <= len - i && strncasecmp(text + i, t[k].from, fl) == 0) break;
         }
         const char *put = k < n ? t[k].to : text + i;
         size_t pl = k < n ? strlen(t[k].to) : 1;
@@ -216,8 +208,7 @@ char *seer_sandbox_scrub_config(const seer_sandbox_config *c, const char *text)
 {
     scrub_term *t;
     size_t n;
-    if (build_terms(c, &t, &n) != 0)
-        return NULL;
+    if (build_terms(c, &t, &n) != 0) return NULL;
     char *r = scrub_with(t, n, text);
     free_terms(t, n);
     return r;
@@ -233,8 +224,7 @@ char *seer_sandbox_scrub(seer_toolset *ts, const char *text)
 /* Scrubs *p in place (replacing the string); leaves it on OOM. */
 static void scrub_field(sandbox *s, char **p)
 {
-    if (!*p || !s->n_terms)
-        return;
+    if (!*p || !s->n_terms) return;
     char *r = scrub_with(s->terms, s->n_terms, *p);
     if (r) {
         free(*p);
@@ -294,8 +284,7 @@ seer_mcp_transport *seer_sandbox_transport(const seer_sandbox_config *c,
     memset(&spawn, 0, sizeof spawn);
     if (c->kind != SEER_SANDBOX_HTTP) {
         seer_sandbox_spawn_opts so = {o->dir, o->env, o->expose_server, o->python};
-        if (seer_sandbox_prepare(c, &so, &spawn, err) != SEER_OK)
-            return NULL;
+        if (seer_sandbox_prepare(c, &so, &spawn, err) != SEER_OK) return NULL;
     }
     /* the stdio transport copies the spec: the spawn can go right away */
     seer_mcp_transport *t =
@@ -353,10 +342,8 @@ static void *reaper_main(void *arg)
 /* Detaches g and hands it to a reaper thread.  Caller holds s->mu. */
 static void gen_kill_locked(sandbox *s, gen *g, const char *why)
 {
-    if (s->cur == g)
-        s->cur = NULL;
-    if (g->dying)
-        return;
+    if (s->cur == g) s->cur = NULL;
+    if (g->dying) return;
     g->dying = 1;
     snprintf(g->why, sizeof g->why, "%s", why);
     snprintf(s->last_why, sizeof s->last_why, "%s", why);
@@ -393,10 +380,9 @@ static gen *gen_get(sandbox *s, seer_error *err)
             char why[200];
             snprintf(why, sizeof why, "%s", s->last_why);
             pthread_mutex_unlock(&s->mu);
-            seer_error_set(err, SEER_ELIMIT,
-                           "sandbox %s: the server failed (%s) and its %d restart%s used up",
-                           s->cfg->name, why, s->cfg->restarts,
-                           s->cfg->restarts == 1 ? " is" : "s are");
+            seer_error_set(
+                err, SEER_ELIMIT, "sandbox %s: the server failed (%s) and its %d restart%s used up",
+                s->cfg->name, why, s->cfg->restarts, s->cfg->restarts == 1 ? " is" : "s are");
             return NULL;
         }
         /* gen_start does not block and takes no sandbox lock, so it runs
@@ -419,28 +405,23 @@ static void gen_put(sandbox *s, gen *g)
 {
     pthread_mutex_lock(&s->mu);
     assert(g->users > 0);
-    if (--g->users == 0)
-        pthread_cond_broadcast(&s->cv);
+    if (--g->users == 0) pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
 
 /* ---- listing ------------------------------------------------------------------------- */
 
-static int exposed_by_config(const seer_sandbox_config *c, const char *mcp_name,
-                             const char *mapped)
+static int exposed_by_config(const seer_sandbox_config *c, const char *mcp_name, const char *mapped)
 {
-    if (!c->expose)
-        return 1;
+    if (!c->expose) return 1;
     for (char **e = c->expose; *e; e++)
-        if (strcmp(*e, mcp_name) == 0 || (mapped && strcmp(*e, mapped) == 0))
-            return 1;
+        if (strcmp(*e, mcp_name) == 0 || (mapped && strcmp(*e, mapped) == 0)) return 1;
     return 0;
 }
 
 static void free_strs(char **v, size_t n)
 {
-    if (!v)
-        return;
+    if (!v) return;
     for (size_t i = 0; i < n; i++)
         free(v[i]);
     free(v);
@@ -455,8 +436,7 @@ static seer_err sb_list(seer_toolset *ts, seer_tool_def **out, size_t *n_out, se
     seer_error_clear(&gerr);
     gen *g = gen_get(s, &gerr);
     if (!g) {
-        if (err)
-            *err = gerr;
+        if (err) *err = gerr;
         return gerr.code;
     }
     cJSON *tools = NULL;
@@ -482,24 +462,21 @@ static seer_err sb_list(seer_toolset *ts, seer_tool_def **out, size_t *n_out, se
     seer_tool_def *defs = calloc(n + 1, sizeof *defs);
     char **exp = calloc(n + 1, sizeof *exp), **orig = calloc(n + 1, sizeof *orig);
     size_t d = 0;
-    if (!names || !defs || !exp || !orig)
-        goto oom;
+    if (!names || !defs || !exp || !orig) goto oom;
     const cJSON *t;
-    cJSON_ArrayForEach(t, tools) {
+    cJSON_ArrayForEach(t, tools)
+    {
         const cJSON *nm = cJSON_GetObjectItemCaseSensitive(t, "name");
-        if (cJSON_IsString(nm) && nm->valuestring[0])
-            names[k++] = nm->valuestring;
+        if (cJSON_IsString(nm) && nm->valuestring[0]) names[k++] = nm->valuestring;
     }
-    if (seer_mcp_map_tool_names(names, k, &mapped) != SEER_OK)
-        goto oom;
+    if (seer_mcp_map_tool_names(names, k, &mapped) != SEER_OK) goto oom;
     size_t i = 0;
-    cJSON_ArrayForEach(t, tools) {
+    cJSON_ArrayForEach(t, tools)
+    {
         const cJSON *nm = cJSON_GetObjectItemCaseSensitive(t, "name");
-        if (!cJSON_IsString(nm) || !nm->valuestring[0])
-            continue;
+        if (!cJSON_IsString(nm) || !nm->valuestring[0]) continue;
         const char *mp = mapped[i++];
-        if (!exposed_by_config(s->cfg, nm->valuestring, mp))
-            continue;
+        if (!exposed_by_config(s->cfg, nm->valuestring, mp)) continue;
         const cJSON *desc = cJSON_GetObjectItemCaseSensitive(t, "description");
         const cJSON *schema = cJSON_GetObjectItemCaseSensitive(t, "inputSchema");
         char *ename = seer_sandbox_scrub(ts, mp);
@@ -509,8 +486,7 @@ static seer_err sb_list(seer_toolset *ts, seer_tool_def **out, size_t *n_out, se
             ename = strdup(mp);
         }
         defs[d].name = ename;
-        defs[d].description =
-            seer_sandbox_scrub(ts, cJSON_IsString(desc) ? desc->valuestring : "");
+        defs[d].description = seer_sandbox_scrub(ts, cJSON_IsString(desc) ? desc->valuestring : "");
         char *sj = cJSON_IsObject(schema) ? cJSON_PrintUnformatted(schema)
                                           : strdup("{\"type\":\"object\"}");
         defs[d].schema_json = sj ? seer_sandbox_scrub(ts, sj) : NULL;
@@ -553,8 +529,7 @@ oom:
  * come back to the agent: they would end up in transcripts. */
 static void redact_field(char **p)
 {
-    if (!*p || !seer_secret_contains(*p, strlen(*p)))
-        return;
+    if (!*p || !seer_secret_contains(*p, strlen(*p))) return;
     char *r = seer_secret_redact_dup(*p, strlen(*p));
     if (r) {
         free(*p);
@@ -572,8 +547,7 @@ static void post_result(sandbox *s, seer_actor *to, uint64_t tag, seer_tool_resu
     } else {
         r = seer_tool_result_errorf("sandbox %s: out of memory", s->cfg->name);
     }
-    if (r)
-        seer_actor_post(to, SEER_MSG_TOOL_RESULT, tag, r, seer_tool_result_free);
+    if (r) seer_actor_post(to, SEER_MSG_TOOL_RESULT, tag, r, seer_tool_result_free);
 }
 
 static void unlink_call_locked(sandbox *s, call *c)
@@ -618,15 +592,15 @@ static void on_call_done(void *arg, seer_mcp_reply *reply)
     }
     pthread_mutex_unlock(&s->mu);
 
-    const char *next = restarts_left > 0 ? "it will be restarted for the next call"
-                                         : "no restarts are left";
+    const char *next =
+        restarts_left > 0 ? "it will be restarted for the next call" : "no restarts are left";
     if (reply->err == SEER_ETIMEDOUT && !user_cancel) {
         r = seer_tool_result_errorf("sandbox %s: %s did not answer within %.3g s; the server was "
                                     "stopped and %s",
                                     sbn, c->name, s->cfg->timeout_s, next);
     } else if ((reply->err == SEER_EIO || reply->err == SEER_ECLOSED) && !was_dying) {
-        r = seer_tool_result_errorf("sandbox %s: the server died during %s (%s); %s", sbn,
-                                    c->name, reply->errmsg, next);
+        r = seer_tool_result_errorf("sandbox %s: the server died during %s (%s); %s", sbn, c->name,
+                                    reply->errmsg, next);
     } else if (was_dying && !user_cancel && reply->err != SEER_OK) {
         r = seer_tool_result_errorf("sandbox %s: %s was interrupted because the server was "
                                     "stopped (%s)",
@@ -636,8 +610,7 @@ static void on_call_done(void *arg, seer_mcp_reply *reply)
     }
     if (r) {
         r->elapsed_ns = reply->elapsed_ns;
-        if (user_cancel && reply->err == SEER_ECANCELED)
-            r->cancelled = 1;
+        if (user_cancel && reply->err == SEER_ECANCELED) r->cancelled = 1;
     }
     post_result(s, c->reply_to, c->tag, r);
     seer_actor_unref(c->reply_to);
@@ -651,12 +624,10 @@ static char *resolve_locked(sandbox *s, const char *name)
 {
     if (s->have_names) {
         for (size_t i = 0; i < s->n_names; i++)
-            if (strcmp(s->exposed[i], name) == 0)
-                return strdup(s->original[i]);
+            if (strcmp(s->exposed[i], name) == 0) return strdup(s->original[i]);
         return NULL;
     }
-    if (!exposed_by_config(s->cfg, name, NULL))
-        return NULL;
+    if (!exposed_by_config(s->cfg, name, NULL)) return NULL;
     return strdup(name);
 }
 
@@ -706,8 +677,8 @@ static uint64_t sb_call(seer_toolset *ts, const char *name, const char *args_jso
     uint64_t id = c->id;
     pthread_mutex_unlock(&s->mu);
 
-    uint64_t req = seer_mcp_client_call_tool(g->client, orig, args_json, s->timeout_ms,
-                                             on_call_done, c, &err);
+    uint64_t req =
+        seer_mcp_client_call_tool(g->client, orig, args_json, s->timeout_ms, on_call_done, c, &err);
     free(orig);
     int cancel_now = 0;
     pthread_mutex_lock(&s->mu);
@@ -722,8 +693,7 @@ static uint64_t sb_call(seer_toolset *ts, const char *name, const char *args_jso
             }
     }
     pthread_mutex_unlock(&s->mu);
-    if (cancel_now)
-        seer_mcp_client_cancel(g->client, req, "cancelled by the agent");
+    if (cancel_now) seer_mcp_client_cancel(g->client, req, "cancelled by the agent");
     gen_put(s, g);
     if (!req) {
         char *m = seer_sandbox_scrub(ts, err.msg);
@@ -767,13 +737,11 @@ static void sb_cancel(seer_toolset *ts, uint64_t call_id)
 
 static void sb_free(seer_toolset *ts)
 {
-    if (!ts)
-        return;
+    if (!ts) return;
     sandbox *s = (sandbox *)ts;
     pthread_mutex_lock(&s->mu);
     s->closed = 1;
-    if (s->cur)
-        gen_kill_locked(s, s->cur, "the sandbox was shut down");
+    if (s->cur) gen_kill_locked(s, s->cur, "the sandbox was shut down");
     while (s->reapers > 0)
         pthread_cond_wait(&s->cv, &s->mu);
     gen *orphans = s->orphans;
@@ -813,23 +781,19 @@ static const seer_toolset_vtable sandbox_vt = {
 static void log_tail(const char *path, char *buf, size_t cap)
 {
     buf[0] = '\0';
-    if (!path)
-        return;
+    if (!path) return;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
+    if (fd < 0) return;
     off_t end = lseek(fd, 0, SEEK_END);
     off_t from = end > (off_t)(cap - 1) ? end - (off_t)(cap - 1) : 0;
     ssize_t n = pread(fd, buf, cap - 1, from);
     close(fd);
-    if (n <= 0)
-        return;
+    if (n <= 0) return;
     buf[n] = '\0';
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         buf[--n] = '\0';
     char *nl = strrchr(buf, '\n');
-    if (nl)
-        memmove(buf, nl + 1, strlen(nl + 1) + 1);
+    if (nl) memmove(buf, nl + 1, strlen(nl + 1) + 1);
 }
 
 seer_toolset *seer_sandbox_new(const seer_sandbox_config *c, const seer_sandbox_options *o,
@@ -915,8 +879,7 @@ pid_t seer_sandbox_pid(seer_toolset *ts)
     sandbox *s = (sandbox *)ts;
     pid_t pid = 0;
     pthread_mutex_lock(&s->mu);
-    if (s->cur && s->cur->stdio)
-        pid = seer_mcp_stdio_pid(s->cur->stdio);
+    if (s->cur && s->cur->stdio) pid = seer_mcp_stdio_pid(s->cur->stdio);
     pthread_mutex_unlock(&s->mu);
     return pid;
 }

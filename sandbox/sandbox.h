@@ -35,25 +35,25 @@
 #include "sandbox/runfile.h"
 
 typedef struct seer_sandbox_options {
-    seer_loop *loop;            /* running I/O loop; borrowed, must outlive it */
-    const char *dir;            /* per-sandbox directory for the workspace and
-                                 * server.log (created); required for local
-                                 * sandboxes.  Usually RUN_DIR/sandboxes/NAME. */
-    const seer_env *env;        /* secrets and token lookup; NULL = environ */
-    const char *expose_server;  /* see seer_sandbox_spawn_opts; NULL = found */
-    const char *python;         /* idem */
-    uint32_t term_grace_ms;     /* stop: stdin closed -> TERM; 0 = 1000 */
-    uint32_t kill_grace_ms;     /* TERM -> KILL; 0 = 1000 */
+    seer_loop *loop;           /* running I/O loop; borrowed, must outlive it */
+    const char *dir;           /* per-sandbox directory for the workspace and
+                                * server.log (created); required for local
+                                * sandboxes.  Usually RUN_DIR/sandboxes/NAME. */
+    const seer_env *env;       /* secrets and token lookup; NULL = environ */
+    const char *expose_server; /* see seer_sandbox_spawn_opts; NULL = found */
+    const char *python;        /* idem */
+    uint32_t term_grace_ms;    /* stop: stdin closed -> TERM; 0 = 1000 */
+    uint32_t kill_grace_ms;    /* TERM -> KILL; 0 = 1000 */
 } seer_sandbox_options;
 
 /* Counters for tests and diagnostics. */
 typedef struct seer_sandbox_stats {
-    int starts;          /* servers started (1 + restarts) */
-    int failures;        /* servers stopped because they crashed or hung */
-    uint64_t calls;      /* calls forwarded to a server */
-    uint64_t refused;    /* calls to names not exposed */
-    uint64_t timeouts;   /* calls that hit the timeout */
-    uint64_t crashes;    /* calls failed because the server died */
+    int starts;        /* servers started (1 + restarts) */
+    int failures;      /* servers stopped because they crashed or hung */
+    uint64_t calls;    /* calls forwarded to a server */
+    uint64_t refused;  /* calls to names not exposed */
+    uint64_t timeouts; /* calls that hit the timeout */
+    uint64_t crashes;  /* calls failed because the server died */
 } seer_sandbox_stats;
 
 /* Creates the sandbox described by c (borrowed: c, usually inside a

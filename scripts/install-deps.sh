@@ -7,7 +7,7 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(build-essential meson ninja-build pkg-config
       libcurl4-openssl-dev libcjson-dev libarchive-dev libcmocka-dev libmicrohttpd-dev
-      bubblewrap python3 valgrind zstd ca-certificates curl
+      bubblewrap python3 valgrind zstd ca-certificates curl clang-format
       chromium)   # chromium: the interop suite opens transcripts and reports in a real browser
 missing=()
 for p in "${pkgs[@]}"; do

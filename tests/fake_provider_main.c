@@ -23,11 +23,14 @@
 
 #include "tests/support/fake_provider.h"
 
-static void usage(void) {
-    fprintf(stderr, "usage: fake-provider [--port N] [--delay-ms D] [--script FILE] [--api-key K]\n");
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: fake-provider [--port N] [--delay-ms D] [--script FILE] [--api-key K]\n");
 }
 
-static int parse_num(const char *s, unsigned long max, unsigned long *out) {
+static int parse_num(const char *s, unsigned long max, unsigned long *out)
+{
     char *end;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
@@ -36,7 +39,8 @@ static int parse_num(const char *s, unsigned long max, unsigned long *out) {
     return 0;
 }
 
-static char *read_file(const char *path) {
+static char *read_file(const char *path)
+{
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     size_t cap = 1 << 16, n = 0;
@@ -63,7 +67,8 @@ static char *read_file(const char *path) {
     return buf;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     fake_provider_opts o = {.no_auth_check = 1};
     const char *script = NULL;
     for (int i = 1; i < argc; i++) {

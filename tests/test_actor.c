@@ -17,11 +17,11 @@
 #include "pipeline/actor.h"
 
 /* Polls cond for up to ~30 s; the bound only guards against hangs. */
-#define WAIT_UNTIL(cond)                                  \
-    do {                                                  \
-        for (int w_ = 0; w_ < 30000 && !(cond); w_++)     \
-            usleep(1000);                                 \
-        assert_true(cond);                                \
+#define WAIT_UNTIL(cond)                                                                           \
+    do {                                                                                           \
+        for (int w_ = 0; w_ < 30000 && !(cond); w_++)                                              \
+            usleep(1000);                                                                          \
+        assert_true(cond);                                                                         \
     } while (0)
 
 static atomic_int data_freed;
@@ -39,7 +39,7 @@ typedef struct {
     atomic_int inside;     /* handlers running right now */
     atomic_int violations; /* overlap or reordering seen */
     atomic_long handled;
-    long last_seq[NSEND];  /* plain memory: safe only if exclusive */
+    long last_seq[NSEND]; /* plain memory: safe only if exclusive */
     long plain_count;
     atomic_int freed;
 } excl_state;
@@ -48,12 +48,10 @@ static void excl_handler(seer_actor *self, void *st, seer_msg *m)
 {
     (void)self;
     excl_state *s = st;
-    if (atomic_fetch_add(&s->inside, 1) != 0)
-        atomic_fetch_add(&s->violations, 1);
+    if (atomic_fetch_add(&s->inside, 1) != 0) atomic_fetch_add(&s->violations, 1);
     int sender = (int)(m->tag >> 32);
     long seq = (long)(m->tag & 0xffffffffu);
-    if (seq != s->last_seq[sender] + 1)
-        atomic_fetch_add(&s->violations, 1);
+    if (seq != s->last_seq[sender] + 1) atomic_fetch_add(&s->violations, 1);
     s->last_seq[sender] = seq;
     s->plain_count++;
     atomic_fetch_sub(&s->inside, 1);
@@ -77,8 +75,7 @@ static void *sender(void *arg)
     for (long i = 0; i < PER_SENDER; i++) {
         for (int a = 0; a < NACTORS; a++) {
             uint64_t tag = ((uint64_t)sa->id << 32) | (uint64_t)i;
-            if (seer_actor_post(sa->actors[a], SEER_MSG_USER, tag, NULL, NULL) != SEER_OK)
-                abort();
+            if (seer_actor_post(sa->actors[a], SEER_MSG_USER, tag, NULL, NULL) != SEER_OK) abort();
         }
     }
     return NULL;
@@ -271,8 +268,7 @@ static void t_refcount_lifetime(void **s)
     assert_int_equal(atomic_load(&st.freed), 0);
     /* the request completes: send, then drop its reference */
     assert_int_equal(seer_actor_post(a, SEER_MSG_USER, 1, malloc(8), data_free_count), SEER_OK);
-    assert_int_equal(seer_actor_post(a, SEER_MSG_USER + 1, 2, malloc(8), data_free_count),
-                     SEER_OK);
+    assert_int_equal(seer_actor_post(a, SEER_MSG_USER + 1, 2, malloc(8), data_free_count), SEER_OK);
     seer_actor_unref(a); /* last external ref; the run task may still hold one */
     seer_pool_shutdown(pool, 1);
     /* both messages handled, the first one's data freed by the actor, the
@@ -315,10 +311,9 @@ static void t_pool_nodrain_cancels_scheduled_actor(void **s)
     seer_actor *a = seer_actor_new(pool, life_handler, &st, life_free);
     block_pool(pool);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(seer_actor_post(a, SEER_MSG_USER, 1, malloc(8), data_free_count),
-                         SEER_OK);
+        assert_int_equal(seer_actor_post(a, SEER_MSG_USER, 1, malloc(8), data_free_count), SEER_OK);
     assert_int_equal(seer_pool_pending(pool), 1); /* one run task, not three */
-    seer_actor_unref(a); /* the scheduled run task keeps it alive */
+    seer_actor_unref(a);                          /* the scheduled run task keeps it alive */
     assert_int_equal(atomic_load(&st.freed), 0);
     /* shutdown waits for the running blocker: start it on a helper thread */
     pthread_t th;

@@ -37,8 +37,8 @@ typedef struct script_srv {
     pthread_mutex_t mu;
     char *replies[MAXQ]; /* full JSON bodies, or "STALL" / "E400" */
     int n, next;
-    char *fallback;      /* used when the queue is empty */
-    char *bodies[MAXQ];  /* requests received */
+    char *fallback;     /* used when the queue is empty */
+    char *bodies[MAXQ]; /* requests received */
     int n_bodies;
     thttpd *http;
 } script_srv;
@@ -47,8 +47,7 @@ static void srv_handler(void *arg, const thttpd_request *req, thttpd_plan *plan)
 {
     script_srv *s = arg;
     pthread_mutex_lock(&s->mu);
-    if (s->n_bodies < MAXQ)
-        s->bodies[s->n_bodies++] = strdup(req->body ? req->body : "");
+    if (s->n_bodies < MAXQ) s->bodies[s->n_bodies++] = strdup(req->body ? req->body : "");
     const char *r = s->next < s->n ? s->replies[s->next++] : s->fallback;
     char *reply = r ? strdup(r) : NULL;
     pthread_mutex_unlock(&s->mu);
@@ -146,8 +145,7 @@ static seer_tool_result *slow_fn(void *user, const cJSON *args, const seer_tool_
     (void)args;
     gate *g = user;
     atomic_fetch_add(&g->slow_runs, 1);
-    for (int i = 0; i < 30000 && !atomic_load(&g->fast_done) && !seer_tool_call_cancelled(ctx);
-         i++)
+    for (int i = 0; i < 30000 && !atomic_load(&g->fast_done) && !seer_tool_call_cancelled(ctx); i++)
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     return seer_tool_result_new("slow-result", 0);
 }
@@ -199,8 +197,7 @@ static seer_model *open_model(fx *f, const char *name, const char *const *kv)
     for (int i = 0; kv && kv[i]; i++)
         assert_int_equal(seer_model_options_set(&o, kv[i], &err), SEER_OK);
     seer_model *m = seer_model_open(name, &o, f->env, &err);
-    if (!m)
-        fail_msg("model open: %s", err.msg);
+    if (!m) fail_msg("model open: %s", err.msg);
     seer_model_options_clear(&o);
     return m;
 }
@@ -245,8 +242,7 @@ static void rm_rf(const char *dir)
 {
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "warning: could not remove %s\n", dir);
+    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", dir);
 }
 
 static int teardown(void **state)
@@ -308,8 +304,7 @@ static seer_agent_end run(fx *f, const seer_agent_config *cfg, seer_agent **out)
 {
     seer_error err;
     seer_agent *a = seer_agent_new(cfg, &err);
-    if (!a)
-        fail_msg("agent_new: %s", err.msg);
+    if (!a) fail_msg("agent_new: %s", err.msg);
     (void)f;
     assert_int_equal(seer_agent_start(a), SEER_OK);
     seer_agent_end e = seer_agent_wait(a, 60000);
@@ -361,8 +356,7 @@ static int count_word(const char *s, const char *w)
     int n = 0;
     size_t l = strlen(w);
     for (const char *p = s; (p = strstr(p, w)); p += l)
-        if ((p == s || p[-1] == ' ') && (p[l] == ' ' || p[l] == '\0'))
-            n++;
+        if ((p == s || p[-1] == ' ') && (p[l] == ' ' || p[l] == '\0')) n++;
     return n;
 }
 
@@ -371,8 +365,10 @@ static int count_word(const char *s, const char *w)
 static void t_parallel_tools_paired_in_order(void **state)
 {
     fx *f = *state;
-    const char *calls[] = {"call_slow", "slow", "{}", "call_fast", "fast", "{}",
-                           "call_calc", "calculator", "{\"expression\":\"6*7\"}", NULL};
+    const char *calls[] = {"call_slow", "slow",       "{}",
+                           "call_fast", "fast",       "{}",
+                           "call_calc", "calculator", "{\"expression\":\"6*7\"}",
+                           NULL};
     push_completion(&f->srv, "Let me use tools.", calls, 20, 10);
     push_completion(&f->srv, "All done: 42.", NULL, 40, 5);
     seer_agent_config cfg = base_cfg(f);
@@ -442,8 +438,8 @@ static void t_parallel_tools_paired_in_order(void **state)
     /* the journal holds every step, in order, one JSON object per line */
     char types[4096];
     journal_types(f->dir, types, sizeof types);
-    assert_true(strncmp(types, "start message model_request model_call usage message tool_call",
-                        60) == 0);
+    assert_true(
+        strncmp(types, "start message model_request model_call usage message tool_call", 60) == 0);
     assert_int_equal(count_word(types, "tool_call"), 3);
     assert_int_equal(count_word(types, "tool_result"), 3);
     assert_int_equal(count_word(types, "model_call"), 2);
@@ -524,8 +520,7 @@ static void t_max_turns_enforced(void **state)
     assert_int_equal(c->msgs[c->n - 1]->role, SEER_ROLE_TOOL);
     cJSON *t = load_json(f->dir, SEER_TRANSCRIPT_FILE);
     cJSON *meta = cJSON_GetObjectItem(t, "metadata");
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(meta, "end_reason")),
-                        "max_turns");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(meta, "end_reason")), "max_turns");
     assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(meta, "turns")), 3);
     cJSON_Delete(t);
     seer_agent_free(a);
@@ -548,8 +543,9 @@ static void t_max_tokens_enforced(void **state)
 static void t_finishing_tool(void **state)
 {
     fx *f = *state;
-    const char *calls[] = {"c1", "calculator", "{\"expression\":\"2+2\"}", "c2", "submit",
-                           "{\"answer\":\"four\"}", NULL};
+    const char *calls[] = {"c1", "calculator", "{\"expression\":\"2+2\"}",
+                           "c2", "submit",     "{\"answer\":\"four\"}",
+                           NULL};
     push_completion(&f->srv, NULL, calls, 10, 10);
     f->srv.fallback = completion("should never be asked", NULL, 1, 1);
     seer_agent_config cfg = base_cfg(f);
@@ -597,8 +593,7 @@ static void t_model_error(void **state)
 static void wait_for(atomic_int *flag, script_srv *s, int n_requests)
 {
     for (int i = 0; i < 30000; i++) {
-        if (flag ? atomic_load(flag) : srv_count(s) >= n_requests)
-            return;
+        if (flag ? atomic_load(flag) : srv_count(s) >= n_requests) return;
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     }
     fail_msg("condition never became true");
@@ -687,8 +682,7 @@ typedef struct many {
 static void many_done(void *arg, seer_agent *a)
 {
     many *m = arg;
-    if (seer_agent_end_reason(a) == SEER_AGENT_STOPPED)
-        atomic_fetch_add(&m->done, 1);
+    if (seer_agent_end_reason(a) == SEER_AGENT_STOPPED) atomic_fetch_add(&m->done, 1);
 }
 
 static void t_many_agents_concurrently(void **state)
@@ -763,8 +757,7 @@ static void t_mockllm_scripted(void **state)
     cJSON *t = load_json(f->dir, SEER_TRANSCRIPT_FILE);
     cJSON *meta = cJSON_GetObjectItem(t, "metadata");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(meta, "mock")));
-    assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(meta, "mock_notice")),
-                           "MOCK"));
+    assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(meta, "mock_notice")), "MOCK"));
     cJSON_Delete(t);
     seer_agent_free(a);
     seer_model_free(mock);

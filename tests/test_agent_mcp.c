@@ -27,8 +27,7 @@ static char build_dir[1024], src_dir[1024], tmp[256];
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -46,11 +45,9 @@ static int run_seer(char *const argv[], const char *log)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        if (chdir(tmp) != 0)
-            _exit(127);
+        if (chdir(tmp) != 0) _exit(127);
         FILE *f = freopen(log, "w", stdout);
-        if (!f || dup2(fileno(stdout), 2) < 0)
-            _exit(127);
+        if (!f || dup2(fileno(stdout), 2) < 0) _exit(127);
         execv(argv[0], argv);
         _exit(127);
     }
@@ -77,10 +74,12 @@ static void t_two_servers_allow_list(void **state)
     assert_non_null(f);
     fputs("[\n"
           " {\"tool_calls\": [{\"name\": \"echo\", \"arguments\": {\"message\": \"hi there\"}},\n"
-          "                  {\"name\": \"calculator\", \"arguments\": {\"expression\": \"6*7\"}}]},\n"
+          "                  {\"name\": \"calculator\", \"arguments\": {\"expression\": "
+          "\"6*7\"}}]},\n"
           " {\"tool_calls\": [{\"name\": \"get-sum\", \"arguments\": {\"a\": 1, \"b\": 2}}]},\n"
           " {\"text\": \"done\"}\n"
-          "]\n", f);
+          "]\n",
+          f);
     fclose(f);
 
     char seer[1200], ev[1600], calc[1300], opt[600], out[400], log[400];
@@ -90,15 +89,30 @@ static void t_two_servers_allow_list(void **state)
     snprintf(opt, sizeof opt, "script=%s", script);
     snprintf(out, sizeof out, "%s/run", tmp);
     snprintf(log, sizeof log, "%s/out.log", tmp);
-    char *argv[] = {seer, "agent", "--model", "mockllm/model", "-M", opt,
-                    "--system-text", "Use your tools.", "--prompt", "go",
-                    "--mcp", ev, "--mcp", calc,
-                    "--allow", "ev.echo", "--allow", "calc.calculator",
-                    "--out", out, NULL};
+    char *argv[] = {seer,
+                    "agent",
+                    "--model",
+                    "mockllm/model",
+                    "-M",
+                    opt,
+                    "--system-text",
+                    "Use your tools.",
+                    "--prompt",
+                    "go",
+                    "--mcp",
+                    ev,
+                    "--mcp",
+                    calc,
+                    "--allow",
+                    "ev.echo",
+                    "--allow",
+                    "calc.calculator",
+                    "--out",
+                    out,
+                    NULL};
     int rc = run_seer(argv, log);
     char *printed = slurp(log);
-    if (rc != 0)
-        fail_msg("seer agent exited %d:\n%s", rc, printed ? printed : "");
+    if (rc != 0) fail_msg("seer agent exited %d:\n%s", rc, printed ? printed : "");
 
     char jpath[512];
     snprintf(jpath, sizeof jpath, "%s/journal.jsonl", out);
@@ -137,17 +151,20 @@ static void t_sandbox_from_run_file(void **state)
     snprintf(script, sizeof script, "%s/sb-script.json", tmp);
     FILE *f = fopen(script, "w");
     assert_non_null(f);
-    fputs("[{\"tool_calls\": [{\"name\": \"model_card\", \"arguments\": {\"model\": \"model-1\"}},\n"
-          "  {\"name\": \"count_tokens\", \"arguments\": {\"texts\": [\"a b c\"]}}]},\n"
-          " {\"text\": \"done\"}]\n", f);
+    fputs(
+        "[{\"tool_calls\": [{\"name\": \"model_card\", \"arguments\": {\"model\": \"model-1\"}},\n"
+        "  {\"name\": \"count_tokens\", \"arguments\": {\"texts\": [\"a b c\"]}}]},\n"
+        " {\"text\": \"done\"}]\n",
+        f);
     fclose(f);
     snprintf(opt, sizeof opt, "script=%s", script);
-    char *argv[] = {seer, "agent", "--model", "mockllm/model", "-M", opt, "--system-text", "s",
-                    "--prompt", "p", "--mcp", "i=interp", "--config", cfg, "--out", out, NULL};
+    char *argv[] = {
+        seer,    "agent",    "--model", "mockllm/model", "-M",       opt,        "--system-text",
+        "s",     "--prompt", "p",       "--mcp",         "i=interp", "--config", cfg,
+        "--out", out,        NULL};
     int rc = run_seer(argv, log);
     char *printed = slurp(log);
-    if (rc != 0)
-        fail_msg("seer agent exited %d:\n%s", rc, printed ? printed : "");
+    if (rc != 0) fail_msg("seer agent exited %d:\n%s", rc, printed ? printed : "");
     char jpath[512];
     snprintf(jpath, sizeof jpath, "%s/journal.jsonl", out);
     char *j = slurp(jpath);
@@ -160,8 +177,9 @@ static void t_sandbox_from_run_file(void **state)
     free(j);
     free(printed);
 
-    char *argv2[] = {seer, "mcp", "call", "interp", "count_tokens", "{\"texts\": [\"a b\", \"c\"]}",
-                     "--config", cfg, NULL};
+    char *argv2[] = {
+        seer,       "mcp", "call", "interp", "count_tokens", "{\"texts\": [\"a b\", \"c\"]}",
+        "--config", cfg,   NULL};
     assert_int_equal(run_seer(argv2, log), 0);
     printed = slurp(log);
     assert_non_null(strstr(printed, "[2, 1]"));
@@ -184,8 +202,7 @@ static void t_fake_provider_two_sandboxes(void **state)
 {
     (void)state;
     int have_bwrap = system("bwrap --ro-bind / / true >/dev/null 2>&1") == 0;
-    if (system("python3 -c pass >/dev/null 2>&1") != 0)
-        skip();
+    if (system("python3 -c pass >/dev/null 2>&1") != 0) skip();
     char seer[1200], runfile[512], iface[1200], log[400], out[400];
     snprintf(seer, sizeof seer, "%s/seer", build_dir);
     snprintf(iface, sizeof iface, "%s/sandbox/examples/interface.py", src_dir);
@@ -201,7 +218,8 @@ static void t_fake_provider_two_sandboxes(void **state)
             "  \"interp\": {\"command\": [\"seer\", \"serve\", \"expose\", \"interface.py\"],\n"
             "             \"isolation\": \"%s\",\n"
             "             \"workspace\": {\"copy\": [\"%s\"]},\n"
-            "             \"models\": [{\"name\": \"acme/organism-3\", \"path\": \"%s\", \"hidden\": true}],\n"
+            "             \"models\": [{\"name\": \"acme/organism-3\", \"path\": \"%s\", "
+            "\"hidden\": true}],\n"
             "             \"expose\": [\"count_tokens\"], \"timeout\": 60},\n"
             "  \"calc\": {\"command\": [\"%s\", \"serve\", \"builtin\"], \"isolation\": \"none\",\n"
             "           \"expose\": [\"calculator\"], \"timeout\": 30}\n"
@@ -223,21 +241,35 @@ static void t_fake_provider_two_sandboxes(void **state)
         "   {\"type\": \"tool_use\", \"id\": \"toolu_3\", \"name\": \"model_card\",\n"
         "    \"input\": {\"model\": \"model-1\"}}],\n"
         "  \"stop_reason\": \"tool_use\"},\n"
-        " {\"content\": [{\"type\": \"text\", \"text\": \"All done.\"}], \"stop_reason\": \"end_turn\"}\n"
+        " {\"content\": [{\"type\": \"text\", \"text\": \"All done.\"}], \"stop_reason\": "
+        "\"end_turn\"}\n"
         "]}";
     assert_int_equal(fake_provider_load_script(fp, script, err, sizeof err), 0);
 
     setenv("ANTHROPIC_BASE_URL", fake_provider_url(fp), 1);
     setenv("ANTHROPIC_API_KEY", o.api_key, 1);
-    char *argv[] = {seer, "agent", "--model", "anthropic/claude-test", "--system-text",
-                    "You investigate a model.", "--prompt", "Look at it.", "--config", runfile,
-                    "--mcp", "interp=interp", "--mcp", "calc=calc", "--out", out, NULL};
+    char *argv[] = {seer,
+                    "agent",
+                    "--model",
+                    "anthropic/claude-test",
+                    "--system-text",
+                    "You investigate a model.",
+                    "--prompt",
+                    "Look at it.",
+                    "--config",
+                    runfile,
+                    "--mcp",
+                    "interp=interp",
+                    "--mcp",
+                    "calc=calc",
+                    "--out",
+                    out,
+                    NULL};
     int rc = run_seer(argv, log);
     unsetenv("ANTHROPIC_BASE_URL");
     unsetenv("ANTHROPIC_API_KEY");
     char *printed = slurp(log);
-    if (rc != 0)
-        fail_msg("seer agent exited %d:\n%s", rc, printed ? printed : "");
+    if (rc != 0) fail_msg("seer agent exited %d:\n%s", rc, printed ? printed : "");
 
     assert_int_equal(fake_provider_count(fp), 2);
     /* the model was offered exactly the exposed tools of both sandboxes */
@@ -267,8 +299,7 @@ static void t_fake_provider_two_sandboxes(void **state)
     cJSON_ArrayForEach(t, content)
     {
         const char *ty = cJSON_GetStringValue(cJSON_GetObjectItem(t, "type"));
-        if (!ty || strcmp(ty, "tool_result") != 0)
-            continue;
+        if (!ty || strcmp(ty, "tool_result") != 0) continue;
         assert_true(n < 3);
         assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(t, "tool_use_id")), ids[n]);
         char *c = cJSON_PrintUnformatted(cJSON_GetObjectItem(t, "content"));
@@ -311,20 +342,23 @@ static void t_bad_specs(void **state)
     char seer[1200], log[400];
     snprintf(seer, sizeof seer, "%s/seer", build_dir);
     snprintf(log, sizeof log, "%s/bad.log", tmp);
-    char *a1[] = {seer, "agent", "--model", "mockllm/model", "--system-text", "s", "--prompt",
-                  "p", "--mcp", "noequals", NULL};
+    char *a1[] = {seer, "agent",    "--model", "mockllm/model", "--system-text",
+                  "s",  "--prompt", "p",       "--mcp",         "noequals",
+                  NULL};
     assert_int_equal(run_seer(a1, log), 2);
     char *t = slurp(log);
     assert_non_null(strstr(t, "--mcp"));
     free(t);
-    char *a2[] = {seer, "agent", "--model", "mockllm/model", "--system-text", "s", "--prompt",
-                  "p", "--mcp", "x=not-a-sandbox", NULL};
+    char *a2[] = {seer, "agent",    "--model", "mockllm/model", "--system-text",
+                  "s",  "--prompt", "p",       "--mcp",         "x=not-a-sandbox",
+                  NULL};
     assert_int_equal(run_seer(a2, log), 2);
     t = slurp(log);
     assert_non_null(strstr(t, "not-a-sandbox"));
     free(t);
-    char *a3[] = {seer, "agent", "--model", "mockllm/model", "--system-text", "s", "--prompt",
-                  "p", "--mcp", "x=stdio:/nonexistent/server", NULL};
+    char *a3[] = {seer, "agent",    "--model", "mockllm/model", "--system-text",
+                  "s",  "--prompt", "p",       "--mcp",         "x=stdio:/nonexistent/server",
+                  NULL};
     assert_int_equal(run_seer(a3, log), 1);
     t = slurp(log);
     assert_non_null(strstr(t, "--mcp x"));
@@ -341,8 +375,7 @@ int main(void)
     snprintf(build_dir, sizeof build_dir, "%s", b);
     snprintf(src_dir, sizeof src_dir, "%s", s);
     snprintf(tmp, sizeof tmp, "/tmp/seer-agent-mcp-XXXXXX");
-    if (!mkdtemp(tmp))
-        return 1;
+    if (!mkdtemp(tmp)) return 1;
     const struct CMUnitTest t[] = {
         cmocka_unit_test(t_two_servers_allow_list),
         cmocka_unit_test(t_sandbox_from_run_file),
@@ -352,7 +385,6 @@ int main(void)
     int rc = cmocka_run_group_tests(t, NULL, NULL);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmp);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
     return rc;
 }

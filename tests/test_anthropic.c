@@ -33,7 +33,8 @@ static const seer_provider *P = &seer_provider_anthropic;
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void model_init(seer_model *m, const char *base) {
+static void model_init(seer_model *m, const char *base)
+{
     memset(m, 0, sizeof *m);
     m->name = "anthropic/claude-test";
     m->provider_name = "anthropic";
@@ -44,18 +45,21 @@ static void model_init(seer_model *m, const char *base) {
     seer_model_options_init(&m->opts);
 }
 
-static const char *req_header(const seer_http_request *r, const char *name) {
+static const char *req_header(const seer_http_request *r, const char *name)
+{
     size_t n = strlen(name);
     for (size_t i = 0; r->headers && r->headers[i]; i++)
         if (strncasecmp(r->headers[i], name, n) == 0 && r->headers[i][n] == ':') {
             const char *v = r->headers[i] + n + 1;
-            while (*v == ' ') v++;
+            while (*v == ' ')
+                v++;
             return v;
         }
     return NULL;
 }
 
-static size_t req_header_count(const seer_http_request *r, const char *name) {
+static size_t req_header_count(const seer_http_request *r, const char *name)
+{
     size_t n = strlen(name), c = 0;
     for (size_t i = 0; r->headers && r->headers[i]; i++)
         if (strncasecmp(r->headers[i], name, n) == 0 && r->headers[i][n] == ':') c++;
@@ -63,8 +67,8 @@ static size_t req_header_count(const seer_http_request *r, const char *name) {
 }
 
 /* Builds and parses the body; *hr (optional) receives the request. */
-static cJSON *build_json(const seer_model *m, const seer_model_request *req,
-                         seer_http_request **hr) {
+static cJSON *build_json(const seer_model *m, const seer_model_request *req, seer_http_request **hr)
+{
     seer_http_request *r = NULL;
     seer_error e;
     seer_error_clear(&e);
@@ -80,21 +84,28 @@ static cJSON *build_json(const seer_model *m, const seer_model_request *req,
     cJSON *j = cJSON_Parse(r->body);
     if (!j) fprintf(stderr, "bad body: %s\n", r->body);
     assert_non_null(j);
-    if (hr) *hr = r;
-    else seer_http_request_free(r);
+    if (hr)
+        *hr = r;
+    else
+        seer_http_request_free(r);
     return j;
 }
 
-static seer_message *msg_text(seer_role role, const char *text) {
+static seer_message *msg_text(seer_role role, const char *text)
+{
     seer_message *m = seer_message_new(role);
     assert_non_null(m);
     assert_int_equal(seer_message_add_text(m, text), SEER_OK);
     return m;
 }
 
-static void conv_add(seer_conv *c, seer_message *m) { assert_int_equal(seer_conv_push(c, m), SEER_OK); }
+static void conv_add(seer_conv *c, seer_message *m)
+{
+    assert_int_equal(seer_conv_push(c, m), SEER_OK);
+}
 
-static int count_key(const cJSON *j, const char *key) {
+static int count_key(const cJSON *j, const char *key)
+{
     int n = 0;
     for (const cJSON *c = j ? j->child : NULL; c; c = c->next) {
         if (c->string && strcmp(c->string, key) == 0) n++;
@@ -103,19 +114,23 @@ static int count_key(const cJSON *j, const char *key) {
     return n;
 }
 
-static int has_cc(const cJSON *block) {
+static int has_cc(const cJSON *block)
+{
     return cJSON_GetObjectItemCaseSensitive(block, "cache_control") != NULL;
 }
 
-static const char *jget(const cJSON *o, const char *k) {
+static const char *jget(const cJSON *o, const char *k)
+{
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static void assert_roles_alternate(const cJSON *msgs) {
+static void assert_roles_alternate(const cJSON *msgs)
+{
     const char *prev = NULL;
     const cJSON *m;
-    cJSON_ArrayForEach(m, msgs) {
+    cJSON_ArrayForEach(m, msgs)
+    {
         const char *role = jget(m, "role");
         assert_non_null(role);
         if (prev) assert_string_not_equal(prev, role);
@@ -124,7 +139,8 @@ static void assert_roles_alternate(const cJSON *msgs) {
     }
 }
 
-static seer_http_response *mkresp(long status, const char *body, const char *hdr) {
+static seer_http_response *mkresp(long status, const char *body, const char *hdr)
+{
     seer_http_response *r = calloc(1, sizeof *r);
     assert_non_null(r);
     r->status = status;
@@ -137,14 +153,17 @@ static seer_http_response *mkresp(long status, const char *body, const char *hdr
     return r;
 }
 
-static void freeresp(seer_http_response *r) {
-    for (size_t i = 0; r->headers && r->headers[i]; i++) free(r->headers[i]);
+static void freeresp(seer_http_response *r)
+{
+    for (size_t i = 0; r->headers && r->headers[i]; i++)
+        free(r->headers[i]);
     free(r->headers);
     free(r->body);
     free(r);
 }
 
-static seer_model_reply *parse_body(long status, const char *body, const char *hdr) {
+static seer_model_reply *parse_body(long status, const char *body, const char *hdr)
+{
     seer_model m;
     model_init(&m, "http://x");
     seer_http_response *r = mkresp(status, body, hdr);
@@ -158,7 +177,8 @@ static seer_model_reply *parse_body(long status, const char *body, const char *h
 
 /* ---- building ----------------------------------------------------------- */
 
-static void t_build_basic(void **st) {
+static void t_build_basic(void **st)
+{
     (void)st;
     seer_model m;
     model_init(&m, "http://127.0.0.1:9/");
@@ -202,7 +222,8 @@ static void t_build_basic(void **st) {
 /* user, assistant(text + 2 tool calls), tool(2 results), user text,
  * assistant(tool call), user text, tool result  -> alternating turns with
  * tool results first in every user turn. */
-static void t_build_roles_and_tool_results(void **st) {
+static void t_build_roles_and_tool_results(void **st)
+{
     (void)st;
     seer_model m;
     model_init(&m, "http://h");
@@ -269,7 +290,8 @@ static void t_build_roles_and_tool_results(void **st) {
 }
 
 /* Empty messages and empty text blocks are not sent; turns stay alternating. */
-static void t_build_skips_empty(void **st) {
+static void t_build_skips_empty(void **st)
+{
     (void)st;
     seer_model m;
     model_init(&m, "http://h");
@@ -299,14 +321,16 @@ static void t_build_skips_empty(void **st) {
 
 static seer_tool_def TOOLS[] = {
     {"send_message", "Send a message to the target.",
-     "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\"}},\"required\":[\"message\"]}"},
+     "{\"type\":\"object\",\"properties\":{\"message\":{\"type\":\"string\"}},\"required\":["
+     "\"message\"]}"},
     {"end_conversation", "End the audit.", NULL},
 };
 
 /* A long tool loop: breakpoints on the last tool, the system block, the
  * final turn's last block and the previous user turn's last block; never
  * more than 4 and never on thinking. */
-static void t_build_cache_control(void **st) {
+static void t_build_cache_control(void **st)
+{
     (void)st;
     seer_model m;
     model_init(&m, "http://h");
@@ -331,9 +355,9 @@ static void t_build_cache_control(void **st) {
     const cJSON *tools = cJSON_GetObjectItem(j, "tools");
     assert_false(has_cc(cJSON_GetArrayItem(tools, 0)));
     assert_true(has_cc(cJSON_GetArrayItem(tools, 1)));
-    assert_string_equal(jget(cJSON_GetObjectItem(cJSON_GetArrayItem(tools, 1), "cache_control"),
-                             "type"),
-                        "ephemeral");
+    assert_string_equal(
+        jget(cJSON_GetObjectItem(cJSON_GetArrayItem(tools, 1), "cache_control"), "type"),
+        "ephemeral");
     assert_true(has_cc(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "system"), 0)));
     const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
     int n = cJSON_GetArraySize(msgs);
@@ -346,8 +370,10 @@ static void t_build_cache_control(void **st) {
     /* nothing else in the messages is marked, thinking never */
     int marked = 0;
     const cJSON *msg, *blk;
-    cJSON_ArrayForEach(msg, msgs) {
-        cJSON_ArrayForEach(blk, cJSON_GetObjectItem(msg, "content")) {
+    cJSON_ArrayForEach(msg, msgs)
+    {
+        cJSON_ArrayForEach(blk, cJSON_GetObjectItem(msg, "content"))
+        {
             if (has_cc(blk)) {
                 marked++;
                 assert_string_not_equal(jget(blk, "type"), "thinking");
@@ -390,7 +416,8 @@ static void t_build_cache_control(void **st) {
  * as a copy: the request holds its own references, so it stays whole (and
  * ASan-clean) after the conversation is freed, and every cached message
  * appears in it as one segment. */
-static void t_build_body_by_reference(void **st) {
+static void t_build_body_by_reference(void **st)
+{
     (void)st;
     seer_model m;
     model_init(&m, "http://h");
@@ -415,7 +442,8 @@ static void t_build_body_by_reference(void **st) {
     /* 20 messages: at least one blob segment each, glue between */
     assert_true(seer_body_segments(r->pieces) >= 20);
     size_t sum = 0;
-    for (size_t i = 0; i < c.n; i++) sum += seer_blob_len(c.msgs[i]->wire);
+    for (size_t i = 0; i < c.n; i++)
+        sum += seer_blob_len(c.msgs[i]->wire);
     /* the rest is glue: keys, roles and brackets, under 1 KiB here */
     assert_true(len > sum && len - sum < 1024);
     seer_conv_clear(&c); /* the request keeps the bytes it needs alive */
@@ -436,7 +464,8 @@ static void t_build_body_by_reference(void **st) {
 }
 
 /* Builds req and returns the flat body (caller frees). */
-static char *build_flat(const seer_model *m, const seer_model_request *req) {
+static char *build_flat(const seer_model *m, const seer_model_request *req)
+{
     seer_http_request *r = NULL;
     seer_error e;
     seer_error_clear(&e);
@@ -452,7 +481,8 @@ static char *build_flat(const seer_model *m, const seer_model_request *req) {
  * without the cache, a second request hits for both parts, a different
  * system prompt misses and is sent as itself, and a tool set that fails
  * validation is refused on every request, never cached. */
-static void t_build_shares_system_and_tools(void **st) {
+static void t_build_shares_system_and_tools(void **st)
+{
     (void)st;
     seer_model plain, cached;
     model_init(&plain, "http://h");
@@ -465,7 +495,8 @@ static void t_build_shares_system_and_tools(void **st) {
                      SEER_OK);
     conv_add(&c, msg_text(SEER_ROLE_USER, "hello"));
     seer_tool_def tools[2] = {
-        {.name = "read_file", .description = "Reads a file",
+        {.name = "read_file",
+         .description = "Reads a file",
          .schema_json = "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}}}"},
         {.name = "note", .description = NULL, .schema_json = NULL},
     };
@@ -520,7 +551,8 @@ static void t_build_shares_system_and_tools(void **st) {
 
 /* The body is a concatenation of the cached pieces: a planted wire is used
  * verbatim; touching the message re-serializes it. */
-static void t_build_uses_wire_cache(void **st) {
+static void t_build_uses_wire_cache(void **st)
+{
     (void)st;
     seer_model m;
     model_init(&m, "http://h");
@@ -562,7 +594,8 @@ static void t_build_uses_wire_cache(void **st) {
     seer_model_options_clear(&m.opts);
 }
 
-static void t_build_prefill(void **st) {
+static void t_build_prefill(void **st)
+{
     (void)st;
     seer_model m;
     model_init(&m, "http://h");
@@ -581,7 +614,8 @@ static void t_build_prefill(void **st) {
     assert_string_equal(jget(blk, "text"), "The answer is"); /* trailing space stripped */
     assert_false(has_cc(blk));
     /* the breakpoint sits on the user turn before the prefill */
-    assert_true(has_cc(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "content"), 0)));
+    assert_true(
+        has_cc(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "content"), 0)));
     cJSON_Delete(j);
 
     /* conversation already ends with an assistant turn: continue that turn */
@@ -606,7 +640,8 @@ static void t_build_prefill(void **st) {
     seer_model_options_clear(&m.opts);
 }
 
-static void t_build_options(void **st) {
+static void t_build_options(void **st)
+{
     (void)st;
     seer_model m;
     model_init(&m, "http://h");
@@ -617,15 +652,21 @@ static void t_build_options(void **st) {
     assert_int_equal(seer_model_options_set(&m.opts, "thinking_budget=2000", &e), SEER_OK);
     assert_int_equal(seer_model_options_set(&m.opts, "stop=STOP1", &e), SEER_OK);
     assert_int_equal(seer_model_options_set(&m.opts, "stream=1", &e), SEER_OK);
-    assert_int_equal(seer_model_options_set(&m.opts, "header=anthropic-beta: tools-2024", &e), SEER_OK);
-    assert_int_equal(seer_model_options_set(&m.opts, "header=anthropic-version: 2099-01-01", &e), SEER_OK);
+    assert_int_equal(seer_model_options_set(&m.opts, "header=anthropic-beta: tools-2024", &e),
+                     SEER_OK);
+    assert_int_equal(seer_model_options_set(&m.opts, "header=anthropic-version: 2099-01-01", &e),
+                     SEER_OK);
     assert_int_equal(
-        seer_model_options_set(&m.opts, "extra_body={\"metadata\":{\"user_id\":\"u1\"},\"top_k\":5,\"temperature\":1}", &e),
+        seer_model_options_set(
+            &m.opts, "extra_body={\"metadata\":{\"user_id\":\"u1\"},\"top_k\":5,\"temperature\":1}",
+            &e),
         SEER_OK);
     seer_conv c;
     seer_conv_init(&c);
     conv_add(&c, msg_text(SEER_ROLE_USER, "hi"));
-    seer_model_request req = {.conv = &c, .tools = TOOLS, .n_tools = 2,
+    seer_model_request req = {.conv = &c,
+                              .tools = TOOLS,
+                              .n_tools = 2,
                               .tool_choice = {SEER_TOOL_CHOICE_TOOL, "end_conversation"}};
     seer_http_request *hr = NULL;
     cJSON *j = build_json(&m, &req, &hr);
@@ -644,8 +685,8 @@ static void t_build_options(void **st) {
     const cJSON *th = cJSON_GetObjectItem(j, "thinking");
     assert_string_equal(jget(th, "type"), "enabled");
     assert_int_equal(cJSON_GetObjectItem(th, "budget_tokens")->valueint, 2000);
-    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "stop_sequences"), 0)->valuestring,
-                        "STOP1");
+    assert_string_equal(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(j, "stop_sequences"), 0)->valuestring, "STOP1");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "stream")));
     const cJSON *tc = cJSON_GetObjectItem(j, "tool_choice");
     assert_string_equal(jget(tc, "type"), "tool");
@@ -659,8 +700,12 @@ static void t_build_options(void **st) {
     cJSON_Delete(j);
     seer_http_request_free(hr);
 
-    static const struct { seer_tool_choice_kind k; const char *s; } kinds[] = {
-        {SEER_TOOL_CHOICE_AUTO, "auto"}, {SEER_TOOL_CHOICE_ANY, "any"}, {SEER_TOOL_CHOICE_NONE, "none"}};
+    static const struct {
+        seer_tool_choice_kind k;
+        const char *s;
+    } kinds[] = {{SEER_TOOL_CHOICE_AUTO, "auto"},
+                 {SEER_TOOL_CHOICE_ANY, "any"},
+                 {SEER_TOOL_CHOICE_NONE, "none"}};
     for (size_t i = 0; i < 3; i++) {
         req.tool_choice.kind = kinds[i].k;
         j = build_json(&m, &req, NULL);
@@ -671,7 +716,8 @@ static void t_build_options(void **st) {
     seer_model_options_clear(&m.opts);
 }
 
-static void t_build_errors(void **st) {
+static void t_build_errors(void **st)
+{
     (void)st;
     seer_model m;
     model_init(&m, "http://h");
@@ -706,19 +752,21 @@ static void t_build_errors(void **st) {
 
 /* Control characters, quotes, multi-byte UTF-8 survive; invalid UTF-8
  * becomes U+FFFD so the body stays valid. */
-static void t_build_escaping(void **st) {
+static void t_build_escaping(void **st)
+{
     (void)st;
     seer_model m;
     model_init(&m, "http://h");
-    const char *text = "q\"uote\\ back\n\t\x01 caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x8e\x89 bad\xff\xc3 end";
+    const char *text =
+        "q\"uote\\ back\n\t\x01 caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x8e\x89 bad\xff\xc3 end";
     seer_conv c;
     seer_conv_init(&c);
     conv_add(&c, msg_text(SEER_ROLE_USER, text));
     seer_model_request req = {.conv = &c};
     cJSON *j = build_json(&m, &req, NULL);
-    const cJSON *blk =
-        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0),
-                                               "content"), 0);
+    const cJSON *blk = cJSON_GetArrayItem(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0), "content"),
+        0);
     assert_string_equal(jget(blk, "text"), "q\"uote\\ back\n\t\x01 caf\xc3\xa9 \xe6\x97\xa5 "
                                            "\xf0\x9f\x8e\x89 bad\xef\xbf\xbd\xef\xbf\xbd end");
     cJSON_Delete(j);
@@ -728,7 +776,8 @@ static void t_build_escaping(void **st) {
 
 /* Images become base64 sources; tool arguments that are not a JSON object
  * (e.g. from another provider) are sent as {}. */
-static void t_build_image_and_bad_args(void **st) {
+static void t_build_image_and_bad_args(void **st)
+{
     (void)st;
     seer_model m;
     model_init(&m, "http://h");
@@ -744,7 +793,8 @@ static void t_build_image_and_bad_args(void **st) {
     seer_model_request req = {.conv = &c};
     cJSON *j = build_json(&m, &req, NULL);
     const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
-    const cJSON *img = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "content"), 1);
+    const cJSON *img =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "content"), 1);
     assert_string_equal(jget(img, "type"), "image");
     const cJSON *src = cJSON_GetObjectItem(img, "source");
     assert_string_equal(jget(src, "type"), "base64");
@@ -764,19 +814,23 @@ static void t_build_image_and_bad_args(void **st) {
 /* ---- parsing ------------------------------------------------------------ */
 
 static const char *FULL_REPLY =
-    "{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-test-20250101\","
+    "{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-test-"
+    "20250101\","
     "\"content\":["
-    "{\"type\":\"thinking\",\"thinking\":\"Let me \\\"think\\\" \\u00e9\\n about it\",\"signature\":\"EqQBCkYIARgCIkD+/==\"},"
+    "{\"type\":\"thinking\",\"thinking\":\"Let me \\\"think\\\" \\u00e9\\n about "
+    "it\",\"signature\":\"EqQBCkYIARgCIkD+/==\"},"
     "{\"type\":\"redacted_thinking\",\"data\":\"EmwKAhgBEgy3va3pzix/LafPsn4aDFIT\"},"
     "{\"type\":\"text\",\"text\":\"I'll check.\"},"
-    "{\"type\":\"tool_use\",\"id\":\"toolu_A\",\"name\":\"get_weather\",\"input\":{\"city\":\"Paris\",\"days\":[1,2]}},"
+    "{\"type\":\"tool_use\",\"id\":\"toolu_A\",\"name\":\"get_weather\",\"input\":{\"city\":"
+    "\"Paris\",\"days\":[1,2]}},"
     "{\"type\":\"tool_use\",\"id\":\"toolu_B\",\"name\":\"get_time\",\"input\":{}},"
     "{\"type\":\"server_tool_use\",\"id\":\"srv\",\"name\":\"web_search\",\"input\":{}}"
     "],\"stop_reason\":\"tool_use\",\"stop_sequence\":null,"
     "\"usage\":{\"input_tokens\":120,\"output_tokens\":45,\"cache_creation_input_tokens\":1000,"
     "\"cache_read_input_tokens\":5000}}";
 
-static void t_parse_full(void **st) {
+static void t_parse_full(void **st)
+{
     (void)st;
     seer_model_reply *r = parse_body(200, FULL_REPLY, "request-id: req_123");
     assert_int_equal(r->err, SEER_OK);
@@ -811,7 +865,8 @@ static void t_parse_full(void **st) {
 }
 
 /* A parsed reply with thinking goes back in the next request unchanged. */
-static void t_thinking_roundtrip(void **st) {
+static void t_thinking_roundtrip(void **st)
+{
     (void)st;
     seer_model_reply *r = parse_body(200, FULL_REPLY, NULL);
     assert_int_equal(r->err, SEER_OK);
@@ -836,8 +891,8 @@ static void t_thinking_roundtrip(void **st) {
     for (int i = 0; i < 5; i++)
         assert_true(cJSON_Compare(cJSON_GetArrayItem(oc, i), cJSON_GetArrayItem(sent, i), 1));
     /* tool results pair with the calls */
-    const cJSON *u = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 2),
-                                         "content");
+    const cJSON *u =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 2), "content");
     assert_string_equal(jget(cJSON_GetArrayItem(u, 0), "tool_use_id"), "toolu_A");
     assert_string_equal(jget(cJSON_GetArrayItem(u, 1), "tool_use_id"), "toolu_B");
     cJSON_Delete(orig);
@@ -847,22 +902,30 @@ static void t_thinking_roundtrip(void **st) {
     seer_model_options_clear(&m.opts);
 }
 
-static void t_parse_stop_reasons(void **st) {
+static void t_parse_stop_reasons(void **st)
+{
     (void)st;
-    static const struct { const char *raw; seer_stop_reason r; } cases[] = {
-        {"end_turn", SEER_STOP_END_TURN},       {"max_tokens", SEER_STOP_MAX_TOKENS},
-        {"stop_sequence", SEER_STOP_STOP_SEQUENCE}, {"tool_use", SEER_STOP_TOOL_USE},
-        {"pause_turn", SEER_STOP_PAUSE_TURN},   {"refusal", SEER_STOP_REFUSAL},
+    static const struct {
+        const char *raw;
+        seer_stop_reason r;
+    } cases[] = {
+        {"end_turn", SEER_STOP_END_TURN},
+        {"max_tokens", SEER_STOP_MAX_TOKENS},
+        {"stop_sequence", SEER_STOP_STOP_SEQUENCE},
+        {"tool_use", SEER_STOP_TOOL_USE},
+        {"pause_turn", SEER_STOP_PAUSE_TURN},
+        {"refusal", SEER_STOP_REFUSAL},
         {"model_context_window_exceeded", SEER_STOP_CONTEXT_WINDOW},
         {"brand_new_reason", SEER_STOP_NONE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char body[512];
-        snprintf(body, sizeof body,
-                 "{\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[{\"type\":"
-                 "\"text\",\"text\":\"x\"}],\"stop_reason\":\"%s\",\"usage\":{\"input_tokens\":%zu,"
-                 "\"output_tokens\":1}}",
-                 cases[i].raw, i + 3);
+        snprintf(
+            body, sizeof body,
+            "{\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[{\"type\":"
+            "\"text\",\"text\":\"x\"}],\"stop_reason\":\"%s\",\"usage\":{\"input_tokens\":%zu,"
+            "\"output_tokens\":1}}",
+            cases[i].raw, i + 3);
         seer_model_reply *r = parse_body(200, body, NULL);
         assert_int_equal(r->err, SEER_OK);
         assert_int_equal(r->stop, cases[i].r);
@@ -872,7 +935,8 @@ static void t_parse_stop_reasons(void **st) {
         seer_model_reply_free(r);
     }
     /* null stop_reason and empty content are fine */
-    seer_model_reply *r = parse_body(200, "{\"type\":\"message\",\"content\":[],\"stop_reason\":null}", NULL);
+    seer_model_reply *r =
+        parse_body(200, "{\"type\":\"message\",\"content\":[],\"stop_reason\":null}", NULL);
     assert_int_equal(r->err, SEER_OK);
     assert_int_equal(r->stop, SEER_STOP_NONE);
     assert_null(r->stop_raw);
@@ -880,22 +944,32 @@ static void t_parse_stop_reasons(void **st) {
     seer_model_reply_free(r);
 }
 
-static void t_parse_errors(void **st) {
+static void t_parse_errors(void **st)
+{
     (void)st;
     seer_secret_register(KEY);
-    static const struct { long status; const char *type; seer_err err; } cases[] = {
-        {400, "invalid_request_error", SEER_EHTTP}, {401, "authentication_error", SEER_EAUTH},
-        {403, "permission_error", SEER_EAUTH},      {404, "not_found_error", SEER_EHTTP},
-        {413, "request_too_large", SEER_EHTTP},     {429, "rate_limit_error", SEER_ERATELIMIT},
-        {500, "api_error", SEER_EHTTP},             {529, "overloaded_error", SEER_EHTTP},
+    static const struct {
+        long status;
+        const char *type;
+        seer_err err;
+    } cases[] = {
+        {400, "invalid_request_error", SEER_EHTTP},
+        {401, "authentication_error", SEER_EAUTH},
+        {403, "permission_error", SEER_EAUTH},
+        {404, "not_found_error", SEER_EHTTP},
+        {413, "request_too_large", SEER_EHTTP},
+        {429, "rate_limit_error", SEER_ERATELIMIT},
+        {500, "api_error", SEER_EHTTP},
+        {529, "overloaded_error", SEER_EHTTP},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char body[512];
         /* a server echoing the key must not leak it through our message */
-        snprintf(body, sizeof body,
-                 "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":\"problem %zu with key "
-                 KEY "\"}}",
-                 cases[i].type, i);
+        snprintf(
+            body, sizeof body,
+            "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":\"problem %zu with key " KEY
+            "\"}}",
+            cases[i].type, i);
         seer_model_reply *r = parse_body(cases[i].status, body, "request-id: req_err");
         assert_int_equal(r->err, cases[i].err);
         assert_int_equal(r->stop, SEER_STOP_ERROR);
@@ -926,7 +1000,10 @@ static void t_parse_errors(void **st) {
     assert_int_equal(r->err, SEER_EPARSE);
     seer_model_reply_free(r);
     /* an error object in a 200 */
-    r = parse_body(200, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}", NULL);
+    r = parse_body(
+        200,
+        "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}",
+        NULL);
     assert_int_equal(r->err, SEER_EHTTP);
     assert_int_equal(r->http_status, 529);
     assert_non_null(strstr(r->errmsg, "Overloaded"));
@@ -946,15 +1023,22 @@ static void t_parse_errors(void **st) {
     seer_model_options_clear(&m.opts);
 }
 
-static void t_body_check(void **st) {
+static void t_body_check(void **st)
+{
     (void)st;
     assert_int_equal(P->body_check(NULL, FULL_REPLY, strlen(FULL_REPLY)), 0);
-    static const struct { const char *type; int st; } cases[] = {
-        {"overloaded_error", 529}, {"rate_limit_error", 429}, {"api_error", 500},
-        {"authentication_error", 401}, {"invalid_request_error", 400}};
+    static const struct {
+        const char *type;
+        int st;
+    } cases[] = {{"overloaded_error", 529},
+                 {"rate_limit_error", 429},
+                 {"api_error", 500},
+                 {"authentication_error", 401},
+                 {"invalid_request_error", 400}};
     for (size_t i = 0; i < 5; i++) {
         char body[256];
-        snprintf(body, sizeof body, "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":\"m\"}}",
+        snprintf(body, sizeof body,
+                 "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":\"m\"}}",
                  cases[i].type);
         assert_int_equal(P->body_check(NULL, body, strlen(body)), cases[i].st);
     }
@@ -969,12 +1053,14 @@ typedef struct deltas {
     int n, resets;
 } deltas;
 
-static void collect(void *arg, seer_model_delta *d) {
+static void collect(void *arg, seer_model_delta *d)
+{
     deltas *ds = arg;
     ds->n++;
-    char *dst = d->kind == SEER_DELTA_TEXT ? ds->text
-              : d->kind == SEER_DELTA_THINKING ? ds->thinking
-              : d->kind == SEER_DELTA_TOOL_CALL ? ds->tools : NULL;
+    char *dst = d->kind == SEER_DELTA_TEXT        ? ds->text
+                : d->kind == SEER_DELTA_THINKING  ? ds->thinking
+                : d->kind == SEER_DELTA_TOOL_CALL ? ds->tools
+                                                  : NULL;
     if (d->kind == SEER_DELTA_RESET) ds->resets++;
     if (dst) {
         strncat(dst, d->text, 4000 - strlen(dst));
@@ -1038,13 +1124,15 @@ static const char *SSE_BODY =
     "\"id\":\"toolu_S2\",\"name\":\"get_time\",\"input\":{}}}\n\n"
     "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":3}\n\n"
     "event: message_delta\n"
-    "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},"
+    "data: "
+    "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},"
     "\"usage\":{\"output_tokens\":89}}\n\n"
     "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
 
 /* Feeds body in pieces cut at the given offsets; returns the reply. */
 static seer_model_reply *stream_run(const char *body, const size_t *cuts, size_t ncuts, deltas *ds,
-                                    int *feed_status) {
+                                    int *feed_status)
+{
     seer_model m;
     model_init(&m, "http://h");
     seer_provider_stream *s = P->stream_new(&m);
@@ -1066,18 +1154,32 @@ static seer_model_reply *stream_run(const char *body, const size_t *cuts, size_t
     return r;
 }
 
-static void assert_blocks_equal(const seer_message *a, const seer_message *b) {
+static void assert_blocks_equal(const seer_message *a, const seer_message *b)
+{
     assert_int_equal(a->n_blocks, b->n_blocks);
     for (size_t i = 0; i < a->n_blocks; i++) {
         const seer_block *x = &a->blocks[i], *y = &b->blocks[i];
         assert_int_equal(x->type, y->type);
-#define SEQ(f) do { if (x->f || y->f) { assert_non_null(x->f); assert_non_null(y->f); assert_string_equal(x->f, y->f); } } while (0)
-        SEQ(text); SEQ(id); SEQ(name); SEQ(args); SEQ(args_error); SEQ(signature);
+#define SEQ(f)                                                                                     \
+    do {                                                                                           \
+        if (x->f || y->f) {                                                                        \
+            assert_non_null(x->f);                                                                 \
+            assert_non_null(y->f);                                                                 \
+            assert_string_equal(x->f, y->f);                                                       \
+        }                                                                                          \
+    } while (0)
+        SEQ(text);
+        SEQ(id);
+        SEQ(name);
+        SEQ(args);
+        SEQ(args_error);
+        SEQ(signature);
 #undef SEQ
     }
 }
 
-static void t_stream_whole(void **st) {
+static void t_stream_whole(void **st)
+{
     (void)st;
     deltas ds;
     memset(&ds, 0, sizeof ds);
@@ -1114,7 +1216,8 @@ static void t_stream_whole(void **st) {
 
 /* Every split point (2 pieces), then 1-byte pieces: identical replies and
  * identical delta text (multi-byte characters intact). */
-static void t_stream_every_split(void **st) {
+static void t_stream_every_split(void **st)
+{
     (void)st;
     deltas ref;
     memset(&ref, 0, sizeof ref);
@@ -1137,7 +1240,8 @@ static void t_stream_every_split(void **st) {
         seer_model_reply_free(r);
     }
     size_t *cuts = malloc(len * sizeof *cuts);
-    for (size_t k = 0; k < len; k++) cuts[k] = k + 1;
+    for (size_t k = 0; k < len; k++)
+        cuts[k] = k + 1;
     deltas ds;
     memset(&ds, 0, sizeof ds);
     seer_model_reply *r = stream_run(SSE_BODY, cuts, len - 1, &ds, NULL);
@@ -1150,7 +1254,8 @@ static void t_stream_every_split(void **st) {
 }
 
 static const char *SSE_START =
-    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"m\",\"usage\":{"
+    "event: message_start\ndata: "
+    "{\"type\":\"message_start\",\"message\":{\"model\":\"m\",\"usage\":{"
     "\"input_tokens\":1}}}\n\n"
     "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
     "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
@@ -1158,16 +1263,23 @@ static const char *SSE_START =
     "{\"type\":\"text_delta\",\"text\":\"partial\"}}\n\n";
 static const char *SSE_END =
     "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
-    "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+    "event: message_delta\ndata: "
+    "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
     "\"usage\":{\"output_tokens\":3}}\n\n"
     "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
 
-static void t_stream_error_events(void **st) {
+static void t_stream_error_events(void **st)
+{
     (void)st;
     seer_secret_register(KEY);
-    static const struct { const char *type; int st; seer_err err; } cases[] = {
-        {"overloaded_error", 529, SEER_EHTTP}, {"rate_limit_error", 429, SEER_ERATELIMIT},
-        {"api_error", 500, SEER_EHTTP}, {"invalid_request_error", 400, SEER_EHTTP}};
+    static const struct {
+        const char *type;
+        int st;
+        seer_err err;
+    } cases[] = {{"overloaded_error", 529, SEER_EHTTP},
+                 {"rate_limit_error", 429, SEER_ERATELIMIT},
+                 {"api_error", 500, SEER_EHTTP},
+                 {"invalid_request_error", 400, SEER_EHTTP}};
     for (size_t i = 0; i < 4; i++) {
         char body[2048];
         snprintf(body, sizeof body,
@@ -1193,8 +1305,9 @@ static void t_stream_error_events(void **st) {
     seer_provider_stream *s = P->stream_new(&m);
     deltas ds;
     memset(&ds, 0, sizeof ds);
-    const char *err = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
-                      "\"message\":\"Overloaded\"}}\n\n";
+    const char *err =
+        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+        "\"message\":\"Overloaded\"}}\n\n";
     assert_int_equal(P->stream_feed(s, SSE_START, strlen(SSE_START), collect, &ds), 0);
     assert_int_equal(P->stream_feed(s, err, strlen(err), collect, &ds), 529);
     P->stream_reset(s);
@@ -1213,7 +1326,8 @@ static void t_stream_error_events(void **st) {
     seer_model_options_clear(&m.opts);
 }
 
-static void t_stream_truncated_and_malformed(void **st) {
+static void t_stream_truncated_and_malformed(void **st)
+{
     (void)st;
     deltas ds;
     memset(&ds, 0, sizeof ds);
@@ -1246,7 +1360,8 @@ static void t_stream_truncated_and_malformed(void **st) {
              "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
              "\"input_json_delta\",\"partial_json\":\"{\\\"a\\\": \"}}\n\n"
              "data: {\"type\":\"content_block_stop\",\"index\":0}\n\n%s",
-             SSE_END + strlen("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"));
+             SSE_END + strlen("event: content_block_stop\ndata: "
+                              "{\"type\":\"content_block_stop\",\"index\":0}\n\n"));
     r = stream_run(body, NULL, 0, &ds, NULL);
     assert_int_equal(r->err, SEER_OK);
     assert_int_equal(r->message->blocks[0].type, SEER_BLK_TOOL_CALL);
@@ -1256,13 +1371,17 @@ static void t_stream_truncated_and_malformed(void **st) {
 }
 
 /* Non-2xx at the start of a streamed call: the error body is parsed. */
-static void t_stream_http_error(void **st) {
+static void t_stream_http_error(void **st)
+{
     (void)st;
     seer_model m;
     model_init(&m, "http://h");
     seer_provider_stream *s = P->stream_new(&m);
-    seer_http_response *resp = mkresp(401, "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\","
-                                           "\"message\":\"invalid x-api-key\"}}", NULL);
+    seer_http_response *resp =
+        mkresp(401,
+               "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\","
+               "\"message\":\"invalid x-api-key\"}}",
+               NULL);
     seer_model_reply *r = calloc(1, sizeof *r);
     P->stream_finish(s, resp, r);
     assert_int_equal(r->err, SEER_EAUTH);
@@ -1274,13 +1393,13 @@ static void t_stream_http_error(void **st) {
     seer_model_options_clear(&m.opts);
 }
 
-
 /* ---- end to end: agents/model.c against the fake provider ------------- */
 
 /* An empty .env file, so a stray ./.env cannot change the tests. */
 static char dotenv_path[64];
 
-static seer_env *load_env(void) {
+static seer_env *load_env(void)
+{
     if (!dotenv_path[0]) {
         snprintf(dotenv_path, sizeof dotenv_path, "/tmp/seer-test-anthropic-XXXXXX");
         int fd = mkstemp(dotenv_path);
@@ -1301,7 +1420,8 @@ typedef struct fixture {
     seer_model *model;
 } fixture;
 
-static int fx_setup(void **st) {
+static int fx_setup(void **st)
+{
     fixture *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
     fx->fp = fake_provider_start(&(fake_provider_opts){.api_key = KEY});
@@ -1320,7 +1440,8 @@ static int fx_setup(void **st) {
     return 0;
 }
 
-static int fx_teardown(void **st) {
+static int fx_teardown(void **st)
+{
     fixture *fx = *st;
     seer_loop_stop(fx->loop);
     seer_pool_free(fx->pool);
@@ -1335,13 +1456,15 @@ static int fx_teardown(void **st) {
 }
 
 /* Opens anthropic/claude-test with fast retries plus extra "k=v" options. */
-static void fx_open(fixture *fx, const char *const *kv) {
+static void fx_open(fixture *fx, const char *const *kv)
+{
     seer_model_options o;
     seer_model_options_init(&o);
     o.retry.base_ns = 5 * 1000000ull;
     o.retry.cap_ns = 20 * 1000000ull;
     seer_error e;
-    for (size_t i = 0; kv && kv[i]; i++) assert_int_equal(seer_model_options_set(&o, kv[i], &e), SEER_OK);
+    for (size_t i = 0; kv && kv[i]; i++)
+        assert_int_equal(seer_model_options_set(&o, kv[i], &e), SEER_OK);
     seer_error_clear(&e);
     fx->model = seer_model_open("anthropic/claude-test", &o, fx->env, &e);
     if (!fx->model) fprintf(stderr, "open: %s\n", e.msg);
@@ -1355,7 +1478,8 @@ typedef struct sync_deltas {
     int resets;
 } sync_deltas;
 
-static void on_delta(void *arg, const seer_model_delta *d) {
+static void on_delta(void *arg, const seer_model_delta *d)
+{
     sync_deltas *sd = arg;
     if (d->kind == SEER_DELTA_RESET) {
         sd->resets++;
@@ -1368,33 +1492,38 @@ static void on_delta(void *arg, const seer_model_delta *d) {
     }
 }
 
-static seer_model_reply *fx_ask(fixture *fx, seer_conv *c, sync_deltas *sd) {
+static seer_model_reply *fx_ask(fixture *fx, seer_conv *c, sync_deltas *sd)
+{
     seer_model_request req = {.conv = c, .tools = TOOLS, .n_tools = 2};
     return seer_model_generate_sync(fx->model, fx->loop, fx->pool, &req, sd ? on_delta : NULL, sd);
 }
 
 /* The key reaches the fake only in x-api-key: never in a path, a body or
  * another header. */
-static void assert_no_leak(fake_provider *fp) {
+static void assert_no_leak(fake_provider *fp)
+{
     size_t n = fake_provider_count(fp);
     for (size_t i = 0; i < n; i++) {
         const fp_request *r = fake_provider_request(fp, i);
         assert_null(strstr(r->path, KEY));
         assert_null(memmem(r->body, r->body_len, KEY, strlen(KEY)));
         for (size_t h = 0; h < r->n_headers; h++)
-            if (strcmp(r->hdr_names[h], "x-api-key") != 0) assert_null(strstr(r->hdr_values[h], KEY));
+            if (strcmp(r->hdr_names[h], "x-api-key") != 0)
+                assert_null(strstr(r->hdr_values[h], KEY));
         assert_string_equal(fp_request_header(r, "x-api-key"), KEY);
         assert_string_equal(fp_request_header(r, "anthropic-version"), "2023-06-01");
     }
 }
 
-static void conv_start(seer_conv *c) {
+static void conv_start(seer_conv *c)
+{
     seer_conv_init(c);
     seer_conv_set_system(c, "You are the target.");
     conv_add(c, msg_text(SEER_ROLE_USER, "Hello there"));
 }
 
-static void t_e2e_plain(void **st) {
+static void t_e2e_plain(void **st)
+{
     fixture *fx = *st;
     fx_open(fx, NULL);
     fp_turn *t = fp_turn_reply();
@@ -1432,7 +1561,8 @@ static void t_e2e_plain(void **st) {
 /* Streaming, thinking + parallel tool calls split at every byte, then the
  * tool loop's second request carries the thinking back unchanged and the
  * results paired with the calls. */
-static void t_e2e_stream_tool_loop(void **st) {
+static void t_e2e_stream_tool_loop(void **st)
+{
     fixture *fx = *st;
     const char *opts[] = {"stream=true", NULL};
     fx_open(fx, opts);
@@ -1483,7 +1613,8 @@ static void t_e2e_stream_tool_loop(void **st) {
     assert_int_equal(cJSON_GetArraySize(msgs), 3);
     assert_roles_alternate(msgs);
     const cJSON *a = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "content");
-    assert_string_equal(jget(cJSON_GetArrayItem(a, 0), "thinking"), "They want \xc3\xa9t\xc3\xa9 data");
+    assert_string_equal(jget(cJSON_GetArrayItem(a, 0), "thinking"),
+                        "They want \xc3\xa9t\xc3\xa9 data");
     assert_string_equal(jget(cJSON_GetArrayItem(a, 0), "signature"), "sig-\xe2\x82\xac-abc");
     const cJSON *u = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 2), "content");
     assert_string_equal(jget(cJSON_GetArrayItem(u, 0), "tool_use_id"), "toolu_1");
@@ -1501,21 +1632,24 @@ static void t_e2e_stream_tool_loop(void **st) {
 typedef struct fault_case {
     const char *name;
     int stream;
-    seer_err want_err;   /* final outcome */
-    int want_attempts;   /* attempts recorded by the fake and the reply */
+    seer_err want_err; /* final outcome */
+    int want_attempts; /* attempts recorded by the fake and the reply */
 } fault_case;
 
-static fp_turn *good_turn(void) {
+static fp_turn *good_turn(void)
+{
     fp_turn *t = fp_turn_reply();
     fp_text(t, "recovered reply text that is long enough to be cut in the middle");
     return t;
 }
 
-static void run_fault(fixture *fx, const fault_case *fc, const char *const *extra_opts) {
+static void run_fault(fixture *fx, const fault_case *fc, const char *const *extra_opts)
+{
     const char *opts[6] = {0};
     size_t n = 0;
     if (fc->stream) opts[n++] = "stream=true";
-    for (size_t i = 0; extra_opts && extra_opts[i]; i++) opts[n++] = extra_opts[i];
+    for (size_t i = 0; extra_opts && extra_opts[i]; i++)
+        opts[n++] = extra_opts[i];
     fx_open(fx, opts);
     seer_conv c;
     conv_start(&c);
@@ -1529,7 +1663,8 @@ static void run_fault(fixture *fx, const fault_case *fc, const char *const *extr
     assert_null(strstr(r->errmsg, KEY));
     if (fc->want_err == SEER_OK) {
         char *text = seer_message_text(r->message);
-        assert_string_equal(text, "recovered reply text that is long enough to be cut in the middle");
+        assert_string_equal(text,
+                            "recovered reply text that is long enough to be cut in the middle");
         if (fc->stream) assert_string_equal(sd.text, text); /* no duplicated text */
         free(text);
         assert_int_equal(fake_provider_pending(fx->fp), 0);
@@ -1542,7 +1677,8 @@ static void run_fault(fixture *fx, const fault_case *fc, const char *const *extr
     seer_conv_clear(&c);
 }
 
-static void t_e2e_429_retry_after(void **st) {
+static void t_e2e_429_retry_after(void **st)
+{
     fixture *fx = *st;
     fp_turn *t = fp_turn_error(429, "rate_limit_error", "slow down");
     fp_retry_after(t, 0);
@@ -1551,21 +1687,24 @@ static void t_e2e_429_retry_after(void **st) {
     run_fault(fx, &(fault_case){"429", 0, SEER_OK, 2}, NULL);
 }
 
-static void t_e2e_529_then_ok_stream(void **st) {
+static void t_e2e_529_then_ok_stream(void **st)
+{
     fixture *fx = *st;
     fake_provider_push(fx->fp, fp_turn_error(529, "overloaded_error", "Overloaded"));
     fake_provider_push(fx->fp, good_turn());
     run_fault(fx, &(fault_case){"529", 1, SEER_OK, 2}, NULL);
 }
 
-static void t_e2e_500_then_ok(void **st) {
+static void t_e2e_500_then_ok(void **st)
+{
     fixture *fx = *st;
     fake_provider_push(fx->fp, fp_turn_error(500, "api_error", "Internal"));
     fake_provider_push(fx->fp, good_turn());
     run_fault(fx, &(fault_case){"500", 0, SEER_OK, 2}, NULL);
 }
 
-static void t_e2e_401_final(void **st) {
+static void t_e2e_401_final(void **st)
+{
     fixture *fx = *st;
     fake_provider_push(fx->fp, fp_turn_error(401, "authentication_error", "invalid x-api-key"));
     fake_provider_push(fx->fp, good_turn()); /* must not be consumed */
@@ -1573,7 +1712,8 @@ static void t_e2e_401_final(void **st) {
     assert_int_equal(fake_provider_pending(fx->fp), 1);
 }
 
-static void t_e2e_429_exhausted(void **st) {
+static void t_e2e_429_exhausted(void **st)
+{
     fixture *fx = *st;
     for (int i = 0; i < 3; i++) {
         fp_turn *t = fp_turn_error(429, "rate_limit_error", "slow down");
@@ -1587,17 +1727,25 @@ static void t_e2e_429_exhausted(void **st) {
 /* Connection reset half way through the body: retried, no lost or doubled
  * text.  (One model per test: the model is freed only in the teardown, after
  * the pool's workers have been joined.) */
-static void reset_mid_body(fixture *fx, int stream) {
+static void reset_mid_body(fixture *fx, int stream)
+{
     fp_turn *t = good_turn();
     fp_fault(t, FP_FAULT_RESET, -1);
     fake_provider_push(fx->fp, t);
     fake_provider_push(fx->fp, good_turn());
     run_fault(fx, &(fault_case){"reset", stream, SEER_OK, 2}, NULL);
 }
-static void t_e2e_reset_mid_body(void **st) { reset_mid_body(*st, 0); }
-static void t_e2e_reset_mid_stream(void **st) { reset_mid_body(*st, 1); }
+static void t_e2e_reset_mid_body(void **st)
+{
+    reset_mid_body(*st, 0);
+}
+static void t_e2e_reset_mid_stream(void **st)
+{
+    reset_mid_body(*st, 1);
+}
 
-static void t_e2e_stall_timeout(void **st) {
+static void t_e2e_stall_timeout(void **st)
+{
     fixture *fx = *st;
     fp_turn *t = good_turn();
     fp_fault(t, FP_FAULT_STALL, -1);
@@ -1607,7 +1755,8 @@ static void t_e2e_stall_timeout(void **st) {
     run_fault(fx, &(fault_case){"stall", 1, SEER_OK, 2}, o);
 }
 
-static void t_e2e_stall_final(void **st) {
+static void t_e2e_stall_final(void **st)
+{
     fixture *fx = *st;
     fp_turn *t = good_turn();
     fp_fault(t, FP_FAULT_STALL, 40);
@@ -1618,7 +1767,8 @@ static void t_e2e_stall_final(void **st) {
 
 /* A server silent mid-stream is caught by the idle timeout (a dead TCP
  * connection must not hang an audit), well before the attempt timeout. */
-static void t_e2e_idle_timeout(void **st) {
+static void t_e2e_idle_timeout(void **st)
+{
     fixture *fx = *st;
     fp_turn *t = good_turn();
     fp_fault(t, FP_FAULT_STALL, 40);
@@ -1632,7 +1782,8 @@ static void t_e2e_idle_timeout(void **st) {
 /* Incomplete HTTP framing is a transport error (retried); a stream that
  * ends cleanly without message_stop is a truncated turn: the attempt fails
  * with 502 at the end of the body and is retried too, never recorded. */
-static void t_e2e_truncated_stream(void **st) {
+static void t_e2e_truncated_stream(void **st)
+{
     fixture *fx = *st;
     fp_turn *t = good_turn();
     fp_fault(t, FP_FAULT_TRUNCATE, -1);
@@ -1641,7 +1792,8 @@ static void t_e2e_truncated_stream(void **st) {
     run_fault(fx, &(fault_case){"truncate", 1, SEER_OK, 2}, NULL);
 }
 
-static void t_e2e_early_end_stream(void **st) {
+static void t_e2e_early_end_stream(void **st)
+{
     fixture *fx = *st;
     fp_turn *t = good_turn();
     fp_fault(t, FP_FAULT_EARLY_END, -1);
@@ -1652,7 +1804,8 @@ static void t_e2e_early_end_stream(void **st) {
 
 /* Every attempt ends early: after the retries the call fails as truncated
  * (no partial turn is returned). */
-static void t_e2e_early_end_exhausted(void **st) {
+static void t_e2e_early_end_exhausted(void **st)
+{
     fixture *fx = *st;
     for (int i = 0; i < 3; i++) {
         fp_turn *t = good_turn();
@@ -1663,7 +1816,8 @@ static void t_e2e_early_end_exhausted(void **st) {
     run_fault(fx, &(fault_case){"early-end-all", 1, SEER_EPARSE, 3}, o);
 }
 
-static void t_e2e_error_event_after_200(void **st) {
+static void t_e2e_error_event_after_200(void **st)
+{
     fixture *fx = *st;
     fp_turn *t = good_turn();
     fp_fault(t, FP_FAULT_ERROR_IN_200, 3);
@@ -1676,7 +1830,8 @@ static void t_e2e_error_event_after_200(void **st) {
     run_fault(fx, &(fault_case){"error-event", 1, SEER_OK, 3}, NULL);
 }
 
-static void t_e2e_error_event_final(void **st) {
+static void t_e2e_error_event_final(void **st)
+{
     fixture *fx = *st;
     for (int i = 0; i < 2; i++) {
         fp_turn *t = good_turn();
@@ -1687,7 +1842,8 @@ static void t_e2e_error_event_final(void **st) {
     run_fault(fx, &(fault_case){"error-event-final", 1, SEER_EHTTP, 2}, o);
 }
 
-static void t_e2e_error_in_200_json(void **st) {
+static void t_e2e_error_in_200_json(void **st)
+{
     fixture *fx = *st;
     fp_turn *t = good_turn();
     fp_fault(t, FP_FAULT_ERROR_IN_200, -1);
@@ -1696,7 +1852,8 @@ static void t_e2e_error_in_200_json(void **st) {
     run_fault(fx, &(fault_case){"error-in-200", 0, SEER_OK, 2}, NULL);
 }
 
-static void t_e2e_malformed(void **st) {
+static void t_e2e_malformed(void **st)
+{
     fixture *fx = *st;
     fp_turn *t = good_turn();
     fp_fault(t, FP_FAULT_MALFORMED, -1);
@@ -1705,7 +1862,8 @@ static void t_e2e_malformed(void **st) {
     run_fault(fx, &(fault_case){"malformed", 0, SEER_EPARSE, 1}, NULL);
 }
 
-static void t_e2e_malformed_stream(void **st) {
+static void t_e2e_malformed_stream(void **st)
+{
     fixture *fx = *st;
     fp_turn *t = good_turn();
     fp_fault(t, FP_FAULT_MALFORMED, -1);
@@ -1716,7 +1874,8 @@ static void t_e2e_malformed_stream(void **st) {
 
 /* Prefill reaches the server as the final assistant turn (trailing white
  * space removed); the reply carries the model's continuation. */
-static void t_e2e_prefill(void **st) {
+static void t_e2e_prefill(void **st)
+{
     fixture *fx = *st;
     fx_open(fx, NULL);
     assert_true(seer_model_supports_prefill(fx->model));
@@ -1747,7 +1906,8 @@ static void t_e2e_prefill(void **st) {
 
 /* Wrong key: the fake answers 401 itself; final, no retry, and the error
  * text does not contain the key we sent. */
-static void t_e2e_wrong_key(void **st) {
+static void t_e2e_wrong_key(void **st)
+{
     fixture *fx = *st;
     setenv("ANTHROPIC_API_KEY", "sk-ant-WRONG-key-000000000", 1);
     seer_env_free(fx->env);
@@ -1765,7 +1925,8 @@ static void t_e2e_wrong_key(void **st) {
     seer_conv_clear(&c);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest t[] = {
         cmocka_unit_test(t_build_basic),
         cmocka_unit_test(t_build_roles_and_tool_results),

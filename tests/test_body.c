@@ -55,8 +55,10 @@ static seer_body *sample(char *want, size_t *want_len, seer_blob **keep)
     }
     *want_len = n;
     want[n] = '\0';
-    if (keep) *keep = blob;
-    else seer_blob_unref(blob);
+    if (keep)
+        *keep = blob;
+    else
+        seer_blob_unref(blob);
     return b;
 }
 
@@ -214,12 +216,9 @@ static void t_blob_threads(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_blob_basics),
-        cmocka_unit_test(t_body_reads_in_any_chunking),
-        cmocka_unit_test(t_body_seek),
-        cmocka_unit_test(t_body_owns_references),
-        cmocka_unit_test(t_body_errors),
-        cmocka_unit_test(t_blob_threads),
+        cmocka_unit_test(t_blob_basics), cmocka_unit_test(t_body_reads_in_any_chunking),
+        cmocka_unit_test(t_body_seek),   cmocka_unit_test(t_body_owns_references),
+        cmocka_unit_test(t_body_errors), cmocka_unit_test(t_blob_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

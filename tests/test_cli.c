@@ -44,8 +44,7 @@ static void slurp(const char *path, char *buf, size_t cap)
 {
     buf[0] = '\0';
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return;
+    if (!f) return;
     size_t n = fread(buf, 1, cap - 1, f);
     buf[n] = '\0';
     fclose(f);
@@ -79,13 +78,11 @@ static void run(result *r, const char *const *args, const char *const *env_set)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        if (chdir(workdir) != 0)
-            _exit(121);
+        if (chdir(workdir) != 0) _exit(121);
         int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int nul = open("/dev/null", O_RDONLY);
-        if (o < 0 || e < 0 || nul < 0)
-            _exit(122);
+        if (o < 0 || e < 0 || nul < 0) _exit(122);
         dup2(nul, 0);
         dup2(o, 1);
         dup2(e, 2);
@@ -133,8 +130,7 @@ static cJSON *load_json(const char *rel)
     static char buf[1 << 20];
     slurp(path, buf, sizeof buf);
     cJSON *j = cJSON_Parse(buf);
-    if (!j)
-        fail_msg("%s is not valid JSON", path);
+    if (!j) fail_msg("%s is not valid JSON", path);
     return j;
 }
 
@@ -173,8 +169,9 @@ static void t_bad_flags_exit_2_naming_the_flag(void **state)
     run(&r, (const char *[]){"frobnicate", NULL}, NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "frobnicate"));
-    run(&r, (const char *[]){"agent", "--model", "mockllm/model", "--system-text", "s", "--prompt",
-                             "p", "--max-turns", "many", NULL},
+    run(&r,
+        (const char *[]){"agent", "--model", "mockllm/model", "--system-text", "s", "--prompt", "p",
+                         "--max-turns", "many", NULL},
         NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "--max-turns"));
@@ -185,8 +182,9 @@ static void t_bad_flags_exit_2_naming_the_flag(void **state)
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "-x"));
     /* both system prompt flags at once */
-    run(&r, (const char *[]){"agent", "--model", "mockllm/model", "--system-text", "s",
-                             "--system", "f", "--prompt", "p", NULL},
+    run(&r,
+        (const char *[]){"agent", "--model", "mockllm/model", "--system-text", "s", "--system", "f",
+                         "--prompt", "p", NULL},
         NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "--system"));
@@ -209,12 +207,12 @@ static void t_agent_with_mock_writes_transcript(void **state)
                "\"arguments\":{\"expression\":\"19*3\"}}]},{\"text\":\"It is 57.\"}]");
     write_file("system.txt", "You are careful.");
     static result r;
-    run(&r, (const char *[]){"agent", "--model", "mockllm/model", "--system", "system.txt",
-                             "--prompt", "What is 19*3?", "--tools", "builtin", "--out", "out1",
-                             "-M", "script=script.json", NULL},
+    run(&r,
+        (const char *[]){"agent", "--model", "mockllm/model", "--system", "system.txt", "--prompt",
+                         "What is 19*3?", "--tools", "builtin", "--out", "out1", "-M",
+                         "script=script.json", NULL},
         NULL);
-    if (r.status != 0)
-        fail_msg("exit %d\nstdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
+    if (r.status != 0) fail_msg("exit %d\nstdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
     /* the conversation was printed as it went */
     assert_non_null(strstr(r.out, "user: What is 19*3?"));
     assert_non_null(strstr(r.out, "-> calculator("));
@@ -234,8 +232,9 @@ static void t_agent_with_mock_writes_transcript(void **state)
     cJSON_Delete(t);
 
     /* without --out: ./runs/agent-<timestamp> */
-    run(&r, (const char *[]){"agent", "-q", "--model", "mockllm/model", "--system-text", "s",
-                             "--prompt", "hi", NULL},
+    run(&r,
+        (const char *[]){"agent", "-q", "--model", "mockllm/model", "--system-text", "s",
+                         "--prompt", "hi", NULL},
         NULL);
     assert_int_equal(r.status, 0);
     const char *p = strstr(r.out, "transcript: runs/agent-");
@@ -254,16 +253,16 @@ static void t_agent_max_turns(void **state)
                "{\"tool_calls\":[{\"name\":\"clock\",\"arguments\":{}}]},"
                "{\"tool_calls\":[{\"name\":\"clock\",\"arguments\":{}}]},{\"text\":\"done\"}]");
     static result r;
-    run(&r, (const char *[]){"agent", "--model", "mockllm/model", "--system-text", "s",
-                             "--prompt", "go", "--tools", "builtin", "--max-turns", "2", "--out",
-                             "o2", "-M", "script=loop.json", NULL},
+    run(&r,
+        (const char *[]){"agent", "--model", "mockllm/model", "--system-text", "s", "--prompt",
+                         "go", "--tools", "builtin", "--max-turns", "2", "--out", "o2", "-M",
+                         "script=loop.json", NULL},
         NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "limit (max_turns) after 2 model calls"));
     cJSON *t = load_json("o2/transcript.json");
     cJSON *meta = cJSON_GetObjectItem(t, "metadata");
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(meta, "end_reason")),
-                        "max_turns");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(meta, "end_reason")), "max_turns");
     cJSON_Delete(t);
 }
 
@@ -272,8 +271,9 @@ static void t_ask_prints_answer(void **state)
     (void)state;
     write_file("a.json", "[{\"text\":\"forty-two, scripted\"}]");
     static result r;
-    run(&r, (const char *[]){"ask", "mockllm/model", "What is six times seven?", "-M",
-                             "script=a.json", NULL},
+    run(&r,
+        (const char *[]){"ask", "mockllm/model", "What is six times seven?", "-M", "script=a.json",
+                         NULL},
         NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "forty-two, scripted"));
@@ -296,8 +296,9 @@ static void t_missing_key_named_no_secret_printed(void **state)
     assert_non_null(strstr(r.err, "ANTHROPIC_API_KEY"));
     assert_null(strstr(r.err, "sk-other-secret"));
     assert_null(strstr(r.out, "sk-other-secret"));
-    run(&r, (const char *[]){"agent", "--model", "anthropic/claude-sonnet-4-5", "--system-text",
-                             "s", "--prompt", "p", NULL},
+    run(&r,
+        (const char *[]){"agent", "--model", "anthropic/claude-sonnet-4-5", "--system-text", "s",
+                         "--prompt", "p", NULL},
         env);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "ANTHROPIC_API_KEY"));
@@ -305,8 +306,9 @@ static void t_missing_key_named_no_secret_printed(void **state)
     /* a key that is set but the server is unreachable: the error never shows it */
     const char *env2[] = {"ANTHROPIC_API_KEY=sk-ant-very-secret-value-987654",
                           "ANTHROPIC_BASE_URL=http://127.0.0.1:1", NULL};
-    run(&r, (const char *[]){"agent", "--model", "anthropic/claude-sonnet-4-5", "--system-text",
-                             "s", "--prompt", "p", "--out", "o3", "-M", "max_retries=0", NULL},
+    run(&r,
+        (const char *[]){"agent", "--model", "anthropic/claude-sonnet-4-5", "--system-text", "s",
+                         "--prompt", "p", "--out", "o3", "-M", "max_retries=0", NULL},
         env2);
     assert_int_equal(r.status, 1);
     assert_null(strstr(r.err, "very-secret"));
@@ -344,19 +346,18 @@ static void t_sigint_cancels_agent(void **state)
     char outp[512], errp[512];
     snprintf(outp, sizeof outp, "%s/.stdout", workdir);
     snprintf(errp, sizeof errp, "%s/.stderr", workdir);
-    const char *args[] = {seer_bin, "agent", "--model", "openai/gpt-test", "--system-text", "s",
-                          "--prompt", "p", "--out", "sig", NULL};
+    const char *args[] = {seer_bin,        "agent", "--model",  "openai/gpt-test",
+                          "--system-text", "s",     "--prompt", "p",
+                          "--out",         "sig",   NULL};
     const char *envp[8] = {env[0], env[1], "PATH=/usr/bin:/bin", NULL};
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        if (chdir(workdir) != 0)
-            _exit(121);
+        if (chdir(workdir) != 0) _exit(121);
         int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o < 0 || e < 0)
-            _exit(122);
+        if (o < 0 || e < 0) _exit(122);
         dup2(o, 1);
         dup2(e, 2);
         execve(seer_bin, (char *const *)args, (char *const *)envp);
@@ -369,8 +370,7 @@ static void t_sigint_cancels_agent(void **state)
     for (int i = 0; i < 3000 && !seen; i++) {
         slurp(jpath, buf, sizeof buf);
         seen = strstr(buf, "model_request") != NULL;
-        if (!seen)
-            usleep(10000);
+        if (!seen) usleep(10000);
     }
     assert_true(seen);
     kill(pid, SIGINT);
@@ -391,8 +391,7 @@ static void t_demo(void **state)
     static result r;
     run(&r, (const char *[]){"demo", "--jobs", "5", "--max-jobs", "2", "--out", "d", "-q", NULL},
         NULL);
-    if (r.status != 0)
-        fail_msg("exit %d\nstdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
+    if (r.status != 0) fail_msg("exit %d\nstdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
     assert_non_null(strstr(r.out, "5/5 agents completed"));
     assert_non_null(strstr(r.out, "MOCK"));
     for (int i = 1; i <= 5; i++) {
@@ -400,8 +399,7 @@ static void t_demo(void **state)
         snprintf(rel, sizeof rel, "d/agent-%03d/transcript.json", i);
         cJSON *t = load_json(rel);
         cJSON *meta = cJSON_GetObjectItem(t, "metadata");
-        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(meta, "status")),
-                            "completed");
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(meta, "status")), "completed");
         assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(meta, "tool_calls")), 2);
         cJSON_Delete(t);
     }

@@ -47,25 +47,24 @@ static seer_env *load_text(const char *text, seer_error *err, char **path_out)
 static void t_dialect(void **state)
 {
     (void)state;
-    const char *text =
-        "# a comment\n"
-        "\n"
-        "   \n"
-        "PLAIN=value\n"
-        "SPACED = padded value   \n"
-        "export EXPORTED=yes\n"
-        "SINGLE='lit $HOME \\n # not a comment'\n"
-        "DOUBLE=\"a\\tb\\nc \\\"q\\\" \\\\ \\x\"\n"
-        "COMMENTED=abc # trailing comment\n"
-        "HASH_IN=abc#def\n"
-        "EMPTY=\n"
-        "EMPTY_QUOTED=''\n"
-        "QUOTED_COMMENT=\"v\"   # ok\n"
-        "MULTI=\"line1\n"
-        "line2\"\n"
-        "CRLF=windows\r\n"
-        "DOTTED.NAME=1\n"
-        "LAST=no newline";
+    const char *text = "# a comment\n"
+                       "\n"
+                       "   \n"
+                       "PLAIN=value\n"
+                       "SPACED = padded value   \n"
+                       "export EXPORTED=yes\n"
+                       "SINGLE='lit $HOME \\n # not a comment'\n"
+                       "DOUBLE=\"a\\tb\\nc \\\"q\\\" \\\\ \\x\"\n"
+                       "COMMENTED=abc # trailing comment\n"
+                       "HASH_IN=abc#def\n"
+                       "EMPTY=\n"
+                       "EMPTY_QUOTED=''\n"
+                       "QUOTED_COMMENT=\"v\"   # ok\n"
+                       "MULTI=\"line1\n"
+                       "line2\"\n"
+                       "CRLF=windows\r\n"
+                       "DOTTED.NAME=1\n"
+                       "LAST=no newline";
     seer_error err;
     seer_error_clear(&err);
     seer_env *e = load_text(text, &err, NULL);
@@ -77,7 +76,7 @@ static void t_dialect(void **state)
     assert_string_equal(seer_env_get(e, "DOUBLE"), "a\tb\nc \"q\" \\ \\x");
     assert_string_equal(seer_env_get(e, "COMMENTED"), "abc");
     assert_string_equal(seer_env_get(e, "HASH_IN"), "abc#def");
-    assert_null(seer_env_get(e, "EMPTY"));        /* empty reads as unset */
+    assert_null(seer_env_get(e, "EMPTY")); /* empty reads as unset */
     assert_null(seer_env_get(e, "EMPTY_QUOTED"));
     assert_string_equal(seer_env_get(e, "QUOTED_COMMENT"), "v");
     assert_string_equal(seer_env_get(e, "MULTI"), "line1\nline2");
@@ -109,8 +108,7 @@ static void expect_error_at(const char *text, int line, const char *fragment)
     assert_int_equal(err.code, SEER_EINVAL);
     char want[128];
     snprintf(want, sizeof want, "%s:%d:", path, line);
-    if (!strstr(err.msg, want))
-        fail_msg("error '%s' does not name '%s'", err.msg, want);
+    if (!strstr(err.msg, want)) fail_msg("error '%s' does not name '%s'", err.msg, want);
     if (fragment && !strstr(err.msg, fragment))
         fail_msg("error '%s' lacks '%s'", err.msg, fragment);
     unlink(path);
@@ -148,8 +146,8 @@ static void t_process_wins(void **state)
     setenv("SEER_TEST_PRECEDENCE", "from-process", 1);
     unsetenv("SEER_TEST_FILE_ONLY");
     seer_error err;
-    seer_env *e = load_text("SEER_TEST_PRECEDENCE=from-file\nSEER_TEST_FILE_ONLY=file\n", &err,
-                            NULL);
+    seer_env *e =
+        load_text("SEER_TEST_PRECEDENCE=from-file\nSEER_TEST_FILE_ONLY=file\n", &err, NULL);
     assert_non_null(e);
     assert_string_equal(seer_env_get(e, "SEER_TEST_PRECEDENCE"), "from-process");
     assert_string_equal(seer_env_get(e, "SEER_TEST_FILE_ONLY"), "file");

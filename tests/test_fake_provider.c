@@ -38,7 +38,8 @@ typedef struct buf {
     size_t n;
 } buf;
 
-static size_t on_write(char *d, size_t sz, size_t nm, void *ud) {
+static size_t on_write(char *d, size_t sz, size_t nm, void *ud)
+{
     buf *b = ud;
     size_t n = sz * nm;
     b->p = realloc(b->p, b->n + n + 1);
@@ -55,7 +56,8 @@ typedef struct res {
     double secs;
 } res;
 
-static double mono(void) {
+static double mono(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -65,7 +67,8 @@ typedef enum auth { AUTH_GOOD, AUTH_BAD, AUTH_NONE, AUTH_NO_VERSION } auth;
 
 /* POSTs body to base+path with the format's auth headers. */
 static void post(const char *base, const char *path, fp_format f, auth a, const char *body,
-                 long timeout_ms, res *r) {
+                 long timeout_ms, res *r)
+{
     char url[512];
     snprintf(url, sizeof url, "%s%s", base, path);
     memset(r, 0, sizeof *r);
@@ -74,8 +77,10 @@ static void post(const char *base, const char *path, fp_format f, auth a, const 
     const char *key = a == AUTH_BAD ? "sk-wrong" : KEY;
     char line[256];
     if (a != AUTH_NONE) {
-        if (f == FP_FORMAT_ANTHROPIC) snprintf(line, sizeof line, "x-api-key: %s", key);
-        else snprintf(line, sizeof line, "Authorization: Bearer %s", key);
+        if (f == FP_FORMAT_ANTHROPIC)
+            snprintf(line, sizeof line, "x-api-key: %s", key);
+        else
+            snprintf(line, sizeof line, "Authorization: Bearer %s", key);
         hd = curl_slist_append(hd, line);
     }
     if (f == FP_FORMAT_ANTHROPIC && a != AUTH_NO_VERSION)
@@ -99,7 +104,8 @@ static void post(const char *base, const char *path, fp_format f, auth a, const 
     if (!r->head.p) r->head.p = calloc(1, 1);
 }
 
-static void res_free(res *r) {
+static void res_free(res *r)
+{
     free(r->body.p);
     free(r->head.p);
 }
@@ -127,7 +133,8 @@ typedef struct sse_list {
 } sse_list;
 
 /* Splits a complete SSE body at blank lines (the fake uses LF only). */
-static sse_list sse_split(const char *body) {
+static sse_list sse_split(const char *body)
+{
     sse_list l = {0};
     const char *p = body;
     while (*p) {
@@ -149,30 +156,36 @@ static sse_list sse_split(const char *body) {
             q += ll + 1;
         }
         p += blen;
-        while (*p == '\n') p++;
+        while (*p == '\n')
+            p++;
     }
     return l;
 }
 
-static void sse_free(sse_list *l) {
-    for (size_t i = 0; i < l->n; i++) free(l->ev[i].data);
+static void sse_free(sse_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->ev[i].data);
     free(l->ev);
 }
 
-static const char *jstr(const cJSON *o, const char *path1, const char *path2) {
+static const char *jstr(const cJSON *o, const char *path1, const char *path2)
+{
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, path1);
     if (path2) v = cJSON_GetObjectItemCaseSensitive(v, path2);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static double jnum(const cJSON *o, const char *path1, const char *path2) {
+static double jnum(const cJSON *o, const char *path1, const char *path2)
+{
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, path1);
     if (path2) v = cJSON_GetObjectItemCaseSensitive(v, path2);
     return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
 /* Asserts two JSON texts are the same value. */
-static void assert_json_equal(const char *a, const char *b) {
+static void assert_json_equal(const char *a, const char *b)
+{
     cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
     assert_non_null(ja);
     assert_non_null(jb);
@@ -183,21 +196,25 @@ static void assert_json_equal(const char *a, const char *b) {
 
 /* --------------------------------------------------------------- fixture */
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     fake_provider *fp = fake_provider_start(&(fake_provider_opts){.api_key = KEY});
     if (!fp) return -1;
     *state = fp;
     return 0;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     fake_provider_stop(*state);
     return 0;
 }
 
-#define TOOL_IN "{\"query\":\"caf\xc3\xa9 \xe2\x82\xac\",\"n\":[1,2,3],\"deep\":{\"a\":true,\"b\":null}}"
+#define TOOL_IN                                                                                    \
+    "{\"query\":\"caf\xc3\xa9 \xe2\x82\xac\",\"n\":[1,2,3],\"deep\":{\"a\":true,\"b\":null}}"
 
-static fp_turn *rich_turn(void) {
+static fp_turn *rich_turn(void)
+{
     fp_turn *t = fp_turn_reply();
     fp_thinking(t, "Let me think about this carefully.", "sig-XYZ");
     fp_redacted_thinking(t, "opaque-redacted");
@@ -210,7 +227,8 @@ static fp_turn *rich_turn(void) {
 
 /* ------------------------------------------------------- Anthropic format */
 
-static void t_anthropic_json(void **state) {
+static void t_anthropic_json(void **state)
+{
     fake_provider *fp = *state;
     fake_provider_push(fp, rich_turn());
     res r;
@@ -238,7 +256,8 @@ static void t_anthropic_json(void **state) {
     assert_string_equal(jstr(b0, "signature", NULL), "sig-XYZ");
     assert_string_equal(jstr(b1, "type", NULL), "redacted_thinking");
     assert_string_equal(jstr(b1, "data", NULL), "opaque-redacted");
-    assert_string_equal(jstr(b2, "text", NULL), "Looking it up: na\xc3\xafve \xf0\x9f\x98\x80 done.");
+    assert_string_equal(jstr(b2, "text", NULL),
+                        "Looking it up: na\xc3\xafve \xf0\x9f\x98\x80 done.");
     assert_string_equal(jstr(b3, "type", NULL), "tool_use");
     assert_string_equal(jstr(b3, "id", NULL), "toolu_1");
     char *in = cJSON_PrintUnformatted(cJSON_GetObjectItem(b3, "input"));
@@ -265,13 +284,15 @@ static void t_anthropic_json(void **state) {
     assert_int_equal(fake_provider_pending(fp), 0);
 }
 
-static void t_anthropic_stream(void **state) {
+static void t_anthropic_stream(void **state)
+{
     fake_provider *fp = *state;
     fp_turn *t = rich_turn();
     fp_fragment(t, 5);
     fake_provider_push(fp, t);
     res r;
-    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ_STREAM, 0, &r);
+    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ_STREAM, 0,
+         &r);
     assert_int_equal(r.rc, CURLE_OK);
     assert_int_equal(r.status, 200);
     assert_non_null(strcasestr(r.head.p, "content-type: text/event-stream"));
@@ -310,9 +331,12 @@ static void t_anthropic_stream(void **state) {
         } else if (!strcmp(e->event, "content_block_delta")) {
             assert_int_equal((int)jnum(d, "index", NULL), open_idx);
             const char *dt = jstr(d, "delta", "type");
-            if (!strcmp(dt, "text_delta")) strcat(text, jstr(d, "delta", "text"));
-            else if (!strcmp(dt, "thinking_delta")) strcat(thinking, jstr(d, "delta", "thinking"));
-            else if (!strcmp(dt, "signature_delta")) strcat(sig, jstr(d, "delta", "signature"));
+            if (!strcmp(dt, "text_delta"))
+                strcat(text, jstr(d, "delta", "text"));
+            else if (!strcmp(dt, "thinking_delta"))
+                strcat(thinking, jstr(d, "delta", "thinking"));
+            else if (!strcmp(dt, "signature_delta"))
+                strcat(sig, jstr(d, "delta", "signature"));
             else if (!strcmp(dt, "input_json_delta")) {
                 if (open_idx == 3) {
                     strcat(json, jstr(d, "delta", "partial_json"));
@@ -320,7 +344,8 @@ static void t_anthropic_stream(void **state) {
                 } else {
                     assert_string_equal(jstr(d, "delta", "partial_json"), ""); /* {} input */
                 }
-            } else fail_msg("unexpected delta %s", dt);
+            } else
+                fail_msg("unexpected delta %s", dt);
         } else if (!strcmp(e->event, "content_block_stop")) {
             assert_int_equal((int)jnum(d, "index", NULL), open_idx);
             open_idx = -1;
@@ -345,11 +370,13 @@ static void t_anthropic_stream(void **state) {
 
 /* --------------------------------------------------------- OpenAI format */
 
-static void t_openai_json(void **state) {
+static void t_openai_json(void **state)
+{
     fake_provider *fp = *state;
     fake_provider_push(fp, rich_turn());
     res r;
-    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0, &r);
+    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0,
+         &r);
     assert_int_equal(r.rc, CURLE_OK);
     assert_int_equal(r.status, 200);
     assert_non_null(strcasestr(r.head.p, "x-request-id: req_fake_"));
@@ -361,7 +388,8 @@ static void t_openai_json(void **state) {
     cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0);
     assert_string_equal(jstr(ch, "finish_reason", NULL), "tool_calls");
     cJSON *m = cJSON_GetObjectItem(ch, "message");
-    assert_string_equal(jstr(m, "content", NULL), "Looking it up: na\xc3\xafve \xf0\x9f\x98\x80 done.");
+    assert_string_equal(jstr(m, "content", NULL),
+                        "Looking it up: na\xc3\xafve \xf0\x9f\x98\x80 done.");
     assert_string_equal(jstr(m, "reasoning", NULL), "Let me think about this carefully.");
     cJSON *tcs = cJSON_GetObjectItem(m, "tool_calls");
     assert_int_equal(cJSON_GetArraySize(tcs), 2);
@@ -382,7 +410,8 @@ static void t_openai_json(void **state) {
     assert_string_equal(fp_request_header(q, "authorization"), "Bearer " KEY);
 }
 
-static void t_openai_stream(void **state) {
+static void t_openai_stream(void **state)
+{
     fake_provider *fp = *state;
     fp_turn *t = rich_turn();
     fp_fragment(t, 4);
@@ -426,7 +455,8 @@ static void t_openai_stream(void **state) {
         if (jstr(delta, "content", NULL)) strcat(content, jstr(delta, "content", NULL));
         if (jstr(delta, "reasoning", NULL)) strcat(reasoning, jstr(delta, "reasoning", NULL));
         cJSON *tc;
-        cJSON_ArrayForEach(tc, cJSON_GetObjectItem(delta, "tool_calls")) {
+        cJSON_ArrayForEach(tc, cJSON_GetObjectItem(delta, "tool_calls"))
+        {
             int idx = (int)jnum(tc, "index", NULL);
             assert_true(idx == 0 || idx == 1);
             if (jstr(tc, "id", NULL)) {
@@ -458,7 +488,8 @@ static void t_openai_stream(void **state) {
 
 /* ------------------------------------------------------- auth and errors */
 
-static void t_auth_and_validation_do_not_consume(void **state) {
+static void t_auth_and_validation_do_not_consume(void **state)
+{
     fake_provider *fp = *state;
     fake_provider_push(fp, fp_turn_reply());
     const char *u = fake_provider_url(fp);
@@ -486,8 +517,8 @@ static void t_auth_and_validation_do_not_consume(void **state) {
     post(u, "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, "{\"model\":", 0, &r);
     assert_int_equal(r.status, 400);
     res_free(&r);
-    post(u, "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD,
-         "{\"model\":\"m\",\"messages\":[]}", 0, &r); /* no max_tokens */
+    post(u, "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, "{\"model\":\"m\",\"messages\":[]}", 0,
+         &r); /* no max_tokens */
     assert_int_equal(r.status, 400);
     assert_non_null(strstr(r.body.p, "max_tokens"));
     res_free(&r);
@@ -504,7 +535,8 @@ static void t_auth_and_validation_do_not_consume(void **state) {
     assert_int_equal(fake_provider_pending(fp), 0);
 }
 
-static void t_http_errors(void **state) {
+static void t_http_errors(void **state)
+{
     fake_provider *fp = *state;
     fp_turn *t = fp_turn_error(429, "rate_limit_error", "slow down");
     fp_retry_after(t, 3);
@@ -518,13 +550,15 @@ static void t_http_errors(void **state) {
     fake_provider_push(fp, fp_turn_error(500, "api_error", "boom"));
 
     res r;
-    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ_STREAM, 0, &r);
+    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ_STREAM, 0,
+         &r);
     assert_int_equal(r.status, 429);
     assert_non_null(strcasestr(r.head.p, "\r\nretry-after: 3\r\n"));
     assert_non_null(strcasestr(r.head.p, "\r\nretry-after-ms: 2500\r\n"));
     assert_non_null(strcasestr(r.head.p, "\r\nanthropic-ratelimit-requests-remaining: 0\r\n"));
     /* the override replaced the default, it did not add a second one */
-    assert_null(strcasestr(strcasestr(r.head.p, "requests-remaining: 0") + 5, "requests-remaining"));
+    assert_null(
+        strcasestr(strcasestr(r.head.p, "requests-remaining: 0") + 5, "requests-remaining"));
     cJSON *j = cJSON_Parse(r.body.p); /* JSON even though stream was asked */
     assert_string_equal(jstr(j, "error", "type"), "rate_limit_error");
     assert_string_equal(jstr(j, "error", "message"), "slow down");
@@ -537,7 +571,8 @@ static void t_http_errors(void **state) {
     assert_null(strcasestr(r.head.p, "retry-after"));
     res_free(&r);
 
-    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0, &r);
+    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0,
+         &r);
     assert_int_equal(r.status, 402);
     j = cJSON_Parse(r.body.p);
     assert_int_equal((int)jnum(j, "error", "code"), 402); /* OpenRouter style */
@@ -545,7 +580,8 @@ static void t_http_errors(void **state) {
     cJSON_Delete(j);
     res_free(&r);
 
-    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0, &r);
+    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0,
+         &r);
     assert_int_equal(r.status, 500);
     res_free(&r);
     assert_int_equal(fake_provider_request(fp, 3)->status, 500);
@@ -553,7 +589,8 @@ static void t_http_errors(void **state) {
 
 /* ------------------------------------------------------------------ faults */
 
-static int raw_post(fake_provider *fp, const char *body, char *out, size_t cap, int *err) {
+static int raw_post(fake_provider *fp, const char *body, char *out, size_t cap, int *err)
+{
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(fake_provider_port(fp))};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -584,7 +621,8 @@ static int raw_post(fake_provider *fp, const char *body, char *out, size_t cap, 
     return (int)n;
 }
 
-static void t_fault_reset(void **state) {
+static void t_fault_reset(void **state)
+{
     fake_provider *fp = *state;
     fp_turn *t = fp_turn_reply();
     fp_text(t, "0123456789 this reply is reset in the middle of its body");
@@ -603,7 +641,8 @@ static void t_fault_reset(void **state) {
     fp_fault(t, FP_FAULT_RESET, -1);
     fake_provider_push(fp, t);
     res r;
-    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ_STREAM, 0, &r);
+    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ_STREAM, 0,
+         &r);
     assert_int_equal(r.rc, CURLE_RECV_ERROR);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body.p, "message_start"));
@@ -611,7 +650,8 @@ static void t_fault_reset(void **state) {
     res_free(&r);
 }
 
-static void t_fault_stall(void **state) {
+static void t_fault_stall(void **state)
+{
     fake_provider *fp = *state;
     fp_turn *t = fp_turn_reply();
     fp_text(t, "never");
@@ -636,7 +676,8 @@ static void t_fault_stall(void **state) {
     assert_int_equal(fake_provider_request(fp, 0)->status, 0);
 }
 
-static void t_fault_truncate_and_early_end(void **state) {
+static void t_fault_truncate_and_early_end(void **state)
+{
     fake_provider *fp = *state;
     fp_turn *t = fp_turn_reply();
     fp_text(t, "a JSON body that will be cut");
@@ -651,7 +692,8 @@ static void t_fault_truncate_and_early_end(void **state) {
     fp_text(t, "a stream without its end");
     fp_fault(t, FP_FAULT_TRUNCATE, -1);
     fake_provider_push(fp, t);
-    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ_STREAM, 0, &r);
+    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ_STREAM, 0,
+         &r);
     assert_int_not_equal(r.rc, CURLE_OK); /* chunked framing incomplete */
     assert_non_null(strstr(r.body.p, "event: message_delta"));
     assert_null(strstr(r.body.p, "message_stop"));
@@ -661,7 +703,8 @@ static void t_fault_truncate_and_early_end(void **state) {
     fp_text(t, "a clean HTTP end but no final events");
     fp_fault(t, FP_FAULT_EARLY_END, -1);
     fake_provider_push(fp, t);
-    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ_STREAM, 0, &r);
+    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ_STREAM, 0,
+         &r);
     assert_int_equal(r.rc, CURLE_OK);
     assert_non_null(strstr(r.body.p, "content_block_stop"));
     assert_null(strstr(r.body.p, "message_delta"));
@@ -682,14 +725,16 @@ static void t_fault_truncate_and_early_end(void **state) {
     res_free(&r);
 }
 
-static void t_fault_malformed(void **state) {
+static void t_fault_malformed(void **state)
+{
     fake_provider *fp = *state;
     fp_turn *t = fp_turn_reply();
     fp_text(t, "malformed body");
     fp_fault(t, FP_FAULT_MALFORMED, -1);
     fake_provider_push(fp, t);
     res r;
-    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0, &r);
+    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0,
+         &r);
     assert_int_equal(r.rc, CURLE_OK); /* HTTP is fine */
     assert_int_equal(r.status, 200);
     assert_true(r.body.n > 10);
@@ -701,7 +746,8 @@ static void t_fault_malformed(void **state) {
     fp_text(t, "malformed stream");
     fp_fault(t, FP_FAULT_MALFORMED, 3);
     fake_provider_push(fp, t);
-    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ_STREAM, 0, &r);
+    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ_STREAM, 0,
+         &r);
     assert_int_equal(r.rc, CURLE_OK);
     sse_list l = sse_split(r.body.p);
     int bad = 0;
@@ -719,14 +765,16 @@ static void t_fault_malformed(void **state) {
     res_free(&r);
 }
 
-static void t_fault_error_in_200(void **state) {
+static void t_fault_error_in_200(void **state)
+{
     fake_provider *fp = *state;
     fp_turn *t = fp_turn_reply();
     fp_text(t, "partial answer then an error event");
     fp_fault(t, FP_FAULT_ERROR_IN_200, 4);
     fake_provider_push(fp, t);
     res r;
-    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ_STREAM, 0, &r);
+    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ_STREAM, 0,
+         &r);
     assert_int_equal(r.rc, CURLE_OK);
     assert_int_equal(r.status, 200);
     sse_list l = sse_split(r.body.p);
@@ -760,7 +808,8 @@ static void t_fault_error_in_200(void **state) {
     fp_fault(t, FP_FAULT_ERROR_IN_200, -1);
     fp_fault_error(t, 429, "rate_limit", "Rate limit exceeded upstream");
     fake_provider_push(fp, t);
-    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0, &r);
+    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0,
+         &r);
     assert_int_equal(r.status, 200);
     d = cJSON_Parse(r.body.p);
     assert_int_equal((int)jnum(d, "error", "code"), 429);
@@ -770,7 +819,8 @@ static void t_fault_error_in_200(void **state) {
 }
 
 /* Decodes a chunked body; records where each HTTP chunk ended. */
-static size_t dechunk(const char *p, char *out, size_t *ends, size_t *n_ends) {
+static size_t dechunk(const char *p, char *out, size_t *ends, size_t *n_ends)
+{
     size_t n = 0;
     *n_ends = 0;
     for (;;) {
@@ -787,7 +837,8 @@ static size_t dechunk(const char *p, char *out, size_t *ends, size_t *n_ends) {
     return n;
 }
 
-static void t_utf8_split_across_chunks(void **state) {
+static void t_utf8_split_across_chunks(void **state)
+{
     fake_provider *fp = *state;
     const char *text = "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \xe6\x97\xa5\xe6\x9c\xac";
     fp_turn *t = fp_turn_reply();
@@ -826,11 +877,13 @@ static void t_utf8_split_across_chunks(void **state) {
     sse_free(&l);
 }
 
-static void t_huge_response(void **state) {
+static void t_huge_response(void **state)
+{
     fake_provider *fp = *state;
     size_t n = 5u << 20;
     char *big = malloc(n + 1);
-    for (size_t i = 0; i < n; i++) big[i] = (char)('a' + i % 26);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('a' + i % 26);
     big[n] = '\0';
     for (int stream = 0; stream < 2; stream++) {
         fp_turn *t = fp_turn_reply();
@@ -873,7 +926,8 @@ static void t_huge_response(void **state) {
 
 /* ----------------------------------------------- defaults, delays, records */
 
-static void t_echo_and_default_turn(void **state) {
+static void t_echo_and_default_turn(void **state)
+{
     fake_provider *fp = *state;
     res r;
     const char *req = "{\"model\":\"m\",\"max_tokens\":10,\"messages\":["
@@ -892,7 +946,8 @@ static void t_echo_and_default_turn(void **state) {
 
     req = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"},"
           "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"tool says 42\"}]}";
-    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, req, 0, &r);
+    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, req, 0,
+         &r);
     assert_non_null(strstr(r.body.p, "\"content\":\"tool says 42\""));
     res_free(&r);
 
@@ -900,18 +955,20 @@ static void t_echo_and_default_turn(void **state) {
     fp_tool_call(t, "call_d", "always", "{\"x\":1}");
     fake_provider_set_default(fp, t);
     for (int i = 0; i < 3; i++) {
-        post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ,
-             0, &r);
+        post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD,
+             OAI_REQ, 0, &r);
         assert_non_null(strstr(r.body.p, "\"name\":\"always\""));
         res_free(&r);
     }
     fake_provider_set_default(fp, NULL);
-    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0, &r);
+    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0,
+         &r);
     assert_non_null(strstr(r.body.p, "hi there"));
     res_free(&r);
 }
 
-static void t_delays(void **state) {
+static void t_delays(void **state)
+{
     fake_provider *fp = *state;
     fp_turn *t = fp_turn_reply();
     fp_text(t, "slow");
@@ -945,12 +1002,14 @@ typedef struct client_arg {
     int id;
 } client_arg;
 
-static void *client_thread(void *p) {
+static void *client_thread(void *p)
+{
     client_arg *a = p;
     for (int i = 0; i < 25; i++) {
         char body[256];
         snprintf(body, sizeof body,
-                 "{\"model\":\"m\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"c%d-%d\"}]}",
+                 "{\"model\":\"m\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":"
+                 "\"c%d-%d\"}]}",
                  a->id, i);
         res r;
         post(fake_provider_url(a->fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, body, 0, &r);
@@ -963,7 +1022,8 @@ static void *client_thread(void *p) {
     return NULL;
 }
 
-static void t_concurrent_recording(void **state) {
+static void t_concurrent_recording(void **state)
+{
     fake_provider *fp = *state;
     assert_int_equal(fake_provider_wait(fp, 1, 50), -1); /* nothing yet: times out */
     pthread_t th[4];
@@ -989,29 +1049,36 @@ static void t_concurrent_recording(void **state) {
         seen[c][k]++;
     }
     for (int c = 0; c < 4; c++)
-        for (int k = 0; k < 25; k++) assert_int_equal(seen[c][k], 1);
+        for (int k = 0; k < 25; k++)
+            assert_int_equal(seen[c][k], 1);
 }
 
-static void t_script_file(void **state) {
+static void t_script_file(void **state)
+{
     fake_provider *fp = *state;
     char err[256] = "";
-    assert_int_equal(fake_provider_load_script(fp, "{\"turns\": [\n  {\"content\": [}]}", err, sizeof err), -1);
+    assert_int_equal(
+        fake_provider_load_script(fp, "{\"turns\": [\n  {\"content\": [}]}", err, sizeof err), -1);
     assert_non_null(strstr(err, "2:"));
     assert_int_equal(fake_provider_load_script(
-                         fp, "{\"turns\":[{\"content\":[]},{\"fault\":{\"kind\":\"explode\"}}]}", err, sizeof err),
+                         fp, "{\"turns\":[{\"content\":[]},{\"fault\":{\"kind\":\"explode\"}}]}",
+                         err, sizeof err),
                      -1);
     assert_non_null(strstr(err, "turn 1"));
     assert_int_equal(fake_provider_pending(fp), 0); /* all or nothing */
 
     const char *script =
         "{\"turns\":["
-        " {\"error\":{\"status\":429,\"type\":\"rate_limit_error\",\"message\":\"wait\",\"retry_after_ms\":10}},"
+        " {\"error\":{\"status\":429,\"type\":\"rate_limit_error\",\"message\":\"wait\",\"retry_"
+        "after_ms\":10}},"
         " {\"content\":[{\"type\":\"thinking\",\"thinking\":\"hm\",\"signature\":\"s1\"},"
         "              {\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"f\",\"input\":{\"k\":[1]}}],"
         "  \"usage\":{\"input_tokens\":9,\"output_tokens\":8,\"cache_read_input_tokens\":7},"
         "  \"headers\":{\"x-extra\":\"yes\"}},"
-        " {\"content\":[{\"type\":\"text\",\"text\":\"cut\"}],\"fault\":{\"kind\":\"reset\",\"after\":5}}"
-        "],\"default\":{\"content\":[{\"type\":\"text\",\"text\":\"dflt\"}],\"stop_reason\":\"max_tokens\"}}";
+        " {\"content\":[{\"type\":\"text\",\"text\":\"cut\"}],\"fault\":{\"kind\":\"reset\","
+        "\"after\":5}}"
+        "],\"default\":{\"content\":[{\"type\":\"text\",\"text\":\"dflt\"}],\"stop_reason\":\"max_"
+        "tokens\"}}";
     assert_int_equal(fake_provider_load_script(fp, script, err, sizeof err), 0);
     assert_int_equal(fake_provider_pending(fp), 3);
     res r;
@@ -1034,32 +1101,37 @@ static void t_script_file(void **state) {
     post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ, 0, &r);
     assert_int_equal(r.rc, CURLE_RECV_ERROR);
     res_free(&r);
-    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0, &r);
+    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0,
+         &r);
     assert_non_null(strstr(r.body.p, "\"content\":\"dflt\""));
     assert_non_null(strstr(r.body.p, "\"finish_reason\":\"length\""));
     res_free(&r);
 }
 
-static void t_invalid_tool_arguments_sent_verbatim(void **state) {
+static void t_invalid_tool_arguments_sent_verbatim(void **state)
+{
     fake_provider *fp = *state;
     fp_turn *t = fp_turn_reply();
     fp_tool_call(t, "c1", "broken", "{\"a\": tru");
     fake_provider_push(fp, t);
     res r;
-    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0, &r);
+    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0,
+         &r);
     cJSON *j = cJSON_Parse(r.body.p);
     assert_non_null(j);
     cJSON *tc = cJSON_GetArrayItem(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0),
-                                                "message"),
-                            "tool_calls"),
+        cJSON_GetObjectItem(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0),
+                                "message"),
+            "tool_calls"),
         0);
     assert_string_equal(jstr(tc, "function", "arguments"), "{\"a\": tru");
     cJSON_Delete(j);
     res_free(&r);
 }
 
-int main(void) {
+int main(void)
+{
     curl_global_init(CURL_GLOBAL_DEFAULT);
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {

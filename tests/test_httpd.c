@@ -43,7 +43,8 @@ typedef struct seen {
     size_t n;
 } seen;
 
-static void handler(void *arg, const thttpd_request *r, thttpd_plan *p) {
+static void handler(void *arg, const thttpd_request *r, thttpd_plan *p)
+{
     seen *sn = arg;
     pthread_mutex_lock(&sn->mu);
     snprintf(sn->method, sizeof sn->method, "%s", r->method);
@@ -101,7 +102,8 @@ static void handler(void *arg, const thttpd_request *r, thttpd_plan *p) {
     } else if (strcmp(path, "/big") == 0) {
         size_t n = 5u << 20;
         char *b = malloc(n);
-        for (size_t i = 0; i < n; i++) b[i] = (char)('a' + i % 26);
+        for (size_t i = 0; i < n; i++)
+            b[i] = (char)('a' + i % 26);
         thttpd_respond(p, 200, "text/plain", b, n, NULL);
         free(b);
     } else if (strcmp(path, "/empty") == 0) {
@@ -111,11 +113,13 @@ static void handler(void *arg, const thttpd_request *r, thttpd_plan *p) {
     }
 }
 
-static void seen_init(seen *s) {
+static void seen_init(seen *s)
+{
     memset(s, 0, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
 }
-static void seen_free(seen *s) {
+static void seen_free(seen *s)
+{
     free(s->body);
     pthread_mutex_destroy(&s->mu);
 }
@@ -127,7 +131,8 @@ typedef struct buf {
     size_t n;
 } buf;
 
-static size_t on_write(char *d, size_t sz, size_t nm, void *ud) {
+static size_t on_write(char *d, size_t sz, size_t nm, void *ud)
+{
     buf *b = ud;
     size_t n = sz * nm;
     b->p = realloc(b->p, b->n + n + 1);
@@ -144,14 +149,16 @@ typedef struct result {
     double secs;
 } result;
 
-static double mono(void) {
+static double mono(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void do_req(CURL *h, thttpd *s, const char *path, const char *post, size_t post_len,
-                   struct curl_slist *hdrs, long timeout_ms, result *res) {
+                   struct curl_slist *hdrs, long timeout_ms, result *res)
+{
     char url[256];
     snprintf(url, sizeof url, "%s%s", thttpd_url(s), path);
     memset(res, 0, sizeof *res);
@@ -175,7 +182,8 @@ static void do_req(CURL *h, thttpd *s, const char *path, const char *post, size_
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
 }
 
-static void result_free(result *r) {
+static void result_free(result *r)
+{
     free(r->body.p);
     free(r->head.p);
 }
@@ -186,7 +194,8 @@ typedef struct fixture {
     CURL *h;
 } fixture;
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     fixture *f = calloc(1, sizeof *f);
     seen_init(&f->sn);
     f->s = thttpd_start(handler, &f->sn);
@@ -196,7 +205,8 @@ static int setup(void **state) {
     return 0;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     fixture *f = *state;
     curl_easy_cleanup(f->h);
     thttpd_stop(f->s);
@@ -207,7 +217,8 @@ static int teardown(void **state) {
 
 /* -------------------------------------------------------------- raw socket */
 
-static int raw_connect(thttpd *s) {
+static int raw_connect(thttpd *s)
+{
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(thttpd_port(s))};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -222,7 +233,8 @@ static int raw_connect(thttpd *s) {
 
 /* Reads until EOF or error; returns bytes read, *err = errno of the final
  * error (0 on clean EOF). */
-static size_t raw_read_all(int fd, char *out, size_t cap, int *err) {
+static size_t raw_read_all(int fd, char *out, size_t cap, int *err)
+{
     size_t n = 0;
     *err = 0;
     for (;;) {
@@ -241,7 +253,8 @@ static size_t raw_read_all(int fd, char *out, size_t cap, int *err) {
 
 /* ------------------------------------------------------------------ tests */
 
-static void t_respond_and_headers(void **state) {
+static void t_respond_and_headers(void **state)
+{
     fixture *f = *state;
     result r;
     struct curl_slist *hd = curl_slist_append(NULL, "X-Custom: Value 1");
@@ -266,7 +279,8 @@ static void t_respond_and_headers(void **state) {
     result_free(&r);
 }
 
-static void t_post_body_and_keepalive(void **state) {
+static void t_post_body_and_keepalive(void **state)
+{
     fixture *f = *state;
     result r;
     struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
@@ -289,12 +303,14 @@ static void t_post_body_and_keepalive(void **state) {
     assert_int_equal(f->sn.conn_ids[1], f->sn.conn_ids[2]);
 }
 
-static void t_big_request_expect_continue(void **state) {
+static void t_big_request_expect_continue(void **state)
+{
     fixture *f = *state;
     /* curl 7.88 sends Expect: 100-continue above 1 MiB; force it anyway. */
     size_t n = 3u << 20;
     char *big = malloc(n);
-    for (size_t i = 0; i < n; i++) big[i] = (char)(i * 7 + 3);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)(i * 7 + 3);
     struct curl_slist *hd = curl_slist_append(NULL, "Expect: 100-continue");
     /* a long expect timeout would mask a server that never says Continue */
     curl_easy_setopt(f->h, CURLOPT_EXPECT_100_TIMEOUT_MS, 10000L);
@@ -310,7 +326,8 @@ static void t_big_request_expect_continue(void **state) {
     free(big);
 }
 
-static void t_chunked_request_body(void **state) {
+static void t_chunked_request_body(void **state)
+{
     fixture *f = *state;
     int fd = raw_connect(f->s);
     assert_true(fd >= 0);
@@ -338,7 +355,8 @@ static void t_chunked_request_body(void **state) {
     assert_string_equal(f->sn.body, "hello, world");
 }
 
-static void t_malformed_request(void **state) {
+static void t_malformed_request(void **state)
+{
     fixture *f = *state;
     int fd = raw_connect(f->s);
     assert_true(fd >= 0);
@@ -359,7 +377,8 @@ static void t_malformed_request(void **state) {
     assert_non_null(strstr(out, "400 Bad Request"));
 }
 
-static void t_chunked_stream_with_delays(void **state) {
+static void t_chunked_stream_with_delays(void **state)
+{
     fixture *f = *state;
     result r;
     do_req(f->h, f->s, "/stream", NULL, 0, NULL, 0, &r);
@@ -390,7 +409,8 @@ static void t_chunked_stream_with_delays(void **state) {
     assert_string_equal(body + 4, "4\r\none,\r\n4\r\ntwo,\r\n5\r\nthree\r\n0\r\n\r\n");
 }
 
-static void t_close_delimited(void **state) {
+static void t_close_delimited(void **state)
+{
     fixture *f = *state;
     result r;
     do_req(f->h, f->s, "/closedelim", NULL, 0, NULL, 0, &r);
@@ -404,7 +424,8 @@ static void t_close_delimited(void **state) {
     result_free(&r);
 }
 
-static void t_truncated(void **state) {
+static void t_truncated(void **state)
+{
     fixture *f = *state;
     result r;
     do_req(f->h, f->s, "/truncate", NULL, 0, NULL, 0, &r);
@@ -417,7 +438,8 @@ static void t_truncated(void **state) {
     result_free(&r);
 }
 
-static void t_reset_really_resets(void **state) {
+static void t_reset_really_resets(void **state)
+{
     fixture *f = *state;
     int fd = raw_connect(f->s);
     assert_true(fd >= 0);
@@ -436,7 +458,8 @@ static void t_reset_really_resets(void **state) {
     result_free(&r);
 }
 
-static void t_stall_times_out(void **state) {
+static void t_stall_times_out(void **state)
+{
     fixture *f = *state;
     result r;
     do_req(f->h, f->s, "/stall", NULL, 0, NULL, 300, &r);
@@ -449,7 +472,8 @@ static void t_stall_times_out(void **state) {
     result_free(&r);
 }
 
-static void t_empty_plan_500_and_big_response(void **state) {
+static void t_empty_plan_500_and_big_response(void **state)
+{
     fixture *f = *state;
     result r;
     do_req(f->h, f->s, "/empty", NULL, 0, NULL, 0, &r);
@@ -459,11 +483,13 @@ static void t_empty_plan_500_and_big_response(void **state) {
     do_req(f->h, f->s, "/big", NULL, 0, NULL, 0, &r);
     assert_int_equal(r.rc, CURLE_OK);
     assert_int_equal(r.body.n, 5u << 20);
-    for (size_t i = 0; i < r.body.n; i += 4099) assert_int_equal(r.body.p[i], 'a' + i % 26);
+    for (size_t i = 0; i < r.body.n; i += 4099)
+        assert_int_equal(r.body.p[i], 'a' + i % 26);
     result_free(&r);
 }
 
-static void t_many_requests(void **state) {
+static void t_many_requests(void **state)
+{
     fixture *f = *state;
     for (int i = 0; i < 2000; i++) {
         result r;
@@ -480,7 +506,8 @@ static void t_many_requests(void **state) {
  * the two ends do not share one open-file limit. */
 #define N_CONC 10000
 
-static int conc_client(uint16_t port) {
+static int conc_client(uint16_t port)
+{
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max;
@@ -513,7 +540,8 @@ static int conc_client(uint16_t port) {
     return 0;
 }
 
-static void t_ten_thousand_connections(void **state) {
+static void t_ten_thousand_connections(void **state)
+{
     fixture *f = *state;
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
@@ -533,7 +561,8 @@ static void t_ten_thousand_connections(void **state) {
     assert_int_equal(thttpd_requests(f->s), N_CONC);
 }
 
-int main(void) {
+int main(void)
+{
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest t[] = {
         cmocka_unit_test_setup_teardown(t_respond_and_headers, setup, teardown),

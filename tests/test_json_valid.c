@@ -62,11 +62,26 @@ typedef struct {
     int object; /* seer_json_valid_object */
 } json_case;
 
-#define V(t)     {t, 0, 1, 0}            /* valid, not an object */
-#define O(t)     {t, 0, 1, 1}            /* a valid object */
-#define X(t)     {t, 0, 0, 0}            /* invalid */
-#define XN(t, n) {t, n, 0, 0}            /* invalid, explicit length */
-#define ON(t, n) {t, n, 1, 1}            /* valid object, explicit length */
+#define V(t)                                                                                       \
+    {                                                                                              \
+        t, 0, 1, 0                                                                                 \
+    } /* valid, not an object */
+#define O(t)                                                                                       \
+    {                                                                                              \
+        t, 0, 1, 1                                                                                 \
+    } /* a valid object */
+#define X(t)                                                                                       \
+    {                                                                                              \
+        t, 0, 0, 0                                                                                 \
+    } /* invalid */
+#define XN(t, n)                                                                                   \
+    {                                                                                              \
+        t, n, 0, 0                                                                                 \
+    } /* invalid, explicit length */
+#define ON(t, n)                                                                                   \
+    {                                                                                              \
+        t, n, 1, 1                                                                                 \
+    } /* valid object, explicit length */
 
 static const json_case cases[] = {
     /* objects */
@@ -160,20 +175,20 @@ static const json_case cases[] = {
     XN("\"a\0b\"", 5),
     X("'a'"),
     /* UTF-8 */
-    X("\"\x80\""),          /* continuation byte alone */
-    X("\"\xC0\x80\""),      /* overlong NUL */
-    X("\"\xC1\xBF\""),      /* overlong */
-    X("\"\xE0\x80\xAF\""),  /* overlong */
+    X("\"\x80\""),         /* continuation byte alone */
+    X("\"\xC0\x80\""),     /* overlong NUL */
+    X("\"\xC1\xBF\""),     /* overlong */
+    X("\"\xE0\x80\xAF\""), /* overlong */
     X("\"\xF0\x80\x80\xAF\""),
-    X("\"\xED\xA0\x80\""),  /* an encoded surrogate */
+    X("\"\xED\xA0\x80\""),     /* an encoded surrogate */
     X("\"\xF4\x90\x80\x80\""), /* above U+10FFFF */
     X("\"\xF5\x80\x80\x80\""),
     X("\"\xFF\""),
-    X("\"\xE2\x82\""),      /* cut short */
+    X("\"\xE2\x82\""), /* cut short */
     X("\"\xE2\x82"),
     X("\"\xC3\""),
     X("\"\xC3\x28\""),
-    X("\xEF\xBB\xBF{}"),    /* a byte order mark */
+    X("\xEF\xBB\xBF{}"), /* a byte order mark */
     X("{\xC3\xA9:1}"),
     /* structure */
     X(""),
@@ -421,8 +436,7 @@ static size_t below(size_t n)
 
 static unsigned char random_byte(void)
 {
-    if (below(16) == 0)
-        return (unsigned char)rng();
+    if (below(16) == 0) return (unsigned char)rng();
     return alphabet[below(sizeof alphabet - 1)];
 }
 
@@ -434,8 +448,7 @@ static void mutate(unsigned char *b, size_t *n)
     size_t pos = below(*n + 1);
     switch (below(7)) {
     case 0: /* replace a byte */
-        if (*n)
-            b[below(*n)] = random_byte();
+        if (*n) b[below(*n)] = random_byte();
         break;
     case 1: /* insert a byte */
         if (*n < BUF_CAP) {
@@ -513,16 +526,13 @@ static int utf8_ok(const unsigned char *b, size_t n)
         } else {
             return 0;
         }
-        if (i + len > n)
-            return 0;
+        if (i + len > n) return 0;
         for (size_t k = 1; k < len; k++) {
-            if ((b[i + k] & 0xC0) != 0x80)
-                return 0;
+            if ((b[i + k] & 0xC0) != 0x80) return 0;
             cp = cp << 6 | (b[i + k] & 0x3F);
         }
         static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
+        if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
         i += len;
     }
     return 1;
@@ -552,25 +562,21 @@ static int cjson_departure(const unsigned char *b, size_t n)
         else if (b[i] == '\\' && in_string)
             i++;
     }
-    if (!utf8_ok(b, n))
-        return 4;
-    if (n >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF)
-        return 5;
+    if (!utf8_ok(b, n)) return 4;
+    if (n >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) return 5;
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = b[i], prev = i ? b[i - 1] : ' ', next = i + 1 < n ? b[i + 1] : ' ';
         int prev_digit = prev >= '0' && prev <= '9', next_digit = next >= '0' && next <= '9';
         if (c == '0' && next_digit && !prev_digit && prev != '.')
             return 6; /* a leading zero (also flags "1e05", which is fine) */
-        if (c == '.' && (!prev_digit || !next_digit))
-            return 6;
+        if (c == '.' && (!prev_digit || !next_digit)) return 6;
         if (c == '\\' && next == 'u') {
             if (i + 5 >= n || !is_hex_digit(b[i + 2]) || !is_hex_digit(b[i + 3]) ||
                 !is_hex_digit(b[i + 4]) || !is_hex_digit(b[i + 5]))
                 return 7;
             if (surrogate(b + i, n - i, "89abAB")) { /* high: cJSON needs a low one next */
-                if (!surrogate(b + i + 6, n - i - 6, "cdefCDEF"))
-                    return 8;
+                if (!surrogate(b + i + 6, n - i - 6, "cdefCDEF")) return 8;
                 i += 6;
             } else if (surrogate(b + i, n - i, "cdefCDEF")) {
                 return 8;
@@ -580,8 +586,7 @@ static int cjson_departure(const unsigned char *b, size_t n)
             continue;
         }
         run = strchr("0123456789+-eE.", c) && c ? run + 1 : 0;
-        if (run >= 63)
-            return 9;
+        if (run >= 63) return 9;
     }
     return 0;
 }
@@ -658,8 +663,7 @@ static void test_differential_cjson(void **state)
             "%zu invalid for both), %zu mismatches; set aside by departure:",
             total, compared, both_valid, objects, both_invalid, mismatches);
     for (int k = 1; k <= 10; k++)
-        if (departures[k])
-            fprintf(stderr, " #%d:%zu", k, departures[k]);
+        if (departures[k]) fprintf(stderr, " #%d:%zu", k, departures[k]);
     fprintf(stderr, "\n");
     assert_int_equal(mismatches, 0);
     /* not a vacuous comparison: most inputs compared, both verdicts common */

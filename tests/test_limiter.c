@@ -42,10 +42,8 @@ static seer_lim_status take(seer_limiter *l, uint32_t tokens, uint64_t *wait)
     char why[128];
     uint64_t w = 0;
     seer_lim_status s = seer_limiter_acquire(l, tokens, &w, why, sizeof why);
-    if (s == SEER_LIM_OK)
-        seer_limiter_release(l, SEER_LIM_FAILED, tokens, -1);
-    if (wait)
-        *wait = w;
+    if (s == SEER_LIM_OK) seer_limiter_release(l, SEER_LIM_FAILED, tokens, -1);
+    if (wait) *wait = w;
     return s;
 }
 
@@ -352,7 +350,7 @@ static void t_both_buckets(void **st)
     assert_int_equal(seer_limiter_acquire(l, 600, &w, why, sizeof why), SEER_LIM_WAIT_RPM);
     assert_non_null(strstr(why, "RPM"));
     seer_fake_clock_advance(&fc, SEER_SEC(10) + SEER_MS(1));
-    assert_int_equal(take(l, 600, &w), SEER_LIM_OK); /* TPM now 0, RPM 0 */
+    assert_int_equal(take(l, 600, &w), SEER_LIM_OK);         /* TPM now 0, RPM 0 */
     seer_fake_clock_advance(&fc, SEER_SEC(10) + SEER_MS(1)); /* RPM 1, TPM ~100 */
     assert_int_equal(seer_limiter_acquire(l, 500, &w, why, sizeof why), SEER_LIM_WAIT_TPM);
     assert_true(w >= SEER_SEC(40) - SEER_MS(2) && w <= SEER_SEC(40) + SEER_MS(1));
@@ -374,8 +372,7 @@ static void *hammer(void *p)
     thr_arg *a = p;
     for (int i = 0; i < a->iters; i++) {
         uint64_t w;
-        if (seer_limiter_acquire(a->l, 1, &w, NULL, 0) != SEER_LIM_OK)
-            continue;
+        if (seer_limiter_acquire(a->l, 1, &w, NULL, 0) != SEER_LIM_OK) continue;
         int now = atomic_fetch_add(a->cur, 1) + 1;
         int pk = atomic_load(a->peak);
         while (now > pk && !atomic_compare_exchange_weak(a->peak, &pk, now))
@@ -407,7 +404,10 @@ static void t_threads(void **st)
 
 /* ---- server windows ------------------------------------------------------ */
 
-static uint64_t now_fc(void) { return fc.clock.now_ns(fc.clock.ctx); }
+static uint64_t now_fc(void)
+{
+    return fc.clock.now_ns(fc.clock.ctx);
+}
 
 static void t_server_hold_until_reset(void **st)
 {
@@ -415,9 +415,8 @@ static void t_server_hold_until_reset(void **st)
     seer_limiter *l = mk(0, 0, 0);
     uint64_t t0 = now_fc();
     assert_int_equal(seer_limiter_now_ns(l), t0);
-    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50,
-                                                t0 + SEER_SEC(1), 0),
-                     1);
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50, t0 + SEER_SEC(1), 0), 1);
     char why[128];
     uint64_t w = 0;
     assert_int_equal(seer_limiter_acquire(l, 10, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
@@ -439,9 +438,9 @@ static void t_server_hold_until_reset(void **st)
     assert_int_equal(take(l, 10, &w), SEER_LIM_OK);
 
     /* remaining > 0 requests never holds */
-    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 1, 50,
-                                                now_fc() + SEER_SEC(5), 0),
-                     1);
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 1, 50, now_fc() + SEER_SEC(5), 0),
+        1);
     assert_int_equal(take(l, 10, &w), SEER_LIM_OK);
     assert_int_equal(take(l, 10, &w), SEER_LIM_OK); /* not decremented locally */
     seer_limiter_free(l);
@@ -453,9 +452,9 @@ static void t_server_tokens_rule(void **st)
     seer_limiter *l = mk(0, 0, 0);
     uint64_t w = 0;
     char why[160];
-    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 1000, -1,
-                                                now_fc() + SEER_SEC(2), 0),
-                     1);
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 1000, -1, now_fc() + SEER_SEC(2), 0),
+        1);
     assert_int_equal(take(l, 500, &w), SEER_LIM_OK);
     assert_int_equal(take(l, 1000, &w), SEER_LIM_OK); /* exactly enough */
     assert_int_equal(seer_limiter_acquire(l, 1001, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
@@ -464,9 +463,9 @@ static void t_server_tokens_rule(void **st)
     assert_null(strstr(why, " of ")); /* limit unknown: not shown */
 
     /* both kinds: the longer hold wins and is the one named */
-    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 4000,
-                                                now_fc() + SEER_SEC(1), 0),
-                     1);
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 4000, now_fc() + SEER_SEC(1), 0),
+        1);
     assert_int_equal(seer_limiter_acquire(l, 5000, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
     assert_int_equal(w, SEER_SEC(2));
     assert_non_null(strstr(why, "tokens left"));
@@ -492,12 +491,10 @@ static void t_server_past_reset_ignored(void **st)
     assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 0, 5, 0, 0), 0);
     assert_int_equal(take(l, 10, &w), SEER_LIM_OK);
     /* unknown counts (Azure's -1) and unknown kinds are ignored too */
-    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, -1, -1,
-                                                t + SEER_SEC(1), 0),
-                     0);
-    assert_int_equal(seer_limiter_server_window(l, (seer_lim_server_kind)7, 0, 5,
-                                                t + SEER_SEC(1), 0),
-                     0);
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, -1, -1, t + SEER_SEC(1), 0), 0);
+    assert_int_equal(
+        seer_limiter_server_window(l, (seer_lim_server_kind)7, 0, 5, t + SEER_SEC(1), 0), 0);
     assert_int_equal(take(l, 10, &w), SEER_LIM_OK);
     /* a report that arrived 90 s ago with a bogus far reset is clamped to
      * 60 s after its arrival, i.e. into the past: ignored */
@@ -514,9 +511,8 @@ static void t_server_bogus_reset_capped(void **st)
     seer_limiter *l = mk(0, 0, 0);
     uint64_t w = 0, t = now_fc();
     /* "resets in an hour": held for SEER_LIM_SERVER_MAX_HOLD at most */
-    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 5,
-                                                t + SEER_SEC(3600), 0),
-                     1);
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 5, t + SEER_SEC(3600), 0), 1);
     assert_int_equal(take(l, 1, &w), SEER_LIM_WAIT_SERVER);
     assert_int_equal(w, SEER_LIM_SERVER_MAX_HOLD);
     assert_int_equal(w, SEER_SEC(60));
@@ -525,9 +521,9 @@ static void t_server_bogus_reset_capped(void **st)
 
     /* counted from arrival: a report that arrived 10 s ago holds 50 s more */
     t = now_fc();
-    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 0, 5,
-                                                UINT64_MAX, t - SEER_SEC(10)),
-                     1);
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 0, 5, UINT64_MAX, t - SEER_SEC(10)),
+        1);
     assert_int_equal(take(l, 1, &w), SEER_LIM_WAIT_SERVER);
     assert_int_equal(w, SEER_SEC(50));
     seer_limiter_free(l);
@@ -539,9 +535,8 @@ static void t_server_newer_wins(void **st)
     seer_limiter *l = mk(0, 0, 0);
     uint64_t w = 0, t = now_fc();
     /* response A (arrived at t) says 0 left */
-    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50,
-                                                t + SEER_SEC(5), t),
-                     1);
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50, t + SEER_SEC(5), t), 1);
     /* response B arrived before A but is reported after it: stale, dropped */
     assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 40, 50,
                                                 t + SEER_SEC(5), t - SEER_MS(1)),
@@ -549,20 +544,17 @@ static void t_server_newer_wins(void **st)
     assert_int_equal(take(l, 1, &w), SEER_LIM_WAIT_SERVER);
     /* response C arrived after A: it replaces A and lifts the hold */
     seer_fake_clock_advance(&fc, SEER_MS(10));
-    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 10, 50,
-                                                t + SEER_SEC(5), 0),
-                     1);
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 10, 50, t + SEER_SEC(5), 0), 1);
     assert_int_equal(take(l, 1, &w), SEER_LIM_OK);
     /* a late report of A's time cannot bring the hold back */
-    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50,
-                                                t + SEER_SEC(5), t),
-                     0);
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50, t + SEER_SEC(5), t), 0);
     assert_int_equal(take(l, 1, &w), SEER_LIM_OK);
     /* equal arrival times: the later call wins */
     uint64_t t2 = now_fc();
-    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50,
-                                                t2 + SEER_SEC(2), t2),
-                     1);
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50, t2 + SEER_SEC(2), t2), 1);
     assert_int_equal(take(l, 1, &w), SEER_LIM_WAIT_SERVER);
     assert_int_equal(w, SEER_SEC(2));
     /* kinds are independent: a newer tokens report leaves requests alone */
@@ -581,9 +573,9 @@ static void t_server_check_order(void **st)
     seer_limiter *l = mk(1, 0, 0);
     uint64_t w = 0;
     assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_OK);
-    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 5,
-                                                now_fc() + SEER_SEC(1), 0),
-                     1);
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 5, now_fc() + SEER_SEC(1), 0),
+        1);
     assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_WAIT_SLOT);
     assert_int_equal(w, 0);
     seer_limiter_release(l, SEER_LIM_SUCCESS, 1, -1);
@@ -592,9 +584,9 @@ static void t_server_check_order(void **st)
 
     /* a request held by the server takes no RPM/TPM tokens */
     l = mk(0, 1, 100);
-    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 5,
-                                                now_fc() + SEER_SEC(1), 0),
-                     1);
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 5, now_fc() + SEER_SEC(1), 0),
+        1);
     for (int i = 0; i < 3; i++)
         assert_int_equal(take(l, 100, &w), SEER_LIM_WAIT_SERVER);
     seer_fake_clock_advance(&fc, SEER_SEC(1));
@@ -615,8 +607,8 @@ static void *server_feeder(void *p)
     srv_arg *a = p;
     for (int i = 0; i < 2000; i++) {
         uint64_t now = seer_limiter_now_ns(a->l);
-        seer_limiter_server_window(a->l, (seer_lim_server_kind)(i & 1), (a->id + i) % 3,
-                                   100, now + SEER_MS(1), now);
+        seer_limiter_server_window(a->l, (seer_lim_server_kind)(i & 1), (a->id + i) % 3, 100,
+                                   now + SEER_MS(1), now);
         uint64_t w;
         char why[128];
         if (seer_limiter_acquire(a->l, 2, &w, why, sizeof why) == SEER_LIM_OK)
@@ -642,9 +634,9 @@ static void t_server_threads(void **st)
         pthread_join(th[i], NULL);
     assert_int_equal(seer_limiter_inflight(l), 0);
     uint64_t now = seer_limiter_now_ns(l), w;
-    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 100,
-                                                now + SEER_SEC(30), now),
-                     1);
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 100, now + SEER_SEC(30), now),
+        1);
     assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_WAIT_SERVER);
     assert_true(w > SEER_SEC(29) && w <= SEER_SEC(30));
     seer_limiter_free(l);

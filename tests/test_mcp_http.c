@@ -63,8 +63,7 @@ static size_t on_body(char *p, size_t sz, size_t n, void *arg)
 static void header_value(const char *line, size_t n, const char *name, char *dst, size_t cap)
 {
     size_t nl = strlen(name);
-    if (n <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-        return;
+    if (n <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':') return;
     const char *v = line + nl + 1;
     while (*v == ' ')
         v++;
@@ -176,8 +175,7 @@ static seer_mcp_call *wait_parked(parked *p)
     until.tv_sec += 30;
     pthread_mutex_lock(&p->mu);
     while (!p->call)
-        if (pthread_cond_timedwait(&p->cv, &p->mu, &until) != 0)
-            break;
+        if (pthread_cond_timedwait(&p->cv, &p->mu, &until) != 0) break;
     seer_mcp_call *c = p->call;
     p->call = NULL;
     pthread_mutex_unlock(&p->mu);
@@ -196,8 +194,7 @@ static void log_fn(void *arg, const char *line)
 {
     logbook *lb = arg;
     pthread_mutex_lock(&lb->mu);
-    if (lb->n < MAXLOG)
-        lb->lines[lb->n++] = strdup(line);
+    if (lb->n < MAXLOG) lb->lines[lb->n++] = strdup(line);
     pthread_mutex_unlock(&lb->mu);
 }
 
@@ -222,8 +219,9 @@ static fixture *make(const seer_mcp_httpd_options *extra)
     seer_mcp_server_opts so = {.name = "seer-http-test"};
     f->srv = seer_mcp_server_new(&so, &err);
     seer_mcp_tool echo = {.name = "echo",
-                          .input_schema_json = "{\"type\":\"object\",\"properties\":{\"message\":"
-                                               "{\"type\":\"string\"}},\"required\":[\"message\"]}"};
+                          .input_schema_json =
+                              "{\"type\":\"object\",\"properties\":{\"message\":"
+                              "{\"type\":\"string\"}},\"required\":[\"message\"]}"};
     assert_int_equal(seer_mcp_server_add_tool(f->srv, &echo, tool_echo, NULL, &err), SEER_OK);
     seer_mcp_tool steps = {.name = "steps"};
     assert_int_equal(seer_mcp_server_add_tool(f->srv, &steps, tool_steps, NULL, &err), SEER_OK);
@@ -308,8 +306,9 @@ static void test_session_lifecycle(void **state)
     assert_int_equal(r.len, 0);
     resp_free(&r);
 
-    r = post(f, sid, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":"
-                     "\"echo\",\"arguments\":{\"message\":\"over http\"}}}",
+    r = post(f, sid,
+             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":"
+             "\"echo\",\"arguments\":{\"message\":\"over http\"}}}",
              "MCP-Protocol-Version: 2025-11-25");
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.ctype, "application/json"));
@@ -322,8 +321,8 @@ static void test_session_lifecycle(void **state)
     r = http("POST", f->port, NULL, nohdr, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}");
     assert_int_equal(r.status, 400);
     resp_free(&r);
-    r = post(f, "0123456789abcdef0123456789abcdef", "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}",
-             NULL);
+    r = post(f, "0123456789abcdef0123456789abcdef",
+             "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}", NULL);
     assert_int_equal(r.status, 404);
     assert_non_null(strstr(r.body, "-32001"));
     resp_free(&r);
@@ -372,8 +371,8 @@ static void test_refusals(void **state)
         assert_int_equal(r.status, 406);
         resp_free(&r);
     }
-    const char *text[] = {"Accept: application/json, text/event-stream",
-                          "Content-Type: text/plain", sh, NULL};
+    const char *text[] = {"Accept: application/json, text/event-stream", "Content-Type: text/plain",
+                          sh, NULL};
     resp r = http("POST", f->port, NULL, text, ping);
     assert_int_equal(r.status, 415);
     resp_free(&r);
@@ -485,8 +484,7 @@ static void test_non_loopback_needs_token(void **state)
     for (int i = 0; i < 3; i++) {
         seer_mcp_httpd_options o = {.host = local[i]};
         seer_mcp_httpd *h = seer_mcp_httpd_start(srv, &o, &err);
-        if (!h && i == 2)
-            continue; /* no IPv6 in this container */
+        if (!h && i == 2) continue; /* no IPv6 in this container */
         assert_non_null(h);
         seer_mcp_httpd_stop(h);
     }
@@ -495,8 +493,8 @@ static void test_non_loopback_needs_token(void **state)
     seer_mcp_httpd_options o = {.host = "0.0.0.0", .token = TOKEN};
     seer_mcp_httpd *h = seer_mcp_httpd_start(srv, &o, &err);
     assert_non_null(h);
-    seer_mcp_httpd_options clash = {.host = "0.0.0.0", .token = TOKEN,
-                                    .port = seer_mcp_httpd_port(h)};
+    seer_mcp_httpd_options clash = {
+        .host = "0.0.0.0", .token = TOKEN, .port = seer_mcp_httpd_port(h)};
     assert_null(seer_mcp_httpd_start(srv, &clash, &err));
     assert_int_equal(err.code, SEER_EIO);
     assert_null(strstr(err.msg, TOKEN));
@@ -514,8 +512,7 @@ static int sse_data(const char *body, char **out, int max)
     const char *p = body;
     while (p && *p && n < max) {
         const char *d = strstr(p, "data: ");
-        if (!d)
-            break;
+        if (!d) break;
         d += 6;
         const char *e = strchr(d, '\n');
         out[n++] = strndup(d, e ? (size_t)(e - d) : strlen(d));
@@ -543,7 +540,8 @@ static void test_sse_progress(void **state)
         assert_string_equal(cJSON_GetObjectItemCaseSensitive(j, "method")->valuestring,
                             "notifications/progress");
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "params");
-        assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(p, "progressToken")->valuedouble, 77);
+        assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(p, "progressToken")->valuedouble,
+                         77);
         assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(p, "progress")->valuedouble, i + 1);
         cJSON_Delete(j);
     }
@@ -555,8 +553,9 @@ static void test_sse_progress(void **state)
         free(ev[i]);
     resp_free(&r);
     /* without a progress token the same call answers as JSON (progress dropped) */
-    r = post(f, sid, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"tools/call\",\"params\":{\"name\":"
-                     "\"steps\"}}",
+    r = post(f, sid,
+             "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"tools/call\",\"params\":{\"name\":"
+             "\"steps\"}}",
              NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.ctype, "application/json"));
@@ -570,7 +569,8 @@ static void test_sse_progress(void **state)
     snprintf(sh, sizeof sh, "Mcp-Session-Id: %s", sid);
     const char *sse_first[] = {"Accept: text/event-stream, application/json",
                                "Content-Type: application/json", sh, NULL};
-    r = http("POST", f->port, NULL, sse_first, "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"ping\"}");
+    r = http("POST", f->port, NULL, sse_first,
+             "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"ping\"}");
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.ctype, "text/event-stream"));
     char *one[2];
@@ -624,8 +624,9 @@ static void test_cancel_waiting_call(void **state)
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, bg_post, &b), 0);
     seer_mcp_call *c = wait_parked(&f->park);
-    resp r = post(f, b.sid, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
-                            "\"params\":{\"requestId\":\"slow\"}}",
+    resp r = post(f, b.sid,
+                  "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+                  "\"params\":{\"requestId\":\"slow\"}}",
                   NULL);
     assert_int_equal(r.status, 202);
     resp_free(&r);
@@ -774,8 +775,8 @@ static void client_open(client_env *e, const char *url, const char *token_env)
     seer_mcp_http_options ho = {.url = url, .token_env = token_env};
     e->t = seer_mcp_http_transport_new(&ho, &err);
     assert_non_null(e->t);
-    seer_mcp_client_options co = {.name = "http-test", .init_timeout_ms = 20000,
-                                  .call_timeout_ms = 20000};
+    seer_mcp_client_options co = {
+        .name = "http-test", .init_timeout_ms = 20000, .call_timeout_ms = 20000};
     e->c = seer_mcp_client_new(e->loop, e->t, &co, &err);
     assert_non_null(e->c);
 }
@@ -826,8 +827,7 @@ static void waiter_wait(waiter *w)
     until.tv_sec += 30;
     pthread_mutex_lock(&w->mu);
     while (!w->done)
-        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != 0)
-            break;
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != 0) break;
     pthread_mutex_unlock(&w->mu);
     assert_true(w->done);
 }
@@ -837,8 +837,7 @@ static char *call_text(client_env *e, const char *tool, const char *args, seer_e
     seer_error err;
     cJSON *res = NULL;
     *rc = seer_mcp_client_call_sync(e->c, tool, args, 20000, &res, &err);
-    if (*rc != SEER_OK)
-        return strdup(err.msg);
+    if (*rc != SEER_OK) return strdup(err.msg);
     char *s = cJSON_PrintUnformatted(res);
     cJSON_Delete(res);
     return s;
@@ -912,8 +911,7 @@ static void test_client_reinitializes(void **state)
     resp_free(&r);
     seer_err rc;
     char *txt = call_text(&e, "echo", "{\"message\":\"after the loss\"}", &rc);
-    if (rc != SEER_OK)
-        fail_msg("call after the session loss failed: %s", txt);
+    if (rc != SEER_OK) fail_msg("call after the session loss failed: %s", txt);
     assert_non_null(strstr(txt, "after the loss"));
     free(txt);
     seer_mcp_http_stats st;
@@ -998,11 +996,11 @@ typedef struct script {
     pthread_mutex_t mu;
     int calls_posted;
     int gets;
-    int lost_once;          /* answer the next ping with 400 "session" */
-    int bad_headers;        /* a request lacked what it must carry */
+    int lost_once;   /* answer the next ping with 400 "session" */
+    int bad_headers; /* a request lacked what it must carry */
     char last_event_id[64];
     int inits;
-    int forgot;             /* the server "restarted": the session is unknown (404) */
+    int forgot; /* the server "restarted": the session is unknown (404) */
     int stale_404s;
 } script;
 
@@ -1059,8 +1057,7 @@ static void script_handler(void *arg, const thttpd_request *req, thttpd_plan *pl
         char cur[32];
         snprintf(cur, sizeof cur, "sess-%d", sc->inits);
         int stale = sc->forgot || !sid || strcmp(sid, cur) != 0;
-        if (!stale && (!pv || strcmp(pv, "2025-06-18") != 0))
-            sc->bad_headers++;
+        if (!stale && (!pv || strcmp(pv, "2025-06-18") != 0)) sc->bad_headers++;
         if (stale && sid && strncmp(sid, "sess-", 5) == 0) {
             /* slow enough that every request sent meanwhile is also in flight */
             sc->stale_404s++;
@@ -1078,12 +1075,13 @@ static void script_handler(void *arg, const thttpd_request *req, thttpd_plan *pl
             /* priming event, one progress, a retry hint, then the stream closes */
             thttpd_begin_stream(plan, 200, "text/event-stream", NULL, 1);
             char ev[600];
-            snprintf(ev, sizeof ev,
-                     "id: e0\ndata:\n\n"
-                     "id: e1\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":"
-                     "\"notifications/progress\",\"params\":{\"progressToken\":%d,\"progress\":1}}\n\n"
-                     "retry: 20\n\n",
-                     (int)id->valuedouble);
+            snprintf(
+                ev, sizeof ev,
+                "id: e0\ndata:\n\n"
+                "id: e1\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":"
+                "\"notifications/progress\",\"params\":{\"progressToken\":%d,\"progress\":1}}\n\n"
+                "retry: 20\n\n",
+                (int)id->valuedouble);
             thttpd_chunk(plan, ev, strlen(ev));
             thttpd_end(plan);
         } else if (strcmp(method, "ping") == 0 && sc->lost_once) {
@@ -1161,8 +1159,7 @@ static void test_client_resumes_and_recovers(void **state)
     }
     for (int i = 0; i < 3; i++) {
         waiter_wait(&ws[i]);
-        if (ws[i].err != SEER_OK)
-            fail_msg("ping %d after the loss: %s", i, ws[i].text);
+        if (ws[i].err != SEER_OK) fail_msg("ping %d after the loss: %s", i, ws[i].text);
         pthread_mutex_destroy(&ws[i].mu);
         pthread_cond_destroy(&ws[i].cv);
     }

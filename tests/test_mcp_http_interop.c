@@ -48,13 +48,13 @@ static int have_peers(void)
     return stat(p, &st) == 0 && system("node --version >/dev/null 2>&1") == 0;
 }
 
-#define NEED_PEERS()                                                                            \
-    do {                                                                                        \
-        if (!have_peers()) {                                                                    \
-            fprintf(stderr, "SKIP: tests/interop/node_modules or node missing; run "            \
-                            "'bash scripts/install-peers.sh'\n");                               \
-            skip();                                                                             \
-        }                                                                                       \
+#define NEED_PEERS()                                                                               \
+    do {                                                                                           \
+        if (!have_peers()) {                                                                       \
+            fprintf(stderr, "SKIP: tests/interop/node_modules or node missing; run "               \
+                            "'bash scripts/install-peers.sh'\n");                                  \
+            skip();                                                                                \
+        }                                                                                          \
     } while (0)
 
 /* Starts argv with stdout on a pipe (returned in *out_fd); stderr goes to
@@ -72,13 +72,11 @@ static pid_t spawn(char *const argv[], int *out_fd, const char *env_add)
         dup2(p[1], 1);
         if (!getenv("SEER_TEST_VERBOSE")) {
             int dn = open("/dev/null", O_WRONLY);
-            if (dn >= 0)
-                dup2(dn, 2);
+            if (dn >= 0) dup2(dn, 2);
         }
         close(p[0]);
         close(p[1]);
-        if (env_add)
-            putenv((char *)env_add);
+        if (env_add) putenv((char *)env_add);
         execvp(argv[0], argv);
         _exit(127);
     }
@@ -96,13 +94,10 @@ static char *read_all(int fd)
     for (;;) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         int left = (int)(end - time(NULL));
-        if (left <= 0 || poll(&pfd, 1, left * 1000) <= 0)
-            break;
-        if (n + 1024 > cap)
-            b = realloc(b, cap *= 2);
+        if (left <= 0 || poll(&pfd, 1, left * 1000) <= 0) break;
+        if (n + 1024 > cap) b = realloc(b, cap *= 2);
         ssize_t r = read(fd, b + n, cap - n - 1);
-        if (r <= 0)
-            break;
+        if (r <= 0) break;
         n += (size_t)r;
     }
     b[n] = 0;
@@ -116,11 +111,9 @@ static void read_line(int fd, char *buf, size_t cap)
     time_t end = time(NULL) + 30;
     while (n + 1 < cap && time(NULL) < end) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        if (poll(&pfd, 1, 1000) <= 0)
-            continue;
+        if (poll(&pfd, 1, 1000) <= 0) continue;
         char c;
-        if (read(fd, &c, 1) != 1 || c == '\n')
-            break;
+        if (read(fd, &c, 1) != 1 || c == '\n') break;
         buf[n++] = c;
     }
     buf[n] = 0;
@@ -146,16 +139,15 @@ static cJSON *run_sdk(const char *mode, const char *a1, const char *a2, const ch
 {
     char script[1200];
     snprintf(script, sizeof script, "%s/tests/interop/sdk_client.mjs", src_dir);
-    char *argv[] = {"node", script, (char *)mode, (char *)a1, (char *)a2, (char *)a3,
-                    (char *)a4, NULL};
+    char *argv[] = {"node",     script,     (char *)mode, (char *)a1,
+                    (char *)a2, (char *)a3, (char *)a4,   NULL};
     int fd;
     pid_t pid = spawn(argv, &fd, NULL);
     char *out = read_all(fd);
     close(fd);
     int rc = wait_exit(pid);
     cJSON *j = cJSON_Parse(out);
-    if (!j)
-        fprintf(stderr, "sdk_client printed: %s (exit %d)\n", out, rc);
+    if (!j) fprintf(stderr, "sdk_client printed: %s (exit %d)\n", out, rc);
     free(out);
     assert_non_null(j);
     return j;
@@ -212,8 +204,8 @@ static pid_t start_seer_http(char *url, size_t cap, const char *extra1, const ch
 {
     char seer[1200];
     snprintf(seer, sizeof seer, "%s/seer", build_dir);
-    char *argv[] = {seer, "serve", "builtin", "--http", "--port", "0",
-                    (char *)extra1, (char *)extra2, NULL};
+    char *argv[] = {seer, "serve",        "builtin",      "--http", "--port",
+                    "0",  (char *)extra1, (char *)extra2, NULL};
     pid_t pid = spawn(argv, fd, env_add);
     read_line(*fd, url, cap);
     assert_non_null(strstr(url, "http://127.0.0.1:"));
@@ -275,7 +267,8 @@ static int free_port(void)
 static int port_open(int port)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
     close(s);
@@ -308,8 +301,7 @@ static char *call(seer_mcp_client *c, const char *tool, const char *args)
     seer_error err;
     cJSON *res = NULL;
     seer_err e = seer_mcp_client_call_sync(c, tool, args, 60000, &res, &err);
-    if (e != SEER_OK)
-        fail_msg("%s: %s", tool, err.msg);
+    if (e != SEER_OK) fail_msg("%s: %s", tool, err.msg);
     char *s = cJSON_PrintUnformatted(res);
     cJSON_Delete(res);
     return s;
@@ -387,8 +379,7 @@ static void test_client_against_everything(void **state)
     until.tv_sec += 60;
     pthread_mutex_lock(&w.mu);
     while (!w.done)
-        if (pthread_cond_timedwait(&w.cv, &w.mu, &until) != 0)
-            break;
+        if (pthread_cond_timedwait(&w.cv, &w.mu, &until) != 0) break;
     pthread_mutex_unlock(&w.mu);
     assert_true(w.done);
     assert_int_equal(w.err, SEER_OK);

@@ -84,8 +84,7 @@ static void sink_wait(sink *k, int n)
     until.tv_sec += 30;
     pthread_mutex_lock(&k->mu);
     while (k->n < n)
-        if (pthread_cond_timedwait(&k->cv, &k->mu, &until) != 0)
-            break;
+        if (pthread_cond_timedwait(&k->cv, &k->mu, &until) != 0) break;
     int got = k->n;
     pthread_mutex_unlock(&k->mu);
     assert_true(got >= n);
@@ -222,11 +221,12 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     seer_error err;
-    seer_mcp_server_opts o = {.name = "seer-test", .version = "9.9.9", .title = "Seer test",
-                              .instructions = "Use echo."};
+    seer_mcp_server_opts o = {
+        .name = "seer-test", .version = "9.9.9", .title = "Seer test", .instructions = "Use echo."};
     f->srv = seer_mcp_server_new(&o, &err);
     assert_non_null(f->srv);
-    seer_mcp_tool echo = {.name = "echo", .description = "Echoes", .input_schema_json = echo_schema};
+    seer_mcp_tool echo = {
+        .name = "echo", .description = "Echoes", .input_schema_json = echo_schema};
     assert_int_equal(seer_mcp_server_add_tool(f->srv, &echo, tool_echo, NULL, &err), SEER_OK);
     seer_mcp_tool rich = {.name = "rich.sum",
                           .output_schema_json = "{\"type\":\"object\",\"properties\":{\"sum\":"
@@ -250,8 +250,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    if (f->s)
-        seer_mcp_session_close(f->s);
+    if (f->s) seer_mcp_session_close(f->s);
     seer_mcp_server_free(f->srv);
     sink_destroy(&f->k);
     free(f);
@@ -267,9 +266,9 @@ static void initialize(fixture *f, const char *version)
              "\"version\":\"1\"}}}",
              version);
     assert_int_equal(feed(f->s, line, NULL), SEER_MCP_HANDLED_REQUEST);
-    assert_int_equal(feed(f->s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
-                          NULL),
-                     SEER_MCP_HANDLED_NONE);
+    assert_int_equal(
+        feed(f->s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", NULL),
+        SEER_MCP_HANDLED_NONE);
     sink_clear(&f->k);
 }
 
@@ -347,8 +346,9 @@ static void test_ping_and_before_initialize(void **state)
     cJSON_Delete(j);
     /* tools/list and tools/call before initialize are refused */
     feed(f->s, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/list\"}", NULL);
-    feed(f->s, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":"
-               "\"echo\",\"arguments\":{\"message\":\"x\"}}}",
+    feed(f->s,
+         "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":"
+         "\"echo\",\"arguments\":{\"message\":\"x\"}}}",
          NULL);
     for (int i = 1; i <= 2; i++) {
         j = sink_json(&f->k, i);
@@ -365,9 +365,9 @@ static void test_malformed_and_unknown(void **state)
     assert_int_equal(feed(f->s, "{\"id\":3,\"method\":\"ping\"}", NULL), SEER_MCP_HANDLED_ERROR);
     assert_int_equal(feed(f->s, "[{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}]", NULL),
                      SEER_MCP_HANDLED_ERROR);
-    assert_int_equal(feed(f->s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"resources/list\"}",
-                          NULL),
-                     SEER_MCP_HANDLED_REQUEST);
+    assert_int_equal(
+        feed(f->s, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"resources/list\"}", NULL),
+        SEER_MCP_HANDLED_REQUEST);
     assert_int_equal(f->k.n, 4);
     cJSON *j = sink_json(&f->k, 0);
     assert_int_equal(error_code(j), -32700);
@@ -388,12 +388,14 @@ static void test_malformed_and_unknown(void **state)
     cJSON_Delete(j);
     /* notifications (known or not) and client responses get no answer */
     sink_clear(&f->k);
-    assert_int_equal(feed(f->s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/whatever\"}", NULL),
-                     SEER_MCP_HANDLED_NONE);
+    assert_int_equal(
+        feed(f->s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/whatever\"}", NULL),
+        SEER_MCP_HANDLED_NONE);
     assert_int_equal(feed(f->s, "{\"jsonrpc\":\"2.0\",\"id\":99,\"result\":{}}", NULL),
                      SEER_MCP_HANDLED_NONE);
-    assert_int_equal(feed(f->s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
-                                "\"params\":{\"requestId\":12345}}",
+    assert_int_equal(feed(f->s,
+                          "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+                          "\"params\":{\"requestId\":12345}}",
                           NULL),
                      SEER_MCP_HANDLED_NONE);
     assert_int_equal(f->k.n, 0);
@@ -450,8 +452,9 @@ static void test_tools_list_pages(void **state)
     sink k;
     sink_init(&k);
     seer_mcp_session *s = seer_mcp_session_new(srv, sink_send, &k);
-    feed(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
-            "\"2025-11-25\"}}",
+    feed(s,
+         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+         "\"2025-11-25\"}}",
          NULL);
     sink_clear(&k);
     char cursor[64] = "";
@@ -464,7 +467,8 @@ static void test_tools_list_pages(void **state)
                      "{\"cursor\":\"%s\"}}",
                      10 + pages, cursor);
         else
-            snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"tools/list\"}");
+            snprintf(line, sizeof line,
+                     "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"tools/list\"}");
         feed(s, line, NULL);
         cJSON *j = sink_json(&k, pages);
         const cJSON *r = result_of(j);
@@ -492,9 +496,10 @@ static void test_tools_list_pages(void **state)
     const char *bad[] = {"\"zzz\"", "\"p\"", "\"p99\"", "\"p0\"", "17"};
     for (int i = 0; i < 5; i++) {
         char line[256];
-        snprintf(line, sizeof line,
-                 "{\"jsonrpc\":\"2.0\",\"id\":50,\"method\":\"tools/list\",\"params\":{\"cursor\":%s}}",
-                 bad[i]);
+        snprintf(
+            line, sizeof line,
+            "{\"jsonrpc\":\"2.0\",\"id\":50,\"method\":\"tools/list\",\"params\":{\"cursor\":%s}}",
+            bad[i]);
         feed(s, line, NULL);
         cJSON *j = sink_json(&k, i);
         assert_int_equal(error_code(j), -32602);
@@ -578,13 +583,16 @@ static void test_structured_not_object(void **state)
     sink k;
     sink_init(&k);
     seer_mcp_session *s = seer_mcp_session_new(srv, sink_send, &k);
-    feed(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
-            "\"2025-11-25\"}}",
+    feed(s,
+         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+         "\"2025-11-25\"}}",
          NULL);
-    feed(s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"bare\"}}",
+    feed(s,
+         "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"bare\"}}",
          NULL);
-    feed(s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
-            "\"withtext\"}}",
+    feed(s,
+         "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
+         "\"withtext\"}}",
          NULL);
     cJSON *j = sink_json(&k, 1);
     assert_string_equal(first_text(result_of(j)), "[1, 2");
@@ -609,11 +617,11 @@ static void test_tools_call_errors(void **state)
     cJSON_Delete(j);
     /* arguments that break the schema: tool errors naming the problem */
     const char *bad[][2] = {
-        {"{}", "message"},                                  /* required */
-        {"{\"message\":3}", "message"},                     /* type */
-        {"{\"message\":\"x\",\"times\":1.5}", "times"},     /* integer */
+        {"{}", "message"},                                   /* required */
+        {"{\"message\":3}", "message"},                      /* type */
+        {"{\"message\":\"x\",\"times\":1.5}", "times"},      /* integer */
         {"{\"message\":\"x\",\"mode\":\"purple\"}", "mode"}, /* enum */
-        {"{\"message\":\"x\",\"extra\":1}", "extra"},       /* additionalProperties */
+        {"{\"message\":\"x\",\"extra\":1}", "extra"},        /* additionalProperties */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         j = call(f, "echo", bad[i][0]);
@@ -674,14 +682,16 @@ static void test_async_progress_and_cancel(void **state)
     }
     sink_clear(&f->k);
     /* a cancel for another id changes nothing */
-    feed(f->s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":"
-               "{\"requestId\":\"c2\"}}",
+    feed(f->s,
+         "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":"
+         "{\"requestId\":\"c2\"}}",
          NULL);
     assert_int_equal(atomic_load(&f->park.cancels), 0);
     assert_false(seer_mcp_call_cancelled(f->park.call));
     /* the real one: hook runs once, the transport is told no answer comes */
-    feed(f->s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":"
-               "{\"requestId\":\"c1\",\"reason\":\"user\"}}",
+    feed(f->s,
+         "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":"
+         "{\"requestId\":\"c1\",\"reason\":\"user\"}}",
          NULL);
     assert_int_equal(atomic_load(&f->park.cancels), 1);
     assert_true(seer_mcp_call_cancelled(f->park.call));
@@ -706,8 +716,9 @@ static void test_no_progress_without_token(void **state)
 {
     fixture *f = *state;
     initialize(f, "2025-11-25");
-    feed(f->s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
-               "\"park\"}}",
+    feed(f->s,
+         "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
+         "\"park\"}}",
          NULL);
     seer_mcp_call_progress(f->park.call, 1, 2, "ignored");
     assert_int_equal(f->k.n, 0);
@@ -725,8 +736,9 @@ static void test_close_cancels_inflight(void **state)
 {
     fixture *f = *state;
     initialize(f, "2025-11-25");
-    feed(f->s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
-               "\"park\"}}",
+    feed(f->s,
+         "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
+         "\"park\"}}",
          NULL);
     seer_mcp_call *c = f->park.call;
     assert_non_null(c);
@@ -811,11 +823,11 @@ static void test_toolset_adapter(void **state)
     assert_non_null(pool);
     seer_mcp_server_opts o = {.name = "builtin"};
     seer_mcp_server *srv = seer_mcp_server_new(&o, &err);
-    assert_int_equal(seer_mcp_server_add_toolset(srv, seer_toolset_builtin_new(pool), pool, 1,
-                                                 &err),
-                     SEER_OK);
+    assert_int_equal(
+        seer_mcp_server_add_toolset(srv, seer_toolset_builtin_new(pool), pool, 1, &err), SEER_OK);
     seer_toolset *slow = seer_toolset_inproc_new("slow", pool);
-    seer_tool_def sd = {.name = "slow", .description = "waits", .schema_json = "{\"type\":\"object\"}"};
+    seer_tool_def sd = {
+        .name = "slow", .description = "waits", .schema_json = "{\"type\":\"object\"}"};
     assert_int_equal(seer_toolset_inproc_add(slow, &sd, slow_tool, NULL, &err), SEER_OK);
     assert_int_equal(seer_mcp_server_add_toolset(srv, slow, pool, 1, &err), SEER_OK);
     /* a toolset whose names collide is refused as a whole */
@@ -827,13 +839,15 @@ static void test_toolset_adapter(void **state)
     sink k;
     sink_init(&k);
     seer_mcp_session *s = seer_mcp_session_new(srv, sink_send, &k);
-    feed(s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
-            "\"2025-11-25\"}}",
+    feed(s,
+         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+         "\"2025-11-25\"}}",
          NULL);
     sink_wait(&k, 1);
     sink_clear(&k);
-    feed(s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":"
-            "\"calculator\",\"arguments\":{\"expression\":\"(2+3)*4\"}}}",
+    feed(s,
+         "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":"
+         "\"calculator\",\"arguments\":{\"expression\":\"(2+3)*4\"}}}",
          NULL);
     sink_wait(&k, 1);
     cJSON *j = sink_json(&k, 0);
@@ -842,8 +856,9 @@ static void test_toolset_adapter(void **state)
     cJSON_Delete(j);
     sink_clear(&k);
     /* the tool's own failure is an isError result */
-    feed(s, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
-            "\"calculator\",\"arguments\":{\"expression\":\"2+\"}}}",
+    feed(s,
+         "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
+         "\"calculator\",\"arguments\":{\"expression\":\"2+\"}}}",
          NULL);
     sink_wait(&k, 1);
     j = sink_json(&k, 0);
@@ -853,16 +868,18 @@ static void test_toolset_adapter(void **state)
     /* a long call cancelled by the client: the toolset sees the cancel and
      * the client gets no response */
     atomic_store(&slow_started, 0);
-    feed(s, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":"
-            "\"slow\",\"arguments\":{}}}",
+    feed(s,
+         "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":"
+         "\"slow\",\"arguments\":{}}}",
          (void *)0x4);
     for (int i = 0; i < 3000 && !atomic_load(&slow_started); i++) {
         struct timespec ts = {0, 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     assert_true(atomic_load(&slow_started));
-    feed(s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":"
-            "{\"requestId\":4}}",
+    feed(s,
+         "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":"
+         "{\"requestId\":4}}",
          NULL);
     sink_wait(&k, 1);
     assert_null(k.s[0].line);
@@ -908,10 +925,8 @@ static char *read_line(int fd)
             free(b);
             return NULL;
         }
-        if (c == '\n')
-            break;
-        if (n + 2 > cap)
-            b = realloc(b, cap *= 2);
+        if (c == '\n') break;
+        if (n + 2 > cap) b = realloc(b, cap *= 2);
         b[n++] = c;
     }
     b[n] = 0;
@@ -1018,8 +1033,7 @@ static void *complete_soon(void *arg)
         struct timespec ts = {0, 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    if (p->call)
-        seer_mcp_call_complete(p->call, seer_tool_result_new("finished after EOF", 0));
+    if (p->call) seer_mcp_call_complete(p->call, seer_tool_result_new("finished after EOF", 0));
     return NULL;
 }
 
@@ -1081,8 +1095,7 @@ static void test_serve_fds_write_error(void **state)
 static char *run_seer(const char *const *args, const char *input, int *status)
 {
     const char *bd = getenv("SEER_BUILD_DIR");
-    if (!bd)
-        return NULL;
+    if (!bd) return NULL;
     char exe[1024];
     snprintf(exe, sizeof exe, "%s/seer", bd);
     int in[2], out[2];
@@ -1094,8 +1107,7 @@ static char *run_seer(const char *const *args, const char *input, int *status)
         dup2(in[0], 0);
         dup2(out[1], 1);
         int dn = open("/dev/null", O_WRONLY);
-        if (dn >= 0)
-            dup2(dn, 2);
+        if (dn >= 0) dup2(dn, 2);
         close(in[0]);
         close(in[1]);
         close(out[0]);
@@ -1111,17 +1123,14 @@ static char *run_seer(const char *const *args, const char *input, int *status)
     close(in[0]);
     close(out[1]);
     signal(SIGPIPE, SIG_IGN);
-    if (input && write(in[1], input, strlen(input)) < 0)
-        fail_msg("writing to seer failed");
+    if (input && write(in[1], input, strlen(input)) < 0) fail_msg("writing to seer failed");
     close(in[1]);
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     for (;;) {
-        if (n + 1024 > cap)
-            buf = realloc(buf, cap *= 2);
+        if (n + 1024 > cap) buf = realloc(buf, cap *= 2);
         ssize_t r = read(out[0], buf + n, cap - n - 1);
-        if (r <= 0)
-            break;
+        if (r <= 0) break;
         n += (size_t)r;
     }
     buf[n] = 0;
@@ -1141,12 +1150,12 @@ static void test_cli_serve_builtin_stdio(void **state)
         "\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}\n"
         "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n"
         "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}\n"
-        "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"calculator\","
+        "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/"
+        "call\",\"params\":{\"name\":\"calculator\","
         "\"arguments\":{\"expression\":\"6*7\"}}}\n";
     int status;
     char *out = run_seer(args, input, &status);
-    if (!out)
-        skip();
+    if (!out) skip();
     assert_int_equal(status, 0);
     /* exactly three protocol lines, nothing else on stdout */
     int lines = 0;
@@ -1164,8 +1173,8 @@ static void test_cli_serve_builtin_stdio(void **state)
     assert_string_equal(
         str_at(cJSON_GetObjectItemCaseSensitive(result_of(byid[1]), "serverInfo"), "name"),
         "seer-builtin");
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(result_of(byid[2]), "tools")),
-                     2);
+    assert_int_equal(
+        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(result_of(byid[2]), "tools")), 2);
     assert_string_equal(first_text(result_of(byid[3])), "42");
     for (int i = 1; i <= 3; i++)
         cJSON_Delete(byid[i]);
@@ -1178,8 +1187,7 @@ static void test_cli_serve_builtin_refusals(void **state)
     int status;
     const char *flags_without_http[] = {"serve", "builtin", "--port", "9", NULL};
     char *out = run_seer(flags_without_http, NULL, &status);
-    if (!out)
-        skip();
+    if (!out) skip();
     assert_int_equal(status, 2);
     free(out);
     const char *open_bind[] = {"serve", "builtin", "--http", "--host", "0.0.0.0", NULL};
@@ -1188,8 +1196,8 @@ static void test_cli_serve_builtin_refusals(void **state)
     assert_string_equal(out, "");
     free(out);
     unsetenv("SEER_TEST_UNSET_TOKEN_VAR");
-    const char *unset[] = {"serve", "builtin", "--http", "--token-env",
-                           "SEER_TEST_UNSET_TOKEN_VAR", NULL};
+    const char *unset[] = {"serve", "builtin", "--http", "--token-env", "SEER_TEST_UNSET_TOKEN_VAR",
+                           NULL};
     out = run_seer(unset, NULL, &status);
     assert_int_equal(status, 1);
     free(out);

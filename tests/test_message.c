@@ -251,12 +251,9 @@ static void t_block_clear(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_builders),
-        cmocka_unit_test(t_tool_result_and_empty_text),
-        cmocka_unit_test(t_many_blocks_grow),
-        cmocka_unit_test(t_wire_cache_invalidated_on_edit),
-        cmocka_unit_test(t_dup_is_deep),
-        cmocka_unit_test(t_conv_push_truncate),
+        cmocka_unit_test(t_builders),         cmocka_unit_test(t_tool_result_and_empty_text),
+        cmocka_unit_test(t_many_blocks_grow), cmocka_unit_test(t_wire_cache_invalidated_on_edit),
+        cmocka_unit_test(t_dup_is_deep),      cmocka_unit_test(t_conv_push_truncate),
         cmocka_unit_test(t_block_clear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

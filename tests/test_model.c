@@ -37,9 +37,9 @@
 #include "tests/support/httpd.h"
 
 static const char *const provider_vars[] = {
-    "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL",
-    "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", "VLLM_API_KEY", "VLLM_BASE_URL",
-    "OLLAMA_BASE_URL", "LLAMACPP_BASE_URL", "SEER_TEST_CUSTOM_CRED",
+    "ANTHROPIC_API_KEY",  "ANTHROPIC_BASE_URL",  "OPENAI_API_KEY",        "OPENAI_BASE_URL",
+    "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", "VLLM_API_KEY",          "VLLM_BASE_URL",
+    "OLLAMA_BASE_URL",    "LLAMACPP_BASE_URL",   "SEER_TEST_CUSTOM_CRED",
 };
 
 /* An env with no provider variables from the machine running the tests. */
@@ -80,11 +80,25 @@ static void t_options_defaults_and_keys(void **state)
 
     seer_error err;
     const char *good[] = {
-        "temperature=0.7", " top_p = 0.9 ", "max_tokens=1024", "thinking_budget=2048",
-        "reasoning_effort=high", "stop=END", "stop=STOP2", "header=X-Title: seer",
-        "extra_body={\"provider\":{\"order\":[\"a\"]}}", "base_url=http://127.0.0.1:9/v1",
-        "api_key_env=MY_KEY", "stream=yes", "prompt_cache=off", "timeout=1500ms",
-        "max_connections=4", "rpm=60", "tpm=100000", "max_retries=2", "script=/tmp/s.json",
+        "temperature=0.7",
+        " top_p = 0.9 ",
+        "max_tokens=1024",
+        "thinking_budget=2048",
+        "reasoning_effort=high",
+        "stop=END",
+        "stop=STOP2",
+        "header=X-Title: seer",
+        "extra_body={\"provider\":{\"order\":[\"a\"]}}",
+        "base_url=http://127.0.0.1:9/v1",
+        "api_key_env=MY_KEY",
+        "stream=yes",
+        "prompt_cache=off",
+        "timeout=1500ms",
+        "max_connections=4",
+        "rpm=60",
+        "tpm=100000",
+        "max_retries=2",
+        "script=/tmp/s.json",
         "role=judge",
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
@@ -139,13 +153,20 @@ static void t_options_errors_name_key(void **state)
         const char *kv;
         const char *must;
     } bad[] = {
-        {"temperature=hot", "'temperature'"}, {"temperature=3", "'temperature'"},
-        {"top_p=-1", "'top_p'"},              {"max_tokens=0", "'max_tokens'"},
-        {"max_tokens=12x", "'max_tokens'"},   {"reasoning_effort=max", "'reasoning_effort'"},
-        {"header=NoColon", "'header'"},       {"extra_body=[1]", "'extra_body'"},
-        {"extra_body={oops", "'extra_body'"}, {"base_url=ftp://x", "'base_url'"},
-        {"stream=maybe", "'stream'"},         {"timeout=soon", "'timeout'"},
-        {"rpm=-5", "'rpm'"},                  {"role=critic", "'role'"},
+        {"temperature=hot", "'temperature'"},
+        {"temperature=3", "'temperature'"},
+        {"top_p=-1", "'top_p'"},
+        {"max_tokens=0", "'max_tokens'"},
+        {"max_tokens=12x", "'max_tokens'"},
+        {"reasoning_effort=max", "'reasoning_effort'"},
+        {"header=NoColon", "'header'"},
+        {"extra_body=[1]", "'extra_body'"},
+        {"extra_body={oops", "'extra_body'"},
+        {"base_url=ftp://x", "'base_url'"},
+        {"stream=maybe", "'stream'"},
+        {"timeout=soon", "'timeout'"},
+        {"rpm=-5", "'rpm'"},
+        {"role=critic", "'role'"},
         {"api_key_env=BAD NAME", "'api_key_env'"},
         {"temperature", "expected key=value"},
         {"frobnicate=1", "unknown model option 'frobnicate'"},
@@ -186,30 +207,27 @@ static void t_open_every_provider(void **state)
     } cases[] = {
         {"anthropic/claude-sonnet-4-5", "anthropic", "claude-sonnet-4-5",
          "https://api.anthropic.com", 1, 0, -1, 1},
-        {"openai/gpt-4.1", "openai", "gpt-4.1", "https://api.openai.com/v1", 1, 0,
-         SEER_OAI_OPENAI, 0},
+        {"openai/gpt-4.1", "openai", "gpt-4.1", "https://api.openai.com/v1", 1, 0, SEER_OAI_OPENAI,
+         0},
         {"openrouter/moonshotai/kimi-k2", "openrouter", "moonshotai/kimi-k2",
          "https://openrouter.ai/api/v1", 1, 0, SEER_OAI_OPENROUTER, 0},
         {"vllm/meta/llama-3", "vllm", "meta/llama-3", "http://localhost:8000/v1", 0, 0,
          SEER_OAI_VLLM, 1},
         {"ollama/qwen3:8b", "ollama", "qwen3:8b", "http://localhost:11434/v1", 0, 0,
          SEER_OAI_OLLAMA, 0},
-        {"llamacpp/any", "llamacpp", "any", "http://localhost:8080/v1", 0, 0,
-         SEER_OAI_LLAMACPP, 1},
+        {"llamacpp/any", "llamacpp", "any", "http://localhost:8080/v1", 0, 0, SEER_OAI_LLAMACPP, 1},
         {"mockllm/model", "mockllm", "model", NULL, 0, 1, -1, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         seer_error err;
         seer_model *m = seer_model_open(cases[i].name, NULL, e, &err);
-        if (!m)
-            fail_msg("%s: %s", cases[i].name, err.msg);
+        if (!m) fail_msg("%s: %s", cases[i].name, err.msg);
         assert_string_equal(seer_model_name(m), cases[i].name);
         assert_string_equal(seer_model_provider(m), cases[i].provider);
         assert_string_equal(m->model_id, cases[i].id);
         assert_int_equal(seer_model_is_mock(m), cases[i].mock);
         assert_int_equal(seer_model_supports_prefill(m), cases[i].prefill);
-        if (cases[i].url)
-            assert_string_equal(m->base_url, cases[i].url);
+        if (cases[i].url) assert_string_equal(m->base_url, cases[i].url);
         assert_int_equal(m->api_key != NULL, cases[i].has_key);
         if (cases[i].flavor >= 0) {
             assert_ptr_equal(m->prov, &seer_provider_openai);
@@ -356,8 +374,7 @@ static seer_err tp_build(const seer_model *m, const seer_model_request *req,
                          seer_http_request **out, seer_error *err)
 {
     const seer_conv *c = req->conv;
-    if (c->n == 0)
-        return seer_error_set(err, SEER_EINVAL, "test provider: empty conversation");
+    if (c->n == 0) return seer_error_set(err, SEER_EINVAL, "test provider: empty conversation");
     char url[256];
     snprintf(url, sizeof url, "%s/call", m->base_url);
     seer_http_request *r = seer_http_request_new("POST", url);
@@ -414,8 +431,7 @@ static seer_provider_stream *tp_stream_new(const seer_model *m)
 static int tp_stream_feed(seer_provider_stream *s, const char *data, size_t len,
                           seer_delta_emit_fn emit, void *arg)
 {
-    if (!data)
-        return 0; /* end of body: this test stream is always complete */
+    if (!data) return 0; /* end of body: this test stream is always complete */
     if (s->n + len < sizeof s->buf) {
         memcpy(s->buf + s->n, data, len);
         s->n += len;
@@ -441,7 +457,10 @@ static void tp_stream_finish(seer_provider_stream *s, const seer_http_response *
     tp_fill(out, resp->status, s->buf);
 }
 
-static void tp_stream_free(seer_provider_stream *s) { free(s); }
+static void tp_stream_free(seer_provider_stream *s)
+{
+    free(s);
+}
 
 static const seer_provider test_provider = {
     .name = "test",
@@ -460,7 +479,7 @@ static const seer_provider test_provider = {
 /* The fake server: behaviour chosen by the request body. */
 typedef struct srv_state {
     pthread_mutex_t lock;
-    int flaky_seen; /* requests seen */
+    int flaky_seen;  /* requests seen */
     int flaky_tries; /* flaky-stream requests seen */
     int saw_auth;
 } srv_state;
@@ -471,8 +490,7 @@ static void handler(void *arg, const thttpd_request *req, thttpd_plan *p)
     const char *b = req->body;
     const char *auth = thttpd_header(req, "authorization");
     pthread_mutex_lock(&s->lock);
-    if (auth && strcmp(auth, "Bearer sk-test-call-path-8") == 0)
-        s->saw_auth++;
+    if (auth && strcmp(auth, "Bearer sk-test-call-path-8") == 0) s->saw_auth++;
     s->flaky_seen++;
     int flaky = strcmp(b, "flaky-stream") == 0 ? s->flaky_tries++ : 0;
     pthread_mutex_unlock(&s->lock);
@@ -524,8 +542,7 @@ static void sink_handler(seer_actor *self, void *st, seer_msg *m)
     pthread_mutex_lock(&s->lock);
     if (m->type == SEER_MSG_MODEL_EVENT) {
         seer_model_delta *d = m->data;
-        if (s->replies)
-            s->delta_after_reply = 1;
+        if (s->replies) s->delta_after_reply = 1;
         if (d->kind == SEER_DELTA_RESET) {
             s->n_resets++;
             s->deltas[0] = '\0';
@@ -552,8 +569,7 @@ static void sink_wait(sink *s, int n)
     ts.tv_sec += 20;
     pthread_mutex_lock(&s->lock);
     while (s->replies < n)
-        if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) != 0)
-            break;
+        if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) != 0) break;
     int got = s->replies;
     pthread_mutex_unlock(&s->lock);
     assert_int_equal(got, n);
@@ -778,8 +794,7 @@ typedef struct delta_log {
 static void on_delta(void *arg, const seer_model_delta *d)
 {
     delta_log *l = arg;
-    if (d->kind == SEER_DELTA_TEXT)
-        strncat(l->text, d->text, sizeof l->text - strlen(l->text) - 1);
+    if (d->kind == SEER_DELTA_TEXT) strncat(l->text, d->text, sizeof l->text - strlen(l->text) - 1);
     l->n++;
 }
 
@@ -840,7 +855,7 @@ static void t_many_concurrent_calls(void **state)
 /* ---- rate-limit headers ---------------------------------------------------- */
 
 #define T0_S 1795862465ll /* 2026-11-28T10:41:05Z */
-#define NS 1000000000ll
+#define NS   1000000000ll
 
 static void t_rfc3339_parse(void **state)
 {
@@ -868,18 +883,32 @@ static void t_rfc3339_parse(void **state)
     assert_int_equal(v, 1709164800ll * NS);
 
     const char *bad[] = {
-        "", "tomorrow", "2026-11-28", "2026-11-28T10:41:05", "2026-11-28T10:41Z",
-        "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z", "2026-11-31T00:00:00Z",
-        "2023-02-29T00:00:00Z", "2026-11-28T24:00:00Z", "2026-11-28T10:60:00Z",
-        "2026-11-28T10:41:05.Z", "2026-11-28T10:41:05+0200", "2026-11-28T10:41:05+02",
-        "2026-11-28T10:41:05Zjunk", "2026-11-28T10:41:05 Z", "1969-12-31T23:59:59Z",
-        "26-11-28T10:41:05Z", "2026-11-28X10:41:05Z", "+2026-11-28T10:41:05Z",
-        "2026-11-28T10:41:05+25:00", "Sat, 28 Nov 2026 10:41:05 GMT",
+        "",
+        "tomorrow",
+        "2026-11-28",
+        "2026-11-28T10:41:05",
+        "2026-11-28T10:41Z",
+        "2026-13-01T00:00:00Z",
+        "2026-00-10T00:00:00Z",
+        "2026-11-31T00:00:00Z",
+        "2023-02-29T00:00:00Z",
+        "2026-11-28T24:00:00Z",
+        "2026-11-28T10:60:00Z",
+        "2026-11-28T10:41:05.Z",
+        "2026-11-28T10:41:05+0200",
+        "2026-11-28T10:41:05+02",
+        "2026-11-28T10:41:05Zjunk",
+        "2026-11-28T10:41:05 Z",
+        "1969-12-31T23:59:59Z",
+        "26-11-28T10:41:05Z",
+        "2026-11-28X10:41:05Z",
+        "+2026-11-28T10:41:05Z",
+        "2026-11-28T10:41:05+25:00",
+        "Sat, 28 Nov 2026 10:41:05 GMT",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         v = -7;
-        if (seer_rfc3339_parse(bad[i], &v))
-            fail_msg("'%s' accepted", bad[i]);
+        if (seer_rfc3339_parse(bad[i], &v)) fail_msg("'%s' accepted", bad[i]);
         assert_int_equal(v, -7); /* left alone */
     }
     assert_false(seer_rfc3339_parse(NULL, &v));
@@ -892,24 +921,34 @@ static void t_duration_parse(void **state)
         const char *s;
         uint64_t ns;
     } good[] = {
-        {"1s", 1000000000ull},       {"6m0s", 360000000000ull},   {"15ms", 15000000ull},
-        {"1m30.5s", 90500000000ull}, {"2h3m", 7380000000000ull},  {"0", 0},
-        {"0s", 0},                   {"7.66s", 7660000000ull},    {" 20ms ", 20000000ull},
-        {"250us", 250000ull},        {"250\xc2\xb5s", 250000ull}, {"100ns", 100ull},
-        {".5s", 500000000ull},       {"1h0m0.001s", 3600001000000ull},
-        {"1.5", 1500000000ull},      {"20", 20000000000ull}, /* bare seconds */
+        {"1s", 1000000000ull},
+        {"6m0s", 360000000000ull},
+        {"15ms", 15000000ull},
+        {"1m30.5s", 90500000000ull},
+        {"2h3m", 7380000000000ull},
+        {"0", 0},
+        {"0s", 0},
+        {"7.66s", 7660000000ull},
+        {" 20ms ", 20000000ull},
+        {"250us", 250000ull},
+        {"250\xc2\xb5s", 250000ull},
+        {"100ns", 100ull},
+        {".5s", 500000000ull},
+        {"1h0m0.001s", 3600001000000ull},
+        {"1.5", 1500000000ull},
+        {"20", 20000000000ull}, /* bare seconds */
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         uint64_t v = 7;
-        if (!seer_go_duration_parse(good[i].s, &v))
-            fail_msg("'%s' rejected", good[i].s);
+        if (!seer_go_duration_parse(good[i].s, &v)) fail_msg("'%s' rejected", good[i].s);
         if (v != good[i].ns)
             fail_msg("'%s' = %llu, want %llu", good[i].s, (unsigned long long)v,
                      (unsigned long long)good[i].ns);
     }
     const char *bad[] = {
-        "", " ", "s", "ms", "-1s", "+1s", "1x", "1m30", "1s2", "1 s", "abc", "1.2.3s",
-        "1e3s", "99999999999999999999s", "3000000h", "1s;", "Infinity", "nan",
+        "",         " ",   "s",        "ms",  "-1s",    "+1s",  "1x",
+        "1m30",     "1s2", "1 s",      "abc", "1.2.3s", "1e3s", "99999999999999999999s",
+        "3000000h", "1s;", "Infinity", "nan",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         uint64_t v = 7;
@@ -989,9 +1028,13 @@ static void t_ratelimit_feed(void **state)
     seer_limiter_release(l, SEER_LIM_SUCCESS, 1, -1);
 
     /* OpenAI: durations from arrival; a far reset is capped */
-    char *o1[] = {"x-ratelimit-limit-requests: 4000", "x-ratelimit-remaining-requests: 0",
-                  "x-ratelimit-reset-requests: 1m30.5s", "x-ratelimit-limit-tokens: oops",
-                  "x-ratelimit-remaining-tokens: 5", "x-ratelimit-reset-tokens: 15ms", NULL};
+    char *o1[] = {"x-ratelimit-limit-requests: 4000",
+                  "x-ratelimit-remaining-requests: 0",
+                  "x-ratelimit-reset-requests: 1m30.5s",
+                  "x-ratelimit-limit-tokens: oops",
+                  "x-ratelimit-remaining-tokens: 5",
+                  "x-ratelimit-reset-tokens: 15ms",
+                  NULL};
     r = fake_resp(o1);
     assert_int_equal(seer_ratelimit_feed(l, SEER_RL_HEADERS_OPENAI, &r, 0, 0), 2);
     assert_int_equal(seer_limiter_acquire(l, 1, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
@@ -1056,8 +1099,7 @@ static rl_rig *rl_rig_new(const char *model, const char *const *kv)
         assert_int_equal(seer_model_options_set(&o, kv[i], &err), SEER_OK);
     r->m = seer_model_open(model, &o, r->env, &err);
     seer_model_options_clear(&o);
-    if (!r->m)
-        fail_msg("open %s: %s", model, err.msg);
+    if (!r->m) fail_msg("open %s: %s", model, err.msg);
     return r;
 }
 
@@ -1081,8 +1123,7 @@ static long rl_call(rl_rig *r, const char *text)
     seer_model_reply *rep = seer_model_generate_sync(r->m, r->loop, r->pool, &q.req, NULL, NULL);
     assert_non_null(rep);
     long st = rep->http_status;
-    if (st == 200)
-        assert_int_equal(rep->err, SEER_OK);
+    if (st == 200) assert_int_equal(rep->err, SEER_OK);
     seer_model_reply_free(rep);
     seer_conv_clear(&q.conv);
     return st;
@@ -1189,8 +1230,10 @@ static void t_ledger_sums_and_cost(void **state)
     (void)state;
     seer_usage_ledger *l = seer_usage_ledger_new();
     assert_non_null(l);
-    seer_usage u1 = {.input_tokens = 1000000, .output_tokens = 100000,
-                     .cache_read_tokens = 2000000, .cache_write_tokens = 0};
+    seer_usage u1 = {.input_tokens = 1000000,
+                     .output_tokens = 100000,
+                     .cache_read_tokens = 2000000,
+                     .cache_write_tokens = 0};
     seer_usage u2 = {.input_tokens = 500000, .output_tokens = 0, .cache_write_tokens = 1000000};
     assert_int_equal(seer_usage_ledger_add(l, "anthropic/claude-sonnet-4-5", "auditor", &u1, 0),
                      SEER_OK);

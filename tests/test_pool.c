@@ -137,8 +137,7 @@ static int shutdown_with_inflight(seer_pool *p, int drain, atomic_int *mine, int
     pthread_create(&th, NULL, shutdown_thread, &sa);
     static atomic_int probe;
     int accepted = 0;
-    while (seer_pool_submit(p, count_task, cancel_task, &probe) == SEER_OK)
-    {
+    while (seer_pool_submit(p, count_task, cancel_task, &probe) == SEER_OK) {
         accepted++; /* accepted before shutdown began: queued like the rest */
         usleep(200);
     }
@@ -246,8 +245,7 @@ static void chain_task(void *arg)
     atomic_fetch_add(c->done, 1);
     if (c->depth > 0) {
         c->depth--;
-        if (seer_pool_submit(c->p, chain_task, NULL, c) == SEER_OK)
-            return;
+        if (seer_pool_submit(c->p, chain_task, NULL, c) == SEER_OK) return;
     }
     free(c);
 }
@@ -258,8 +256,7 @@ static void *submitter(void *arg)
     for (int i = 0; i < 200; i++) {
         chain_arg *c = malloc(sizeof *c);
         *c = *proto;
-        if (seer_pool_submit(proto->p, chain_task, NULL, c) != SEER_OK)
-            abort();
+        if (seer_pool_submit(proto->p, chain_task, NULL, c) != SEER_OK) abort();
     }
     return NULL;
 }

@@ -13,7 +13,10 @@
 
 #include "agents/prefix.h"
 
-static seer_blob *blob(const char *s) { return seer_blob_new(s, strlen(s)); }
+static seer_blob *blob(const char *s)
+{
+    return seer_blob_new(s, strlen(s));
+}
 
 static void t_exact_keys(void **st)
 {

@@ -222,8 +222,7 @@ static void *producer(void *arg)
     for (int i = 0; i < PER_PROD; i++) {
         uintptr_t v = (uintptr_t)w->id * PER_PROD + (uintptr_t)i + 1; /* never 0 */
         seer_err rc = seer_queue_push(w->q, (void *)v, SEER_WAIT_FOREVER);
-        if (rc != SEER_OK)
-            abort();
+        if (rc != SEER_OK) abort();
     }
     return NULL;
 }
@@ -237,20 +236,16 @@ static void *consumer(void *arg)
     for (;;) {
         void *it;
         seer_err rc = seer_queue_pop(w->q, &it, SEER_WAIT_FOREVER);
-        if (rc == SEER_ECLOSED)
-            break;
-        if (rc != SEER_OK)
-            abort();
+        if (rc == SEER_ECLOSED) break;
+        if (rc != SEER_OK) abort();
         uintptr_t v = (uintptr_t)it;
         w->sum += v;
         w->count++;
         /* each item exactly once: seen[] slot claimed atomically */
-        if (__atomic_exchange_n(&w->seen[v], 1, __ATOMIC_RELAXED) != 0)
-            atomic_fetch_add(w->dup, 1);
+        if (__atomic_exchange_n(&w->seen[v], 1, __ATOMIC_RELAXED) != 0) atomic_fetch_add(w->dup, 1);
         /* FIFO: one consumer sees each producer's items in increasing order */
         int prod = (int)((v - 1) / PER_PROD), idx = (int)((v - 1) % PER_PROD);
-        if (idx <= last_from[prod])
-            atomic_fetch_add(w->dup, 1000000);
+        if (idx <= last_from[prod]) atomic_fetch_add(w->dup, 1000000);
         last_from[prod] = idx;
     }
     return NULL;

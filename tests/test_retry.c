@@ -64,8 +64,8 @@ static void t_parse_retry_after(void **st)
     assert_int_equal(seer_parse_retry_after(".25", 0, &ns), 0);
     assert_true(ns == SEER_MS(250));
 
-    const char *bad[] = {"", " ", "-1", "+3", "1e3", "0x10", "abc", "1.2.3", "inf",
-                         "nan", "3 s", "Sun, 06 Nov 1994 08:49:37 GMT"};
+    const char *bad[] = {"",    " ",     "-1",  "+3",  "1e3", "0x10",
+                         "abc", "1.2.3", "inf", "nan", "3 s", "Sun, 06 Nov 1994 08:49:37 GMT"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ns = 777;
         assert_int_not_equal(seer_parse_retry_after(bad[i], 0, &ns), 0);
@@ -95,7 +95,8 @@ static void t_parse_http_dates(void **st)
     assert_true(ns == SEER_MS(2500));
     assert_int_not_equal(seer_parse_retry_after("Sun, 06 Nov 1994 08:49:37 PST", when_ms, &ns), 0);
     assert_int_not_equal(seer_parse_retry_after("Sun, 06 Nov 1994", when_ms, &ns), 0);
-    assert_int_not_equal(seer_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT x", when_ms, &ns), 0);
+    assert_int_not_equal(seer_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT x", when_ms, &ns),
+                         0);
 }
 
 /* ---- hand-written cases ------------------------------------------------- */
@@ -109,13 +110,14 @@ typedef struct tcase {
     uint64_t deadline, elapsed;
     double jitter;
     int retry;
-    uint64_t delay;     /* checked when retry */
+    uint64_t delay; /* checked when retry */
     int rate_limited;
     const char *reason_has;
 } tcase;
 
 static const tcase cases[] = {
-    {"success is never retried", 200, SEER_OK, NULL, NULL, NULL, 1, 0, 0, 0, 0, 0, 0, "not an error"},
+    {"success is never retried", 200, SEER_OK, NULL, NULL, NULL, 1, 0, 0, 0, 0, 0, 0,
+     "not an error"},
     {"rule 3: 400 final", 400, SEER_OK, NULL, NULL, NULL, 1, 0, 0, 0, 0, 0, 0, "400"},
     {"rule 3: 401 final", 401, SEER_OK, "1", NULL, NULL, 1, 0, 0, 0, 0, 0, 0, "not retryable"},
     {"rule 3: 402 credits final", 402, SEER_OK, NULL, NULL, NULL, 1, 0, 0, 0, 0, 0, 0, "402"},
@@ -124,40 +126,71 @@ static const tcase cases[] = {
     {"rule 3: 413 final", 413, SEER_OK, NULL, NULL, NULL, 1, 0, 0, 0, 0, 0, 0, "413"},
     {"rule 3: 422 final", 422, SEER_OK, NULL, NULL, NULL, 1, 0, 0, 0, 0, 0, 0, "422"},
     {"rule 4: 418 other final", 418, SEER_OK, NULL, NULL, NULL, 1, 0, 0, 0, 0, 0, 0, "418"},
-    {"rule 4: 408 retried, base", 408, SEER_OK, NULL, NULL, NULL, 1, 0, 0, 0, 1, SEER_MS(500), 0, "attempt 2/6"},
-    {"rule 4: 409 retried", 409, SEER_OK, NULL, NULL, NULL, 2, 0, 0, 0, 1, SEER_SEC(1), 0, "attempt 3/6"},
-    {"429 rate limited, retry-after 2", 429, SEER_OK, "2", NULL, NULL, 1, 0, 0, 0, 1, SEER_SEC(2), 1,
-     "429 rate limited; retry-after 2.0s; attempt 2/6"},
-    {"529 overloaded counts as rate limit", 529, SEER_OK, NULL, NULL, NULL, 3, 0, 0, 0, 1, SEER_SEC(2), 1, "529 overloaded"},
-    {"500 backoff capped at 8 s", 500, SEER_OK, NULL, NULL, NULL, 5, 0, 0, 0, 1, SEER_SEC(8), 0, "backoff 8.0s"},
-    {"jitter scales down to 0.75", 503, SEER_OK, NULL, NULL, NULL, 1, 0, 0, 0.999999999, 1, 375000000, 0, "503"},
+    {"rule 4: 408 retried, base", 408, SEER_OK, NULL, NULL, NULL, 1, 0, 0, 0, 1, SEER_MS(500), 0,
+     "attempt 2/6"},
+    {"rule 4: 409 retried", 409, SEER_OK, NULL, NULL, NULL, 2, 0, 0, 0, 1, SEER_SEC(1), 0,
+     "attempt 3/6"},
+    {"429 rate limited, retry-after 2", 429, SEER_OK, "2", NULL, NULL, 1, 0, 0, 0, 1, SEER_SEC(2),
+     1, "429 rate limited; retry-after 2.0s; attempt 2/6"},
+    {"529 overloaded counts as rate limit", 529, SEER_OK, NULL, NULL, NULL, 3, 0, 0, 0, 1,
+     SEER_SEC(2), 1, "529 overloaded"},
+    {"500 backoff capped at 8 s", 500, SEER_OK, NULL, NULL, NULL, 5, 0, 0, 0, 1, SEER_SEC(8), 0,
+     "backoff 8.0s"},
+    {"jitter scales down to 0.75", 503, SEER_OK, NULL, NULL, NULL, 1, 0, 0, 0.999999999, 1,
+     375000000, 0, "503"},
     {"jitter 0.5 => 0.875", 502, SEER_OK, NULL, NULL, NULL, 2, 0, 0, 0.5, 1, 875000000, 0, "502"},
-    {"retry-after-ms wins over retry-after", 429, SEER_OK, "10", "1500", NULL, 1, 0, 0, 0, 1, SEER_MS(1500), 1, "retry-after-ms 1.5s"},
-    {"fractional retry-after-ms", 503, SEER_OK, NULL, "0.5", NULL, 1, 0, 0, 0, 1, 500000, 0, "retry-after-ms"},
-    {"invalid retry-after-ms falls to retry-after", 429, SEER_OK, "3", "soon", NULL, 1, 0, 0, 0, 1, SEER_SEC(3), 1, "retry-after 3.0s"},
-    {"retry-after over max_server_wait: backoff", 429, SEER_OK, "120", NULL, NULL, 1, 0, 0, 0, 1, SEER_MS(500), 1, "too long"},
-    {"retry-after exactly max_server_wait honoured", 429, SEER_OK, "60", NULL, NULL, 1, 0, 0, 0, 1, SEER_SEC(60), 1, "retry-after 60.0s"},
-    {"retry-after 0 honoured", 503, SEER_OK, "0", NULL, NULL, 1, 0, 0, 0, 1, 0, 0, "retry-after 0.0s"},
-    {"invalid retry-after: backoff", 429, SEER_OK, "-5", NULL, NULL, 2, 0, 0, 0, 1, SEER_SEC(1), 1, "backoff 1.0s"},
-    {"rule 2: should-retry true beats 401", 401, SEER_OK, NULL, NULL, "true", 1, 0, 0, 0, 1, SEER_MS(500), 0, "401 unauthorized; x-should-retry: true; backoff 0.5s; attempt 2/6"},
-    {"rule 2: should-retry TRUE case-insensitive", 400, SEER_OK, NULL, NULL, " TRUE ", 1, 0, 0, 0, 1, SEER_MS(500), 0, "400"},
-    {"rule 2: should-retry false beats 503", 503, SEER_OK, "1", NULL, "false", 1, 0, 0, 0, 0, 0, 0, "x-should-retry: false"},
-    {"rule 2: should-retry false beats 429", 429, SEER_OK, NULL, NULL, "False", 1, 0, 0, 0, 0, 0, 1, "x-should-retry"},
-    {"rule 2: invalid should-retry ignored", 429, SEER_OK, NULL, NULL, "maybe", 1, 0, 0, 0, 1, SEER_MS(500), 1, "429"},
-    {"should-retry cannot revive success", 200, SEER_OK, NULL, NULL, "true", 1, 0, 0, 0, 0, 0, 0, "not an error"},
-    {"rule 1: out of attempts", 503, SEER_OK, NULL, NULL, NULL, 6, 0, 0, 0, 0, 0, 0, "giving up after 6/6"},
-    {"rule 1: should-retry cannot exceed attempts", 503, SEER_OK, NULL, NULL, "true", 6, 0, 0, 0, 0, 0, 0, "6/6"},
-    {"rule 1: deadline would pass", 503, SEER_OK, NULL, NULL, NULL, 3, SEER_SEC(10), SEER_SEC(9), 0, 0, 0, 0, "deadline"},
-    {"rule 1: retry-after past deadline", 429, SEER_OK, "5", NULL, NULL, 1, SEER_SEC(10), SEER_SEC(6), 0, 0, 0, 1, "deadline"},
-    {"rule 1: fits before deadline", 429, SEER_OK, "3", NULL, NULL, 1, SEER_SEC(10), SEER_SEC(6), 0, 1, SEER_SEC(3), 1, "attempt 2/6"},
-    {"rule 1: elapsed already past deadline", 500, SEER_OK, "0", NULL, NULL, 1, SEER_SEC(10), SEER_SEC(11), 0, 0, 0, 0, "deadline"},
-    {"transport: ENET retried", 0, SEER_ENET, NULL, NULL, NULL, 1, 0, 0, 0, 1, SEER_MS(500), 0, "network error; backoff 0.5s; attempt 2/6"},
-    {"transport: timeout retried", 0, SEER_ETIMEDOUT, NULL, NULL, NULL, 2, 0, 0, 0, 1, SEER_SEC(1), 0, "timeout"},
-    {"transport after 200 headers retried", 200, SEER_ENET, NULL, NULL, NULL, 1, 0, 0, 0, 1, SEER_MS(500), 0, "network error"},
-    {"transport: cancelled never retried", 0, SEER_ECANCELED, NULL, NULL, "true", 1, 0, 0, 0, 0, 0, 0, "not retryable"},
-    {"transport: ENOMEM never retried", 0, SEER_ENOMEM, NULL, NULL, NULL, 1, 0, 0, 0, 0, 0, 0, "not retryable"},
-    {"transport ENET but server says false", 0, SEER_ENET, NULL, NULL, "false", 1, 0, 0, 0, 0, 0, 0, "false"},
-    {"no response and no error: final", 0, SEER_OK, NULL, NULL, NULL, 1, 0, 0, 0, 0, 0, 0, "no response"},
+    {"retry-after-ms wins over retry-after", 429, SEER_OK, "10", "1500", NULL, 1, 0, 0, 0, 1,
+     SEER_MS(1500), 1, "retry-after-ms 1.5s"},
+    {"fractional retry-after-ms", 503, SEER_OK, NULL, "0.5", NULL, 1, 0, 0, 0, 1, 500000, 0,
+     "retry-after-ms"},
+    {"invalid retry-after-ms falls to retry-after", 429, SEER_OK, "3", "soon", NULL, 1, 0, 0, 0, 1,
+     SEER_SEC(3), 1, "retry-after 3.0s"},
+    {"retry-after over max_server_wait: backoff", 429, SEER_OK, "120", NULL, NULL, 1, 0, 0, 0, 1,
+     SEER_MS(500), 1, "too long"},
+    {"retry-after exactly max_server_wait honoured", 429, SEER_OK, "60", NULL, NULL, 1, 0, 0, 0, 1,
+     SEER_SEC(60), 1, "retry-after 60.0s"},
+    {"retry-after 0 honoured", 503, SEER_OK, "0", NULL, NULL, 1, 0, 0, 0, 1, 0, 0,
+     "retry-after 0.0s"},
+    {"invalid retry-after: backoff", 429, SEER_OK, "-5", NULL, NULL, 2, 0, 0, 0, 1, SEER_SEC(1), 1,
+     "backoff 1.0s"},
+    {"rule 2: should-retry true beats 401", 401, SEER_OK, NULL, NULL, "true", 1, 0, 0, 0, 1,
+     SEER_MS(500), 0, "401 unauthorized; x-should-retry: true; backoff 0.5s; attempt 2/6"},
+    {"rule 2: should-retry TRUE case-insensitive", 400, SEER_OK, NULL, NULL, " TRUE ", 1, 0, 0, 0,
+     1, SEER_MS(500), 0, "400"},
+    {"rule 2: should-retry false beats 503", 503, SEER_OK, "1", NULL, "false", 1, 0, 0, 0, 0, 0, 0,
+     "x-should-retry: false"},
+    {"rule 2: should-retry false beats 429", 429, SEER_OK, NULL, NULL, "False", 1, 0, 0, 0, 0, 0, 1,
+     "x-should-retry"},
+    {"rule 2: invalid should-retry ignored", 429, SEER_OK, NULL, NULL, "maybe", 1, 0, 0, 0, 1,
+     SEER_MS(500), 1, "429"},
+    {"should-retry cannot revive success", 200, SEER_OK, NULL, NULL, "true", 1, 0, 0, 0, 0, 0, 0,
+     "not an error"},
+    {"rule 1: out of attempts", 503, SEER_OK, NULL, NULL, NULL, 6, 0, 0, 0, 0, 0, 0,
+     "giving up after 6/6"},
+    {"rule 1: should-retry cannot exceed attempts", 503, SEER_OK, NULL, NULL, "true", 6, 0, 0, 0, 0,
+     0, 0, "6/6"},
+    {"rule 1: deadline would pass", 503, SEER_OK, NULL, NULL, NULL, 3, SEER_SEC(10), SEER_SEC(9), 0,
+     0, 0, 0, "deadline"},
+    {"rule 1: retry-after past deadline", 429, SEER_OK, "5", NULL, NULL, 1, SEER_SEC(10),
+     SEER_SEC(6), 0, 0, 0, 1, "deadline"},
+    {"rule 1: fits before deadline", 429, SEER_OK, "3", NULL, NULL, 1, SEER_SEC(10), SEER_SEC(6), 0,
+     1, SEER_SEC(3), 1, "attempt 2/6"},
+    {"rule 1: elapsed already past deadline", 500, SEER_OK, "0", NULL, NULL, 1, SEER_SEC(10),
+     SEER_SEC(11), 0, 0, 0, 0, "deadline"},
+    {"transport: ENET retried", 0, SEER_ENET, NULL, NULL, NULL, 1, 0, 0, 0, 1, SEER_MS(500), 0,
+     "network error; backoff 0.5s; attempt 2/6"},
+    {"transport: timeout retried", 0, SEER_ETIMEDOUT, NULL, NULL, NULL, 2, 0, 0, 0, 1, SEER_SEC(1),
+     0, "timeout"},
+    {"transport after 200 headers retried", 200, SEER_ENET, NULL, NULL, NULL, 1, 0, 0, 0, 1,
+     SEER_MS(500), 0, "network error"},
+    {"transport: cancelled never retried", 0, SEER_ECANCELED, NULL, NULL, "true", 1, 0, 0, 0, 0, 0,
+     0, "not retryable"},
+    {"transport: ENOMEM never retried", 0, SEER_ENOMEM, NULL, NULL, NULL, 1, 0, 0, 0, 0, 0, 0,
+     "not retryable"},
+    {"transport ENET but server says false", 0, SEER_ENET, NULL, NULL, "false", 1, 0, 0, 0, 0, 0, 0,
+     "false"},
+    {"no response and no error: final", 0, SEER_OK, NULL, NULL, NULL, 1, 0, 0, 0, 0, 0, 0,
+     "no response"},
 };
 
 static void t_table(void **st)
@@ -204,8 +237,7 @@ static void t_backoff_sequence(void **st)
         uint64_t want = p.base_ns;
         for (int k = 1; k < a; k++)
             want *= 2;
-        if (want > p.cap_ns)
-            want = p.cap_ns;
+        if (want > p.cap_ns) want = p.cap_ns;
         assert_true(d.delay_ns == want);
         assert_true(d.delay_ns >= prev);
         prev = d.delay_ns;
@@ -256,29 +288,28 @@ static int spec_status_retryable(long s)
 {
     static const long never[] = {400, 401, 402, 403, 404, 413, 422};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
-        if (s == never[i])
-            return 0;
+        if (s == never[i]) return 0;
     return s == 408 || s == 409 || s == 429 || s >= 500;
 }
 
 typedef struct hdrvar {
     const char *ra_ms, *ra;
-    int valid;          /* a usable value within max_server_wait */
-    uint64_t ns;        /* its value when valid */
+    int valid;   /* a usable value within max_server_wait */
+    uint64_t ns; /* its value when valid */
 } hdrvar;
 
 static void t_sweep(void **st)
 {
     (void)st;
     const hdrvar hv[] = {
-        {NULL, NULL, 0, 0},                 /* absent */
-        {NULL, "2", 1, SEER_SEC(2)},        /* valid seconds */
-        {NULL, "0.25", 1, SEER_MS(250)},    /* fractional */
-        {NULL, "bogus", 0, 0},              /* invalid */
-        {NULL, "3600", 0, 0},               /* too long */
-        {"750", NULL, 1, SEER_MS(750)},     /* ms */
-        {"x", "1", 1, SEER_SEC(1)},         /* invalid ms, valid seconds */
-        {"99999999", "1", 0, 0},            /* ms too long: backoff, not seconds */
+        {NULL, NULL, 0, 0},              /* absent */
+        {NULL, "2", 1, SEER_SEC(2)},     /* valid seconds */
+        {NULL, "0.25", 1, SEER_MS(250)}, /* fractional */
+        {NULL, "bogus", 0, 0},           /* invalid */
+        {NULL, "3600", 0, 0},            /* too long */
+        {"750", NULL, 1, SEER_MS(750)},  /* ms */
+        {"x", "1", 1, SEER_SEC(1)},      /* invalid ms, valid seconds */
+        {"99999999", "1", 0, 0},         /* ms too long: backoff, not seconds */
     };
     const char *shoulds[] = {NULL, "true", "false", "perhaps"};
     const int attempts[] = {1, 2, 5, 6, 7};
@@ -303,26 +334,21 @@ static void t_sweep(void **st)
                         /* expected, from the rules */
                         int error = status >= 400;
                         int want = error && spec_status_retryable(status);
-                        if (error && s == 1)
-                            want = 1;
-                        if (error && s == 2)
-                            want = 0;
-                        if (attempts[a] >= p.max_attempts)
-                            want = 0;
+                        if (error && s == 1) want = 1;
+                        if (error && s == 2) want = 0;
+                        if (attempts[a] >= p.max_attempts) want = 0;
                         uint64_t base = p.base_ns << (attempts[a] - 1);
-                        if (base > p.cap_ns)
-                            base = p.cap_ns;
+                        if (base > p.cap_ns) base = p.cap_ns;
                         uint64_t delay = hv[h].valid ? hv[h].ns : base;
-                        if (p.deadline_ns && in.elapsed_ns + delay >= p.deadline_ns)
-                            want = 0;
+                        if (p.deadline_ns && in.elapsed_ns + delay >= p.deadline_ns) want = 0;
 
                         if (d.retry != want || (want && d.delay_ns != delay) ||
                             d.rate_limited != (status == 429 || status == 529))
                             fail_msg("status %ld hdr %zu should %zu attempts %d deadline %zu: "
                                      "got retry=%d delay=%llu rl=%d (%s), want retry=%d delay=%llu",
                                      status, h, s, attempts[a], dl, d.retry,
-                                     (unsigned long long)d.delay_ns, d.rate_limited, d.reason,
-                                     want, (unsigned long long)delay);
+                                     (unsigned long long)d.delay_ns, d.rate_limited, d.reason, want,
+                                     (unsigned long long)delay);
                         assert_true(strlen(d.reason) > 0);
                         char code[24];
                         snprintf(code, sizeof code, "%ld", status);
@@ -336,14 +362,10 @@ static void t_sweep(void **st)
 int main(void)
 {
     const struct CMUnitTest t[] = {
-        cmocka_unit_test(t_defaults),
-        cmocka_unit_test(t_parse_retry_after),
-        cmocka_unit_test(t_parse_http_dates),
-        cmocka_unit_test(t_table),
-        cmocka_unit_test(t_backoff_sequence),
-        cmocka_unit_test(t_jitter_bounds),
-        cmocka_unit_test(t_date_in_decide),
-        cmocka_unit_test(t_sweep),
+        cmocka_unit_test(t_defaults),         cmocka_unit_test(t_parse_retry_after),
+        cmocka_unit_test(t_parse_http_dates), cmocka_unit_test(t_table),
+        cmocka_unit_test(t_backoff_sequence), cmocka_unit_test(t_jitter_bounds),
+        cmocka_unit_test(t_date_in_decide),   cmocka_unit_test(t_sweep),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }

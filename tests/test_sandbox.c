@@ -36,8 +36,8 @@
 
 #include "agents/agent.h"
 #include "mcp/client.h"
-#if defined(SEER_MCP_HAVE_SERVER) && __has_include("mcp/http_transport.h") && \
-    __has_include("mcp/httpd_serve.h")
+#if defined(SEER_MCP_HAVE_SERVER) && __has_include("mcp/http_transport.h") &&                      \
+                                                   __has_include("mcp/httpd_serve.h")
 #include "mcp/httpd_serve.h"
 #include "mcp/server.h"
 #define SEER_HAVE_MCP_HTTP_TEST 1
@@ -55,8 +55,7 @@ static seer_runfile *parse_ok(const char *json)
     seer_runfile *rf = NULL;
     seer_error err = {0};
     seer_err e = seer_runfile_parse(json, strlen(json), "run.json", "/base", &rf, &err);
-    if (e)
-        fail_msg("unexpected error: %s", err.msg);
+    if (e) fail_msg("unexpected error: %s", err.msg);
     assert_non_null(rf);
     return rf;
 }
@@ -87,7 +86,8 @@ static void test_runfile_full(void **state)
         "     \"env\": {\"MODE\": \"test\"}, \"secrets\": [\"HF_TOKEN\"], \"timeout\": 2.5,\n"
         "     \"memory_mb\": 512, \"cpu_seconds\": 30, \"max_processes\": 64, \"restarts\": 1,\n"
         "     \"models\": [{\"name\": \"org/open\", \"path\": \"m/open\"},\n"
-        "                {\"name\": \"org/secret-model\", \"path\": \"/m/s\", \"hidden\": true}]},\n"
+        "                {\"name\": \"org/secret-model\", \"path\": \"/m/s\", \"hidden\": "
+        "true}]},\n"
         "  \"gpu\": {\"launcher\": [\"ssh\", \"gpu-box\"], \"command\": [\"seer\", \"serve\", "
         "\"expose\", \"i.py\"]},\n"
         "  \"far\": {\"url\": \"https://example.org/mcp\", \"token_secret\": \"FAR_TOKEN\"},\n"
@@ -161,8 +161,7 @@ static void test_runfile_syntax_error_names_line_and_column(void **state)
 {
     (void)state;
     /* line 3, column 17: the stray comma before } */
-    parse_bad("{\"sandboxes\": {\n  \"a\": {\n    \"command\": [],}}}", SEER_EPARSE,
-              "run.json:3:");
+    parse_bad("{\"sandboxes\": {\n  \"a\": {\n    \"command\": [],}}}", SEER_EPARSE, "run.json:3:");
     seer_runfile *rf = NULL;
     seer_error err = {0};
     const char *text = "{\n\n   nope}";
@@ -234,8 +233,9 @@ static void test_runfile_load_from_disk(void **state)
     snprintf(path, sizeof path, "%s/run.json", dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fputs("{\"sandboxes\": {\"s\": {\"command\": [\"x\"], \"workspace\": {\"copy\": [\"in.txt\"]}}}}",
-          f);
+    fputs(
+        "{\"sandboxes\": {\"s\": {\"command\": [\"x\"], \"workspace\": {\"copy\": [\"in.txt\"]}}}}",
+        f);
     fclose(f);
     seer_runfile *rf = NULL;
     seer_error err = {0};
@@ -278,8 +278,7 @@ static void collect(seer_actor *self, void *state, seer_msg *m)
 {
     (void)self;
     collector *c = state;
-    if (m->type != SEER_MSG_TOOL_RESULT)
-        return;
+    if (m->type != SEER_MSG_TOOL_RESULT) return;
     pthread_mutex_lock(&c->mu);
     if (c->n < MAXR) {
         c->res[c->n] = m->data;
@@ -296,8 +295,8 @@ typedef struct fixture {
     seer_pool *pool;
     collector col;
     seer_actor *actor;
-    char dir[64];     /* a fresh run directory */
-    char src[1024];   /* the source tree */
+    char dir[64];   /* a fresh run directory */
+    char src[1024]; /* the source tree */
     uint64_t next_tag;
     seer_runfile *rf;
     seer_toolset *ts;
@@ -310,8 +309,7 @@ static int bwrap_ok(void)
     if (have_bwrap < 0) {
         seer_error err;
         have_bwrap = seer_bwrap_check(&err) == SEER_OK;
-        if (!have_bwrap)
-            fprintf(stderr, "note: %s -- isolation tests skipped\n", err.msg);
+        if (!have_bwrap) fprintf(stderr, "note: %s -- isolation tests skipped\n", err.msg);
     }
     return have_bwrap;
 }
@@ -329,8 +327,7 @@ static void find_source(char *out, size_t cap)
         if (sl) {
             *sl = '\0';
             sl = strrchr(r, '/');
-            if (sl)
-                *sl = '\0';
+            if (sl) *sl = '\0';
         }
         snprintf(out, cap, "%s", r);
         free(r);
@@ -429,8 +426,7 @@ static seer_toolset *start_ok(fixture *f, const char *json, const char *name)
 {
     seer_error err;
     seer_toolset *ts = start(f, json, name, &err);
-    if (!ts)
-        fail_msg("sandbox did not start: %s", err.msg);
+    if (!ts) fail_msg("sandbox did not start: %s", err.msg);
     f->ts = ts;
     return ts;
 }
@@ -453,8 +449,7 @@ static seer_tool_result *call(fixture *f, const char *name, const char *args)
                 assert_non_null(r);
                 return r;
             }
-        if (pthread_cond_timedwait(&f->col.cv, &f->col.mu, &until) != 0)
-            break;
+        if (pthread_cond_timedwait(&f->col.cv, &f->col.mu, &until) != 0) break;
     }
     pthread_mutex_unlock(&f->col.mu);
     fail_msg("no result for %s", name);
@@ -464,8 +459,7 @@ static seer_tool_result *call(fixture *f, const char *name, const char *args)
 static const seer_tool_def *find_def(seer_tool_def *defs, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(defs[i].name, name) == 0)
-            return &defs[i];
+        if (strcmp(defs[i].name, name) == 0) return &defs[i];
     return NULL;
 }
 
@@ -475,19 +469,18 @@ static int alive(pid_t pid)
 }
 
 /* The interface file copied into the workspace, served by the expose server. */
-#define IFACE_SANDBOX(NAME, EXTRA)                                                              \
-    "{\"sandboxes\": {\"" NAME "\": {\"command\": [\"seer\", \"serve\", \"expose\", "          \
+#define IFACE_SANDBOX(NAME, EXTRA)                                                                 \
+    "{\"sandboxes\": {\"" NAME "\": {\"command\": [\"seer\", \"serve\", \"expose\", "              \
     "\"iface.py\"], \"workspace\": {\"copy\": [\"@SRC/tests/sandbox/iface.py\"]}" EXTRA "}}}"
 
 /* The misbehaving server, for faults the expose server itself prevents. */
-#define BAD_SANDBOX(NAME, EXTRA)                                                                \
-    "{\"sandboxes\": {\"" NAME "\": {\"command\": [\"python3\", \"bad_server.py\"], "               \
+#define BAD_SANDBOX(NAME, EXTRA)                                                                   \
+    "{\"sandboxes\": {\"" NAME "\": {\"command\": [\"python3\", \"bad_server.py\"], "              \
     "\"workspace\": {\"copy\": [\"@SRC/tests/sandbox/bad_server.py\"]}" EXTRA "}}}"
 
-#define SKIP_WITHOUT_BWRAP()                                                                    \
-    do {                                                                                        \
-        if (!bwrap_ok())                                                                        \
-            skip();                                                                             \
+#define SKIP_WITHOUT_BWRAP()                                                                       \
+    do {                                                                                           \
+        if (!bwrap_ok()) skip();                                                                   \
     } while (0)
 
 /* ---- the spawn plan ----------------------------------------------------------------------- */
@@ -495,16 +488,14 @@ static int alive(pid_t pid)
 static int argv_has(char **argv, const char *s)
 {
     for (; *argv; argv++)
-        if (strcmp(*argv, s) == 0)
-            return 1;
+        if (strcmp(*argv, s) == 0) return 1;
     return 0;
 }
 
 static int argv_contains(char **argv, const char *s)
 {
     for (; *argv; argv++)
-        if (strstr(*argv, s))
-            return 1;
+        if (strstr(*argv, s)) return 1;
     return 0;
 }
 
@@ -512,8 +503,7 @@ static const char *env_of(char **envp, const char *name)
 {
     size_t n = strlen(name);
     for (; envp && *envp; envp++)
-        if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-            return *envp + n + 1;
+        if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=') return *envp + n + 1;
     return NULL;
 }
 
@@ -620,10 +610,11 @@ static void test_expose_server_tools(void **state)
 {
     fixture *f = *state;
     /* unisolated so this runs everywhere python3 does */
-    seer_toolset *ts = start_ok(f, IFACE_SANDBOX("py", ", \"isolation\": \"none\", "
-                                                       "\"expose\": [\"add\", \"shapes\", "
-                                                       "\"fail\", \"describe_model\", "
-                                                       "\"stray\"]"),
+    seer_toolset *ts = start_ok(f,
+                                IFACE_SANDBOX("py", ", \"isolation\": \"none\", "
+                                                    "\"expose\": [\"add\", \"shapes\", "
+                                                    "\"fail\", \"describe_model\", "
+                                                    "\"stray\"]"),
                                 "py");
     seer_tool_def *defs = NULL;
     size_t n = 0;
@@ -652,12 +643,12 @@ static void test_expose_server_tools(void **state)
     props = cJSON_GetObjectItem(sch, "properties");
     const cJSON *names = cJSON_GetObjectItem(props, "names");
     assert_string_equal(cJSON_GetObjectItem(names, "type")->valuestring, "array");
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(names, "items"), "type")->valuestring,
-                        "string");
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(props, "scale"), "type")->valuestring,
-                        "number");
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(props, "flag"), "type")->valuestring,
-                        "boolean");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(names, "items"), "type")->valuestring, "string");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(props, "scale"), "type")->valuestring, "number");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(props, "flag"), "type")->valuestring, "boolean");
     const cJSON *mode = cJSON_GetObjectItem(cJSON_GetObjectItem(props, "mode"), "enum");
     assert_int_equal(cJSON_GetArraySize(mode), 2);
     assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(props, "note"), "anyOf"));
@@ -753,8 +744,9 @@ static void test_isolation_from_inside(void **state)
     fclose(fp);
     setenv("SEER_TEST_UNNAMED", "unnamed-value", 1);
     setenv("TEST_SB_SECRET", "secret-value-abcdef", 1);
-    start_ok(f, IFACE_SANDBOX("iso", ", \"env\": {\"NAMED\": \"yes\"}, "
-                                     "\"secrets\": [\"TEST_SB_SECRET\"]"),
+    start_ok(f,
+             IFACE_SANDBOX("iso", ", \"env\": {\"NAMED\": \"yes\"}, "
+                                  "\"secrets\": [\"TEST_SB_SECRET\"]"),
              "iso");
     int port, lfd = listen_loopback(&port);
     char args[512];
@@ -997,8 +989,7 @@ static void test_flood_then_recovers(void **state)
     assert_true(r->is_error);
     assert_non_null(strstr(r->content, "did not answer"));
     r = call(f, "ok", "{}");
-    if (r->is_error)
-        fail_msg("after the flood: %s", r->content);
+    if (r->is_error) fail_msg("after the flood: %s", r->content);
     assert_string_equal(r->content, "ok");
     seer_sandbox_stats st;
     seer_sandbox_get_stats(f->ts, &st);
@@ -1022,10 +1013,8 @@ static void test_cancel_answers_at_once(void **state)
     pthread_mutex_lock(&f->col.mu);
     while (!r) {
         for (int i = 0; i < f->col.n; i++)
-            if (f->col.tags[i] == tag)
-                r = f->col.res[i];
-        if (!r && pthread_cond_timedwait(&f->col.cv, &f->col.mu, &until) != 0)
-            break;
+            if (f->col.tags[i] == tag) r = f->col.res[i];
+        if (!r && pthread_cond_timedwait(&f->col.cv, &f->col.mu, &until) != 0) break;
     }
     pthread_mutex_unlock(&f->col.mu);
     assert_non_null(r);
@@ -1042,8 +1031,7 @@ static void test_cancel_answers_at_once(void **state)
 static seer_tool_result *result_for_locked(fixture *f, uint64_t tag)
 {
     for (int i = 0; i < f->col.n; i++)
-        if (f->col.tags[i] == tag)
-            return f->col.res[i];
+        if (f->col.tags[i] == tag) return f->col.res[i];
     return NULL;
 }
 
@@ -1052,8 +1040,7 @@ static seer_tool_result *result_for(fixture *f, uint64_t tag)
     seer_tool_result *r = NULL;
     pthread_mutex_lock(&f->col.mu);
     for (int i = 0; i < f->col.n; i++)
-        if (f->col.tags[i] == tag)
-            r = f->col.res[i];
+        if (f->col.tags[i] == tag) r = f->col.res[i];
     pthread_mutex_unlock(&f->col.mu);
     return r;
 }
@@ -1079,8 +1066,7 @@ static void test_expose_calls_run_concurrently(void **state)
         int found = 0;
         for (int i = 0; i < f->col.n; i++)
             found |= f->col.tags[i] == slow;
-        if (found)
-            break;
+        if (found) break;
     }
     pthread_mutex_unlock(&f->col.mu);
     r = result_for(f, slow);
@@ -1118,17 +1104,14 @@ static int count_sleepers(long seconds)
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
+        if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
         char path[300], buf[64];
         snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
         int fd = open(path, O_RDONLY);
-        if (fd < 0)
-            continue;
+        if (fd < 0) continue;
         ssize_t r = read(fd, buf, sizeof buf);
         close(fd);
-        if (r == wl && memcmp(buf, want, (size_t)wl) == 0)
-            n++;
+        if (r == wl && memcmp(buf, want, (size_t)wl) == 0) n++;
     }
     closedir(d);
     return n;
@@ -1160,7 +1143,8 @@ static void test_process_tree_dies_with_sandbox(void **state)
     assert_false(alive(server));
 }
 
-/* ---- hidden models ----------------------------------------------------------------------------- */
+/* ---- hidden models -----------------------------------------------------------------------------
+ */
 
 static void test_hidden_models_never_visible(void **state)
 {
@@ -1220,7 +1204,8 @@ static void test_hidden_models_never_visible(void **state)
     free(s);
 }
 
-/* ---- an agent with tools from two sandboxes ------------------------------------------------------ */
+/* ---- an agent with tools from two sandboxes
+ * ------------------------------------------------------ */
 
 typedef struct seen {
     pthread_mutex_t mu;
@@ -1233,8 +1218,7 @@ typedef struct seen {
 static void on_agent_event(void *arg, const seer_agent_event *ev)
 {
     seen *s = arg;
-    if (ev->kind != SEER_AEV_TOOL_RESULT)
-        return;
+    if (ev->kind != SEER_AEV_TOOL_RESULT) return;
     pthread_mutex_lock(&s->mu);
     if (s->n < 8) {
         snprintf(s->tool[s->n], sizeof s->tool[0], "%s", ev->tool);
@@ -1249,8 +1233,7 @@ static void on_agent_event(void *arg, const seer_agent_event *ev)
 static int seen_index(seen *s, const char *tool)
 {
     for (int i = 0; i < s->n; i++)
-        if (strcmp(s->tool[i], tool) == 0)
-            return i;
+        if (strcmp(s->tool[i], tool) == 0) return i;
     fail_msg("no result for tool %s", tool);
     return -1;
 }
@@ -1279,14 +1262,12 @@ static void test_agent_uses_two_sandboxes(void **state)
         " \"hidden\": true}]}}}";
     seer_error err;
     seer_toolset *calc = start(f, json, "calc", &err);
-    if (!calc)
-        fail_msg("%s", err.msg);
+    if (!calc) fail_msg("%s", err.msg);
     /* start() replaced f->rf; keep the first run file alive for calc */
     seer_runfile *rf_calc = f->rf;
     f->rf = NULL;
     seer_toolset *interp = start(f, json, "interp", &err);
-    if (!interp)
-        fail_msg("%s", err.msg);
+    if (!interp) fail_msg("%s", err.msg);
     seer_toolset *router = seer_router_new("tools");
     assert_int_equal(seer_router_add(router, calc, 1, &err), SEER_OK);
     assert_int_equal(seer_router_add(router, interp, 1, &err), SEER_OK);
@@ -1323,8 +1304,7 @@ static void test_agent_uses_two_sandboxes(void **state)
     cfg.on_event = on_agent_event;
     cfg.on_event_arg = &s;
     seer_agent *a = seer_agent_new(&cfg, &err);
-    if (!a)
-        fail_msg("%s", err.msg);
+    if (!a) fail_msg("%s", err.msg);
     assert_int_equal(seer_agent_start(a), SEER_OK);
     assert_int_equal(seer_agent_wait(a, 60000), SEER_AGENT_STOPPED);
 
@@ -1350,7 +1330,8 @@ static void test_agent_uses_two_sandboxes(void **state)
     pthread_mutex_destroy(&s.mu);
 }
 
-/* ---- a launcher (the "remote" is env(1) on this machine) ----------------------------------------- */
+/* ---- a launcher (the "remote" is env(1) on this machine)
+ * ----------------------------------------- */
 
 static void test_launcher(void **state)
 {
@@ -1380,8 +1361,9 @@ static void test_raw_transport_for_the_cli(void **state)
     fixture *f = *state;
     /* parse through start()'s substitutions without starting a toolset */
     char json[2048];
-    snprintf(json, sizeof json, IFACE_SANDBOX("raw", ", \"isolation\": \"none\", "
-                                                     "\"expose\": [\"add\"]"));
+    snprintf(json, sizeof json,
+             IFACE_SANDBOX("raw", ", \"isolation\": \"none\", "
+                                  "\"expose\": [\"add\"]"));
     char text[4096], *o = text;
     for (const char *p = json; *p;) {
         if (strncmp(p, "@SRC", 4) == 0) {
@@ -1399,8 +1381,7 @@ static void test_raw_transport_for_the_cli(void **state)
     snprintf(sdir, sizeof sdir, "%s/raw", f->dir);
     seer_sandbox_options so = {.loop = f->loop, .dir = sdir};
     seer_mcp_transport *t = seer_sandbox_transport(seer_runfile_find(f->rf, "raw"), &so, &err);
-    if (!t)
-        fail_msg("%s", err.msg);
+    if (!t) fail_msg("%s", err.msg);
     seer_mcp_client *c = seer_mcp_client_new(f->loop, t, NULL, &err);
     assert_non_null(c);
     cJSON *tools = NULL;
@@ -1413,8 +1394,7 @@ static void test_raw_transport_for_the_cli(void **state)
     assert_true(have_read);
     cJSON_Delete(tools);
     cJSON *res = NULL;
-    assert_int_equal(seer_mcp_client_call_sync(c, "add", "{\"a\": 1, \"b\": 1}", 30000, &res,
-                                               &err),
+    assert_int_equal(seer_mcp_client_call_sync(c, "add", "{\"a\": 1, \"b\": 1}", 30000, &res, &err),
                      SEER_OK);
     cJSON_Delete(res);
     seer_mcp_client_free(c);
@@ -1430,7 +1410,8 @@ static void test_raw_transport_for_the_cli(void **state)
     seer_runfile_free(rf2);
 }
 
-/* ---- a remote sandbox over Streamable HTTP with a bearer token ------------------------------------ */
+/* ---- a remote sandbox over Streamable HTTP with a bearer token
+ * ------------------------------------ */
 
 static void test_url_sandbox_with_token(void **state)
 {
@@ -1444,9 +1425,9 @@ static void test_url_sandbox_with_token(void **state)
     seer_mcp_server_opts so = {.name = "remote-calc"};
     seer_mcp_server *srv = seer_mcp_server_new(&so, &err);
     assert_non_null(srv);
-    assert_int_equal(seer_mcp_server_add_toolset(srv, seer_toolset_builtin_new(f->pool), f->pool,
-                                                 1, &err),
-                     SEER_OK);
+    assert_int_equal(
+        seer_mcp_server_add_toolset(srv, seer_toolset_builtin_new(f->pool), f->pool, 1, &err),
+        SEER_OK);
     seer_mcp_httpd_options ho = {.token = "remote-bearer-token-123"};
     seer_mcp_httpd *h = seer_mcp_httpd_start(srv, &ho, &err);
     assert_non_null(h);
@@ -1488,7 +1469,8 @@ static void test_url_sandbox_with_token(void **state)
 #endif
 }
 
-/* ---- the example in sandbox/examples stays true -------------------------------------------------- */
+/* ---- the example in sandbox/examples stays true
+ * -------------------------------------------------- */
 
 static void test_example_run_file(void **state)
 {
@@ -1503,11 +1485,10 @@ static void test_example_run_file(void **state)
     SKIP_WITHOUT_BWRAP();
     char sdir[256];
     snprintf(sdir, sizeof sdir, "%s/interp", f->dir);
-    seer_sandbox_options o = {.loop = f->loop, .dir = sdir, .term_grace_ms = 300,
-                              .kill_grace_ms = 300};
+    seer_sandbox_options o = {
+        .loop = f->loop, .dir = sdir, .term_grace_ms = 300, .kill_grace_ms = 300};
     f->ts = seer_sandbox_new(seer_runfile_find(f->rf, "interp"), &o, &err);
-    if (!f->ts)
-        fail_msg("%s", err.msg);
+    if (!f->ts) fail_msg("%s", err.msg);
     seer_tool_result *r = call(f, "model_card", "{\"model\": \"acme/organism-3\"}");
     assert_false(r->is_error);
     assert_non_null(strstr(r->content, "\"layers\": 2"));
@@ -1518,7 +1499,8 @@ static void test_example_run_file(void **state)
     assert_non_null(strstr(r->content, "KeyError"));
 }
 
-/* ---- seer serve expose ----------------------------------------------------------------------------- */
+/* ---- seer serve expose
+ * ----------------------------------------------------------------------------- */
 
 static void test_cli_serve_expose(void **state)
 {
@@ -1545,9 +1527,8 @@ static void test_cli_serve_expose(void **state)
     assert_true(cJSON_GetArraySize(tools) >= 10);
     cJSON_Delete(tools);
     cJSON *res = NULL;
-    assert_int_equal(seer_mcp_client_call_sync(c, "add", "{\"a\": 20, \"b\": 22}", 30000, &res,
-                                               &err),
-                     SEER_OK);
+    assert_int_equal(
+        seer_mcp_client_call_sync(c, "add", "{\"a\": 20, \"b\": 22}", 30000, &res, &err), SEER_OK);
     char *txt = cJSON_PrintUnformatted(res);
     assert_non_null(strstr(txt, "\"42\""));
     free(txt);
@@ -1588,7 +1569,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_raw_transport_for_the_cli, setup, teardown),
     };
     const char *only = getenv("SEER_TEST_FILTER"); /* e.g. "test_hidden*" */
-    if (only && only[0])
-        cmocka_set_test_filter(only);
+    if (only && only[0]) cmocka_set_test_filter(only);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,8 +66,7 @@ static seer_tool_result *call(seer_toolset *ts, seer_actor *a, collector *col, u
                 pthread_mutex_unlock(&col->mu);
                 return col->res[i];
             }
-        if (pthread_cond_timedwait(&col->cv, &col->mu, &until) != 0)
-            break;
+        if (pthread_cond_timedwait(&col->cv, &col->mu, &until) != 0) break;
     }
     pthread_mutex_unlock(&col->mu);
     fail_msg("no result for %s", name);
@@ -81,8 +80,7 @@ static void test_filesystem_server_sees_only_its_workspace(void **state)
     char mods[1024];
     snprintf(mods, sizeof mods, "%s/tests/interop/node_modules", src ? src : ".");
     char entry[1200];
-    snprintf(entry, sizeof entry, "%s/@modelcontextprotocol/server-filesystem/dist/index.js",
-             mods);
+    snprintf(entry, sizeof entry, "%s/@modelcontextprotocol/server-filesystem/dist/index.js", mods);
     seer_error err;
     if (access(entry, R_OK) != 0 || access("/usr/bin/node", X_OK) != 0 ||
         seer_bwrap_check(&err) != SEER_OK) {
@@ -104,14 +102,15 @@ static void test_filesystem_server_sees_only_its_workspace(void **state)
     fclose(f);
 
     char json[4096];
-    snprintf(json, sizeof json,
-             "{\"sandboxes\": {\"fs\": {"
-             " \"command\": [\"node\", \"/opt/node_modules/@modelcontextprotocol/server-filesystem/dist/"
-             "index.js\", \"/\"],"
-             " \"workspace\": {\"copy\": [\"hello.txt\"],"
-             "                \"mount\": [{\"from\": \"%s\", \"to\": \"/opt/node_modules\"}]},"
-             " \"timeout\": 60}}}",
-             mods);
+    snprintf(
+        json, sizeof json,
+        "{\"sandboxes\": {\"fs\": {"
+        " \"command\": [\"node\", \"/opt/node_modules/@modelcontextprotocol/server-filesystem/dist/"
+        "index.js\", \"/\"],"
+        " \"workspace\": {\"copy\": [\"hello.txt\"],"
+        "                \"mount\": [{\"from\": \"%s\", \"to\": \"/opt/node_modules\"}]},"
+        " \"timeout\": 60}}}",
+        mods);
     seer_runfile *rf = NULL;
     assert_int_equal(seer_runfile_parse(json, strlen(json), "run.json", dir, &rf, &err), SEER_OK);
 
@@ -128,8 +127,7 @@ static void test_filesystem_server_sees_only_its_workspace(void **state)
     snprintf(sdir, sizeof sdir, "%s/run/fs", dir);
     seer_sandbox_options o = {.loop = loop, .dir = sdir};
     seer_toolset *ts = seer_sandbox_new(seer_runfile_find(rf, "fs"), &o, &err);
-    if (!ts)
-        fail_msg("filesystem server did not start: %s", err.msg);
+    if (!ts) fail_msg("filesystem server did not start: %s", err.msg);
 
     seer_tool_def *defs = NULL;
     size_t n = 0;

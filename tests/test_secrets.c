@@ -107,14 +107,14 @@ static void t_error_set_redacts(void **s)
     (void)s;
     seer_secret_register("sk-live-XYZ987");
     seer_error e;
-    seer_err rc = seer_error_set(&e, SEER_EAUTH, "401 from %s with key %s", "api.example",
-                                 "sk-live-XYZ987");
+    seer_err rc =
+        seer_error_set(&e, SEER_EAUTH, "401 from %s with key %s", "api.example", "sk-live-XYZ987");
     assert_int_equal(rc, SEER_EAUTH);
     assert_int_equal(e.code, SEER_EAUTH);
     assert_string_equal(e.msg, "401 from api.example with key [REDACTED]");
     seer_error_prefix(&e, "provider %s (key %s)", "openai", "sk-live-XYZ987");
-    assert_string_equal(e.msg,
-                        "provider openai (key [REDACTED]): 401 from api.example with key [REDACTED]");
+    assert_string_equal(
+        e.msg, "provider openai (key [REDACTED]): 401 from api.example with key [REDACTED]");
     assert_int_equal(seer_error_set(NULL, SEER_EIO, "x"), SEER_EIO);
     seer_error_clear(&e);
     assert_int_equal(e.code, SEER_OK);
@@ -175,8 +175,7 @@ static void t_strerror_and_linecol(void **s)
     (void)s;
     for (int c = 0; c < SEER_ERR_COUNT; c++) {
         assert_non_null(seer_strerror((seer_err)c));
-        if (c > 0)
-            assert_string_not_equal(seer_strerror((seer_err)c), seer_strerror(SEER_OK));
+        if (c > 0) assert_string_not_equal(seer_strerror((seer_err)c), seer_strerror(SEER_OK));
     }
     assert_string_equal(seer_strerror((seer_err)999), "unknown error");
     int line, col;
@@ -226,8 +225,7 @@ static void *reg_thread(void *arg)
         seer_secret_register(v);
         seer_error e;
         seer_error_set(&e, SEER_EAUTH, "bad key %s", v);
-        if (strstr(e.msg, v) != NULL || strstr(e.msg, "[REDACTED]") == NULL)
-            abort();
+        if (strstr(e.msg, v) != NULL || strstr(e.msg, "[REDACTED]") == NULL) abort();
     }
     return NULL;
 }
@@ -288,18 +286,12 @@ static void t_json_escaped_forms(void **s)
 int main(void)
 {
     const struct CMUnitTest t[] = {
-        T(t_redacts_every_occurrence),
-        T(t_short_values_ignored),
-        T(t_nested_secrets_longest_wins),
-        T(t_truncates_to_capacity),
-        T(t_dup_and_contains_handle_binary),
-        T(t_error_set_redacts),
-        T(t_error_prefix_truncates_safely),
-        T(t_stats_note_redacts),
-        T(t_strerror_and_linecol),
-        T(t_clock_and_iso8601),
-        T(t_concurrent_register_and_redact),
-        T(t_json_escaped_forms),
+        T(t_redacts_every_occurrence),       T(t_short_values_ignored),
+        T(t_nested_secrets_longest_wins),    T(t_truncates_to_capacity),
+        T(t_dup_and_contains_handle_binary), T(t_error_set_redacts),
+        T(t_error_prefix_truncates_safely),  T(t_stats_note_redacts),
+        T(t_strerror_and_linecol),           T(t_clock_and_iso8601),
+        T(t_concurrent_register_and_redact), T(t_json_escaped_forms),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }

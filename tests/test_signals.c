@@ -58,8 +58,7 @@ static void journal(const char *dir, const char *id, const char *event)
     snprintf(path, sizeof path, "%s/journal.jsonl", dir);
     int len = snprintf(line, sizeof line, "{\"id\":\"%s\",\"event\":\"%s\"}\n", id, event);
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        abort();
+    if (fd < 0) abort();
     if (write(fd, line, (size_t)len) != len) /* one write: lines never interleave */
         abort();
     close(fd);
@@ -72,22 +71,22 @@ static void write_output(const char *dir, const char *id)
     snprintf(tmp, sizeof tmp, "%s/out/.%s.json.tmp", dir, id);
     size_t cap = PAYLOAD_LEN + 128;
     char *body = malloc(cap); /* jobs write concurrently: no shared buffer */
-    if (body == NULL)
-        abort();
+    if (body == NULL) abort();
     int len = snprintf(body, cap, "{\"id\":\"%s\",\"payload\":\"", id);
     memset(body + len, 'x', PAYLOAD_LEN);
     len += PAYLOAD_LEN;
     len += snprintf(body + len, cap - (size_t)len, "\"}\n");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write(fd, body, (size_t)len) != len || fsync(fd) != 0)
-        abort();
+    if (fd < 0 || write(fd, body, (size_t)len) != len || fsync(fd) != 0) abort();
     close(fd);
     free(body);
-    if (rename(tmp, path) != 0)
-        abort();
+    if (rename(tmp, path) != 0) abort();
 }
 
-static void c_unref(void *a) { seer_actor_unref(a); }
+static void c_unref(void *a)
+{
+    seer_actor_unref(a);
+}
 static void c_fire(seer_loop *l, void *a)
 {
     (void)l;
@@ -153,9 +152,9 @@ static seer_actor *c_factory(seer_job *job, void *arg, seer_error *err)
     c->n = cs->n;
     c->stubborn = cs->stubborn;
     c->steps_left = 5;
-    seer_actor *a = seer_actor_new(seer_supervisor_pool(seer_job_supervisor(job)), c_handler, c, free);
-    if (a == NULL)
-        free(c);
+    seer_actor *a =
+        seer_actor_new(seer_supervisor_pool(seer_job_supervisor(job)), c_handler, c, free);
+    if (a == NULL) free(c);
     return a;
 }
 
@@ -170,8 +169,7 @@ static void c_on_abort(void *arg, int signo)
 
 static int child_main(const char *dir, const char *mode, int njobs)
 {
-    if (seer_signals_block() != 0)
-        return 90;
+    if (seer_signals_block() != 0) return 90;
     char upath[512];
     snprintf(upath, sizeof upath, "%s/unfinished.json", dir);
     seer_supervisor_config cfg;
@@ -244,8 +242,7 @@ static void spawn(run *r, const char *mode, int njobs)
 static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
+    if (f == NULL) return NULL;
     fseek(f, 0, SEEK_END);
     long sz = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -253,8 +250,7 @@ static char *slurp(const char *path, size_t *len)
     size_t got = fread(b, 1, (size_t)sz, f);
     fclose(f);
     b[got] = '\0';
-    if (len)
-        *len = got;
+    if (len) *len = got;
     return b;
 }
 
@@ -265,8 +261,7 @@ static int count_event(const run *r, const char *event)
     snprintf(path, sizeof path, "%s/journal.jsonl", r->dir);
     snprintf(needle, sizeof needle, "\"event\":\"%s\"", event);
     char *t = slurp(path, NULL);
-    if (t == NULL)
-        return 0;
+    if (t == NULL) return 0;
     int n = 0;
     for (char *p = t; (p = strstr(p, needle)) != NULL; p++)
         n++;
@@ -277,8 +272,7 @@ static int count_event(const run *r, const char *event)
 static void wait_event(const run *r, const char *event, int n)
 {
     for (int i = 0; i < 60000; i++) {
-        if (count_event(r, event) >= n)
-            return;
+        if (count_event(r, event) >= n) return;
         int st;
         if (waitpid(r->pid, &st, WNOHANG) == r->pid)
             fail_msg("child ended early (status %d) waiting for %d %s", st, n, event);
@@ -294,8 +288,7 @@ static int reap(const run *r)
     for (int i = 0; i < 60000; i++) {
         int st;
         pid_t p = waitpid(r->pid, &st, WNOHANG);
-        if (p == r->pid)
-            return st;
+        if (p == r->pid) return st;
         usleep(1000);
     }
     kill(r->pid, SIGKILL);
@@ -325,8 +318,7 @@ static void check_journal(const run *r)
     char *save = NULL;
     for (char *line = strtok_r(t, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         cJSON *j = cJSON_Parse(line);
-        if (j == NULL)
-            fail_msg("torn journal line: %s", line);
+        if (j == NULL) fail_msg("torn journal line: %s", line);
         cJSON_Delete(j);
     }
     free(t);
@@ -358,7 +350,8 @@ static int check_outputs(const run *r, int *finished, int njobs)
         char want[32];
         snprintf(want, sizeof want, "job-%03d", n);
         assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "id")), want);
-        assert_int_equal(strlen(cJSON_GetStringValue(cJSON_GetObjectItem(j, "payload"))), PAYLOAD_LEN);
+        assert_int_equal(strlen(cJSON_GetStringValue(cJSON_GetObjectItem(j, "payload"))),
+                         PAYLOAD_LEN);
         cJSON_Delete(j);
         free(t);
         finished[n] = 1;
@@ -382,7 +375,8 @@ static int read_record(const run *r, const char *reason, int final, int *listed,
     cJSON *list = cJSON_GetObjectItem(root, "unfinished");
     int size = cJSON_GetArraySize(list);
     for (int i = 0; i < size; i++) {
-        const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(list, i), "id"));
+        const char *id =
+            cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(list, i), "id"));
         int n;
         assert_int_equal(sscanf(id, "job-%d", &n), 1);
         assert_true(n >= 1 && n <= njobs);

@@ -37,10 +37,8 @@ static void rec_printf(rec *r, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(r->log + r->len, sizeof r->log - r->len, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        r->len += (size_t)n;
-    if (r->len >= sizeof r->log)
-        r->len = sizeof r->log - 1;
+    if (n > 0) r->len += (size_t)n;
+    if (r->len >= sizeof r->log) r->len = sizeof r->log - 1;
 }
 
 static int on_event(void *arg, const seer_sse_event *ev)
@@ -53,7 +51,8 @@ static int on_event(void *arg, const seer_sse_event *ev)
     rec_printf(r, "|%s|%ld]\n", ev->id, ev->retry_ms);
     if (r->events < 8) {
         snprintf(r->ev_type[r->events], sizeof r->ev_type[0], "%s", ev->event);
-        size_t n = ev->data_len < sizeof r->ev_data[0] - 1 ? ev->data_len : sizeof r->ev_data[0] - 1;
+        size_t n =
+            ev->data_len < sizeof r->ev_data[0] - 1 ? ev->data_len : sizeof r->ev_data[0] - 1;
         memcpy(r->ev_data[r->events], ev->data, n);
         r->ev_data[r->events][n] = '\0';
         r->ev_len[r->events] = ev->data_len;
@@ -71,30 +70,29 @@ static void on_comment(void *arg, const char *text, size_t len)
     r->comments++;
 }
 
-static const char SAMPLE[] =
-    "\xEF\xBB\xBF"
-    ": keep-alive\r\n"
-    "event: message_start\r\n"
-    "data: {\"a\":1}\r\n"
-    "\r\n"
-    "id: 42\n"
-    "\n"
-    "data: caf\xC3\xA9 \xF0\x9F\x98\x80\r"
-    "data:second line\r"
-    "data:  two spaces\r"
-    "\r"
-    "event: ping\n"
-    "retry: 1500\n"
-    "unknown: x\n"
-    "data\n"
-    "\n"
-    "retry: 12a\n"
-    "id: 7\n"
-    "data: last\n"
-    "\n"
-    "\n\n"
-    ": tail comment\n"
-    "data: unterminated";
+static const char SAMPLE[] = "\xEF\xBB\xBF"
+                             ": keep-alive\r\n"
+                             "event: message_start\r\n"
+                             "data: {\"a\":1}\r\n"
+                             "\r\n"
+                             "id: 42\n"
+                             "\n"
+                             "data: caf\xC3\xA9 \xF0\x9F\x98\x80\r"
+                             "data:second line\r"
+                             "data:  two spaces\r"
+                             "\r"
+                             "event: ping\n"
+                             "retry: 1500\n"
+                             "unknown: x\n"
+                             "data\n"
+                             "\n"
+                             "retry: 12a\n"
+                             "id: 7\n"
+                             "data: last\n"
+                             "\n"
+                             "\n\n"
+                             ": tail comment\n"
+                             "data: unterminated";
 
 /* Feeds SAMPLE cut at the given offsets (sorted, may repeat). */
 static void parse_split(rec *r, const size_t *cuts, int ncuts, int *pending)
@@ -173,8 +171,7 @@ static void t_every_pair_of_splits(void **s)
         for (size_t b = a; b <= len; b++) {
             size_t cuts[2] = {a, b};
             parse_split(&part, cuts, 2, &pp);
-            if (strcmp(whole.log, part.log) != 0)
-                fail_msg("split at %zu,%zu differs", a, b);
+            if (strcmp(whole.log, part.log) != 0) fail_msg("split at %zu,%zu differs", a, b);
         }
     }
 }
@@ -222,7 +219,9 @@ static void t_bom_only_at_start(void **s)
     /* a split BOM is skipped ... */
     assert_int_equal(seer_sse_feed(p, "\xEF", 1), SEER_OK);
     assert_int_equal(seer_sse_feed(p, "\xBB", 1), SEER_OK);
-    assert_int_equal(feed_str(p, "\xBF" "data: x\n\n"), SEER_OK);
+    assert_int_equal(feed_str(p, "\xBF"
+                                 "data: x\n\n"),
+                     SEER_OK);
     assert_int_equal(r.events, 1);
     assert_string_equal(r.ev_data[0], "x");
     seer_sse_free(p);
@@ -230,7 +229,9 @@ static void t_bom_only_at_start(void **s)
     /* ... but a second one is content: "\xEF\xBB\xBF" "data" is not a data field */
     memset(&r, 0, sizeof r);
     p = seer_sse_new(0, on_event, NULL, &r);
-    assert_int_equal(feed_str(p, "\xEF\xBB\xBF\xEF\xBB\xBF" "data: x\n\n"), SEER_OK);
+    assert_int_equal(feed_str(p, "\xEF\xBB\xBF\xEF\xBB\xBF"
+                                 "data: x\n\n"),
+                     SEER_OK);
     assert_int_equal(r.events, 0);
     seer_sse_free(p);
 

@@ -31,20 +31,20 @@
 /* ---- a test job ----------------------------------------------------------- */
 
 typedef struct world {
-    atomic_int live;          /* jobs between START and their end */
+    atomic_int live; /* jobs between START and their end */
     atomic_int peak;
     atomic_int started;
     atomic_int states_freed;
     atomic_int args_freed;
     atomic_int cancels_seen;
-    atomic_int timers_cut;    /* timers cancelled before firing */
-    atomic_int http_cancelled;/* requests that completed with ECANCELED */
+    atomic_int timers_cut;     /* timers cancelled before firing */
+    atomic_int http_cancelled; /* requests that completed with ECANCELED */
     atomic_int done_twice_rejected;
-    int steps;                /* timer steps per job */
+    int steps; /* timer steps per job */
     uint64_t step_ms;
     int ignore_cancel;
-    const char *url;          /* non-NULL: one HTTP request instead of timers */
-    int fail_factory_every;   /* every n-th job's factory fails (0 = never) */
+    const char *url;        /* non-NULL: one HTTP request instead of timers */
+    int fail_factory_every; /* every n-th job's factory fails (0 = never) */
 } world;
 
 typedef struct jarg {
@@ -63,7 +63,10 @@ typedef struct tjob {
     int ended;
 } tjob;
 
-static void unref_actor(void *a) { seer_actor_unref(a); }
+static void unref_actor(void *a)
+{
+    seer_actor_unref(a);
+}
 
 static void timer_fire(seer_loop *l, void *arg)
 {
@@ -139,8 +142,7 @@ static void job_handler(seer_actor *self, void *state, seer_msg *m)
     case SEER_MSG_CANCEL:
         atomic_fetch_add(&w->cancels_seen, 1);
         assert_true(seer_job_cancel_requested(t->job));
-        if (w->ignore_cancel || t->cancelling)
-            break;
+        if (w->ignore_cancel || t->cancelling) break;
         t->cancelling = 1;
         if (t->http_id != 0) {
             /* the request's completion (ECANCELED) ends the job */
@@ -216,8 +218,7 @@ static seer_supervisor *mk(int max_jobs, size_t workers)
     cfg.quiet = 1;
     seer_error err;
     seer_supervisor *s = seer_supervisor_new(&cfg, &err);
-    if (s == NULL)
-        fail_msg("supervisor_new: %s", err.msg);
+    if (s == NULL) fail_msg("supervisor_new: %s", err.msg);
     return s;
 }
 
@@ -225,8 +226,7 @@ static seer_supervisor *mk(int max_jobs, size_t workers)
 static int wait_for(seer_supervisor *s, int (*pred)(seer_supervisor *, long), long arg)
 {
     for (int i = 0; i < 30000; i++) {
-        if (pred(s, arg))
-            return 1;
+        if (pred(s, arg)) return 1;
         usleep(1000);
     }
     return 0;
@@ -501,8 +501,7 @@ static void on_unfinished(void *arg, const char *const *ids, size_t n)
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
+    if (f == NULL) return NULL;
     static char buf[65536];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
@@ -619,9 +618,9 @@ static void t_cancel_grace(void **st)
     assert_int_equal(cJSON_GetArraySize(list), 3);
     int running = 0;
     for (int i = 0; i < 3; i++)
-        running += strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(list, i),
-                                                                   "state")),
-                          "running") == 0;
+        running +=
+            strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(list, i), "state")),
+                   "running") == 0;
     assert_int_equal(running, 2);
     cJSON_Delete(root);
     seer_supervisor_free(s);
@@ -736,9 +735,10 @@ static void t_render_tty(void **st)
     seer_progress_snapshot s = snap_mid();
     char buf[512];
     seer_progress_render(&s, SEER_PROGRESS_TTY, 200, buf, sizeof buf);
-    assert_string_equal(buf, "[##--------] 45/200 jobs (3 failed, 2 cancelled) | 8 run 147 queued | "
-                             "req 7 +2 limited 1 retrying | tok 123k/4.6k | 1m30s ETA 5m10s | "
-                             "waiting: anthropic/x 429, retry in 2.0s");
+    assert_string_equal(buf,
+                        "[##--------] 45/200 jobs (3 failed, 2 cancelled) | 8 run 147 queued | "
+                        "req 7 +2 limited 1 retrying | tok 123k/4.6k | 1m30s ETA 5m10s | "
+                        "waiting: anthropic/x 429, retry in 2.0s");
     /* cut to the width, never wider */
     size_t n = seer_progress_render(&s, SEER_PROGRESS_TTY, 40, buf, sizeof buf);
     assert_int_equal(n, 40);
@@ -752,7 +752,8 @@ static void t_render_tty(void **st)
     z.tokens_out = 2500000;
     z.note_age_ns = UINT64_MAX;
     seer_progress_render(&z, SEER_PROGRESS_TTY, 0, buf, sizeof buf);
-    assert_string_equal(buf, "[##########] 4/4 jobs | 0 run 0 queued | req 0 | tok 999/2.50M | 0s ETA 0s");
+    assert_string_equal(
+        buf, "[##########] 4/4 jobs | 0 run 0 queued | req 0 | tok 999/2.50M | 0s ETA 0s");
     /* a note with multi-byte UTF-8 and a newline: cut on a code point, one line */
     snprintf(s.note, sizeof s.note, "r\xc3\xa9seau\nlent \xe2\x80\x94 \xe2\x80\x94 \xe2\x80\x94");
     seer_progress_render(&s, SEER_PROGRESS_TTY, 200, buf, sizeof buf);

@@ -1013,11 +1013,16 @@ static void test_commands(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_hash_canonical),
-        cmocka_unit_test(test_expand_ids),   cmocka_unit_test(test_shards),
-        cmocka_unit_test(test_estimate),     cmocka_unit_test(test_shard_merge_equals_unsharded),
-        cmocka_unit_test(test_extend),       cmocka_unit_test(test_max_cost),
-        cmocka_unit_test(test_commands),     cmocka_unit_test(test_rows_carry_technique),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_hash_canonical),
+        cmocka_unit_test(test_expand_ids),
+        cmocka_unit_test(test_shards),
+        cmocka_unit_test(test_estimate),
+        cmocka_unit_test(test_shard_merge_equals_unsharded),
+        cmocka_unit_test(test_extend),
+        cmocka_unit_test(test_max_cost),
+        cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_rows_carry_technique),
         cmocka_unit_test(test_technique_sandbox),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -56,8 +56,7 @@ static void wait_n(collector *c, int n)
     until.tv_sec += 30;
     pthread_mutex_lock(&c->mu);
     while (c->n < n)
-        if (pthread_cond_timedwait(&c->cv, &c->mu, &until) != 0)
-            break;
+        if (pthread_cond_timedwait(&c->cv, &c->mu, &until) != 0) break;
     int got = c->n;
     pthread_mutex_unlock(&c->mu);
     assert_int_equal(got, n);
@@ -67,8 +66,7 @@ static void wait_n(collector *c, int n)
 static seer_tool_result *by_tag(collector *c, uint64_t tag)
 {
     for (int i = 0; i < c->n; i++)
-        if (c->tags[i] == tag)
-            return c->res[i];
+        if (c->tags[i] == tag) return c->res[i];
     fail_msg("no result with tag %llu", (unsigned long long)tag);
     return NULL;
 }
@@ -158,8 +156,7 @@ static seer_toolset *make_set(fixture *f, const char *ns, echo_user *u, const ch
 static int has_tool(const seer_tool_def *defs, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(defs[i].name, name) == 0)
-            return 1;
+        if (strcmp(defs[i].name, name) == 0) return 1;
     return 0;
 }
 
@@ -397,8 +394,8 @@ static void t_cancel(void **state)
     uint64_t id2 = seer_toolset_call(r, "echo", "{}", f->actor, 2);
     assert_int_not_equal(id2, 0);
     assert_int_not_equal(id1, id2);
-    seer_toolset_cancel(r, id2); /* queued: must not run */
-    seer_toolset_cancel(r, id1); /* running: sees the flag */
+    seer_toolset_cancel(r, id2);               /* queued: must not run */
+    seer_toolset_cancel(r, id1);               /* running: sees the flag */
     seer_toolset_cancel(r, 12345ull << 8 | 1); /* unknown: no-op */
     wait_n(&f->col, 2);
     seer_tool_result *r1 = by_tag(&f->col, 1), *r2 = by_tag(&f->col, 2);

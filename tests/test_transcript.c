@@ -41,11 +41,9 @@ static void ref_merge_fields(cJSON *dst, const cJSON *src, const char *const *sk
         int skipped = 0;
         for (const char *const *s = skip; *s && !skipped; s++)
             skipped = strcmp(*s, it->string) == 0;
-        if (skipped)
-            continue;
+        if (skipped) continue;
         cJSON *dup = cJSON_Duplicate(it, 1);
-        if (!dup)
-            continue;
+        if (!dup) continue;
         cJSON_DeleteItemFromObjectCaseSensitive(dst, it->string);
         cJSON_AddItemToObject(dst, it->string, dup);
     }
@@ -73,8 +71,7 @@ static cJSON *ref_render(const char *journal, int *bad_line)
         line_no++;
         char *nl = strchr(p, '\n');
         int last = nl == NULL;
-        if (nl)
-            *nl = '\0';
+        if (nl) *nl = '\0';
         if (*p) {
             cJSON *ev = cJSON_Parse(p);
             if (!ev || !cJSON_IsObject(ev)) {
@@ -93,15 +90,13 @@ static cJSON *ref_render(const char *journal, int *bad_line)
                 const char *ts = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "ts"));
                 if (type && strcmp(type, "start") == 0) {
                     ref_merge_fields(meta, ev, skip);
-                    if (ts)
-                        cJSON_AddStringToObject(meta, "created_at", ts);
+                    if (ts) cJSON_AddStringToObject(meta, "created_at", ts);
                 } else if (type && strcmp(type, "end") == 0) {
                     ref_merge_fields(meta, ev, skip);
                 } else if (type && strcmp(type, "message") == 0) {
                     cJSON *m = cJSON_GetObjectItem(ev, "message");
                     cJSON *dup = m ? cJSON_Duplicate(m, 1) : NULL;
-                    if (dup)
-                        cJSON_AddItemToArray(msgs, dup);
+                    if (dup) cJSON_AddItemToArray(msgs, dup);
                 }
                 if (ts) {
                     free(last_ts);
@@ -111,12 +106,10 @@ static cJSON *ref_render(const char *journal, int *bad_line)
                 n_events++;
             }
         }
-        if (last)
-            break;
+        if (last) break;
         p = nl + 1;
     }
-    if (last_ts)
-        cJSON_AddStringToObject(meta, "updated_at", last_ts);
+    if (last_ts) cJSON_AddStringToObject(meta, "updated_at", last_ts);
     free(last_ts);
     cJSON_AddNumberToObject(meta, "events", n_events);
     cJSON_AddNumberToObject(meta, "torn_lines", torn);
@@ -177,8 +170,7 @@ static char *slurp(const char *dir, const char *file, size_t *len)
     snprintf(path, sizeof path, "%s/%s", dir, file);
     char *text = NULL;
     seer_error err;
-    if (seer_read_file(path, &text, len, &err) != SEER_OK)
-        fail_msg("%s", err.msg);
+    if (seer_read_file(path, &text, len, &err) != SEER_OK) fail_msg("%s", err.msg);
     return text;
 }
 
@@ -223,8 +215,7 @@ static seer_err check_same_as_tree(const char *dir, const char *journal)
         assert_int_not_equal(access(tpath, F_OK), 0); /* nothing written */
         return rc;
     }
-    if (rc != SEER_OK)
-        fail_msg("render: %s", err.msg);
+    if (rc != SEER_OK) fail_msg("render: %s", err.msg);
     size_t len = 0;
     char *got = slurp(dir, SEER_TRANSCRIPT_FILE, &len);
     /* one line of JSON, ending in a newline */
@@ -391,8 +382,11 @@ static void t_numbers_and_strings_as_cjson_prints_them(void **state)
     expect_same_member(put_str, NULL, cJSON_CreateString(""));
     /* invalid UTF-8 becomes U+FFFD, so the line stays valid JSON */
     seer_strbuf b = SEER_STRBUF_INIT;
-    seer_jw_str(&b, NULL, "a\xff" "b");
-    assert_string_equal(b.p, "\"a\xef\xbf\xbd" "b\"");
+    seer_jw_str(&b, NULL,
+                "a\xff"
+                "b");
+    assert_string_equal(b.p, "\"a\xef\xbf\xbd"
+                             "b\"");
     seer_sb_free(&b);
 }
 
@@ -402,14 +396,11 @@ static void t_json_members(void **state)
     struct {
         const char *in, *out; /* out NULL: not JSON, nothing written */
     } cases[] = {
-        {"{\"a\":1}", "{\"a\":1}"},
-        {"  [1, 2]\t", "[1, 2]"},        /* valid on one line: copied, trimmed */
-        {"{\n \"a\": 1\n}", "{\"a\":1}"}, /* a newline would split the line */
+        {"{\"a\":1}", "{\"a\":1}"},          {"  [1, 2]\t", "[1, 2]"}, /* valid on one line: copied,
+                                                                          trimmed */
+        {"{\n \"a\": 1\n}", "{\"a\":1}"},    /* a newline would split the line */
         {"{\"a\":1} trailing", "{\"a\":1}"}, /* what cJSON_Parse takes */
-        {"{\"a\":01}", "{\"a\":1}"},
-        {"{\"broken\": ", NULL},
-        {"", NULL},
-        {NULL, NULL},
+        {"{\"a\":01}", "{\"a\":1}"},         {"{\"broken\": ", NULL},  {"", NULL}, {NULL, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         seer_strbuf b = SEER_STRBUF_INIT;
@@ -450,8 +441,11 @@ static seer_message *sample_message(const char *args)
     assert_int_equal(seer_message_add_tool_call(m, "c1", "read_file", args), SEER_OK);
     assert_int_equal(seer_message_add_tool_result(m, "c0", "r\xc3\xa9sult\t1", 1), SEER_OK);
     assert_int_equal(seer_message_add_image(m, "image/png", "iVBORw0KGgo="), SEER_OK);
-    seer_block bad = {.type = SEER_BLK_TOOL_CALL, .id = strdup("c2"), .name = strdup("x"),
-                      .args = strdup("{\"a\":1}"), .args_error = strdup("not an object")};
+    seer_block bad = {.type = SEER_BLK_TOOL_CALL,
+                      .id = strdup("c2"),
+                      .name = strdup("x"),
+                      .args = strdup("{\"a\":1}"),
+                      .args_error = strdup("not an object")};
     assert_int_equal(seer_message_push_block(m, &bad), SEER_OK);
     return m;
 }

@@ -25,8 +25,8 @@
 #include "pipeline/writer.h"
 
 typedef struct {
-    char root[64];   /* temp dir holding the run dir */
-    char run[128];   /* root/run */
+    char root[64]; /* temp dir holding the run dir */
+    char run[128]; /* root/run */
 } fixture;
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -41,8 +41,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     snprintf(f->root, sizeof f->root, "/tmp/seer_writer_XXXXXX");
-    if (mkdtemp(f->root) == NULL)
-        return -1;
+    if (mkdtemp(f->root) == NULL) return -1;
     snprintf(f->run, sizeof f->run, "%s/run", f->root);
     *state = f;
     return 0;
@@ -62,20 +61,17 @@ static char *slurp(const char *dir, const char *rel, size_t *len)
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, rel);
     FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
+    if (fp == NULL) return NULL;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     size_t got;
     while ((got = fread(buf + n, 1, cap - n - 1, fp)) > 0) {
         n += got;
-        if (cap - n - 1 == 0)
-            buf = realloc(buf, cap *= 2);
+        if (cap - n - 1 == 0) buf = realloc(buf, cap *= 2);
     }
     fclose(fp);
     buf[n] = '\0';
-    if (len)
-        *len = n;
+    if (len) *len = n;
     return buf;
 }
 
@@ -153,10 +149,8 @@ static void *appender(void *arg)
         /* a long-ish line so a torn write would show */
         int n = snprintf(line, sizeof line, "{\"t\":%d,\"i\":%d,\"pad\":\"%0*d\"}", a->id, i,
                          100 + a->id, i);
-        if (seer_writer_append(a->w, "shared.jsonl", line, (size_t)n) != SEER_OK)
-            abort();
-        if (i % 97 == 0 && seer_writer_flush(a->w) != SEER_OK)
-            abort();
+        if (seer_writer_append(a->w, "shared.jsonl", line, (size_t)n) != SEER_OK) abort();
+        if (i % 97 == 0 && seer_writer_flush(a->w) != SEER_OK) abort();
     }
     return NULL;
 }
@@ -182,7 +176,8 @@ static void t_concurrent_appends_whole_lines(void **state)
     for (char *p = text, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
         *nl = '\0';
         int t = -1, i = -1, pad = -1, consumed = 0;
-        assert_int_equal(sscanf(p, "{\"t\":%d,\"i\":%d,\"pad\":\"%d\"}%n", &t, &i, &pad, &consumed), 3);
+        assert_int_equal(sscanf(p, "{\"t\":%d,\"i\":%d,\"pad\":\"%d\"}%n", &t, &i, &pad, &consumed),
+                         3);
         assert_int_equal((size_t)consumed, strlen(p));
         assert_true(t >= 0 && t < APPENDERS);
         assert_int_equal(strlen(strstr(p, "pad\":\"") + 6), (size_t)(100 + t) + 2);
@@ -209,8 +204,7 @@ typedef struct {
 static int make_version(int k, char *buf, size_t cap)
 {
     int n = k * 37 % 3000 + 1;
-    if ((size_t)n + 16 > cap)
-        n = (int)cap - 16;
+    if ((size_t)n + 16 > cap) n = (int)cap - 16;
     memset(buf, 'a' + k % 26, (size_t)n);
     return n + snprintf(buf + n, cap - (size_t)n, "|%d", k);
 }
@@ -218,8 +212,7 @@ static int make_version(int k, char *buf, size_t cap)
 static int version_ok(const char *s, size_t len)
 {
     const char *bar = memrchr(s, '|', len);
-    if (bar == NULL)
-        return 0;
+    if (bar == NULL) return 0;
     int k = atoi(bar + 1);
     char expect[4096];
     int n = make_version(k, expect, sizeof expect);
@@ -235,8 +228,7 @@ static void *reader(void *arg)
         if (s == NULL) {
             atomic_fetch_add(&r->bad, 1); /* the file must never vanish */
         } else {
-            if (!version_ok(s, len))
-                atomic_fetch_add(&r->bad, 1);
+            if (!version_ok(s, len)) atomic_fetch_add(&r->bad, 1);
             free(s);
         }
         atomic_fetch_add(&r->reads, 1);
@@ -259,8 +251,7 @@ static void t_replace_atomic_for_readers(void **state)
     for (int k = 1; k <= 300; k++) {
         n = make_version(k, buf, sizeof buf);
         assert_int_equal(seer_writer_replace(w, "state.txt", buf, (size_t)n), SEER_OK);
-        if (k % 50 == 0)
-            assert_int_equal(seer_writer_flush(w), SEER_OK);
+        if (k % 50 == 0) assert_int_equal(seer_writer_flush(w), SEER_OK);
     }
     assert_int_equal(seer_writer_flush(w), SEER_OK);
     while (atomic_load(&r.reads) < 20)
@@ -327,9 +318,8 @@ static void t_path_escape_rejected(void **state)
 {
     fixture *f = *state;
     seer_writer *w = seer_writer_new(f->run, NULL);
-    const char *bad[] = {"",      "/etc/x",     "../escape", "a/../../escape", "a//b",
-                         "a/",    ".",          "./a",       "..",             "a/./b",
-                         "a/.."};
+    const char *bad[] = {"",  "/etc/x", "../escape", "a/../../escape", "a//b", "a/",
+                         ".", "./a",    "..",        "a/./b",          "a/.."};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_false(seer_writer_path_ok(bad[i]));
         assert_int_equal(seer_writer_append(w, bad[i], "x", 1), SEER_EINVAL);

@@ -80,7 +80,8 @@ struct fp_turn {
 
 /* Test infrastructure: out of memory is not a condition worth threading
  * through every builder call; fail loudly instead. */
-static void *xmalloc(size_t n) {
+static void *xmalloc(size_t n)
+{
     void *p = malloc(n ? n : 1);
     if (!p) {
         fprintf(stderr, "fake_provider: out of memory\n");
@@ -88,7 +89,8 @@ static void *xmalloc(size_t n) {
     }
     return p;
 }
-static void *xrealloc(void *p, size_t n) {
+static void *xrealloc(void *p, size_t n)
+{
     p = realloc(p, n ? n : 1);
     if (!p) {
         fprintf(stderr, "fake_provider: out of memory\n");
@@ -96,15 +98,20 @@ static void *xrealloc(void *p, size_t n) {
     }
     return p;
 }
-static char *xstrndup(const char *s, size_t n) {
+static char *xstrndup(const char *s, size_t n)
+{
     char *d = xmalloc(n + 1);
     memcpy(d, s, n);
     d[n] = '\0';
     return d;
 }
-static char *xstrdup(const char *s) { return s ? xstrndup(s, strlen(s)) : NULL; }
+static char *xstrdup(const char *s)
+{
+    return s ? xstrndup(s, strlen(s)) : NULL;
+}
 
-static fp_turn *turn_new(void) {
+static fp_turn *turn_new(void)
+{
     fp_turn *t = xmalloc(sizeof *t);
     memset(t, 0, sizeof *t);
     t->retry_after = t->retry_after_ms = t->should_retry = -1;
@@ -112,9 +119,13 @@ static fp_turn *turn_new(void) {
     return t;
 }
 
-fp_turn *fp_turn_reply(void) { return turn_new(); }
+fp_turn *fp_turn_reply(void)
+{
+    return turn_new();
+}
 
-fp_turn *fp_turn_error(int status, const char *type, const char *message) {
+fp_turn *fp_turn_error(int status, const char *type, const char *message)
+{
     fp_turn *t = turn_new();
     t->is_error = 1;
     t->status = status;
@@ -123,7 +134,8 @@ fp_turn *fp_turn_error(int status, const char *type, const char *message) {
     return t;
 }
 
-void fp_turn_free(fp_turn *t) {
+void fp_turn_free(fp_turn *t)
+{
     if (!t) return;
     for (size_t i = 0; i < t->nb; i++) {
         free(t->blocks[i].a);
@@ -146,7 +158,8 @@ void fp_turn_free(fp_turn *t) {
     free(t);
 }
 
-static fp_block *add_block(fp_turn *t, bkind k) {
+static fp_block *add_block(fp_turn *t, bkind k)
+{
     assert(t);
     if (t->nb == t->capb) {
         t->capb = t->capb ? t->capb * 2 : 4;
@@ -158,53 +171,76 @@ static fp_block *add_block(fp_turn *t, bkind k) {
     return b;
 }
 
-void fp_text_n(fp_turn *t, const char *text, size_t len) {
+void fp_text_n(fp_turn *t, const char *text, size_t len)
+{
     fp_block *b = add_block(t, B_TEXT);
     b->a = xstrndup(text, len);
     b->alen = len;
 }
-void fp_text(fp_turn *t, const char *text) { fp_text_n(t, text, strlen(text)); }
+void fp_text(fp_turn *t, const char *text)
+{
+    fp_text_n(t, text, strlen(text));
+}
 
-void fp_tool_call(fp_turn *t, const char *id, const char *name, const char *input_json) {
+void fp_tool_call(fp_turn *t, const char *id, const char *name, const char *input_json)
+{
     fp_block *b = add_block(t, B_TOOL);
     b->a = xstrdup(id);
     b->b = xstrdup(name);
     b->c = xstrdup(input_json ? input_json : "{}");
 }
 
-void fp_thinking(fp_turn *t, const char *thinking, const char *signature) {
+void fp_thinking(fp_turn *t, const char *thinking, const char *signature)
+{
     fp_block *b = add_block(t, B_THINKING);
     b->a = xstrdup(thinking);
     b->alen = strlen(thinking);
     b->b = xstrdup(signature ? signature : "");
 }
 
-void fp_redacted_thinking(fp_turn *t, const char *data) {
+void fp_redacted_thinking(fp_turn *t, const char *data)
+{
     fp_block *b = add_block(t, B_REDACTED);
     b->a = xstrdup(data);
 }
 
-void fp_stop_reason(fp_turn *t, const char *r) {
+void fp_stop_reason(fp_turn *t, const char *r)
+{
     free(t->stop_reason);
     t->stop_reason = xstrdup(r);
 }
-void fp_finish_reason(fp_turn *t, const char *r) {
+void fp_finish_reason(fp_turn *t, const char *r)
+{
     free(t->finish_reason);
     t->finish_reason = xstrdup(r);
 }
-void fp_usage(fp_turn *t, int in, int out, int cc, int cr) {
+void fp_usage(fp_turn *t, int in, int out, int cc, int cr)
+{
     t->usage_set = 1;
     t->u_in = in;
     t->u_out = out;
     t->u_cc = cc;
     t->u_cr = cr;
 }
-void fp_delay(fp_turn *t, uint32_t ms) { t->delay_ms = ms; }
-void fp_event_delay(fp_turn *t, uint32_t ms) { t->event_delay_ms = ms; }
-void fp_fragment(fp_turn *t, size_t bytes) { t->fragment = bytes; }
-void fp_split_bytes(fp_turn *t, size_t bytes) { t->split = bytes; }
+void fp_delay(fp_turn *t, uint32_t ms)
+{
+    t->delay_ms = ms;
+}
+void fp_event_delay(fp_turn *t, uint32_t ms)
+{
+    t->event_delay_ms = ms;
+}
+void fp_fragment(fp_turn *t, size_t bytes)
+{
+    t->fragment = bytes;
+}
+void fp_split_bytes(fp_turn *t, size_t bytes)
+{
+    t->split = bytes;
+}
 
-void fp_header(fp_turn *t, const char *name, const char *value) {
+void fp_header(fp_turn *t, const char *name, const char *value)
+{
     assert(t && name && value);
     if (t->nh == t->caph) {
         t->caph = t->caph ? t->caph * 2 : 4;
@@ -216,16 +252,27 @@ void fp_header(fp_turn *t, const char *name, const char *value) {
     t->nh++;
 }
 
-void fp_retry_after(fp_turn *t, int s) { t->retry_after = s; }
-void fp_retry_after_ms(fp_turn *t, int ms) { t->retry_after_ms = ms; }
-void fp_should_retry(fp_turn *t, int yes) { t->should_retry = yes ? 1 : 0; }
+void fp_retry_after(fp_turn *t, int s)
+{
+    t->retry_after = s;
+}
+void fp_retry_after_ms(fp_turn *t, int ms)
+{
+    t->retry_after_ms = ms;
+}
+void fp_should_retry(fp_turn *t, int yes)
+{
+    t->should_retry = yes ? 1 : 0;
+}
 
-void fp_fault(fp_turn *t, fp_fault_kind kind, long after) {
+void fp_fault(fp_turn *t, fp_fault_kind kind, long after)
+{
     t->fault = kind;
     t->after = after;
 }
 
-void fp_fault_error(fp_turn *t, int status, const char *type, const char *message) {
+void fp_fault_error(fp_turn *t, int status, const char *type, const char *message)
+{
     t->ferr_status = status;
     free(t->ferr_type);
     free(t->ferr_msg);
@@ -235,13 +282,14 @@ void fp_fault_error(fp_turn *t, int status, const char *type, const char *messag
 
 /* Deep copy (the default turn is copied per request so it can be replaced
  * while a request renders it). */
-static fp_turn *turn_clone(const fp_turn *s) {
+static fp_turn *turn_clone(const fp_turn *s)
+{
     fp_turn *t = turn_new();
     t->is_error = s->is_error;
     for (size_t i = 0; i < s->nb; i++) {
         fp_block *b = add_block(t, s->blocks[i].kind);
         b->a = s->blocks[i].a ? xstrndup(s->blocks[i].a, s->blocks[i].alen ? s->blocks[i].alen
-                                                                            : strlen(s->blocks[i].a))
+                                                                           : strlen(s->blocks[i].a))
                               : NULL;
         b->alen = s->blocks[i].alen;
         b->b = xstrdup(s->blocks[i].b);
@@ -258,7 +306,8 @@ static fp_turn *turn_clone(const fp_turn *s) {
     t->event_delay_ms = s->event_delay_ms;
     t->fragment = s->fragment;
     t->split = s->split;
-    for (size_t i = 0; i < s->nh; i++) fp_header(t, s->hnames[i], s->hvalues[i]);
+    for (size_t i = 0; i < s->nh; i++)
+        fp_header(t, s->hnames[i], s->hvalues[i]);
     t->status = s->status;
     t->err_type = xstrdup(s->err_type);
     t->err_msg = xstrdup(s->err_msg);
@@ -304,7 +353,8 @@ typedef struct strvec {
     size_t n, cap;
 } strvec;
 
-static void sv_push(strvec *v, char *s, size_t len) {
+static void sv_push(strvec *v, char *s, size_t len)
+{
     if (v->n == v->cap) {
         v->cap = v->cap ? v->cap * 2 : 16;
         v->s = xrealloc(v->s, v->cap * sizeof *v->s);
@@ -315,13 +365,16 @@ static void sv_push(strvec *v, char *s, size_t len) {
     v->n++;
 }
 
-static void sv_free(strvec *v) {
-    for (size_t i = 0; i < v->n; i++) free(v->s[i]);
+static void sv_free(strvec *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        free(v->s[i]);
     free(v->s);
     free(v->len);
 }
 
-static char *json_print(cJSON *o) {
+static char *json_print(cJSON *o)
+{
     char *s = cJSON_PrintUnformatted(o);
     if (!s) {
         fprintf(stderr, "fake_provider: out of memory\n");
@@ -331,7 +384,8 @@ static char *json_print(cJSON *o) {
 }
 
 /* SSE event "event: NAME\ndata: JSON\n\n" (name NULL: data only).  Frees o. */
-static void push_event(strvec *v, const char *name, cJSON *o) {
+static void push_event(strvec *v, const char *name, cJSON *o)
+{
     char *js = json_print(o);
     cJSON_Delete(o);
     size_t jl = strlen(js);
@@ -343,38 +397,48 @@ static void push_event(strvec *v, const char *name, cJSON *o) {
     sv_push(v, ev, (size_t)n);
 }
 
-static void push_raw(strvec *v, const char *s) { sv_push(v, xstrdup(s), strlen(s)); }
+static void push_raw(strvec *v, const char *s)
+{
+    sv_push(v, xstrdup(s), strlen(s));
+}
 
 /* Length of the next fragment of s[pos..len) of at most frag bytes, never
  * cutting a UTF-8 character. */
-static size_t frag_len(const char *s, size_t len, size_t pos, size_t frag) {
+static size_t frag_len(const char *s, size_t len, size_t pos, size_t frag)
+{
     size_t end = pos + frag < len ? pos + frag : len;
-    while (end < len && end > pos && ((unsigned char)s[end] & 0xC0) == 0x80) end--;
+    while (end < len && end > pos && ((unsigned char)s[end] & 0xC0) == 0x80)
+        end--;
     if (end == pos) { /* one character longer than frag: take it whole */
         end = pos + 1;
-        while (end < len && ((unsigned char)s[end] & 0xC0) == 0x80) end++;
+        while (end < len && ((unsigned char)s[end] & 0xC0) == 0x80)
+            end++;
     }
     return end - pos;
 }
 
-static size_t frag_size(const fp_turn *t, size_t len) {
+static size_t frag_size(const fp_turn *t, size_t len)
+{
     if (t->fragment) return t->fragment;
     size_t f = (len + 7) / 8;
     return f < 16 ? 16 : f;
 }
 
-static int has_tool(const fp_turn *t) {
+static int has_tool(const fp_turn *t)
+{
     for (size_t i = 0; i < t->nb; i++)
         if (t->blocks[i].kind == B_TOOL) return 1;
     return 0;
 }
 
-static const char *stop_reason_of(const fp_turn *t) {
+static const char *stop_reason_of(const fp_turn *t)
+{
     if (t->stop_reason) return t->stop_reason;
     return has_tool(t) ? "tool_use" : "end_turn";
 }
 
-static const char *finish_reason_of(const fp_turn *t) {
+static const char *finish_reason_of(const fp_turn *t)
+{
     if (t->finish_reason) return t->finish_reason;
     const char *s = stop_reason_of(t);
     if (!strcmp(s, "tool_use")) return "tool_calls";
@@ -387,7 +451,8 @@ typedef struct usage {
     int in, out, cc, cr;
 } usage;
 
-static usage usage_of(const fp_turn *t, size_t req_body_len) {
+static usage usage_of(const fp_turn *t, size_t req_body_len)
+{
     if (t->usage_set) return (usage){t->u_in, t->u_out, t->u_cc, t->u_cr};
     size_t out = 0;
     for (size_t i = 0; i < t->nb; i++) {
@@ -399,13 +464,15 @@ static usage usage_of(const fp_turn *t, size_t req_body_len) {
 }
 
 /* The tool input as a cJSON value: parsed if it is JSON, else a string. */
-static cJSON *tool_input_json(const char *in) {
+static cJSON *tool_input_json(const char *in)
+{
     cJSON *j = cJSON_Parse(in);
     return j ? j : cJSON_CreateString(in);
 }
 
 /* Compact form for streaming fragments (verbatim when not JSON). */
-static char *tool_input_compact(const char *in) {
+static char *tool_input_compact(const char *in)
+{
     cJSON *j = cJSON_Parse(in);
     if (!j) return xstrdup(in);
     char *s = json_print(j);
@@ -413,7 +480,8 @@ static char *tool_input_compact(const char *in) {
     return s;
 }
 
-static cJSON *anth_usage(usage u, int full) {
+static cJSON *anth_usage(usage u, int full)
+{
     cJSON *o = cJSON_CreateObject();
     if (full) cJSON_AddNumberToObject(o, "input_tokens", u.in);
     cJSON_AddNumberToObject(o, "output_tokens", u.out);
@@ -424,7 +492,8 @@ static cJSON *anth_usage(usage u, int full) {
     return o;
 }
 
-static cJSON *anth_error_obj(const char *type, const char *msg) {
+static cJSON *anth_error_obj(const char *type, const char *msg)
+{
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "error");
     cJSON *e = cJSON_AddObjectToObject(o, "error");
@@ -433,7 +502,8 @@ static cJSON *anth_error_obj(const char *type, const char *msg) {
     return o;
 }
 
-static cJSON *oai_error_obj(int status, const char *type, const char *msg) {
+static cJSON *oai_error_obj(int status, const char *type, const char *msg)
+{
     cJSON *o = cJSON_CreateObject();
     cJSON *e = cJSON_AddObjectToObject(o, "error");
     cJSON_AddStringToObject(e, "message", msg);
@@ -443,7 +513,8 @@ static cJSON *oai_error_obj(int status, const char *type, const char *msg) {
     return o;
 }
 
-static cJSON *oai_usage(usage u) {
+static cJSON *oai_usage(usage u)
+{
     cJSON *o = cJSON_CreateObject();
     int prompt = u.in + u.cr + u.cc;
     cJSON_AddNumberToObject(o, "prompt_tokens", prompt);
@@ -462,7 +533,8 @@ typedef struct rctx {
 } rctx;
 
 /* Anthropic Messages, non-streaming body. */
-static char *anth_json(const rctx *c) {
+static char *anth_json(const rctx *c)
+{
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", c->id);
     cJSON_AddStringToObject(o, "type", "message");
@@ -504,7 +576,8 @@ static char *anth_json(const rctx *c) {
 }
 
 static void anth_delta(strvec *v, int index, const char *dtype, const char *field, const char *val,
-                       size_t len) {
+                       size_t len)
+{
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "content_block_delta");
     cJSON_AddNumberToObject(o, "index", index);
@@ -516,10 +589,14 @@ static void anth_delta(strvec *v, int index, const char *dtype, const char *fiel
     push_event(v, "content_block_delta", o);
 }
 
-static void anth_ping(strvec *v) { push_raw(v, "event: ping\ndata: {\"type\": \"ping\"}\n\n"); }
+static void anth_ping(strvec *v)
+{
+    push_raw(v, "event: ping\ndata: {\"type\": \"ping\"}\n\n");
+}
 
 /* Anthropic SSE events; *final_from = index of message_delta. */
-static void anth_stream(const rctx *c, strvec *v, size_t *final_from) {
+static void anth_stream(const rctx *c, strvec *v, size_t *final_from)
+{
     const fp_turn *t = c->t;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "message_start");
@@ -610,7 +687,8 @@ static void anth_stream(const rctx *c, strvec *v, size_t *final_from) {
 }
 
 /* Concatenation of the turn's blocks of one kind (NULL if none). */
-static char *join_blocks(const fp_turn *t, bkind k) {
+static char *join_blocks(const fp_turn *t, bkind k)
+{
     size_t len = 0;
     int any = 0;
     for (size_t i = 0; i < t->nb; i++)
@@ -630,7 +708,8 @@ static char *join_blocks(const fp_turn *t, bkind k) {
     return s;
 }
 
-static char *oai_json(const rctx *c) {
+static char *oai_json(const rctx *c)
+{
     const fp_turn *t = c->t;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", c->id);
@@ -644,8 +723,10 @@ static char *oai_json(const rctx *c) {
     cJSON *m = cJSON_AddObjectToObject(ch, "message");
     cJSON_AddStringToObject(m, "role", "assistant");
     char *text = join_blocks(t, B_TEXT);
-    if (text) cJSON_AddStringToObject(m, "content", text);
-    else cJSON_AddNullToObject(m, "content");
+    if (text)
+        cJSON_AddStringToObject(m, "content", text);
+    else
+        cJSON_AddNullToObject(m, "content");
     free(text);
     char *reasoning = join_blocks(t, B_THINKING);
     if (reasoning) cJSON_AddStringToObject(m, "reasoning", reasoning);
@@ -674,7 +755,8 @@ static char *oai_json(const rctx *c) {
 }
 
 /* A chunk object with one choice whose delta is returned for filling. */
-static cJSON *oai_chunk(const rctx *c, cJSON **delta) {
+static cJSON *oai_chunk(const rctx *c, cJSON **delta)
+{
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", c->id);
     cJSON_AddStringToObject(o, "object", "chat.completion.chunk");
@@ -691,9 +773,13 @@ static cJSON *oai_chunk(const rctx *c, cJSON **delta) {
     return o;
 }
 
-static void oai_keepalive(strvec *v) { push_raw(v, ": keep-alive\n\n"); }
+static void oai_keepalive(strvec *v)
+{
+    push_raw(v, ": keep-alive\n\n");
+}
 
-static void oai_stream(const rctx *c, strvec *v, size_t *final_from) {
+static void oai_stream(const rctx *c, strvec *v, size_t *final_from)
+{
     const fp_turn *t = c->t;
     cJSON *d, *o;
     oai_keepalive(v);
@@ -771,12 +857,16 @@ typedef struct sender {
     int cut; /* the limit was reached */
 } sender;
 
-static void emit(sender *s, const char *d, size_t n) {
-    if (s->chunked) thttpd_chunk(s->p, d, n);
-    else thttpd_raw(s->p, d, n);
+static void emit(sender *s, const char *d, size_t n)
+{
+    if (s->chunked)
+        thttpd_chunk(s->p, d, n);
+    else
+        thttpd_raw(s->p, d, n);
 }
 
-static void send_piece(sender *s, const char *d, size_t n) {
+static void send_piece(sender *s, const char *d, size_t n)
+{
     if (s->cut) return;
     if (s->limit >= 0 && s->sent + n >= (size_t)s->limit) {
         n = (size_t)s->limit - s->sent;
@@ -801,7 +891,8 @@ typedef struct hbuf {
 } hbuf;
 
 static void hb_add(hbuf *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void hb_add(hbuf *h, const char *fmt, ...) {
+static void hb_add(hbuf *h, const char *fmt, ...)
+{
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
@@ -817,7 +908,8 @@ static void hb_add(hbuf *h, const char *fmt, ...) {
     }
 }
 
-static int turn_overrides(const fp_turn *t, const char *name) {
+static int turn_overrides(const fp_turn *t, const char *name)
+{
     for (size_t i = 0; t && i < t->nh; i++)
         if (strcasecmp(t->hnames[i], name) == 0) return 1;
     return 0;
@@ -826,7 +918,8 @@ static int turn_overrides(const fp_turn *t, const char *name) {
 /* Default header unless the turn sets the same name. */
 static void hb_default(hbuf *h, const fp_turn *t, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static void hb_default(hbuf *h, const fp_turn *t, const char *name, const char *fmt, ...) {
+static void hb_default(hbuf *h, const fp_turn *t, const char *name, const char *fmt, ...)
+{
     if (turn_overrides(t, name)) return;
     char val[256];
     va_list ap;
@@ -836,7 +929,8 @@ static void hb_default(hbuf *h, const fp_turn *t, const char *name, const char *
     hb_add(h, "%s: %s\r\n", name, val);
 }
 
-static void common_headers(hbuf *h, const fp_turn *t, fp_format f, uint64_t seq) {
+static void common_headers(hbuf *h, const fp_turn *t, fp_format f, uint64_t seq)
+{
     h->cap = 1024;
     h->s = xmalloc(h->cap);
     h->n = 0;
@@ -874,24 +968,28 @@ static void common_headers(hbuf *h, const fp_turn *t, fp_format f, uint64_t seq)
         }
     }
     if (t) {
-        if (t->is_error && t->retry_after >= 0) hb_default(h, t, "retry-after", "%d", t->retry_after);
+        if (t->is_error && t->retry_after >= 0)
+            hb_default(h, t, "retry-after", "%d", t->retry_after);
         if (t->is_error && t->retry_after_ms >= 0)
             hb_default(h, t, "retry-after-ms", "%d", t->retry_after_ms);
         if (t->should_retry >= 0)
             hb_default(h, t, "x-should-retry", "%s", t->should_retry ? "true" : "false");
-        for (size_t i = 0; i < t->nh; i++) hb_add(h, "%s: %s\r\n", t->hnames[i], t->hvalues[i]);
+        for (size_t i = 0; i < t->nh; i++)
+            hb_add(h, "%s: %s\r\n", t->hnames[i], t->hvalues[i]);
     }
 }
 
 /* Complete response with a JSON body (status line + headers + body).  The
  * body may be cut / reset / stalled per the sender's limit and fault. */
 static void send_json(thttpd_plan *p, int status, const char *hdrs, const char *body, size_t len,
-                      size_t content_length, const fp_turn *t) {
+                      size_t content_length, const fp_turn *t)
+{
     char head[256];
-    const char *reason = status == 200 ? "OK" : status == 429 ? "Too Many Requests"
-                         : status == 529                   ? "Overloaded"
-                         : status >= 500                   ? "Server Error"
-                                                           : "Error";
+    const char *reason = status == 200   ? "OK"
+                         : status == 429 ? "Too Many Requests"
+                         : status == 529 ? "Overloaded"
+                         : status >= 500 ? "Server Error"
+                                         : "Error";
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n",
                      status, reason, content_length);
@@ -908,13 +1006,17 @@ static void send_json(thttpd_plan *p, int status, const char *hdrs, const char *
     if (f == FP_FAULT_RESET || f == FP_FAULT_TRUNCATE || f == FP_FAULT_STALL)
         s.limit = t->after >= 0 ? t->after : (long)(len / 2);
     send_piece(&s, body, len);
-    if (f == FP_FAULT_RESET) thttpd_reset(p);
-    else if (f == FP_FAULT_TRUNCATE) thttpd_close(p);
-    else if (f == FP_FAULT_STALL) thttpd_stall(p);
+    if (f == FP_FAULT_RESET)
+        thttpd_reset(p);
+    else if (f == FP_FAULT_TRUNCATE)
+        thttpd_close(p);
+    else if (f == FP_FAULT_STALL)
+        thttpd_stall(p);
 }
 
 static void render_error(thttpd_plan *p, fp_format f, int status, const char *type, const char *msg,
-                         const fp_turn *t, uint64_t seq) {
+                         const fp_turn *t, uint64_t seq)
+{
     cJSON *o = f == FP_FORMAT_OPENAI ? oai_error_obj(status, type, msg) : anth_error_obj(type, msg);
     char *body = json_print(o);
     cJSON_Delete(o);
@@ -926,8 +1028,9 @@ static void render_error(thttpd_plan *p, fp_format f, int status, const char *ty
     free(body);
 }
 
-static void render_reply(thttpd_plan *p, fp_format f, const fp_turn *t, int stream, const char *model,
-                         size_t req_body_len, uint64_t seq) {
+static void render_reply(thttpd_plan *p, fp_format f, const fp_turn *t, int stream,
+                         const char *model, size_t req_body_len, uint64_t seq)
+{
     rctx c = {.t = t, .model = model, .u = usage_of(t, req_body_len)};
     snprintf(c.id, sizeof c.id, f == FP_FORMAT_OPENAI ? "chatcmpl-fake-%llu" : "msg_fake_%llu",
              (unsigned long long)seq);
@@ -945,7 +1048,8 @@ static void render_reply(thttpd_plan *p, fp_format f, const fp_turn *t, int stre
 
     if (!stream) {
         if (t->fault == FP_FAULT_ERROR_IN_200) {
-            cJSON *o = f == FP_FORMAT_OPENAI ? oai_error_obj(fst, fty, fmsg) : anth_error_obj(fty, fmsg);
+            cJSON *o =
+                f == FP_FORMAT_OPENAI ? oai_error_obj(fst, fty, fmsg) : anth_error_obj(fty, fmsg);
             char *body = json_print(o);
             cJSON_Delete(o);
             size_t len = strlen(body);
@@ -954,8 +1058,10 @@ static void render_reply(thttpd_plan *p, fp_format f, const fp_turn *t, int stre
         } else {
             char *body = f == FP_FORMAT_OPENAI ? oai_json(&c) : anth_json(&c);
             size_t len = strlen(body);
-            if (t->fault == FP_FAULT_MALFORMED) send_json(p, 200, h.s, body, len / 2, len / 2, NULL);
-            else send_json(p, 200, h.s, body, len, len, t);
+            if (t->fault == FP_FAULT_MALFORMED)
+                send_json(p, 200, h.s, body, len / 2, len / 2, NULL);
+            else
+                send_json(p, 200, h.s, body, len, len, t);
             free(body);
         }
         free(h.s);
@@ -964,14 +1070,17 @@ static void render_reply(thttpd_plan *p, fp_format f, const fp_turn *t, int stre
 
     strvec v = {0};
     size_t final_from = 0;
-    if (f == FP_FORMAT_OPENAI) oai_stream(&c, &v, &final_from);
-    else anth_stream(&c, &v, &final_from);
+    if (f == FP_FORMAT_OPENAI)
+        oai_stream(&c, &v, &final_from);
+    else
+        anth_stream(&c, &v, &final_from);
     hb_add(&h, "Cache-Control: no-cache\r\n");
     thttpd_begin_stream(p, 200, "text/event-stream", h.s, 1);
     free(h.s);
 
     size_t total = 0;
-    for (size_t i = 0; i < v.n; i++) total += v.len[i];
+    for (size_t i = 0; i < v.n; i++)
+        total += v.len[i];
     sender s = {.p = p, .chunked = 1, .split = t->split, .limit = -1};
     size_t n_events = v.n;
     long inject_at = -1; /* event index before which a bad/error event goes */
@@ -983,8 +1092,10 @@ static void render_reply(thttpd_plan *p, fp_format f, const fp_turn *t, int stre
         s.limit = t->after;
         break;
     case FP_FAULT_TRUNCATE:
-        if (t->after >= 0) s.limit = t->after;
-        else n_events = v.n - 1;
+        if (t->after >= 0)
+            s.limit = t->after;
+        else
+            n_events = v.n - 1;
         break;
     case FP_FAULT_EARLY_END:
         n_events = final_from;
@@ -1001,9 +1112,12 @@ static void render_reply(thttpd_plan *p, fp_format f, const fp_turn *t, int stre
     for (size_t i = 0; i <= n_events; i++) {
         if ((long)i == inject_at) {
             if (t->fault == FP_FAULT_MALFORMED) {
-                const char *bad = f == FP_FORMAT_OPENAI
-                                      ? "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\n\n"
-                                      : "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"te\n\n";
+                const char *bad =
+                    f == FP_FORMAT_OPENAI
+                        ? "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\n\n"
+                        : "event: content_block_delta\ndata: "
+                          "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+                          "\"te\n\n";
                 send_piece(&s, bad, strlen(bad));
             } else {
                 cJSON *o = f == FP_FORMAT_OPENAI ? oai_error_obj(fst, fty, fmsg)
@@ -1041,7 +1155,8 @@ static void render_reply(thttpd_plan *p, fp_format f, const fp_turn *t, int stre
 
 /* Appends the text of a content value (string, or array of text /
  * tool_result blocks) to *out. */
-static void collect_text(const cJSON *content, char **out, size_t *len) {
+static void collect_text(const cJSON *content, char **out, size_t *len)
+{
     if (cJSON_IsString(content)) {
         size_t l = strlen(content->valuestring);
         *out = xrealloc(*out, *len + l + 1);
@@ -1050,7 +1165,8 @@ static void collect_text(const cJSON *content, char **out, size_t *len) {
         return;
     }
     const cJSON *b;
-    cJSON_ArrayForEach(b, content) {
+    cJSON_ArrayForEach(b, content)
+    {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(b, "type");
         if (!cJSON_IsString(type)) continue;
         if (!strcmp(type->valuestring, "text"))
@@ -1060,7 +1176,8 @@ static void collect_text(const cJSON *content, char **out, size_t *len) {
     }
 }
 
-static fp_turn *echo_turn(const cJSON *req) {
+static fp_turn *echo_turn(const cJSON *req)
+{
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
     char *text = NULL;
     size_t len = 0;
@@ -1073,15 +1190,18 @@ static fp_turn *echo_turn(const cJSON *req) {
         break;
     }
     fp_turn *t = fp_turn_reply();
-    if (len) fp_text_n(t, text, len);
-    else fp_text(t, "ok");
+    if (len)
+        fp_text_n(t, text, len);
+    else
+        fp_text(t, "ok");
     free(text);
     return t;
 }
 
 /* -------------------------------------------------------------- handler */
 
-static void record(fake_provider *fp, const thttpd_request *r, fp_format f, int stream, int status) {
+static void record(fake_provider *fp, const thttpd_request *r, fp_format f, int stream, int status)
+{
     rec *rc = xmalloc(sizeof *rc);
     memset(rc, 0, sizeof *rc);
     rc->pub.method = xstrdup(r->method);
@@ -1113,7 +1233,8 @@ static void record(fake_provider *fp, const thttpd_request *r, fp_format f, int 
     pthread_mutex_unlock(&fp->mu);
 }
 
-static void rec_free(fp_request *pub) {
+static void rec_free(fp_request *pub)
+{
     rec *rc = (rec *)pub; /* pub is the first member */
     for (size_t i = 0; i < pub->n_headers; i++) {
         free(rc->names[i]);
@@ -1127,18 +1248,21 @@ static void rec_free(fp_request *pub) {
     free(rc);
 }
 
-static int ends_with(const char *s, size_t n, const char *suffix) {
+static int ends_with(const char *s, size_t n, const char *suffix)
+{
     size_t l = strlen(suffix);
     return n >= l && memcmp(s + n - l, suffix, l) == 0;
 }
 
-static int key_ok(const fake_provider *fp, const char *presented) {
+static int key_ok(const fake_provider *fp, const char *presented)
+{
     if (fp->no_auth_check) return 1;
     if (!presented || !*presented) return 0;
     return fp->api_key ? strcmp(presented, fp->api_key) == 0 : 1;
 }
 
-static void handler(void *arg, const thttpd_request *r, thttpd_plan *p) {
+static void handler(void *arg, const thttpd_request *r, thttpd_plan *p)
+{
     fake_provider *fp = arg;
     size_t plen = strcspn(r->path, "?");
     fp_format f = FP_FORMAT_NONE;
@@ -1165,8 +1289,8 @@ static void handler(void *arg, const thttpd_request *r, thttpd_plan *p) {
             return;
         }
         if (!fp->no_auth_check && !thttpd_header(r, "anthropic-version")) {
-            render_error(p, f, 400, "invalid_request_error", "anthropic-version: header is required",
-                         NULL, seq);
+            render_error(p, f, 400, "invalid_request_error",
+                         "anthropic-version: header is required", NULL, seq);
             record(fp, r, f, 0, 400);
             return;
         }
@@ -1174,7 +1298,8 @@ static void handler(void *arg, const thttpd_request *r, thttpd_plan *p) {
         const char *auth = thttpd_header(r, "authorization");
         const char *key = auth && !strncasecmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
         if (!key_ok(fp, key)) {
-            render_error(p, f, 401, "invalid_request_error", "Incorrect API key provided", NULL, seq);
+            render_error(p, f, 401, "invalid_request_error", "Incorrect API key provided", NULL,
+                         seq);
             record(fp, r, f, 0, 401);
             return;
         }
@@ -1184,11 +1309,12 @@ static void handler(void *arg, const thttpd_request *r, thttpd_plan *p) {
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
     const cJSON *maxt = cJSON_GetObjectItemCaseSensitive(req, "max_tokens");
-    const char *bad = !req                                           ? "body is not valid JSON"
-                      : !cJSON_IsString(model)                       ? "model: field required"
-                      : !cJSON_IsArray(msgs)                         ? "messages: field required"
-                      : f == FP_FORMAT_ANTHROPIC && !cJSON_IsNumber(maxt) ? "max_tokens: field required"
-                                                                     : NULL;
+    const char *bad = !req                     ? "body is not valid JSON"
+                      : !cJSON_IsString(model) ? "model: field required"
+                      : !cJSON_IsArray(msgs)   ? "messages: field required"
+                      : f == FP_FORMAT_ANTHROPIC && !cJSON_IsNumber(maxt)
+                          ? "max_tokens: field required"
+                          : NULL;
     if (bad) {
         render_error(p, f, 400, "invalid_request_error", bad, NULL, seq);
         record(fp, r, f, 0, 400);
@@ -1228,7 +1354,8 @@ static void handler(void *arg, const thttpd_request *r, thttpd_plan *p) {
 
 /* ------------------------------------------------------------- public API */
 
-fake_provider *fake_provider_start(const fake_provider_opts *opts) {
+fake_provider *fake_provider_start(const fake_provider_opts *opts)
+{
     fake_provider_opts o = opts ? *opts : (fake_provider_opts){0};
     fake_provider *fp = xmalloc(sizeof *fp);
     memset(fp, 0, sizeof *fp);
@@ -1249,13 +1376,16 @@ fake_provider *fake_provider_start(const fake_provider_opts *opts) {
     return fp;
 }
 
-void fake_provider_stop(fake_provider *fp) {
+void fake_provider_stop(fake_provider *fp)
+{
     if (!fp) return;
     thttpd_stop(fp->srv); /* joins the server thread: no handler runs after this */
-    for (size_t i = 0; i < fp->qn; i++) fp_turn_free(fp->q[(fp->qhead + i) % fp->qcap]);
+    for (size_t i = 0; i < fp->qn; i++)
+        fp_turn_free(fp->q[(fp->qhead + i) % fp->qcap]);
     free(fp->q);
     fp_turn_free(fp->deflt);
-    for (size_t i = 0; i < fp->nreq; i++) rec_free(fp->reqs[i]);
+    for (size_t i = 0; i < fp->nreq; i++)
+        rec_free(fp->reqs[i]);
     free(fp->reqs);
     free(fp->api_key);
     pthread_mutex_destroy(&fp->mu);
@@ -1263,17 +1393,28 @@ void fake_provider_stop(fake_provider *fp) {
     free(fp);
 }
 
-const char *fake_provider_url(const fake_provider *fp) { return thttpd_url(fp->srv); }
-const char *fake_provider_openai_url(const fake_provider *fp) { return fp->openai_url; }
-uint16_t fake_provider_port(const fake_provider *fp) { return thttpd_port(fp->srv); }
+const char *fake_provider_url(const fake_provider *fp)
+{
+    return thttpd_url(fp->srv);
+}
+const char *fake_provider_openai_url(const fake_provider *fp)
+{
+    return fp->openai_url;
+}
+uint16_t fake_provider_port(const fake_provider *fp)
+{
+    return thttpd_port(fp->srv);
+}
 
-void fake_provider_push(fake_provider *fp, fp_turn *t) {
+void fake_provider_push(fake_provider *fp, fp_turn *t)
+{
     assert(fp && t);
     pthread_mutex_lock(&fp->mu);
     if (fp->qn == fp->qcap) {
         size_t ncap = fp->qcap ? fp->qcap * 2 : 16;
         fp_turn **nq = xmalloc(ncap * sizeof *nq);
-        for (size_t i = 0; i < fp->qn; i++) nq[i] = fp->q[(fp->qhead + i) % fp->qcap];
+        for (size_t i = 0; i < fp->qn; i++)
+            nq[i] = fp->q[(fp->qhead + i) % fp->qcap];
         free(fp->q);
         fp->q = nq;
         fp->qhead = 0;
@@ -1284,7 +1425,8 @@ void fake_provider_push(fake_provider *fp, fp_turn *t) {
     pthread_mutex_unlock(&fp->mu);
 }
 
-void fake_provider_set_default(fake_provider *fp, fp_turn *t) {
+void fake_provider_set_default(fake_provider *fp, fp_turn *t)
+{
     pthread_mutex_lock(&fp->mu);
     fp_turn *old = fp->deflt;
     fp->deflt = t;
@@ -1292,34 +1434,39 @@ void fake_provider_set_default(fake_provider *fp, fp_turn *t) {
     fp_turn_free(old);
 }
 
-size_t fake_provider_pending(fake_provider *fp) {
+size_t fake_provider_pending(fake_provider *fp)
+{
     pthread_mutex_lock(&fp->mu);
     size_t n = fp->qn;
     pthread_mutex_unlock(&fp->mu);
     return n;
 }
 
-size_t fake_provider_count(fake_provider *fp) {
+size_t fake_provider_count(fake_provider *fp)
+{
     pthread_mutex_lock(&fp->mu);
     size_t n = fp->nreq;
     pthread_mutex_unlock(&fp->mu);
     return n;
 }
 
-const fp_request *fake_provider_request(fake_provider *fp, size_t i) {
+const fp_request *fake_provider_request(fake_provider *fp, size_t i)
+{
     pthread_mutex_lock(&fp->mu);
     const fp_request *r = i < fp->nreq ? fp->reqs[i] : NULL;
     pthread_mutex_unlock(&fp->mu);
     return r;
 }
 
-const char *fp_request_header(const fp_request *r, const char *name) {
+const char *fp_request_header(const fp_request *r, const char *name)
+{
     for (size_t i = 0; i < r->n_headers; i++)
         if (strcasecmp(r->hdr_names[i], name) == 0) return r->hdr_values[i];
     return NULL;
 }
 
-int fake_provider_wait(fake_provider *fp, size_t n, uint32_t timeout_ms) {
+int fake_provider_wait(fake_provider *fp, size_t n, uint32_t timeout_ms)
+{
     struct timespec dl;
     clock_gettime(CLOCK_REALTIME, &dl);
     dl.tv_sec += timeout_ms / 1000;
@@ -1330,7 +1477,8 @@ int fake_provider_wait(fake_provider *fp, size_t n, uint32_t timeout_ms) {
     }
     pthread_mutex_lock(&fp->mu);
     int rc = 0;
-    while (fp->nreq < n && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&fp->cv, &fp->mu, &dl);
+    while (fp->nreq < n && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&fp->cv, &fp->mu, &dl);
     int ok = fp->nreq >= n;
     pthread_mutex_unlock(&fp->mu);
     return ok ? 0 : -1;
@@ -1338,8 +1486,10 @@ int fake_provider_wait(fake_provider *fp, size_t n, uint32_t timeout_ms) {
 
 /* ------------------------------------------------------------ script files */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
     if (err && errlen) {
         va_list ap;
         va_start(ap, fmt);
@@ -1349,16 +1499,19 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
     return -1;
 }
 
-static int num(const cJSON *o, const char *k, int dflt) {
+static int num(const cJSON *o, const char *k, int dflt)
+{
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsNumber(v) ? v->valueint : dflt;
 }
-static const char *str(const cJSON *o, const char *k) {
+static const char *str(const cJSON *o, const char *k)
+{
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static fp_turn *turn_from_json(const cJSON *j, int idx, char *err, size_t errlen) {
+static fp_turn *turn_from_json(const cJSON *j, int idx, char *err, size_t errlen)
+{
     if (!cJSON_IsObject(j)) {
         fail(err, errlen, "turn %d: not an object", idx);
         return NULL;
@@ -1374,15 +1527,17 @@ static fp_turn *turn_from_json(const cJSON *j, int idx, char *err, size_t errlen
     } else {
         t = fp_turn_reply();
         const cJSON *b;
-        cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(j, "content")) {
+        cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(j, "content"))
+        {
             const char *type = str(b, "type");
             if (!type) goto bad_block;
             if (!strcmp(type, "text") && str(b, "text")) {
                 fp_text(t, str(b, "text"));
             } else if (!strcmp(type, "tool_use") && str(b, "id") && str(b, "name")) {
                 const cJSON *in = cJSON_GetObjectItemCaseSensitive(b, "input");
-                char *js = in ? (cJSON_IsString(in) ? xstrdup(in->valuestring) : json_print((cJSON *)in))
-                              : xstrdup("{}");
+                char *js =
+                    in ? (cJSON_IsString(in) ? xstrdup(in->valuestring) : json_print((cJSON *)in))
+                       : xstrdup("{}");
                 fp_tool_call(t, str(b, "id"), str(b, "name"), js);
                 free(js);
             } else if (!strcmp(type, "thinking") && str(b, "thinking")) {
@@ -1403,7 +1558,8 @@ static fp_turn *turn_from_json(const cJSON *j, int idx, char *err, size_t errlen
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "usage");
         if (cJSON_IsObject(u))
             fp_usage(t, num(u, "input_tokens", 0), num(u, "output_tokens", 0),
-                     num(u, "cache_creation_input_tokens", 0), num(u, "cache_read_input_tokens", 0));
+                     num(u, "cache_creation_input_tokens", 0),
+                     num(u, "cache_read_input_tokens", 0));
         fp_event_delay(t, (uint32_t)num(j, "event_delay_ms", 0));
         fp_fragment(t, (size_t)num(j, "fragment", 0));
         fp_split_bytes(t, (size_t)num(j, "split_bytes", 0));
@@ -1412,9 +1568,10 @@ static fp_turn *turn_from_json(const cJSON *j, int idx, char *err, size_t errlen
             static const struct {
                 const char *name;
                 fp_fault_kind k;
-            } kinds[] = {{"reset", FP_FAULT_RESET},         {"stall", FP_FAULT_STALL},
-                         {"truncate", FP_FAULT_TRUNCATE},   {"early_end", FP_FAULT_EARLY_END},
-                         {"malformed", FP_FAULT_MALFORMED}, {"error_in_200", FP_FAULT_ERROR_IN_200}};
+            } kinds[] = {
+                {"reset", FP_FAULT_RESET},         {"stall", FP_FAULT_STALL},
+                {"truncate", FP_FAULT_TRUNCATE},   {"early_end", FP_FAULT_EARLY_END},
+                {"malformed", FP_FAULT_MALFORMED}, {"error_in_200", FP_FAULT_ERROR_IN_200}};
             const char *kind = str(fj, "kind");
             fp_fault_kind k = FP_FAULT_NONE;
             for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
@@ -1426,19 +1583,22 @@ static fp_turn *turn_from_json(const cJSON *j, int idx, char *err, size_t errlen
             }
             fp_fault(t, k, num(fj, "after", -1));
             if (str(fj, "type") || str(fj, "message") || num(fj, "status", 0))
-                fp_fault_error(t, num(fj, "status", 529), str(fj, "type") ? str(fj, "type") : "api_error",
+                fp_fault_error(t, num(fj, "status", 529),
+                               str(fj, "type") ? str(fj, "type") : "api_error",
                                str(fj, "message") ? str(fj, "message") : "error");
         }
     }
     fp_delay(t, (uint32_t)num(j, "delay_ms", 0));
     const cJSON *h;
-    cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(j, "headers")) {
+    cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(j, "headers"))
+    {
         if (cJSON_IsString(h) && h->string) fp_header(t, h->string, h->valuestring);
     }
     return t;
 }
 
-int fake_provider_load_script(fake_provider *fp, const char *json, char *err, size_t errlen) {
+int fake_provider_load_script(fake_provider *fp, const char *json, char *err, size_t errlen)
+{
     const char *at = NULL;
     cJSON *root = cJSON_ParseWithOpts(json, &at, 0);
     if (!root) {
@@ -1473,10 +1633,12 @@ int fake_provider_load_script(fake_provider *fp, const char *json, char *err, si
     }
     if (rc == 0 && dj && !(d = turn_from_json(dj, -1, err, errlen))) rc = -1;
     if (rc == 0) {
-        for (int k = 0; k < n; k++) fake_provider_push(fp, ts[k]);
+        for (int k = 0; k < n; k++)
+            fake_provider_push(fp, ts[k]);
         if (d) fake_provider_set_default(fp, d);
     } else {
-        for (int k = 0; k < i; k++) fp_turn_free(ts[k]);
+        for (int k = 0; k < i; k++)
+            fp_turn_free(ts[k]);
     }
     free(ts);
     cJSON_Delete(root);

@@ -53,9 +53,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READ_CHUNK (64 * 1024)
+#define READ_CHUNK       (64 * 1024)
 #define MAX_HEADER_BYTES (1024 * 1024)
-#define MAX_HEADERS 256
+#define MAX_HEADERS      256
 
 /* ------------------------------------------------------------------ plans */
 
@@ -71,12 +71,13 @@ typedef struct step {
 struct thttpd_plan {
     step *steps;
     size_t n, cap;
-    int chunked;        /* the current stream uses chunked framing */
-    int close_after;    /* a close-delimited stream: close when done */
-    int oom;            /* an allocation failed while building: answer 500 */
+    int chunked;     /* the current stream uses chunked framing */
+    int close_after; /* a close-delimited stream: close when done */
+    int oom;         /* an allocation failed while building: answer 500 */
 };
 
-static step *plan_push(thttpd_plan *p, step_kind kind) {
+static step *plan_push(thttpd_plan *p, step_kind kind)
+{
     if (p->oom) return NULL;
     if (p->n == p->cap) {
         size_t ncap = p->cap ? p->cap * 2 : 8;
@@ -95,7 +96,8 @@ static step *plan_push(thttpd_plan *p, step_kind kind) {
 }
 
 /* Appends a send step holding a copy of the concatenation of a and b. */
-static void plan_send2(thttpd_plan *p, const char *a, size_t alen, const char *b, size_t blen) {
+static void plan_send2(thttpd_plan *p, const char *a, size_t alen, const char *b, size_t blen)
+{
     if (alen + blen == 0) return;
     char *buf = malloc(alen + blen);
     if (!buf) {
@@ -113,45 +115,72 @@ static void plan_send2(thttpd_plan *p, const char *a, size_t alen, const char *b
     s->len = alen + blen;
 }
 
-static void plan_free_steps(thttpd_plan *p) {
-    for (size_t i = 0; i < p->n; i++) free(p->steps[i].data);
+static void plan_free_steps(thttpd_plan *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->steps[i].data);
     free(p->steps);
     memset(p, 0, sizeof *p);
 }
 
-static const char *reason_phrase(int status) {
+static const char *reason_phrase(int status)
+{
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 529: return "Overloaded";
-    default: return "Status";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 402:
+        return "Payment Required";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 529:
+        return "Overloaded";
+    default:
+        return "Status";
     }
 }
 
 void thttpd_respond(thttpd_plan *p, int status, const char *content_type, const char *body,
-                    size_t len, const char *extra_headers) {
+                    size_t len, const char *extra_headers)
+{
     assert(p);
     char head[512];
-    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n",
-                     status, reason_phrase(status), content_type ? content_type : "text/plain", len);
+    int n =
+        snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n",
+                 status, reason_phrase(status), content_type ? content_type : "text/plain", len);
     assert(n > 0 && (size_t)n < sizeof head);
     const char *extra = extra_headers ? extra_headers : "";
     size_t elen = strlen(extra);
@@ -176,7 +205,8 @@ void thttpd_respond(thttpd_plan *p, int status, const char *content_type, const 
 }
 
 void thttpd_begin_stream(thttpd_plan *p, int status, const char *content_type,
-                         const char *extra_headers, int chunked) {
+                         const char *extra_headers, int chunked)
+{
     assert(p);
     char head[512];
     int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s", status,
@@ -204,7 +234,8 @@ void thttpd_begin_stream(thttpd_plan *p, int status, const char *content_type,
     if (!chunked) p->close_after = 1;
 }
 
-void thttpd_chunk(thttpd_plan *p, const char *data, size_t len) {
+void thttpd_chunk(thttpd_plan *p, const char *data, size_t len)
+{
     assert(p);
     if (len == 0) return; /* a zero-length chunk would end a chunked body */
     if (!p->chunked) {
@@ -230,7 +261,8 @@ void thttpd_chunk(thttpd_plan *p, const char *data, size_t len) {
     s->len = (size_t)n + len + 2;
 }
 
-void thttpd_end(thttpd_plan *p) {
+void thttpd_end(thttpd_plan *p)
+{
     assert(p);
     if (p->chunked) {
         plan_send2(p, "0\r\n\r\n", 5, NULL, 0);
@@ -240,28 +272,33 @@ void thttpd_end(thttpd_plan *p) {
     }
 }
 
-void thttpd_raw(thttpd_plan *p, const char *data, size_t len) {
+void thttpd_raw(thttpd_plan *p, const char *data, size_t len)
+{
     assert(p);
     plan_send2(p, data, len, NULL, 0);
 }
 
-void thttpd_delay(thttpd_plan *p, uint32_t ms) {
+void thttpd_delay(thttpd_plan *p, uint32_t ms)
+{
     assert(p);
     step *s = plan_push(p, STEP_DELAY);
     if (s) s->ms = ms;
 }
 
-void thttpd_close(thttpd_plan *p) {
+void thttpd_close(thttpd_plan *p)
+{
     assert(p);
     plan_push(p, STEP_CLOSE);
 }
 
-void thttpd_reset(thttpd_plan *p) {
+void thttpd_reset(thttpd_plan *p)
+{
     assert(p);
     plan_push(p, STEP_RESET);
 }
 
-void thttpd_stall(thttpd_plan *p) {
+void thttpd_stall(thttpd_plan *p)
+{
     assert(p);
     plan_push(p, STEP_STALL);
 }
@@ -302,7 +339,8 @@ struct thttpd {
     int stopping;
 };
 
-static uint64_t now_ms(void) {
+static uint64_t now_ms(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
@@ -310,7 +348,8 @@ static uint64_t now_ms(void) {
 
 /* --- timer heap (loop thread only) --- */
 
-static void heap_swap(thttpd *s, size_t a, size_t b) {
+static void heap_swap(thttpd *s, size_t a, size_t b)
+{
     conn *t = s->heap[a];
     s->heap[a] = s->heap[b];
     s->heap[b] = t;
@@ -318,7 +357,8 @@ static void heap_swap(thttpd *s, size_t a, size_t b) {
     s->heap[b]->heap_idx = (ssize_t)b;
 }
 
-static void heap_up(thttpd *s, size_t i) {
+static void heap_up(thttpd *s, size_t i)
+{
     while (i > 0) {
         size_t parent = (i - 1) / 2;
         if (s->heap[parent]->deadline_ms <= s->heap[i]->deadline_ms) break;
@@ -327,7 +367,8 @@ static void heap_up(thttpd *s, size_t i) {
     }
 }
 
-static void heap_down(thttpd *s, size_t i) {
+static void heap_down(thttpd *s, size_t i)
+{
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
         if (l < s->heap_n && s->heap[l]->deadline_ms < s->heap[m]->deadline_ms) m = l;
@@ -338,7 +379,8 @@ static void heap_down(thttpd *s, size_t i) {
     }
 }
 
-static int heap_add(thttpd *s, conn *c) {
+static int heap_add(thttpd *s, conn *c)
+{
     assert(c->heap_idx < 0);
     if (s->heap_n == s->heap_cap) {
         size_t ncap = s->heap_cap ? s->heap_cap * 2 : 64;
@@ -353,7 +395,8 @@ static int heap_add(thttpd *s, conn *c) {
     return 0;
 }
 
-static void heap_remove(thttpd *s, conn *c) {
+static void heap_remove(thttpd *s, conn *c)
+{
     if (c->heap_idx < 0) return;
     size_t i = (size_t)c->heap_idx;
     assert(i < s->heap_n && s->heap[i] == c);
@@ -369,7 +412,8 @@ static void heap_remove(thttpd *s, conn *c) {
 
 /* --- connection lifecycle --- */
 
-static void conn_close(thttpd *s, conn *c, int reset) {
+static void conn_close(thttpd *s, conn *c, int reset)
+{
     heap_remove(s, c);
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     if (reset) {
@@ -379,17 +423,21 @@ static void conn_close(thttpd *s, conn *c, int reset) {
         shutdown(c->fd, SHUT_WR);
     }
     close(c->fd);
-    if (c->prev) c->prev->next = c->next;
-    else s->conns = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     plan_free_steps(&c->plan);
     free(c->in);
     free(c);
 }
 
-static void conn_set_out(thttpd *s, conn *c, int want) {
+static void conn_set_out(thttpd *s, conn *c, int want)
+{
     if (c->want_out == want) return;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u), .data.ptr = c};
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u),
+                             .data.ptr = c};
     epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
     c->want_out = want;
 }
@@ -400,7 +448,9 @@ static void conn_set_out(thttpd *s, conn *c, int want) {
  * Returns 1 and sets *consumed / *decoded_len when complete, 0 when more
  * bytes are needed, -1 when malformed.  When out is non-NULL the decoded
  * body is written there. */
-static int parse_chunked(const char *p, size_t len, size_t *consumed, char *out, size_t *decoded_len) {
+static int parse_chunked(const char *p, size_t len, size_t *consumed, char *out,
+                         size_t *decoded_len)
+{
     size_t i = 0, dlen = 0;
     for (;;) {
         const char *eol = memmem(p + i, len - i, "\r\n", 2);
@@ -431,15 +481,18 @@ static int parse_chunked(const char *p, size_t len, size_t *consumed, char *out,
     }
 }
 
-static int send_all_small(int fd, const char *data, size_t len) {
+static int send_all_small(int fd, const char *data, size_t len)
+{
     /* Only for tiny control replies (100 Continue) on an otherwise idle
      * socket: the kernel buffer always has room. */
     ssize_t w = send(fd, data, len, MSG_NOSIGNAL);
     return w == (ssize_t)len ? 0 : -1;
 }
 
-static void respond_400_and_close(thttpd *s, conn *c) {
-    static const char r[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+static void respond_400_and_close(thttpd *s, conn *c)
+{
+    static const char r[] =
+        "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     (void)send_all_small(c->fd, r, sizeof r - 1);
     conn_close(s, c, 0);
 }
@@ -449,7 +502,8 @@ static void conn_run_plan(thttpd *s, conn *c);
 /* Tries to parse one complete request from c->in; if one is there, calls
  * the handler and starts the plan.  Returns -1 if the connection was
  * closed. */
-static int conn_try_request(thttpd *s, conn *c) {
+static int conn_try_request(thttpd *s, conn *c)
+{
     assert(c->state == CONN_READING);
     const char *hend = c->in_len ? memmem(c->in, c->in_len, "\r\n\r\n", 4) : NULL;
     if (!hend) {
@@ -498,17 +552,23 @@ static int conn_try_request(thttpd *s, conn *c) {
         for (char *q = line; *q; q++)
             if (*q >= 'A' && *q <= 'Z') *q = (char)(*q - 'A' + 'a');
         char *v = colon + 1;
-        while (*v == ' ' || *v == '\t') v++;
+        while (*v == ' ' || *v == '\t')
+            v++;
         char *vend = v + strlen(v);
-        while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t')) *--vend = '\0';
+        while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
+            *--vend = '\0';
         names[nh] = line;
         values[nh] = v;
         nh++;
         line = e + 2;
     }
 
-    thttpd_request req = {.method = method, .path = path, .hdr_names = names,
-                          .hdr_values = values, .n_headers = nh, .conn_id = c->id};
+    thttpd_request req = {.method = method,
+                          .path = path,
+                          .hdr_names = names,
+                          .hdr_values = values,
+                          .n_headers = nh,
+                          .conn_id = c->id};
     const char *te = thttpd_header(&req, "transfer-encoding");
     const char *cl = thttpd_header(&req, "content-length");
     const char *expect = thttpd_header(&req, "expect");
@@ -593,7 +653,8 @@ bad:
 }
 
 /* Finishes a plan: back to reading (keep-alive) or closes. */
-static void conn_plan_done(thttpd *s, conn *c) {
+static void conn_plan_done(thttpd *s, conn *c)
+{
     int close_it = c->plan.close_after || c->close_when_done;
     plan_free_steps(&c->plan);
     c->step_i = c->step_off = 0;
@@ -611,7 +672,8 @@ static void conn_plan_done(thttpd *s, conn *c) {
  * event.  Returns 0 when the run is fully sent (step_i then points at the
  * first step after it), 1 when the socket is full (EPOLLOUT armed), -1 when
  * the connection was closed. */
-static int conn_send_run(thttpd *s, conn *c) {
+static int conn_send_run(thttpd *s, conn *c)
+{
     for (;;) {
         struct iovec iov[64];
         size_t n = 0;
@@ -663,14 +725,15 @@ static int conn_send_run(thttpd *s, conn *c) {
 
 /* Runs plan steps until one has to wait (socket full, delay) or the plan
  * ends.  May close and free c. */
-static void conn_run_plan(thttpd *s, conn *c) {
+static void conn_run_plan(thttpd *s, conn *c)
+{
     assert(c->state == CONN_PLAN);
     while (c->step_i < c->plan.n) {
         step *st = &c->plan.steps[c->step_i];
         switch (st->kind) {
         case STEP_SEND:
             if (conn_send_run(s, c) != 0) return; /* blocked, or closed */
-            continue; /* step_i already points past the sent steps */
+            continue;                             /* step_i already points past the sent steps */
         case STEP_DELAY:
             if (c->deadline_ms == 0) {
                 c->deadline_ms = now_ms() + st->ms;
@@ -705,11 +768,13 @@ static void conn_run_plan(thttpd *s, conn *c) {
 }
 
 /* Reads what is available.  Returns -1 if the connection was closed. */
-static int conn_read(thttpd *s, conn *c) {
+static int conn_read(thttpd *s, conn *c)
+{
     for (;;) {
         if (c->in_cap - c->in_len < READ_CHUNK) {
             size_t ncap = c->in_cap ? c->in_cap * 2 : READ_CHUNK * 2;
-            while (ncap - c->in_len < READ_CHUNK) ncap *= 2;
+            while (ncap - c->in_len < READ_CHUNK)
+                ncap *= 2;
             char *ni = realloc(c->in, ncap);
             if (!ni) {
                 conn_close(s, c, 0);
@@ -736,7 +801,8 @@ static int conn_read(thttpd *s, conn *c) {
     }
 }
 
-static void accept_all(thttpd *s) {
+static void accept_all(thttpd *s)
+{
     for (;;) {
         int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) return; /* EAGAIN, or EMFILE: try again on the next wakeup */
@@ -764,7 +830,8 @@ static void accept_all(thttpd *s) {
     }
 }
 
-static void fire_timers(thttpd *s) {
+static void fire_timers(thttpd *s)
+{
     uint64_t now = now_ms();
     while (s->heap_n > 0 && s->heap[0]->deadline_ms <= now) {
         conn *c = s->heap[0];
@@ -774,7 +841,8 @@ static void fire_timers(thttpd *s) {
     }
 }
 
-static void *server_main(void *arg) {
+static void *server_main(void *arg)
+{
     thttpd *s = arg;
     struct epoll_event evs[256];
     while (!s->stopping) {
@@ -809,13 +877,15 @@ static void *server_main(void *arg) {
         }
         fire_timers(s);
     }
-    while (s->conns) conn_close(s, s->conns, 0);
+    while (s->conns)
+        conn_close(s, s->conns, 0);
     return NULL;
 }
 
 /* ------------------------------------------------------------- public API */
 
-const char *thttpd_header(const thttpd_request *r, const char *name) {
+const char *thttpd_header(const thttpd_request *r, const char *name)
+{
     assert(r && name);
     for (size_t i = 0; i < r->n_headers; i++)
         if (strcasecmp(r->hdr_names[i], name) == 0) return r->hdr_values[i];
@@ -824,7 +894,8 @@ const char *thttpd_header(const thttpd_request *r, const char *name) {
 
 /* Raises the soft open-file limit to the hard limit, once: a server that
  * must hold 10,000 connections needs more than the usual 1,024. */
-static void raise_nofile(void) {
+static void raise_nofile(void)
+{
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
@@ -832,11 +903,13 @@ static void raise_nofile(void) {
     }
 }
 
-thttpd *thttpd_start(thttpd_handler h, void *arg) {
+thttpd *thttpd_start(thttpd_handler h, void *arg)
+{
     return thttpd_start_port(h, arg, 0);
 }
 
-thttpd *thttpd_start_port(thttpd_handler h, void *arg, uint16_t port) {
+thttpd *thttpd_start_port(thttpd_handler h, void *arg, uint16_t port)
+{
     assert(h);
     raise_nofile();
     thttpd *s = calloc(1, sizeof *s);
@@ -877,27 +950,32 @@ fail:
     return NULL;
 }
 
-uint16_t thttpd_port(const thttpd *s) {
+uint16_t thttpd_port(const thttpd *s)
+{
     assert(s);
     return s->port;
 }
 
-const char *thttpd_url(const thttpd *s) {
+const char *thttpd_url(const thttpd *s)
+{
     assert(s);
     return s->url;
 }
 
-uint64_t thttpd_connections(thttpd *s) {
+uint64_t thttpd_connections(thttpd *s)
+{
     assert(s);
     return atomic_load(&s->n_conns);
 }
 
-uint64_t thttpd_requests(thttpd *s) {
+uint64_t thttpd_requests(thttpd *s)
+{
     assert(s);
     return atomic_load(&s->n_reqs);
 }
 
-void thttpd_stop(thttpd *s) {
+void thttpd_stop(thttpd *s)
+{
     if (!s) return;
     uint64_t one = 1;
     ssize_t w = write(s->evfd, &one, sizeof one);

@@ -22,14 +22,14 @@ typedef struct thttpd thttpd;
 
 typedef struct thttpd_request {
     const char *method;
-    const char *path;         /* includes the query string */
-    const char **hdr_names;   /* lowercased */
+    const char *path;       /* includes the query string */
+    const char **hdr_names; /* lowercased */
     const char **hdr_values;
     size_t n_headers;
-    const char *body;         /* NUL-terminated */
+    const char *body; /* NUL-terminated */
     size_t body_len;
-    uint64_t conn_id;         /* same id = same TCP connection (keep-alive) */
-    uint64_t seq;             /* global request number, from 1 */
+    uint64_t conn_id; /* same id = same TCP connection (keep-alive) */
+    uint64_t seq;     /* global request number, from 1 */
 } thttpd_request;
 
 /* Header lookup, case-insensitive; NULL if absent. */
@@ -47,12 +47,12 @@ void thttpd_respond(thttpd_plan *p, int status, const char *content_type, const 
 void thttpd_begin_stream(thttpd_plan *p, int status, const char *content_type,
                          const char *extra_headers, int chunked);
 void thttpd_chunk(thttpd_plan *p, const char *data, size_t len);
-void thttpd_end(thttpd_plan *p);            /* final 0-length chunk */
+void thttpd_end(thttpd_plan *p);                               /* final 0-length chunk */
 void thttpd_raw(thttpd_plan *p, const char *data, size_t len); /* bytes as-is */
 void thttpd_delay(thttpd_plan *p, uint32_t ms);
-void thttpd_close(thttpd_plan *p);          /* FIN after what was sent */
-void thttpd_reset(thttpd_plan *p);          /* RST (SO_LINGER 0) */
-void thttpd_stall(thttpd_plan *p);          /* never send anything more */
+void thttpd_close(thttpd_plan *p); /* FIN after what was sent */
+void thttpd_reset(thttpd_plan *p); /* RST (SO_LINGER 0) */
+void thttpd_stall(thttpd_plan *p); /* never send anything more */
 
 typedef void (*thttpd_handler)(void *arg, const thttpd_request *req, thttpd_plan *plan);
 
