@@ -1183,6 +1183,9 @@ static int check_bodies(const opts *o, const char *fixture_path, const char *scr
 }
 #endif
 
+/* Total peak-RSS growth (KB) below which a side's memory figure is noise. */
+#define NOISE_KB 4096
+
 static void fmt_ratio(char *buf, size_t cap, double seer, double sdk, double target)
 {
     if (seer < 0 || sdk <= 0)
@@ -1289,6 +1292,7 @@ int main(int argc, char **argv)
         "| seer KB/conv | SDK KB/conv | seer/SDK mem (target <= 0.10) | seer wall s | SDK wall s "
         "| complete |\n");
     printf("|---|---:|---:|---:|---|---:|---:|---|---:|---:|---|\n");
+    int noisy = 0;
     for (int mode = 0; mode < 2; mode++) {
         if (!(mode ? o.stream_mode : o.json_mode)) continue;
         for (int c = 0; c < o.n_agents; c++) {
@@ -1299,6 +1303,15 @@ int main(int argc, char **argv)
             int sok = s->ok, kok = k && k->ok;
             fmt_ratio(cr, sizeof cr, sok ? s->us_per_turn : -1, kok ? k->us_per_turn : -1, 0.20);
             fmt_ratio(mr, sizeof mr, sok ? s->kb_per_conv : -1, kok ? k->kb_per_conv : -1, 0.10);
+            /* a peak-RSS growth of a few MB is within what either process
+             * reuses from its warm-up: no verdict on that */
+            if (sok && kok &&
+                (s->kb_per_conv * o.agents[c] < NOISE_KB ||
+                 k->kb_per_conv * o.agents[c] < NOISE_KB)) {
+                snprintf(mr, sizeof mr, "%.3f noise",
+                         s->kb_per_conv / (k->kb_per_conv > 0 ? k->kb_per_conv : 1));
+                noisy = 1;
+            }
             if (sok) {
                 snprintf(scpu, sizeof scpu, "%.1f", s->us_per_turn);
                 snprintf(smem, sizeof smem, "%.1f", s->kb_per_conv);
@@ -1314,6 +1327,11 @@ int main(int argc, char **argv)
                    kwall, sok && (!k || kok) ? "yes" : "NO");
         }
     }
+    if (noisy)
+        printf(
+            "\n# 'noise': one side's peak RSS grew by less than %d MB in all, which is within\n"
+            "# what a process reuses from its warm-up conversation; no verdict on memory there\n",
+            NOISE_KB / 1024);
     if (o.keep) {
         printf("# fixture, script and the fake's log kept in %s\n", dir);
     } else {
