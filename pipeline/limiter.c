@@ -206,6 +206,21 @@ static void server_expire(seer_limiter *l, uint64_t now)
         if (l->server[k].valid && now >= l->server[k].reset_at_ns) l->server[k].valid = 0;
 }
 
+/* When the report w will have `need` units again.  The providers' limits
+ * are token buckets that refill continuously, and their reset is when the
+ * bucket is full again (Anthropic: "fully replenished"; OpenAI: "resets to
+ * its initial state"): with the limit known, the missing units come back
+ * at a steady rate, so `need` of them are back after the matching share of
+ * the time to reset.  Without the limit, only the full reset is known. */
+static uint64_t available_at(const struct server_window *w, int64_t need)
+{
+    if (w->limit > w->remaining && need < w->limit) {
+        double share = (double)(need - w->remaining) / (double)(w->limit - w->remaining);
+        return w->observed_ns + (uint64_t)((double)(w->reset_at_ns - w->observed_ns) * share);
+    }
+    return w->reset_at_ns;
+}
+
 /* How long the server's reports hold a request of `tokens` (0 = not held);
  * *kind_out says which report holds longest.  Caller holds mu and has
  * expired old reports. */
@@ -215,12 +230,18 @@ static uint64_t server_hold(const seer_limiter *l, uint32_t tokens, uint64_t now
     const struct server_window *rq = &l->server[SEER_LIM_SERVER_REQUESTS];
     const struct server_window *tk = &l->server[SEER_LIM_SERVER_TOKENS];
     if (rq->valid && rq->remaining <= 0) {
-        hold = rq->reset_at_ns - now;
-        *kind_out = SEER_LIM_SERVER_REQUESTS;
+        uint64_t at = available_at(rq, 1);
+        if (at > now) {
+            hold = at - now;
+            *kind_out = SEER_LIM_SERVER_REQUESTS;
+        }
     }
-    if (tk->valid && tk->remaining < (int64_t)tokens && tk->reset_at_ns - now > hold) {
-        hold = tk->reset_at_ns - now;
-        *kind_out = SEER_LIM_SERVER_TOKENS;
+    if (tk->valid && tk->remaining < (int64_t)tokens) {
+        uint64_t at = available_at(tk, (int64_t)tokens);
+        if (at > now && at - now > hold) {
+            hold = at - now;
+            *kind_out = SEER_LIM_SERVER_TOKENS;
+        }
     }
     return hold;
 }
@@ -253,12 +274,11 @@ seer_lim_status seer_limiter_acquire(seer_limiter *l, uint32_t tokens, uint64_t 
         st = SEER_LIM_WAIT_SERVER;
         *wait_ns = hold;
         if (kind == SEER_LIM_SERVER_REQUESTS)
-            set_reason(reason, cap, "%s: server says %lld%s requests left, resets in %.1fs",
+            set_reason(reason, cap, "%s: server says %lld%s requests left, one back in %.2fs",
                        l->name, (long long)w->remaining, of, (double)hold / 1e9);
         else
-            set_reason(reason, cap,
-                       "%s: server says %lld%s tokens left, %u needed, resets in %.1fs", l->name,
-                       (long long)w->remaining, of, tokens, (double)hold / 1e9);
+            set_reason(reason, cap, "%s: server says %lld%s tokens left, %u needed, back in %.2fs",
+                       l->name, (long long)w->remaining, of, tokens, (double)hold / 1e9);
         goto out;
     }
     bucket_refill(&l->rpm, now);

@@ -24,8 +24,12 @@
  * tokens) the limiter keeps the newest report by response arrival time and
  * holds new requests while it applies: while the server said 0 requests
  * remain, or fewer tokens remain than a request's estimate, acquire answers
- * SEER_LIM_WAIT_SERVER with wait_ns = time until the server's reset, so the
- * endpoint pauses before the server starts answering 429.  A hold never
+ * SEER_LIM_WAIT_SERVER, so the endpoint pauses before the server starts
+ * answering 429.  How long: the providers' limits are token buckets that
+ * refill continuously, and their reset is when the bucket is full again,
+ * so with the limit known a request waits for its share of the time to
+ * reset (one of 50 missing requests: 1/50 of it); without the limit, or
+ * when it needs more than the limit, it waits for the full reset.  A hold never
  * lasts longer than SEER_LIM_SERVER_MAX_HOLD after the report arrived (a
  * bogus reset far in the future), and a report whose reset is already past
  * is ignored.  The counts are the server's, not decremented locally: the

@@ -415,15 +415,16 @@ static void t_server_hold_until_reset(void **st)
     seer_limiter *l = mk(0, 0, 0);
     uint64_t t0 = now_fc();
     assert_int_equal(seer_limiter_now_ns(l), t0);
+    /* limit unknown: held until the server's reset */
     assert_int_equal(
-        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50, t0 + SEER_SEC(1), 0), 1);
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, -1, t0 + SEER_SEC(1), 0), 1);
     char why[128];
     uint64_t w = 0;
     assert_int_equal(seer_limiter_acquire(l, 10, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
     assert_int_equal(w, SEER_SEC(1));
     assert_non_null(strstr(why, "test/model"));
-    assert_non_null(strstr(why, "server says 0 of 50 requests left"));
-    assert_non_null(strstr(why, "resets in 1.0s"));
+    assert_non_null(strstr(why, "server says 0 requests left"));
+    assert_non_null(strstr(why, "one back in 1.00s"));
     assert_int_equal(seer_limiter_inflight(l), 0); /* a refusal takes no slot */
 
     seer_fake_clock_advance(&fc, SEER_MS(400));
@@ -446,6 +447,42 @@ static void t_server_hold_until_reset(void **st)
     seer_limiter_free(l);
 }
 
+/* The providers' buckets refill continuously and "reset" is when they are
+ * full again: with the limit known, a request waits only for its share.
+ * 0 of 50 requests left, full in 60 s: one is back after 1.2 s. */
+static void t_server_hold_share(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(0, 0, 0);
+    uint64_t t0 = now_fc(), w = 0;
+    char why[160];
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50, t0 + SEER_SEC(60), 0), 1);
+    assert_int_equal(seer_limiter_acquire(l, 10, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_MS(1200));
+    assert_non_null(strstr(why, "server says 0 of 50 requests left, one back in 1.20s"));
+    seer_fake_clock_advance(&fc, SEER_MS(1000));
+    assert_int_equal(take(l, 10, &w), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_MS(200));
+    seer_fake_clock_advance(&fc, w);
+    assert_int_equal(take(l, 10, &w), SEER_LIM_OK);
+
+    /* tokens: 1,000 of 101,000 left, full in 10 s; 11,000 needed is a
+     * tenth of what is missing: back after 1 s from the report */
+    uint64_t t1 = now_fc();
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 1000, 101000, t1 + SEER_SEC(10), 0),
+        1);
+    assert_int_equal(take(l, 1000, &w), SEER_LIM_OK); /* fits now */
+    assert_int_equal(seer_limiter_acquire(l, 11000, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_SEC(1));
+    assert_non_null(strstr(why, "1000 of 101000 tokens left, 11000 needed, back in 1.00s"));
+    /* more than the whole limit: only the full reset helps */
+    assert_int_equal(take(l, 200000, &w), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_SEC(10));
+    seer_limiter_free(l);
+}
+
 static void t_server_tokens_rule(void **st)
 {
     (void)st;
@@ -464,14 +501,14 @@ static void t_server_tokens_rule(void **st)
 
     /* both kinds: the longer hold wins and is the one named */
     assert_int_equal(
-        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 4000, now_fc() + SEER_SEC(1), 0),
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, -1, now_fc() + SEER_SEC(1), 0),
         1);
     assert_int_equal(seer_limiter_acquire(l, 5000, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
     assert_int_equal(w, SEER_SEC(2));
     assert_non_null(strstr(why, "tokens left"));
     assert_int_equal(seer_limiter_acquire(l, 5, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
     assert_int_equal(w, SEER_SEC(1));
-    assert_non_null(strstr(why, "0 of 4000 requests left"));
+    assert_non_null(strstr(why, "server says 0 requests left"));
     seer_fake_clock_advance(&fc, SEER_SEC(1));
     assert_int_equal(take(l, 5, &w), SEER_LIM_OK);
     assert_int_equal(take(l, 5000, &w), SEER_LIM_WAIT_SERVER);
@@ -512,7 +549,7 @@ static void t_server_bogus_reset_capped(void **st)
     uint64_t w = 0, t = now_fc();
     /* "resets in an hour": held for SEER_LIM_SERVER_MAX_HOLD at most */
     assert_int_equal(
-        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 5, t + SEER_SEC(3600), 0), 1);
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, -1, t + SEER_SEC(3600), 0), 1);
     assert_int_equal(take(l, 1, &w), SEER_LIM_WAIT_SERVER);
     assert_int_equal(w, SEER_LIM_SERVER_MAX_HOLD);
     assert_int_equal(w, SEER_SEC(60));
@@ -522,7 +559,7 @@ static void t_server_bogus_reset_capped(void **st)
     /* counted from arrival: a report that arrived 10 s ago holds 50 s more */
     t = now_fc();
     assert_int_equal(
-        seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 0, 5, UINT64_MAX, t - SEER_SEC(10)),
+        seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 0, -1, UINT64_MAX, t - SEER_SEC(10)),
         1);
     assert_int_equal(take(l, 1, &w), SEER_LIM_WAIT_SERVER);
     assert_int_equal(w, SEER_SEC(50));
@@ -556,7 +593,7 @@ static void t_server_newer_wins(void **st)
     assert_int_equal(
         seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 50, t2 + SEER_SEC(2), t2), 1);
     assert_int_equal(take(l, 1, &w), SEER_LIM_WAIT_SERVER);
-    assert_int_equal(w, SEER_SEC(2));
+    assert_int_equal(w, SEER_MS(40)); /* one of 50 back: 1/50 of 2 s */
     /* kinds are independent: a newer tokens report leaves requests alone */
     seer_fake_clock_advance(&fc, SEER_MS(1));
     assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 99999, 100000,
@@ -635,8 +672,7 @@ static void t_server_threads(void **st)
     assert_int_equal(seer_limiter_inflight(l), 0);
     uint64_t now = seer_limiter_now_ns(l), w;
     assert_int_equal(
-        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, 100, now + SEER_SEC(30), now),
-        1);
+        seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, 0, -1, now + SEER_SEC(30), now), 1);
     assert_int_equal(seer_limiter_acquire(l, 1, &w, NULL, 0), SEER_LIM_WAIT_SERVER);
     assert_true(w > SEER_SEC(29) && w <= SEER_SEC(30));
     seer_limiter_free(l);
@@ -658,6 +694,7 @@ int main(void)
         cmocka_unit_test(t_both_buckets),
         cmocka_unit_test(t_threads),
         cmocka_unit_test(t_server_hold_until_reset),
+        cmocka_unit_test(t_server_hold_share),
         cmocka_unit_test(t_server_tokens_rule),
         cmocka_unit_test(t_server_past_reset_ignored),
         cmocka_unit_test(t_server_bogus_reset_capped),

@@ -992,18 +992,21 @@ static void t_ratelimit_feed(void **state)
                   NULL};
     seer_http_response r = fake_resp(a1);
     assert_int_equal(seer_ratelimit_feed(l, SEER_RL_HEADERS_ANTHROPIC, &r, 0, wall), 2);
+    /* the buckets refill continuously and reset is when they are full:
+     * one request of the 50 missing is back after 1/50 of the 1.5 s */
     assert_int_equal(seer_limiter_acquire(l, 10, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
-    assert_int_equal(w, SEER_MS(1500));
+    assert_int_equal(w, SEER_MS(30));
     assert_non_null(strstr(why, "0 of 50 requests left"));
-    seer_fake_clock_advance(&fc, SEER_MS(1500));
+    seer_fake_clock_advance(&fc, SEER_MS(30));
     assert_int_equal(seer_limiter_acquire(l, 999, &w, NULL, 0), SEER_LIM_OK);
     seer_limiter_release(l, SEER_LIM_SUCCESS, 999, -1);
-    assert_int_equal(seer_limiter_acquire(l, 1001, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
-    assert_int_equal(w, SEER_MS(1500));
-    assert_non_null(strstr(why, "1000 of 80000 tokens left, 1001 needed"));
-    seer_fake_clock_advance(&fc, SEER_MS(1500));
-    assert_int_equal(seer_limiter_acquire(l, 1001, &w, NULL, 0), SEER_LIM_OK);
-    seer_limiter_release(l, SEER_LIM_SUCCESS, 1001, -1);
+    /* 40,500 tokens: half of the 79,000 missing, back after half of 3 s */
+    assert_int_equal(seer_limiter_acquire(l, 40500, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_MS(1470));
+    assert_non_null(strstr(why, "1000 of 80000 tokens left, 40500 needed"));
+    seer_fake_clock_advance(&fc, SEER_MS(1470));
+    assert_int_equal(seer_limiter_acquire(l, 40500, &w, NULL, 0), SEER_LIM_OK);
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 40500, -1);
 
     /* malformed, missing, past or unknown values are ignored */
     char *bad[] = {"anthropic-ratelimit-requests-remaining: lots",
@@ -1038,7 +1041,8 @@ static void t_ratelimit_feed(void **state)
     r = fake_resp(o1);
     assert_int_equal(seer_ratelimit_feed(l, SEER_RL_HEADERS_OPENAI, &r, 0, 0), 2);
     assert_int_equal(seer_limiter_acquire(l, 1, &w, why, sizeof why), SEER_LIM_WAIT_SERVER);
-    assert_int_equal(w, SEER_LIM_SERVER_MAX_HOLD);
+    /* the reset is capped at 60 s; one of 4,000 is back after 1/4000 of it */
+    assert_int_equal(w, SEER_LIM_SERVER_MAX_HOLD / 4000);
     assert_non_null(strstr(why, "0 of 4000 requests left"));
     /* a newer response lifts it; its tokens report holds big requests 1s */
     seer_fake_clock_advance(&fc, SEER_MS(1));
@@ -1159,7 +1163,9 @@ static void t_ratelimit_e2e_anthropic(void **state)
     seer_iso8601(seer_wall_ms() + 1000, reset, sizeof reset);
     fp_turn *t = fp_turn_reply();
     fp_text(t, "first");
-    fp_header(t, "anthropic-ratelimit-requests-limit", "50");
+    /* a limit of one request: the one missing is back only at the full
+     * reset, so that is the wait (with a larger limit it would be a share) */
+    fp_header(t, "anthropic-ratelimit-requests-limit", "1");
     fp_header(t, "anthropic-ratelimit-requests-remaining", "0");
     fp_header(t, "anthropic-ratelimit-requests-reset", reset);
     fake_provider_push(r->fp, t);
@@ -1181,10 +1187,10 @@ static void t_ratelimit_e2e_anthropic(void **state)
     char note[192];
     assert_true(seer_stats_get_note(&r->stats, note, sizeof note) != UINT64_MAX);
     assert_non_null(strstr(note, "anthropic/claude-test"));
-    assert_non_null(strstr(note, "server says 0 of 50 requests left"));
+    assert_non_null(strstr(note, "server says 0 of 1 requests left"));
 
-    /* the fake's default headers (requests left, a bogus reset in 2030)
-     * hold nothing: the next call goes at once */
+    /* the fake's default headers (plenty left) hold nothing: the next call
+     * goes at once */
     uint64_t t1 = seer_now_ns();
     assert_int_equal(rl_call(r, "again"), 200);
     assert_true(seer_now_ns() - t1 < SEER_MS(900));
@@ -1198,7 +1204,8 @@ static void t_ratelimit_e2e_openai_429(void **state)
     const char *kv[] = {"max_retries=0", NULL};
     rl_rig *r = rl_rig_new("openai/gpt-test", kv);
     fp_turn *t = fp_turn_error(429, "rate_limit_error", "Rate limit reached for tokens");
-    fp_header(t, "x-ratelimit-limit-tokens", "30000");
+    /* a limit below what a request needs: only the full reset helps */
+    fp_header(t, "x-ratelimit-limit-tokens", "1");
     fp_header(t, "x-ratelimit-remaining-tokens", "0");
     fp_header(t, "x-ratelimit-reset-tokens", "1s");
     fake_provider_push(r->fp, t);
@@ -1219,7 +1226,7 @@ static void t_ratelimit_e2e_openai_429(void **state)
     }
     char note[192];
     assert_true(seer_stats_get_note(&r->stats, note, sizeof note) != UINT64_MAX);
-    assert_non_null(strstr(note, "server says 0 of 30000 tokens left"));
+    assert_non_null(strstr(note, "server says 0 of 1 tokens left"));
     rl_rig_free(r);
 }
 
