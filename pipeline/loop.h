@@ -169,10 +169,12 @@ void seer_http_request_body(seer_http_request *r, char *body, size_t len);
  * memory.  Not thread-safe on r. */
 #define SEER_HTTP_INLINE_BODY 16384
 seer_err seer_http_request_pieces(seer_http_request *r, seer_body *body);
-/* The body's length, flat or in pieces. */
+/* The body's length, flat or in pieces.  Reads r only; safe from any
+ * thread that may read r. */
 size_t seer_http_request_body_len(const seer_http_request *r);
-/* Turns a body in pieces into a flat r->body (tests, dumps).  SEER_OK if
- * there was nothing to do. */
+/* Turns a body in pieces into a flat r->body, owned by r (tests, dumps).
+ * SEER_OK if there was nothing to do; SEER_ENOMEM leaves r unchanged.  Not
+ * thread-safe on r, and not once r was handed to seer_http_start. */
 seer_err seer_http_request_flatten(seer_http_request *r);
 void seer_http_request_free(seer_http_request *r);
 
