@@ -138,6 +138,8 @@ static int block_emitted(const seer_block *b)
     case SEER_BLK_TOOL_RESULT:
     case SEER_BLK_IMAGE:
         return 1;
+    case SEER_BLK_RAW:
+        return b->wire == SEER_WIRE_ANTHROPIC && b->text && b->text[0];
     }
     return 0;
 }
@@ -145,7 +147,7 @@ static int block_emitted(const seer_block *b)
 /* Whether cache_control may be placed on a block of this type. */
 static int block_cacheable(seer_block_type t)
 {
-    return t != SEER_BLK_THINKING && t != SEER_BLK_REDACTED_THINKING;
+    return t != SEER_BLK_THINKING && t != SEER_BLK_REDACTED_THINKING && t != SEER_BLK_RAW;
 }
 
 static void ser_block(seer_strbuf *b, const seer_block *blk)
@@ -196,6 +198,9 @@ static void ser_block(seer_strbuf *b, const seer_block *blk)
         seer_sb_puts(b, ",\"data\":");
         seer_sb_json_cstr(b, blk->text);
         seer_sb_puts(b, "}}");
+        break;
+    case SEER_BLK_RAW: /* the provider's own JSON, verbatim */
+        seer_sb_puts(b, blk->text);
         break;
     }
 }

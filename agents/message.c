@@ -53,6 +53,7 @@ static seer_err block_copy(seer_block *dst, const seer_block *src)
     memset(dst, 0, sizeof *dst);
     dst->type = src->type;
     dst->is_error = src->is_error;
+    dst->wire = src->wire;
     dst->text = dup_or_null(src->text, &ok);
     dst->id = dup_or_null(src->id, &ok);
     dst->name = dup_or_null(src->name, &ok);
@@ -212,6 +213,15 @@ seer_err seer_message_add_image(seer_message *m, const char *media_type, const c
 {
     return add_block(m, SEER_BLK_IMAGE, b64 ? b64 : "", NULL, media_type ? media_type : "image/png",
                      NULL, NULL, 0);
+}
+
+seer_err seer_message_add_raw(seer_message *m, int wire, const char *type_name, const char *json,
+                              const char *id)
+{
+    assert(type_name && json);
+    seer_err rc = add_block(m, SEER_BLK_RAW, json, id, type_name, NULL, NULL, 0);
+    if (rc == SEER_OK) m->blocks[m->n_blocks - 1].wire = wire;
+    return rc;
 }
 
 char *seer_message_text(const seer_message *m)

@@ -33,7 +33,8 @@ typedef enum seer_block_type {
     SEER_BLK_TOOL_RESULT,
     SEER_BLK_THINKING,
     SEER_BLK_REDACTED_THINKING,
-    SEER_BLK_IMAGE
+    SEER_BLK_IMAGE,
+    SEER_BLK_RAW /* a provider's own block, kept verbatim (see below) */
 } seer_block_type;
 
 typedef struct seer_block {
@@ -48,7 +49,19 @@ typedef struct seer_block {
                          reports it to the model as a tool error */
     char *signature;  /* THINKING: signature to send back unchanged */
     int is_error;     /* TOOL_RESULT */
+    int wire;         /* RAW: the SEER_WIRE_* format the JSON belongs to */
 } seer_block;
+
+/*
+ * SEER_BLK_RAW: content a provider sent that seer does not model but must
+ * send back unchanged on later turns -- Anthropic's server-tool blocks
+ * (server_tool_use, web_search_tool_result, ...) that a pause_turn
+ * continuation needs, or OpenRouter's reasoning_details.  text holds the
+ * JSON value exactly as received (one line, valid JSON), name its type
+ * ("server_tool_use", "reasoning_details"), id the block's id when it has
+ * one, wire the provider format it belongs to.  A provider of another
+ * format skips it when it builds a request; transcripts keep it.
+ */
 
 typedef struct seer_message {
     seer_role role;
@@ -80,6 +93,10 @@ seer_err seer_message_add_tool_result(seer_message *m, const char *call_id, cons
 seer_err seer_message_add_thinking(seer_message *m, const char *thinking, const char *signature);
 seer_err seer_message_add_redacted_thinking(seer_message *m, const char *data);
 seer_err seer_message_add_image(seer_message *m, const char *media_type, const char *b64);
+/* A RAW block (see above): copies type_name, json (must be valid JSON;
+ * not checked here) and id (may be NULL). */
+seer_err seer_message_add_raw(seer_message *m, int wire, const char *type_name, const char *json,
+                              const char *id);
 /* Appends a block by value, taking ownership of its strings. */
 seer_err seer_message_push_block(seer_message *m, seer_block *b);
 /* Concatenation of the TEXT blocks (caller frees). */

@@ -464,6 +464,17 @@ static cJSON *block_json(const seer_block *b)
         cJSON_AddStringToObject(o, "type", "image");
         cJSON_AddStringToObject(o, "media_type", b->name ? b->name : "");
         break;
+    case SEER_BLK_RAW: {
+        cJSON_AddStringToObject(o, "type", "raw");
+        cJSON_AddStringToObject(o, "name", b->name ? b->name : "");
+        if (b->id) cJSON_AddStringToObject(o, "id", b->id);
+        cJSON *v = b->text ? cJSON_Parse(b->text) : NULL;
+        if (v)
+            cJSON_AddItemToObject(o, "json", v);
+        else
+            cJSON_AddStringToObject(o, "json", b->text ? b->text : "");
+        break;
+    }
     }
     return o;
 }
@@ -502,6 +513,12 @@ static void jw_block(seer_strbuf *b, const seer_block *blk)
     case SEER_BLK_IMAGE:
         seer_jw_str(b, "type", "image");
         seer_jw_str(b, "media_type", blk->name);
+        break;
+    case SEER_BLK_RAW:
+        seer_jw_str(b, "type", "raw");
+        seer_jw_str(b, "name", blk->name);
+        if (blk->id) seer_jw_str(b, "id", blk->id);
+        if (!seer_jw_json(b, "json", blk->text)) seer_jw_str(b, "json", blk->text);
         break;
     }
     seer_jw_close(b, '}');

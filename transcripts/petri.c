@@ -419,6 +419,17 @@ static cJSON *content_part(const seer_block *b)
         free(uri);
         break;
     }
+    case SEER_BLK_RAW: {
+        /* a provider's own block (a server tool's call or result): Petri has
+         * no content type for it, so it is shown as text, tagged with its
+         * type, holding the JSON as the provider sent it */
+        char *t =
+            xasprintf("[%s] %s", b->name ? b->name : "provider block", b->text ? b->text : "");
+        ok &= cJSON_AddStringToObject(c, "type", "text") != NULL;
+        ok &= t && cJSON_AddStringToObject(c, "text", t) != NULL;
+        free(t);
+        break;
+    }
     default:
         ok = 0;
         break;
