@@ -43,6 +43,7 @@ void seer_block_clear(seer_block *b)
     free(b->args);
     free(b->args_error);
     free(b->signature);
+    free(b->citations);
     memset(b, 0, sizeof *b);
 }
 
@@ -60,6 +61,7 @@ static seer_err block_copy(seer_block *dst, const seer_block *src)
     dst->args = dup_or_null(src->args, &ok);
     dst->args_error = dup_or_null(src->args_error, &ok);
     dst->signature = dup_or_null(src->signature, &ok);
+    dst->citations = dup_or_null(src->citations, &ok);
     if (!ok) {
         seer_block_clear(dst);
         return SEER_ENOMEM;
@@ -93,6 +95,7 @@ void seer_message_touch(seer_message *m)
     seer_blob_unref(m->wire);
     m->wire = NULL;
     m->wire_format = 0;
+    m->wire_mark = 0;
 }
 
 seer_message *seer_message_dup(const seer_message *m)
@@ -111,6 +114,7 @@ seer_message *seer_message_dup(const seer_message *m)
     if (m->wire && m->wire_format) {
         d->wire = seer_blob_ref(m->wire);
         d->wire_format = m->wire_format;
+        d->wire_mark = m->wire_mark;
     }
     return d;
 oom:
@@ -222,6 +226,22 @@ seer_err seer_message_add_raw(seer_message *m, int wire, const char *type_name, 
     seer_err rc = add_block(m, SEER_BLK_RAW, json, id, type_name, NULL, NULL, 0);
     if (rc == SEER_OK) m->blocks[m->n_blocks - 1].wire = wire;
     return rc;
+}
+
+seer_err seer_message_add_text_cited(seer_message *m, const char *text, int wire,
+                                     const char *citations_json)
+{
+    if (!citations_json || strcmp(citations_json, "[]") == 0) return seer_message_add_text(m, text);
+    seer_err rc = seer_message_add_text(m, text);
+    if (rc != SEER_OK) return rc;
+    seer_block *b = &m->blocks[m->n_blocks - 1];
+    if (!(b->citations = strdup(citations_json))) {
+        seer_block_clear(b);
+        m->n_blocks--;
+        return SEER_ENOMEM;
+    }
+    b->wire = wire;
+    return SEER_OK;
 }
 
 char *seer_message_text(const seer_message *m)

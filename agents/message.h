@@ -48,8 +48,11 @@ typedef struct seer_block {
                          sends a string that may be invalid); the agent loop
                          reports it to the model as a tool error */
     char *signature;  /* THINKING: signature to send back unchanged */
+    char *citations;  /* TEXT: the provider's citations of this text, or NULL
+                         (see below) */
     int is_error;     /* TOOL_RESULT */
-    int wire;         /* RAW: the SEER_WIRE_* format the JSON belongs to */
+    int wire;         /* RAW, and TEXT with citations: the SEER_WIRE_* format
+                         the JSON belongs to */
 } seer_block;
 
 /*
@@ -61,6 +64,17 @@ typedef struct seer_block {
  * ("server_tool_use", "reasoning_details"), id the block's id when it has
  * one, wire the provider format it belongs to.  A provider of another
  * format skips it when it builds a request; transcripts keep it.
+ * "Verbatim" means every value is kept; a provider may re-print the JSON it
+ * parsed (one line, same members in the same order), so the spelling of a
+ * number or an escape may differ from the bytes on the wire.
+ *
+ * TEXT citations: Anthropic answers with text blocks that cite sources
+ * (web search results, documents); the citations must go back with the text
+ * on later turns.  citations holds the block's citations array as JSON text
+ * (one line, valid JSON, never an empty array: no citations = NULL) and
+ * wire the format it belongs to (SEER_WIRE_ANTHROPIC); text stays the plain
+ * text, so readers that only want the words (judge, Petri) are unaffected.
+ * A provider of another format sends the text without them.
  */
 
 typedef struct seer_message {
@@ -70,7 +84,10 @@ typedef struct seer_message {
     /* cached wire serialization (see above): one reference owned by the
      * message; dropped (not mutated) on edit; NULL = not computed */
     seer_blob *wire;
-    int wire_format; /* 0 = none, else a provider's SEER_WIRE_* */
+    int wire_format;  /* 0 = none, else a provider's SEER_WIRE_* */
+    size_t wire_mark; /* set with wire by the provider that computed it, meaning
+                         its own (Anthropic: end of the last block that may carry
+                         a cache breakpoint, 0 = none); dropped with wire */
 } seer_message;
 
 typedef struct seer_conv {
@@ -97,6 +114,10 @@ seer_err seer_message_add_image(seer_message *m, const char *media_type, const c
  * not checked here) and id (may be NULL). */
 seer_err seer_message_add_raw(seer_message *m, int wire, const char *type_name, const char *json,
                               const char *id);
+/* A TEXT block with citations (see above): copies text and citations_json
+ * (a JSON array, not checked here; NULL or "[]" = a plain text block). */
+seer_err seer_message_add_text_cited(seer_message *m, const char *text, int wire,
+                                     const char *citations_json);
 /* Appends a block by value, taking ownership of its strings. */
 seer_err seer_message_push_block(seer_message *m, seer_block *b);
 /* Concatenation of the TEXT blocks (caller frees). */

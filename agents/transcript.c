@@ -433,6 +433,13 @@ static cJSON *block_json(const seer_block *b)
     case SEER_BLK_TEXT:
         cJSON_AddStringToObject(o, "type", "text");
         cJSON_AddStringToObject(o, "text", b->text ? b->text : "");
+        if (b->citations) { /* the provider's citations, as it sent them */
+            cJSON *v = cJSON_Parse(b->citations);
+            if (v)
+                cJSON_AddItemToObject(o, "citations", v);
+            else
+                cJSON_AddStringToObject(o, "citations", b->citations);
+        }
         break;
     case SEER_BLK_TOOL_CALL: {
         cJSON_AddStringToObject(o, "type", "tool_call");
@@ -487,6 +494,8 @@ static void jw_block(seer_strbuf *b, const seer_block *blk)
     case SEER_BLK_TEXT:
         seer_jw_str(b, "type", "text");
         seer_jw_str(b, "text", blk->text);
+        if (blk->citations && !seer_jw_json(b, "citations", blk->citations))
+            seer_jw_str(b, "citations", blk->citations);
         break;
     case SEER_BLK_TOOL_CALL:
         seer_jw_str(b, "type", "tool_call");

@@ -136,11 +136,13 @@ seer_err seer_transcript_render(seer_transcript *t, seer_error *err);
 void seer_transcript_close(seer_transcript *t);
 
 /* JSON of a message in seer's neutral form:
- * {"role":..., "content":[{"type":"text","text":..} | {"type":"tool_call",
+ * {"role":..., "content":[{"type":"text","text":..,"citations"?(the
+ * provider's array)} | {"type":"tool_call",
  * "id","name","arguments"(parsed JSON, or the raw string when invalid),
  * "arguments_error"?} | {"type":"tool_result","tool_call_id","content",
  * "is_error"} | {"type":"thinking","thinking","signature"?} |
- * {"type":"redacted_thinking"} | {"type":"image","media_type"}]}.
+ * {"type":"redacted_thinking"} | {"type":"image","media_type"} |
+ * {"type":"raw","name","id"?,"json"(the provider's block, parsed)}]}.
  * Image data is left out.  NULL on OOM.  Caller owns it.  Thread-safe. */
 cJSON *seer_message_to_json(const seer_message *m);
 
