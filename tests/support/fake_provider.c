@@ -47,14 +47,14 @@
 
 /* ------------------------------------------------------------------ turns */
 
-typedef enum bkind { B_TEXT, B_TOOL, B_THINKING, B_REDACTED } bkind;
+typedef enum bkind { B_TEXT, B_TOOL, B_THINKING, B_REDACTED, B_RAW } bkind;
 
 typedef struct fp_block {
     bkind kind;
-    char *a; /* text | tool id | thinking | redacted data */
+    char *a; /* text | tool id | thinking | redacted data | raw block JSON */
     size_t alen;
     char *b; /* tool name | signature */
-    char *c; /* tool input JSON */
+    char *c; /* tool input JSON | text citations JSON (NULL = none) */
 } fp_block;
 
 struct fp_turn {
@@ -180,6 +180,25 @@ void fp_text_n(fp_turn *t, const char *text, size_t len)
 void fp_text(fp_turn *t, const char *text)
 {
     fp_text_n(t, text, strlen(text));
+}
+
+void fp_text_cited(fp_turn *t, const char *text, const char *citations_json)
+{
+    fp_text(t, text);
+    t->blocks[t->nb - 1].c = xstrdup(citations_json);
+}
+
+void fp_block_json(fp_turn *t, const char *block_json)
+{
+    cJSON *j = cJSON_Parse(block_json);
+    if (!cJSON_IsObject(j) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "type"))) {
+        fprintf(stderr, "fake_provider: fp_block_json needs a JSON object with a \"type\"\n");
+        abort();
+    }
+    cJSON_Delete(j);
+    fp_block *b = add_block(t, B_RAW);
+    b->a = xstrdup(block_json);
+    b->alen = strlen(block_json);
 }
 
 void fp_tool_call(fp_turn *t, const char *id, const char *name, const char *input_json)
@@ -548,12 +567,17 @@ static char *anth_json(const rctx *c)
         case B_TEXT:
             cJSON_AddStringToObject(blk, "type", "text");
             cJSON_AddStringToObject(blk, "text", b->a);
+            if (b->c) cJSON_AddItemToObject(blk, "citations", cJSON_Parse(b->c));
             break;
         case B_TOOL:
             cJSON_AddStringToObject(blk, "type", "tool_use");
             cJSON_AddStringToObject(blk, "id", b->a);
             cJSON_AddStringToObject(blk, "name", b->b);
             cJSON_AddItemToObject(blk, "input", tool_input_json(b->c));
+            break;
+        case B_RAW:
+            cJSON_Delete(blk);
+            blk = cJSON_Parse(b->a);
             break;
         case B_THINKING:
             cJSON_AddStringToObject(blk, "type", "thinking");
@@ -620,12 +644,28 @@ static void anth_stream(const rctx *c, strvec *v, size_t *final_from)
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", "content_block_start");
         cJSON_AddNumberToObject(o, "index", idx);
-        cJSON *cb = cJSON_AddObjectToObject(o, "content_block");
+        cJSON *cb = NULL;
+        char *raw_input = NULL; /* B_RAW with an "input": streamed as input_json_delta */
+        if (b->kind != B_RAW) cb = cJSON_AddObjectToObject(o, "content_block");
         switch (b->kind) {
         case B_TEXT:
             cJSON_AddStringToObject(cb, "type", "text");
             cJSON_AddStringToObject(cb, "text", "");
+            if (b->c) cJSON_AddArrayToObject(cb, "citations");
             break;
+        case B_RAW: {
+            /* as the API streams server_tool_use / mcp_tool_use: the block
+             * starts with "input": {} and the input follows in fragments;
+             * any other block arrives whole in content_block_start */
+            cb = cJSON_Parse(b->a);
+            cJSON *in = cJSON_GetObjectItemCaseSensitive(cb, "input");
+            if (in) {
+                raw_input = json_print(in);
+                cJSON_ReplaceItemInObjectCaseSensitive(cb, "input", cJSON_CreateObject());
+            }
+            cJSON_AddItemToObject(o, "content_block", cb);
+            break;
+        }
         case B_TOOL:
             cJSON_AddStringToObject(cb, "type", "tool_use");
             cJSON_AddStringToObject(cb, "id", b->a);
@@ -643,6 +683,34 @@ static void anth_stream(const rctx *c, strvec *v, size_t *final_from)
         }
         push_event(v, "content_block_start", o);
 
+        if (b->kind == B_TEXT && b->c) {
+            /* citations first, one citations_delta each, then the text */
+            cJSON *cites = cJSON_Parse(b->c), *ci;
+            cJSON_ArrayForEach(ci, cites)
+            {
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "type", "content_block_delta");
+                cJSON_AddNumberToObject(e, "index", idx);
+                cJSON *d = cJSON_AddObjectToObject(e, "delta");
+                cJSON_AddStringToObject(d, "type", "citations_delta");
+                cJSON_AddItemToObject(d, "citation", cJSON_Duplicate(ci, 1));
+                push_event(v, "content_block_delta", e);
+            }
+            cJSON_Delete(cites);
+        }
+        if (raw_input) {
+            size_t len = strlen(raw_input);
+            if (strcmp(raw_input, "{}") == 0) {
+                anth_delta(v, idx, "input_json_delta", "partial_json", "", 0);
+            } else {
+                size_t f = frag_size(t, len), n = 0;
+                for (size_t pos = 0; pos < len; pos += n) {
+                    n = frag_len(raw_input, len, pos, f);
+                    anth_delta(v, idx, "input_json_delta", "partial_json", raw_input + pos, n);
+                }
+            }
+            free(raw_input);
+        }
         if (b->kind == B_TEXT || b->kind == B_THINKING) {
             size_t len = strlen(b->a), f = frag_size(t, len), n = 0;
             const char *dt = b->kind == B_TEXT ? "text_delta" : "thinking_delta";
@@ -1531,7 +1599,12 @@ static fp_turn *turn_from_json(const cJSON *j, int idx, char *err, size_t errlen
         {
             const char *type = str(b, "type");
             if (!type) goto bad_block;
-            if (!strcmp(type, "text") && str(b, "text")) {
+            const cJSON *cites = cJSON_GetObjectItemCaseSensitive(b, "citations");
+            if (!strcmp(type, "text") && str(b, "text") && cJSON_IsArray(cites)) {
+                char *cj = json_print((cJSON *)cites);
+                fp_text_cited(t, str(b, "text"), cj);
+                free(cj);
+            } else if (!strcmp(type, "text") && str(b, "text")) {
                 fp_text(t, str(b, "text"));
             } else if (!strcmp(type, "tool_use") && str(b, "id") && str(b, "name")) {
                 const cJSON *in = cJSON_GetObjectItemCaseSensitive(b, "input");
@@ -1544,6 +1617,11 @@ static fp_turn *turn_from_json(const cJSON *j, int idx, char *err, size_t errlen
                 fp_thinking(t, str(b, "thinking"), str(b, "signature"));
             } else if (!strcmp(type, "redacted_thinking") && str(b, "data")) {
                 fp_redacted_thinking(t, str(b, "data"));
+            } else if (strcmp(type, "text") && strcmp(type, "tool_use") &&
+                       strcmp(type, "thinking") && strcmp(type, "redacted_thinking")) {
+                char *bj = json_print((cJSON *)b); /* any other block, served as is */
+                fp_block_json(t, bj);
+                free(bj);
             } else {
                 goto bad_block;
             }

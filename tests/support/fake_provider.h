@@ -7,8 +7,16 @@
  *     anthropic-version, answers a JSON message or (request "stream": true)
  *     an SSE stream: message_start, ping, content_block_start /
  *     content_block_delta (text_delta, input_json_delta in several
- *     partial_json fragments, thinking_delta, signature_delta) /
- *     content_block_stop, message_delta (stop_reason, usage), message_stop.
+ *     partial_json fragments, thinking_delta, signature_delta,
+ *     citations_delta) / content_block_stop, message_delta (stop_reason,
+ *     usage), message_stop.  Any other content block (server_tool_use,
+ *     web_search_tool_result, mcp_tool_use, a type the API adds later) is
+ *     served as given: whole in the JSON body; in a stream as the API does
+ *     it, a block with an "input" starting with "input": {} followed by
+ *     input_json_delta fragments of the compact input, any other block
+ *     whole in content_block_start.  A text block with citations streams as
+ *     content_block_start {"type":"text","text":"","citations":[]}, one
+ *     citations_delta per citation, then text_delta fragments.
  *   - OpenAI chat completions: POST {any prefix}/chat/completions (so
  *     {url}/v1, {url}/api/v1 ... all work), checks "Authorization: Bearer",
  *     answers a chat.completion or `data:` chunks (delta.content,
@@ -70,9 +78,15 @@
  * fake_provider_load_script) are JSON:
  *   {"default": TURN, "turns": [TURN, ...]}
  *   TURN = {"content": [{"type":"text","text":"hi"},
+ *                       {"type":"text","text":"cited","citations":[{...}]},
  *                       {"type":"tool_use","id":"t1","name":"f","input":{...}},
  *                       {"type":"thinking","thinking":"..","signature":".."},
- *                       {"type":"redacted_thinking","data":".."}],
+ *                       {"type":"redacted_thinking","data":".."},
+ *                       {"type":"server_tool_use","id":"srvtoolu_1",
+ *                        "name":"web_search","input":{"query":".."}},
+ *                       {"type":"web_search_tool_result",
+ *                        "tool_use_id":"srvtoolu_1","content":[...]},
+ *                       {"type": ANY OTHER, ...}],
  *           "stop_reason": "end_turn", "finish_reason": "stop",
  *           "usage": {"input_tokens":1,"output_tokens":2,
  *                     "cache_creation_input_tokens":0,"cache_read_input_tokens":0},
@@ -80,6 +94,10 @@
  *           "headers": {"name": "value"},
  *           "fault": {"kind": "reset|stall|truncate|early_end|malformed|error_in_200",
  *                     "after": -1, "type": "..", "message": ".."}}
+ *   (a block of any type but the four above -- text, tool_use, thinking,
+ *   redacted_thinking, which need their fields -- is served as written, see
+ *   fp_block_json; the OpenAI format has no form for it and leaves it out,
+ *   and leaves out citations)
  *        | {"error": {"status": 429, "type": "rate_limit_error", "message": "..",
  *                     "retry_after": 1, "retry_after_ms": 500, "should_retry": true},
  *           "headers": {...}, "delay_ms": 0}
@@ -152,6 +170,16 @@ void fp_text_n(fp_turn *t, const char *text, size_t len); /* text without NUL by
 void fp_tool_call(fp_turn *t, const char *id, const char *name, const char *input_json);
 void fp_thinking(fp_turn *t, const char *thinking, const char *signature);
 void fp_redacted_thinking(fp_turn *t, const char *data);
+/* A text block with citations: citations_json is a JSON array of citation
+ * objects (Anthropic's, e.g. web_search_result_location), served as the
+ * block's "citations" (JSON) or as citations_delta events (stream). */
+void fp_text_cited(fp_turn *t, const char *text, const char *citations_json);
+/* Any Anthropic content block, given as its JSON object (must have a string
+ * "type"; aborts otherwise): server_tool_use, web_search_tool_result, a
+ * future type...  Served verbatim in JSON bodies; streamed as described at
+ * the top (a block with "input" gets it as input_json_delta fragments).
+ * Does not count as a tool call for the default stop reason. */
+void fp_block_json(fp_turn *t, const char *block_json);
 /* Default: "tool_use" if the turn has a tool call, else "end_turn". */
 void fp_stop_reason(fp_turn *t, const char *anthropic_stop_reason);
 void fp_finish_reason(fp_turn *t, const char *openai_finish_reason);
