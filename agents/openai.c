@@ -24,9 +24,29 @@
  *   - THINKING / REDACTED_THINKING blocks are never sent back, in any
  *     flavour: chat completions has no standard input field for them (OpenAI
  *     keeps reasoning server-side, the open models' chat templates drop past
- *     reasoning, OpenRouter's reasoning_details round-trip is not modelled),
- *     and keeping the serialization flavour-independent lets one wire cache
- *     serve every flavour.
+ *     reasoning; OpenRouter takes its reasoning_details instead, below).
+ *   - OpenRouter's reasoning_details: a RAW block named "reasoning_details"
+ *     of wire SEER_WIRE_OPENAI (see Replies) goes back unchanged as
+ *     "reasoning_details":[..] on its assistant message, after content and
+ *     tool_calls; several such blocks on one message are sent as one array
+ *     (their items in order), and a block whose text is not a JSON array is
+ *     skipped.  OpenRouter needs it to continue a reasoning model's turn:
+ *     Gemini 3 rejects a tool result without its thought signatures, and
+ *     Anthropic's and OpenAI's models lose their reasoning.  Sent to the
+ *     openrouter flavour only.  It is OpenRouter's field: api.openai.com
+ *     validates requests strictly (unknown arguments are a 400) and documents
+ *     nothing of the kind, and vLLM, Ollama and llama.cpp neither produce nor
+ *     read it, so a conversation moved from OpenRouter to another flavour
+ *     is sent without it (a model opened as openai/... with its base URL set
+ *     to OpenRouter is the openai flavour: open it as openrouter/... to keep
+ *     the reasoning).  The wire cache is shared by every flavour and holds
+ *     the OpenRouter form; messages without such a block serialize the same
+ *     in every flavour, and another flavour serializes a message that has one
+ *     afresh, without the field, into its own request only, leaving the cache
+ *     alone (a cost in the bytes of those messages per request, paid only by
+ *     conversations that left OpenRouter).  RAW blocks of another format
+ *     (Anthropic's server-tool blocks) or another name are never sent: chat
+ *     completions has no field for them.
  * Per flavour:
  *   - max tokens: OpenAI proper gets "max_completion_tokens" (the o-series
  *     reasoning models reject the deprecated "max_tokens"); every other
@@ -49,7 +69,19 @@
  *     SEER_EINVAL elsewhere.  The reply then holds only the continuation.
  * Replies: choices[0].message content, tool_calls (arguments kept verbatim in
  * args; args_error set when they are not a JSON object), reasoning /
- * reasoning_content -> a THINKING block; finish_reason stop|length|
+ * reasoning_content -> a THINKING block (what transcripts and judges show);
+ * reasoning_details, when it is a non-empty array, -> also a RAW block
+ * (name "reasoning_details", wire SEER_WIRE_OPENAI, text the array re-printed
+ * on one line by cJSON: every value kept) placed after the THINKING block,
+ * only for the round trip above; any other reasoning_details is ignored and
+ * the reply stands.  Streamed, delta.reasoning_details carries fragments of
+ * items: fragments with the same "index" are one item whose "text",
+ * "summary" and "data" strings concatenate and whose other fields keep
+ * their first value that is not null or "" (Anthropic's "signature" is ""
+ * until the last fragment); a fragment without an index is an item of its
+ * own and one that is not an object is dropped.  The items are ordered by
+ * index, so a stream gives the same message as the equivalent JSON reply.
+ * finish_reason stop|length|
  * tool_calls|content_filter|error; usage prompt_tokens minus cached tokens
  * -> input_tokens (OpenAI counts cached tokens inside prompt_tokens; seer
  * follows Anthropic's meaning, uncached input only, so input_tokens +
@@ -261,7 +293,58 @@ static void wire_user(seer_strbuf *b, const seer_message *msg)
     seer_sb_putc(b, '}');
 }
 
-static void wire_assistant(seer_strbuf *b, const seer_message *msg)
+/* Whether blk is a RAW block this provider may send back: OpenRouter's
+ * reasoning_details (wire SEER_WIRE_OPENAI).  RAW blocks of other formats
+ * or names are never sent. */
+static int rd_block(const seer_block *blk)
+{
+    return blk->type == SEER_BLK_RAW && blk->wire == SEER_WIRE_OPENAI && blk->name &&
+           !strcmp(blk->name, "reasoning_details") && blk->text && blk->text[0];
+}
+
+/* Whether the assistant message msg carries a reasoning_details block. */
+static int has_rd(const seer_message *msg)
+{
+    if (msg->role != SEER_ROLE_ASSISTANT) return 0;
+    for (size_t i = 0; i < msg->n_blocks; i++)
+        if (rd_block(&msg->blocks[i])) return 1;
+    return 0;
+}
+
+/* Appends `,"reasoning_details":[...]` for msg's reasoning_details blocks:
+ * the items of each block's array, in block order (one block -- the usual
+ * case -- is sent with its items as received).  A block whose text is not
+ * a valid JSON array is skipped, since spliced verbatim it would make the
+ * whole request invalid; nothing is written when no item is left. */
+static void wire_reasoning_details(seer_strbuf *b, const seer_message *msg)
+{
+    int n = 0;
+    for (size_t i = 0; i < msg->n_blocks; i++) {
+        const seer_block *blk = &msg->blocks[i];
+        if (!rd_block(blk)) continue;
+        const char *t = blk->text;
+        size_t len = strlen(t);
+        while (len && isspace((unsigned char)t[len - 1]))
+            len--;
+        while (len && isspace((unsigned char)*t))
+            t++, len--;
+        if (len < 2 || t[0] != '[' || t[len - 1] != ']' || !seer_json_valid(t, len)) continue;
+        const char *in = t + 1; /* the items, without the brackets */
+        size_t in_len = len - 2;
+        while (in_len && isspace((unsigned char)*in))
+            in++, in_len--;
+        while (in_len && isspace((unsigned char)in[in_len - 1]))
+            in_len--;
+        if (!in_len) continue; /* [] */
+        seer_sb_puts(b, n ? "," : ",\"reasoning_details\":[");
+        seer_sb_put(b, in, in_len);
+        n++;
+    }
+    if (n) seer_sb_putc(b, ']');
+}
+
+/* An assistant message; with_rd adds its reasoning_details (OpenRouter). */
+static void wire_assistant(seer_strbuf *b, const seer_message *msg, int with_rd)
 {
     seer_strbuf text = SEER_STRBUF_INIT;
     size_t n_text = 0, n_calls = 0;
@@ -301,12 +384,13 @@ static void wire_assistant(seer_strbuf *b, const seer_message *msg)
         }
         seer_sb_putc(b, ']');
     }
+    if (with_rd) wire_reasoning_details(b, msg);
     seer_sb_putc(b, '}');
 }
 
 /* Serializes one seer_message into one or more comma-separated wire
- * messages (never zero). */
-static void wire_message(seer_strbuf *b, const seer_message *msg)
+ * messages (never zero); with_rd as for wire_assistant. */
+static void wire_message(seer_strbuf *b, const seer_message *msg, int with_rd)
 {
     size_t n_results = 0, n_other = 0;
     for (size_t i = 0; i < msg->n_blocks; i++) {
@@ -317,7 +401,7 @@ static void wire_message(seer_strbuf *b, const seer_message *msg)
             n_other++;
     }
     if (msg->role == SEER_ROLE_ASSISTANT) {
-        wire_assistant(b, msg);
+        wire_assistant(b, msg, with_rd);
         return;
     }
     int first = 1;
@@ -337,12 +421,30 @@ static void wire_message(seer_strbuf *b, const seer_message *msg)
 }
 
 /* Appends msg's cached wire bytes to the body by reference, computing and
- * caching them first; the glue gathered in b goes into the body before. */
-static seer_err append_cached(seer_strbuf *b, seer_body *body, seer_message *msg)
+ * caching them first; the glue gathered in b goes into the body before.
+ * The cache holds the form with reasoning_details (OpenRouter's); when
+ * with_rd is 0 and msg has such a block, msg is serialized without it into
+ * a blob of this body alone and the cache is left as it is. */
+static seer_err append_cached(seer_strbuf *b, seer_body *body, seer_message *msg, int with_rd)
 {
+    if (!with_rd && has_rd(msg)) {
+        seer_strbuf w = SEER_STRBUF_INIT;
+        wire_message(&w, msg, 0);
+        seer_blob *blob = seer_sb_ok(&w) ? seer_blob_new(w.p ? w.p : "", w.len) : NULL;
+        seer_sb_free(&w);
+        if (!blob || !seer_sb_ok(b)) {
+            seer_blob_unref(blob);
+            return SEER_ENOMEM;
+        }
+        if (b->len) seer_body_append(body, b->p, b->len);
+        seer_sb_reset(b);
+        seer_body_append_blob(body, blob, 0, seer_blob_len(blob));
+        seer_blob_unref(blob); /* the body holds its own reference */
+        return seer_body_ok(body) ? SEER_OK : SEER_ENOMEM;
+    }
     if (msg->wire_format != SEER_WIRE_OPENAI || !msg->wire) {
         seer_strbuf w = SEER_STRBUF_INIT;
-        wire_message(&w, msg);
+        wire_message(&w, msg, 1);
         if (!seer_sb_ok(&w)) {
             seer_sb_free(&w);
             return SEER_ENOMEM;
@@ -554,7 +656,7 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, c
     for (size_t i = 0; c && i < c->n; i++) {
         if (!first) seer_sb_putc(b, ',');
         first = 0;
-        seer_err e = append_cached(b, body, c->msgs[i]);
+        seer_err e = append_cached(b, body, c->msgs[i], m->flavor == SEER_OAI_OPENROUTER);
         if (e != SEER_OK) return e;
     }
     if (req->prefill) {
@@ -938,15 +1040,18 @@ static seer_err add_call(seer_message *msg, const oai_call *c, size_t ordinal)
     return seer_message_push_block(msg, &b);
 }
 
-/* Assembles the assistant message and stop reason into out. */
+/* Assembles the assistant message and stop reason into out.  rd is the
+ * reply's reasoning_details array as one line of JSON (NULL: none). */
 static void reply_assemble(const seer_model *m, seer_model_reply *out, const char *reasoning,
-                           const char *text, oai_call *calls, size_t n_calls, const char *finish,
-                           const char *matched_stop)
+                           const char *rd, const char *text, oai_call *calls, size_t n_calls,
+                           const char *finish, const char *matched_stop)
 {
     seer_message *msg = seer_message_new(SEER_ROLE_ASSISTANT);
     seer_err e = msg ? SEER_OK : SEER_ENOMEM;
     if (e == SEER_OK && reasoning && *reasoning)
         e = seer_message_add_thinking(msg, reasoning, NULL);
+    if (e == SEER_OK && rd && *rd)
+        e = seer_message_add_raw(msg, SEER_WIRE_OPENAI, "reasoning_details", rd, NULL);
     if (e == SEER_OK && text && *text) e = seer_message_add_text(msg, text);
     for (size_t i = 0; e == SEER_OK && i < n_calls; i++)
         e = add_call(msg, &calls[i], i);
@@ -987,6 +1092,25 @@ static void collect_content(const cJSON *content, seer_strbuf *text)
             if (cJSON_IsString(t)) seer_sb_puts(text, t->valuestring);
         }
     }
+}
+
+/* A reply's reasoning_details (any non-empty JSON array) as one line of
+ * JSON for a RAW block.  *rd NULL when there is none or it is not an array
+ * (ignored: it cannot be sent back); returns 0 on OOM. */
+static int rd_of(const cJSON *msg, char **rd)
+{
+    *rd = NULL;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(msg, "reasoning_details");
+    if (!cJSON_IsArray(a) || !a->child) return 1;
+    char *p = cJSON_PrintUnformatted(a);
+    if (!p) return 0;
+    if (!seer_json_valid(p, strlen(p))) { /* cJSON passes invalid UTF-8 through */
+        cJSON_free(p);
+        return 1;
+    }
+    *rd = strdup(p);
+    cJSON_free(p);
+    return *rd != NULL;
 }
 
 static const cJSON *reasoning_of(const cJSON *msg)
@@ -1033,11 +1157,13 @@ static void reply_from_completion(const seer_model *m, seer_model_reply *out, co
     seer_strbuf text = SEER_STRBUF_INIT;
     collect_content(cJSON_GetObjectItemCaseSensitive(msg, "content"), &text);
     const cJSON *r = reasoning_of(msg);
+    char *rd = NULL;
+    int rd_ok = rd_of(msg, &rd);
     const cJSON *tcs = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
     size_t n = cJSON_IsArray(tcs) ? (size_t)cJSON_GetArraySize(tcs) : 0;
     oai_call *calls = n ? calloc(n, sizeof *calls) : NULL;
     size_t k = 0;
-    int oom = !seer_sb_ok(&text) || (n && !calls);
+    int oom = !seer_sb_ok(&text) || (n && !calls) || !rd_ok;
     const cJSON *tc;
     if (calls) cJSON_ArrayForEach(tc, tcs)
         {
@@ -1065,12 +1191,13 @@ static void reply_from_completion(const seer_model *m, seer_model_reply *out, co
                    model_label(m));
     } else {
         const cJSON *fr = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
-        reply_assemble(m, out, r ? r->valuestring : NULL, text.p, calls, k,
+        reply_assemble(m, out, r ? r->valuestring : NULL, rd, text.p, calls, k,
                        cJSON_IsString(fr) ? fr->valuestring : NULL, matched_stop_of(choice));
     }
     for (size_t i = 0; i < k; i++)
         call_clear(&calls[i]);
     free(calls);
+    free(rd);
     seer_sb_free(&text);
 }
 
@@ -1143,12 +1270,38 @@ static int cmp_call_index(const void *a, const void *b)
     return (x->index > y->index) - (x->index < y->index);
 }
 
+/* One reasoning_details item assembled from stream fragments.  The
+ * fragments of an item share its "index"; their text/summary/data strings
+ * are concatenated (in cat[], so that a long item costs O(length), not a
+ * copy per fragment), and every other field keeps its first value that is
+ * not null or "" (Anthropic's signature arrives as "" on every fragment but
+ * the last). */
+typedef struct oai_rd_item {
+    long index;         /* sort key: the fragments' index */
+    size_t seq;         /* arrival order: tie-break */
+    int indexed;        /* 0: the fragment had no index; nothing merges into it */
+    cJSON *obj;         /* the item; a concatenated field holds a placeholder */
+    seer_strbuf cat[3]; /* text, summary, data */
+    unsigned char cat_set[3];
+} oai_rd_item;
+
+static const char *const rd_cat_keys[3] = {"text", "summary", "data"};
+
+static int cmp_rd_item(const void *a, const void *b)
+{
+    const oai_rd_item *x = a, *y = b;
+    if (x->index != y->index) return (x->index > y->index) - (x->index < y->index);
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
 struct seer_provider_stream {
     const seer_model *m;
     seer_sse *sse;
     seer_strbuf text, reasoning;
     oai_call *calls;
     size_t n_calls, cap_calls;
+    oai_rd_item *rd; /* reasoning_details items, in arrival order */
+    size_t n_rd, cap_rd;
     char *finish, *model, *id, *matched_stop;
     seer_usage usage;
     int done;        /* saw data: [DONE] */
@@ -1246,6 +1399,122 @@ static void stream_tool_calls(seer_provider_stream *s, const cJSON *tcs)
     }
 }
 
+/* Merges fragment f into item it; 0 on OOM. */
+static int rd_merge(oai_rd_item *it, const cJSON *f)
+{
+    for (const cJSON *c = f->child; c; c = c->next) {
+        if (!c->string) continue;
+        cJSON *have = cJSON_GetObjectItemCaseSensitive(it->obj, c->string);
+        int k = -1;
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(c->string, rd_cat_keys[i])) k = i;
+        if (k >= 0 && cJSON_IsString(c)) {
+            seer_sb_puts(&it->cat[k], c->valuestring);
+            it->cat_set[k] = 1;
+            /* the placeholder keeps the field's place among the others */
+            if (!have && !cJSON_AddNullToObject(it->obj, c->string)) return 0;
+            if (!seer_sb_ok(&it->cat[k])) return 0;
+            continue;
+        }
+        if (have) {
+            int unset = cJSON_IsNull(have) || (cJSON_IsString(have) && !have->valuestring[0]);
+            int value = !cJSON_IsNull(c) && !(cJSON_IsString(c) && !c->valuestring[0]);
+            if (k >= 0 || !unset || !value) continue;
+            cJSON *dup = cJSON_Duplicate(c, 1);
+            if (!dup || !cJSON_ReplaceItemViaPointer(it->obj, have, dup)) {
+                cJSON_Delete(dup);
+                return 0;
+            }
+        } else {
+            cJSON *dup = cJSON_Duplicate(c, 1);
+            if (!dup || !cJSON_AddItemToObject(it->obj, c->string, dup)) {
+                cJSON_Delete(dup);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* delta.reasoning_details: each object is a fragment of the item with its
+ * "index" (a fragment without one is an item of its own); anything that is
+ * not an object cannot be merged and is ignored. */
+static void stream_rd(seer_provider_stream *s, const cJSON *arr)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, arr)
+    {
+        if (!cJSON_IsObject(f)) continue;
+        const cJSON *ix = cJSON_GetObjectItemCaseSensitive(f, "index");
+        int indexed = cJSON_IsNumber(ix);
+        long index = indexed ? (long)ix->valuedouble : 0;
+        oai_rd_item *it = NULL;
+        for (size_t i = 0; indexed && !it && i < s->n_rd; i++)
+            if (s->rd[i].indexed && s->rd[i].index == index) it = &s->rd[i];
+        if (!it) {
+            if (s->n_rd == s->cap_rd) {
+                size_t cap = s->cap_rd ? s->cap_rd * 2 : 4;
+                oai_rd_item *n = realloc(s->rd, cap * sizeof *n);
+                if (!n) {
+                    s->oom = 1;
+                    return;
+                }
+                s->rd = n;
+                s->cap_rd = cap;
+            }
+            it = &s->rd[s->n_rd];
+            memset(it, 0, sizeof *it);
+            it->indexed = indexed;
+            /* no index: it stays after the item that arrived before it */
+            it->index = indexed ? index : s->n_rd ? s->rd[s->n_rd - 1].index : 0;
+            it->seq = s->n_rd;
+            it->obj = cJSON_CreateObject();
+            if (!it->obj) {
+                s->oom = 1;
+                return;
+            }
+            s->n_rd++;
+        }
+        if (!rd_merge(it, f)) {
+            s->oom = 1;
+            return;
+        }
+    }
+}
+
+/* The merged reasoning_details as one line of JSON, items in index order:
+ * *out NULL when there were none (or the result is not valid JSON, as with
+ * invalid UTF-8 passed through).  Consumes the items; 0 on OOM. */
+static int rd_build(seer_provider_stream *s, char **out)
+{
+    *out = NULL;
+    if (s->n_rd == 0) return 1;
+    if (s->n_rd > 1) qsort(s->rd, s->n_rd, sizeof *s->rd, cmp_rd_item);
+    cJSON *arr = cJSON_CreateArray();
+    int ok = arr != NULL;
+    for (size_t i = 0; ok && i < s->n_rd; i++) {
+        oai_rd_item *it = &s->rd[i];
+        for (int k = 0; ok && k < 3; k++) {
+            if (!it->cat_set[k]) continue;
+            cJSON *v = cJSON_CreateString(it->cat[k].p ? it->cat[k].p : "");
+            ok = v && cJSON_ReplaceItemInObjectCaseSensitive(it->obj, rd_cat_keys[k], v);
+            if (!ok) cJSON_Delete(v);
+        }
+        if (ok) ok = cJSON_AddItemToArray(arr, it->obj);
+        if (ok) it->obj = NULL; /* the array owns it now */
+    }
+    char *p = ok ? cJSON_PrintUnformatted(arr) : NULL;
+    cJSON_Delete(arr);
+    if (!p) return 0;
+    if (!seer_json_valid(p, strlen(p))) {
+        cJSON_free(p);
+        return 1;
+    }
+    *out = strdup(p);
+    cJSON_free(p);
+    return *out != NULL;
+}
+
 static void stream_set(char **slot, const cJSON *obj, const char *key, int *oom)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -1286,6 +1555,8 @@ static int stream_chunk(seer_provider_stream *s, const cJSON *root)
             seer_sb_puts(&s->reasoning, r->valuestring);
             emit_delta(s, SEER_DELTA_THINKING, r->valuestring);
         }
+        const cJSON *rds = cJSON_GetObjectItemCaseSensitive(delta, "reasoning_details");
+        if (cJSON_IsArray(rds)) stream_rd(s, rds);
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(delta, "content");
         if (cJSON_IsString(content) && *content->valuestring) {
             seer_sb_puts(&s->text, content->valuestring);
@@ -1371,6 +1642,12 @@ static void stream_clear(seer_provider_stream *s)
     for (size_t i = 0; i < s->n_calls; i++)
         call_clear(&s->calls[i]);
     s->n_calls = 0;
+    for (size_t i = 0; i < s->n_rd; i++) {
+        cJSON_Delete(s->rd[i].obj);
+        for (int k = 0; k < 3; k++)
+            seer_sb_free(&s->rd[i].cat[k]);
+    }
+    s->n_rd = 0;
     free(s->finish);
     free(s->model);
     free(s->id);
@@ -1394,6 +1671,7 @@ static void oai_stream_free(seer_provider_stream *s)
     if (!s) return;
     stream_clear(s);
     free(s->calls);
+    free(s->rd);
     seer_sse_free(s->sse);
     free(s);
 }
@@ -1477,8 +1755,14 @@ static void oai_stream_finish(seer_provider_stream *s, const seer_http_response 
         /* Parallel calls arrive interleaved; order them by index. */
         if (s->n_calls > 1) qsort(s->calls, s->n_calls, sizeof *s->calls, cmp_call_index);
         out->usage = s->usage;
-        reply_assemble(m, out, s->reasoning.p, s->text.p, s->calls, s->n_calls, s->finish,
-                       s->matched_stop);
+        char *rd = NULL;
+        if (!rd_build(s, &rd))
+            reply_fail(out, SEER_ENOMEM, resp->status, "%s: out of memory reading the stream",
+                       model_label(m));
+        else
+            reply_assemble(m, out, s->reasoning.p, rd, s->text.p, s->calls, s->n_calls, s->finish,
+                           s->matched_stop);
+        free(rd);
         if (out->err == SEER_OK) {
             if (s->model && !out->model) out->model = strdup(s->model);
             if (s->id && !out->request_id) {

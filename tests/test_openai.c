@@ -8,13 +8,16 @@
  * streaming parser fed recorded chunk streams split at every byte offset.
  * End-to-end tests: seer_model_open("openai/..") etc. against the fake
  * provider (tests/support/fake_provider.h) through agents/model.c and the
- * real I/O loop, with every fault, asserting attempts and final state.
+ * real I/O loop, with every fault, asserting attempts and final state; and
+ * OpenRouter's reasoning_details round trip against the raw loopback server
+ * (tests/support/httpd.h), which serves recorded OpenRouter wire bytes.
  *
  * DESIGN: single-threaded except for the end-to-end group, which starts a
  * loop and a pool per test and stops them before the next.  No timing
  * assertions; retry waits are kept at zero through retry-after headers and a
  * tiny backoff policy.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +34,7 @@
 #include "pipeline/secrets.h"
 #include "pipeline/sse.h"
 #include "tests/support/fake_provider.h"
+#include "tests/support/httpd.h"
 
 #define TEST_KEY "sk-test-openai-0123456789abcdef"
 
@@ -1466,6 +1470,464 @@ static void test_stream_faults(void **state)
     free_model(m);
 }
 
+/* ---- OpenRouter's reasoning_details ------------------------------------------------ */
+
+/* A reply's reasoning_details as OpenRouter sends it (Anthropic text with
+ * its signature, OpenAI's encrypted reasoning and summary), and the same
+ * items as a stream cuts them: fragments of several items interleaved (index
+ * 1 starts before index 0),
+ * Anthropic's signature "" until the last fragment, one fragment without
+ * an index (an item of its own, kept after those before it) and one that
+ * is not an object (dropped). */
+#define RD_ITEMS                                                                                   \
+    "[{\"type\":\"reasoning.text\",\"text\":\"Let me look \xc3\xa9 up.\","                         \
+    "\"signature\":\"sig-XYZ==\",\"format\":\"anthropic-claude-v1\",\"index\":0},"                 \
+    "{\"type\":\"reasoning.encrypted\",\"data\":\"gAAAAB-part1part2\",\"id\":\"rs_1\","            \
+    "\"format\":\"openai-responses-v1\",\"index\":1},"                                             \
+    "{\"type\":\"reasoning.summary\",\"summary\":\"**Plan** look up\","                            \
+    "\"format\":\"openai-responses-v1\",\"index\":2},"                                             \
+    "{\"type\":\"reasoning.text\",\"text\":\"loose\"}]"
+
+#define RD_CALL                                                                                    \
+    "[{\"id\":\"call_rd\",\"type\":\"function\",\"function\":{\"name\":\"lookup\","                \
+    "\"arguments\":\"{\\\"q\\\":\\\"x\\\"}\"}}]"
+
+static const char rd_json_reply[] =
+    "{\"id\":\"gen-1\",\"model\":\"google/gemini-3-pro\",\"choices\":[{\"index\":0,\"message\":{"
+    "\"role\":\"assistant\",\"content\":\"Checking.\",\"reasoning\":\"Let me look \xc3\xa9 up.\","
+    "\"reasoning_details\":" RD_ITEMS ",\"tool_calls\":" RD_CALL "},"
+    "\"finish_reason\":\"tool_calls\"}]}";
+
+static const char rd_stream[] =
+    "data: {\"id\":\"gen-1\",\"model\":\"google/gemini-3-pro\",\"choices\":[{\"index\":0,"
+    "\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"reasoning\":\"Let me \","
+    "\"reasoning_details\":[{\"type\":\"reasoning.encrypted\",\"data\":\"gAAAAB-part1\","
+    "\"id\":\"rs_1\",\"format\":\"openai-responses-v1\",\"index\":1},"
+    "{\"type\":\"reasoning.text\",\"text\":\"Let me \",\"signature\":\"\","
+    "\"format\":\"anthropic-claude-v1\",\"index\":0}]},\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"gen-1\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"look \","
+    "\"reasoning_details\":[{\"type\":\"reasoning.text\",\"text\":\"look \","
+    "\"signature\":null,\"index\":0}]},\"finish_reason\":null}]}\n\n"
+    ": OPENROUTER PROCESSING\n\n"
+    "data: {\"id\":\"gen-1\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning_details\":["
+    "{\"type\":\"reasoning.summary\",\"summary\":\"**Plan**\","
+    "\"format\":\"openai-responses-v1\",\"index\":2},"
+    "{\"type\":\"reasoning.encrypted\",\"data\":\"part2\",\"index\":1}]},"
+    "\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"gen-1\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"\xc3\xa9 up.\","
+    "\"reasoning_details\":[{\"type\":\"reasoning.text\",\"text\":\"\xc3\xa9 up.\","
+    "\"signature\":\"sig-XYZ==\",\"format\":\"anthropic-claude-v1\",\"index\":0},"
+    "{\"type\":\"reasoning.summary\",\"summary\":\" look up\",\"index\":2},"
+    "{\"type\":\"reasoning.text\",\"text\":\"loose\"},42]},\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"gen-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Checking.\","
+    "\"tool_calls\":[{\"index\":0,\"id\":\"call_rd\",\"type\":\"function\","
+    "\"function\":{\"name\":\"lookup\",\"arguments\":\"{\\\"q\\\":\"}}]},"
+    "\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"gen-1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+    "\"function\":{\"arguments\":\"\\\"x\\\"}\"}}]},\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"gen-1\",\"choices\":[{\"index\":0,\"delta\":{},"
+    "\"finish_reason\":\"tool_calls\"}]}\n\n"
+    "data: [DONE]\n\n";
+
+/* The message's RAW reasoning_details block (exactly one), or fails. */
+static const seer_block *rd_of_msg(const seer_message *msg)
+{
+    const seer_block *found = NULL;
+    for (size_t i = 0; i < msg->n_blocks; i++) {
+        if (msg->blocks[i].type != SEER_BLK_RAW) continue;
+        assert_null(found);
+        found = &msg->blocks[i];
+    }
+    assert_non_null(found);
+    assert_string_equal(found->name, "reasoning_details");
+    assert_int_equal(found->wire, SEER_WIRE_OPENAI);
+    return found;
+}
+
+/* Whether JSON text a and b hold the same value. */
+static int json_same(const char *a, const char *b)
+{
+    cJSON *x = cJSON_Parse(a), *y = cJSON_Parse(b);
+    int same = x && y && cJSON_Compare(x, y, 1);
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+    return same;
+}
+
+static int json_item_same(const cJSON *item, const char *text)
+{
+    cJSON *y = cJSON_Parse(text);
+    int same = item && y && cJSON_Compare(item, y, 1);
+    cJSON_Delete(y);
+    return same;
+}
+
+/* The blocks of a reply with reasoning_details: THINKING, RAW, TEXT, call. */
+static void check_rd_reply(const seer_model_reply *r)
+{
+    if (r->err != SEER_OK) fail_msg("reply failed: %s", r->errmsg);
+    assert_int_equal(r->stop, SEER_STOP_TOOL_USE);
+    const seer_message *msg = r->message;
+    assert_int_equal(msg->n_blocks, 4);
+    assert_int_equal(msg->blocks[0].type, SEER_BLK_THINKING); /* kept as it was */
+    assert_string_equal(msg->blocks[0].text, "Let me look \xc3\xa9 up.");
+    assert_ptr_equal(rd_of_msg(msg), &msg->blocks[1]);
+    if (!json_same(msg->blocks[1].text, RD_ITEMS))
+        fail_msg("reasoning_details: %s", msg->blocks[1].text);
+    assert_null(strchr(msg->blocks[1].text, '\n')); /* one line */
+    assert_int_equal(msg->blocks[2].type, SEER_BLK_TEXT);
+    assert_int_equal(msg->blocks[3].type, SEER_BLK_TOOL_CALL);
+    assert_string_equal(msg->blocks[3].args, "{\"q\":\"x\"}");
+}
+
+static void test_parse_reasoning_details(void **state)
+{
+    (void)state;
+    seer_model *m = mk_model(SEER_OAI_OPENROUTER, TEST_KEY);
+    seer_model_reply *r = parse(m, 200, rd_json_reply);
+    check_rd_reply(r);
+    seer_model_reply_free(r);
+    /* reasoning_details that is not an array, or an empty one, is ignored
+     * and the reply stands, THINKING block included */
+    const char *bad[] = {"{\"type\":\"reasoning.text\",\"text\":\"x\",\"index\":0}", "\"oops\"",
+                         "null", "42", "[]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char extra[256];
+        snprintf(extra, sizeof extra, ",\"reasoning\":\"hmm\",\"reasoning_details\":%s", bad[i]);
+        char *body = completion("\"Answer\"", extra, "\"stop\"");
+        r = parse(m, 200, body);
+        if (r->err != SEER_OK) fail_msg("case %zu: %s", i, r->errmsg);
+        assert_int_equal(r->stop, SEER_STOP_END_TURN);
+        assert_int_equal(r->message->n_blocks, 2);
+        assert_int_equal(r->message->blocks[0].type, SEER_BLK_THINKING);
+        assert_string_equal(r->message->blocks[0].text, "hmm");
+        assert_int_equal(r->message->blocks[1].type, SEER_BLK_TEXT);
+        seer_model_reply_free(r);
+        free(body);
+    }
+    /* any array is kept as it came, whatever its items */
+    char *body =
+        completion("\"A\"", ",\"reasoning_details\":[1,\"two\",{\"x\":[null]}]", "\"stop\"");
+    r = parse(m, 200, body);
+    assert_int_equal(r->err, SEER_OK);
+    assert_true(json_same(rd_of_msg(r->message)->text, "[1,\"two\",{\"x\":[null]}]"));
+    seer_model_reply_free(r);
+    free(body);
+    free_model(m);
+}
+
+static void test_stream_reasoning_details(void **state)
+{
+    (void)state;
+    seer_model *m = mk_model(SEER_OAI_OPENROUTER, TEST_KEY);
+    delta_log log = {0};
+    seer_model_reply *s = stream_run(m, rd_stream, NULL, 0, 200, &log, NULL);
+    /* fragments merged by index, in index order, whatever their arrival */
+    check_rd_reply(s);
+    assert_string_equal(log.thinking, "Let me look \xc3\xa9 up.");
+    /* the same message as the JSON reply, block by block */
+    seer_model_reply *j = parse(m, 200, rd_json_reply);
+    assert_reply_equal(s, j);
+    assert_string_equal(rd_of_msg(s->message)->text, rd_of_msg(j->message)->text);
+    seer_model_reply_free(j);
+    seer_model_reply_free(s);
+
+    /* every split of the stream gives the same message */
+    size_t len = strlen(rd_stream);
+    seer_model_reply *base = stream_run(m, rd_stream, NULL, 0, 200, &log, NULL);
+    for (size_t cut = 1; cut < len; cut += 7) {
+        delta_log l2 = {0};
+        seer_model_reply *r = stream_run(m, rd_stream, &cut, 1, 200, &l2, NULL);
+        assert_reply_equal(base, r);
+        seer_model_reply_free(r);
+    }
+    seer_model_reply_free(base);
+
+    /* a reasoning_details delta that is not an array is ignored; the reply
+     * stands */
+    const char *bad =
+        "data: {\"choices\":[{\"delta\":{\"reasoning\":\"hm\",\"reasoning_details\":"
+        "{\"type\":\"reasoning.text\",\"text\":\"hm\",\"index\":0}}}]}\n\n"
+        "data: {\"choices\":[{\"delta\":{\"content\":\"ok\",\"reasoning_details\":\"oops\"}}]}\n\n"
+        "data: {\"choices\":[{\"delta\":{\"reasoning_details\":null}}]}\n\n"
+        "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+        "data: [DONE]\n\n";
+    memset(&log, 0, sizeof log);
+    s = stream_run(m, bad, NULL, 0, 200, &log, NULL);
+    assert_int_equal(s->err, SEER_OK);
+    assert_int_equal(s->message->n_blocks, 2);
+    assert_int_equal(s->message->blocks[0].type, SEER_BLK_THINKING);
+    assert_int_equal(s->message->blocks[1].type, SEER_BLK_TEXT);
+    seer_model_reply_free(s);
+
+    /* no reasoning_details at all: no RAW block (the stream of the other
+     * tests) */
+    memset(&log, 0, sizeof log);
+    s = stream_run(m, stream_text, NULL, 0, 200, &log, NULL);
+    check_text_reply(s, &log);
+    seer_model_reply_free(s);
+    free_model(m);
+}
+
+/* An assistant message as a reasoning model on OpenRouter leaves it, plus
+ * RAW blocks that must never be sent by this provider. */
+static seer_message *rd_assistant(void)
+{
+    seer_message *a = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_thinking(a, "Let me look \xc3\xa9 up.", NULL);
+    seer_message_add_raw(a, SEER_WIRE_OPENAI, "reasoning_details", RD_ITEMS, NULL);
+    seer_message_add_raw(a, SEER_WIRE_ANTHROPIC, "server_tool_use",
+                         "{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_1\",\"name\":"
+                         "\"web_search\",\"input\":{\"query\":\"ANTHROPIC-ONLY\"}}",
+                         "srvtoolu_1");
+    seer_message_add_raw(a, SEER_WIRE_OPENAI, "annotations", "[\"OTHER-NAME\"]", NULL);
+    seer_message_add_raw(a, SEER_WIRE_ANTHROPIC, "reasoning_details", "[\"ANTHROPIC-WIRE\"]", NULL);
+    seer_message_add_text(a, "Checking.");
+    seer_message_add_tool_call(a, "call_rd", "lookup", "{\"q\":\"x\"}");
+    return a;
+}
+
+static void test_build_reasoning_details(void **state)
+{
+    (void)state;
+    seer_model * or = mk_model(SEER_OAI_OPENROUTER, TEST_KEY);
+    seer_model *oa = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    seer_model *vl = mk_model(SEER_OAI_VLLM, NULL);
+    seer_conv c;
+    seer_conv_init(&c);
+    seer_message *u = seer_message_new(SEER_ROLE_USER);
+    seer_message_add_text(u, "Look up x");
+    seer_conv_push(&c, u);
+    seer_conv_push(&c, rd_assistant());
+    seer_message *t = seer_message_new(SEER_ROLE_TOOL);
+    seer_message_add_tool_result(t, "call_rd", "x=1", 0);
+    seer_conv_push(&c, t);
+    seer_model_request req = {.conv = &c};
+
+    /* another flavour first: no reasoning_details, and the cache is left
+     * for OpenRouter */
+    seer_model *others[] = {oa, vl};
+    for (int k = 0; k < 2; k++) {
+        seer_http_request *hr;
+        cJSON *j = build_ok(others[k], &req, &hr);
+        const cJSON *am = cJSON_GetArrayItem(jget(j, "messages"), 1);
+        assert_string_equal(jstr(am, "role"), "assistant");
+        assert_string_equal(jstr(am, "content"), "Checking.");
+        assert_int_equal(cJSON_GetArraySize(jget(am, "tool_calls")), 1);
+        assert_null(jget(am, "reasoning_details"));
+        assert_null(strstr(hr->body, "reasoning"));
+        assert_null(strstr(hr->body, "ANTHROPIC-ONLY"));
+        assert_null(strstr(hr->body, "OTHER-NAME"));
+        assert_null(c.msgs[1]->wire);
+        cJSON_Delete(j);
+        seer_http_request_free(hr);
+    }
+    /* OpenRouter: the items go back as they came, on that message only */
+    for (int round = 0; round < 2; round++) { /* computed, then from the cache */
+        seer_http_request *hr;
+        cJSON *j = build_ok(or, &req, &hr);
+        const cJSON *msgs = jget(j, "messages");
+        assert_int_equal(cJSON_GetArraySize(msgs), 3);
+        const cJSON *am = cJSON_GetArrayItem(msgs, 1);
+        assert_string_equal(jstr(am, "role"), "assistant");
+        assert_string_equal(jstr(am, "content"), "Checking.");
+        assert_int_equal(cJSON_GetArraySize(jget(am, "tool_calls")), 1);
+        if (!json_item_same(jget(am, "reasoning_details"), RD_ITEMS))
+            fail_msg("round %d: %s", round, hr->body);
+        assert_null(jget(cJSON_GetArrayItem(msgs, 0), "reasoning_details"));
+        assert_null(jget(cJSON_GetArrayItem(msgs, 2), "reasoning_details"));
+        assert_null(jget(am, "reasoning")); /* THINKING is still not sent */
+        assert_null(strstr(hr->body, "ANTHROPIC-ONLY"));
+        assert_null(strstr(hr->body, "server_tool_use"));
+        assert_null(strstr(hr->body, "OTHER-NAME"));
+        assert_null(strstr(hr->body, "ANTHROPIC-WIRE"));
+        assert_int_equal(c.msgs[1]->wire_format, SEER_WIRE_OPENAI);
+        assert_non_null(strstr(seer_blob_data(c.msgs[1]->wire), "reasoning_details"));
+        cJSON_Delete(j);
+        seer_http_request_free(hr);
+    }
+    /* ... and moving on to OpenAI after OpenRouter: not sent, cache kept */
+    seer_blob *cached = c.msgs[1]->wire;
+    seer_http_request *hr;
+    cJSON *j = build_ok(oa, &req, &hr);
+    assert_null(strstr(hr->body, "reasoning_details"));
+    assert_ptr_equal(c.msgs[1]->wire, cached);
+    cJSON_Delete(j);
+    seer_http_request_free(hr);
+
+    /* a block whose text is not a JSON array is skipped (the body stays
+     * valid); several valid blocks go as one array, items in order */
+    seer_message *a2 = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_raw(a2, SEER_WIRE_OPENAI, "reasoning_details", "{\"not\":\"array\"}", NULL);
+    seer_message_add_raw(a2, SEER_WIRE_OPENAI, "reasoning_details", "[{\"broken\":]", NULL);
+    seer_message_add_raw(a2, SEER_WIRE_OPENAI, "reasoning_details", " [ ] ", NULL);
+    seer_message_add_raw(a2, SEER_WIRE_OPENAI, "reasoning_details", "[{\"index\":0,\"a\":1}]",
+                         NULL);
+    seer_message_add_raw(a2, SEER_WIRE_OPENAI, "reasoning_details", "[{\"index\":1},2]", NULL);
+    seer_message_add_text(a2, "two");
+    seer_conv_push(&c, a2);
+    j = build_ok(or, &req, NULL);
+    const cJSON *am = cJSON_GetArrayItem(jget(j, "messages"), 3);
+    assert_true(
+        json_item_same(jget(am, "reasoning_details"), "[{\"index\":0,\"a\":1},{\"index\":1},2]"));
+    cJSON_Delete(j);
+    seer_message *a3 = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_raw(a3, SEER_WIRE_OPENAI, "reasoning_details", "\"oops\"", NULL);
+    seer_message_add_text(a3, "three");
+    seer_conv_push(&c, a3);
+    j = build_ok(or, &req, NULL);
+    am = cJSON_GetArrayItem(jget(j, "messages"), 4);
+    assert_string_equal(jstr(am, "content"), "three");
+    assert_null(jget(am, "reasoning_details"));
+    cJSON_Delete(j);
+
+    seer_conv_clear(&c);
+    free_model(or);
+    free_model(oa);
+    free_model(vl);
+}
+
+/* End to end: a tool-calling conversation with a reasoning model through
+ * OpenRouter, JSON and streamed.  The loopback server answers the first
+ * request with the tool call and its reasoning_details (as JSON or as the
+ * fragmented stream above), the second with plain text, and keeps every
+ * request body. */
+typedef struct rd_srv {
+    pthread_mutex_t lock;
+    char *bodies[4];
+    int n;
+} rd_srv;
+
+static void rd_handler(void *arg, const thttpd_request *req, thttpd_plan *plan)
+{
+    rd_srv *sv = arg;
+    pthread_mutex_lock(&sv->lock);
+    int n = sv->n < 4 ? sv->n++ : 3;
+    free(sv->bodies[n]);
+    sv->bodies[n] = strdup(req->body ? req->body : "");
+    pthread_mutex_unlock(&sv->lock);
+    cJSON *body = cJSON_Parse(req->body);
+    int stream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "stream"));
+    cJSON_Delete(body);
+    static const char done_json[] =
+        "{\"id\":\"gen-2\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+        "\"content\":\"Done.\"},\"finish_reason\":\"stop\"}]}";
+    static const char done_sse[] =
+        "data: {\"id\":\"gen-2\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Done.\"},"
+        "\"finish_reason\":\"stop\"}]}\n\n"
+        "data: [DONE]\n\n";
+    if (!stream) {
+        const char *b = n == 0 ? rd_json_reply : done_json;
+        thttpd_respond(plan, 200, "application/json", b, strlen(b), NULL);
+        return;
+    }
+    thttpd_begin_stream(plan, 200, "text/event-stream", NULL, 1);
+    const char *b = n == 0 ? rd_stream : done_sse;
+    size_t len = strlen(b);
+    for (size_t off = 0; off < len; off += 61) /* events and characters cut */
+        thttpd_chunk(plan, b + off, len - off < 61 ? len - off : 61);
+    thttpd_end(plan);
+}
+
+static void test_e2e_reasoning_details(void **state)
+{
+    (void)state;
+    for (int stream = 0; stream <= 1; stream++) {
+        rd_srv sv = {.n = 0};
+        pthread_mutex_init(&sv.lock, NULL);
+        thttpd *srv = thttpd_start(rd_handler, &sv);
+        assert_non_null(srv);
+        seer_error e;
+        seer_env *env = seer_env_load(NULL, &e);
+        assert_non_null(env);
+        assert_int_equal(seer_env_set(env, "OPENROUTER_API_KEY", TEST_KEY), SEER_OK);
+        char url[128];
+        snprintf(url, sizeof url, "%s/api/v1", thttpd_url(srv));
+        assert_int_equal(seer_env_set(env, "OPENROUTER_BASE_URL", url), SEER_OK);
+        seer_loop *loop = seer_loop_new(NULL, &e);
+        assert_non_null(loop);
+        assert_int_equal(seer_loop_start(loop), SEER_OK);
+        seer_pool *pool = seer_pool_new(2, &e);
+        assert_non_null(pool);
+        seer_model_options o;
+        seer_model_options_init(&o);
+        o.stream = stream;
+        o.timeout_ms = 30000;
+        seer_model *m = seer_model_open("openrouter/google/gemini-3-pro", &o, env, &e);
+        seer_model_options_clear(&o);
+        if (!m) fail_msg("open: %s", e.msg);
+        seer_conv conv;
+        seer_conv_init(&conv);
+        seer_conv_set_system(&conv, "You are a test.");
+        seer_message *u = seer_message_new(SEER_ROLE_USER);
+        seer_message_add_text(u, "Look up x");
+        seer_conv_push(&conv, u);
+        seer_tool_def tools[1] = {
+            {.name = "lookup", .description = "look up", .schema_json = "{\"type\":\"object\"}"}};
+        seer_model_request req = {.conv = &conv, .tools = tools, .n_tools = 1};
+
+        seer_model_reply *r = seer_model_generate_sync(m, loop, pool, &req, NULL, NULL);
+        check_rd_reply(r);
+        /* the agent loop's next turn; an Anthropic RAW block on the same
+         * message (as if the conversation came from Claude) is not sent */
+        seer_message *a = r->message;
+        r->message = NULL;
+        seer_model_reply_free(r);
+        seer_message_add_raw(a, SEER_WIRE_ANTHROPIC, "web_search_tool_result",
+                             "{\"type\":\"web_search_tool_result\",\"tool_use_id\":\"srvtoolu_9\","
+                             "\"content\":[]}",
+                             NULL);
+        seer_conv_push(&conv, a);
+        seer_message *t = seer_message_new(SEER_ROLE_TOOL);
+        seer_message_add_tool_result(t, "call_rd", "x=1", 0);
+        seer_conv_push(&conv, t);
+        r = seer_model_generate_sync(m, loop, pool, &req, NULL, NULL);
+        if (r->err != SEER_OK) fail_msg("stream=%d: %s", stream, r->errmsg);
+        char *text = seer_message_text(r->message);
+        assert_string_equal(text, "Done.");
+        free(text);
+        seer_model_reply_free(r);
+
+        pthread_mutex_lock(&sv.lock);
+        assert_int_equal(sv.n, 2);
+        cJSON *first = cJSON_Parse(sv.bodies[0]);
+        cJSON *second = cJSON_Parse(sv.bodies[1]);
+        pthread_mutex_unlock(&sv.lock);
+        assert_non_null(first);
+        assert_non_null(second);
+        assert_int_equal(cJSON_IsTrue(jget(second, "stream")), stream);
+        assert_null(strstr(sv.bodies[0], "reasoning_details"));
+        const cJSON *msgs = jget(second, "messages");
+        assert_int_equal(cJSON_GetArraySize(msgs), 4); /* system, user, assistant, tool */
+        const cJSON *am = cJSON_GetArrayItem(msgs, 2);
+        assert_string_equal(jstr(am, "role"), "assistant");
+        assert_string_equal(
+            jstr(jget(cJSON_GetArrayItem(jget(am, "tool_calls"), 0), "function"), "name"),
+            "lookup");
+        /* the first reply's reasoning_details, value for value, in both modes */
+        if (!json_item_same(jget(am, "reasoning_details"), RD_ITEMS))
+            fail_msg("stream=%d: %s", stream, sv.bodies[1]);
+        const cJSON *tm = cJSON_GetArrayItem(msgs, 3);
+        assert_string_equal(jstr(tm, "role"), "tool");
+        assert_string_equal(jstr(tm, "tool_call_id"), "call_rd");
+        assert_null(jget(tm, "reasoning_details"));
+        assert_null(strstr(sv.bodies[1], "web_search_tool_result"));
+        assert_null(strstr(sv.bodies[1], "srvtoolu_9"));
+        cJSON_Delete(first);
+        cJSON_Delete(second);
+
+        seer_loop_free(loop);
+        seer_pool_free(pool);
+        seer_model_free(m);
+        thttpd_stop(srv);
+        seer_env_free(env);
+        seer_conv_clear(&conv);
+        for (int i = 0; i < 4; i++)
+            free(sv.bodies[i]);
+        pthread_mutex_destroy(&sv.lock);
+    }
+}
+
 /* ---- end to end: agents/model.c + the I/O loop + the fake provider ------------------ */
 
 typedef struct e2e {
@@ -1912,6 +2374,10 @@ int main(void)
         cmocka_unit_test(test_stream_every_split),
         cmocka_unit_test(test_stream_parallel_tool_calls),
         cmocka_unit_test(test_stream_faults),
+        cmocka_unit_test(test_parse_reasoning_details),
+        cmocka_unit_test(test_stream_reasoning_details),
+        cmocka_unit_test(test_build_reasoning_details),
+        cmocka_unit_test(test_e2e_reasoning_details),
         cmocka_unit_test(test_e2e_plain),
         cmocka_unit_test(test_e2e_stream),
         cmocka_unit_test(test_e2e_retried_faults),
