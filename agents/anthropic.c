@@ -16,6 +16,8 @@
  * blocks go back unchanged with their signature (a thinking block without a
  * signature -- e.g. from another provider -- cannot be verified by the API
  * and is dropped).  Empty text blocks are dropped (the API rejects them).
+ * Text blocks go back with their citations (message.h); RAW blocks of this
+ * format go back verbatim, those of another format are skipped.
  * Tool call arguments are sent verbatim when they are a JSON object, as {}
  * otherwise.  opts.extra_body_json is merged shallowly: its top-level keys
  * replace ours.  opts.extra_headers replace default headers of the same
@@ -34,10 +36,20 @@
  *
  * Prompt caching (opts.prompt_cache).  At most four cache_control
  * breakpoints: the last tool, the system block, the last cacheable block of
- * the final message, and the last cacheable block of the user turn before
- * it (the previous request's final message), so a long audit reads its
- * whole stable prefix from cache every turn regardless of how many blocks a
- * turn adds.  Thinking blocks are never marked (the API refuses).
+ * the final turn, and the last cacheable block of the user turn before it
+ * (the previous request's final message), so a long audit reads its whole
+ * stable prefix from cache every turn regardless of how many blocks a turn
+ * adds.  Thinking and RAW blocks are never marked (the API refuses
+ * cache_control on thinking, and a RAW block is sent exactly as received);
+ * a turn ending in them is marked on its last block before them.
+ *
+ * Reply content.  text, tool_use, thinking and redacted_thinking become
+ * their seer blocks (text with its citations); every other block type --
+ * server_tool_use, web_search_tool_result, web_fetch_tool_result, the code
+ * execution results, mcp_tool_use / mcp_tool_result, container_upload, and
+ * types added later -- becomes a RAW block holding the block's JSON, in
+ * reply order, so a pause_turn continuation (agents/agent.c asks again
+ * with the assistant turn as it came) sends the turn back whole.
  *
  * Errors.  Non-2xx bodies {"type":"error","error":{type,message}} become
  * SEER_EAUTH (401/403), SEER_ERATELIMIT (429) or SEER_EHTTP; malformed JSON
@@ -50,7 +62,14 @@
  * character split across network chunks comes out intact.  It emits TEXT /
  * THINKING deltas and a TOOL_CALL delta (the tool name) when a tool_use
  * block opens.  Tool input fragments (input_json_delta) are concatenated and
- * parsed at content_block_stop (empty = {}).  An `error` event after a 200
+ * parsed at content_block_stop (empty = {}).  A block of a type seer does
+ * not model starts a RAW block from its content_block; input_json_delta
+ * fragments on it (server_tool_use, mcp_tool_use) replace its "input" at
+ * content_block_stop, and input that is not valid JSON fails the stream
+ * (SEER_EPARSE: the block could not be sent back).  citations_delta appends
+ * to its text block's citations.  Delta types seer does not know are
+ * ignored.  A streamed reply gives the same message as the same reply
+ * parsed whole.  An `error` event after a 200
  * makes feed return 529 (overloaded_error), 429 (rate_limit_error), 500
  * (api_error) or the error type's usual status, so the loop's retry policy
  * decides.  A stream that ends without message_stop cannot be detected in
@@ -65,7 +84,8 @@
  * then the concatenation of cached pieces plus framing, so turn N costs
  * O(new bytes).  A breakpoint message is derived from its cached piece in
  * O(1) (cache_control is spliced before the closing brace of its last
- * block), never re-serialized.  The only tree-based JSON work per request is
+ * cacheable block, whose end ensure_wire records in wire_mark), never
+ * re-serialized.  The only tree-based JSON work per request is
  * validating tool schemas and the extra body; replies are parsed once with
  * cJSON into the compact seer_message form.  All provider functions are
  * thread-safe (they read the model and write only the request's own
@@ -156,6 +176,11 @@ static void ser_block(seer_strbuf *b, const seer_block *blk)
     case SEER_BLK_TEXT:
         seer_sb_puts(b, "{\"type\":\"text\",\"text\":");
         seer_sb_json_cstr(b, blk->text);
+        if (blk->citations && blk->wire == SEER_WIRE_ANTHROPIC) {
+            /* the API takes cited text back with its citations */
+            seer_sb_puts(b, ",\"citations\":");
+            seer_sb_puts(b, blk->citations);
+        }
         seer_sb_putc(b, '}');
         break;
     case SEER_BLK_TOOL_CALL:
@@ -205,23 +230,6 @@ static void ser_block(seer_strbuf *b, const seer_block *blk)
     }
 }
 
-/* Emission order within a message: tool_result blocks first, then the rest
- * in their original order.  Returns the type of the last emitted block, or
- * -1 if the message emits nothing. */
-static int last_emitted_type(const seer_message *m)
-{
-    int last_other = -1, last_result = -1;
-    for (size_t i = 0; i < m->n_blocks; i++) {
-        const seer_block *b = &m->blocks[i];
-        if (!block_emitted(b)) continue;
-        if (b->type == SEER_BLK_TOOL_RESULT)
-            last_result = (int)b->type;
-        else
-            last_other = (int)b->type;
-    }
-    return last_other >= 0 ? last_other : last_result;
-}
-
 static int has_tool_result(const seer_message *m)
 {
     for (size_t i = 0; i < m->n_blocks; i++)
@@ -230,12 +238,16 @@ static int has_tool_result(const seer_message *m)
 }
 
 /* Makes sure m->wire holds the comma-joined content blocks of m in the
- * Anthropic format (possibly empty).  Mutates only the cache fields. */
+ * Anthropic format (possibly empty), tool_result blocks first, the rest in
+ * their original order, and m->wire_mark the end of the last block that may
+ * carry cache_control (0 = none: a cache breakpoint in this message goes
+ * just before that end).  Mutates only the cache fields. */
 static seer_err ensure_wire(seer_message *m)
 {
     if (m->wire_format == SEER_WIRE_ANTHROPIC && m->wire) return SEER_OK;
     seer_strbuf b = SEER_STRBUF_INIT;
     int first = 1;
+    size_t mark = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < m->n_blocks; i++) {
             const seer_block *blk = &m->blocks[i];
@@ -244,6 +256,7 @@ static seer_err ensure_wire(seer_message *m)
             if (!first) seer_sb_putc(&b, ',');
             first = 0;
             ser_block(&b, blk);
+            if (block_cacheable(blk->type)) mark = b.len;
         }
     }
     if (!seer_sb_ok(&b)) {
@@ -256,6 +269,7 @@ static seer_err ensure_wire(seer_message *m)
     seer_blob_unref(m->wire);
     m->wire = w;
     m->wire_format = SEER_WIRE_ANTHROPIC;
+    m->wire_mark = mark;
     return SEER_OK;
 }
 
@@ -317,9 +331,16 @@ static void put_messages(seer_strbuf *b, seer_body *body, piece *pc, size_t np, 
                 /* the cached bytes go in by reference, not by copy */
                 glue_flush(body, b);
                 if (pc[k].cc) {
-                    assert(seer_blob_data(m->wire)[wl - 1] == '}');
-                    seer_body_append_blob(body, m->wire, 0, wl - 1);
+                    /* cache_control goes inside the last cacheable block,
+                     * which may be followed by blocks that cannot carry it */
+                    size_t at = m->wire_mark;
+                    assert(at > 0 && at <= wl && seer_blob_data(m->wire)[at - 1] == '}');
+                    seer_body_append_blob(body, m->wire, 0, at - 1);
                     seer_sb_puts(b, CACHE_CONTROL "}");
+                    if (at < wl) {
+                        glue_flush(body, b);
+                        seer_body_append_blob(body, m->wire, at, wl - at);
+                    }
                 } else {
                     seer_body_append_blob(body, m->wire, 0, wl);
                 }
@@ -344,20 +365,32 @@ static void put_messages(seer_strbuf *b, seer_body *body, piece *pc, size_t np, 
     seer_sb_putc(b, ']');
 }
 
-/* The piece emitted last in the turn pc[start..end): in a user turn, plain
- * messages follow those carrying tool results. */
-static size_t turn_last_piece(const piece *pc, size_t start, size_t end)
+/* Marks the last cacheable block of the turn pc[start..end), if it has
+ * one.  Pieces are searched in reverse emission order: in a user turn,
+ * plain messages follow those carrying tool results; within a message,
+ * wire_mark already names its last cacheable block. */
+static void mark_turn(piece *pc, size_t start, size_t end)
 {
     assert(start < end);
-    if (pc[start].user_side)
-        for (size_t q = end; q > start; q--)
-            if (!has_tool_result(pc[q - 1].msg)) return q - 1;
-    return end - 1;
+    int user = pc[start].user_side;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t q = end; q > start; q--) {
+            piece *p = &pc[q - 1];
+            if (user && has_tool_result(p->msg) != (pass == 1)) continue;
+            if (!user && pass == 1) return;
+            if (p->msg->wire_mark > 0) {
+                p->cc = 1;
+                return;
+            }
+        }
+    }
 }
 
-/* Chooses the message breakpoints: the last block of the final turn, and
- * the last block of the nearest earlier user turn (where the previous
- * request ended), each only if that block may be cached. */
+/* Chooses the message breakpoints: the last cacheable block of the final
+ * turn, and the last cacheable block of the nearest earlier user turn
+ * (where the previous request ended).  Thinking and RAW blocks never carry
+ * one; when a turn ends with them, the breakpoint goes on the last block
+ * before them that may (the cached prefix then ends there). */
 static void place_breakpoints(piece *pc, size_t np)
 {
     size_t end = np;
@@ -367,9 +400,7 @@ static void place_breakpoints(piece *pc, size_t np)
         while (start > 0 && pc[start - 1].user_side == pc[end - 1].user_side)
             start--;
         if (final || pc[start].user_side) {
-            size_t k = turn_last_piece(pc, start, end);
-            int t = last_emitted_type(pc[k].msg);
-            if (t >= 0 && block_cacheable((seer_block_type)t)) pc[k].cc = 1;
+            mark_turn(pc, start, end);
             if (!final) return;
             final = 0;
         }
@@ -828,8 +859,40 @@ static void parse_usage(const cJSON *u, seer_usage *us)
     }
 }
 
-/* Appends one response content block to msg.  Unknown block types (server
- * tools, citations) are skipped.  Returns SEER_OK or SEER_ENOMEM. */
+/* The citations of a text block as one-line JSON in *out (NULL when it has
+ * none: absent, null or []).  Returns SEER_OK or SEER_ENOMEM. */
+static seer_err citations_json(const cJSON *arr, char **out)
+{
+    *out = NULL;
+    if (!cJSON_IsArray(arr) || !arr->child) return SEER_OK;
+    *out = cJSON_PrintUnformatted(arr);
+    return *out ? SEER_OK : SEER_ENOMEM;
+}
+
+/* A RAW block holding cb, a content block seer does not model (server tool
+ * calls and results, MCP blocks, container uploads, any future type), so it
+ * can be sent back unchanged.  cb is re-printed by cJSON: every value and
+ * the member order are kept, the spelling of numbers and escapes may not
+ * be. */
+static seer_err raw_block(seer_block *b, const cJSON *cb, const char *type)
+{
+    memset(b, 0, sizeof *b);
+    b->type = SEER_BLK_RAW;
+    b->wire = SEER_WIRE_ANTHROPIC;
+    b->text = cJSON_PrintUnformatted(cb);
+    b->name = xstrdup(type);
+    const char *id = jstr(cb, "id");
+    b->id = id ? xstrdup(id) : NULL;
+    if (!b->text || !b->name || (id && !b->id)) {
+        seer_block_clear(b);
+        return SEER_ENOMEM;
+    }
+    return SEER_OK;
+}
+
+/* Appends one response content block to msg, in reply order.  Block types
+ * seer does not model become RAW blocks; a block without a type is
+ * skipped.  Returns SEER_OK or SEER_ENOMEM. */
 static seer_err add_content_block(seer_message *msg, const cJSON *cb)
 {
     const char *type = jstr(cb, "type");
@@ -840,6 +903,12 @@ static seer_err add_content_block(seer_message *msg, const cJSON *cb)
         b.type = SEER_BLK_TEXT;
         b.text = xstrdup(jstr(cb, "text") ? jstr(cb, "text") : "");
         if (!b.text) return SEER_ENOMEM;
+        if (citations_json(cJSON_GetObjectItemCaseSensitive(cb, "citations"), &b.citations) !=
+            SEER_OK) {
+            seer_block_clear(&b);
+            return SEER_ENOMEM;
+        }
+        if (b.citations) b.wire = SEER_WIRE_ANTHROPIC;
     } else if (strcmp(type, "tool_use") == 0) {
         b.type = SEER_BLK_TOOL_CALL;
         b.id = xstrdup(jstr(cb, "id") ? jstr(cb, "id") : "");
@@ -864,8 +933,8 @@ static seer_err add_content_block(seer_message *msg, const cJSON *cb)
         b.type = SEER_BLK_REDACTED_THINKING;
         b.text = xstrdup(jstr(cb, "data") ? jstr(cb, "data") : "");
         if (!b.text) return SEER_ENOMEM;
-    } else {
-        return SEER_OK;
+    } else if (raw_block(&b, cb, type) != SEER_OK) {
+        return SEER_ENOMEM;
     }
     seer_err rc = seer_message_push_block(msg, &b);
     if (rc != SEER_OK) seer_block_clear(&b);
@@ -958,11 +1027,15 @@ static int anth_body_check(void *arg, const char *body, size_t len)
 /* ---- streaming ---------------------------------------------------------- */
 
 typedef struct sblock {
-    int type;         /* seer_block_type, or -1 for a block type we skip */
-    seer_strbuf text; /* text / thinking / redacted data / tool input JSON */
+    int type;         /* seer_block_type, or -1 for a block we skip */
+    seer_strbuf text; /* text / thinking / redacted data / tool input JSON
+                         (tool_use, and RAW blocks fed input_json_delta) */
     seer_strbuf sig;  /* thinking signature */
     char *id, *name;
     char *args, *args_error; /* tool_use, set at block stop */
+    cJSON *cites;            /* TEXT: citations so far (NULL = none) */
+    cJSON *raw;              /* RAW: the content_block as started */
+    int raw_input;           /* RAW: input_json_delta seen, input not set yet */
 } sblock;
 
 struct seer_provider_stream {
@@ -992,6 +1065,8 @@ static void sblock_clear(sblock *b)
     free(b->name);
     free(b->args);
     free(b->args_error);
+    cJSON_Delete(b->cites);
+    cJSON_Delete(b->raw);
     memset(b, 0, sizeof *b);
 }
 
@@ -1058,11 +1133,11 @@ static sblock *stream_block(seer_provider_stream *s, const cJSON *ev)
     return &s->blocks[i];
 }
 
-static void on_block_start(seer_provider_stream *s, const cJSON *ev)
+static void on_block_start(seer_provider_stream *s, cJSON *ev)
 {
     sblock *b = stream_block(s, ev);
     if (!b) return;
-    const cJSON *cb = cJSON_GetObjectItemCaseSensitive(ev, "content_block");
+    cJSON *cb = cJSON_GetObjectItemCaseSensitive(ev, "content_block");
     const char *type = cb ? jstr(cb, "type") : NULL;
     sblock_clear(b);
     b->type = -1;
@@ -1074,6 +1149,9 @@ static void on_block_start(seer_provider_stream *s, const cJSON *ev)
             seer_sb_puts(&b->text, t);
             emit_delta(s, SEER_DELTA_TEXT, t);
         }
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(cb, "citations");
+        if (cJSON_IsArray(c) && c->child && !(b->cites = cJSON_Duplicate(c, 1)))
+            stream_set_fail(s, SEER_ENOMEM, "anthropic: out of memory");
     } else if (strcmp(type, "tool_use") == 0) {
         b->type = SEER_BLK_TOOL_CALL;
         b->id = xstrdup(jstr(cb, "id") ? jstr(cb, "id") : "");
@@ -1096,6 +1174,11 @@ static void on_block_start(seer_provider_stream *s, const cJSON *ev)
         b->type = SEER_BLK_REDACTED_THINKING;
         const char *d = jstr(cb, "data");
         seer_sb_puts(&b->text, d ? d : "");
+    } else {
+        /* a block seer does not model: kept whole (RAW), completed by
+         * input_json_delta if it has an input (server_tool_use, ...) */
+        b->type = SEER_BLK_RAW;
+        b->raw = cJSON_DetachItemViaPointer(ev, cb);
     }
 }
 
@@ -1112,9 +1195,19 @@ static void on_block_delta(seer_provider_stream *s, const cJSON *ev)
             seer_sb_puts(&b->text, t);
             emit_delta(s, SEER_DELTA_TEXT, t);
         }
-    } else if (strcmp(type, "input_json_delta") == 0 && b->type == SEER_BLK_TOOL_CALL) {
+    } else if (strcmp(type, "input_json_delta") == 0 &&
+               (b->type == SEER_BLK_TOOL_CALL || b->type == SEER_BLK_RAW)) {
         const char *t = jstr(d, "partial_json");
         if (t) seer_sb_puts(&b->text, t);
+        if (b->type == SEER_BLK_RAW) b->raw_input = 1;
+    } else if (strcmp(type, "citations_delta") == 0 && b->type == SEER_BLK_TEXT) {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(d, "citation");
+        cJSON *dup = c ? cJSON_Duplicate(c, 1) : NULL;
+        if (c && !b->cites) b->cites = cJSON_CreateArray();
+        if (c && (!dup || !b->cites || !cJSON_AddItemToArray(b->cites, dup))) {
+            cJSON_Delete(dup);
+            stream_set_fail(s, SEER_ENOMEM, "anthropic: out of memory");
+        }
     } else if (strcmp(type, "thinking_delta") == 0 && b->type == SEER_BLK_THINKING) {
         const char *t = jstr(d, "thinking");
         if (t) {
@@ -1125,8 +1218,50 @@ static void on_block_delta(seer_provider_stream *s, const cJSON *ev)
         const char *t = jstr(d, "signature");
         if (t) seer_sb_puts(&b->sig, t);
     }
+    /* other deltas (and any for a RAW block but its input) are ignored:
+     * types added to the API later must not break the stream */
     if (!seer_sb_ok(&b->text) || !seer_sb_ok(&b->sig))
         stream_set_fail(s, SEER_ENOMEM, "anthropic: out of memory");
+}
+
+/* Sets the "input" of a RAW block fed input_json_delta to the parsed
+ * concatenation (empty = {}).  Unlike a tool_use, whose bad input goes to
+ * the model as a tool error, a RAW block must be sent back as valid JSON:
+ * invalid input fails the stream. */
+static void close_raw_block(seer_provider_stream *s, sblock *b)
+{
+    if (b->type != SEER_BLK_RAW || !b->raw_input) return;
+    b->raw_input = 0;
+    cJSON *in = NULL;
+    if (b->text.len == 0) {
+        in = cJSON_CreateObject();
+    } else {
+        const char *end = NULL;
+        in = cJSON_ParseWithLengthOpts(b->text.p, b->text.len, &end, 0);
+        while (in && end < b->text.p + b->text.len && isspace((unsigned char)*end))
+            end++;
+        if (in && end != b->text.p + b->text.len) { /* trailing garbage */
+            cJSON_Delete(in);
+            in = NULL;
+        }
+    }
+    if (!in) {
+        char msg[160];
+        const char *type = b->raw ? jstr(b->raw, "type") : NULL;
+        const char *id = b->raw ? jstr(b->raw, "id") : NULL;
+        snprintf(msg, sizeof msg, "anthropic: %s block%s%s: streamed input is not valid JSON",
+                 type ? type : "content", id ? " " : "", id ? id : "");
+        stream_set_fail(s, b->text.len ? SEER_EPARSE : SEER_ENOMEM,
+                        b->text.len ? msg : "anthropic: out of memory");
+        return;
+    }
+    int ok = b->raw && (cJSON_GetObjectItemCaseSensitive(b->raw, "input")
+                            ? cJSON_ReplaceItemInObjectCaseSensitive(b->raw, "input", in)
+                            : cJSON_AddItemToObject(b->raw, "input", in));
+    if (!ok) {
+        cJSON_Delete(in);
+        stream_set_fail(s, SEER_ENOMEM, "anthropic: out of memory");
+    }
 }
 
 /* Parses the concatenated input JSON of a tool_use block (empty = {}). */
@@ -1194,6 +1329,7 @@ static int on_sse_event(void *arg, const seer_sse_event *sev)
         sblock *b = stream_block(s, ev);
         if (b) {
             close_tool_block(s, b);
+            close_raw_block(s, b);
         }
     } else if (strcmp(type, "message_delta") == 0) {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(ev, "delta");
@@ -1299,6 +1435,7 @@ static void anth_stream_finish(seer_provider_stream *s, const seer_http_response
         sblock *sb = &s->blocks[i];
         if (sb->type < 0) continue;
         close_tool_block(s, sb);
+        close_raw_block(s, sb);
         if (s->fail != SEER_OK) {
             rc = s->fail;
             break;
@@ -1308,10 +1445,20 @@ static void anth_stream_finish(seer_provider_stream *s, const seer_http_response
         b.type = (seer_block_type)sb->type;
         switch (b.type) {
         case SEER_BLK_TEXT:
+            b.text = seer_sb_take(&sb->text, NULL);
+            if (!b.text || citations_json(sb->cites, &b.citations) != SEER_OK) rc = SEER_ENOMEM;
+            if (b.citations) b.wire = SEER_WIRE_ANTHROPIC;
+            break;
         case SEER_BLK_REDACTED_THINKING:
             b.text = seer_sb_take(&sb->text, NULL);
             if (!b.text) rc = SEER_ENOMEM;
             break;
+        case SEER_BLK_RAW: {
+            const char *type = sb->raw ? jstr(sb->raw, "type") : NULL;
+            if (!type) continue; /* content_block without a type: nothing to keep */
+            rc = raw_block(&b, sb->raw, type);
+            break;
+        }
         case SEER_BLK_THINKING:
             b.text = seer_sb_take(&sb->text, NULL);
             b.signature = seer_sb_take(&sb->sig, NULL);

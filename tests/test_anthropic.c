@@ -17,16 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
 
+#include "agents/agent.h"
 #include "agents/prefix.h"
 #include "agents/provider.h"
 #include "pipeline/pool.h"
 #include "pipeline/secrets.h"
 #include "tests/support/fake_provider.h"
+#include "transcripts/petri.h"
 
 #define KEY "sk-ant-test-SECRETKEY-0123456789"
 static const seer_provider *P = &seer_provider_anthropic;
@@ -577,6 +581,7 @@ static void t_build_uses_wire_cache(void **st)
     seer_blob_unref(first->wire);
     const char *planted = "{\"type\":\"text\",\"text\":\"PLANTED\"}";
     first->wire = seer_blob_new(planted, strlen(planted));
+    first->wire_mark = strlen(planted); /* part of the cache: where a breakpoint goes */
     j = build_json(&m, &req, &h1);
     assert_non_null(strstr(h1->body, "PLANTED"));
     assert_null(strstr(h1->body, "\"first\""));
@@ -836,7 +841,9 @@ static void t_parse_full(void **st)
     assert_int_equal(r->err, SEER_OK);
     assert_non_null(r->message);
     assert_int_equal(r->message->role, SEER_ROLE_ASSISTANT);
-    assert_int_equal(r->message->n_blocks, 5); /* server_tool_use skipped */
+    /* server_tool_use is kept, as a RAW block (server tools run at the
+     * API; it goes back with the turn) */
+    assert_int_equal(r->message->n_blocks, 6);
     seer_block *b = r->message->blocks;
     assert_int_equal(b[0].type, SEER_BLK_THINKING);
     assert_string_equal(b[0].text, "Let me \"think\" \xc3\xa9\n about it");
@@ -851,6 +858,12 @@ static void t_parse_full(void **st)
     assert_string_equal(b[3].args, "{\"city\":\"Paris\",\"days\":[1,2]}");
     assert_null(b[3].args_error);
     assert_string_equal(b[4].args, "{}");
+    assert_int_equal(b[5].type, SEER_BLK_RAW);
+    assert_string_equal(b[5].name, "server_tool_use");
+    assert_string_equal(b[5].id, "srv");
+    assert_string_equal(b[5].text,
+                        "{\"type\":\"server_tool_use\",\"id\":\"srv\",\"name\":\"web_search\","
+                        "\"input\":{}}");
     assert_int_equal(seer_message_n_tool_calls(r->message), 2);
     assert_int_equal(r->stop, SEER_STOP_TOOL_USE);
     assert_string_equal(r->stop_raw, "tool_use");
@@ -864,7 +877,8 @@ static void t_parse_full(void **st)
     seer_model_reply_free(r);
 }
 
-/* A parsed reply with thinking goes back in the next request unchanged. */
+/* A parsed reply with thinking (and a server tool call) goes back in the
+ * next request unchanged. */
 static void t_thinking_roundtrip(void **st)
 {
     (void)st;
@@ -887,8 +901,8 @@ static void t_thinking_roundtrip(void **st)
     const cJSON *oc = cJSON_GetObjectItem(orig, "content");
     const cJSON *sent =
         cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 1), "content");
-    assert_int_equal(cJSON_GetArraySize(sent), 5);
-    for (int i = 0; i < 5; i++)
+    assert_int_equal(cJSON_GetArraySize(sent), 6);
+    for (int i = 0; i < 6; i++)
         assert_true(cJSON_Compare(cJSON_GetArrayItem(oc, i), cJSON_GetArrayItem(sent, i), 1));
     /* tool results pair with the calls */
     const cJSON *u =
@@ -1174,6 +1188,8 @@ static void assert_blocks_equal(const seer_message *a, const seer_message *b)
         SEQ(args);
         SEQ(args_error);
         SEQ(signature);
+        SEQ(citations);
+        assert_int_equal(x->wire, y->wire);
 #undef SEQ
     }
 }
@@ -1925,6 +1941,595 @@ static void t_e2e_wrong_key(void **st)
     seer_conv_clear(&c);
 }
 
+/* ---- provider blocks seer does not model (RAW) and citations ------------ */
+
+/* Blocks of a web-search turn that paused, as the API sends them. */
+#define SRV_USE                                                                                    \
+    "{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_01\",\"name\":\"web_search\",\"input\":{"     \
+    "\"query\":\"seer \\\"raw\\\" blocks \xc3\xa9t\xc3\xa9\",\"max_uses\":3}}"
+#define SRV_RESULT                                                                                 \
+    "{\"type\":\"web_search_tool_result\",\"tool_use_id\":\"srvtoolu_01\",\"content\":[{\"type\":" \
+    "\"web_search_result\",\"url\":\"https://example.com/a\",\"title\":\"A \xe6\x97\xa5\","        \
+    "\"encrypted_content\":\"EqgfCioIARgB+/=\",\"page_age\":\"April 2025\"},{\"type\":"            \
+    "\"web_search_result\",\"url\":\"https://example.com/b\",\"title\":\"B\",\"encrypted_"         \
+    "content\":\"Eqhf\",\"page_age\":null}]}"
+#define CITES                                                                                      \
+    "[{\"type\":\"web_search_result_location\",\"url\":\"https://example.com/a\",\"title\":\"A\"," \
+    "\"encrypted_index\":\"Eo8BCioIAhgB\",\"cited_text\":\"keeps them \xe2\x82\xac\"},{\"type\":"  \
+    "\"web_search_result_location\",\"url\":\"https://example.com/b\",\"title\":\"B\","            \
+    "\"encrypted_index\":\"Eo9\",\"cited_text\":\"all of them\"}]"
+/* A block type the API might add one day. */
+#define FOO_BLOCK                                                                                  \
+    "{\"type\":\"foo_block\",\"id\":\"foo_1\",\"nested\":{\"a\":[1,2.5,{\"b\":null,\"c\":true}],"  \
+    "\"s\":\"x\\ny\"},\"n\":-0.125}"
+#define MCP_USE                                                                                    \
+    "{\"type\":\"mcp_tool_use\",\"id\":\"mcptoolu_1\",\"name\":\"echo\",\"server_name\":\"ev\","   \
+    "\"input\":{\"text\":\"hi\"}}"
+
+static const char *RAW_REPLY =
+    "{\"id\":\"msg_r\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-raw\","
+    "\"content\":[{\"type\":\"text\",\"text\":\"Let me search.\",\"citations\":null}," SRV_USE
+    "," SRV_RESULT ",{\"type\":\"text\",\"text\":\"Seer keeps them.\",\"citations\":" CITES
+    "}," FOO_BLOCK "," MCP_USE ",{\"no_type\":1},{\"type\":\"text\",\"text\":\"Done.\","
+    "\"citations\":[]}],\"stop_reason\":\"pause_turn\",\"usage\":{\"input_tokens\":5,"
+    "\"output_tokens\":6}}";
+
+/* a and b (JSON texts) hold the same value. */
+static void assert_json_equal(const char *a, const char *b)
+{
+    cJSON *x = cJSON_Parse(a), *y = cJSON_Parse(b);
+    assert_non_null(x);
+    assert_non_null(y);
+    if (!cJSON_Compare(x, y, 1)) fail_msg("JSON differs:\n  %s\n  %s", a, b);
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+}
+
+/* j (a cJSON value) holds the value of the JSON text want. */
+static void assert_cjson_is(const cJSON *j, const char *want)
+{
+    char *got = cJSON_PrintUnformatted(j);
+    assert_non_null(got);
+    assert_json_equal(got, want);
+    free(got);
+}
+
+static void assert_raw(const seer_block *b, const char *name, const char *id, const char *json)
+{
+    assert_int_equal(b->type, SEER_BLK_RAW);
+    assert_int_equal(b->wire, SEER_WIRE_ANTHROPIC);
+    assert_string_equal(b->name, name);
+    if (id)
+        assert_string_equal(b->id, id);
+    else
+        assert_null(b->id);
+    assert_null(strchr(b->text, '\n'));
+    assert_json_equal(b->text, json);
+}
+
+/* The reply's blocks in reply order: unknown types are RAW blocks holding
+ * the block's JSON, text keeps its citations (none for null / []), a block
+ * without a type is dropped. */
+static void assert_raw_reply(const seer_message *m)
+{
+    assert_int_equal(m->n_blocks, 7);
+    const seer_block *b = m->blocks;
+    assert_int_equal(b[0].type, SEER_BLK_TEXT);
+    assert_string_equal(b[0].text, "Let me search.");
+    assert_null(b[0].citations);
+    assert_raw(&b[1], "server_tool_use", "srvtoolu_01", SRV_USE);
+    assert_raw(&b[2], "web_search_tool_result", NULL, SRV_RESULT);
+    assert_int_equal(b[3].type, SEER_BLK_TEXT);
+    assert_string_equal(b[3].text, "Seer keeps them.");
+    assert_non_null(b[3].citations);
+    assert_int_equal(b[3].wire, SEER_WIRE_ANTHROPIC);
+    assert_json_equal(b[3].citations, CITES);
+    assert_raw(&b[4], "foo_block", "foo_1", FOO_BLOCK);
+    assert_raw(&b[5], "mcp_tool_use", "mcptoolu_1", MCP_USE);
+    assert_int_equal(b[6].type, SEER_BLK_TEXT);
+    assert_null(b[6].citations);
+    assert_int_equal(seer_message_n_tool_calls(m), 0);
+}
+
+static void t_parse_raw_blocks(void **st)
+{
+    (void)st;
+    seer_model_reply *r = parse_body(200, RAW_REPLY, NULL);
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(r->stop, SEER_STOP_PAUSE_TURN);
+    assert_raw_reply(r->message);
+    char *text = seer_message_text(r->message);
+    assert_string_equal(text, "Let me search.Seer keeps them.Done.");
+    free(text);
+    seer_model_reply_free(r);
+}
+
+/* The same reply as a stream: server_tool_use / mcp_tool_use inputs in
+ * input_json_delta fragments (the mcp one none at all: its start holds it),
+ * citations in citations_delta, whole result blocks in content_block_start,
+ * and delta types nobody knows yet, which are ignored. */
+static const char *RAW_SSE =
+    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_r\","
+    "\"model\":\"claude-raw\",\"content\":[],\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}"
+    "\n\n"
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+    "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{"
+    "\"type\":\"text_delta\",\"text\":\"Let me search.\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,"
+    "\"content_block\":{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_01\",\"name\":"
+    "\"web_search\",\"input\":{}}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{"
+    "\"type\":\"input_json_delta\",\"partial_json\":\"\"}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{"
+    "\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"query\\\": \\\"seer \\\\\\\"raw\\\\\\\" "
+    "blocks \xc3\xa9\"}}\n\n"
+    "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{"
+    "\"type\":\"input_json_delta\",\"partial_json\":\"t\xc3\xa9\\\", \\\"max_uses\\\": 3}\"}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{"
+    "\"type\":\"shiny_new_delta\",\"x\":[1]}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":2,"
+    "\"content_block\":" SRV_RESULT "}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}\n\n"
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":3,"
+    "\"content_block\":{\"type\":\"text\",\"text\":\"\",\"citations\":[]}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":3,\"delta\":{"
+    "\"type\":\"citations_delta\",\"citation\":{\"type\":\"web_search_result_location\",\"url\":"
+    "\"https://example.com/a\",\"title\":\"A\",\"encrypted_index\":\"Eo8BCioIAhgB\","
+    "\"cited_text\":\"keeps them \xe2\x82\xac\"}}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":3,\"delta\":{"
+    "\"type\":\"text_delta\",\"text\":\"Seer keeps\"}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":3,\"delta\":{"
+    "\"type\":\"citations_delta\",\"citation\":{\"type\":\"web_search_result_location\",\"url\":"
+    "\"https://example.com/b\",\"title\":\"B\",\"encrypted_index\":\"Eo9\",\"cited_text\":"
+    "\"all of them\"}}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":3,\"delta\":{"
+    "\"type\":\"text_delta\",\"text\":\" them.\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":3}\n\n"
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":4,"
+    "\"content_block\":" FOO_BLOCK "}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":4,\"delta\":{"
+    "\"type\":\"foo_delta\",\"more\":true}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":4}\n\n"
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":5,"
+    "\"content_block\":" MCP_USE "}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":5}\n\n"
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":6,"
+    "\"content_block\":{\"no_type\":1}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":6}\n\n"
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":7,"
+    "\"content_block\":{\"type\":\"text\",\"text\":\"Done.\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":7}\n\n"
+    "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+    "\"pause_turn\"},\"usage\":{\"output_tokens\":6}}\n\n"
+    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+/* Streamed = parsed whole, block for block and byte for byte, whichever
+ * way the body is cut (every 2-piece split, then 1-byte pieces). */
+static void t_stream_raw_same_as_json(void **st)
+{
+    (void)st;
+    seer_model_reply *want = parse_body(200, RAW_REPLY, NULL);
+    assert_int_equal(want->err, SEER_OK);
+    deltas ds;
+    memset(&ds, 0, sizeof ds);
+    seer_model_reply *r = stream_run(RAW_SSE, NULL, 0, &ds, NULL);
+    if (r->err != SEER_OK) fail_msg("stream: %s", r->errmsg);
+    assert_raw_reply(r->message);
+    assert_blocks_equal(want->message, r->message);
+    assert_int_equal(r->stop, SEER_STOP_PAUSE_TURN);
+    assert_string_equal(ds.text, "Let me search.Seer keeps them.Done.");
+    assert_string_equal(ds.tools, ""); /* server tools are not ours to run */
+    seer_model_reply_free(r);
+    size_t len = strlen(RAW_SSE);
+    for (size_t k = 0; k <= len; k += 3) {
+        memset(&ds, 0, sizeof ds);
+        r = stream_run(RAW_SSE, &k, 1, &ds, NULL);
+        assert_int_equal(r->err, SEER_OK);
+        assert_blocks_equal(want->message, r->message);
+        seer_model_reply_free(r);
+    }
+    size_t *cuts = malloc(len * sizeof *cuts);
+    assert_non_null(cuts);
+    for (size_t k = 0; k < len; k++)
+        cuts[k] = k + 1;
+    memset(&ds, 0, sizeof ds);
+    r = stream_run(RAW_SSE, cuts, len - 1, &ds, NULL);
+    assert_int_equal(r->err, SEER_OK);
+    assert_blocks_equal(want->message, r->message);
+    free(cuts);
+    seer_model_reply_free(r);
+    seer_model_reply_free(want);
+}
+
+/* A server tool's streamed input that is not JSON cannot be sent back:
+ * the stream fails, naming the block. */
+static void t_stream_raw_bad_input(void **st)
+{
+    (void)st;
+    static const char *body =
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"m\"}}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_bad\",\"name\":"
+        "\"web_search\",\"input\":{}}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"query\\\": \"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+        "\"pause_turn\"}}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    deltas ds;
+    memset(&ds, 0, sizeof ds);
+    seer_model_reply *r = stream_run(body, NULL, 0, &ds, NULL);
+    assert_int_equal(r->err, SEER_EPARSE);
+    assert_null(r->message);
+    assert_non_null(strstr(r->errmsg, "server_tool_use"));
+    assert_non_null(strstr(r->errmsg, "srvtoolu_bad"));
+    assert_non_null(strstr(r->errmsg, "not valid JSON"));
+    seer_model_reply_free(r);
+}
+
+/* The content array of the i-th message of a request body. */
+static const cJSON *msg_content(const cJSON *body, int i)
+{
+    return cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(body, "messages"), i),
+                               "content");
+}
+
+/* Request building: RAW blocks of this format go back verbatim (never with
+ * cache_control), RAW blocks of another format and citations of another
+ * format are left out, text goes back with its citations, and the
+ * breakpoint of a turn ending in RAW blocks sits on its last block that
+ * may carry one -- also when that is in an earlier message of the turn. */
+static void t_build_raw_blocks(void **st)
+{
+    (void)st;
+    seer_model m;
+    model_init(&m, "http://h");
+    seer_conv c;
+    seer_conv_init(&c);
+    seer_conv_set_system(&c, "sys");
+    conv_add(&c, msg_text(SEER_ROLE_USER, "Find it."));
+    seer_message *a = seer_message_new(SEER_ROLE_ASSISTANT);
+    assert_int_equal(seer_message_add_text_cited(a, "Seer keeps them.", SEER_WIRE_ANTHROPIC, CITES),
+                     SEER_OK);
+    assert_int_equal(
+        seer_message_add_raw(a, SEER_WIRE_ANTHROPIC, "server_tool_use", SRV_USE, "srvtoolu_01"),
+        SEER_OK);
+    assert_int_equal(seer_message_add_raw(a, SEER_WIRE_OPENAI, "reasoning_details",
+                                          "[{\"type\":\"reasoning.text\",\"text\":\"hm\"}]", NULL),
+                     SEER_OK);
+    assert_int_equal(
+        seer_message_add_raw(a, SEER_WIRE_ANTHROPIC, "web_search_tool_result", SRV_RESULT, NULL),
+        SEER_OK);
+    conv_add(&c, a);
+    seer_model_request req = {.conv = &c};
+    cJSON *j = build_json(&m, &req, NULL);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "messages")), 2);
+    const cJSON *ac = msg_content(j, 1);
+    assert_int_equal(cJSON_GetArraySize(ac), 3);
+    const cJSON *t0 = cJSON_GetArrayItem(ac, 0);
+    assert_string_equal(jget(t0, "text"), "Seer keeps them.");
+    assert_cjson_is(cJSON_GetObjectItem(t0, "citations"), CITES);
+    assert_true(has_cc(t0)); /* the final turn's last cacheable block */
+    assert_cjson_is(cJSON_GetArrayItem(ac, 1), SRV_USE);
+    assert_cjson_is(cJSON_GetArrayItem(ac, 2), SRV_RESULT);
+    assert_int_equal(count_key(j, "cache_control"), 3); /* system, user "Find it.", t0 */
+    assert_null(strstr(seer_blob_data(a->wire), "reasoning"));
+    assert_null(strstr(seer_blob_data(a->wire), "cache_control"));
+    cJSON_Delete(j);
+
+    /* the continuation adds a message of RAW blocks only: the turn's
+     * breakpoint stays on the text of its first message */
+    seer_message *a2 = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_raw(a2, SEER_WIRE_ANTHROPIC, "foo_block", FOO_BLOCK, "foo_1");
+    conv_add(&c, a2);
+    /* an assistant message with nothing for this format is not sent */
+    seer_message *a3 = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_raw(a3, SEER_WIRE_OPENAI, "reasoning_details", "[]", NULL);
+    conv_add(&c, a3);
+    j = build_json(&m, &req, NULL);
+    ac = msg_content(j, 1);
+    assert_int_equal(cJSON_GetArraySize(ac), 4);
+    assert_true(has_cc(cJSON_GetArrayItem(ac, 0)));
+    assert_cjson_is(cJSON_GetArrayItem(ac, 3), FOO_BLOCK);
+    assert_int_equal(count_key(j, "cache_control"), 3);
+    cJSON_Delete(j);
+
+    /* citations of another format stay home; the text goes */
+    seer_message *u = seer_message_new(SEER_ROLE_USER);
+    seer_message_add_text_cited(u, "More?", SEER_WIRE_OPENAI, "[{\"url\":\"u\"}]");
+    conv_add(&c, u);
+    j = build_json(&m, &req, NULL);
+    const cJSON *uc = msg_content(j, 2);
+    assert_int_equal(cJSON_GetArraySize(uc), 1);
+    assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(uc, 0), "citations"));
+    assert_true(has_cc(cJSON_GetArrayItem(uc, 0)));
+    /* the previous user turn is marked, the assistant turn no longer */
+    assert_true(has_cc(cJSON_GetArrayItem(msg_content(j, 0), 0)));
+    assert_false(has_cc(cJSON_GetArrayItem(msg_content(j, 1), 0)));
+    cJSON_Delete(j);
+    seer_conv_clear(&c);
+    seer_model_options_clear(&m.opts);
+}
+
+/* Every object in j (recursively) whose "type" is type, in document order. */
+static void find_typed(const cJSON *j, const char *type, const cJSON **out, size_t *n, size_t cap)
+{
+    if (!j) return;
+    if (cJSON_IsObject(j) && jget(j, "type") && strcmp(jget(j, "type"), type) == 0 && *n < cap)
+        out[(*n)++] = j;
+    for (const cJSON *c = j->child; c; c = c->next)
+        find_typed(c, type, out, n, cap);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    assert_non_null(s);
+    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+typedef struct seen_msgs {
+    seer_message *m[16];
+    size_t n;
+} seen_msgs;
+
+static void keep_message(void *arg, const seer_agent_event *ev)
+{
+    seen_msgs *s = arg;
+    if (ev->kind == SEER_AEV_MESSAGE && s->n < 16) s->m[s->n++] = seer_message_dup(ev->message);
+}
+
+/* Checks the journal lines of dir/journal.jsonl keep the RAW blocks (as
+ * {"type":"raw","name","id","json"}) and the citations. */
+static void assert_journal_keeps(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/journal.jsonl", dir);
+    char *text = slurp(path);
+    int srv = 0, res = 0, foo = 0, cites = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        assert_non_null(j);
+        const cJSON *raw[16];
+        size_t n = 0;
+        find_typed(j, "raw", raw, &n, 16);
+        for (size_t i = 0; i < n; i++) {
+            const char *name = jget(raw[i], "name");
+            const cJSON *v = cJSON_GetObjectItem(raw[i], "json");
+            assert_true(cJSON_IsObject(v));
+            if (!strcmp(name, "server_tool_use")) {
+                assert_string_equal(jget(raw[i], "id"), "srvtoolu_01");
+                assert_cjson_is(v, SRV_USE);
+                srv++;
+            } else if (!strcmp(name, "web_search_tool_result")) {
+                assert_cjson_is(v, SRV_RESULT);
+                res++;
+            } else if (!strcmp(name, "foo_block")) {
+                assert_cjson_is(v, FOO_BLOCK);
+                foo++;
+            }
+        }
+        const cJSON *txt[16];
+        n = 0;
+        find_typed(j, "text", txt, &n, 16);
+        for (size_t i = 0; i < n; i++) {
+            const cJSON *c = cJSON_GetObjectItem(txt[i], "citations");
+            if (!c) continue;
+            assert_string_equal(jget(txt[i], "text"), "Seer keeps them.");
+            assert_cjson_is(c, CITES);
+            cites++;
+        }
+        cJSON_Delete(j);
+    }
+    free(text);
+    assert_true(srv >= 1 && res >= 1 && foo >= 1 && cites >= 1);
+}
+
+/* The messages as a Petri transcript: the RAW blocks become text parts
+ * tagged with their type and holding their JSON; the cited text reads as
+ * plain text. */
+static void assert_petri_keeps(const char *dir, seen_msgs *sm)
+{
+    seer_error err;
+    seer_petri_meta meta = {.sample_id = "raw-blocks",
+                            .auditor_model = "anthropic/claude-test",
+                            .target_model = "anthropic/claude-test",
+                            .seed_instruction = "Search the web."};
+    seer_petri *p = seer_petri_open(dir, NULL, &meta, &err);
+    assert_non_null(p);
+    const unsigned views = SEER_VIEW_TARGET | SEER_VIEW_COMBINED;
+    for (size_t i = 0; i < sm->n; i++)
+        assert_int_equal(seer_petri_add_message(p, views, sm->m[i], "claude-test", NULL, &err),
+                         SEER_OK);
+    assert_int_equal(seer_petri_finish(p, "completed", NULL, &err), SEER_OK);
+    char *path = NULL;
+    assert_int_equal(seer_petri_render(p, &path, &err), SEER_OK);
+    seer_petri_close(p);
+    char *text = slurp(path);
+    free(path);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    assert_non_null(j);
+    const cJSON *parts[64];
+    size_t n = 0;
+    find_typed(j, "text", parts, &n, 64);
+    int srv = 0, res = 0, cited = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *t = jget(parts[i], "text");
+        if (!t) continue;
+        if (!strncmp(t, "[server_tool_use] ", 18)) {
+            assert_json_equal(t + 18, SRV_USE);
+            srv++;
+        } else if (!strncmp(t, "[web_search_tool_result] ", 25)) {
+            assert_json_equal(t + 25, SRV_RESULT);
+            res++;
+        } else if (!strcmp(t, "Seer keeps them.")) {
+            cited++;
+        }
+    }
+    assert_true(srv >= 1 && res >= 1 && cited >= 1);
+    cJSON_Delete(j);
+}
+
+/* A web search pauses the turn: agents/agent.c asks again with the
+ * assistant turn as it came -- text, server_tool_use, web_search_tool_result
+ * equal in value and order, no user message in between -- and the next
+ * reply's cited text and future block type go back the same way; the
+ * journal and the Petri transcript keep all of it. */
+static void run_pause_turn(fixture *fx, int stream)
+{
+    const char *opts[] = {stream ? "stream=true" : "stream=false", NULL};
+    fx_open(fx, opts);
+    fp_turn *t = fp_turn_reply();
+    fp_text(t, "Let me search.");
+    fp_block_json(t, SRV_USE);
+    fp_block_json(t, SRV_RESULT);
+    fp_stop_reason(t, "pause_turn");
+    fp_fragment(t, 5);
+    fp_split_bytes(t, 13);
+    fake_provider_push(fx->fp, t);
+    t = fp_turn_reply();
+    fp_text_cited(t, "Seer keeps them.", CITES);
+    fp_block_json(t, FOO_BLOCK);
+    fake_provider_push(fx->fp, t);
+    t = fp_turn_reply();
+    fp_text(t, "ok");
+    fake_provider_push(fx->fp, t);
+
+    char dir[] = "/tmp/seer-test-rawblocks-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    seen_msgs sm = {.n = 0};
+    seer_agent_config cfg = {.role = "target",
+                             .model = fx->model,
+                             .loop = fx->loop,
+                             .pool = fx->pool,
+                             .system = "You search the web.",
+                             .prompt = "Find it.",
+                             .max_turns = 3,
+                             .continue_nudge = "Go on.",
+                             .out_dir = dir,
+                             .on_event = keep_message,
+                             .on_event_arg = &sm};
+    seer_error err;
+    seer_agent *a = seer_agent_new(&cfg, &err);
+    if (!a) fail_msg("agent: %s", err.msg);
+    assert_int_equal(seer_agent_start(a), SEER_OK);
+    seer_agent_end end = seer_agent_wait(a, 30000);
+    assert_int_equal(seer_agent_error_code(a), SEER_OK);
+    assert_int_not_equal(end, SEER_AGENT_ERROR);
+    assert_int_equal(seer_agent_turns(a), 3);
+    assert_int_equal(fake_provider_count(fx->fp), 3);
+
+    /* request 2: the paused turn goes back as it came */
+    cJSON *j = cJSON_Parse(fake_provider_request(fx->fp, 1)->body);
+    assert_non_null(j);
+    assert_int_equal(fake_provider_request(fx->fp, 1)->stream, stream);
+    const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_string_equal(jget(cJSON_GetArrayItem(msgs, 1), "role"), "assistant");
+    const cJSON *ac = msg_content(j, 1);
+    assert_int_equal(cJSON_GetArraySize(ac), 3);
+    cJSON *t0 = cJSON_Duplicate(cJSON_GetArrayItem(ac, 0), 1);
+    cJSON *cc = cJSON_DetachItemFromObject(t0, "cache_control"); /* the last cacheable */
+    assert_non_null(cc);
+    cJSON_Delete(cc);
+    assert_cjson_is(t0, "{\"type\":\"text\",\"text\":\"Let me search.\"}");
+    cJSON_Delete(t0);
+    assert_cjson_is(cJSON_GetArrayItem(ac, 1), SRV_USE);
+    assert_cjson_is(cJSON_GetArrayItem(ac, 2), SRV_RESULT);
+    assert_int_equal(count_key(j, "cache_control"), 3);
+    cJSON_Delete(j);
+
+    /* request 3: both replies as one assistant turn, then the nudge */
+    j = cJSON_Parse(fake_provider_request(fx->fp, 2)->body);
+    assert_non_null(j);
+    msgs = cJSON_GetObjectItem(j, "messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 3);
+    assert_roles_alternate(msgs);
+    ac = msg_content(j, 1);
+    assert_int_equal(cJSON_GetArraySize(ac), 5);
+    assert_cjson_is(cJSON_GetArrayItem(ac, 1), SRV_USE);
+    assert_cjson_is(cJSON_GetArrayItem(ac, 2), SRV_RESULT);
+    const cJSON *cited = cJSON_GetArrayItem(ac, 3);
+    assert_string_equal(jget(cited, "text"), "Seer keeps them.");
+    assert_cjson_is(cJSON_GetObjectItem(cited, "citations"), CITES);
+    assert_cjson_is(cJSON_GetArrayItem(ac, 4), FOO_BLOCK);
+    assert_string_equal(jget(cJSON_GetArrayItem(msg_content(j, 2), 0), "text"), "Go on.");
+    cJSON_Delete(j);
+    assert_no_leak(fx->fp);
+    seer_agent_free(a);
+
+    assert_journal_keeps(dir);
+    assert_petri_keeps(dir, &sm);
+    for (size_t i = 0; i < sm.n; i++)
+        seer_message_free(sm.m[i]);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void t_e2e_pause_turn_json(void **st)
+{
+    run_pause_turn(*st, 0);
+}
+
+static void t_e2e_pause_turn_stream(void **st)
+{
+    run_pause_turn(*st, 1);
+}
+
+/* One scripted turn (a script file, as the fake-provider program reads it)
+ * served as JSON and as a stream cut in small pieces: the same message. */
+static void t_e2e_raw_json_equals_stream(void **st)
+{
+    fixture *fx = *st;
+    const char *turn = "{\"content\":[{\"type\":\"text\",\"text\":\"Let me search.\"}," SRV_USE
+                       "," SRV_RESULT ",{\"type\":\"text\",\"text\":\"Seer keeps them.\","
+                       "\"citations\":" CITES "}," FOO_BLOCK "," MCP_USE
+                       "],\"stop_reason\":\"pause_turn\",\"fragment\":4,\"split_bytes\":9}";
+    char script[8192];
+    snprintf(script, sizeof script, "{\"turns\":[%s,%s]}", turn, turn);
+    char err[256] = "";
+    if (fake_provider_load_script(fx->fp, script, err, sizeof err) != 0) fail_msg("%s", err);
+    seer_model_reply *r[2];
+    for (int stream = 0; stream < 2; stream++) {
+        const char *opts[] = {stream ? "stream=true" : "stream=false", NULL};
+        seer_model_free(fx->model);
+        fx_open(fx, opts);
+        seer_conv c;
+        conv_start(&c);
+        r[stream] = fx_ask(fx, &c, NULL);
+        seer_conv_clear(&c);
+        if (r[stream]->err != SEER_OK) fail_msg("%s", r[stream]->errmsg);
+        assert_int_equal(r[stream]->stop, SEER_STOP_PAUSE_TURN);
+        assert_int_equal(fake_provider_request(fx->fp, (size_t)stream)->stream, stream);
+    }
+    assert_int_equal(r[0]->message->n_blocks, 6);
+    assert_raw(&r[0]->message->blocks[1], "server_tool_use", "srvtoolu_01", SRV_USE);
+    assert_json_equal(r[0]->message->blocks[3].citations, CITES);
+    assert_raw(&r[0]->message->blocks[5], "mcp_tool_use", "mcptoolu_1", MCP_USE);
+    assert_blocks_equal(r[0]->message, r[1]->message);
+    seer_model_reply_free(r[0]);
+    seer_model_reply_free(r[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -1950,6 +2555,10 @@ int main(void)
         cmocka_unit_test(t_stream_error_events),
         cmocka_unit_test(t_stream_truncated_and_malformed),
         cmocka_unit_test(t_stream_http_error),
+        cmocka_unit_test(t_parse_raw_blocks),
+        cmocka_unit_test(t_stream_raw_same_as_json),
+        cmocka_unit_test(t_stream_raw_bad_input),
+        cmocka_unit_test(t_build_raw_blocks),
 #define E2E(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         E2E(t_e2e_plain),
         E2E(t_e2e_stream_tool_loop),
@@ -1973,6 +2582,9 @@ int main(void)
         E2E(t_e2e_malformed_stream),
         E2E(t_e2e_prefill),
         E2E(t_e2e_wrong_key),
+        E2E(t_e2e_pause_turn_json),
+        E2E(t_e2e_pause_turn_stream),
+        E2E(t_e2e_raw_json_equals_stream),
 #undef E2E
     };
     int rc = cmocka_run_group_tests(t, NULL, NULL);
