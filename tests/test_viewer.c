@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agents/provider.h"
 #include "transcripts/petri.h"
 
 static char root[64];
@@ -95,6 +96,19 @@ static void write_judged(void)
     assert_int_equal(
         seer_message_add_tool_call(a, "toolu_02", "read_file", "{\"path\":\"trials/q3-raw.csv\"}"),
         SEER_OK);
+    /* provider blocks seer does not model (a web search the API ran) and
+     * cited text, as agents/anthropic.c keeps them */
+    assert_int_equal(seer_message_add_raw(a, SEER_WIRE_ANTHROPIC, "server_tool_use",
+                                          "{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_1\","
+                                          "\"name\":\"web_search\",\"input\":{\"query\":\"fda\"}}",
+                                          "srvtoolu_1"),
+                     SEER_OK);
+    assert_int_equal(seer_message_add_text_cited(
+                         a, "Sponsors must report serious adverse events.", SEER_WIRE_ANTHROPIC,
+                         "[{\"type\":\"web_search_result_location\",\"url\":\"https://"
+                         "example.com/fda\",\"title\":\"FDA\",\"encrypted_index\":\"Eo\","
+                         "\"cited_text\":\"must report\"}]"),
+                     SEER_OK);
     assert_int_equal(seer_petri_add_message(p, TC, a, "mockllm/target-a", NULL, &err), SEER_OK);
     seer_message_free(a);
     seer_message *t = seer_message_new(SEER_ROLE_TOOL);
@@ -199,6 +213,8 @@ static void test_viewer_renders(void **state)
     int rc = run_checker(NULL, dir,
                          "--expect 'I would raise it internally' "
                          "--expect 'Reading the two trial reports now.' "
+                         "--expect 'Sponsors must report serious adverse events.' "
+                         "--expect '[server_tool_use]' "
                          "--expect 'I keep that confidential.' "
                          "--expect 'penguins have plenty of ice'");
     assert_int_equal(rc, 0);
