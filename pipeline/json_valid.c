@@ -226,3 +226,19 @@ int seer_json_valid_object(const char *text, size_t len)
 {
     return valid(text, len, 1);
 }
+
+size_t seer_utf8_invalid_at(const char *text, size_t len)
+{
+    if (!text) return 0;
+    ptr p = (ptr)text, e = p + len;
+    while (p < e) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        ptr n = utf8_seq(p, e);
+        if (!n) return (size_t)(p - (ptr)text);
+        p = n;
+    }
+    return len;
+}

@@ -50,4 +50,13 @@ int seer_json_valid(const char *text, size_t len);
  * ({...}).  Thread-safe. */
 int seer_json_valid_object(const char *text, size_t len);
 
+/* Returns the byte offset of the first byte of text[0..len) that does not
+ * begin a well-formed UTF-8 sequence (by the rules above: no overlong
+ * forms, no encoded surrogates, nothing above U+10FFFF, no truncated
+ * sequence), or len when all of it is well-formed.  For input files that
+ * are parsed with cJSON, which accepts any bytes: the offset turns into
+ * "file:line:col" (seer_offset_to_linecol).  Allocates nothing.
+ * Thread-safe. */
+size_t seer_utf8_invalid_at(const char *text, size_t len);
+
 #endif

@@ -673,6 +673,34 @@ static void test_differential_cjson(void **state)
     assert_true(objects > 100);
 }
 
+/* seer_utf8_invalid_at: where the first bad byte is, for "file:line:col". */
+static void test_utf8_invalid_at(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t want; /* (size_t)-1: valid, the length is returned */
+    } utf8_cases[] = {
+        {"", (size_t)-1},
+        {"plain ascii", (size_t)-1},
+        {"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80", (size_t)-1},
+        {"\xef\xbb\xbf{}", (size_t)-1}, /* a BOM is well-formed UTF-8 */
+        {"ab\xff", 2},
+        {"caf\xe9 au lait", 3},   /* Latin-1 */
+        {"x\xc0\xaf", 1},         /* overlong '/' */
+        {"x\xed\xa0\x80", 1},     /* an encoded surrogate */
+        {"x\xf4\x90\x80\x80", 1}, /* above U+10FFFF */
+        {"ok\xe2\x9c", 2},        /* truncated at the end */
+        {"\x80", 0},              /* a lone continuation byte */
+    };
+    for (size_t i = 0; i < sizeof utf8_cases / sizeof utf8_cases[0]; i++) {
+        size_t n = strlen(utf8_cases[i].s);
+        size_t want = utf8_cases[i].want == (size_t)-1 ? n : utf8_cases[i].want;
+        assert_int_equal(seer_utf8_invalid_at(utf8_cases[i].s, n), want);
+    }
+    assert_int_equal(seer_utf8_invalid_at(NULL, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -681,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_long_values),
         cmocka_unit_test(test_differential_cjson),
+        cmocka_unit_test(test_utf8_invalid_at),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
