@@ -60,6 +60,9 @@ static void store_redacted(seer_error *e, char *full, int n)
         snprintf(e->msg, sizeof e->msg, "%s (message lost: out of memory)", seer_strerror(e->code));
         return;
     }
+    /* a key the user pasted into a flag or a model name was never
+     * registered: mask what has the shape of one, before the cut */
+    seer_secret_mask_keylike(red, strlen(red) + 1);
     size_t len = strlen(red);
     if (len >= sizeof e->msg) len = sizeof e->msg - 1;
     memcpy(e->msg, red, len);

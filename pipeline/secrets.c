@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SECRET_MIN_LEN 6
 static const char REDACTED[] = "[REDACTED]";
@@ -224,4 +225,83 @@ void seer_secret_reset(void)
     reg_items = NULL;
     reg_count = reg_cap = 0;
     pthread_mutex_unlock(&reg_mu);
+}
+
+/* ---- credential-shaped text that was never registered ----------------------- */
+
+static int key_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+}
+
+/* Length of the credential-shaped token starting at s[i], or 0. */
+static size_t keylike_at(const char *s, size_t i)
+{
+    static const char *const prefixes[] = {"sk-",   "sk_",  "rk_",         "xai-",   "hf_",
+                                           "ghp_",  "gho_", "github_pat_", "glpat-", "xoxb-",
+                                           "xoxp-", "AIza", NULL};
+    if (i > 0 && key_char((unsigned char)s[i - 1])) return 0; /* not the start of a word */
+    for (const char *const *p = prefixes; *p; p++) {
+        size_t pl = strlen(*p);
+        if (strncmp(s + i, *p, pl) != 0) continue;
+        size_t n = pl, digits = 0;
+        while (key_char((unsigned char)s[i + n])) {
+            digits += s[i + n] >= '0' && s[i + n] <= '9';
+            n++;
+        }
+        return n - pl >= 12 && digits ? n : 0;
+    }
+    if (strncasecmp(s + i, "bearer ", 7) == 0) {
+        size_t n = 7;
+        while (s[i + n] == ' ')
+            n++;
+        size_t t = n;
+        while (s[i + t] && s[i + t] != ' ' && s[i + t] != '\'' && s[i + t] != '"' &&
+               s[i + t] != '\n' && s[i + t] != ',')
+            t++;
+        return t - n >= 8 ? t : 0; /* the caller keeps "Bearer " */
+    }
+    return 0;
+}
+
+void seer_secret_mask_keylike(char *buf, size_t cap)
+{
+    if (buf == NULL || cap == 0) return;
+    size_t len = strnlen(buf, cap - 1);
+    buf[len] = '\0';
+    char *out = malloc(cap);
+    if (out == NULL) return;
+    size_t o = 0, i = 0;
+    int changed = 0;
+    while (i < len) {
+        size_t n = keylike_at(buf, i);
+        if (n) {
+            size_t keep = strncasecmp(buf + i, "bearer ", 7) == 0 ? 7 : 0;
+            put(out, cap, &o, buf + i, keep);
+            put(out, cap, &o, REDACTED, REDACTED_LEN);
+            i += n;
+            changed = 1;
+            continue;
+        }
+        if (strncmp(buf + i, "://", 3) == 0) { /* scheme://user:password@host */
+            size_t j = i + 3, colon = 0;
+            while (j < len && !strchr("/@ '\"\n", buf[j])) {
+                if (buf[j] == ':' && !colon) colon = j;
+                j++;
+            }
+            if (j < len && buf[j] == '@' && colon && j > colon + 1) {
+                put(out, cap, &o, buf + i, colon + 1 - i);
+                put(out, cap, &o, REDACTED, REDACTED_LEN);
+                i = j;
+                changed = 1;
+                continue;
+            }
+        }
+        put(out, cap, &o, buf + i, 1);
+        i++;
+    }
+    out[o] = '\0';
+    if (changed) memcpy(buf, out, o + 1);
+    free(out);
 }

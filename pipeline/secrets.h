@@ -28,6 +28,18 @@ void seer_secret_redact(char *buf, size_t cap);
  * Thread-safe. */
 char *seer_secret_redact_dup(const char *s, size_t len);
 
+/* Rewrites buf (NUL-terminated, room for cap bytes) in place, replacing
+ * credentials that were never registered but have the shape of one by
+ * "[REDACTED]": a token that starts a word with a known key prefix (sk-,
+ * sk_, rk_, xai-, hf_, ghp_, gho_, github_pat_, glpat-, xoxb-, xoxp-,
+ * AIza) followed by at least 12 key characters [A-Za-z0-9_-] including a
+ * digit; the token after "Bearer "; the password of a URL's user:password@.
+ * For text that echoes what a user typed (error messages, command lines):
+ * a key pasted into a model name or a flag never reaches stderr, a log or
+ * run.json.  Truncates if the result does not fit.  Thread-safe (no
+ * shared state). */
+void seer_secret_mask_keylike(char *buf, size_t cap);
+
 /* Non-zero if s contains any registered secret.  Thread-safe. */
 int seer_secret_contains(const char *s, size_t len);
 

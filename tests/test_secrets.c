@@ -282,16 +282,61 @@ static void t_json_escaped_forms(void **s)
     }
 }
 
+/* Credentials nobody registered, with the shape of one, are masked in
+ * text that echoes user input; look-alike words are left alone. */
+static void t_mask_keylike(void **s)
+{
+    (void)s;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"model 'openai/sk-proj-abc123def456ghi'", "model 'openai/[REDACTED]'"},
+        {"key=sk-ant-api03-XyZ0123456789 tail", "key=[REDACTED] tail"},
+        {"hf_abcdefgh12345678 and ghp_ABCDEFGHIJ0123456789", "[REDACTED] and [REDACTED]"},
+        {"Authorization: Bearer abc.def-ghi_123", "Authorization: Bearer [REDACTED]"},
+        {"http://user:pa55word@host:9/v1 and https://h/x", "http://user:[REDACTED]@host:9/v1 and "
+                                                           "https://h/x"},
+        /* not keys: inside a word, too short, no digit, a URL without a password */
+        {"risk-assessment-0123456789abc", "risk-assessment-0123456789abc"},
+        {"sk-short1", "sk-short1"},
+        {"sk-learn-pipeline-tuning", "sk-learn-pipeline-tuning"},
+        {"http://host:8080/v1 user@example.org", "http://host:8080/v1 user@example.org"},
+        {"Bearer short", "Bearer short"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", cases[i].in);
+        seer_secret_mask_keylike(buf, sizeof buf);
+        assert_string_equal(buf, cases[i].out);
+    }
+    /* the result is cut to the capacity, still NUL-terminated */
+    char small[16] = "http://u:p@h/x";
+    seer_secret_mask_keylike(small, sizeof small);
+    assert_string_equal(small, "http://u:[REDAC");
+    /* every error message gets it */
+    seer_error e;
+    seer_error_set(&e, SEER_EINVAL, "model '%s': bad", "sk-or-v1-0123456789abcdef");
+    assert_string_equal(e.msg, "model '[REDACTED]': bad");
+}
+
 #define T(f) cmocka_unit_test_teardown(f, teardown)
 int main(void)
 {
     const struct CMUnitTest t[] = {
-        T(t_redacts_every_occurrence),       T(t_short_values_ignored),
-        T(t_nested_secrets_longest_wins),    T(t_truncates_to_capacity),
-        T(t_dup_and_contains_handle_binary), T(t_error_set_redacts),
-        T(t_error_prefix_truncates_safely),  T(t_stats_note_redacts),
-        T(t_strerror_and_linecol),           T(t_clock_and_iso8601),
-        T(t_concurrent_register_and_redact), T(t_json_escaped_forms),
+        T(t_redacts_every_occurrence),
+        T(t_short_values_ignored),
+        T(t_nested_secrets_longest_wins),
+        T(t_truncates_to_capacity),
+        T(t_dup_and_contains_handle_binary),
+        T(t_error_set_redacts),
+        T(t_error_prefix_truncates_safely),
+        T(t_stats_note_redacts),
+        T(t_strerror_and_linecol),
+        T(t_clock_and_iso8601),
+        T(t_concurrent_register_and_redact),
+        T(t_json_escaped_forms),
+        T(t_mask_keylike),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }
