@@ -430,10 +430,14 @@ seer_err seer_model_options_set(seer_model_options *o, const char *kv, seer_erro
                               option_keys);
     }
     if (expect) {
-        /* the value may be a header carrying a secret: the redactor in
-         * seer_error_set scrubs registered keys, and we cap the echo */
-        seer_error_set(err, SEER_EINVAL, "model option '%s': expected %s, got '%.60s'", key, expect,
-                       v);
+        /* a header value is not echoed (it may be a credential that was
+         * never registered); others are capped and pass the redactor */
+        if (strcmp(key, "header") == 0)
+            seer_error_set(err, SEER_EINVAL, "model option 'header': expected %s (value not shown)",
+                           expect);
+        else
+            seer_error_set(err, SEER_EINVAL, "model option '%s': expected %s, got '%.60s'", key,
+                           expect, v);
         free(v);
         return SEER_EINVAL;
     }
@@ -514,10 +518,9 @@ void seer_model_free(seer_model *m)
     free(mi);
 }
 
-seer_model *seer_model_open(const char *name, const seer_model_options *opts, const seer_env *env,
-                            seer_error *err)
+/* The provider of "provider/model", or NULL with err set. */
+static const provider_info *find_provider(const char *name, seer_error *err)
 {
-    assert(name);
     const char *slash = strchr(name, '/');
     if (!slash || slash == name || !slash[1]) {
         seer_error_set(err, SEER_EINVAL, "model '%s': expected provider/model (providers: %s)",
@@ -529,11 +532,25 @@ seer_model *seer_model_open(const char *name, const seer_model_options *opts, co
     for (size_t i = 0; i < N_PROVIDERS; i++)
         if (strlen(providers[i].name) == plen && strncmp(providers[i].name, name, plen) == 0)
             pi = &providers[i];
-    if (!pi) {
+    if (!pi)
         seer_error_set(err, SEER_ENOTFOUND, "model '%s': unknown provider '%.*s' (known: %s)", name,
                        (int)(plen > 64 ? 64 : plen), name, known_providers);
-        return NULL;
-    }
+    return pi;
+}
+
+seer_err seer_model_name_check(const char *name, seer_error *err)
+{
+    assert(name);
+    return find_provider(name, err) ? SEER_OK : err ? err->code : SEER_EINVAL;
+}
+
+seer_model *seer_model_open(const char *name, const seer_model_options *opts, const seer_env *env,
+                            seer_error *err)
+{
+    assert(name);
+    const provider_info *pi = find_provider(name, err);
+    if (!pi) return NULL;
+    const char *slash = strchr(name, '/');
 
     model_impl *mi = calloc(1, sizeof *mi);
     if (!mi) {

@@ -139,6 +139,14 @@ void seer_env_free(seer_env *e);
 
 typedef struct seer_model seer_model;
 
+/* Checks a model name without opening it: "provider/model" with a known
+ * provider.  Returns SEER_OK, or SEER_EINVAL (not provider/model) or
+ * SEER_ENOTFOUND (unknown provider) with err's message naming the model, the
+ * same message seer_model_open gives.  Needs no key, reads no environment:
+ * for checking a sweep or run file before anything is written.
+ * Thread-safe. */
+seer_err seer_model_name_check(const char *name, seer_error *err);
+
 /* Opens "provider/model".  Fails fast (SEER_EAUTH) with a message naming the
  * variable when the key is missing.  opts may be NULL; it is copied.  Caller
  * owns the model; free it after its last call completed.  Thread-safe to call
