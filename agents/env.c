@@ -150,6 +150,8 @@ static seer_err parse_dotenv(seer_env *e, const char *path, const char *text, si
     int line = 1;
     vbuf val = {0};
     seer_err rc = SEER_OK;
+    /* a UTF-8 byte-order mark (Windows editors write one) is not a name */
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
 
     while (p < end) {
         int start_line = line;
@@ -183,8 +185,14 @@ static seer_err parse_dotenv(seer_env *e, const char *path, const char *text, si
         while (p < end && is_blank(*p))
             p++;
         if (p == end || *p != '=') {
-            rc = seer_error_set(err, SEER_EINVAL, "%s:%d: expected '=' after %.*s", path,
-                                start_line, (int)(key_len > 64 ? 64 : key_len), key);
+            if (p == end || *p == '\n') /* the whole line is one word: maybe a pasted key */
+                rc = seer_error_set(err, SEER_EINVAL,
+                                    "%s:%d: expected NAME=VALUE, found a line with no '=' (not "
+                                    "shown: it may be a key)",
+                                    path, start_line);
+            else
+                rc = seer_error_set(err, SEER_EINVAL, "%s:%d: expected '=' after %.*s", path,
+                                    start_line, (int)(key_len > 64 ? 64 : key_len), key);
             goto out;
         }
         p++;

@@ -782,7 +782,11 @@ static seer_model *open_role(run *r, const char *role, const char *name, seer_er
                                   : prefix_is(kv, pl, name);
             if (!hit) continue;
             rc = seer_model_options_set(&o, pl ? kv + pl + 1 : kv, err);
-            if (rc) seer_error_prefix(err, "-M %s", kv);
+            if (rc) { /* a header's value is often a credential: not echoed */
+                const char *h = strstr(kv, "header=");
+                seer_error_prefix(err, "-M %.*s%s", h ? (int)(h - kv) + 7 : (int)strlen(kv), kv,
+                                  h ? "[REDACTED]" : "");
+            }
         }
     if (rc == SEER_OK && strcmp(role, "judge") == 0 && o.max_tokens == 0)
         o.max_tokens = SEER_JUDGE_MAX_TOKENS_DEFAULT;
@@ -862,6 +866,7 @@ static cJSON *config_json(run *r)
             kv = masked;
         }
         char *red = seer_secret_redact_dup(kv, strlen(kv));
+        if (red) seer_secret_mask_keylike(red, strlen(red) + 1); /* user:password@ in a URL */
         cJSON_AddItemToArray(opts, cJSON_CreateString(red ? red : "[REDACTED]"));
         free(red);
     }
@@ -1224,6 +1229,7 @@ static seer_err write_run_json(run *r, const char *ended, seer_error *err)
     if (!o) return seer_error_set(err, SEER_ENOMEM, "out of memory");
     char *cmd =
         c->command_line ? seer_secret_redact_dup(c->command_line, strlen(c->command_line)) : NULL;
+    if (cmd) seer_secret_mask_keylike(cmd, strlen(cmd) + 1);
     cJSON_AddStringToObject(o, "format", "seer.run/1");
     cJSON_AddStringToObject(o, "seer_version", SEER_VERSION);
     cJSON_AddStringToObject(o, "command", cmd ? cmd : "");

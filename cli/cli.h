@@ -72,9 +72,17 @@ typedef struct seer_cli_opt {
 int seer_cli_parse(const char *cmd, const char *usage_line, const seer_cli_opt *opts, int argc,
                    char **argv, const char **pos, size_t max_pos, size_t *n_pos);
 
-/* Prints "seer CMD: message\n" to stderr and returns SEER_EXIT_USAGE. */
+/* Prints "seer CMD: message\n" to stderr and returns SEER_EXIT_USAGE.  The
+ * message passes the secret redactor and seer_secret_mask_keylike first, as
+ * it often echoes what the user typed.  Not thread-safe (main thread). */
 int seer_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* A -M option as it may be shown in a message: kv itself, or for a header
+ * ("[PREFIX:]header=Name: value") the text up to the header's name with the
+ * value replaced by "[REDACTED]", written into buf.  Returns kv or buf,
+ * never NULL; nothing to free.  Thread-safe (buf is the caller's). */
+const char *seer_cli_shown_opt(const char *kv, char *buf, size_t cap);
 
 /* Reads a whole file (for --system FILE).  Caller frees.  NULL and a message
  * naming the file on failure (printed to stderr with cmd). */

@@ -169,7 +169,10 @@ static int runtime_open(runtime *rt, const char *cmd, const char *model_name,
     for (size_t i = 0; i < mopts->n; i++) {
         if (seer_model_options_set(&o, mopts->items[i], &err) != SEER_OK) {
             seer_model_options_clear(&o);
-            return seer_cli_usage_error(cmd, "flag '-M %s': %s", mopts->items[i], err.msg);
+            char shown[256];
+            return seer_cli_usage_error(cmd, "flag '-M %s': %s",
+                                        seer_cli_shown_opt(mopts->items[i], shown, sizeof shown),
+                                        err.msg);
         }
     }
     if (stream) o.stream = 1;
@@ -228,14 +231,16 @@ static int build_tools(const runtime *rt, const char *tools, const seer_cli_list
     *out = NULL;
     *rf = NULL;
     int want_builtin = tools && strcmp(tools, "builtin") == 0;
+    /* a run file is checked even when no --mcp uses it: a missing or broken
+     * --config is an error, not silently ignored */
+    if (config && seer_runfile_load(config, rf, &err) != SEER_OK) {
+        fprintf(stderr, "seer agent: %s\n", err.msg);
+        return SEER_EXIT_USAGE;
+    }
     if (!want_builtin && mcp->n == 0) {
         if (allow->n)
             return seer_cli_usage_error("agent", "flag '--allow' needs tools (--mcp or --tools)");
         return 0;
-    }
-    if (config && seer_runfile_load(config, rf, &err) != SEER_OK) {
-        fprintf(stderr, "seer agent: %s\n", err.msg);
-        return SEER_EXIT_USAGE;
     }
     seer_toolset *router = seer_router_new("agent");
     if (!router) goto oom;

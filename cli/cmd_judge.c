@@ -429,7 +429,9 @@ int seer_cmd_judge(int argc, char **argv)
         seer_model_options_init(&o);
         for (size_t k = 0; k < mopts.n && !open_failed; k++)
             if (seer_model_options_set(&o, mopts.items[k], &err) != SEER_OK) {
-                fprintf(stderr, "seer judge: -M %s: %s\n", mopts.items[k], err.msg);
+                char shown[256];
+                fprintf(stderr, "seer judge: -M %s: %s\n",
+                        seer_cli_shown_opt(mopts.items[k], shown, sizeof shown), err.msg);
                 open_failed = 2;
             }
         if (o.max_tokens == 0) o.max_tokens = SEER_JUDGE_MAX_TOKENS_DEFAULT;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -55,6 +56,12 @@ int seer_cmd_serve(int argc, char **argv)
     }
     if (access(argv[2], R_OK) != 0) {
         fprintf(stderr, "seer serve: %s: %s\n", argv[2], strerror(errno));
+        return SEER_EXIT_FAIL;
+    }
+    struct stat st;
+    if (stat(argv[2], &st) == 0 && !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "seer serve: %s: not a regular file (expected a Python interface file)\n",
+                argv[2]);
         return SEER_EXIT_FAIL;
     }
     char *script = seer_sandbox_expose_server_path();

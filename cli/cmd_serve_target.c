@@ -191,7 +191,9 @@ int seer_cmd_serve_target(int argc, char **argv)
         if (seer_model_options_set(&o, mopts.items[i], &err) != SEER_OK) {
             seer_model_options_clear(&o);
             rt_close(&rt);
-            return seer_cli_usage_error("serve target", "flag '-M %s': %s", mopts.items[i],
+            char shown[256];
+            return seer_cli_usage_error("serve target", "flag '-M %s': %s",
+                                        seer_cli_shown_opt(mopts.items[i], shown, sizeof shown),
                                         err.msg);
         }
     }

@@ -16,6 +16,7 @@
  */
 #include "cli/cli.h"
 #include "pipeline/file.h"
+#include "pipeline/json_valid.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pipeline/secrets.h"
 #include "pipeline/supervisor.h"
 
 #ifndef SEER_VERSION
@@ -81,11 +83,26 @@ int seer_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "seer %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n(see 'seer %s --help')\n", cmd);
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
     va_end(ap);
+    char *red = msg ? seer_secret_redact_dup(msg, strlen(msg)) : NULL;
+    free(msg);
+    if (red) seer_secret_mask_keylike(red, strlen(red) + 1);
+    fprintf(stderr, "seer %s: %s\n(see 'seer %s --help')\n", cmd, red ? red : "(out of memory)",
+            cmd);
+    free(red);
     return SEER_EXIT_USAGE;
+}
+
+const char *seer_cli_shown_opt(const char *kv, char *buf, size_t cap)
+{
+    const char *h = strstr(kv, "header=");
+    if (!h || cap == 0) return kv;
+    const char *colon = strchr(h, ':');
+    size_t keep = colon ? (size_t)(colon - kv) + 1 : (size_t)(h - kv) + 7;
+    snprintf(buf, cap, "%.*s%s[REDACTED]", (int)keep, kv, colon ? " " : "");
+    return buf;
 }
 
 static void print_help(const char *usage_line, const seer_cli_opt *opts)
@@ -107,6 +124,12 @@ static void print_help(const char *usage_line, const seer_cli_opt *opts)
 /* Stores value into o's destination.  Returns 0 or a usage error. */
 static int store(const char *cmd, const seer_cli_opt *o, const char *shown, const char *value)
 {
+    /* values end up in JSON files (run.json, run-config.json, transcripts)
+     * that must be UTF-8; cJSON would copy any byte through */
+    size_t vl = strlen(value), bad = seer_utf8_invalid_at(value, vl);
+    if (bad < vl)
+        return seer_cli_usage_error(cmd, "flag '%s': the value is not valid UTF-8 (byte %zu)",
+                                    shown, bad + 1);
     switch (o->kind) {
     case SEER_CLI_STR:
         *(const char **)o->dst = value;
@@ -148,6 +171,10 @@ int seer_cli_parse(const char *cmd, const char *usage_line, const seer_cli_opt *
         if (flags_done || arg[0] != '-' || arg[1] == '\0') {
             if (*n_pos >= max_pos)
                 return seer_cli_usage_error(cmd, "unexpected argument '%s'", arg);
+            size_t al = strlen(arg), bad = seer_utf8_invalid_at(arg, al);
+            if (bad < al)
+                return seer_cli_usage_error(cmd, "argument %zu is not valid UTF-8 (byte %zu)",
+                                            *n_pos + 1, bad + 1);
             pos[(*n_pos)++] = arg;
             continue;
         }
