@@ -37,6 +37,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "pipeline/json_valid.h"
 #include "pipeline/strbuf.h"
 
 #ifndef SEER_SCENARIOS_DATA_DIR
@@ -820,7 +821,14 @@ static void parse_json(pctx *c, const char *text, size_t len)
             instr = e->valuestring;
         } else if (cJSON_IsObject(e)) {
             for (cJSON *f = e->child; f; f = f->next) {
-                if (strcmp(f->string, "instruction") == 0) {
+                int twice = 0; /* cJSON keeps both and would read the first */
+                for (cJSON *g = e->child; g != f && !twice; g = g->next)
+                    twice = strcmp(g->string, f->string) == 0;
+                if (twice) {
+                    PROB(c, line, col, "seed %zu: field \"%.60s\" is given twice", k + 1,
+                         f->string);
+                    bad = 1;
+                } else if (strcmp(f->string, "instruction") == 0) {
                     if (cJSON_IsString(f))
                         instr = f->valuestring;
                     else {
@@ -946,6 +954,11 @@ seer_err seer_scenarios_parse(const char *text, size_t len, const char *name,
         size_t off = (size_t)((const char *)memchr(text, '\0', len) - text);
         seer_offset_to_linecol(text, off, &line, &col);
         PROB(&c, line, col, "contains a NUL byte (not a text file?)");
+    } else if (seer_utf8_invalid_at(text, len) < len) {
+        /* seeds are copied into prompts and transcripts, which must be UTF-8 */
+        int line = 1, col = 1;
+        seer_offset_to_linecol(text, seer_utf8_invalid_at(text, len), &line, &col);
+        PROB(&c, line, col, "not valid UTF-8 (save the file as UTF-8)");
     } else {
         if (fmt == SEER_SCENARIO_AUTO) {
             const char *p = json_ws(text, text + len);
