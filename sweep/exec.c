@@ -44,6 +44,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "agents/model.h"
+#include "judge/dimensions.h"
+#include "sandbox/runfile.h"
 #include "pipeline/writer.h"
 #include "scorers/scores.h"
 #include "scorers/summary.h"
@@ -888,6 +891,93 @@ static seer_err run_one(runner *R, size_t t, size_t a, seer_error *err)
     return SEER_OK;
 }
 
+/* Reads technique t's sandbox run files and checks its tools name their
+ * sandboxes, as the engine will (audit/run.c), but before the sweep
+ * directory is touched: a typo must not leave DIR holding a sweep that
+ * cannot run.  Starts nothing. */
+static seer_err check_technique(const seer_sweep *sw, size_t t, seer_error *err)
+{
+    const seer_sweep_technique *tq = &sw->techniques[t];
+    const char *file = sw->path ? sw->path : "sweep";
+    seer_runfile **rf = calloc(tq->n_sandboxes ? tq->n_sandboxes : 1, sizeof *rf);
+    if (!rf) return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    seer_err rc = SEER_OK;
+    size_t n = 0;
+    for (; n < tq->n_sandboxes && rc == SEER_OK; n++) {
+        char *p = resolve(sw->base, tq->sandboxes[n]);
+        rc = p ? seer_runfile_load(p, &rf[n], err) : seer_error_set(err, SEER_ENOMEM, "oom");
+        free(p);
+        if (rc && rc != SEER_ENOMEM)
+            seer_error_prefix(err, "%s: techniques[%zu].sandboxes[%zu]", file, t, n);
+    }
+    for (size_t i = 0; rc == SEER_OK && i < n; i++)
+        for (size_t k = 0; rc == SEER_OK && k < rf[i]->n_sandboxes; k++) {
+            const char *nm = rf[i]->sandboxes[k].name;
+            if (strcmp(nm, "target") == 0)
+                rc = seer_error_set(err, SEER_EINVAL,
+                                    "%s: techniques[%zu].sandboxes[%zu]: sandbox 'target': the "
+                                    "name is the target toolset's",
+                                    file, t, i);
+            for (size_t j = 0; rc == SEER_OK && j <= i; j++)
+                for (size_t m = 0; rc == SEER_OK && m < (j < i ? rf[j]->n_sandboxes : k); m++)
+                    if (strcmp(rf[j]->sandboxes[m].name, nm) == 0)
+                        rc = seer_error_set(err, SEER_EINVAL,
+                                            "%s: techniques[%zu].sandboxes[%zu]: sandbox '%s' is "
+                                            "given twice in the technique",
+                                            file, t, i, nm);
+        }
+    for (size_t i = 0; rc == SEER_OK && i < tq->n_tools; i++) {
+        const char *tl = tq->tools[i], *dot = strchr(tl, '.');
+        int known = 0;
+        for (size_t f = 0; dot && f < n && !known; f++)
+            for (size_t k = 0; k < rf[f]->n_sandboxes && !known; k++) {
+                const char *sn = rf[f]->sandboxes[k].name;
+                known =
+                    strlen(sn) == (size_t)(dot - tl) && strncmp(sn, tl, (size_t)(dot - tl)) == 0;
+            }
+        if (!dot || dot == tl || !dot[1])
+            rc = seer_error_set(err, SEER_EINVAL,
+                                "%s: techniques[%zu].tools[%zu]: '%s': expected SERVER.TOOL", file,
+                                t, i, tl);
+        else if (!known)
+            rc = seer_error_set(err, SEER_EINVAL,
+                                "%s: techniques[%zu].tools[%zu]: '%s': no sandbox of the "
+                                "technique is named '%.*s'",
+                                file, t, i, tl, (int)(dot - tl), tl);
+    }
+    for (size_t i = 0; i < n; i++)
+        seer_runfile_free(rf[i]);
+    free(rf);
+    return rc;
+}
+
+/* Every model name is provider/model with a known provider (no key needed):
+ * a typo fails here, naming its field, before the sweep directory is
+ * touched (and in a dry run). */
+static seer_err check_models(const seer_sweep *sw, seer_error *err)
+{
+    const struct {
+        const char *key;
+        char *const *v;
+        size_t n;
+    } axes[] = {{"targets", sw->targets, sw->n_targets},
+                {"auditors", sw->auditors, sw->n_auditors},
+                {"judges", sw->judges, sw->n_judges},
+                {"realism", &sw->realism, sw->realism ? 1 : 0}};
+    for (size_t a = 0; a < sizeof axes / sizeof axes[0]; a++)
+        for (size_t i = 0; i < axes[a].n; i++) {
+            seer_err rc = seer_model_name_check(axes[a].v[i], err);
+            if (rc == SEER_OK) continue;
+            if (strcmp(axes[a].key, "realism") == 0)
+                seer_error_prefix(err, "%s: realism", sw->path ? sw->path : "sweep");
+            else
+                seer_error_prefix(err, "%s: %s[%zu]", sw->path ? sw->path : "sweep", axes[a].key,
+                                  i);
+            return rc;
+        }
+    return SEER_OK;
+}
+
 static seer_err prepare(runner *R, seer_error *err)
 {
     seer_sweep *sw = R->sw;
@@ -903,9 +993,39 @@ static seer_err prepare(runner *R, seer_error *err)
         const char *d = sw->dimension_files[i];
         if (!(R->dims[i] = strcmp(d, "default") == 0 ? strdup(d) : resolve(sw->base, d)))
             return seer_error_set(err, SEER_ENOMEM, "out of memory");
+        /* read now, so a missing or broken file fails before DIR is touched */
+        seer_dimset *ds = seer_dimset_load(R->dims[i], err);
+        if (!ds) {
+            seer_err rc = err ? err->code : SEER_EINVAL;
+            if (rc != SEER_ENOMEM) {
+                R->rep->config_error = 1;
+                seer_error_prefix(err, "%s: dimensions[%zu]", sw->path ? sw->path : "sweep", i);
+            }
+            return rc ? rc : SEER_EINVAL;
+        }
+        seer_dimset_free(ds);
     }
     if (sw->scenarios_dir && !(R->scen_dir = resolve(sw->base, sw->scenarios_dir)))
         return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    seer_error me;
+    seer_error_clear(&me);
+    if (check_models(sw, &me) != SEER_OK) {
+        /* a dry run only estimates (its names need not be real): it warns */
+        if (R->o->dry_run) {
+            fprintf(R->o->log ? R->o->log : stderr, "seer sweep: warning: %s\n", me.msg);
+        } else {
+            R->rep->config_error = 1;
+            if (err) *err = me;
+            return me.code ? me.code : SEER_EINVAL;
+        }
+    }
+    for (size_t t = 0; t < sw->n_techniques; t++) {
+        seer_err rc = check_technique(sw, t, err);
+        if (rc) {
+            if (rc != SEER_ENOMEM) R->rep->config_error = 1;
+            return rc;
+        }
+    }
     if (!(R->prices = seer_usage_ledger_new()))
         return seer_error_set(err, SEER_ENOMEM, "out of memory");
     if (sw->prices) {

@@ -285,6 +285,12 @@ seer_err seer_sweep_merge(const char *const *dirs, size_t n, const char *out_arg
         return rc;
     }
     DIR *od = opendir(out);
+    if (!od && errno != ENOENT) { /* a file, or unreadable: say so before merging anything */
+        int e = errno;
+        cJSON_Delete(first);
+        return seer_error_set(err, SEER_EINVAL, "--out %s: %s (expected a new or empty directory)",
+                              out, strerror(e));
+    }
     if (od) {
         struct dirent *e;
         int empty = 1;

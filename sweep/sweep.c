@@ -20,7 +20,9 @@
  * the one id function, so `seer audit` and `seer sweep` agree on a cell.
  */
 #include "sweep/sweep.h"
+#include "agents/model.h"
 #include "pipeline/file.h"
+#include "pipeline/json_valid.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -167,6 +169,14 @@ static seer_err check_keys(pctx *c, const cJSON *o, const char *where, const cha
     const cJSON *it;
     cJSON_ArrayForEach(it, o)
     {
+        /* cJSON keeps both members of {"a": 1, "a": 2} and reads the first:
+         * a key given twice is a mistake to report, not to guess at */
+        for (const cJSON *prev = o->child; prev != it; prev = prev->next)
+            if (strcmp(prev->string, it->string) == 0) {
+                char path[160];
+                snprintf(path, sizeof path, "%s%s%s", where, *where ? "." : "", it->string);
+                return field_err(c, path, "key given twice");
+            }
         int ok = 0;
         for (const char *const *k = known; *k && !ok; k++)
             ok = strcmp(*k, it->string) == 0;
@@ -304,6 +314,14 @@ static seer_err check_model_opts(pctx *c, const seer_sweep *sw)
         if (!strchr(kv, '='))
             return field_err(c, path, "expected key=value, ROLE:key=value or MODEL:key=value");
         size_t pl = opt_prefix(kv);
+        seer_model_options mo;
+        seer_model_options_init(&mo);
+        seer_error oe;
+        seer_error_clear(&oe);
+        seer_err orc = seer_model_options_set(&mo, pl ? kv + pl + 1 : kv, &oe);
+        seer_model_options_clear(&mo);
+        if (orc == SEER_ENOMEM) return seer_error_set(c->err, SEER_ENOMEM, "out of memory");
+        if (orc) return field_err(c, path, oe.msg);
         if (!pl) continue;
         if (in_strv(roles, 4, kv, pl) || in_strv(sw->targets, sw->n_targets, kv, pl) ||
             in_strv(sw->auditors, sw->n_auditors, kv, pl) ||
@@ -456,6 +474,12 @@ seer_err seer_sweep_parse(const char *text, size_t len, const char *name, seer_s
     memset(sw, 0, sizeof *sw);
     seer_error_clear(err);
     const char *file = name ? name : "sweep";
+    size_t bad = seer_utf8_invalid_at(text, len);
+    if (bad < len) { /* cJSON takes any bytes and would copy them into every output */
+        int line = 1, col = 1;
+        seer_offset_to_linecol(text, bad, &line, &col);
+        return seer_error_set(err, SEER_EPARSE, "%s:%d:%d: not valid UTF-8", file, line, col);
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
@@ -556,8 +580,14 @@ static seer_err select_seeds(seer_sweep *sw, seer_error *err)
                                    err);
     if (rc != SEER_OK && probs.n) {
         const seer_scenario_problem *p = &probs.v[0];
-        seer_error_set(err, rc, "scenarios: %s:%d:%d: %s%s", p->file, p->line, p->col, p->msg,
-                       probs.n > 1 ? " (and more: seer scenarios validate)" : "");
+        const char *more = probs.n > 1 ? " (and more: seer scenarios validate)" : "";
+        if (!p->file) /* a selector, not a place in a file: name the sweep's field */
+            seer_error_set(err, rc, "%s: scenarios: %s%s", sw->path ? sw->path : "sweep", p->msg,
+                           more);
+        else if (p->col)
+            seer_error_set(err, rc, "%s:%d:%d: %s%s", p->file, p->line, p->col, p->msg, more);
+        else
+            seer_error_set(err, rc, "%s:%d: %s%s", p->file, p->line, p->msg, more);
     } else if (rc != SEER_OK && rc != SEER_ENOMEM) {
         seer_error_prefix(err, "%s: scenarios", sw->path ? sw->path : "sweep");
     }
