@@ -408,6 +408,256 @@ static void t_demo(void **state)
     cJSON_Delete(u);
 }
 
+/* ---- bad input: clear errors, exit status, no damage, no secret ------------------ */
+
+/* Byte-for-byte copy of a file in workdir, for "unchanged" checks.  Caller
+ * frees. */
+static char *file_text(const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", workdir, rel);
+    char *buf = malloc(1 << 20);
+    assert_non_null(buf);
+    slurp(path, buf, 1 << 20);
+    return buf;
+}
+
+/* A key pasted into a model name, a header value and a URL's password are
+ * never echoed: not on stderr, not in run.json. */
+static void t_bad_input_secret_shaped_values_not_echoed(void **state)
+{
+    (void)state;
+    static result r;
+    run(&r, (const char *[]){"ask", "openai/gpt-4.1:sk-proj-PASTEDKEY0123456789", "q", NULL}, NULL);
+    assert_int_equal(r.status, 1);
+    assert_null(strstr(r.err, "PASTEDKEY"));
+    assert_non_null(strstr(r.err, "model 'openai/gpt-4.1:[REDACTED]': OPENAI_API_KEY is not set"));
+    run(&r, (const char *[]){"ask", "sk-ant-api03-PASTEDKEY0123456789", "q", NULL}, NULL);
+    assert_int_equal(r.status, 1);
+    assert_null(strstr(r.err, "PASTEDKEY"));
+    assert_non_null(strstr(r.err, "model '[REDACTED]': expected provider/model"));
+    /* a header without ':' -- its value is the credential, never shown */
+    run(&r,
+        (const char *[]){"agent", "--model", "mockllm/model", "--system-text", "s", "--prompt", "p",
+                         "-M", "header=Authorization Bearer plainHEADERSECRET", NULL},
+        NULL);
+    assert_int_equal(r.status, 2);
+    assert_null(strstr(r.err, "HEADERSECRET"));
+    assert_non_null(strstr(r.err, "seer agent: flag '-M header=[REDACTED]': model option 'header': "
+                                  "expected 'Name: value' (value not shown)\n"));
+    run(&r,
+        (const char *[]){"audit", "--auditor", "mockllm/model", "--target", "mockllm/model",
+                         "--judge", "mockllm/model", "-M",
+                         "target:header=x-api-key plainHEADERSECRET", "--out", "a", "-q", NULL},
+        NULL);
+    assert_int_equal(r.status, 2);
+    assert_null(strstr(r.err, "HEADERSECRET"));
+    assert_non_null(
+        strstr(r.err, "seer audit: -M target:header=[REDACTED]: model option 'header'"));
+    /* user:password@ in a base URL: kept out of run.json and run-config.json */
+    run(&r,
+        (const char *[]){
+            "audit", "--auditor", "mockllm/model", "--target", "mockllm/model", "--judge",
+            "mockllm/model", "--seeds", "text:Ask about the weather.", "--max-turns", "2", "-M",
+            "target:base_url=http://user:URLPASSWORD99@127.0.0.1:9/v1", "--out", "b", "-q", NULL},
+        NULL);
+    if (r.status != 0) fail_msg("exit %d\nstderr:\n%s", r.status, r.err);
+    char *rj = file_text("b/run.json"), *rc = file_text("b/run-config.json");
+    assert_non_null(strstr(rj, "base_url=http://user:[REDACTED]@127.0.0.1:9/v1"));
+    assert_null(strstr(rj, "URLPASSWORD"));
+    assert_null(strstr(rc, "URLPASSWORD"));
+    free(rj);
+    free(rc);
+}
+
+/* A sweep file's mistakes are reported with the file and the field (or
+ * line:col) before anything is written, so --extend with a typo cannot
+ * damage a directory holding a finished sweep. */
+static void t_bad_input_sweep_errors_leave_dir_untouched(void **state)
+{
+    (void)state;
+    static result r;
+    write_file("sweep.json",
+               "{\"scenarios\": [\"text:Ask about the weather.\"],\n"
+               " \"targets\": [\"mockllm/model\"],\n"
+               " \"auditors\": [\"mockllm/model\"], \"judges\": [\"mockllm/model\"],\n"
+               " \"limits\": {\"max_turns\": 2}}\n");
+    run(&r, (const char *[]){"sweep", "sweep.json", "--out", "sw", "-q", NULL}, NULL);
+    if (r.status != 0) fail_msg("exit %d\nstderr:\n%s", r.status, r.err);
+    char *before = file_text("sw/sweep.json"), *matrix = file_text("sw/matrix.jsonl");
+    static const struct {
+        const char *text, *err;
+    } bad[] = {
+        {"{\"scenarios\": [\"text:Ask about the weather.\"],\n"
+         " \"targets\": [\"mockllm/model\", \"mockllm/b\", \"frob/x\"],\n"
+         " \"auditors\": [\"mockllm/model\"], \"judges\": [\"mockllm/model\"],\n"
+         " \"limits\": {\"max_turns\": 2}}\n",
+         "seer sweep: sweep.json: targets[2]: model 'frob/x': unknown provider 'frob'"},
+        {"{\"scenarios\": [\"text:Ask about the weather.\"],\n"
+         " \"targets\": [\"mockllm/model\", \"mockllm/b\"],\n"
+         " \"auditors\": [\"mockllm/model\"], \"judges\": [\"mockllm/model\"],\n"
+         " \"model_options\": [\"target:temperature=7\"], \"limits\": {\"max_turns\": 2}}\n",
+         "seer sweep: sweep.json: model_options[0]: model option 'temperature': expected a "
+         "number from 0 to 2, got '7'"},
+        {"{\"scenarios\": [\"text:Ask about the weather.\"],\n"
+         " \"targets\": [\"mockllm/model\", \"mockllm/b\"],\n"
+         " \"auditors\": [\"mockllm/model\"], \"judges\": [\"mockllm/model\"],\n"
+         " \"dimensions\": [\"nope.md\"], \"limits\": {\"max_turns\": 2}}\n",
+         "seer sweep: sweep.json: dimensions[0]: nope.md: no such file"},
+        {"{\"scenarios\": [\"text:Ask about the weather.\"],\n"
+         " \"targets\": [\"mockllm/model\", \"mockllm/b\"],\n"
+         " \"auditors\": [\"mockllm/model\"], \"judges\": [\"mockllm/model\"],\n"
+         " \"techniques\": [\"default\", {\"name\": \"t\", \"sandboxes\": [\"none.json\"]}],\n"
+         " \"limits\": {\"max_turns\": 2}}\n",
+         "seer sweep: sweep.json: techniques[1].sandboxes[0]: none.json: no such file"},
+        {"{\"scenarios\": [\"text:Ask about the weather.\"],\n"
+         " \"targets\": [\"mockllm/model\", \"mockllm/b\"],\n"
+         " \"auditors\": [\"mockllm/model\"], \"judges\": [\"mockllm/model\"],\n"
+         " \"limits\": {\"max_turns\": 2, \"max_turns\": 3}}\n",
+         "seer sweep: sweep.json: limits.max_turns: key given twice"},
+        {"{\"scenarios\": [\"text:Ask about the weather.\"],\n"
+         " \"targets\": [\"mockllm/model\", \"mockllm/\xff\"],\n"
+         " \"auditors\": [\"mockllm/model\"], \"judges\": [\"mockllm/model\"],\n"
+         " \"limits\": {\"max_turns\": 2}}\n",
+         "seer sweep: sweep.json:2:40: not valid UTF-8"},
+        {"{\"scenarios\": [\"text:Ask about the weather.\", \"tag:no-such-tag\"],\n"
+         " \"targets\": [\"mockllm/model\", \"mockllm/b\"],\n"
+         " \"auditors\": [\"mockllm/model\"], \"judges\": [\"mockllm/model\"],\n"
+         " \"limits\": {\"max_turns\": 2}}\n",
+         "seer sweep: sweep.json: scenarios: --seeds 'tag:no-such-tag': no scenario is tagged"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file("sweep.json", bad[i].text);
+        run(&r, (const char *[]){"sweep", "sweep.json", "--out", "sw", "--extend", "-q", NULL},
+            NULL);
+        if (r.status != 2 || !strstr(r.err, bad[i].err))
+            fail_msg("case %zu: exit %d, want 2 and \"%s\"\nstderr:\n%s", i, r.status, bad[i].err,
+                     r.err);
+        char *after = file_text("sw/sweep.json"), *m2 = file_text("sw/matrix.jsonl");
+        assert_string_equal(after, before);
+        assert_string_equal(m2, matrix);
+        free(after);
+        free(m2);
+        /* the dry run checks the same; an unknown provider is only a warning there (a
+         * dry run estimates, its model names need not be real) */
+        run(&r, (const char *[]){"sweep", "sweep.json", "--dry-run", NULL}, NULL);
+        if (i == 0) {
+            assert_int_equal(r.status, 0);
+            assert_non_null(strstr(r.err, "seer sweep: warning: sweep.json: targets[2]: model "
+                                          "'frob/x': unknown provider 'frob'"));
+        } else {
+            assert_int_equal(r.status, 2);
+            assert_non_null(strstr(r.err, bad[i].err));
+        }
+    }
+    free(before);
+    free(matrix);
+    /* the finished sweep still resumes */
+    write_file("sweep.json",
+               "{\"scenarios\": [\"text:Ask about the weather.\"],\n"
+               " \"targets\": [\"mockllm/model\"],\n"
+               " \"auditors\": [\"mockllm/model\"], \"judges\": [\"mockllm/model\"],\n"
+               " \"limits\": {\"max_turns\": 2}}\n");
+    run(&r, (const char *[]){"sweep", "sweep.json", "--out", "sw", "-q", NULL}, NULL);
+    if (r.status != 0) fail_msg("resume: exit %d\nstderr:\n%s", r.status, r.err);
+}
+
+/* --config is read even when no --mcp names one of its sandboxes. */
+static void t_bad_input_agent_config_checked(void **state)
+{
+    (void)state;
+    static result r;
+    run(&r,
+        (const char *[]){"agent", "--model", "mockllm/model", "--system-text", "s", "--prompt", "p",
+                         "--config", "missing.json", "--out", "o", NULL},
+        NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "seer agent: missing.json: no such file\n");
+    write_file("run.json", "{\"sandboxes\": {\n  \"a\": }\n");
+    run(&r,
+        (const char *[]){"agent", "--model", "mockllm/model", "--system-text", "s", "--prompt", "p",
+                         "--config", "run.json", "--out", "o", NULL},
+        NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "seer agent: run.json:2:8: invalid JSON\n");
+    struct stat st;
+    char o[512];
+    snprintf(o, sizeof o, "%s/o", workdir);
+    assert_int_not_equal(stat(o, &st), 0); /* nothing ran, nothing written */
+}
+
+/* Bytes that are not UTF-8 never reach the JSON seer writes. */
+static void t_bad_input_invalid_utf8_rejected(void **state)
+{
+    (void)state;
+    static result r;
+    run(&r,
+        (const char *[]){"audit", "--auditor", "mockllm/model", "--target", "mockllm/m\xff",
+                         "--judge", "mockllm/model", "--out", "a", NULL},
+        NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(
+        strstr(r.err, "seer audit: flag '--target': the value is not valid UTF-8 (byte 10)\n"));
+    run(&r, (const char *[]){"ask", "mockllm/model", "q\xc3", NULL}, NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "seer ask: argument 2 is not valid UTF-8 (byte 2)\n"));
+    write_file("seeds.json", "[\n  \"fine\",\n  \"caf\xe9 au lait\"\n]\n");
+    run(&r, (const char *[]){"scenarios", "validate", "seeds.json", NULL}, NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "seeds.json:3:7: not valid UTF-8") ||
+                            strstr(r.err, "seeds.json:3:7: not valid UTF-8")
+                        ? "ok"
+                        : NULL);
+    write_file("dup.json", "[{\"id\": \"a\", \"instruction\": \"x\", \"id\": \"b\"}]\n");
+    run(&r, (const char *[]){"scenarios", "validate", "dup.json", NULL}, NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "dup.json:1:2: seed 1: field \"id\" is given twice") ||
+                            strstr(r.err, "dup.json:1:2: seed 1: field \"id\" is given twice")
+                        ? "ok"
+                        : NULL);
+    char a[512];
+    struct stat st;
+    snprintf(a, sizeof a, "%s/a", workdir);
+    assert_int_not_equal(stat(a, &st), 0);
+}
+
+/* .env: a byte-order mark is skipped; a line that is one word (a pasted
+ * key?) is named by line, not shown. */
+static void t_bad_input_dotenv(void **state)
+{
+    (void)state;
+    static result r;
+    write_file(".env", "\xef\xbb\xbfOPENAI_API_KEY=sk-bom-0123456789abcdef\n");
+    run(&r,
+        (const char *[]){"ask", "openai/x", "q", "-M", "base_url=http://127.0.0.1:1", "-M",
+                         "max_retries=0", NULL},
+        NULL);
+    assert_int_equal(r.status, 1);
+    assert_null(strstr(r.err, ".env"));       /* read, not refused */
+    assert_null(strstr(r.err, "is not set")); /* the key was found */
+    assert_null(strstr(r.err, "0123456789abcdef"));
+    write_file(".env", "A=1\r\nPASTEDSECRET0123456789abcdef\r\n");
+    run(&r, (const char *[]){"ask", "openai/x", "q", NULL}, NULL);
+    assert_int_equal(r.status, 1);
+    assert_null(strstr(r.err, "PASTEDSECRET"));
+    assert_non_null(strstr(r.err, ".env:2: expected NAME=VALUE, found a line with no '='"));
+}
+
+/* A directory where a file is expected. */
+static void t_bad_input_directory_for_file(void **state)
+{
+    (void)state;
+    static result r;
+    char d[512];
+    snprintf(d, sizeof d, "%s/dir.py", workdir);
+    assert_int_equal(mkdir(d, 0755), 0);
+    run(&r, (const char *[]){"serve", "expose", "dir.py", NULL}, NULL);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err,
+                        "seer serve: dir.py: not a regular file (expected a Python interface "
+                        "file)\n");
+}
+
 int main(void)
 {
     const char *bd = getenv("SEER_BUILD_DIR");
@@ -425,6 +675,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_missing_key_named_no_secret_printed, setup, teardown),
         cmocka_unit_test_setup_teardown(t_sigint_cancels_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(t_demo, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_bad_input_secret_shaped_values_not_echoed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(t_bad_input_sweep_errors_leave_dir_untouched, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(t_bad_input_agent_config_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_bad_input_invalid_utf8_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_bad_input_dotenv, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_bad_input_directory_for_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
