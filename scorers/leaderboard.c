@@ -306,18 +306,25 @@ oom:
     return seer_error_set(err, SEER_ENOMEM, "out of memory");
 }
 
-seer_err seer_lb_data_add_line(seer_lb_data *d, size_t run, const char *line, seer_error *err)
+seer_err seer_lb_data_add_line(seer_lb_data *d, size_t run, const char *line, const char *path,
+                               long lineno, seer_error *err)
 {
     assert(d && line && run < d->n_runs);
     const char *end = NULL;
-    cJSON *o = cJSON_ParseWithOpts(line, &end, 0);
+    /* require_null_terminated: "{...} x" is not a row */
+    cJSON *o = cJSON_ParseWithOpts(line, &end, 1);
     if (!o) {
         int l, c;
         seer_offset_to_linecol(line, end ? (size_t)(end - line) : 0, &l, &c);
+        if (path)
+            return seer_error_set(err, SEER_EPARSE, "%s:%ld:%d: invalid JSON", path, lineno, c);
         return seer_error_set(err, SEER_EPARSE, "invalid JSON at column %d", c);
     }
+    seer_error local;
+    if (!err) err = &local;
     seer_err rc = add_obj(d, run, o, err);
     cJSON_Delete(o);
+    if (rc == SEER_EPARSE && path) seer_error_prefix(err, "%s:%ld", path, lineno);
     return rc;
 }
 
@@ -351,13 +358,13 @@ seer_err seer_lb_data_load(seer_lb_data *d, const char *rundir, seer_error *err)
         if (blank(line)) continue;
         int torn = len == 0 || line[len - 1] != '\n';
         seer_error e;
-        rc = seer_lb_data_add_line(d, (size_t)run, line, &e);
-        if (rc == SEER_EPARSE && torn && strncmp(e.msg, "invalid JSON", 12) == 0) {
+        rc = seer_lb_data_add_line(d, (size_t)run, line, path, (long)lineno, &e);
+        if (rc == SEER_EPARSE && torn && strstr(e.msg, ": invalid JSON")) {
             rc = SEER_OK; /* a crash mid-append left a partial last line */
             break;
         }
         if (rc) {
-            seer_error_set(err, rc, "%s:%zu: %s", path, lineno, e.msg);
+            seer_error_set(err, rc, "%s", e.msg);
             break;
         }
     }

@@ -101,9 +101,12 @@ seer_err seer_lb_data_load(seer_lb_data *d, const char *rundir, seer_error *err)
  * Returns its index, or -1 on OOM. */
 long seer_lb_data_add_run(seer_lb_data *d, const char *rundir);
 
-/* Parses one scores.jsonl line as a row of run `run`.  SEER_EPARSE with a
- * message (no location), SEER_ENOMEM. */
-seer_err seer_lb_data_add_line(seer_lb_data *d, size_t run, const char *line, seer_error *err);
+/* Parses one scores.jsonl line as a row of run `run`: one JSON object and
+ * nothing after it but white space.  SEER_EPARSE with a message, located
+ * when path is not NULL ("path:LINE:COL: invalid JSON", "path:LINE: <what>"
+ * for a row of the wrong shape; lineno is LINE); SEER_ENOMEM. */
+seer_err seer_lb_data_add_line(seer_lb_data *d, size_t run, const char *line, const char *path,
+                               long lineno, seer_error *err);
 
 /* Read-only views (valid until the next add / free). */
 size_t seer_lb_data_rows(const seer_lb_data *d, const seer_lb_row **rows);

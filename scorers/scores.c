@@ -383,22 +383,30 @@ static seer_err parse_obj(const cJSON *o, seer_score_row *r, seer_error *err)
     return SEER_OK;
 }
 
-seer_err seer_score_row_parse(const char *line, seer_score_row *out, seer_error *err)
+seer_err seer_score_row_parse(const char *line, const char *path, long lineno, seer_score_row *out,
+                              seer_error *err)
 {
     assert(line && out);
     memset(out, 0, sizeof *out);
     const char *end = NULL;
-    cJSON *o = cJSON_ParseWithOpts(line, &end, 0);
+    /* require_null_terminated: "{...} x" is not a row */
+    cJSON *o = cJSON_ParseWithOpts(line, &end, 1);
     if (!o) {
         int l, c;
         size_t off = end ? (size_t)(end - line) : 0;
         seer_offset_to_linecol(line, off, &l, &c);
+        if (path)
+            return seer_error_set(err, SEER_EPARSE, "%s:%ld:%d: invalid JSON", path, lineno, c);
         return seer_error_set(err, SEER_EPARSE, "invalid JSON at column %d", c);
     }
     seer_error local;
-    seer_err rc = parse_obj(o, out, err ? err : &local);
+    if (!err) err = &local;
+    seer_err rc = parse_obj(o, out, err);
     cJSON_Delete(o);
-    if (rc) seer_score_row_clear(out);
+    if (rc) {
+        seer_score_row_clear(out);
+        if (path) seer_error_prefix(err, "%s:%ld", path, lineno);
+    }
     return rc;
 }
 
@@ -444,13 +452,13 @@ seer_err seer_scores_read(const char *path, seer_score_rows *out, seer_error *er
         if (!*p) continue;
         seer_score_row row;
         seer_error e;
-        rc = seer_score_row_parse(line, &row, &e);
+        rc = seer_score_row_parse(line, path, lineno, &row, &e);
         if (rc == SEER_EPARSE && !has_nl && fgetc(f) == EOF) {
             rc = SEER_OK; /* a torn last line: a crash mid-append */
             break;
         }
         if (rc) {
-            seer_error_set(err, rc, "%s:%d: %s", path, lineno, e.msg);
+            seer_error_set(err, rc, "%s", e.msg);
             break;
         }
         if ((rc = seer_score_rows_push(out, &row))) {

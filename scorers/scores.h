@@ -98,9 +98,13 @@ seer_err seer_score_row_set_usage(seer_score_row *row, const char *role, const c
  * OOM. */
 char *seer_score_row_json(const seer_score_row *r);
 
-/* Parses one line into *out (zeroed first).  SEER_EPARSE with a message
- * naming what is wrong (the caller prefixes file:line). */
-seer_err seer_score_row_parse(const char *line, seer_score_row *out, seer_error *err);
+/* Parses one line into *out (zeroed first).  The line must hold one JSON
+ * object and nothing after it but white space.  SEER_EPARSE with a message
+ * naming what is wrong; when path is not NULL the message is located:
+ * "path:LINE:COL: invalid JSON" for bytes that are not JSON, "path:LINE:
+ * <what>" for a row of the wrong shape (lineno is LINE).  Thread-safe. */
+seer_err seer_score_row_parse(const char *line, const char *path, long lineno, seer_score_row *out,
+                              seer_error *err);
 
 /* A growable list of rows. */
 typedef struct seer_score_rows {

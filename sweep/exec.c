@@ -317,8 +317,7 @@ seer_err seer_sweep_aggregate(const char *dir, seer_error *err)
             off += got;
             if (got == 1) continue;
             seer_score_row row;
-            if (seer_score_row_parse(line, &row, err) != SEER_OK) {
-                seer_error_prefix(err, "%s:%d", sp, lineno);
+            if (seer_score_row_parse(line, sp, lineno, &row, err) != SEER_OK) {
                 rc = err->code ? err->code : SEER_EPARSE;
                 break;
             }

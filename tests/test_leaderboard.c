@@ -401,7 +401,9 @@ static void test_bad_files(void **state)
         {"{\"status\":\"ok\",\"scores\":{\"concerning\":2}}", "sample_id"},
         {"{\"sample_id\":\"x\",\"scores\":{\"concerning\":2}}", "status"},
         {"{\"sample_id\":7,\"status\":\"ok\",\"scores\":{\"concerning\":2}}", "must be a string"},
-        {"not json", "invalid JSON"},
+        {"not json", "scores.jsonl:2:1: invalid JSON"},
+        /* one object and then more: not a row */
+        {"{\"sample_id\":\"x\"} x", "scores.jsonl:2:19: invalid JSON"},
         {"[1,2]", "JSON object"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -414,7 +416,7 @@ static void test_bad_files(void **state)
         fclose(f);
         seer_lb_data *d2 = seer_lb_data_new();
         assert_int_equal(seer_lb_data_load(d2, dir, &err), SEER_EPARSE);
-        assert_non_null(strstr(err.msg, "scores.jsonl:2: "));
+        assert_non_null(strstr(err.msg, "scores.jsonl:2:"));
         if (!strstr(err.msg, bad[i].expect)) fail_msg("%s: %s", bad[i].line, err.msg);
         assert_int_equal(seer_lb_data_rows(d2, &rows), 1); /* nothing of the bad line */
         seer_lb_data_free(d2);

@@ -104,7 +104,7 @@ static void t_row_roundtrip(void **state)
     assert_null(strchr(line, '\n')); /* one line */
     seer_score_row b;
     seer_error err;
-    assert_int_equal(seer_score_row_parse(line, &b, &err), SEER_OK);
+    assert_int_equal(seer_score_row_parse(line, NULL, 0, &b, &err), SEER_OK);
     assert_string_equal(b.sample_id, "s-1");
     assert_string_equal(b.target, "openai/gpt-x");
     assert_string_equal(b.status, "ok");
@@ -146,12 +146,13 @@ static void t_row_parse_rejects(void **state)
         "{\"sample_id\":\"a\",\"status\":\"ok\",\"scores\":{\"x\":1},\"tags\":[1]}",
         "[1,2]",
         "{\"sample_id\":",
+        "{\"sample_id\":\"a\",\"status\":\"ok\",\"scores\":{\"x\":1}} trailing",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         seer_score_row r;
         seer_error err;
         seer_error_clear(&err);
-        assert_int_not_equal(seer_score_row_parse(bad[i], &r, &err), SEER_OK);
+        assert_int_not_equal(seer_score_row_parse(bad[i], NULL, 0, &r, &err), SEER_OK);
         assert_true(err.msg[0] != '\0');
         assert_null(r.sample_id); /* cleared on failure */
     }
@@ -159,7 +160,7 @@ static void t_row_parse_rejects(void **state)
     seer_error err;
     assert_int_equal(seer_score_row_parse("{\"sample_id\":\"a\",\"status\":\"judge_failed\","
                                           "\"reason\":\"missing scores for: x\",\"extra\":1}",
-                                          &r, &err),
+                                          NULL, 0, &r, &err),
                      SEER_OK);
     assert_string_equal(r.reason, "missing scores for: x");
     assert_int_equal(r.n_scores, 0);
@@ -256,8 +257,20 @@ static void t_scores_file(void **state)
     fclose(f);
     assert_int_equal(seer_scores_read(path, &back, &err), SEER_EPARSE);
     char want[300];
-    snprintf(want, sizeof want, "%s:4:", path);
-    assert_non_null(strstr(err.msg, want));
+    snprintf(want, sizeof want, "%s:4:21: invalid JSON", path); /* in the unclosed string */
+    assert_string_equal(err.msg, want);
+    seer_score_rows_clear(&back);
+
+    /* a row of the wrong shape names file:line and what is wrong */
+    f = fopen(path, "w");
+    fputs("{\"sample_id\":\"a\",\"status\":\"ok\",\"scores\":{\"d\":1}}\n"
+          "{\"sample_id\":\"b\",\"status\":\"ok\",\"scores\":{\"d\":11}}\n",
+          f);
+    fclose(f);
+    assert_int_equal(seer_scores_read(path, &back, &err), SEER_EPARSE);
+    snprintf(want, sizeof want, "%s:2: ", path);
+    assert_memory_equal(err.msg, want, strlen(want));
+    assert_non_null(strstr(err.msg, "1 to 10"));
     seer_score_rows_clear(&back);
 
     snprintf(path, sizeof path, "%s/none.jsonl", dir);

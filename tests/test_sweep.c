@@ -677,7 +677,7 @@ static void test_rows_carry_technique(void **state)
     seer_score_row row;
     assert_int_equal(seer_score_row_parse("{\"sample_id\":\"s\",\"status\":\"audit_failed\","
                                           "\"technique\":\"probe\"}",
-                                          &row, &e),
+                                          NULL, 0, &row, &e),
                      SEER_OK);
     assert_non_null(row.technique);
     assert_string_equal(row.technique, "probe");
@@ -686,9 +686,9 @@ static void test_rows_carry_technique(void **state)
     assert_non_null(strstr(line, "\"technique\":\"probe\""));
     free(line);
     seer_score_row_clear(&row);
-    assert_int_equal(
-        seer_score_row_parse("{\"sample_id\":\"s\",\"status\":\"audit_failed\"}", &row, &e),
-        SEER_OK);
+    assert_int_equal(seer_score_row_parse("{\"sample_id\":\"s\",\"status\":\"audit_failed\"}", NULL,
+                                          0, &row, &e),
+                     SEER_OK);
     assert_null(row.technique);
     line = seer_score_row_json(&row);
     assert_non_null(line);
@@ -697,7 +697,7 @@ static void test_rows_carry_technique(void **state)
     seer_score_row_clear(&row);
     assert_int_equal(seer_score_row_parse("{\"sample_id\":\"s\",\"status\":\"audit_failed\","
                                           "\"technique\":3}",
-                                          &row, &e),
+                                          NULL, 0, &row, &e),
                      SEER_EPARSE);
     seer_score_row_clear(&row);
 }
