@@ -5,7 +5,8 @@
  *   seer archive OUT [-o FILE]     FILE defaults to OUT.tar.zst (.tar.gz
  *                                  where libarchive lacks zstd); the format
  *                                  follows FILE's extension (.tar.zst,
- *                                  .tar.gz, .zip)
+ *                                  .tar.gz, .zip); an existing directory
+ *                                  gets DIR/NAME.tar.zst
  *   seer verify FILE [-x DIR]      recompute every checksum; with -x,
  *                                  extract into DIR when all is well
  *
@@ -34,7 +35,8 @@ int seer_cmd_verify(int argc, char **argv);
 static const char archive_usage[] = "seer archive OUT [-o FILE]\n\n"
                                     "Packs every file of the run directory OUT with a "
                                     "MANIFEST.sha256.\nFILE's extension picks the format: "
-                                    ".tar.zst (default), .tar.gz, .zip.";
+                                    ".tar.zst (default), .tar.gz, .zip.\nIf FILE is an "
+                                    "existing directory, the archive goes inside it.";
 
 int seer_cmd_archive(int argc, char **argv)
 {

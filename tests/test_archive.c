@@ -265,6 +265,23 @@ static void test_default_extension_and_self(void **state)
     assert_non_null(strstr(written, "/plain.tar.zst"));
     assert_int_equal(access(written, F_OK), 0);
     free(written);
+    /* an existing directory (with or without its slash): the archive goes
+     * inside it, named after the run, not beside it as "out.tar.zst" */
+    for (int slash = 0; slash < 2; slash++) {
+        char want[300];
+        snprintf(out, sizeof out, "%s%s", f->out, slash ? "/" : "");
+        snprintf(want, sizeof want, "%s/OUT.tar.zst", f->out);
+        written = NULL;
+        assert_int_equal(seer_archive_create(f->run, out, &written, NULL, &err), SEER_OK);
+        assert_string_equal(written, want);
+        free(written);
+        seer_verify_report rep;
+        assert_int_equal(seer_archive_verify(want, &rep, &err), SEER_OK);
+        assert_true(seer_verify_report_ok(&rep));
+        seer_verify_report_free(&rep);
+        snprintf(want, sizeof want, "%s.tar.zst", f->out);
+        assert_int_equal(access(want, F_OK), -1);
+    }
     /* an archive written inside the run dir does not contain itself, also
      * when an older one is already there */
     snprintf(out, sizeof out, "%s/self.tar.gz", f->run);

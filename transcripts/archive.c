@@ -425,7 +425,21 @@ seer_err seer_archive_create(const char *run_dir, const char *out_path, char **w
         return seer_error_set(err, SEER_ENOTFOUND, "%s: not a directory", run_dir);
     seer_archive_format fmt;
     int fell_back = 0;
-    char *out = seer_archive_format_of(out_path, &fmt) ? strdup(out_path) : NULL;
+    char *out = NULL, *in_dir = NULL;
+    struct stat ost;
+    if (stat(out_path, &ost) == 0 && S_ISDIR(ost.st_mode)) {
+        /* an existing directory: the archive goes inside it, named after
+         * the run (as cp would place it), never beside it */
+        char *name = prefix_of(run_dir);
+        size_t n = strlen(out_path);
+        while (n > 1 && out_path[n - 1] == '/')
+            n--;
+        if (!name || asprintf(&in_dir, "%.*s/%s", (int)n, out_path, name) < 0) in_dir = NULL;
+        free(name);
+        if (!in_dir) return oom(err);
+        out_path = in_dir; /* no extension: one is added below */
+    }
+    out = seer_archive_format_of(out_path, &fmt) ? strdup(out_path) : NULL;
     if (!out) {
         /* no extension given: .tar.zst, or .tar.gz where zstd is missing */
         if (!seer_archive_zstd_ok()) {
@@ -434,6 +448,8 @@ seer_err seer_archive_create(const char *run_dir, const char *out_path, char **w
         }
         if (asprintf(&out, "%s%s", out_path, fell_back ? ".tar.gz" : ".tar.zst") < 0) out = NULL;
     }
+    free(in_dir);
+    out_path = NULL;
     char *prefix = prefix_of(run_dir);
     size_t tlen = out ? strlen(out) + 16 : 0;
     char *tmp = out ? malloc(tlen) : NULL;

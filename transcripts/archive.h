@@ -64,8 +64,10 @@ typedef struct seer_archive_stats {
  * broken zstd).  Thread-safe. */
 int seer_archive_zstd_ok(void);
 
-/* Packs run_dir into out_path (see above).  If out_path has no known
- * extension, ".tar.zst" is appended; the path actually written is returned
+/* Packs run_dir into out_path (see above).  If out_path is an existing
+ * directory, the archive is written inside it as NAME.tar.zst, NAME being
+ * run_dir's last component.  If out_path has no known extension,
+ * ".tar.zst" is appended; the path actually written is returned
  * in *written (caller frees) when written is non-NULL.  The output file
  * itself and the writer's temporary files (".NAME.tmp.*") are left out if
  * they lie inside run_dir.  stats may be NULL.  Errors name the file:
