@@ -969,7 +969,10 @@ static uint64_t call_start(model_call *c, seer_loop *loop, const seer_model_requ
                                    : seer_http_request_body_len(hr) / 4);
     /* the reply is part of the request's token cost too */
     uint64_t out = (uint64_t)(m->opts.max_tokens > 0 ? m->opts.max_tokens : 0);
-    if (c->est_tokens + out <= UINT32_MAX) c->est_tokens += (uint32_t)out;
+    if (c->est_tokens + out <= UINT32_MAX) {
+        c->est_tokens += (uint32_t)out;
+        hr->est_out_tokens = (uint32_t)out;
+    }
     hr->est_tokens = c->est_tokens;
     hr->timeout_ms = m->opts.timeout_ms;
     if (m->opts.idle_timeout_ms > 0)

@@ -249,5 +249,11 @@ int seer_ratelimit_feed(seer_limiter *lim, seer_rl_headers family, const seer_ht
     int n = feed_kind(lim, SEER_LIM_SERVER_REQUESTS, family, resp, "requests", observed_ns,
                       wall_now_ns);
     n += feed_kind(lim, SEER_LIM_SERVER_TOKENS, family, resp, "tokens", observed_ns, wall_now_ns);
+    if (family == SEER_RL_HEADERS_ANTHROPIC) {
+        n += feed_kind(lim, SEER_LIM_SERVER_INPUT_TOKENS, family, resp, "input-tokens", observed_ns,
+                       wall_now_ns);
+        n += feed_kind(lim, SEER_LIM_SERVER_OUTPUT_TOKENS, family, resp, "output-tokens",
+                       observed_ns, wall_now_ns);
+    }
     return n;
 }

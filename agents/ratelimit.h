@@ -4,11 +4,16 @@
  * so that agents sharing an endpoint pause before the server answers 429.
  *
  * Header families (names are matched case-insensitively):
- *   - Anthropic: anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset};
- *     reset is an RFC 3339 timestamp ("2026-11-28T10:41:05Z").  The
- *     -tokens- family is the most restrictive token limit in effect, which
- *     is what a request's estimate (input + max output) is compared with;
- *     -input-tokens- / -output-tokens- are not used.
+ *   - Anthropic: anthropic-ratelimit-{requests,tokens,input-tokens,
+ *     output-tokens}-{limit,remaining,reset}; reset is an RFC 3339
+ *     timestamp ("2026-11-28T10:41:05Z").  -tokens- is only the most
+ *     restrictive token limit in effect, so when -input-tokens- or
+ *     -output-tokens- come too, the limiter compares a request's input
+ *     estimate and its max output with those instead (pipeline/limiter.h,
+ *     seer_limiter_acquire_split).  The input estimate counts the whole
+ *     body, cached prefix included, which Anthropic does not count against
+ *     most models' input limit: near that limit seer holds early, never
+ *     late.
  *   - OpenAI-compatible: x-ratelimit-{limit,remaining,reset}-{requests,tokens};
  *     reset is a Go-style duration ("1s", "6m0s", "15ms", "1m30.5s").
  * A kind (requests or tokens) is fed only when its remaining and reset both
@@ -53,7 +58,7 @@ typedef enum { SEER_RL_HEADERS_ANTHROPIC = 1, SEER_RL_HEADERS_OPENAI = 2 } seer_
  * now); wall_now_ns is the wall clock at that moment (nanoseconds since the
  * epoch; 0 = read CLOCK_REALTIME), used to turn Anthropic's absolute
  * resets into the limiter's clock.  Returns how many kinds the limiter
- * took (0..2).  lim and resp are only read/used, never kept.  Thread-safe. */
+ * took (0..4).  lim and resp are only read/used, never kept.  Thread-safe. */
 int seer_ratelimit_feed(seer_limiter *lim, seer_rl_headers family, const seer_http_response *resp,
                         uint64_t observed_ns, int64_t wall_now_ns);
 

@@ -85,10 +85,10 @@ struct seer_limiter {
     struct server_window {
         int valid;
         int64_t remaining;
-        int64_t limit;        /* -1 = unknown */
-        uint64_t reset_at_ns; /* clamped */
-        uint64_t observed_ns; /* arrival of the response that said so */
-    } server[2];              /* by seer_lim_server_kind */
+        int64_t limit;               /* -1 = unknown */
+        uint64_t reset_at_ns;        /* clamped */
+        uint64_t observed_ns;        /* arrival of the response that said so */
+    } server[SEER_LIM_SERVER_KINDS]; /* by seer_lim_server_kind */
 };
 
 void seer_limits_default(seer_limits *l)
@@ -202,7 +202,7 @@ static void set_reason(char *reason, unsigned cap, const char *fmt, ...)
 /* Forgets server reports whose reset has passed.  Caller holds mu. */
 static void server_expire(seer_limiter *l, uint64_t now)
 {
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < SEER_LIM_SERVER_KINDS; k++)
         if (l->server[k].valid && now >= l->server[k].reset_at_ns) l->server[k].valid = 0;
 }
 
@@ -221,33 +221,56 @@ static uint64_t available_at(const struct server_window *w, int64_t need)
     return w->reset_at_ns;
 }
 
-/* How long the server's reports hold a request of `tokens` (0 = not held);
- * *kind_out says which report holds longest.  Caller holds mu and has
+/* Raises *hold to how long report k holds a request needing `need` units
+ * (when it is longer), and records k in *kind_out and need in *need_out. */
+static void hold_for(const seer_limiter *l, int k, int64_t need, uint64_t now, uint64_t *hold,
+                     int *kind_out, int64_t *need_out)
+{
+    const struct server_window *w = &l->server[k];
+    if (!w->valid || need <= 0 || w->remaining >= need) return;
+    uint64_t at = available_at(w, need);
+    if (at > now && at - now > *hold) {
+        *hold = at - now;
+        *kind_out = k;
+        *need_out = need;
+    }
+}
+
+/* How long the server's reports hold a request of `tokens`, `out_tokens` of
+ * them output (0 = not held); *kind_out says which report holds longest
+ * and *need_out what it was asked for.  The input and output windows,
+ * when the server reports them, are compared with the request's input and
+ * output parts and replace the combined window, which is only the more
+ * restrictive of the two and would hold a request for its input tokens
+ * against what is left of the output limit.  Caller holds mu and has
  * expired old reports. */
-static uint64_t server_hold(const seer_limiter *l, uint32_t tokens, uint64_t now, int *kind_out)
+static uint64_t server_hold(const seer_limiter *l, uint32_t tokens, uint32_t out_tokens,
+                            uint64_t now, int *kind_out, int64_t *need_out)
 {
     uint64_t hold = 0;
-    const struct server_window *rq = &l->server[SEER_LIM_SERVER_REQUESTS];
-    const struct server_window *tk = &l->server[SEER_LIM_SERVER_TOKENS];
-    if (rq->valid && rq->remaining <= 0) {
-        uint64_t at = available_at(rq, 1);
-        if (at > now) {
-            hold = at - now;
-            *kind_out = SEER_LIM_SERVER_REQUESTS;
-        }
-    }
-    if (tk->valid && tk->remaining < (int64_t)tokens) {
-        uint64_t at = available_at(tk, (int64_t)tokens);
-        if (at > now && at - now > hold) {
-            hold = at - now;
-            *kind_out = SEER_LIM_SERVER_TOKENS;
-        }
+    if (out_tokens > tokens) out_tokens = tokens;
+    hold_for(l, SEER_LIM_SERVER_REQUESTS, 1, now, &hold, kind_out, need_out);
+    int split = l->server[SEER_LIM_SERVER_INPUT_TOKENS].valid ||
+                l->server[SEER_LIM_SERVER_OUTPUT_TOKENS].valid;
+    if (split) {
+        hold_for(l, SEER_LIM_SERVER_INPUT_TOKENS, (int64_t)(tokens - out_tokens), now, &hold,
+                 kind_out, need_out);
+        hold_for(l, SEER_LIM_SERVER_OUTPUT_TOKENS, (int64_t)out_tokens, now, &hold, kind_out,
+                 need_out);
+    } else {
+        hold_for(l, SEER_LIM_SERVER_TOKENS, (int64_t)tokens, now, &hold, kind_out, need_out);
     }
     return hold;
 }
 
 seer_lim_status seer_limiter_acquire(seer_limiter *l, uint32_t tokens, uint64_t *wait_ns,
                                      char *reason, unsigned cap)
+{
+    return seer_limiter_acquire_split(l, tokens, 0, wait_ns, reason, cap);
+}
+
+seer_lim_status seer_limiter_acquire_split(seer_limiter *l, uint32_t tokens, uint32_t out_tokens,
+                                           uint64_t *wait_ns, char *reason, unsigned cap)
 {
     assert(l != NULL);
     uint64_t dummy;
@@ -266,8 +289,11 @@ seer_lim_status seer_limiter_acquire(seer_limiter *l, uint32_t tokens, uint64_t 
     uint64_t now = now_ns(l);
     server_expire(l, now);
     int kind = 0;
-    uint64_t hold = server_hold(l, tokens, now, &kind);
+    int64_t held_for = 0;
+    uint64_t hold = server_hold(l, tokens, out_tokens, now, &kind, &held_for);
     if (hold > 0) {
+        static const char *const what[SEER_LIM_SERVER_KINDS] = {"requests", "tokens",
+                                                                "input tokens", "output tokens"};
         const struct server_window *w = &l->server[kind];
         char of[32] = "";
         if (w->limit >= 0) snprintf(of, sizeof of, " of %lld", (long long)w->limit);
@@ -277,8 +303,9 @@ seer_lim_status seer_limiter_acquire(seer_limiter *l, uint32_t tokens, uint64_t 
             set_reason(reason, cap, "%s: server says %lld%s requests left, one back in %.2fs",
                        l->name, (long long)w->remaining, of, (double)hold / 1e9);
         else
-            set_reason(reason, cap, "%s: server says %lld%s tokens left, %u needed, back in %.2fs",
-                       l->name, (long long)w->remaining, of, tokens, (double)hold / 1e9);
+            set_reason(reason, cap, "%s: server says %lld%s %s left, %lld needed, back in %.2fs",
+                       l->name, (long long)w->remaining, of, what[kind], (long long)held_for,
+                       (double)hold / 1e9);
         goto out;
     }
     bucket_refill(&l->rpm, now);
@@ -370,7 +397,7 @@ int seer_limiter_server_window(seer_limiter *l, seer_lim_server_kind kind, int64
                                int64_t limit, uint64_t reset_at_ns, uint64_t observed_ns)
 {
     assert(l != NULL);
-    if ((unsigned)kind > SEER_LIM_SERVER_TOKENS || remaining < 0) return 0;
+    if ((unsigned)kind >= SEER_LIM_SERVER_KINDS || remaining < 0) return 0;
     pthread_mutex_lock(&l->mu);
     int taken = 0;
     uint64_t now = now_ns(l);

@@ -80,6 +80,13 @@ typedef enum {
  * the RPM/TPM buckets.  A refused request takes nothing. */
 seer_lim_status seer_limiter_acquire(seer_limiter *l, uint32_t tokens, uint64_t *wait_ns,
                                      char *reason, unsigned cap);
+/* The same, for a request whose estimate `tokens` includes `out_tokens` of
+ * output (the reply's max_tokens; clamped to tokens).  The split matters
+ * only for the server's separate input and output windows: the input part
+ * is compared with what is left of the input limit, the output part with
+ * the output limit.  seer_limiter_acquire is this with out_tokens = 0. */
+seer_lim_status seer_limiter_acquire_split(seer_limiter *l, uint32_t tokens, uint32_t out_tokens,
+                                           uint64_t *wait_ns, char *reason, unsigned cap);
 
 typedef enum { SEER_LIM_SUCCESS = 0, SEER_LIM_RATE_LIMITED, SEER_LIM_FAILED } seer_lim_outcome;
 
@@ -93,7 +100,18 @@ void seer_limiter_charge(seer_limiter *l, int64_t tokens);
 
 /* ---- server windows (rate-limit response headers) ---------------------- */
 
-typedef enum { SEER_LIM_SERVER_REQUESTS = 0, SEER_LIM_SERVER_TOKENS = 1 } seer_lim_server_kind;
+/* TOKENS is a combined window (Anthropic's anthropic-ratelimit-tokens-*: the
+ * most restrictive token limit in effect; OpenAI's x-ratelimit-*-tokens);
+ * INPUT_TOKENS / OUTPUT_TOKENS are Anthropic's separate input and output
+ * windows.  While either separate window is known, the combined one is not
+ * consulted (see seer_limiter_acquire_split). */
+typedef enum {
+    SEER_LIM_SERVER_REQUESTS = 0,
+    SEER_LIM_SERVER_TOKENS = 1,
+    SEER_LIM_SERVER_INPUT_TOKENS = 2,
+    SEER_LIM_SERVER_OUTPUT_TOKENS = 3,
+    SEER_LIM_SERVER_KINDS
+} seer_lim_server_kind;
 
 /* The longest hold one report can cause, counted from its arrival. */
 #define SEER_LIM_SERVER_MAX_HOLD (60ull * 1000000000ull)

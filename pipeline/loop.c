@@ -1271,8 +1271,8 @@ static void pump(seer_loop *l, seer_endpoint *ep)
         xfer *x = ep->park_head;
         uint64_t wait_ns = 0;
         char reason[128] = "";
-        seer_lim_status st =
-            seer_limiter_acquire(ep->lim, x->req->est_tokens, &wait_ns, reason, sizeof reason);
+        seer_lim_status st = seer_limiter_acquire_split(
+            ep->lim, x->req->est_tokens, x->req->est_out_tokens, &wait_ns, reason, sizeof reason);
         if (st != SEER_LIM_OK) {
             if (wait_ns > 0 && ep->timer_id == 0)
                 ep->timer_id =
@@ -1307,8 +1307,8 @@ static void xfer_admit(seer_loop *l, xfer *x)
     if (x == ep->park_head) {
         uint64_t wait_ns = 0;
         char reason[128] = "";
-        seer_lim_status st =
-            seer_limiter_acquire(ep->lim, x->req->est_tokens, &wait_ns, reason, sizeof reason);
+        seer_lim_status st = seer_limiter_acquire_split(
+            ep->lim, x->req->est_tokens, x->req->est_out_tokens, &wait_ns, reason, sizeof reason);
         if (st == SEER_LIM_OK) {
             park_unlink(ep, x);
             x->holds_slot = true;

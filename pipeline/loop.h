@@ -131,6 +131,8 @@ typedef struct seer_http_request {
     long idle_timeout_ms;        /* abort an attempt with no bytes for this long; default 120 s */
     seer_endpoint *endpoint;     /* limiter + retry; NULL = no limits, no retries */
     uint32_t est_tokens;         /* for the TPM bucket */
+    uint32_t est_out_tokens;     /* the part of est_tokens that is output (the
+                                    server's separate output window) */
     seer_http_chunk_fn on_chunk; /* NULL = buffer the whole body */
     seer_http_body_check_fn body_check;
     /* Optional, loop thread: every attempt that got a response (any status,

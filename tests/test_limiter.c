@@ -518,6 +518,60 @@ static void t_server_tokens_rule(void **st)
     seer_limiter_free(l);
 }
 
+/* Anthropic's separate input and output windows: each part of a request is
+ * compared with its own window, and while they are known the combined
+ * window (the more restrictive of the two) is not consulted. */
+static void t_server_split_windows(void **st)
+{
+    (void)st;
+    seer_limiter *l = mk(0, 0, 0);
+    uint64_t w = 0, t = now_fc();
+    char why[160];
+    /* 40,000 output tokens left of 400,000 and 1,900,000 input tokens of
+     * 2,000,000; the combined window says 40,000 (the output side) */
+    assert_int_equal(
+        seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 40000, 400000, t + SEER_SEC(60), 0),
+        1);
+    /* only the combined window known: 83,000 tokens (75,000 of them input)
+     * are held against it */
+    assert_int_equal(seer_limiter_acquire_split(l, 83000, 8000, &w, why, sizeof why),
+                     SEER_LIM_WAIT_SERVER);
+    assert_non_null(strstr(why, "40000 of 400000 tokens left, 83000 needed"));
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_OUTPUT_TOKENS, 40000, 400000,
+                                                t + SEER_SEC(60), 0),
+                     1);
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_INPUT_TOKENS, 1900000, 2000000,
+                                                t + SEER_SEC(60), 0),
+                     1);
+    /* now the same request fits: 75,000 input of 1,900,000, 8,000 output
+     * of 40,000 */
+    assert_int_equal(seer_limiter_acquire_split(l, 83000, 8000, &w, why, sizeof why), SEER_LIM_OK);
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 83000, -1);
+    /* an output part larger than what is left is held by the output window:
+     * (50,000 - 40,000) / (400,000 - 40,000) of 60 s = 1.67 s */
+    assert_int_equal(seer_limiter_acquire_split(l, 60000, 50000, &w, why, sizeof why),
+                     SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_SEC(60) / 36);
+    assert_non_null(strstr(why, "40000 of 400000 output tokens left, 50000 needed"));
+    /* and an input part by the input window: 2,000,000 needed > the limit,
+     * so only the full reset helps */
+    assert_int_equal(seer_limiter_acquire_split(l, 2000100, 100, &w, why, sizeof why),
+                     SEER_LIM_WAIT_SERVER);
+    assert_int_equal(w, SEER_SEC(60));
+    assert_non_null(strstr(why, "input tokens left, 2000000 needed"));
+    /* plain acquire counts everything as input */
+    assert_int_equal(take(l, 1000000, &w), SEER_LIM_OK);
+    /* once the separate windows have reset, the combined one applies again */
+    seer_fake_clock_advance(&fc, SEER_SEC(60));
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_TOKENS, 1000, 400000,
+                                                now_fc() + SEER_SEC(60), 0),
+                     1);
+    assert_int_equal(seer_limiter_acquire_split(l, 9000, 8000, &w, why, sizeof why),
+                     SEER_LIM_WAIT_SERVER);
+    assert_non_null(strstr(why, "1000 of 400000 tokens left, 9000 needed"));
+    seer_limiter_free(l);
+}
+
 static void t_server_past_reset_ignored(void **st)
 {
     (void)st;
@@ -530,8 +584,8 @@ static void t_server_past_reset_ignored(void **st)
     /* unknown counts (Azure's -1) and unknown kinds are ignored too */
     assert_int_equal(
         seer_limiter_server_window(l, SEER_LIM_SERVER_REQUESTS, -1, -1, t + SEER_SEC(1), 0), 0);
-    assert_int_equal(
-        seer_limiter_server_window(l, (seer_lim_server_kind)7, 0, 5, t + SEER_SEC(1), 0), 0);
+    assert_int_equal(seer_limiter_server_window(l, SEER_LIM_SERVER_KINDS, 0, 5, t + SEER_SEC(1), 0),
+                     0);
     assert_int_equal(take(l, 10, &w), SEER_LIM_OK);
     /* a report that arrived 90 s ago with a bogus far reset is clamped to
      * 60 s after its arrival, i.e. into the past: ignored */
@@ -696,6 +750,7 @@ int main(void)
         cmocka_unit_test(t_server_hold_until_reset),
         cmocka_unit_test(t_server_hold_share),
         cmocka_unit_test(t_server_tokens_rule),
+        cmocka_unit_test(t_server_split_windows),
         cmocka_unit_test(t_server_past_reset_ignored),
         cmocka_unit_test(t_server_bogus_reset_capped),
         cmocka_unit_test(t_server_newer_wins),

@@ -1063,6 +1063,30 @@ static void t_ratelimit_feed(void **state)
     seer_limiter_release(l, SEER_LIM_SUCCESS, 1, -1);
     /* unknown family */
     assert_int_equal(seer_ratelimit_feed(l, (seer_rl_headers)9, &r, 0, 0), 0);
+
+    /* Anthropic's separate input and output windows are fed too, and then
+     * decide instead of the combined one */
+    char a2[4][96];
+    seer_iso8601((int64_t)(T0_S * 1000) + 3000, a2[0], sizeof a2[0]);
+    char *split[] = {"anthropic-ratelimit-tokens-remaining: 1000",
+                     "anthropic-ratelimit-input-tokens-limit: 2000000",
+                     "anthropic-ratelimit-input-tokens-remaining: 1999000",
+                     "anthropic-ratelimit-output-tokens-limit: 400000",
+                     "anthropic-ratelimit-output-tokens-remaining: 1000",
+                     a2[1],
+                     a2[2],
+                     a2[3],
+                     NULL};
+    snprintf(a2[1], sizeof a2[1], "anthropic-ratelimit-tokens-reset: %s", a2[0]);
+    snprintf(a2[2], sizeof a2[2], "anthropic-ratelimit-input-tokens-reset: %s", a2[0]);
+    snprintf(a2[3], sizeof a2[3], "anthropic-ratelimit-output-tokens-reset: %s", a2[0]);
+    r = fake_resp(split);
+    assert_int_equal(seer_ratelimit_feed(l, SEER_RL_HEADERS_ANTHROPIC, &r, 0, wall), 3);
+    assert_int_equal(seer_limiter_acquire_split(l, 5000, 1000, &w, why, sizeof why), SEER_LIM_OK);
+    seer_limiter_release(l, SEER_LIM_SUCCESS, 5000, -1);
+    assert_int_equal(seer_limiter_acquire_split(l, 5000, 2000, &w, why, sizeof why),
+                     SEER_LIM_WAIT_SERVER);
+    assert_non_null(strstr(why, "1000 of 400000 output tokens left, 2000 needed"));
     seer_limiter_free(l);
 }
 
@@ -1194,6 +1218,48 @@ static void t_ratelimit_e2e_anthropic(void **state)
     uint64_t t1 = seer_now_ns();
     assert_int_equal(rl_call(r, "again"), 200);
     assert_true(seer_now_ns() - t1 < SEER_MS(900));
+    rl_rig_free(r);
+}
+
+/* Anthropic's separate input and output windows, end to end: a request
+ * whose input and output parts each fit their windows goes at once, even
+ * though the combined window (the smaller remainder, here with a limit below
+ * the whole request) would hold it until its reset; a request whose output
+ * part does not fit the output window is held. */
+static void t_ratelimit_e2e_anthropic_split(void **state)
+{
+    (void)state;
+    const char *kv[] = {"max_tokens=500", NULL};
+    rl_rig *r = rl_rig_new("anthropic/claude-test", kv);
+    char big[6001]; /* about 1,500 input tokens by seer's estimate */
+    memset(big, 'w', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    for (int fits = 1; fits >= 0; fits--) {
+        char reset[40];
+        seer_iso8601(seer_wall_ms() + 1500, reset, sizeof reset);
+        fp_turn *t = fp_turn_reply();
+        fp_text(t, "first");
+        fp_header(t, "anthropic-ratelimit-tokens-limit", "1000");
+        fp_header(t, "anthropic-ratelimit-tokens-remaining", "1000");
+        fp_header(t, "anthropic-ratelimit-tokens-reset", reset);
+        fp_header(t, "anthropic-ratelimit-input-tokens-limit", "2000000");
+        fp_header(t, "anthropic-ratelimit-input-tokens-remaining", "1999000");
+        fp_header(t, "anthropic-ratelimit-input-tokens-reset", reset);
+        fp_header(t, "anthropic-ratelimit-output-tokens-limit", fits ? "400000" : "100");
+        fp_header(t, "anthropic-ratelimit-output-tokens-remaining", fits ? "1000" : "100");
+        fp_header(t, "anthropic-ratelimit-output-tokens-reset", reset);
+        fake_provider_push(r->fp, t);
+        uint64_t t_said = seer_now_ns();
+        assert_int_equal(rl_call(r, "first"), 200);
+        assert_true(seer_now_ns() - t_said < SEER_MS(700)); /* else the test proves nothing */
+        uint64_t t1 = seer_now_ns();
+        assert_int_equal(rl_call(r, big), 200);
+        uint64_t took = seer_now_ns() - t1;
+        if (fits && took >= SEER_MS(700))
+            fail_msg("held %.3f s although input and output fit their windows", (double)took / 1e9);
+        if (!fits && took < SEER_MS(700))
+            fail_msg("not held (%.3f s) by the output window", (double)took / 1e9);
+    }
     rl_rig_free(r);
 }
 
@@ -1411,6 +1477,7 @@ int main(void)
         cmocka_unit_test(t_duration_parse),
         cmocka_unit_test(t_ratelimit_feed),
         cmocka_unit_test(t_ratelimit_e2e_anthropic),
+        cmocka_unit_test(t_ratelimit_e2e_anthropic_split),
         cmocka_unit_test(t_ratelimit_e2e_openai_429),
         cmocka_unit_test(t_ledger_sums_and_cost),
         cmocka_unit_test(t_ledger_price_lookup_and_files),
