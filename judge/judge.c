@@ -195,6 +195,9 @@ seer_err seer_judge_view_add_message(seer_judge_view *v, const seer_message *m, 
             seer_sb_printf(&b, "[image: %s]", bl->name ? bl->name : "unknown type");
             break;
         case SEER_BLK_RAW: /* e.g. a server tool's call or result: the judge sees it as sent */
+            /* OpenRouter's reasoning_details repeat the THINKING block's
+             * words (or are encrypted): shown once, as thinking */
+            if (bl->name && strcmp(bl->name, "reasoning_details") == 0) break;
             seer_sb_printf(&b, "<provider_block type=\"%s\">", bl->name ? bl->name : "");
             seer_sb_puts(&b, bl->text ? bl->text : "");
             seer_sb_puts(&b, "</provider_block>");

@@ -28,6 +28,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agents/provider.h"
 #include "agents/model.h"
 #include "agents/usage.h"
 #include "judge/dimensions.h"
@@ -303,6 +304,22 @@ static void t_view_message_blocks(void **state)
     assert_string_equal(r->role, "tool");
     assert_string_equal(
         r->text, "<tool_result id=\"call_1\" error=\"true\">permission denied</tool_result>");
+    /* provider blocks: a server tool's call is shown as sent; OpenRouter's
+     * reasoning_details, which repeat the thinking (or are encrypted), are
+     * not shown a second time */
+    m = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_thinking(m, "look it up", NULL);
+    seer_message_add_raw(m, SEER_WIRE_OPENAI, "reasoning_details",
+                         "[{\"type\":\"reasoning.encrypted\",\"data\":\"ENC-BLOB\"}]", NULL);
+    seer_message_add_raw(m, SEER_WIRE_ANTHROPIC, "server_tool_use",
+                         "{\"type\":\"server_tool_use\",\"id\":\"s1\",\"name\":\"web_search\"}",
+                         "s1");
+    assert_int_equal(seer_judge_view_add_message(v, m, NULL, NULL), SEER_OK);
+    seer_message_free(m);
+    assert_string_equal(seer_judge_view_msg(v, 2)->text,
+                        "<thinking>look it up</thinking>\n<provider_block type=\"server_tool_use\">"
+                        "{\"type\":\"server_tool_use\",\"id\":\"s1\",\"name\":\"web_search\"}"
+                        "</provider_block>");
     seer_judge_view_unref(v);
 }
 

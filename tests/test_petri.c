@@ -973,6 +973,38 @@ static void test_secrets_redacted(void **state)
     seer_secret_reset();
 }
 
+/* OpenRouter's reasoning_details are kept on the message only to be sent
+ * back: the transcript shows the reasoning once, as the reasoning part, and
+ * not the raw (possibly encrypted) items; a server tool's block is shown. */
+static void test_provider_blocks(void **state)
+{
+    fixture *f = *state;
+    seer_error err;
+    seer_petri_meta meta = sample_meta("provider-blocks");
+    seer_petri *p = seer_petri_open(f->root, NULL, &meta, &err);
+    assert_non_null(p);
+    seer_message *m = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_thinking(m, "look it up", NULL);
+    seer_message_add_raw(m, 2, "reasoning_details",
+                         "[{\"type\":\"reasoning.encrypted\",\"data\":\"ENC-BLOB\"}]", NULL);
+    seer_message_add_raw(m, 1, "server_tool_use", "{\"type\":\"server_tool_use\",\"id\":\"s1\"}",
+                         "s1");
+    seer_message_add_text(m, "Found it.");
+    assert_int_equal(seer_petri_add_message(p, SEER_VIEW_TARGET, m, "m", NULL, &err), SEER_OK);
+    seer_message_free(m);
+    char *path = NULL;
+    assert_int_equal(seer_petri_render(p, &path, &err), SEER_OK);
+    char *t = slurp(path, NULL);
+    assert_null(strstr(t, "ENC-BLOB"));
+    assert_null(strstr(t, "reasoning_details"));
+    assert_non_null(strstr(t, "\"reasoning\":\t\"look it up\"")); /* pretty-printed */
+    assert_non_null(strstr(t, "[server_tool_use] {"));
+    assert_non_null(strstr(t, "Found it."));
+    free(t);
+    free(path);
+    seer_petri_close(p);
+}
+
 static void test_bad_arguments(void **state)
 {
     fixture *f = *state;
@@ -1259,11 +1291,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_full_sample_direct), T(test_full_sample_writer),
         T(test_torn_line),          T(test_rescore),
-        T(test_secrets_redacted),   T(test_bad_arguments),
-        T(test_bad_events),         T(test_branches_malformed),
-        T(test_concurrent_samples), T(test_reset_messages),
-        T(test_every_crash_point),  T(test_cjson_oom),
-        T(test_damaged_files),
+        T(test_secrets_redacted),   T(test_provider_blocks),
+        T(test_bad_arguments),      T(test_bad_events),
+        T(test_branches_malformed), T(test_concurrent_samples),
+        T(test_reset_messages),     T(test_every_crash_point),
+        T(test_cjson_oom),          T(test_damaged_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -390,6 +390,14 @@ static cJSON *tool_call_json(const seer_block *b)
     return tc;
 }
 
+/* Whether a block is shown in a Petri message.  OpenRouter's
+ * reasoning_details (kept only to be sent back) repeat the reasoning the
+ * THINKING block shows, or are encrypted: not shown. */
+static int block_shown(const seer_block *b)
+{
+    return !(b->type == SEER_BLK_RAW && b->name && strcmp(b->name, "reasoning_details") == 0);
+}
+
 static cJSON *content_part(const seer_block *b)
 {
     cJSON *c = cJSON_CreateObject();
@@ -448,6 +456,7 @@ static cJSON *main_message_json(const seer_message *m, const char *model, int *e
     size_t n_text = 0, n_other = 0, n_calls = 0;
     const seer_block *only_text = NULL;
     for (size_t i = 0; i < m->n_blocks; i++) {
+        if (!block_shown(&m->blocks[i])) continue;
         switch (m->blocks[i].type) {
         case SEER_BLK_TEXT:
             n_text++;
@@ -479,6 +488,7 @@ static cJSON *main_message_json(const seer_message *m, const char *model, int *e
         for (size_t i = 0; arr && i < m->n_blocks; i++) {
             const seer_block *b = &m->blocks[i];
             if (b->type == SEER_BLK_TOOL_CALL || b->type == SEER_BLK_TOOL_RESULT) continue;
+            if (!block_shown(b)) continue;
             cJSON *part = content_part(b);
             if (!part) {
                 cJSON_Delete(o);
