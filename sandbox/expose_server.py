@@ -280,7 +280,17 @@ class Server:
         elif method == "tools/list":
             self.result(rid, {"tools": [t for _, t, _ in self.tools.values()]})
         elif method == "tools/call":
-            self.pool.submit(self.call, rid, params)
+            try:
+                self.pool.submit(self.call, rid, params)
+            except RuntimeError as e:
+                # No new worker thread: the sandbox's max_processes counts
+                # threads too.  The call is already queued, so an existing
+                # worker runs it once free; with no worker at all, answer.
+                if not getattr(self.pool, "_threads", None):
+                    with self.state_lock:
+                        self.cancelled.add(json.dumps(rid))
+                    self.result(rid, tool_error(f"cannot start a thread for the call ({e}); "
+                                                "is max_processes reached?"))
         else:
             self.error(rid, -32601, f"method not found: {method}")
 
