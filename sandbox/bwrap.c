@@ -8,7 +8,8 @@
  * (/usr and the /bin, /lib links, a handful of /etc files), the workspace
  * and what the run file mounts; no network unless asked; no variable in
  * the environment that the run file did not name; no privileges (as root,
- * the server drops to uid 65534 with an empty capability bounding set);
+ * the server drops to a uid/gid of its own -- see "Per-sandbox ids" in
+ * bwrap.h -- with an empty capability bounding set and no_new_privs);
  * rlimits on address space, CPU time and processes; and the whole process
  * tree dies with the sandbox (a new PID namespace whose init is killed by
  * --die-with-parent, and a new session so the transport can signal the
@@ -18,8 +19,10 @@
  *
  * Everything here runs at sandbox start-up on the caller's thread and may
  * block (probing bwrap, copying workspace files); nothing runs on the I/O
- * loop.  The one piece of shared state is the probe cache (path + result),
- * guarded by a mutex, so concurrent sandbox starts probe once.  Children
+ * loop.  Shared state: the probe cache (path + result), guarded by a mutex
+ * so concurrent sandbox starts probe once, and the per-sandbox uid slot
+ * table, guarded by its own mutex (held across the passwd/group lookups
+ * and the lock-file claim, so two threads never claim one slot).  Children
  * are started with posix_spawn, which is safe in a multithreaded process.
  * A prepared seer_sandbox_spawn owns deep copies of everything, so the
  * config may be freed independently and a restart reuses the same spawn.
@@ -30,17 +33,21 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pipeline/file.h"
 #include "pipeline/secrets.h"
 
 extern char **environ;
@@ -213,12 +220,13 @@ static void add_namespaces(strv *a, int network)
     sv_add(a, "--new-session");
 }
 
-static void add_privdrop(strv *a)
+/* As root: become uid/gid `id` with no capabilities and no_new_privs. */
+static void add_privdrop(strv *a, unsigned id)
 {
     if (geteuid() != 0) return;
     sv_add(a, "/usr/bin/setpriv");
-    sv_addf(a, "--reuid=%d", SEER_SANDBOX_NOBODY);
-    sv_addf(a, "--regid=%d", SEER_SANDBOX_NOBODY);
+    sv_addf(a, "--reuid=%u", id);
+    sv_addf(a, "--regid=%u", id);
     sv_add(a, "--clear-groups");
     sv_add(a, "--bounding-set=-all");
     sv_add(a, "--no-new-privs");
@@ -318,7 +326,7 @@ static seer_err probe_bwrap(const char *bwrap, char *why, size_t cap)
     add_namespaces(&a, 0);
     add_system_binds(&a);
     sv_add(&a, "--");
-    add_privdrop(&a);
+    add_privdrop(&a, SEER_SANDBOX_NOBODY);
     sv_add(&a, "true");
     char **argv = sv_take(&a);
     if (!argv) {
@@ -391,7 +399,8 @@ static int empty_dir(int dfd)
 }
 
 typedef struct copyctx {
-    int chown_to; /* uid/gid to give copied files, or -1 */
+    int chown; /* give copied files to owner (uid == gid)? */
+    uid_t owner;
     seer_error *err;
     const char *what; /* "sandbox NAME: workspace.copy" for messages */
 } copyctx;
@@ -403,8 +412,7 @@ static seer_err copy_fail(copyctx *cx, const char *path, int e)
 
 static void give(copyctx *cx, int dfd, const char *name)
 {
-    if (cx->chown_to >= 0)
-        (void)fchownat(dfd, name, (uid_t)cx->chown_to, (gid_t)cx->chown_to, AT_SYMLINK_NOFOLLOW);
+    if (cx->chown) (void)fchownat(dfd, name, cx->owner, (gid_t)cx->owner, AT_SYMLINK_NOFOLLOW);
 }
 
 static seer_err copy_file(copyctx *cx, const char *src, const struct stat *st, int dfd,
@@ -534,7 +542,9 @@ static seer_err mkdir_p(const char *path, mode_t mode)
     return SEER_OK;
 }
 
-static seer_err make_workspace(const seer_sandbox_config *c, const char *dir, int drop,
+/* Creates DIR/workspace afresh; drop: everything in it (and the directory)
+ * is chowned to uid/gid `owner`, the sandbox's own id. */
+static seer_err make_workspace(const seer_sandbox_config *c, const char *dir, int drop, uid_t owner,
                                char **ws_out, seer_error *err)
 {
     *ws_out = NULL;
@@ -560,8 +570,8 @@ static seer_err make_workspace(const seer_sandbox_config *c, const char *dir, in
     }
     char what[128];
     snprintf(what, sizeof what, "sandbox %s: workspace.copy", c->name);
-    copyctx cx = {drop ? SEER_SANDBOX_NOBODY : -1, err, what};
-    if (drop && fchown(wfd, SEER_SANDBOX_NOBODY, SEER_SANDBOX_NOBODY) != 0) {
+    copyctx cx = {drop, owner, err, what};
+    if (drop && fchown(wfd, owner, (gid_t)owner) != 0) {
         seer_error_set(err, SEER_EIO, "sandbox %s: cannot chown %s: %s", c->name, ws,
                        strerror(errno));
         close(wfd);
@@ -595,6 +605,44 @@ static seer_err make_workspace(const seer_sandbox_config *c, const char *dir, in
     }
     *ws_out = ws;
     return SEER_OK;
+}
+
+/* The sandbox's own id is unknown to the host's passwd and group files, and
+ * programs that ask for a user name -- whoami, Python's getpass.getuser(),
+ * node's os.userInfo(), torch's compile cache -- would fail.  So DIR/passwd
+ * and DIR/group are the host's files plus one entry for the id
+ * ("seer-sandbox", home /workspace), bound over /etc/passwd and /etc/group
+ * inside (0644: nothing secret, the host's are bound as they are). */
+static seer_err write_id_file(const seer_sandbox_config *c, const char *dir, const char *name,
+                              unsigned id, seer_error *err)
+{
+    char host[32], *text = NULL, *path = NULL, *line = NULL;
+    size_t len = 0;
+    snprintf(host, sizeof host, "/etc/%s", name);
+    if (seer_read_file(host, &text, &len, NULL) != SEER_OK) len = 0; /* none: just ours */
+    int ok = strcmp(name, "passwd") == 0
+                 ? asprintf(&line, "seer-sandbox:x:%u:%u:seer sandbox:%s:/usr/sbin/nologin\n", id,
+                            id, SEER_SANDBOX_WORKSPACE) >= 0
+                 : asprintf(&line, "seer-sandbox:x:%u:\n", id) >= 0;
+    if (!ok || asprintf(&path, "%s/%s", dir, name) < 0) {
+        if (ok) free(line);
+        free(text);
+        return seer_error_set(err, SEER_ENOMEM, "out of memory");
+    }
+    seer_err rc = SEER_OK;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 || fchmod(fd, 0644) != 0 || (len && write(fd, text, len) != (ssize_t)len) ||
+        (len && text[len - 1] != '\n' && write(fd, "\n", 1) != 1) ||
+        write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+        rc = seer_error_set(err, SEER_EIO, "sandbox %s: cannot write %s: %s", c->name, path,
+                            strerror(errno));
+    if (fd >= 0 && close(fd) != 0 && !rc)
+        rc = seer_error_set(err, SEER_EIO, "sandbox %s: cannot write %s: %s", c->name, path,
+                            strerror(errno));
+    free(path);
+    free(line);
+    free(text);
+    return rc;
 }
 
 /* ---- finding the expose server ----------------------------------------------------- */
@@ -715,11 +763,218 @@ static char *shell_quote(const char *s)
     return r;
 }
 
+/* ---- per-sandbox uids (root only; see bwrap.h) ------------------------------------- */
+
+static pthread_mutex_t uid_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char uid_used[SEER_SANDBOX_UID_SLOTS / 8]; /* under uid_mu */
+static unsigned uid_n_used;                                /* under uid_mu */
+
+/* The first id of the range: $SEER_SANDBOX_UID_BASE or the default.  -1 if
+ * the variable is not a number that leaves room for every slot. */
+static int uid_base(unsigned long *out)
+{
+    const char *v = getenv("SEER_SANDBOX_UID_BASE");
+    if (!v || !v[0]) {
+        *out = SEER_SANDBOX_UID_BASE;
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long b = strtoul(v, &end, 10);
+    if (errno || *end || v[0] == '-' || b < 1000 || b > 0xfffffffeul - SEER_SANDBOX_UID_SLOTS)
+        return -1;
+    *out = b;
+    return 0;
+}
+
+/* The ids that exist in this user namespace (/proc/self/uid_map or
+ * gid_map): in a container that maps only part of the id space, an
+ * unmapped id cannot be chowned to or switched to. */
+typedef struct idmap {
+    unsigned long lo[340], n[340]; /* the kernel allows 340 extents */
+    int count, all;
+} idmap;
+
+static void idmap_read(idmap *m, const char *path)
+{
+    m->count = 0;
+    m->all = 0;
+    FILE *f = fopen(path, "re");
+    if (!f) { /* no user namespaces in this kernel: every id exists */
+        m->all = 1;
+        return;
+    }
+    unsigned long in, out, n;
+    while (m->count < 340 && fscanf(f, "%lu %lu %lu", &in, &out, &n) == 3) {
+        m->lo[m->count] = in;
+        m->n[m->count++] = n;
+    }
+    fclose(f);
+}
+
+static int idmap_has(const idmap *m, unsigned long id)
+{
+    if (m->all) return 1;
+    for (int i = 0; i < m->count; i++)
+        if (id >= m->lo[i] && id - m->lo[i] < m->n[i]) return 1;
+    return 0;
+}
+
+/* Does the passwd or group database know id (or can it not tell)?  Known
+ * ids belong to someone else and are never leased. */
+static int id_known(unsigned long id)
+{
+    size_t cap = 16384;
+    char *buf = malloc(cap);
+    if (!buf) return 1;
+    struct passwd pw, *pr = NULL;
+    int rc = getpwuid_r((uid_t)id, &pw, buf, cap, &pr);
+    int known = pr || (rc && rc != ENOENT && rc != ESRCH);
+    if (!known) {
+        struct group gr, *gp = NULL;
+        rc = getgrgid_r((gid_t)id, &gr, buf, cap, &gp);
+        known = gp || (rc && rc != ENOENT && rc != ESRCH);
+    }
+    free(buf);
+    return known;
+}
+
+/* Opens (creating) the directory of the lock files: SEER_SANDBOX_UID_LOCKDIR,
+ * or /tmp/seer-uids where /run is unusable.  Only a directory owned by us
+ * (root) that nobody else can write is trusted.  -1 with errno on failure;
+ * *which is the directory used. */
+static int uid_lockdir(const char **which)
+{
+    static const char *const dirs[][2] = {{"/run/seer", SEER_SANDBOX_UID_LOCKDIR},
+                                          {NULL, "/tmp/seer-uids"}};
+    int last = ENOENT;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        if (dirs[i][0]) (void)mkdir(dirs[i][0], 0755);
+        (void)mkdir(dirs[i][1], 0700);
+        int fd = open(dirs[i][1], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            last = errno;
+            continue;
+        }
+        struct stat st;
+        if (fstat(fd, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & 022)) {
+            close(fd);
+            last = EPERM;
+            continue;
+        }
+        *which = dirs[i][1];
+        return fd;
+    }
+    errno = last;
+    return -1;
+}
+
+/* Leases the lowest free id for sandbox c into s (has_uid, uid, slot,
+ * uid_lock_fd): free in this process's slot table, mapped, unknown to
+ * passwd and group, and its lock file not held by another process. */
+static seer_err uid_acquire(const seer_sandbox_config *c, seer_sandbox_spawn *s, seer_error *err)
+{
+    static idmap um, gm; /* under uid_mu (too big for a worker's stack) */
+    unsigned long base;
+    if (uid_base(&base) != 0)
+        return seer_error_set(
+            err, SEER_EINVAL,
+            "sandbox %s: $SEER_SANDBOX_UID_BASE must be a number from 1000 to %lu", c->name,
+            0xfffffffeul - SEER_SANDBOX_UID_SLOTS);
+    pthread_mutex_lock(&uid_mu);
+    const char *dir = SEER_SANDBOX_UID_LOCKDIR;
+    int dfd = uid_lockdir(&dir);
+    if (dfd < 0) {
+        int e = errno;
+        pthread_mutex_unlock(&uid_mu);
+        return seer_error_set(err, SEER_EIO,
+                              "sandbox %s: no usable lock directory for sandbox uids (%s, "
+                              "/tmp/seer-uids: root-owned, not group/other-writable): %s",
+                              c->name, SEER_SANDBOX_UID_LOCKDIR, strerror(e));
+    }
+    idmap_read(&um, "/proc/self/uid_map");
+    idmap_read(&gm, "/proc/self/gid_map");
+    unsigned known = 0, busy = 0, unmapped = 0;
+    int ioerr = 0;
+    for (unsigned slot = 0; slot < SEER_SANDBOX_UID_SLOTS; slot++) {
+        if (uid_used[slot / 8] & (1u << (slot % 8))) {
+            busy++;
+            continue;
+        }
+        unsigned long id = base + slot;
+        if (!idmap_has(&um, id) || !idmap_has(&gm, id)) {
+            unmapped++;
+            continue;
+        }
+        if (id_known(id)) {
+            known++;
+            continue;
+        }
+        char name[32];
+        snprintf(name, sizeof name, "%lu.lock", id);
+        int fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            ioerr = errno;
+            break;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            close(fd);
+            if (e == EWOULDBLOCK || e == EINTR) {
+                busy++; /* another seer process's sandbox has it */
+                continue;
+            }
+            ioerr = e;
+            break;
+        }
+        uid_used[slot / 8] |= (unsigned char)(1u << (slot % 8));
+        uid_n_used++;
+        close(dfd);
+        pthread_mutex_unlock(&uid_mu);
+        s->has_uid = 1;
+        s->uid = (unsigned)id;
+        s->slot = slot;
+        s->uid_lock_fd = fd;
+        return SEER_OK;
+    }
+    close(dfd);
+    pthread_mutex_unlock(&uid_mu);
+    if (ioerr)
+        return seer_error_set(err, SEER_EIO, "sandbox %s: cannot claim a sandbox uid in %s: %s",
+                              c->name, dir, strerror(ioerr));
+    return seer_error_set(err, SEER_ELIMIT,
+                          "sandbox %s: no free sandbox uid from %lu to %lu (%u in use, %u known "
+                          "to passwd/group, %u not mapped in this user namespace; "
+                          "$SEER_SANDBOX_UID_BASE moves the range)",
+                          c->name, base, base + SEER_SANDBOX_UID_SLOTS - 1, busy, known, unmapped);
+}
+
+/* Gives s's id back: the lock file first (closing the descriptor drops the
+ * flock), then the in-process slot. */
+static void uid_release(seer_sandbox_spawn *s)
+{
+    close(s->uid_lock_fd);
+    pthread_mutex_lock(&uid_mu);
+    uid_used[s->slot / 8] &= (unsigned char)~(1u << (s->slot % 8));
+    uid_n_used--;
+    pthread_mutex_unlock(&uid_mu);
+    s->has_uid = 0;
+}
+
+unsigned seer_sandbox_uids_in_use(void)
+{
+    pthread_mutex_lock(&uid_mu);
+    unsigned n = uid_n_used;
+    pthread_mutex_unlock(&uid_mu);
+    return n;
+}
+
 /* ---- preparing a spawn -------------------------------------------------------------- */
 
 void seer_sandbox_spawn_clear(seer_sandbox_spawn *s)
 {
     if (!s) return;
+    if (s->has_uid) uid_release(s);
     sv_free_vec(s->argv);
     sv_free_vec(s->envp);
     free(s->cwd);
@@ -896,7 +1151,11 @@ seer_err seer_sandbox_prepare(const seer_sandbox_config *c, const seer_sandbox_s
     if (!python || !python[0]) python = "python3";
 
     int drop = bw && geteuid() == 0;
-    if ((e = make_workspace(c, o->dir, drop, &s->workspace, err))) goto fail;
+    if (drop && (e = uid_acquire(c, s, err))) goto fail;
+    if ((e = make_workspace(c, o->dir, drop, s->uid, &s->workspace, err))) goto fail;
+    if (drop && ((e = write_id_file(c, o->dir, "passwd", s->uid, err)) ||
+                 (e = write_id_file(c, o->dir, "group", s->uid, err))))
+        goto fail;
     if (asprintf(&s->stderr_path, "%s/server.log", o->dir) < 0) {
         s->stderr_path = NULL;
         e = seer_error_set(err, SEER_ENOMEM, "out of memory");
@@ -915,6 +1174,16 @@ seer_err seer_sandbox_prepare(const seer_sandbox_config *c, const seer_sandbox_s
         sv_add(&a, seer_bwrap_path());
         add_namespaces(&a, c->network);
         add_system_binds(&a);
+        if (drop) { /* over the host's: the same plus the sandbox's id */
+            char *adir = realpath(o->dir, NULL);
+            for (int i = 0; i < 2; i++) {
+                const char *name = i ? "group" : "passwd";
+                sv_add(&a, "--ro-bind");
+                sv_addf(&a, "%s/%s", adir ? adir : o->dir, name);
+                sv_addf(&a, "/etc/%s", name);
+            }
+            free(adir);
+        }
         sv_add(&a, "--bind");
         sv_add(&a, s->workspace);
         sv_add(&a, SEER_SANDBOX_WORKSPACE);
@@ -947,7 +1216,7 @@ seer_err seer_sandbox_prepare(const seer_sandbox_config *c, const seer_sandbox_s
             sv_addf(&a, "--nproc=%ld:%ld", c->max_processes, c->max_processes);
             sv_add(&a, "--");
         }
-        add_privdrop(&a);
+        add_privdrop(&a, s->uid);
     } else {
         /* Unisolated: mounts become symlinks in the workspace. */
         for (size_t i = 0; i < c->n_mount; i++) {

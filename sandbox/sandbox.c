@@ -276,6 +276,44 @@ static seer_mcp_transport *make_transport(sandbox *s, seer_error *err)
     return transport_for(s->cfg, &s->spawn, s->env, s->term_ms, s->kill_ms, err);
 }
 
+/* A transport that keeps a prepared spawn -- its leased uid -- until the
+ * transport is freed, i.e. until its server has been stopped and reaped.
+ * Every operation is the inner transport's. */
+typedef struct leased_transport {
+    seer_mcp_transport base;
+    seer_mcp_transport *inner;
+    seer_sandbox_spawn spawn;
+} leased_transport;
+
+static seer_err lt_start(seer_mcp_transport *t, seer_loop *loop, const seer_mcp_transport_cb *cb,
+                         void *arg, seer_error *err)
+{
+    seer_mcp_transport *in = ((leased_transport *)t)->inner;
+    return in->ops->start(in, loop, cb, arg, err);
+}
+
+static seer_err lt_send(seer_mcp_transport *t, const char *line, size_t len)
+{
+    seer_mcp_transport *in = ((leased_transport *)t)->inner;
+    return in->ops->send(in, line, len);
+}
+
+static void lt_close(seer_mcp_transport *t)
+{
+    seer_mcp_transport *in = ((leased_transport *)t)->inner;
+    in->ops->close(in);
+}
+
+static void lt_free(seer_mcp_transport *t)
+{
+    leased_transport *lt = (leased_transport *)t;
+    lt->inner->ops->free(lt->inner);      /* stops and reaps the server */
+    seer_sandbox_spawn_clear(&lt->spawn); /* then gives its uid back */
+    free(lt);
+}
+
+static const seer_mcp_transport_ops leased_ops = {"stdio", lt_start, lt_send, lt_close, lt_free};
+
 seer_mcp_transport *seer_sandbox_transport(const seer_sandbox_config *c,
                                            const seer_sandbox_options *o, seer_error *err)
 {
@@ -286,12 +324,26 @@ seer_mcp_transport *seer_sandbox_transport(const seer_sandbox_config *c,
         seer_sandbox_spawn_opts so = {o->dir, o->env, o->expose_server, o->python};
         if (seer_sandbox_prepare(c, &so, &spawn, err) != SEER_OK) return NULL;
     }
-    /* the stdio transport copies the spec: the spawn can go right away */
+    /* the stdio transport copies the spec: the spawn can go right away,
+     * unless it holds a uid lease, which must last as long as the server */
     seer_mcp_transport *t =
         transport_for(c, &spawn, o->env, o->term_grace_ms ? o->term_grace_ms : 1000,
                       o->kill_grace_ms ? o->kill_grace_ms : 1000, err);
-    seer_sandbox_spawn_clear(&spawn);
-    return t;
+    if (!t || !spawn.has_uid) {
+        seer_sandbox_spawn_clear(&spawn);
+        return t;
+    }
+    leased_transport *lt = calloc(1, sizeof *lt);
+    if (!lt) {
+        seer_mcp_transport_free(t);
+        seer_sandbox_spawn_clear(&spawn);
+        seer_error_set(err, SEER_ENOMEM, "out of memory");
+        return NULL;
+    }
+    lt->base.ops = &leased_ops;
+    lt->inner = t;
+    lt->spawn = spawn; /* the lease moves with it */
+    return &lt->base;
 }
 
 /* Starts a new generation (non-blocking).  Caller holds no lock. */
@@ -882,6 +934,13 @@ pid_t seer_sandbox_pid(seer_toolset *ts)
     if (s->cur && s->cur->stdio) pid = seer_mcp_stdio_pid(s->cur->stdio);
     pthread_mutex_unlock(&s->mu);
     return pid;
+}
+
+long seer_sandbox_uid(seer_toolset *ts)
+{
+    assert(seer_sandbox_is(ts));
+    sandbox *s = (sandbox *)ts;
+    return s->spawn.has_uid ? (long)s->spawn.uid : -1;
 }
 
 const char *seer_sandbox_workspace(seer_toolset *ts)

@@ -73,7 +73,8 @@ seer_toolset *seer_sandbox_new(const seer_sandbox_config *c, const seer_sandbox_
  * --config RUN.json`.  No expose filter, timeout policy, restarts or
  * hidden-model scrubbing apply: this is the experimenter's view, never give
  * it to an agent.  NULL with err filled on failure.  Caller owns the
- * transport (hand it to seer_mcp_client_new, or seer_mcp_transport_free).
+ * transport (hand it to seer_mcp_client_new, or seer_mcp_transport_free);
+ * as root it holds the sandbox's uid lease until it is freed.
  * Blocking (file copies, bwrap probe): setup time only.  Thread-safe. */
 seer_mcp_transport *seer_sandbox_transport(const seer_sandbox_config *c,
                                            const seer_sandbox_options *opts, seer_error *err);
@@ -87,6 +88,13 @@ void seer_sandbox_get_stats(seer_toolset *ts, seer_sandbox_stats *out);
 /* The current server's process id as seer sees it (bwrap or the command;
  * 0 while none is running).  Racy snapshot for tests.  Thread-safe. */
 pid_t seer_sandbox_pid(seer_toolset *ts);
+
+/* The uid (== gid) the sandbox's server runs as when seer runs as root
+ * and the sandbox is bwrap-isolated: its own, leased for the toolset's
+ * life (restarts keep it) and released by seer_toolset_free once the
+ * server is stopped.  -1 when the server runs as the caller (not root,
+ * "isolation": "none") or remotely.  Thread-safe. */
+long seer_sandbox_uid(seer_toolset *ts);
 
 /* The host path of the workspace (NULL for remote sandboxes).  Borrowed,
  * valid for the toolset's life.  Thread-safe. */
