@@ -22,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -300,6 +303,7 @@ typedef struct fixture {
     uint64_t next_tag;
     seer_runfile *rf;
     seer_toolset *ts;
+    seer_toolset *ts2; /* a second sandbox, freed first */
 } fixture;
 
 static int have_bwrap = -1;
@@ -372,6 +376,7 @@ static void rm_rf(const char *path)
 static int teardown(void **state)
 {
     fixture *f = *state;
+    seer_toolset_free(f->ts2);
     seer_toolset_free(f->ts);
     seer_runfile_free(f->rf);
     seer_actor_stop(f->actor);
@@ -433,10 +438,18 @@ static seer_toolset *start_ok(fixture *f, const char *json, const char *name)
 
 /* Calls a tool and waits (generously) for its result.  The collector keeps
  * ownership. */
-static seer_tool_result *call(fixture *f, const char *name, const char *args)
+/* Sends a call without waiting; returns its tag for wait_result. */
+static uint64_t call_async(fixture *f, seer_toolset *ts, const char *name, const char *args)
 {
     uint64_t tag = ++f->next_tag;
-    seer_toolset_call(f->ts, name, args, f->actor, tag);
+    seer_toolset_call(ts, name, args, f->actor, tag);
+    return tag;
+}
+
+/* Waits (generously) for the result of call tag.  The collector keeps
+ * ownership. */
+static seer_tool_result *wait_result(fixture *f, uint64_t tag, const char *name)
+{
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 60;
@@ -454,6 +467,17 @@ static seer_tool_result *call(fixture *f, const char *name, const char *args)
     pthread_mutex_unlock(&f->col.mu);
     fail_msg("no result for %s", name);
     return NULL;
+}
+
+static seer_tool_result *call_on(fixture *f, seer_toolset *ts, const char *name, const char *args)
+{
+    return wait_result(f, call_async(f, ts, name, args), name);
+}
+
+/* call_on the fixture's current sandbox. */
+static seer_tool_result *call(fixture *f, const char *name, const char *args)
+{
+    return call_on(f, f->ts, name, args);
 }
 
 static const seer_tool_def *find_def(seer_tool_def *defs, size_t n, const char *name)
@@ -507,6 +531,18 @@ static const char *env_of(char **envp, const char *name)
     return NULL;
 }
 
+/* An integer member of a JSON tool result. */
+static long json_int(const seer_tool_result *r, const char *key)
+{
+    cJSON *j = cJSON_Parse(r->content);
+    if (!j) fail_msg("not JSON: %s", r->content);
+    const cJSON *v = cJSON_GetObjectItem(j, key);
+    if (!cJSON_IsNumber(v)) fail_msg("no %s in %s", key, r->content);
+    long n = (long)v->valuedouble;
+    cJSON_Delete(j);
+    return n;
+}
+
 static void test_spawn_plan(void **state)
 {
     (void)state;
@@ -550,6 +586,23 @@ static void test_spawn_plan(void **state)
     assert_true(sp.rlimits[1].limit.rlim_cur == 5);
     /* the process limit is applied inside the sandbox */
     assert_true(argv_has(sp.argv, "--nproc=7:7"));
+    if (geteuid() == 0) {
+        /* as root the server drops to the sandbox's own uid and gid, with
+         * no capabilities, groups or new privileges */
+        assert_true(sp.has_uid);
+        assert_true(sp.uid >= SEER_SANDBOX_UID_BASE);
+        char want[48];
+        snprintf(want, sizeof want, "--reuid=%u", sp.uid);
+        assert_true(argv_has(sp.argv, want));
+        snprintf(want, sizeof want, "--regid=%u", sp.uid);
+        assert_true(argv_has(sp.argv, want));
+        assert_true(argv_has(sp.argv, "--bounding-set=-all"));
+        assert_true(argv_has(sp.argv, "--no-new-privs"));
+        assert_true(argv_has(sp.argv, "--clear-groups"));
+        assert_false(argv_contains(sp.argv, "65534"));
+    } else {
+        assert_false(sp.has_uid); /* a user namespace instead */
+    }
     struct stat st;
     assert_int_equal(stat(sp.workspace, &st), 0);
     assert_true(S_ISDIR(st.st_mode));
@@ -598,6 +651,7 @@ static void test_refuses_without_bwrap(void **state)
     assert_int_equal(seer_sandbox_prepare(seer_runfile_find(rf, "u"), &o, &sp, &err), SEER_OK);
     assert_string_equal(sp.argv[0], "true");
     assert_string_equal(sp.cwd, sp.workspace);
+    assert_false(sp.has_uid); /* unisolated: runs as the caller, even root */
     seer_sandbox_spawn_clear(&sp);
     unsetenv("SEER_BWRAP");
     seer_runfile_free(rf);
@@ -808,7 +862,7 @@ static void test_workspace_mounts(void **state)
     fclose(fp);
     snprintf(p, sizeof p, "%s/rw", f->dir);
     assert_int_equal(mkdir(p, 0777), 0);
-    assert_int_equal(chmod(p, 0777), 0); /* the server may run as nobody */
+    assert_int_equal(chmod(p, 0777), 0); /* as root, the server runs as its own uid */
     start_ok(f,
              "{\"sandboxes\": {\"mnt\": {\"command\": [\"seer\", \"serve\", \"expose\", "
              "\"iface.py\"], \"workspace\": {\"copy\": [\"@SRC/tests/sandbox/iface.py\"], "
@@ -820,6 +874,17 @@ static void test_workspace_mounts(void **state)
     assert_string_equal(r->content, "reference notes");
     r = call(f, "write", "{\"path\": \"ref/notes.txt\", \"text\": \"changed\"}");
     assert_true(r->is_error); /* read-only */
+    /* a mounted file keeps its host owner (as root: no user namespace maps
+     * it; as a user: the namespace maps the user to itself), so the server
+     * reads it through its "other" bits when it runs as its own uid */
+    struct stat hst;
+    snprintf(p, sizeof p, "%s/ref/notes.txt", f->dir);
+    assert_int_equal(stat(p, &hst), 0);
+    r = call(f, "owner", "{\"path\": \"ref/notes.txt\"}");
+    assert_false(r->is_error);
+    char want[64];
+    snprintf(want, sizeof want, "\"uid\": %ld,", (long)hst.st_uid);
+    assert_non_null(strstr(r->content, want));
     r = call(f, "write", "{\"path\": \"/data/rw/out.txt\", \"text\": \"made inside\"}");
     assert_false(r->is_error);
     snprintf(p, sizeof p, "%s/rw/out.txt", f->dir);
@@ -849,10 +914,13 @@ static void test_limits_enforced(void **state)
 {
     fixture *f = *state;
     SKIP_WITHOUT_BWRAP();
-    /* RLIMIT_NPROC counts every process of the server's uid: run as root,
-     * all sandboxes (also other tests' running in parallel) share uid
-     * nobody, so the cap leaves room for them and the spawn overshoots it */
-    start_ok(f, IFACE_SANDBOX("lim", ", \"memory_mb\": 300, \"max_processes\": 24"), "lim");
+    /* RLIMIT_NPROC counts every task (threads too) of the server's uid.
+     * That uid is the sandbox's own -- a leased one as root, its own user
+     * namespace otherwise -- so the cap is this sandbox's alone and can be
+     * small (it was 24 while every root-run sandbox shared uid nobody and
+     * the cap had to leave room for the others).  12 leaves room for the
+     * expose server's own threads (main + up to 4 workers). */
+    start_ok(f, IFACE_SANDBOX("lim", ", \"memory_mb\": 300, \"max_processes\": 12"), "lim");
     seer_tool_result *r = call(f, "allocate", "{\"mb\": 16}");
     assert_false(r->is_error);
     r = call(f, "allocate", "{\"mb\": 1024}");
@@ -861,13 +929,188 @@ static void test_limits_enforced(void **state)
     r = call(f, "spawn", "{\"n\": 120}");
     assert_false(r->is_error);
     long started = strtol(r->content, NULL, 10);
-    assert_true(started < 120);
+    assert_true(started < 12);
+    assert_true(started >= 12 - 8); /* nothing outside the sandbox shares the count */
     /* the server survived both */
     r = call(f, "add", "{\"a\": 1}");
     assert_string_equal(r->content, "3");
+    /* at its cap it cannot start another worker thread (threads count):
+     * calls beyond its idle workers wait for one, none is lost, and the
+     * server lives on */
+    r = call(f, "hold", "{\"n\": 120}");
+    assert_false(r->is_error);
+    assert_true(json_int(r, "started") < 12);
+    assert_true(json_int(r, "tasks") <= 12);
+    uint64_t tags[6];
+    tags[0] = call_async(f, f->ts, "hang", "{\"seconds\": 0.5}");
+    for (int i = 1; i < 6; i++)
+        tags[i] = call_async(f, f->ts, "add", "{\"a\": 1}");
+    assert_string_equal(wait_result(f, tags[0], "hang")->content, "woke");
+    for (int i = 1; i < 6; i++)
+        assert_string_equal(wait_result(f, tags[i], "add")->content, "3");
+    r = call(f, "release", "{}");
+    assert_false(r->is_error);
     seer_sandbox_stats st;
     seer_sandbox_get_stats(f->ts, &st);
     assert_int_equal(st.starts, 1);
+}
+
+/* ---- per-sandbox uids (root) ------------------------------------------------------------------
+ */
+
+static int root_ok(void)
+{
+    if (geteuid() == 0) return 1;
+    fprintf(stderr, "note: not root -- per-sandbox uid tests skipped (as a user, each sandbox "
+                    "has its own user namespace instead)\n");
+    return 0;
+}
+
+#define SKIP_UNLESS_ROOT_BWRAP()                                                                   \
+    do {                                                                                           \
+        if (!root_ok() || !bwrap_ok()) skip();                                                     \
+    } while (0)
+
+/* Is uid's lock file held (by another process: this one has released it)? */
+static int uid_lock_held(long uid)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s/%ld.lock", SEER_SANDBOX_UID_LOCKDIR, uid);
+    int fd = open(p, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return 0;
+    int held = flock(fd, LOCK_EX | LOCK_NB) != 0;
+    close(fd);
+    return held;
+}
+
+#define TWO_SANDBOXES(N)                                                                           \
+    "{\"sandboxes\": {"                                                                            \
+    "\"a\": {\"command\": [\"seer\", \"serve\", \"expose\", \"iface.py\"], \"max_processes\": " N  \
+    ", \"workspace\": {\"copy\": [\"@SRC/tests/sandbox/iface.py\"]}},"                             \
+    "\"b\": {\"command\": [\"seer\", \"serve\", \"expose\", \"iface.py\"], \"max_processes\": " N  \
+    ", \"workspace\": {\"copy\": [\"@SRC/tests/sandbox/iface.py\"]}}}}"
+
+/* Starts sandbox name of the two-sandbox run file already in f->rf. */
+static seer_toolset *start_named(fixture *f, const char *name)
+{
+    char sdir[PATH_MAX];
+    snprintf(sdir, sizeof sdir, "%s/sandboxes/%s", f->dir, name);
+    seer_sandbox_options o = {0};
+    o.loop = f->loop;
+    o.dir = sdir;
+    o.term_grace_ms = 300;
+    o.kill_grace_ms = 300;
+    seer_error err;
+    seer_toolset *ts = seer_sandbox_new(seer_runfile_find(f->rf, name), &o, &err);
+    if (!ts) fail_msg("sandbox %s did not start: %s", name, err.msg);
+    return ts;
+}
+
+static void assert_owned_by(const char *path, long uid)
+{
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal((long)st.st_uid, uid);
+    assert_int_equal((long)st.st_gid, uid);
+}
+
+static void test_root_sandboxes_have_their_own_uids(void **state)
+{
+    fixture *f = *state;
+    SKIP_UNLESS_ROOT_BWRAP();
+    unsigned before = seer_sandbox_uids_in_use();
+    start_ok(f, TWO_SANDBOXES("8"), "a"); /* parses the run file, starts a */
+    seer_toolset *a = f->ts, *b = f->ts2 = start_named(f, "b");
+    long ua = seer_sandbox_uid(a), ub = seer_sandbox_uid(b);
+    assert_true(ua >= (long)SEER_SANDBOX_UID_BASE && ub >= (long)SEER_SANDBOX_UID_BASE);
+    assert_true(ua != ub);
+    assert_int_equal(seer_sandbox_uids_in_use(), before + 2);
+    assert_null(getpwuid((uid_t)ua));
+    assert_null(getgrgid((gid_t)ua));
+
+    /* the servers run as those ids, without supplementary groups */
+    seer_tool_result *r = call_on(f, a, "ids", "{}");
+    assert_false(r->is_error);
+    assert_int_equal(json_int(r, "uid"), ua);
+    assert_int_equal(json_int(r, "gid"), ua);
+    assert_non_null(strstr(r->content, "\"groups\": []"));
+    r = call_on(f, b, "ids", "{}");
+    assert_int_equal(json_int(r, "uid"), ub);
+    /* the host has never heard of the id, yet inside it has a name (code
+     * that asks for one -- getpass, whoami, torch's cache -- keeps working) */
+    r = call_on(f, a, "user", "{}");
+    assert_false(r->is_error);
+    assert_non_null(strstr(r->content, "\"name\": \"seer-sandbox\""));
+    assert_non_null(strstr(r->content, "\"home\": \"/workspace\""));
+
+    /* the workspace and what was copied into it are the sandbox's: on the
+     * host, and as the server sees them; what it writes is too */
+    char p[PATH_MAX];
+    assert_owned_by(seer_sandbox_workspace(a), ua);
+    snprintf(p, sizeof p, "%s/iface.py", seer_sandbox_workspace(a));
+    assert_owned_by(p, ua);
+    r = call_on(f, a, "owner", "{\"path\": \"/workspace/iface.py\"}");
+    assert_int_equal(json_int(r, "uid"), ua);
+    r = call_on(f, a, "write", "{\"path\": \"made.txt\", \"text\": \"x\"}");
+    assert_false(r->is_error);
+    snprintf(p, sizeof p, "%s/made.txt", seer_sandbox_workspace(a));
+    assert_owned_by(p, ua);
+    assert_owned_by(seer_sandbox_workspace(b), ub);
+    /* the read-only system keeps its host owner (root), and one sandbox
+     * cannot reach another's files: they are not mounted */
+    r = call_on(f, a, "owner", "{\"path\": \"/usr/bin\"}");
+    assert_int_equal(json_int(r, "uid"), 0);
+    snprintf(p, sizeof p, "{\"path\": \"%s/iface.py\"}", seer_sandbox_workspace(b));
+    r = call_on(f, a, "read", p);
+    assert_true(r->is_error);
+
+    /* stopping gives the ids back: in this process and the lock files */
+    seer_toolset_free(b);
+    f->ts2 = NULL;
+    assert_int_equal(seer_sandbox_uids_in_use(), before + 1);
+    seer_toolset_free(a);
+    f->ts = NULL;
+    assert_int_equal(seer_sandbox_uids_in_use(), before);
+    assert_false(uid_lock_held(ua) && uid_lock_held(ub)); /* not both taken over at once */
+    long lo = ua < ub ? ua : ub;
+    /* a third sandbox reuses the lowest slot unless another seer process
+     * (a test running in parallel) took it in between */
+    seer_toolset *c = start_named(f, "a");
+    long uc = seer_sandbox_uid(c);
+    if (uc != lo) assert_true(uc < lo || uid_lock_held(lo));
+    f->ts = c;
+}
+
+static void test_root_process_caps_are_per_sandbox(void **state)
+{
+    fixture *f = *state;
+    SKIP_UNLESS_ROOT_BWRAP();
+    enum { N = 16 };
+    start_ok(f, TWO_SANDBOXES("16"), "a");
+    seer_toolset *a = f->ts, *b = f->ts2 = start_named(f, "b");
+    /* a fills its cap: asks for more processes than N and gets what its
+     * own count allows -- its tasks (server threads included) stop at N */
+    seer_tool_result *r = call_on(f, a, "hold", "{\"n\": 40}");
+    assert_false(r->is_error);
+    long started_a = json_int(r, "started"), tasks_a = json_int(r, "tasks");
+    assert_true(started_a < N);
+    assert_true(tasks_a <= N && tasks_a >= N - 1);
+    /* with a holding N-1 or so sleeping processes, b still starts its own
+     * up to its own cap: the counts are not shared */
+    r = call_on(f, b, "hold", "{\"n\": 40}");
+    assert_false(r->is_error);
+    long started_b = json_int(r, "started"), tasks_b = json_int(r, "tasks");
+    assert_true(tasks_b <= N && tasks_b >= N - 1);
+    assert_true(started_b >= started_a - 2);
+    /* a is still at its cap, and both servers still answer */
+    r = call_on(f, a, "hold", "{\"n\": 1}");
+    assert_int_equal(json_int(r, "started"), 0);
+    r = call_on(f, a, "release", "{}");
+    assert_int_equal(strtol(r->content, NULL, 10), started_a);
+    r = call_on(f, a, "hold", "{\"n\": 1}");
+    assert_int_equal(json_int(r, "started"), 1); /* room again once released */
+    r = call_on(f, b, "add", "{\"a\": 1}");
+    assert_string_equal(r->content, "3");
 }
 
 static void test_cpu_limit_kills_then_restarts(void **state)
@@ -1410,6 +1653,146 @@ static void test_raw_transport_for_the_cli(void **state)
     seer_runfile_free(rf2);
 }
 
+/* The CLI's transport holds its sandbox's uid for as long as it lives:
+ * the server runs under it until the transport is freed. */
+static void test_root_cli_transport_keeps_its_uid(void **state)
+{
+    fixture *f = *state;
+    SKIP_UNLESS_ROOT_BWRAP();
+    char json[2048], text[4096], *o = text;
+    snprintf(json, sizeof json, IFACE_SANDBOX("rawb", ""));
+    for (const char *p = json; *p;) {
+        if (strncmp(p, "@SRC", 4) == 0) {
+            o += sprintf(o, "%s", f->src);
+            p += 4;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    seer_error err;
+    assert_int_equal(seer_runfile_parse(text, strlen(text), "run.json", f->dir, &f->rf, &err),
+                     SEER_OK);
+    unsigned before = seer_sandbox_uids_in_use();
+    char sdir[256];
+    snprintf(sdir, sizeof sdir, "%s/rawb", f->dir);
+    seer_sandbox_options so = {.loop = f->loop, .dir = sdir};
+    seer_mcp_transport *t = seer_sandbox_transport(seer_runfile_find(f->rf, "rawb"), &so, &err);
+    if (!t) fail_msg("%s", err.msg);
+    assert_int_equal(seer_sandbox_uids_in_use(), before + 1);
+    seer_mcp_client *c = seer_mcp_client_new(f->loop, t, NULL, &err);
+    assert_non_null(c);
+    cJSON *res = NULL;
+    assert_int_equal(seer_mcp_client_call_sync(c, "ids", "{}", 30000, &res, &err), SEER_OK);
+    /* the id inside is one of the leased range, not nobody and not root */
+    const cJSON *uid = cJSON_GetObjectItem(cJSON_GetObjectItem(res, "structuredContent"), "uid");
+    assert_true(cJSON_IsNumber(uid));
+    assert_true(uid->valuedouble >= (double)SEER_SANDBOX_UID_BASE);
+    cJSON_Delete(res);
+    assert_int_equal(seer_sandbox_uids_in_use(), before + 1);
+    seer_mcp_client_free(c); /* stops the server, then releases the id */
+    assert_int_equal(seer_sandbox_uids_in_use(), before);
+}
+
+typedef struct prep_arg {
+    const seer_sandbox_config *c;
+    char dir[128];
+    seer_sandbox_spawn sp;
+    seer_err rc;
+} prep_arg;
+
+static void *prep_main(void *arg)
+{
+    prep_arg *a = arg;
+    seer_sandbox_spawn_opts o = {a->dir, NULL, NULL, NULL};
+    seer_error err;
+    a->rc = seer_sandbox_prepare(a->c, &o, &a->sp, &err);
+    return NULL;
+}
+
+/* Sandboxes prepared at once on many threads, and in another process,
+ * never share an id; a dead process's ids come back. */
+static void test_root_uids_unique_across_threads_and_processes(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_ROOT_BWRAP();
+    char dir[] = "/tmp/seer-uids-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *json = "{\"sandboxes\": {\"p\": {\"command\": [\"srv\"]}}}";
+    seer_runfile *rf = NULL;
+    seer_error err;
+    assert_int_equal(seer_runfile_parse(json, strlen(json), "run.json", dir, &rf, &err), SEER_OK);
+    const seer_sandbox_config *c = seer_runfile_find(rf, "p");
+    unsigned before = seer_sandbox_uids_in_use();
+
+    /* another process holds one id (as a concurrent seer would) */
+    int to_child[2], from_child[2];
+    assert_int_equal(pipe(to_child), 0);
+    assert_int_equal(pipe(from_child), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prep_arg a = {.c = c};
+        snprintf(a.dir, sizeof a.dir, "%s/child", dir);
+        prep_main(&a);
+        unsigned id = a.rc == SEER_OK && a.sp.has_uid ? a.sp.uid : 0;
+        char go;
+        if (write(from_child[1], &id, sizeof id) != sizeof id || read(to_child[0], &go, 1) != 1)
+            _exit(2);
+        _exit(0); /* without clearing: the kernel drops the lock */
+    }
+    unsigned child_id = 0;
+    assert_int_equal(read(from_child[0], &child_id, sizeof child_id), (ssize_t)sizeof child_id);
+    assert_true(child_id >= SEER_SANDBOX_UID_BASE);
+
+    enum { T = 8 };
+    prep_arg args[T];
+    pthread_t th[T];
+    memset(args, 0, sizeof args);
+    for (int i = 0; i < T; i++) {
+        args[i].c = c;
+        snprintf(args[i].dir, sizeof args[i].dir, "%s/t%d", dir, i);
+        assert_int_equal(pthread_create(&th[i], NULL, prep_main, &args[i]), 0);
+    }
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < T; i++) {
+        assert_int_equal(args[i].rc, SEER_OK);
+        assert_true(args[i].sp.has_uid);
+        assert_true(args[i].sp.uid != child_id);
+        for (int j = 0; j < i; j++)
+            assert_true(args[i].sp.uid != args[j].sp.uid);
+        /* the workspace is that id's */
+        struct stat st;
+        assert_int_equal(stat(args[i].sp.workspace, &st), 0);
+        assert_int_equal(st.st_uid, args[i].sp.uid);
+    }
+    assert_int_equal(seer_sandbox_uids_in_use(), before + T);
+    for (int i = 0; i < T; i++)
+        seer_sandbox_spawn_clear(&args[i].sp);
+    assert_int_equal(seer_sandbox_uids_in_use(), before);
+
+    /* the child ends without giving its id back: the kernel does */
+    assert_int_equal(write(to_child[1], "x", 1), 1);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char p[256];
+    snprintf(p, sizeof p, "%s/%u.lock", SEER_SANDBOX_UID_LOCKDIR, child_id);
+    if (access(SEER_SANDBOX_UID_LOCKDIR, F_OK) == 0) {
+        int fd = open(p, O_RDWR | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+        close(fd);
+    }
+    close(to_child[0]);
+    close(to_child[1]);
+    close(from_child[0]);
+    close(from_child[1]);
+    seer_runfile_free(rf);
+    rm_rf(dir);
+}
+
 /* ---- a remote sandbox over Streamable HTTP with a bearer token
  * ------------------------------------ */
 
@@ -1551,6 +1934,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_workspace_mounts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_when_asked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_enforced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_root_sandboxes_have_their_own_uids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_root_process_caps_are_per_sandbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cpu_limit_kills_then_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hang_times_out_and_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_then_restart_bounded, setup, teardown),
@@ -1567,6 +1952,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_example_run_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_serve_expose, setup, teardown),
         cmocka_unit_test_setup_teardown(test_raw_transport_for_the_cli, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_root_cli_transport_keeps_its_uid, setup, teardown),
+        cmocka_unit_test(test_root_uids_unique_across_threads_and_processes),
     };
     const char *only = getenv("SEER_TEST_FILTER"); /* e.g. "test_hidden*" */
     if (only && only[0]) cmocka_set_test_filter(only);

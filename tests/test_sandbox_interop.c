@@ -169,6 +169,26 @@ static void test_filesystem_server_sees_only_its_workspace(void **state)
     assert_false(r->is_error);
     snprintf(path, sizeof path, "%s/workspace/new.txt", sdir);
     assert_int_equal(access(path, R_OK), 0);
+    if (geteuid() == 0) {
+        /* as root, node runs as the sandbox's own uid (unknown to the
+         * host's /etc/passwd): the copied file and the one it wrote are
+         * that uid's, and the copy stayed writable for it */
+        long uid = seer_sandbox_uid(ts);
+        assert_true(uid >= (long)SEER_SANDBOX_UID_BASE);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal((long)st.st_uid, uid);
+        snprintf(path, sizeof path, "%s/workspace/hello.txt", sdir);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal((long)st.st_uid, uid);
+        assert_int_equal((long)st.st_gid, uid);
+        r = call(ts, actor, &col, ++tag, "edit_file",
+                 "{\"path\": \"/workspace/hello.txt\", \"edits\": [{\"oldText\": \"hello\", "
+                 "\"newText\": \"bonjour\"}]}");
+        assert_false(r->is_error);
+        r = call(ts, actor, &col, ++tag, "read_text_file", "{\"path\": \"/workspace/hello.txt\"}");
+        assert_non_null(strstr(r->content, "bonjour from the workspace"));
+    }
     r = call(ts, actor, &col, ++tag, "write_file",
              "{\"path\": \"/opt/node_modules/evil.txt\", \"content\": \"x\"}");
     assert_true(r->is_error);

@@ -153,3 +153,68 @@ def alone(seconds: float = 0.3) -> int:
     time.sleep(seconds)
     _inside[0] -= 1
     return _inside[1]
+
+
+@expose
+def ids() -> dict:
+    """The server's uid, gid and supplementary groups."""
+    return {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups()}
+
+
+@expose
+def owner(path: str) -> dict:
+    """Who owns path, as the server sees it."""
+    st = os.stat(path)
+    return {"uid": st.st_uid, "gid": st.st_gid}
+
+
+_held = []
+
+
+def _my_tasks() -> int:
+    """Tasks (threads included: RLIMIT_NPROC counts them) of this uid in
+    the sandbox's PID namespace."""
+    me, n = os.getuid(), 0
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            if os.stat("/proc/" + p).st_uid == me:
+                n += len(os.listdir("/proc/" + p + "/task"))
+        except OSError:
+            pass
+    return n
+
+
+@expose
+def hold(n: int) -> dict:
+    """Starts up to n sleeping processes and keeps them; returns how many
+    started and how many tasks this uid has now."""
+    import subprocess
+    started = 0
+    try:
+        for _ in range(n):
+            _held.append(subprocess.Popen(["sleep", "600"]))
+            started += 1
+    except OSError:
+        pass
+    return {"started": started, "tasks": _my_tasks()}
+
+
+@expose
+def release() -> int:
+    """Stops the processes hold() started; returns how many."""
+    n = len(_held)
+    for p in _held:
+        p.kill()
+        p.wait()
+    _held.clear()
+    return n
+
+
+@expose
+def user() -> dict:
+    """The server's user name and home as the passwd database says."""
+    import getpass
+    import pwd
+    return {"name": getpass.getuser(), "home": pwd.getpwuid(os.getuid()).pw_dir}
