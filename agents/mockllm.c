@@ -511,6 +511,9 @@ static cJSON *value_for(const cJSON *schema, const char *prop, const arg_hints *
     if (cJSON_IsArray(en) && en->child) return cJSON_Duplicate(en->child, 1);
     const cJSON *def = cJSON_GetObjectItemCaseSensitive(schema, "default");
     if (def) return cJSON_Duplicate(def, 1);
+    /* JSON Schema's "examples": the tool's author says what a good value is */
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(schema, "examples");
+    if (cJSON_IsArray(ex) && ex->child) return cJSON_Duplicate(ex->child, 1);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(schema, "type");
     const char *t = NULL;
     if (cJSON_IsString(type))

@@ -662,7 +662,8 @@ seer_toolset *seer_toolset_builtin_new(seer_pool *pool)
         .name = "calculator",
         .description = "Evaluate an arithmetic expression with + - * / % ^ and parentheses.",
         .schema_json = "{\"type\":\"object\",\"properties\":{\"expression\":{\"type\":\"string\","
-                       "\"description\":\"e.g. (2+3)*4\"}},\"required\":[\"expression\"]}",
+                       "\"description\":\"e.g. (2+3)*4\",\"examples\":[\"(2+3)*4\"]}},"
+                       "\"required\":[\"expression\"]}",
     };
     static const seer_tool_def clock_def = {
         .name = "clock",

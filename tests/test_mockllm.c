@@ -441,8 +441,10 @@ static void t_agent(void **state)
                  "\"lines\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
                  "\"opts\":{\"type\":\"object\",\"properties\":{\"sync\":{\"type\":"
                  "\"boolean\"}},\"required\":[\"sync\"]},"
-                 "\"comment\":{\"type\":\"string\"}},"
-                 "\"required\":[\"path\",\"mode\",\"lines\",\"opts\"]}"},
+                 "\"comment\":{\"type\":\"string\"},"
+                 "\"expr\":{\"type\":\"string\",\"examples\":[\"6*7\",\"1+1\"]},"
+                 "\"level\":{\"type\":\"integer\",\"default\":3,\"examples\":[9]}},"
+                 "\"required\":[\"path\",\"mode\",\"lines\",\"opts\",\"expr\",\"level\"]}"},
         {(char *)"other", NULL, (char *)"{}"},
     };
     seer_conv c;
@@ -459,6 +461,9 @@ static void t_agent(void **state)
     assert_true(cJSON_IsArray(cJSON_GetObjectItem(args, "lines")));
     assert_true(cJSON_IsBool(cJSON_GetObjectItem(cJSON_GetObjectItem(args, "opts"), "sync")));
     assert_null(cJSON_GetObjectItem(args, "comment")); /* not required */
+    /* the schema's first example is used; a default wins over examples */
+    assert_string_equal(cJSON_GetObjectItem(args, "expr")->valuestring, "6*7");
+    assert_int_equal(cJSON_GetObjectItem(args, "level")->valueint, 3);
     cJSON_Delete(args);
     absorb(&c, r, "wrote 3 bytes");
     seer_model_reply_free(r);
