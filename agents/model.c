@@ -121,6 +121,7 @@ void seer_model_options_init(seer_model_options *o)
     o->temperature = -1;
     o->top_p = -1;
     o->prompt_cache = 1;
+    o->send_reasoning = -1;
     o->timeout_ms = 600000;
     seer_limits_default(&o->limits);
     seer_retry_policy_default(&o->retry);
@@ -274,7 +275,8 @@ static int parse_duration_ms(const char *v, long *out)
 
 static const char *const option_keys =
     "temperature, top_p, max_tokens, thinking_budget, reasoning_effort, stop, header, "
-    "extra_body, base_url, api_key_env, stream, prompt_cache, timeout, idle_timeout, "
+    "extra_body, base_url, api_key_env, stream, prompt_cache, send_reasoning, timeout, "
+    "idle_timeout, "
     "max_connections, "
     "rpm, tpm, max_retries, script, role";
 
@@ -387,6 +389,13 @@ seer_err seer_model_options_set(seer_model_options *o, const char *kv, seer_erro
             expect = "true or false";
         else
             o->prompt_cache = b;
+    } else if (strcmp(key, "send_reasoning") == 0) {
+        if (strcasecmp(v, "auto") == 0)
+            o->send_reasoning = -1;
+        else if (parse_bool(v, &b))
+            expect = "true, false or auto";
+        else
+            o->send_reasoning = b;
     } else if (strcmp(key, "timeout") == 0) {
         if (parse_duration_ms(v, &l) || l <= 0)
             expect = "a duration such as 90, 90s, 1500ms or 2m";

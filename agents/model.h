@@ -81,6 +81,10 @@ typedef struct seer_model_options {
     char *api_key_env;      /* overrides which variable holds the key */
     int stream;             /* use SSE streaming */
     int prompt_cache;       /* anthropic cache_control on the stable prefix; default 1 */
+    int send_reasoning;     /* openai-compatible: send the reasoning of an assistant
+                               turn that called tools back as "reasoning_content"
+                               (DeepSeek's thinking mode requires it); -1 = auto
+                               (on for api.deepseek.com), 0 off, 1 on */
     long timeout_ms;        /* per attempt; default 600 s */
     long idle_timeout_ms;   /* abort an attempt silent this long; 0 = loop default (120 s) */
     seer_limits limits;     /* rate limits for this model's endpoint */
@@ -89,7 +93,7 @@ typedef struct seer_model_options {
     char *mock_role;   /* mockllm: "auditor" | "target" | "judge" | "agent" */
 } seer_model_options;
 
-/* Defaults: temperature -1, max_tokens 0, prompt_cache 1, limits and retry
+/* Defaults: temperature -1, max_tokens 0, prompt_cache 1, send_reasoning -1, limits and retry
  * defaults.  Caller frees strings with seer_model_options_clear. */
 void seer_model_options_init(seer_model_options *o);
 void seer_model_options_clear(seer_model_options *o);
@@ -107,6 +111,8 @@ void seer_model_options_clear(seer_model_options *o);
  *   api_key_env=NAME    read the key from this variable instead
  *   stream=BOOL         SSE streaming (true/false, 1/0, yes/no, on/off)
  *   prompt_cache=BOOL   anthropic cache_control on the stable prefix
+ *   send_reasoning=BOOL|auto  openai-compatible: reasoning_content on assistant
+ *                       turns that called tools (auto: for api.deepseek.com)
  *   timeout=DUR         per-attempt timeout: N (seconds), Nms, Ns or Nm
  *   idle_timeout=DUR    abort an attempt that receives nothing for DUR
  *   max_connections=N   fixed connection cap (0 = adaptive)

@@ -21,10 +21,16 @@
  *     "tool_call_id","content"} message each; is_error results get an
  *     "Error: " prefix because the format has no error flag.  Text or images
  *     next to tool results follow as a user message.
- *   - THINKING / REDACTED_THINKING blocks are never sent back, in any
- *     flavour: chat completions has no standard input field for them (OpenAI
- *     keeps reasoning server-side, the open models' chat templates drop past
+ *   - THINKING / REDACTED_THINKING blocks are not sent back by default:
+ *     chat completions has no standard input field for them (OpenAI keeps
+ *     reasoning server-side, the open models' chat templates drop past
  *     reasoning; OpenRouter takes its reasoning_details instead, below).
+ *     The exception is DeepSeek's thinking mode, which answers 400 when an
+ *     assistant turn that called tools comes back without its reasoning:
+ *     with send_reasoning (model option; auto = on for api.deepseek.com,
+ *     off elsewhere) such a turn carries "reasoning_content" (its THINKING
+ *     text joined); turns without tool calls never do (DeepSeek ignores
+ *     them).  The wire cache is then keyed SEER_WIRE_OPENAI_RC.
  *   - OpenRouter's reasoning_details: a RAW block named "reasoning_details"
  *     of wire SEER_WIRE_OPENAI (see Replies) goes back unchanged as
  *     "reasoning_details":[..] on its assistant message, after content and
@@ -343,8 +349,43 @@ static void wire_reasoning_details(seer_strbuf *b, const seer_message *msg)
     if (n) seer_sb_putc(b, ']');
 }
 
-/* An assistant message; with_rd adds its reasoning_details (OpenRouter). */
-static void wire_assistant(seer_strbuf *b, const seer_message *msg, int with_rd)
+/* Appends `,"reasoning_content":"..."` (the THINKING blocks' text joined)
+ * when msg called tools and has reasoning to send. */
+static void wire_reasoning_content(seer_strbuf *b, const seer_message *msg)
+{
+    if (seer_message_n_tool_calls(msg) == 0) return;
+    seer_strbuf r = SEER_STRBUF_INIT;
+    for (size_t i = 0; i < msg->n_blocks; i++) {
+        const seer_block *blk = &msg->blocks[i];
+        if (blk->type == SEER_BLK_THINKING && blk->text) seer_sb_puts(&r, blk->text);
+    }
+    if (!seer_sb_ok(&r)) b->oom = 1;
+    if (r.len) {
+        seer_sb_puts(b, ",\"reasoning_content\":");
+        seer_sb_json_str(b, r.p, r.len);
+    }
+    seer_sb_free(&r);
+}
+
+/* Whether m sends reasoning_content: send_reasoning=true, or auto (-1) and
+ * the base URL is DeepSeek's own API, whose thinking mode answers 400 when
+ * a tool-calling turn comes back without its reasoning.  Others are left
+ * alone by default: api.openai.com refuses unknown message fields, and the
+ * open models' servers differ in what their chat templates read. */
+static int sends_rc(const seer_model *m)
+{
+    if (m->opts.send_reasoning >= 0) return m->opts.send_reasoning > 0;
+    const char *u = m->base_url ? strstr(m->base_url, "://") : NULL;
+    if (!u) return 0;
+    u += 3;
+    size_t n = strcspn(u, ":/");
+    static const char host[] = "api.deepseek.com";
+    return n == sizeof host - 1 && strncasecmp(u, host, n) == 0;
+}
+
+/* An assistant message; with_rd adds its reasoning_details (OpenRouter),
+ * with_rc its reasoning_content (DeepSeek's thinking mode). */
+static void wire_assistant(seer_strbuf *b, const seer_message *msg, int with_rd, int with_rc)
 {
     seer_strbuf text = SEER_STRBUF_INIT;
     size_t n_text = 0, n_calls = 0;
@@ -385,12 +426,13 @@ static void wire_assistant(seer_strbuf *b, const seer_message *msg, int with_rd)
         seer_sb_putc(b, ']');
     }
     if (with_rd) wire_reasoning_details(b, msg);
+    if (with_rc) wire_reasoning_content(b, msg);
     seer_sb_putc(b, '}');
 }
 
 /* Serializes one seer_message into one or more comma-separated wire
- * messages (never zero); with_rd as for wire_assistant. */
-static void wire_message(seer_strbuf *b, const seer_message *msg, int with_rd)
+ * messages (never zero); with_rd and with_rc as for wire_assistant. */
+static void wire_message(seer_strbuf *b, const seer_message *msg, int with_rd, int with_rc)
 {
     size_t n_results = 0, n_other = 0;
     for (size_t i = 0; i < msg->n_blocks; i++) {
@@ -401,7 +443,7 @@ static void wire_message(seer_strbuf *b, const seer_message *msg, int with_rd)
             n_other++;
     }
     if (msg->role == SEER_ROLE_ASSISTANT) {
-        wire_assistant(b, msg, with_rd);
+        wire_assistant(b, msg, with_rd, with_rc);
         return;
     }
     int first = 1;
@@ -424,12 +466,15 @@ static void wire_message(seer_strbuf *b, const seer_message *msg, int with_rd)
  * caching them first; the glue gathered in b goes into the body before.
  * The cache holds the form with reasoning_details (OpenRouter's); when
  * with_rd is 0 and msg has such a block, msg is serialized without it into
- * a blob of this body alone and the cache is left as it is. */
-static seer_err append_cached(seer_strbuf *b, seer_body *body, seer_message *msg, int with_rd)
+ * a blob of this body alone and the cache is left as it is.  with_rc (the
+ * model sends reasoning_content) keys the cache as SEER_WIRE_OPENAI_RC. */
+static seer_err append_cached(seer_strbuf *b, seer_body *body, seer_message *msg, int with_rd,
+                              int with_rc)
 {
+    const int key = with_rc ? SEER_WIRE_OPENAI_RC : SEER_WIRE_OPENAI;
     if (!with_rd && has_rd(msg)) {
         seer_strbuf w = SEER_STRBUF_INIT;
-        wire_message(&w, msg, 0);
+        wire_message(&w, msg, 0, with_rc);
         seer_blob *blob = seer_sb_ok(&w) ? seer_blob_new(w.p ? w.p : "", w.len) : NULL;
         seer_sb_free(&w);
         if (!blob || !seer_sb_ok(b)) {
@@ -442,9 +487,9 @@ static seer_err append_cached(seer_strbuf *b, seer_body *body, seer_message *msg
         seer_blob_unref(blob); /* the body holds its own reference */
         return seer_body_ok(body) ? SEER_OK : SEER_ENOMEM;
     }
-    if (msg->wire_format != SEER_WIRE_OPENAI || !msg->wire) {
+    if (msg->wire_format != key || !msg->wire) {
         seer_strbuf w = SEER_STRBUF_INIT;
-        wire_message(&w, msg, 1);
+        wire_message(&w, msg, 1, with_rc);
         if (!seer_sb_ok(&w)) {
             seer_sb_free(&w);
             return SEER_ENOMEM;
@@ -454,7 +499,7 @@ static seer_err append_cached(seer_strbuf *b, seer_body *body, seer_message *msg
         if (!blob) return SEER_ENOMEM;
         seer_blob_unref(msg->wire);
         msg->wire = blob;
-        msg->wire_format = SEER_WIRE_OPENAI;
+        msg->wire_format = key;
     }
     assert(msg->wire && seer_blob_len(msg->wire) > 0);
     if (!seer_sb_ok(b)) return SEER_ENOMEM;
@@ -656,7 +701,8 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, c
     for (size_t i = 0; c && i < c->n; i++) {
         if (!first) seer_sb_putc(b, ',');
         first = 0;
-        seer_err e = append_cached(b, body, c->msgs[i], m->flavor == SEER_OAI_OPENROUTER);
+        seer_err e =
+            append_cached(b, body, c->msgs[i], m->flavor == SEER_OAI_OPENROUTER, sends_rc(m));
         if (e != SEER_OK) return e;
     }
     if (req->prefill) {

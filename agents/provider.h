@@ -13,7 +13,10 @@
 
 #include "agents/model.h"
 
-enum { SEER_WIRE_NONE = 0, SEER_WIRE_ANTHROPIC = 1, SEER_WIRE_OPENAI = 2 };
+/* SEER_WIRE_OPENAI_RC is a cache key only: the OpenAI format with
+ * reasoning_content on assistant turns that called tools (agents/openai.c);
+ * RAW blocks are still tagged SEER_WIRE_OPENAI. */
+enum { SEER_WIRE_NONE = 0, SEER_WIRE_ANTHROPIC = 1, SEER_WIRE_OPENAI = 2, SEER_WIRE_OPENAI_RC = 3 };
 
 /* Flavours of the OpenAI-compatible provider. */
 typedef enum {

@@ -127,6 +127,16 @@ static void t_options_defaults_and_keys(void **state)
     assert_string_equal(o.mock_script, "/tmp/s.json");
     assert_string_equal(o.mock_role, "judge");
 
+    /* send_reasoning: auto (-1) by default, a boolean, or auto again */
+    assert_int_equal(o.send_reasoning, -1);
+    assert_int_equal(seer_model_options_set(&o, "send_reasoning=on", &err), SEER_OK);
+    assert_int_equal(o.send_reasoning, 1);
+    assert_int_equal(seer_model_options_set(&o, "send_reasoning=AUTO", &err), SEER_OK);
+    assert_int_equal(o.send_reasoning, -1);
+    assert_int_equal(seer_model_options_set(&o, "send_reasoning=maybe", &err), SEER_EINVAL);
+    assert_non_null(strstr(err.msg, "send_reasoning"));
+    assert_int_equal(o.send_reasoning, -1);
+
     /* durations */
     assert_int_equal(seer_model_options_set(&o, "timeout=90", &err), SEER_OK);
     assert_int_equal(o.timeout_ms, 90000);

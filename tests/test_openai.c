@@ -1787,6 +1787,64 @@ static void test_build_reasoning_details(void **state)
     free_model(vl);
 }
 
+/* DeepSeek's thinking mode: an assistant turn that called tools goes back
+ * with its reasoning as "reasoning_content" (the API answers 400 without
+ * it); automatic for api.deepseek.com, set by send_reasoning elsewhere;
+ * never on a turn without tool calls; the wire cache is keyed by it. */
+static void test_build_reasoning_content(void **state)
+{
+    (void)state;
+    seer_model *ds = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    free(ds->base_url);
+    ds->base_url = strdup("https://API.DeepSeek.com/v1");
+    seer_model *oa = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    seer_model *vl = mk_model(SEER_OAI_VLLM, NULL);
+    seer_conv c;
+    mk_conv(&c); /* assistant: thinking "private reasoning" + text + 2 calls */
+    seer_message *a2 = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_thinking(a2, "no tools here", NULL);
+    seer_message_add_text(a2, "A picture of a cat.");
+    seer_conv_push(&c, a2);
+    seer_model_request req = {.conv = &c};
+    /* each model twice: computed, then from the cache; the models take turns
+     * on the same conversation */
+    struct {
+        seer_model *m;
+        int send; /* -1 auto */
+        int want;
+    } cases[] = {{ds, -1, 1}, {oa, -1, 0}, {ds, -1, 1}, {vl, -1, 0},
+                 {vl, 1, 1},  {ds, 0, 0},  {oa, 1, 1}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        cases[k].m->opts.send_reasoning = cases[k].send;
+        for (int round = 0; round < 2; round++) {
+            seer_http_request *hr;
+            cJSON *j = build_ok(cases[k].m, &req, &hr);
+            const cJSON *msgs = jget(j, "messages");
+            const cJSON *am = cJSON_GetArrayItem(msgs, 2); /* after system, user */
+            assert_string_equal(jstr(am, "role"), "assistant");
+            assert_int_equal(cJSON_GetArraySize(jget(am, "tool_calls")), 2);
+            const char *rc = jstr(am, "reasoning_content");
+            if (cases[k].want) {
+                if (!rc || strcmp(rc, "private reasoning"))
+                    fail_msg("case %zu round %d: %s", k, round, hr->body);
+                assert_int_equal(c.msgs[1]->wire_format, SEER_WIRE_OPENAI_RC);
+            } else {
+                if (rc) fail_msg("case %zu round %d: %s", k, round, hr->body);
+                assert_int_equal(c.msgs[1]->wire_format, SEER_WIRE_OPENAI);
+            }
+            /* the turn without tool calls never carries it */
+            assert_null(strstr(hr->body, "no tools here"));
+            cJSON_Delete(j);
+            seer_http_request_free(hr);
+        }
+        cases[k].m->opts.send_reasoning = -1;
+    }
+    seer_conv_clear(&c);
+    free_model(ds);
+    free_model(oa);
+    free_model(vl);
+}
+
 /* End to end: a tool-calling conversation with a reasoning model through
  * OpenRouter, JSON and streamed.  The loopback server answers the first
  * request with the tool call and its reasoning_details (as JSON or as the
@@ -2377,6 +2435,7 @@ int main(void)
         cmocka_unit_test(test_parse_reasoning_details),
         cmocka_unit_test(test_stream_reasoning_details),
         cmocka_unit_test(test_build_reasoning_details),
+        cmocka_unit_test(test_build_reasoning_content),
         cmocka_unit_test(test_e2e_reasoning_details),
         cmocka_unit_test(test_e2e_plain),
         cmocka_unit_test(test_e2e_stream),
