@@ -381,8 +381,24 @@ def main(argv):
     proto = protect_stdout()
     try:
         mod, tools = load_interface(path)
-    except BaseException:
+    except SyntaxError as e:
+        # file:line:col first, as every seer error; then the line itself
+        name = e.filename or path
+        if os.path.abspath(name) == os.path.abspath(path):
+            name = path  # as the user gave it
+        sys.stderr.write(f"{name}:{e.lineno or 0}:{e.offset or 0}: SyntaxError: {e.msg}\n")
+        if e.text:
+            sys.stderr.write("    " + e.text.rstrip("\n") + "\n")
+        sys.stderr.write(f"expose_server: cannot load {path}\n")
+        return 1
+    except BaseException as e:
         traceback.print_exc(file=sys.stderr)
+        # the innermost frame in the interface file, as file:line
+        here = os.path.abspath(path)
+        frames = [f for f in traceback.extract_tb(e.__traceback__)
+                  if os.path.abspath(f.filename) == here]
+        if frames:
+            sys.stderr.write(f"{path}:{frames[-1].lineno}: {type(e).__name__}: {e}\n")
         sys.stderr.write(f"expose_server: cannot load {path}\n")
         return 1
     if listing:

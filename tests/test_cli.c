@@ -658,6 +658,24 @@ static void t_bad_input_directory_for_file(void **state)
                         "file)\n");
 }
 
+/* A Python interface file that does not load: the error says file:line:col
+ * (a syntax error) or file:line (an exception while it runs). */
+static void t_bad_input_interface_file(void **state)
+{
+    (void)state;
+    static result r;
+    write_file("iface.py", "from seer import expose\n\n@expose\ndef f(x:\n    return x\n");
+    run(&r, (const char *[]){"serve", "expose", "iface.py", NULL}, NULL);
+    assert_int_equal(r.status, 1);
+    if (strncmp(r.err, "iface.py:4:", 11) != 0 || !strstr(r.err, ": SyntaxError: "))
+        fail_msg("stderr:\n%s", r.err);
+    assert_null(strstr(r.err, "Traceback"));
+    write_file("iface.py", "from seer import expose\n\nlimit = {}['max']\n");
+    run(&r, (const char *[]){"serve", "expose", "iface.py", NULL}, NULL);
+    assert_int_equal(r.status, 1);
+    if (!strstr(r.err, "\niface.py:3: KeyError: 'max'\n")) fail_msg("stderr:\n%s", r.err);
+}
+
 int main(void)
 {
     const char *bd = getenv("SEER_BUILD_DIR");
@@ -683,6 +701,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_bad_input_invalid_utf8_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(t_bad_input_dotenv, setup, teardown),
         cmocka_unit_test_setup_teardown(t_bad_input_directory_for_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_bad_input_interface_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
