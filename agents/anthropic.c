@@ -855,7 +855,10 @@ static void parse_usage(const cJSON *u, seer_usage *us)
                       &us->cache_read_tokens};
     for (size_t i = 0; i < 4; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(u, keys[i]);
-        if (cJSON_IsNumber(v) && v->valuedouble >= 0) *dst[i] = (int64_t)v->valuedouble;
+        /* counts an int64_t cannot hold are ignored like negative ones:
+         * converting them would be undefined behaviour */
+        if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9.2e18)
+            *dst[i] = (int64_t)v->valuedouble;
     }
 }
 

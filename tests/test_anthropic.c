@@ -958,6 +958,26 @@ static void t_parse_stop_reasons(void **st)
     seer_model_reply_free(r);
 }
 
+/* Token counts a server could send but an int64_t cannot hold (found by
+ * fuzz/fuzz_provider.c: the conversion was undefined behaviour) are ignored
+ * like negative ones; the others are kept. */
+static void t_parse_usage_out_of_range(void **st)
+{
+    (void)st;
+    seer_model_reply *r = parse_body(
+        200,
+        "{\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}],"
+        "\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":1e300,\"output_tokens\":7,"
+        "\"cache_creation_input_tokens\":-1e300,\"cache_read_input_tokens\":9.3e18}}",
+        NULL);
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(r->usage.input_tokens, 0);
+    assert_int_equal(r->usage.output_tokens, 7);
+    assert_int_equal(r->usage.cache_write_tokens, 0);
+    assert_int_equal(r->usage.cache_read_tokens, 0);
+    seer_model_reply_free(r);
+}
+
 static void t_parse_errors(void **st)
 {
     (void)st;
@@ -2549,6 +2569,7 @@ int main(void)
         cmocka_unit_test(t_thinking_roundtrip),
         cmocka_unit_test(t_parse_stop_reasons),
         cmocka_unit_test(t_parse_errors),
+        cmocka_unit_test(t_parse_usage_out_of_range),
         cmocka_unit_test(t_body_check),
         cmocka_unit_test(t_stream_whole),
         cmocka_unit_test(t_stream_every_split),
