@@ -18,6 +18,7 @@
 #include "mcp/jsonrpc.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +104,12 @@ seer_err seer_rpc_decode(const char *line, size_t len, seer_rpc_msg *out)
         if (!cJSON_IsObject(error) || !cJSON_IsNumber(code))
             return invalid(out, "error object needs a numeric code");
         out->id = cJSON_IsNull(id) ? NULL : id;
-        out->err_code = (long)code->valuedouble;
+        /* a code beyond the range of long is clamped: converting it would be
+         * undefined behaviour, and the caller still gets the error */
+        double c = code->valuedouble;
+        out->err_code = c <= (double)LONG_MIN   ? LONG_MIN
+                        : c >= (double)LONG_MAX ? LONG_MAX
+                                                : (long)c;
         out->err_message = cJSON_IsString(msg) ? msg->valuestring : "";
         out->err_data = cJSON_GetObjectItemCaseSensitive(error, "data");
         out->kind = SEER_RPC_ERROR;

@@ -49,7 +49,7 @@ typedef struct seer_rpc_msg {
     const char *method;      /* requests and notifications */
     const cJSON *params;     /* may be NULL */
     const cJSON *result;     /* results */
-    long err_code;           /* errors */
+    long err_code;           /* errors (clamped to the range of long) */
     const char *err_message; /* errors; never NULL for SEER_RPC_ERROR */
     const cJSON *err_data;   /* errors; may be NULL */
     char why[96];            /* invalid: what was wrong (no message content) */

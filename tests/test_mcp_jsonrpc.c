@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -129,6 +130,30 @@ static void t_decode_malformed(void **st)
     seer_rpc_msg m;
     assert_int_equal(seer_rpc_decode(NULL, 0, &m), SEER_EPARSE);
     seer_rpc_msg_clear(&m);
+}
+
+/* An error code beyond the range of long (found by fuzz/fuzz_mcp_rpc.c:
+ * converting it was undefined behaviour) is clamped, and the message is
+ * still an error response the caller sees. */
+static void t_decode_error_code_out_of_range(void **st)
+{
+    (void)st;
+    static const struct {
+        const char *code;
+        long want;
+    } cases[] = {{"-1e300", LONG_MIN}, {"1e300", LONG_MAX}, {"-32700.5", -32700}};
+    for (size_t i = 0; i < 3; i++) {
+        char line[160];
+        snprintf(line, sizeof line,
+                 "{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":%s,\"message\":\"m\"}}",
+                 cases[i].code);
+        seer_rpc_msg m;
+        assert_int_equal(seer_rpc_decode(line, strlen(line), &m), SEER_OK);
+        assert_int_equal(m.kind, SEER_RPC_ERROR);
+        assert_true(m.err_code == cases[i].want);
+        assert_string_equal(m.err_message, "m");
+        seer_rpc_msg_clear(&m);
+    }
 }
 
 static void t_encode_round_trip(void **st)
@@ -357,7 +382,7 @@ int main(void)
         cmocka_unit_test(t_decode_malformed), cmocka_unit_test(t_encode_round_trip),
         cmocka_unit_test(t_id_int),           cmocka_unit_test(t_name_mapping),
         cmocka_unit_test(t_argv_split),       cmocka_unit_test(t_spec),
-        cmocka_unit_test(t_result_mapping),
+        cmocka_unit_test(t_result_mapping),   cmocka_unit_test(t_decode_error_code_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
