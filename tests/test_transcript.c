@@ -30,6 +30,7 @@
 #include "agents/transcript.h"
 #include "agents/tools.h"
 #include "pipeline/file.h"
+#include "pipeline/json_valid.h"
 #include "pipeline/pool.h"
 #include "pipeline/secrets.h"
 
@@ -308,6 +309,32 @@ static void t_render_stops_at_nul(void **state)
     cJSON_free(w);
     cJSON_free(g);
     cJSON_Delete(want);
+    free(got);
+}
+
+/* A journal line that is not UTF-8 (found by fuzz/fuzz_journal.c: cJSON
+ * read it and printed the bytes back, so transcript.json was not JSON to a
+ * strict reader) renders with U+FFFD in place of each bad byte; the rest of
+ * the line is kept. */
+static void t_render_replaces_invalid_utf8(void **state)
+{
+    fx *f = *state;
+    static const char bytes[] = "{\"type\":\"start\",\"model\":\"m\\u00e9\"}\n"
+                                "{\"type\":\"note\",\"text\":\"a\xf1"
+                                "b\xc3\xa9\xed\xa0\x80\"}\n";
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", f->dir, SEER_JOURNAL_FILE);
+    FILE *fp = fopen(path, "w");
+    assert_int_equal(fwrite(bytes, 1, sizeof bytes - 1, fp), sizeof bytes - 1);
+    fclose(fp);
+    seer_error err;
+    assert_int_equal(seer_transcript_render_dir(f->dir, &err), SEER_OK);
+    size_t len = 0;
+    char *got = slurp(f->dir, SEER_TRANSCRIPT_FILE, &len);
+    assert_true(seer_json_valid_object(got, len));
+    assert_non_null(strstr(got, "\"text\":\"a\xef\xbf\xbd"
+                                "b\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""));
+    assert_non_null(strstr(got, "\"model\":\"m\\u00e9\"")); /* a strict line is kept as it is */
     free(got);
 }
 
@@ -804,6 +831,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(t_render_matches_tree_renderer, setup, teardown),
         cmocka_unit_test_setup_teardown(t_render_stops_at_nul, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_render_replaces_invalid_utf8, setup, teardown),
         cmocka_unit_test(t_render_missing_journal),
         cmocka_unit_test(t_numbers_and_strings_as_cjson_prints_them),
         cmocka_unit_test(t_json_members),
