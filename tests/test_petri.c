@@ -32,6 +32,7 @@
 
 #include "pipeline/secrets.h"
 #include "pipeline/writer.h"
+#include "pipeline/json_valid.h"
 #include "transcripts/petri.h"
 
 typedef struct {
@@ -613,6 +614,33 @@ static void test_full_sample_writer(void **state)
     assert_string_equal(from_mem, from_disk);
     free(from_mem);
     free(from_disk);
+    free(path);
+}
+
+/* Text that is not UTF-8 (a model reply, or a journal line found by
+ * fuzz/fuzz_petri_render.c) reaches the journal as it is, since cJSON keeps
+ * the bytes; the rendered transcript has U+FFFD in place of each bad byte,
+ * so it stays strict JSON for the viewer. */
+static void test_render_not_utf8(void **state)
+{
+    fixture *f = *state;
+    seer_error err;
+    seer_petri_meta meta = sample_meta("bad-utf8");
+    seer_petri *p = seer_petri_open(f->root, NULL, &meta, &err);
+    assert_non_null(p);
+    assert_int_equal(seer_petri_add_text(p, SEER_VIEW_TARGET, "user",
+                                         "caf\xe9 \xa7\x90 ok \xc3\xa9", NULL, NULL, NULL, NULL,
+                                         NULL, &err),
+                     SEER_OK);
+    assert_int_equal(seer_petri_finish(p, "completed", NULL, &err), SEER_OK);
+    seer_petri_close(p);
+    char *path = NULL;
+    assert_int_equal(seer_petri_render_journal(f->root, "bad-utf8", &path, &err), SEER_OK);
+    size_t len = 0;
+    char *text = slurp(path, &len);
+    assert_true(seer_json_valid_object(text, len));
+    assert_non_null(strstr(text, "caf\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd ok \xc3\xa9"));
+    free(text);
     free(path);
 }
 
@@ -1289,13 +1317,21 @@ static void test_concurrent_samples(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_full_sample_direct), T(test_full_sample_writer),
-        T(test_torn_line),          T(test_rescore),
-        T(test_secrets_redacted),   T(test_provider_blocks),
-        T(test_bad_arguments),      T(test_bad_events),
-        T(test_branches_malformed), T(test_concurrent_samples),
-        T(test_reset_messages),     T(test_every_crash_point),
-        T(test_cjson_oom),          T(test_damaged_files),
+        T(test_full_sample_direct),
+        T(test_full_sample_writer),
+        T(test_torn_line),
+        T(test_render_not_utf8),
+        T(test_rescore),
+        T(test_secrets_redacted),
+        T(test_provider_blocks),
+        T(test_bad_arguments),
+        T(test_bad_events),
+        T(test_branches_malformed),
+        T(test_concurrent_samples),
+        T(test_reset_messages),
+        T(test_every_crash_point),
+        T(test_cjson_oom),
+        T(test_damaged_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
