@@ -729,8 +729,8 @@ static const char *json_skip_value(const char *p, const char *end)
         char ch = *p;
         if (ch == '"') {
             for (p++; p < end && *p != '"'; p++)
-                if (*p == '\\') p++;
-            p++;
+                if (*p == '\\' && p + 1 < end) p++;
+            if (p < end) p++; /* never past end, even for an unclosed string */
         } else if (ch == '[' || ch == '{') {
             depth++;
             p++;
@@ -755,7 +755,9 @@ static const char *json_ws(const char *p, const char *end)
     return p;
 }
 
-/* Byte offset of the k-th element of the top-level array (valid JSON). */
+/* Byte offset of the k-th element of the top-level array (valid JSON to
+ * cJSON, which is more lenient than this scanner: its white space is any
+ * byte <= ' ', and it ignores text after the array), at most len. */
 static size_t json_elem_offset(const char *text, size_t len, size_t k)
 {
     const char *p = text, *end = text + len;

@@ -833,6 +833,38 @@ static void test_out_of_memory(void **state)
  * flipped, structure characters inserted, ranges deleted): the parser never
  * crashes (ASan/valgrind watch it), and either loads seeds that satisfy every
  * rule or reports problems that all point inside the file and loads none. */
+/* Text cJSON reads as a list but this file's element scanner reads
+ * differently (found by fuzz/fuzz_scenarios.c: a vertical tab before the
+ * '[' is white space to cJSON only, and text after the list is ignored by
+ * cJSON) made the scanner walk past the end of an unclosed string and read
+ * one byte beyond the text.  Now every position it reports is inside the
+ * text.  The text is copied to an exact-size buffer so ASan and valgrind
+ * see any read past it. */
+static void test_json_scanner_stays_in_text(void **state)
+{
+    (void)state;
+    static const char text[] = "\v[\r\r\r\t\r\r{},  \r\r\r{},\"pe\"]\r{\r\"]},\"\"";
+    size_t n = sizeof text - 1;
+    char *exact = malloc(n);
+    assert_non_null(exact);
+    memcpy(exact, text, n);
+    seer_scenarios s;
+    seer_scenarios_init(&s);
+    seer_scenario_problems probs = {0};
+    seer_error err;
+    assert_int_equal(seer_scenarios_parse(exact, n, "v.json", SEER_SCENARIO_JSON, &s, &probs, &err),
+                     SEER_EPARSE);
+    assert_int_equal(s.n, 0);
+    assert_true(probs.n > 0);
+    for (size_t i = 0; i < probs.n; i++) {
+        assert_true(probs.v[i].line >= 1 && probs.v[i].line <= 9); /* 8 line ends: CR, CR, ... */
+        assert_true(probs.v[i].col >= 0);
+    }
+    seer_scenario_problems_free(&probs);
+    seer_scenarios_free(&s);
+    free(exact);
+}
+
 static void test_mutations(void **state)
 {
     (void)state;
@@ -1144,6 +1176,7 @@ int main(void)
         cmocka_unit_test(test_select_errors),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_json_scanner_stays_in_text),
         cmocka_unit_test(test_cli_list_show),
         cmocka_unit_test(test_cli_validate),
     };
