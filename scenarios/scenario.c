@@ -796,6 +796,18 @@ static void parse_json(pctx *c, const char *text, size_t len)
             PROB(c, line, col, "malformed JSON (expected a list of seeds)");
         return;
     }
+    /* cJSON stops after the first value; anything but white space after it
+     * is a mistake (two lists, a stray bracket), not something to ignore */
+    if (fail && fail >= text && fail < text + len && !is_blank(fail, len - (size_t)(fail - text))) {
+        size_t off = (size_t)(json_ws(fail, text + len) - text);
+        char *z = dup_n(text, off);
+        int line = 1, col = 1;
+        if (z) seer_offset_to_linecol(z, off, &line, &col);
+        free(z);
+        PROB(c, line, col, "text after the list of seeds");
+        cJSON_Delete(root);
+        return;
+    }
     if (!cJSON_IsArray(root)) {
         int line = 1, col = 1;
         size_t off = (size_t)(json_ws(text, text + len) - text);

@@ -863,6 +863,20 @@ static void test_json_scanner_stays_in_text(void **state)
     seer_scenario_problems_free(&probs);
     seer_scenarios_free(&s);
     free(exact);
+
+    /* text after the list is refused, naming where it starts */
+    static const char two[] = "[\"one\"]\n [\"two\"]\n";
+    seer_scenarios_init(&s);
+    assert_int_equal(
+        seer_scenarios_parse(two, sizeof two - 1, "two.json", SEER_SCENARIO_JSON, &s, &probs, &err),
+        SEER_EPARSE);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(probs.n, 1);
+    assert_int_equal(probs.v[0].line, 2);
+    assert_int_equal(probs.v[0].col, 2);
+    assert_non_null(strstr(probs.v[0].msg, "text after the list"));
+    seer_scenario_problems_free(&probs);
+    seer_scenarios_free(&s);
 }
 
 static void test_mutations(void **state)
