@@ -116,6 +116,7 @@
  */
 #include <assert.h>
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1012,24 +1013,37 @@ static void reply_parse_error(const seer_model *m, seer_model_reply *out, long s
                what, line, col);
 }
 
+/* A token count: a number an int64_t holds, not negative.  Anything else is
+ * ignored (converting it would be undefined behaviour). */
+static int count_of(const cJSON *v, int64_t *out)
+{
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < 9.2e18)) return 0;
+    *out = (int64_t)v->valuedouble;
+    return 1;
+}
+
+/* An index (of a streamed tool call or reasoning item): a number from 0 to
+ * INT_MAX; anything else counts as no index. */
+static int index_of(const cJSON *v, long *out)
+{
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= INT_MAX)) return 0;
+    *out = (long)v->valuedouble;
+    return 1;
+}
+
 static void parse_usage(const cJSON *u, seer_usage *out)
 {
     if (!cJSON_IsObject(u)) return;
-    const cJSON *v;
     int64_t prompt = 0;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens")))
-        prompt = (int64_t)v->valuedouble;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens")))
-        out->output_tokens = (int64_t)v->valuedouble;
+    count_of(cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens"), &prompt);
+    count_of(cJSON_GetObjectItemCaseSensitive(u, "completion_tokens"), &out->output_tokens);
     const cJSON *pd = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens_details");
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(pd, "cached_tokens")))
-        out->cache_read_tokens = (int64_t)v->valuedouble;
+    count_of(cJSON_GetObjectItemCaseSensitive(pd, "cached_tokens"), &out->cache_read_tokens);
     /* seer counts input like Anthropic does: uncached input only, so that
      * input + cache_read is the whole prompt for every provider. */
     out->input_tokens = prompt > out->cache_read_tokens ? prompt - out->cache_read_tokens : 0;
     const cJSON *cd = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens_details");
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(cd, "reasoning_tokens")))
-        out->reasoning_tokens = (int64_t)v->valuedouble;
+    count_of(cJSON_GetObjectItemCaseSensitive(cd, "reasoning_tokens"), &out->reasoning_tokens);
 }
 
 static char *dup_str_item(const cJSON *obj, const char *key)
@@ -1358,6 +1372,7 @@ struct seer_provider_stream {
     char parse_msg[160];
     int oom;
     int json_mode; /* the body is plain JSON, not SSE */
+    int sniffed;   /* the body's first non-space byte has been seen */
     int cut;       /* the body ended without finish_reason or [DONE] */
     seer_strbuf raw;
     seer_delta_emit_fn emit;
@@ -1383,8 +1398,8 @@ static oai_call *stream_call(seer_provider_stream *s, const cJSON *tc)
     const cJSON *ix = cJSON_GetObjectItemCaseSensitive(tc, "index");
     const cJSON *idj = cJSON_GetObjectItemCaseSensitive(tc, "id");
     long index;
-    if (cJSON_IsNumber(ix)) {
-        index = (long)ix->valuedouble;
+    if (index_of(ix, &index)) {
+        /* the server's index */
     } else if (s->n_calls > 0 && (!cJSON_IsString(idj) || !*idj->valuestring ||
                                   (s->calls[s->n_calls - 1].id &&
                                    !strcmp(s->calls[s->n_calls - 1].id, idj->valuestring)))) {
@@ -1492,8 +1507,8 @@ static void stream_rd(seer_provider_stream *s, const cJSON *arr)
     {
         if (!cJSON_IsObject(f)) continue;
         const cJSON *ix = cJSON_GetObjectItemCaseSensitive(f, "index");
-        int indexed = cJSON_IsNumber(ix);
-        long index = indexed ? (long)ix->valuedouble : 0;
+        long index = 0;
+        int indexed = index_of(ix, &index);
         oai_rd_item *it = NULL;
         for (size_t i = 0; indexed && !it && i < s->n_rd; i++)
             if (s->rd[i].indexed && s->rd[i].index == index) it = &s->rd[i];
@@ -1700,7 +1715,7 @@ static void stream_clear(seer_provider_stream *s)
     free(s->matched_stop);
     s->finish = s->model = s->id = s->matched_stop = NULL;
     memset(&s->usage, 0, sizeof s->usage);
-    s->done = s->events = s->fail_status = s->oom = s->json_mode = s->cut = 0;
+    s->done = s->events = s->fail_status = s->oom = s->json_mode = s->cut = s->sniffed = 0;
     s->parse_err = SEER_OK;
     s->failmsg[0] = s->parse_msg[0] = '\0';
 }
@@ -1734,11 +1749,16 @@ static int oai_stream_feed(seer_provider_stream *s, const char *data, size_t len
         return s->cut ? 502 : 0;
     }
     if (s->parse_err || len == 0) return 0;
-    if (!s->json_mode && s->events == 0 && !seer_sse_pending(s->sse) && s->raw.len == 0) {
+    if (!s->sniffed) {
+        /* JSON or SSE is decided once, by the body's first non-space byte,
+         * wherever the network cut the body into pieces */
         size_t i = 0;
         while (i < len && isspace((unsigned char)data[i]))
             i++;
-        if (i < len && (data[i] == '{' || data[i] == '[')) s->json_mode = 1;
+        if (i < len) {
+            s->sniffed = 1;
+            s->json_mode = data[i] == '{' || data[i] == '[';
+        }
     }
     if (s->json_mode) { /* a server that answered the stream request with JSON */
         if (s->raw.len + len > OAI_RAW_JSON_MAX) {

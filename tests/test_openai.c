@@ -1342,6 +1342,59 @@ static void test_stream_parallel_tool_calls(void **state)
     free_model(m);
 }
 
+/* Found by fuzzing (fuzz/fuzz_provider.c): numbers a server sends that no
+ * integer holds are ignored, not converted (undefined behaviour: a huge
+ * count or index became INT64_MIN); and whether a streamed body is SSE or
+ * plain JSON is decided by its first byte, not by the first piece that
+ * happens to start with '{'. */
+static void test_fuzz_found(void **state)
+{
+    (void)state;
+    seer_model *m = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    seer_model_reply *r =
+        parse(m, 200,
+              "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},"
+              "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1e300,"
+              "\"completion_tokens\":1e300,\"prompt_tokens_details\":{\"cached_tokens\":5},"
+              "\"completion_tokens_details\":{\"reasoning_tokens\":-3}}}");
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(r->usage.input_tokens, 0);
+    assert_int_equal(r->usage.output_tokens, 0);
+    assert_int_equal(r->usage.cache_read_tokens, 5);
+    assert_int_equal(r->usage.reasoning_tokens, 0);
+    seer_model_reply_free(r);
+
+    /* a fragment whose index no integer holds counts as one without index:
+     * it continues the call before it */
+    static const char two[] =
+        "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c1\","
+        "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\"\"}}]}}]}\n\n"
+        "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1e300,"
+        "\"function\":{\"arguments\":\":1}\"}}]}}]}\n\n"
+        "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n"
+        "data: [DONE]\n\n";
+    delta_log log = {0};
+    r = stream_run(m, two, NULL, 0, 200, &log, NULL);
+    assert_int_equal(r->err, SEER_OK);
+    assert_int_equal(seer_message_n_tool_calls(r->message), 1);
+    assert_string_equal(r->message->blocks[0].args, "{\"a\":1}");
+    seer_model_reply_free(r);
+
+    /* SSE whose first lines make no event, then a piece that starts with
+     * '{': the same reply however the body was cut */
+    static const char odd[] =
+        "retry: 10\n\n{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"x\"},"
+        "\"finish_reason\":\"stop\"}]}\n";
+    delta_log l1 = {0}, l2 = {0};
+    seer_model_reply *whole = stream_run(m, odd, NULL, 0, 200, &l1, NULL);
+    size_t cut = strlen("retry: 10\n\n");
+    seer_model_reply *split = stream_run(m, odd, &cut, 1, 200, &l2, NULL);
+    assert_reply_equal(whole, split);
+    seer_model_reply_free(whole);
+    seer_model_reply_free(split);
+    free_model(m);
+}
+
 static void test_stream_faults(void **state)
 {
     (void)state;
@@ -2432,6 +2485,7 @@ int main(void)
         cmocka_unit_test(test_stream_every_split),
         cmocka_unit_test(test_stream_parallel_tool_calls),
         cmocka_unit_test(test_stream_faults),
+        cmocka_unit_test(test_fuzz_found),
         cmocka_unit_test(test_parse_reasoning_details),
         cmocka_unit_test(test_stream_reasoning_details),
         cmocka_unit_test(test_build_reasoning_details),
