@@ -2,6 +2,8 @@
 # Fuzzes seer's parsers with libFuzzer (see fuzz/README.md).
 #   bash fuzz/run.sh                    every target, 180 s each
 #   bash fuzz/run.sh 60 sse env         these targets, 60 s each
+#   FUZZ_FLAGS="-fork=1 -ignore_crashes=1" bash fuzz/run.sh 180 openai_stream
+#                                       keep going past a known crash
 # Builds $FUZZ_BUILD (default build-fuzz-lf) with CC=clang -Dfuzz=true if it
 # does not exist.  New coverage goes to $FUZZ_BUILD/fuzz-work/<target>/corpus
 # (the committed corpus fuzz/corpus/<target>/ is read, never written);
@@ -31,7 +33,7 @@ for t in "${targets[@]}"; do
   if ! ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
        "$B/fuzz/fuzz-$t" "$w/corpus" "fuzz/corpus/$t" \
        -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
-       -print_final_stats=1 -artifact_prefix="$w/" >"$w/log" 2>&1; then
+       -print_final_stats=1 -artifact_prefix="$w/" ${FUZZ_FLAGS:-} >"$w/log" 2>&1; then
     found=1
     echo "  FOUND: $(ls "$w" | grep -E '^(crash|leak|timeout|oom|slow-unit)-' | tr '\n' ' ')"
   fi
