@@ -20,6 +20,7 @@
  */
 #include "agents/mockllm.h"
 #include "pipeline/file.h"
+#include "pipeline/json_valid.h"
 #include "pipeline/strbuf.h"
 
 #include <assert.h>
@@ -981,10 +982,10 @@ static seer_err run_script(seer_mock_call *c, seer_message *msg, seer_model_repl
     if (cJSON_IsString(stop)) stop_from_name(stop->valuestring, &r->stop);
     if (usage) {
         const cJSON *u;
-        if ((u = cJSON_GetObjectItemCaseSensitive(usage, "input_tokens")))
-            r->usage.input_tokens = (int64_t)u->valuedouble;
-        if ((u = cJSON_GetObjectItemCaseSensitive(usage, "output_tokens")))
-            r->usage.output_tokens = (int64_t)u->valuedouble;
+        if (cJSON_IsNumber(u = cJSON_GetObjectItemCaseSensitive(usage, "input_tokens")))
+            seer_json_number_i64(u->valuedouble, &r->usage.input_tokens);
+        if (cJSON_IsNumber(u = cJSON_GetObjectItemCaseSensitive(usage, "output_tokens")))
+            seer_json_number_i64(u->valuedouble, &r->usage.output_tokens);
     }
     return rc;
 }

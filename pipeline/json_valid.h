@@ -34,6 +34,7 @@
 #define SEER_PIPELINE_JSON_VALID_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* How deep arrays and objects may nest: "[[...]]" with this many brackets
  * is valid, one more is not. */
@@ -58,5 +59,17 @@ int seer_json_valid_object(const char *text, size_t len);
  * "file:line:col" (seer_offset_to_linecol).  Allocates nothing.
  * Thread-safe. */
 size_t seer_utf8_invalid_at(const char *text, size_t len);
+
+/* A JSON number (as cJSON holds it, a double) as an int64_t: stores the
+ * value truncated toward zero in *out and returns 1 when it lies within
+ * +-9.2e18; returns 0 (and leaves *out alone) otherwise, NaN included.
+ * Converting a double outside int64_t's range is undefined behaviour in C,
+ * and files and servers can send any number.  Thread-safe. */
+static inline int seer_json_number_i64(double d, int64_t *out)
+{
+    if (!(d >= -9.2e18 && d <= 9.2e18)) return 0;
+    *out = (int64_t)d;
+    return 1;
+}
 
 #endif

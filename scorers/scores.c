@@ -16,6 +16,7 @@
  * last line.  Rewriting a whole file is atomic (temp file + rename).
  */
 #include "scorers/scores.h"
+#include "pipeline/json_valid.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -276,7 +277,9 @@ static int get_str(const cJSON *o, const char *k, char **dst, int required, seer
 static int64_t get_i64(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+    int64_t n = 0;
+    if (cJSON_IsNumber(v)) seer_json_number_i64(v->valuedouble, &n);
+    return n;
 }
 
 static seer_err parse_obj(const cJSON *o, seer_score_row *r, seer_error *err)

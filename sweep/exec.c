@@ -46,6 +46,7 @@
 
 #include "agents/model.h"
 #include "judge/dimensions.h"
+#include "pipeline/json_valid.h"
 #include "sandbox/runfile.h"
 #include "pipeline/writer.h"
 #include "scorers/scores.h"
@@ -665,13 +666,13 @@ static double run_json_cost(seer_usage_ledger *prices, const char *run_dir)
         seer_usage u = {0};
         const cJSON *v;
         if ((v = cJSON_GetObjectItemCaseSensitive(r, "input_tokens")) && cJSON_IsNumber(v))
-            u.input_tokens = (int64_t)v->valuedouble;
+            seer_json_number_i64(v->valuedouble, &u.input_tokens);
         if ((v = cJSON_GetObjectItemCaseSensitive(r, "output_tokens")) && cJSON_IsNumber(v))
-            u.output_tokens = (int64_t)v->valuedouble;
+            seer_json_number_i64(v->valuedouble, &u.output_tokens);
         if ((v = cJSON_GetObjectItemCaseSensitive(r, "cache_read_tokens")) && cJSON_IsNumber(v))
-            u.cache_read_tokens = (int64_t)v->valuedouble;
+            seer_json_number_i64(v->valuedouble, &u.cache_read_tokens);
         if ((v = cJSON_GetObjectItemCaseSensitive(r, "cache_write_tokens")) && cJSON_IsNumber(v))
-            u.cache_write_tokens = (int64_t)v->valuedouble;
+            seer_json_number_i64(v->valuedouble, &u.cache_write_tokens);
         c += seer_usage_cost(&u, &p);
     }
     cJSON_Delete(o);

@@ -154,8 +154,9 @@ static seer_err get_int(pctx *c, const cJSON *o, const char *key, const char *pa
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!v || cJSON_IsNull(v)) return SEER_OK;
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
-        v->valuedouble < lo || v->valuedouble > hi) {
+    /* the range first: casting a double outside long long's is undefined */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
+        v->valuedouble != (double)(long long)v->valuedouble) {
         char what[96];
         snprintf(what, sizeof what, "must be a whole number from %d to %d", lo, hi);
         return field_err(c, path, what);

@@ -45,6 +45,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -701,14 +702,32 @@ static void test_utf8_invalid_at(void **state)
     assert_int_equal(seer_utf8_invalid_at(NULL, 0), 0);
 }
 
+/* Numbers from JSON as int64_t: inside +-9.2e18 truncated, outside (and
+ * NaN, infinities) refused without converting. */
+static void test_number_i64(void **state)
+{
+    (void)state;
+    int64_t v = 42;
+    assert_int_equal(seer_json_number_i64(7.9, &v), 1);
+    assert_int_equal(v, 7);
+    assert_int_equal(seer_json_number_i64(-7.9, &v), 1);
+    assert_int_equal(v, -7);
+    assert_int_equal(seer_json_number_i64(9.2e18, &v), 1);
+    assert_true(v == (int64_t)9.2e18);
+    v = 42;
+    assert_int_equal(seer_json_number_i64(9.3e18, &v), 0);
+    assert_int_equal(seer_json_number_i64(-1e300, &v), 0);
+    assert_int_equal(seer_json_number_i64(NAN, &v), 0);
+    assert_int_equal(seer_json_number_i64(INFINITY, &v), 0);
+    assert_int_equal(v, 42); /* untouched */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_string_bytes),
-        cmocka_unit_test(test_depth),
-        cmocka_unit_test(test_long_values),
-        cmocka_unit_test(test_differential_cjson),
+        cmocka_unit_test(test_table),           cmocka_unit_test(test_string_bytes),
+        cmocka_unit_test(test_depth),           cmocka_unit_test(test_number_i64),
+        cmocka_unit_test(test_long_values),     cmocka_unit_test(test_differential_cjson),
         cmocka_unit_test(test_utf8_invalid_at),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

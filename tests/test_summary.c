@@ -123,6 +123,20 @@ static void t_row_roundtrip(void **state)
     assert_true(b.highlights[0].verified);
     assert_string_equal(b.highlights[0].match, "exact");
     assert_int_equal(b.n_usage, 1);
+    {
+        /* a count no int64_t holds is read as 0, not converted */
+        seer_score_row h;
+        seer_error herr;
+        assert_int_equal(seer_score_row_parse("{\"sample_id\":\"h\",\"status\":\"audit_failed\","
+                                              "\"usage\":{\"judge\":{\"input_tokens\":1e300,"
+                                              "\"output_tokens\":7}}}",
+                                              NULL, 0, &h, &herr),
+                         SEER_OK);
+        assert_int_equal(h.n_usage, 1);
+        assert_int_equal(h.usage[0].usage.input_tokens, 0);
+        assert_int_equal(h.usage[0].usage.output_tokens, 7);
+        seer_score_row_clear(&h);
+    }
     assert_int_equal(b.usage[0].usage.input_tokens, 7);
     assert_int_equal(b.usage[0].usage.cache_read_tokens, 5);
     free(line);

@@ -115,6 +115,13 @@ static void test_parse_errors(void **state)
               &sw, &e),
         SEER_EINVAL);
     assert_non_null(strstr(e.msg, "limits.max_turns"));
+    /* far out of range (no integer holds it: checked before any cast) */
+    assert_int_equal(
+        parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
+              "\"epochs\":1e300}",
+              &sw, &e),
+        SEER_EINVAL);
+    assert_non_null(strstr(e.msg, "epochs: must be a whole number from 1 to 1000"));
     /* a model option for a model of no role */
     assert_int_equal(
         parse("{\"scenarios\":[\"x\"],\"targets\":[\"a\"],\"auditors\":[\"a\"],\"judges\":[\"j\"],"
