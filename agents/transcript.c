@@ -587,33 +587,6 @@ cJSON *seer_message_to_json(const seer_message *m)
  * the rules above apply to it unchanged.
  */
 
-/* cJSON reads strings that are not UTF-8 and prints their bytes back as
- * they are, which would make transcript.json unreadable to strict JSON
- * readers.  Returns s with every byte that does not begin a well-formed
- * UTF-8 sequence replaced by U+FFFD (s itself when it is all UTF-8, a new
- * string otherwise; s is freed), or NULL on OOM (s freed).  Such bytes can
- * only be inside strings of a cJSON reprint, so the result is strict JSON. */
-static char *utf8_scrub(char *s)
-{
-    size_t n = strlen(s), bad = seer_utf8_invalid_at(s, n);
-    if (bad == n) return s;
-    seer_strbuf b = SEER_STRBUF_INIT;
-    size_t pos = 0;
-    while (bad < n) {
-        seer_sb_put(&b, s + pos, bad - pos);
-        seer_sb_puts(&b, "\xef\xbf\xbd");
-        pos = bad + 1;
-        bad = pos + seer_utf8_invalid_at(s + pos, n - pos);
-    }
-    seer_sb_put(&b, s + pos, n - pos);
-    free(s);
-    if (!seer_sb_ok(&b)) {
-        seer_sb_free(&b);
-        return NULL;
-    }
-    return seer_sb_take(&b, NULL);
-}
-
 typedef struct span {
     const char *p;
     size_t n;
@@ -837,7 +810,7 @@ static seer_err render(const char *dir, size_t trusted, seer_error *err)
                 char *re = ev && cJSON_IsObject(ev) ? cJSON_PrintUnformatted(ev) : NULL;
                 int was_object = ev && cJSON_IsObject(ev);
                 cJSON_Delete(ev);
-                if (re) re = utf8_scrub(re);
+                if (re) re = seer_utf8_scrub(re);
                 if (!was_object) {
                     if (last) {
                         torn++; /* a crash mid-write: the line never completed */

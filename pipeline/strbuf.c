@@ -10,6 +10,8 @@
  */
 #include "pipeline/strbuf.h"
 
+#include "pipeline/json_valid.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,4 +224,25 @@ void seer_sb_free(seer_strbuf *b)
 {
     free(b->p);
     *b = (seer_strbuf)SEER_STRBUF_INIT;
+}
+
+char *seer_utf8_scrub(char *s)
+{
+    size_t n = strlen(s), bad = seer_utf8_invalid_at(s, n);
+    if (bad == n) return s;
+    seer_strbuf b = SEER_STRBUF_INIT;
+    size_t pos = 0;
+    while (bad < n) {
+        seer_sb_put(&b, s + pos, bad - pos);
+        seer_sb_puts(&b, "\xef\xbf\xbd"); /* U+FFFD */
+        pos = bad + 1;
+        bad = pos + seer_utf8_invalid_at(s + pos, n - pos);
+    }
+    seer_sb_put(&b, s + pos, n - pos);
+    free(s);
+    if (!seer_sb_ok(&b)) {
+        seer_sb_free(&b);
+        return NULL;
+    }
+    return seer_sb_take(&b, NULL);
 }

@@ -112,4 +112,12 @@ void seer_sb_reset(seer_strbuf *b);
  * same buffer. */
 void seer_sb_free(seer_strbuf *b);
 
+/* Returns the malloc'd C string s with every byte that does not begin a
+ * well-formed UTF-8 sequence (pipeline/json_valid.h, seer_utf8_invalid_at)
+ * replaced by U+FFFD: s itself when it is all UTF-8, else a new string (s
+ * is freed).  NULL on OOM, s freed then too.  For text printed by cJSON,
+ * which keeps any bytes it read: after this it is strict JSON.  The caller
+ * owns the result.  Thread-safe (touches only s). */
+char *seer_utf8_scrub(char *s);
+
 #endif

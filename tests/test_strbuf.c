@@ -446,6 +446,28 @@ static void t_json_roundtrip(void **st)
     }
 }
 
+/* Bytes that do not begin a UTF-8 sequence become U+FFFD; valid text
+ * (multi-byte included) is returned as the same pointer. */
+static void t_utf8_scrub(void **state)
+{
+    (void)state;
+    char *ok = strdup("caf\xc3\xa9 \xe2\x82\xac");
+    char *same = seer_utf8_scrub(ok);
+    assert_ptr_equal(same, ok);
+    free(same);
+    /* a stray continuation byte, a truncated sequence at the end, an
+     * overlong form */
+    char *bad = strdup("a\x80"
+                       "b\xc0\xaf"
+                       "c\xe2\x82");
+    char *out = seer_utf8_scrub(bad);
+    assert_non_null(out);
+    assert_string_equal(out, "a\xef\xbf\xbd"
+                             "b\xef\xbf\xbd\xef\xbf\xbd"
+                             "c\xef\xbf\xbd\xef\xbf\xbd");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +481,7 @@ int main(void)
         cmocka_unit_test(t_json_utf8),
         cmocka_unit_test(t_json_provider_bytes),
         cmocka_unit_test(t_json_roundtrip),
+        cmocka_unit_test(t_utf8_scrub),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

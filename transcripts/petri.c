@@ -1482,33 +1482,6 @@ out:
     return rc;
 }
 
-/* cJSON keeps string bytes that are not UTF-8 (from a journal written by
- * hand, or a model reply that was not UTF-8) and prints them back as they
- * are, which strict JSON readers (the Petri viewer, Python's json) refuse.
- * Returns s with every byte that does not begin a well-formed UTF-8
- * sequence replaced by U+FFFD (s itself when it is all UTF-8, else a new
- * string and s is freed), or NULL on OOM (s freed). */
-static char *utf8_scrub(char *s)
-{
-    size_t n = strlen(s), bad = seer_utf8_invalid_at(s, n);
-    if (bad == n) return s;
-    seer_strbuf b = SEER_STRBUF_INIT;
-    size_t pos = 0;
-    while (bad < n) {
-        seer_sb_put(&b, s + pos, bad - pos);
-        seer_sb_puts(&b, "\xef\xbf\xbd");
-        pos = bad + 1;
-        bad = pos + seer_utf8_invalid_at(s + pos, n - pos);
-    }
-    seer_sb_put(&b, s + pos, n - pos);
-    free(s);
-    if (!seer_sb_ok(&b)) {
-        seer_sb_free(&b);
-        return NULL;
-    }
-    return seer_sb_take(&b, NULL);
-}
-
 /* Writes doc as RUN/transcripts/transcript_<created_at>_<sample_id>.json,
  * atomically, from the calling thread. */
 static seer_err write_doc(const char *run_dir, const char *sample_id, const cJSON *doc,
@@ -1520,7 +1493,7 @@ static seer_err write_doc(const char *run_dir, const char *sample_id, const cJSO
     rel = name ? xasprintf(SEER_PETRI_TRANSCRIPT_DIR "/%s%s", name, "") : NULL;
     out = rel ? xasprintf("%s/%s", run_dir, rel) : NULL;
     s = cJSON_Print(doc);
-    if (s) s = utf8_scrub(s);
+    if (s) s = seer_utf8_scrub(s);
     if (!out || !s) {
         rc = oom(err);
         goto out;
