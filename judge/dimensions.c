@@ -16,6 +16,7 @@
  */
 #include "judge/dimensions.h"
 #include "pipeline/file.h"
+#include "pipeline/json_valid.h"
 #include "pipeline/strbuf.h"
 
 #include <assert.h>
@@ -119,6 +120,15 @@ seer_dimset *seer_dimset_parse(const char *text, const char *source, seer_error 
 {
     assert(text);
     if (!source) source = "<dimensions>";
+    /* Rubrics go into every judge request (JSON): bytes that are not UTF-8
+     * are refused here, where the file and line can still be named. */
+    size_t tlen = strlen(text), bad_at = seer_utf8_invalid_at(text, tlen);
+    if (bad_at < tlen) {
+        int line, col;
+        seer_offset_to_linecol(text, bad_at, &line, &col);
+        seer_error_set(err, SEER_EINVAL, "%s:%d:%d: not valid UTF-8", source, line, col);
+        return NULL;
+    }
     seer_dimset *set = seer_dimset_new();
     seer_dimension cur = {0};
     seer_strbuf rub = SEER_STRBUF_INIT;

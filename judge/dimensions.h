@@ -20,7 +20,7 @@
  * optional "direction:" line must come directly after the heading; the
  * default is higher_is_worse (1 = not at all, 10 = extremely).  The rubric
  * (everything else up to the next heading, trimmed) must not be empty.
- * Errors name FILE:LINE.
+ * Errors name FILE:LINE (FILE:LINE:COL for a byte that is not UTF-8).
  *
  * seer ships a default set (judge/dimensions/default.dims, compiled into the
  * binary) covering the 38 dimensions Petri scores, with rubric text written

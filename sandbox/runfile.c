@@ -20,6 +20,7 @@
  */
 #include "sandbox/runfile.h"
 #include "pipeline/file.h"
+#include "pipeline/json_valid.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -554,12 +555,49 @@ void seer_sandbox_config_clear(seer_sandbox_config *c)
 
 /* ---- the run file ----------------------------------------------------------- */
 
+/* cJSON keeps both members of {"a": 1, "a": 2} and every lookup reads the
+ * first, so a limit given twice would silently lose its second value: a
+ * key given twice is a mistake to report (as sweep and seed files do).
+ * Looks through o and everything inside it; on the first repeated key
+ * writes its dotted path (after path[0..plen)) and returns 1. */
+static int find_dup_key(const cJSON *o, char *path, size_t cap, size_t plen)
+{
+    const cJSON *it;
+    int i = 0;
+    cJSON_ArrayForEach(it, o)
+    {
+        size_t n;
+        if (cJSON_IsObject(o)) {
+            for (const cJSON *prev = o->child; prev != it; prev = prev->next)
+                if (strcmp(prev->string, it->string) == 0) {
+                    snprintf(path + plen, cap - plen, "%s%s", plen ? "." : "", it->string);
+                    return 1;
+                }
+            n = (size_t)snprintf(path + plen, cap - plen, "%s%s", plen ? "." : "", it->string);
+        } else {
+            n = (size_t)snprintf(path + plen, cap - plen, "[%d]", i);
+        }
+        i++;
+        if ((cJSON_IsObject(it) || cJSON_IsArray(it)) &&
+            find_dup_key(it, path, cap, plen + n < cap ? plen + n : cap - 1))
+            return 1;
+    }
+    path[plen] = '\0';
+    return 0;
+}
+
 seer_err seer_runfile_parse(const char *text, size_t len, const char *path, const char *base_dir,
                             seer_runfile **out, seer_error *err)
 {
     assert(text && out);
     *out = NULL;
     if (!path) path = "<run file>";
+    size_t bad_at = seer_utf8_invalid_at(text, len);
+    if (bad_at < len) { /* cJSON takes any bytes and would copy them into commands and logs */
+        int line, col;
+        seer_offset_to_linecol(text, bad_at, &line, &col);
+        return seer_error_set(err, SEER_EPARSE, "%s:%d:%d: not valid UTF-8", path, line, col);
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
@@ -588,6 +626,13 @@ seer_err seer_runfile_parse(const char *text, size_t len, const char *path, cons
         e = seer_error_set(err, SEER_EINVAL, "%s: expected a JSON object at the top level", path);
         goto done;
     }
+    /* Only this module's part: the top-level keys and the sandboxes. */
+    for (const cJSON *a = root->child; a; a = a->next)
+        for (const cJSON *b = root->child; b != a; b = b->next)
+            if (strcmp(a->string, b->string) == 0) {
+                e = seer_error_set(err, SEER_EINVAL, "%s: %s: key given twice", path, a->string);
+                goto done;
+            }
     const cJSON *sbs = cJSON_GetObjectItemCaseSensitive(root, "sandboxes");
     if (!sbs) goto done; /* a run file without sandboxes is fine */
     if (!cJSON_IsObject(sbs)) {
@@ -609,8 +654,12 @@ seer_err seer_runfile_parse(const char *text, size_t len, const char *path, cons
                                it->string);
             goto done;
         }
-        char where[400];
+        char where[400], dup[400];
         snprintf(where, sizeof where, "%s: sandboxes.%s", path, it->string);
+        if (cJSON_IsObject(it) && find_dup_key(it, dup, sizeof dup, 0)) {
+            e = seer_error_set(err, SEER_EINVAL, "%s.%s: key given twice", where, dup);
+            goto done;
+        }
         e = seer_sandbox_config_from_json(it, it->string, where, base_dir,
                                           &rf->sandboxes[rf->n_sandboxes], err);
         if (e) goto done;

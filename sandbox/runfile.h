@@ -18,7 +18,10 @@
  *
  * Errors name the file and either the line:column of a JSON syntax error or
  * the field path ("run.json: sandboxes.gpu.timeout: expected a number").
- * Unknown fields are errors too, so a typo never silently disables a limit.
+ * Unknown fields are errors too, so a typo never silently disables a limit,
+ * and so is a key given twice (top level or inside a sandbox: "run.json:
+ * sandboxes.gpu.timeout: key given twice").  Bytes that are not UTF-8 are
+ * refused as "run.json:LINE:COL: not valid UTF-8" (SEER_EPARSE).
  * Relative host paths (workspace entries, model paths) are resolved against
  * the run file's directory when it is parsed, and made absolute (a relative
  * directory is taken from the current one).

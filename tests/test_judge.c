@@ -167,6 +167,26 @@ static void t_parse_errors(void **state)
     }
 }
 
+/* A byte that is not UTF-8 would reach every judge request (JSON): refused
+ * with file:line:col, like sweep, seed and run files; UTF-8 text passes. */
+static void t_parse_not_utf8(void **state)
+{
+    (void)state;
+    seer_error err;
+    seer_error_clear(&err);
+    assert_null(seer_dimset_parse("# c\n## a\nScore \xc3\xa9t\xe9 here.\n", "f.dims", &err));
+    assert_int_equal(err.code, SEER_EINVAL);
+    assert_string_equal(err.msg, "f.dims:3:9: not valid UTF-8"); /* columns count characters */
+    seer_error_clear(&err);
+    /* a truncated sequence at the very end */
+    assert_null(seer_dimset_parse("## a\nx\xc3", "f.dims", &err));
+    assert_string_equal(err.msg, "f.dims:2:2: not valid UTF-8");
+    seer_dimset *d = seer_dimset_parse("## a\nScore \xc3\xa9t\xc3\xa9.\n", "f.dims", &err);
+    assert_non_null(d);
+    assert_string_equal(d->dims[0].rubric, "Score \xc3\xa9t\xc3\xa9.");
+    seer_dimset_free(d);
+}
+
 static void t_load_and_append(void **state)
 {
     (void)state;
@@ -1409,6 +1429,7 @@ int main(void)
         cmocka_unit_test(t_default_set),
         cmocka_unit_test(t_parse_small),
         cmocka_unit_test(t_parse_errors),
+        cmocka_unit_test(t_parse_not_utf8),
         cmocka_unit_test(t_load_and_append),
         cmocka_unit_test(t_view_branches),
         cmocka_unit_test(t_view_message_blocks),

@@ -175,6 +175,54 @@ static void test_runfile_syntax_error_names_line_and_column(void **state)
     assert_null(strstr(err.msg, "x/run.json:3:1:"));
 }
 
+/* Like sweep and seed files: bytes that are not UTF-8 are refused with
+ * file:line:col, and a key given twice (which cJSON would keep, reading the
+ * first) with its field path. */
+static void test_runfile_not_utf8_and_duplicate_keys(void **state)
+{
+    (void)state;
+    seer_runfile *rf = (seer_runfile *)1;
+    seer_error err = {0};
+    const char *text = "{\"sandboxes\": {\n  \"a\": {\"command\": [\"x\xff\"]}}}";
+    assert_int_equal(seer_runfile_parse(text, strlen(text), "run.json", "/base", &rf, &err),
+                     SEER_EPARSE);
+    assert_null(rf);
+    assert_string_equal(err.msg, "run.json:2:23: not valid UTF-8");
+    /* an overlong encoding of '/' on line 1 */
+    text = "{\"n\": \"\xc0\xaf\"}";
+    assert_int_equal(seer_runfile_parse(text, strlen(text), "x/run.json", NULL, &rf, &err),
+                     SEER_EPARSE);
+    assert_string_equal(err.msg, "x/run.json:1:8: not valid UTF-8");
+
+    text = "{\"sandboxes\": {\"a\": {\"command\": [\"x\"], \"timeout\": 5, \"timeout\": 60}}}";
+    assert_int_equal(seer_runfile_parse(text, strlen(text), "run.json", "/base", &rf, &err),
+                     SEER_EINVAL);
+    assert_string_equal(err.msg, "run.json: sandboxes.a.timeout: key given twice");
+    text = "{\"sandboxes\": {\"a\": {\"command\": [\"x\"], \"workspace\": {\"mount\": "
+           "[\"m\", {\"from\": \"r\", \"to\": \"r\", \"to\": \"s\"}]}}}}";
+    assert_int_equal(seer_runfile_parse(text, strlen(text), "run.json", "/base", &rf, &err),
+                     SEER_EINVAL);
+    assert_string_equal(err.msg, "run.json: sandboxes.a.workspace.mount[1].to: key given twice");
+    text =
+        "{\"sandboxes\": {\"a\": {\"command\": [\"x\"], \"env\": {\"M\": \"1\", \"M\": \"2\"}}}}";
+    assert_int_equal(seer_runfile_parse(text, strlen(text), "run.json", "/base", &rf, &err),
+                     SEER_EINVAL);
+    assert_string_equal(err.msg, "run.json: sandboxes.a.env.M: key given twice");
+    text = "{\"sandboxes\": {}, \"sandboxes\": {\"a\": {\"command\": [\"x\"]}}}";
+    assert_int_equal(seer_runfile_parse(text, strlen(text), "run.json", "/base", &rf, &err),
+                     SEER_EINVAL);
+    assert_string_equal(err.msg, "run.json: sandboxes: key given twice");
+    /* a sandbox name given twice keeps its own message */
+    parse_bad("{\"sandboxes\": {\"a\": {\"command\": [\"x\"]}, \"a\": {\"command\": [\"y\"]}}}",
+              SEER_EINVAL, "run.json: sandboxes.a: defined twice");
+    assert_null(rf);
+    /* UTF-8 text is fine */
+    rf = parse_ok(
+        "{\"sandboxes\": {\"a\": {\"command\": [\"x\"], \"description\": \"caf\xc3\xa9\"}}}");
+    assert_int_equal(rf->n_sandboxes, 1);
+    seer_runfile_free(rf);
+}
+
 static void test_runfile_field_errors(void **state)
 {
     (void)state;
@@ -1924,6 +1972,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runfile_full),
         cmocka_unit_test(test_runfile_syntax_error_names_line_and_column),
+        cmocka_unit_test(test_runfile_not_utf8_and_duplicate_keys),
         cmocka_unit_test(test_runfile_field_errors),
         cmocka_unit_test(test_runfile_load_from_disk),
         cmocka_unit_test(test_spawn_plan),
