@@ -198,6 +198,7 @@ static int child_main(const char *dir, const char *mode, int njobs)
             free(cs);
             break; /* interrupted while submitting */
         }
+        if (i == njobs) journal(dir, "main", "submitted"); /* all of them */
     }
     int rc = seer_supervisor_wait(s);
     seer_supervisor_free(s);
@@ -432,6 +433,10 @@ static void t_second_signal_aborts(void **st)
     run r;
     spawn(&r, "stubborn", N);
     wait_event(&r, "started", 4);
+    /* the record lists the jobs the supervisor knows: all N only once the
+     * main thread has submitted them (on a loaded machine the first jobs
+     * can start well before that) */
+    wait_event(&r, "submitted", 1);
     assert_int_equal(kill(r.pid, SIGINT), 0);
     wait_event(&r, "cancel-ignored", 4); /* the first signal was handled */
     char path[128];
