@@ -105,3 +105,33 @@ for i, v in enumerate([b"2026-11-28T10:41:05Z", b"2026-11-28t10:41:05.1234567891
 write("env", "dialect",
       b"# c\nexport FUZZ_KEY=sekrit-123456\nA = b # c\nS='sekrit-lit'\nD=\"a\\nb\\\"c\"\nM=\"x\ny\"\n\n")
 write("env", "bad", b"FUZZ_KEY=\"sekrit-unterminated\nX\n")
+
+
+def read(path):
+    with open(os.path.join(ROOT, path), "rb") as f:
+        return f.read()
+
+
+write("runfile", "example", b"\x00" + read("sandbox/examples/run.json"))
+write("runfile", "all-fields", b"\x05" + b'{"target": "x", "sandboxes": {"files": {"command": ["node", "s.js"], '
+      b'"expose": ["read_file"], "network": true, "workspace": {"copy": ["data/", {"from": "/abs/x", "to": "in/y"}], '
+      b'"mount": [{"from": "ref", "to": "/ref", "writable": true}]}, "env": {"MODE": "test"}, "secrets": ["HF_TOKEN"], '
+      b'"timeout": 2.5, "memory_mb": 512, "cpu_seconds": 30, "max_processes": 64, "restarts": 1, '
+      b'"models": [{"name": "org/open", "path": "m/open"}, {"name": "org/s", "path": "/m/s", "hidden": true}]}, '
+      b'"gpu": {"launcher": ["ssh", "gpu-box"], "command": ["seer", "serve", "expose", "i.py"], '
+      b'"models": [{"name": "o/m", "hidden": true}]}, '
+      b'"far": {"url": "https://example.org/mcp", "token_secret": "FAR_TOKEN"}, '
+      b'"open": {"command": ["x"], "isolation": "none", "description": "caf\xc3\xa9"}}}')
+write("runfile", "syntax", b"\x01" + b'{"sandboxes": {\n  "a": {\n    "command": [],}}}')
+
+write("dimensions", "default", read("judge/dimensions/default.dims"))
+write("dimensions", "small", c_literal("tests/test_judge.c", "small_dims"))
+
+write("sweep", "mock", b"\x00" + read("docs/examples/sweep-mock.json"))
+write("sweep", "real", b"\x01" + read("docs/examples/sweep-real.json"))
+
+write("mock_script", "outputs",
+      b'[\n  {"text": "first"},\n  {"tool_calls": [{"name": "bash", "arguments": {"cmd": "ls"}},\n'
+      b'                  {"name": "read", "id": "fixed", "arguments": "{bad"}],\n   "text": "calling"},\n'
+      b'  {"text": "cut", "stop_reason": "max_tokens", "usage": {"input_tokens": 7, "output_tokens": 9}}\n]\n')
+write("mock_script", "bad", b'[\n  {"text": "a"},\n    {"tool_calls": [{"arguments": {}}]}\n]')
