@@ -84,11 +84,47 @@ typedef struct seer_message {
     /* cached wire serialization (see above): one reference owned by the
      * message; dropped (not mutated) on edit; NULL = not computed */
     seer_blob *wire;
-    int wire_format;  /* 0 = none, else a provider's SEER_WIRE_* */
-    size_t wire_mark; /* set with wire by the provider that computed it, meaning
-                         its own (Anthropic: end of the last block that may carry
-                         a cache breakpoint, 0 = none); dropped with wire */
+    int wire_format;            /* 0 = none, else a provider's SEER_WIRE_* */
+    size_t wire_mark;           /* set with wire by the provider that computed it, meaning
+                                   its own (Anthropic: end of the last block that may carry
+                                   a cache breakpoint, 0 = none); dropped with wire */
+    struct seer_frozen *frozen; /* compaction record (below), or NULL; owned */
 } seer_message;
+
+/*
+ * Compaction.  A message with a wire cache holds its content twice: as
+ * blocks and as wire bytes.  For a long audit that is the bulk of an
+ * agent's memory, and the old messages are only ever read again to be sent
+ * (by reference to their wire bytes).  seer_message_freeze replaces the
+ * wire blob by a compressed copy of the same bytes (pipeline/body.h: a
+ * request sends it as before; the I/O thread decompresses it into libcurl's
+ * buffer) and frees the blocks, keeping a small record of where each
+ * block's strings lie in the wire bytes.  seer_message_thaw rebuilds the
+ * blocks from the two.  The round trip is exact: every string comes back
+ * byte for byte, NULL stays NULL, "" stays ""; a string that cannot be
+ * found in the wire bytes (a field the provider does not send, or one its
+ * escaping would not give back) is kept aside verbatim.
+ *
+ * While a message is frozen, blocks is NULL and n_blocks keeps the count:
+ * code that reads blocks must call seer_message_thaw first.  Providers need
+ * only the wire bytes and the flags below.  After a thaw the compressed
+ * wire stays the cache, so freezing again only frees the blocks; editing
+ * blocks and calling seer_message_touch drops both.
+ */
+
+/* 1 if m is frozen (blocks dropped). */
+int seer_message_frozen(const seer_message *m);
+/* Freezes m if it has an uncompressed wire cache or is thawed with a
+ * compressed one; a message without a wire cache, or already frozen, is
+ * left as it is.  SEER_OK, or SEER_ENOMEM with m unchanged.  Not
+ * thread-safe (the message belongs to one actor). */
+seer_err seer_message_freeze(seer_message *m);
+/* Rebuilds the blocks of a frozen message (no-op otherwise).  SEER_OK, or
+ * SEER_ENOMEM / SEER_EINTERNAL (corrupt record) with m still frozen.  Not
+ * thread-safe. */
+seer_err seer_message_thaw(seer_message *m);
+/* Whether m has a block of type t; works frozen or not. */
+int seer_message_has_block(const seer_message *m, seer_block_type t);
 
 typedef struct seer_conv {
     char *system; /* may be NULL */
@@ -134,6 +170,13 @@ seer_err seer_conv_set_system(seer_conv *c, const char *system);
 seer_err seer_conv_push(seer_conv *c, seer_message *m);
 /* Drops messages from index `keep` on (rollback). */
 void seer_conv_truncate(seer_conv *c, size_t keep);
+/* Freezes every message but the last keep_last that has a wire cache (see
+ * "Compaction"); returns how many are frozen after the call.  A message
+ * that cannot be frozen (OOM) stays as it is. */
+size_t seer_conv_compact(seer_conv *c, size_t keep_last);
+/* Thaws every message.  SEER_OK or the first failure (see
+ * seer_message_thaw); messages after it are still thawed if they can be. */
+seer_err seer_conv_thaw(seer_conv *c);
 
 void seer_block_clear(seer_block *b);
 

@@ -3,14 +3,24 @@
  */
 #include "pipeline/body.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
+
+/* The level for compressed blobs: zstd's fastest level with entropy-coded
+ * literals.  On the agent benchmark's messages (1-3 KB of JSON-escaped
+ * source text) it gives 2.3x at ~6 us per message to compress and ~3 us to
+ * decompress; higher levels gain under 5% for several times the CPU. */
+#define Z_LEVEL 1
 
 struct seer_blob {
     atomic_size_t refs;
-    size_t len;
+    size_t len;  /* content length */
+    size_t zlen; /* 0: data holds the content; else data holds zlen
+                    compressed bytes */
     char data[];
 };
 
@@ -21,9 +31,77 @@ seer_blob *seer_blob_new(const void *data, size_t len)
     if (!b) return NULL;
     atomic_init(&b->refs, 1);
     b->len = len;
+    b->zlen = 0;
     if (len) memcpy(b->data, data, len);
     b->data[len] = '\0';
     return b;
+}
+
+/* ---- the per-thread compression context ----------------------------------
+ * A zstd compression context costs ~70 KB and ~8 us to set up, more than
+ * compressing a typical message; each thread that compresses keeps one,
+ * created on first use and freed when the thread exits.  It is a cache:
+ * no result depends on it. */
+static pthread_key_t cctx_key;
+static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
+static int cctx_key_ok;
+
+static void cctx_free(void *p)
+{
+    ZSTD_freeCCtx(p);
+}
+static void cctx_key_init(void)
+{
+    cctx_key_ok = pthread_key_create(&cctx_key, cctx_free) == 0;
+}
+
+static ZSTD_CCtx *thread_cctx(void)
+{
+    pthread_once(&cctx_once, cctx_key_init);
+    if (!cctx_key_ok) return NULL;
+    ZSTD_CCtx *c = pthread_getspecific(cctx_key);
+    if (c) return c;
+    c = ZSTD_createCCtx();
+    if (c && pthread_setspecific(cctx_key, c) != 0) {
+        ZSTD_freeCCtx(c);
+        return NULL;
+    }
+    return c;
+}
+
+seer_blob *seer_blob_new_z(const void *data, size_t len)
+{
+    size_t bound = ZSTD_compressBound(len);
+    if (ZSTD_isError(bound) || bound > SIZE_MAX - sizeof(seer_blob) - 1) return NULL;
+    ZSTD_CCtx *cctx = thread_cctx();
+    /* compress into a buffer of the worst-case size, then keep what is used */
+    char stack[8192];
+    char *tmp = bound <= sizeof stack ? stack : malloc(bound);
+    if (!tmp) return NULL;
+    size_t z = cctx ? ZSTD_compressCCtx(cctx, tmp, bound, data, len, Z_LEVEL)
+                    : ZSTD_compress(tmp, bound, data, len, Z_LEVEL);
+    seer_blob *b = NULL;
+    if (!ZSTD_isError(z) && z > 0) {
+        b = malloc(sizeof *b + z);
+        if (b) {
+            atomic_init(&b->refs, 1);
+            b->len = len;
+            b->zlen = z;
+            memcpy(b->data, tmp, z);
+        }
+    }
+    if (tmp != stack) free(tmp);
+    return b;
+}
+
+int seer_blob_is_z(const seer_blob *b)
+{
+    return b->zlen != 0;
+}
+
+size_t seer_blob_held(const seer_blob *b)
+{
+    return b->zlen ? b->zlen : b->len;
 }
 
 seer_blob *seer_blob_ref(seer_blob *b)
@@ -42,11 +120,95 @@ void seer_blob_unref(seer_blob *b)
 
 const char *seer_blob_data(const seer_blob *b)
 {
-    return b->data;
+    return b->zlen ? NULL : b->data;
 }
 size_t seer_blob_len(const seer_blob *b)
 {
     return b->len;
+}
+
+/* ---- reading compressed blobs ------------------------------------------- */
+
+/* Scratch buffers above this are given back after use rather than kept. */
+#define SCRATCH_KEEP (256u * 1024u)
+
+struct seer_body_reader {
+    ZSTD_DCtx *dctx;
+    seer_blob *cached; /* whose whole content scratch holds (one reference) */
+    char *scratch;
+    size_t cap;
+};
+
+seer_body_reader *seer_body_reader_new(void)
+{
+    seer_body_reader *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->dctx = ZSTD_createDCtx();
+    if (!r->dctx) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void seer_body_reader_free(seer_body_reader *r)
+{
+    if (!r) return;
+    ZSTD_freeDCtx(r->dctx);
+    seer_blob_unref(r->cached);
+    free(r->scratch);
+    free(r);
+}
+
+/* Decompresses all of b (compressed) into dst (room for b->len). */
+static int z_all(const seer_blob *b, void *dst, ZSTD_DCtx *dctx)
+{
+    size_t n = dctx ? ZSTD_decompressDCtx(dctx, dst, b->len, b->data, b->zlen)
+                    : ZSTD_decompress(dst, b->len, b->data, b->zlen);
+    return !ZSTD_isError(n) && n == b->len ? 0 : -1;
+}
+
+/* Makes rd->scratch hold the whole content of b; 0 or -1. */
+static int z_cache(seer_body_reader *rd, seer_blob *b)
+{
+    if (rd->cached == b) return 0;
+    seer_blob_unref(rd->cached);
+    rd->cached = NULL;
+    if (rd->cap < b->len || (rd->cap > SCRATCH_KEEP && b->len <= SCRATCH_KEEP)) {
+        size_t cap = b->len > 0 ? b->len : 1;
+        char *ns = malloc(cap);
+        if (!ns) return -1;
+        free(rd->scratch);
+        rd->scratch = ns;
+        rd->cap = cap;
+    }
+    if (z_all(b, rd->scratch, rd->dctx) != 0) return -1;
+    rd->cached = seer_blob_ref(b);
+    return 0;
+}
+
+int seer_blob_read(const seer_blob *b, size_t off, size_t n, void *dst, seer_body_reader *rd)
+{
+    if (off > b->len || n > b->len - off) return -1;
+    if (n == 0) return 0;
+    if (!b->zlen) {
+        memcpy(dst, b->data + off, n);
+        return 0;
+    }
+    if (off == 0 && n == b->len) return z_all(b, dst, rd ? rd->dctx : NULL);
+    if (rd) {
+        /* the cache holds a reference, so the blob cannot be freed and its
+         * address reused while it is cached */
+        if (z_cache(rd, (seer_blob *)b) != 0) return -1;
+        memcpy(dst, rd->scratch + off, n);
+        return 0;
+    }
+    char *tmp = malloc(b->len);
+    if (!tmp) return -1;
+    int rc = z_all(b, tmp, NULL);
+    if (rc == 0) memcpy(dst, tmp + off, n);
+    free(tmp);
+    return rc;
 }
 
 /* ---- bodies ------------------------------------------------------------- */
@@ -184,19 +346,32 @@ void seer_body_seal(seer_body *b)
     }
 }
 
-static const char *seg_bytes(const seer_body *b, const seg *s)
-{
-    return s->blob ? s->blob->data + s->off : b->glue + s->off;
-}
-
-size_t seer_body_read(const seer_body *b, seer_body_cursor *c, char *dst, size_t n)
+size_t seer_body_read_with(const seer_body *b, seer_body_cursor *c, char *dst, size_t n,
+                           seer_body_reader *rd)
 {
     size_t got = 0;
     while (got < n && c->seg < b->n) {
         const seg *s = &b->segs[c->seg];
         size_t take = s->len - c->off;
         if (take > n - got) take = n - got;
-        memcpy(dst + got, seg_bytes(b, s) + c->off, take);
+        if (!s->blob) {
+            memcpy(dst + got, b->glue + s->off + c->off, take);
+        } else if (!s->blob->zlen) {
+            memcpy(dst + got, s->blob->data + s->off + c->off, take);
+        } else {
+            seer_body_reader *tmp = NULL;
+            if (!rd && (s->off + c->off != 0 || take != s->blob->len)) {
+                /* a slice needs a scratch copy: keep one for this call */
+                tmp = rd = seer_body_reader_new();
+                if (!tmp) return SEER_BODY_READ_ERROR;
+            }
+            int rc = seer_blob_read(s->blob, s->off + c->off, take, dst + got, rd);
+            if (tmp) {
+                seer_body_reader_free(tmp);
+                rd = NULL;
+            }
+            if (rc != 0) return SEER_BODY_READ_ERROR;
+        }
         got += take;
         c->off += take;
         c->pos += take;
@@ -206,6 +381,11 @@ size_t seer_body_read(const seer_body *b, seer_body_cursor *c, char *dst, size_t
         }
     }
     return got;
+}
+
+size_t seer_body_read(const seer_body *b, seer_body_cursor *c, char *dst, size_t n)
+{
+    return seer_body_read_with(b, c, dst, n, NULL);
 }
 
 int seer_body_seek(const seer_body *b, seer_body_cursor *c, size_t pos)
@@ -227,8 +407,20 @@ char *seer_body_flatten(const seer_body *b, size_t *len)
     if (!b || b->failed) return NULL;
     char *out = malloc(b->len + 1);
     if (!out) return NULL;
+    /* one decompression context for all the compressed segments, if any */
+    seer_body_reader *rd = NULL;
+    for (size_t i = 0; i < b->n && !rd; i++)
+        if (b->segs[i].blob && b->segs[i].blob->zlen && !(rd = seer_body_reader_new())) {
+            free(out);
+            return NULL;
+        }
     seer_body_cursor c = {0};
-    size_t n = seer_body_read(b, &c, out, b->len);
+    size_t n = seer_body_read_with(b, &c, out, b->len, rd);
+    seer_body_reader_free(rd);
+    if (n == SEER_BODY_READ_ERROR) {
+        free(out);
+        return NULL;
+    }
     out[n] = '\0';
     if (len) *len = n;
     return out;

@@ -34,9 +34,42 @@ seer_blob *seer_blob_new(const void *data, size_t len);
 seer_blob *seer_blob_ref(seer_blob *b);
 /* Drops a reference; frees on the last one.  NULL is a no-op.  Thread-safe. */
 void seer_blob_unref(seer_blob *b);
-/* The bytes (NUL-terminated, owned by the blob) and their length. */
+/* The bytes (NUL-terminated, owned by the blob) and their length; for a
+ * compressed blob (below) data is NULL and len the content's length. */
 const char *seer_blob_data(const seer_blob *b);
 size_t seer_blob_len(const seer_blob *b);
+
+/* ---- compressed blobs ----------------------------------------------------
+ * A blob may hold its bytes zstd-compressed.  Its *content* -- what
+ * seer_blob_len counts, what seer_blob_read copies out and what a body
+ * reader sends -- is always the original bytes; only the memory it holds
+ * differs.  Conversations use them for history that lives long and is read
+ * once per request (agents/message.h, "Compaction").  The functions are
+ * thread-safe like the rest of the blob API. */
+
+/* A new blob whose content is data[0..len), held compressed (zstd, fast
+ * level), with one reference owned by the caller.  NULL on OOM or if the
+ * compressor fails. */
+seer_blob *seer_blob_new_z(const void *data, size_t len);
+/* 1 if b holds its content compressed (seer_blob_data is then NULL). */
+int seer_blob_is_z(const seer_blob *b);
+/* Bytes b holds for its content: the compressed size, or the length. */
+size_t seer_blob_held(const seer_blob *b);
+
+/* Decompression state for one reading thread: a reusable zstd context and
+ * a scratch copy of the blob it last decompressed.  Owned by the caller
+ * (seer_body_reader_free); not thread-safe: one per thread. */
+typedef struct seer_body_reader seer_body_reader;
+/* NULL on OOM. */
+seer_body_reader *seer_body_reader_new(void);
+/* Frees r (and drops the blob reference it may cache).  NULL is a no-op. */
+void seer_body_reader_free(seer_body_reader *r);
+
+/* Copies content[off..off+n) of b into dst, whichever way b holds it.
+ * rd may be NULL (a temporary context is made, which is slower).  Returns
+ * 0, or -1 if off + n exceeds the content, the compressed bytes are
+ * corrupt, or memory ran out. */
+int seer_blob_read(const seer_blob *b, size_t off, size_t n, void *dst, seer_body_reader *rd);
 
 typedef struct seer_body seer_body;
 
@@ -72,9 +105,18 @@ typedef struct seer_body_cursor {
 } seer_body_cursor;
 
 /* Copies up to n bytes from the cursor into dst and advances it; returns
- * the number copied (0 at the end).  Thread-safe for concurrent readers of
- * a sealed body with distinct cursors. */
+ * the number copied (0 at the end, SEER_BODY_READ_ERROR as below).  Thread-safe for concurrent
+ * readers of a sealed body with distinct cursors. */
 size_t seer_body_read(const seer_body *b, seer_body_cursor *c, char *dst, size_t n);
+/* Returned by seer_body_read_with when a compressed segment cannot be
+ * decompressed (corrupt bytes, or no memory for the scratch copy). */
+#define SEER_BODY_READ_ERROR ((size_t)-1)
+/* seer_body_read, with the decompression state rd for compressed blobs
+ * (rd may be NULL: a temporary one is made when needed).  Returns the
+ * number copied, 0 at the end, or SEER_BODY_READ_ERROR.  Thread-safe as
+ * seer_body_read, provided each thread has its own rd. */
+size_t seer_body_read_with(const seer_body *b, seer_body_cursor *c, char *dst, size_t n,
+                           seer_body_reader *rd);
 /* Positions the cursor at absolute offset pos (0 <= pos <= len); returns 0,
  * or -1 if pos is past the end (cursor unchanged). */
 int seer_body_seek(const seer_body *b, seer_body_cursor *c, size_t pos);

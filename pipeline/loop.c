@@ -336,6 +336,8 @@ struct seer_loop {
     watch **watches; /* indexed by fd */
     size_t watches_cap;
     evsrc *graveyard;
+    seer_body_reader *body_rd; /* decompresses compressed body pieces; made
+                                  on first need */
     CURL **easy_pool;
     size_t easy_pool_len;
     uint64_t rng;
@@ -1234,7 +1236,11 @@ static size_t on_write(char *data, size_t size, size_t n, void *p)
 static size_t on_read(char *dst, size_t size, size_t n, void *p)
 {
     xfer *x = p;
-    return seer_body_read(x->req->pieces, &x->upload, dst, size * n);
+    seer_loop *l = x->loop;
+    /* without a reader (OOM) compressed pieces still read, more slowly */
+    if (!l->body_rd) l->body_rd = seer_body_reader_new();
+    size_t got = seer_body_read_with(x->req->pieces, &x->upload, dst, size * n, l->body_rd);
+    return got == SEER_BODY_READ_ERROR ? CURL_READFUNC_ABORT : got;
 }
 
 /* libcurl rewinds the body when it resends a request: a reused connection
@@ -1972,6 +1978,7 @@ void seer_loop_free(seer_loop *l)
     map_free(&l->timers);
     map_free(&l->xfers);
     free(l->watches);
+    seer_body_reader_free(l->body_rd);
     if (l->wake.fd >= 0) close(l->wake.fd);
     if (l->epfd >= 0) close(l->epfd);
     pthread_mutex_destroy(&l->mu);

@@ -6,7 +6,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(build-essential meson ninja-build pkg-config
-      libcurl4-openssl-dev libcjson-dev libarchive-dev libcmocka-dev libmicrohttpd-dev
+      libcurl4-openssl-dev libcjson-dev libarchive-dev libzstd-dev libcmocka-dev libmicrohttpd-dev
       bubblewrap python3 valgrind zstd ca-certificates curl clang-format
       chromium)   # chromium: the interop suite opens transcripts and reports in a real browser
 missing=()

@@ -172,6 +172,164 @@ enum { THREADS = 4, ROUNDS = 20000 };
 static seer_blob *shared_blob;
 static seer_body *shared_body;
 
+/* Compressible text with some variety: source-like lines. */
+static char *make_text(size_t n, unsigned seed)
+{
+    char *t = malloc(n + 1);
+    static const char *words[] = {"static ", "size_t ", "len", " = ",     "buf[",  "];\n",
+                                  "if (",    ") {\n",   "\t",  "return ", "\"q\"", "é"};
+    size_t at = 0;
+    while (at < n) {
+        seed = seed * 1103515245u + 12345u;
+        const char *w = words[(seed >> 16) % 12];
+        size_t wl = strlen(w);
+        if (wl > n - at) wl = n - at;
+        memcpy(t + at, w, wl);
+        at += wl;
+    }
+    t[n] = '\0';
+    return t;
+}
+
+static void t_zblob_roundtrip(void **st)
+{
+    (void)st;
+    static const size_t sizes[] = {0, 1, 17, 2000, 70000, 300000};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        size_t n = sizes[k];
+        char *t = make_text(n, (unsigned)k + 1);
+        seer_blob *z = seer_blob_new_z(t, n);
+        assert_non_null(z);
+        assert_true(seer_blob_is_z(z));
+        assert_null(seer_blob_data(z));
+        assert_int_equal(seer_blob_len(z), n);
+        if (n >= 2000) assert_true(seer_blob_held(z) * 2 < n); /* it does compress */
+        seer_body_reader *rd = seer_body_reader_new();
+        assert_non_null(rd);
+        char *out = malloc(n + 1);
+        /* whole, with and without a reader */
+        memset(out, 'x', n);
+        assert_int_equal(seer_blob_read(z, 0, n, out, rd), 0);
+        assert_memory_equal(out, t, n);
+        memset(out, 'x', n);
+        assert_int_equal(seer_blob_read(z, 0, n, out, NULL), 0);
+        assert_memory_equal(out, t, n);
+        /* slices */
+        for (size_t off = 0; off < n; off += n / 7 + 1) {
+            size_t len = (n - off) / 2 + 1;
+            memset(out, 'x', len);
+            assert_int_equal(seer_blob_read(z, off, len, out, rd), 0);
+            assert_memory_equal(out, t + off, len);
+            assert_int_equal(seer_blob_read(z, off, len, out, NULL), 0);
+            assert_memory_equal(out, t + off, len);
+        }
+        /* out of range */
+        assert_int_equal(seer_blob_read(z, n, 1, out, rd), -1);
+        assert_int_equal(seer_blob_read(z, 0, n + 1, out, NULL), -1);
+        seer_body_reader_free(rd);
+        /* the reader kept a reference to z while it cached it: z lives */
+        assert_int_equal(seer_blob_len(z), n);
+        seer_blob_unref(z);
+        free(out);
+        free(t);
+    }
+    /* a plain blob reads through the same call */
+    seer_blob *p = seer_blob_new("plain", 5);
+    char o[5];
+    assert_false(seer_blob_is_z(p));
+    assert_int_equal(seer_blob_held(p), 5);
+    assert_int_equal(seer_blob_read(p, 1, 3, o, NULL), 0);
+    assert_memory_equal(o, "lai", 3);
+    seer_blob_unref(p);
+}
+
+/* A body mixing glue, plain blobs and compressed blobs (whole and sliced,
+ * two slices of one blob, two blobs alternating) reads the same in every
+ * chunking, with one reader, a fresh reader per call, or none. */
+static void t_body_with_zblobs(void **st)
+{
+    (void)st;
+    char *a = make_text(3000, 7), *c = make_text(900, 9);
+    seer_blob *za = seer_blob_new_z(a, 3000), *zc = seer_blob_new_z(c, 900);
+    seer_blob *p = seer_blob_new("PLAIN", 5);
+    seer_body *b = seer_body_new();
+    char *want = malloc(20000);
+    size_t n = 0;
+#define ADD_GLUE(s)                                                                                \
+    do {                                                                                           \
+        seer_body_puts(b, s);                                                                      \
+        memcpy(want + n, s, strlen(s));                                                            \
+        n += strlen(s);                                                                            \
+    } while (0)
+#define ADD_BLOB(bl, src, off, len)                                                                \
+    do {                                                                                           \
+        seer_body_append_blob(b, bl, off, len);                                                    \
+        memcpy(want + n, (src) + (off), len);                                                      \
+        n += len;                                                                                  \
+    } while (0)
+    ADD_GLUE("{[");
+    ADD_BLOB(za, a, 0, 3000);
+    ADD_GLUE(",");
+    ADD_BLOB(zc, c, 0, 900);
+    ADD_BLOB(za, a, 0, 1200); /* a cache breakpoint splits a message */
+    ADD_GLUE("\"cc\"");
+    ADD_BLOB(za, a, 1200, 1800);
+    ADD_BLOB(p, "PLAIN", 1, 3);
+    ADD_BLOB(zc, c, 100, 700);
+    ADD_BLOB(za, a, 2999, 1);
+    ADD_GLUE("]}");
+#undef ADD_GLUE
+#undef ADD_BLOB
+    seer_body_seal(b);
+    assert_true(seer_body_ok(b));
+    assert_int_equal(seer_body_len(b), n);
+    size_t fl = 0;
+    char *flat = seer_body_flatten(b, &fl);
+    assert_int_equal(fl, n);
+    assert_memory_equal(flat, want, n);
+    free(flat);
+
+    static const size_t chunks[] = {1, 2, 7, 100, 899, 900, 1201, 4096, 16384, 20000};
+    char *got = malloc(20000);
+    for (int mode = 0; mode < 3; mode++) {
+        for (size_t k = 0; k < sizeof chunks / sizeof *chunks; k++) {
+            seer_body_reader *rd = mode == 0 ? seer_body_reader_new() : NULL;
+            seer_body_cursor cur = {0};
+            size_t at = 0, r;
+            for (;;) {
+                seer_body_reader *use = rd;
+                if (mode == 1) use = seer_body_reader_new();
+                r = seer_body_read_with(b, &cur, got + at, chunks[k], use);
+                if (mode == 1) seer_body_reader_free(use);
+                assert_int_not_equal(r, SEER_BODY_READ_ERROR);
+                if (r == 0) break;
+                at += r;
+            }
+            assert_int_equal(at, n);
+            assert_memory_equal(got, want, n);
+            seer_body_reader_free(rd);
+        }
+    }
+    /* seek into the middle of a compressed slice and read on */
+    seer_body_cursor cur = {0};
+    assert_int_equal(seer_body_seek(b, &cur, 2 + 1500), 0);
+    assert_int_equal(seer_body_read(b, &cur, got, 3000), 3000);
+    assert_memory_equal(got, want + 2 + 1500, 3000);
+
+    /* the body holds its own references */
+    seer_blob_unref(za);
+    seer_blob_unref(zc);
+    seer_blob_unref(p);
+    flat = seer_body_flatten(b, &fl);
+    assert_memory_equal(flat, want, n);
+    free(flat);
+    seer_body_free(b);
+    free(got);
+    free(want);
+    free(a);
+    free(c);
+}
+
 static void *hammer(void *arg)
 {
     (void)arg;
@@ -188,6 +346,15 @@ static void *hammer(void *arg)
         seer_body_cursor c2 = {0};
         n = seer_body_read(shared_body, &c2, buf, sizeof buf);
         if (n != 12 || memcmp(buf, "<0123456789>", 12) != 0) return (void *)1;
+        /* compression uses a context per thread; its result is the same */
+        char line[64];
+        int ll = snprintf(line, sizeof line, "round %d of a thread's compressed blobs", i);
+        seer_blob *z = seer_blob_new_z(line, (size_t)ll);
+        char back[64];
+        if (!z || seer_blob_read(z, 0, (size_t)ll, back, NULL) != 0 ||
+            memcmp(back, line, (size_t)ll) != 0)
+            return (void *)1;
+        seer_blob_unref(z);
     }
     return NULL;
 }
@@ -216,9 +383,10 @@ static void t_blob_threads(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_blob_basics), cmocka_unit_test(t_body_reads_in_any_chunking),
-        cmocka_unit_test(t_body_seek),   cmocka_unit_test(t_body_owns_references),
-        cmocka_unit_test(t_body_errors), cmocka_unit_test(t_blob_threads),
+        cmocka_unit_test(t_blob_basics),     cmocka_unit_test(t_body_reads_in_any_chunking),
+        cmocka_unit_test(t_body_seek),       cmocka_unit_test(t_body_owns_references),
+        cmocka_unit_test(t_body_errors),     cmocka_unit_test(t_blob_threads),
+        cmocka_unit_test(t_zblob_roundtrip), cmocka_unit_test(t_body_with_zblobs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
