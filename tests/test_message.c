@@ -13,7 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <malloc.h>
+
 #include "agents/message.h"
+#include "agents/provider.h"
+#include "pipeline/json_valid.h"
+#include "pipeline/strbuf.h"
 
 /* Gives m a fake cached serialization, as a provider would. */
 static void fake_wire(seer_message *m, const char *bytes)
@@ -248,13 +253,999 @@ static void t_block_clear(void **state)
     assert_int_equal(b.type, SEER_BLK_TEXT);
 }
 
+/* ---- compaction (freeze / thaw) ------------------------------------------
+ * Wire bytes are built here the way the providers build them (they keep
+ * their serializers static): anthropic.c's ensure_wire/ser_block and
+ * openai.c's wire_message, with seer_sb_json_str. */
+
+static int emitted_anthropic(const seer_block *b)
+{
+    switch (b->type) {
+    case SEER_BLK_TEXT:
+        return b->text && b->text[0];
+    case SEER_BLK_THINKING:
+        return b->signature != NULL;
+    case SEER_BLK_REDACTED_THINKING:
+        return b->text != NULL;
+    case SEER_BLK_TOOL_CALL:
+    case SEER_BLK_TOOL_RESULT:
+    case SEER_BLK_IMAGE:
+        return 1;
+    case SEER_BLK_RAW:
+        return b->wire == SEER_WIRE_ANTHROPIC && b->text && b->text[0];
+    }
+    return 0;
+}
+
+static int is_object(const char *s)
+{
+    return s && seer_json_valid_object(s, strlen(s));
+}
+
+static void ser_anthropic(seer_strbuf *b, const seer_block *blk)
+{
+    switch (blk->type) {
+    case SEER_BLK_TEXT:
+        seer_sb_puts(b, "{\"type\":\"text\",\"text\":");
+        seer_sb_json_cstr(b, blk->text);
+        if (blk->citations && blk->wire == SEER_WIRE_ANTHROPIC) {
+            seer_sb_puts(b, ",\"citations\":");
+            seer_sb_puts(b, blk->citations);
+        }
+        seer_sb_putc(b, '}');
+        break;
+    case SEER_BLK_TOOL_CALL:
+        seer_sb_puts(b, "{\"type\":\"tool_use\",\"id\":");
+        seer_sb_json_cstr(b, blk->id);
+        seer_sb_puts(b, ",\"name\":");
+        seer_sb_json_cstr(b, blk->name);
+        seer_sb_puts(b, ",\"input\":");
+        seer_sb_puts(b, !blk->args_error && is_object(blk->args) ? blk->args : "{}");
+        seer_sb_putc(b, '}');
+        break;
+    case SEER_BLK_TOOL_RESULT:
+        seer_sb_puts(b, "{\"type\":\"tool_result\",\"tool_use_id\":");
+        seer_sb_json_cstr(b, blk->id);
+        if (blk->text && blk->text[0]) {
+            seer_sb_puts(b, ",\"content\":");
+            seer_sb_json_cstr(b, blk->text);
+        }
+        if (blk->is_error) seer_sb_puts(b, ",\"is_error\":true");
+        seer_sb_putc(b, '}');
+        break;
+    case SEER_BLK_THINKING:
+        seer_sb_puts(b, "{\"type\":\"thinking\",\"thinking\":");
+        seer_sb_json_cstr(b, blk->text);
+        seer_sb_puts(b, ",\"signature\":");
+        seer_sb_json_cstr(b, blk->signature);
+        seer_sb_putc(b, '}');
+        break;
+    case SEER_BLK_REDACTED_THINKING:
+        seer_sb_puts(b, "{\"type\":\"redacted_thinking\",\"data\":");
+        seer_sb_json_cstr(b, blk->text);
+        seer_sb_putc(b, '}');
+        break;
+    case SEER_BLK_IMAGE:
+        seer_sb_puts(b, "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":");
+        seer_sb_json_cstr(b, blk->name ? blk->name : "image/png");
+        seer_sb_puts(b, ",\"data\":");
+        seer_sb_json_cstr(b, blk->text);
+        seer_sb_puts(b, "}}");
+        break;
+    case SEER_BLK_RAW:
+        seer_sb_puts(b, blk->text);
+        break;
+    }
+}
+
+/* anthropic.c ensure_wire: tool results first, then the rest. */
+static void wire_anthropic(seer_message *m)
+{
+    seer_strbuf b = SEER_STRBUF_INIT;
+    int first = 1;
+    size_t mark = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < m->n_blocks; i++) {
+            const seer_block *blk = &m->blocks[i];
+            if ((blk->type == SEER_BLK_TOOL_RESULT) != (pass == 0)) continue;
+            if (!emitted_anthropic(blk)) continue;
+            if (!first) seer_sb_putc(&b, ',');
+            first = 0;
+            ser_anthropic(&b, blk);
+            if (blk->type != SEER_BLK_THINKING && blk->type != SEER_BLK_REDACTED_THINKING &&
+                blk->type != SEER_BLK_RAW)
+                mark = b.len;
+        }
+    }
+    assert_true(seer_sb_ok(&b));
+    seer_blob_unref(m->wire);
+    m->wire = seer_blob_new(seer_sb_str(&b), b.len);
+    assert_non_null(m->wire);
+    m->wire_format = SEER_WIRE_ANTHROPIC;
+    m->wire_mark = mark;
+    seer_sb_free(&b);
+}
+
+static void oa_tool_result(seer_strbuf *b, const seer_block *blk)
+{
+    seer_sb_puts(b, "{\"role\":\"tool\",\"tool_call_id\":");
+    seer_sb_json_cstr(b, blk->id);
+    seer_sb_puts(b, ",\"content\":");
+    if (blk->is_error) {
+        seer_strbuf tmp = SEER_STRBUF_INIT;
+        seer_sb_puts(&tmp, "Error: ");
+        seer_sb_puts(&tmp, blk->text ? blk->text : "");
+        seer_sb_json_str(b, tmp.p, tmp.len);
+        seer_sb_free(&tmp);
+    } else {
+        seer_sb_json_cstr(b, blk->text);
+    }
+    seer_sb_putc(b, '}');
+}
+
+static void oa_image(seer_strbuf *b, const seer_block *blk)
+{
+    seer_sb_puts(b, "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:");
+    seer_strbuf url = SEER_STRBUF_INIT, q = SEER_STRBUF_INIT;
+    seer_sb_puts(&url, blk->name ? blk->name : "image/png");
+    seer_sb_puts(&url, ";base64,");
+    seer_sb_puts(&url, blk->text ? blk->text : "");
+    seer_sb_json_str(&q, url.p, url.len);
+    seer_sb_put(b, q.p + 1, q.len - 2);
+    seer_sb_free(&url);
+    seer_sb_free(&q);
+    seer_sb_puts(b, "\"}}");
+}
+
+static void oa_user(seer_strbuf *b, const seer_message *msg)
+{
+    size_t n_text = 0, n_img = 0;
+    const seer_block *only = NULL;
+    for (size_t i = 0; i < msg->n_blocks; i++) {
+        if (msg->blocks[i].type == SEER_BLK_TEXT) n_text++, only = &msg->blocks[i];
+        if (msg->blocks[i].type == SEER_BLK_IMAGE) n_img++;
+    }
+    seer_sb_puts(b, "{\"role\":\"user\",\"content\":");
+    if (n_img == 0 && n_text <= 1) {
+        seer_sb_json_cstr(b, only ? only->text : "");
+    } else {
+        seer_sb_putc(b, '[');
+        int first = 1;
+        for (size_t i = 0; i < msg->n_blocks; i++) {
+            const seer_block *blk = &msg->blocks[i];
+            if (blk->type != SEER_BLK_TEXT && blk->type != SEER_BLK_IMAGE) continue;
+            if (!first) seer_sb_putc(b, ',');
+            first = 0;
+            if (blk->type == SEER_BLK_TEXT) {
+                seer_sb_puts(b, "{\"type\":\"text\",\"text\":");
+                seer_sb_json_cstr(b, blk->text);
+                seer_sb_putc(b, '}');
+            } else {
+                oa_image(b, blk);
+            }
+        }
+        seer_sb_putc(b, ']');
+    }
+    seer_sb_putc(b, '}');
+}
+
+/* openai.c wire_assistant with reasoning_details (OpenRouter) and
+ * reasoning_content (DeepSeek). */
+static void oa_assistant(seer_strbuf *b, const seer_message *msg)
+{
+    seer_strbuf text = SEER_STRBUF_INIT, rc = SEER_STRBUF_INIT;
+    size_t n_text = 0, n_calls = 0;
+    for (size_t i = 0; i < msg->n_blocks; i++) {
+        const seer_block *blk = &msg->blocks[i];
+        if (blk->type == SEER_BLK_TEXT) seer_sb_puts(&text, blk->text ? blk->text : ""), n_text++;
+        if (blk->type == SEER_BLK_TOOL_CALL) n_calls++;
+        if (blk->type == SEER_BLK_THINKING && blk->text) seer_sb_puts(&rc, blk->text);
+    }
+    seer_sb_puts(b, "{\"role\":\"assistant\",\"content\":");
+    if (n_text == 0 && n_calls > 0)
+        seer_sb_puts(b, "null");
+    else
+        seer_sb_json_str(b, text.p ? text.p : "", text.len);
+    if (n_calls > 0) {
+        seer_sb_puts(b, ",\"tool_calls\":[");
+        int first = 1;
+        for (size_t i = 0; i < msg->n_blocks; i++) {
+            const seer_block *blk = &msg->blocks[i];
+            if (blk->type != SEER_BLK_TOOL_CALL) continue;
+            if (!first) seer_sb_putc(b, ',');
+            first = 0;
+            seer_sb_puts(b, "{\"id\":");
+            seer_sb_json_cstr(b, blk->id);
+            seer_sb_puts(b, ",\"type\":\"function\",\"function\":{\"name\":");
+            seer_sb_json_cstr(b, blk->name);
+            seer_sb_puts(b, ",\"arguments\":");
+            const char *args = blk->args && *blk->args ? blk->args : "{}";
+            if (blk->args_error || !is_object(args)) args = "{}";
+            seer_sb_json_cstr(b, args);
+            seer_sb_puts(b, "}}");
+        }
+        seer_sb_putc(b, ']');
+    }
+    int n = 0;
+    for (size_t i = 0; i < msg->n_blocks; i++) {
+        const seer_block *blk = &msg->blocks[i];
+        if (blk->type != SEER_BLK_RAW || blk->wire != SEER_WIRE_OPENAI || !blk->name ||
+            strcmp(blk->name, "reasoning_details") || !blk->text)
+            continue;
+        size_t len = strlen(blk->text);
+        if (len < 3 || blk->text[0] != '[' || blk->text[len - 1] != ']' ||
+            !seer_json_valid(blk->text, len))
+            continue;
+        seer_sb_puts(b, n++ ? "," : ",\"reasoning_details\":[");
+        seer_sb_put(b, blk->text + 1, len - 2);
+    }
+    if (n) seer_sb_putc(b, ']');
+    if (n_calls && rc.len) {
+        seer_sb_puts(b, ",\"reasoning_content\":");
+        seer_sb_json_str(b, rc.p, rc.len);
+    }
+    seer_sb_free(&text);
+    seer_sb_free(&rc);
+    seer_sb_putc(b, '}');
+}
+
+/* openai.c wire_message, cached as SEER_WIRE_OPENAI_RC. */
+static void wire_openai(seer_message *m)
+{
+    seer_strbuf b = SEER_STRBUF_INIT;
+    if (m->role == SEER_ROLE_ASSISTANT) {
+        oa_assistant(&b, m);
+    } else {
+        size_t n_results = 0, n_other = 0;
+        int first = 1;
+        for (size_t i = 0; i < m->n_blocks; i++) {
+            seer_block_type t = m->blocks[i].type;
+            n_other += t == SEER_BLK_TEXT || t == SEER_BLK_IMAGE;
+            if (t != SEER_BLK_TOOL_RESULT) continue;
+            n_results++;
+            if (!first) seer_sb_putc(&b, ',');
+            first = 0;
+            oa_tool_result(&b, &m->blocks[i]);
+        }
+        if (n_other > 0 || n_results == 0) {
+            if (!first) seer_sb_putc(&b, ',');
+            oa_user(&b, m);
+        }
+    }
+    assert_true(seer_sb_ok(&b));
+    seer_blob_unref(m->wire);
+    m->wire = seer_blob_new(seer_sb_str(&b), b.len);
+    assert_non_null(m->wire);
+    m->wire_format = SEER_WIRE_OPENAI_RC;
+    m->wire_mark = 0;
+    seer_sb_free(&b);
+}
+
+/* Strings equal byte for byte, NULL distinct from "". */
+static int str_same(const char *a, const char *b)
+{
+    if (!a || !b) return a == b;
+    return strcmp(a, b) == 0;
+}
+
+static int block_same(const seer_block *a, const seer_block *b)
+{
+    return a->type == b->type && a->is_error == b->is_error && a->wire == b->wire &&
+           str_same(a->text, b->text) && str_same(a->id, b->id) && str_same(a->name, b->name) &&
+           str_same(a->args, b->args) && str_same(a->args_error, b->args_error) &&
+           str_same(a->signature, b->signature) && str_same(a->citations, b->citations);
+}
+
+/* m and ref (an unfrozen copy) hold the same content. */
+static void assert_same_message(const seer_message *m, const seer_message *ref)
+{
+    assert_false(seer_message_frozen(m));
+    assert_int_equal(m->role, ref->role);
+    assert_int_equal(m->n_blocks, ref->n_blocks);
+    for (size_t i = 0; i < m->n_blocks; i++) {
+        if (!block_same(&m->blocks[i], &ref->blocks[i]))
+            fail_msg("block %zu differs (type %d/%d)", i, m->blocks[i].type, ref->blocks[i].type);
+    }
+}
+
+/* Freezes m (which has a wire), checks the frozen state, thaws it and
+ * compares every field with a copy taken before. */
+static void roundtrip(seer_message *m)
+{
+    seer_message *ref = seer_message_dup(m);
+    assert_non_null(ref);
+    size_t len = seer_blob_len(m->wire);
+    int fmt = m->wire_format;
+    size_t mark = m->wire_mark;
+    char *raw = malloc(len + 1);
+    memcpy(raw, seer_blob_data(m->wire), len);
+
+    assert_int_equal(seer_message_freeze(m), SEER_OK);
+    assert_true(seer_message_frozen(m));
+    assert_null(m->blocks);
+    assert_int_equal(m->n_blocks, ref->n_blocks);
+    assert_non_null(m->frozen);
+    assert_true(seer_blob_is_z(m->wire));
+    assert_int_equal(seer_blob_len(m->wire), len);
+    assert_int_equal(m->wire_format, fmt);
+    assert_int_equal(m->wire_mark, mark);
+    /* the content of the wire is the same bytes */
+    char *back = malloc(len + 1);
+    assert_int_equal(seer_blob_read(m->wire, 0, len, back, NULL), 0);
+    assert_memory_equal(back, raw, len);
+    free(back);
+    free(raw);
+
+    assert_int_equal(seer_message_thaw(m), SEER_OK);
+    assert_same_message(m, ref);
+    seer_message_free(ref);
+}
+
+static seer_block mkblock(seer_block_type t, const char *text, const char *id, const char *name,
+                          const char *args, const char *args_error, const char *sig,
+                          const char *cit, int is_error, int wire)
+{
+    seer_block b = {0};
+    b.type = t;
+    b.text = text ? strdup(text) : NULL;
+    b.id = id ? strdup(id) : NULL;
+    b.name = name ? strdup(name) : NULL;
+    b.args = args ? strdup(args) : NULL;
+    b.args_error = args_error ? strdup(args_error) : NULL;
+    b.signature = sig ? strdup(sig) : NULL;
+    b.citations = cit ? strdup(cit) : NULL;
+    b.is_error = is_error;
+    b.wire = wire;
+    return b;
+}
+
+static char *sdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static int block_copy_for_test(seer_block *d, const seer_block *s)
+{
+    *d = *s;
+    d->text = sdup(s->text);
+    d->id = sdup(s->id);
+    d->name = sdup(s->name);
+    d->args = sdup(s->args);
+    d->args_error = sdup(s->args_error);
+    d->signature = sdup(s->signature);
+    d->citations = sdup(s->citations);
+    return 0;
+}
+
+static void push(seer_message *m, seer_block b)
+{
+    assert_int_equal(seer_message_push_block(m, &b), SEER_OK);
+}
+
+/* One message of every block type and field combination the providers
+ * build, in both formats. */
+static seer_message *every_block(seer_role role)
+{
+    seer_message *m = seer_message_new(role);
+    assert_int_equal(seer_message_add_thinking(m, "Let me think: \"x\" \\ y", "c2lnbmF0dXJl=="),
+                     SEER_OK);
+    assert_int_equal(seer_message_add_text(m, "Hello,\n\tworld \xe2\x80\xa8 \xf0\x9f\x98\x80"),
+                     SEER_OK);
+    assert_int_equal(seer_message_add_text_cited(
+                         m, "cited words", SEER_WIRE_ANTHROPIC,
+                         "[{\"type\":\"web_search_result_location\",\"url\":\"https://x.org/\","
+                         "\"cited_text\":\"words \\\"q\\\"\"}]"),
+                     SEER_OK);
+    assert_int_equal(
+        seer_message_add_tool_call(m, "toolu_01A09q90qw90lq917835lq9", "bash",
+                                   "{\"cmd\":\"grep -rn \\\"TODO\\\" src/ | head\",\"n\":3}"),
+        SEER_OK);
+    assert_int_equal(seer_message_add_tool_call(m, "call_2", "read", NULL), SEER_OK);
+    assert_int_equal(seer_message_add_redacted_thinking(m, "EmwKAhgBEgy3va3pzix/LafPsn4a"),
+                     SEER_OK);
+    assert_int_equal(seer_message_add_image(m, "image/jpeg", "/9j/4AAQSkZJRgABAQ=="), SEER_OK);
+    assert_int_equal(seer_message_add_raw(m, SEER_WIRE_ANTHROPIC, "server_tool_use",
+                                          "{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_1\","
+                                          "\"name\":\"web_search\",\"input\":{\"query\":\"q\"}}",
+                                          "srvtoolu_1"),
+                     SEER_OK);
+    assert_int_equal(seer_message_add_raw(m, SEER_WIRE_OPENAI, "reasoning_details",
+                                          "[{\"type\":\"reasoning.text\",\"text\":\"hmm\"}]", NULL),
+                     SEER_OK);
+    assert_int_equal(seer_message_add_tool_result(m, "toolu_01A09q90qw90lq917835lq9",
+                                                  "total 8\ndrwxr-xr-x 2 root root 4096 .\n", 0),
+                     SEER_OK);
+    assert_int_equal(seer_message_add_tool_result(m, "call_2", "No such file: \"a.c\"", 1),
+                     SEER_OK);
+    assert_int_equal(seer_message_add_tool_result(m, "call_3", NULL, 0), SEER_OK);
+    return m;
+}
+
+static void t_freeze_roundtrip_every_block(void **state)
+{
+    (void)state;
+    const seer_role roles[] = {SEER_ROLE_USER, SEER_ROLE_ASSISTANT, SEER_ROLE_TOOL};
+    for (int r = 0; r < 3; r++) {
+        for (int fmt = 0; fmt < 2; fmt++) {
+            seer_message *m = every_block(roles[r]);
+            if (fmt)
+                wire_openai(m);
+            else
+                wire_anthropic(m);
+            roundtrip(m);
+            /* and again, from the thawed state */
+            assert_int_equal(seer_message_freeze(m), SEER_OK);
+            assert_int_equal(seer_message_thaw(m), SEER_OK);
+            seer_message *ref = every_block(roles[r]);
+            assert_same_message(m, ref);
+            seer_message_free(ref);
+            seer_message_free(m);
+        }
+    }
+    /* each block alone, in both formats */
+    for (size_t i = 0; i < 12; i++) {
+        for (int fmt = 0; fmt < 4; fmt++) {
+            seer_message *all = every_block(fmt & 2 ? SEER_ROLE_ASSISTANT : SEER_ROLE_TOOL);
+            seer_message *m = seer_message_new(all->role);
+            seer_block b;
+            assert_int_equal(block_copy_for_test(&b, &all->blocks[i]), 0);
+            push(m, b);
+            seer_message_free(all);
+            if (fmt & 1)
+                wire_openai(m);
+            else
+                wire_anthropic(m);
+            roundtrip(m);
+            seer_message_free(m);
+        }
+    }
+}
+
+/* Fields the wire does not hold, or not so that they come back. */
+static void t_freeze_fields_not_in_wire(void **state)
+{
+    (void)state;
+    for (int fmt = 0; fmt < 2; fmt++) {
+        seer_message *m = seer_message_new(SEER_ROLE_ASSISTANT);
+        /* args_error: never sent; args not an object: sent as {} */
+        push(m, mkblock(SEER_BLK_TOOL_CALL, NULL, "call_x", "f", "\"not an object\"",
+                        "arguments must be a JSON object", NULL, NULL, 0, 0));
+        /* thinking without a signature: Anthropic does not send it */
+        push(m, mkblock(SEER_BLK_THINKING, "unsigned thought", NULL, NULL, NULL, NULL, NULL, NULL,
+                        0, 0));
+        /* "" everywhere, and a text block that is not sent */
+        push(m, mkblock(SEER_BLK_TEXT, "", "", "", "", "", "", NULL, 0, 0));
+        push(m, mkblock(SEER_BLK_TOOL_CALL, NULL, "", "", "", NULL, NULL, NULL, 0, 0));
+        /* citations of another format; a RAW block of another format */
+        push(m, mkblock(SEER_BLK_TEXT, "t", NULL, NULL, NULL, NULL, NULL, "[{\"a\":1}]", 0,
+                        SEER_WIRE_OPENAI));
+        push(m,
+             mkblock(SEER_BLK_RAW, "{\"type\":\"x\"}", "id9", "x", NULL, NULL, NULL, NULL, 0, 42));
+        /* odd is_error and wire values come back too */
+        push(m, mkblock(SEER_BLK_TOOL_RESULT, "r", "c", NULL, NULL, NULL, NULL, NULL, -7, -3));
+        push(m,
+             mkblock(SEER_BLK_TOOL_RESULT, "r", "c", NULL, NULL, NULL, NULL, NULL, 2, INT32_MAX));
+        /* fields a block type does not use */
+        push(m, mkblock(SEER_BLK_IMAGE, "AAAA", "img-id", NULL, "{}", NULL, "sig", "[]", 1, 1));
+        push(m, mkblock(SEER_BLK_TEXT, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0));
+        if (fmt)
+            wire_openai(m);
+        else
+            wire_anthropic(m);
+        roundtrip(m);
+        seer_message_free(m);
+    }
+}
+
+/* Strings whose escaping is hard or not invertible. */
+static void t_freeze_hard_strings(void **state)
+{
+    (void)state;
+    char bin[256];
+    for (int i = 0; i < 255; i++)
+        bin[i] = (char)(i + 1); /* every byte but NUL, invalid UTF-8 included */
+    bin[255] = '\0';
+    const char *texts[] = {
+        "quote \" backslash \\ slash / \"\\\"",
+        "controls \x01\x02\x1f\b\f\n\r\t\x7f end",
+        "line sep \xe2\x80\xa8 para sep \xe2\x80\xa9",
+        "astral \xf0\x9f\x98\x80\xf0\x90\x80\x80 and bmp \xe4\xb8\xad\xef\xbf\xbf",
+        "invalid \xff\xfe and \xc0\xaf overlong and \xed\xa0\x80 surrogate",
+        "truncated at the end \xe2\x82",
+        "\x80 stray continuation first",
+        "U+FFFD itself \xef\xbf\xbd next to invalid \xef",
+        bin,
+        "\\u0041 looks like an escape",
+        "x",
+    };
+    size_t nt = sizeof texts / sizeof *texts;
+    for (int fmt = 0; fmt < 2; fmt++) {
+        for (size_t i = 0; i < nt; i++) {
+            seer_message *m = seer_message_new(fmt ? SEER_ROLE_USER : SEER_ROLE_ASSISTANT);
+            push(m, mkblock(SEER_BLK_TEXT, texts[i], NULL, NULL, NULL, NULL, NULL, NULL, 0, 0));
+            push(m, mkblock(SEER_BLK_TOOL_CALL, NULL, texts[i], texts[(i + 1) % nt], "{\"k\":1}",
+                            NULL, NULL, NULL, 0, 0));
+            push(m, mkblock(SEER_BLK_TOOL_RESULT, texts[(i + 2) % nt], texts[i], NULL, NULL, NULL,
+                            NULL, NULL, (int)(i & 1), 0));
+            push(m, mkblock(SEER_BLK_THINKING, texts[(i + 3) % nt], NULL, NULL, NULL, NULL,
+                            texts[i], NULL, 0, 0));
+            if (fmt)
+                wire_openai(m);
+            else
+                wire_anthropic(m);
+            roundtrip(m);
+            seer_message_free(m);
+        }
+    }
+}
+
+/* A field found as a substring of another field (or of an escape) earlier
+ * in the wire still comes back as itself. */
+static void t_freeze_needle_elsewhere(void **state)
+{
+    (void)state;
+    seer_message *m = seer_message_new(SEER_ROLE_ASSISTANT);
+    /* "n" and "u0041" occur inside the escapes of the first text, "call"
+     * inside its words, the quote inside the JSON framing */
+    push(m, mkblock(SEER_BLK_TEXT, "line\nA\\u0041 call call_1", NULL, NULL, NULL, NULL, NULL, NULL,
+                    0, 0));
+    push(m, mkblock(SEER_BLK_TOOL_CALL, NULL, "call_1", "n", "{\"n\":\"u0041\"}", NULL, NULL, NULL,
+                    0, 0));
+    push(m, mkblock(SEER_BLK_TEXT, "u0041", NULL, NULL, NULL, NULL, NULL, NULL, 0, 0));
+    push(m, mkblock(SEER_BLK_TEXT, "\"", NULL, NULL, NULL, NULL, NULL, NULL, 0, 0));
+    push(m, mkblock(SEER_BLK_TEXT, "type", NULL, NULL, NULL, NULL, NULL, NULL, 0, 0));
+    push(m, mkblock(SEER_BLK_TEXT, "\\", NULL, NULL, NULL, NULL, NULL, NULL, 0, 0));
+    for (int fmt = 0; fmt < 2; fmt++) {
+        if (fmt)
+            wire_openai(m);
+        else
+            wire_anthropic(m);
+        roundtrip(m);
+        seer_message_touch(m);
+    }
+    seer_message_free(m);
+}
+
+/* A typical tool-using exchange: text + tool call, then its result. */
+static seer_message *typical_call(void)
+{
+    seer_message *m = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_text(m, "I'll look at the parser first.");
+    seer_message_add_tool_call(m, "toolu_01D7FLrfh4GYq7yT1ULFeyMV", "read_file",
+                               "{\"path\":\"src/parser.c\"}");
+    wire_anthropic(m);
+    return m;
+}
+
+static void t_freeze_states(void **state)
+{
+    (void)state;
+    /* without a wire cache: nothing to do */
+    seer_message *m = seer_message_new(SEER_ROLE_USER);
+    seer_message_add_text(m, "no wire");
+    assert_int_equal(seer_message_freeze(m), SEER_OK);
+    assert_false(seer_message_frozen(m));
+    assert_non_null(m->blocks);
+    assert_null(m->frozen);
+    assert_int_equal(seer_message_thaw(m), SEER_OK); /* not frozen: no-op */
+    assert_string_equal(m->blocks[0].text, "no wire");
+    seer_message_free(m);
+
+    /* freeze twice, thaw twice */
+    m = typical_call();
+    seer_message *ref = seer_message_dup(m);
+    assert_int_equal(seer_message_freeze(m), SEER_OK);
+    seer_blob *z = m->wire;
+    struct seer_frozen *rec = m->frozen;
+    assert_int_equal(seer_message_freeze(m), SEER_OK);
+    assert_true(seer_message_frozen(m));
+    assert_ptr_equal(m->wire, z);
+    assert_ptr_equal(m->frozen, rec);
+    assert_int_equal(seer_message_thaw(m), SEER_OK);
+    seer_block *blocks = m->blocks;
+    assert_int_equal(seer_message_thaw(m), SEER_OK);
+    assert_ptr_equal(m->blocks, blocks);
+    assert_same_message(m, ref);
+    /* after a thaw the compressed wire and the record stay ... */
+    assert_false(seer_message_frozen(m));
+    assert_ptr_equal(m->wire, z);
+    assert_ptr_equal(m->frozen, rec);
+    /* ... so freezing again reuses both */
+    assert_int_equal(seer_message_freeze(m), SEER_OK);
+    assert_true(seer_message_frozen(m));
+    assert_ptr_equal(m->wire, z);
+    assert_ptr_equal(m->frozen, rec);
+    assert_null(m->blocks);
+    assert_int_equal(seer_message_thaw(m), SEER_OK);
+    assert_same_message(m, ref);
+
+    /* a provider that replaces the wire of a thawed message (another
+     * format) leaves a stale record: the next freeze makes a new one */
+    seer_blob_unref(m->wire);
+    m->wire = NULL;
+    wire_openai(m);
+    assert_int_equal(seer_message_freeze(m), SEER_OK);
+    assert_true(seer_blob_is_z(m->wire));
+    assert_int_equal(m->wire_format, SEER_WIRE_OPENAI_RC);
+    assert_int_equal(seer_message_thaw(m), SEER_OK);
+    assert_same_message(m, ref);
+    seer_message_free(m);
+    seer_message_free(ref);
+
+    /* a message without blocks (an empty wire) freezes and thaws too */
+    m = seer_message_new(SEER_ROLE_USER);
+    wire_anthropic(m);
+    assert_int_equal(seer_blob_len(m->wire), 0);
+    assert_int_equal(seer_message_freeze(m), SEER_OK);
+    assert_true(seer_message_frozen(m));
+    assert_int_equal(seer_message_thaw(m), SEER_OK);
+    assert_false(seer_message_frozen(m));
+    assert_int_equal(m->n_blocks, 0);
+    assert_int_equal(seer_message_add_text(m, "grows"), SEER_OK);
+    assert_string_equal(m->blocks[0].text, "grows");
+    seer_message_free(m);
+}
+
+/* A wire that does not belong to the record: thaw fails, m stays frozen. */
+static void t_thaw_corrupt(void **state)
+{
+    (void)state;
+    seer_message *m = typical_call();
+    assert_int_equal(seer_message_freeze(m), SEER_OK);
+    seer_blob *good = m->wire;
+    m->wire = seer_blob_new_z("{}", 2); /* spans now point past the end */
+    assert_int_equal(seer_message_thaw(m), SEER_EINTERNAL);
+    assert_true(seer_message_frozen(m));
+    assert_null(m->blocks);
+    assert_null(seer_message_text(m));
+    seer_message *d = seer_message_dup(m);
+    assert_null(d);
+    /* same length, other bytes: a span decodes to something else or fails */
+    seer_blob_unref(m->wire);
+    m->wire = seer_blob_ref(good);
+    assert_int_equal(seer_message_thaw(m), SEER_OK);
+    assert_string_equal(m->blocks[1].args, "{\"path\":\"src/parser.c\"}");
+    seer_blob_unref(good);
+    seer_message_free(m);
+}
+
+static void t_frozen_readers(void **state)
+{
+    (void)state;
+    seer_message *m = seer_message_new(SEER_ROLE_ASSISTANT);
+    seer_message_add_text(m, "Hello, ");
+    seer_message_add_tool_call(m, "c1", "bash", "{\"cmd\":\"ls\"}");
+    seer_message_add_text(m, "world");
+    seer_message_add_tool_call(m, "c2", "read", NULL);
+    seer_message_add_thinking(m, "th", "sig");
+    wire_anthropic(m);
+    seer_message *ref = seer_message_dup(m);
+    assert_false(seer_message_has_block(m, SEER_BLK_IMAGE));
+    assert_true(seer_message_has_block(m, SEER_BLK_THINKING));
+    assert_int_equal(seer_message_freeze(m), SEER_OK);
+
+    /* readers that work frozen, without thawing */
+    assert_int_equal(seer_message_n_tool_calls(m), 2);
+    char *t = seer_message_text(m);
+    assert_string_equal(t, "Hello, world");
+    free(t);
+    assert_true(seer_message_has_block(m, SEER_BLK_TEXT));
+    assert_true(seer_message_has_block(m, SEER_BLK_TOOL_CALL));
+    assert_true(seer_message_has_block(m, SEER_BLK_THINKING));
+    assert_false(seer_message_has_block(m, SEER_BLK_TOOL_RESULT));
+    assert_false(seer_message_has_block(m, SEER_BLK_RAW));
+    assert_false(seer_message_has_block(m, SEER_BLK_IMAGE));
+    assert_false(seer_message_has_block(m, SEER_BLK_REDACTED_THINKING));
+    assert_true(seer_message_frozen(m));
+    assert_null(m->blocks);
+
+    /* dup: an unfrozen deep copy sharing the compressed wire */
+    seer_message *d = seer_message_dup(m);
+    assert_non_null(d);
+    assert_true(seer_message_frozen(m));
+    assert_same_message(d, ref);
+    assert_ptr_equal(d->wire, m->wire);
+    assert_int_equal(d->wire_format, SEER_WIRE_ANTHROPIC);
+    assert_int_equal(d->wire_mark, m->wire_mark);
+    /* ... which freezes again without a new record or wire */
+    assert_int_equal(seer_message_freeze(d), SEER_OK);
+    assert_true(seer_message_frozen(d));
+    assert_ptr_equal(d->wire, m->wire);
+    assert_int_equal(seer_message_thaw(d), SEER_OK);
+    assert_same_message(d, ref);
+    seer_message_free(d);
+
+    /* an edit thaws first and keeps the content */
+    assert_int_equal(seer_message_add_text(m, "!"), SEER_OK);
+    assert_false(seer_message_frozen(m));
+    assert_null(m->wire);
+    assert_null(m->frozen);
+    assert_int_equal(m->n_blocks, 6);
+    t = seer_message_text(m);
+    assert_string_equal(t, "Hello, world!");
+    free(t);
+    assert_string_equal(m->blocks[4].signature, "sig");
+    seer_message_free(m);
+
+    /* touch on a frozen message: content kept, wire and record dropped */
+    m = seer_message_dup(ref);
+    assert_int_equal(seer_message_freeze(m), SEER_OK);
+    seer_message_touch(m);
+    assert_false(seer_message_frozen(m));
+    assert_null(m->wire);
+    assert_null(m->frozen);
+    assert_int_equal(m->wire_format, 0);
+    assert_same_message(m, ref);
+    seer_message_free(m);
+
+    /* push_block on a frozen message */
+    m = seer_message_dup(ref);
+    assert_int_equal(seer_message_freeze(m), SEER_OK);
+    push(m, mkblock(SEER_BLK_IMAGE, "AAAA", NULL, "image/gif", NULL, NULL, NULL, NULL, 0, 0));
+    assert_int_equal(m->n_blocks, 6);
+    assert_true(seer_message_has_block(m, SEER_BLK_IMAGE));
+    for (size_t i = 0; i < 5; i++)
+        assert_true(block_same(&m->blocks[i], &ref->blocks[i]));
+    seer_message_free(m);
+    seer_message_free(ref);
+}
+
+static void t_conv_compact(void **state)
+{
+    (void)state;
+    seer_conv c;
+    seer_conv_init(&c);
+    seer_conv ref;
+    seer_conv_init(&ref);
+    char buf[64];
+    for (int i = 0; i < 12; i++) {
+        seer_message *m = seer_message_new(i % 2 ? SEER_ROLE_ASSISTANT : SEER_ROLE_TOOL);
+        snprintf(buf, sizeof buf, "message %d", i);
+        if (i % 2) {
+            seer_message_add_text(m, buf);
+            seer_message_add_tool_call(m, buf + 8, "f", "{}");
+        } else {
+            seer_message_add_tool_result(m, buf + 8, buf, 0);
+        }
+        if (i != 4) wire_anthropic(m); /* message 4 has no wire cache */
+        assert_int_equal(seer_conv_push(&ref, seer_message_dup(m)), SEER_OK);
+        assert_int_equal(seer_conv_push(&c, m), SEER_OK);
+    }
+    /* all but the last 3, without message 4 */
+    assert_int_equal(seer_conv_compact(&c, 3), 8);
+    for (size_t i = 0; i < c.n; i++)
+        assert_int_equal(seer_message_frozen(c.msgs[i]), i < 9 && i != 4);
+    /* again, keeping fewer: counts every frozen message */
+    assert_int_equal(seer_conv_compact(&c, 1), 10);
+    assert_int_equal(seer_conv_compact(&c, 100), 10);
+    assert_int_equal(seer_conv_compact(&c, 0), 11);
+    assert_int_equal(seer_conv_thaw(&c), SEER_OK);
+    for (size_t i = 0; i < c.n; i++)
+        assert_same_message(c.msgs[i], ref.msgs[i]);
+    assert_int_equal(seer_conv_compact(&c, 0), 11);
+
+    /* a corrupt message: the others thaw, the first failure is returned */
+    seer_blob *good = c.msgs[2]->wire;
+    c.msgs[2]->wire = seer_blob_new_z("x", 1);
+    assert_int_equal(seer_conv_thaw(&c), SEER_EINTERNAL);
+    assert_true(seer_message_frozen(c.msgs[2]));
+    assert_false(seer_message_frozen(c.msgs[3]));
+    assert_same_message(c.msgs[11], ref.msgs[11]);
+    seer_blob_unref(c.msgs[2]->wire);
+    c.msgs[2]->wire = good;
+
+    /* rollback and clear free frozen messages (valgrind/ASan check) */
+    assert_int_equal(seer_conv_compact(&c, 0), 11);
+    seer_conv_truncate(&c, 6);
+    assert_int_equal(c.n, 6);
+    assert_int_equal(seer_conv_thaw(&c), SEER_OK);
+    for (size_t i = 0; i < c.n; i++)
+        assert_same_message(c.msgs[i], ref.msgs[i]);
+    assert_int_equal(seer_conv_compact(&c, 2), 4); /* 0..3; 4 has no wire */
+    seer_conv_clear(&c);
+    seer_conv_clear(&ref);
+    assert_int_equal(seer_conv_compact(&c, 0), 0);
+    assert_int_equal(seer_conv_thaw(&c), SEER_OK);
+}
+
+/* ---- randomized round trip -------------------------------------------- */
+
+static uint64_t rng_state;
+
+static uint32_t rnd(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng_state >> 33);
+}
+
+/* A random string (NULL sometimes): plain words, JSON-ish text, escapes,
+ * multibyte and astral characters, or random bytes. */
+static char *rnd_str(int may_null)
+{
+    static const char *pieces[] = {"a",
+                                   "call_",
+                                   "\"",
+                                   "\\",
+                                   "\n",
+                                   "\t",
+                                   "{\"k\":1}",
+                                   "/",
+                                   " ",
+                                   "\xe2\x80\xa8",
+                                   "\xf0\x9f\x98\x80",
+                                   "\xc3\xa9",
+                                   "u00",
+                                   "\x01",
+                                   "\x1f",
+                                   "text",
+                                   "\xff",
+                                   "\xe2\x82",
+                                   "\x80",
+                                   "\xed\xa0\x80"};
+    if (may_null && rnd() % 6 == 0) return NULL;
+    size_t n = rnd() % 5 == 0 ? rnd() % 300 : rnd() % 24;
+    char *s = malloc(n * 4 + 1);
+    size_t at = 0;
+    int mode = rnd() % 3;
+    for (size_t i = 0; i < n; i++) {
+        if (mode == 0) {
+            s[at++] = (char)('a' + rnd() % 26);
+        } else if (mode == 1) {
+            const char *p = pieces[rnd() % (sizeof pieces / sizeof *pieces)];
+            size_t l = strlen(p);
+            if (l > 4) l = 4;
+            memcpy(s + at, p, l);
+            at += l;
+        } else {
+            s[at++] = (char)(1 + rnd() % 255);
+        }
+    }
+    s[at] = '\0';
+    return s;
+}
+
+static void t_freeze_random(void **state)
+{
+    (void)state;
+    rng_state = 20261128;
+    static const char *objects[] = {"{}", "{\"a\":[1,2,{\"b\":\"c\\\"d\"}]}", "{\"p\":\"x/y\"}"};
+    for (int iter = 0; iter < 3000; iter++) {
+        seer_message *m = seer_message_new((seer_role)(rnd() % 3));
+        size_t nb = rnd() % 6;
+        for (size_t i = 0; i < nb; i++) {
+            seer_block b = {0};
+            b.type = (seer_block_type)(rnd() % 7);
+            b.text = rnd_str(1);
+            b.id = rnd_str(1);
+            b.name = rnd_str(1);
+            b.args = rnd() % 2 ? sdup(objects[rnd() % 3]) : rnd_str(1);
+            b.args_error = rnd() % 4 == 0 ? rnd_str(0) : NULL;
+            b.signature = rnd_str(1);
+            b.citations = rnd() % 3 == 0 ? sdup("[{\"t\":\"q\\\"\"}]") : rnd_str(1);
+            b.is_error = rnd() % 3 == 0 ? (int)(rnd() % 5) - 2 : 0;
+            b.wire = (int)(rnd() % 4);
+            if (b.type == SEER_BLK_RAW && rnd() % 2) {
+                free(b.text);
+                b.text = sdup(b.wire == SEER_WIRE_OPENAI ? "[{\"type\":\"reasoning.text\"}]"
+                                                         : "{\"type\":\"server_tool_use\"}");
+                free(b.name);
+                b.name = sdup("reasoning_details");
+            }
+            push(m, b);
+        }
+        if (rnd() % 2)
+            wire_openai(m);
+        else
+            wire_anthropic(m);
+        seer_message *ref = seer_message_dup(m);
+        assert_int_equal(seer_message_freeze(m), SEER_OK);
+        assert_true(seer_message_frozen(m));
+        assert_int_equal(seer_message_n_tool_calls(m), seer_message_n_tool_calls(ref));
+        for (int t = 0; t < 7; t++)
+            assert_int_equal(seer_message_has_block(m, (seer_block_type)t),
+                             seer_message_has_block(ref, (seer_block_type)t));
+        if (iter % 3 == 0) {
+            char *a = seer_message_text(m), *b = seer_message_text(ref);
+            assert_string_equal(a, b);
+            free(a);
+            free(b);
+            seer_message *d = seer_message_dup(m);
+            assert_same_message(d, ref);
+            seer_message_free(d);
+        }
+        assert_int_equal(seer_message_thaw(m), SEER_OK);
+        assert_same_message(m, ref);
+        seer_message_free(ref);
+        seer_message_free(m);
+    }
+}
+
+/* ---- memory: record and compressed wire of realistic messages ---------- */
+
+/* Bytes of the record allocation (the allocator's usable size: an upper
+ * bound, exact under ASan). */
+static size_t record_bytes(const seer_message *m)
+{
+    return malloc_usable_size(m->frozen);
+}
+
+static void t_freeze_sizes(void **state)
+{
+    (void)state;
+    /* a 2 KB source-code tool result: the first 2 KB of a source file of
+     * this repository when the test knows where it is */
+    seer_strbuf src = SEER_STRBUF_INIT;
+    const char *dir = getenv("SEER_SOURCE_DIR");
+    if (dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/pipeline/strbuf.c", dir);
+        FILE *f = fopen(path, "rb");
+        if (f) {
+            char chunk[2048];
+            size_t got = fread(chunk, 1, sizeof chunk, f);
+            seer_sb_put(&src, chunk, got);
+            fclose(f);
+        }
+    }
+    for (int i = 0; src.len < 2048; i++)
+        seer_sb_printf(&src,
+                       "static int parse_%d(const char *s, size_t n)\n{\n"
+                       "    if (!s || n == 0) return -1; /* \"empty\" */\n"
+                       "    return s[0] == '\\\\' ? %d : 0;\n}\n\n",
+                       i, i);
+    seer_message *m = seer_message_new(SEER_ROLE_TOOL);
+    seer_message_add_tool_result(m, "toolu_01D7FLrfh4GYq7yT1ULFeyMV", src.p, 0);
+    seer_message *a = typical_call();
+    struct {
+        seer_message *m;
+        const char *what;
+    } cases[] = {{m, "tool result, 2 KB of C"}, {a, "text + tool_use"}};
+    for (int fmt = 0; fmt < 2; fmt++) {
+        for (int i = 0; i < 2; i++) {
+            seer_message *x = cases[i].m;
+            seer_message_touch(x);
+            if (fmt)
+                wire_openai(x);
+            else
+                wire_anthropic(x);
+            seer_message *ref = seer_message_dup(x);
+            size_t raw = seer_blob_len(x->wire);
+            assert_int_equal(seer_message_freeze(x), SEER_OK);
+            size_t held = seer_blob_held(x->wire), rec = record_bytes(x);
+            printf("# %s (%s): wire %zu -> %zu bytes compressed, record %zu bytes\n", cases[i].what,
+                   fmt ? "openai" : "anthropic", raw, held, rec);
+            assert_true(rec <= 40);
+            if (i == 0) assert_true(held < raw * 3 / 4);
+            assert_int_equal(seer_message_thaw(x), SEER_OK);
+            assert_same_message(x, ref);
+            seer_message_free(ref);
+        }
+    }
+    seer_sb_free(&src);
+    seer_message_free(m);
+    seer_message_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_builders),         cmocka_unit_test(t_tool_result_and_empty_text),
-        cmocka_unit_test(t_many_blocks_grow), cmocka_unit_test(t_wire_cache_invalidated_on_edit),
-        cmocka_unit_test(t_dup_is_deep),      cmocka_unit_test(t_conv_push_truncate),
+        cmocka_unit_test(t_builders),
+        cmocka_unit_test(t_tool_result_and_empty_text),
+        cmocka_unit_test(t_many_blocks_grow),
+        cmocka_unit_test(t_wire_cache_invalidated_on_edit),
+        cmocka_unit_test(t_dup_is_deep),
+        cmocka_unit_test(t_conv_push_truncate),
         cmocka_unit_test(t_block_clear),
+        cmocka_unit_test(t_freeze_roundtrip_every_block),
+        cmocka_unit_test(t_freeze_fields_not_in_wire),
+        cmocka_unit_test(t_freeze_hard_strings),
+        cmocka_unit_test(t_freeze_needle_elsewhere),
+        cmocka_unit_test(t_freeze_states),
+        cmocka_unit_test(t_thaw_corrupt),
+        cmocka_unit_test(t_frozen_readers),
+        cmocka_unit_test(t_conv_compact),
+        cmocka_unit_test(t_freeze_random),
+        cmocka_unit_test(t_freeze_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
