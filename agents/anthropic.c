@@ -232,9 +232,7 @@ static void ser_block(seer_strbuf *b, const seer_block *blk)
 
 static int has_tool_result(const seer_message *m)
 {
-    for (size_t i = 0; i < m->n_blocks; i++)
-        if (m->blocks[i].type == SEER_BLK_TOOL_RESULT) return 1;
-    return 0;
+    return seer_message_has_block(m, SEER_BLK_TOOL_RESULT); /* frozen or not */
 }
 
 /* Makes sure m->wire holds the comma-joined content blocks of m in the
@@ -245,6 +243,9 @@ static int has_tool_result(const seer_message *m)
 static seer_err ensure_wire(seer_message *m)
 {
     if (m->wire_format == SEER_WIRE_ANTHROPIC && m->wire) return SEER_OK;
+    /* a message frozen in another format needs its blocks back */
+    seer_err te = seer_message_thaw(m);
+    if (te != SEER_OK) return te;
     seer_strbuf b = SEER_STRBUF_INIT;
     int first = 1;
     size_t mark = 0;
@@ -266,7 +267,7 @@ static seer_err ensure_wire(seer_message *m)
     seer_blob *w = seer_blob_new(seer_sb_str(&b), b.len);
     seer_sb_free(&b);
     if (!w) return SEER_ENOMEM;
-    seer_blob_unref(m->wire);
+    seer_message_touch(m); /* the old cache and its compaction record go */
     m->wire = w;
     m->wire_format = SEER_WIRE_ANTHROPIC;
     m->wire_mark = mark;
@@ -334,7 +335,8 @@ static void put_messages(seer_strbuf *b, seer_body *body, piece *pc, size_t np, 
                     /* cache_control goes inside the last cacheable block,
                      * which may be followed by blocks that cannot carry it */
                     size_t at = m->wire_mark;
-                    assert(at > 0 && at <= wl && seer_blob_data(m->wire)[at - 1] == '}');
+                    assert(at > 0 && at <= wl &&
+                           (seer_blob_is_z(m->wire) || seer_blob_data(m->wire)[at - 1] == '}'));
                     seer_body_append_blob(body, m->wire, 0, at - 1);
                     seer_sb_puts(b, CACHE_CONTROL "}");
                     if (at < wl) {
@@ -528,10 +530,15 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, s
         for (size_t i = 0; i < c->n; i++) {
             seer_message *msg = c->msgs[i];
             assert(msg);
-            if (ensure_wire(msg) != SEER_OK) {
+            seer_err we = ensure_wire(msg);
+            if (we != SEER_OK) {
                 free(pc);
                 cJSON_Delete(extra);
-                return seer_error_set(err, SEER_ENOMEM, "anthropic: out of memory");
+                return seer_error_set(err, we,
+                                      we == SEER_ENOMEM
+                                          ? "anthropic: out of memory"
+                                          : "anthropic: message %zu: cannot rebuild its blocks",
+                                      i);
             }
             if (seer_blob_len(msg->wire) == 0) continue;
             pc[np].msg = msg;

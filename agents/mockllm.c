@@ -395,6 +395,10 @@ seer_mock_call *seer_mock_prepare(seer_model *m, const seer_model_request *req)
 {
     assert(m && m->mock && req && req->conv);
     seer_mock *mk = m->mock;
+    /* mockllm reads blocks: a conversation compacted while it was sent to a
+     * real provider gets them back (agents/message.h, "Compaction"; the
+     * conversation belongs to the calling actor, which is this thread) */
+    if (seer_conv_thaw((seer_conv *)req->conv) != SEER_OK) return NULL;
     seer_mock_call *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     seer_conv_init(&c->conv);

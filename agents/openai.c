@@ -312,7 +312,7 @@ static int rd_block(const seer_block *blk)
 /* Whether the assistant message msg carries a reasoning_details block. */
 static int has_rd(const seer_message *msg)
 {
-    if (msg->role != SEER_ROLE_ASSISTANT) return 0;
+    if (msg->role != SEER_ROLE_ASSISTANT || !seer_message_has_block(msg, SEER_BLK_RAW)) return 0;
     for (size_t i = 0; i < msg->n_blocks; i++)
         if (rd_block(&msg->blocks[i])) return 1;
     return 0;
@@ -473,6 +473,14 @@ static seer_err append_cached(seer_strbuf *b, seer_body *body, seer_message *msg
                               int with_rc)
 {
     const int key = with_rc ? SEER_WIRE_OPENAI_RC : SEER_WIRE_OPENAI;
+    /* a frozen message (agents/message.h, "Compaction") is sent as it is
+     * unless it must be serialized again: another format, or a form
+     * without its reasoning_details */
+    if (seer_message_frozen(msg) &&
+        (msg->wire_format != key || (!with_rd && seer_message_has_block(msg, SEER_BLK_RAW)))) {
+        seer_err te = seer_message_thaw(msg);
+        if (te != SEER_OK) return te;
+    }
     if (!with_rd && has_rd(msg)) {
         seer_strbuf w = SEER_STRBUF_INIT;
         wire_message(&w, msg, 0, with_rc);
@@ -498,7 +506,7 @@ static seer_err append_cached(seer_strbuf *b, seer_body *body, seer_message *msg
         seer_blob *blob = seer_blob_new(w.p ? w.p : "", w.len);
         seer_sb_free(&w);
         if (!blob) return SEER_ENOMEM;
-        seer_blob_unref(msg->wire);
+        seer_message_touch(msg); /* the old cache and its compaction record go */
         msg->wire = blob;
         msg->wire_format = key;
     }

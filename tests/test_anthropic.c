@@ -2550,6 +2550,114 @@ static void t_e2e_raw_json_equals_stream(void **st)
     seer_model_reply_free(r[1]);
 }
 
+/* Compaction (agents/message.h, "Compaction") changes nothing on the wire.
+ * Conversation a has its sent messages frozen before every request; its
+ * twin b keeps its blocks.  Request by request the bodies are the same
+ * bytes -- cache breakpoints (which cut a frozen message's bytes), thinking,
+ * RAW blocks, citations, parallel tool results, and tool results whose
+ * escaping cannot be undone (invalid UTF-8) included -- and a thaws back
+ * to the same blocks as b. */
+static void run_compaction_same_bytes(fixture *fx, int stream)
+{
+    const char *opts[] = {stream ? "stream=true" : "stream=false", NULL};
+    fx_open(fx, opts);
+    static const char *const results[] = {"line 1\n\t\"quoted\" \\ back\xe2\x80\xa8 end",
+                                          "bad utf-8 \xff\xfe here", "",
+                                          "\xf0\x9f\x8c\x8d astral \x01 control"};
+    seer_conv a, b;
+    conv_start(&a);
+    conv_start(&b);
+    size_t base = fake_provider_count(fx->fp), sent = 0;
+    const int turns = 5;
+    for (int turn = 0; turn < turns; turn++) {
+        char ida[32], idb[32];
+        snprintf(ida, sizeof ida, "toolu_%d_a", turn);
+        snprintf(idb, sizeof idb, "toolu_%d_b", turn);
+        for (int twin = 0; twin < 2; twin++) {
+            fp_turn *t = fp_turn_reply();
+            if (turn == 1) fp_thinking(t, "Think \xc3\xa9 \"hard\"", "sig-\xe2\x82\xac-1");
+            fp_text(t, "Reading \"it\".\n");
+            if (turn == 2) {
+                fp_block_json(t, SRV_USE);
+                fp_text_cited(t, "Seer keeps them.", CITES);
+            }
+            if (turn + 1 < turns) {
+                fp_tool_call(t, ida, "send_message", "{\"message\":\"a\\n\"}");
+                if (turn % 2)
+                    fp_tool_call(t, idb, "send_message", "{\"message\":\"b \xe6\x97\xa5\"}");
+            }
+            fake_provider_push(fx->fp, t);
+        }
+        if (turn > 0) {
+            /* the messages the previous request sent freeze; the reply and
+             * the tool results added since have no wire bytes yet */
+            assert_int_equal(seer_conv_compact(&a, 0), sent);
+            for (size_t i = 0; i < a.n; i++) {
+                assert_int_equal(seer_message_frozen(a.msgs[i]), i < sent);
+                if (i >= sent) continue;
+                assert_null(a.msgs[i]->blocks);
+                assert_true(seer_blob_is_z(a.msgs[i]->wire));
+            }
+        }
+        sent = a.n;
+        seer_model_reply *ra = fx_ask(fx, &a, NULL), *rb = fx_ask(fx, &b, NULL);
+        if (ra->err != SEER_OK) fail_msg("turn %d: %s", turn, ra->errmsg);
+        assert_int_equal(rb->err, SEER_OK);
+        const fp_request *qa = fake_provider_request(fx->fp, base + 2 * (size_t)turn);
+        const fp_request *qb = fake_provider_request(fx->fp, base + 2 * (size_t)turn + 1);
+        assert_int_equal(qa->body_len, qb->body_len);
+        assert_memory_equal(qa->body, qb->body, qa->body_len);
+        if (turn > 0) {
+            /* breakpoints on the newest message and the previous user turn */
+            cJSON *j = cJSON_Parse(qa->body);
+            assert_non_null(j);
+            assert_true(count_key(j, "cache_control") >= 3);
+            cJSON_Delete(j);
+        }
+        assert_blocks_equal(ra->message, rb->message);
+        conv_add(&a, ra->message);
+        conv_add(&b, rb->message);
+        size_t calls = seer_message_n_tool_calls(ra->message);
+        ra->message = rb->message = NULL;
+        seer_model_reply_free(ra);
+        seer_model_reply_free(rb);
+        if (!calls) break;
+        for (int twin = 0; twin < 2; twin++) {
+            seer_message *res = seer_message_new(SEER_ROLE_TOOL);
+            for (size_t k = 0; k < calls; k++)
+                assert_int_equal(seer_message_add_tool_result(
+                                     res, k ? idb : ida, results[((size_t)turn + k) % 4], (int)k),
+                                 SEER_OK);
+            conv_add(twin ? &b : &a, res);
+        }
+    }
+    assert_int_equal(fake_provider_count(fx->fp), base + 2 * (size_t)turns);
+    /* the frozen messages come back as they were */
+    assert_true(seer_conv_compact(&a, 0) > 0);
+    assert_int_equal(seer_conv_thaw(&a), SEER_OK);
+    assert_int_equal(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++) {
+        assert_false(seer_message_frozen(a.msgs[i]));
+        assert_int_equal(a.msgs[i]->role, b.msgs[i]->role);
+        assert_blocks_equal(a.msgs[i], b.msgs[i]);
+        for (size_t k = 0; k < a.msgs[i]->n_blocks; k++)
+            assert_int_equal(a.msgs[i]->blocks[k].is_error, b.msgs[i]->blocks[k].is_error);
+    }
+    assert_no_leak(fx->fp);
+    seer_conv_clear(&a);
+    seer_conv_clear(&b);
+}
+
+static void t_e2e_compaction_same_bytes_json(void **st)
+{
+    run_compaction_same_bytes(*st, 0);
+}
+
+static void t_e2e_compaction_same_bytes_stream(void **st)
+{
+    run_compaction_same_bytes(*st, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -2606,6 +2714,8 @@ int main(void)
         E2E(t_e2e_pause_turn_json),
         E2E(t_e2e_pause_turn_stream),
         E2E(t_e2e_raw_json_equals_stream),
+        E2E(t_e2e_compaction_same_bytes_json),
+        E2E(t_e2e_compaction_same_bytes_stream),
 #undef E2E
     };
     int rc = cmocka_run_group_tests(t, NULL, NULL);
