@@ -80,6 +80,7 @@ struct seer_agent {
     uint64_t deadline_ms;
     char *out_dir;
     char *nudge; /* continue nudge, or NULL */
+    int compact; /* freeze sent messages before each model call */
     void (*on_event)(void *, const seer_agent_event *);
     void *on_event_arg;
     void (*on_done)(void *, seer_agent *);
@@ -355,6 +356,9 @@ static void ask_model(seer_agent *a)
         seer_jw_int(b, "tools", (int64_t)a->n_defs);
         jend(a);
     }
+    /* the messages sent before hold their content once, compressed; the
+     * body built below sends them by reference to those bytes */
+    if (a->compact) seer_conv_compact(&a->conv, 0);
     seer_model_request req = {
         .conv = &a->conv,
         .tools = a->defs,
@@ -863,6 +867,7 @@ seer_agent *seer_agent_new(const seer_agent_config *cfg, seer_error *err)
     a->finish_tool = cfg->finish_tool ? strdup(cfg->finish_tool) : NULL;
     a->out_dir = cfg->out_dir ? strdup(cfg->out_dir) : NULL;
     a->nudge = cfg->continue_nudge ? strdup(cfg->continue_nudge) : NULL;
+    a->compact = !cfg->no_compaction;
     a->model = cfg->model;
     a->ledger = cfg->usage;
     a->stats = cfg->stats;
@@ -1002,6 +1007,9 @@ const seer_usage *seer_agent_usage(const seer_agent *a)
 
 const seer_conv *seer_agent_conv(const seer_agent *a)
 {
+    /* best effort: a message that cannot be thawed (OOM) stays frozen,
+     * with blocks NULL, which readers of a frozen message must expect */
+    (void)seer_conv_thaw((seer_conv *)&a->conv);
     return &a->conv;
 }
 

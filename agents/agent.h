@@ -121,6 +121,13 @@ typedef struct seer_agent_config {
      * limit (max_turns, which must then be > 0, or max_tokens, deadline)
      * ends the run.  Petri's auditor loop works this way. */
     const char *continue_nudge;
+    /* Compaction (agents/message.h).  0 (the default): before each model
+     * call, the messages already sent once are frozen -- kept only as
+     * compressed wire bytes, which is what later requests send -- so a
+     * long conversation holds its history once, compressed.  It costs
+     * about 3 us of CPU per message per request (decompression on the I/O
+     * thread; docs/BENCH_AGENTS.md).  1: keep every message as blocks. */
+    int no_compaction;
 } seer_agent_config;
 
 /* Creates an agent (not started).  Copies every string and the tool list
@@ -155,6 +162,8 @@ const char *seer_agent_error(const seer_agent *a); /* "" unless error */
 seer_err seer_agent_error_code(const seer_agent *a);
 int seer_agent_turns(const seer_agent *a); /* model calls made */
 const seer_usage *seer_agent_usage(const seer_agent *a);
+/* The conversation.  Rebuilds the blocks of compacted messages first, so
+ * it mutates the agent: call it from one thread at a time. */
 const seer_conv *seer_agent_conv(const seer_agent *a);
 const char *seer_agent_answer(const seer_agent *a);     /* finishing tool's
                                                             arguments, or NULL */

@@ -6,9 +6,9 @@
  *   bench_agent [--agents 1,100,1000] [--turns 30] [--mode json|stream|both]
  *               [--repeat R] [--workers W] [--no-sdk] [--fake PATH]
  *               [--sdk-script PATH] [--sdk-dir DIR] [--node PATH] [--keep]
- *               [--journal]
+ *               [--journal] [--no-compact]
  *   bench_agent --url http://127.0.0.1:PORT [--agents N] [--turns T]
- *               [--mode json|stream] [--workers W] [--journal]
+ *               [--mode json|stream] [--workers W] [--journal] [--no-compact]
  *                                             (seer side only, for profiling)
  *
  * The conversation.  A system prompt of about 3 KB, four tools with JSON
@@ -524,6 +524,10 @@ typedef struct conv_result {
 
 /* Runs n agents at once to the end and checks each made every turn.
  * Returns the ended agents; the caller frees them (free_agents). */
+/* --no-compact: agents keep every message as blocks (agents/message.h,
+ * "Compaction"); set once by parse_opts before any run. */
+static int no_compact;
+
 static seer_agent **run_agents(seer_rig *r, const fixture *fx, int n, int turns,
                                const char *journal_root, conv_result *res)
 {
@@ -537,6 +541,7 @@ static seer_agent **run_agents(seer_rig *r, const fixture *fx, int n, int turns,
         .prompt = fx->prompt,
         .tools = r->router,
         .max_turns = turns,
+        .no_compaction = no_compact,
     };
     for (int i = 0; i < n; i++) {
         seer_error err;
@@ -1008,9 +1013,10 @@ static void usage(void)
             "usage: bench_agent [--agents 1,100,1000] [--turns 30] [--mode json|stream|both]\n"
             "                   [--repeat R] [--workers W] [--no-sdk] [--fake PATH]\n"
             "                   [--sdk-script PATH] [--sdk-dir DIR] [--node PATH] [--keep]\n"
-            "                   [--journal]\n"
+            "                   [--journal] [--no-compact]\n"
             "       bench_agent --url URL [--agents N] [--turns T] [--mode json|stream]\n"
-            "                   [--workers W] [--journal]   (seer side only, one run, for "
+            "                   [--workers W] [--journal] [--no-compact]   (seer side only, one "
+            "run, for "
             "profiling)\n");
 }
 
@@ -1039,6 +1045,10 @@ static int parse_opts(int argc, char **argv, opts *o)
         }
         if (!strcmp(a, "--journal")) {
             o->journal = 1;
+            continue;
+        }
+        if (!strcmp(a, "--no-compact")) {
+            no_compact = 1;
             continue;
         }
         if (!v) goto bad;
@@ -1252,6 +1262,9 @@ int main(int argc, char **argv)
     if (o.journal)
         printf("# --journal: seer agents also write journal.jsonl and transcript.json (under "
                "/tmp); the SDK side writes nothing, so compare those rows with care\n");
+    printf("# seer history: %s\n",
+           no_compact ? "every message kept as blocks and wire bytes (--no-compact)"
+                      : "messages sent once are kept only as compressed wire bytes (compaction)");
     fflush(stdout);
 
     int failed = bodies_differ; /* the two sides would not be doing the same work */
