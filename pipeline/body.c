@@ -213,9 +213,12 @@ int seer_blob_read(const seer_blob *b, size_t off, size_t n, void *dst, seer_bod
 
 /* ---- bodies ------------------------------------------------------------- */
 
+/* 16 bytes: a body in flight has one per message, so its size counts.
+ * Offsets are 32-bit: a body whose glue or blob slices reach past 4 GiB
+ * fails (no provider takes a request of even 1 GiB). */
 typedef struct seg {
     seer_blob *blob; /* NULL: glue at glue[off] */
-    size_t off, len;
+    uint32_t off, len;
 } seg;
 
 struct seer_body {
@@ -261,6 +264,10 @@ static seg *seg_push(seer_body *b)
 void seer_body_append(seer_body *b, const void *data, size_t n)
 {
     if (b->failed || b->sealed || n == 0) return;
+    if (n > UINT32_MAX - b->glue_len) {
+        b->failed = 1;
+        return;
+    }
     if (b->glue_len + n > b->glue_cap) {
         size_t nc = b->glue_cap ? b->glue_cap : 256;
         while (nc < b->glue_len + n) {
@@ -280,13 +287,13 @@ void seer_body_append(seer_body *b, const void *data, size_t n)
     }
     seg *last = b->n ? &b->segs[b->n - 1] : NULL;
     if (last && !last->blob && last->off + last->len == b->glue_len) {
-        last->len += n;
+        last->len += (uint32_t)n;
     } else {
         seg *s = seg_push(b);
         if (!s) return;
         s->blob = NULL;
-        s->off = b->glue_len;
-        s->len = n;
+        s->off = (uint32_t)b->glue_len;
+        s->len = (uint32_t)n;
     }
     memcpy(b->glue + b->glue_len, data, n);
     b->glue_len += n;
@@ -301,15 +308,16 @@ void seer_body_puts(seer_body *b, const char *s)
 void seer_body_append_blob(seer_body *b, seer_blob *blob, size_t off, size_t n)
 {
     if (b->failed || b->sealed || n == 0) return;
-    if (!blob || off > blob->len || n > blob->len - off) {
+    if (!blob || off > blob->len || n > blob->len - off || off > UINT32_MAX ||
+        n > UINT32_MAX - off) {
         b->failed = 1;
         return;
     }
     seg *s = seg_push(b);
     if (!s) return;
     s->blob = seer_blob_ref(blob);
-    s->off = off;
-    s->len = n;
+    s->off = (uint32_t)off;
+    s->len = (uint32_t)n;
     b->len += n;
 }
 
