@@ -840,12 +840,24 @@ void seer_conv_init(seer_conv *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Releases the system prompt in whichever form c holds it: a shared blob
+ * (c->system points into it) or c's own copy. */
+static void conv_release_system(seer_conv *c)
+{
+    if (c->system_blob)
+        seer_blob_unref(c->system_blob);
+    else
+        free(c->system);
+    c->system_blob = NULL;
+    c->system = NULL;
+}
+
 void seer_conv_clear(seer_conv *c)
 {
     if (!c) return;
     seer_conv_truncate(c, 0);
     free(c->msgs);
-    free(c->system);
+    conv_release_system(c);
     memset(c, 0, sizeof *c);
 }
 
@@ -853,9 +865,24 @@ seer_err seer_conv_set_system(seer_conv *c, const char *system)
 {
     assert(c);
     char *s = NULL;
+    /* copy first: system may point into the prompt being replaced */
     if (system && !(s = strdup(system))) return SEER_ENOMEM;
-    free(c->system);
+    conv_release_system(c);
     c->system = s;
+    return SEER_OK;
+}
+
+seer_err seer_conv_set_system_shared(seer_conv *c, seer_blob *text)
+{
+    assert(c);
+    if (text && seer_blob_is_z(text)) return SEER_EINVAL;
+    /* reference first: text may be the blob being replaced */
+    seer_blob *b = text ? seer_blob_ref(text) : NULL;
+    conv_release_system(c);
+    c->system_blob = b;
+    /* the blob is immutable; the cast only fits the field's type, and
+     * c->system is read-only by contract (message.h) */
+    c->system = b ? (char *)seer_blob_data(b) : NULL;
     return SEER_OK;
 }
 

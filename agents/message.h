@@ -11,8 +11,9 @@
  * references to the blobs it sends instead of copying them, so the message
  * may be edited or freed while the request is still on the wire.
  *
- * Ownership: a conversation owns its messages; a message owns its blocks and
- * every string in them.  Not thread-safe: a conversation belongs to one actor.
+ * Ownership: a conversation owns its messages and its system prompt (a copy,
+ * or a reference to a shared blob: see seer_conv); a message owns its blocks
+ * and every string in them.  Not thread-safe: a conversation belongs to one actor.
  */
 #ifndef SEER_AGENTS_MESSAGE_H
 #define SEER_AGENTS_MESSAGE_H
@@ -126,8 +127,19 @@ seer_err seer_message_thaw(seer_message *m);
 /* Whether m has a block of type t; works frozen or not. */
 int seer_message_has_block(const seer_message *m, seer_block_type t);
 
+/*
+ * The system prompt is either the conversation's own copy
+ * (seer_conv_set_system) or a reference to a shared immutable blob
+ * (seer_conv_set_system_shared): agents of one model share one copy of
+ * their prompt (seer_model_shared_text, agents/model.h), so 1,000 agents
+ * hold it once.  Either way c->system is READ-ONLY to everyone but
+ * message.c: never write through it, free it or assign it; change it only
+ * with the functions below, which release whichever form it had.
+ */
 typedef struct seer_conv {
-    char *system; /* may be NULL */
+    char *system;           /* may be NULL; read-only (see above) */
+    seer_blob *system_blob; /* shared system prompt, or NULL; c->system then
+                               points into its bytes; one reference owned */
     seer_message **msgs;
     size_t n, cap;
 } seer_conv;
@@ -164,8 +176,20 @@ size_t seer_message_n_tool_calls(const seer_message *m);
 void seer_message_touch(seer_message *m);
 
 void seer_conv_init(seer_conv *c);
-void seer_conv_clear(seer_conv *c); /* frees everything, leaves c empty */
+/* Frees everything (a shared system prompt: drops the reference), leaves c
+ * empty.  Not thread-safe (the conversation belongs to one actor). */
+void seer_conv_clear(seer_conv *c);
+/* Sets the system prompt to a copy of system (NULL = none), releasing the
+ * previous one in either form.  SEER_OK, or SEER_ENOMEM with c unchanged.
+ * Not thread-safe. */
 seer_err seer_conv_set_system(seer_conv *c, const char *system);
+/* Sets the system prompt to the bytes of text, an uncompressed blob
+ * (pipeline/body.h) that may be shared with other conversations: c takes
+ * its own reference (the caller keeps theirs) and c->system points into the
+ * blob, no copy.  text NULL clears the prompt.  Releases the previous prompt
+ * in either form.  SEER_OK, or SEER_EINVAL (compressed blob) with c
+ * unchanged.  Not thread-safe on c; the blob's refcount is. */
+seer_err seer_conv_set_system_shared(seer_conv *c, seer_blob *text);
 /* Appends m; the conversation takes ownership (also on failure: freed). */
 seer_err seer_conv_push(seer_conv *c, seer_message *m);
 /* Drops messages from index `keep` on (rollback). */

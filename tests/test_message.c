@@ -187,6 +187,74 @@ static void t_dup_is_deep(void **state)
     assert_null(seer_message_dup(NULL));
 }
 
+/* A shared system prompt is referenced, not copied; every way of replacing
+ * or clearing it releases the previous form exactly once (ASan / valgrind
+ * catch a double free or a leak). */
+static void t_conv_system_shared(void **state)
+{
+    (void)state;
+    seer_blob *b = seer_blob_new("You audit models.", 17);
+    assert_non_null(b);
+    seer_conv c1, c2;
+    seer_conv_init(&c1);
+    seer_conv_init(&c2);
+    assert_null(c1.system_blob);
+    assert_int_equal(seer_conv_set_system_shared(&c1, b), SEER_OK);
+    assert_int_equal(seer_conv_set_system_shared(&c2, b), SEER_OK);
+    /* one copy: both point at the blob's bytes */
+    assert_ptr_equal(c1.system, seer_blob_data(b));
+    assert_ptr_equal(c1.system, c2.system);
+    assert_ptr_equal(c1.system_blob, b);
+    assert_string_equal(c2.system, "You audit models.");
+    /* each conversation holds its own reference: the caller's may go */
+    seer_blob_unref(b);
+    assert_string_equal(c1.system, "You audit models.");
+
+    /* shared -> copy: the copy is c1's own, c2 still has the blob */
+    assert_int_equal(seer_conv_set_system(&c1, "be brief"), SEER_OK);
+    assert_null(c1.system_blob);
+    assert_string_equal(c1.system, "be brief");
+    assert_ptr_equal(c2.system, seer_blob_data(c2.system_blob));
+    /* copy -> shared */
+    assert_int_equal(seer_conv_set_system_shared(&c1, c2.system_blob), SEER_OK);
+    assert_ptr_equal(c1.system, c2.system);
+    /* shared -> the same blob again (refs before it releases) */
+    assert_int_equal(seer_conv_set_system_shared(&c1, c1.system_blob), SEER_OK);
+    assert_ptr_equal(c1.system, c2.system);
+    /* shared -> a copy of its own bytes (copies before it releases) */
+    assert_int_equal(seer_conv_set_system(&c1, c1.system), SEER_OK);
+    assert_null(c1.system_blob);
+    assert_ptr_not_equal(c1.system, c2.system);
+    assert_string_equal(c1.system, "You audit models.");
+    /* copy -> NULL shared clears */
+    assert_int_equal(seer_conv_set_system_shared(&c1, NULL), SEER_OK);
+    assert_null(c1.system);
+    assert_null(c1.system_blob);
+    /* shared -> NULL copy clears */
+    assert_int_equal(seer_conv_set_system_shared(&c1, c2.system_blob), SEER_OK);
+    assert_int_equal(seer_conv_set_system(&c1, NULL), SEER_OK);
+    assert_null(c1.system);
+    assert_null(c1.system_blob);
+    /* shared -> clear, and a cleared conversation takes a prompt again */
+    assert_int_equal(seer_conv_set_system_shared(&c1, c2.system_blob), SEER_OK);
+    seer_conv_clear(&c1);
+    assert_null(c1.system);
+    assert_null(c1.system_blob);
+    assert_int_equal(seer_conv_set_system(&c1, "again"), SEER_OK);
+    seer_conv_clear(&c1);
+    assert_string_equal(c2.system, "You audit models.");
+    seer_conv_clear(&c2); /* the last reference: the blob goes here */
+
+    /* a compressed blob has no bytes to point into: refused, c unchanged */
+    seer_blob *z = seer_blob_new_z("compressed prompt", 17);
+    assert_non_null(z);
+    assert_int_equal(seer_conv_set_system(&c1, "kept"), SEER_OK);
+    assert_int_equal(seer_conv_set_system_shared(&c1, z), SEER_EINVAL);
+    assert_string_equal(c1.system, "kept");
+    seer_blob_unref(z);
+    seer_conv_clear(&c1);
+}
+
 static void t_conv_push_truncate(void **state)
 {
     (void)state;
@@ -1235,6 +1303,7 @@ int main(void)
         cmocka_unit_test(t_wire_cache_invalidated_on_edit),
         cmocka_unit_test(t_dup_is_deep),
         cmocka_unit_test(t_conv_push_truncate),
+        cmocka_unit_test(t_conv_system_shared),
         cmocka_unit_test(t_block_clear),
         cmocka_unit_test(t_freeze_roundtrip_every_block),
         cmocka_unit_test(t_freeze_fields_not_in_wire),
