@@ -499,7 +499,16 @@ typedef struct model_impl {
     struct seer_model pub;
     pthread_mutex_t lock; /* guards pending */
     mock_pending *pending;
+    /* texts shared by this model's agents (seer_model_shared_text), keyed
+     * by the text itself; apart from m->prefix so that neither evicts the
+     * other's entries; NULL = none (OOM at open) */
+    struct seer_prefix_cache *texts;
 } model_impl;
+
+/* Slots of the shared-text table: a run has one system prompt per role of
+ * a model, a sweep a few per technique; an evicted text only means agents
+ * made after that get a new copy (shared among themselves again). */
+#define SHARED_TEXT_SLOTS 16
 
 static _Atomic uint64_t next_mock_id = 1;
 
@@ -511,6 +520,7 @@ void seer_model_free(seer_model *m)
     if (m->endpoint) seer_endpoint_free(m->endpoint);
     seer_mock_free(m->mock);
     seer_prefix_cache_free(m->prefix);
+    seer_prefix_cache_free(mi->texts);
     seer_model_options_clear(&m->opts);
     free(m->name);
     free(m->provider_name);
@@ -569,6 +579,7 @@ seer_model *seer_model_open(const char *name, const seer_model_options *opts, co
     pthread_mutex_init(&mi->lock, NULL);
     seer_model *m = &mi->pub;
     seer_model_options_init(&m->opts);
+    if (!(mi->texts = seer_prefix_cache_new(SHARED_TEXT_SLOTS))) goto oom;
     if (opts && seer_model_options_copy(&m->opts, opts) != SEER_OK) goto oom;
     if (!(m->name = strdup(name)) || !(m->provider_name = strdup(pi->name)) ||
         !(m->model_id = strdup(slash + 1)))
@@ -621,6 +632,24 @@ oom:
     seer_error_set(err, SEER_ENOMEM, "model '%s': out of memory", name);
     seer_model_free(m);
     return NULL;
+}
+
+seer_blob *seer_model_shared_text(seer_model *m, const char *text)
+{
+    assert(text);
+    size_t len = strlen(text);
+    seer_prefix_cache *t = m ? ((model_impl *)m)->texts : NULL;
+    seer_blob *b = seer_prefix_cache_get(t, text, len);
+    if (b) return b;
+    seer_blob *fresh = seer_blob_new(text, len);
+    if (!fresh || !t) return fresh;
+    seer_prefix_cache_put(t, text, len, fresh);
+    /* another thread may have stored the same text first: the put then
+     * kept theirs, and handing that one out keeps a single copy */
+    b = seer_prefix_cache_get(t, text, len);
+    if (!b) return fresh; /* OOM in put, or evicted already */
+    seer_blob_unref(fresh);
+    return b;
 }
 
 const char *seer_model_name(const seer_model *m)

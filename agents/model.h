@@ -166,6 +166,14 @@ int seer_model_is_mock(const seer_model *m);
 /* Whether the provider can continue a partial assistant message (prefill). */
 int seer_model_supports_prefill(const seer_model *m);
 seer_endpoint *seer_model_endpoint(seer_model *m);
+/* A blob holding text (NUL-terminated, uncompressed) to be shared by this
+ * model's agents, e.g. their system prompt (seer_conv_set_system_shared):
+ * while the model's small table of shared texts (16 entries, least
+ * recently used evicted) holds it, equal text gives the same blob, so N
+ * agents keep one copy.  Returns a new reference the caller unrefs; a fresh
+ * unshared blob when m is NULL or the table could not store it; NULL on
+ * OOM.  text must not be NULL.  Thread-safe: one model serves every actor. */
+seer_blob *seer_model_shared_text(seer_model *m, const char *text);
 
 typedef struct seer_model_reply {
     seer_message *message; /* assistant message; owned; NULL on error */

@@ -1466,6 +1466,122 @@ static void t_ledger_threads(void **state)
     seer_usage_ledger_free(l);
 }
 
+/* ---- shared texts (seer_model_shared_text) ------------------------------ */
+
+#define ST_THREADS 4
+#define ST_ROUNDS  300
+
+typedef struct st_arg {
+    seer_model *m;
+    pthread_barrier_t *go;
+    seer_blob *got[ST_ROUNDS]; /* references kept until the test checks them */
+} st_arg;
+
+static const char *const st_texts[3] = {"You audit models.", "You are the target.",
+                                        "You judge transcripts."};
+
+static void *st_thread(void *p)
+{
+    st_arg *a = p;
+    pthread_barrier_wait(a->go);
+    for (int i = 0; i < ST_ROUNDS; i++) {
+        char copy[64]; /* equal text, never the same pointer */
+        snprintf(copy, sizeof copy, "%s", st_texts[i % 3]);
+        a->got[i] = seer_model_shared_text(a->m, copy);
+    }
+    return NULL;
+}
+
+static void t_shared_text(void **state)
+{
+    (void)state;
+    seer_env *e = clean_env();
+    seer_error err;
+    /* a provider model and the mock (which has no prefix cache) alike */
+    const char *names[] = {"vllm/m", "mockllm/model"};
+    for (size_t n = 0; n < 2; n++) {
+        seer_model *m = seer_model_open(names[n], NULL, e, &err);
+        assert_non_null(m);
+        char t1[] = "You are a careful auditor.", t2[] = "You are a careful auditor.";
+        seer_blob *a = seer_model_shared_text(m, t1);
+        seer_blob *b = seer_model_shared_text(m, t2);
+        seer_blob *c = seer_model_shared_text(m, "You are a careless auditor.");
+        seer_blob *empty = seer_model_shared_text(m, "");
+        assert_non_null(a);
+        assert_non_null(c);
+        assert_non_null(empty);
+        assert_ptr_equal(a, b); /* equal text: one blob */
+        assert_ptr_not_equal(a, c);
+        assert_ptr_not_equal(a, empty);
+        assert_string_equal(seer_blob_data(a), t1);
+        assert_int_equal(seer_blob_len(a), strlen(t1));
+        assert_string_equal(seer_blob_data(c), "You are a careless auditor.");
+        assert_int_equal(seer_blob_len(empty), 0);
+        assert_false(seer_blob_is_z(a));
+        /* the blob outlives the model that shared it */
+        seer_blob_unref(b);
+        seer_blob_unref(c);
+        seer_blob_unref(empty);
+
+        /* many other texts evict it; a new one is then made (the old
+         * reference, still held, keeps the old bytes valid) */
+        for (int i = 0; i < 40; i++) {
+            char other[32];
+            snprintf(other, sizeof other, "prompt %d", i);
+            seer_blob *o = seer_model_shared_text(m, other);
+            assert_string_equal(seer_blob_data(o), other);
+            seer_blob_unref(o);
+        }
+        seer_blob *again = seer_model_shared_text(m, t1);
+        assert_string_equal(seer_blob_data(again), t1);
+        assert_ptr_not_equal(again, a);
+        seer_blob *again2 = seer_model_shared_text(m, t1);
+        assert_ptr_equal(again, again2); /* and shared from then on */
+        seer_blob_unref(again);
+        seer_blob_unref(again2);
+        seer_model_free(m);
+        assert_string_equal(seer_blob_data(a), t1);
+        seer_blob_unref(a);
+    }
+
+    /* no model: a fresh blob each time, still the right text */
+    seer_blob *x = seer_model_shared_text(NULL, "solo");
+    seer_blob *y = seer_model_shared_text(NULL, "solo");
+    assert_non_null(x);
+    assert_ptr_not_equal(x, y);
+    assert_string_equal(seer_blob_data(y), "solo");
+    seer_blob_unref(x);
+    seer_blob_unref(y);
+
+    /* several threads at once: every caller of one text gets one blob */
+    seer_model *m = seer_model_open("vllm/m", NULL, e, &err);
+    assert_non_null(m);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, ST_THREADS);
+    pthread_t th[ST_THREADS];
+    static st_arg args[ST_THREADS];
+    for (int t = 0; t < ST_THREADS; t++) {
+        args[t].m = m;
+        args[t].go = &go;
+        assert_int_equal(pthread_create(&th[t], NULL, st_thread, &args[t]), 0);
+    }
+    for (int t = 0; t < ST_THREADS; t++)
+        pthread_join(th[t], NULL);
+    pthread_barrier_destroy(&go);
+    for (int k = 0; k < 3; k++)
+        assert_string_equal(seer_blob_data(args[0].got[k]), st_texts[k]);
+    assert_ptr_not_equal(args[0].got[0], args[0].got[1]);
+    assert_ptr_not_equal(args[0].got[1], args[0].got[2]);
+    for (int t = 0; t < ST_THREADS; t++)
+        for (int i = 0; i < ST_ROUNDS; i++)
+            assert_ptr_equal(args[t].got[i], args[0].got[i % 3]);
+    for (int t = 0; t < ST_THREADS; t++)
+        for (int i = 0; i < ST_ROUNDS; i++)
+            seer_blob_unref(args[t].got[i]);
+    seer_model_free(m);
+    seer_env_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1492,6 +1608,7 @@ int main(void)
         cmocka_unit_test(t_ledger_sums_and_cost),
         cmocka_unit_test(t_ledger_price_lookup_and_files),
         cmocka_unit_test(t_ledger_threads),
+        cmocka_unit_test(t_shared_text),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     seer_secret_reset();
