@@ -888,7 +888,12 @@ seer_agent *seer_agent_new(const seer_agent_config *cfg, seer_error *err)
         return NULL;
     }
     seer_err e = SEER_OK;
-    if (cfg->system) e = seer_conv_set_system(&a->conv, cfg->system);
+    if (cfg->system) { /* one copy per model, not per agent; a copy if that fails */
+        seer_blob *sys = seer_model_shared_text(cfg->model, cfg->system);
+        e = sys ? seer_conv_set_system_shared(&a->conv, sys) : SEER_ENOMEM;
+        seer_blob_unref(sys);
+        if (e != SEER_OK) e = seer_conv_set_system(&a->conv, cfg->system);
+    }
     for (size_t i = 0; e == SEER_OK && cfg->initial_messages && cfg->initial_messages[i]; i++) {
         seer_message *m = seer_message_dup(cfg->initial_messages[i]);
         e = m ? seer_conv_push(&a->conv, m) : SEER_ENOMEM;

@@ -719,6 +719,44 @@ static void t_many_agents_concurrently(void **state)
     }
 }
 
+/* Agents of one model share one copy of an equal system prompt (given in
+ * different buffers), and it still reaches the model and the transcript. */
+static void t_agents_share_system(void **state)
+{
+    fx *f = *state;
+    f->srv.fallback = completion("hello", NULL, 3, 3);
+    char sys[2][64], dirs[3][300];
+    seer_agent *as[3];
+    for (int i = 0; i < 3; i++) {
+        seer_agent_config cfg = base_cfg(f);
+        if (i < 2) {
+            snprintf(sys[i], sizeof sys[i], "You audit the model.");
+            cfg.system = sys[i];
+        } else {
+            cfg.system = "You audit another model.";
+        }
+        snprintf(dirs[i], sizeof dirs[i], "%s/s%d", f->dir, i);
+        cfg.out_dir = dirs[i];
+        assert_int_equal(run(f, &cfg, &as[i]), SEER_AGENT_STOPPED);
+    }
+    const seer_conv *c0 = seer_agent_conv(as[0]), *c1 = seer_agent_conv(as[1]);
+    const seer_conv *c2 = seer_agent_conv(as[2]);
+    assert_ptr_not_equal(c0->system, sys[0]);
+    assert_ptr_equal(c0->system, c1->system); /* one copy for both */
+    assert_string_equal(c1->system, "You audit the model.");
+    assert_ptr_not_equal(c2->system, c0->system);
+    assert_string_equal(c2->system, "You audit another model.");
+    cJSON *t = load_json(dirs[1], SEER_TRANSCRIPT_FILE);
+    cJSON *m0 = cJSON_GetArrayItem(cJSON_GetObjectItem(t, "messages"), 0);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(m0, "role")), "system");
+    char *m0s = cJSON_PrintUnformatted(m0);
+    assert_non_null(strstr(m0s, "You audit the model."));
+    free(m0s);
+    cJSON_Delete(t);
+    for (int i = 0; i < 3; i++)
+        seer_agent_free(as[i]);
+}
+
 static void t_mockllm_scripted(void **state)
 {
     fx *f = *state;
@@ -851,6 +889,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(t_bad_config, setup, teardown),
         cmocka_unit_test_setup_teardown(t_many_agents_concurrently, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_agents_share_system, setup, teardown),
         cmocka_unit_test_setup_teardown(t_mockllm_scripted, setup, teardown),
         cmocka_unit_test_setup_teardown(t_pause_turn_continues, setup, teardown),
         cmocka_unit_test_setup_teardown(t_transcript_render_torn_and_malformed, setup, teardown),
