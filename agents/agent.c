@@ -356,10 +356,10 @@ static void ask_model(seer_agent *a)
         seer_jw_int(b, "tools", (int64_t)a->n_defs);
         jend(a);
     }
-    /* the messages sent before hold their content once, compressed; the
-     * body built below sends them by reference to those bytes */
-    if (a->compact) seer_conv_compact(&a->conv, 0);
     seer_model_request req = {
+        /* every message is kept only as compressed wire bytes once the
+         * provider has made them, and sent by reference to those */
+        .compact = a->compact,
         .conv = &a->conv,
         .tools = a->defs,
         .n_tools = a->n_defs,

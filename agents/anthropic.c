@@ -540,6 +540,9 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, s
                                           : "anthropic: message %zu: cannot rebuild its blocks",
                                       i);
             }
+            /* from here on only the wire bytes are needed; OOM leaves the
+             * message as it is */
+            if (req->compact) (void)seer_message_freeze(msg);
             if (seer_blob_len(msg->wire) == 0) continue;
             pc[np].msg = msg;
             pc[np].user_side = msg->role != SEER_ROLE_ASSISTANT;

@@ -470,7 +470,7 @@ static void wire_message(seer_strbuf *b, const seer_message *msg, int with_rd, i
  * a blob of this body alone and the cache is left as it is.  with_rc (the
  * model sends reasoning_content) keys the cache as SEER_WIRE_OPENAI_RC. */
 static seer_err append_cached(seer_strbuf *b, seer_body *body, seer_message *msg, int with_rd,
-                              int with_rc)
+                              int with_rc, int compact)
 {
     const int key = with_rc ? SEER_WIRE_OPENAI_RC : SEER_WIRE_OPENAI;
     /* a frozen message (agents/message.h, "Compaction") is sent as it is
@@ -511,6 +511,8 @@ static seer_err append_cached(seer_strbuf *b, seer_body *body, seer_message *msg
         msg->wire_format = key;
     }
     assert(msg->wire && seer_blob_len(msg->wire) > 0);
+    /* from here on only the wire bytes are needed; OOM leaves it as it is */
+    if (compact) (void)seer_message_freeze(msg);
     if (!seer_sb_ok(b)) return SEER_ENOMEM;
     if (b->len) seer_body_append(body, b->p, b->len);
     seer_sb_reset(b);
@@ -710,8 +712,8 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, c
     for (size_t i = 0; c && i < c->n; i++) {
         if (!first) seer_sb_putc(b, ',');
         first = 0;
-        seer_err e =
-            append_cached(b, body, c->msgs[i], m->flavor == SEER_OAI_OPENROUTER, sends_rc(m));
+        seer_err e = append_cached(b, body, c->msgs[i], m->flavor == SEER_OAI_OPENROUTER,
+                                   sends_rc(m), req->compact);
         if (e != SEER_OK) return e;
     }
     if (req->prefill) {

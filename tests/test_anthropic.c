@@ -2588,9 +2588,10 @@ static void run_compaction_same_bytes(fixture *fx, int stream)
             }
             fake_provider_push(fx->fp, t);
         }
-        if (turn > 0) {
-            /* the messages the previous request sent freeze; the reply and
-             * the tool results added since have no wire bytes yet */
+        if (turn > 0 && turn % 2 == 0) {
+            /* even turns: compacted before the request; what the previous
+             * request sent freezes, the reply and tool results added since
+             * have no wire bytes yet */
             assert_int_equal(seer_conv_compact(&a, 0), sent);
             for (size_t i = 0; i < a.n; i++) {
                 assert_int_equal(seer_message_frozen(a.msgs[i]), i < sent);
@@ -2600,7 +2601,13 @@ static void run_compaction_same_bytes(fixture *fx, int stream)
             }
         }
         sent = a.n;
-        seer_model_reply *ra = fx_ask(fx, &a, NULL), *rb = fx_ask(fx, &b, NULL);
+        /* odd turns: the request freezes what it sends (as agents do) */
+        seer_model_request qr = {.conv = &a, .tools = TOOLS, .n_tools = 2, .compact = turn % 2};
+        seer_model_reply *ra = seer_model_generate_sync(fx->model, fx->loop, fx->pool, &qr, NULL,
+                                                        NULL),
+                         *rb = fx_ask(fx, &b, NULL);
+        for (size_t i = 0; i < a.n; i++)
+            if (turn % 2) assert_true(seer_message_frozen(a.msgs[i]));
         if (ra->err != SEER_OK) fail_msg("turn %d: %s", turn, ra->errmsg);
         assert_int_equal(rb->err, SEER_OK);
         const fp_request *qa = fake_provider_request(fx->fp, base + 2 * (size_t)turn);

@@ -2464,6 +2464,92 @@ static void test_e2e_openrouter_routing_and_local(void **state)
 
 /* ---- main ------------------------------------------------------------------------------ */
 
+/* Compaction (agents/message.h) changes nothing on the wire: a
+ * conversation whose requests freeze what they send (req.compact) builds the
+ * same bytes as its twin that keeps its blocks, request after request, while
+ * the flavour changes under it (OpenRouter with reasoning_details, plain
+ * OpenAI without them, reasoning_content on, vLLM) -- which makes frozen
+ * messages thaw and serialize again -- and thaws to the same blocks. */
+static void assert_msgs_same(const seer_message *x, const seer_message *y)
+{
+    assert_int_equal(x->role, y->role);
+    assert_int_equal(x->n_blocks, y->n_blocks);
+    for (size_t i = 0; i < x->n_blocks; i++) {
+        const seer_block *a = &x->blocks[i], *b = &y->blocks[i];
+        assert_int_equal(a->type, b->type);
+        assert_int_equal(a->is_error, b->is_error);
+        assert_int_equal(a->wire, b->wire);
+        const char *fa[] = {a->text,       a->id,        a->name,     a->args,
+                            a->args_error, a->signature, a->citations};
+        const char *fb[] = {b->text,       b->id,        b->name,     b->args,
+                            b->args_error, b->signature, b->citations};
+        for (int k = 0; k < 7; k++) {
+            assert_int_equal(fa[k] == NULL, fb[k] == NULL);
+            if (fa[k]) assert_string_equal(fa[k], fb[k]);
+        }
+    }
+}
+
+static void test_build_compaction_same_bytes(void **state)
+{
+    (void)state;
+    seer_model * or = mk_model(SEER_OAI_OPENROUTER, TEST_KEY);
+    seer_model *oa = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    seer_model *rc = mk_model(SEER_OAI_OPENAI, TEST_KEY);
+    rc->opts.send_reasoning = 1;
+    seer_model *vl = mk_model(SEER_OAI_VLLM, NULL);
+    seer_model *order[] = { or, oa, or, rc, vl, or, oa};
+    seer_conv c[2];
+    for (int t = 0; t < 2; t++) {
+        seer_conv_init(&c[t]);
+        seer_conv_set_system(&c[t], "You are \"careful\".\n");
+    }
+    for (size_t round = 0; round < sizeof order / sizeof *order; round++) {
+        for (int t = 0; t < 2; t++) {
+            seer_message *u = seer_message_new(SEER_ROLE_USER);
+            seer_message_add_text(u, round % 2 ? "Look up \xe2\x80\xa8 x\n" : "bad \xff utf-8");
+            seer_conv_push(&c[t], u);
+            seer_conv_push(&c[t], rd_assistant());
+            seer_message *a = seer_message_new(SEER_ROLE_ASSISTANT);
+            seer_message_add_thinking(a, "hmm \"quoted\"", NULL);
+            seer_message_add_text(a, "");
+            seer_message_add_tool_call(a, "call_bad", "lookup", "{not json");
+            seer_conv_push(&c[t], a);
+            seer_message *r = seer_message_new(SEER_ROLE_TOOL);
+            seer_message_add_tool_result(r, "call_rd", "x=1\t\"two\"\\", 0);
+            seer_message_add_tool_result(r, "call_bad", "", 1);
+            seer_conv_push(&c[t], r);
+        }
+        seer_http_request *h[2];
+        for (int t = 0; t < 2; t++) {
+            seer_model_request req = {.conv = &c[t], .compact = t == 0};
+            cJSON_Delete(build_ok(order[round], &req, &h[t]));
+        }
+        assert_int_equal(h[0]->body_len, h[1]->body_len);
+        assert_memory_equal(h[0]->body, h[1]->body, h[0]->body_len);
+        seer_http_request_free(h[0]);
+        seer_http_request_free(h[1]);
+        /* what was sent is frozen, except a message sent in a form that is
+         * not its cache (OpenAI without reasoning_details) */
+        size_t frozen = 0;
+        for (size_t i = 0; i < c[0].n; i++)
+            frozen += (size_t)seer_message_frozen(c[0].msgs[i]);
+        assert_true(frozen >= c[0].n / 2);
+        for (size_t i = 0; i < c[1].n; i++)
+            assert_false(seer_message_frozen(c[1].msgs[i]));
+    }
+    assert_int_equal(seer_conv_thaw(&c[0]), SEER_OK);
+    assert_int_equal(c[0].n, c[1].n);
+    for (size_t i = 0; i < c[0].n; i++)
+        assert_msgs_same(c[0].msgs[i], c[1].msgs[i]);
+    seer_conv_clear(&c[0]);
+    seer_conv_clear(&c[1]);
+    free_model(or);
+    free_model(oa);
+    free_model(rc);
+    free_model(vl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2489,6 +2575,7 @@ int main(void)
         cmocka_unit_test(test_parse_reasoning_details),
         cmocka_unit_test(test_stream_reasoning_details),
         cmocka_unit_test(test_build_reasoning_details),
+        cmocka_unit_test(test_build_compaction_same_bytes),
         cmocka_unit_test(test_build_reasoning_content),
         cmocka_unit_test(test_e2e_reasoning_details),
         cmocka_unit_test(test_e2e_plain),
