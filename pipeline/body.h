@@ -35,7 +35,8 @@ seer_blob *seer_blob_ref(seer_blob *b);
 /* Drops a reference; frees on the last one.  NULL is a no-op.  Thread-safe. */
 void seer_blob_unref(seer_blob *b);
 /* The bytes (NUL-terminated, owned by the blob) and their length; for a
- * compressed blob (below) data is NULL and len the content's length. */
+ * compressed blob or a slice (below) data is NULL and len the content's
+ * length. */
 const char *seer_blob_data(const seer_blob *b);
 size_t seer_blob_len(const seer_blob *b);
 
@@ -51,14 +52,27 @@ size_t seer_blob_len(const seer_blob *b);
  * level), with one reference owned by the caller.  NULL on OOM or if the
  * compressor fails. */
 seer_blob *seer_blob_new_z(const void *data, size_t len);
-/* 1 if b holds its content compressed (seer_blob_data is then NULL). */
+/* A blob whose content is parent's content[off..off+len), with no copy:
+ * it holds a reference to parent (or to the blob parent is a slice of).
+ * Conversations pack runs of messages into one compressed blob and give
+ * each message a slice of it (agents/message.h); a body that appends
+ * slices refers to the packed blob, and a reader decompresses it once for
+ * all the slices it meets.  seer_blob_data is NULL for a slice.  NULL on
+ * OOM or if the range is outside parent. */
+seer_blob *seer_blob_new_slice(seer_blob *parent, size_t off, size_t len);
+/* 1 if b holds its content compressed, or is a slice of a blob that does
+ * (seer_blob_data is then NULL). */
 int seer_blob_is_z(const seer_blob *b);
-/* Bytes b holds for its content: the compressed size, or the length. */
+/* Bytes b holds for its content: the compressed size, or the length; 0
+ * for a slice (its parent holds them). */
 size_t seer_blob_held(const seer_blob *b);
 
 /* Decompression state for one reading thread: a reusable zstd context and
- * a scratch copy of the blob it last decompressed.  Owned by the caller
- * (seer_body_reader_free); not thread-safe: one per thread. */
+ * decompressed copies of the last few blobs it read part of (each holding
+ * a reference to its blob).  Owned by the caller (seer_body_reader_free);
+ * not thread-safe: one per thread.  Where the functions below take rd ==
+ * NULL, the calling thread's own reader is used (made on first need, freed
+ * when the thread exits), and it keeps no blob after the call. */
 typedef struct seer_body_reader seer_body_reader;
 /* NULL on OOM. */
 seer_body_reader *seer_body_reader_new(void);
@@ -66,7 +80,7 @@ seer_body_reader *seer_body_reader_new(void);
 void seer_body_reader_free(seer_body_reader *r);
 
 /* Copies content[off..off+n) of b into dst, whichever way b holds it.
- * rd may be NULL (a temporary context is made, which is slower).  Returns
+ * rd may be NULL (see above).  Returns
  * 0, or -1 if off + n exceeds the content, the compressed bytes are
  * corrupt, or memory ran out. */
 int seer_blob_read(const seer_blob *b, size_t off, size_t n, void *dst, seer_body_reader *rd);
@@ -112,7 +126,7 @@ size_t seer_body_read(const seer_body *b, seer_body_cursor *c, char *dst, size_t
  * decompressed (corrupt bytes, or no memory for the scratch copy). */
 #define SEER_BODY_READ_ERROR ((size_t)-1)
 /* seer_body_read, with the decompression state rd for compressed blobs
- * (rd may be NULL: a temporary one is made when needed).  Returns the
+ * (rd may be NULL: see seer_body_reader).  Returns the
  * number copied, 0 at the end, or SEER_BODY_READ_ERROR.  Thread-safe as
  * seer_body_read, provided each thread has its own rd. */
 size_t seer_body_read_with(const seer_body *b, seer_body_cursor *c, char *dst, size_t n,

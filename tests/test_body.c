@@ -330,6 +330,94 @@ static void t_body_with_zblobs(void **st)
     free(c);
 }
 
+/* Slices: of plain and compressed blobs, of slices, appended to a body;
+ * they keep their parent alive and read the same with or without a reader,
+ * also when more packed blobs are read in turns than a reader caches. */
+static void t_slices(void **st)
+{
+    (void)st;
+    char *t = make_text(20000, 3);
+    seer_blob *z = seer_blob_new_z(t, 20000), *p = seer_blob_new(t, 20000);
+    assert_null(seer_blob_new_slice(z, 19000, 1001));
+    assert_null(seer_blob_new_slice(NULL, 0, 0));
+    seer_blob *sz = seer_blob_new_slice(z, 1000, 9000);
+    seer_blob *ssz = seer_blob_new_slice(sz, 500, 100); /* t[1500..1600) */
+    seer_blob *sp = seer_blob_new_slice(p, 7, 13);
+    assert_non_null(sz);
+    assert_non_null(ssz);
+    assert_non_null(sp);
+    assert_true(seer_blob_is_z(sz));
+    assert_true(seer_blob_is_z(ssz));
+    assert_false(seer_blob_is_z(sp));
+    assert_null(seer_blob_data(sz));
+    assert_null(seer_blob_data(sp));
+    assert_int_equal(seer_blob_held(sz), 0);
+    assert_int_equal(seer_blob_len(ssz), 100);
+    seer_blob_unref(z); /* the slices keep it */
+    seer_blob_unref(p);
+    char out[9000];
+    assert_int_equal(seer_blob_read(sz, 0, 9000, out, NULL), 0);
+    assert_memory_equal(out, t + 1000, 9000);
+    assert_int_equal(seer_blob_read(ssz, 10, 90, out, NULL), 0);
+    assert_memory_equal(out, t + 1510, 90);
+    assert_int_equal(seer_blob_read(sp, 0, 13, out, NULL), 0);
+    assert_memory_equal(out, t + 7, 13);
+    assert_int_equal(seer_blob_read(ssz, 10, 91, out, NULL), -1);
+
+    /* six packed runs, each cut into slices, appended round-robin so that
+     * a reader with fewer entries must decompress again */
+    enum { RUNS = 6, PER = 5, LEN = 3000 };
+    char *src[RUNS];
+    seer_blob *sl[RUNS][PER];
+    for (int r = 0; r < RUNS; r++) {
+        src[r] = make_text(LEN, 10u + (unsigned)r);
+        seer_blob *run = seer_blob_new_z(src[r], LEN);
+        for (int k = 0; k < PER; k++)
+            sl[r][k] = seer_blob_new_slice(run, (size_t)k * (LEN / PER), LEN / PER);
+        seer_blob_unref(run);
+    }
+    seer_body *b = seer_body_new();
+    char *want = malloc(RUNS * LEN + 64);
+    size_t n = 0;
+    for (int k = 0; k < PER; k++)
+        for (int r = 0; r < RUNS; r++) {
+            seer_body_append_blob(b, sl[r][k], 1, LEN / PER - 1);
+            memcpy(want + n, src[r] + k * (LEN / PER) + 1, LEN / PER - 1);
+            n += LEN / PER - 1;
+            seer_body_puts(b, ",");
+            want[n++] = ',';
+        }
+    seer_body_seal(b);
+    assert_true(seer_body_ok(b));
+    for (int r = 0; r < RUNS; r++)
+        for (int k = 0; k < PER; k++)
+            seer_blob_unref(sl[r][k]); /* the body holds the runs */
+    char *got = malloc(n);
+    static const size_t chunks[] = {1, 333, 599, 600, 4096, 100000};
+    for (int with = 0; with < 2; with++)
+        for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+            seer_body_reader *rd = with ? seer_body_reader_new() : NULL;
+            seer_body_cursor cur = {0};
+            size_t at = 0, r;
+            while ((r = seer_body_read_with(b, &cur, got + at, chunks[c], rd)) > 0) {
+                assert_int_not_equal(r, SEER_BODY_READ_ERROR);
+                at += r;
+            }
+            assert_int_equal(at, n);
+            assert_memory_equal(got, want, n);
+            seer_body_reader_free(rd);
+        }
+    seer_body_free(b);
+    for (int r = 0; r < RUNS; r++)
+        free(src[r]);
+    free(got);
+    free(want);
+    seer_blob_unref(sz);
+    seer_blob_unref(ssz);
+    seer_blob_unref(sp);
+    free(t);
+}
+
 static void *hammer(void *arg)
 {
     (void)arg;
@@ -387,6 +475,7 @@ int main(void)
         cmocka_unit_test(t_body_seek),       cmocka_unit_test(t_body_owns_references),
         cmocka_unit_test(t_body_errors),     cmocka_unit_test(t_blob_threads),
         cmocka_unit_test(t_zblob_roundtrip), cmocka_unit_test(t_body_with_zblobs),
+        cmocka_unit_test(t_slices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
