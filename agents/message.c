@@ -946,7 +946,8 @@ static void drop_blocks(seer_message *m)
     m->frozen->flags |= REC_FROZEN;
 }
 
-seer_err seer_message_freeze(seer_message *m)
+/* seer_message_freeze (compress = 1) and seer_message_freeze_keep (0). */
+static seer_err freeze_impl(seer_message *m, int compress)
 {
     assert(m);
     if (!m->wire || seer_message_frozen(m)) return SEER_OK;
@@ -971,7 +972,7 @@ seer_err seer_message_freeze(seer_message *m)
     struct seer_frozen *fz = NULL;
     seer_err rc = rec_build(m->blocks, m->n_blocks, wire, len, &fz);
     seer_blob *z = NULL;
-    if (rc == SEER_OK && !was_z && !(z = seer_blob_new_z(wire, len))) rc = SEER_ENOMEM;
+    if (rc == SEER_OK && compress && !was_z && !(z = seer_blob_new_z(wire, len))) rc = SEER_ENOMEM;
     free(buf);
     if (rc != SEER_OK) {
         free(fz);
@@ -990,6 +991,16 @@ seer_err seer_message_freeze(seer_message *m)
     return SEER_OK;
 }
 
+seer_err seer_message_freeze(seer_message *m)
+{
+    return freeze_impl(m, 1);
+}
+
+seer_err seer_message_freeze_keep(seer_message *m)
+{
+    return freeze_impl(m, 0);
+}
+
 /* seer_message_thaw with the decompression state rdr (may be NULL). */
 static seer_err thaw_with(seer_message *m, seer_body_reader *rdr)
 {
@@ -1006,6 +1017,85 @@ static seer_err thaw_with(seer_message *m, seer_body_reader *rdr)
 seer_err seer_message_thaw(seer_message *m)
 {
     return thaw_with(m, NULL);
+}
+
+/* Whether m may go into a packed run: frozen, its wire bytes in a blob of
+ * their own, plain or compressed (not already a slice of a run). */
+static int packable(const seer_message *m)
+{
+    return seer_message_frozen(m) && m->wire && seer_blob_held(m->wire) > 0;
+}
+
+/* Packs msgs[from..to) (packable, total content bytes `total`) into one
+ * compressed blob and gives each message a slice of it.  0, or -1 with
+ * nothing changed. */
+static int pack_run(seer_conv *c, size_t from, size_t to, size_t total)
+{
+    char *buf = malloc(total ? total : 1);
+    if (!buf) return -1;
+    size_t at = 0;
+    for (size_t i = from; i < to; i++) {
+        size_t n = seer_blob_len(c->msgs[i]->wire);
+        if (seer_blob_read(c->msgs[i]->wire, 0, n, buf + at, NULL) != 0) {
+            free(buf);
+            return -1;
+        }
+        at += n;
+    }
+    seer_blob *run = seer_blob_new_z(buf, total);
+    free(buf);
+    if (!run) return -1;
+    size_t nm = to - from;
+    seer_blob **sl = calloc(nm, sizeof *sl);
+    int ok = sl != NULL;
+    at = 0;
+    for (size_t i = 0; ok && i < nm; i++) {
+        size_t n = seer_blob_len(c->msgs[from + i]->wire);
+        ok = (sl[i] = seer_blob_new_slice(run, at, n)) != NULL;
+        at += n;
+    }
+    seer_blob_unref(run); /* the slices hold it */
+    if (!ok) {
+        for (size_t i = 0; sl && i < nm; i++)
+            seer_blob_unref(sl[i]);
+        free(sl);
+        return -1;
+    }
+    /* the same bytes, so the compaction records stay valid */
+    for (size_t i = 0; i < nm; i++) {
+        seer_message *m = c->msgs[from + i];
+        seer_blob_unref(m->wire);
+        m->wire = sl[i];
+    }
+    free(sl);
+    return 0;
+}
+
+size_t seer_conv_pack(seer_conv *c, size_t run_bytes)
+{
+    assert(c);
+    if (run_bytes == 0) run_bytes = 1;
+    size_t runs = 0, i = 0;
+    while (i < c->n) {
+        if (!packable(c->msgs[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i, total = 0;
+        while (j < c->n && packable(c->msgs[j]) && total < run_bytes) {
+            size_t n = seer_blob_len(c->msgs[j]->wire);
+            if (n > SIZE_MAX - total) break;
+            total += n;
+            j++;
+        }
+        if (j == i) { /* the sum would overflow: leave this one alone */
+            i++;
+            continue;
+        }
+        if (total >= run_bytes && j - i > 1 && pack_run(c, i, j, total) == 0) runs++;
+        i = j;
+    }
+    return runs;
 }
 
 size_t seer_conv_compact(seer_conv *c, size_t keep_last)

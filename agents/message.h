@@ -120,6 +120,11 @@ int seer_message_frozen(const seer_message *m);
  * left as it is.  SEER_OK, or SEER_ENOMEM with m unchanged.  Not
  * thread-safe (the message belongs to one actor). */
 seer_err seer_message_freeze(seer_message *m);
+/* seer_message_freeze without compressing: the blocks are dropped and the
+ * wire blob is kept as it is, to be compressed with its neighbours by
+ * seer_conv_pack (a frame per message compresses worse and costs more to
+ * decompress on every request).  Same results otherwise. */
+seer_err seer_message_freeze_keep(seer_message *m);
 /* Rebuilds the blocks of a frozen message (no-op otherwise).  SEER_OK, or
  * SEER_ENOMEM / SEER_EINTERNAL (corrupt record) with m still frozen.  Not
  * thread-safe. */
@@ -198,6 +203,15 @@ void seer_conv_truncate(seer_conv *c, size_t keep);
  * "Compaction"); returns how many are frozen after the call.  A message
  * that cannot be frozen (OOM) stays as it is. */
 size_t seer_conv_compact(seer_conv *c, size_t keep_last);
+/* Packs runs of frozen messages, each with wire bytes of its own (plain,
+ * or compressed in a frame of its own), into one compressed frame per run
+ * of at least run_bytes of wire bytes, and gives each message a slice of
+ * it (pipeline/body.h): small frames compress and decompress worse, and
+ * the history is decompressed on every request.
+ * A run shorter than run_bytes (the newest messages) waits for more.
+ * Contents, records and thawing are unchanged.  Returns the number of runs
+ * made; OOM leaves a run as it was.  Not thread-safe. */
+size_t seer_conv_pack(seer_conv *c, size_t run_bytes);
 /* Thaws every message.  SEER_OK or the first failure (see
  * seer_message_thaw); messages after it are still thawed if they can be. */
 seer_err seer_conv_thaw(seer_conv *c);

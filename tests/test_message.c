@@ -1116,6 +1116,91 @@ static void t_conv_compact(void **state)
     assert_int_equal(seer_conv_thaw(&c), SEER_OK);
 }
 
+/* freeze_keep drops the blocks and keeps the wire blob; pack puts runs of
+ * frozen messages (plain or compressed alone) into one compressed frame
+ * each, leaving a short tail, unfrozen messages and messages without wire
+ * bytes where they are; everything thaws to what it was. */
+static void t_conv_pack(void **state)
+{
+    (void)state;
+    seer_conv c, ref;
+    seer_conv_init(&c);
+    seer_conv_init(&ref);
+    char buf[200];
+    for (int i = 0; i < 20; i++) {
+        seer_message *m = seer_message_new(i % 2 ? SEER_ROLE_ASSISTANT : SEER_ROLE_TOOL);
+        snprintf(buf, sizeof buf,
+                 "message %d \"with\" some\nlonger text to make it about a hundred "
+                 "bytes of wire, %d",
+                 i, i * 7);
+        if (i % 2) {
+            seer_message_add_text(m, buf);
+            seer_message_add_tool_call(m, buf + 8, "f", "{\"a\":[1,2]}");
+        } else {
+            seer_message_add_tool_result(m, buf + 8, buf, i % 4 == 0);
+        }
+        if (i != 9) wire_anthropic(m); /* message 9 has no wire cache */
+        assert_int_equal(seer_conv_push(&ref, seer_message_dup(m)), SEER_OK);
+        assert_int_equal(seer_conv_push(&c, m), SEER_OK);
+    }
+    /* 0..5 frozen keeping their wire, 6..8 compressed alone, 9 has no wire,
+     * 10..15 frozen keeping their wire, 16 left alone, 17..19 frozen */
+    seer_blob *kept = c.msgs[0]->wire;
+    for (int i = 0; i < 20; i++) {
+        if (i == 16) continue;
+        if (i >= 6 && i <= 8)
+            assert_int_equal(seer_message_freeze(c.msgs[i]), SEER_OK);
+        else
+            assert_int_equal(seer_message_freeze_keep(c.msgs[i]), SEER_OK);
+    }
+    assert_ptr_equal(c.msgs[0]->wire, kept); /* kept as it was */
+    assert_false(seer_blob_is_z(kept));
+    assert_null(c.msgs[0]->blocks);
+    assert_true(seer_message_frozen(c.msgs[0]));
+    assert_false(seer_message_frozen(c.msgs[9]));
+    assert_false(seer_message_frozen(c.msgs[16]));
+
+    size_t one = seer_blob_len(c.msgs[0]->wire);
+    assert_true(one > 90 && one < 400);
+    /* runs of at least 3 messages' worth: 0..2, 3..5, 6..8, 10..12, 13..15;
+     * 17..19 is cut short by the end only if it holds less */
+    size_t runs = seer_conv_pack(&c, 3 * one - 20);
+    assert_true(runs >= 5);
+    for (int i = 0; i < 16; i++) {
+        if (i == 9) continue;
+        assert_int_equal(seer_blob_held(c.msgs[i]->wire), 0); /* a slice */
+        assert_true(seer_blob_is_z(c.msgs[i]->wire));
+    }
+    assert_int_not_equal(seer_blob_held(c.msgs[16]->wire), 0);
+    /* packing again changes nothing: slices are not packed twice */
+    seer_blob *w3 = c.msgs[3]->wire;
+    seer_conv_pack(&c, 3 * one - 20);
+    assert_ptr_equal(c.msgs[3]->wire, w3);
+    /* a tail shorter than a run waits */
+    seer_conv c2;
+    seer_conv_init(&c2);
+    seer_conv_push(&c2, seer_message_dup(ref.msgs[0]));
+    seer_conv_push(&c2, seer_message_dup(ref.msgs[1]));
+    seer_conv_compact(&c2, 0);
+    assert_int_equal(seer_conv_pack(&c2, 100000), 0);
+    assert_int_not_equal(seer_blob_held(c2.msgs[0]->wire), 0);
+    seer_conv_clear(&c2);
+
+    /* same content, thawed one by one and all at once */
+    assert_int_equal(seer_message_thaw(c.msgs[4]), SEER_OK);
+    assert_same_message(c.msgs[4], ref.msgs[4]);
+    assert_int_equal(seer_conv_thaw(&c), SEER_OK);
+    for (size_t i = 0; i < c.n; i++)
+        assert_same_message(c.msgs[i], ref.msgs[i]);
+    /* frozen again: the records still fit the sliced bytes */
+    assert_int_equal(seer_conv_compact(&c, 0), 19);
+    assert_int_equal(seer_conv_thaw(&c), SEER_OK);
+    for (size_t i = 0; i < c.n; i++)
+        assert_same_message(c.msgs[i], ref.msgs[i]);
+    seer_conv_clear(&c);
+    seer_conv_clear(&ref);
+}
+
 /* ---- randomized round trip -------------------------------------------- */
 
 static uint64_t rng_state;
@@ -1313,6 +1398,7 @@ int main(void)
         cmocka_unit_test(t_thaw_corrupt),
         cmocka_unit_test(t_frozen_readers),
         cmocka_unit_test(t_conv_compact),
+        cmocka_unit_test(t_conv_pack),
         cmocka_unit_test(t_freeze_random),
         cmocka_unit_test(t_freeze_sizes),
     };
