@@ -51,6 +51,12 @@
 
 #define TOOL_TAG(turn, i) (((uint64_t)(turn) << 20) | (uint64_t)(i))
 #define DEFAULT_MAX_TURNS 30
+/* Frozen messages are packed into compressed runs of at least this many
+ * wire bytes (seer_conv_pack); docs/BENCH_AGENTS.md has the measurements
+ * behind the figure. */
+#ifndef PACK_BYTES
+#define PACK_BYTES 16384
+#endif
 
 typedef struct pending_call {
     char *id;
@@ -356,6 +362,10 @@ static void ask_model(seer_agent *a)
         seer_jw_int(b, "tools", (int64_t)a->n_defs);
         jend(a);
     }
+    /* the frozen history goes into runs of PACK_BYTES, one compressed
+     * frame each: better ratio and faster decoding than a frame per
+     * message (agents/message.h) */
+    if (a->compact) seer_conv_pack(&a->conv, PACK_BYTES);
     seer_model_request req = {
         /* every message is kept only as compressed wire bytes once the
          * provider has made them, and sent by reference to those */

@@ -542,7 +542,7 @@ static seer_err build_body(const seer_model *m, const seer_model_request *req, s
             }
             /* from here on only the wire bytes are needed; OOM leaves the
              * message as it is */
-            if (req->compact) (void)seer_message_freeze(msg);
+            if (req->compact) (void)seer_message_freeze_keep(msg);
             if (seer_blob_len(msg->wire) == 0) continue;
             pc[np].msg = msg;
             pc[np].user_side = msg->role != SEER_ROLE_ASSISTANT;

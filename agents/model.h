@@ -213,11 +213,12 @@ typedef struct seer_model_request {
     size_t n_tools;
     seer_tool_choice tool_choice;
     const char *prefill; /* continue this assistant text (NULL = none) */
-    int compact;         /* freeze each message of conv once the provider has its wire
-                            bytes (agents/message.h, "Compaction"): the body then holds
-                            the compressed bytes, and so does the conversation.  The
-                            request mutates conv's messages (not their content), so
-                            the caller must own conv. */
+    /* Freeze each message of conv once the provider has its wire bytes
+     * (seer_message_freeze_keep, agents/message.h, "Compaction"): its blocks
+     * go and the conversation keeps only the wire bytes, which
+     * seer_conv_pack compresses in runs.  The request mutates conv's
+     * messages (not their content), so the caller must own conv. */
+    int compact;
 } seer_model_request;
 
 /* Starts a call.  On completion reply_to receives SEER_MSG_MODEL_REPLY with

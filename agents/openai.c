@@ -512,7 +512,7 @@ static seer_err append_cached(seer_strbuf *b, seer_body *body, seer_message *msg
     }
     assert(msg->wire && seer_blob_len(msg->wire) > 0);
     /* from here on only the wire bytes are needed; OOM leaves it as it is */
-    if (compact) (void)seer_message_freeze(msg);
+    if (compact) (void)seer_message_freeze_keep(msg);
     if (!seer_sb_ok(b)) return SEER_ENOMEM;
     if (b->len) seer_body_append(body, b->p, b->len);
     seer_sb_reset(b);

@@ -2567,7 +2567,7 @@ static void run_compaction_same_bytes(fixture *fx, int stream)
     seer_conv a, b;
     conv_start(&a);
     conv_start(&b);
-    size_t base = fake_provider_count(fx->fp), sent = 0;
+    size_t base = fake_provider_count(fx->fp), sent = 0, sent0 = 0;
     const int turns = 5;
     for (int turn = 0; turn < turns; turn++) {
         char ida[32], idb[32];
@@ -2588,26 +2588,43 @@ static void run_compaction_same_bytes(fixture *fx, int stream)
             }
             fake_provider_push(fx->fp, t);
         }
-        if (turn > 0 && turn % 2 == 0) {
-            /* even turns: compacted before the request; what the previous
-             * request sent freezes, the reply and tool results added since
-             * have no wire bytes yet */
+        if (turn == 2) {
+            /* compacted before the request: what was sent before and is
+             * not frozen yet gets a compressed frame of its own; the reply
+             * and tool results added since have no wire bytes yet */
             assert_int_equal(seer_conv_compact(&a, 0), sent);
             for (size_t i = 0; i < a.n; i++) {
                 assert_int_equal(seer_message_frozen(a.msgs[i]), i < sent);
                 if (i >= sent) continue;
                 assert_null(a.msgs[i]->blocks);
-                assert_true(seer_blob_is_z(a.msgs[i]->wire));
+                /* turn 0's request froze its messages as they were; turn
+                 * 1's (not compacting) left its own to this call */
+                assert_int_equal(seer_blob_is_z(a.msgs[i]->wire), i >= sent0);
             }
         }
+        if (turn == 4) {
+            /* packed before the request: runs of frozen messages share
+             * compressed frames, each message a slice of one */
+            assert_true(seer_conv_pack(&a, 600) > 0);
+            size_t sliced = 0;
+            for (size_t i = 0; i < sent; i++)
+                if (seer_blob_held(a.msgs[i]->wire) == 0) {
+                    assert_true(seer_blob_is_z(a.msgs[i]->wire));
+                    sliced++;
+                }
+            assert_true(sliced >= 4);
+        }
+        if (turn == 1) sent0 = sent;
         sent = a.n;
-        /* odd turns: the request freezes what it sends (as agents do) */
-        seer_model_request qr = {.conv = &a, .tools = TOOLS, .n_tools = 2, .compact = turn % 2};
+        /* turns 0, 3 and 4: the request freezes what it sends, keeping the
+         * wire bytes as they are (as agents do) */
+        seer_model_request qr = {
+            .conv = &a, .tools = TOOLS, .n_tools = 2, .compact = turn == 0 || turn >= 3};
         seer_model_reply *ra = seer_model_generate_sync(fx->model, fx->loop, fx->pool, &qr, NULL,
                                                         NULL),
                          *rb = fx_ask(fx, &b, NULL);
         for (size_t i = 0; i < a.n; i++)
-            if (turn % 2) assert_true(seer_message_frozen(a.msgs[i]));
+            if (qr.compact) assert_true(seer_message_frozen(a.msgs[i]));
         if (ra->err != SEER_OK) fail_msg("turn %d: %s", turn, ra->errmsg);
         assert_int_equal(rb->err, SEER_OK);
         const fp_request *qa = fake_provider_request(fx->fp, base + 2 * (size_t)turn);

@@ -2520,6 +2520,8 @@ static void test_build_compaction_same_bytes(void **state)
             seer_message_add_tool_result(r, "call_bad", "", 1);
             seer_conv_push(&c[t], r);
         }
+        /* every other round the frozen history is packed in runs */
+        if (round % 2) seer_conv_pack(&c[0], 200);
         seer_http_request *h[2];
         for (int t = 0; t < 2; t++) {
             seer_model_request req = {.conv = &c[t], .compact = t == 0};
@@ -2538,6 +2540,13 @@ static void test_build_compaction_same_bytes(void **state)
         for (size_t i = 0; i < c[1].n; i++)
             assert_false(seer_message_frozen(c[1].msgs[i]));
     }
+    size_t sliced = 0;
+    for (size_t i = 0; i < c[0].n; i++)
+        sliced += c[0].msgs[i]->wire && seer_blob_held(c[0].msgs[i]->wire) == 0;
+    /* packing did happen (13 of 28 today: messages with reasoning_details
+     * are thawed by every flavour that does not send them, and split the
+     * runs) */
+    assert_true(sliced >= 8);
     assert_int_equal(seer_conv_thaw(&c[0]), SEER_OK);
     assert_int_equal(c[0].n, c[1].n);
     for (size_t i = 0; i < c[0].n; i++)
