@@ -282,82 +282,121 @@ static int hex4(const char *s, unsigned *out)
     return 0;
 }
 
+/* Decodes one character of the body of a JSON string at src[*i] (src has
+ * n bytes) into out (up to 4 bytes), advancing *i.  Strict: accepts what
+ * seer_sb_json_str writes (\" \\ \b \f \n \r \t \u00XX, bytes >= 0x20
+ * other than '"' and '\\' as they are) plus \/ and any \uXXXX, surrogate
+ * pairs included, as UTF-8; refuses raw '"' or control bytes, unknown
+ * escapes, lone surrogates and \u0000 (a C string cannot hold it).
+ * Returns the number of bytes written, or -1. */
+static int decode_one(const char *src, size_t n, size_t *ip, char out[4])
+{
+    size_t i = *ip;
+    unsigned char c = (unsigned char)src[i];
+    if (c == '"' || c < 0x20) return -1;
+    if (c != '\\') {
+        out[0] = (char)c;
+        *ip = i + 1;
+        return 1;
+    }
+    if (i + 1 >= n) return -1;
+    char e = src[i + 1];
+    i += 2;
+    char simple = 0;
+    switch (e) {
+    case '"':
+    case '\\':
+    case '/':
+        simple = e;
+        break;
+    case 'b':
+        simple = '\b';
+        break;
+    case 'f':
+        simple = '\f';
+        break;
+    case 'n':
+        simple = '\n';
+        break;
+    case 'r':
+        simple = '\r';
+        break;
+    case 't':
+        simple = '\t';
+        break;
+    case 'u':
+        break;
+    default:
+        return -1;
+    }
+    if (simple) {
+        out[0] = simple;
+        *ip = i;
+        return 1;
+    }
+    unsigned cp, lo;
+    if (n - i < 4 || hex4(src + i, &cp) < 0) return -1;
+    i += 4;
+    if (cp >= 0xD800 && cp < 0xDC00) {
+        if (n - i < 6 || src[i] != '\\' || src[i + 1] != 'u' || hex4(src + i + 2, &lo) < 0 ||
+            lo < 0xDC00 || lo >= 0xE000)
+            return -1;
+        i += 6;
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    } else if ((cp >= 0xDC00 && cp < 0xE000) || cp == 0) {
+        return -1;
+    }
+    *ip = i;
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | cp >> 12);
+        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | cp >> 18);
+    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 /* Decodes the body of a JSON string (no quotes) src[0..n) into dst, which
- * has room for n bytes (no escape decodes to more bytes than it takes).
- * Strict: accepts what seer_sb_json_str writes (\" \\ \b \f \n \r \t
- * \u00XX, bytes >= 0x20 other than '"' and '\\' as they are) plus \/ and
- * any \uXXXX, surrogate pairs included, as UTF-8; refuses raw '"' or
- * control bytes, unknown escapes, lone surrogates and \u0000 (a C string
- * cannot hold it).  Returns the decoded length, or (size_t)-1. */
+ * has room for n bytes (no escape decodes to more bytes than it takes), as
+ * decode_one says.  Returns the decoded length, or (size_t)-1. */
 static size_t json_unescape(const char *src, size_t n, char *dst)
 {
     size_t i = 0, o = 0;
     while (i < n) {
-        unsigned char c = (unsigned char)src[i];
-        if (c == '"' || c < 0x20) return (size_t)-1;
-        if (c != '\\') {
-            dst[o++] = (char)c;
-            i++;
-            continue;
-        }
-        if (i + 1 >= n) return (size_t)-1;
-        char e = src[i + 1];
-        i += 2;
-        switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-            dst[o++] = e;
-            continue;
-        case 'b':
-            dst[o++] = '\b';
-            continue;
-        case 'f':
-            dst[o++] = '\f';
-            continue;
-        case 'n':
-            dst[o++] = '\n';
-            continue;
-        case 'r':
-            dst[o++] = '\r';
-            continue;
-        case 't':
-            dst[o++] = '\t';
-            continue;
-        case 'u':
-            break;
-        default:
-            return (size_t)-1;
-        }
-        unsigned cp, lo;
-        if (n - i < 4 || hex4(src + i, &cp) < 0) return (size_t)-1;
-        i += 4;
-        if (cp >= 0xD800 && cp < 0xDC00) {
-            if (n - i < 6 || src[i] != '\\' || src[i + 1] != 'u' || hex4(src + i + 2, &lo) < 0 ||
-                lo < 0xDC00 || lo >= 0xE000)
-                return (size_t)-1;
-            i += 6;
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-        } else if ((cp >= 0xDC00 && cp < 0xE000) || cp == 0) {
-            return (size_t)-1;
-        }
-        if (cp < 0x80) {
-            dst[o++] = (char)cp;
-        } else if (cp < 0x800) {
-            dst[o++] = (char)(0xC0 | cp >> 6);
-            dst[o++] = (char)(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            dst[o++] = (char)(0xE0 | cp >> 12);
-            dst[o++] = (char)(0x80 | (cp >> 6 & 0x3F));
-            dst[o++] = (char)(0x80 | (cp & 0x3F));
-        } else {
-            dst[o++] = (char)(0xF0 | cp >> 18);
-            dst[o++] = (char)(0x80 | (cp >> 12 & 0x3F));
-            dst[o++] = (char)(0x80 | (cp >> 6 & 0x3F));
-            dst[o++] = (char)(0x80 | (cp & 0x3F));
-        }
+        int k = decode_one(src, n, &i, dst + o);
+        if (k < 0) return (size_t)-1;
+        o += (size_t)k;
     }
     return o;
+}
+
+/* The length of the escaped span at src (n bytes available) that decodes
+ * to exactly s[0..sn), or (size_t)-1 if the bytes there decode to
+ * something else first.  One pass, no copy. */
+static size_t escaped_match(const char *src, size_t n, const char *s, size_t sn)
+{
+    size_t i = 0, o = 0;
+    char ch[4];
+    while (o < sn) {
+        if (i >= n) return (size_t)-1;
+        int k = decode_one(src, n, &i, ch);
+        if (k < 0 || (size_t)k > sn - o || memcmp(ch, s + o, (size_t)k) != 0) return (size_t)-1;
+        o += (size_t)k;
+    }
+    return i;
 }
 
 /* Scratch buffers for encoding one message's record. */
@@ -393,6 +432,9 @@ static void put_span(rec_enc *e, size_t off, size_t n)
     e->prev_end = off + n;
 }
 
+/* Fields at least this long are looked for by their first half of it. */
+#define LONG_FIELD 64
+
 /* Chooses how field s is kept and writes its record bytes (none for NULL).
  * Returns its kind, or -1 on OOM. */
 static int enc_field(rec_enc *e, const char *s)
@@ -400,6 +442,28 @@ static int enc_field(rec_enc *e, const char *s)
     if (!s) return K_NULL;
     size_t n = strlen(s);
     size_t inl_cost = varint_len(n) + n;
+    if (n >= LONG_FIELD && e->wire_len > 0) {
+        /* a long field (a tool result): find where its escaped form starts
+         * by its first bytes, then decode from there comparing, instead of
+         * escaping all of it and searching for that */
+        size_t k = LONG_FIELD / 2;
+        while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+            k--; /* not inside a UTF-8 character */
+        seer_sb_reset(&e->esc);
+        seer_sb_json_str(&e->esc, s, k);
+        if (!seer_sb_ok(&e->esc)) return -1;
+        const char *needle = e->esc.p + 1, *end = e->wire + e->wire_len;
+        size_t nl = e->esc.len - 2;
+        for (const char *p = wire_find(e, needle, nl); p && k > 0;
+             p = memmem(p + 1, (size_t)(end - p - 1), needle, nl)) {
+            size_t span = escaped_match(p, (size_t)(end - p), s, n);
+            if (span == (size_t)-1) continue;
+            size_t off = (size_t)(p - e->wire);
+            if (span_cost(e, off, span) >= inl_cost) break;
+            put_span(e, off, span);
+            return K_ESC;
+        }
+    }
     if (n > 0 && e->wire_len > 0) {
         /* escaped, as seer_sb_json_str writes it (without the quotes) */
         seer_sb_reset(&e->esc);

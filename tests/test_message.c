@@ -849,6 +849,40 @@ static void t_freeze_hard_strings(void **state)
 
 /* A field found as a substring of another field (or of an escape) earlier
  * in the wire still comes back as itself. */
+/* Long fields are looked for by their first bytes: a decoy that starts the
+ * same but goes on differently comes first; a long field whose tail
+ * escaping cannot give back (invalid UTF-8) is still kept exactly; a long
+ * field made of escapes and multibyte characters. */
+static void t_freeze_long_fields(void **state)
+{
+    (void)state;
+    char common[80], real[400], bad[400], esc[400];
+    memset(common, 0, sizeof common);
+    for (int i = 0; i < 70; i++)
+        common[i] = (char)('a' + i % 26);
+    snprintf(real, sizeof real, "%s -- and this is the real one, \"quoted\"\n", common);
+    snprintf(bad, sizeof bad, "%s -- then a bad byte \xff here", common);
+    char *q = esc;
+    for (int i = 0; i < 40; i++)
+        q += sprintf(q, "\"\\\n\t\xc3\xa9\xf0\x9f\x98\x80");
+    seer_message *m = seer_message_new(SEER_ROLE_ASSISTANT);
+    char decoy[200];
+    snprintf(decoy, sizeof decoy, "%s -- a decoy", common);
+    push(m, mkblock(SEER_BLK_TEXT, decoy, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0));
+    push(m, mkblock(SEER_BLK_TEXT, real, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0));
+    push(m, mkblock(SEER_BLK_TEXT, bad, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0));
+    push(m, mkblock(SEER_BLK_TEXT, esc, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0));
+    for (int fmt = 0; fmt < 2; fmt++) {
+        if (fmt)
+            wire_openai(m);
+        else
+            wire_anthropic(m);
+        roundtrip(m);
+        seer_message_touch(m);
+    }
+    seer_message_free(m);
+}
+
 static void t_freeze_needle_elsewhere(void **state)
 {
     (void)state;
@@ -1394,6 +1428,7 @@ int main(void)
         cmocka_unit_test(t_freeze_fields_not_in_wire),
         cmocka_unit_test(t_freeze_hard_strings),
         cmocka_unit_test(t_freeze_needle_elsewhere),
+        cmocka_unit_test(t_freeze_long_fields),
         cmocka_unit_test(t_freeze_states),
         cmocka_unit_test(t_thaw_corrupt),
         cmocka_unit_test(t_frozen_readers),
