@@ -4,7 +4,8 @@
  * chat completions, JSON and SSE, faults (HTTP errors with retry headers,
  * reset, stall, truncation, early end, malformed JSON, errors inside a 200),
  * UTF-8 split across HTTP chunks, huge replies, the echo / default turn,
- * request recording (also from concurrent clients) and script files.
+ * request recording (also from concurrent clients), script files and
+ * turns served by conversation turn (by_turn).
  * Clients are libcurl easy handles and raw sockets; bodies are checked with
  * cJSON and a small SSE splitter written here.
  */
@@ -1108,6 +1109,215 @@ static void t_script_file(void **state)
     res_free(&r);
 }
 
+/* ------------------------------------------------------------- by_turn */
+
+/* One client conversation: it sends the whole history, appends the model's
+ * reply as an assistant message and answers its tool call, as an agent
+ * does. */
+typedef struct conv {
+    fp_format f;
+    cJSON *msgs;
+} conv;
+
+static void conv_init(conv *c, fp_format f, const char *first)
+{
+    c->f = f;
+    c->msgs = cJSON_CreateArray();
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", "user");
+    cJSON_AddStringToObject(m, "content", first);
+    cJSON_AddItemToArray(c->msgs, m);
+}
+
+/* Makes one model call; returns the reply's text (caller frees) and
+ * extends the history with the reply and a tool result. */
+static char *conv_step(fake_provider *fp, conv *c)
+{
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "model", "m");
+    if (c->f == FP_FORMAT_ANTHROPIC) cJSON_AddNumberToObject(req, "max_tokens", 50);
+    cJSON_AddItemReferenceToObject(req, "messages", c->msgs);
+    char *body = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    res r;
+    if (c->f == FP_FORMAT_ANTHROPIC)
+        post(fake_provider_url(fp), "/v1/messages", c->f, AUTH_GOOD, body, 0, &r);
+    else
+        post(fake_provider_openai_url(fp), "/chat/completions", c->f, AUTH_GOOD, body, 0, &r);
+    free(body);
+    assert_int_equal(r.status, 200);
+    cJSON *j = cJSON_Parse(r.body.p);
+    assert_non_null(j);
+    char *text = NULL;
+    const char *tool_id = NULL;
+    cJSON *am = cJSON_CreateObject();
+    cJSON_AddStringToObject(am, "role", "assistant");
+    if (c->f == FP_FORMAT_ANTHROPIC) {
+        cJSON *content = cJSON_GetObjectItem(j, "content"), *b;
+        cJSON_ArrayForEach(b, content)
+        {
+            if (!strcmp(jstr(b, "type", NULL), "text")) text = strdup(jstr(b, "text", NULL));
+            if (!strcmp(jstr(b, "type", NULL), "tool_use")) tool_id = jstr(b, "id", NULL);
+        }
+        cJSON_AddItemToObject(am, "content", cJSON_Duplicate(content, 1));
+    } else {
+        cJSON *msg = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0),
+                                         "message");
+        text = strdup(jstr(msg, "content", NULL));
+        cJSON *calls = cJSON_GetObjectItem(msg, "tool_calls");
+        tool_id = jstr(cJSON_GetArrayItem(calls, 0), "id", NULL);
+        cJSON_AddStringToObject(am, "content", text);
+        if (calls) cJSON_AddItemToObject(am, "tool_calls", cJSON_Duplicate(calls, 1));
+    }
+    cJSON_AddItemToArray(c->msgs, am);
+    assert_non_null(tool_id);
+    cJSON *um = cJSON_CreateObject();
+    if (c->f == FP_FORMAT_ANTHROPIC) {
+        cJSON_AddStringToObject(um, "role", "user");
+        cJSON *content = cJSON_AddArrayToObject(um, "content");
+        cJSON *tr = cJSON_CreateObject();
+        cJSON_AddStringToObject(tr, "type", "tool_result");
+        cJSON_AddStringToObject(tr, "tool_use_id", tool_id);
+        cJSON_AddStringToObject(tr, "content", "result");
+        cJSON_AddItemToArray(content, tr);
+    } else {
+        cJSON_AddStringToObject(um, "role", "tool");
+        cJSON_AddStringToObject(um, "tool_call_id", tool_id);
+        cJSON_AddStringToObject(um, "content", "result");
+    }
+    cJSON_AddItemToArray(c->msgs, um);
+    cJSON_Delete(j);
+    res_free(&r);
+    assert_non_null(text);
+    return text;
+}
+
+#define BY_TURN_SCRIPT                                                                             \
+    "{\"by_turn\":["                                                                               \
+    " {\"content\":[{\"type\":\"text\",\"text\":\"turn-0\"},"                                      \
+    "   {\"type\":\"tool_use\",\"id\":\"toolu_0\",\"name\":\"f\",\"input\":{\"n\":0}}]},"          \
+    " {\"content\":[{\"type\":\"text\",\"text\":\"turn-1\"},"                                      \
+    "   {\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"f\",\"input\":{\"n\":1}}]},"          \
+    " {\"content\":[{\"type\":\"text\",\"text\":\"turn-2\"},"                                      \
+    "   {\"type\":\"tool_use\",\"id\":\"toolu_2\",\"name\":\"f\",\"input\":{\"n\":2}}],"           \
+    "  \"usage\":{\"input_tokens\":11,\"output_tokens\":22}}"                                      \
+    "],\"default\":{\"content\":[{\"type\":\"text\",\"text\":\"dflt\"}]}}"
+
+/* Two conversations whose requests alternate each get by_turn[0], [1], [2],
+ * then [0] again (k % len), in both wire formats; by_turn wins over
+ * "default" and the FIFO queue wins over by_turn. */
+static void t_by_turn_follows_each_conversation(void **state)
+{
+    fake_provider *fp = *state;
+    char err[256] = "";
+    assert_int_equal(fake_provider_load_script(fp, BY_TURN_SCRIPT, err, sizeof err), 0);
+    assert_int_equal(fake_provider_pending(fp), 0); /* by_turn is not the queue */
+    for (int f = FP_FORMAT_ANTHROPIC; f <= FP_FORMAT_OPENAI; f++) {
+        conv a, b;
+        conv_init(&a, (fp_format)f, "conversation A");
+        conv_init(&b, (fp_format)f, "conversation B");
+        for (int k = 0; k < 5; k++) {
+            char want[16];
+            snprintf(want, sizeof want, "turn-%d", k % 3);
+            char *ta = conv_step(fp, &a);
+            assert_string_equal(ta, want);
+            free(ta);
+            if (k == 0) { /* B starts one turn late: A is ahead from then on */
+                continue;
+            }
+            snprintf(want, sizeof want, "turn-%d", (k - 1) % 3);
+            char *tb = conv_step(fp, &b);
+            assert_string_equal(tb, want);
+            free(tb);
+        }
+        /* the tool ids followed the turns too (the history answered them) */
+        cJSON *am = cJSON_GetArrayItem(a.msgs, 5); /* A's 3rd reply: by_turn[2] */
+        assert_string_equal(jstr(am, "role", NULL), "assistant");
+        if (f == FP_FORMAT_ANTHROPIC)
+            assert_string_equal(
+                jstr(cJSON_GetArrayItem(cJSON_GetObjectItem(am, "content"), 1), "id", NULL),
+                "toolu_2");
+        else
+            assert_string_equal(
+                jstr(cJSON_GetArrayItem(cJSON_GetObjectItem(am, "tool_calls"), 0), "id", NULL),
+                "toolu_2");
+        cJSON_Delete(a.msgs);
+        cJSON_Delete(b.msgs);
+    }
+
+    /* by_turn[2]'s own usage is served */
+    res r;
+    const char *k2 =
+        "{\"model\":\"m\",\"max_tokens\":5,\"messages\":["
+        "{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":\"a\"},"
+        "{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":\"a\"},"
+        "{\"role\":\"user\",\"content\":\"q\"}]}";
+    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, k2, 0, &r);
+    cJSON *j = cJSON_Parse(r.body.p);
+    assert_string_equal(
+        jstr(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "content"), 0), "text", NULL), "turn-2");
+    assert_int_equal((int)jnum(j, "usage", "output_tokens"), 22);
+    cJSON_Delete(j);
+    res_free(&r);
+
+    /* a queued turn is served first, whatever the request's turn */
+    fp_turn *t = fp_turn_reply();
+    fp_text(t, "queued");
+    fake_provider_push(fp, t);
+    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, k2, 0, &r);
+    assert_non_null(strstr(r.body.p, "\"text\":\"queued\""));
+    res_free(&r);
+    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, k2, 0, &r);
+    assert_non_null(strstr(r.body.p, "\"text\":\"turn-2\""));
+    res_free(&r);
+
+    /* removing the list brings the default back */
+    fake_provider_set_by_turn(fp, NULL, 0);
+    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, k2, 0, &r);
+    assert_non_null(strstr(r.body.p, "\"text\":\"dflt\""));
+    res_free(&r);
+
+    /* set from C: a list of one serves it on every turn */
+    t = fp_turn_reply();
+    fp_text(t, "only");
+    fake_provider_set_by_turn(fp, &t, 1);
+    post(fake_provider_openai_url(fp), "/chat/completions", FP_FORMAT_OPENAI, AUTH_GOOD, OAI_REQ, 0,
+         &r);
+    assert_non_null(strstr(r.body.p, "\"content\":\"only\""));
+    res_free(&r);
+}
+
+/* A malformed by_turn refuses the whole script with a message naming it. */
+static void t_by_turn_malformed(void **state)
+{
+    fake_provider *fp = *state;
+    char err[256] = "";
+    assert_int_equal(
+        fake_provider_load_script(fp, "{\"by_turn\":{\"content\":[]}}", err, sizeof err), -1);
+    assert_non_null(strstr(err, "\"by_turn\" must be a non-empty array"));
+    err[0] = '\0';
+    assert_int_equal(fake_provider_load_script(fp, "{\"by_turn\":[]}", err, sizeof err), -1);
+    assert_non_null(strstr(err, "\"by_turn\" must be a non-empty array"));
+    err[0] = '\0';
+    assert_int_equal(fake_provider_load_script(fp, "{\"by_turn\":[5]}", err, sizeof err), -1);
+    assert_string_equal(err, "by_turn[0]: not an object");
+    err[0] = '\0';
+    assert_int_equal(
+        fake_provider_load_script(fp,
+                                  "{\"turns\":[{\"content\":[]}],\"by_turn\":[{\"content\":[]},"
+                                  "{\"content\":[{\"type\":\"tool_use\",\"name\":\"f\"}]}],"
+                                  "\"default\":{\"content\":[{\"type\":\"text\",\"text\":\"d\"}]}}",
+                                  err, sizeof err),
+        -1);
+    assert_string_equal(err, "by_turn[1]: content block needs a known type and its fields");
+    /* all or nothing: no turn queued, no list, no default: the echo answers */
+    assert_int_equal(fake_provider_pending(fp), 0);
+    res r;
+    post(fake_provider_url(fp), "/v1/messages", FP_FORMAT_ANTHROPIC, AUTH_GOOD, ANTH_REQ, 0, &r);
+    assert_non_null(strstr(r.body.p, "\"text\":\"hi there\""));
+    res_free(&r);
+}
+
 static void t_invalid_tool_arguments_sent_verbatim(void **state)
 {
     fake_provider *fp = *state;
@@ -1153,6 +1363,8 @@ int main(void)
         T(t_concurrent_recording),
         T(t_script_file),
         T(t_invalid_tool_arguments_sent_verbatim),
+        T(t_by_turn_follows_each_conversation),
+        T(t_by_turn_malformed),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

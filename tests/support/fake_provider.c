@@ -11,12 +11,15 @@
  * DESIGN
  * Two kinds of threads touch a provider: test threads (push turns, read
  * recorded requests, wait) and the httpd server thread (the handler).  One
- * mutex guards the script queue, the default turn and the request log; a
- * condition variable wakes fake_provider_wait().  The handler holds the
- * lock only to pop a turn (or deep-copy the default turn) and to append the
- * finished record; rendering (JSON building, fragmenting) runs unlocked on
- * a turn the handler owns by then, so a test may replace the default turn
- * while requests are in flight.
+ * mutex guards the script queue, the by-turn list, the default turn and
+ * the request log; a condition variable wakes fake_provider_wait().  The
+ * handler holds the lock only to pop a turn (or deep-copy a by-turn or the
+ * default turn) and to append the finished record; rendering (JSON
+ * building, fragmenting) runs unlocked on a turn the handler owns by then,
+ * so a test may replace the default turn or the by-turn list while
+ * requests are in flight.  The conversation turn a request asks for (its
+ * assistant messages counted) is read from the request JSON the handler
+ * parses anyway, before it takes the lock.
  *
  * A response is rendered in two steps: first the turn becomes a list of
  * body pieces (one JSON body, or one string per SSE event), then the
@@ -354,6 +357,8 @@ struct fake_provider {
     fp_turn **q; /* ring of scripted turns */
     size_t qhead, qn, qcap;
     fp_turn *deflt;
+    fp_turn **by_turn; /* served by conversation turn when the queue is empty */
+    size_t n_by_turn;
     fp_request **reqs;
     size_t nreq, capreq;
 };
@@ -1266,6 +1271,21 @@ static fp_turn *echo_turn(const cJSON *req)
     return t;
 }
 
+/* The number of assistant messages in a request's "messages" array: the
+ * conversation turn the request asks for (0 for the first call).  Both wire
+ * formats name the model's messages role "assistant". */
+static size_t assistant_turns(const cJSON *msgs)
+{
+    size_t k = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs)
+    {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        if (cJSON_IsString(role) && !strcmp(role->valuestring, "assistant")) k++;
+    }
+    return k;
+}
+
 /* -------------------------------------------------------------- handler */
 
 static void record(fake_provider *fp, const thttpd_request *r, fp_format f, int stream, int status)
@@ -1390,6 +1410,7 @@ static void handler(void *arg, const thttpd_request *r, thttpd_plan *p)
         return;
     }
     int stream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "stream"));
+    size_t k = assistant_turns(msgs); /* outside the lock: it walks the request */
 
     pthread_mutex_lock(&fp->mu);
     fp_turn *t = NULL;
@@ -1399,6 +1420,8 @@ static void handler(void *arg, const thttpd_request *r, thttpd_plan *p)
         fp->qhead = (fp->qhead + 1) % fp->qcap;
         fp->qn--;
         scripted = 1;
+    } else if (fp->n_by_turn) {
+        t = turn_clone(fp->by_turn[k % fp->n_by_turn]);
     } else if (fp->deflt) {
         t = turn_clone(fp->deflt);
     }
@@ -1452,6 +1475,9 @@ void fake_provider_stop(fake_provider *fp)
         fp_turn_free(fp->q[(fp->qhead + i) % fp->qcap]);
     free(fp->q);
     fp_turn_free(fp->deflt);
+    for (size_t i = 0; i < fp->n_by_turn; i++)
+        fp_turn_free(fp->by_turn[i]);
+    free(fp->by_turn);
     for (size_t i = 0; i < fp->nreq; i++)
         rec_free(fp->reqs[i]);
     free(fp->reqs);
@@ -1500,6 +1526,24 @@ void fake_provider_set_default(fake_provider *fp, fp_turn *t)
     fp->deflt = t;
     pthread_mutex_unlock(&fp->mu);
     fp_turn_free(old);
+}
+
+void fake_provider_set_by_turn(fake_provider *fp, fp_turn *const *turns, size_t n)
+{
+    fp_turn **copy = NULL;
+    if (n) {
+        copy = xmalloc(n * sizeof *copy);
+        memcpy(copy, turns, n * sizeof *copy);
+    }
+    pthread_mutex_lock(&fp->mu);
+    fp_turn **old = fp->by_turn;
+    size_t n_old = fp->n_by_turn;
+    fp->by_turn = copy;
+    fp->n_by_turn = n;
+    pthread_mutex_unlock(&fp->mu);
+    for (size_t i = 0; i < n_old; i++)
+        fp_turn_free(old[i]);
+    free(old);
 }
 
 size_t fake_provider_pending(fake_provider *fp)
@@ -1578,10 +1622,11 @@ static const char *str(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static fp_turn *turn_from_json(const cJSON *j, int idx, char *err, size_t errlen)
+/* what names the turn in error messages ("turn 3", "by_turn[0]", "default"). */
+static fp_turn *turn_from_json(const cJSON *j, const char *what, char *err, size_t errlen)
 {
     if (!cJSON_IsObject(j)) {
-        fail(err, errlen, "turn %d: not an object", idx);
+        fail(err, errlen, "%s: not an object", what);
         return NULL;
     }
     fp_turn *t;
@@ -1628,7 +1673,7 @@ static fp_turn *turn_from_json(const cJSON *j, int idx, char *err, size_t errlen
             continue;
         bad_block:
             fp_turn_free(t);
-            fail(err, errlen, "turn %d: content block needs a known type and its fields", idx);
+            fail(err, errlen, "%s: content block needs a known type and its fields", what);
             return NULL;
         }
         if (str(j, "stop_reason")) fp_stop_reason(t, str(j, "stop_reason"));
@@ -1656,7 +1701,7 @@ static fp_turn *turn_from_json(const cJSON *j, int idx, char *err, size_t errlen
                 if (!strcmp(kind, kinds[i].name)) k = kinds[i].k;
             if (k == FP_FAULT_NONE) {
                 fp_turn_free(t);
-                fail(err, errlen, "turn %d: unknown fault kind", idx);
+                fail(err, errlen, "%s: unknown fault kind", what);
                 return NULL;
             }
             fp_fault(t, k, num(fj, "after", -1));
@@ -1673,6 +1718,38 @@ static fp_turn *turn_from_json(const cJSON *j, int idx, char *err, size_t errlen
         if (cJSON_IsString(h) && h->string) fp_header(t, h->string, h->valuestring);
     }
     return t;
+}
+
+/* Frees the first n turns of ts and ts itself. */
+static void free_turns(fp_turn **ts, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fp_turn_free(ts[i]);
+    free(ts);
+}
+
+/* Parses every item of the array arr (NULL: none) into a new array (*out,
+ * *n).  by_turn only changes how errors name an item ("by_turn[2]" instead
+ * of "turn 2").  0, or -1 with the message in err and nothing allocated. */
+static int turns_from_json(const cJSON *arr, int by_turn, fp_turn ***out, size_t *n, char *err,
+                           size_t errlen)
+{
+    size_t len = (size_t)cJSON_GetArraySize(arr), i = 0;
+    fp_turn **ts = xmalloc((len ? len : 1) * sizeof *ts);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr)
+    {
+        char what[48];
+        snprintf(what, sizeof what, by_turn ? "by_turn[%zu]" : "turn %zu", i);
+        if (!(ts[i] = turn_from_json(it, what, err, errlen))) {
+            free_turns(ts, i);
+            return -1;
+        }
+        i++;
+    }
+    *out = ts;
+    *n = i;
+    return 0;
 }
 
 int fake_provider_load_script(fake_provider *fp, const char *json, char *err, size_t errlen)
@@ -1693,32 +1770,33 @@ int fake_provider_load_script(fake_provider *fp, const char *json, char *err, si
     }
     const cJSON *turns = cJSON_GetObjectItemCaseSensitive(root, "turns");
     const cJSON *dj = cJSON_GetObjectItemCaseSensitive(root, "default");
+    const cJSON *bt = cJSON_GetObjectItemCaseSensitive(root, "by_turn");
     if (!cJSON_IsObject(root) || (turns && !cJSON_IsArray(turns))) {
         cJSON_Delete(root);
-        return fail(err, errlen, "script: expected {\"turns\": [...], \"default\": {...}}");
+        return fail(err, errlen,
+                    "script: expected {\"turns\": [...], \"by_turn\": [...], \"default\": {...}}");
     }
-    /* parse everything before pushing anything: all or nothing */
-    int n = cJSON_GetArraySize(turns);
-    fp_turn **ts = xmalloc((size_t)(n + 1) * sizeof *ts);
-    fp_turn *d = NULL;
-    int rc = 0, i = 0;
-    for (; i < n; i++) {
-        ts[i] = turn_from_json(cJSON_GetArrayItem(turns, i), i, err, errlen);
-        if (!ts[i]) {
-            rc = -1;
-            break;
-        }
+    if (bt && (!cJSON_IsArray(bt) || cJSON_GetArraySize(bt) == 0)) {
+        cJSON_Delete(root);
+        return fail(err, errlen, "script: \"by_turn\" must be a non-empty array of turns");
     }
-    if (rc == 0 && dj && !(d = turn_from_json(dj, -1, err, errlen))) rc = -1;
+    /* parse everything before installing anything: all or nothing */
+    fp_turn **ts = NULL, **bts = NULL, *d = NULL;
+    size_t n = 0, nb = 0;
+    int rc = turns_from_json(turns, 0, &ts, &n, err, errlen);
+    if (rc == 0 && bt && turns_from_json(bt, 1, &bts, &nb, err, errlen) != 0) rc = -1;
+    if (rc == 0 && dj && !(d = turn_from_json(dj, "default", err, errlen))) rc = -1;
     if (rc == 0) {
-        for (int k = 0; k < n; k++)
+        for (size_t k = 0; k < n; k++)
             fake_provider_push(fp, ts[k]);
+        if (bts) fake_provider_set_by_turn(fp, bts, nb);
         if (d) fake_provider_set_default(fp, d);
+        free(ts);
+        free(bts);
     } else {
-        for (int k = 0; k < i; k++)
-            fp_turn_free(ts[k]);
+        free_turns(ts, n);
+        free_turns(bts, nb);
     }
-    free(ts);
     cJSON_Delete(root);
     return rc;
 }

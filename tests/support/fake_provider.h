@@ -32,9 +32,15 @@
  * Requests consume scripted turns in FIFO order.  Auth failures (wrong or
  * missing key, missing anthropic-version: 401 / 400), malformed request JSON
  * (400) and unknown paths (404) are answered without consuming a turn.  When
- * the queue is empty the default turn is used (fake_provider_set_default);
- * without one, a deterministic echo: the text of the last user message,
- * stop reason end_turn, usage derived from the byte sizes.
+ * the queue is empty and a by-turn list is set (fake_provider_set_by_turn,
+ * script key "by_turn"), the reply is by_turn[k % len], where k is the
+ * number of messages with role "assistant" in the request's "messages"
+ * (both formats): the first call of a conversation gets by_turn[0], the
+ * next by_turn[1], and so on, however many conversations run at once and
+ * in whatever order their requests arrive.  Otherwise the default turn is
+ * used (fake_provider_set_default); without one, a deterministic echo: the
+ * text of the last user message, stop reason end_turn, usage derived from
+ * the byte sizes.
  *
  * Every request (including rejected ones) is recorded, in arrival order.
  *
@@ -75,8 +81,11 @@
  *   fake_provider_stop(fp);
  *
  * Script files (the standalone fake-provider binary, or
- * fake_provider_load_script) are JSON:
- *   {"default": TURN, "turns": [TURN, ...]}
+ * fake_provider_load_script) are JSON, every key optional:
+ *   {"turns": [TURN, ...], "by_turn": [TURN, ...], "default": TURN}
+ *   "turns" is the FIFO queue; "by_turn" (a non-empty array, else the
+ *   script is refused) the turns served by conversation turn as above, and
+ *   it takes precedence over "default" when the queue is empty.
  *   TURN = {"content": [{"type":"text","text":"hi"},
  *                       {"type":"text","text":"cited","citations":[{...}]},
  *                       {"type":"tool_use","id":"t1","name":"f","input":{...}},
@@ -120,7 +129,7 @@ typedef enum fp_format { FP_FORMAT_NONE = 0, FP_FORMAT_ANTHROPIC, FP_FORMAT_OPEN
 typedef struct fake_provider_opts {
     const char *api_key;       /* the key both formats must present; NULL = any non-empty key */
     int no_auth_check;         /* accept requests without credentials */
-    uint32_t default_delay_ms; /* delay before every reply built from the default/echo turn */
+    uint32_t default_delay_ms; /* delay before every unscripted reply (by-turn, default, echo) */
     uint16_t port;             /* 0 = ephemeral (tests); fixed for the standalone binary */
 } fake_provider_opts;
 
@@ -143,12 +152,20 @@ uint16_t fake_provider_port(const fake_provider *fp);
 
 /* Appends t to the script queue; the provider takes ownership. */
 void fake_provider_push(fake_provider *fp, fp_turn *t);
-/* Turn used whenever the queue is empty (replaces the echo).  Takes
- * ownership; NULL restores the echo. */
+/* Turn used whenever the queue is empty and no by-turn list is set
+ * (replaces the echo).  Takes ownership; NULL restores the echo. */
 void fake_provider_set_default(fake_provider *fp, fp_turn *t);
+/* Turns served by conversation turn when the queue is empty: a request
+ * whose "messages" hold k assistant messages gets a copy of
+ * turns[k % n] (see the top).  Takes ownership of the n turns (not of the
+ * array, which is copied); replaces and frees a previous list; n = 0
+ * removes the list (the default turn or echo applies again).  Thread-safe,
+ * also while requests are in flight. */
+void fake_provider_set_by_turn(fake_provider *fp, fp_turn *const *turns, size_t n);
 /* Scripted turns not consumed yet. */
 size_t fake_provider_pending(fake_provider *fp);
-/* Loads a JSON script (format above): pushes its turns, sets its default.
+/* Loads a JSON script (format above): pushes its turns, sets its by-turn
+ * list and its default.  All or nothing: on error nothing is changed.
  * Returns 0, or -1 with a message in err (may be NULL). */
 int fake_provider_load_script(fake_provider *fp, const char *json, char *err, size_t errlen);
 
