@@ -1156,7 +1156,10 @@ size_t seer_conv_pack(seer_conv *c, size_t run_bytes)
             i++;
             continue;
         }
-        if (total >= run_bytes && j - i > 1 && pack_run(c, i, j, total) == 0) runs++;
+        /* a run of one is worth it only if that message is still plain */
+        if (total >= run_bytes && (j - i > 1 || !seer_blob_is_z(c->msgs[i]->wire)) &&
+            pack_run(c, i, j, total) == 0)
+            runs++;
         i = j;
     }
     return runs;

@@ -207,7 +207,8 @@ size_t seer_conv_compact(seer_conv *c, size_t keep_last);
  * or compressed in a frame of its own), into one compressed frame per run
  * of at least run_bytes of wire bytes, and gives each message a slice of
  * it (pipeline/body.h): small frames compress and decompress worse, and
- * the history is decompressed on every request.
+ * the history is decompressed on every request.  A plain message of
+ * run_bytes or more is a run by itself.
  * A run shorter than run_bytes (the newest messages) waits for more.
  * Contents, records and thawing are unchanged.  Returns the number of runs
  * made; OOM leaves a run as it was.  Not thread-safe. */

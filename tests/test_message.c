@@ -1219,6 +1219,23 @@ static void t_conv_pack(void **state)
     assert_int_equal(seer_conv_pack(&c2, 100000), 0);
     assert_int_not_equal(seer_blob_held(c2.msgs[0]->wire), 0);
     seer_conv_clear(&c2);
+    /* one plain message as large as a run is packed alone; one already
+     * compressed alone is left so */
+    seer_conv_init(&c2);
+    seer_conv_push(&c2, seer_message_dup(ref.msgs[0]));
+    seer_conv_push(&c2, seer_message_dup(ref.msgs[2]));
+    assert_int_equal(seer_message_freeze_keep(c2.msgs[0]), SEER_OK);
+    assert_int_equal(seer_message_freeze(c2.msgs[1]), SEER_OK);
+    seer_blob *alone = c2.msgs[1]->wire;
+    seer_conv_push(&c2, seer_message_dup(ref.msgs[1])); /* not frozen: ends runs */
+    assert_int_equal(seer_conv_pack(&c2, 10), 1);
+    assert_int_equal(seer_blob_held(c2.msgs[0]->wire), 0);
+    assert_true(seer_blob_is_z(c2.msgs[0]->wire));
+    assert_ptr_equal(c2.msgs[1]->wire, alone);
+    assert_int_equal(seer_conv_thaw(&c2), SEER_OK);
+    assert_same_message(c2.msgs[0], ref.msgs[0]);
+    assert_same_message(c2.msgs[1], ref.msgs[2]);
+    seer_conv_clear(&c2);
 
     /* same content, thawed one by one and all at once */
     assert_int_equal(seer_message_thaw(c.msgs[4]), SEER_OK);
