@@ -569,6 +569,12 @@ static seer_body *pieces_body(size_t copies, char **flat, size_t *flat_len)
         chunk[i] = (char)('a' + i % 26);
     seer_blob *blob = seer_blob_new(chunk, sizeof chunk);
     assert_non_null(blob);
+    /* the same bytes held compressed, and slices of them (as compacted
+     * conversations hold their history): the loop decompresses them */
+    seer_blob *z = seer_blob_new_z(chunk, sizeof chunk);
+    assert_non_null(z);
+    seer_blob *zs = seer_blob_new_slice(z, 1000, 2000);
+    assert_non_null(zs);
     seer_body *b = seer_body_new();
     assert_non_null(b);
     for (size_t i = 0; i < copies; i++) {
@@ -576,10 +582,17 @@ static seer_body *pieces_body(size_t copies, char **flat, size_t *flat_len)
         int n = snprintf(glue, sizeof glue, "<%zu>", i);
         seer_body_append(b, glue, (size_t)n);
         /* a different slice each time, so order mistakes show */
-        seer_body_append_blob(b, blob, i % 7, sizeof chunk - i % 7);
+        if (i % 3 == 0)
+            seer_body_append_blob(b, blob, i % 7, sizeof chunk - i % 7);
+        else if (i % 3 == 1)
+            seer_body_append_blob(b, z, i % 7, sizeof chunk - i % 7);
+        else
+            seer_body_append_blob(b, zs, i % 7, 2000 - i % 7);
     }
     seer_body_puts(b, "<end>");
     seer_blob_unref(blob);
+    seer_blob_unref(z);
+    seer_blob_unref(zs);
     assert_true(seer_body_ok(b));
     *flat = seer_body_flatten(b, flat_len);
     assert_non_null(*flat);
