@@ -13,13 +13,20 @@
  *
  * The conversation.  A system prompt of about 3 KB, four tools with JSON
  * schemas, a first user message, and then every model turn answers with a
- * short text and one `read_file` tool call; the tool returns 1-3 KB of
+ * text of its own (226-274 bytes of auditing prose: a finding and the next
+ * step, with file names, functions and line numbers that change from turn
+ * to turn) and one `read_file` tool call with its own id (toolu_01 + 22
+ * base62 characters) and input (path, start_line, end_line); no reply
+ * repeats an earlier one, as in a real conversation, so neither side's
+ * memory benefits from repetition.  The tool returns 1-3 KB of
  * source-like text (30 fixed results, quotes, tabs, newlines and some
  * non-ASCII UTF-8, so JSON escaping is exercised).  The fake provider
  * (tests/support/fake_provider.h, run as the separate program
- * tests/fake-provider so its CPU is not counted) serves the turn as its
- * default turn, with zero delay.  Because that turn always calls a tool,
- * the conversation ends by the turn limit: seer's agent stops with
+ * tests/fake-provider so its CPU is not counted) serves turn k of every
+ * conversation from its script's "by_turn" list (k = the assistant
+ * messages in the request), with zero delay, so both sides get the same
+ * replies in the same order.  Because every turn calls a tool, the
+ * conversation ends by the turn limit: seer's agent stops with
  * max_turns after its 30th model call and 30 tool results; the SDK side
  * makes the same 30 calls and 30 tool results.
  *
@@ -104,8 +111,6 @@ typedef struct fixture {
     char *prompt;
     seer_tool_def tools[N_TOOLS];
     char *results[N_RESULTS];
-    const char *reply_text;
-    const char *call_input; /* JSON object */
 } fixture;
 
 static void *xmalloc(size_t n)
@@ -299,10 +304,6 @@ static void fixture_build(fixture *fx)
     }
     for (unsigned i = 0; i < N_RESULTS; i++)
         fx->results[i] = make_result(1024 + (size_t)i * 70, i); /* 1.0 .. 3.0 KB */
-    fx->reply_text = "The read loop copies into conn->buf before it checks the remaining capacity, "
-                     "and the quoted-argument path advances the offset twice. Let me read the next "
-                     "part of the file to see whether the caller bounds `len` before this point.";
-    fx->call_input = "{\"path\":\"src/net/conn.c\",\"start_line\":120,\"end_line\":220}";
 }
 
 static void fixture_free(fixture *fx)
@@ -352,21 +353,121 @@ static char *fixture_json(const fixture *fx)
     return s;
 }
 
-/* The fake provider's script: a default turn (text + one read_file call). */
-static char *script_json(const fixture *fx)
+/* ---- the model's turns ------------------------------------------------------------- */
+
+/* Every model turn is different, as in a real conversation: a history of
+ * 30 copies of one reply would compress to almost nothing in seer's
+ * compacted history and flatter seer against the SDK.  Turn i's text is a
+ * finding sentence and a next-step sentence filled with file names,
+ * functions and line numbers chosen by i (226-274 bytes for i < 1000, all
+ * different); its read_file call has an id and an input (path, lines) of
+ * its own. */
+
+/* files the model asks to read */
+static const char *const REPLY_FILES[] = {
+    "src/net/conn.c", "src/proto/parse.c", "src/store/table.c", "src/store/log.c", "src/util/str.c",
+    "src/net/loop.c", "src/proto/cmd.c",   "src/util/alloc.c",  "src/net/accept.c"};
+/* a function and the file it is in */
+static const struct {
+    const char *file, *func;
+} REPLY_SITES[] = {
+    {"src/net/conn.c", "conn_read"},       {"src/proto/parse.c", "parse_line"},
+    {"src/store/table.c", "table_put"},    {"src/store/log.c", "log_append"},
+    {"src/util/str.c", "str_unquote"},     {"src/net/loop.c", "loop_dispatch"},
+    {"src/proto/cmd.c", "cmd_lookup"},     {"src/util/alloc.c", "buf_reserve"},
+    {"src/proto/parse.c", "parse_quoted"}, {"src/net/conn.c", "conn_close"},
+    {"src/store/table.c", "table_grow"},   {"src/store/log.c", "log_rotate"},
+    {"src/net/accept.c", "accept_peer"},   {"src/proto/cmd.c", "cmd_set"},
+};
+/* func, file, line */
+static const char *const REPLY_FINDINGS[] = {
+    "%s() in %s copies the client's bytes into the buffer at line %u before it checks the "
+    "remaining capacity, so a long line can run past the end.",
+    "The length that %s() in %s passes on at line %u comes straight from the request header and "
+    "is never compared with the buffer size.",
+    "%s() in %s looks safe: line %u bounds the index by the table size, and every caller I have "
+    "read so far goes through that check.",
+    "%s() in %s advances the offset twice at line %u when an argument is quoted, which would skip "
+    "the terminator on an odd quote count.",
+    "%s() in %s frees the entry at line %u, but the connection still holds a pointer to it; "
+    "something may read it afterwards.",
+    "The error path of %s() in %s (line %u) returns without releasing the lock it took, so a bad "
+    "command could stall the other clients.",
+    "%s() in %s trusts the count at line %u, but it is a signed int and a negative value passes "
+    "the upper-bound check.",
+    "%s() in %s parses the size field at line %u with strtoul and never checks errno, so an "
+    "overlong number wraps to a small value.",
+};
+/* path, start line, end line */
+static const char *const REPLY_STEPS[] = {
+    "Let me read %s, lines %u to %u, to see whether the caller bounds the length first.",
+    "Next I will read %s (lines %u-%u) to check the other callers for the same pattern.",
+    "I will look at %s from line %u to %u, where the value is parsed, before I note anything.",
+    "To settle it I need %s, lines %u-%u, where the buffer is allocated and resized.",
+    "Reading %s lines %u to %u next: if the same helper is used there, the finding applies twice.",
+};
+#define NELEM(a) (sizeof(a) / sizeof *(a))
+
+/* splitmix64: a bijection on its state step, so distinct seeds give
+ * distinct first outputs. */
+static uint64_t splitmix64(uint64_t *state)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON *d = cJSON_AddObjectToObject(o, "default");
+    uint64_t z = (*state += 0x9E3779B97F4A7C15u);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+    return z ^ (z >> 31);
+}
+
+/* Turn i's tool_use id, "toolu_01" + 22 base62 characters like the API's:
+ * the first 11 encode one 64-bit output of splitmix64 seeded with i (62^11
+ * > 2^64, so ids of different turns differ), the other 11 the next output. */
+static void reply_tool_id(unsigned i, char out[31])
+{
+    static const char B62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    uint64_t st = 0x5EEDB0A7u + i;
+    memcpy(out, "toolu_01", 8);
+    for (int half = 0; half < 2; half++) {
+        uint64_t v = splitmix64(&st);
+        for (int k = 0; k < 11; k++) {
+            out[8 + half * 11 + k] = B62[v % 62];
+            v /= 62;
+        }
+    }
+    out[30] = '\0';
+}
+
+/* Model turn i (0-based) as a script TURN object: text, one read_file call,
+ * stop_reason tool_use, the fixed usage figures.  Caller owns it. */
+static cJSON *reply_turn(unsigned i)
+{
+    unsigned site = (i * 5 + 3) % NELEM(REPLY_SITES);
+    const char *file = REPLY_SITES[site].file, *func = REPLY_SITES[site].func;
+    unsigned line = 40 + (i * 53) % 560;
+    const char *path = REPLY_FILES[(i * 2 + 3) % NELEM(REPLY_FILES)];
+    unsigned start = 20 + (i * 97) % 640, end = start + 40 + (i * 31) % 160;
+    char text[512], id[31];
+    /* the sentences are under 200 bytes each: both fit */
+    int n =
+        snprintf(text, sizeof text, REPLY_FINDINGS[i % NELEM(REPLY_FINDINGS)], func, file, line);
+    text[n++] = ' ';
+    snprintf(text + n, sizeof text - (size_t)n, REPLY_STEPS[(i + i / 2) % NELEM(REPLY_STEPS)], path,
+             start, end);
+    reply_tool_id(i, id);
+
+    cJSON *d = cJSON_CreateObject();
     cJSON *content = cJSON_AddArrayToObject(d, "content");
     cJSON *t = cJSON_CreateObject();
     cJSON_AddStringToObject(t, "type", "text");
-    cJSON_AddStringToObject(t, "text", fx->reply_text);
+    cJSON_AddStringToObject(t, "text", text);
     cJSON_AddItemToArray(content, t);
     cJSON *u = cJSON_CreateObject();
     cJSON_AddStringToObject(u, "type", "tool_use");
-    cJSON_AddStringToObject(u, "id", "toolu_01BenchReadFile");
+    cJSON_AddStringToObject(u, "id", id);
     cJSON_AddStringToObject(u, "name", "read_file");
-    cJSON_AddItemToObject(u, "input", parse_or_die(fx->call_input));
+    cJSON *in = cJSON_AddObjectToObject(u, "input");
+    cJSON_AddStringToObject(in, "path", path);
+    cJSON_AddNumberToObject(in, "start_line", start);
+    cJSON_AddNumberToObject(in, "end_line", end);
     cJSON_AddItemToArray(content, u);
     cJSON_AddStringToObject(d, "stop_reason", "tool_use");
     cJSON *us = cJSON_AddObjectToObject(d, "usage");
@@ -374,7 +475,17 @@ static char *script_json(const fixture *fx)
     cJSON_AddNumberToObject(us, "output_tokens", 160);
     cJSON_AddNumberToObject(us, "cache_creation_input_tokens", 900);
     cJSON_AddNumberToObject(us, "cache_read_input_tokens", 6000);
-    cJSON_AddArrayToObject(o, "turns");
+    return d;
+}
+
+/* The fake provider's script: "by_turn", one reply per model turn (turn k
+ * of every conversation gets by_turn[k]).  Caller frees. */
+static char *script_json(int turns)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *bt = cJSON_AddArrayToObject(o, "by_turn");
+    for (int i = 0; i < turns; i++)
+        cJSON_AddItemToArray(bt, reply_turn((unsigned)i));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -1226,7 +1337,7 @@ int main(int argc, char **argv)
     }
     fixture fx;
     fixture_build(&fx);
-    char *fj = fixture_json(&fx), *sj = script_json(&fx), fixture_path[600];
+    char *fj = fixture_json(&fx), *sj = script_json(o.turns), fixture_path[600];
     char path[600];
     snprintf(path, sizeof path, "%s/fixture.json", dir);
     int wrc = write_text(path, fj);
