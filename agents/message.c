@@ -376,6 +376,12 @@ static size_t json_unescape(const char *src, size_t n, char *dst)
 {
     size_t i = 0, o = 0;
     while (i < n) {
+        unsigned char c = (unsigned char)src[i];
+        if (c != '\\' && c != '"' && c >= 0x20) { /* the common case: as it is */
+            dst[o++] = (char)c;
+            i++;
+            continue;
+        }
         int k = decode_one(src, n, &i, dst + o);
         if (k < 0) return (size_t)-1;
         o += (size_t)k;
@@ -392,8 +398,17 @@ static size_t escaped_match(const char *src, size_t n, const char *s, size_t sn)
     char ch[4];
     while (o < sn) {
         if (i >= n) return (size_t)-1;
+        unsigned char c = (unsigned char)src[i];
+        if (c != '\\' && c != '"' && c >= 0x20) { /* the common case: as it is */
+            if ((char)c != s[o]) return (size_t)-1;
+            i++;
+            o++;
+            continue;
+        }
         int k = decode_one(src, n, &i, ch);
-        if (k < 0 || (size_t)k > sn - o || memcmp(ch, s + o, (size_t)k) != 0) return (size_t)-1;
+        if (k < 0 || (size_t)k > sn - o) return (size_t)-1;
+        for (int j = 0; j < k; j++)
+            if (ch[j] != s[o + (size_t)j]) return (size_t)-1;
         o += (size_t)k;
     }
     return i;
