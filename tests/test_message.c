@@ -856,7 +856,7 @@ static void t_freeze_hard_strings(void **state)
 static void t_freeze_long_fields(void **state)
 {
     (void)state;
-    char common[80], real[400], bad[400], esc[400];
+    char common[80], real[400], bad[400], esc[512];
     memset(common, 0, sizeof common);
     for (int i = 0; i < 70; i++)
         common[i] = (char)('a' + i % 26);
